@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "common/vsa_errmsg.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int vsa_errmsg_set(struct vsa_errmsg *em, int err, const char *fmt, ...)
+{
+    if (em) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(em->msg, sizeof(em->msg), fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+void vsa_errmsg_prefix(struct vsa_errmsg *em, const char *fmt, ...)
+{
+    char prefix[VSA_ERRMSG_SIZE];
+    char old[VSA_ERRMSG_SIZE];
+    va_list ap;
+
+    if (!em)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, em->msg, sizeof(old));
+    snprintf(em->msg, sizeof(em->msg), "%s: %s", prefix, old);
+}
