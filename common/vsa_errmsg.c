@@ -19,7 +19,7 @@ int vsa_errmsg_set(struct vsa_errmsg *em, int err, const char *fmt, ...)
 void vsa_errmsg_prefix(struct vsa_errmsg *em, const char *fmt, ...)
 {
     char prefix[VSA_ERRMSG_SIZE];
-    char old[VSA_ERRMSG_SIZE];
+    char both[2 * VSA_ERRMSG_SIZE + 2];
     va_list ap;
 
     if (!em)
@@ -27,6 +27,7 @@ void vsa_errmsg_prefix(struct vsa_errmsg *em, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
-    memcpy(old, em->msg, sizeof(old));
-    snprintf(em->msg, sizeof(em->msg), "%s: %s", prefix, old);
+    snprintf(both, sizeof(both), "%s: %s", prefix, em->msg);
+    memcpy(em->msg, both, sizeof(em->msg) - 1);
+    em->msg[sizeof(em->msg) - 1] = '\0';
 }

@@ -70,7 +70,10 @@ bool vsa_ratelimit_allow(struct vsa_ratelimit *rl)
     uint64_t start = atomic_load_explicit(&rl->window_start_ms,
                                           memory_order_relaxed);
 
-    if (now - start >= (uint64_t)rl->period_s * 1000u || start == 0) {
+    /* now < start: the window opened at clock 0 (stored as 1) or another
+     * thread opened it with a later reading; we are inside it. */
+    if (start == 0 ||
+        (now >= start && now - start >= (uint64_t)rl->period_s * 1000u)) {
         if (atomic_compare_exchange_strong(&rl->window_start_ms, &start,
                                            now ? now : 1)) {
             uint64_t lost = atomic_exchange(&rl->suppressed, 0);

@@ -43,7 +43,8 @@ void vsa_log_set_hook(vsa_log_hook_fn *hook);
 void vsa_log_emit(enum vsa_log_level level, const char *module,
                   const char *fmt, ...) VSA_PRINTF(3, 4);
 
-#define VSA_LOG_MODULE(name) static const char vsa_log_module__[] = #name
+#define VSA_LOG_MODULE(name) \
+    static const char vsa_log_module__[] VSA_UNUSED = #name
 
 #define VSA_LOG(level, ...)                                                 \
     do {                                                                    \

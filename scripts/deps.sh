@@ -1,0 +1,22 @@
+#!/bin/bash
+# Installs the Debian 12 packages Vesper needs to build, run, test and
+# benchmark; installs only what is missing.  Run as root.
+set -eu
+PKGS=(build-essential meson ninja-build pkg-config clang lld llvm
+      libclang-rt-14-dev dpdk dpdk-dev libdpdk-dev libjansson-dev
+      libnl-3-dev libnl-route-3-dev libpcap-dev libcmocka-dev
+      iproute2 iputils-ping arping iperf3 tcpdump tshark curl
+      python3 python3-scapy procps psmisc kmod)
+[ "${1:-}" = --bench ] && PKGS+=(openvswitch-switch-dpdk)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark asks whether non-root users may capture; answer no
+    echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * main.c — vesperd: arguments, EAL start, configuration replay, and the
+ * control thread's epoll loop.
+ *
+ *   vesperd [--config PATH] [--socket PATH] [--cores LIST] [--mbufs N]
+ *           [--no-huge] [--pci] [--file-prefix P] [--log-level L]
+ *           [-- EAL-ARGS...]
+ *
+ * --cores: the first core runs the control thread, the others the datapath
+ * (default "0,1").  Hugepages are used when hugetlbfs is mounted at
+ * /dev/hugepages with free 2 MB pages (then DPDK runs --in-memory),
+ * otherwise DPDK gets --no-huge -m 1024 (slower, same behaviour).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+
+#include "common/vsa_log.h"
+#include "tools/ctl/ctl_store.h"
+#include "tools/vesperd/vesperd.h"
+
+VSA_LOG_MODULE(vesperd);
+
+#define HUGETLBFS_MAGIC_ 0x958458f6
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vesperd [options] [-- EAL-ARGS...]\n"
+        "  --config PATH      desired-state document (default %s)\n"
+        "  --socket PATH      control socket (default %s)\n"
+        "  --cores LIST       control core, then datapath cores (default 0,1)\n"
+        "  --mbufs N          packet pool size (default 32767)\n"
+        "  --no-huge          do not use hugepages even if mounted\n"
+        "  --pci              scan the PCI bus (off by default)\n"
+        "  --file-prefix P    DPDK runtime file prefix (no-huge mode)\n"
+        "  --log-level L      err|warn|info|debug (default info)\n"
+        "  --check            validate the configuration file and exit\n"
+        "  -h, --help         this text\n",
+        VD_DEFAULT_CONFIG, VD_DEFAULT_SOCKET);
+}
+
+static bool hugepages_usable(void)
+{
+    struct statfs sfs;
+    FILE *f;
+    char line[256];
+    long free_pages = 0;
+
+    if (statfs("/dev/hugepages", &sfs) < 0 ||
+        (unsigned long)sfs.f_type != HUGETLBFS_MAGIC_)
+        return false;
+    f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return false;
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
+            break;
+    fclose(f);
+    return free_pages >= 256;
+}
+
+static int count_cores(const char *list)
+{
+    int n = 1;
+    for (const char *p = list; *p; p++)
+        n += *p == ',';
+    return n;
+}
+
+static volatile sig_atomic_t stop_now;
+
+int main(int argc, char **argv)
+{
+    static struct vd d;
+    const char *cores = "0,1", *prefix = NULL, *level = "info";
+    unsigned long mbufs = 32767;
+    bool no_huge = false, pci = false, check_only = false;
+    char *eal_argv[64];
+    int eal_argc = 0, extra_start = argc;
+    char main_lcore[16], mem_prefix[64];
+    struct vsa_errmsg em = { "" };
+    json_t *doc = NULL;
+    int rc, tfd = -1, sfd = -1;
+    sigset_t mask;
+
+    int orig_argc = argc;
+
+    d.config_path = VD_DEFAULT_CONFIG;
+    d.socket_path = VD_DEFAULT_SOCKET;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            extra_start = i + 1;
+            argc = i;
+            break;
+        }
+    }
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' },
+        { "socket", required_argument, NULL, 's' },
+        { "cores", required_argument, NULL, 'l' },
+        { "mbufs", required_argument, NULL, 'm' },
+        { "no-huge", no_argument, NULL, 'H' },
+        { "pci", no_argument, NULL, 'P' },
+        { "file-prefix", required_argument, NULL, 'f' },
+        { "log-level", required_argument, NULL, 'L' },
+        { "check", no_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 'c': d.config_path = optarg; break;
+        case 's': d.socket_path = optarg; break;
+        case 'l': cores = optarg; break;
+        case 'm':
+            mbufs = strtoul(optarg, &end, 10);
+            if (*end || mbufs < 1024 || mbufs > 4000000) {
+                fprintf(stderr, "vesperd: --mbufs: '%s' is not in "
+                        "1024..4000000\n", optarg);
+                return 2;
+            }
+            break;
+        case 'H': no_huge = true; break;
+        case 'P': pci = true; break;
+        case 'f': prefix = optarg; break;
+        case 'L': level = optarg; break;
+        case 'C': check_only = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "vesperd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (strcmp(level, "err") == 0) vsa_log_set_level(VSA_LOG_ERR);
+    else if (strcmp(level, "warn") == 0) vsa_log_set_level(VSA_LOG_WARN);
+    else if (strcmp(level, "info") == 0) vsa_log_set_level(VSA_LOG_INFO);
+    else if (strcmp(level, "debug") == 0) vsa_log_set_level(VSA_LOG_DEBUG);
+    else {
+        fprintf(stderr, "vesperd: --log-level: '%s' is not err, warn, info "
+                "or debug\n", level);
+        return 2;
+    }
+
+    /* The configuration is checked before DPDK starts: a damaged file
+     * must stop us without touching anything. */
+    rc = ctl_store_load(d.config_path, &doc, &em);
+    if (rc == -ENOENT) {
+        doc = ctl_default_config();
+        VSA_LOG(INFO, "%s does not exist; starting from the default "
+                "configuration", d.config_path);
+    } else if (rc < 0) {
+        fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: valid\n", d.config_path);
+        json_decref(doc);
+        return 0;
+    }
+
+    /* EAL arguments */
+    d.hugepages = !no_huge && hugepages_usable();
+    snprintf(d.lcores, sizeof(d.lcores), "%s", cores);
+    snprintf(main_lcore, sizeof(main_lcore), "%.*s",
+             (int)strcspn(cores, ",-"), cores);
+    eal_argv[eal_argc++] = argv[0];
+    eal_argv[eal_argc++] = "-l";
+    eal_argv[eal_argc++] = (char *)cores;
+    eal_argv[eal_argc++] = "--main-lcore";
+    eal_argv[eal_argc++] = main_lcore;
+    if (!pci)
+        eal_argv[eal_argc++] = "--no-pci";
+    if (d.hugepages) {
+        eal_argv[eal_argc++] = "--in-memory";
+    } else {
+        snprintf(mem_prefix, sizeof(mem_prefix), "%s",
+                 prefix ? prefix : "vesper");
+        eal_argv[eal_argc++] = "--no-huge";
+        eal_argv[eal_argc++] = "-m";
+        eal_argv[eal_argc++] = "1024";
+        eal_argv[eal_argc++] = "--file-prefix";
+        eal_argv[eal_argc++] = mem_prefix;
+    }
+    eal_argv[eal_argc++] = "--log-level";
+    eal_argv[eal_argc++] = "lib.eal:warning";
+    for (int i = extra_start; i < orig_argc; i++) {
+        if (eal_argc >= (int)VSA_ARRAY_LEN(eal_argv) - 1) {
+            fprintf(stderr, "vesperd: too many EAL arguments\n");
+            return 2;
+        }
+        eal_argv[eal_argc++] = argv[i];
+    }
+    eal_argv[eal_argc] = NULL;
+    if (rte_eal_init(eal_argc, eal_argv) < 0) {
+        fprintf(stderr, "vesperd: DPDK EAL initialisation failed: %s\n",
+                rte_strerror(rte_errno));
+        return 1;
+    }
+
+    struct vsw_params vp = { .n_mbufs = (uint32_t)mbufs,
+                             .n_dp_lcores = (uint32_t)count_cores(cores) - 1 };
+    if (vsw_create(&vp, &d.vsw, &em) < 0) {
+        fprintf(stderr, "vesperd: %s\n", em.msg);
+        rte_eal_cleanup();
+        return 1;
+    }
+
+    struct ctl_rpc_err e = { 0, "" };
+    if (vd_apply(&d, doc, true, &e) < 0) {
+        fprintf(stderr, "vesperd: refusing to start: %s: %s\n",
+                d.config_path, e.msg);
+        json_decref(doc);
+        vsw_destroy(d.vsw);
+        rte_eal_cleanup();
+        return 1;
+    }
+    json_decref(doc);
+
+    d.epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (vd_server_open(&d, &em) < 0) {
+        fprintf(stderr, "vesperd: %s\n", em.msg);
+        vsw_destroy(d.vsw);
+        rte_eal_cleanup();
+        return 1;
+    }
+    if (vd_nlmon_open(&d) == 0) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = vd_nlmon_fd() };
+        epoll_ctl(d.epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    } else {
+        VSA_LOG(WARN, "netlink link monitor unavailable; polling only");
+    }
+    tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    struct itimerspec its = { .it_interval = { 0, 100000000 },
+                              .it_value = { 0, 100000000 } };
+    timerfd_settime(tfd, 0, &its, NULL);
+    struct epoll_event tev = { .events = EPOLLIN, .data.fd = tfd };
+    epoll_ctl(d.epfd, EPOLL_CTL_ADD, tfd, &tev);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    struct epoll_event sev = { .events = EPOLLIN, .data.fd = sfd };
+    epoll_ctl(d.epfd, EPOLL_CTL_ADD, sfd, &sev);
+
+    VSA_LOG(INFO, "vesperd %s ready: %u switch(es), %u port(s); control "
+            "socket %s; config %s; %s", VD_VERSION, d.cfg->n_switches,
+            d.cfg->n_ports, d.socket_path, d.config_path,
+            d.hugepages ? "hugepages" : "no hugepages (--no-huge)");
+
+    while (!stop_now) {
+        struct epoll_event evs[32];
+        int n = epoll_wait(d.epfd, evs, 32, 1000);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == tfd) {
+                uint64_t ticks;
+                if (read(tfd, &ticks, sizeof(ticks)) > 0)
+                    vsw_tick(d.vsw);
+            } else if (fd == sfd) {
+                struct signalfd_siginfo si;
+                if (read(sfd, &si, sizeof(si)) > 0)
+                    stop_now = 1;
+            } else if (fd == vd_nlmon_fd()) {
+                vd_nlmon_event(&d);
+            } else if (vd_server_owns(&d, fd)) {
+                vd_server_event(&d, fd, evs[i].events);
+            }
+        }
+    }
+    VSA_LOG(INFO, "stopping");
+    vd_server_close(&d);
+    vd_nlmon_close();
+    vsw_destroy(d.vsw);
+    ctl_config_free(d.cfg);
+    free(d.ports);
+    json_decref(d.doc);
+    close(tfd);
+    close(sfd);
+    close(d.epfd);
+    rte_eal_cleanup();
+    return 0;
+}

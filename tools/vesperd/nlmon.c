@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nlmon.c — follows kernel link events (RTNLGRP_LINK) with libnl so that a
+ * carrier loss on a kernel NIC behind a port is seen at once (vsw_tick()
+ * polls as a fallback).  Control thread only.
+ */
+#include <net/if.h>
+#include <string.h>
+
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <linux/rtnetlink.h>
+
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* <linux/if.h>, which clashes with <net/if.h> */
+#endif
+
+#include "common/vsa_log.h"
+#include "tools/vesperd/vesperd.h"
+
+VSA_LOG_MODULE(vesperd_nlmon);
+
+static struct nl_sock *sk;
+
+static void link_cb(struct nl_object *obj, void *arg)
+{
+    struct vd *d = arg;
+    struct rtnl_link *link = (struct rtnl_link *)obj;
+    const char *name = rtnl_link_get_name(link);
+    unsigned flags = rtnl_link_get_flags(link);
+
+    if (!name)
+        return;
+    vsw_kernel_link_event(d->vsw, name,
+                          (flags & IFF_UP) && (flags & IFF_LOWER_UP));
+}
+
+static int msg_cb(struct nl_msg *msg, void *arg)
+{
+    if (nl_msg_parse(msg, link_cb, arg) < 0)
+        return NL_SKIP;
+    return NL_OK;
+}
+
+int vd_nlmon_open(struct vd *d)
+{
+    sk = nl_socket_alloc();
+    if (!sk)
+        return -1;
+    nl_socket_disable_seq_check(sk);
+    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, msg_cb, d);
+    if (nl_connect(sk, NETLINK_ROUTE) < 0 ||
+        nl_socket_add_membership(sk, RTNLGRP_LINK) < 0 ||
+        nl_socket_set_nonblocking(sk) < 0) {
+        nl_socket_free(sk);
+        sk = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int vd_nlmon_fd(void)
+{
+    return sk ? nl_socket_get_fd(sk) : -1;
+}
+
+void vd_nlmon_event(struct vd *d)
+{
+    (void)d;
+    if (sk)
+        nl_recvmsgs_default(sk);
+}
+
+void vd_nlmon_close(void)
+{
+    if (sk)
+        nl_socket_free(sk);
+    sk = NULL;
+}

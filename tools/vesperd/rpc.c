@@ -1,0 +1,625 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * rpc.c — JSON-RPC method dispatch for vesperd (docs/rpc.md).
+ *
+ * Mutating methods are computed on a copy of the document by ctl_mutate()
+ * (tools/ctl, pure and unit-tested) and then made real by vd_apply(); the
+ * others read the running state (vswitch counters, FDBs, link state).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/vsa_log.h"
+#include "tools/ctl/ctl_mutate.h"
+#include "tools/vesperd/vesperd.h"
+#include "vswitch/fdb.h"
+
+VSA_LOG_MODULE(vesperd_rpc);
+
+typedef json_t *vd_method_fn(struct vd *d, json_t *params,
+                             struct ctl_rpc_err *e);
+
+static json_t *err_set(struct ctl_rpc_err *e, int code, const char *fmt, ...)
+    VSA_PRINTF(3, 4);
+
+static json_t *err_set(struct ctl_rpc_err *e, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    e->code = code;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+static json_t *ok_result(void)
+{
+    return json_pack("{s:b}", "ok", 1);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const struct ctl_port *find_port(struct vd *d, const char *name,
+                                        struct vsw_port **vp)
+{
+    int i = vd_port_index(d, name);
+    if (i < 0)
+        return NULL;
+    if (vp)
+        *vp = d->ports[i];
+    return &d->cfg->ports[i];
+}
+
+static void vlan_summary(const struct vlan_port_mode *m, char *buf,
+                         size_t size)
+{
+    if (m->mode == VLAN_MODE_ACCESS) {
+        snprintf(buf, size, "access %u", m->access_vid);
+        return;
+    }
+    char set[256];
+    vlan_set_format(m->allowed, set, sizeof(set));
+    if (m->native_vid)
+        snprintf(buf, size, "trunk %s native %u%s", set[0] ? set : "-",
+                 m->native_vid, m->native_tagged ? " tagged" : "");
+    else
+        snprintf(buf, size, "trunk %s", set[0] ? set : "-");
+}
+
+static uint32_t switch_port_count(struct vd *d, uint32_t sidx)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < d->cfg->n_ports; i++)
+        n += d->cfg->ports[i].switch_idx == sidx;
+    return n;
+}
+
+static const char *known_only(json_t *params, const char *const *keys,
+                              struct ctl_rpc_err *e)
+{
+    if (ctl_params_check_known(params, keys, e) < 0)
+        return "bad";
+    return NULL;
+}
+
+/* ---- switch ------------------------------------------------------------- */
+
+static json_t *m_switch_list(struct vd *d, json_t *params,
+                             struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { NULL };
+    json_t *arr;
+
+    if (known_only(params, keys, e))
+        return NULL;
+    arr = json_array();
+    for (uint32_t i = 0; i < d->cfg->n_switches; i++) {
+        const struct ctl_switch *s = &d->cfg->switches[i];
+        struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw, s->name);
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I}",
+            "name", s->name, "type", ctl_switch_type_name(s->type),
+            "ports", (json_int_t)switch_port_count(d, i),
+            "fdb_entries", (json_int_t)(fdb ? vsw_fdb_count(fdb) : 0)));
+    }
+    return json_pack("{s:o}", "switches", arr);
+}
+
+static json_t *m_switch_show(struct vd *d, json_t *params,
+                             struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "name", NULL };
+    const char *name;
+    int si;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_string(params, "name", true, &name, e) < 0)
+        return NULL;
+    si = ctl_switch_find(d->cfg, name);
+    if (si < 0)
+        return err_set(e, CTL_RPC_NOT_FOUND, "switch '%s' does not exist",
+                       name);
+    const struct ctl_switch *s = &d->cfg->switches[si];
+    struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw, s->name);
+    json_t *ports = json_array();
+    for (uint32_t i = 0; i < d->cfg->n_ports; i++)
+        if (d->cfg->ports[i].switch_idx == (uint32_t)si)
+            json_array_append_new(ports, json_string(d->cfg->ports[i].name));
+    json_t *r = json_pack("{s:s,s:s,s:I,s:I,s:b,s:o,s:I}", "name", s->name,
+        "type", ctl_switch_type_name(s->type),
+        "fdb_max", (json_int_t)s->fdb_max, "aging_s", (json_int_t)s->aging_s,
+        "management_os", s->management_os, "ports", ports,
+        "fdb_entries", (json_int_t)(fdb ? vsw_fdb_count(fdb) : 0));
+    if (fdb) {
+        struct vsw_fdb_stats st;
+        vsw_fdb_get_stats(fdb, &st);
+        json_object_set_new(r, "fdb_stats", json_pack(
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+            "learned", (json_int_t)st.learned, "moved", (json_int_t)st.moved,
+            "refreshed", (json_int_t)st.refreshed,
+            "aged", (json_int_t)st.aged,
+            "learn_limit", (json_int_t)st.learn_limit,
+            "table_full", (json_int_t)st.table_full,
+            "bucket_full", (json_int_t)st.bucket_full,
+            "learn_busy", (json_int_t)st.learn_busy,
+            "static_conflict", (json_int_t)st.static_conflict));
+    }
+    return r;
+}
+
+/* ---- port --------------------------------------------------------------- */
+
+static json_t *port_brief(struct vd *d, uint32_t i)
+{
+    const struct ctl_port *p = &d->cfg->ports[i];
+    char vl[320];
+
+    vlan_summary(&p->vlan, vl, sizeof(vl));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", p->name,
+                     "switch", d->cfg->switches[p->switch_idx].name,
+                     "class", ctl_port_class_name(p->cls), "vlan", vl,
+                     "link", vsw_port_link_up(d->ports[i]) ? "up" : "down");
+}
+
+static json_t *m_port_list(struct vd *d, json_t *params,
+                           struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "switch", NULL };
+    const char *sw = NULL;
+    int si = -1;
+    json_t *arr;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_string(params, "switch", false, &sw, e) < 0)
+        return NULL;
+    if (sw) {
+        si = ctl_switch_find(d->cfg, sw);
+        if (si < 0)
+            return err_set(e, CTL_RPC_NOT_FOUND,
+                           "switch '%s' does not exist", sw);
+    }
+    arr = json_array();
+    for (uint32_t i = 0; i < d->cfg->n_ports; i++)
+        if (si < 0 || d->cfg->ports[i].switch_idx == (uint32_t)si)
+            json_array_append_new(arr, port_brief(d, i));
+    return json_pack("{s:o}", "ports", arr);
+}
+
+static json_t *doc_port(struct vd *d, const char *name)
+{
+    json_t *ports = json_object_get(d->doc, "ports");
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(ports, i, p) {
+        const char *n = json_string_value(json_object_get(p, "name"));
+        if (n && strcmp(n, name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static json_t *m_port_show(struct vd *d, json_t *params,
+                           struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "name", NULL };
+    const char *name;
+    struct vsw_port *vp;
+    const struct ctl_port *cp;
+    char mac[VSA_MAC_STRLEN];
+
+    if (known_only(params, keys, e) ||
+        ctl_param_string(params, "name", true, &name, e) < 0)
+        return NULL;
+    cp = find_port(d, name, &vp);
+    if (!cp)
+        return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist", name);
+    json_t *r = json_deep_copy(doc_port(d, name));
+    struct vsa_mac m = vsw_port_mac(vp);
+    struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw,
+                                         d->cfg->switches[cp->switch_idx].name);
+    char vl[320];
+    vlan_summary(&cp->vlan, vl, sizeof(vl));
+    json_object_set_new(r, "vlan_summary", json_string(vl));
+    json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
+    json_object_set_new(r, "link",
+                        json_string(vsw_port_link_up(vp) ? "up" : "down"));
+    json_object_set_new(r, "mac", json_string(vsa_mac_format(&m, mac)));
+    json_object_set_new(r, "fdb_entries",
+        json_integer(fdb ? vsw_fdb_port_count(fdb, vsw_port_id(vp)) : 0));
+    return r;
+}
+
+/* ---- fdb ---------------------------------------------------------------- */
+
+struct fdb_walk {
+    struct vd *d;
+    json_t *arr;
+    uint16_t vid;
+    int port_id;
+    uint32_t now;
+};
+
+static int fdb_walk_cb(const struct vsw_fdb_entry *en, void *arg)
+{
+    struct fdb_walk *w = arg;
+    struct vsa_mac m = vsa_mac_from_u64(en->mac);
+    char mac[VSA_MAC_STRLEN];
+    const char *pname = "?";
+
+    if (w->vid && en->vid != w->vid)
+        return 0;
+    if (w->port_id >= 0 && en->port != w->port_id)
+        return 0;
+    for (uint32_t i = 0; i < w->d->cfg->n_ports; i++)
+        if (vsw_port_id(w->d->ports[i]) == en->port)
+            pname = w->d->cfg->ports[i].name;
+    json_array_append_new(w->arr, json_pack("{s:i,s:s,s:s,s:b,s:I}",
+        "vlan", en->vid, "mac", vsa_mac_format(&m, mac), "port", pname,
+        "static", en->is_static,
+        "age_s", (json_int_t)(en->is_static || w->now < en->last_seen_s
+                                  ? 0 : w->now - en->last_seen_s)));
+    return 0;
+}
+
+static int fdb_switch(struct vd *d, json_t *params, struct vsw_fdb **fdb,
+                      int *si, struct ctl_rpc_err *e)
+{
+    const char *sw;
+
+    if (ctl_param_string(params, "switch", true, &sw, e) < 0)
+        return -1;
+    *si = ctl_switch_find(d->cfg, sw);
+    if (*si < 0) {
+        err_set(e, CTL_RPC_NOT_FOUND, "switch '%s' does not exist", sw);
+        return -1;
+    }
+    *fdb = vsw_switch_fdb(d->vsw, sw);
+    return *fdb ? 0 : -1;
+}
+
+static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
+                           struct ctl_rpc_err *e)
+{
+    const char *pname = NULL;
+    struct vsw_port *vp;
+    const struct ctl_port *cp;
+
+    *port_id = -1;
+    if (ctl_param_string(params, "port", false, &pname, e) < 0)
+        return -1;
+    if (!pname)
+        return 0;
+    cp = find_port(d, pname, &vp);
+    if (!cp || cp->switch_idx != (uint32_t)si) {
+        err_set(e, CTL_RPC_NOT_FOUND, "port '%s' is not on switch '%s'",
+                pname, d->cfg->switches[si].name);
+        return -1;
+    }
+    *port_id = vsw_port_id(vp);
+    return 0;
+}
+
+static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "switch", "vlan", "port", NULL };
+    struct fdb_walk w = { .d = d };
+    struct vsw_fdb *fdb;
+    uint64_t vid = 0;
+    int si;
+
+    if (known_only(params, keys, e) || fdb_switch(d, params, &fdb, &si, e) ||
+        ctl_param_uint(params, "vlan", false, 1, 4094, &vid, e) < 0 ||
+        fdb_port_filter(d, params, si, &w.port_id, e) < 0)
+        return NULL;
+    w.vid = (uint16_t)vid;
+    w.arr = json_array();
+    w.now = vsw_now_s(d->vsw);
+    vsw_fdb_walk(fdb, fdb_walk_cb, &w);
+    return json_pack("{s:o}", "entries", w.arr);
+}
+
+static json_t *m_fdb_flush(struct vd *d, json_t *params,
+                           struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "switch", "vlan", "port", NULL };
+    struct vsw_fdb *fdb;
+    uint64_t vid = 0;
+    int si, port_id;
+    uint32_t n;
+
+    if (known_only(params, keys, e) || fdb_switch(d, params, &fdb, &si, e) ||
+        ctl_param_uint(params, "vlan", false, 1, 4094, &vid, e) < 0 ||
+        fdb_port_filter(d, params, si, &port_id, e) < 0)
+        return NULL;
+    n = vsw_fdb_flush_all(fdb, port_id < 0 ? VSW_FDB_PORT_NONE
+                                           : (uint16_t)port_id,
+                          (uint16_t)vid, false);
+    return json_pack("{s:b,s:I}", "ok", 1, "flushed", (json_int_t)n);
+}
+
+/* fdb.del of a learned entry (static ones go through ctl_mutate). */
+static json_t *fdb_del_learned(struct vd *d, json_t *params,
+                               struct ctl_rpc_err *e)
+{
+    struct vsw_fdb *fdb;
+    const char *macs;
+    struct vsa_mac mac;
+    uint64_t vid;
+    int si;
+
+    if (fdb_switch(d, params, &fdb, &si, e) ||
+        ctl_param_uint(params, "vlan", true, 1, 4094, &vid, e) < 0 ||
+        ctl_param_string(params, "mac", true, &macs, e) < 0)
+        return NULL;
+    if (vsa_mac_parse(macs, &mac) < 0)
+        return err_set(e, CTL_RPC_INVALID_PARAMS, "mac: '%s' is not a MAC "
+                       "address", macs);
+    if (vsw_fdb_del(fdb, (uint16_t)vid, vsa_mac_to_u64(&mac)) < 0)
+        return err_set(e, CTL_RPC_NOT_FOUND, "no FDB entry for %s in VLAN %u "
+                       "on switch '%s'", macs, (unsigned)vid,
+                       d->cfg->switches[si].name);
+    return ok_result();
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+static json_t *port_stats(struct vd *d, uint32_t i)
+{
+    struct vsw_port_stats st;
+    json_t *drops = json_object();
+
+    vsw_get_port_stats(d->vsw, d->ports[i], &st);
+    for (int r = 0; r < VSW_DROP_MAX; r++)
+        json_object_set_new(drops, vsw_drop_name((enum vsw_drop)r),
+                            json_integer((json_int_t)st.drops[r]));
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:o}", "name", d->cfg->ports[i].name,
+                     "rx_packets", (json_int_t)st.rx_packets,
+                     "rx_bytes", (json_int_t)st.rx_bytes,
+                     "tx_packets", (json_int_t)st.tx_packets,
+                     "tx_bytes", (json_int_t)st.tx_bytes, "drops", drops);
+}
+
+static json_t *stats_common(struct vd *d, json_t *params, bool clear,
+                            struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "port", NULL };
+    const char *pname = NULL;
+    json_t *arr;
+    int only = -1;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_string(params, "port", false, &pname, e) < 0)
+        return NULL;
+    if (pname) {
+        only = vd_port_index(d, pname);
+        if (only < 0)
+            return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist",
+                           pname);
+    }
+    arr = json_array();
+    for (uint32_t i = 0; i < d->cfg->n_ports; i++) {
+        if (only >= 0 && (uint32_t)only != i)
+            continue;
+        if (clear)
+            vsw_clear_port_stats(d->vsw, d->ports[i]);
+        else
+            json_array_append_new(arr, port_stats(d, i));
+    }
+    if (clear) {
+        json_decref(arr);
+        return ok_result();
+    }
+    return json_pack("{s:o}", "ports", arr);
+}
+
+static json_t *m_stats_get(struct vd *d, json_t *p, struct ctl_rpc_err *e)
+{
+    return stats_common(d, p, false, e);
+}
+
+static json_t *m_stats_clear(struct vd *d, json_t *p, struct ctl_rpc_err *e)
+{
+    return stats_common(d, p, true, e);
+}
+
+/* ---- config, daemon ----------------------------------------------------- */
+
+static json_t *m_config_get(struct vd *d, json_t *params,
+                            struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { NULL };
+    if (known_only(params, keys, e))
+        return NULL;
+    return json_pack("{s:O}", "config", d->doc);
+}
+
+static json_t *m_daemon_info(struct vd *d, json_t *params,
+                             struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { NULL };
+    if (known_only(params, keys, e))
+        return NULL;
+    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:b}", "version", VD_VERSION,
+                     "pid", (int)getpid(), "config", d->config_path,
+                     "socket", d->socket_path, "lcores", d->lcores,
+                     "hugepages", d->hugepages);
+}
+
+/* ---- capture ------------------------------------------------------------ */
+
+static json_t *capture_info_json(int id, const struct vsw_capture_info *ci,
+                                 struct vd *d)
+{
+    const char *pname = "";
+    for (uint32_t i = 0; d->cfg && i < d->cfg->n_ports; i++)
+        if (vsw_port_id(d->ports[i]) == ci->port_id)
+            pname = d->cfg->ports[i].name;
+    return json_pack("{s:i,s:s,s:s,s:I,s:b}", "id", id, "port", pname,
+                     "file", ci->file, "captured", (json_int_t)ci->captured,
+                     "done", ci->done);
+}
+
+static json_t *m_capture_start(struct vd *d, json_t *params,
+                               struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "port", "file", "count", "direction",
+                                        "snaplen", NULL };
+    const char *pname, *file, *dir = "both";
+    uint64_t count = 0, snaplen = 0;
+    enum vsw_capture_dir cd;
+    struct vsw_port *vp;
+    struct vsa_errmsg em = { "" };
+    int id;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_string(params, "port", true, &pname, e) < 0 ||
+        ctl_param_string(params, "file", true, &file, e) < 0 ||
+        ctl_param_uint(params, "count", false, 0, UINT32_MAX, &count, e) < 0 ||
+        ctl_param_uint(params, "snaplen", false, 0, 65535, &snaplen, e) < 0 ||
+        ctl_param_string(params, "direction", false, &dir, e) < 0)
+        return NULL;
+    if (!dir)
+        dir = "both";
+    if (strcmp(dir, "rx") == 0)
+        cd = VSW_CAPTURE_RX;
+    else if (strcmp(dir, "tx") == 0)
+        cd = VSW_CAPTURE_TX;
+    else if (strcmp(dir, "both") == 0)
+        cd = VSW_CAPTURE_BOTH;
+    else
+        return err_set(e, CTL_RPC_INVALID_PARAMS,
+                       "direction: '%s' is not rx, tx or both", dir);
+    if (file[0] != '/')
+        return err_set(e, CTL_RPC_INVALID_PARAMS,
+                       "file: '%s' is not an absolute path", file);
+    if (!find_port(d, pname, &vp))
+        return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist",
+                       pname);
+    id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
+                           &em);
+    if (id < 0)
+        return err_set(e, id == -EBUSY ? CTL_RPC_RULE : CTL_RPC_SYSTEM, "%s",
+                       em.msg);
+    return json_pack("{s:i}", "id", id);
+}
+
+static json_t *capture_by_id(struct vd *d, json_t *params, bool stop,
+                             struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "id", NULL };
+    struct vsw_capture_info ci;
+    uint64_t id;
+    int rc;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_uint(params, "id", true, 1, INT32_MAX, &id, e) < 0)
+        return NULL;
+    rc = stop ? vsw_capture_stop(d->vsw, (int)id, &ci)
+              : vsw_capture_status(d->vsw, (int)id, &ci);
+    if (rc < 0)
+        return err_set(e, CTL_RPC_NOT_FOUND, "capture %d does not exist",
+                       (int)id);
+    json_t *r = capture_info_json((int)id, &ci, d);
+    if (stop)
+        json_object_set_new(r, "ok", json_true());
+    return r;
+}
+
+static json_t *m_capture_status(struct vd *d, json_t *p,
+                                struct ctl_rpc_err *e)
+{
+    return capture_by_id(d, p, false, e);
+}
+
+static json_t *m_capture_stop(struct vd *d, json_t *p, struct ctl_rpc_err *e)
+{
+    return capture_by_id(d, p, true, e);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    vd_method_fn *fn;
+} methods[] = {
+    { "switch.list", m_switch_list },
+    { "switch.show", m_switch_show },
+    { "port.list", m_port_list },
+    { "port.show", m_port_show },
+    { "fdb.show", m_fdb_show },
+    { "fdb.flush", m_fdb_flush },
+    { "stats.get", m_stats_get },
+    { "stats.clear", m_stats_clear },
+    { "config.get", m_config_get },
+    { "capture.start", m_capture_start },
+    { "capture.status", m_capture_status },
+    { "capture.stop", m_capture_stop },
+    { "daemon.info", m_daemon_info },
+};
+
+static json_t *mutate(struct vd *d, const char *method, json_t *params,
+                      struct ctl_rpc_err *e)
+{
+    json_t *newdoc = NULL, *result = NULL;
+
+    if (ctl_mutate(d->doc, method, params, &newdoc, &result, e) < 0) {
+        if (strcmp(method, "fdb.del") == 0 && e->code == CTL_RPC_NOT_FOUND) {
+            e->code = 0;
+            return fdb_del_learned(d, params, e);
+        }
+        return NULL;
+    }
+    if (vd_apply(d, newdoc, true, e) < 0) {
+        json_decref(newdoc);
+        json_decref(result);
+        return NULL;
+    }
+    json_decref(newdoc);
+    if (!result)
+        result = ok_result();
+    return result;
+}
+
+json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req)
+{
+    struct ctl_rpc_err e = { 0, "" };
+    json_t *params = req->params;
+    json_t *result = NULL;
+    bool found = false;
+    json_t *empty = NULL;
+
+    if (!params)
+        params = empty = json_object();
+    if (ctl_method_is_mutating(req->method)) {
+        found = true;
+        result = mutate(d, req->method, params, &e);
+    } else {
+        for (size_t i = 0; i < VSA_ARRAY_LEN(methods); i++) {
+            if (strcmp(methods[i].name, req->method) == 0) {
+                found = true;
+                result = methods[i].fn(d, params, &e);
+                break;
+            }
+        }
+    }
+    json_decref(empty);
+    if (!found) {
+        e.code = CTL_RPC_METHOD_NOT_FOUND;
+        snprintf(e.msg, sizeof(e.msg), "unknown method '%s'", req->method);
+    }
+    if (!result && e.code == 0) {
+        e.code = CTL_RPC_SYSTEM;
+        snprintf(e.msg, sizeof(e.msg), "out of memory");
+    }
+    if (ctl_rpc_is_notification(req)) {
+        json_decref(result);
+        return NULL;
+    }
+    if (!result)
+        return ctl_rpc_error(req->id, e.code, "%s", e.msg);
+    return ctl_rpc_result(req->id, result);
+}

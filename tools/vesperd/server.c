@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * server.c — the control socket: a Unix stream socket (mode 0660), any
+ * number of clients, one JSON-RPC request per line (tools/ctl/ctl_jsonrpc.h
+ * does the framing and the 1 MiB limit).  Sockets are non-blocking; each
+ * client has an output buffer drained on EPOLLOUT, so a client that does not
+ * read its answers stalls only itself.  A client whose output exceeds 64 MiB
+ * unread is disconnected.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/vsa_log.h"
+#include "tools/vesperd/vesperd.h"
+
+VSA_LOG_MODULE(vesperd_server);
+
+#define MAX_CLIENTS 64
+#define MAX_OUTPUT (64u << 20)
+
+struct client {
+    int fd;
+    struct ctl_linebuf in;
+    char *out;
+    size_t out_len, out_off, out_cap;
+    bool closing;     /* close once the output is written */
+};
+
+static int listen_fd = -1;
+static struct client clients[MAX_CLIENTS];
+
+static void client_close(struct vd *d, struct client *c)
+{
+    epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    ctl_linebuf_free(&c->in);
+    free(c->out);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+static void update_events(struct vd *d, struct client *c)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->fd };
+    if (c->out_len > c->out_off)
+        ev.events |= EPOLLOUT;
+    epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static bool flush_out(struct client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                return true;
+            return false;
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out_off = c->out_len = 0;
+    return true;
+}
+
+static bool queue_json(struct client *c, json_t *resp)
+{
+    char *s = json_dumps(resp, JSON_COMPACT);
+    size_t n;
+
+    json_decref(resp);
+    if (!s)
+        return false;
+    n = strlen(s);
+    if (c->out_len + n + 1 > MAX_OUTPUT) {
+        free(s);
+        return false;
+    }
+    if (c->out_len + n + 1 > c->out_cap) {
+        size_t cap = (c->out_len + n + 1) * 2;
+        char *nb = realloc(c->out, cap);
+        if (!nb) {
+            free(s);
+            return false;
+        }
+        c->out = nb;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, s, n);
+    c->out[c->out_len + n] = '\n';
+    c->out_len += n + 1;
+    free(s);
+    return true;
+}
+
+int vd_server_open(struct vd *d, struct vsa_errmsg *em)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct epoll_event ev = { .events = EPOLLIN };
+    char dir[sizeof(sa.sun_path)];
+    char *slash;
+
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        clients[i].fd = -1;
+    if (strlen(d->socket_path) >= sizeof(sa.sun_path))
+        return vsa_errmsg_set(em, -EINVAL, "socket path too long: %s",
+                              d->socket_path);
+    snprintf(dir, sizeof(dir), "%s", d->socket_path);
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        mkdir(dir, 0755);
+    }
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->socket_path);
+    listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd < 0)
+        return vsa_errmsg_set(em, -errno, "socket: %s", strerror(errno));
+    unlink(d->socket_path);
+    if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        chmod(d->socket_path, 0660) < 0 || listen(listen_fd, 16) < 0) {
+        int err = errno;
+        close(listen_fd);
+        listen_fd = -1;
+        return vsa_errmsg_set(em, -err, "cannot listen on %s: %s",
+                              d->socket_path, strerror(err));
+    }
+    ev.data.fd = listen_fd;
+    epoll_ctl(d->epfd, EPOLL_CTL_ADD, listen_fd, &ev);
+    return 0;
+}
+
+bool vd_server_owns(const struct vd *d, int fd)
+{
+    (void)d;
+    if (fd == listen_fd)
+        return true;
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd == fd)
+            return true;
+    return false;
+}
+
+static void accept_clients(struct vd *d)
+{
+    for (;;) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct client *c = NULL;
+
+        if (fd < 0)
+            return;
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (clients[i].fd < 0) {
+                c = &clients[i];
+                break;
+            }
+        if (!c) {
+            static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
+            VSA_LOG_RL(&rl, WARN, "too many control clients; refusing one");
+            close(fd);
+            continue;
+        }
+        memset(c, 0, sizeof(*c));
+        c->fd = fd;
+        ctl_linebuf_init(&c->in);
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+        epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+    }
+}
+
+static void handle_line(struct vd *d, struct client *c, const char *line,
+                        size_t len)
+{
+    struct ctl_rpc_req req;
+    json_t *err = NULL, *resp;
+
+    if (ctl_rpc_parse(line, len, &req, &err) < 0) {
+        if (err && !queue_json(c, err))
+            c->closing = true;
+        return;
+    }
+    resp = vd_rpc_handle(d, &req);
+    ctl_rpc_req_release(&req);
+    if (resp && !queue_json(c, resp))
+        c->closing = true;
+}
+
+static void read_client(struct vd *d, struct client *c)
+{
+    char buf[65536];
+
+    for (;;) {
+        ssize_t n = read(c->fd, buf, sizeof(buf));
+        if (n == 0) {
+            c->closing = true;
+            return;
+        }
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                c->closing = true;
+            return;
+        }
+        int arc = ctl_linebuf_append(&c->in, buf, (size_t)n);
+        const char *line;
+        size_t len;
+        int lrc;
+
+        while ((lrc = ctl_linebuf_next(&c->in, &line, &len)) > 0)
+            handle_line(d, c, line, len);
+        if (lrc == -EMSGSIZE || arc == -EMSGSIZE) {
+            /* over 1 MiB without a newline: answer and hang up */
+            queue_json(c, ctl_rpc_error(NULL, CTL_RPC_INVALID_REQUEST,
+                "request exceeds %u bytes", (unsigned)CTL_RPC_MAX_LINE));
+            c->closing = true;
+            return;
+        }
+        if (arc < 0) {
+            c->closing = true;
+            return;
+        }
+    }
+}
+
+void vd_server_event(struct vd *d, int fd, uint32_t events)
+{
+    struct client *c = NULL;
+
+    if (fd == listen_fd) {
+        accept_clients(d);
+        return;
+    }
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd == fd)
+            c = &clients[i];
+    if (!c)
+        return;
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        if (!c->closing)
+            read_client(d, c);
+    if (!flush_out(c) ||
+        (c->closing && c->out_len == c->out_off)) {
+        client_close(d, c);
+        return;
+    }
+    update_events(d, c);
+}
+
+void vd_server_close(struct vd *d)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd >= 0)
+            client_close(d, &clients[i]);
+    if (listen_fd >= 0) {
+        close(listen_fd);
+        unlink(d->socket_path);
+        listen_fd = -1;
+    }
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vesperd.h — the daemon's shared state (prefix vd_).
+ *
+ * vesperd is one process: EAL worker lcores run the datapath (vswitch/),
+ * and the main lcore runs the control thread — a single epoll loop serving
+ * the JSON-RPC socket, a netlink link monitor and a 100 ms timer.  Every
+ * function in tools/vesperd runs on that control thread; nothing here is
+ * shared with the lcores except through vswitch's RCU-published snapshots.
+ *
+ * State: `doc` is the committed desired-state document (the same bytes that
+ * are on disk), `cfg` its parsed form, and `ports[i]` the open vswitch port
+ * of cfg->ports[i].  vd_apply() moves all three to a new document as one
+ * transaction (see apply.c).
+ */
+#ifndef VD_VESPERD_H
+#define VD_VESPERD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/vsa_errmsg.h"
+#include "tools/ctl/ctl_config.h"
+#include "tools/ctl/ctl_jsonrpc.h"
+#include "vswitch/vswitch.h"
+
+#define VD_DEFAULT_CONFIG "/var/lib/vesper/config.json"
+#define VD_DEFAULT_SOCKET "/run/vesper/vesperd.sock"
+#define VD_VERSION "0.1.0"
+
+struct vd {
+    struct vsw *vsw;
+    json_t *doc;
+    struct ctl_config *cfg;
+    struct vsw_port **ports;      /* [cfg->n_ports] */
+    const char *config_path;
+    const char *socket_path;
+    bool hugepages;
+    char lcores[64];
+    int epfd;
+};
+
+/* apply.c: makes `newdoc` the running and stored configuration, or changes
+ * nothing.  Takes a reference on success.  Returns 0 or fills e. */
+int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e);
+/* Index of the port named `name` in d->cfg, or -1. */
+int vd_port_index(const struct vd *d, const char *name);
+
+/* rpc.c: handles one request; returns the response (NULL for a
+ * notification). */
+json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req);
+
+/* server.c */
+int vd_server_open(struct vd *d, struct vsa_errmsg *em);
+void vd_server_event(struct vd *d, int fd, uint32_t events);
+bool vd_server_owns(const struct vd *d, int fd);
+void vd_server_close(struct vd *d);
+
+/* nlmon.c: netlink link events → vsw_kernel_link_event */
+int vd_nlmon_open(struct vd *d);
+int vd_nlmon_fd(void);
+void vd_nlmon_event(struct vd *d);
+void vd_nlmon_close(void);
+
+#endif /* VD_VESPERD_H */

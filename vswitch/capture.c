@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * capture.c — packet capture of one port into a pcap file (libpcap).
+ *
+ * When a capture is on, the port's `capture` pointer is set; the lcore that
+ * sees a frame (rx as received, tx after egress tagging, just before
+ * tx_burst) copies up to `snaplen` bytes into an mbuf from a dedicated pool,
+ * stamps it with the wall-clock time and enqueues it on the capture's
+ * single-consumer ring.  The control thread drains the ring on every tick
+ * and writes the records with pcap_dump.  When the capture is off the cost
+ * on the fast path is one relaxed pointer load per burst; when the ring or
+ * the pool is exhausted the copy is skipped and counted (capture_full),
+ * never waited for.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <pcap/pcap.h>
+#include <rte_malloc.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_ring.h>
+
+#include "common/vsa_log.h"
+#include "vswitch/vsw_private.h"
+
+VSA_LOG_MODULE(vswitch_capture);
+
+#define CAPTURE_RING_SIZE 4096
+
+struct capture_stamp {
+    uint64_t ts_ns;
+    uint64_t wire_len;
+};
+
+void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
+                       struct vsw_capture *cap, struct rte_mbuf *m,
+                       uint16_t port_id)
+{
+    struct rte_mbuf *c;
+    struct capture_stamp *st;
+    struct timespec ts;
+    uint64_t n;
+
+    if (cap->limit) {
+        n = atomic_fetch_add_explicit(&cap->taken, 1, memory_order_relaxed);
+        if (n >= cap->limit)
+            return;
+    } else {
+        atomic_fetch_add_explicit(&cap->taken, 1, memory_order_relaxed);
+    }
+    c = rte_pktmbuf_copy(m, sw->capture_pool, 0, cap->snaplen);
+    if (unlikely(c == NULL)) {
+        lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL]++;
+        return;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    st = RTE_MBUF_DYNFIELD(c, sw->capture_ts_offset, struct capture_stamp *);
+    st->ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    st->wire_len = m->pkt_len;
+    if (unlikely(rte_ring_mp_enqueue(cap->ring, c) != 0)) {
+        lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL]++;
+        rte_pktmbuf_free(c);
+    }
+}
+
+static void write_record(struct vsw *sw, struct vsw_capture *cap,
+                         struct rte_mbuf *c)
+{
+    struct capture_stamp *st =
+        RTE_MBUF_DYNFIELD(c, sw->capture_ts_offset, struct capture_stamp *);
+    struct pcap_pkthdr h;
+    uint8_t buf[RTE_MBUF_DEFAULT_BUF_SIZE];
+    const uint8_t *data;
+
+    if (cap->limit && cap->written >= cap->limit)
+        return;
+    h.ts.tv_sec = (time_t)(st->ts_ns / 1000000000ull);
+    h.ts.tv_usec = (suseconds_t)((st->ts_ns % 1000000000ull) / 1000u);
+    h.caplen = c->pkt_len;
+    h.len = (bpf_u_int32)st->wire_len;
+    if (h.caplen > sizeof(buf))
+        h.caplen = sizeof(buf);
+    data = rte_pktmbuf_read(c, 0, h.caplen, buf);
+    if (!data)
+        return;
+    pcap_dump((u_char *)cap->dumper, &h, data);
+    cap->written++;
+}
+
+static void drain_one(struct vsw *sw, struct vsw_capture *cap)
+{
+    struct rte_mbuf *batch[64];
+    unsigned n;
+
+    while ((n = rte_ring_sc_dequeue_burst(cap->ring, (void **)batch, 64,
+                                          NULL)) > 0) {
+        for (unsigned i = 0; i < n; i++) {
+            if (!cap->done)
+                write_record(sw, cap, batch[i]);
+            rte_pktmbuf_free(batch[i]);
+        }
+    }
+    if (cap->dumper)
+        pcap_dump_flush((pcap_dumper_t *)cap->dumper);
+}
+
+/* Detaches the capture from its port and waits until no lcore can still
+ * be copying into it. */
+static void detach(struct vsw *sw, struct vsw_capture *cap)
+{
+    if (!cap->port)
+        return;
+    atomic_store(&cap->port->capture, NULL);
+    rte_rcu_qsbr_synchronize(sw->qsbr, RTE_QSBR_THRID_INVALID);
+    cap->port = NULL;
+}
+
+static void finish(struct vsw *sw, struct vsw_capture *cap)
+{
+    detach(sw, cap);
+    drain_one(sw, cap);
+    if (cap->dumper) {
+        pcap_dump_close((pcap_dumper_t *)cap->dumper);
+        cap->dumper = NULL;
+    }
+    if (cap->pcap) {
+        pcap_close((pcap_t *)cap->pcap);
+        cap->pcap = NULL;
+    }
+    cap->done = true;
+}
+
+void vsw__capture_drain(struct vsw *sw)
+{
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        struct vsw_capture *cap = sw->captures[i];
+        if (!cap || cap->done)
+            continue;
+        drain_one(sw, cap);
+        if (cap->limit && cap->written >= cap->limit)
+            finish(sw, cap);
+    }
+}
+
+void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p)
+{
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        struct vsw_capture *cap = sw->captures[i];
+        if (cap && cap->port == p)
+            finish(sw, cap);
+    }
+}
+
+int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
+                      const char *file, uint64_t count,
+                      enum vsw_capture_dir dir, uint32_t snaplen,
+                      struct vsa_errmsg *em)
+{
+    struct vsw_capture *cap;
+    char ringname[RTE_RING_NAMESIZE];
+    int slot = -1;
+
+    if (atomic_load(&port->capture))
+        return vsa_errmsg_set(em, -EBUSY, "port %s is already being "
+                              "captured", port->name);
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        if (!sw->captures[i]) {
+            slot = i;
+            break;
+        }
+        if (sw->captures[i]->done && slot < 0)
+            slot = i; /* reuse the oldest finished slot if none is free */
+    }
+    if (slot < 0)
+        return vsa_errmsg_set(em, -EBUSY, "%d captures are running already",
+                              VSW_MAX_CAPTURES);
+    if (snaplen == 0 || snaplen > RTE_MBUF_DEFAULT_DATAROOM)
+        snaplen = RTE_MBUF_DEFAULT_DATAROOM;
+    cap = rte_zmalloc("vsw_capture", sizeof(*cap), 0);
+    if (!cap)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    cap->id = sw->next_capture_id++;
+    snprintf(ringname, sizeof(ringname), "vsw_cap%d", cap->id);
+    cap->ring = rte_ring_create(ringname, CAPTURE_RING_SIZE, SOCKET_ID_ANY,
+                                RING_F_SC_DEQ);
+    cap->pcap = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+    if (!cap->ring || !cap->pcap) {
+        vsa_errmsg_set(em, -ENOMEM, "out of memory");
+        goto out_free;
+    }
+    cap->dumper = pcap_dump_open((pcap_t *)cap->pcap, file);
+    if (!cap->dumper) {
+        vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,
+                       pcap_geterr((pcap_t *)cap->pcap));
+        goto out_free;
+    }
+    cap->port = port;
+    cap->dir = (uint8_t)dir;
+    cap->snaplen = snaplen;
+    cap->limit = count;
+    snprintf(cap->file, sizeof(cap->file), "%s", file);
+    if (sw->captures[slot]) {
+        rte_ring_free(sw->captures[slot]->ring);
+        rte_free(sw->captures[slot]);
+    }
+    sw->captures[slot] = cap;
+    atomic_store(&port->capture, cap);
+    VSA_LOG(INFO, "capture %d of port %s to %s started", cap->id, port->name,
+            file);
+    return cap->id;
+
+out_free:
+    if (cap->pcap)
+        pcap_close((pcap_t *)cap->pcap);
+    rte_ring_free(cap->ring);
+    rte_free(cap);
+    return -EIO;
+}
+
+static struct vsw_capture *find_capture(struct vsw *sw, int id, int *slot)
+{
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        if (sw->captures[i] && sw->captures[i]->id == id) {
+            if (slot)
+                *slot = i;
+            return sw->captures[i];
+        }
+    }
+    return NULL;
+}
+
+static void fill_info(const struct vsw_capture *cap, uint16_t port_id,
+                      struct vsw_capture_info *out)
+{
+    if (!out)
+        return;
+    out->port_id = port_id;
+    snprintf(out->file, sizeof(out->file), "%s", cap->file);
+    out->captured = cap->written;
+    out->done = cap->done;
+}
+
+int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out)
+{
+    struct vsw_capture *cap = find_capture(sw, id, NULL);
+
+    if (!cap)
+        return -ENOENT;
+    if (!cap->done)
+        drain_one(sw, cap);
+    fill_info(cap, cap->port ? cap->port->id : 0xffff, out);
+    return 0;
+}
+
+int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out)
+{
+    int slot;
+    struct vsw_capture *cap = find_capture(sw, id, &slot);
+    uint16_t port_id;
+
+    if (!cap)
+        return -ENOENT;
+    port_id = cap->port ? cap->port->id : 0xffff;
+    if (!cap->done)
+        finish(sw, cap);
+    fill_info(cap, port_id, out);
+    rte_ring_free(cap->ring);
+    rte_free(cap);
+    sw->captures[slot] = NULL;
+    return 0;
+}

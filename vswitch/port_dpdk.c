@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * port_dpdk.c — the ethdev port class: any DPDK device named by devargs
+ * (a PCI NIC, net_af_packet, net_af_xdp, net_tap, net_pcap, net_ring,
+ * net_null, net_vhost).  The internal (host vNIC) and uplink classes are
+ * ethdevs too; vswitch.c builds their devargs.
+ *
+ * Virtual devices are hot-plugged with rte_dev_probe() and removed again on
+ * close; PCI devices are probed once and only stopped on close.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+
+#include "common/vsa_log.h"
+#include "vswitch/vsw_private.h"
+
+VSA_LOG_MODULE(vswitch_port_dpdk);
+
+#define RX_DESC 1024
+#define TX_DESC 1024
+
+static uint16_t ethdev_rx(struct vsw_port *p, uint16_t lcore_idx,
+                          struct rte_mbuf **pkts, uint16_t n)
+{
+    (void)lcore_idx;
+    return rte_eth_rx_burst(p->eth_port, 0, pkts, n);
+}
+
+static uint16_t ethdev_tx(struct vsw_port *p, uint16_t lcore_idx,
+                          struct rte_mbuf **pkts, uint16_t n)
+{
+    uint16_t q, sent;
+
+    if (likely(!p->tx_shared))
+        return rte_eth_tx_burst(p->eth_port, lcore_idx, pkts, n);
+    q = (uint16_t)(lcore_idx % p->n_txq);
+    rte_spinlock_lock(&p->tx_lock);
+    sent = rte_eth_tx_burst(p->eth_port, q, pkts, n);
+    rte_spinlock_unlock(&p->tx_lock);
+    return sent;
+}
+
+static bool ethdev_link(struct vsw_port *p)
+{
+    struct rte_eth_link link;
+
+    if (rte_eth_link_get_nowait(p->eth_port, &link) < 0)
+        return false;
+    return link.link_status == RTE_ETH_LINK_UP;
+}
+
+static void ethdev_close(struct vsw *sw, struct vsw_port *p)
+{
+    struct rte_eth_dev_info info;
+    char name[RTE_ETH_NAME_MAX_LEN];
+    int rc;
+
+    (void)sw;
+    rc = rte_eth_dev_stop(p->eth_port);
+    if (rc < 0)
+        VSA_LOG(WARN, "port %s: stop failed: %s", p->name, strerror(-rc));
+    if (!p->vdev) {
+        rte_eth_dev_close(p->eth_port);
+        return;
+    }
+    memset(&info, 0, sizeof(info));
+    snprintf(name, sizeof(name), "%s", p->devname);
+    rte_eth_dev_close(p->eth_port);
+    rc = rte_eal_hotplug_remove("vdev", name);
+    if (rc < 0)
+        VSA_LOG(WARN, "port %s: removing %s failed: %s", p->name, name,
+                strerror(-rc));
+}
+
+const struct vsw_port_ops vsw__ethdev_ops = {
+    .name = "ethdev",
+    .rx_burst = ethdev_rx,
+    .tx_burst = ethdev_tx,
+    .link_get = ethdev_link,
+    .close = ethdev_close,
+};
+
+/* The device name is the devargs up to the first ','. */
+static void devargs_name(const char *devargs, char *out, size_t size)
+{
+    size_t n = strcspn(devargs, ",");
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, devargs, n);
+    out[n] = '\0';
+}
+
+static bool is_vdev_name(const char *name)
+{
+    return strncmp(name, "net_", 4) == 0 || strncmp(name, "eth_", 4) == 0;
+}
+
+int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
+                     struct vsa_errmsg *em)
+{
+    struct rte_eth_conf conf;
+    struct rte_eth_dev_info info;
+    struct rte_ether_addr mac;
+    uint16_t port_id, nq;
+    int rc, sock;
+
+    devargs_name(devargs, p->devname, sizeof(p->devname));
+    if (p->devname[0] == '\0')
+        return vsa_errmsg_set(em, -EINVAL, "empty devargs");
+    if (rte_eth_dev_get_port_by_name(p->devname, &port_id) == 0)
+        return vsa_errmsg_set(em, -EEXIST, "device %s is already in use",
+                              p->devname);
+    p->vdev = is_vdev_name(p->devname);
+    rc = rte_dev_probe(devargs);
+    if (rc < 0)
+        return vsa_errmsg_set(em, -ENODEV,
+                              "device '%s' could not be created: %s",
+                              devargs, strerror(-rc));
+    if (rte_eth_dev_get_port_by_name(p->devname, &port_id) != 0) {
+        if (p->vdev)
+            rte_eal_hotplug_remove("vdev", p->devname);
+        return vsa_errmsg_set(em, -ENODEV,
+                              "device '%s' is not an ethdev", p->devname);
+    }
+    p->eth_port = port_id;
+    rc = rte_eth_dev_info_get(port_id, &info);
+    if (rc < 0)
+        goto out_remove;
+    nq = (uint16_t)sw->n_dp_lcores;
+    if (nq > info.max_tx_queues)
+        nq = info.max_tx_queues;
+    if (nq == 0)
+        nq = 1;
+    p->n_txq = nq;
+    p->tx_shared = nq < sw->n_dp_lcores;
+    rte_spinlock_init(&p->tx_lock);
+    memset(&conf, 0, sizeof(conf));
+    rc = rte_eth_dev_configure(port_id, 1, nq, &conf);
+    if (rc < 0)
+        goto out_remove;
+    sock = rte_eth_dev_socket_id(port_id);
+    if (sock < 0)
+        sock = (int)rte_socket_id();
+    rc = rte_eth_rx_queue_setup(port_id, 0, RX_DESC, (unsigned)sock, NULL,
+                                sw->pool);
+    if (rc < 0)
+        goto out_remove;
+    for (uint16_t q = 0; q < nq; q++) {
+        rc = rte_eth_tx_queue_setup(port_id, q, TX_DESC,
+                                    (unsigned)sock, NULL);
+        if (rc < 0)
+            goto out_remove;
+    }
+    rc = rte_eth_dev_start(port_id);
+    if (rc < 0)
+        goto out_remove;
+    rte_eth_promiscuous_enable(port_id);
+    if (rte_eth_macaddr_get(port_id, &mac) == 0)
+        memcpy(p->mac.b, mac.addr_bytes, 6);
+    p->ops = &vsw__ethdev_ops;
+    atomic_store(&p->link_up, ethdev_link(p));
+    return 0;
+
+out_remove:
+    vsa_errmsg_set(em, -EIO, "device '%s' could not be configured: %s",
+                   p->devname, strerror(rc < 0 ? -rc : EIO));
+    rte_eth_dev_close(port_id);
+    if (p->vdev)
+        rte_eal_hotplug_remove("vdev", p->devname);
+    return -EIO;
+}

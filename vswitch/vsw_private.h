@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vsw_private.h — structures shared by the files of vswitch/ (not a public
+ * header; DPDK types are allowed here).
+ *
+ * Ownership: the control thread owns `struct vsw`, the port table and every
+ * snapshot.  Lcores read the published snapshot (RCU), write only their own
+ * `struct vsw_lcore` (counters, tx buffers) and the FDB (lock-free learning,
+ * see fdb.h), and copy frames into captures through a lock-free ring.
+ */
+#ifndef VSW_PRIVATE_H
+#define VSW_PRIVATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
+
+#include "common/vsa_compiler.h"
+#include "vswitch/vswitch.h"
+
+#define VSW_BURST 32
+
+struct vsw_port_ops;
+
+/* An open port (a resource).  Fast-path fields first. */
+struct vsw_port {
+    const struct vsw_port_ops *ops;
+    uint16_t id;
+    uint16_t eth_port;             /* ethdev port id (dpdk classes) */
+    uint16_t n_txq;                /* tx queues configured */
+    bool tx_shared;                /* fewer tx queues than lcores: lock */
+    rte_spinlock_t tx_lock;
+    _Atomic(struct vsw_capture *) capture;
+    _Atomic bool link_up;
+
+    /* control-only */
+    char name[VSW_NAME_MAX];
+    enum vsw_port_class cls;
+    char devname[64];              /* ethdev / vdev name (RTE_ETH_NAME_MAX_LEN) */
+    char ifname[32];               /* kernel interface behind it, if any */
+    bool vdev;                     /* created by us: remove on close */
+    struct vsa_mac mac;
+    uint16_t rx_lcore;             /* datapath lcore index polling it */
+    struct vsw_port_stats base;    /* counters at open / last clear */
+};
+
+/* Per-port view inside a snapshot. */
+struct vsw_dp_port {
+    struct vsw_port *port;
+    struct vsw_dp_switch *sw;
+    uint16_t id;
+    struct vlan_port vlan;
+};
+
+struct vsw_dp_switch {
+    struct vsw_fdb *fdb;
+    uint16_t n_ports;
+    uint16_t ports[VSW_MAX_PORTS]; /* member port ids (flood candidates) */
+};
+
+/* An immutable configuration snapshot as the lcores see it. */
+struct vsw_snapshot {
+    struct vsw_dp_port *ports[VSW_MAX_PORTS];   /* by port id */
+    uint16_t n_rx[VSW_MAX_LCORES];
+    uint16_t rx[VSW_MAX_LCORES][VSW_MAX_PORTS]; /* port ids polled per lcore */
+    /* owned memory */
+    struct vsw_dp_port *port_mem;
+    struct vsw_dp_switch *switch_mem;
+    uint32_t n_switches;
+};
+
+struct vsw_port_counters {
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t drops[VSW_DROP_MAX];
+};
+
+struct vsw_txbuf {
+    uint16_t n;
+    struct rte_mbuf *pkts[VSW_BURST * 2];
+};
+
+/* Per datapath lcore state. */
+struct vsw_lcore {
+    struct vsw *sw;
+    unsigned lcore_id;
+    uint16_t idx;                  /* 0..n_dp_lcores-1, also tx queue */
+    struct vsw_port_counters *counters;      /* [VSW_MAX_PORTS] */
+    struct vsw_txbuf *txbufs;                /* [VSW_MAX_PORTS] */
+    uint16_t n_dirty;
+    uint16_t dirty[VSW_MAX_PORTS];
+} VSA_CACHE_ALIGNED;
+
+/* A capture in progress. */
+struct vsw_capture {
+    int id;
+    struct vsw_port *port;
+    struct rte_ring *ring;         /* mbuf copies from the lcores */
+    uint8_t dir;                   /* enum vsw_capture_dir bits */
+    uint32_t snaplen;
+    uint64_t limit;                /* 0 = unlimited */
+    _Atomic uint64_t taken;        /* copies enqueued by lcores */
+    uint64_t written;              /* frames written by the control thread */
+    void *pcap;                    /* pcap_t * (dead handle) */
+    void *dumper;                  /* pcap_dumper_t * */
+    char file[512];
+    bool done;
+};
+
+#define VSW_MAX_CAPTURES 16
+
+struct vsw_switch_state {
+    char name[VSW_NAME_MAX];
+    struct vsw_fdb *fdb;
+    uint32_t fdb_max;
+    uint32_t aging_s;
+};
+
+struct vsw {
+    struct rte_mempool *pool;
+    struct rte_mempool *capture_pool;
+    struct rte_rcu_qsbr *qsbr;
+    _Atomic(struct vsw_snapshot *) snap;
+    _Atomic bool stop;
+    uint32_t n_dp_lcores;
+    struct vsw_lcore *lcores[VSW_MAX_LCORES];
+
+    struct vsw_port *ports[VSW_MAX_PORTS];
+    uint16_t next_rx_lcore;
+    unsigned vdev_seq;
+
+    struct vsw_switch_state switches[VSW_MAX_SWITCHES];
+    uint32_t n_switches;
+    uint32_t sweep_switch;
+
+    struct vsw_capture *captures[VSW_MAX_CAPTURES];
+    int next_capture_id;
+    int capture_ts_offset;         /* mbuf dynfield: capture timestamp (ns) */
+
+    uint64_t tsc_hz;
+    uint64_t tsc0;
+};
+
+/* Port class operations (fast path: rx/tx; control: link, close). */
+struct vsw_port_ops {
+    const char *name;
+    uint16_t (*rx_burst)(struct vsw_port *p, uint16_t lcore_idx,
+                         struct rte_mbuf **pkts, uint16_t n);
+    uint16_t (*tx_burst)(struct vsw_port *p, uint16_t lcore_idx,
+                         struct rte_mbuf **pkts, uint16_t n);
+    bool (*link_get)(struct vsw_port *p);
+    void (*close)(struct vsw *sw, struct vsw_port *p);
+};
+
+extern const struct vsw_port_ops vsw__ethdev_ops;
+
+/* dp.c */
+int vsw__lcore_main(void *arg);
+/* port_dpdk.c */
+int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
+                     struct vsa_errmsg *em);
+/* capture.c */
+void vsw__capture_drain(struct vsw *sw);
+void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p);
+void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
+                       struct vsw_capture *cap, struct rte_mbuf *m,
+                       uint16_t port_id);
+/* hostif.c (libnl) */
+struct vsw_hostif_info {
+    int ifindex;
+    struct vsa_mac mac;
+    uint32_t mtu;
+    bool carrier;
+    bool up;
+};
+int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
+                       struct vsa_errmsg *em);
+int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
+                               struct vsa_errmsg *em);
+int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
+                          uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
+
+static inline uint32_t vsw__now_s(const struct vsw *sw)
+{
+    return (uint32_t)((rte_rdtsc() - sw->tsc0) / sw->tsc_hz);
+}
+
+#endif /* VSW_PRIVATE_H */

@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vswitch.c — lifecycle of the forwarding plane, ports, and configuration
+ * commits (snapshot build + RCU publication).  See vswitch.h.
+ */
+#include "vswitch/vswitch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include "common/vsa_log.h"
+#include "vswitch/vsw_private.h"
+
+VSA_LOG_MODULE(vswitch);
+
+_Static_assert(VSW_MAX_PORTS <= VSW_FDB_MAX_PORTS, "port ids fit the FDB");
+_Static_assert(VSW_DROP_VLAN_UNTAGGED == VLAN_DROP_UNTAGGED - 1 &&
+               VSW_DROP_VLAN_TAGGED == VLAN_DROP_TAGGED - 1 &&
+               VSW_DROP_VLAN_NOT_ALLOWED == VLAN_DROP_NOT_MEMBER - 1 &&
+               VSW_DROP_VLAN_RESERVED == VLAN_DROP_RESERVED - 1,
+               "vlan verdicts map onto the first drop reasons");
+
+static const char *const drop_names[] = {
+#define VSW_DROP_NAME(e, name, help) name,
+    VSW_DROP_REASONS(VSW_DROP_NAME)
+#undef VSW_DROP_NAME
+};
+
+const char *vsw_drop_name(enum vsw_drop d)
+{
+    return (unsigned)d < VSW_DROP_MAX ? drop_names[d] : "?";
+}
+
+/* ---- Snapshots ---------------------------------------------------------- */
+
+static void snapshot_free(struct vsw_snapshot *s)
+{
+    if (!s)
+        return;
+    rte_free(s->port_mem);
+    rte_free(s->switch_mem);
+    rte_free(s);
+}
+
+static struct vsw_snapshot *snapshot_alloc(uint32_t n_ports,
+                                           uint32_t n_switches)
+{
+    struct vsw_snapshot *s = rte_zmalloc("vsw_snap", sizeof(*s),
+                                         RTE_CACHE_LINE_SIZE);
+    if (!s)
+        return NULL;
+    s->port_mem = rte_zmalloc("vsw_snap_ports",
+                              sizeof(struct vsw_dp_port) * (n_ports + 1),
+                              RTE_CACHE_LINE_SIZE);
+    s->switch_mem = rte_zmalloc("vsw_snap_sw",
+                                sizeof(struct vsw_dp_switch) *
+                                    (n_switches + 1),
+                                RTE_CACHE_LINE_SIZE);
+    if (!s->port_mem || !s->switch_mem) {
+        snapshot_free(s);
+        return NULL;
+    }
+    s->n_switches = n_switches;
+    return s;
+}
+
+/* Swaps in `next`, waits for every lcore to pass a quiescent point, frees
+ * the previous snapshot. */
+static void publish(struct vsw *sw, struct vsw_snapshot *next)
+{
+    struct vsw_snapshot *old =
+        atomic_exchange_explicit(&sw->snap, next, memory_order_acq_rel);
+
+    rte_rcu_qsbr_synchronize(sw->qsbr, RTE_QSBR_THRID_INVALID);
+    snapshot_free(old);
+}
+
+/* ---- Lifecycle ---------------------------------------------------------- */
+
+int vsw_create(const struct vsw_params *p, struct vsw **out,
+               struct vsa_errmsg *em)
+{
+    static const struct rte_mbuf_dynfield ts_desc = {
+        .name = "vesper_capture_ts",
+        .size = sizeof(uint64_t) * 2,
+        .align = __alignof__(uint64_t),
+    };
+    struct vsw *sw;
+    size_t qsz;
+    unsigned lcore, idx = 0;
+
+    if (p->n_dp_lcores == 0 || p->n_dp_lcores > VSW_MAX_LCORES)
+        return vsa_errmsg_set(em, -EINVAL,
+                              "need 1..%d datapath lcores, have %u",
+                              VSW_MAX_LCORES, p->n_dp_lcores);
+    sw = rte_zmalloc("vsw", sizeof(*sw), RTE_CACHE_LINE_SIZE);
+    if (!sw)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    sw->n_dp_lcores = p->n_dp_lcores;
+    sw->tsc_hz = rte_get_tsc_hz();
+    sw->tsc0 = rte_rdtsc() - sw->tsc_hz; /* now_s starts at 1 */
+    sw->next_capture_id = 1;
+    sw->pool = rte_pktmbuf_pool_create("vsw_pool", p->n_mbufs, 256, 0,
+                                       RTE_MBUF_DEFAULT_BUF_SIZE,
+                                       (int)rte_socket_id());
+    sw->capture_pool = rte_pktmbuf_pool_create("vsw_cap_pool", 8191, 64, 0,
+                                               RTE_MBUF_DEFAULT_BUF_SIZE,
+                                               (int)rte_socket_id());
+    if (!sw->pool || !sw->capture_pool) {
+        vsa_errmsg_set(em, -ENOMEM, "cannot create the packet pool of %u "
+                       "mbufs: %s", p->n_mbufs, rte_strerror(rte_errno));
+        goto out_free;
+    }
+    sw->capture_ts_offset = rte_mbuf_dynfield_register(&ts_desc);
+    if (sw->capture_ts_offset < 0) {
+        vsa_errmsg_set(em, -ENOMEM, "cannot register the mbuf field");
+        goto out_free;
+    }
+    qsz = rte_rcu_qsbr_get_memsize(p->n_dp_lcores);
+    sw->qsbr = rte_zmalloc("vsw_qsbr", qsz, RTE_CACHE_LINE_SIZE);
+    if (!sw->qsbr || rte_rcu_qsbr_init(sw->qsbr, p->n_dp_lcores) != 0) {
+        vsa_errmsg_set(em, -ENOMEM, "cannot create RCU state");
+        goto out_free;
+    }
+    sw->snap = snapshot_alloc(0, 0);
+    if (!sw->snap) {
+        vsa_errmsg_set(em, -ENOMEM, "out of memory");
+        goto out_free;
+    }
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        struct vsw_lcore *lc;
+
+        if (idx == p->n_dp_lcores)
+            break;
+        lc = rte_zmalloc_socket("vsw_lcore", sizeof(*lc),
+                                RTE_CACHE_LINE_SIZE,
+                                (int)rte_lcore_to_socket_id(lcore));
+        if (lc) {
+            lc->counters = rte_zmalloc("vsw_ctr",
+                                       sizeof(*lc->counters) * VSW_MAX_PORTS,
+                                       RTE_CACHE_LINE_SIZE);
+            lc->txbufs = rte_zmalloc("vsw_txb",
+                                     sizeof(*lc->txbufs) * VSW_MAX_PORTS,
+                                     RTE_CACHE_LINE_SIZE);
+        }
+        if (!lc || !lc->counters || !lc->txbufs) {
+            if (lc) {
+                rte_free(lc->counters);
+                rte_free(lc->txbufs);
+                rte_free(lc);
+            }
+            vsa_errmsg_set(em, -ENOMEM, "out of memory for lcore %u", lcore);
+            goto out_free;
+        }
+        lc->sw = sw;
+        lc->lcore_id = lcore;
+        lc->idx = (uint16_t)idx;
+        sw->lcores[idx++] = lc;
+    }
+    if (idx < p->n_dp_lcores) {
+        vsa_errmsg_set(em, -EINVAL, "%u datapath lcores wanted, EAL has %u "
+                       "worker lcores", p->n_dp_lcores, idx);
+        goto out_free;
+    }
+    for (idx = 0; idx < sw->n_dp_lcores; idx++)
+        rte_eal_remote_launch(vsw__lcore_main, sw->lcores[idx],
+                              sw->lcores[idx]->lcore_id);
+    *out = sw;
+    return 0;
+
+out_free:
+    for (idx = 0; idx < VSW_MAX_LCORES; idx++) {
+        if (sw->lcores[idx]) {
+            rte_free(sw->lcores[idx]->counters);
+            rte_free(sw->lcores[idx]->txbufs);
+            rte_free(sw->lcores[idx]);
+        }
+    }
+    snapshot_free(sw->snap);
+    rte_free(sw->qsbr);
+    rte_mempool_free(sw->pool);
+    rte_mempool_free(sw->capture_pool);
+    rte_free(sw);
+    return -ENOMEM;
+}
+
+void vsw_destroy(struct vsw *sw)
+{
+    struct vsw_snapshot *empty;
+
+    if (!sw)
+        return;
+    /* Unpublish everything first so that ports can be closed safely. */
+    empty = snapshot_alloc(0, 0);
+    if (empty)
+        publish(sw, empty);
+    atomic_store(&sw->stop, true);
+    rte_eal_mp_wait_lcore();
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        if (sw->captures[i])
+            vsw_capture_stop(sw, sw->captures[i]->id, NULL);
+    }
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+        if (sw->ports[i])
+            vsw_port_close(sw, sw->ports[i]);
+    for (uint32_t i = 0; i < sw->n_switches; i++)
+        vsw_fdb_destroy(sw->switches[i].fdb);
+    for (unsigned i = 0; i < sw->n_dp_lcores; i++) {
+        rte_free(sw->lcores[i]->counters);
+        rte_free(sw->lcores[i]->txbufs);
+        rte_free(sw->lcores[i]);
+    }
+    snapshot_free(atomic_load(&sw->snap));
+    rte_free(sw->qsbr);
+    rte_mempool_free(sw->pool);
+    rte_mempool_free(sw->capture_pool);
+    rte_free(sw);
+}
+
+/* ---- Ports -------------------------------------------------------------- */
+
+static int alloc_port_id(struct vsw *sw)
+{
+    for (int i = 0; i < VSW_MAX_PORTS; i++)
+        if (!sw->ports[i])
+            return i;
+    return -1;
+}
+
+/* The kernel interface behind devargs "…,iface=NAME,…", if any. */
+static void devargs_iface(const char *devargs, char *out, size_t size)
+{
+    const char *p = strstr(devargs, "iface=");
+
+    out[0] = '\0';
+    if (!p || (p != devargs && p[-1] != ','))
+        return;
+    p += 6;
+    size_t n = strcspn(p, ",");
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
+                  struct vsw_port **out, struct vsa_errmsg *em)
+{
+    struct vsw_port *p;
+    char devargs[640];
+    int id, rc;
+
+    id = alloc_port_id(sw);
+    if (id < 0)
+        return vsa_errmsg_set(em, -ENOSPC, "all %d port ids are in use",
+                              VSW_MAX_PORTS);
+    p = rte_zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
+    if (!p)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    p->id = (uint16_t)id;
+    p->cls = spec->cls;
+    snprintf(p->name, sizeof(p->name), "%s", spec->name);
+
+    switch (spec->cls) {
+    case VSW_PORT_DPDK:
+        if (!spec->devargs || !spec->devargs[0]) {
+            rc = vsa_errmsg_set(em, -EINVAL, "port %s: devargs missing",
+                                spec->name);
+            goto out_free;
+        }
+        snprintf(devargs, sizeof(devargs), "%s", spec->devargs);
+        devargs_iface(devargs, p->ifname, sizeof(p->ifname));
+        if (strncmp(devargs, "net_af_packet", 13) == 0 && p->ifname[0]) {
+            /* af_packet sees only what the kernel NIC lets through */
+            rc = vsw__hostif_set_up_promisc(p->ifname, true, em);
+            if (rc < 0)
+                goto out_free;
+        }
+        break;
+    case VSW_PORT_INTERNAL:
+        if (!spec->ifname || !spec->ifname[0]) {
+            rc = vsa_errmsg_set(em, -EINVAL, "port %s: ifname missing",
+                                spec->name);
+            goto out_free;
+        }
+        snprintf(devargs, sizeof(devargs), "net_tap_vsp%u,iface=%s",
+                 sw->vdev_seq++, spec->ifname);
+        snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);
+        break;
+    case VSW_PORT_UPLINK:
+        if (spec->devargs && spec->devargs[0]) {
+            snprintf(devargs, sizeof(devargs), "%s", spec->devargs);
+            devargs_iface(devargs, p->ifname, sizeof(p->ifname));
+        } else if (spec->ifname && spec->ifname[0]) {
+            struct vsw_hostif_info info;
+
+            rc = vsw__hostif_lookup(spec->ifname, &info, em);
+            if (rc < 0)
+                goto out_free;
+            rc = vsw__hostif_set_up_promisc(spec->ifname, true, em);
+            if (rc < 0)
+                goto out_free;
+            snprintf(devargs, sizeof(devargs),
+                     "net_af_packet_vsp%u,iface=%s,qpairs=1",
+                     sw->vdev_seq++, spec->ifname);
+            snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);
+        } else {
+            rc = vsa_errmsg_set(em, -EINVAL,
+                                "port %s: uplink needs ifname or devargs",
+                                spec->name);
+            goto out_free;
+        }
+        break;
+    default:
+        rc = vsa_errmsg_set(em, -EINVAL, "port %s: unknown class",
+                            spec->name);
+        goto out_free;
+    }
+
+    rc = vsw__ethdev_open(sw, p, devargs, em);
+    if (rc < 0) {
+        vsa_errmsg_prefix(em, "port %s", spec->name);
+        goto out_free;
+    }
+    if (spec->cls == VSW_PORT_INTERNAL) {
+        rc = vsw__hostif_set_addrs(spec->ifname, spec->addresses,
+                                   spec->n_addresses, spec->mtu, em);
+        if (rc < 0) {
+            vsa_errmsg_prefix(em, "port %s", spec->name);
+            p->ops->close(sw, p);
+            goto out_free;
+        }
+    }
+    if (p->ifname[0]) {
+        struct vsw_hostif_info info;
+        struct vsa_errmsg ignore;
+
+        if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0)
+            atomic_store(&p->link_up, info.carrier &&
+                                          atomic_load(&p->link_up));
+    }
+    p->rx_lcore = (uint16_t)(sw->next_rx_lcore++ % sw->n_dp_lcores);
+    sw->ports[id] = p;
+    vsw_clear_port_stats(sw, p);
+    VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, p->devname);
+    *out = p;
+    return 0;
+
+out_free:
+    rte_free(p);
+    return rc;
+}
+
+void vsw_port_close(struct vsw *sw, struct vsw_port *p)
+{
+    struct vsw_snapshot *s = atomic_load(&sw->snap);
+
+    if (s->ports[p->id]) {
+        /* a bug in the caller; refuse rather than free under the lcores */
+        VSA_LOG(ERR, "port %s is still published; not closing", p->name);
+        return;
+    }
+    vsw__capture_port_closing(sw, p);
+    for (uint32_t i = 0; i < sw->n_switches; i++)
+        vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, true);
+    p->ops->close(sw, p);
+    sw->ports[p->id] = NULL;
+    VSA_LOG(INFO, "port %s closed", p->name);
+    rte_free(p);
+}
+
+int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
+                            const char *const *addresses, uint32_t n,
+                            uint32_t mtu, struct vsa_errmsg *em)
+{
+    (void)sw;
+    if (port->cls != VSW_PORT_INTERNAL)
+        return vsa_errmsg_set(em, -EINVAL, "port %s is not a host vNIC",
+                              port->name);
+    return vsw__hostif_set_addrs(port->ifname, addresses, n, mtu, em);
+}
+
+uint16_t vsw_port_id(const struct vsw_port *port) { return port->id; }
+const char *vsw_port_name(const struct vsw_port *port) { return port->name; }
+const char *vsw_port_ifname(const struct vsw_port *port)
+{
+    return port->ifname;
+}
+bool vsw_port_link_up(const struct vsw_port *port)
+{
+    return atomic_load(&port->link_up);
+}
+struct vsa_mac vsw_port_mac(const struct vsw_port *port) { return port->mac; }
+
+/* ---- Commit ------------------------------------------------------------- */
+
+static struct vsw_switch_state *find_switch(struct vsw *sw, const char *name)
+{
+    for (uint32_t i = 0; i < sw->n_switches; i++)
+        if (strcmp(sw->switches[i].name, name) == 0)
+            return &sw->switches[i];
+    return NULL;
+}
+
+struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name)
+{
+    struct vsw_switch_state *st = find_switch(sw, name);
+    return st ? st->fdb : NULL;
+}
+
+struct stale_walk {
+    const struct vsw_cfg *cfg;
+    uint32_t switch_idx;
+    uint32_t n;
+    struct vsw_fdb_entry stale[256];
+};
+
+static int collect_stale(const struct vsw_fdb_entry *e, void *arg)
+{
+    struct stale_walk *w = arg;
+
+    if (!e->is_static)
+        return 0;
+    for (uint32_t i = 0; i < w->cfg->n_statics; i++) {
+        const struct vsw_cfg_static *st = &w->cfg->statics[i];
+        if (st->switch_idx == w->switch_idx && st->vid == e->vid &&
+            vsa_mac_to_u64(&st->mac) == e->mac && st->port->id == e->port)
+            return 0;
+    }
+    w->stale[w->n++] = *e;
+    return w->n == VSA_ARRAY_LEN(w->stale); /* stop when full; loop again */
+}
+
+static void drop_stale_statics(struct vsw_fdb *fdb, const struct vsw_cfg *cfg,
+                               uint32_t switch_idx)
+{
+    struct stale_walk *w = malloc(sizeof(*w));
+
+    if (!w)
+        return;
+    do {
+        w->cfg = cfg;
+        w->switch_idx = switch_idx;
+        w->n = 0;
+        vsw_fdb_walk(fdb, collect_stale, w);
+        for (uint32_t i = 0; i < w->n; i++)
+            vsw_fdb_del(fdb, w->stale[i].vid, w->stale[i].mac);
+    } while (w->n == VSA_ARRAY_LEN(w->stale));
+    free(w);
+}
+
+int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
+               struct vsa_errmsg *em)
+{
+    struct vsw_switch_state next_sw[VSW_MAX_SWITCHES];
+    struct vsw_fdb *created[VSW_MAX_SWITCHES] = { 0 };
+    struct vsw_fdb *retired[VSW_MAX_SWITCHES] = { 0 };
+    uint32_t n_retired = 0;
+    struct vsw_snapshot *s;
+    int rc;
+
+    if (cfg->n_switches > VSW_MAX_SWITCHES || cfg->n_ports > VSW_MAX_PORTS)
+        return vsa_errmsg_set(em, -EINVAL, "too many switches or ports");
+    for (uint32_t i = 0; i < cfg->n_ports; i++) {
+        const struct vsw_cfg_port *cp = &cfg->ports[i];
+        if (cp->switch_idx >= cfg->n_switches || !cp->port ||
+            sw->ports[cp->port->id] != cp->port)
+            return vsa_errmsg_set(em, -EINVAL, "port entry %u is invalid", i);
+        rc = vlan_port_mode_validate(&cp->vlan, em);
+        if (rc < 0) {
+            vsa_errmsg_prefix(em, "port %s", cp->port->name);
+            return rc;
+        }
+    }
+
+    /* Switch states: keep FDBs of switches that stay (same name and size). */
+    memset(next_sw, 0, sizeof(next_sw));
+    for (uint32_t i = 0; i < cfg->n_switches; i++) {
+        const struct vsw_cfg_switch *cs = &cfg->switches[i];
+        struct vsw_switch_state *old = find_switch(sw, cs->name);
+
+        snprintf(next_sw[i].name, sizeof(next_sw[i].name), "%s", cs->name);
+        next_sw[i].fdb_max = cs->fdb_max;
+        next_sw[i].aging_s = cs->aging_s;
+        if (old && old->fdb_max == cs->fdb_max) {
+            next_sw[i].fdb = old->fdb;
+            continue;
+        }
+        struct vsw_fdb_params fp = { .max_entries = cs->fdb_max,
+                                     .aging_s = cs->aging_s };
+        rc = vsw_fdb_create(&fp, &created[i]);
+        if (rc < 0) {
+            vsa_errmsg_set(em, rc, "switch %s: cannot create an FDB of %u "
+                           "entries", cs->name, cs->fdb_max);
+            goto out_undo;
+        }
+        next_sw[i].fdb = created[i];
+    }
+
+    s = snapshot_alloc(cfg->n_ports, cfg->n_switches);
+    if (!s) {
+        rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
+        goto out_undo;
+    }
+    for (uint32_t i = 0; i < cfg->n_switches; i++)
+        s->switch_mem[i].fdb = next_sw[i].fdb;
+    for (uint32_t i = 0; i < cfg->n_ports; i++) {
+        const struct vsw_cfg_port *cp = &cfg->ports[i];
+        struct vsw_dp_port *dp = &s->port_mem[i];
+        struct vsw_dp_switch *dsw = &s->switch_mem[cp->switch_idx];
+        uint16_t lc = cp->port->rx_lcore;
+
+        dp->port = cp->port;
+        dp->id = cp->port->id;
+        dp->sw = dsw;
+        vlan_port_compile(&cp->vlan, &dp->vlan);
+        dsw->ports[dsw->n_ports++] = dp->id;
+        s->ports[dp->id] = dp;
+        s->rx[lc][s->n_rx[lc]++] = dp->id;
+    }
+
+    /* Static entries and limits apply to the FDBs before publication; on a
+     * kept FDB a static entry may therefore be visible a few microseconds
+     * before the snapshot, which only ever forwards to a configured port. */
+    for (uint32_t i = 0; i < cfg->n_switches; i++) {
+        struct vsw_fdb *fdb = next_sw[i].fdb;
+        vsw_fdb_set_aging(fdb, cfg->switches[i].aging_s);
+    }
+    for (uint32_t i = 0; i < cfg->n_ports; i++) {
+        const struct vsw_cfg_port *cp = &cfg->ports[i];
+        vsw_fdb_set_port_limit(next_sw[cp->switch_idx].fdb, cp->port->id,
+                               cp->learn_limit);
+    }
+    /* Static entries: remove the ones of kept FDBs that are no longer
+     * configured (learned entries stay), then add the configured set. */
+    for (uint32_t i = 0; i < cfg->n_switches; i++)
+        if (!created[i])
+            drop_stale_statics(next_sw[i].fdb, cfg, i);
+    for (uint32_t i = 0; i < cfg->n_statics; i++) {
+        const struct vsw_cfg_static *st = &cfg->statics[i];
+        rc = vsw_fdb_add_static(next_sw[st->switch_idx].fdb, st->vid,
+                                vsa_mac_to_u64(&st->mac), st->port->id);
+        if (rc < 0)
+            VSA_LOG(WARN, "static FDB entry %u on switch %s not added: %s",
+                    i, next_sw[st->switch_idx].name, strerror(-rc));
+    }
+
+    /* FDBs of switches that disappear or were rebuilt retire after the
+     * grace period. */
+    for (uint32_t i = 0; i < sw->n_switches; i++) {
+        bool kept = false;
+        for (uint32_t j = 0; j < cfg->n_switches; j++)
+            if (next_sw[j].fdb == sw->switches[i].fdb)
+                kept = true;
+        if (!kept)
+            retired[n_retired++] = sw->switches[i].fdb;
+    }
+    publish(sw, s);
+    for (uint32_t i = 0; i < n_retired; i++)
+        vsw_fdb_destroy(retired[i]);
+    memcpy(sw->switches, next_sw, sizeof(next_sw));
+    sw->n_switches = cfg->n_switches;
+    /* entries learned on ports that left a kept switch */
+    for (uint32_t i = 0; i < cfg->n_switches; i++) {
+        for (unsigned p = 0; p < VSW_MAX_PORTS; p++) {
+            if (sw->ports[p] && (!s->ports[p] ||
+                                 s->ports[p]->sw != &s->switch_mem[i]) &&
+                vsw_fdb_port_count(next_sw[i].fdb, (uint16_t)p))
+                vsw_fdb_flush_all(next_sw[i].fdb, (uint16_t)p, 0, true);
+        }
+    }
+    return 0;
+
+out_undo:
+    for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++)
+        vsw_fdb_destroy(created[i]);
+    return rc;
+}
+
+/* ---- Periodic work ------------------------------------------------------ */
+
+uint32_t vsw_now_s(const struct vsw *sw)
+{
+    return vsw__now_s(sw);
+}
+
+static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
+{
+    bool was = atomic_exchange(&p->link_up, up);
+
+    if (was == up)
+        return;
+    VSA_LOG(INFO, "port %s: link %s", p->name, up ? "up" : "down");
+    if (!up)
+        for (uint32_t i = 0; i < sw->n_switches; i++)
+            vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, false);
+}
+
+void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        struct vsw_port *p = sw->ports[i];
+        if (p && p->ifname[0] && strcmp(p->ifname, ifname) == 0) {
+            /* a TAP's carrier follows the PMD; only kernel NICs report */
+            if (p->cls == VSW_PORT_INTERNAL)
+                continue;
+            set_link(sw, p, up && p->ops->link_get(p));
+        }
+    }
+}
+
+void vsw_tick(struct vsw *sw)
+{
+    uint32_t now = vsw__now_s(sw);
+
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        struct vsw_port *p = sw->ports[i];
+        if (!p)
+            continue;
+        bool up = p->ops->link_get(p);
+        if (p->ifname[0] && p->cls != VSW_PORT_INTERNAL) {
+            struct vsw_hostif_info info;
+            struct vsa_errmsg ignore;
+            /* netlink events give this immediately; this catches misses */
+            if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0)
+                up = up && info.carrier;
+        }
+        set_link(sw, p, up);
+    }
+    /* Aging: each tick sweeps a bounded slice of one switch's table so the
+     * control thread never does O(table) work at once. */
+    for (uint32_t i = 0; i < sw->n_switches; i++) {
+        struct vsw_fdb *fdb = sw->switches[i].fdb;
+        uint32_t slots = vsw_fdb_capacity_slots(fdb);
+        /* whole table within ~5 s at 10 ticks/s */
+        uint32_t budget = slots / 50 + 64;
+        vsw_fdb_age_sweep(fdb, now, budget);
+    }
+    vsw__capture_drain(sw);
+}
+
+/* ---- Counters ----------------------------------------------------------- */
+
+static void sum_counters(const struct vsw *sw, uint16_t id,
+                         struct vsw_port_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (unsigned l = 0; l < sw->n_dp_lcores; l++) {
+        const struct vsw_port_counters *c = &sw->lcores[l]->counters[id];
+        out->rx_packets += c->rx_packets;
+        out->rx_bytes += c->rx_bytes;
+        out->tx_packets += c->tx_packets;
+        out->tx_bytes += c->tx_bytes;
+        for (int d = 0; d < VSW_DROP_MAX; d++)
+            out->drops[d] += c->drops[d];
+    }
+}
+
+void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,
+                        struct vsw_port_stats *out)
+{
+    const struct vsw_port_stats *b = &port->base;
+
+    sum_counters(sw, port->id, out);
+    out->rx_packets -= b->rx_packets;
+    out->rx_bytes -= b->rx_bytes;
+    out->tx_packets -= b->tx_packets;
+    out->tx_bytes -= b->tx_bytes;
+    for (int d = 0; d < VSW_DROP_MAX; d++)
+        out->drops[d] -= b->drops[d];
+}
+
+void vsw_clear_port_stats(struct vsw *sw, const struct vsw_port *port)
+{
+    struct vsw_port *p = sw->ports[port->id];
+    if (p)
+        sum_counters(sw, p->id, &p->base);
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vswitch.h — the virtual switch: ports, switches, the forwarding plane and
+ * its configuration, as seen from the control thread.
+ *
+ * Design
+ * ------
+ * A `struct vsw` is the whole forwarding plane of one vesperd: a packet
+ * pool, the datapath lcores, a table of open ports (by id, 0..1023) and the
+ * currently published configuration snapshot.
+ *
+ *  * Ports are resources.  vsw_port_open() creates the device (a DPDK ethdev
+ *    from devargs, a TAP for a host vNIC, an af_packet binding of a kernel
+ *    NIC) and gives it a stable id; the port carries no traffic until a
+ *    committed configuration names it.  vsw_port_close() releases it and must
+ *    only be called once no published configuration names it any more.
+ *
+ *  * Configuration is published whole.  vsw_commit() takes a complete
+ *    description (switches, their FDB settings, each port's switch, VLAN
+ *    mode and learn limit, static FDB entries), builds a new immutable
+ *    snapshot, swaps the pointer the lcores read, waits for an RCU grace
+ *    period (rte_rcu_qsbr: every lcore reports quiescence once per loop) and
+ *    frees the old snapshot.  Lcores never stop and never take a lock, so
+ *    ports and switches come and go under traffic; ports not touched by a
+ *    change lose no packets.  FDBs belong to switches and survive commits;
+ *    a switch that disappears has its FDB freed after the grace period.
+ *
+ *  * A commit either succeeds or changes nothing (it validates everything
+ *    and allocates the new snapshot before it publishes).
+ *
+ * Data path (vswitch/dp.c): per burst — parse, VLAN ingress, learn, FDB
+ * lookup or flood within the VLAN's members (never back to the ingress
+ * port), egress tagging per output port, batched tx; every drop is counted
+ * per port and reason (enum vsw_drop).
+ *
+ * Thread-safety: every function here is for the control thread only (one
+ * thread), except vsw_get_port_stats()/vsw_fdb_* readers, which are safe
+ * from the control thread while lcores run.
+ */
+#ifndef VSW_VSWITCH_H
+#define VSW_VSWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/vsa_errmsg.h"
+#include "common/vsa_mac.h"
+#include "vlan/vlan.h"
+#include "vswitch/fdb.h"
+
+#define VSW_MAX_PORTS 1024
+#define VSW_MAX_SWITCHES 64
+#define VSW_MAX_LCORES 16
+#define VSW_NAME_MAX 32
+
+struct vsw;
+struct vsw_port;
+
+/* Why a frame (or an event) was dropped; indexes per-port counters. */
+#define VSW_DROP_REASONS(XX)                                              \
+    XX(VLAN_UNTAGGED, "vlan_untagged", "untagged frame, port has no VLAN for it") \
+    XX(VLAN_TAGGED, "vlan_tagged_on_access", "tagged frame on an access port") \
+    XX(VLAN_NOT_ALLOWED, "vlan_not_allowed", "VLAN not allowed on the port") \
+    XX(VLAN_RESERVED, "vlan_reserved", "VLAN 4095")                       \
+    XX(RUNT, "runt", "frame shorter than its L2 header")                 \
+    XX(SAME_PORT, "same_port", "destination is on the ingress port")     \
+    XX(NO_MEMBER, "no_member", "no other port in the frame's VLAN")      \
+    XX(TX_FULL, "tx_full", "output queue full")                           \
+    XX(LINK_DOWN, "link_down", "output port link down")                  \
+    XX(NO_MBUF, "no_mbuf", "no buffer for a flood copy or tag")          \
+    XX(LEARN_LIMIT, "learn_limit", "source not learned: port limit")     \
+    XX(FDB_FULL, "fdb_full", "source not learned: table full or busy")   \
+    XX(CAPTURE_FULL, "capture_full", "capture copy not taken")
+
+enum vsw_drop {
+#define VSW_DROP_ENUM(e, name, help) VSW_DROP_##e,
+    VSW_DROP_REASONS(VSW_DROP_ENUM)
+#undef VSW_DROP_ENUM
+    VSW_DROP_MAX
+};
+
+const char *vsw_drop_name(enum vsw_drop d);
+
+/* ---- Lifecycle ---------------------------------------------------------- */
+
+struct vsw_params {
+    uint32_t n_mbufs;              /* packet pool size */
+    uint32_t n_dp_lcores;          /* datapath lcores (EAL workers used) */
+};
+
+/* After rte_eal_init().  Creates the pool and RCU state and launches the
+ * datapath loops on the EAL worker lcores.  Returns 0, -ENOMEM, -EINVAL. */
+int vsw_create(const struct vsw_params *p, struct vsw **out,
+               struct vsa_errmsg *em);
+/* Stops the lcores, closes every port, frees everything. */
+void vsw_destroy(struct vsw *sw);
+
+/* ---- Ports -------------------------------------------------------------- */
+
+enum vsw_port_class {
+    VSW_PORT_DPDK,      /* any ethdev from devargs */
+    VSW_PORT_INTERNAL,  /* host vNIC: a TAP via net_tap, addresses via libnl */
+    VSW_PORT_UPLINK,    /* external switch binding: kernel NIC or devargs */
+};
+
+struct vsw_port_spec {
+    char name[VSW_NAME_MAX];
+    enum vsw_port_class cls;
+    const char *devargs;        /* DPDK / uplink-by-devargs */
+    const char *ifname;         /* INTERNAL: TAP name; UPLINK: kernel NIC */
+    const char *const *addresses; /* INTERNAL: CIDRs */
+    uint32_t n_addresses;
+    uint32_t mtu;               /* INTERNAL; 0 = leave */
+};
+
+/* Opens the device.  Returns 0, -EINVAL (bad spec), -ENODEV (device or
+ * interface missing), -ENOSPC (no free id), -EIO (driver refused). */
+int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
+                  struct vsw_port **out, struct vsa_errmsg *em);
+void vsw_port_close(struct vsw *sw, struct vsw_port *port);
+
+/* Reconfigures a host vNIC's addresses and MTU (libnl). */
+int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
+                            const char *const *addresses, uint32_t n,
+                            uint32_t mtu, struct vsa_errmsg *em);
+
+uint16_t vsw_port_id(const struct vsw_port *port);
+const char *vsw_port_name(const struct vsw_port *port);
+bool vsw_port_link_up(const struct vsw_port *port);
+struct vsa_mac vsw_port_mac(const struct vsw_port *port);
+/* The kernel interface behind the port, "" if none. */
+const char *vsw_port_ifname(const struct vsw_port *port);
+
+/* ---- Configuration ------------------------------------------------------ */
+
+struct vsw_cfg_switch {
+    char name[VSW_NAME_MAX];
+    uint32_t fdb_max;
+    uint32_t aging_s;
+};
+
+struct vsw_cfg_port {
+    struct vsw_port *port;
+    uint32_t switch_idx;           /* index into vsw_cfg.switches */
+    struct vlan_port_mode vlan;
+    uint32_t learn_limit;          /* 0 = none */
+};
+
+struct vsw_cfg_static {
+    uint32_t switch_idx;
+    uint16_t vid;
+    struct vsa_mac mac;
+    struct vsw_port *port;
+};
+
+struct vsw_cfg {
+    const struct vsw_cfg_switch *switches;
+    uint32_t n_switches;
+    const struct vsw_cfg_port *ports;
+    uint32_t n_ports;
+    const struct vsw_cfg_static *statics;
+    uint32_t n_statics;
+};
+
+/* Publishes a configuration.  Switches are matched to existing ones by name
+ * (their FDBs are kept; a changed fdb_max rebuilds the table).  Returns 0,
+ * -EINVAL, -ENOMEM; on error nothing changed. */
+int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
+               struct vsa_errmsg *em);
+
+/* The FDB of the named switch in the published configuration, or NULL. */
+struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name);
+
+/* ---- Periodic work (control thread timer) ------------------------------- */
+
+/* Polls link state, flushes FDB entries of ports whose link went down, runs
+ * a bounded aging sweep per switch, drains captures.  Call every ~100 ms. */
+void vsw_tick(struct vsw *sw);
+/* Called by the netlink monitor when a kernel interface's carrier changes. */
+void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up);
+/* Current time base the lcores use for FDB ages, in seconds. */
+uint32_t vsw_now_s(const struct vsw *sw);
+
+/* ---- Counters ----------------------------------------------------------- */
+
+struct vsw_port_stats {
+    uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    uint64_t drops[VSW_DROP_MAX];
+};
+
+/* Sums the per-lcore counters of a port since it was opened (or cleared). */
+void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,
+                        struct vsw_port_stats *out);
+void vsw_clear_port_stats(struct vsw *sw, const struct vsw_port *port);
+
+/* ---- Capture ------------------------------------------------------------ */
+
+enum vsw_capture_dir { VSW_CAPTURE_RX = 1, VSW_CAPTURE_TX = 2,
+                       VSW_CAPTURE_BOTH = 3 };
+
+/* Starts recording the port's frames into a pcap file (libpcap).  count 0 =
+ * until stopped.  Returns a capture id > 0, or -EBUSY (port already
+ * captured), -EIO (file), -ENOMEM. */
+int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
+                      const char *file, uint64_t count,
+                      enum vsw_capture_dir dir, uint32_t snaplen,
+                      struct vsa_errmsg *em);
+struct vsw_capture_info {
+    uint16_t port_id;
+    char file[512];
+    uint64_t captured;
+    bool done;
+};
+int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out);
+/* Stops (if running), flushes and forgets the capture. */
+int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out);
+
+#endif /* VSW_VSWITCH_H */
