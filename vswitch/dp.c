@@ -251,7 +251,7 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
             enum vsw_fdb_learn_result r =
                 vsw_fdb_learn(fdb, pm->skey, pm->shash, in->id, now_s);
             if (unlikely(r == VSW_FDB_REFUSED))
-                count_drop(lc, in->id, VSW_DROP_FDB_FULL);
+                count_drop(lc, in->id, VSW_DROP_LEARN_REFUSED);
         }
         if (pm->multicast) {
             flood(lc, s, in, m, pm);

@@ -108,6 +108,28 @@ out:
     return rc;
 }
 
+/* A kernel NIC bound to a switch port carries the VMs' traffic, not the
+ * host's: stop the host from sending IPv6 autoconfiguration and router
+ * solicitations on it, which af_packet would otherwise take in as frames
+ * from the wire (Hyper-V likewise unbinds the host's protocols from a NIC
+ * given to an external switch).  IPv4 addresses the operator put there are
+ * left alone.  Best effort. */
+void vsw__hostif_isolate(const char *ifname)
+{
+    char path[128];
+    FILE *f;
+
+    if (strchr(ifname, '/') || strstr(ifname, ".."))
+        return;
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+             ifname);
+    f = fopen(path, "w");
+    if (f) {
+        fputs("1\n", f);
+        fclose(f);
+    }
+}
+
 /* Deletes every address on ifindex so the configured list is exact. */
 static void flush_addrs(struct nl_sock *sk, int ifindex)
 {

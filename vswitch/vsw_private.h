@@ -46,6 +46,8 @@ struct vsw_port {
     bool vdev;                     /* created by us: remove on close */
     struct vsa_mac mac;
     uint16_t rx_lcore;             /* datapath lcore index polling it */
+    bool kernel_bound;             /* af_packet/af_xdp on kernel NIC ifname */
+    bool kernel_carrier;           /* last carrier seen via netlink */
     struct vsw_port_stats base;    /* counters at open / last clear */
 };
 
@@ -141,6 +143,7 @@ struct vsw {
     int next_capture_id;
     int capture_ts_offset;         /* mbuf dynfield: capture timestamp (ns) */
 
+    uint64_t ticks;                /* vsw_tick() calls */
     uint64_t tsc_hz;
     uint64_t tsc0;
 };
@@ -181,6 +184,7 @@ int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
                        struct vsa_errmsg *em);
 int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em);
+void vsw__hostif_isolate(const char *ifname);
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
 

@@ -328,6 +328,11 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         goto out_free;
     }
 
+    /* af_packet / af_xdp take frames from a kernel NIC: its carrier is the
+     * port's link, and the host should stay off it (vsw__hostif_isolate). */
+    p->kernel_bound = p->ifname[0] &&
+                      (strncmp(devargs, "net_af_packet", 13) == 0 ||
+                       strncmp(devargs, "net_af_xdp", 10) == 0);
     rc = vsw__ethdev_open(sw, p, devargs, em);
     if (rc < 0) {
         vsa_errmsg_prefix(em, "port %s", spec->name);
@@ -342,13 +347,17 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             goto out_free;
         }
     }
-    if (p->ifname[0]) {
+    if (p->kernel_bound) {
         struct vsw_hostif_info info;
         struct vsa_errmsg ignore;
 
-        if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0)
+        p->kernel_carrier = true;
+        if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0) {
+            p->kernel_carrier = info.carrier;
             atomic_store(&p->link_up, info.carrier &&
                                           atomic_load(&p->link_up));
+        }
+        vsw__hostif_isolate(p->ifname);
     }
     p->rx_lcore = (uint16_t)(sw->next_rx_lcore++ % sw->n_dp_lcores);
     sw->ports[id] = p;
@@ -611,10 +620,8 @@ void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up)
 {
     for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
         struct vsw_port *p = sw->ports[i];
-        if (p && p->ifname[0] && strcmp(p->ifname, ifname) == 0) {
-            /* a TAP's carrier follows the PMD; only kernel NICs report */
-            if (p->cls == VSW_PORT_INTERNAL)
-                continue;
+        if (p && p->kernel_bound && strcmp(p->ifname, ifname) == 0) {
+            p->kernel_carrier = up;
             set_link(sw, p, up && p->ops->link_get(p));
         }
     }
@@ -623,18 +630,23 @@ void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up)
 void vsw_tick(struct vsw *sw)
 {
     uint32_t now = vsw__now_s(sw);
+    /* Kernel carrier is polled once a second as a fallback: netlink events
+     * (vsw_kernel_link_event) normally report it at once. */
+    bool poll_kernel = (sw->ticks++ % 10) == 0;
 
     for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
         struct vsw_port *p = sw->ports[i];
         if (!p)
             continue;
         bool up = p->ops->link_get(p);
-        if (p->ifname[0] && p->cls != VSW_PORT_INTERNAL) {
-            struct vsw_hostif_info info;
-            struct vsa_errmsg ignore;
-            /* netlink events give this immediately; this catches misses */
-            if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0)
-                up = up && info.carrier;
+        if (p->kernel_bound) {
+            if (poll_kernel) {
+                struct vsw_hostif_info info;
+                struct vsa_errmsg ignore;
+                if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0)
+                    p->kernel_carrier = info.carrier;
+            }
+            up = up && p->kernel_carrier;
         }
         set_link(sw, p, up);
     }

@@ -68,8 +68,9 @@ struct vsw_port;
     XX(TX_FULL, "tx_full", "output queue full")                           \
     XX(LINK_DOWN, "link_down", "output port link down")                  \
     XX(NO_MBUF, "no_mbuf", "no buffer for a flood copy or tag")          \
-    XX(LEARN_LIMIT, "learn_limit", "source not learned: port limit")     \
-    XX(FDB_FULL, "fdb_full", "source not learned: table full or busy")   \
+    XX(LEARN_REFUSED, "learn_refused",                                   \
+       "source not learned: port limit, table full or busy (the frame "  \
+       "was forwarded; switch show gives the reasons)")                  \
     XX(CAPTURE_FULL, "capture_full", "capture copy not taken")
 
 enum vsw_drop {

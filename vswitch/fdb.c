@@ -1,0 +1,521 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "vswitch/fdb.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/vsa_compiler.h"
+#include "common/vsa_log.h"
+#include "vswitch/fdb_dp.h"
+#include "vswitch/fdb_private.h"
+
+VSA_LOG_MODULE(vswitch_fdb);
+
+#define FDB_FLUSH_CHUNK 1024 /* slots per lock hold in vsw_fdb_flush_all */
+
+static void fdb_lock(struct vsw_fdb *fdb) VSW__ACQUIRE(fdb->lock) VSW__NO_TSA;
+static bool fdb_trylock(struct vsw_fdb *fdb)
+    VSW__TRY_ACQUIRE(true, fdb->lock) VSW__NO_TSA;
+static void fdb_unlock(struct vsw_fdb *fdb) VSW__RELEASE(fdb->lock) VSW__NO_TSA;
+static struct vsw_fdb_slot *__fdb_free_slot(struct vsw_fdb *fdb,
+                                            uint64_t hash)
+    VSW__REQUIRES(fdb->lock);
+static void __fdb_fill(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
+                       uint64_t key, uint64_t val) VSW__REQUIRES(fdb->lock);
+static void __fdb_clear(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
+                        uint64_t old_val) VSW__REQUIRES(fdb->lock);
+static enum vsw_fdb_learn_result __fdb_learn_new(struct vsw_fdb *fdb,
+                                                 uint64_t key, uint64_t hash,
+                                                 uint16_t port, uint32_t now_s)
+    VSW__REQUIRES(fdb->lock);
+static uint32_t __fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
+                            bool include_static, uint32_t budget,
+                            uint32_t *cursor, bool *done)
+    VSW__REQUIRES(fdb->lock);
+static struct vsw_fdb_slot *fdb_slot(const struct vsw_fdb *fdb, uint32_t i);
+static bool fdb_key_valid(uint16_t vid, uint64_t mac);
+static uint64_t fdb_mix(uint64_t x);
+static uint64_t fdb_random_seed(void);
+
+/* ---- Lifecycle ---------------------------------------------------------- */
+
+int vsw_fdb_create(const struct vsw_fdb_params *p, struct vsw_fdb **out)
+{
+    if (p == NULL || out == NULL)
+        return -EINVAL;
+    if (p->max_entries == 0 || p->max_entries > VSW_FDB_MAX_ENTRIES ||
+        p->aging_s == 0 || p->aging_s > VSW_FDB_MAX_AGING_S)
+        return -EINVAL;
+
+    /* At least max_entries / 2 buckets: 2x slack at 4 slots per bucket. */
+    uint32_t want = (p->max_entries + 1) / 2;
+    uint32_t n_buckets = 1;
+    while (n_buckets < want)
+        n_buckets <<= 1;
+
+    struct vsw_fdb *fdb = aligned_alloc(VSA_CACHE_LINE, sizeof(*fdb));
+    if (fdb == NULL)
+        return -ENOMEM;
+    memset(fdb, 0, sizeof(*fdb));
+
+    size_t size = (size_t)n_buckets * sizeof(struct vsw_fdb_bucket);
+    fdb->buckets = aligned_alloc(VSA_CACHE_LINE, size);
+    if (fdb->buckets == NULL)
+        goto out_free_fdb;
+    memset(fdb->buckets, 0, size);
+
+    uint64_t seed = p->seed != 0 ? p->seed : fdb_random_seed();
+    fdb->seed0 = fdb_mix(seed ^ 0x243f6a8885a308d3ull);
+    fdb->seed1 = fdb_mix(seed ^ 0x13198a2e03707344ull);
+    fdb->n_buckets = n_buckets;
+    fdb->mask = n_buckets - 1;
+    fdb->max_entries = p->max_entries;
+    atomic_init(&fdb->aging_s, p->aging_s);
+    atomic_flag_clear(&fdb->lock.flag);
+    *out = fdb;
+    return 0;
+
+out_free_fdb:
+    free(fdb);
+    return -ENOMEM;
+}
+
+void vsw_fdb_destroy(struct vsw_fdb *fdb)
+{
+    if (fdb == NULL)
+        return;
+    free(fdb->buckets);
+    free(fdb);
+}
+
+/* ---- Configuration ------------------------------------------------------ */
+
+int vsw_fdb_set_aging(struct vsw_fdb *fdb, uint32_t aging_s)
+{
+    if (aging_s == 0 || aging_s > VSW_FDB_MAX_AGING_S)
+        return -EINVAL;
+    atomic_store_explicit(&fdb->aging_s, aging_s, memory_order_relaxed);
+    return 0;
+}
+
+int vsw_fdb_set_port_limit(struct vsw_fdb *fdb, uint16_t port, uint32_t limit)
+{
+    if (port >= VSW_FDB_MAX_PORTS)
+        return -EINVAL;
+    fdb_lock(fdb);
+    atomic_store_explicit(&fdb->port_limits[port], limit,
+                          memory_order_relaxed);
+    fdb_unlock(fdb);
+    return 0;
+}
+
+/* ---- Static entries ------------------------------------------------------ */
+
+int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
+                       uint16_t port)
+{
+    if (!fdb_key_valid(vid, mac) || port >= VSW_FDB_MAX_PORTS)
+        return -EINVAL;
+
+    uint64_t key = vsw_fdb_key(vid, mac);
+    uint64_t hash = vsw_fdb_hash(fdb, key);
+    uint64_t nv = vsw__fdb_val_make(vsw__fdb_tag(key), port, true, 0);
+    uint64_t v;
+    int err = 0;
+
+    fdb_lock(fdb);
+    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+    if (s != NULL) {
+        /* Lcores may refresh or move a learned entry concurrently; the CAS
+         * loop makes the replaced value (and so its port) exact. */
+        while (!atomic_compare_exchange_weak_explicit(
+            &s->val, &v, nv, memory_order_release, memory_order_relaxed))
+            ;
+        if (!(v & VSW__FDB_VAL_STATIC))
+            vsw__fdb_port_release(fdb, vsw__fdb_val_port(v));
+        goto out_unlock;
+    }
+    if (atomic_load_explicit(&fdb->n_entries, memory_order_relaxed) >=
+        fdb->max_entries) {
+        err = -ENOSPC;
+        goto out_unlock;
+    }
+    s = __fdb_free_slot(fdb, hash);
+    if (s == NULL) {
+        vsw__fdb_count_inc(&fdb->stats.bucket_full);
+        err = -ENOSPC;
+        goto out_unlock;
+    }
+    __fdb_fill(fdb, s, key, nv);
+
+out_unlock:
+    fdb_unlock(fdb);
+    return err;
+}
+
+int vsw_fdb_del(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac)
+{
+    if (!fdb_key_valid(vid, mac))
+        return -EINVAL;
+
+    uint64_t key = vsw_fdb_key(vid, mac);
+    uint64_t hash = vsw_fdb_hash(fdb, key);
+    uint64_t v;
+    int err = 0;
+
+    fdb_lock(fdb);
+    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+    if (s == NULL) {
+        err = -ENOENT;
+        goto out_unlock;
+    }
+    while (!atomic_compare_exchange_weak_explicit(
+        &s->val, &v, VSW__FDB_VAL_DEAD, memory_order_acq_rel,
+        memory_order_relaxed))
+        ;
+    __fdb_clear(fdb, s, v);
+
+out_unlock:
+    fdb_unlock(fdb);
+    return err;
+}
+
+/* ---- Flushing and aging -------------------------------------------------- */
+
+uint32_t vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
+                       bool include_static, uint32_t budget,
+                       uint32_t *cursor, bool *done)
+{
+    fdb_lock(fdb);
+    uint32_t n = __fdb_flush(fdb, port, vid, include_static, budget, cursor,
+                             done);
+    fdb_unlock(fdb);
+    return n;
+}
+
+uint32_t vsw_fdb_flush_all(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
+                           bool include_static)
+{
+    uint32_t cursor = 0, n = 0;
+    bool done = false;
+
+    while (!done)
+        n += vsw_fdb_flush(fdb, port, vid, include_static, FDB_FLUSH_CHUNK,
+                           &cursor, &done);
+    return n;
+}
+
+uint32_t vsw_fdb_age_sweep(struct vsw_fdb *fdb, uint32_t now_s,
+                           uint32_t budget)
+{
+    uint32_t n_slots = vsw_fdb_capacity_slots(fdb);
+    int32_t aging = (int32_t)atomic_load_explicit(&fdb->aging_s,
+                                                  memory_order_relaxed);
+    uint32_t n = 0;
+
+    if (budget > n_slots)
+        budget = n_slots;
+
+    fdb_lock(fdb);
+    uint32_t i = fdb->age_cursor;
+    for (uint32_t left = budget; left > 0; left--, i = (i + 1) & (n_slots - 1)) {
+        struct vsw_fdb_slot *s = fdb_slot(fdb, i);
+        if (atomic_load_explicit(&s->key, memory_order_relaxed) == 0)
+            continue;
+        uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+        /* An lcore may refresh or move the entry meanwhile: the CAS then
+         * fails and the entry is judged again with its new value. */
+        for (;;) {
+            if ((v & VSW__FDB_VAL_STATIC) ||
+                (int32_t)(now_s - vsw__fdb_val_ts(v)) < aging)
+                break;
+            if (atomic_compare_exchange_weak_explicit(
+                    &s->val, &v, VSW__FDB_VAL_DEAD, memory_order_acq_rel,
+                    memory_order_relaxed)) {
+                __fdb_clear(fdb, s, v);
+                n++;
+                break;
+            }
+        }
+    }
+    fdb->age_cursor = i;
+    fdb_unlock(fdb);
+
+    atomic_fetch_add_explicit(&fdb->stats.aged, n, memory_order_relaxed);
+    return n;
+}
+
+/* ---- Introspection ------------------------------------------------------- */
+
+uint32_t vsw_fdb_count(const struct vsw_fdb *fdb)
+{
+    return atomic_load_explicit(&fdb->n_entries, memory_order_relaxed);
+}
+
+uint32_t vsw_fdb_port_count(const struct vsw_fdb *fdb, uint16_t port)
+{
+    if (port >= VSW_FDB_MAX_PORTS)
+        return 0;
+    return atomic_load_explicit(&fdb->port_counts[port], memory_order_relaxed);
+}
+
+uint32_t vsw_fdb_capacity_slots(const struct vsw_fdb *fdb)
+{
+    return fdb->n_buckets * VSW__FDB_BUCKET_SLOTS;
+}
+
+void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg)
+{
+    uint32_t n_slots = vsw_fdb_capacity_slots(fdb);
+
+    for (uint32_t i = 0; i < n_slots; i++) {
+        struct vsw_fdb_slot *s = fdb_slot(fdb, i);
+        uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
+        if (k == 0)
+            continue;
+        uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+        if (atomic_load_explicit(&s->key, memory_order_acquire) != k ||
+            !vsw__fdb_val_ok(v, vsw__fdb_tag(k)))
+            continue;
+        struct vsw_fdb_entry e = {
+            .vid = (uint16_t)((k >> VSW__FDB_KEY_VID_SHIFT) & 0xfff),
+            .mac = k & VSW_FDB_MAC_MASK,
+            .port = vsw__fdb_val_port(v),
+            .is_static = (v & VSW__FDB_VAL_STATIC) != 0,
+            .last_seen_s = vsw__fdb_val_ts(v),
+        };
+        if (fn(&e, arg) != 0)
+            return;
+    }
+}
+
+void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out)
+{
+    const struct vsw_fdb_counters *c = &fdb->stats;
+#define LOAD(f) atomic_load_explicit(&c->f, memory_order_relaxed)
+    out->learned = LOAD(learned);
+    out->moved = LOAD(moved);
+    out->refreshed = LOAD(refreshed);
+    out->aged = LOAD(aged);
+    out->learn_limit = LOAD(learn_limit);
+    out->table_full = LOAD(table_full);
+    out->bucket_full = LOAD(bucket_full);
+    out->learn_busy = LOAD(learn_busy);
+    out->static_conflict = LOAD(static_conflict);
+#undef LOAD
+}
+
+/* ---- Fast-path slow path ------------------------------------------------- */
+
+enum vsw_fdb_learn_result vsw__fdb_insert(struct vsw_fdb *fdb, uint64_t key,
+                                          uint64_t hash, uint16_t port,
+                                          uint32_t now_s)
+{
+    if (port >= VSW_FDB_MAX_PORTS)
+        return VSW_FDB_REFUSED;
+    /* The lcore never waits for a control thread: skip this frame. */
+    if (!fdb_trylock(fdb)) {
+        vsw__fdb_count_inc(&fdb->stats.learn_busy);
+        return VSW_FDB_REFUSED;
+    }
+    enum vsw_fdb_learn_result r = __fdb_learn_new(fdb, key, hash, port, now_s);
+    fdb_unlock(fdb);
+    return r;
+}
+
+/* ---- Static helpers ------------------------------------------------------ */
+
+static enum vsw_fdb_learn_result __fdb_learn_new(struct vsw_fdb *fdb,
+                                                 uint64_t key, uint64_t hash,
+                                                 uint16_t port, uint32_t now_s)
+{
+    uint64_t v;
+    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+
+    /* Another lcore inserted it between our lookup and the lock. */
+    if (s != NULL)
+        return vsw__fdb_learn_existing(fdb, s, v, port, now_s);
+
+    if (!vsw__fdb_port_reserve(fdb, port)) {
+        vsw__fdb_count_inc(&fdb->stats.learn_limit);
+        return VSW_FDB_REFUSED;
+    }
+    if (atomic_load_explicit(&fdb->n_entries, memory_order_relaxed) >=
+        fdb->max_entries) {
+        vsw__fdb_port_release(fdb, port);
+        vsw__fdb_count_inc(&fdb->stats.table_full);
+        return VSW_FDB_REFUSED;
+    }
+    s = __fdb_free_slot(fdb, hash);
+    if (s == NULL) {
+        vsw__fdb_port_release(fdb, port);
+        vsw__fdb_count_inc(&fdb->stats.bucket_full);
+        return VSW_FDB_REFUSED;
+    }
+    __fdb_fill(fdb, s, key,
+               vsw__fdb_val_make(vsw__fdb_tag(key), port, false, now_s));
+    vsw__fdb_count_inc(&fdb->stats.learned);
+    return VSW_FDB_NEW;
+}
+
+static uint32_t __fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
+                            bool include_static, uint32_t budget,
+                            uint32_t *cursor, bool *done)
+{
+    uint32_t n_slots = vsw_fdb_capacity_slots(fdb);
+    uint32_t i = *cursor, n = 0;
+
+    if (i > n_slots)
+        i = n_slots;
+    uint32_t end = n_slots - i > budget ? i + budget : n_slots;
+
+    for (; i < end; i++) {
+        struct vsw_fdb_slot *s = fdb_slot(fdb, i);
+        uint64_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
+        if (k == 0)
+            continue;
+        if (vid != 0 && ((k >> VSW__FDB_KEY_VID_SHIFT) & 0xfff) != vid)
+            continue;
+        uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+        /* Judged on the value the CAS replaces: a learned entry that an
+         * lcore moves off `port` meanwhile is kept. */
+        for (;;) {
+            if (!include_static && (v & VSW__FDB_VAL_STATIC))
+                break;
+            if (port != VSW_FDB_PORT_NONE && vsw__fdb_val_port(v) != port)
+                break;
+            if (atomic_compare_exchange_weak_explicit(
+                    &s->val, &v, VSW__FDB_VAL_DEAD, memory_order_acq_rel,
+                    memory_order_relaxed)) {
+                __fdb_clear(fdb, s, v);
+                n++;
+                break;
+            }
+        }
+    }
+    *cursor = i;
+    *done = i >= n_slots;
+    return n;
+}
+
+/* A free slot in the emptier of the key's two buckets (the first one on a
+ * tie, which lookups probe first), or NULL if both are full. */
+static struct vsw_fdb_slot *__fdb_free_slot(struct vsw_fdb *fdb, uint64_t hash)
+{
+    struct vsw_fdb_bucket *cand[2] = {
+        &fdb->buckets[vsw__fdb_bucket1(fdb, hash)],
+        &fdb->buckets[vsw__fdb_bucket2(fdb, hash)],
+    };
+    struct vsw_fdb_slot *best = NULL;
+    int best_free = 0;
+
+    for (int b = 0; b < 2; b++) {
+        struct vsw_fdb_slot *first = NULL;
+        int n_free = 0;
+        for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++) {
+            struct vsw_fdb_slot *s = &cand[b]->slots[j];
+            if (atomic_load_explicit(&s->key, memory_order_relaxed) != 0)
+                continue;
+            if (first == NULL)
+                first = s;
+            n_free++;
+        }
+        if (n_free > best_free) {
+            best = first;
+            best_free = n_free;
+        }
+    }
+    return best;
+}
+
+static void __fdb_fill(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
+                       uint64_t key, uint64_t val)
+{
+    atomic_store_explicit(&s->val, val, memory_order_release);
+    atomic_store_explicit(&s->key, key, memory_order_release);
+    atomic_fetch_add_explicit(&fdb->n_entries, 1, memory_order_relaxed);
+}
+
+/* Second half of a removal: val is already DEAD (claimed by CAS), old_val is
+ * the value it replaced. */
+static void __fdb_clear(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
+                        uint64_t old_val)
+{
+    atomic_store_explicit(&s->key, 0, memory_order_release);
+    atomic_fetch_sub_explicit(&fdb->n_entries, 1, memory_order_relaxed);
+    if (!(old_val & VSW__FDB_VAL_STATIC))
+        vsw__fdb_port_release(fdb, vsw__fdb_val_port(old_val));
+}
+
+static struct vsw_fdb_slot *fdb_slot(const struct vsw_fdb *fdb, uint32_t i)
+{
+    return &fdb->buckets[i / VSW__FDB_BUCKET_SLOTS]
+                .slots[i % VSW__FDB_BUCKET_SLOTS];
+}
+
+static void fdb_lock(struct vsw_fdb *fdb)
+{
+    unsigned spins = 0;
+
+    while (atomic_flag_test_and_set_explicit(&fdb->lock.flag,
+                                             memory_order_acquire)) {
+        /* Holders keep it for a bounded amount of work; if one was
+         * preempted, let it run. */
+        if (++spins % 1024 == 0)
+            sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#elif defined(__aarch64__)
+        __asm__ volatile("yield");
+#endif
+    }
+}
+
+static bool fdb_trylock(struct vsw_fdb *fdb)
+{
+    return !atomic_flag_test_and_set_explicit(&fdb->lock.flag,
+                                              memory_order_acquire);
+}
+
+static void fdb_unlock(struct vsw_fdb *fdb)
+{
+    atomic_flag_clear_explicit(&fdb->lock.flag, memory_order_release);
+}
+
+static bool fdb_key_valid(uint16_t vid, uint64_t mac)
+{
+    return vid >= VSW_FDB_VID_MIN && vid <= VSW_FDB_VID_MAX &&
+           (mac & ~VSW_FDB_MAC_MASK) == 0;
+}
+
+/* splitmix64's finalizer: spreads a seed into an unrelated 64-bit key. */
+static uint64_t fdb_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+static uint64_t fdb_random_seed(void)
+{
+    uint64_t seed;
+
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+        return seed;
+    /* Only before the kernel's pool is ready (early boot): weaker, but still
+     * unknown to a remote sender. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    VSA_LOG(WARN, "getrandom failed (%s); FDB hash seed from the clock",
+            strerror(errno));
+    return fdb_mix((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+                   ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)&ts);
+}

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fdb.h — the forwarding database (MAC learning table) of one switch.
+ *
+ * What it maps
+ * ------------
+ * (VLAN id 1..4094, 48-bit MAC) -> port id (0..VSW_FDB_MAX_PORTS-1).  The
+ * data path learns the source of every admitted frame and looks up the
+ * destination; a miss means "flood in the VLAN".  The MAC travels as a
+ * uint64_t holding the 48-bit address (vsa_mac_to_u64() in
+ * common/vsa_mac.h); the lcore builds the key once per frame with
+ * vsw_fdb_key() and hashes it once with vsw_fdb_hash() (vswitch/fdb_dp.h).
+ *
+ * Table
+ * -----
+ * A power-of-two array of 64-byte buckets of 4 slots, sized at creation to
+ * the next power of two >= max_entries / 2 buckets, i.e. at least twice as
+ * many slots as entries.  Each key has two candidate buckets derived from
+ * one keyed 64-bit hash; a new key goes into the less loaded of the two.
+ * There is no cuckoo displacement (entries never move between slots, which
+ * is what keeps readers lock-free and simple): when both buckets are full the
+ * key is not learned and `bucket_full` counts it.  With the 2x slack and the
+ * two choices this is rare (see tests/bench/bench_fdb.c for measured rates)
+ * and the frame is simply flooded.  The table never grows; a switch that
+ * needs a bigger table creates a new one.
+ *
+ * Hash flooding: the hash is keyed with a random 64-bit seed drawn from
+ * getrandom(2) at creation (or vsw_fdb_params.seed when non-zero, for tests),
+ * so a sender that controls source MACs cannot aim them at one bucket pair.
+ * Whatever it sends, a lookup probes at most 8 slots in 2 cache lines.
+ *
+ * Limits and fairness
+ * -------------------
+ * `max_entries` bounds the whole table (static + learned entries).  Each port
+ * may also carry a learn limit (vsw_fdb_set_port_limit, 0 = unlimited) on
+ * the number of *learned* entries pointing at it.  A new learned entry is
+ * refused when its port already holds `limit` learned entries (counted
+ * `learn_limit`), or when the table holds max_entries entries (counted
+ * `table_full`).  Nothing is ever evicted to make room: a port (that is, a VM)
+ * that sources a flood of random MACs can fill at most its own quota and
+ * never pushes out the entries of the other ports, whose traffic keeps being
+ * forwarded instead of flooded.  That is the anti-flooding rule; it costs the
+ * flooding port its own new stations until its old entries age out, which is
+ * the intended penalty.  Lowering a limit below the current count does not
+ * evict either; new learning on that port stops until it drops below.
+ *
+ * A MAC move (a known key seen on another port) re-points the entry at the
+ * new port.  The move counts against the new port's limit like a new entry:
+ * if the new port is at its limit the move is refused (counted
+ * `learn_limit`) and the entry keeps pointing at the old port until it ages
+ * out or the old port's entries are flushed.  Otherwise a VM could exceed
+ * its quota by "stealing" MACs learned elsewhere.
+ *
+ * Aging
+ * -----
+ * Every entry stores the second it was last seen.  Time is injected: the
+ * lcore passes `now_s` to vsw_fdb_learn() and the control thread passes it
+ * to vsw_fdb_age_sweep(); both normally derive it from vsa_time_now_ms() /
+ * 1000 (common/vsa_time.h), and tests pass any value.  Ages are compared
+ * with 32-bit wrapping arithmetic, and a last_seen slightly ahead of now_s
+ * (an lcore read the clock a little later) counts as age 0.  A refresh
+ * stores only when the second changed, so a busy station costs one store
+ * per second, not one per frame.  A dynamic entry is removed by the first
+ * sweep that sees now_s - last_seen >= aging_s.
+ *
+ * The sweep is incremental (like redis dictRehash): each call examines at
+ * most `budget` slots from an internal cursor that wraps around.  An entry
+ * therefore lives between aging_s and aging_s + one full pass.  With a call
+ * every `interval` seconds and a wanted full pass every `period` seconds
+ * (one tick, e.g. 1 s):
+ *
+ *     budget = ceil(vsw_fdb_capacity_slots() * interval / period)
+ *
+ * e.g. the default table (8192 entries, 16384 slots) swept every 10 ms with
+ * a full pass per second needs budget 164.  A slot costs a few loads, so even
+ * a whole pass of a large table per call is only tens of microseconds; the
+ * budget is about bounding the control thread's latency, not throughput.
+ *
+ * Static entries
+ * --------------
+ * Added by the operator (vsw_fdb_add_static).  They never age, never move
+ * (a learned source on another port is refused and counted
+ * `static_conflict`), are not counted against per-port learn limits, but do
+ * count toward max_entries.  Adding a static entry over a learned entry for
+ * the same key replaces it.  vsw_fdb_del removes either kind; flushes remove
+ * static entries only when asked to.
+ *
+ * Thread-safety
+ * -------------
+ * Three kinds of callers:
+ *
+ *   lcores (fast path, vswitch/fdb_dp.h): vsw_fdb_lookup() and
+ *     vsw_fdb_learn() from any number of threads at once, never blocking.
+ *     Lookups take no lock and write nothing.  A learn that hits does no
+ *     store; a refresh or a move is one compare-and-swap of the slot's value
+ *     word; a new entry try-locks the writer lock and, if it is busy, does
+ *     not learn this time (counted `learn_busy`; the next frame from that
+ *     source tries again).  The fast path never spins on the lock.
+ *
+ *   control thread(s): vsw_fdb_add_static, vsw_fdb_del, vsw_fdb_flush*,
+ *     vsw_fdb_age_sweep, vsw_fdb_set_port_limit take the writer lock (a
+ *     spinlock held for a bounded amount of work: one key, or at most
+ *     `budget` slots).  Several control threads may call them; they are
+ *     serialized.  Do not call them from an lcore: they may spin.
+ *
+ *   anyone: vsw_fdb_count, vsw_fdb_port_count, vsw_fdb_capacity_slots,
+ *     vsw_fdb_get_stats, vsw_fdb_walk, vsw_fdb_set_aging are lock-free reads
+ *     (counters are relaxed atomics, exact only when writers are quiet).
+ *
+ * Lock order: the writer lock is a leaf; the FDB takes no other lock while
+ * holding it and never calls back into the caller with it held (the walk
+ * callback runs without it and may call vsw_fdb_del).  The lock is internal
+ * and every function takes and drops it itself.
+ *
+ * Lifetime: vsw_fdb_destroy() must only be called once no lcore can reach
+ * the table any more (after the RCU grace period of the configuration that
+ * referenced it).
+ *
+ * A reader never returns a port that was not written for its key: readers
+ * validate each slot as (key, value, key) with acquire loads, and every
+ * value word carries a 14-bit check tag folded from its key, so a slot that
+ * was deleted and reused for another key between the reader's loads (ABA) is
+ * rejected.  See fdb_private.h for the slot protocol.
+ */
+#ifndef VSW_FDB_H
+#define VSW_FDB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VSW_FDB_MAX_PORTS 1024          /* ports are 0..VSW_FDB_MAX_PORTS-1 */
+#define VSW_FDB_PORT_NONE 0xffff        /* "no port": lookup miss, any port */
+#define VSW_FDB_DEFAULT_MAX 8192
+#define VSW_FDB_DEFAULT_AGING_S 300
+#define VSW_FDB_MAX_ENTRIES (1u << 22)  /* largest max_entries accepted */
+#define VSW_FDB_MAX_AGING_S 0x7fffffffu /* ages use 32-bit signed distance */
+#define VSW_FDB_VID_MIN 1
+#define VSW_FDB_VID_MAX 4094
+#define VSW_FDB_MAC_MASK 0xffffffffffffull
+
+/* The table (opaque; layout in fdb_private.h for the fast path only). */
+struct vsw_fdb;
+
+struct vsw_fdb_params {
+    uint32_t max_entries;   /* 1..VSW_FDB_MAX_ENTRIES entries (static too) */
+    uint32_t aging_s;       /* 1..VSW_FDB_MAX_AGING_S idle seconds */
+    uint64_t seed;          /* hash key; 0 = random from getrandom(2) */
+};
+
+/* One entry, as reported by vsw_fdb_walk(). */
+struct vsw_fdb_entry {
+    uint16_t vid;           /* 1..4094 */
+    uint64_t mac;           /* 48-bit MAC, vsa_mac_to_u64() form */
+    uint16_t port;          /* 0..VSW_FDB_MAX_PORTS-1 */
+    bool is_static;         /* added by the operator, never ages */
+    uint32_t last_seen_s;   /* now_s of the last learn (0 for static) */
+};
+
+/* Walk callback: return non-zero to stop the walk. */
+typedef int vsw_fdb_walk_fn(const struct vsw_fdb_entry *e, void *arg);
+
+/* Event counters since creation (relaxed atomics; each read is exact, the
+ * set is not a consistent snapshot while the table is in use). */
+struct vsw_fdb_stats {
+    uint64_t learned;         /* new learned entries */
+    uint64_t moved;           /* learned entries re-pointed to another port */
+    uint64_t refreshed;       /* last_seen updates (at most one per second) */
+    uint64_t aged;            /* learned entries removed by the age sweep */
+    uint64_t learn_limit;     /* learns/moves refused: port at its limit */
+    uint64_t table_full;      /* learns refused: max_entries reached */
+    uint64_t bucket_full;     /* learns/static adds refused: both buckets full */
+    uint64_t learn_busy;      /* learns skipped: writer lock busy or the
+                                 entry changed under a concurrent update */
+    uint64_t static_conflict; /* learns refused: static entry on another port */
+};
+
+/* ---- Lifecycle ---------------------------------------------------------- */
+
+/* Creates an empty table.  Returns 0 and sets *out, or -EINVAL (NULL
+ * argument, max_entries 0 or above VSW_FDB_MAX_ENTRIES, aging_s 0 or above
+ * VSW_FDB_MAX_AGING_S), -ENOMEM. */
+int vsw_fdb_create(const struct vsw_fdb_params *p, struct vsw_fdb **out);
+
+/* Frees the table.  NULL is accepted.  No lcore may still use it. */
+void vsw_fdb_destroy(struct vsw_fdb *fdb);
+
+/* ---- Configuration ------------------------------------------------------ */
+
+/* Sets the idle time after which learned entries expire; takes effect at the
+ * next sweep.  Returns 0, -EINVAL (0 or above VSW_FDB_MAX_AGING_S; the
+ * setting is left unchanged). */
+int vsw_fdb_set_aging(struct vsw_fdb *fdb, uint32_t aging_s);
+
+/* Sets the most learned entries `port` may hold (0 = unlimited).  Existing
+ * entries are kept even when above the new limit.  Returns 0, -EINVAL (port
+ * >= VSW_FDB_MAX_PORTS). */
+int vsw_fdb_set_port_limit(struct vsw_fdb *fdb, uint16_t port, uint32_t limit);
+
+/* ---- Static entries ------------------------------------------------------ */
+
+/* Adds or updates a static entry; replaces a learned entry for the same key.
+ * Returns 0, -EINVAL (vid outside 1..4094, mac wider than 48 bits, port >=
+ * VSW_FDB_MAX_PORTS), -ENOSPC (table at max_entries, or both buckets full;
+ * the latter is also counted `bucket_full`). */
+int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
+                       uint16_t port);
+
+/* Removes the entry for (vid, mac), static or learned.  Returns 0, -ENOENT
+ * (no such entry), -EINVAL (vid outside 1..4094 or mac wider than 48 bits). */
+int vsw_fdb_del(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac);
+
+/* ---- Flushing and aging -------------------------------------------------- */
+
+/* Removes learned entries (and static ones too if include_static) that
+ * match the filter: `port` (VSW_FDB_PORT_NONE = any port) and `vid` (0 = any
+ * VLAN).  Examines at most `budget` slots from *cursor (start at 0) and
+ * advances it; sets *done when the whole table has been walked (a cursor
+ * past the end also gives done).  Returns the number of entries removed by
+ * this call.  Entries learned behind the cursor during a multi-call flush
+ * are not removed. */
+uint32_t vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
+                       bool include_static, uint32_t budget,
+                       uint32_t *cursor, bool *done);
+
+/* The whole flush in one call, in chunks of 1024 slots with the lock dropped
+ * between chunks.  Returns the number of entries removed. */
+uint32_t vsw_fdb_flush_all(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
+                           bool include_static);
+
+/* Examines at most `budget` slots from the sweep cursor (wrapping) and
+ * removes learned entries idle for at least aging_s at `now_s`.  Returns the
+ * number removed (also counted `aged`).  See "Aging" above for `budget`. */
+uint32_t vsw_fdb_age_sweep(struct vsw_fdb *fdb, uint32_t now_s,
+                           uint32_t budget);
+
+/* ---- Introspection ------------------------------------------------------- */
+
+/* Entries in the table, static and learned. */
+uint32_t vsw_fdb_count(const struct vsw_fdb *fdb);
+
+/* Learned entries pointing at `port` (the quantity the learn limit bounds;
+ * static entries are not included).  0 for a port out of range. */
+uint32_t vsw_fdb_port_count(const struct vsw_fdb *fdb, uint16_t port);
+
+/* Slots in the table (buckets x 4): the unit of sweep and flush budgets. */
+uint32_t vsw_fdb_capacity_slots(const struct vsw_fdb *fdb);
+
+/* Calls fn for every entry, in slot order, without taking the lock.  An
+ * entry added or removed during the walk may or may not be reported; an
+ * entry present throughout is reported exactly once.  fn may call
+ * vsw_fdb_del(). */
+void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg);
+
+/* Copies the event counters. */
+void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out);
+
+#endif /* VSW_FDB_H */

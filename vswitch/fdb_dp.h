@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fdb_dp.h — FDB fast path for the lcores: key, hash, prefetch, lookup and
+ * learn as static inlines (see fdb.h for the design and the thread-safety
+ * rules, fdb_private.h for the slot protocol).
+ *
+ * Plain C11 atomics, no DPDK: the FDB takes keys, not mbufs, so it is unit
+ * tested and benchmarked without an EAL.
+ *
+ * Intended use per burst, in two passes as the pipeline does:
+ *
+ *     pass 1, per frame:  key = vsw_fdb_key(vid, mac);
+ *                         hash = vsw_fdb_hash(fdb, key);
+ *                         vsw_fdb_prefetch(fdb, hash);
+ *     pass 2, per frame:  vsw_fdb_learn(fdb, skey, shash, in_port, now_s);
+ *                         out = vsw_fdb_lookup(fdb, dkey, dhash);
+ *
+ * The caller learns only valid unicast source MACs on admitted VLANs
+ * (1..4094) from ports < VSW_FDB_MAX_PORTS; a port out of range is refused,
+ * and the key builder masks vid and mac to their widths.
+ */
+#ifndef VSW_FDB_DP_H
+#define VSW_FDB_DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/vsa_compiler.h"
+#include "vswitch/fdb.h"
+#include "vswitch/fdb_private.h"
+
+enum vsw_fdb_learn_result {
+    VSW_FDB_HIT = 0,     /* known on this port, fresh: nothing written */
+    VSW_FDB_REFRESHED,   /* known on this port: last_seen updated */
+    VSW_FDB_MOVED,       /* known on another port: re-pointed here */
+    VSW_FDB_NEW,         /* learned */
+    VSW_FDB_REFUSED,     /* not learned or not moved: see the counters
+                            (learn_limit, table_full, bucket_full,
+                            learn_busy, static_conflict) */
+};
+
+/* The learn slow path for a key that is not in the table (fdb.c): try-locks
+ * the writer lock (refused and counted `learn_busy` if busy), rechecks the
+ * key, applies the limits and inserts. */
+enum vsw_fdb_learn_result vsw__fdb_insert(struct vsw_fdb *fdb, uint64_t key,
+                                          uint64_t hash, uint16_t port,
+                                          uint32_t now_s);
+
+/* The table key of (vid, mac). */
+static inline uint64_t vsw_fdb_key(uint16_t vid, uint64_t mac)
+{
+    return VSW__FDB_KEY_VALID | ((uint64_t)(vid & 0xfff)
+                                 << VSW__FDB_KEY_VID_SHIFT) |
+           (mac & VSW_FDB_MAC_MASK);
+}
+
+/* Keyed 64-bit mix of a key: two multiply/xor-shift rounds, each keyed with
+ * a 64-bit secret derived from the table's seed.  Not a cryptographic PRF
+ * (that would cost several times more per frame), but without the seed the
+ * bucket of a key cannot be predicted, so colliding MAC sets cannot be
+ * precomputed. */
+static inline uint64_t vsw_fdb_hash(const struct vsw_fdb *fdb, uint64_t key)
+{
+    uint64_t x = key ^ fdb->seed0;
+    x *= 0x9e3779b97f4a7c15ull;
+    x ^= x >> 29;
+    x ^= fdb->seed1;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    return x;
+}
+
+/* Prefetches both candidate buckets of `hash`. */
+static inline void vsw_fdb_prefetch(const struct vsw_fdb *fdb, uint64_t hash)
+{
+    __builtin_prefetch(&fdb->buckets[vsw__fdb_bucket1(fdb, hash)], 0, 3);
+    __builtin_prefetch(&fdb->buckets[vsw__fdb_bucket2(fdb, hash)], 0, 3);
+}
+
+/* Finds the slot of `key` and its validated value word, or NULL. */
+static inline struct vsw_fdb_slot *
+vsw__fdb_find(const struct vsw_fdb *fdb, uint64_t key, uint64_t hash,
+              uint64_t *valp)
+{
+    struct vsw_fdb_bucket *b = &fdb->buckets[vsw__fdb_bucket1(fdb, hash)];
+
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < VSW__FDB_BUCKET_SLOTS; i++) {
+            struct vsw_fdb_slot *s = &b->slots[i];
+            if (atomic_load_explicit(&s->key, memory_order_acquire) != key)
+                continue;
+            uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+            if (VSA_LIKELY(atomic_load_explicit(&s->key,
+                                                memory_order_acquire) == key &&
+                           vsw__fdb_val_ok(v, vsw__fdb_tag(key)))) {
+                *valp = v;
+                return s;
+            }
+            /* Removed (or removed and reused) under us: keep looking; the
+             * key can have been re-added in another slot. */
+        }
+        b = &fdb->buckets[vsw__fdb_bucket2(fdb, hash)];
+    }
+    return NULL;
+}
+
+/* The port of `key`, or VSW_FDB_PORT_NONE (flood).  Lock-free, no stores. */
+static inline uint16_t vsw_fdb_lookup(const struct vsw_fdb *fdb, uint64_t key,
+                                      uint64_t hash)
+{
+    uint64_t v;
+    if (vsw__fdb_find(fdb, key, hash, &v) == NULL)
+        return VSW_FDB_PORT_NONE;
+    return vsw__fdb_val_port(v);
+}
+
+/* Learn on a slot found with value word v (also used by vsw__fdb_insert
+ * when another lcore inserted the key first). */
+static inline enum vsw_fdb_learn_result
+vsw__fdb_learn_existing(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
+                        uint64_t v, uint16_t port, uint32_t now_s)
+{
+    uint16_t old = vsw__fdb_val_port(v);
+    uint64_t nv;
+
+    if (VSA_LIKELY(old == port)) {
+        /* Static entries never age, so never need a refresh; a last_seen
+         * ahead of now_s (another lcore's later clock read) is fresh. */
+        if (VSA_LIKELY((int32_t)(now_s - vsw__fdb_val_ts(v)) <= 0 ||
+                       (v & VSW__FDB_VAL_STATIC)))
+            return VSW_FDB_HIT;
+        nv = (v & ((1ull << VSW__FDB_VAL_TS_SHIFT) - 1)) |
+             ((uint64_t)now_s << VSW__FDB_VAL_TS_SHIFT);
+        if (atomic_compare_exchange_strong_explicit(&s->val, &v, nv,
+                                                    memory_order_release,
+                                                    memory_order_relaxed)) {
+            vsw__fdb_count_inc(&fdb->stats.refreshed);
+            return VSW_FDB_REFRESHED;
+        }
+        return VSW_FDB_HIT; /* a concurrent refresh, move or removal won */
+    }
+    if (v & VSW__FDB_VAL_STATIC) {
+        vsw__fdb_count_inc(&fdb->stats.static_conflict);
+        return VSW_FDB_REFUSED;
+    }
+    if (VSA_UNLIKELY(port >= VSW_FDB_MAX_PORTS))
+        return VSW_FDB_REFUSED;
+    /* A move counts against the new port's limit (fdb.h, "Limits"). */
+    if (!vsw__fdb_port_reserve(fdb, port)) {
+        vsw__fdb_count_inc(&fdb->stats.learn_limit);
+        return VSW_FDB_REFUSED;
+    }
+    nv = vsw__fdb_val_make(v & VSW__FDB_VAL_TAG_MASK, port, false, now_s);
+    if (!atomic_compare_exchange_strong_explicit(&s->val, &v, nv,
+                                                 memory_order_release,
+                                                 memory_order_relaxed)) {
+        vsw__fdb_port_release(fdb, port);
+        vsw__fdb_count_inc(&fdb->stats.learn_busy);
+        return VSW_FDB_REFUSED;
+    }
+    vsw__fdb_port_release(fdb, old);
+    vsw__fdb_count_inc(&fdb->stats.moved);
+    return VSW_FDB_MOVED;
+}
+
+/* Learns that `key` was seen as a source on `port` at `now_s`.  A hit (same
+ * port, same second) does no store; a refresh or a move is one CAS; a new
+ * key goes through the try-locked slow path.  Never blocks. */
+static inline enum vsw_fdb_learn_result
+vsw_fdb_learn(struct vsw_fdb *fdb, uint64_t key, uint64_t hash, uint16_t port,
+              uint32_t now_s)
+{
+    uint64_t v;
+    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+    if (VSA_UNLIKELY(s == NULL))
+        return vsw__fdb_insert(fdb, key, hash, port, now_s);
+    return vsw__fdb_learn_existing(fdb, s, v, port, now_s);
+}
+
+#endif /* VSW_FDB_DP_H */
