@@ -28,6 +28,6 @@ void vsa_errmsg_prefix(struct vsa_errmsg *em, const char *fmt, ...)
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
     snprintf(both, sizeof(both), "%s: %s", prefix, em->msg);
-    memcpy(em->msg, both, sizeof(em->msg) - 1);
-    em->msg[sizeof(em->msg) - 1] = '\0';
+    snprintf(em->msg, sizeof(em->msg), "%.*s", (int)sizeof(em->msg) - 1,
+             both);
 }
