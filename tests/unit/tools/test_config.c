@@ -1,0 +1,679 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_config.c — ctl_config: parsing and validation of the configuration
+ * document (docs/config.md).
+ *
+ * Objective: the embedded default and a document using every feature parse
+ * into the expected values; every rule of config.md is enforced — each
+ * field's wrong type, out-of-range values (at the boundaries), unknown keys,
+ * dangling references, duplicates, switch membership, VLAN membership of
+ * static entries, unicast MACs and the size limits — and each rejection
+ * carries a message naming the object and the field; *out is untouched on
+ * failure; a document survives dump → load → parse unchanged.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "tests/unit/tools/tools_test.h"
+#include "tools/ctl/ctl_config.h"
+
+/* Parses a single-quoted document, expecting success. */
+static struct ctl_config *parse_ok(const char *text)
+{
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg em;
+    json_t *doc = jq(text);
+    int rc = ctl_config_parse(doc, &cfg, &em);
+
+    if (rc != 0)
+        fail_msg("expected a valid document, got %d: %s", rc, em.msg);
+    json_decref(doc);
+    return cfg;
+}
+
+static void test_default(void **state)
+{
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg em;
+    json_t *doc = ctl_default_config();
+    const struct ctl_port *p;
+
+    (void)state;
+    assert_non_null(doc);
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), 0);
+    assert_int_equal(cfg->version, 1);
+    assert_int_equal(cfg->n_switches, 1);
+    assert_string_equal(cfg->switches[0].name, "default");
+    assert_int_equal(cfg->switches[0].type, CTL_SWITCH_INTERNAL);
+    assert_int_equal(cfg->switches[0].fdb_max, 8192);
+    assert_int_equal(cfg->switches[0].aging_s, 300);
+    assert_false(cfg->switches[0].management_os);
+    assert_int_equal(cfg->n_ports, 1);
+    p = &cfg->ports[0];
+    assert_string_equal(p->name, "vesper0");
+    assert_int_equal(p->switch_idx, 0);
+    assert_int_equal(p->cls, CTL_PORT_INTERNAL);
+    assert_string_equal(p->ifname, "vesper0");
+    assert_string_equal(p->devargs, "");
+    assert_int_equal(p->n_addresses, 1);
+    assert_string_equal(p->addresses[0], "192.168.100.1/24");
+    assert_int_equal(p->mtu, 1500);
+    assert_int_equal(p->vlan.mode, VLAN_MODE_ACCESS);
+    assert_int_equal(p->vlan.access_vid, 1);
+    assert_int_equal(p->learn_limit, 0);
+    assert_int_equal(cfg->n_fdb_static, 0);
+    ctl_config_free(cfg);
+    json_decref(doc);
+}
+
+static void test_rich(void **state)
+{
+    struct ctl_config *cfg = parse_ok(TT_RICH_DOC);
+    const struct ctl_port *up, *p2;
+    char buf[64];
+
+    (void)state;
+    assert_int_equal(cfg->n_switches, 3);
+    assert_int_equal(cfg->switches[1].type, CTL_SWITCH_EXTERNAL);
+    assert_true(cfg->switches[1].management_os);
+    assert_int_equal(cfg->switches[1].aging_s, 60);
+    assert_int_equal(cfg->switches[2].type, CTL_SWITCH_PRIVATE);
+    assert_int_equal(cfg->switches[2].aging_s, 300); /* default */
+    assert_int_equal(cfg->n_ports, 5);
+    up = &cfg->ports[ctl_port_find(cfg, "ext.uplink")];
+    assert_int_equal(up->cls, CTL_PORT_UPLINK);
+    assert_int_equal(up->mtu, 0);
+    assert_int_equal(up->vlan.mode, VLAN_MODE_TRUNK);
+    assert_int_equal(up->vlan.native_vid, 1);
+    vlan_set_format(up->vlan.allowed, buf, sizeof(buf));
+    assert_string_equal(buf, "1-100,200");
+    assert_int_equal(cfg->ports[2].mtu, 9000);
+    assert_int_equal(cfg->ports[0].n_addresses, 2);
+    assert_string_equal(cfg->ports[0].addresses[1], "fd00::1/64");
+    p2 = &cfg->ports[ctl_port_find(cfg, "p2")];
+    assert_string_equal(p2->devargs, "net_af_packet0,iface=veth1");
+    assert_int_equal(p2->vlan.access_vid, 20);
+    assert_int_equal(p2->learn_limit, 100);
+    assert_int_equal(p2->switch_idx, 2);
+    assert_int_equal(cfg->n_fdb_static, 2);
+    assert_int_equal(cfg->fdb_static[0].vid, 20);
+    assert_int_equal(cfg->fdb_static[0].port_idx, 4);
+    assert_int_equal(cfg->fdb_static[1].switch_idx, 1);
+    assert_int_equal(cfg->fdb_static[1].mac.b[5], 2);
+    assert_int_equal(ctl_switch_find(cfg, "priv"), 2);
+    assert_int_equal(ctl_switch_find(cfg, "nope"), -1);
+    assert_int_equal(ctl_port_find(cfg, "nope"), -1);
+    ctl_config_free(cfg);
+}
+
+/* Only `version` is required at the top level. */
+static void test_minimal(void **state)
+{
+    struct ctl_config *cfg = parse_ok("{'version':1}");
+
+    (void)state;
+    assert_int_equal(cfg->n_switches + cfg->n_ports + cfg->n_fdb_static, 0);
+    ctl_config_free(cfg);
+}
+
+/* Boundary values that must be accepted. */
+static void test_boundaries_ok(void **state)
+{
+    struct ctl_config *cfg;
+
+    (void)state;
+    cfg = parse_ok(
+        "{'version':1,'switches':["
+        " {'name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','type':'private',"
+        "  'fdb_max':16,'aging_s':10},"
+        " {'name':'b','type':'private','fdb_max':1048576,'aging_s':1000000},"
+        " {'name':'i','type':'internal'}],"
+        "'ports':["
+        " {'name':'x','switch':'b','class':'dpdk','devargs':'0000:03:00.0',"
+        "  'learn_limit':1048576,"
+        "  'vlan':{'mode':'trunk','allowed':'1-4094','native':4094,"
+        "          'native_tagged':true}},"
+        " {'name':'y','switch':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','class':'dpdk',"
+        "  'devargs':'net_null0','learn_limit':16,"
+        "  'vlan':{'mode':'access','vid':4094}},"
+        " {'name':'h','switch':'i','class':'internal',"
+        "  'ifname':'abcdefghijklmno','mtu':68,"
+        "  'addresses':['0.0.0.0/0','10.0.0.1/32','::/0','::1/128']}],"
+        "'fdb_static':["
+        " {'switch':'b','vlan':4094,'mac':'FE:FF:FF:FF:FF:FF','port':'x'},"
+        " {'switch':'b','vlan':1,'mac':'02-00-00-00-00-01','port':'x'}]}");
+    assert_int_equal(cfg->switches[0].fdb_max, 16);
+    assert_int_equal(cfg->ports[0].learn_limit, 1048576);
+    assert_true(cfg->ports[0].vlan.native_tagged);
+    assert_int_equal(cfg->ports[2].mtu, 68);
+    assert_int_equal(cfg->ports[2].n_addresses, 4);
+    ctl_config_free(cfg);
+}
+
+/*
+ * The table of invalid documents.
+ */
+
+#define SW_DEF "{'name':'default','type':'internal'}"
+#define SW_PRIV "{'name':'priv','type':'private'}"
+#define SW_EXT "{'name':'ext','type':'external'}"
+#define P_HOST "{'name':'vesper0','switch':'default','class':'internal'," \
+               "'ifname':'vesper0'}"
+#define P_UP "{'name':'ext.uplink','switch':'ext','class':'uplink'," \
+             "'ifname':'eth0'}"
+#define P_RING "{'name':'p1','switch':'priv','class':'dpdk'," \
+               "'devargs':'net_ring0'}"
+#define DOC(sw, ports, fdb) \
+    "{'version':1,'switches':[" sw "],'ports':[" ports "],'fdb_static':[" \
+    fdb "]}"
+/* One private switch, one port p1 with extra keys `extra`. */
+#define PORT_DOC(extra) \
+    DOC(SW_DEF "," SW_PRIV, P_HOST ",{'name':'p1','switch':'priv'," extra "}", "")
+#define DPDK_DOC(extra) PORT_DOC("'class':'dpdk','devargs':'net_ring0'," extra)
+#define HOST_DOC(extra) \
+    DOC(SW_DEF, "{'name':'vesper0','switch':'default','class':'internal'," \
+        "'ifname':'vesper0'," extra "}", "")
+#define FDB_DOC(entry) DOC(SW_DEF "," SW_PRIV, P_HOST "," P_RING, entry)
+
+struct bad_case {
+    const char *doc;
+    const char *msg;
+};
+
+static const struct bad_case bad_cases[] = {
+    /* top level */
+    { "[]", "must be a JSON object, got array" },
+    { "{'switches':[]}", "version: missing" },
+    { "{'version':2}", "version: 2 is not supported (expected 1)" },
+    { "{'version':'1'}", "version: expected an integer, got string" },
+    { "{'version':1.0}", "version: expected an integer, got real" },
+    { "{'version':1,'extra':0}", "unknown key \"extra\"" },
+    { "{'version':1,'switches':{}}", "switches: expected an array, got object" },
+    { "{'version':1,'ports':5}", "ports: expected an array, got integer" },
+    { "{'version':1,'fdb_static':null}",
+      "fdb_static: expected an array, got null" },
+    /* switches */
+    { DOC("5", "", ""), "switches[0]: expected an object, got integer" },
+    { DOC("{'type':'private'}", "", ""), "switches[0]: name: missing" },
+    { DOC("{'name':7,'type':'private'}", "", ""),
+      "switches[0]: name: expected a string, got integer" },
+    { DOC("{'name':'bad name','type':'private'}", "", ""),
+      "switches[0]: name: \"bad name\" is not a valid name" },
+    { DOC("{'name':'','type':'private'}", "", ""), "is not a valid name" },
+    { DOC("{'name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','type':'private'}", "", ""),
+      "is not a valid name" },
+    { DOC("{'name':'s'}", "", ""), "switches[0] (\"s\"): type: missing" },
+    { DOC("{'name':'s','type':'bridge'}", "", ""),
+      "switches[0] (\"s\"): type: \"bridge\" is not" },
+    { DOC("{'name':'s','type':true}", "", ""),
+      "type: expected a string, got boolean" },
+    { DOC("{'name':'s','type':'private','fdb_max':15}", "", ""),
+      "switches[0] (\"s\"): fdb_max: 15 is outside 16..1048576" },
+    { DOC("{'name':'s','type':'private','fdb_max':1048577}", "", ""),
+      "fdb_max: 1048577 is outside 16..1048576" },
+    { DOC("{'name':'s','type':'private','fdb_max':'8192'}", "", ""),
+      "fdb_max: expected an integer, got string" },
+    { DOC("{'name':'s','type':'private','aging_s':9}", "", ""),
+      "aging_s: 9 is outside 10..1000000" },
+    { DOC("{'name':'s','type':'private','aging_s':1000001}", "", ""),
+      "aging_s: 1000001 is outside 10..1000000" },
+    { DOC("{'name':'s','type':'private','aging_s':-1}", "", ""),
+      "aging_s: -1 is outside 10..1000000" },
+    { DOC("{'name':'s','type':'private','aging_s':300.5}", "", ""),
+      "aging_s: expected an integer, got real" },
+    { DOC("{'name':'s','type':'private','management_os':1}", "", ""),
+      "management_os: expected a boolean, got integer" },
+    { DOC("{'name':'s','type':'private','management_os':true}", "", ""),
+      "switches[0] (\"s\"): management_os: only an external switch" },
+    { DOC("{'name':'s','type':'private','fdbmax':16}", "", ""),
+      "switches[0] (\"s\"): unknown key \"fdbmax\"" },
+    { DOC(SW_PRIV "," SW_PRIV, "", ""),
+      "switches[1] (\"priv\"): name: duplicate of switches[0]" },
+    /* ports: shape and fields */
+    { DOC(SW_PRIV, "'p'", ""), "ports[0]: expected an object, got string" },
+    { DOC(SW_PRIV, "{'switch':'priv'}", ""), "ports[0]: name: missing" },
+    { DOC(SW_PRIV, "{'name':'p/1','switch':'priv'}", ""),
+      "ports[0]: name: \"p/1\" is not a valid name" },
+    { DPDK_DOC("'devarg':'x'"), "ports[1] (\"p1\"): unknown key \"devarg\"" },
+    { DOC(SW_PRIV, "{'name':'p1','class':'dpdk','devargs':'net_ring0'}", ""),
+      "ports[0] (\"p1\"): switch: missing" },
+    { DOC(SW_PRIV, "{'name':'p1','switch':'nope','class':'dpdk',"
+                   "'devargs':'net_ring0'}", ""),
+      "ports[0] (\"p1\"): switch: no switch named \"nope\"" },
+    { PORT_DOC("'devargs':'net_ring0'"), "ports[1] (\"p1\"): class: missing" },
+    { PORT_DOC("'class':'virtio'"), "class: \"virtio\" is not" },
+    { PORT_DOC("'class':'dpdk'"),
+      "ports[1] (\"p1\"): devargs: missing (required for class dpdk)" },
+    { PORT_DOC("'class':'dpdk','devargs':5"),
+      "devargs: expected a string, got integer" },
+    { DPDK_DOC("'ifname':'tap0'"), "ifname: not allowed for class dpdk" },
+    { DPDK_DOC("'addresses':[]"), "addresses: only internal ports" },
+    { DPDK_DOC("'mtu':1500"), "mtu: only internal ports have an MTU" },
+    { PORT_DOC("'class':'dpdk','devargs':''"), "devargs: length 0 is outside" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_ring0, iface=x'"),
+      "contains a space, control or non-ASCII character" },
+    { PORT_DOC("'class':'dpdk','devargs':',iface=x'"),
+      "has no device name before the first ','" },
+    { PORT_DOC("'class':'dpdk','devargs':'net=ring,iface=x'"),
+      "device name of \"net=ring,iface=x\" has characters outside" },
+    { DOC(SW_DEF, "{'name':'h','switch':'default','class':'internal'}", ""),
+      "ports[0] (\"h\"): ifname: missing (required for class internal" },
+    { HOST_DOC("'devargs':'net_tap0'"), "devargs: not allowed for class internal" },
+    { DOC(SW_DEF, "{'name':'h','switch':'default','class':'internal',"
+                  "'ifname':'abcdefghijklmnop'}", ""),
+      "ifname: \"abcdefghijklmnop\" is not a valid interface name" },
+    { DOC(SW_DEF, "{'name':'h','switch':'default','class':'internal',"
+                  "'ifname':'..'}", ""),
+      "ifname: \"..\" is not a valid interface name" },
+    { HOST_DOC("'mtu':67"), "ports[0] (\"vesper0\"): mtu: 67 is outside 68..9000" },
+    { HOST_DOC("'mtu':9001"), "mtu: 9001 is outside 68..9000" },
+    { HOST_DOC("'addresses':'10.0.0.1/8'"),
+      "addresses: expected an array, got string" },
+    { HOST_DOC("'addresses':[10]"),
+      "addresses[0]: expected a string, got integer" },
+    { HOST_DOC("'addresses':['10.0.0.1']"),
+      "addresses[0]: \"10.0.0.1\" is not an IPv4 or IPv6 CIDR" },
+    { HOST_DOC("'addresses':['300.0.0.1/8']"), "is not an IPv4 or IPv6 CIDR" },
+    { HOST_DOC("'addresses':['10.0.0.1/+8']"), "is not an IPv4 or IPv6 CIDR" },
+    { HOST_DOC("'addresses':['10.0.0.1/8/8']"), "is not an IPv4 or IPv6 CIDR" },
+    { HOST_DOC("'addresses':['10.0.0.1/33']"),
+      "addresses[0]: prefix /33 is outside 0..32 for IPv4" },
+    { HOST_DOC("'addresses':['10.0.0.1/24','fd00::1/129']"),
+      "addresses[1]: prefix /129 is outside 0..128 for IPv6" },
+    { HOST_DOC("'addresses':['10.0.0.1/24','10.0.0.1/16']"),
+      "addresses[1]: \"10.0.0.1/16\" repeats the address of addresses[0]" },
+    { DPDK_DOC("'learn_limit':-1"), "learn_limit: -1 is outside 0..1048576" },
+    { DPDK_DOC("'learn_limit':true"), "learn_limit: expected an integer" },
+    { DOC(SW_DEF ",{'name':'priv','type':'private','fdb_max':16}",
+          P_HOST ",{'name':'p1','switch':'priv','class':'dpdk',"
+          "'devargs':'net_ring0','learn_limit':17}", ""),
+      "ports[1] (\"p1\"): learn_limit: 17 exceeds fdb_max 16 of switch \"priv\"" },
+    /* ports: VLAN objects */
+    { DPDK_DOC("'vlan':'access 1'"),
+      "ports[1] (\"p1\"): vlan: expected an object, got string" },
+    { DPDK_DOC("'vlan':{'vid':1}"), "vlan.mode: missing" },
+    { DPDK_DOC("'vlan':{'mode':'hybrid'}"),
+      "vlan.mode: \"hybrid\" is not \"access\" or \"trunk\"" },
+    { DPDK_DOC("'vlan':{'mode':'access'}"), "vlan.vid: missing" },
+    { DOC(SW_DEF "," SW_PRIV, P_HOST ",{'name':'p0','switch':'priv',"
+          "'class':'dpdk','devargs':'net_ring9'},{'name':'p1','switch':'priv',"
+          "'class':'dpdk','devargs':'net_ring0',"
+          "'vlan':{'mode':'access','vid':5000}}", ""),
+      "ports[2] (\"p1\"): vlan.vid: 5000 is outside 1..4094" },
+    { DPDK_DOC("'vlan':{'mode':'access','vid':0}"),
+      "vlan.vid: 0 is outside 1..4094" },
+    { DPDK_DOC("'vlan':{'mode':'access','vid':'1'}"),
+      "vlan.vid: expected an integer, got string" },
+    { DPDK_DOC("'vlan':{'mode':'access','vid':1,'allowed':'1'}"),
+      "vlan.allowed: not valid in access mode" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','vid':1}"),
+      "vlan.vid: not valid in trunk mode" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','tagged':1}"),
+      "unknown key \"vlan.tagged\"" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','allowed':'0-10'}"), "vlan.allowed: " },
+    { DPDK_DOC("'vlan':{'mode':'trunk','allowed':'1-4095'}"), "vlan.allowed: " },
+    { DPDK_DOC("'vlan':{'mode':'trunk','allowed':'1-10,'}"),
+      "vlan.allowed: VLAN set '1-10,' ends with ','" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','allowed':''}"),
+      "vlan.allowed: empty VLAN set" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','allowed':[1,2]}"),
+      "vlan.allowed: expected a string, got array" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','native':4095}"),
+      "vlan.native: 4095 is outside 0..4094" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','native_tagged':true}"),
+      "vlan.native_tagged: needs a native VLAN" },
+    { DPDK_DOC("'vlan':{'mode':'trunk','native_tagged':'yes'}"),
+      "vlan.native_tagged: expected a boolean, got string" },
+    /* ports: uniqueness */
+    { DOC(SW_DEF "," SW_PRIV, P_HOST "," P_RING ",{'name':'p1','switch':'priv',"
+          "'class':'dpdk','devargs':'net_null0'}", ""),
+      "ports[2] (\"p1\"): name: duplicate of ports[1]" },
+    { DOC(SW_DEF "," SW_PRIV, P_HOST "," P_RING ",{'name':'p2','switch':'priv',"
+          "'class':'dpdk','devargs':'net_ring0,nodeaction=x'}", ""),
+      "ports[2] (\"p2\"): devargs: device \"net_ring0\" is already used by "
+      "ports[1] (\"p1\")" },
+    { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
+          "'class':'uplink','ifname':'vesper0'}", ""),
+      "ports[1] (\"ext.uplink\"): ifname: \"vesper0\" is already used by "
+      "ports[0] (\"vesper0\")" },
+    /* switch membership */
+    { DOC(SW_DEF, P_HOST ",{'name':'u','switch':'default','class':'uplink',"
+          "'ifname':'eth0'}", ""),
+      "ports[1] (\"u\"): class uplink is allowed on external switches only; "
+      "switch \"default\" is internal" },
+    { DOC(SW_PRIV, "{'name':'h','switch':'priv','class':'internal',"
+          "'ifname':'h'}", ""),
+      "class internal is not allowed on private switch \"priv\"" },
+    { DOC(SW_EXT, P_UP ",{'name':'h','switch':'ext','class':'internal',"
+          "'ifname':'h'}", ""),
+      "ports[1] (\"h\"): class internal on external switch \"ext\" needs "
+      "management_os: true" },
+    { DOC(SW_EXT, "", ""),
+      "switches[0] (\"ext\"): an external switch needs exactly one uplink "
+      "port, it has 0" },
+    { DOC(SW_EXT, P_UP ",{'name':'u2','switch':'ext','class':'uplink',"
+          "'devargs':'net_af_packet1,iface=eth1'}", ""),
+      "an external switch needs exactly one uplink port, it has 2" },
+    { DOC("{'name':'ext','type':'external','management_os':true}", P_UP, ""),
+      "switches[0] (\"ext\"): management_os needs exactly one internal port "
+      "(the host vNIC), it has 0" },
+    { DOC(SW_DEF, "", ""),
+      "switches[0] (\"default\"): an internal switch needs exactly one "
+      "internal port (the host vNIC), it has 0" },
+    { DOC(SW_DEF, P_HOST ",{'name':'h2','switch':'default','class':'internal',"
+          "'ifname':'h2'}", ""),
+      "an internal switch needs exactly one internal port (the host vNIC), "
+      "it has 2" },
+    { DOC(SW_EXT, "{'name':'u','switch':'ext','class':'uplink',"
+          "'ifname':'eth0','devargs':'net_af_packet0,iface=eth0'}", ""),
+      "ports[0] (\"u\"): an uplink port needs exactly one of devargs and "
+      "ifname" },
+    { DOC(SW_EXT, "{'name':'u','switch':'ext','class':'uplink'}", ""),
+      "an uplink port needs exactly one of devargs and ifname" },
+    /* static FDB entries */
+    { FDB_DOC("[]"), "fdb_static[0]: expected an object, got array" },
+    { FDB_DOC("{'switch':'priv','vid':1,'mac':'02:00:00:00:00:01','port':'p1'}"),
+      "fdb_static[0]: unknown key \"vid\"" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'port':'p1'}"),
+      "fdb_static[0]: mac: missing" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:01'}"),
+      "fdb_static[0]: port: missing" },
+    { FDB_DOC("{'switch':'x','vlan':1,'mac':'02:00:00:00:00:01','port':'p1'}"),
+      "fdb_static[0]: switch: no switch named \"x\"" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:01','port':'zz'}"),
+      "fdb_static[0]: port: no port named \"zz\"" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:01',"
+              "'port':'vesper0'}"),
+      "fdb_static[0]: port: \"vesper0\" is on switch \"default\", not "
+      "\"priv\"" },
+    { FDB_DOC("{'switch':'priv','vlan':20,'mac':'02:00:00:00:00:01',"
+              "'port':'p1'}"),
+      "fdb_static[0]: port \"p1\" is not a member of VLAN 20" },
+    { FDB_DOC("{'switch':'priv','vlan':0,'mac':'02:00:00:00:00:01',"
+              "'port':'p1'}"),
+      "fdb_static[0]: vlan: 0 is outside 1..4094" },
+    { FDB_DOC("{'switch':'priv','vlan':4095,'mac':'02:00:00:00:00:01',"
+              "'port':'p1'}"),
+      "fdb_static[0]: vlan: 4095 is outside 1..4094" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'01:00:5e:00:00:01',"
+              "'port':'p1'}"),
+      "fdb_static[0]: mac: 01:00:5e:00:00:01 is a multicast address" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'ff:ff:ff:ff:ff:ff',"
+              "'port':'p1'}"),
+      "mac: ff:ff:ff:ff:ff:ff is a multicast address" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'00:00:00:00:00:00',"
+              "'port':'p1'}"),
+      "mac: 00:00:00:00:00:00 is not a station address" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'02:00:00:00:00',"
+              "'port':'p1'}"),
+      "mac: \"02:00:00:00:00\" is not a MAC address" },
+    { FDB_DOC("{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:01',"
+              "'port':'p1'},"
+              "{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:02',"
+              "'port':'p1'},"
+              "{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:0A',"
+              "'port':'p1'},"
+              "{'switch':'priv','vlan':1,'mac':'02-00-00-00-00-0a',"
+              "'port':'p1'}"),
+      "fdb_static[3]: duplicate of fdb_static[2] (same switch, vlan and mac)" },
+};
+
+static void test_bad_table(void **state)
+{
+    (void)state;
+    assert_true(VSA_ARRAY_LEN(bad_cases) >= 40);
+    for (size_t i = 0; i < VSA_ARRAY_LEN(bad_cases); i++) {
+        struct ctl_config *sentinel = (struct ctl_config *)&bad_cases[i];
+        struct ctl_config *cfg = sentinel;
+        struct vsa_errmsg em = { "" };
+        json_t *doc = jq(bad_cases[i].doc);
+        int rc = ctl_config_parse(doc, &cfg, &em);
+
+        if (rc != -EINVAL)
+            fail_msg("case %zu accepted (rc %d): %s", i, rc, bad_cases[i].doc);
+        assert_ptr_equal(cfg, sentinel);
+        if (!strstr(em.msg, bad_cases[i].msg))
+            fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, em.msg,
+                     bad_cases[i].msg);
+        json_decref(doc);
+    }
+}
+
+/* A string holding a NUL byte is refused, not silently cut. */
+static void test_nul_in_string(void **state)
+{
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg em;
+    json_t *doc = jq(DOC(SW_PRIV, "", ""));
+
+    (void)state;
+    json_object_set_new(json_array_get(json_object_get(doc, "switches"), 0),
+                        "type", json_stringn("private\0x", 9));
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "switches[0] (\"priv\"): type: contains a NUL byte");
+    assert_int_equal(ctl_config_parse(NULL, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "got nothing");
+    json_decref(doc);
+}
+
+/* Size limits: one over each limit is refused before any work. */
+static void test_limits(void **state)
+{
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg em;
+    json_t *doc = jq("{'version':1,'switches':[],'ports':[],'fdb_static':[]}");
+    json_t *sws = json_object_get(doc, "switches");
+    json_t *ports = json_object_get(doc, "ports");
+    json_t *fdb = json_object_get(doc, "fdb_static");
+
+    (void)state;
+    for (int i = 0; i < CTL_MAX_SWITCHES + 1; i++)
+        json_array_append_new(sws, json_pack("{s:s#,s:s}", "name", "s", 1,
+                                             "type", "private"));
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "switches: 65 entries, at most 64");
+    json_array_clear(sws);
+    for (int i = 0; i < CTL_MAX_PORTS + 1; i++)
+        json_array_append_new(ports, json_object());
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "ports: 1025 entries, at most 1024");
+    json_array_clear(ports);
+    for (int i = 0; i < CTL_MAX_FDB_STATIC + 1; i++)
+        json_array_append_new(fdb, json_object());
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "fdb_static: 65537 entries, at most 65536");
+    json_decref(doc);
+}
+
+/* The largest valid document (1024 ports, 65536 static entries, 64
+ * switches) parses, and quickly: the pairwise checks are bounded. */
+static void test_max_size(void **state)
+{
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg em;
+    json_t *doc = jq("{'version':1,'switches':[],'ports':[],'fdb_static':[]}");
+    json_t *sws = json_object_get(doc, "switches");
+    json_t *ports = json_object_get(doc, "ports");
+    json_t *fdb = json_object_get(doc, "fdb_static");
+    struct timespec t0, t1;
+    char name[32], dev[32], mac[32];
+    double ms;
+    int rc;
+
+    (void)state;
+    for (int i = 0; i < CTL_MAX_SWITCHES; i++) {
+        snprintf(name, sizeof(name), "s%d", i);
+        json_array_append_new(sws, json_pack("{s:s,s:s,s:i}", "name", name,
+                                             "type", "private", "fdb_max",
+                                             CTL_FDB_MAX_MAX));
+    }
+    for (int i = 0; i < CTL_MAX_PORTS; i++) {
+        snprintf(name, sizeof(name), "p%d", i);
+        snprintf(dev, sizeof(dev), "net_null%d", i);
+        json_array_append_new(ports, json_pack("{s:s,s:s,s:s,s:s}", "name",
+                                               name, "switch", "s0", "class",
+                                               "dpdk", "devargs", dev));
+    }
+    for (int i = 0; i < CTL_MAX_FDB_STATIC; i++) {
+        snprintf(name, sizeof(name), "p%d", i % CTL_MAX_PORTS);
+        snprintf(mac, sizeof(mac), "02:00:00:00:%02x:%02x", i >> 8, i & 255);
+        json_array_append_new(fdb, json_pack("{s:s,s:i,s:s,s:s}", "switch",
+                                             "s0", "vlan", 1, "mac", mac,
+                                             "port", name));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = ctl_config_parse(doc, &cfg, &em);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc)
+        fail_msg("%s", em.msg);
+    ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+         (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    print_message("max-size document parsed in %.1f ms\n", ms);
+    assert_true(ms < 5000);
+    assert_int_equal(cfg->n_fdb_static, CTL_MAX_FDB_STATIC);
+    ctl_config_free(cfg);
+
+    /* ... and a duplicate at the very end is still found. */
+    snprintf(mac, sizeof(mac), "02:00:00:00:00:00");
+    json_array_set_new(fdb, CTL_MAX_FDB_STATIC - 1,
+                       json_pack("{s:s,s:i,s:s,s:s}", "switch", "s0", "vlan",
+                                 1, "mac", "02:00:00:00:00:01", "port", "p1"));
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "fdb_static[65535]: duplicate of fdb_static[1]");
+    json_decref(doc);
+}
+
+/* Document → text → document → parse gives the same values. */
+static void test_round_trip(void **state)
+{
+    struct ctl_config *a, *b;
+    struct vsa_errmsg em;
+    json_t *doc = jq(TT_RICH_DOC), *again;
+    char *text;
+
+    (void)state;
+    assert_int_equal(ctl_config_parse(doc, &a, &em), 0);
+    text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    again = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(again);
+    assert_true(json_equal(doc, again));
+    assert_int_equal(ctl_config_parse(again, &b, &em), 0);
+    assert_int_equal(a->n_switches, b->n_switches);
+    assert_memory_equal(a->switches, b->switches,
+                        a->n_switches * sizeof(*a->switches));
+    assert_int_equal(a->n_ports, b->n_ports);
+    for (uint32_t i = 0; i < a->n_ports; i++) {
+        struct ctl_port pa = a->ports[i], pb = b->ports[i];
+
+        assert_int_equal(pa.n_addresses, pb.n_addresses);
+        for (uint32_t k = 0; k < pa.n_addresses; k++)
+            assert_string_equal(pa.addresses[k], pb.addresses[k]);
+        pa.addresses = pb.addresses = NULL;
+        assert_memory_equal(&pa, &pb, sizeof(pa));
+    }
+    assert_int_equal(a->n_fdb_static, b->n_fdb_static);
+    assert_memory_equal(a->fdb_static, b->fdb_static,
+                        a->n_fdb_static * sizeof(*a->fdb_static));
+    ctl_config_free(a);
+    ctl_config_free(b);
+    free(text);
+    json_decref(again);
+    json_decref(doc);
+}
+
+/* VLAN objects: canonical form and parse ∘ print = identity. */
+static void test_vlan_json(void **state)
+{
+    static const char *const canon[] = {
+        "{'mode':'access','vid':1}",
+        "{'mode':'access','vid':4094}",
+        "{'mode':'trunk','allowed':'1-4094','native':0,'native_tagged':false}",
+        "{'mode':'trunk','allowed':'1-10,20,30-32','native':20,"
+        "'native_tagged':true}",
+        "{'mode':'trunk','allowed':'2,4,6,4094','native':0,"
+        "'native_tagged':false}",
+    };
+    struct vlan_port_mode m;
+    struct vsa_errmsg em;
+
+    (void)state;
+    for (size_t i = 0; i < VSA_ARRAY_LEN(canon); i++) {
+        json_t *in = jq(canon[i]), *out;
+
+        assert_int_equal(ctl_vlan_from_json(in, &m, &em), 0);
+        out = ctl_vlan_to_json(&m);
+        assert_non_null(out);
+        if (!json_equal(in, out)) {
+            char *s = jdump(out);
+            fail_msg("not canonical: %s -> %s", canon[i], s);
+        }
+        json_decref(in);
+        json_decref(out);
+    }
+    /* Defaults are filled in: a bare trunk allows everything. */
+    {
+        json_t *in = jq("{'mode':'trunk'}");
+        char buf[32];
+
+        assert_int_equal(ctl_vlan_from_json(in, &m, &em), 0);
+        vlan_set_format(m.allowed, buf, sizeof(buf));
+        assert_string_equal(buf, "1-4094");
+        assert_int_equal(m.native_vid, 0);
+        json_decref(in);
+    }
+    /* The RPC layer sees messages without an object prefix. */
+    {
+        json_t *in = jq("{'mode':'access','vid':5000}");
+
+        m.access_vid = 77;
+        assert_int_equal(ctl_vlan_from_json(in, &m, &em), -EINVAL);
+        assert_string_equal(em.msg, "vlan.vid: 5000 is outside 1..4094");
+        assert_int_equal(m.access_vid, 77); /* untouched */
+        json_decref(in);
+    }
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(ctl_switch_type_name(CTL_SWITCH_EXTERNAL), "external");
+    assert_string_equal(ctl_switch_type_name(CTL_SWITCH_INTERNAL), "internal");
+    assert_string_equal(ctl_switch_type_name(CTL_SWITCH_PRIVATE), "private");
+    assert_string_equal(ctl_port_class_name(CTL_PORT_DPDK), "dpdk");
+    assert_string_equal(ctl_port_class_name(CTL_PORT_INTERNAL), "internal");
+    assert_string_equal(ctl_port_class_name(CTL_PORT_UPLINK), "uplink");
+    assert_true(ctl_name_is_valid("a"));
+    assert_true(ctl_name_is_valid("A-z_0.9"));
+    assert_true(ctl_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));   /* 31 */
+    assert_false(ctl_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 32 */
+    assert_false(ctl_name_is_valid(""));
+    assert_false(ctl_name_is_valid("a b"));
+    assert_false(ctl_name_is_valid("a/b"));
+    assert_false(ctl_name_is_valid("\xc3\xa9"));
+    assert_true(ctl_ifname_is_valid("abcdefghijklmno"));   /* 15 */
+    assert_false(ctl_ifname_is_valid("abcdefghijklmnop")); /* 16 */
+    assert_false(ctl_ifname_is_valid("."));
+    assert_false(ctl_ifname_is_valid(".."));
+    assert_true(ctl_ifname_is_valid("..."));
+    assert_false(ctl_ifname_is_valid(""));
+    assert_false(ctl_ifname_is_valid("eth0:1"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default),
+        cmocka_unit_test(test_rich),
+        cmocka_unit_test(test_minimal),
+        cmocka_unit_test(test_boundaries_ok),
+        cmocka_unit_test(test_bad_table),
+        cmocka_unit_test(test_nul_in_string),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_max_size),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_vlan_json),
+        cmocka_unit_test(test_names),
+    };
+
+    return cmocka_run_group_tests_name("tools-config", tests, NULL, NULL);
+}

@@ -1,0 +1,683 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_mutate.c — ctl_mutate: the mutating RPC methods (docs/rpc.md) as
+ * pure functions over configuration documents.
+ *
+ * Objective: every method's happy path produces the documented document
+ * (switch.add creates its uplink and host vNIC ports, switch.del and
+ * port.del take their static entries with them, port.set replaces the vlan
+ * object whole, new objects are canonical) and result; every error class
+ * is reported with its code (-32601, -32602, -32001, -32002, -32003,
+ * -32004) and a message naming the object; duplicates of switch, port,
+ * devargs device and ifname are -32002; and after any failed mutation the
+ * input document is byte-identical (json_dumps with JSON_SORT_KEYS before
+ * and after) and no new document or result is returned.
+ */
+#include <errno.h>
+
+#include "tests/unit/tools/tools_test.h"
+#include "tools/ctl/ctl_config.h"
+#include "tools/ctl/ctl_mutate.h"
+
+/* Runs a mutation that must succeed; returns the new document and checks
+ * that it is valid and that `doc` did not change. */
+static json_t *mutate_ok(const json_t *doc, const char *method,
+                         const char *params, json_t **result)
+{
+    json_t *p = params ? jq(params) : NULL, *newdoc = NULL, *res = NULL;
+    struct ctl_config *cfg = NULL;
+    struct ctl_rpc_err e = { 0, "" };
+    struct vsa_errmsg em;
+    char *before = jdump(doc), *after;
+    int rc = ctl_mutate(doc, method, p, &newdoc, &res, &e);
+
+    if (rc != 0)
+        fail_msg("%s %s: rc %d code %d: %s", method, params ? params : "",
+                 rc, e.code, e.msg);
+    assert_non_null(newdoc);
+    assert_non_null(res);
+    assert_true(json_is_true(json_object_get(res, "ok")));
+    after = jdump(doc);
+    assert_string_equal(before, after);
+    assert_int_equal(ctl_config_parse(newdoc, &cfg, &em), 0);
+    ctl_config_free(cfg);
+    free(before);
+    free(after);
+    json_decref(p);
+    if (result)
+        *result = res;
+    else
+        json_decref(res);
+    return newdoc;
+}
+
+/* Runs a mutation that must fail with `code` and a message containing
+ * `msg`, leaving `doc` byte-identical. */
+static void mutate_fail(const json_t *doc, const char *method,
+                        const char *params, int code, const char *msg)
+{
+    json_t *p = params ? jq(params) : NULL;
+    json_t *newdoc = (json_t *)doc, *res = (json_t *)doc;
+    struct ctl_rpc_err e = { 0, "" };
+    char *before = jdump(doc), *after;
+    int rc = ctl_mutate(doc, method, p, &newdoc, &res, &e);
+
+    if (rc == 0)
+        fail_msg("%s %s: accepted", method, params ? params : "");
+    assert_int_equal(rc, -EINVAL);
+    if (e.code != code)
+        fail_msg("%s %s: code %d, expected %d (%s)", method,
+                 params ? params : "", e.code, code, e.msg);
+    assert_substr(e.msg, msg);
+    assert_null(newdoc);
+    assert_null(res);
+    after = jdump(doc);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    json_decref(p);
+}
+
+/* The object of array `key` whose "name" is `name`, or NULL. */
+static json_t *find_named(const json_t *doc, const char *key,
+                          const char *name)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(json_object_get(doc, key), i, v)
+        if (!strcmp(json_string_value(json_object_get(v, "name")), name))
+            return v;
+    return NULL;
+}
+
+static void assert_json(const json_t *j, const char *expected)
+{
+    json_t *e = jq(expected);
+
+    if (!json_equal(j, e)) {
+        char *a = jdump(j), *b = jdump(e);
+
+        fail_msg("got %s\nexpected %s", a, b);
+    }
+    json_decref(e);
+}
+
+static void test_methods(void **state)
+{
+    (void)state;
+    assert_true(ctl_method_is_mutating("switch.add"));
+    assert_true(ctl_method_is_mutating("fdb.del"));
+    assert_false(ctl_method_is_mutating("switch.list"));
+    assert_false(ctl_method_is_mutating("config.get"));
+    assert_false(ctl_method_is_mutating(""));
+}
+
+static void test_switch_add(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d, *res;
+
+    (void)state;
+    d = mutate_ok(doc, "switch.add", "{'name':'p9','type':'private'}", &res);
+    assert_json(find_named(d, "switches", "p9"),
+                "{'name':'p9','type':'private','fdb_max':8192,'aging_s':300}");
+    assert_json(res, "{'ok':true,'ports':[]}");
+    assert_int_equal(json_array_size(json_object_get(d, "ports")), 5);
+    json_decref(d);
+    json_decref(res);
+
+    d = mutate_ok(doc, "switch.add",
+                  "{'name':'lab','type':'internal','addresses':['10.1.0.1/24'],"
+                  "'mtu':9000,'fdb_max':16,'aging_s':10}", &res);
+    assert_json(find_named(d, "switches", "lab"),
+                "{'name':'lab','type':'internal','fdb_max':16,'aging_s':10}");
+    assert_json(find_named(d, "ports", "lab"),
+                "{'name':'lab','switch':'lab','class':'internal',"
+                "'ifname':'lab','addresses':['10.1.0.1/24'],'mtu':9000,"
+                "'vlan':{'mode':'access','vid':1},'learn_limit':0}");
+    assert_json(res, "{'ok':true,'ports':['lab']}");
+    json_decref(d);
+    json_decref(res);
+
+    d = mutate_ok(doc, "switch.add",
+                  "{'name':'lab','type':'internal','host_ifname':'labtap'}",
+                  NULL);
+    assert_non_null(find_named(d, "ports", "labtap"));
+    assert_null(find_named(d, "ports", "lab"));
+    json_decref(d);
+
+    d = mutate_ok(doc, "switch.add",
+                  "{'name':'wan','type':'external','uplink':'eth1'}", &res);
+    assert_json(find_named(d, "ports", "wan.uplink"),
+                "{'name':'wan.uplink','switch':'wan','class':'uplink',"
+                "'ifname':'eth1','vlan':{'mode':'access','vid':1},"
+                "'learn_limit':0}");
+    assert_json(res, "{'ok':true,'ports':['wan.uplink']}");
+    assert_null(find_named(d, "ports", "wan-host"));
+    json_decref(d);
+    json_decref(res);
+
+    d = mutate_ok(doc, "switch.add",
+                  "{'name':'wan2','type':'external','management_os':true,"
+                  "'uplink_devargs':'net_af_packet5,iface=eth5'}", &res);
+    assert_json(find_named(d, "switches", "wan2"),
+                "{'name':'wan2','type':'external','fdb_max':8192,"
+                "'aging_s':300,'management_os':true}");
+    assert_json(find_named(d, "ports", "wan2.uplink"),
+                "{'name':'wan2.uplink','switch':'wan2','class':'uplink',"
+                "'devargs':'net_af_packet5,iface=eth5',"
+                "'vlan':{'mode':'access','vid':1},'learn_limit':0}");
+    assert_json(find_named(d, "ports", "wan2-host"),
+                "{'name':'wan2-host','switch':'wan2','class':'internal',"
+                "'ifname':'wan2-host','addresses':[],'mtu':1500,"
+                "'vlan':{'mode':'access','vid':1},'learn_limit':0}");
+    assert_json(res, "{'ok':true,'ports':['wan2.uplink','wan2-host']}");
+    json_decref(d);
+    json_decref(res);
+
+    /* Into a document that has no arrays at all. */
+    {
+        json_t *empty = jq("{'version':1}");
+
+        d = mutate_ok(empty, "switch.add", "{'name':'s','type':'private'}",
+                      NULL);
+        assert_int_equal(json_array_size(json_object_get(d, "switches")), 1);
+        json_decref(d);
+        json_decref(empty);
+    }
+    json_decref(doc);
+}
+
+static void test_switch_add_errors(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC);
+
+    (void)state;
+    mutate_fail(doc, "switch.add", "{'type':'private'}",
+                CTL_RPC_INVALID_PARAMS, "missing parameter \"name\"");
+    mutate_fail(doc, "switch.add", "{'name':'a b','type':'private'}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"name\": \"a b\" is not a "
+                "valid name");
+    mutate_fail(doc, "switch.add", "{'name':'s','type':'hub'}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"type\": \"hub\"");
+    mutate_fail(doc, "switch.add", "{'name':'s','type':'private','fdb_max':15}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"fdb_max\": 15 is outside 16..1048576");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'private','aging_s':'x'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"aging_s\": expected an integer, got string");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'private','management_os':true}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"management_os\": only for type external");
+    mutate_fail(doc, "switch.add", "{'name':'s','type':'external'}",
+                CTL_RPC_INVALID_PARAMS,
+                "exactly one of parameters \"uplink\" and \"uplink_devargs\"");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'external','uplink':'eth9',"
+                "'uplink_devargs':'net_ring9'}", CTL_RPC_INVALID_PARAMS,
+                "exactly one of parameters");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'private','uplink':'eth9'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"uplink\": only for type external");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'external','uplink':'eth9/1'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"uplink\": \"eth9/1\" is not a valid interface");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'private','host_ifname':'t'}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"host_ifname\": only for "
+                "an internal switch");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'external','uplink':'eth9','mtu':1500}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"mtu\": only for");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'internal','mtu':67}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"mtu\": 67 is outside");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'internal','addresses':'10.0.0.1/8'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"addresses\": expected an array");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'internal','addresses':['10.0.0.1']}",
+                CTL_RPC_INVALID_PARAMS,
+                "addresses[0]: \"10.0.0.1\" is not an IPv4 or IPv6 CIDR");
+    mutate_fail(doc, "switch.add",
+                "{'name':'abcdefghijklmnopqrstuvwxy','type':'external',"
+                "'uplink':'eth9'}", CTL_RPC_INVALID_PARAMS,
+                "too long to name its uplink port");
+    mutate_fail(doc, "switch.add",
+                "{'name':'abcdefghijklmnop','type':'internal'}",
+                CTL_RPC_INVALID_PARAMS, "missing parameter \"host_ifname\": "
+                "the default \"abcdefghijklmnop\" is not a valid interface");
+    mutate_fail(doc, "switch.add",
+                "{'name':'abcdefghijk','type':'external','uplink':'eth9',"
+                "'management_os':true}", CTL_RPC_INVALID_PARAMS,
+                "the default \"abcdefghijk-host\"");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'private','colour':'red'}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"colour\"");
+    /* duplicates: -32002 */
+    mutate_fail(doc, "switch.add", "{'name':'priv','type':'private'}",
+                CTL_RPC_EXISTS, "switch \"priv\" exists already");
+    mutate_fail(doc, "switch.add", "{'name':'p1','type':'internal'}",
+                CTL_RPC_EXISTS, "port \"p1\" exists already");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'internal','host_ifname':'vesper0'}",
+                CTL_RPC_EXISTS, "port \"vesper0\" exists already");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'external','uplink':'eth0'}",
+                CTL_RPC_EXISTS, "ifname: \"eth0\" is already used by ports[1] "
+                "(\"ext.uplink\")");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'external','uplink_devargs':"
+                "'net_ring0,x=1'}", CTL_RPC_EXISTS,
+                "devargs: device \"net_ring0\" is already used by ports[3] "
+                "(\"p1\")");
+    {
+        json_t *d = mutate_ok(doc, "port.add",
+                              "{'name':'x.uplink','switch':'priv',"
+                              "'class':'dpdk','devargs':'net_null7'}", NULL);
+
+        mutate_fail(d, "switch.add",
+                    "{'name':'x','type':'external','uplink':'eth7'}",
+                    CTL_RPC_EXISTS, "port \"x.uplink\" exists already");
+        json_decref(d);
+    }
+    json_decref(doc);
+}
+
+static void test_switch_del(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d, *res;
+
+    (void)state;
+    d = mutate_ok(doc, "switch.del", "{'name':'ext'}", &res);
+    assert_null(find_named(d, "switches", "ext"));
+    assert_null(find_named(d, "ports", "ext.uplink"));
+    assert_null(find_named(d, "ports", "ext-host"));
+    assert_int_equal(json_array_size(json_object_get(d, "fdb_static")), 1);
+    assert_json(res, "{'ok':true,'removed_ports':['ext-host','ext.uplink'],"
+                     "'removed_fdb_static':1}");
+    json_decref(res);
+    json_decref(d);
+
+    d = mutate_ok(doc, "switch.del", "{'name':'default'}", NULL);
+    assert_null(find_named(d, "ports", "vesper0"));
+    assert_int_equal(json_array_size(json_object_get(d, "switches")), 2);
+    json_decref(d);
+
+    mutate_fail(doc, "switch.del", "{'name':'priv'}", CTL_RPC_RULE,
+                "switch \"priv\" still has ports attached (p1, p2)");
+    mutate_fail(doc, "switch.del", "{'name':'nope'}", CTL_RPC_NOT_FOUND,
+                "switch \"nope\" does not exist");
+    mutate_fail(doc, "switch.del", NULL, CTL_RPC_INVALID_PARAMS,
+                "missing parameter \"name\"");
+    mutate_fail(doc, "switch.del", "{'name':5}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"name\": expected a string, got integer");
+    /* Empty the private switch, then it goes. */
+    {
+        json_t *d1 = mutate_ok(doc, "port.del", "{'name':'p1'}", NULL);
+        json_t *d2 = mutate_ok(d1, "port.del", "{'name':'p2'}", NULL);
+        json_t *d3 = mutate_ok(d2, "switch.del", "{'name':'priv'}", &res);
+
+        assert_json(res, "{'ok':true,'removed_ports':[],"
+                         "'removed_fdb_static':0}");
+        assert_null(find_named(d3, "switches", "priv"));
+        json_decref(res);
+        json_decref(d1);
+        json_decref(d2);
+        json_decref(d3);
+    }
+    json_decref(doc);
+}
+
+static void test_switch_set(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d;
+
+    (void)state;
+    d = mutate_ok(doc, "switch.set", "{'name':'priv','fdb_max':2048}", NULL);
+    assert_json(find_named(d, "switches", "priv"),
+                "{'name':'priv','type':'private','fdb_max':2048}");
+    json_decref(d);
+    d = mutate_ok(doc, "switch.set",
+                  "{'name':'ext','fdb_max':100,'aging_s':1000000}", NULL);
+    assert_json(find_named(d, "switches", "ext"),
+                "{'name':'ext','type':'external','management_os':true,"
+                "'fdb_max':100,'aging_s':1000000}");
+    json_decref(d);
+    mutate_fail(doc, "switch.set", "{'name':'nope','fdb_max':100}",
+                CTL_RPC_NOT_FOUND, "switch \"nope\" does not exist");
+    mutate_fail(doc, "switch.set", "{'name':'priv'}", CTL_RPC_INVALID_PARAMS,
+                "give \"fdb_max\" and/or \"aging_s\"");
+    mutate_fail(doc, "switch.set", "{'name':'priv','aging_s':5}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"aging_s\": 5 is outside 10..1000000");
+    mutate_fail(doc, "switch.set", "{'name':'priv','type':'internal'}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"type\"");
+    /* p2 has learn_limit 100: the switch cannot shrink below it. */
+    mutate_fail(doc, "switch.set", "{'name':'priv','fdb_max':99}",
+                CTL_RPC_RULE, "ports[4] (\"p2\"): learn_limit: 100 exceeds "
+                "fdb_max 99 of switch \"priv\"");
+    json_decref(doc);
+}
+
+static void test_port_add(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d;
+
+    (void)state;
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net_tap0','vlan':{'mode':'trunk','allowed':'20-10'}}",
+                CTL_RPC_INVALID_PARAMS, "vlan.allowed:");
+    /* A VLAN set written oddly is stored canonically. */
+    d = mutate_ok(doc, "port.add",
+                  "{'name':'p3','switch':'priv','class':'dpdk',"
+                  "'devargs':'net_tap0,iface=t0','learn_limit':5,"
+                  "'vlan':{'mode':'trunk','allowed':'15,10-14,16-20',"
+                  "'native':10}}", NULL);
+    assert_json(find_named(d, "ports", "p3"),
+                "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net_tap0,iface=t0','learn_limit':5,"
+                "'vlan':{'mode':'trunk','allowed':'10-20','native':10,"
+                "'native_tagged':false}}");
+    json_decref(d);
+    d = mutate_ok(doc, "port.add", "{'name':'p4','switch':'priv',"
+                  "'class':'dpdk','devargs':'0000:03:00.0'}", NULL);
+    assert_json(find_named(d, "ports", "p4"),
+                "{'name':'p4','switch':'priv','class':'dpdk',"
+                "'devargs':'0000:03:00.0','learn_limit':0,"
+                "'vlan':{'mode':'access','vid':1}}");
+    json_decref(d);
+
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'nope','class':'dpdk',"
+                "'devargs':'net_null3'}", CTL_RPC_NOT_FOUND,
+                "switch \"nope\" does not exist");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'uplink',"
+                "'ifname':'eth3'}", CTL_RPC_INVALID_PARAMS,
+                "uplink ports are created by switch.add");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv',"
+                "'class':'virtio'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"class\": \"virtio\" is not");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk'}",
+                CTL_RPC_INVALID_PARAMS, "missing parameter \"devargs\"");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net_null3','ifname':'x'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"ifname\": only for class internal");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
+                "'class':'internal','ifname':'t3','devargs':'net_tap3'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"devargs\": only for class dpdk");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
+                "'class':'internal'}", CTL_RPC_INVALID_PARAMS,
+                "missing parameter \"ifname\"");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net null'}", CTL_RPC_INVALID_PARAMS,
+                "contains a space");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net_null3','vlan':{'mode':'access','vid':5000}}",
+                CTL_RPC_INVALID_PARAMS, "vlan.vid: 5000 is outside 1..4094");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net_null3','vlan':'access'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"vlan\": expected an object, got string");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'net_null3','learn_limit':1025}", CTL_RPC_RULE,
+                "learn_limit: 1025 exceeds fdb_max 1024");
+    /* duplicates */
+    mutate_fail(doc, "port.add", "{'name':'p1','switch':'priv','class':'dpdk',"
+                "'devargs':'net_null3'}", CTL_RPC_EXISTS,
+                "port \"p1\" exists already");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
+                "'devargs':'NET_RING0,iface=x'}", CTL_RPC_EXISTS,
+                "devargs: device \"NET_RING0\" is already used by ports[3] "
+                "(\"p1\")");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
+                "'class':'internal','ifname':'eth0'}", CTL_RPC_EXISTS,
+                "ifname: \"eth0\" is already used by ports[1] "
+                "(\"ext.uplink\")");
+    /* membership rules */
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
+                "'class':'internal','ifname':'t3'}", CTL_RPC_RULE,
+                "an internal switch needs exactly one internal port (the host "
+                "vNIC), it has 2");
+    mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv',"
+                "'class':'internal','ifname':'t3'}", CTL_RPC_RULE,
+                "class internal is not allowed on private switch \"priv\"");
+    json_decref(doc);
+}
+
+static void test_port_del(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d, *res;
+
+    (void)state;
+    d = mutate_ok(doc, "port.del", "{'name':'p2'}", &res);
+    assert_null(find_named(d, "ports", "p2"));
+    assert_int_equal(json_array_size(json_object_get(d, "fdb_static")), 1);
+    assert_json(res, "{'ok':true,'removed_fdb_static':1}");
+    json_decref(res);
+    json_decref(d);
+    d = mutate_ok(doc, "port.del", "{'name':'p1'}", &res);
+    assert_json(res, "{'ok':true,'removed_fdb_static':0}");
+    assert_int_equal(json_array_size(json_object_get(d, "fdb_static")), 2);
+    json_decref(res);
+    json_decref(d);
+
+    mutate_fail(doc, "port.del", "{'name':'p9'}", CTL_RPC_NOT_FOUND,
+                "port \"p9\" does not exist");
+    mutate_fail(doc, "port.del", "{'name':'ext.uplink'}", CTL_RPC_RULE,
+                "port \"ext.uplink\" is the uplink of switch \"ext\"");
+    mutate_fail(doc, "port.del", "{'name':'vesper0'}", CTL_RPC_RULE,
+                "port \"vesper0\" is the host vNIC of switch \"default\"");
+    mutate_fail(doc, "port.del", "{'name':'p1','force':true}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"force\"");
+    json_decref(doc);
+}
+
+static void test_port_set(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d;
+
+    (void)state;
+    d = mutate_ok(doc, "port.set", "{'name':'p1','vlan':{'mode':'trunk',"
+                  "'allowed':'100-200','native':7,'native_tagged':true},"
+                  "'learn_limit':10}", NULL);
+    assert_json(find_named(d, "ports", "p1"),
+                "{'name':'p1','switch':'priv','class':'dpdk',"
+                "'devargs':'net_ring0','learn_limit':10,"
+                "'vlan':{'mode':'trunk','allowed':'100-200','native':7,"
+                "'native_tagged':true}}");
+    json_decref(d);
+    /* The static entry in VLAN 200 pins that VLAN on the uplink. */
+    mutate_fail(doc, "port.set", "{'name':'ext.uplink','vlan':{'mode':"
+                "'access','vid':1}}", CTL_RPC_RULE,
+                "port \"ext.uplink\" is not a member of VLAN 200");
+    /* vlan is replaced whole: absent trunk keys take their defaults. */
+    d = mutate_ok(doc, "port.set", "{'name':'ext.uplink','vlan':{'mode':"
+                  "'trunk','allowed':'200'}}", NULL);
+    assert_json(json_object_get(find_named(d, "ports", "ext.uplink"), "vlan"),
+                "{'mode':'trunk','allowed':'200','native':0,"
+                "'native_tagged':false}");
+    json_decref(d);
+    d = mutate_ok(doc, "port.set", "{'name':'p2','learn_limit':0}", NULL);
+    assert_int_equal(json_integer_value(json_object_get(
+                         find_named(d, "ports", "p2"), "learn_limit")), 0);
+    json_decref(d);
+
+    mutate_fail(doc, "port.set", "{'name':'p9','learn_limit':1}",
+                CTL_RPC_NOT_FOUND, "port \"p9\" does not exist");
+    mutate_fail(doc, "port.set", "{'name':'p1'}", CTL_RPC_INVALID_PARAMS,
+                "give \"vlan\" and/or \"learn_limit\"");
+    mutate_fail(doc, "port.set", "{'name':'p2','vlan':{'mode':'access',"
+                "'vid':30}}", CTL_RPC_RULE,
+                "fdb_static[0]: port \"p2\" is not a member of VLAN 20");
+    mutate_fail(doc, "port.set", "{'name':'p1','vlan':{'mode':'trunk',"
+                "'native_tagged':true}}", CTL_RPC_INVALID_PARAMS,
+                "vlan.native_tagged: needs a native VLAN");
+    mutate_fail(doc, "port.set", "{'name':'p1','learn_limit':1048577}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"learn_limit\": 1048577 is outside 0..1048576");
+    mutate_fail(doc, "port.set", "{'name':'p1','learn_limit':2000}",
+                CTL_RPC_RULE, "learn_limit: 2000 exceeds fdb_max 1024");
+    mutate_fail(doc, "port.set", "{'name':'p1','switch':'default'}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"switch\"");
+    json_decref(doc);
+}
+
+static void test_fdb(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d, *d2, *res;
+
+    (void)state;
+    d = mutate_ok(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                  "'mac':'02-AA-BB-CC-DD-EE','port':'p1'}", &res);
+    assert_json(res, "{'ok':true}");
+    assert_json(json_array_get(json_object_get(d, "fdb_static"), 2),
+                "{'switch':'priv','vlan':1,'mac':'02:aa:bb:cc:dd:ee',"
+                "'port':'p1'}");
+    json_decref(res);
+    /* A static entry on a trunk port's allowed VLAN. */
+    d2 = mutate_ok(d, "fdb.add", "{'switch':'ext','vlan':50,"
+                   "'mac':'02:aa:bb:cc:dd:ee','port':'ext.uplink'}", NULL);
+    json_decref(d2);
+    mutate_fail(d, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'02:aa:bb:cc:dd:ee','port':'p1'}", CTL_RPC_EXISTS,
+                "static FDB entry (switch \"priv\", vlan 1, mac "
+                "02:aa:bb:cc:dd:ee) exists already");
+    d2 = mutate_ok(d, "fdb.del", "{'switch':'priv','vlan':1,"
+                   "'mac':'02:AA:BB:CC:DD:EE'}", &res);
+    assert_json(res, "{'ok':true}");
+    assert_true(json_equal(d2, doc));
+    json_decref(res);
+    json_decref(d2);
+    json_decref(d);
+
+    mutate_fail(doc, "fdb.add", "{'switch':'nope','vlan':1,"
+                "'mac':'02:00:00:00:00:09','port':'p1'}", CTL_RPC_NOT_FOUND,
+                "switch \"nope\" does not exist");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'02:00:00:00:00:09','port':'p9'}", CTL_RPC_NOT_FOUND,
+                "port \"p9\" does not exist");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'02:00:00:00:00','port':'p1'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"mac\": \"02:00:00:00:00\" is not a MAC address");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'01:00:5e:00:00:01','port':'p1'}",
+                CTL_RPC_INVALID_PARAMS,
+                "01:00:5e:00:00:01 is not a unicast station address");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'00:00:00:00:00:00','port':'p1'}",
+                CTL_RPC_INVALID_PARAMS, "is not a unicast station address");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':0,"
+                "'mac':'02:00:00:00:00:09','port':'p1'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"vlan\": 0 is outside 1..4094");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'02:00:00:00:00:09'}", CTL_RPC_INVALID_PARAMS,
+                "missing parameter \"port\"");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':20,"
+                "'mac':'02:00:00:00:00:01','port':'p2'}", CTL_RPC_EXISTS,
+                "exists already");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':1,"
+                "'mac':'02:00:00:00:00:09','port':'vesper0'}", CTL_RPC_RULE,
+                "port \"vesper0\" is on switch \"default\", not \"priv\"");
+    mutate_fail(doc, "fdb.add", "{'switch':'priv','vlan':2,"
+                "'mac':'02:00:00:00:00:09','port':'p1'}", CTL_RPC_RULE,
+                "port \"p1\" is not a member of VLAN 2");
+    mutate_fail(doc, "fdb.add", "{'switch':'ext','vlan':150,"
+                "'mac':'02:00:00:00:00:09','port':'ext.uplink'}", CTL_RPC_RULE,
+                "port \"ext.uplink\" is not a member of VLAN 150");
+
+    mutate_fail(doc, "fdb.del", "{'switch':'priv','vlan':21,"
+                "'mac':'02:00:00:00:00:01'}", CTL_RPC_NOT_FOUND,
+                "no static FDB entry (switch \"priv\", vlan 21, mac "
+                "02:00:00:00:00:01)");
+    mutate_fail(doc, "fdb.del", "{'switch':'nope','vlan':1,"
+                "'mac':'02:00:00:00:00:01'}", CTL_RPC_NOT_FOUND,
+                "switch \"nope\" does not exist");
+    mutate_fail(doc, "fdb.del", "{'switch':'priv','vlan':1,'mac':'zz'}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"mac\": \"zz\"");
+    mutate_fail(doc, "fdb.del", "{'switch':'priv','vlan':1,"
+                "'mac':'02:00:00:00:00:01','port':'p1'}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"port\"");
+    json_decref(doc);
+}
+
+static void test_general_errors(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC);
+    json_t *bad = jq("{'version':1,'switches':[{'name':'s','type':'x'}]}");
+
+    (void)state;
+    mutate_fail(doc, "switch.list", NULL, CTL_RPC_METHOD_NOT_FOUND,
+                "\"switch.list\" is not a configuration method");
+    mutate_fail(doc, "bogus", "{}", CTL_RPC_METHOD_NOT_FOUND, "bogus");
+    mutate_fail(doc, "switch.add", "[1]", CTL_RPC_INVALID_PARAMS,
+                "params must be an object, got array");
+    mutate_fail(bad, "switch.add", "{'name':'t','type':'private'}",
+                CTL_RPC_SYSTEM, "the current configuration is invalid: "
+                "switches[0] (\"s\"): type");
+    json_decref(bad);
+    json_decref(doc);
+}
+
+/* A sequence of mutations from the default document to a full setup and
+ * back, each step validated. */
+static void test_sequence(void **state)
+{
+    static const struct {
+        const char *method, *params;
+    } steps[] = {
+        { "switch.add", "{'name':'lan','type':'external','uplink':'eth0',"
+                        "'management_os':true,'host_ifname':'lanhost',"
+                        "'addresses':['10.0.0.2/24','fd00::2/64']}" },
+        { "port.set", "{'name':'lan.uplink','vlan':{'mode':'trunk',"
+                      "'allowed':'1-100','native':1}}" },
+        { "port.add", "{'name':'vm1','switch':'lan','class':'dpdk',"
+                      "'devargs':'net_vhost0,iface=/tmp/vm1,client=0',"
+                      "'vlan':{'mode':'access','vid':10}}" },
+        { "fdb.add", "{'switch':'lan','vlan':10,'mac':'02:00:00:00:01:01',"
+                     "'port':'vm1'}" },
+        { "fdb.add", "{'switch':'lan','vlan':10,'mac':'02:00:00:00:01:02',"
+                     "'port':'lan.uplink'}" },
+        { "switch.set", "{'name':'lan','aging_s':30}" },
+        { "port.del", "{'name':'vm1'}" },
+        { "fdb.del", "{'switch':'lan','vlan':10,'mac':'02:00:00:00:01:02'}" },
+        { "switch.del", "{'name':'lan'}" },
+    };
+    json_t *start = ctl_default_config(), *doc = json_incref(start);
+
+    (void)state;
+    for (size_t i = 0; i < VSA_ARRAY_LEN(steps); i++) {
+        json_t *next = mutate_ok(doc, steps[i].method, steps[i].params, NULL);
+
+        json_decref(doc);
+        doc = next;
+    }
+    assert_true(json_equal(doc, start));
+    json_decref(doc);
+    json_decref(start);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_switch_add),
+        cmocka_unit_test(test_switch_add_errors),
+        cmocka_unit_test(test_switch_del),
+        cmocka_unit_test(test_switch_set),
+        cmocka_unit_test(test_port_add),
+        cmocka_unit_test(test_port_del),
+        cmocka_unit_test(test_port_set),
+        cmocka_unit_test(test_fdb),
+        cmocka_unit_test(test_general_errors),
+        cmocka_unit_test(test_sequence),
+    };
+
+    return cmocka_run_group_tests_name("tools-mutate", tests, NULL, NULL);
+}

@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_config.h — the configuration document (docs/config.md) parsed and
+ * validated into plain C values.
+ *
+ * Design
+ * ------
+ * vesperd's desired state is one JSON document.  ctl_config_parse() is the
+ * single gate every document passes before it is used: the stored file at
+ * start-up (ctl_store_load), every document a mutating RPC builds
+ * (ctl_mutate) and every document about to be written (ctl_store_save).
+ * Nothing downstream re-checks what this parser accepted, so it checks all
+ * of it, in document order, and stops at the first fault:
+ *
+ *   shape      unknown keys anywhere are errors (a typo must not be
+ *              silently ignored); every field has exactly one JSON type
+ *              (integers are JSON integers, never reals; strings may not
+ *              hold NUL bytes); every value is inside its documented range.
+ *   references a port names an existing switch; a static FDB entry names an
+ *              existing switch and port.
+ *   uniqueness switch names, port names, devargs device names (the part
+ *              before the first ','), ifnames, addresses within a port and
+ *              (switch, vlan, mac) of static entries.
+ *   rules      switch membership (external: exactly one uplink, an internal
+ *              port only with management_os and then exactly one; internal:
+ *              exactly one internal port and no uplink; private: neither),
+ *              learn_limit <= the switch's fdb_max, a static entry's port is
+ *              on that switch and a member of the entry's VLAN (compiled
+ *              with vlan_port_compile), static MACs are unicast, non-zero.
+ *   limits     at most CTL_MAX_SWITCHES switches, CTL_MAX_PORTS ports,
+ *              CTL_MAX_FDB_STATIC static entries, CTL_MAX_ADDRESSES
+ *              addresses per port.  Work is O(ports^2) for the pairwise
+ *              port checks (1024^2 string compares at most) and
+ *              O(n log n) for static entries, so a hostile document of the
+ *              maximum size is still checked in milliseconds.
+ *
+ * Top level: `version` (integer, must be CTL_CONFIG_VERSION) is required;
+ * `switches`, `ports` and `fdb_static` are arrays and default to empty, so
+ * a host with no switch at all is a valid (if useless) state.  Class rules
+ * for ports: `dpdk` needs `devargs`; `uplink` needs exactly one of
+ * `devargs` and `ifname`; `internal` needs `ifname`; `addresses` and `mtu`
+ * are allowed on `internal` ports only.
+ *
+ * Every error message names the object and the field, for example
+ *     ports[2] ("p1"): vlan.vid: 5000 is outside 1..4094
+ * (the quoted name is shown once the object's name is known to be valid).
+ *
+ * Ownership: the parsed struct owns all its memory (allocated through the
+ * ctl_alloc hook) and keeps no reference to the JSON document.  Indexes
+ * (switch_idx, port_idx) refer to the arrays of the same struct, which keep
+ * the document's order.
+ *
+ * Thread-safety: pure functions over caller-owned values; a parsed
+ * configuration is immutable and may be read by several threads.
+ */
+#ifndef CTL_CONFIG_H
+#define CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/vsa_errmsg.h"
+#include "common/vsa_mac.h"
+#include "vlan/vlan.h"
+
+#define CTL_CONFIG_VERSION 1
+
+#define CTL_NAME_MAX 32     /* switch and port names, including NUL */
+#define CTL_IFNAME_MAX 16   /* kernel interface names, including NUL */
+#define CTL_DEVARGS_MAX 512 /* devargs, including NUL */
+
+#define CTL_MAX_SWITCHES 64
+#define CTL_MAX_PORTS 1024
+#define CTL_MAX_FDB_STATIC 65536
+#define CTL_MAX_ADDRESSES 64 /* per internal port */
+
+#define CTL_FDB_MAX_MIN 16
+#define CTL_FDB_MAX_MAX 1048576
+#define CTL_FDB_MAX_DEFAULT 8192
+#define CTL_AGING_MIN 10
+#define CTL_AGING_MAX 1000000
+#define CTL_AGING_DEFAULT 300
+#define CTL_MTU_MIN 68
+#define CTL_MTU_MAX 9000
+#define CTL_MTU_DEFAULT 1500
+
+enum ctl_switch_type {
+    CTL_SWITCH_EXTERNAL,
+    CTL_SWITCH_INTERNAL,
+    CTL_SWITCH_PRIVATE,
+};
+
+enum ctl_port_class {
+    CTL_PORT_DPDK,
+    CTL_PORT_INTERNAL,
+    CTL_PORT_UPLINK,
+};
+
+struct ctl_switch {
+    char name[CTL_NAME_MAX];
+    enum ctl_switch_type type;
+    uint32_t fdb_max;       /* most FDB entries (16..1048576) */
+    uint32_t aging_s;       /* idle seconds before a learned entry expires */
+    bool management_os;     /* external only: the host keeps a vNIC */
+};
+
+struct ctl_port {
+    char name[CTL_NAME_MAX];
+    uint32_t switch_idx;    /* index into ctl_config.switches */
+    enum ctl_port_class cls;
+    char devargs[CTL_DEVARGS_MAX]; /* "" when absent */
+    char ifname[CTL_IFNAME_MAX];   /* "" when absent */
+    char **addresses;       /* internal: CIDRs as written; NULL if none */
+    uint32_t n_addresses;
+    uint32_t mtu;           /* internal: 68..9000; 0 for other classes */
+    struct vlan_port_mode vlan;
+    uint32_t learn_limit;   /* 0 = no per-port limit */
+};
+
+struct ctl_fdb_static {
+    uint32_t switch_idx;
+    uint16_t vid;
+    struct vsa_mac mac;     /* unicast, non-zero */
+    uint32_t port_idx;
+};
+
+struct ctl_config {
+    uint32_t version;
+    struct ctl_switch *switches;
+    uint32_t n_switches;
+    struct ctl_port *ports;
+    uint32_t n_ports;
+    struct ctl_fdb_static *fdb_static;
+    uint32_t n_fdb_static;
+};
+
+/*
+ * Parsing
+ */
+
+/* Parses and validates a whole document.  On success stores a new
+ * configuration in *out (free with ctl_config_free) and returns 0.  Returns
+ * -EINVAL (the document is invalid; `em` names the object and field) or
+ * -ENOMEM; *out is left untouched on failure. */
+int ctl_config_parse(const json_t *doc, struct ctl_config **out,
+                     struct vsa_errmsg *em);
+
+/* Frees a parsed configuration; NULL is a no-op. */
+void ctl_config_free(struct ctl_config *cfg);
+
+/* The embedded default document (one internal switch "default" with its
+ * host vNIC "vesper0").  Returns a new reference, NULL on allocation
+ * failure. */
+json_t *ctl_default_config(void);
+
+/*
+ * VLAN objects (shared with the RPC layer)
+ */
+
+/* Parses a `vlan` object ({"mode":"access","vid":V} or {"mode":"trunk",
+ * "allowed":"1-10,20","native":N,"native_tagged":B}) into *out.  Returns 0
+ * or -EINVAL with a message naming the field ("vlan.vid: 5000 is outside
+ * 1..4094"); *out is written only on success. */
+int ctl_vlan_from_json(const json_t *v, struct vlan_port_mode *out,
+                       struct vsa_errmsg *em);
+
+/* The canonical JSON form of a (valid) mode: access → {"mode","vid"};
+ * trunk → {"mode","allowed","native","native_tagged"} with `allowed` as
+ * ranges.  Returns a new reference, NULL on allocation failure. */
+json_t *ctl_vlan_to_json(const struct vlan_port_mode *m);
+
+/*
+ * Names and lookups
+ */
+
+const char *ctl_switch_type_name(enum ctl_switch_type type);
+const char *ctl_port_class_name(enum ctl_port_class cls);
+
+/* Index of the switch / port with that name, or -1. */
+int ctl_switch_find(const struct ctl_config *cfg, const char *name);
+int ctl_port_find(const struct ctl_config *cfg, const char *name);
+
+/* True if `s` is a valid switch or port name: 1..31 chars of
+ * [A-Za-z0-9_.-]. */
+bool ctl_name_is_valid(const char *s);
+
+/* True if `s` is a valid interface name: 1..15 chars of [A-Za-z0-9_.-],
+ * not "." or "..". */
+bool ctl_ifname_is_valid(const char *s);
+
+#endif /* CTL_CONFIG_H */

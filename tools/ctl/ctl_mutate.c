@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "tools/ctl/ctl_mutate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/vsa_mac.h"
+#include "tools/ctl/ctl_config.h"
+#include "tools/ctl/ctl_private.h"
+
+#define UPLINK_SUFFIX ".uplink"
+#define HOST_SUFFIX "-host"
+
+/* One mutation in progress. */
+struct mctx {
+    const struct ctl_config *cfg; /* the current document, parsed */
+    json_t *doc;                  /* the copy being edited */
+    json_t *params;               /* request parameters (may be NULL) */
+    json_t *result;               /* {"ok":true,...} */
+    struct ctl_rpc_err *e;
+};
+
+typedef int ctl_method_fn(struct mctx *m);
+
+static ctl_method_fn m_switch_add, m_switch_del, m_switch_set;
+static ctl_method_fn m_port_add, m_port_del, m_port_set;
+static ctl_method_fn m_fdb_add, m_fdb_del;
+
+static const char *const p_switch_add[] = {
+    "name", "type", "fdb_max", "aging_s", "management_os", "uplink",
+    "uplink_devargs", "host_ifname", "addresses", "mtu", NULL
+};
+static const char *const p_name[] = { "name", NULL };
+static const char *const p_switch_set[] = {
+    "name", "fdb_max", "aging_s", NULL
+};
+static const char *const p_port_add[] = {
+    "name", "switch", "class", "devargs", "ifname", "addresses", "mtu",
+    "vlan", "learn_limit", NULL
+};
+static const char *const p_port_set[] = {
+    "name", "vlan", "learn_limit", NULL
+};
+static const char *const p_fdb_add[] = {
+    "switch", "vlan", "mac", "port", NULL
+};
+static const char *const p_fdb_del[] = { "switch", "vlan", "mac", NULL };
+
+static const struct {
+    const char *name;
+    ctl_method_fn *fn;
+    const char *const *params;
+} ctl_methods[] = {
+    { "switch.add", m_switch_add, p_switch_add },
+    { "switch.del", m_switch_del, p_name },
+    { "switch.set", m_switch_set, p_switch_set },
+    { "port.add", m_port_add, p_port_add },
+    { "port.del", m_port_del, p_name },
+    { "port.set", m_port_set, p_port_set },
+    { "fdb.add", m_fdb_add, p_fdb_add },
+    { "fdb.del", m_fdb_del, p_fdb_del },
+};
+
+static int nomem(struct mctx *m);
+static int map_fault(enum ctl__fault fault);
+
+bool ctl_method_is_mutating(const char *method)
+{
+    for (size_t i = 0; i < VSA_ARRAY_LEN(ctl_methods); i++)
+        if (strcmp(ctl_methods[i].name, method) == 0)
+            return true;
+    return false;
+}
+
+int ctl_mutate(const json_t *doc, const char *method, json_t *params,
+               json_t **newdoc, json_t **result, struct ctl_rpc_err *e)
+{
+    struct ctl_config *cfg = NULL, *newcfg = NULL;
+    struct mctx m = { .params = params, .e = e };
+    enum ctl__fault fault;
+    struct vsa_errmsg vem;
+    size_t i;
+    int rc;
+
+    *newdoc = NULL;
+    *result = NULL;
+    for (i = 0; i < VSA_ARRAY_LEN(ctl_methods); i++)
+        if (strcmp(ctl_methods[i].name, method) == 0)
+            break;
+    if (i == VSA_ARRAY_LEN(ctl_methods)) {
+        char sbuf[64];
+
+        return ctl_rpc_err_set(e, -EINVAL, CTL_RPC_METHOD_NOT_FOUND,
+                               "\"%s\" is not a configuration method",
+                               ctl__safe_str(method, sbuf, sizeof(sbuf)));
+    }
+    if (params && !json_is_object(params))
+        return ctl_rpc_err_set(e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "params must be an object, got %s",
+                               ctl__json_type_name(params));
+    if ((rc = ctl_params_check_known(params, ctl_methods[i].params, e)) < 0)
+        return rc;
+
+    rc = ctl__config_parse(doc, &cfg, &vem, &fault);
+    if (rc == -ENOMEM)
+        return ctl_rpc_err_set(e, rc, CTL_RPC_SYSTEM, "out of memory");
+    if (rc < 0)
+        return ctl_rpc_err_set(e, rc, CTL_RPC_SYSTEM,
+                               "the current configuration is invalid: %s",
+                               vem.msg);
+    m.cfg = cfg;
+    m.doc = json_deep_copy(doc);
+    m.result = json_object();
+    if (!m.doc || !m.result ||
+        json_object_set_new(m.result, "ok", json_true())) {
+        rc = nomem(&m);
+        goto out;
+    }
+    rc = ctl_methods[i].fn(&m);
+    if (rc < 0)
+        goto out;
+
+    rc = ctl__config_parse(m.doc, &newcfg, &vem, &fault);
+    if (rc == -ENOMEM) {
+        rc = nomem(&m);
+        goto out;
+    }
+    if (rc < 0) {
+        ctl_rpc_err_set(e, rc, map_fault(fault), "%s", vem.msg);
+        goto out;
+    }
+    ctl_config_free(newcfg);
+    *newdoc = m.doc;
+    *result = m.result;
+    m.doc = m.result = NULL;
+out:
+    json_decref(m.doc);
+    json_decref(m.result);
+    ctl_config_free(cfg);
+    return rc;
+}
+
+/*
+ * Static helpers
+ */
+
+static int nomem(struct mctx *m)
+{
+    return ctl_rpc_err_set(m->e, -ENOMEM, CTL_RPC_SYSTEM, "out of memory");
+}
+
+static int map_fault(enum ctl__fault fault)
+{
+    switch (fault) {
+    case CTL__FAULT_VALUE: return CTL_RPC_INVALID_PARAMS;
+    case CTL__FAULT_REFERENCE: return CTL_RPC_NOT_FOUND;
+    case CTL__FAULT_DUPLICATE: return CTL_RPC_EXISTS;
+    case CTL__FAULT_RULE: return CTL_RPC_RULE;
+    case CTL__FAULT_NONE:
+    case CTL__FAULT_NOMEM: break;
+    }
+    return CTL_RPC_SYSTEM;
+}
+
+/* The array `key` of the document being edited, created if absent. */
+static json_t *doc_array(struct mctx *m, const char *key)
+{
+    json_t *a = json_object_get(m->doc, key);
+
+    if (a)
+        return a;
+    a = json_array();
+    if (!a || json_object_set_new(m->doc, key, a))
+        return NULL;
+    return a;
+}
+
+/* Element `idx` of the document array `key` (indexes of the parsed config
+ * follow the document order). */
+static json_t *doc_item(struct mctx *m, const char *key, uint32_t idx)
+{
+    return json_array_get(json_object_get(m->doc, key), idx);
+}
+
+/* Sets obj[key] = v, consuming v; -ENOMEM if v is NULL or the set fails. */
+static int jset(json_t *obj, const char *key, json_t *v)
+{
+    return json_object_set_new(obj, key, v) ? -ENOMEM : 0;
+}
+
+/* Appends v (consumed, even on failure) to arr; -ENOMEM on failure. */
+static int jappend(json_t *arr, json_t *v)
+{
+    if (!arr) {
+        json_decref(v);
+        return -ENOMEM;
+    }
+    return json_array_append_new(arr, v) ? -ENOMEM : 0;
+}
+
+static int want_name(struct mctx *m, const char *key, const char **out)
+{
+    char sbuf[64];
+    int rc = ctl_param_string(m->params, key, true, out, m->e);
+
+    if (rc < 0)
+        return rc;
+    if (!ctl_name_is_valid(*out))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"%s\": \"%s\" is not a valid name "
+                               "(1..31 characters of A-Z a-z 0-9 _ . -)", key,
+                               ctl__safe_str(*out, sbuf, sizeof(sbuf)));
+    return 0;
+}
+
+static int want_ifname(struct mctx *m, const char *key, bool required,
+                       const char **out)
+{
+    char sbuf[64];
+    int rc = ctl_param_string(m->params, key, required, out, m->e);
+
+    if (rc <= 0)
+        return rc;
+    if (!ctl_ifname_is_valid(*out))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"%s\": \"%s\" is not a valid "
+                               "interface name (1..15 characters of A-Z a-z "
+                               "0-9 _ . -)", key,
+                               ctl__safe_str(*out, sbuf, sizeof(sbuf)));
+    return 1;
+}
+
+/* Looks up an existing switch named by parameter `key` (-32001 if none). */
+static int want_switch(struct mctx *m, const char *key, int *idx)
+{
+    const char *name;
+    char sbuf[64];
+    int rc = ctl_param_string(m->params, key, true, &name, m->e);
+
+    if (rc < 0)
+        return rc;
+    *idx = ctl_switch_find(m->cfg, name);
+    if (*idx < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
+                               "switch \"%s\" does not exist",
+                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
+    return 0;
+}
+
+static int want_port(struct mctx *m, const char *key, int *idx)
+{
+    const char *name;
+    char sbuf[64];
+    int rc = ctl_param_string(m->params, key, true, &name, m->e);
+
+    if (rc < 0)
+        return rc;
+    *idx = ctl_port_find(m->cfg, name);
+    if (*idx < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
+                               "port \"%s\" does not exist",
+                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
+    return 0;
+}
+
+/* A static-entry key from parameters vlan and mac. */
+static int want_vlan_mac(struct mctx *m, uint16_t *vid, struct vsa_mac *mac)
+{
+    const char *s;
+    uint64_t v;
+    char sbuf[64];
+    int rc;
+
+    if ((rc = ctl_param_uint(m->params, "vlan", true, VLAN_VID_MIN,
+                             VLAN_VID_MAX, &v, m->e)) < 0)
+        return rc;
+    *vid = (uint16_t)v;
+    if ((rc = ctl_param_string(m->params, "mac", true, &s, m->e)) < 0)
+        return rc;
+    if (vsa_mac_parse(s, mac) < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"mac\": \"%s\" is not a MAC "
+                               "address (xx:xx:xx:xx:xx:xx)",
+                               ctl__safe_str(s, sbuf, sizeof(sbuf)));
+    return 0;
+}
+
+/* A `vlan` parameter as its canonical JSON, or the default when absent. */
+static int want_vlan_json(struct mctx *m, bool *present, json_t **out)
+{
+    struct vlan_port_mode mode;
+    struct vsa_errmsg vem;
+    json_t *v = NULL;
+    int rc;
+
+    vlan_port_mode_default(&mode);
+    if ((rc = ctl_param_object(m->params, "vlan", false, &v, m->e)) < 0)
+        return rc;
+    if (present)
+        *present = rc > 0;
+    if (rc > 0 && ctl_vlan_from_json(v, &mode, &vem) < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter %s", vem.msg);
+    *out = ctl_vlan_to_json(&mode);
+    return *out ? 0 : nomem(m);
+}
+
+static int port_exists(struct mctx *m, const char *name)
+{
+    if (ctl_port_find(m->cfg, name) >= 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_EXISTS,
+                               "port \"%s\" exists already", name);
+    return 0;
+}
+
+static int result_add_names(struct mctx *m, const char *key,
+                            const char *const *names, size_t n)
+{
+    json_t *a = json_array();
+
+    if (!a || jset(m->result, key, a))
+        return nomem(m);
+    for (size_t i = 0; i < n; i++)
+        if (jappend(a, json_string(names[i])))
+            return nomem(m);
+    return 0;
+}
+
+/*
+ * Methods: switches
+ */
+
+/* The parameters of switch.add, checked. */
+struct switch_add {
+    const char *name, *type, *uplink, *uplink_devargs, *host_ifname;
+    char uplink_port[CTL_NAME_MAX], host_default[CTL_NAME_MAX];
+    uint64_t fdb_max, aging_s, mtu;
+    bool mgmt, has_host, has_mtu;
+    json_t *addresses;
+};
+
+static int switch_add_params(struct mctx *m, struct switch_add *a)
+{
+    static const char *const host_keys[] = { "host_ifname", "addresses",
+                                             "mtu" };
+    char sbuf[64];
+    int has_up, has_dev, rc;
+    bool external;
+
+    memset(a, 0, sizeof(*a));
+    a->fdb_max = CTL_FDB_MAX_DEFAULT;
+    a->aging_s = CTL_AGING_DEFAULT;
+    a->mtu = CTL_MTU_DEFAULT;
+    if ((rc = want_name(m, "name", &a->name)) < 0 ||
+        (rc = ctl_param_string(m->params, "type", true, &a->type, m->e)) < 0)
+        return rc;
+    if (strcmp(a->type, "external") && strcmp(a->type, "internal") &&
+        strcmp(a->type, "private"))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"type\": \"%s\" is not "
+                               "\"external\", \"internal\" or \"private\"",
+                               ctl__safe_str(a->type, sbuf, sizeof(sbuf)));
+    external = strcmp(a->type, "external") == 0;
+    if ((rc = ctl_param_uint(m->params, "fdb_max", false, CTL_FDB_MAX_MIN,
+                             CTL_FDB_MAX_MAX, &a->fdb_max, m->e)) < 0 ||
+        (rc = ctl_param_uint(m->params, "aging_s", false, CTL_AGING_MIN,
+                             CTL_AGING_MAX, &a->aging_s, m->e)) < 0 ||
+        (rc = ctl_param_bool(m->params, "management_os", false, &a->mgmt,
+                             m->e)) < 0)
+        return rc;
+    if (a->mgmt && !external)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"management_os\": only for type "
+                               "external");
+
+    if ((has_up = want_ifname(m, "uplink", false, &a->uplink)) < 0)
+        return has_up;
+    if ((has_dev = ctl_param_string(m->params, "uplink_devargs", false,
+                                    &a->uplink_devargs, m->e)) < 0)
+        return has_dev;
+    if (external && has_up == has_dev)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "an external switch needs exactly one of "
+                               "parameters \"uplink\" and \"uplink_devargs\"");
+    if (!external && (has_up || has_dev))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"%s\": only for type external",
+                               has_up ? "uplink" : "uplink_devargs");
+    if (external &&
+        strlen(a->name) + strlen(UPLINK_SUFFIX) >= CTL_NAME_MAX)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"name\": \"%s\" is too long to "
+                               "name its uplink port \"%s" UPLINK_SUFFIX "\" "
+                               "(%d characters at most)", a->name, a->name,
+                               CTL_NAME_MAX - 1);
+    snprintf(a->uplink_port, sizeof(a->uplink_port), "%.*s" UPLINK_SUFFIX,
+             (int)(CTL_NAME_MAX - sizeof(UPLINK_SUFFIX)), a->name);
+
+    a->has_host = strcmp(a->type, "internal") == 0 || a->mgmt;
+    if (!a->has_host) {
+        for (size_t i = 0; i < VSA_ARRAY_LEN(host_keys); i++)
+            if (json_object_get(m->params, host_keys[i]))
+                return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                                       "parameter \"%s\": only for an "
+                                       "internal switch or an external one "
+                                       "with management_os", host_keys[i]);
+        return 0;
+    }
+    snprintf(a->host_default, sizeof(a->host_default), "%.*s%s",
+             (int)(CTL_NAME_MAX - sizeof(HOST_SUFFIX)), a->name,
+             external ? HOST_SUFFIX : "");
+    if ((rc = want_ifname(m, "host_ifname", false, &a->host_ifname)) < 0)
+        return rc;
+    if (rc == 0) {
+        if (!ctl_ifname_is_valid(a->host_default))
+            return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                                   "missing parameter \"host_ifname\": the "
+                                   "default \"%s\" is not a valid interface "
+                                   "name (1..15 characters)", a->host_default);
+        a->host_ifname = a->host_default;
+    }
+    if ((rc = ctl_param_array(m->params, "addresses", false, &a->addresses,
+                              m->e)) < 0)
+        return rc;
+    if ((rc = ctl_param_uint(m->params, "mtu", false, CTL_MTU_MIN,
+                             CTL_MTU_MAX, &a->mtu, m->e)) < 0)
+        return rc;
+    return 0;
+}
+
+static int m_switch_add(struct mctx *m)
+{
+    struct switch_add a;
+    const char *created[2];
+    size_t n_created = 0;
+    json_t *sw, *port, *vlan;
+    json_t *switches, *ports;
+    int rc;
+
+    if ((rc = switch_add_params(m, &a)) < 0)
+        return rc;
+    if (ctl_switch_find(m->cfg, a.name) >= 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_EXISTS,
+                               "switch \"%s\" exists already", a.name);
+    if (!strcmp(a.type, "external") && (rc = port_exists(m, a.uplink_port)))
+        return rc;
+    if (a.has_host && (rc = port_exists(m, a.host_ifname)))
+        return rc;
+
+    switches = doc_array(m, "switches");
+    ports = doc_array(m, "ports");
+    sw = json_object();
+    if (!switches || !ports || !sw ||
+        jset(sw, "name", json_string(a.name)) ||
+        jset(sw, "type", json_string(a.type)) ||
+        jset(sw, "fdb_max", json_integer((json_int_t)a.fdb_max)) ||
+        jset(sw, "aging_s", json_integer((json_int_t)a.aging_s)) ||
+        (a.mgmt && jset(sw, "management_os", json_true())) ||
+        jappend(switches, json_incref(sw))) {
+        json_decref(sw);
+        return nomem(m);
+    }
+    json_decref(sw);
+
+    if (!strcmp(a.type, "external")) {
+        port = json_object();
+        if (!port || jset(port, "name", json_string(a.uplink_port)) ||
+            jset(port, "switch", json_string(a.name)) ||
+            jset(port, "class", json_string("uplink")) ||
+            (a.uplink ? jset(port, "ifname", json_string(a.uplink))
+                      : jset(port, "devargs",
+                             json_string(a.uplink_devargs))) ||
+            jset(port, "vlan", json_pack("{s:s, s:i}", "mode", "access",
+                                         "vid", VLAN_DEFAULT_VID)) ||
+            jset(port, "learn_limit", json_integer(0)) ||
+            jappend(ports, json_incref(port))) {
+            json_decref(port);
+            return nomem(m);
+        }
+        json_decref(port);
+        created[n_created++] = a.uplink_port;
+    }
+    if (a.has_host) {
+        port = json_object();
+        vlan = json_pack("{s:s, s:i}", "mode", "access", "vid",
+                         VLAN_DEFAULT_VID);
+        if (!port || jset(port, "name", json_string(a.host_ifname)) ||
+            jset(port, "switch", json_string(a.name)) ||
+            jset(port, "class", json_string("internal")) ||
+            jset(port, "ifname", json_string(a.host_ifname)) ||
+            jset(port, "addresses", a.addresses ? json_deep_copy(a.addresses)
+                                                : json_array()) ||
+            jset(port, "mtu", json_integer((json_int_t)a.mtu)) ||
+            jset(port, "vlan", json_incref(vlan)) ||
+            jset(port, "learn_limit", json_integer(0)) ||
+            jappend(ports, json_incref(port))) {
+            json_decref(vlan);
+            json_decref(port);
+            return nomem(m);
+        }
+        json_decref(vlan);
+        json_decref(port);
+        created[n_created++] = a.host_ifname;
+    }
+    return result_add_names(m, "ports", created, n_created);
+}
+
+static int m_switch_del(struct mctx *m)
+{
+    const struct ctl_config *cfg = m->cfg;
+    const char *removed[CTL_MAX_PORTS];
+    size_t n_removed = 0, n_fdb = 0;
+    char busy[256] = "";
+    size_t busy_len = 0;
+    int s, rc;
+
+    if ((rc = want_switch(m, "name", &s)) < 0)
+        return rc;
+    for (uint32_t p = 0; p < cfg->n_ports; p++) {
+        const struct ctl_port *port = &cfg->ports[p];
+
+        if (port->switch_idx != (uint32_t)s || port->cls != CTL_PORT_DPDK)
+            continue;
+        if (busy_len < sizeof(busy))
+            busy_len += (size_t)snprintf(busy + busy_len,
+                                         sizeof(busy) - busy_len, "%s%s",
+                                         busy_len ? ", " : "", port->name);
+    }
+    if (busy[0])
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
+                               "switch \"%s\" still has ports attached (%s); "
+                               "delete them first", cfg->switches[s].name,
+                               busy);
+
+    /* Backwards, so that the remaining indexes stay valid. */
+    for (uint32_t i = cfg->n_fdb_static; i-- > 0;)
+        if (cfg->fdb_static[i].switch_idx == (uint32_t)s) {
+            json_array_remove(json_object_get(m->doc, "fdb_static"), i);
+            n_fdb++;
+        }
+    for (uint32_t p = cfg->n_ports; p-- > 0;)
+        if (cfg->ports[p].switch_idx == (uint32_t)s) {
+            json_array_remove(json_object_get(m->doc, "ports"), p);
+            removed[n_removed++] = cfg->ports[p].name;
+        }
+    json_array_remove(json_object_get(m->doc, "switches"), (size_t)s);
+    if ((rc = result_add_names(m, "removed_ports", removed, n_removed)) < 0)
+        return rc;
+    if (jset(m->result, "removed_fdb_static",
+             json_integer((json_int_t)n_fdb)))
+        return nomem(m);
+    return 0;
+}
+
+static int m_switch_set(struct mctx *m)
+{
+    uint64_t fdb_max, aging_s;
+    int s, has_fdb, has_aging, rc;
+    json_t *sw;
+
+    if ((rc = want_switch(m, "name", &s)) < 0)
+        return rc;
+    if ((has_fdb = ctl_param_uint(m->params, "fdb_max", false,
+                                  CTL_FDB_MAX_MIN, CTL_FDB_MAX_MAX, &fdb_max,
+                                  m->e)) < 0)
+        return has_fdb;
+    if ((has_aging = ctl_param_uint(m->params, "aging_s", false,
+                                    CTL_AGING_MIN, CTL_AGING_MAX, &aging_s,
+                                    m->e)) < 0)
+        return has_aging;
+    if (!has_fdb && !has_aging)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "missing parameter: give \"fdb_max\" and/or "
+                               "\"aging_s\"");
+    sw = doc_item(m, "switches", (uint32_t)s);
+    if ((has_fdb &&
+         jset(sw, "fdb_max", json_integer((json_int_t)fdb_max))) ||
+        (has_aging &&
+         jset(sw, "aging_s", json_integer((json_int_t)aging_s))))
+        return nomem(m);
+    return 0;
+}
+
+/*
+ * Methods: ports
+ */
+
+static int m_port_add(struct mctx *m)
+{
+    const char *name, *cls, *devargs = NULL, *ifname = NULL;
+    json_t *addresses = NULL, *vlan = NULL, *port, *ports;
+    uint64_t mtu = CTL_MTU_DEFAULT, learn_limit = 0;
+    bool internal;
+    char sbuf[64];
+    int s, rc;
+
+    if ((rc = want_name(m, "name", &name)) < 0 ||
+        (rc = want_switch(m, "switch", &s)) < 0 ||
+        (rc = ctl_param_string(m->params, "class", true, &cls, m->e)) < 0)
+        return rc;
+    if (strcmp(cls, "uplink") == 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"class\": uplink ports are created "
+                               "by switch.add");
+    if (strcmp(cls, "dpdk") && strcmp(cls, "internal"))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"class\": \"%s\" is not \"dpdk\" "
+                               "or \"internal\"",
+                               ctl__safe_str(cls, sbuf, sizeof(sbuf)));
+    internal = strcmp(cls, "internal") == 0;
+    if (internal) {
+        if (json_object_get(m->params, "devargs"))
+            return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                                   "parameter \"devargs\": only for class "
+                                   "dpdk");
+        if ((rc = want_ifname(m, "ifname", true, &ifname)) < 0 ||
+            (rc = ctl_param_array(m->params, "addresses", false, &addresses,
+                                  m->e)) < 0 ||
+            (rc = ctl_param_uint(m->params, "mtu", false, CTL_MTU_MIN,
+                                 CTL_MTU_MAX, &mtu, m->e)) < 0)
+            return rc;
+    } else {
+        static const char *const internal_only[] = { "ifname", "addresses",
+                                                     "mtu" };
+
+        for (size_t i = 0; i < VSA_ARRAY_LEN(internal_only); i++)
+            if (json_object_get(m->params, internal_only[i]))
+                return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                                       "parameter \"%s\": only for class "
+                                       "internal", internal_only[i]);
+        if ((rc = ctl_param_string(m->params, "devargs", true, &devargs,
+                                   m->e)) < 0)
+            return rc;
+    }
+    if ((rc = ctl_param_uint(m->params, "learn_limit", false, 0,
+                             CTL_FDB_MAX_MAX, &learn_limit, m->e)) < 0)
+        return rc;
+    if ((rc = port_exists(m, name)) < 0)
+        return rc;
+    if ((rc = want_vlan_json(m, NULL, &vlan)) < 0)
+        return rc;
+
+    ports = doc_array(m, "ports");
+    port = json_object();
+    if (!ports || !port || jset(port, "name", json_string(name)) ||
+        jset(port, "switch", json_string(m->cfg->switches[s].name)) ||
+        jset(port, "class", json_string(cls)) ||
+        (devargs && jset(port, "devargs", json_string(devargs))) ||
+        (internal &&
+         (jset(port, "ifname", json_string(ifname)) ||
+          jset(port, "addresses", addresses ? json_deep_copy(addresses)
+                                            : json_array()) ||
+          jset(port, "mtu", json_integer((json_int_t)mtu)))) ||
+        jset(port, "vlan", json_incref(vlan)) ||
+        jset(port, "learn_limit", json_integer((json_int_t)learn_limit)) ||
+        jappend(ports, json_incref(port))) {
+        json_decref(vlan);
+        json_decref(port);
+        return nomem(m);
+    }
+    json_decref(vlan);
+    json_decref(port);
+    return 0;
+}
+
+static int m_port_del(struct mctx *m)
+{
+    const struct ctl_config *cfg = m->cfg;
+    const struct ctl_port *port;
+    size_t n_fdb = 0;
+    int p, rc;
+
+    if ((rc = want_port(m, "name", &p)) < 0)
+        return rc;
+    port = &cfg->ports[p];
+    if (port->cls == CTL_PORT_UPLINK || port->cls == CTL_PORT_INTERNAL)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
+                               "port \"%s\" is the %s of switch \"%s\"; it "
+                               "goes with its switch (switch.del)",
+                               port->name,
+                               port->cls == CTL_PORT_UPLINK ? "uplink"
+                                                            : "host vNIC",
+                               cfg->switches[port->switch_idx].name);
+    for (uint32_t i = cfg->n_fdb_static; i-- > 0;)
+        if (cfg->fdb_static[i].port_idx == (uint32_t)p) {
+            json_array_remove(json_object_get(m->doc, "fdb_static"), i);
+            n_fdb++;
+        }
+    json_array_remove(json_object_get(m->doc, "ports"), (size_t)p);
+    if (jset(m->result, "removed_fdb_static",
+             json_integer((json_int_t)n_fdb)))
+        return nomem(m);
+    return 0;
+}
+
+static int m_port_set(struct mctx *m)
+{
+    uint64_t learn_limit;
+    json_t *vlan = NULL, *port;
+    bool has_vlan;
+    int p, has_limit, rc;
+
+    if ((rc = want_port(m, "name", &p)) < 0)
+        return rc;
+    if ((has_limit = ctl_param_uint(m->params, "learn_limit", false, 0,
+                                    CTL_FDB_MAX_MAX, &learn_limit,
+                                    m->e)) < 0)
+        return has_limit;
+    if (!json_object_get(m->params, "vlan") && !has_limit)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "missing parameter: give \"vlan\" and/or "
+                               "\"learn_limit\"");
+    if ((rc = want_vlan_json(m, &has_vlan, &vlan)) < 0)
+        return rc;
+    port = doc_item(m, "ports", (uint32_t)p);
+    if ((has_vlan && jset(port, "vlan", json_incref(vlan))) ||
+        (has_limit &&
+         jset(port, "learn_limit", json_integer((json_int_t)learn_limit)))) {
+        json_decref(vlan);
+        return nomem(m);
+    }
+    json_decref(vlan);
+    return 0;
+}
+
+/*
+ * Methods: static FDB entries
+ */
+
+static int find_static(const struct ctl_config *cfg, int s, uint16_t vid,
+                       const struct vsa_mac *mac)
+{
+    for (uint32_t i = 0; i < cfg->n_fdb_static; i++) {
+        const struct ctl_fdb_static *f = &cfg->fdb_static[i];
+
+        if (f->switch_idx == (uint32_t)s && f->vid == vid &&
+            memcmp(&f->mac, mac, sizeof(*mac)) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int m_fdb_add(struct mctx *m)
+{
+    const struct ctl_config *cfg = m->cfg;
+    const struct ctl_port *port;
+    struct vlan_port compiled;
+    struct vsa_mac mac;
+    char mbuf[VSA_MAC_STRLEN];
+    json_t *entry, *fdb;
+    uint16_t vid;
+    int s, p, rc;
+
+    if ((rc = want_switch(m, "switch", &s)) < 0 ||
+        (rc = want_vlan_mac(m, &vid, &mac)) < 0 ||
+        (rc = want_port(m, "port", &p)) < 0)
+        return rc;
+    vsa_mac_format(&mac, mbuf);
+    if (vsa_mac_is_multicast(&mac) || vsa_mac_is_zero(&mac))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"mac\": %s is not a unicast "
+                               "station address", mbuf);
+    if (find_static(cfg, s, vid, &mac) >= 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_EXISTS,
+                               "static FDB entry (switch \"%s\", vlan %u, "
+                               "mac %s) exists already",
+                               cfg->switches[s].name, vid, mbuf);
+    port = &cfg->ports[p];
+    if (port->switch_idx != (uint32_t)s)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
+                               "port \"%s\" is on switch \"%s\", not \"%s\"",
+                               port->name,
+                               cfg->switches[port->switch_idx].name,
+                               cfg->switches[s].name);
+    vlan_port_compile(&port->vlan, &compiled);
+    if (!vlan_bitmap_test(compiled.member, vid))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
+                               "port \"%s\" is not a member of VLAN %u",
+                               port->name, vid);
+
+    fdb = doc_array(m, "fdb_static");
+    entry = json_object();
+    if (!fdb || !entry ||
+        jset(entry, "switch", json_string(cfg->switches[s].name)) ||
+        jset(entry, "vlan", json_integer(vid)) ||
+        jset(entry, "mac", json_string(mbuf)) ||
+        jset(entry, "port", json_string(port->name)) ||
+        jappend(fdb, json_incref(entry))) {
+        json_decref(entry);
+        return nomem(m);
+    }
+    json_decref(entry);
+    return 0;
+}
+
+static int m_fdb_del(struct mctx *m)
+{
+    struct vsa_mac mac;
+    char mbuf[VSA_MAC_STRLEN];
+    uint16_t vid;
+    int s, i, rc;
+
+    if ((rc = want_switch(m, "switch", &s)) < 0 ||
+        (rc = want_vlan_mac(m, &vid, &mac)) < 0)
+        return rc;
+    i = find_static(m->cfg, s, vid, &mac);
+    if (i < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
+                               "no static FDB entry (switch \"%s\", vlan %u, "
+                               "mac %s)", m->cfg->switches[s].name, vid,
+                               vsa_mac_format(&mac, mbuf));
+    json_array_remove(json_object_get(m->doc, "fdb_static"), (size_t)i);
+    return 0;
+}
