@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * hv_part.h — the partition socket: how a guest (vesper-guest, a test
+ * client) becomes a child partition of the host.
+ *
+ * Design
+ * ------
+ * One SOCK_SEQPACKET Unix socket per partition (default path
+ * /run/vesper/vm/NAME.sock, mode 0660).  Every packet is one frame:
+ * {kind u32, len u32} + len bytes of payload (little-endian; layouts in
+ * docs/vmbus-transport.md).  Kinds:
+ *   HELLO        host→guest  accepted; {proto u32, reserved u32}
+ *   REFUSED      host→guest  another guest is connected; then close
+ *   CHAN_MSG     both        one VMBus channel message (≤ 240 bytes)
+ *   MEM_REGION   guest→host  {gpa u64, size u64} + a sealed memfd
+ *   SIGNAL_SETUP guest→host  {relid u32, dir u32} + an eventfd; dir 0 =
+ *                            guest signals host, 1 = host signals guest
+ *   IO_TRAP      guest→host  {dev, flags, addr, size, value}: an emulated
+ *                            device access (flags bit 0 = write)
+ *   IO_TRAP_DONE host→guest  same layout, value filled for reads
+ *   IRQ_SETUP    guest→host  {line u32, reserved u32} + an eventfd the
+ *                            host signals to raise that interrupt line
+ * File descriptors travel as SCM_RIGHTS on exactly the frames that carry
+ * one; any other fd, a truncated frame or a length that does not match is
+ * counted (bad_frame) and dropped.  MEM_REGION failures (unsealed memfd,
+ * overlap, bad size) disconnect the guest: without its memory nothing else
+ * can work.
+ *
+ * Host: hv_part_host listens, accepts ONE guest at a time (a second one
+ * gets REFUSED and is closed), maps its regions into a fresh hv_mem, runs
+ * an hv_vmbus_host on the CHAN_MSG frames and wires each opened channel to
+ * its two eventfds.  When the guest disconnects, every channel is closed,
+ * GPADLs and mappings are released, every received fd is closed, and the
+ * host listens again: reconnecting needs no reconfiguration.
+ *
+ * Guest: hv_part_guest connects, waits for HELLO, allocates its memory as
+ * memfds (sealed against shrinking) and shares them, creates eventfds, and
+ * drives hv_vmbus_guest over the same socket, with blocking helpers for
+ * the common sequences (handshake, open a channel with its ring GPADL).
+ *
+ * Thread-safety
+ * -------------
+ * Both objects belong to one thread (the control thread on the host, the
+ * agent's main thread in the guest).  Channel rings and eventfds are then
+ * handed to whichever thread services the channel (see hv_vmbus.h).
+ */
+#ifndef HV_PART_H
+#define HV_PART_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv/hv_mem.h"
+#include "hv/hv_ring.h"
+#include "hv/hv_vmbus.h"
+
+enum hv_part_kind {
+    HV_PART_HELLO = 1,
+    HV_PART_REFUSED = 2,
+    HV_PART_CHAN_MSG = 3,
+    HV_PART_MEM_REGION = 4,
+    HV_PART_SIGNAL_SETUP = 5,
+    HV_PART_IO_TRAP = 6,
+    HV_PART_IO_TRAP_DONE = 7,
+    HV_PART_IRQ_SETUP = 8,
+};
+
+#define HV_PART_PROTO_VERSION 1u
+#define HV_PART_FRAME_HDR 8u
+#define HV_PART_MAX_PAYLOAD 256u
+#define HV_PART_SIGNAL_TO_HOST 0u
+#define HV_PART_SIGNAL_TO_GUEST 1u
+#define HV_PART_MAX_IRQS 8u
+#define HV_PART_REFUSED_BUSY 1u
+
+/* An emulated-device access (IO_TRAP / IO_TRAP_DONE payload, 32 bytes). */
+struct hv_part_io {
+    uint32_t dev;
+    uint32_t flags; /* bit 0: write */
+    uint64_t addr;
+    uint32_t size;
+    uint64_t value;
+};
+#define HV_PART_IO_WRITE 0x1u
+
+/* ---- Host ---------------------------------------------------------------- */
+struct hv_part_host;
+
+struct hv_part_host_ops {
+    /* Forwarded from hv_vmbus_host (signal fds already attached). */
+    int (*chan_open)(void *ctx, struct hv_chan *ch);
+    void (*chan_close)(void *ctx, struct hv_chan *ch);
+    /* An emulated-device access; fill io->value for reads.  Optional. */
+    void (*io_trap)(void *ctx, struct hv_part_io *io);
+    /* Guest connected / gone.  Optional. */
+    void (*guest_up)(void *ctx);
+    void (*guest_down)(void *ctx);
+};
+
+/* Creates the socket at `path` (an existing socket file is replaced),
+ * mode 0660.  Returns 0, -ENAMETOOLONG, -ENOMEM or the socket -errno. */
+int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
+                        void *ctx, struct hv_part_host **out);
+/* Disconnects the guest, closes and unlinks the socket. */
+void hv_part_host_destroy(struct hv_part_host *p);
+
+/* For the caller's epoll loop. */
+int hv_part_host_listen_fd(const struct hv_part_host *p);
+int hv_part_host_conn_fd(const struct hv_part_host *p); /* -1: no guest */
+/* Listen socket readable: accept (or refuse a second guest).  0 or -errno. */
+int hv_part_host_on_listen(struct hv_part_host *p);
+/* Guest socket readable: one frame.  0, or -ECONNRESET when the guest went
+ * away (state already reset). */
+int hv_part_host_on_conn(struct hv_part_host *p);
+/* Convenience for tests and simple loops: poll both fds up to timeout_ms
+ * and dispatch.  Returns the number of events handled (≥ 0) or -errno. */
+int hv_part_host_run_once(struct hv_part_host *p, int timeout_ms);
+/* Drops the current guest (as if it disconnected). */
+void hv_part_host_kick(struct hv_part_host *p);
+
+bool hv_part_host_connected(const struct hv_part_host *p);
+struct hv_vmbus_host *hv_part_host_vmbus(struct hv_part_host *p);
+/* Guest memory of the current connection (no reference taken); NULL. */
+struct hv_mem *hv_part_host_mem(struct hv_part_host *p);
+/* eventfd of interrupt line `line` (host writes to raise it), -1. */
+int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line);
+/* Transport counters (bad_frame, msgs_in/out). */
+const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p);
+/* Connections accepted and refused so far. */
+uint64_t hv_part_host_accepted(const struct hv_part_host *p);
+uint64_t hv_part_host_refused(const struct hv_part_host *p);
+
+/* ---- Guest --------------------------------------------------------------- */
+struct hv_part_guest;
+
+/* A channel opened by the guest: rings over its own ring GPADL. */
+struct hv_part_guest_chan {
+    uint32_t relid;
+    uint32_t ring_gpadl;
+    struct hv_ring *out; /* guest→host, we write */
+    struct hv_ring *in;  /* host→guest, we read */
+    int to_host_fd;      /* eventfd we write to signal the host */
+    int from_host_fd;    /* eventfd the host writes */
+};
+
+/* Connects to `path` and waits up to timeout_ms for HELLO.  Returns 0,
+ * -EBUSY (another guest is connected), -ETIMEDOUT, -EPROTO, or -errno. */
+int hv_part_guest_connect(const char *path, int timeout_ms,
+                          struct hv_part_guest **out);
+/* Closes the socket and every fd, unmaps the memory. */
+void hv_part_guest_close(struct hv_part_guest *pg);
+int hv_part_guest_fd(const struct hv_part_guest *pg);
+
+/* Creates a sealed memfd of `size` bytes at guest address `gpa`, maps it
+ * and shares it with the host.  0, -EINVAL, -ENOSPC, or -errno. */
+int hv_part_guest_add_memory(struct hv_part_guest *pg, uint64_t gpa,
+                             uint64_t size);
+struct hv_mem *hv_part_guest_mem(struct hv_part_guest *pg);
+/* Bump allocator over the shared memory: `npages` zeroed pages, GPA out. */
+void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
+                                uint64_t *gpa);
+
+/* Sends one frame (no fd). */
+int hv_part_guest_send(struct hv_part_guest *pg, uint32_t kind,
+                       const void *payload, size_t len);
+/* Creates the two eventfds of channel `relid` and sends them. */
+int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
+                                int *to_host_fd, int *from_host_fd);
+/* Creates an eventfd for interrupt line `line` and sends it; fd out. */
+int hv_part_guest_setup_irq(struct hv_part_guest *pg, uint32_t line,
+                            int *fd);
+/* Receives and dispatches one frame (CHAN_MSG → hv_vmbus_guest;
+ * IO_TRAP_DONE recorded).  0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
+int hv_part_guest_poll(struct hv_part_guest *pg, int timeout_ms);
+struct hv_vmbus_guest *hv_part_guest_vmbus(struct hv_part_guest *pg);
+
+/* Blocking helpers.  handshake: version + offers, 0 or -errno. */
+int hv_part_guest_handshake(struct hv_part_guest *pg, int timeout_ms);
+/* Creates a GPADL over `npages` pages at `gpa` and waits for CREATED. */
+int hv_part_guest_gpadl_sync(struct hv_part_guest *pg, uint32_t relid,
+                             uint64_t gpa, uint32_t npages, uint32_t *id,
+                             int timeout_ms);
+/* Allocates a ring GPADL with `ring_pages` pages per ring (control page
+ * included, ≥ 2), initialises both control pages, sets up the signals,
+ * opens channel `relid` and builds the guest-side rings. */
+int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
+                            uint32_t ring_pages, struct hv_part_guest_chan *ch,
+                            int timeout_ms);
+/* CLOSECHANNEL + GPADL teardown (waits for TORNDOWN); frees the rings. */
+int hv_part_guest_close_chan(struct hv_part_guest *pg,
+                             struct hv_part_guest_chan *ch, int timeout_ms);
+/* Sends an IO_TRAP and waits for its IO_TRAP_DONE. */
+int hv_part_guest_io(struct hv_part_guest *pg, struct hv_part_io *io,
+                     int timeout_ms);
+
+#endif /* HV_PART_H */

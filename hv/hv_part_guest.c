@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "hv/hv_part.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv/hv_part_wire.h"
+#include "hv/hv_wire.h"
+
+#define GUEST_MAX_REGIONS 8u
+#define GUEST_MAX_FDS (2u * HV_VMBUS_MAX_CHANNELS + HV_PART_MAX_IRQS)
+
+struct guest_region {
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t used; /* bump allocator */
+    uint8_t *ptr;
+};
+
+struct hv_part_guest {
+    int fd;
+    struct hv_mem *mem;
+    struct guest_region regions[GUEST_MAX_REGIONS];
+    unsigned nregions;
+    int fds[GUEST_MAX_FDS]; /* eventfds we created */
+    unsigned nfds;
+    struct hv_vmbus_guest *vmbus;
+    bool io_done;
+    struct hv_part_io io;
+};
+
+static int g_send_msg(void *ctx, const void *msg, size_t size)
+{
+    struct hv_part_guest *pg = ctx;
+
+    return hv__part_send(pg->fd, HV_PART_CHAN_MSG, msg, size, -1);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int wait_readable(int fd, int timeout_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    int n;
+
+    do {
+        n = poll(&pfd, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return n == 0 ? -ETIMEDOUT : 0;
+}
+
+int hv_part_guest_connect(const char *path, int timeout_ms,
+                          struct hv_part_guest **out)
+{
+    static const struct hv_vmbus_guest_ops ops = { .send = g_send_msg };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct hv__part_frame f;
+    struct hv_part_guest *pg;
+    int rc;
+
+    if (!path || strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, path);
+    pg = calloc(1, sizeof(*pg));
+    if (!pg)
+        return -ENOMEM;
+    pg->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    if (pg->fd < 0) {
+        rc = -errno;
+        free(pg);
+        return rc;
+    }
+    if (connect(pg->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    rc = hv_mem_create(&pg->mem);
+    if (rc)
+        goto out_close;
+    rc = hv_vmbus_guest_create(&ops, pg, NULL, 0, &pg->vmbus);
+    if (rc)
+        goto out_mem;
+    rc = wait_readable(pg->fd, timeout_ms);
+    if (rc == 0)
+        rc = hv__part_recv(pg->fd, &f);
+    if (rc == 0 && f.kind == HV_PART_REFUSED)
+        rc = -EBUSY;
+    else if (rc == 0 && (f.kind != HV_PART_HELLO || f.len != 8 ||
+                         hv__le32(f.payload) != HV_PART_PROTO_VERSION))
+        rc = -EPROTO;
+    else if (rc == -ECONNRESET)
+        rc = -EBUSY; /* host closed without a word: treat as refused */
+    if (rc)
+        goto out_vmbus;
+    *out = pg;
+    return 0;
+
+out_vmbus:
+    hv_vmbus_guest_destroy(pg->vmbus);
+out_mem:
+    hv_mem_put(pg->mem);
+out_close:
+    close(pg->fd);
+    free(pg);
+    return rc;
+}
+
+void hv_part_guest_close(struct hv_part_guest *pg)
+{
+    if (!pg)
+        return;
+    close(pg->fd);
+    for (unsigned i = 0; i < pg->nfds; i++)
+        close(pg->fds[i]);
+    hv_vmbus_guest_destroy(pg->vmbus);
+    hv_mem_put(pg->mem);
+    for (unsigned i = 0; i < pg->nregions; i++)
+        munmap(pg->regions[i].ptr, (size_t)pg->regions[i].size);
+    free(pg);
+}
+
+int hv_part_guest_fd(const struct hv_part_guest *pg)
+{
+    return pg->fd;
+}
+
+int hv_part_guest_add_memory(struct hv_part_guest *pg, uint64_t gpa,
+                             uint64_t size)
+{
+    uint8_t payload[16];
+    void *p;
+    int fd, rc;
+
+    if (pg->nregions >= GUEST_MAX_REGIONS)
+        return -ENOSPC;
+    if (size == 0 || size % HV_PAGE_SIZE || size > SIZE_MAX)
+        return -EINVAL;
+    fd = memfd_create("vesper-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0)
+        return -errno;
+    if (ftruncate(fd, (off_t)size) < 0 ||
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    rc = hv_mem_add_buffer(pg->mem, p, gpa, size);
+    if (rc == 0) {
+        hv__put64(payload, gpa);
+        hv__put64(payload + 8, size);
+        rc = hv__part_send(pg->fd, HV_PART_MEM_REGION, payload,
+                           sizeof(payload), fd);
+    }
+    close(fd); /* the mapping (ours and the host's) keeps the file */
+    if (rc) {
+        munmap(p, (size_t)size);
+        return rc;
+    }
+    pg->regions[pg->nregions++] = (struct guest_region){
+        .gpa = gpa, .size = size, .ptr = p };
+    return 0;
+}
+
+struct hv_mem *hv_part_guest_mem(struct hv_part_guest *pg)
+{
+    return pg->mem;
+}
+
+void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
+                                uint64_t *gpa)
+{
+    uint64_t size = (uint64_t)npages * HV_PAGE_SIZE;
+
+    for (unsigned i = 0; i < pg->nregions && npages; i++) {
+        struct guest_region *r = &pg->regions[i];
+        if (r->size - r->used >= size) {
+            uint8_t *p = r->ptr + r->used;
+            *gpa = r->gpa + r->used;
+            r->used += size;
+            memset(p, 0, (size_t)size);
+            return p;
+        }
+    }
+    return NULL;
+}
+
+int hv_part_guest_send(struct hv_part_guest *pg, uint32_t kind,
+                       const void *payload, size_t len)
+{
+    return hv__part_send(pg->fd, kind, payload, len, -1);
+}
+
+static int keep_fd(struct hv_part_guest *pg, int fd)
+{
+    if (pg->nfds >= GUEST_MAX_FDS) {
+        close(fd);
+        return -ENOSPC;
+    }
+    pg->fds[pg->nfds++] = fd;
+    return 0;
+}
+
+static int send_efd(struct hv_part_guest *pg, uint32_t kind, uint32_t a,
+                    uint32_t b, int *out)
+{
+    uint8_t payload[8];
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int rc;
+
+    if (fd < 0)
+        return -errno;
+    rc = keep_fd(pg, fd);
+    if (rc)
+        return rc;
+    hv__put32(payload, a);
+    hv__put32(payload + 4, b);
+    rc = hv__part_send(pg->fd, kind, payload, sizeof(payload), fd);
+    if (rc == 0)
+        *out = fd;
+    return rc;
+}
+
+int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
+                                int *to_host_fd, int *from_host_fd)
+{
+    int rc = send_efd(pg, HV_PART_SIGNAL_SETUP, relid, HV_PART_SIGNAL_TO_HOST,
+                      to_host_fd);
+
+    return rc ? rc : send_efd(pg, HV_PART_SIGNAL_SETUP, relid,
+                              HV_PART_SIGNAL_TO_GUEST, from_host_fd);
+}
+
+int hv_part_guest_setup_irq(struct hv_part_guest *pg, uint32_t line, int *fd)
+{
+    return send_efd(pg, HV_PART_IRQ_SETUP, line, 0, fd);
+}
+
+int hv_part_guest_poll(struct hv_part_guest *pg, int timeout_ms)
+{
+    struct hv__part_frame f;
+    int rc = wait_readable(pg->fd, timeout_ms);
+
+    if (rc)
+        return rc;
+    rc = hv__part_recv(pg->fd, &f);
+    if (rc == -EAGAIN)
+        return 0;
+    if (rc)
+        return rc == -EBADMSG ? -EPROTO : rc;
+    if (f.fd >= 0)
+        close(f.fd);
+    switch (f.kind) {
+    case HV_PART_CHAN_MSG:
+        rc = hv_vmbus_guest_handle_msg(pg->vmbus, f.payload, f.len);
+        return rc == -EPROTONOSUPPORT ? rc : 0;
+    case HV_PART_IO_TRAP_DONE:
+        if (f.len != HV__PART_IO_SIZE)
+            return -EPROTO;
+        hv__part_io_get(f.payload, &pg->io);
+        pg->io_done = true;
+        return 0;
+    default:
+        return -EPROTO;
+    }
+}
+
+struct hv_vmbus_guest *hv_part_guest_vmbus(struct hv_part_guest *pg)
+{
+    return pg->vmbus;
+}
+
+/* Pumps frames until `done(pg, arg)` is non-zero or the deadline passes. */
+static int pump_until(struct hv_part_guest *pg, int timeout_ms,
+                      int (*done)(struct hv_part_guest *, const void *),
+                      const void *arg)
+{
+    uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
+    int rc;
+
+    while ((rc = done(pg, arg)) == 0) {
+        uint64_t now = now_ms();
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        rc = hv_part_guest_poll(pg, (int)(deadline - now));
+        if (rc && rc != -ETIMEDOUT)
+            return rc;
+    }
+    return rc > 0 ? 0 : rc;
+}
+
+static int handshake_done(struct hv_part_guest *pg, const void *arg)
+{
+    (void)arg;
+    switch (hv_vmbus_guest_state(pg->vmbus)) {
+    case HV_GUEST_READY:
+        return 1;
+    case HV_GUEST_FAILED:
+        return -EPROTONOSUPPORT;
+    default:
+        return 0;
+    }
+}
+
+int hv_part_guest_handshake(struct hv_part_guest *pg, int timeout_ms)
+{
+    int rc = hv_vmbus_guest_connect(pg->vmbus);
+
+    return rc ? rc : pump_until(pg, timeout_ms, handshake_done, NULL);
+}
+
+static int gpadl_done(struct hv_part_guest *pg, const void *arg)
+{
+    int st = hv_vmbus_guest_gpadl_status(pg->vmbus, *(const uint32_t *)arg);
+
+    return st == -EINPROGRESS ? 0 : st == 0 ? 1 : st;
+}
+
+int hv_part_guest_gpadl_sync(struct hv_part_guest *pg, uint32_t relid,
+                             uint64_t gpa, uint32_t npages, uint32_t *id,
+                             int timeout_ms)
+{
+    uint64_t *pfns;
+    int rc;
+
+    if (npages == 0 || npages > HV_GPADL_MAX_PAGES)
+        return -EINVAL;
+    pfns = malloc(npages * sizeof(*pfns));
+    if (!pfns)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < npages; i++)
+        pfns[i] = (gpa >> HV_PAGE_SHIFT) + i;
+    *id = hv_vmbus_guest_next_gpadl_id(pg->vmbus);
+    rc = hv_vmbus_guest_gpadl_create(pg->vmbus, relid, *id, pfns, npages);
+    free(pfns);
+    return rc ? rc : pump_until(pg, timeout_ms, gpadl_done, id);
+}
+
+static int open_done(struct hv_part_guest *pg, const void *arg)
+{
+    int st = hv_vmbus_guest_open_status(pg->vmbus, *(const uint32_t *)arg);
+
+    return st == -EINPROGRESS ? 0 : st == 0 ? 1 : st;
+}
+
+int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
+                            uint32_t ring_pages, struct hv_part_guest_chan *ch,
+                            int timeout_ms)
+{
+    struct hv_ring_cfg out_cfg = { .role = HV_RING_WRITER };
+    struct hv_ring_cfg in_cfg = { .role = HV_RING_READER };
+    uint8_t *mem;
+    uint64_t gpa;
+    int rc;
+
+    if (ring_pages < 2 || ring_pages > HV_GPADL_MAX_PAGES / 2)
+        return -EINVAL;
+    memset(ch, 0, sizeof(*ch));
+    ch->relid = relid;
+    ch->to_host_fd = ch->from_host_fd = -1;
+    mem = hv_part_guest_alloc_pages(pg, 2 * ring_pages, &gpa);
+    if (!mem)
+        return -ENOMEM;
+    hv_ring_ctl_init(mem);
+    hv_ring_ctl_init(mem + (size_t)ring_pages * HV_PAGE_SIZE);
+    rc = hv_part_guest_gpadl_sync(pg, relid, gpa, 2 * ring_pages,
+                                  &ch->ring_gpadl, timeout_ms);
+    if (rc)
+        return rc;
+    rc = hv_part_guest_setup_signals(pg, relid, &ch->to_host_fd,
+                                     &ch->from_host_fd);
+    if (rc)
+        return rc;
+    out_cfg.dsize = in_cfg.dsize = (ring_pages - 1) * HV_PAGE_SIZE;
+    rc = hv_ring_create_buf(&out_cfg, mem, &ch->out);
+    if (rc)
+        return rc;
+    rc = hv_ring_create_buf(&in_cfg, mem + (size_t)ring_pages * HV_PAGE_SIZE,
+                            &ch->in);
+    if (rc)
+        goto out_rings;
+    rc = hv_vmbus_guest_open(pg->vmbus, relid, relid ^ 0x5a5a0000u,
+                             ch->ring_gpadl, ring_pages);
+    if (rc == 0)
+        rc = pump_until(pg, timeout_ms, open_done, &relid);
+    if (rc == 0)
+        return 0;
+out_rings:
+    hv_ring_destroy(ch->out);
+    hv_ring_destroy(ch->in);
+    ch->out = ch->in = NULL;
+    return rc;
+}
+
+static int torndown_done(struct hv_part_guest *pg, const void *arg)
+{
+    return hv_vmbus_guest_gpadl_status(pg->vmbus, *(const uint32_t *)arg) ==
+                   -ENOENT
+               ? 1
+               : 0;
+}
+
+int hv_part_guest_close_chan(struct hv_part_guest *pg,
+                             struct hv_part_guest_chan *ch, int timeout_ms)
+{
+    int rc = hv_vmbus_guest_close(pg->vmbus, ch->relid);
+
+    hv_ring_destroy(ch->out);
+    hv_ring_destroy(ch->in);
+    ch->out = ch->in = NULL;
+    if (rc == 0)
+        rc = hv_vmbus_guest_gpadl_teardown(pg->vmbus, ch->relid,
+                                           ch->ring_gpadl);
+    if (rc == 0)
+        rc = pump_until(pg, timeout_ms, torndown_done, &ch->ring_gpadl);
+    return rc;
+}
+
+static int io_done(struct hv_part_guest *pg, const void *arg)
+{
+    (void)arg;
+    return pg->io_done ? 1 : 0;
+}
+
+int hv_part_guest_io(struct hv_part_guest *pg, struct hv_part_io *io,
+                     int timeout_ms)
+{
+    uint8_t payload[HV__PART_IO_SIZE];
+    int rc;
+
+    hv__part_io_put(payload, io);
+    pg->io_done = false;
+    rc = hv__part_send(pg->fd, HV_PART_IO_TRAP, payload, sizeof(payload), -1);
+    if (rc == 0)
+        rc = pump_until(pg, timeout_ms, io_done, NULL);
+    if (rc == 0)
+        *io = pg->io;
+    return rc;
+}

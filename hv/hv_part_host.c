@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "hv/hv_part.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/vsa_log.h"
+#include "hv/hv_part_wire.h"
+#include "hv/hv_wire.h"
+
+VSA_LOG_MODULE(hv_part_host);
+
+struct sig_pair {
+    uint32_t relid;
+    int fd[2]; /* [HV_PART_SIGNAL_TO_HOST], [HV_PART_SIGNAL_TO_GUEST] */
+    bool used;
+};
+
+struct hv_part_host {
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    int lfd;
+    int cfd;
+    struct hv_part_host_ops ops;
+    void *ctx;
+    struct hv_vmbus_host *vmbus;
+    struct hv_mem *mem;
+    struct sig_pair sigs[HV_VMBUS_MAX_CHANNELS];
+    int irq_fds[HV_PART_MAX_IRQS];
+    struct hv_stats stats;
+    uint64_t accepted;
+    uint64_t refused;
+};
+
+static struct vsa_ratelimit part_rl = VSA_RATELIMIT_INIT(10, 10);
+
+static struct sig_pair *sig_find(struct hv_part_host *p, uint32_t relid)
+{
+    for (unsigned i = 0; i < HV_VMBUS_MAX_CHANNELS; i++)
+        if (p->sigs[i].used && p->sigs[i].relid == relid)
+            return &p->sigs[i];
+    return NULL;
+}
+
+/* ---- hv_vmbus_host callbacks ------------------------------------------- */
+
+static int vm_send(void *ctx, const void *msg, size_t size)
+{
+    struct hv_part_host *p = ctx;
+
+    if (p->cfd < 0)
+        return -ENOTCONN;
+    HV_STAT_INC(&p->stats, msgs_out);
+    return hv__part_send(p->cfd, HV_PART_CHAN_MSG, msg, size, -1);
+}
+
+static int vm_chan_open(void *ctx, struct hv_chan *ch)
+{
+    struct hv_part_host *p = ctx;
+    struct sig_pair *s = sig_find(p, hv_chan_relid(ch));
+
+    /* Both directions must be wired before a channel can run. */
+    if (!s || s->fd[HV_PART_SIGNAL_TO_HOST] < 0 ||
+        s->fd[HV_PART_SIGNAL_TO_GUEST] < 0) {
+        VSA_LOG_RL(&part_rl, WARN, "channel %u: open without signal fds",
+                   hv_chan_relid(ch));
+        return -ENOTCONN;
+    }
+    hv_chan_set_signal_fds(ch, s->fd[HV_PART_SIGNAL_TO_HOST],
+                           s->fd[HV_PART_SIGNAL_TO_GUEST]);
+    if (p->ops.chan_open && p->ops.chan_open(p->ctx, ch) != 0) {
+        hv_chan_set_signal_fds(ch, -1, -1);
+        return -EPERM;
+    }
+    return 0;
+}
+
+static void vm_chan_close(void *ctx, struct hv_chan *ch)
+{
+    struct hv_part_host *p = ctx;
+
+    if (p->ops.chan_close)
+        p->ops.chan_close(p->ctx, ch);
+    hv_chan_set_signal_fds(ch, -1, -1);
+}
+
+static const struct hv_vmbus_host_ops vm_ops = {
+    .send = vm_send,
+    .chan_open = vm_chan_open,
+    .chan_close = vm_chan_close,
+};
+
+/* ---- connection lifecycle ------------------------------------------------- */
+
+static void guest_down(struct hv_part_host *p)
+{
+    if (p->cfd < 0)
+        return;
+    hv_vmbus_host_disconnect(p->vmbus); /* closes channels, drops GPADLs */
+    hv_mem_put(p->mem);                 /* unmapped with the last GPADL */
+    p->mem = NULL;
+    for (unsigned i = 0; i < HV_VMBUS_MAX_CHANNELS; i++) {
+        for (unsigned d = 0; d < 2; d++)
+            if (p->sigs[i].used && p->sigs[i].fd[d] >= 0)
+                close(p->sigs[i].fd[d]);
+        p->sigs[i].used = false;
+    }
+    for (unsigned i = 0; i < HV_PART_MAX_IRQS; i++) {
+        if (p->irq_fds[i] >= 0)
+            close(p->irq_fds[i]);
+        p->irq_fds[i] = -1;
+    }
+    close(p->cfd);
+    p->cfd = -1;
+    if (p->ops.guest_down)
+        p->ops.guest_down(p->ctx);
+}
+
+int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
+                        void *ctx, struct hv_part_host **out)
+{
+    struct hv_part_host *p;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int rc;
+
+    if (!path || strlen(path) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    strcpy(p->path, path);
+    strcpy(sa.sun_path, path);
+    p->cfd = -1;
+    for (unsigned i = 0; i < HV_PART_MAX_IRQS; i++)
+        p->irq_fds[i] = -1;
+    if (ops)
+        p->ops = *ops;
+    p->ctx = ctx;
+    rc = hv_vmbus_host_create(&vm_ops, p, &p->vmbus);
+    if (rc)
+        goto out_free;
+    p->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (p->lfd < 0) {
+        rc = -errno;
+        goto out_vmbus;
+    }
+    unlink(path); /* a stale socket from a previous run */
+    if (bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        chmod(path, 0660) < 0 || listen(p->lfd, 4) < 0) {
+        rc = -errno;
+        goto out_close;
+    }
+    *out = p;
+    return 0;
+
+out_close:
+    close(p->lfd);
+    unlink(path);
+out_vmbus:
+    hv_vmbus_host_destroy(p->vmbus);
+out_free:
+    free(p);
+    return rc;
+}
+
+void hv_part_host_destroy(struct hv_part_host *p)
+{
+    if (!p)
+        return;
+    guest_down(p);
+    hv_vmbus_host_destroy(p->vmbus);
+    close(p->lfd);
+    unlink(p->path);
+    free(p);
+}
+
+int hv_part_host_listen_fd(const struct hv_part_host *p)
+{
+    return p->lfd;
+}
+
+int hv_part_host_conn_fd(const struct hv_part_host *p)
+{
+    return p->cfd;
+}
+
+int hv_part_host_on_listen(struct hv_part_host *p)
+{
+    uint8_t hello[8];
+    int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int rc;
+
+    if (fd < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    if (p->cfd >= 0) {
+        uint8_t why[4];
+        hv__put32(why, HV_PART_REFUSED_BUSY);
+        (void)hv__part_send(fd, HV_PART_REFUSED, why, sizeof(why), -1);
+        close(fd);
+        p->refused++;
+        VSA_LOG_RL(&part_rl, WARN, "%s: second guest refused", p->path);
+        return 0;
+    }
+    rc = hv_mem_create(&p->mem);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    p->cfd = fd;
+    hv_vmbus_host_connect(p->vmbus, p->mem);
+    hv__put32(hello, HV_PART_PROTO_VERSION);
+    hv__put32(hello + 4, 0);
+    rc = hv__part_send(fd, HV_PART_HELLO, hello, sizeof(hello), -1);
+    if (rc) {
+        guest_down(p);
+        return rc;
+    }
+    p->accepted++;
+    if (p->ops.guest_up)
+        p->ops.guest_up(p->ctx);
+    return 0;
+}
+
+static int bad_frame(struct hv_part_host *p, struct hv__part_frame *f,
+                     const char *why)
+{
+    HV_STAT_INC(&p->stats, bad_frame);
+    VSA_LOG_RL(&part_rl, WARN, "%s: frame kind %u refused: %s", p->path,
+               f->kind, why);
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    return 0;
+}
+
+static int on_mem_region(struct hv_part_host *p, struct hv__part_frame *f)
+{
+    uint64_t gpa, size;
+    int rc;
+
+    if (f->len != 16)
+        return bad_frame(p, f, "length");
+    gpa = hv__le64(f->payload);
+    size = hv__le64(f->payload + 8);
+    rc = hv_mem_add_fd(p->mem, f->fd, gpa, size);
+    close(f->fd);
+    if (rc) {
+        HV_STAT_INC(&p->stats, bad_frame);
+        VSA_LOG_RL(&part_rl, WARN, "%s: memory region %#llx+%#llx refused "
+                   "(%d); disconnecting", p->path, (unsigned long long)gpa,
+                   (unsigned long long)size, rc);
+        guest_down(p);
+        return -ECONNRESET;
+    }
+    return 0;
+}
+
+static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
+{
+    uint32_t relid, dir;
+    struct sig_pair *s;
+    struct hv_chan *ch;
+
+    if (f->len != 8)
+        return bad_frame(p, f, "length");
+    relid = hv__le32(f->payload);
+    dir = hv__le32(f->payload + 4);
+    ch = hv_vmbus_host_chan(p->vmbus, relid);
+    if (dir > HV_PART_SIGNAL_TO_GUEST || !ch)
+        return bad_frame(p, f, "direction or channel");
+    if (hv_chan_state(ch) == HV_CHAN_OPEN)
+        return bad_frame(p, f, "channel open");
+    s = sig_find(p, relid);
+    for (unsigned i = 0; !s && i < HV_VMBUS_MAX_CHANNELS; i++)
+        if (!p->sigs[i].used) {
+            s = &p->sigs[i];
+            *s = (struct sig_pair){ .relid = relid, .fd = { -1, -1 },
+                                    .used = true };
+        }
+    if (!s)
+        return bad_frame(p, f, "too many");
+    if (s->fd[dir] >= 0)
+        close(s->fd[dir]);
+    s->fd[dir] = f->fd;
+    f->fd = -1;
+    return 0;
+}
+
+static int on_irq_setup(struct hv_part_host *p, struct hv__part_frame *f)
+{
+    uint32_t line;
+
+    if (f->len != 8)
+        return bad_frame(p, f, "length");
+    line = hv__le32(f->payload);
+    if (line >= HV_PART_MAX_IRQS)
+        return bad_frame(p, f, "line");
+    if (p->irq_fds[line] >= 0)
+        close(p->irq_fds[line]);
+    p->irq_fds[line] = f->fd;
+    f->fd = -1;
+    return 0;
+}
+
+static int on_io_trap(struct hv_part_host *p, struct hv__part_frame *f)
+{
+    struct hv_part_io io;
+    uint8_t out[HV__PART_IO_SIZE];
+
+    if (f->len != HV__PART_IO_SIZE)
+        return bad_frame(p, f, "length");
+    hv__part_io_get(f->payload, &io);
+    if (!(io.flags & HV_PART_IO_WRITE))
+        io.value = ~0ull; /* reads of nothing float high */
+    if (p->ops.io_trap)
+        p->ops.io_trap(p->ctx, &io);
+    hv__part_io_put(out, &io);
+    return hv__part_send(p->cfd, HV_PART_IO_TRAP_DONE, out, sizeof(out), -1);
+}
+
+int hv_part_host_on_conn(struct hv_part_host *p)
+{
+    struct hv__part_frame f;
+    int rc;
+
+    if (p->cfd < 0)
+        return -ENOTCONN;
+    rc = hv__part_recv(p->cfd, &f);
+    if (rc == -EAGAIN)
+        return 0;
+    if (rc == -EBADMSG) {
+        HV_STAT_INC(&p->stats, bad_frame);
+        VSA_LOG_RL(&part_rl, WARN, "%s: malformed frame", p->path);
+        return 0;
+    }
+    if (rc) {
+        guest_down(p);
+        return -ECONNRESET;
+    }
+    switch (f.kind) {
+    case HV_PART_CHAN_MSG:
+        HV_STAT_INC(&p->stats, msgs_in);
+        (void)hv_vmbus_host_handle_msg(p->vmbus, f.payload, f.len);
+        return 0;
+    case HV_PART_MEM_REGION:
+        return on_mem_region(p, &f);
+    case HV_PART_SIGNAL_SETUP:
+        return on_signal_setup(p, &f);
+    case HV_PART_IRQ_SETUP:
+        return on_irq_setup(p, &f);
+    case HV_PART_IO_TRAP:
+        return on_io_trap(p, &f);
+    default:
+        return bad_frame(p, &f, "kind");
+    }
+}
+
+int hv_part_host_run_once(struct hv_part_host *p, int timeout_ms)
+{
+    struct pollfd pfd[2] = {
+        { .fd = p->lfd, .events = POLLIN },
+        { .fd = p->cfd, .events = POLLIN },
+    };
+    int n, handled = 0;
+
+    n = poll(pfd, p->cfd >= 0 ? 2 : 1, timeout_ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    if (p->cfd >= 0 && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+        (void)hv_part_host_on_conn(p);
+        handled++;
+    }
+    if (pfd[0].revents & POLLIN) {
+        (void)hv_part_host_on_listen(p);
+        handled++;
+    }
+    return handled;
+}
+
+void hv_part_host_kick(struct hv_part_host *p)
+{
+    guest_down(p);
+}
+
+bool hv_part_host_connected(const struct hv_part_host *p)
+{
+    return p->cfd >= 0;
+}
+
+struct hv_vmbus_host *hv_part_host_vmbus(struct hv_part_host *p)
+{
+    return p->vmbus;
+}
+
+struct hv_mem *hv_part_host_mem(struct hv_part_host *p)
+{
+    return p->mem;
+}
+
+int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line)
+{
+    return line < HV_PART_MAX_IRQS ? p->irq_fds[line] : -1;
+}
+
+const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p)
+{
+    return &p->stats;
+}
+
+uint64_t hv_part_host_accepted(const struct hv_part_host *p)
+{
+    return p->accepted;
+}
+
+uint64_t hv_part_host_refused(const struct hv_part_host *p)
+{
+    return p->refused;
+}

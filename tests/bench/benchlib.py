@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""Helpers for tests/bench/run.sh (plain python3, no third-party modules).
+
+Counter samples.  Every engine's counters end up in one "samples" file:
+
+    @ <unix time, seconds>
+    <port> <rx packets> <tx packets>
+    ...
+
+one block per sample; a window is the difference between two blocks, with
+the wall-clock time between them as its length.
+
+Sub-commands:
+
+  tstamp LOG PIDFILE -- CMD...      run CMD, write its pid to PIDFILE and its
+                                    stdout+stderr to LOG, each line prefixed
+                                    with the time it was read ("<t> | line")
+  testpmd-samples LOG               testpmd --stats-period log (tstamp'ed)
+                                    -> samples on stdout (port = port id)
+  ovs-counters T0 T1 FILE           `ovs-appctl dpctl/show -s` output -> one
+                                    sample block at (T0+T1)/2
+  vesper-counters T0 T1 FILE        `vesperctl --json stats` output -> one
+                                    sample block at (T0+T1)/2
+  vesper-fdb FILE                   `vesperctl --json switch show` -> fdb_entries
+  vesper-drops FILE                 `vesperctl --json stats` -> non-zero drop counters
+  windows SAMPLES OUT IN START SECS REPS
+                                    REPS consecutive windows of about SECS s,
+                                    the first one beginning at the first
+                                    sample at or after START; OUT and IN are
+                                    comma lists of ports whose TX resp. RX
+                                    are summed.  Prints "rep mpps_out mpps_in dt".
+  vesper-config SCEN TRAFFIC FILE   write vesperd's configuration document
+  static-fdb SET TRAFFIC            "vlan mac" of the B-side hosts of SET
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SWITCH = "bench"
+
+
+def die(msg):
+    sys.stderr.write("benchlib: %s\n" % msg)
+    sys.exit(2)
+
+
+# ---------------------------------------------------------------- tstamp
+def cmd_tstamp(args):
+    if len(args) < 4 or args[2] != "--":
+        die("usage: tstamp LOG PIDFILE -- CMD...")
+    log, pidfile, cmd = args[0], args[1], args[3:]
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL)
+    with open(pidfile + ".tmp", "w") as f:
+        f.write("%d\n" % child.pid)
+    os.replace(pidfile + ".tmp", pidfile)
+
+    def forward(sig, _frame):
+        try:
+            child.send_signal(sig)
+        except ProcessLookupError:
+            pass
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    with open(log, "w") as out:
+        for line in iter(child.stdout.readline, b""):
+            out.write("%.6f | %s" % (time.time(), line.decode("utf-8", "replace")))
+            out.flush()
+    return child.wait()
+
+
+# ---------------------------------------------------------------- samples
+def cmd_testpmd_samples(args):
+    """Each 'Port statistics' block printed by --stats-period becomes one
+    sample, stamped with the time its header line was read."""
+    cur = None
+    port = None
+    blocks = []
+    with open(args[0], errors="replace") as f:
+        for raw in f:
+            t, _, line = raw.partition(" | ")
+            if "Port statistics" in line:
+                cur = {"t": float(t), "ports": {}}
+                blocks.append(cur)
+                continue
+            if cur is None:
+                continue
+            w = line.split()
+            if "NIC statistics for port" in line:
+                port = w[w.index("port") + 1]
+                cur["ports"][port] = [0, 0]
+            elif port is not None and w[:1] == ["RX-packets:"]:
+                cur["ports"][port][0] = int(w[1])
+            elif port is not None and w[:1] == ["TX-packets:"]:
+                cur["ports"][port][1] = int(w[1])
+            elif "Telling cores to stop" in line:
+                cur = None
+    for b in blocks:
+        print_block(b["t"], b["ports"])
+
+
+def print_block(t, ports):
+    print("@ %.6f" % t)
+    for name, (rx, tx) in ports.items():
+        print("%s %d %d" % (name, rx, tx))
+
+
+def cmd_ovs_counters(args):
+    t = (float(args[0]) + float(args[1])) / 2
+    ports = {}
+    name = None
+    with open(args[2]) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 3 and w[0] == "port" and w[1].endswith(":"):
+                name = w[2]
+                ports[name] = [0, 0]
+            elif name and len(w) >= 2 and w[0] in ("RX", "TX") and w[1].startswith("packets:"):
+                v = w[1].split(":")[1]
+                ports[name][0 if w[0] == "RX" else 1] = int(v) if v.isdigit() else 0
+    print_block(t, ports)
+
+
+def cmd_vesper_counters(args):
+    t = (float(args[0]) + float(args[1])) / 2
+    with open(args[2]) as f:
+        doc = json.load(f)
+    if "result" in doc and isinstance(doc["result"], dict):   # raw JSON-RPC answer
+        doc = doc["result"]
+    ports = {p["name"]: [int(p.get("rx_packets", 0)), int(p.get("tx_packets", 0))]
+             for p in doc["ports"]}
+    print_block(t, ports)
+
+
+def cmd_vesper_drops(args):
+    """Non-zero drop counters (summed over ports) of a `vesperctl --json stats` answer."""
+    try:
+        with open(args[0]) as f:
+            doc = json.load(f)
+        if "result" in doc and isinstance(doc["result"], dict):
+            doc = doc["result"]
+        tot = {}
+        for p in doc.get("ports", []):
+            for k, v in (p.get("drops") or {}).items():
+                if isinstance(v, int) and v:
+                    tot[k] = tot.get(k, 0) + v
+        print(" ".join("%s=%d" % kv for kv in sorted(tot.items())) or "none")
+    except (OSError, ValueError, TypeError, AttributeError):
+        print("unknown")
+
+
+def cmd_vesper_fdb(args):
+    try:
+        with open(args[0]) as f:
+            doc = json.load(f)
+        if "result" in doc and isinstance(doc["result"], dict):
+            doc = doc["result"]
+        print(int(doc.get("fdb_entries", 0)))
+    except (OSError, ValueError, TypeError, AttributeError):
+        print(0)
+
+
+def read_samples(path):
+    out = []
+    with open(path) as f:
+        for line in f:
+            w = line.split()
+            if not w:
+                continue
+            if w[0] == "@":
+                out.append((float(w[1]), {}))
+            elif out and len(w) == 3:
+                out[-1][1][w[0]] = (int(w[1]), int(w[2]))
+    return out
+
+
+def cmd_windows(args):
+    path, outs, ins = args[0], args[1].split(","), args[2].split(",")
+    start, secs, reps = float(args[3]), float(args[4]), int(args[5])
+    samples = sorted(read_samples(path), key=lambda s: s[0])
+    i = next((k for k, s in enumerate(samples) if s[0] >= start), None)
+    if i is None:
+        die("%s: no sample after the warm-up" % path)
+    for rep in range(1, reps + 1):
+        t0, c0 = samples[i]
+        j = next((k for k in range(i + 1, len(samples))
+                  if samples[k][0] >= t0 + secs - 0.25), None)
+        if j is None:
+            die("%s: window %d incomplete (%d samples)" % (path, rep, len(samples)))
+        t1, c1 = samples[j]
+        dt = t1 - t0
+
+        def rate(names, col):
+            tot = 0
+            for n in names:
+                if n not in c0 or n not in c1:
+                    die("%s: no counters for port %s" % (path, n))
+                tot += c1[n][col] - c0[n][col]
+            return tot / dt / 1e6
+        print("%d %.4f %.4f %.3f" % (rep, rate(outs, 1), rate(ins, 0), dt))
+        i = j
+
+
+# ---------------------------------------------------------------- configs
+def read_hosts(traffic, name):
+    with open(os.path.join(traffic, name + ".hosts.tsv")) as f:
+        next(f)
+        for line in f:
+            h, side, vlan, mac = line.split()
+            yield int(h), side, int(vlan), mac
+
+
+def vlan_access_ports():
+    return ["a%d" % v for v in range(100, 116)]
+
+
+def cmd_static_fdb(args):
+    for _h, side, vlan, mac in read_hosts(args[1], args[0]):
+        if side == "B":
+            print(vlan, mac)
+
+
+def vesper_config(scen, traffic):
+    def pcap(idx, fname):
+        return "net_pcap%d,rx_pcap=%s,infinite_rx=1" % (idx, os.path.join(traffic, fname))
+    if scen in ("l2-1k", "l2-64k"):
+        fdb_max = 131072 if scen == "l2-64k" else 8192
+        access1 = {"mode": "access", "vid": 1}
+        ports = [
+            {"name": "p0", "switch": SWITCH, "class": "dpdk",
+             "devargs": pcap(0, scen + ".A.pcap"), "vlan": access1},
+            {"name": "p1", "switch": SWITCH, "class": "dpdk",
+             "devargs": pcap(1, scen + ".B.pcap"), "vlan": access1},
+        ]
+        static = []
+    elif scen == "vlan-access":
+        fdb_max = 8192
+        ports = [{"name": "p0", "switch": SWITCH, "class": "dpdk",
+                  "devargs": pcap(0, "vlan-1k.A.pcap"),
+                  "vlan": {"mode": "trunk", "allowed": "100-115"}}]
+        for i, name in enumerate(vlan_access_ports()):
+            ports.append({"name": name, "switch": SWITCH, "class": "dpdk",
+                          "devargs": "net_null%d,no-rx=1" % i,
+                          "vlan": {"mode": "access", "vid": 100 + i}})
+        static = [{"switch": SWITCH, "vlan": vlan, "mac": mac, "port": "a%d" % vlan}
+                  for _h, side, vlan, mac in read_hosts(traffic, "vlan-1k") if side == "B"]
+    else:
+        die("no vesper configuration for scenario %r" % scen)
+    return {
+        "version": 1,
+        "switches": [{"name": SWITCH, "type": "private", "fdb_max": fdb_max, "aging_s": 300}],
+        "ports": ports,
+        "fdb_static": static,
+    }
+
+
+def cmd_vesper_config(args):
+    scen, traffic, path = args
+    doc = vesper_config(scen, os.path.abspath(traffic))
+    with open(path + ".tmp", "w") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+CMDS = {
+    "tstamp": cmd_tstamp,
+    "testpmd-samples": cmd_testpmd_samples,
+    "ovs-counters": cmd_ovs_counters,
+    "vesper-counters": cmd_vesper_counters,
+    "vesper-fdb": cmd_vesper_fdb,
+    "vesper-drops": cmd_vesper_drops,
+    "windows": cmd_windows,
+    "vesper-config": cmd_vesper_config,
+    "static-fdb": cmd_static_fdb,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in CMDS:
+        die("usage: benchlib.py {%s} ..." % ",".join(CMDS))
+    sys.exit(CMDS[sys.argv[1]](sys.argv[2:]) or 0)

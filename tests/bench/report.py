@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""Summarise the windows measured by tests/bench/run.sh.
+
+    report.py WINDOWS.tsv OUTDIR [MODE SCENARIO...]
+
+WINDOWS.tsv has one row per measured window:
+    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct
+(engine: vesper, ovs, testpmd; mode: hugepages or no-huge; cpu_busy_pct:
+how busy all CPUs were while that engine was measured).
+
+Prints a table and the target check, and writes
+  OUTDIR/results.json         [{"scenario","vesper_mpps","ovs_mpps","testpmd_mpps",
+                                 "vs_ovs","vs_testpmd","mode"}]  (medians)
+  OUTDIR/results-detail.json  per scenario and engine: every window, median,
+                              min, max, cycles/packet (TSC Hz / median rate)
+Every SCENARIO given gets a row (in MODE) even when nothing was measured
+for it.  A missing figure is null, and so is a ratio that needs it.  The exit status
+is 0 even when a target is missed (a benchmark is not a test).
+"""
+import csv
+import json
+import os
+import statistics
+import sys
+
+ENGINES = ("vesper", "ovs", "testpmd")
+ORDER = ("l2-1k", "l2-64k", "vlan-access")
+# scenario: (Vesper / OVS-DPDK, Vesper / testpmd io, where the testpmd bar comes from)
+TARGETS = {
+    "l2-1k": (3.0, 0.75, "issue 2 §7"),
+    "l2-64k": (8.0, 0.65, "issue 2 §7"),
+    "vlan-access": (4.0, 0.65, "BENCH.md"),
+}
+LABEL = {
+    "l2-1k": "L2 learning A<->B, 1,024 MACs",
+    "l2-64k": "L2 learning A<->B, 65,536 MACs",
+    "vlan-access": "VLAN trunk -> 16 access ports",
+}
+
+
+def tsc_mhz():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":")[1])
+    except OSError:
+        pass
+    return 2600.0
+
+
+def rnd(x, n=3):
+    return None if x is None else round(x, n)
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    tsv, outdir = sys.argv[1], sys.argv[2]
+    wanted = [(s, sys.argv[3]) for s in sys.argv[4:]] if len(sys.argv) > 3 else []
+    rows = []
+    if os.path.exists(tsv):
+        with open(tsv) as f:
+            rows = [r for r in csv.DictReader(f, delimiter="\t")]
+    mhz = tsc_mhz()
+
+    scen_order = list(wanted)
+    data = {k: {e: [] for e in ENGINES} for k in wanted}
+    busy = {}
+    ncpu = os.cpu_count() or 2
+    for r in rows:
+        key = (r["scenario"], r["mode"])
+        if key not in data:
+            data[key] = {e: [] for e in ENGINES}
+            scen_order.append(key)
+        try:
+            data[key][r["engine"]].append(float(r["mpps_out"]))
+            busy[key + (r["engine"],)] = float(r.get("cpu_busy_pct") or 0)
+        except (KeyError, ValueError):
+            pass
+    scen_order.sort(key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
+
+    results, detail = [], []
+    for scen, mode in scen_order:
+        d = data[(scen, mode)]
+        med = {e: (statistics.median(d[e]) if d[e] else None) for e in ENGINES}
+
+        def ratio(a, b):
+            return None if a is None or not b else a / b
+        res = {
+            "scenario": scen,
+            "vesper_mpps": rnd(med["vesper"]),
+            "ovs_mpps": rnd(med["ovs"]),
+            "testpmd_mpps": rnd(med["testpmd"]),
+            "vs_ovs": rnd(ratio(med["vesper"], med["ovs"])),
+            "vs_testpmd": rnd(ratio(med["vesper"], med["testpmd"])),
+            "mode": mode,
+        }
+        results.append(res)
+        det = {"scenario": scen, "mode": mode, "tsc_mhz": mhz}
+        for e in ENGINES:
+            w = d[e]
+            det[e] = None if not w else {
+                "windows_mpps": [round(x, 4) for x in w],
+                "median": rnd(med[e], 4), "min": rnd(min(w), 4), "max": rnd(max(w), 4),
+                "cycles_per_packet": rnd(mhz / med[e], 1) if med[e] else None,
+                "cpu_busy_pct": busy.get((scen, mode, e)),
+            }
+        detail.append(det)
+
+    os.makedirs(outdir, exist_ok=True)
+    for name, doc in (("results.json", results), ("results-detail.json", detail)):
+        tmp = os.path.join(outdir, name + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+        os.replace(tmp, os.path.join(outdir, name))
+
+    def fig(e, det):
+        x = det[e]
+        if x is None:
+            return "—"
+        if len(x["windows_mpps"]) > 1:
+            return "%.2f (%.2f–%.2f)" % (x["median"], x["min"], x["max"])
+        return "%.2f" % x["median"]
+
+    def rat(x):
+        return "—" if x is None else "%.2f×" % x
+
+    def cyc(e, det):
+        x = det[e]
+        return "—" if x is None or x["cycles_per_packet"] is None else "%.0f" % x["cycles_per_packet"]
+
+    # One polling core keeps 100/ncpu % of the machine busy; clearly more
+    # means something else competed for the cores while we measured.
+    quiet = 100.0 / ncpu + 12
+
+    def load(det):
+        vals = [det[e]["cpu_busy_pct"] for e in ENGINES
+                if det[e] is not None and det[e]["cpu_busy_pct"] is not None]
+        if not vals:
+            return "—"
+        return "%.0f%s" % (max(vals), " !" if max(vals) > quiet else "")
+
+    noisy = False
+    print()
+    print("| scenario | mode | Vesper Mpps | OVS-DPDK Mpps | testpmd io Mpps | Vesper÷OVS | Vesper÷testpmd | cycles/pkt V / O / T | cpu busy % |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for res, det in zip(results, detail):
+        ld = load(det)
+        noisy = noisy or ld.endswith("!")
+        print("| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |" % (
+            res["scenario"], res["mode"], fig("vesper", det), fig("ovs", det), fig("testpmd", det),
+            rat(res["vs_ovs"]), rat(res["vs_testpmd"]),
+            cyc("vesper", det), cyc("ovs", det), cyc("testpmd", det), ld))
+    print("\nMpps: median (min–max) of the windows; cycles/pkt = TSC %.0f MHz ÷ median rate, one forwarding core." % mhz)
+    print("cpu busy %%: the busiest engine's measurement, all %d CPUs; the polling core alone is %.0f %%." % (ncpu, 100.0 / ncpu))
+    if noisy:
+        print("WARNING: rows marked ! ran while other processes used the CPUs; their figures and ratios are not reliable.")
+
+    print("\nTarget check (ratios in this run; a MISS does not fail the run):")
+    for res in results:
+        t = TARGETS.get(res["scenario"])
+        if t is None:
+            continue
+        for key, bar, what in (("vs_ovs", t[0], "Vesper÷OVS-DPDK"), ("vs_testpmd", t[1], "Vesper÷testpmd io")):
+            v = res[key]
+            verdict = "n/a " if v is None else ("PASS" if v >= bar else "MISS")
+            src = t[2] if key == "vs_testpmd" else "issue 2 §7"
+            print("  %s  %-12s %-9s %-18s %6s  target ≥ %.2f  (%s)" % (
+                verdict, res["scenario"], res["mode"], what,
+                "—" if v is None else "%.2f" % v, bar, src))
+    print("\nwrote %s" % os.path.join(outdir, "results.json"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+#!/bin/bash
+# Vesper benchmark: Vesper, dpdk-testpmd (io) and OVS-DPDK 3.1 (NORMAL) on the
+# same generated traffic, the same virtual devices and the same core layout
+# (main lcore 0, one forwarding lcore 1, --no-pci, a private --file-prefix
+# per process), in one run.  See tests/bench/README.md.
+#
+#   tests/bench/run.sh [BUILD_DIR] [SCENARIO...]
+#   tests/bench/run.sh                       # all scenarios, 3 x 10 s windows
+#   tests/bench/run.sh l2-1k vlan-access     # selected scenarios
+#   tests/bench/run.sh build-release         # Vesper from another build dir
+#   REPS=1 SECS=3 tests/bench/run.sh         # quick run
+#   ENGINES="testpmd ovs" tests/bench/run.sh # peers only
+#   NO_HUGE=1 tests/bench/run.sh             # force the --no-huge fallback
+#
+# BUILD_DIR (an argument, else $BUILD, else build/) holds vesperd and
+# vesperctl; results go to BUILD_DIR/bench/: results.json (medians),
+# results-detail.json, windows.tsv, run.log, logs/.  Exit status: 0 when
+# every engine gave figures for every scenario, whether or not the targets
+# are met (a benchmark is not a test); 1 when a figure is missing; 2 on a
+# set-up error.
+set -u -o pipefail
+export LC_ALL=C
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$BENCH_DIR/../.." && pwd)"
+BUILD=${BUILD:-$ROOT/build}
+REPS=${REPS:-3}
+SECS=${SECS:-10}
+WARM=${WARM:-5}
+ENGINES=${ENGINES:-testpmd ovs vesper}
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3   # helpers need only the standard library
+ALL_SCENARIOS=(l2-1k l2-64k vlan-access)
+
+source "$BENCH_DIR/lib-common.sh"
+source "$BENCH_DIR/lib-testpmd.sh"
+source "$BENCH_DIR/lib-ovs.sh"
+source "$BENCH_DIR/lib-vesper.sh"
+
+has_engine() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
+usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit "${1:-0}"; }
+
+# The whole file is read before main runs, so editing it during a run is safe.
+main() {
+    case "${1:-}" in -h|--help) usage 0 ;; esac
+    # An argument naming a directory is the build directory (make bench passes it).
+    SCENARIOS=()
+    local a
+    for a in "$@"; do
+        if [ -d "$a" ]; then BUILD=$a; else SCENARIOS+=("$a"); fi
+    done
+    [ ${#SCENARIOS[@]} -gt 0 ] || SCENARIOS=("${ALL_SCENARIOS[@]}")
+    [ -d "$BUILD" ] && BUILD=$(cd "$BUILD" && pwd)
+    OUT=${BENCH_OUT:-$BUILD/bench}
+    mkdir -p "$OUT" 2>/dev/null; OUT=$(cd "$OUT" 2>/dev/null && pwd || echo "$OUT")
+    TRAFFIC=$OUT/traffic
+    LOGS=$OUT/logs
+    WINDOWS=$OUT/windows.tsv
+    VESPERD=${VESPERD:-$BUILD/tools/vesperd/vesperd}
+    VESPERCTL=${VESPERCTL:-$BUILD/tools/vesperctl/vesperctl}
+    for s in "${SCENARIOS[@]}"; do
+        case " ${ALL_SCENARIOS[*]} " in *" $s "*) ;; *) warn "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"; exit 2 ;; esac
+    done
+    for e in $ENGINES; do
+        case "$e" in testpmd|ovs|vesper) ;; *) warn "unknown engine '$e' in ENGINES (known: testpmd ovs vesper)"; exit 2 ;; esac
+    done
+    for v in REPS SECS WARM; do
+        [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { warn "$v must be a positive integer (got '${!v}')"; exit 2; }
+    done
+    [ "$(id -u)" = 0 ] || { warn "must run as root (hugepages, DPDK)"; exit 2; }
+
+    # Vesper first: a missing daemon is a set-up error, found before anything runs.
+    if has_engine vesper && ! vesper_check; then exit 2; fi
+
+    mkdir -p "$OUT" "$LOGS" "$TRAFFIC" || exit 2
+    RUNTMP=$(mktemp -d /tmp/vbench.XXXXXX) || exit 2
+    BENCH_TMPDIRS+=("$RUNTMP")
+    trap 'bench_cleanup' EXIT
+    trap 'warn "interrupted"; exit 130' INT TERM HUP
+
+    ensure_packages || exit 2
+
+    # Traffic: regenerate when missing or when the generator changed.
+    gen_stamp=$(sha256sum "$BENCH_DIR/gen_traffic.py" | cut -d' ' -f1)
+    need_gen=0
+    for f in l2-1k.A l2-1k.B l2-64k.A l2-64k.B vlan-1k.A vlan-1k.B; do [ -s "$TRAFFIC/$f.pcap" ] || need_gen=1; done
+    for f in l2-1k l2-64k vlan-1k; do [ -s "$TRAFFIC/$f.hosts.tsv" ] || need_gen=1; done
+    [ "$(cat "$TRAFFIC/.generator" 2>/dev/null)" = "$gen_stamp" ] || need_gen=1
+    if [ "$need_gen" = 1 ]; then
+        say "generating traffic into $TRAFFIC (scapy, about 30 s)"
+        /usr/bin/python3 "$BENCH_DIR/gen_traffic.py" "$TRAFFIC" || { warn "traffic generation failed"; exit 2; }
+        echo "$gen_stamp" > "$TRAFFIC/.generator"
+    fi
+
+    setup_hugepages
+    TSC_MHZ=$(awk -F': ' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
+    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\n' > "$WINDOWS"
+
+    # Everything printed from here on also goes to run.log.  No pipeline around
+    # the engine functions: their pids must stay visible to the EXIT trap.
+    exec > >(tee "$OUT/run.log") 2>&1
+
+    buildinfo="unknown"
+    if [ -f "$BUILD/meson-info/intro-buildoptions.json" ]; then
+        buildinfo=$("$PY" - "$BUILD/meson-info/intro-buildoptions.json" <<'EOF'
+import json, sys
+o = {x["name"]: x["value"] for x in json.load(open(sys.argv[1]))}
+print("buildtype=%s native=%s b_sanitize=%s" % (o.get("buildtype"), o.get("native", "?"), o.get("b_sanitize")))
+EOF
+    )
+    fi
+    say "# Vesper bench $(date -u +%FT%TZ)  mode=$BENCH_MODE  reps=$REPS x ${SECS}s  warm=${WARM}s  engines=[$ENGINES]"
+    say "# cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, tsc ${TSC_MHZ} MHz, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    has_engine vesper && say "# vesper build: $buildinfo ($VESPERD)"
+    has_engine testpmd && say "# $(dpkg-query -W -f='dpdk ${Version}' dpdk 2>/dev/null)"
+    has_engine ovs && say "# $("$OVSD" --version 2>/dev/null | head -1)"
+    case "$buildinfo" in *"b_sanitize=none"*|unknown) ;; *) has_engine vesper && say "# WARNING: the Vesper build is instrumented ($buildinfo); figures are not representative" ;; esac
+    [ "$BENCH_MODE" = hugepages ] || say "# NOTE: no hugepages (NO_HUGE=1 or none free), every engine runs with --no-huge (about 30 % slower; compare like with like)"
+
+    failed=()
+    for scen in "${SCENARIOS[@]}"; do
+        say ""
+        say "== $scen ($BENCH_MODE)"
+        for eng in testpmd ovs vesper; do
+            has_engine "$eng" || continue
+            if ! "run_$eng" "$scen"; then failed+=("$eng/$scen"); fi
+        done
+    done
+
+    say ""
+    "$PY" "$BENCH_DIR/report.py" "$WINDOWS" "$OUT" "$BENCH_MODE" "${SCENARIOS[@]}"
+
+    # Nothing of ours may stay in hugetlbfs.
+    left=()
+    for p in "${BENCH_DPDK_PREFIXES[@]}"; do
+        for f in /dev/hugepages/"$p"map_*; do [ -e "$f" ] && left+=("$f"); done
+    done
+    [ ${#left[@]} -eq 0 ] || warn "hugepage files left behind: ${left[*]}"
+
+    rc=0
+    if [ ${#failed[@]} -gt 0 ]; then
+        say "missing figures: ${failed[*]} (logs in $LOGS)"
+        rc=1
+    fi
+    exit "$rc"
+}
+
+main "$@"

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Raw JSON-RPC client for the integration tests (docs/rpc.md framing:
+one JSON object per line over a Unix stream socket).
+
+  rpc.py SOCK call METHOD [PARAMS-JSON]   one request; prints the response line
+  rpc.py SOCK raw LINE                    sends LINE (+ '\\n'); prints the answer
+  rpc.py SOCK oversize [BYTES]            sends a line of BYTES (default 1 MiB
+                                          + 4 KiB) without a newline first;
+                                          prints the answer, then CLOSED if
+                                          vesperd hung up, else OPEN
+  rpc.py SOCK hold STOPFILE OUTFILE       a second client: one connection,
+                                          a switch.list every 0.1 s until
+                                          STOPFILE exists; writes
+                                          "answered N of M" to OUTFILE; exit 0
+                                          only if every request was answered
+                                          with a result and a matching id
+Exit status 3 when the socket cannot be reached or no answer came in time.
+"""
+import json
+import os
+import socket
+import sys
+import time
+
+TIMEOUT = 10.0
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(TIMEOUT)
+    s.connect(path)
+    return s
+
+
+def read_line(s, buf):
+    """Returns (line, rest) or (None, buf) on EOF."""
+    while b"\n" not in buf:
+        chunk = s.recv(65536)
+        if not chunk:
+            return None, buf
+        buf += chunk
+    line, _, rest = buf.partition(b"\n")
+    return line, rest
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    path, mode = sys.argv[1], sys.argv[2]
+    try:
+        s = connect(path)
+    except OSError as e:
+        print(f"cannot connect to {path}: {e}", file=sys.stderr)
+        return 3
+    try:
+        if mode == "call":
+            params = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+            req = {"jsonrpc": "2.0", "id": 7, "method": sys.argv[3],
+                   "params": params}
+            s.sendall(json.dumps(req).encode() + b"\n")
+            line, _ = read_line(s, b"")
+            if line is None:
+                print("EOF")
+                return 3
+            print(line.decode(errors="replace"))
+            return 0
+        if mode == "raw":
+            s.sendall(sys.argv[3].encode() + b"\n")
+            line, _ = read_line(s, b"")
+            if line is None:
+                print("EOF")
+                return 3
+            print(line.decode(errors="replace"))
+            return 0
+        if mode == "oversize":
+            size = int(sys.argv[3]) if len(sys.argv) > 3 else (1 << 20) + 4096
+            # a syntactically plausible request padded past the limit
+            head = b'{"jsonrpc":"2.0","id":1,"method":"daemon.info","params":{"x":"'
+            body = head + b"A" * (size - len(head))
+            try:
+                s.sendall(body)
+                s.sendall(b'"}}\n')
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # vesperd may hang up before reading it all
+            buf = b""
+            line, buf = read_line(s, buf)
+            if line is None:
+                print("EOF")
+                return 3
+            print(line.decode(errors="replace"))
+            # vesperd must close the connection now
+            state = "OPEN"
+            deadline = time.time() + 5
+            s.settimeout(0.5)
+            while time.time() < deadline:
+                try:
+                    chunk = s.recv(65536)
+                except socket.timeout:
+                    continue
+                except (ConnectionResetError, OSError):
+                    state = "CLOSED"
+                    break
+                if not chunk:
+                    state = "CLOSED"
+                    break
+            print(state)
+            return 0
+        if mode == "hold":
+            stop, out = sys.argv[3], sys.argv[4]
+            sent = answered = 0
+            buf = b""
+            bad = []
+            while not os.path.exists(stop):
+                sent += 1
+                req = {"jsonrpc": "2.0", "id": 1000 + sent,
+                       "method": "switch.list", "params": {}}
+                s.sendall(json.dumps(req).encode() + b"\n")
+                line, buf = read_line(s, buf)
+                if line is None:
+                    bad.append(f"request {sent}: connection closed")
+                    break
+                try:
+                    r = json.loads(line)
+                except ValueError:
+                    bad.append(f"request {sent}: not JSON: {line[:80]!r}")
+                    continue
+                if r.get("id") == 1000 + sent and "result" in r:
+                    answered += 1
+                else:
+                    bad.append(f"request {sent}: {line[:200]!r}")
+                time.sleep(0.1)
+            with open(out, "w") as f:
+                f.write(f"answered {answered} of {sent}\n")
+                for b in bad[:10]:
+                    f.write(b + "\n")
+            return 0 if sent > 0 and answered == sent else 1
+    except socket.timeout:
+        print("TIMEOUT")
+        return 3
+    except (ConnectionResetError, BrokenPipeError) as e:
+        print(f"EOF ({e})")
+        return 3
+    print(f"unknown mode {mode}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# (h) Bad input: each malformed, oversized, unknown, ill-typed, duplicate or
+# rule-breaking request gets the documented JSON-RPC error (code and a
+# message naming the problem) and changes nothing: config show and the file
+# on disk are byte-identical afterwards, vesperd still runs, and a second
+# client connected all along keeps getting answers.  A damaged config file
+# and one with an unknown key make vesperd refuse to start, naming the file.
+. "$(dirname "$0")/lib.sh"
+
+RPC=$VT_DIR/rpc.py
+vm_add 1 "$NET_A.1/24"
+start_vesperd
+ctl_ok switch add sw --type private --fdb-max 1024
+vm_attach 1 sw
+DEV1=$(vm_devargs 1)
+
+CFG0=$(ctl config show) || fail "config show failed"
+SHA0=$(sha256sum <"$VT_CONFIG")
+
+# the second client, connected during everything below
+bg "$TMP/hold.out" "$PY" "$RPC" "$VT_SOCK" hold "$TMP/hold.stop" "$TMP/hold.result"
+HOLD_PID=$BG_PID
+sleep 0.5
+
+# check_error DESC RESPONSE CODE REGEX [ID]  (CODE may be "A|B")
+check_error() {
+    local desc=$1 resp=$2 code=$3 re=$4 id=${5:-} got msg rid hasres
+    IFS=$'\t' read -r got rid hasres msg < <(jq -r \
+        '[(.error.code // "none"), (.id // "null"), has("result"), (.error.message // "")] | @tsv' \
+        <<<"$resp" 2>/dev/null)
+    if ! grep -qxE -- "$code" <<<"$got"; then
+        fail "$desc: expected error $code, got: $resp"
+    fi
+    if ! grep -qiE -- "$re" <<<"$msg"; then
+        fail "$desc: error $code but the message '$msg' does not name /$re/"
+    fi
+    [ "$hasres" = false ] || fail "$desc: the error response also has a result: $resp"
+    [ -z "$id" ] || [ "$rid" = "$id" ] || fail "$desc: response id is '$rid', not $id: $resp"
+    ok "$desc -> $got \"$msg\""
+}
+
+# expect_rpc DESC METHOD PARAMS CODE REGEX
+expect_rpc() {
+    local resp
+    resp=$("$PY" "$RPC" "$VT_SOCK" call "$2" "$3") || fail "$1: no answer ($resp)"
+    check_error "$1" "$resp" "$4" "$5" 7
+}
+
+# expect_raw DESC LINE CODE REGEX
+expect_raw() {
+    local resp
+    resp=$("$PY" "$RPC" "$VT_SOCK" raw "$2")
+    [ $? -eq 0 ] || fail "$1: no answer ($resp)"
+    check_error "$1" "$resp" "$3" "$4"
+}
+
+# --- protocol errors
+expect_raw "malformed JSON" '{"jsonrpc": "2.0", "id": 1, "method": "switch.list", ' \
+    -32700 'column|parse|JSON'
+expect_raw "not JSON at all" 'hello vesperd' -32700 'column|parse|JSON'
+expect_raw "batch (array) request" '[{"jsonrpc":"2.0","id":1,"method":"switch.list"}]' \
+    -32600 'batch|array|object'
+expect_raw "wrong jsonrpc version" '{"jsonrpc":"1.0","id":1,"method":"switch.list"}' \
+    -32600 'jsonrpc|2\.0'
+expect_raw "missing method" '{"jsonrpc":"2.0","id":1}' -32600 'method'
+expect_raw "params not an object" '{"jsonrpc":"2.0","id":1,"method":"switch.show","params":"sw"}' \
+    '-32600|-32602' 'params|object'
+
+resp=$("$PY" "$RPC" "$VT_SOCK" oversize)
+echo "oversize: $(head -c 300 <<<"$resp")"
+check_error "request over 1 MiB" "$(head -1 <<<"$resp")" -32600 \
+    '1048576|MiB|too long|too large|exceeds|limit'
+assert_eq "$(tail -1 <<<"$resp")" CLOSED "vesperd closed the connection after the oversized request"
+vesperd_alive || fail "vesperd died on an oversized request"
+
+expect_rpc "unknown method" no.such.method '{}' -32601 'no\.such\.method'
+
+# --- parameters
+expect_rpc "switch.add without name" switch.add '{"type":"private"}' -32602 'name'
+expect_rpc "switch.add name of the wrong type" switch.add '{"name":5,"type":"private"}' \
+    -32602 'name'
+expect_rpc "switch.add unknown type" switch.add '{"name":"x1","type":"hub"}' -32602 'type'
+expect_rpc "port.set learn_limit as a string" port.set '{"name":"vm1","learn_limit":"ten"}' \
+    -32602 'learn_limit'
+expect_rpc "fdb.show without switch" fdb.show '{}' -32602 'switch'
+expect_rpc "unknown parameter" switch.show '{"name":"sw","colour":"blue"}' -32602 'colour'
+expect_rpc "VLAN 4095" port.set '{"name":"vm1","vlan":{"mode":"access","vid":4095}}' \
+    -32602 'vid|4095|vlan'
+expect_rpc "trunk allowed 4095" port.set '{"name":"vm1","vlan":{"mode":"trunk","allowed":"1-4095"}}' \
+    -32602 'allowed|4095|vlan'
+
+# --- unknown objects
+expect_rpc "unknown switch" switch.show '{"name":"nosuchsw"}' -32001 'nosuchsw'
+expect_rpc "unknown port" port.show '{"name":"nosuchport"}' -32001 'nosuchport'
+expect_rpc "port.del of an unknown port" port.del '{"name":"nosuchport"}' -32001 'nosuchport'
+expect_rpc "port.add to an unknown switch" port.add \
+    '{"name":"vm9","switch":"nosuchsw","class":"dpdk","devargs":"net_null_vt9"}' \
+    -32001 'nosuchsw'
+expect_rpc "fdb.del of an unknown entry" fdb.del \
+    '{"switch":"sw","vlan":1,"mac":"02:00:00:00:99:99"}' -32001 '02:00:00:00:99:99|entry|mac'
+
+# --- duplicates
+expect_rpc "duplicate switch name" switch.add '{"name":"sw","type":"private"}' -32002 'sw'
+expect_rpc "duplicate port name" port.add \
+    '{"name":"vm1","switch":"sw","class":"dpdk","devargs":"net_null_vt9"}' -32002 'vm1'
+expect_rpc "duplicate devargs" port.add \
+    "{\"name\":\"vm9\",\"switch\":\"sw\",\"class\":\"dpdk\",\"devargs\":\"$DEV1\"}" \
+    -32002 'net_af_packet_vt1|devargs'
+
+# --- configuration rules
+expect_rpc "learn limit above fdb_max" port.set '{"name":"vm1","learn_limit":2000}' \
+    -32003 'learn_limit|fdb_max'
+expect_rpc "switch.del with ports attached" switch.del '{"name":"sw"}' -32003 'port|vm1'
+
+# --- the same through vesperctl: non-zero exit and a message
+out=$(ctl switch add sw --type private 2>&1)
+rc=$?
+assert_ne "$rc" 0 "vesperctl switch add (duplicate) exits non-zero"
+assert_match "$out" "sw" "vesperctl names the duplicate switch"
+out=$(ctl port show nosuchport 2>&1)
+rc=$?
+assert_ne "$rc" 0 "vesperctl port show (unknown) exits non-zero"
+assert_match "$out" "nosuchport" "vesperctl names the unknown port"
+
+# --- nothing changed, everyone still served
+vesperd_alive || fail "vesperd died during the bad input"
+CFG1=$(ctl config show) || fail "config show failed after the bad input"
+if [ "$CFG1" != "$CFG0" ]; then
+    diff <(echo "$CFG0") <(echo "$CFG1")
+    fail "config show changed"
+fi
+ok "config show is byte-identical"
+assert_eq "$(sha256sum <"$VT_CONFIG")" "$SHA0" "config file on disk unchanged (sha256)"
+touch "$TMP/hold.stop"
+wait_pid "$HOLD_PID" 15
+hrc=$?
+cat "$TMP/hold.result" 2>/dev/null
+assert_eq "$hrc" 0 "the second client got an answer to every request"
+answered=$(awk '/^answered/ { print $2 }' "$TMP/hold.result")
+assert_gt "$answered" 5 "the second client was served throughout"
+ctl_ok info
+
+# --- damaged config files make vesperd refuse to start
+start_bad() { # FILE -> sets BAD_RC, BAD_OUT
+    BAD_OUT=$(timeout 30 "$VESPERD" --config "$1" --socket "$TMP/bad.sock" \
+              --cores 0,1 --file-prefix "${VT_PREFIX}b" --no-huge 2>&1)
+    BAD_RC=$?
+    rm -rf "/var/run/dpdk/${VT_PREFIX}b"
+    echo "$BAD_OUT" | tail -5
+}
+size=$(stat -c %s "$VT_CONFIG")
+head -c $((size / 2)) "$VT_CONFIG" >"$TMP/truncated.json"
+sha_t=$(sha256sum <"$TMP/truncated.json")
+start_bad "$TMP/truncated.json"
+assert_ne "$BAD_RC" 0 "vesperd refuses a truncated config"
+assert_ne "$BAD_RC" 124 "vesperd exits (does not run) on a truncated config"
+assert_contains "$BAD_OUT" "$TMP/truncated.json" "the refusal names the file"
+assert_eq "$(sha256sum <"$TMP/truncated.json")" "$sha_t" "the damaged file is left as it was"
+
+jq '.switches[0].colour = "blue"' "$VT_CONFIG" >"$TMP/unknown-key.json" ||
+    fail "cannot make the unknown-key file"
+start_bad "$TMP/unknown-key.json"
+assert_ne "$BAD_RC" 0 "vesperd refuses a config with an unknown key"
+assert_ne "$BAD_RC" 124 "vesperd exits (does not run) on an unknown key"
+assert_contains "$BAD_OUT" "$TMP/unknown-key.json" "the refusal names the file"
+assert_contains "$BAD_OUT" "colour" "the refusal names the unknown key"
+
+out=$("$VESPERD" --check --config "$TMP/truncated.json" 2>&1)
+rc=$?
+assert_ne "$rc" 0 "vesperd --check refuses the truncated file"
+vesperd_alive || fail "the running vesperd died"
+ok "the running vesperd is unaffected"

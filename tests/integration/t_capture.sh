@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# (g) Capture: vesperctl capture writes a pcap that tshark reads: 10 frames
+# of vm1's ping, echo requests with vm1's MAC as source; on the trunk uplink
+# of an external switch the frames of an access-VLAN-10 port carry tag 10.
+. "$(dirname "$0")/lib.sh"
+
+U=vt$VT_ID-u
+P=vt$VT_ID-p
+PHYS=vt$VT_ID-phys
+make_ns phys
+must ip link add "$U" type veth peer name "$P" netns "$PHYS"
+VT_LINKS+=("$U")
+quiet_if "" "$U"
+quiet_if "$PHYS" "$P"
+must ip -n "$PHYS" link set "$P" up
+must ip link set "$U" up
+vlan_subif "$PHYS" "$P" "$P"10 10 "$NET_C.10/24"
+
+vm_add 1 "$NET_A.1/24"
+vm_add 2 "$NET_A.2/24"
+vm_add 3 "$NET_C.1/24"
+start_vesperd
+ctl_ok switch add sw --type private
+vm_attach 1 sw
+vm_attach 2 sw
+ctl_ok switch add ext --type external --uplink "$U"
+ctl_ok port set ext.uplink --trunk 10
+vm_attach 3 ext --access 10
+assert_ping 1 "$NET_A.2" 2
+assert_ping 3 "$NET_C.10" 2
+
+# 1. ten frames of vm1's ping
+bg "$TMP/ping1.log" vm 1 ping -n -i 0.1 "$NET_A.2"
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 10 -w "$TMP/cap.pcap" 2>&1)
+rc=$?
+echo "$out"
+kill "$BG_PID"
+[ $rc -eq 0 ] || fail "vesperctl capture vm1 failed ($rc)"
+[ -s "$TMP/cap.pcap" ] || fail "no pcap written at $TMP/cap.pcap"
+n=$(tshark -r "$TMP/cap.pcap" 2>"$TMP/tshark.err" | wc -l)
+tshark -r "$TMP/cap.pcap" -T fields -e frame.number -e eth.src -e eth.dst \
+    -e _ws.col.Protocol -e _ws.col.Info 2>/dev/null | tee "$TMP/cap.txt"
+assert_eq "$n" 10 "tshark -r reads 10 frames from cap.pcap"
+req=$(tshark -r "$TMP/cap.pcap" -Y "icmp.type == 8 && eth.src == $(mac_of 1)" 2>/dev/null | wc -l)
+assert_gt "$req" 0 "capture holds ICMP echo requests from vm1's MAC ($req)"
+rep=$(tshark -r "$TMP/cap.pcap" -Y "icmp.type == 0 && eth.dst == $(mac_of 1)" 2>/dev/null | wc -l)
+log "echo replies to vm1 in the capture: $rep"
+
+# 2. the trunk uplink: vm3's frames leave tagged with VLAN 10
+bg "$TMP/ping3.log" vm 3 ping -n -i 0.1 "$NET_C.10"
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture ext.uplink -c 10 \
+      -w "$TMP/cap-uplink.pcap" 2>&1)
+rc=$?
+echo "$out"
+kill "$BG_PID"
+[ $rc -eq 0 ] || fail "vesperctl capture ext.uplink failed ($rc)"
+tshark -r "$TMP/cap-uplink.pcap" -T fields -e frame.number -e eth.src \
+    -e vlan.id -e _ws.col.Info 2>/dev/null
+n=$(tshark -r "$TMP/cap-uplink.pcap" 2>/dev/null | wc -l)
+assert_eq "$n" 10 "tshark -r reads 10 frames from cap-uplink.pcap"
+tagged=$(tshark -r "$TMP/cap-uplink.pcap" -Y 'vlan.id==10' 2>/dev/null | wc -l)
+assert_gt "$tagged" 0 "uplink capture shows 802.1Q tag 10 ($tagged frames)"
+fromvm=$(tshark -r "$TMP/cap-uplink.pcap" -Y "vlan.id==10 && eth.src == $(mac_of 3) && icmp.type == 8" 2>/dev/null | wc -l)
+assert_gt "$fromvm" 0 "vm3's echo requests are tagged 10 on the uplink"
+untagged=$(tshark -r "$TMP/cap-uplink.pcap" -Y '!vlan' 2>/dev/null | wc -l)
+assert_eq "$untagged" 0 "no untagged frames on the trunk uplink"

@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# (f) MAC flood: 100,000 frames with random source MACs from port vm3
+# (learn limit 1000) leave vm1's and vm2's FDB entries in place, learn at
+# most 1000 MACs on vm3, count the refusals, and vm1 <-> vm2 still talk.
+. "$(dirname "$0")/lib.sh"
+
+for n in 1 2 3; do
+    vm_add "$n" "$NET_A.$n/24"
+done
+start_vesperd
+ctl_ok switch add sw --type private
+vm_attach 1 sw
+vm_attach 2 sw
+vm_attach 3 sw --learn-limit 1000
+show=$(ctl_json port show vm3)
+assert_eq "$(jq -r '.learn_limit' <<<"$show")" 1000 "vm3 has learn_limit 1000"
+
+assert_ping 1 "$NET_A.2" 3
+assert_ping 2 "$NET_A.1" 3
+fdb_has sw "$(mac_of 1)" vm1 || fail "vm1's MAC not learned before the flood"
+fdb_has sw "$(mac_of 2)" vm2 || fail "vm2's MAC not learned before the flood"
+ok "vm1 and vm2 learned"
+
+rx0=$(stat_of vm3 .rx_packets)
+out=$(vm 3 timeout 60 "$PY" "$VT_DIR/macflood.py" "vt$VT_ID-v3" 100000 2>&1)
+rc=$?
+echo "$out"
+[ $rc -eq 0 ] || fail "macflood.py failed ($rc)"
+sleep 1
+rx1=$(stat_of vm3 .rx_packets)
+log "vm3 rx_packets: $rx0 -> $rx1"
+assert_gt "$((rx1 - rx0))" 1000 "vesperd received more than 1000 flood frames on vm3"
+
+n3=$(fdb_count sw vm3)
+log "fdb entries on vm3: $n3"
+assert_le "$n3" 1000 "at most 1000 MACs learned on vm3"
+assert_gt "$n3" 0 "vm3's sources are learned up to the limit"
+fdb_has sw "$(mac_of 1)" vm1 || fail "vm1's MAC is gone from vm1 after the flood"
+ok "vm1's MAC still on vm1"
+fdb_has sw "$(mac_of 2)" vm2 || fail "vm2's MAC is gone from vm2 after the flood"
+ok "vm2's MAC still on vm2"
+ss=$(ctl_json switch show sw)
+echo "$ss" | jq -c '.fdb_stats'
+ll=$(jq -r '.fdb_stats.learn_limit // 0' <<<"$ss")
+assert_gt "$ll" 0 "switch show fdb_stats.learn_limit counts refused learns"
+dl=$(stat_of vm3 .drops.learn_limit)
+log "vm3 drops.learn_limit: $dl"
+assert_ping 1 "$NET_A.2" 5
+assert_ping 2 "$NET_A.1" 5

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ctl_main.c — vesperctl_main(): parse, connect, call, print; and the
+ * capture loop (capture.start, capture.status every 100 ms, capture.stop).
+ */
+#include "tools/vesperctl/vesperctl.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/vsa_errmsg.h"
+#include "common/vsa_time.h"
+#include "tools/vesperctl/cli.h"
+#include "tools/vesperctl/ctl_conn.h"
+#include "tools/vesperctl/ctl_out.h"
+
+#define PROG "vesperctl"
+#define CAPTURE_POLL_MS 100
+
+static volatile sig_atomic_t ctl_main__interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    ctl_main__interrupted = 1;
+}
+
+/* Maps a failed ctl_conn_call() to an exit code and reports it. */
+static int call_failed(FILE *err, int rc, const struct vsa_errmsg *em)
+{
+    fprintf(err, "%s: %s\n", PROG, em->msg);
+    if (rc == -ETIMEDOUT || rc == -ECONNRESET)
+        return CTL_EXIT_UNREACHABLE;
+    return CTL_EXIT_FAIL;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000,
+                          .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+    /* An interrupted sleep ends early: the caller checks the flag. */
+    (void)nanosleep(&ts, NULL);
+}
+
+/* Calls method with {"id": id}; returns the result's "captured" in *n. */
+static int capture_call(struct ctl_conn *c, const char *method, json_int_t id,
+                        json_int_t *n, bool *done, struct vsa_errmsg *em)
+{
+    json_t *params = json_pack("{s:I}", "id", id);
+    json_t *res = NULL;
+    int rc;
+
+    if (!params)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    rc = ctl_conn_call(c, method, params, &res, em);
+    json_decref(params);
+    if (rc < 0)
+        return rc;
+    if (!json_is_integer(json_object_get(res, "captured")))
+        rc = vsa_errmsg_set(em, -EBADMSG, "invalid response from vesperd: "
+                            "%s without \"captured\"", method);
+    else
+        *n = json_integer_value(json_object_get(res, "captured"));
+    if (done)
+        *done = json_is_true(json_object_get(res, "done"));
+    json_decref(res);
+    return rc;
+}
+
+static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
+                       FILE *out, FILE *err)
+{
+    const char *port = json_string_value(json_object_get(req->params, "port"));
+    const char *file = json_string_value(json_object_get(req->params, "file"));
+    struct sigaction sa = {.sa_handler = on_sigint}, old_sa;
+    uint64_t deadline = 0;
+    struct vsa_errmsg em = {{0}};
+    json_t *res = NULL;
+    json_int_t id, captured = 0;
+    bool done = false;
+    int rc, exit_code;
+
+    /* No SA_RESTART: Ctrl-C must cut the 100 ms sleep short. */
+    sigemptyset(&sa.sa_mask);
+    ctl_main__interrupted = 0;
+    sigaction(SIGINT, &sa, &old_sa);
+
+    rc = ctl_conn_call(c, req->method, req->params, &res, &em);
+    if (rc < 0) {
+        exit_code = call_failed(err, rc, &em);
+        goto out;
+    }
+    if (!json_is_integer(json_object_get(res, "id"))) {
+        json_decref(res);
+        fprintf(err, "%s: invalid response from vesperd: capture.start "
+                     "without \"id\"\n", PROG);
+        exit_code = CTL_EXIT_FAIL;
+        goto out;
+    }
+    id = json_integer_value(json_object_get(res, "id"));
+    json_decref(res);
+    if (req->capture_duration_s)
+        deadline = vsa_time_now_ms() + (uint64_t)req->capture_duration_s * 1000;
+
+    for (;;) {
+        if (!ctl_main__interrupted)
+            sleep_ms(CAPTURE_POLL_MS);
+        if (ctl_main__interrupted ||
+            (deadline && vsa_time_now_ms() >= deadline))
+            break;
+        rc = capture_call(c, "capture.status", id, &captured, &done, &em);
+        if (rc < 0) {
+            exit_code = call_failed(err, rc, &em);
+            goto out;
+        }
+        if (done)
+            break;
+        if (req->capture_count &&
+            (uint64_t)captured >= req->capture_count)
+            break;
+    }
+    if (!done) {
+        rc = capture_call(c, "capture.stop", id, &captured, NULL, &em);
+        if (rc < 0) {
+            exit_code = call_failed(err, rc, &em);
+            goto out;
+        }
+    }
+    rc = ctl_out_capture(out, req->json, id, port ? port : "",
+                         file ? file : "", captured);
+    exit_code = rc < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+out:
+    sigaction(SIGINT, &old_sa, NULL);
+    return exit_code;
+}
+
+int vesperctl_main(int argc, char **argv, FILE *out, FILE *err)
+{
+    struct ctl_cli_req req;
+    struct vsa_errmsg em = {{0}};
+    struct ctl_conn *conn = NULL;
+    const char *path;
+    json_t *result = NULL;
+    int rc, exit_code;
+
+    rc = vesperctl_parse(argc, argv, &req, &em);
+    if (rc < 0) {
+        fprintf(err, "%s: %s\n", PROG, em.msg);
+        if (rc != -EINVAL)
+            return CTL_EXIT_FAIL;
+        ctl_cli_print_hint(err, &req);
+        return CTL_EXIT_USAGE;
+    }
+    if (req.action == CTL_CLI_ACT_HELP) {
+        ctl_cli_print_help(out, &req);
+        ctl_cli_req_release(&req);
+        return CTL_EXIT_OK;
+    }
+
+    path = req.socket_path;
+    if (!path) {
+        path = getenv(CTL_CLI_SOCKET_ENV);
+        if (!path || !*path)
+            path = CTL_CLI_DEFAULT_SOCKET;
+    }
+    rc = ctl_conn_open(path, req.timeout_ms, &conn);
+    if (rc < 0) {
+        fprintf(err, "%s: cannot connect to %s: %s (is vesperd running?)\n",
+                PROG, path, strerror(-rc));
+        ctl_cli_req_release(&req);
+        return CTL_EXIT_UNREACHABLE;
+    }
+
+    if (req.action == CTL_CLI_ACT_CAPTURE) {
+        exit_code = run_capture(conn, &req, out, err);
+    } else {
+        rc = ctl_conn_call(conn, req.method, req.params, &result, &em);
+        if (rc < 0) {
+            exit_code = call_failed(err, rc, &em);
+        } else {
+            rc = ctl_out_result(out, &req, result);
+            if (rc < 0)
+                fprintf(err, "%s: cannot print the result: %s\n", PROG,
+                        strerror(-rc));
+            exit_code = rc < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+        }
+    }
+    json_decref(result);
+    ctl_conn_close(conn);
+    ctl_cli_req_release(&req);
+    return exit_code;
+}

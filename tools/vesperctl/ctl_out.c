@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "tools/vesperctl/ctl_out.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/vsa_compiler.h"
+#include "tools/vesperctl/ctl_table.h"
+
+/* Room for any scalar cell: a 20-digit integer, a MAC, a %g real. */
+#define CELL_SIZE 64
+
+static int print_json(FILE *out, const json_t *v)
+{
+    if (json_dumpf(v, out, JSON_INDENT(2) | JSON_ENCODE_ANY) < 0)
+        return -ENOMEM;
+    fputc('\n', out);
+    return 0;
+}
+
+/* A scalar as text: strings as they are, numbers in decimal, bools as
+ * yes/no, null or missing as "-".  Returns buf or the string's own text. */
+static const char *scalar(const json_t *v, char *buf, size_t size)
+{
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_STRING:
+        return json_string_value(v);
+    case JSON_INTEGER:
+        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return buf;
+    case JSON_REAL:
+        snprintf(buf, size, "%g", json_real_value(v));
+        return buf;
+    case JSON_TRUE:
+        return "yes";
+    case JSON_FALSE:
+        return "no";
+    case JSON_NULL:
+        return "-";
+    default:
+        return "?";
+    }
+}
+
+/* A port's vlan object as port.list words it: "access 10",
+ * "trunk 1-10,20 native 5 tagged". */
+static const char *vlan_text(const json_t *vlan, char *buf, size_t size)
+{
+    const char *mode = json_string_value(json_object_get(vlan, "mode"));
+    const char *allowed;
+    json_int_t native;
+
+    if (mode && !strcmp(mode, "access")) {
+        snprintf(buf, size, "access %" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(vlan, "vid")));
+        return buf;
+    }
+    if (!mode || strcmp(mode, "trunk"))
+        return NULL;
+    allowed = json_string_value(json_object_get(vlan, "allowed"));
+    native = json_integer_value(json_object_get(vlan, "native"));
+    snprintf(buf, size, "trunk %s", allowed ? allowed : "1-4094");
+    if (native > 0) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, size - n, " native %" JSON_INTEGER_FORMAT "%s",
+                 native,
+                 json_is_true(json_object_get(vlan, "native_tagged"))
+                     ? " tagged" : "");
+    }
+    return buf;
+}
+
+/* An object whose members are all scalars (counters, flags). */
+static bool is_flat(const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v)
+        if (json_is_object(v) || json_is_array(v))
+            return false;
+    return json_object_size(obj) > 0;
+}
+
+/* "learned=1 moved=0 ..." */
+static void print_pairs(FILE *out, const json_t *obj)
+{
+    char buf[CELL_SIZE];
+    const char *key;
+    json_t *v;
+    bool first = true;
+
+    json_object_foreach((json_t *)obj, key, v) {
+        fprintf(out, "%s%s=%s", first ? "" : " ", key,
+                scalar(v, buf, sizeof(buf)));
+        first = false;
+    }
+}
+
+/* One value of a "key: value" list. */
+static void print_field_value(FILE *out, const json_t *v)
+{
+    char buf[CELL_SIZE];
+    char vbuf[4200];
+    const char *text;
+    size_t i;
+    json_t *e;
+
+    if (json_is_array(v)) {
+        if (json_array_size(v) == 0) {
+            fputs("-", out);
+            return;
+        }
+        json_array_foreach(v, i, e) {
+            if (i > 0)
+                fputs(", ", out);
+            if (json_is_array(e) || json_is_object(e))
+                json_dumpf(e, out, JSON_COMPACT);
+            else
+                fputs(scalar(e, buf, sizeof(buf)), out);
+        }
+        return;
+    }
+    if (json_is_object(v)) {
+        text = vlan_text(v, vbuf, sizeof(vbuf));
+        if (text)
+            fputs(text, out);
+        else if (is_flat(v))
+            print_pairs(out, v);
+        else
+            json_dumpf(v, out, JSON_COMPACT);
+        return;
+    }
+    fputs(scalar(v, buf, sizeof(buf)), out);
+}
+
+static int view_fields(FILE *out, const json_t *result)
+{
+    const char *key;
+    json_t *v;
+    int width = 0;
+
+    json_object_foreach((json_t *)result, key, v) {
+        int n = (int)strlen(key);
+        if (n > width)
+            width = n;
+    }
+    json_object_foreach((json_t *)result, key, v) {
+        fprintf(out, "%s:%*s", key, width + 2 - (int)strlen(key), "");
+        print_field_value(out, v);
+        fputc('\n', out);
+    }
+    return 0;
+}
+
+/* Adds one row of up to 8 scalars taken from obj's keys. */
+static int add_row_keys(struct ctl_table *t, const json_t *obj,
+                        const char *const *keys)
+{
+    char bufs[8][CELL_SIZE];
+    const char *cells[8];
+
+    for (size_t c = 0; c < t->n_cols && c < 8; c++)
+        cells[c] = scalar(json_object_get(obj, keys[c]), bufs[c],
+                          sizeof(bufs[c]));
+    return ctl_table_add_row(t, cells);
+}
+
+/* Prints result[list_key] (an array of objects) as a table of keys. */
+static int view_list(FILE *out, const json_t *result, const char *list_key,
+                     size_t n_cols, const char *const *headers,
+                     const char *align, const char *const *keys)
+{
+    const json_t *list = json_object_get(result, list_key);
+    struct ctl_table t;
+    size_t i;
+    json_t *e;
+    int rc = 0;
+
+    if (!json_is_array(list))
+        return print_json(out, result);
+    ctl_table_init(&t, n_cols, headers, align);
+    json_array_foreach(list, i, e) {
+        rc = add_row_keys(&t, e, keys);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    return rc;
+}
+
+static int view_switch_list(FILE *out, const json_t *result)
+{
+    static const char *const headers[] = {"NAME", "TYPE", "PORTS", "FDB"};
+    static const char *const keys[] = {"name", "type", "ports",
+                                       "fdb_entries"};
+
+    return view_list(out, result, "switches", 4, headers, "llrr", keys);
+}
+
+static int view_port_list(FILE *out, const json_t *result)
+{
+    static const char *const headers[] = {"NAME", "SWITCH", "CLASS", "VLAN",
+                                          "LINK"};
+    static const char *const keys[] = {"name", "switch", "class", "vlan",
+                                       "link"};
+
+    return view_list(out, result, "ports", 5, headers, "lllll", keys);
+}
+
+static int view_fdb(FILE *out, const json_t *result)
+{
+    static const char *const headers[] = {"VLAN", "MAC", "PORT", "TYPE",
+                                          "AGE"};
+    const json_t *list = json_object_get(result, "entries");
+    struct ctl_table t;
+    size_t i;
+    json_t *e;
+    int rc = 0;
+
+    if (!json_is_array(list))
+        return print_json(out, result);
+    ctl_table_init(&t, 5, headers, "rlllr");
+    json_array_foreach(list, i, e) {
+        char vlan[CELL_SIZE], mac[CELL_SIZE], port[CELL_SIZE], age[CELL_SIZE];
+        bool is_static = json_is_true(json_object_get(e, "static"));
+        const char *cells[5] = {
+            scalar(json_object_get(e, "vlan"), vlan, sizeof(vlan)),
+            scalar(json_object_get(e, "mac"), mac, sizeof(mac)),
+            scalar(json_object_get(e, "port"), port, sizeof(port)),
+            is_static ? "static" : "learned",
+            /* A static entry never ages. */
+            is_static ? "-"
+                      : scalar(json_object_get(e, "age_s"), age, sizeof(age)),
+        };
+        rc = ctl_table_add_row(&t, cells);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    return rc;
+}
+
+bool ctl_out_drop_is_event(const char *reason)
+{
+    static const char *const events[] = {"learn_refused",
+                                         "capture_full"};
+
+    for (size_t i = 0; i < VSA_ARRAY_LEN(events); i++)
+        if (!strcmp(reason, events[i]))
+            return true;
+    return false;
+}
+
+static uint64_t drops_total(const json_t *drops)
+{
+    const char *reason;
+    json_t *v;
+    uint64_t sum = 0;
+
+    json_object_foreach((json_t *)drops, reason, v) {
+        json_int_t n = json_integer_value(v);
+        if (n <= 0 || ctl_out_drop_is_event(reason))
+            continue;
+        sum = sum + (uint64_t)n < sum ? UINT64_MAX : sum + (uint64_t)n;
+    }
+    return sum;
+}
+
+static int view_stats(FILE *out, const struct ctl_cli_req *req,
+                      const json_t *result)
+{
+    static const char *const headers[] = {"PORT", "RX-PKTS", "RX-BYTES",
+                                          "TX-PKTS", "TX-BYTES", "DROPS"};
+    static const char *const keys[] = {"name", "rx_packets", "rx_bytes",
+                                       "tx_packets", "tx_bytes"};
+    static const char *const reason_headers[] = {"DROP-REASON", "COUNT"};
+    const json_t *ports = json_object_get(result, "ports");
+    struct ctl_table t;
+    size_t i;
+    json_t *e;
+    int rc = 0;
+
+    if (!json_is_array(ports))
+        return print_json(out, result);
+    ctl_table_init(&t, 6, headers, "lrrrrr");
+    json_array_foreach(ports, i, e) {
+        char bufs[6][CELL_SIZE];
+        const char *cells[6];
+
+        for (size_t c = 0; c < 5; c++)
+            cells[c] = scalar(json_object_get(e, keys[c]), bufs[c],
+                              CELL_SIZE);
+        snprintf(bufs[5], CELL_SIZE, "%" PRIu64,
+                 drops_total(json_object_get(e, "drops")));
+        cells[5] = bufs[5];
+        rc = ctl_table_add_row(&t, cells);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    if (rc < 0 || !json_object_get(req->params, "port"))
+        return rc;
+
+    /* One port asked for: every non-zero reason, events included. */
+    json_array_foreach(ports, i, e) {
+        const json_t *drops = json_object_get(e, "drops");
+        const char *reason;
+        json_t *v;
+
+        ctl_table_init(&t, 2, reason_headers, "lr");
+        json_object_foreach((json_t *)drops, reason, v) {
+            char buf[CELL_SIZE];
+            const char *cells[2] = {reason, scalar(v, buf, sizeof(buf))};
+
+            if (json_is_integer(v) && json_integer_value(v) == 0)
+                continue;
+            rc = ctl_table_add_row(&t, cells);
+            if (rc < 0)
+                break;
+        }
+        if (rc == 0 && t.n_rows > 0) {
+            fputc('\n', out);
+            ctl_table_print(&t, out);
+        }
+        ctl_table_free(&t);
+        if (rc < 0)
+            break;
+    }
+    return rc;
+}
+
+int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
+{
+    if (req->view == CTL_CLI_VIEW_CONFIG) {
+        json_t *doc = json_object_get(result, "config");
+        return print_json(out, doc ? doc : result);
+    }
+    if (req->json)
+        return print_json(out, result);
+    if (!json_is_object(result))
+        return print_json(out, result);
+    switch (req->view) {
+    case CTL_CLI_VIEW_NONE:
+        return 0;
+    case CTL_CLI_VIEW_FIELDS:
+        return view_fields(out, result);
+    case CTL_CLI_VIEW_SWITCH_LIST:
+        return view_switch_list(out, result);
+    case CTL_CLI_VIEW_PORT_LIST:
+        return view_port_list(out, result);
+    case CTL_CLI_VIEW_FDB:
+        return view_fdb(out, result);
+    case CTL_CLI_VIEW_FLUSHED:
+        fprintf(out, "flushed %" JSON_INTEGER_FORMAT " entries\n",
+                json_integer_value(json_object_get(result, "flushed")));
+        return 0;
+    case CTL_CLI_VIEW_STATS:
+        return view_stats(out, req, result);
+    default:
+        return print_json(out, result);
+    }
+}
+
+int ctl_out_capture(FILE *out, bool json, json_int_t id, const char *port,
+                    const char *file, json_int_t captured)
+{
+    json_t *o;
+    int rc;
+
+    if (!json) {
+        fprintf(out, "captured %" JSON_INTEGER_FORMAT " frames to %s\n",
+                captured, file);
+        return 0;
+    }
+    o = json_pack("{s:I, s:s, s:s, s:I}", "id", id, "port", port, "file",
+                  file, "captured", captured);
+    if (!o)
+        return -ENOMEM;
+    rc = print_json(out, o);
+    json_decref(o);
+    return rc;
+}

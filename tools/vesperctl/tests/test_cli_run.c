@@ -1,0 +1,902 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_cli_run.c — the whole of vesperctl, in-process, against a fake
+ * control socket (fake_server.c: a thread on a Unix socket in a temp dir
+ * that records each request line and answers with a canned response).
+ *
+ * Objective: each command line sends exactly the JSON-RPC request that
+ * docs/rpc.md defines (method, params, jsonrpc, id); daemon errors exit 1
+ * with the daemon's message; usage errors exit 2, name the bad argument and
+ * send nothing; --json prints valid JSON equal to the result; the human
+ * tables look as docs/cli.md shows; an unreachable, silent, closing or
+ * babbling daemon gives exit 3 or 1 with a clear message; and the capture
+ * loop stops on done, on COUNT, on --duration and on SIGINT.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_server.h"
+#include "tools/vesperctl/vesperctl.h"
+
+#define MAX_ARGS 40
+
+static struct fake_srv *srv;
+
+struct run {
+    int rc;
+    char *out;
+    char *err;
+};
+
+/* Runs "vesperctl [--socket S] <line>" (line split on spaces). */
+static struct run run_with(const char *socket, const char *line)
+{
+    struct run r = {0};
+    char *copy = strdup(line);
+    char *argv[MAX_ARGS + 1];
+    char *save = NULL;
+    size_t out_size = 0, err_size = 0;
+    FILE *out, *err;
+    int argc = 0;
+
+    assert_non_null(copy);
+    argv[argc++] = "vesperctl";
+    if (socket) {
+        argv[argc++] = "--socket";
+        argv[argc++] = (char *)socket;
+    }
+    for (char *t = strtok_r(copy, " ", &save); t && argc < MAX_ARGS;
+         t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    out = open_memstream(&r.out, &out_size);
+    err = open_memstream(&r.err, &err_size);
+    assert_non_null(out);
+    assert_non_null(err);
+    r.rc = vesperctl_main(argc, argv, out, err);
+    fclose(out);
+    fclose(err);
+    free(copy);
+    return r;
+}
+
+static struct run run(const char *line)
+{
+    return run_with(fake_srv_path(srv), line);
+}
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fake_srv_reset(srv);
+    return 0;
+}
+
+/* --- requests --------------------------------------------------------- */
+
+static const struct {
+    const char *line;
+    const char *method;
+    const char *params;
+} request_cases[] = {
+    {"switch add sw1 --type private", "switch.add",
+     "{\"name\":\"sw1\",\"type\":\"private\"}"},
+    {"switch add ext0 --type external --uplink eth0 --fdb-max 4096 "
+     "--aging 600", "switch.add",
+     "{\"name\":\"ext0\",\"type\":\"external\",\"uplink\":\"eth0\","
+     "\"fdb_max\":4096,\"aging_s\":600}"},
+    {"switch add ext1 --type external --uplink-devargs 0000:03:00.0 "
+     "--management-os --host-ifname ext1h --address 10.0.0.1/24 "
+     "--address fd00::1/64 --mtu 9000", "switch.add",
+     "{\"name\":\"ext1\",\"type\":\"external\","
+     "\"uplink_devargs\":\"0000:03:00.0\",\"management_os\":true,"
+     "\"host_ifname\":\"ext1h\",\"addresses\":[\"10.0.0.1/24\","
+     "\"fd00::1/64\"],\"mtu\":9000}"},
+    {"switch add int0 --type internal --address 192.168.5.1/24 --mtu 68",
+     "switch.add",
+     "{\"name\":\"int0\",\"type\":\"internal\","
+     "\"addresses\":[\"192.168.5.1/24\"],\"mtu\":68}"},
+    {"switch del sw1", "switch.del", "{\"name\":\"sw1\"}"},
+    {"switch set sw1 --fdb-max 16 --aging 10", "switch.set",
+     "{\"name\":\"sw1\",\"fdb_max\":16,\"aging_s\":10}"},
+    {"switch set sw1 --aging=1000000", "switch.set",
+     "{\"name\":\"sw1\",\"aging_s\":1000000}"},
+    {"switch list", "switch.list", "{}"},
+    {"switch show sw1", "switch.show", "{\"name\":\"sw1\"}"},
+    {"port add p1 --switch sw1 --class dpdk --devargs net_ring0", "port.add",
+     "{\"name\":\"p1\",\"switch\":\"sw1\",\"class\":\"dpdk\","
+     "\"devargs\":\"net_ring0\"}"},
+    {"port add p2 --switch sw1 --class dpdk --devargs "
+     "net_af_packet0,iface=veth1 --access 10 --learn-limit 100", "port.add",
+     "{\"name\":\"p2\",\"switch\":\"sw1\",\"class\":\"dpdk\","
+     "\"devargs\":\"net_af_packet0,iface=veth1\","
+     "\"vlan\":{\"mode\":\"access\",\"vid\":10},\"learn_limit\":100}"},
+    {"port add p3 --switch sw1 --class dpdk --devargs net_tap0,iface=t0 "
+     "--trunk 1-10,20 --native 5 --native-tagged", "port.add",
+     "{\"name\":\"p3\",\"switch\":\"sw1\",\"class\":\"dpdk\","
+     "\"devargs\":\"net_tap0,iface=t0\",\"vlan\":{\"mode\":\"trunk\","
+     "\"allowed\":\"1-10,20\",\"native\":5,\"native_tagged\":true}}"},
+    {"port add h1 --switch int0 --class internal --ifname h1 "
+     "--address 10.1.0.1/16 --mtu 1400", "port.add",
+     "{\"name\":\"h1\",\"switch\":\"int0\",\"class\":\"internal\","
+     "\"ifname\":\"h1\",\"addresses\":[\"10.1.0.1/16\"],\"mtu\":1400}"},
+    {"port add p4 --switch=sw1 --class=dpdk --devargs=net_null0 "
+     "--trunk=100", "port.add",
+     "{\"name\":\"p4\",\"switch\":\"sw1\",\"class\":\"dpdk\","
+     "\"devargs\":\"net_null0\",\"vlan\":{\"mode\":\"trunk\","
+     "\"allowed\":\"100\",\"native\":0,\"native_tagged\":false}}"},
+    {"port del p1", "port.del", "{\"name\":\"p1\"}"},
+    {"port set p1 --access 4094", "port.set",
+     "{\"name\":\"p1\",\"vlan\":{\"mode\":\"access\",\"vid\":4094}}"},
+    {"port set p1 --trunk 1-4094 --native 1", "port.set",
+     "{\"name\":\"p1\",\"vlan\":{\"mode\":\"trunk\",\"allowed\":\"1-4094\","
+     "\"native\":1,\"native_tagged\":false}}"},
+    {"port set p1 --learn-limit 0", "port.set",
+     "{\"name\":\"p1\",\"learn_limit\":0}"},
+    {"port set sw1.uplink --access 1 --learn-limit 7", "port.set",
+     "{\"name\":\"sw1.uplink\",\"vlan\":{\"mode\":\"access\",\"vid\":1},"
+     "\"learn_limit\":7}"},
+    {"port list", "port.list", "{}"},
+    {"port list --switch sw1", "port.list", "{\"switch\":\"sw1\"}"},
+    {"port show p1", "port.show", "{\"name\":\"p1\"}"},
+    {"fdb show sw1", "fdb.show", "{\"switch\":\"sw1\"}"},
+    {"fdb show sw1 --vlan 10 --port p1", "fdb.show",
+     "{\"switch\":\"sw1\",\"vlan\":10,\"port\":\"p1\"}"},
+    {"fdb add sw1 --vlan 10 --mac 02:00:00:00:00:01 --port p1", "fdb.add",
+     "{\"switch\":\"sw1\",\"vlan\":10,\"mac\":\"02:00:00:00:00:01\","
+     "\"port\":\"p1\"}"},
+    {"fdb add sw1 --port p2 --mac 02-AB-CD-EF-00-01 --vlan 4094", "fdb.add",
+     "{\"switch\":\"sw1\",\"vlan\":4094,\"mac\":\"02:ab:cd:ef:00:01\","
+     "\"port\":\"p2\"}"},
+    {"fdb del sw1 --vlan 10 --mac 02:00:00:00:00:01", "fdb.del",
+     "{\"switch\":\"sw1\",\"vlan\":10,\"mac\":\"02:00:00:00:00:01\"}"},
+    {"fdb del sw1 --vlan 1 --mac 01:00:5e:00:00:01", "fdb.del",
+     "{\"switch\":\"sw1\",\"vlan\":1,\"mac\":\"01:00:5e:00:00:01\"}"},
+    {"fdb flush sw1", "fdb.flush", "{\"switch\":\"sw1\"}"},
+    {"fdb flush sw1 --port p1 --vlan 7", "fdb.flush",
+     "{\"switch\":\"sw1\",\"port\":\"p1\",\"vlan\":7}"},
+    {"stats", "stats.get", "{}"},
+    {"stats p1", "stats.get", "{\"port\":\"p1\"}"},
+    {"stats --clear", "stats.clear", "{}"},
+    {"stats p1 --clear", "stats.clear", "{\"port\":\"p1\"}"},
+    {"config show", "config.get", "{}"},
+    {"info", "daemon.info", "{}"},
+    {"--json switch list", "switch.list", "{}"},
+    {"switch list --json --timeout 5", "switch.list", "{}"},
+    {"capture p1 -w /tmp/x.pcap -c 10 --direction rx --snaplen 128",
+     "capture.start",
+     "{\"port\":\"p1\",\"file\":\"/tmp/x.pcap\",\"count\":10,"
+     "\"direction\":\"rx\",\"snaplen\":128}"},
+    {"capture p1 --write=/tmp/y.pcap --count=0 --direction both",
+     "capture.start",
+     "{\"port\":\"p1\",\"file\":\"/tmp/y.pcap\",\"count\":0,"
+     "\"direction\":\"both\"}"},
+};
+
+static void check_request(size_t i, const char *line, const char *method,
+                          const char *params)
+{
+    json_t *req = fake_srv_request(srv, i);
+    json_t *want = json_loads(params, 0, NULL);
+
+    assert_non_null(want);
+    if (!json_is_object(req))
+        fail_msg("'%s': request %zu is not a JSON object", line, i);
+    assert_string_equal(json_string_value(json_object_get(req, "jsonrpc")),
+                        "2.0");
+    assert_true(json_is_integer(json_object_get(req, "id")));
+    if (strcmp(json_string_value(json_object_get(req, "method")), method))
+        fail_msg("'%s': method %s, want %s", line,
+                 json_string_value(json_object_get(req, "method")), method);
+    if (!json_equal(json_object_get(req, "params"), want)) {
+        char *got = json_dumps(json_object_get(req, "params"),
+                               JSON_COMPACT | JSON_SORT_KEYS);
+        fail_msg("'%s': params %s, want %s", line, got, params);
+    }
+    /* Nothing else in the request object. */
+    assert_int_equal(json_object_size(req), 4);
+    json_decref(want);
+    json_decref(req);
+}
+
+/* Capture answers for the request table: done at once. */
+static json_t *capture_done_at_once(const char *method, json_t *params,
+                                    unsigned n_call, void *arg)
+{
+    (void)params;
+    (void)n_call;
+    (void)arg;
+    if (method && !strcmp(method, "capture.start"))
+        return json_pack("{s:{s:i}}", "result", "id", 1);
+    if (method && !strcmp(method, "capture.status"))
+        return json_pack("{s:{s:i, s:s, s:s, s:i, s:b}}", "result", "id", 1,
+                         "port", "p1", "file", "/tmp/x.pcap", "captured", 0,
+                         "done", 1);
+    return NULL;
+}
+
+static void test_request_table(void **state)
+{
+    (void)state;
+    assert_true(sizeof(request_cases) / sizeof(*request_cases) >= 25);
+    for (size_t i = 0; i < sizeof(request_cases) / sizeof(*request_cases);
+         i++) {
+        struct run r;
+
+        fake_srv_reset(srv);
+        fake_srv_set_handler(srv, capture_done_at_once, NULL);
+        r = run(request_cases[i].line);
+        if (r.rc != 0)
+            fail_msg("'%s': exit %d: %s", request_cases[i].line, r.rc, r.err);
+        assert_true(fake_srv_n_requests(srv) >= 1);
+        check_request(0, request_cases[i].line, request_cases[i].method,
+                      request_cases[i].params);
+        if (strcmp(request_cases[i].method, "capture.start"))
+            assert_int_equal(fake_srv_n_requests(srv), 1);
+        assert_string_equal(r.err, "");
+        run_free(&r);
+    }
+}
+
+/* capture -w relative: made absolute against the cwd. */
+static void test_capture_relative_path(void **state)
+{
+    char cwd[PATH_MAX], want[PATH_MAX + 32];
+    struct run r;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_done_at_once, NULL);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    r = run("capture p1 -w rel.pcap");
+    assert_int_equal(r.rc, 0);
+    snprintf(want, sizeof(want), "{\"port\":\"p1\",\"file\":\"%s/rel.pcap\"}",
+             cwd);
+    check_request(0, "capture p1 -w rel.pcap", "capture.start", want);
+    run_free(&r);
+}
+
+/* Request ids are unique per connection and answered in order. */
+static void test_ids_increase(void **state)
+{
+    struct run r;
+    json_t *a, *b;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_done_at_once, NULL);
+    r = run("capture p1 -w /tmp/z.pcap");
+    assert_int_equal(r.rc, 0);
+    assert_int_equal(fake_srv_n_requests(srv), 2);
+    a = fake_srv_request(srv, 0);
+    b = fake_srv_request(srv, 1);
+    assert_true(json_integer_value(json_object_get(a, "id")) <
+                json_integer_value(json_object_get(b, "id")));
+    json_decref(a);
+    json_decref(b);
+    run_free(&r);
+}
+
+/* --- errors ----------------------------------------------------------- */
+
+static void test_daemon_error(void **state)
+{
+    struct run r;
+
+    (void)state;
+    fake_srv_set_reply(srv, "switch.del",
+                       "{\"error\":{\"code\":-32001,"
+                       "\"message\":\"switch 'nope' does not exist\"}}");
+    r = run("switch del nope");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "vesperctl: switch 'nope' does not exist\n");
+    assert_string_equal(r.out, "");
+    run_free(&r);
+
+    /* Same with --json: errors never go to stdout. */
+    r = run("--json switch del nope");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "vesperctl: switch 'nope' does not exist\n");
+    assert_string_equal(r.out, "");
+    run_free(&r);
+
+    /* An error without a message still says something. */
+    fake_srv_set_reply(srv, "port.del", "{\"error\":{\"code\":-32004}}");
+    r = run("port del p1");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "vesperctl: vesperd error -32004\n");
+    run_free(&r);
+
+    /* An error answered with id null (the daemon could not read the id). */
+    fake_srv_set_raw(srv, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":"
+                          "{\"code\":-32700,\"message\":\"parse error at "
+                          "column 3\"}}");
+    r = run("info");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "vesperctl: parse error at column 3\n");
+    run_free(&r);
+}
+
+static const struct {
+    const char *line;
+    const char *needle; /* must appear in the message */
+} usage_cases[] = {
+    {"port set p1 --access 0", "--access: VLAN 0 is out of range"},
+    {"port set p1 --access 4095", "VLAN 4095"},
+    {"port set p1 --access 5000", "VLAN 5000"},
+    {"fdb show sw1 --vlan 0", "--vlan"},
+    {"fdb add sw1 --vlan 10 --mac 02:00:00:00:00 --port p1",
+     "--mac: '02:00:00:00:00' is not a MAC address"},
+    {"fdb add sw1 --vlan 10 --mac 02:00:00:00:00:0g --port p1", "--mac"},
+    {"fdb add sw1 --vlan 10 --mac 01:00:5e:00:00:01 --port p1",
+     "--mac: 01:00:5e:00:00:01 is not a unicast"},
+    {"port set p1 --trunk 1-5000", "--trunk: VLAN 5000"},
+    {"port set p1 --trunk 10-5", "--trunk: range 10-5"},
+    {"port set p1 --trunk 1,,2", "--trunk: '1,,2' is not a VLAN set"},
+    {"port set p1 --trunk 0-10", "--trunk: VLAN 0"},
+    {"switch list --bogus", "unknown option '--bogus' for 'switch list'"},
+    {"--frob switch list", "unknown option '--frob'"},
+    {"switch set sw1 --fdb-max", "--fdb-max needs a value"},
+    {"switch set sw1 --fdb-max --aging 20", "--fdb-max needs a value"},
+    {"port set p1 --access 10 --trunk 1-10",
+     "--access and --trunk are mutually exclusive"},
+    {"port add p1 --switch s --class dpdk --devargs x --access 2 "
+     "--trunk 3", "mutually exclusive"},
+    {"port set p1 --native 5", "--native: only with --trunk"},
+    {"switch add sw1", "missing --type"},
+    {"switch add sw1 --type bogus", "--type: 'bogus' is not one of"},
+    {"switch add sw1 --type private --uplink eth0",
+     "--uplink: only for --type external"},
+    {"switch add sw1 --type external", "--type external needs --uplink"},
+    {"switch add sw1 --type internal --mtu 50",
+     "--mtu: 50 is out of range (68..9000)"},
+    {"switch add sw1 --type internal --mtu 9001", "--mtu: 9001"},
+    {"switch add sw/1 --type private", "NAME: 'sw/1' is not a valid name"},
+    {"switch add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --type private", "NAME"},
+    {"switch add sw1 --type internal --address 10.0.0.1",
+     "--address: '10.0.0.1'"},
+    {"switch add sw1 --type internal --address 10.0.0.1/33", "--address"},
+    {"switch set sw1", "nothing to change"},
+    {"port add p1 --switch s --class dpdk", "--devargs"},
+    {"port add p1 --switch s --class internal --ifname x --devargs y",
+     "--devargs: only for --class dpdk"},
+    {"frobnicate", "unknown command 'frobnicate'"},
+    {"switch", "switch: missing command"},
+    {"switch add sw1 --type private extra", "unexpected argument 'extra'"},
+    {"capture p1", "missing -w"},
+    {"capture p1 -w x.pcap --direction up", "--direction: 'up'"},
+    {"--timeout 0 switch list", "--timeout"},
+    {"--timeout abc switch list", "--timeout: 'abc'"},
+    {"stats p1 p2", "unexpected argument 'p2'"},
+    {"", "missing command"},
+};
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    assert_true(sizeof(usage_cases) / sizeof(*usage_cases) >= 15);
+    for (size_t i = 0; i < sizeof(usage_cases) / sizeof(*usage_cases); i++) {
+        struct run r = run(usage_cases[i].line);
+
+        if (r.rc != 2)
+            fail_msg("'%s': exit %d, want 2 (%s)", usage_cases[i].line, r.rc,
+                     r.err);
+        if (strncmp(r.err, "vesperctl: ", 11) ||
+            !strstr(r.err, usage_cases[i].needle))
+            fail_msg("'%s': stderr '%s' lacks '%s'", usage_cases[i].line,
+                     r.err, usage_cases[i].needle);
+        assert_non_null(strstr(r.err, "\nTry 'vesperctl "));
+        assert_string_equal(r.out, "");
+        assert_int_equal(fake_srv_n_requests(srv), 0);
+        run_free(&r);
+    }
+}
+
+static void test_unreachable(void **state)
+{
+    char path[PATH_MAX], want[PATH_MAX + 128];
+    struct run r;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s.missing", fake_srv_path(srv));
+    r = run_with(path, "switch list");
+    assert_int_equal(r.rc, 3);
+    snprintf(want, sizeof(want),
+             "vesperctl: cannot connect to %s: No such file or directory "
+             "(is vesperd running?)\n", path);
+    assert_string_equal(r.err, want);
+    assert_string_equal(r.out, "");
+    run_free(&r);
+
+    /* $VESPER_SOCKET replaces the default; --socket beats it. */
+    setenv("VESPER_SOCKET", path, 1);
+    r = run_with(NULL, "info");
+    assert_int_equal(r.rc, 3);
+    assert_string_equal(r.err, want);
+    run_free(&r);
+    setenv("VESPER_SOCKET", fake_srv_path(srv), 1);
+    r = run_with(NULL, "info");
+    assert_int_equal(r.rc, 0);
+    run_free(&r);
+    r = run_with(path, "info");
+    assert_int_equal(r.rc, 3);
+    run_free(&r);
+    unsetenv("VESPER_SOCKET");
+
+    /* A path that is not a socket. */
+    r = run_with("/", "info");
+    assert_int_equal(r.rc, 3);
+    assert_non_null(strstr(r.err, "cannot connect to /: "));
+    run_free(&r);
+}
+
+static void test_broken_daemon(void **state)
+{
+    struct run r;
+
+    (void)state;
+    /* Silent: the timeout fires. */
+    fake_srv_set_mode(srv, FAKE_SRV_SILENT);
+    r = run("--timeout 0.2 switch list");
+    assert_int_equal(r.rc, 3);
+    assert_string_equal(r.err,
+                        "vesperctl: no answer from vesperd within 0.200 s\n");
+    run_free(&r);
+
+    /* Closes without answering. */
+    fake_srv_set_mode(srv, FAKE_SRV_CLOSE);
+    r = run("switch list");
+    assert_int_equal(r.rc, 3);
+    assert_string_equal(r.err, "vesperctl: vesperd closed the connection\n");
+    run_free(&r);
+
+    /* Answers garbage. */
+    fake_srv_set_raw(srv, "this is not json");
+    r = run("switch list");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "vesperctl: invalid response from vesperd"));
+    run_free(&r);
+
+    /* Answers another request's id. */
+    fake_srv_set_raw(srv, "{\"jsonrpc\":\"2.0\",\"id\":999,\"result\":{}}");
+    r = run("switch list");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "id does not match"));
+    run_free(&r);
+
+    /* Not JSON-RPC 2.0. */
+    fake_srv_set_raw(srv, "{\"id\":1,\"result\":{}}");
+    r = run("switch list");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "not a JSON-RPC 2.0"));
+    run_free(&r);
+
+    /* Neither result nor error. */
+    fake_srv_set_raw(srv, "{\"jsonrpc\":\"2.0\",\"id\":1}");
+    r = run("switch list");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "no result and no error"));
+    run_free(&r);
+}
+
+/* --- output ----------------------------------------------------------- */
+
+static const char switch_list_result[] =
+    "{\"result\":{\"switches\":["
+    "{\"name\":\"default\",\"type\":\"internal\",\"ports\":1,"
+    "\"fdb_entries\":3},"
+    "{\"name\":\"ext-uplink0\",\"type\":\"external\",\"ports\":12,"
+    "\"fdb_entries\":10240}]}}";
+
+static const char port_list_result[] =
+    "{\"result\":{\"ports\":["
+    "{\"name\":\"vesper0\",\"switch\":\"default\",\"class\":\"internal\","
+    "\"vlan\":\"access 1\",\"link\":\"up\"},"
+    "{\"name\":\"ext0.uplink\",\"switch\":\"ext0\",\"class\":\"uplink\","
+    "\"vlan\":\"trunk 1-10 native 1\",\"link\":\"down\"}]}}";
+
+static const char fdb_result[] =
+    "{\"result\":{\"entries\":["
+    "{\"vlan\":1,\"mac\":\"02:00:00:00:00:01\",\"port\":\"vesper0\","
+    "\"static\":true,\"age_s\":0},"
+    "{\"vlan\":100,\"mac\":\"52:54:00:12:34:56\",\"port\":\"vm1\","
+    "\"static\":false,\"age_s\":17}]}}";
+
+static const char stats_result[] =
+    "{\"result\":{\"ports\":[{\"name\":\"vm1\",\"rx_packets\":1200,"
+    "\"rx_bytes\":151234,\"tx_packets\":1100,\"tx_bytes\":140000,"
+    "\"drops\":{\"vlan_untagged\":0,\"vlan_tagged_on_access\":0,"
+    "\"vlan_not_allowed\":3,\"vlan_reserved\":0,\"runt\":0,\"same_port\":2,"
+    "\"no_member\":0,\"tx_full\":0,\"link_down\":0,\"no_mbuf\":0,"
+    "\"learn_refused\":9,\"capture_full\":0}}]}}";
+
+static const char info_result[] =
+    "{\"result\":{\"version\":\"0.1.0\",\"pid\":4242,"
+    "\"config\":\"/var/lib/vesper/config.json\","
+    "\"socket\":\"/run/vesper/vesperd.sock\",\"lcores\":\"0,1\","
+    "\"hugepages\":false}}";
+
+static const char port_show_result[] =
+    "{\"result\":{\"name\":\"vm1\",\"switch\":\"sw1\",\"class\":\"dpdk\","
+    "\"devargs\":\"net_tap0,iface=t0\",\"vlan\":{\"mode\":\"trunk\","
+    "\"allowed\":\"1-10,20\",\"native\":5,\"native_tagged\":true},"
+    "\"learn_limit\":0,\"link\":\"up\",\"mac\":\"02:00:00:00:00:09\","
+    "\"fdb_entries\":4}}";
+
+static void expect_output(const char *method, const char *reply,
+                          const char *line, const char *want)
+{
+    struct run r;
+
+    fake_srv_reset(srv);
+    fake_srv_set_reply(srv, method, reply);
+    r = run(line);
+    if (r.rc != 0)
+        fail_msg("'%s': exit %d: %s", line, r.rc, r.err);
+    if (strcmp(r.out, want))
+        fail_msg("'%s' printed:\n%s\nwant:\n%s", line, r.out, want);
+    run_free(&r);
+}
+
+static void test_tables(void **state)
+{
+    (void)state;
+    expect_output("switch.list", switch_list_result, "switch list",
+                  "NAME         TYPE      PORTS    FDB\n"
+                  "default      internal      1      3\n"
+                  "ext-uplink0  external     12  10240\n");
+    expect_output("port.list", port_list_result, "port list",
+                  "NAME         SWITCH   CLASS     VLAN                 LINK\n"
+                  "vesper0      default  internal  access 1             up\n"
+                  "ext0.uplink  ext0     uplink    trunk 1-10 native 1  "
+                  "down\n");
+    expect_output("fdb.show", fdb_result, "fdb show sw1",
+                  "VLAN  MAC                PORT     TYPE     AGE\n"
+                  "   1  02:00:00:00:00:01  vesper0  static     -\n"
+                  " 100  52:54:00:12:34:56  vm1      learned   17\n");
+    expect_output("fdb.show", "{\"result\":{\"entries\":[]}}", "fdb show sw1",
+                  "VLAN  MAC  PORT  TYPE  AGE\n");
+    /* DROPS = 3 + 2; learn_refused counts events, not lost frames. */
+    expect_output("stats.get", stats_result, "stats",
+                  "PORT  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  DROPS\n"
+                  "vm1      1200    151234     1100    140000      5\n");
+    expect_output("stats.get", stats_result, "stats vm1",
+                  "PORT  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  DROPS\n"
+                  "vm1      1200    151234     1100    140000      5\n"
+                  "\n"
+                  "DROP-REASON       COUNT\n"
+                  "vlan_not_allowed      3\n"
+                  "same_port             2\n"
+                  "learn_refused         9\n");
+    expect_output("fdb.flush", "{\"result\":{\"ok\":true,\"flushed\":42}}",
+                  "fdb flush sw1", "flushed 42 entries\n");
+    expect_output("daemon.info", info_result, "info",
+                  "version:    0.1.0\n"
+                  "pid:        4242\n"
+                  "config:     /var/lib/vesper/config.json\n"
+                  "socket:     /run/vesper/vesperd.sock\n"
+                  "lcores:     0,1\n"
+                  "hugepages:  no\n");
+    expect_output("port.show", port_show_result, "port show vm1",
+                  "name:         vm1\n"
+                  "switch:       sw1\n"
+                  "class:        dpdk\n"
+                  "devargs:      net_tap0,iface=t0\n"
+                  "vlan:         trunk 1-10,20 native 5 tagged\n"
+                  "learn_limit:  0\n"
+                  "link:         up\n"
+                  "mac:          02:00:00:00:00:09\n"
+                  "fdb_entries:  4\n");
+    /* Members rpc.md does not list are shown too: flat objects as
+     * key=value pairs, deeper ones as compact JSON. */
+    expect_output("switch.show",
+                  "{\"result\":{\"name\":\"sw1\",\"type\":\"private\","
+                  "\"management_os\":false,\"ports\":[],"
+                  "\"fdb_stats\":{\"learned\":4,\"aged\":1},"
+                  "\"deep\":{\"a\":[1]}}}",
+                  "switch show sw1",
+                  "name:           sw1\n"
+                  "type:           private\n"
+                  "management_os:  no\n"
+                  "ports:          -\n"
+                  "fdb_stats:      learned=4 aged=1\n"
+                  "deep:           {\"a\":[1]}\n");
+    /* Mutating commands are silent on success. */
+    expect_output("switch.add", "{\"result\":{\"ok\":true}}",
+                  "switch add s --type private", "");
+    /* A result of an unexpected shape is shown as JSON, not lost. */
+    expect_output("switch.list", "{\"result\":{\"weird\":1}}", "switch list",
+                  "{\n  \"weird\": 1\n}\n");
+}
+
+static void test_json_output(void **state)
+{
+    static const struct {
+        const char *method;
+        const char *reply;
+        const char *line;
+    } cases[] = {
+        {"switch.list", switch_list_result, "--json switch list"},
+        {"port.list", port_list_result, "port list --json"},
+        {"fdb.show", fdb_result, "--json fdb show sw1"},
+        {"stats.get", stats_result, "--json stats vm1"},
+        {"daemon.info", info_result, "--json info"},
+        {"port.show", port_show_result, "--json port show vm1"},
+        {"switch.add", "{\"result\":{\"ok\":true}}",
+         "--json switch add s --type private"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        json_t *reply = json_loads(cases[i].reply, 0, NULL);
+        json_error_t e;
+        json_t *got;
+        struct run r;
+
+        fake_srv_reset(srv);
+        fake_srv_set_reply(srv, cases[i].method, cases[i].reply);
+        r = run(cases[i].line);
+        assert_int_equal(r.rc, 0);
+        got = json_loads(r.out, 0, &e);
+        if (!got)
+            fail_msg("'%s': not JSON (%s): %s", cases[i].line, e.text, r.out);
+        assert_true(json_equal(got, json_object_get(reply, "result")));
+        /* Indented, one value per line. */
+        assert_non_null(strchr(r.out, '\n'));
+        json_decref(got);
+        json_decref(reply);
+        run_free(&r);
+    }
+}
+
+static void test_config_show(void **state)
+{
+    static const char doc[] =
+        "{\"version\":1,\"switches\":[{\"name\":\"default\","
+        "\"type\":\"internal\",\"fdb_max\":8192,\"aging_s\":300}],"
+        "\"ports\":[],\"fdb_static\":[]}";
+    char reply[512];
+    json_t *want = json_loads(doc, 0, NULL), *got;
+
+    (void)state;
+    snprintf(reply, sizeof(reply), "{\"result\":{\"config\":%s}}", doc);
+    for (int json = 0; json < 2; json++) {
+        struct run r;
+
+        fake_srv_reset(srv);
+        fake_srv_set_reply(srv, "config.get", reply);
+        r = run(json ? "--json config show" : "config show");
+        assert_int_equal(r.rc, 0);
+        got = json_loads(r.out, 0, NULL);
+        assert_non_null(got);
+        assert_true(json_equal(got, want)); /* the document itself */
+        assert_non_null(strstr(r.out, "\n  \"switches\": ["));
+        json_decref(got);
+        run_free(&r);
+    }
+    json_decref(want);
+}
+
+static void test_help_exit(void **state)
+{
+    static const char *const lines[] = {"--help", "help", "help switch add",
+                                        "switch add --help", "port --help",
+                                        "capture -h"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++) {
+        struct run r = run(lines[i]);
+        assert_int_equal(r.rc, 0);
+        assert_non_null(strstr(r.out, "usage:"));
+        assert_string_equal(r.err, "");
+        run_free(&r);
+    }
+    assert_int_equal(fake_srv_n_requests(srv), 0);
+}
+
+/* --- capture ---------------------------------------------------------- */
+
+struct capture_script {
+    unsigned done_after;   /* status call that reports done (0: never) */
+    unsigned sigint_on;    /* status call that raises SIGINT (0: never) */
+    unsigned statuses;     /* status calls seen */
+    json_int_t stop_count; /* "captured" in capture.stop */
+};
+
+static json_t *capture_handler(const char *method, json_t *params,
+                               unsigned n_call, void *arg)
+{
+    struct capture_script *cs = arg;
+
+    (void)n_call;
+    if (!method)
+        return NULL;
+    if (!strcmp(method, "capture.start"))
+        return json_pack("{s:{s:i}}", "result", "id", 7);
+    if (json_integer_value(json_object_get(params, "id")) != 7)
+        return json_pack("{s:{s:i, s:s}}", "error", "code", -32001,
+                         "message", "capture 7 expected");
+    if (!strcmp(method, "capture.status")) {
+        cs->statuses++;
+        if (cs->sigint_on && cs->statuses == cs->sigint_on)
+            raise(SIGINT);
+        return json_pack("{s:{s:i, s:s, s:s, s:i, s:b}}", "result", "id", 7,
+                         "port", "p1", "file", "/tmp/c.pcap", "captured",
+                         (int)cs->statuses, "done",
+                         cs->done_after && cs->statuses >= cs->done_after);
+    }
+    if (!strcmp(method, "capture.stop"))
+        return json_pack("{s:{s:b, s:I}}", "result", "ok", 1, "captured",
+                         cs->stop_count);
+    return NULL;
+}
+
+static const char *method_of(size_t i)
+{
+    static char buf[64];
+    json_t *req = fake_srv_request(srv, i);
+
+    snprintf(buf, sizeof(buf), "%s",
+             json_string_value(json_object_get(req, "method")));
+    json_decref(req);
+    return buf;
+}
+
+static void test_capture_until_done(void **state)
+{
+    struct capture_script cs = {.done_after = 3};
+    struct run r;
+    size_t n;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("capture p1 -w /tmp/c.pcap");
+    if (r.rc != 0)
+        fail_msg("exit %d: %s", r.rc, r.err);
+    assert_string_equal(r.out, "captured 3 frames to /tmp/c.pcap\n");
+    n = fake_srv_n_requests(srv);
+    assert_int_equal(n, 4); /* start + 3 status, no stop */
+    assert_string_equal(method_of(0), "capture.start");
+    assert_string_equal(method_of(3), "capture.status");
+    run_free(&r);
+
+    fake_srv_reset(srv);
+    cs = (struct capture_script){.done_after = 2};
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("--json capture p1 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 0);
+    json_t *got = json_loads(r.out, 0, NULL);
+    json_t *want = json_pack("{s:i, s:s, s:s, s:i}", "id", 7, "port", "p1",
+                             "file", "/tmp/c.pcap", "captured", 2);
+    assert_true(json_equal(got, want));
+    json_decref(got);
+    json_decref(want);
+    run_free(&r);
+}
+
+static void test_capture_count(void **state)
+{
+    struct capture_script cs = {.stop_count = 2};
+    struct run r;
+
+    (void)state;
+    /* The daemon never says done; COUNT 2 is reached on the 2nd status. */
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("capture p1 -w /tmp/c.pcap -c 2");
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, "captured 2 frames to /tmp/c.pcap\n");
+    assert_int_equal(fake_srv_n_requests(srv), 4);
+    assert_string_equal(method_of(3), "capture.stop");
+    run_free(&r);
+}
+
+static void test_capture_sigint(void **state)
+{
+    struct capture_script cs = {.sigint_on = 2, .stop_count = 5};
+    struct run r;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("capture p1 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, "captured 5 frames to /tmp/c.pcap\n");
+    assert_int_equal(fake_srv_n_requests(srv), 4);
+    assert_string_equal(method_of(3), "capture.stop");
+    run_free(&r);
+    /* The old disposition is back. */
+    struct sigaction sa;
+    sigaction(SIGINT, NULL, &sa);
+    assert_true(sa.sa_handler == SIG_DFL);
+}
+
+static void test_capture_duration(void **state)
+{
+    struct capture_script cs = {.stop_count = 11};
+    struct run r;
+    size_t n;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("capture p1 -w /tmp/c.pcap --duration 1");
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.out, "captured 11 frames to /tmp/c.pcap\n");
+    n = fake_srv_n_requests(srv);
+    /* About 10 polls in 1 s at 100 ms; allow a slow machine. */
+    assert_true(n >= 4 && n <= 13);
+    assert_string_equal(method_of(n - 1), "capture.stop");
+    run_free(&r);
+}
+
+static void test_capture_errors(void **state)
+{
+    struct run r;
+
+    (void)state;
+    fake_srv_set_reply(srv, "capture.start",
+                       "{\"error\":{\"code\":-32001,"
+                       "\"message\":\"port 'p9' does not exist\"}}");
+    r = run("capture p9 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "vesperctl: port 'p9' does not exist\n");
+    assert_int_equal(fake_srv_n_requests(srv), 1);
+    run_free(&r);
+
+    fake_srv_reset(srv);
+    fake_srv_set_reply(srv, "capture.start", "{\"result\":{\"ok\":true}}");
+    r = run("capture p1 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 1);
+    assert_non_null(strstr(r.err, "capture.start without \"id\""));
+    run_free(&r);
+
+    fake_srv_reset(srv);
+    fake_srv_set_reply(srv, "capture.start", "{\"result\":{\"id\":3}}");
+    fake_srv_set_reply(srv, "capture.status",
+                       "{\"error\":{\"code\":-32001,"
+                       "\"message\":\"capture 3 does not exist\"}}");
+    r = run("capture p1 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.err, "vesperctl: capture 3 does not exist\n");
+    run_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_request_table, setup),
+        cmocka_unit_test_setup(test_capture_relative_path, setup),
+        cmocka_unit_test_setup(test_ids_increase, setup),
+        cmocka_unit_test_setup(test_daemon_error, setup),
+        cmocka_unit_test_setup(test_usage_errors, setup),
+        cmocka_unit_test_setup(test_unreachable, setup),
+        cmocka_unit_test_setup(test_broken_daemon, setup),
+        cmocka_unit_test_setup(test_tables, setup),
+        cmocka_unit_test_setup(test_json_output, setup),
+        cmocka_unit_test_setup(test_config_show, setup),
+        cmocka_unit_test_setup(test_help_exit, setup),
+        cmocka_unit_test_setup(test_capture_until_done, setup),
+        cmocka_unit_test_setup(test_capture_count, setup),
+        cmocka_unit_test_setup(test_capture_sigint, setup),
+        cmocka_unit_test_setup(test_capture_duration, setup),
+        cmocka_unit_test_setup(test_capture_errors, setup),
+    };
+    int rc;
+
+    srv = fake_srv_start();
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    fake_srv_stop(srv);
+    return rc;
+}
