@@ -62,10 +62,11 @@ static void flush_port(struct vsw_lcore *lc, struct vsw_snapshot *s,
     struct vsw_dp_port *dp = s->ports[id];
     struct vsw_port_counters *c = &lc->counters[id];
     uint16_t n = tb->n, sent;
-    uint64_t bytes = 0;
+    uint64_t bytes = tb->bytes;
     struct vsw_capture *cap;
 
     tb->n = 0;
+    tb->bytes = 0;
     if (unlikely(dp == NULL)) {
         /* cannot happen: buffers are flushed before the snapshot changes */
         rte_pktmbuf_free_bulk(tb->pkts, n);
@@ -75,8 +76,6 @@ static void flush_port(struct vsw_lcore *lc, struct vsw_snapshot *s,
     if (unlikely(cap != NULL) && (cap->dir & VSW_CAPTURE_TX))
         for (uint16_t i = 0; i < n; i++)
             vsw__capture_copy(lc->sw, lc, cap, tb->pkts[i], id);
-    for (uint16_t i = 0; i < n; i++)
-        bytes += tb->pkts[i]->pkt_len;
     sent = dp->port->ops->tx_burst(dp->port, lc->idx, tb->pkts, n);
     if (unlikely(sent < n)) {
         for (uint16_t i = sent; i < n; i++)
@@ -98,6 +97,7 @@ static inline void enqueue_tx(struct vsw_lcore *lc, struct vsw_snapshot *s,
     else if (unlikely(tb->n == VSA_ARRAY_LEN(tb->pkts)))
         flush_port(lc, s, id); /* stays in the dirty list */
     tb->pkts[tb->n++] = m;
+    tb->bytes += m->pkt_len;
 }
 
 /* Applies the output port's tagging to m.  Returns false if m was freed. */
@@ -135,7 +135,8 @@ static inline bool egress_tag(struct vsw_lcore *lc, uint16_t out_id,
     return true;
 }
 
-static inline void send_one(struct vsw_lcore *lc, struct vsw_snapshot *s,
+static inline __attribute__((always_inline)) void
+send_one(struct vsw_lcore *lc, struct vsw_snapshot *s,
                             struct vsw_dp_port *out, struct rte_mbuf *m,
                             const struct vsw_pkt_meta *pm)
 {

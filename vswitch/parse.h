@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VSW_ETH_HLEN 14
 #define VSW_VLAN_HLEN 4
@@ -36,9 +37,16 @@ struct vsw_l2 {
 
 static inline uint64_t vsw_load_mac(const uint8_t *p)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* two loads and a byte swap instead of six loads and shifts */
+    uint64_t v = 0;
+    memcpy(&v, p, 6);
+    return __builtin_bswap64(v) >> 16;
+#else
     return ((uint64_t)p[0] << 40) | ((uint64_t)p[1] << 32) |
            ((uint64_t)p[2] << 24) | ((uint64_t)p[3] << 16) |
            ((uint64_t)p[4] << 8) | (uint64_t)p[5];
+#endif
 }
 
 /* Parses the L2 header.  Returns 0, or -1 when the frame is too short for

@@ -83,6 +83,7 @@ struct vsw_port_counters {
 
 struct vsw_txbuf {
     uint16_t n;
+    uint64_t bytes;                /* sum of pkt_len of pkts[0..n) */
     struct rte_mbuf *pkts[VSW_BURST * 2];
 };
 

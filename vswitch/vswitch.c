@@ -469,6 +469,65 @@ static void drop_stale_statics(struct vsw_fdb *fdb, const struct vsw_cfg *cfg,
     free(w);
 }
 
+/* Learned entries of a port in a VLAN the port no longer carries would keep
+ * sending that VLAN's unicast to a port that drops it (no_member) until they
+ * age out, instead of flooding it: remove them once the snapshot without
+ * the VLAN is published (the port admits no more frames of it, so nothing
+ * learns them again). */
+struct left_vlan_walk {
+    const struct vsw_snapshot *s;
+    const struct vsw_dp_switch *dsw;
+    uint32_t n;
+    struct vsw_fdb_entry stale[256];
+};
+
+static int collect_left_vlan(const struct vsw_fdb_entry *e, void *arg)
+{
+    struct left_vlan_walk *w = arg;
+    const struct vsw_dp_port *dp =
+        e->port < VSW_MAX_PORTS ? w->s->ports[e->port] : NULL;
+
+    /* ports outside this switch are flushed by vsw_commit() itself */
+    if (e->is_static || !dp || dp->sw != w->dsw ||
+        vlan_bitmap_test(dp->vlan.member, e->vid))
+        return 0;
+    w->stale[w->n++] = *e;
+    return w->n == VSA_ARRAY_LEN(w->stale); /* stop when full; loop again */
+}
+
+static void drop_left_vlans(struct vsw_fdb *fdb, const struct vsw_snapshot *s,
+                            const struct vsw_dp_switch *dsw)
+{
+    struct left_vlan_walk *w = malloc(sizeof(*w));
+
+    if (!w)
+        return;
+    do {
+        w->s = s;
+        w->dsw = dsw;
+        w->n = 0;
+        vsw_fdb_walk(fdb, collect_left_vlan, w);
+        for (uint32_t i = 0; i < w->n; i++)
+            vsw_fdb_del(fdb, w->stale[i].vid, w->stale[i].mac);
+    } while (w->n == VSA_ARRAY_LEN(w->stale));
+    free(w);
+}
+
+/* Whether a port published in both `old` and `s` carries fewer VLANs in s. */
+static bool vlans_shrank(const struct vsw_snapshot *old,
+                         const struct vsw_snapshot *s)
+{
+    for (uint32_t i = 0; i < VSW_MAX_PORTS; i++) {
+        const struct vsw_dp_port *o = old->ports[i], *n = s->ports[i];
+        if (!o || !n || o->port != n->port)
+            continue;
+        for (int w = 0; w < VLAN_BITMAP_WORDS; w++)
+            if (o->vlan.member[w] & ~n->vlan.member[w])
+                return true;
+    }
+    return false;
+}
+
 int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
                struct vsa_errmsg *em)
 {
@@ -477,6 +536,7 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
     struct vsw_fdb *retired[VSW_MAX_SWITCHES] = { 0 };
     uint32_t n_retired = 0;
     struct vsw_snapshot *s;
+    bool shrank;
     int rc;
 
     if (cfg->n_switches > VSW_MAX_SWITCHES || cfg->n_ports > VSW_MAX_PORTS)
@@ -575,6 +635,7 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
         if (!kept)
             retired[n_retired++] = sw->switches[i].fdb;
     }
+    shrank = vlans_shrank(atomic_load(&sw->snap), s);
     publish(sw, s);
     for (uint32_t i = 0; i < n_retired; i++)
         vsw_fdb_destroy(retired[i]);
@@ -588,6 +649,8 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
                 vsw_fdb_port_count(next_sw[i].fdb, (uint16_t)p))
                 vsw_fdb_flush_all(next_sw[i].fdb, (uint16_t)p, 0, true);
         }
+        if (shrank)
+            drop_left_vlans(next_sw[i].fdb, s, &s->switch_mem[i]);
     }
     return 0;
 

@@ -6,14 +6,16 @@
  * Objective: show, with golden output bytes and exact counters, that the
  * per-burst pipeline does what docs/datapath.md says: VLAN ingress and
  * egress tagging for every port mode and frame type (TESTS.md #16, with the
- * 802.1ad and 0x9100 TPIDs, which are *not* VLAN tags here), flooding within a VLAN never
- * back to the ingress port, learning and unicast, the `same_port` drop, a
- * MAC move followed by the very next frame (TESTS.md #18), runt frames
- * (TESTS.md #14: counted, never forwarded; padded frames unchanged), the
- * per-port learn limit without touching other ports' entries (TESTS.md
- * #17), static FDB entries from the configuration, rx/tx packet and byte
- * counters after tagging, and that every mbuf returns to the pool
- * (TESTS.md #25) after each phase.
+ * 802.1ad and 0x9100 TPIDs, which are *not* VLAN tags here); flooding
+ * within a VLAN and a switch, never back to the ingress port; learning and
+ * unicast, the `same_port` drop, a MAC move followed by the very next frame
+ * (TESTS.md #18); runt frames, every cut of golden frames (TESTS.md #14:
+ * counted, never forwarded; padded frames unchanged); the per-port learn
+ * limit without touching other ports' entries (TESTS.md #17); static FDB
+ * entries from the configuration; rx/tx packet and byte counters after
+ * tagging, multi-segment frames included; tx buffers overflowing within one
+ * loop iteration; that a port leaving a VLAN loses its entries in it; and
+ * that every mbuf returns to the pool (TESTS.md #25) after each phase.
  *
  * How: the EAL runs in this process (no hugepages, lcore 1 is the one
  * datapath lcore).  Every port is a `net_pcap` vdev whose rx_pcap file the
@@ -28,6 +30,7 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -229,6 +232,7 @@ struct tport {
     char label[16];
     struct vlan_port_mode mode;
     uint32_t learn_limit;
+    uint32_t switch_idx;          /* 0 = "sw0", 1 = "sw1" */
     struct vsw_port *p;           /* NULL once closed */
     uint16_t id;                  /* vsw port id while it was open */
     char in[256], out[256];
@@ -330,16 +334,17 @@ static void add_static(uint16_t vid, uint64_t mac, unsigned slot)
     g.statics[g.n_statics++] = (struct tstatic){ vid, mac, slot };
 }
 
-/* Publishes switch "sw0" with every open port (slot order) and the static
- * entries, or with no port at all. */
+/* Publishes switches "sw0" and "sw1" with every open port (slot order) and
+ * the static entries (all in sw0), or with no port at all. */
 static int commit(bool with_ports)
 {
-    static const struct vsw_cfg_switch swc = {
-        .name = "sw0", .fdb_max = 8192, .aging_s = 300,
+    static const struct vsw_cfg_switch swc[2] = {
+        { .name = "sw0", .fdb_max = 8192, .aging_s = 300 },
+        { .name = "sw1", .fdb_max = 8192, .aging_s = 300 },
     };
     struct vsw_cfg_port cp[MAX_TP];
     struct vsw_cfg_static cs[MAX_STATIC];
-    struct vsw_cfg cfg = { .switches = &swc, .n_switches = 1,
+    struct vsw_cfg cfg = { .switches = swc, .n_switches = 2,
                            .ports = cp, .statics = cs };
     struct vsa_errmsg em;
     int rc;
@@ -350,7 +355,7 @@ static int commit(bool with_ports)
         if (!t->used || !t->p)
             continue;
         cp[cfg.n_ports++] = (struct vsw_cfg_port){
-            .port = t->p, .switch_idx = 0, .vlan = t->mode,
+            .port = t->p, .switch_idx = t->switch_idx, .vlan = t->mode,
             .learn_limit = t->learn_limit,
         };
     }
@@ -420,12 +425,14 @@ static void phase_end(void)
         if (!t->used)
             continue;
         pcap_read(t->out, &t->got);
-        if (t->st.rx_packets != t->sent.n || t->st.rx_bytes != fl_bytes(&t->sent))
+        if (t->st.rx_packets != t->sent.n ||
+            t->st.rx_bytes != fl_bytes(&t->sent))
             fail_msg("port %s: rx %lu frames / %lu bytes, sent %u / %lu",
                      t->label, (unsigned long)t->st.rx_packets,
                      (unsigned long)t->st.rx_bytes, t->sent.n,
                      (unsigned long)fl_bytes(&t->sent));
-        if (t->st.tx_packets != t->got.n || t->st.tx_bytes != fl_bytes(&t->got))
+        if (t->st.tx_packets != t->got.n ||
+            t->st.tx_bytes != fl_bytes(&t->got))
             fail_msg("port %s: tx %lu frames / %lu bytes, file has %u / %lu",
                      t->label, (unsigned long)t->st.tx_packets,
                      (unsigned long)t->st.tx_bytes, t->got.n,
@@ -507,17 +514,23 @@ static int fdb_find_cb(const struct vsw_fdb_entry *e, void *arg)
     return 0;
 }
 
-/* The port of (vid, mac) in switch sw0's FDB, or -1. */
-static int fdb_port_of(uint16_t vid, uint64_t mac, bool *is_static)
+/* The port of (vid, mac) in the named switch's FDB, or -1. */
+static int fdb_port_in(const char *sw, uint16_t vid, uint64_t mac,
+                       bool *is_static)
 {
     struct fdb_find f = { vid, mac, -1, false };
-    struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, "sw0");
+    struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, sw);
 
     assert_non_null(fdb);
     vsw_fdb_walk(fdb, fdb_find_cb, &f);
     if (is_static)
         *is_static = f.is_static;
     return f.port;
+}
+
+static int fdb_port_of(uint16_t vid, uint64_t mac, bool *is_static)
+{
+    return fdb_port_in("sw0", vid, mac, is_static);
 }
 
 static void reset_ports(void)
@@ -738,12 +751,13 @@ static void test_vlan_matrix(void **state)
 /* ---- learning, unicast, same_port, MAC move (TESTS.md #18) --------------- */
 
 #define MAC(n) (0x020000000100ull + (n))
+#define MCAST_SRC 0x01005e000001ull
 
 static void test_learning(void **state)
 {
     struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, "sw0");
     struct vsw_fdb_stats st0, st1;
-    struct frame a, b, c, d, e, f, gg, h, i;
+    struct frame a, b, c, d, e, f, gg, h, i, mc;
     struct flist in = { 0 }, exp = { 0 };
 
     (void)state;
@@ -761,14 +775,18 @@ static void test_learning(void **state)
     assert_int_equal(fdb_port_of(1, MAC(1), NULL), g.tp[0].id);
 
     /* Step 2: P5 sends to M1 (learned: P1 only) and to an unknown MAC
-     * (flooded to P1..P4). */
+     * (flooded to P1..P4); a frame with a multicast source is forwarded
+     * but its source is never learned. */
     fl_free(&in);
     b = fr_untagged(MAC(1), MAC(5), 46, 2);
     c = fr_untagged(MAC(99), MAC(5), 46, 3);
+    mc = fr_untagged(MAC(1), MCAST_SRC, 46, 10);
     fl_add(&in, &b);
     fl_add(&in, &c);
+    fl_add(&in, &mc);
     tp_open(4, "P5", m_access(1), 0, &in);
     step();
+    assert_int_equal(fdb_port_of(1, MCAST_SRC, NULL), -1);
 
     /* Step 3: P6 broadcasts from M6, then sends to M6 from the same port:
      * the second frame is dropped as same_port. */
@@ -813,13 +831,13 @@ static void test_learning(void **state)
 
     /* Golden outputs. */
     {
-        const struct frame *p1[] = { &b, &c, &d, &f };
+        const struct frame *p1[] = { &b, &c, &mc, &d, &f };
         const struct frame *p2[] = { &a, &c, &d, &f };
         const struct frame *p5[] = { &d, &f, &i };
         const struct frame *p6[] = { &f };
         const struct frame *p7[] = { &h };
 
-        for (unsigned k = 0; k < 4; k++)
+        for (unsigned k = 0; k < 5; k++)
             fl_add(&exp, p1[k]);
         expect_out(0, &exp);
         fl_free(&exp);
@@ -848,6 +866,110 @@ static void test_learning(void **state)
         else
             expect_drops(k, DROPS_END);
     }
+}
+
+/* ---- bug: entries kept for a VLAN the port left -------------------------- */
+
+/* Bug (found by this suite): vsw_commit() kept the learned entries of a
+ * port in a VLAN that the new configuration removes from the port, so
+ * unicast to those stations was dropped on that port as `no_member`
+ * instead of being flooded, until the entries aged out (300 s). */
+static void test_vlan_leave_flushes(void **state)
+{
+    struct flist in = { 0 }, e = { 0 };
+    struct frame a, b, c;
+
+    (void)state;
+    /* Step 1: P (trunk {10,20}) broadcasts in VLAN 10 and 20 from MH. */
+    a = fr_tagged(BCAST, MAC(0x91), Q(0, 10), 46, 1);
+    b = fr_tagged(BCAST, MAC(0x91), Q(0, 20), 46, 2);
+    fl_add(&in, &a);
+    fl_add(&in, &b);
+    tp_open(0, "P", m_trunk("10,20", 0, false), 0, &in);
+    tp_open(1, "Q", m_access(10), 0, NULL);
+    tp_open(2, "R", m_trunk("20", 0, false), 0, NULL);
+    step();
+    assert_int_equal(fdb_port_of(10, MAC(0x91), NULL), g.tp[0].id);
+    assert_int_equal(fdb_port_of(20, MAC(0x91), NULL), g.tp[0].id);
+
+    /* Step 2: P leaves VLAN 10 (keeps 20): its VLAN 10 entry goes, the
+     * VLAN 20 one stays.  Step 3: S in VLAN 10 sends to MH: no entry, so
+     * the frame floods to Q.  (S comes in a commit of its own: a frame
+     * that arrives while the commit that removes the VLAN is still
+     * flushing may meet the old entry.) */
+    g.tp[0].mode = m_trunk("20", 0, false);
+    step();
+    assert_int_equal(fdb_port_of(10, MAC(0x91), NULL), -1);
+    assert_int_equal(fdb_port_of(20, MAC(0x91), NULL), g.tp[0].id);
+    fl_free(&in);
+    c = fr_untagged(MAC(0x91), MAC(0x92), 46, 3);
+    fl_add(&in, &c);
+    tp_open(3, "S", m_access(10), 0, &in);
+    step();
+    assert_int_equal(fdb_port_of(10, MAC(0x91), NULL), -1);
+    assert_int_equal(fdb_port_of(20, MAC(0x91), NULL), g.tp[0].id);
+    phase_end();
+    fl_free(&in);
+
+    expect_out(0, &e);                      /* P: nothing */
+    a = fr_untagged(BCAST, MAC(0x91), 46, 1);   /* Q (access 10) untagged */
+    fl_add(&e, &a);
+    fl_add(&e, &c);                         /* flooded, not dropped on P */
+    expect_out(1, &e);
+    fl_free(&e);
+    fl_add(&e, &b);                         /* R: VLAN 20 tagged */
+    expect_out(2, &e);
+    fl_free(&e);
+    expect_out(3, &e);
+    for (unsigned k = 0; k < 4; k++)
+        expect_drops(k, DROPS_END);
+}
+
+/* ---- two switches, same VLAN --------------------------------------------- */
+
+static void test_switch_isolation(void **state)
+{
+    struct flist in = { 0 }, e = { 0 };
+    struct frame a, b, c;
+
+    (void)state;
+    /* Step 1: A1 (sw0) broadcasts from MA: only sw0's ports see it. */
+    a = fr_untagged(BCAST, MAC(0x71), 46, 1);
+    fl_add(&in, &a);
+    tp_open(0, "A1", m_access(1), 0, &in);
+    tp_open(1, "A2", m_access(1), 0, NULL);
+    tp_open(2, "B1", m_access(1), 0, NULL);
+    g.tp[2].switch_idx = 1;
+    step();
+    assert_int_equal(fdb_port_in("sw0", 1, MAC(0x71), NULL), g.tp[0].id);
+    assert_int_equal(fdb_port_in("sw1", 1, MAC(0x71), NULL), -1);
+
+    /* Step 2: B2 (sw1) sends to MA, known only in sw0: flooded in sw1,
+     * never to A1; then a broadcast, also only to B1. */
+    fl_free(&in);
+    b = fr_untagged(MAC(0x71), MAC(0x72), 46, 2);
+    c = fr_untagged(BCAST, MAC(0x72), 46, 3);
+    fl_add(&in, &b);
+    fl_add(&in, &c);
+    tp_open(3, "B2", m_access(1), 0, &in);
+    g.tp[3].switch_idx = 1;
+    step();
+    assert_int_equal(fdb_port_in("sw1", 1, MAC(0x72), NULL), g.tp[3].id);
+    assert_int_equal(fdb_port_in("sw0", 1, MAC(0x72), NULL), -1);
+    phase_end();
+    fl_free(&in);
+
+    expect_out(0, &e);
+    fl_add(&e, &a);
+    expect_out(1, &e);
+    fl_free(&e);
+    fl_add(&e, &b);
+    fl_add(&e, &c);
+    expect_out(2, &e);
+    fl_free(&e);
+    expect_out(3, &e);
+    for (unsigned k = 0; k < 4; k++)
+        expect_drops(k, DROPS_END);
 }
 
 /* ---- runts (TESTS.md #14) ------------------------------------------------ */
@@ -1041,13 +1163,14 @@ static void test_learn_limit(void **state)
 /* ---- static entries ------------------------------------------------------ */
 
 #define MS 0x020000220001ull
+#define MS2 0x020000220002ull
 
 static void test_static(void **state)
 {
     struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, "sw0");
     struct vsw_fdb_stats st0, st1;
     struct flist in = { 0 }, e = { 0 };
-    struct frame a, b, b_untagged, c, d;
+    struct frame a, b, b_untagged, c, d, x;
     bool is_static = false;
 
     (void)state;
@@ -1058,10 +1181,12 @@ static void test_static(void **state)
     b_untagged = fr_untagged(MS, MAC(0x41), 46, 2);
     c = fr_untagged(BCAST, MS, 46, 3);              /* static MAC as source */
     d = fr_untagged(MS, MAC(0x42), 46, 4);          /* still to S1 */
+    x = fr_untagged(MS2, MAC(0x42), 46, 5);         /* static on S5, VLAN 1 */
     fl_add(&in, &a);
     fl_add(&in, &b);
     fl_add(&in, &c);
     fl_add(&in, &d);
+    fl_add(&in, &x);
 
     tp_open(0, "S1", m_access(1), 0, NULL);
     tp_open(1, "S2", m_access(1), 0, NULL);
@@ -1069,6 +1194,9 @@ static void test_static(void **state)
     tp_open(3, "S5", m_access(2), 0, NULL);
     tp_open(4, "S3", m_trunk("2", 1, false), 0, &in);
     add_static(1, MS, 0);
+    /* A static entry on a port that does not carry the VLAN: the frame is
+     * neither sent there nor flooded, and counted on that port. */
+    add_static(1, MS2, 3);
     step();
     assert_int_equal(fdb_port_of(1, MS, &is_static), g.tp[0].id);
     assert_true(is_static);
@@ -1095,8 +1223,9 @@ static void test_static(void **state)
     fl_free(&e);
     expect_out(4, &e);
     fl_free(&e);
-    for (unsigned k = 0; k < 4; k++)
+    for (unsigned k = 0; k < 3; k++)
         expect_drops(k, DROPS_END);
+    expect_drops(3, D(NO_MEMBER, 1), DROPS_END);
     expect_drops(4, D(LEARN_REFUSED, 1), DROPS_END);
 }
 
@@ -1180,7 +1309,7 @@ static void test_counters(void **state)
     assert_int_equal(g.tp[2].got.v[2].b[15], 0x01);
 }
 
-/* ---- fan-in: more than a tx buffer per loop iteration --------------------- */
+/* ---- fan-in: more than a tx buffer per loop iteration -------------------- */
 
 #define FI_SENDERS 4
 #define FI_FRAMES 96   /* three bursts each */
@@ -1307,10 +1436,16 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+    char runtime[PATH_MAX];
+
     (void)state;
     vsw_destroy(g.sw);
     g.sw = NULL;
+    /* the EAL's runtime files (--file-prefix) would stay in /var/run/dpdk */
+    snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
+    if (runtime[0])
+        nftw(runtime, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     if (g.dir[0])
         nftw(g.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
     return 0;
@@ -1323,6 +1458,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_vlan_matrix),
         T(test_learning),
+        T(test_switch_isolation),
+        T(test_vlan_leave_flushes),
         T(test_runts),
         T(test_learn_limit),
         T(test_static),
