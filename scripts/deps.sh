@@ -5,7 +5,7 @@ set -eu
 PKGS=(build-essential meson ninja-build pkg-config clang lld llvm
       libclang-rt-14-dev dpdk dpdk-dev libdpdk-dev libjansson-dev
       libnl-3-dev libnl-route-3-dev libpcap-dev libcmocka-dev
-      iproute2 iputils-ping arping iperf3 tcpdump tshark curl
+      iproute2 iputils-ping arping iperf3 tcpdump tshark curl jq ethtool
       python3 python3-scapy procps psmisc kmod)
 [ "${1:-}" = --bench ] && PKGS+=(openvswitch-switch-dpdk)
 missing=()

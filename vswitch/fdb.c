@@ -403,34 +403,26 @@ static uint32_t __fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
     return n;
 }
 
-/* A free slot in the emptier of the key's two buckets (the first one on a
- * tie, which lookups probe first), or NULL if both are full. */
+/* A free slot in the key's first bucket, else in its second, or NULL if
+ * both are full.  First-fit (rather than the emptier bucket) keeps almost
+ * every key in the bucket that the data path prefetches and probes first:
+ * a lookup then touches one cache line instead of two, which is what
+ * matters when the table does not fit in the cache. */
 static struct vsw_fdb_slot *__fdb_free_slot(struct vsw_fdb *fdb, uint64_t hash)
 {
     struct vsw_fdb_bucket *cand[2] = {
         &fdb->buckets[vsw__fdb_bucket1(fdb, hash)],
         &fdb->buckets[vsw__fdb_bucket2(fdb, hash)],
     };
-    struct vsw_fdb_slot *best = NULL;
-    int best_free = 0;
 
     for (int b = 0; b < 2; b++) {
-        struct vsw_fdb_slot *first = NULL;
-        int n_free = 0;
         for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++) {
             struct vsw_fdb_slot *s = &cand[b]->slots[j];
-            if (atomic_load_explicit(&s->key, memory_order_relaxed) != 0)
-                continue;
-            if (first == NULL)
-                first = s;
-            n_free++;
-        }
-        if (n_free > best_free) {
-            best = first;
-            best_free = n_free;
+            if (atomic_load_explicit(&s->key, memory_order_relaxed) == 0)
+                return s;
         }
     }
-    return best;
+    return NULL;
 }
 
 static void __fdb_fill(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,

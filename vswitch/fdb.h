@@ -16,7 +16,9 @@
  * A power-of-two array of 64-byte buckets of 4 slots, sized at creation to
  * the next power of two >= max_entries / 2 buckets, i.e. at least twice as
  * many slots as entries.  Each key has two candidate buckets derived from
- * one keyed 64-bit hash; a new key goes into the less loaded of the two.
+ * one keyed 64-bit hash; a new key goes into the first one unless it is
+ * full (first-fit: lookups prefetch and probe the first bucket, so almost
+ * every lookup touches one cache line).
  * There is no cuckoo displacement (entries never move between slots, which
  * is what keeps readers lock-free and simple): when both buckets are full the
  * key is not learned and `bucket_full` counts it.  With the 2x slack and the

@@ -254,6 +254,22 @@ static void devargs_iface(const char *devargs, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* Discards what a new device received before it carries traffic.  The
+ * af_packet PMD opens its socket for every interface and binds it to its
+ * own only afterwards, so its queue can hold other ports' frames; learning
+ * from them would move other ports' MACs onto the new port.  Bounded. */
+static void drain_rx(struct vsw_port *p)
+{
+    struct rte_mbuf *pkts[VSW_BURST];
+
+    for (int i = 0; i < 256; i++) {
+        uint16_t n = p->ops->rx_burst(p, 0, pkts, VSW_BURST);
+        if (n == 0)
+            break;
+        rte_pktmbuf_free_bulk(pkts, n);
+    }
+}
+
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em)
 {
@@ -338,6 +354,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         vsa_errmsg_prefix(em, "port %s", spec->name);
         goto out_free;
     }
+    if (p->kernel_bound)
+        drain_rx(p);
     if (spec->cls == VSW_PORT_INTERNAL) {
         rc = vsw__hostif_set_addrs(spec->ifname, spec->addresses,
                                    spec->n_addresses, spec->mtu, em);

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,14 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* Block SIGINT/SIGTERM before DPDK starts its threads, so that every
+     * thread inherits the mask and the signals reach our signalfd (and a
+     * clean shutdown) instead of killing the process in some EAL thread. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+
     /* EAL arguments */
     d.hugepages = !no_huge && hugepages_usable();
     snprintf(d.lcores, sizeof(d.lcores), "%s", cores);
@@ -254,10 +263,6 @@ int main(int argc, char **argv)
     timerfd_settime(tfd, 0, &its, NULL);
     struct epoll_event tev = { .events = EPOLLIN, .data.fd = tfd };
     epoll_ctl(d.epfd, EPOLL_CTL_ADD, tfd, &tev);
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     struct epoll_event sev = { .events = EPOLLIN, .data.fd = sfd };

@@ -71,7 +71,8 @@ static bool flush_out(struct client *c)
 
 static bool queue_json(struct client *c, json_t *resp)
 {
-    char *s = json_dumps(resp, JSON_COMPACT);
+    /* sorted keys: the same answer before and after a restart */
+    char *s = json_dumps(resp, JSON_COMPACT | JSON_SORT_KEYS);
     size_t n;
 
     json_decref(resp);
