@@ -38,6 +38,9 @@ struct vsw_port {
     _Atomic(struct vsw_capture *) capture;
     _Atomic bool link_up;
 
+    const struct vsw_port_plugin *pclass; /* plugged-in class, or NULL */
+    void *pclass_priv;
+
     /* control-only */
     char name[VSW_NAME_MAX];
     enum vsw_port_class cls;
@@ -161,6 +164,7 @@ struct vsw_port_ops {
 };
 
 extern const struct vsw_port_ops vsw__ethdev_ops;
+extern const struct vsw_port_ops vsw__class_ops;
 
 /* dp.c */
 int vsw__lcore_main(void *arg);

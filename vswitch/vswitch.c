@@ -20,6 +20,7 @@
 #include <rte_mbuf_dyn.h>
 
 #include "common/vsa_log.h"
+#include "vswitch/port_class.h"
 #include "vswitch/vsw_private.h"
 
 VSA_LOG_MODULE(vswitch);
@@ -387,6 +388,76 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
 out_free:
     rte_free(p);
     return rc;
+}
+
+/* ---- plugged-in port classes (port_class.h) ------------------------------ */
+
+static uint16_t class_rx(struct vsw_port *p, uint16_t lcore_idx,
+                         struct rte_mbuf **pkts, uint16_t n)
+{
+    return p->pclass->rx_burst(p->pclass_priv, lcore_idx, pkts, n);
+}
+
+static uint16_t class_tx(struct vsw_port *p, uint16_t lcore_idx,
+                         struct rte_mbuf **pkts, uint16_t n)
+{
+    return p->pclass->tx_burst(p->pclass_priv, lcore_idx, pkts, n);
+}
+
+static bool class_link(struct vsw_port *p)
+{
+    return p->pclass->link_get(p->pclass_priv);
+}
+
+static void class_close(struct vsw *sw, struct vsw_port *p)
+{
+    (void)sw;
+    p->pclass->close(p->pclass_priv);
+}
+
+const struct vsw_port_ops vsw__class_ops = {
+    .name = "class",
+    .rx_burst = class_rx,
+    .tx_burst = class_tx,
+    .link_get = class_link,
+    .close = class_close,
+};
+
+int vsw_port_open_class(struct vsw *sw, const char *name,
+                        const struct vsw_port_plugin *cls, void *priv,
+                        const struct vsa_mac *mac, struct vsw_port **out,
+                        struct vsa_errmsg *em)
+{
+    struct vsw_port *p;
+    int id = alloc_port_id(sw);
+
+    if (id < 0)
+        return vsa_errmsg_set(em, -ENOSPC, "all %d port ids are in use",
+                              VSW_MAX_PORTS);
+    p = rte_zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
+    if (!p)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    p->id = (uint16_t)id;
+    p->cls = VSW_PORT_DPDK; /* not an ethdev class; see pclass */
+    p->ops = &vsw__class_ops;
+    p->pclass = cls;
+    p->pclass_priv = priv;
+    if (mac)
+        p->mac = *mac;
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->devname, sizeof(p->devname), "%s", cls->name);
+    atomic_store(&p->link_up, cls->link_get(priv));
+    p->rx_lcore = (uint16_t)(sw->next_rx_lcore++ % sw->n_dp_lcores);
+    sw->ports[id] = p;
+    vsw_clear_port_stats(sw, p);
+    VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, cls->name);
+    *out = p;
+    return 0;
+}
+
+struct rte_mempool *vsw_pktmbuf_pool(struct vsw *sw)
+{
+    return sw->pool;
 }
 
 void vsw_port_close(struct vsw *sw, struct vsw_port *p)
