@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "common/vsa_log.h"
@@ -721,8 +722,14 @@ int hv_chan_notify_guest(struct hv_chan *ch)
 uint64_t hv_chan_ack_signal(struct hv_chan *ch)
 {
     uint64_t v = 0;
+    struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
 
-    if (ch->in_fd < 0 || read(ch->in_fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+    /* The eventfd's file description is shared with the guest, which can
+     * clear O_NONBLOCK on it and drain the counter between our wakeup and
+     * this read: a plain read() would then block the servicing thread.
+     * RWF_NOWAIT makes this one read non-blocking whatever the flags. */
+    if (ch->in_fd < 0 ||
+        preadv2(ch->in_fd, &iov, 1, -1, RWF_NOWAIT) != (ssize_t)sizeof(v))
         return 0;
     HV_STAT_INC(&ch->stats, signals_received);
     return v;

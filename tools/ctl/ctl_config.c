@@ -33,12 +33,16 @@ static const char ctl_default_doc[] =
 struct pctx {
     struct vsa_errmsg *em;
     enum ctl__fault fault;
-    char where[80];            /* e.g. `ports[2] ("p1")`, "" at top level */
+    char where[160];           /* e.g. `ports[2] ("p1")`, "" at top level */
     const char *field_prefix;  /* "" or "vlan." */
 };
 
 static const char *const top_keys[] = {
-    "version", "switches", "ports", "fdb_static", NULL
+    "version", "switches", "ports", "vms", "fdb_static", NULL
+};
+static const char *const vm_keys[] = { "name", "nics", NULL };
+static const char *const nic_keys[] = {
+    "name", "type", "switch", "mac", "vlan", "learn_limit", NULL
 };
 static const char *const switch_keys[] = {
     "name", "type", "fdb_max", "aging_s", "management_os", NULL
@@ -97,6 +101,7 @@ void ctl_config_free(struct ctl_config *cfg)
             ctl_free(cfg->ports[i].addresses);
     ctl_free(cfg->switches);
     ctl_free(cfg->ports);
+    ctl_free(cfg->vms);
     ctl_free(cfg->fdb_static);
     ctl_free(cfg);
 }
@@ -159,6 +164,15 @@ const char *ctl_port_class_name(enum ctl_port_class cls)
     case CTL_PORT_DPDK: return "dpdk";
     case CTL_PORT_INTERNAL: return "internal";
     case CTL_PORT_UPLINK: return "uplink";
+    case CTL_PORT_SYNTHETIC: return "synthetic";
+    }
+    return "?";
+}
+
+const char *ctl_nic_type_name(enum ctl_nic_type type)
+{
+    switch (type) {
+    case CTL_NIC_SYNTHETIC: return "synthetic";
     }
     return "?";
 }
@@ -177,6 +191,73 @@ int ctl_port_find(const struct ctl_config *cfg, const char *name)
         if (strcmp(cfg->ports[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+int ctl_vm_find(const struct ctl_config *cfg, const char *name)
+{
+    for (uint32_t i = 0; i < cfg->n_vms; i++)
+        if (strcmp(cfg->vms[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int ctl_vm_nic_find(const struct ctl_config *cfg, uint32_t vm_idx,
+                    const char *nic)
+{
+    const struct ctl_vm *vm;
+
+    if (vm_idx >= cfg->n_vms)
+        return -1;
+    vm = &cfg->vms[vm_idx];
+    for (uint32_t i = vm->first_port; i < vm->first_port + vm->n_nics; i++)
+        if (strcmp(cfg->ports[i].nic, nic) == 0)
+            return (int)i;
+    return -1;
+}
+
+/*
+ * VM NIC identities
+ */
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t size)
+{
+    const uint8_t *p = data;
+
+    for (size_t i = 0; i < size; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+uint64_t ctl_vm_nic_hash(const char *vm, const char *nic, uint32_t salt)
+{
+    uint8_t sb[4] = { (uint8_t)salt, (uint8_t)(salt >> 8),
+                      (uint8_t)(salt >> 16), (uint8_t)(salt >> 24) };
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    /* The NUL separators keep ("ab","c") and ("a","bc") apart. */
+    h = fnv1a(h, vm, strlen(vm) + 1);
+    h = fnv1a(h, nic, strlen(nic) + 1);
+    h = fnv1a(h, sb, sizeof(sb));
+    /* FNV's low bits mix poorly; a 64-bit finalizer spreads them. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+void ctl_vm_nic_mac(const char *vm, const char *nic, uint32_t salt,
+                    struct vsa_mac *out)
+{
+    uint64_t h = ctl_vm_nic_hash(vm, nic, salt);
+
+    /* bit 0 of the first byte clear (unicast), bit 1 set (local). */
+    out->b[0] = (uint8_t)(((h >> 40) & 0xfc) | 0x02);
+    for (int i = 1; i < 6; i++)
+        out->b[i] = (uint8_t)(h >> (8 * (5 - i)));
 }
 
 static bool name_char(char ch)
@@ -718,6 +799,10 @@ static int parse_port_class(struct pctx *c, const json_t *v,
         port->cls = CTL_PORT_INTERNAL;
     else if (strcmp(cls, "uplink") == 0)
         port->cls = CTL_PORT_UPLINK;
+    else if (strcmp(cls, "synthetic") == 0)
+        return perr(c, CTL__FAULT_VALUE,
+                    "class: synthetic ports are VM NICs; they are "
+                    "configured in vms[].nics[]");
     else
         return perr(c, CTL__FAULT_VALUE,
                     "class: \"%s\" is not \"dpdk\", \"internal\" or "
@@ -770,6 +855,8 @@ static int parse_port_endpoints(struct pctx *c, const json_t *v,
         if (has_dev)
             return perr(c, CTL__FAULT_VALUE,
                         "devargs: not allowed for class internal");
+        break;
+    case CTL_PORT_SYNTHETIC: /* refused by parse_port_class */
         break;
     }
     if (port->cls != CTL_PORT_INTERNAL && has_addrs)
@@ -869,6 +956,7 @@ static int parse_port(struct pctx *c, struct ctl_config *cfg,
     if ((rc = check_keys(c, v, port_keys)) < 0)
         return rc;
     snprintf(port->name, sizeof(port->name), "%s", name);
+    port->vm_idx = CTL_NO_VM;
 
     if ((rc = get_string(c, v, "switch", true, &swname)) < 0)
         return rc;
@@ -932,6 +1020,210 @@ static int check_membership(struct pctx *c, const struct ctl_config *cfg)
             return perr(c, CTL__FAULT_RULE,
                         "an internal switch needs exactly one internal port "
                         "(the host vNIC), it has %u", n_internal);
+    }
+    return 0;
+}
+
+/*
+ * Static helpers: VMs and their NICs
+ */
+
+/* `vms[i] ("vm").nics[k] ("nic")` into c->where. */
+static void set_nic_where(struct pctx *c, uint32_t i, const char *vm,
+                          uint32_t k, const char *nic)
+{
+    int n = snprintf(c->where, sizeof(c->where), "vms[%u] (\"%s\").nics[%u]",
+                     i, vm, k);
+
+    if (nic && ctl_name_is_valid(nic) && n > 0 &&
+        (size_t)n < sizeof(c->where))
+        snprintf(c->where + n, sizeof(c->where) - (size_t)n, " (\"%s\")",
+                 nic);
+}
+
+/* How port p is named in a message: `ports[3] ("p1")` for a configured
+ * port, `vms[0] ("vm1").nics[1] ("eth0")` for a VM NIC. */
+static const char *port_ref(const struct ctl_config *cfg, uint32_t p,
+                            char *buf, size_t size)
+{
+    const struct ctl_port *q = &cfg->ports[p];
+
+    if (q->cls != CTL_PORT_SYNTHETIC)
+        snprintf(buf, size, "ports[%u] (\"%s\")", p, q->name);
+    else
+        snprintf(buf, size, "vms[%u] (\"%s\").nics[%u] (\"%s\")", q->vm_idx,
+                 cfg->vms[q->vm_idx].name, q->nic_idx, q->nic);
+    return buf;
+}
+
+static int parse_nic_type(struct pctx *c, const json_t *v,
+                          struct ctl_port *port)
+{
+    const char *type;
+    char sbuf[64];
+    int rc;
+
+    if ((rc = get_string(c, v, "type", true, &type)) < 0)
+        return rc;
+    if (strcmp(type, "synthetic") == 0) {
+        port->nic_type = CTL_NIC_SYNTHETIC;
+        return 0;
+    }
+    if (strcmp(type, "legacy") == 0)
+        return perr(c, CTL__FAULT_VALUE,
+                    "type: legacy NICs are not available yet");
+    return perr(c, CTL__FAULT_VALUE,
+                "type: \"%s\" is not \"synthetic\" (or \"legacy\", not "
+                "available yet)", ctl__safe_str(type, sbuf, sizeof(sbuf)));
+}
+
+/* The NIC's MAC: as configured (unicast, non-zero) or derived. */
+static int parse_nic_mac(struct pctx *c, const json_t *v,
+                         const struct ctl_vm *vm, struct ctl_port *port,
+                         bool *derived)
+{
+    const char *mac;
+    char sbuf[64], mbuf[VSA_MAC_STRLEN];
+    int rc;
+
+    if ((rc = get_string(c, v, "mac", false, &mac)) < 0)
+        return rc;
+    *derived = rc == 0;
+    if (*derived) {
+        ctl_vm_nic_mac(vm->name, port->nic, 0, &port->mac);
+        return 0;
+    }
+    if (vsa_mac_parse(mac, &port->mac) < 0)
+        return perr(c, CTL__FAULT_VALUE,
+                    "mac: \"%s\" is not a MAC address (xx:xx:xx:xx:xx:xx)",
+                    ctl__safe_str(mac, sbuf, sizeof(sbuf)));
+    if (vsa_mac_is_multicast(&port->mac))
+        return perr(c, CTL__FAULT_VALUE,
+                    "mac: %s is a multicast address; a NIC needs a unicast "
+                    "one", vsa_mac_format(&port->mac, mbuf));
+    if (vsa_mac_is_zero(&port->mac))
+        return perr(c, CTL__FAULT_VALUE,
+                    "mac: 00:00:00:00:00:00 is not a station address");
+    return 0;
+}
+
+/* NIC k of VM vi, stored as port pi. */
+static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
+                     const json_t *v, uint32_t k, uint32_t pi)
+{
+    struct ctl_port *port = &cfg->ports[pi];
+    const struct ctl_vm *vm = &cfg->vms[vi];
+    const struct ctl_switch *sw;
+    const json_t *vlan = NULL;
+    const char *name, *swname;
+    char sbuf[64], mbuf[VSA_MAC_STRLEN], ref[160];
+    bool derived;
+    uint64_t n;
+    int idx, rc;
+
+    set_nic_where(c, vi, vm->name, k, NULL);
+    if (!json_is_object(v))
+        return perr(c, CTL__FAULT_VALUE, "expected an object, got %s",
+                    ctl__json_type_name(v));
+    if ((rc = get_name(c, v, &name)) < 0)
+        return rc;
+    set_nic_where(c, vi, vm->name, k, name);
+    if ((rc = check_keys(c, v, nic_keys)) < 0)
+        return rc;
+    for (uint32_t j = vm->first_port; j < pi; j++)
+        if (strcmp(cfg->ports[j].nic, name) == 0)
+            return perr(c, CTL__FAULT_DUPLICATE,
+                        "name: duplicate of nics[%u]", cfg->ports[j].nic_idx);
+    port->cls = CTL_PORT_SYNTHETIC;
+    port->vm_idx = vi;
+    port->nic_idx = k;
+    snprintf(port->nic, sizeof(port->nic), "%s", name);
+    snprintf(port->name, sizeof(port->name), "%s.%s", vm->name, name);
+
+    if ((rc = parse_nic_type(c, v, port)) < 0)
+        return rc;
+    if ((rc = get_string(c, v, "switch", true, &swname)) < 0)
+        return rc;
+    idx = ctl_switch_find(cfg, swname);
+    if (idx < 0)
+        return perr(c, CTL__FAULT_REFERENCE, "switch: no switch named \"%s\"",
+                    ctl__safe_str(swname, sbuf, sizeof(sbuf)));
+    port->switch_idx = (uint32_t)idx;
+    sw = &cfg->switches[idx];
+    if ((rc = parse_nic_mac(c, v, vm, port, &derived)) < 0)
+        return rc;
+
+    vlan_port_mode_default(&port->vlan);
+    if ((rc = get_field(c, v, "vlan", false, &vlan)) < 0)
+        return rc;
+    if (rc > 0 && (rc = parse_vlan(c, vlan, &port->vlan)) < 0)
+        return rc;
+    n = 0;
+    if ((rc = get_uint(c, v, "learn_limit", false, 0, CTL_FDB_MAX_MAX,
+                       &n)) < 0)
+        return rc;
+    port->learn_limit = (uint32_t)n;
+    if (port->learn_limit > sw->fdb_max)
+        return perr(c, CTL__FAULT_RULE,
+                    "learn_limit: %u exceeds fdb_max %u of switch \"%s\"",
+                    port->learn_limit, sw->fdb_max, sw->name);
+
+    /* Host-wide: the port name among all ports, the MAC among NICs. */
+    for (uint32_t j = 0; j < pi; j++) {
+        const struct ctl_port *q = &cfg->ports[j];
+
+        if (strcmp(q->name, port->name) == 0)
+            return perr(c, CTL__FAULT_DUPLICATE,
+                        "port name \"%s\" is already used by %s", port->name,
+                        port_ref(cfg, j, ref, sizeof(ref)));
+        if (q->cls == CTL_PORT_SYNTHETIC &&
+            memcmp(&q->mac, &port->mac, sizeof(q->mac)) == 0)
+            return perr(c, CTL__FAULT_DUPLICATE,
+                        "mac: %s%s is already used by %s%s",
+                        derived ? "the derived address " : "",
+                        vsa_mac_format(&port->mac, mbuf),
+                        port_ref(cfg, j, ref, sizeof(ref)),
+                        derived ? "; set \"mac\" explicitly" : "");
+    }
+    return 0;
+}
+
+/* VM i; its NICs become ports[*next_port ...]. */
+static int parse_vm(struct pctx *c, struct ctl_config *cfg, const json_t *v,
+                    uint32_t i, uint32_t *next_port)
+{
+    struct ctl_vm *vm = &cfg->vms[i];
+    const json_t *nics = NULL;
+    const char *name;
+    int rc;
+
+    set_where(c, "vms", i, NULL);
+    if (!json_is_object(v))
+        return perr(c, CTL__FAULT_VALUE, "expected an object, got %s",
+                    ctl__json_type_name(v));
+    if ((rc = get_name(c, v, &name)) < 0)
+        return rc;
+    set_where(c, "vms", i, name);
+    if ((rc = check_keys(c, v, vm_keys)) < 0)
+        return rc;
+    for (uint32_t j = 0; j < i; j++)
+        if (strcmp(cfg->vms[j].name, name) == 0)
+            return perr(c, CTL__FAULT_DUPLICATE, "name: duplicate of vms[%u]",
+                        j);
+    snprintf(vm->name, sizeof(vm->name), "%s", name);
+    if ((rc = get_array(c, v, "nics", false, &nics)) < 0)
+        return rc;
+    if (json_array_size(nics) > CTL_MAX_VM_NICS)
+        return perr(c, CTL__FAULT_RULE, "nics: %zu entries, at most %d",
+                    json_array_size(nics), CTL_MAX_VM_NICS);
+    vm->first_port = *next_port;
+    for (uint32_t k = 0; k < json_array_size(nics); k++) {
+        cfg->n_ports = *next_port + 1;
+        if ((rc = parse_nic(c, cfg, i, json_array_get(nics, k),
+                            k, *next_port)) < 0)
+            return rc;
+        vm->n_nics = k + 1;
+        (*next_port)++;
     }
     return 0;
 }
@@ -1067,9 +1359,11 @@ static int check_fdb_unique(struct pctx *c, const struct ctl_config *cfg)
 static int parse_top(struct pctx *c, const json_t *doc,
                      struct ctl_config **out)
 {
-    const json_t *switches = NULL, *ports = NULL, *fdb = NULL;
+    const json_t *switches = NULL, *ports = NULL, *vms = NULL, *fdb = NULL;
     struct ctl_config *cfg;
     uint64_t version = 0;
+    size_t n_nics = 0;
+    uint32_t next_port;
     int rc;
 
     c->where[0] = '\0';
@@ -1088,6 +1382,7 @@ static int parse_top(struct pctx *c, const json_t *doc,
                     (unsigned long long)version, CTL_CONFIG_VERSION);
     if ((rc = get_array(c, doc, "switches", false, &switches)) < 0 ||
         (rc = get_array(c, doc, "ports", false, &ports)) < 0 ||
+        (rc = get_array(c, doc, "vms", false, &vms)) < 0 ||
         (rc = get_array(c, doc, "fdb_static", false, &fdb)) < 0)
         return rc;
     if (json_array_size(switches) > CTL_MAX_SWITCHES)
@@ -1099,6 +1394,19 @@ static int parse_top(struct pctx *c, const json_t *doc,
     if (json_array_size(fdb) > CTL_MAX_FDB_STATIC)
         return perr(c, CTL__FAULT_RULE, "fdb_static: %zu entries, at most %d",
                     json_array_size(fdb), CTL_MAX_FDB_STATIC);
+    if (json_array_size(vms) > CTL_MAX_VMS)
+        return perr(c, CTL__FAULT_RULE, "vms: %zu entries, at most %d",
+                    json_array_size(vms), CTL_MAX_VMS);
+    /* Every NIC is a switch port too; a malformed `nics` counts 0 here
+     * and is reported when its VM is parsed. */
+    for (size_t i = 0; i < json_array_size(vms); i++)
+        n_nics += json_array_size(
+            json_object_get(json_array_get(vms, i), "nics"));
+    if (json_array_size(ports) + n_nics > CTL_MAX_PORTS)
+        return perr(c, CTL__FAULT_RULE,
+                    "ports: %zu ports and %zu VM NICs, at most %d switch "
+                    "ports in all", json_array_size(ports), n_nics,
+                    CTL_MAX_PORTS);
 
     cfg = ctl_calloc(1, sizeof(*cfg));
     if (!cfg)
@@ -1106,10 +1414,12 @@ static int parse_top(struct pctx *c, const json_t *doc,
     cfg->version = (uint32_t)version;
     cfg->switches = ctl_calloc(json_array_size(switches),
                                sizeof(*cfg->switches));
-    cfg->ports = ctl_calloc(json_array_size(ports), sizeof(*cfg->ports));
+    cfg->ports = ctl_calloc(json_array_size(ports) + n_nics,
+                            sizeof(*cfg->ports));
+    cfg->vms = ctl_calloc(json_array_size(vms), sizeof(*cfg->vms));
     cfg->fdb_static = ctl_calloc(json_array_size(fdb),
                                  sizeof(*cfg->fdb_static));
-    if (!cfg->switches || !cfg->ports || !cfg->fdb_static) {
+    if (!cfg->switches || !cfg->ports || !cfg->vms || !cfg->fdb_static) {
         rc = pnomem(c);
         goto out_free;
     }
@@ -1124,6 +1434,14 @@ static int parse_top(struct pctx *c, const json_t *doc,
          * with the config if a later check of the same port fails. */
         cfg->n_ports = i + 1;
         if ((rc = parse_port(c, cfg, json_array_get(ports, i), i)) < 0)
+            goto out_free;
+    }
+    cfg->n_doc_ports = cfg->n_ports;
+    next_port = cfg->n_ports;
+    for (uint32_t i = 0; i < json_array_size(vms); i++) {
+        cfg->n_vms = i + 1;
+        if ((rc = parse_vm(c, cfg, json_array_get(vms, i), i,
+                           &next_port)) < 0)
             goto out_free;
     }
     if ((rc = check_membership(c, cfg)) < 0)

@@ -16,27 +16,44 @@
  *              silently ignored); every field has exactly one JSON type
  *              (integers are JSON integers, never reals; strings may not
  *              hold NUL bytes); every value is inside its documented range.
- *   references a port names an existing switch; a static FDB entry names an
- *              existing switch and port.
- *   uniqueness switch names, port names, devargs device names (the part
- *              before the first ','), ifnames, addresses within a port and
- *              (switch, vlan, mac) of static entries.
+ *   references a port or VM NIC names an existing switch; a static FDB
+ *              entry names an existing switch and port (a VM NIC's port
+ *              `VM.NIC` included).
+ *   uniqueness switch names, port names (VM NIC ports included), devargs
+ *              device names (the part before the first ','), ifnames,
+ *              addresses within a port, (switch, vlan, mac) of static
+ *              entries, VM names, NIC names within a VM, and NIC MACs
+ *              host-wide.
  *   rules      switch membership (external: exactly one uplink, an internal
  *              port only with management_os and then exactly one; internal:
  *              exactly one internal port and no uplink; private: neither),
  *              learn_limit <= the switch's fdb_max, a static entry's port is
  *              on that switch and a member of the entry's VLAN (compiled
  *              with vlan_port_compile), static MACs are unicast, non-zero.
- *   limits     at most CTL_MAX_SWITCHES switches, CTL_MAX_PORTS ports,
+ *   limits     at most CTL_MAX_SWITCHES switches, CTL_MAX_PORTS ports
+ *              (entries of `ports` and VM NICs together: each is a switch
+ *              port), CTL_MAX_VMS VMs with CTL_MAX_VM_NICS NICs each,
  *              CTL_MAX_FDB_STATIC static entries, CTL_MAX_ADDRESSES
  *              addresses per port.  Work is O(ports^2) for the pairwise
- *              port checks (1024^2 string compares at most) and
+ *              port and MAC checks (1024^2 compares at most) and
  *              O(n log n) for static entries, so a hostile document of the
  *              maximum size is still checked in milliseconds.
  *
  * Top level: `version` (integer, must be CTL_CONFIG_VERSION) is required;
- * `switches`, `ports` and `fdb_static` are arrays and default to empty, so
- * a host with no switch at all is a valid (if useless) state.  Class rules
+ * `switches`, `ports`, `vms` and `fdb_static` are arrays and default to
+ * empty, so a host with no switch at all is a valid (if useless) state.
+ *
+ * VMs (child partitions): `vms[]` holds {name, nics[]}; each NIC
+ * {name, type, switch, mac, vlan, learn_limit} is a switch port named
+ * `VM.NIC` (class CTL_PORT_SYNTHETIC).  In the parsed struct those ports
+ * FOLLOW the entries of the document's `ports` array in cfg->ports
+ * (ports[0 .. n_doc_ports) are `ports[]`, then each VM's NICs in document
+ * order, VM by VM), so everything that deals with ports (uniqueness, static
+ * FDB entries, learn limits, the switch's port list) treats them alike.
+ * NIC `type` is "synthetic"; "legacy" is reserved and refused.  A NIC
+ * without `mac` gets ctl_vm_nic_mac(vm, nic, 0), a stable locally
+ * administered unicast address (vm.nic.add stores the address it picks,
+ * so that a later change of the derivation cannot renumber a NIC).  Class rules
  * for ports: `dpdk` needs `devargs`; `uplink` needs exactly one of
  * `devargs` and `ifname`; `internal` needs `ifname`; `addresses` and `mtu`
  * are allowed on `internal` ports only.
@@ -67,7 +84,10 @@
 
 #define CTL_CONFIG_VERSION 1
 
-#define CTL_NAME_MAX 32     /* switch and port names, including NUL */
+#define CTL_NAME_MAX 32     /* switch, port, VM and NIC names, incl. NUL */
+/* Port names: a configured port's name fits CTL_NAME_MAX, a VM NIC's port
+ * is `VM.NIC` (31 + 1 + 31 characters). */
+#define CTL_PORT_NAME_MAX (2 * CTL_NAME_MAX)
 #define CTL_IFNAME_MAX 16   /* kernel interface names, including NUL */
 #define CTL_DEVARGS_MAX 512 /* devargs, including NUL */
 
@@ -75,6 +95,9 @@
 #define CTL_MAX_PORTS 1024
 #define CTL_MAX_FDB_STATIC 65536
 #define CTL_MAX_ADDRESSES 64 /* per internal port */
+#define CTL_MAX_VMS 256
+#define CTL_MAX_VM_NICS 8    /* per VM */
+#define CTL_NO_VM UINT32_MAX
 
 #define CTL_FDB_MAX_MIN 16
 #define CTL_FDB_MAX_MAX 1048576
@@ -96,6 +119,11 @@ enum ctl_port_class {
     CTL_PORT_DPDK,
     CTL_PORT_INTERNAL,
     CTL_PORT_UPLINK,
+    CTL_PORT_SYNTHETIC, /* a VM's synthetic NIC (vms[].nics[]) */
+};
+
+enum ctl_nic_type {
+    CTL_NIC_SYNTHETIC, /* VMBus network device (NVSP/RNDIS) */
 };
 
 struct ctl_switch {
@@ -107,7 +135,7 @@ struct ctl_switch {
 };
 
 struct ctl_port {
-    char name[CTL_NAME_MAX];
+    char name[CTL_PORT_NAME_MAX]; /* a VM NIC's port: "VM.NIC" */
     uint32_t switch_idx;    /* index into ctl_config.switches */
     enum ctl_port_class cls;
     char devargs[CTL_DEVARGS_MAX]; /* "" when absent */
@@ -117,6 +145,18 @@ struct ctl_port {
     uint32_t mtu;           /* internal: 68..9000; 0 for other classes */
     struct vlan_port_mode vlan;
     uint32_t learn_limit;   /* 0 = no per-port limit */
+    /* Class synthetic only (CTL_NO_VM / "" / zero otherwise): */
+    uint32_t vm_idx;        /* index into ctl_config.vms */
+    uint32_t nic_idx;       /* position in that VM's `nics` array */
+    char nic[CTL_NAME_MAX]; /* the NIC's name */
+    enum ctl_nic_type nic_type;
+    struct vsa_mac mac;     /* configured or derived, unicast, non-zero */
+};
+
+struct ctl_vm {
+    char name[CTL_NAME_MAX];
+    uint32_t first_port;    /* its NICs: ports[first_port, +n_nics) */
+    uint32_t n_nics;
 };
 
 struct ctl_fdb_static {
@@ -130,8 +170,11 @@ struct ctl_config {
     uint32_t version;
     struct ctl_switch *switches;
     uint32_t n_switches;
-    struct ctl_port *ports;
-    uint32_t n_ports;
+    struct ctl_port *ports;  /* `ports[]`, then the VMs' NICs */
+    uint32_t n_ports;        /* both kinds */
+    uint32_t n_doc_ports;    /* entries of the document's `ports` array */
+    struct ctl_vm *vms;
+    uint32_t n_vms;
     struct ctl_fdb_static *fdb_static;
     uint32_t n_fdb_static;
 };
@@ -177,10 +220,30 @@ json_t *ctl_vlan_to_json(const struct vlan_port_mode *m);
 
 const char *ctl_switch_type_name(enum ctl_switch_type type);
 const char *ctl_port_class_name(enum ctl_port_class cls);
+const char *ctl_nic_type_name(enum ctl_nic_type type);
 
-/* Index of the switch / port with that name, or -1. */
+/* Index of the switch / port / VM with that name, or -1. */
 int ctl_switch_find(const struct ctl_config *cfg, const char *name);
 int ctl_port_find(const struct ctl_config *cfg, const char *name);
+int ctl_vm_find(const struct ctl_config *cfg, const char *name);
+/* Port index of NIC `nic` of VM `vm_idx`, or -1. */
+int ctl_vm_nic_find(const struct ctl_config *cfg, uint32_t vm_idx,
+                    const char *nic);
+
+/*
+ * VM NIC identities
+ */
+
+/* A 64-bit hash of (vm, nic, salt), the same on every host and run (FNV-1a
+ * with a final avalanche).  Used to derive stable NIC MACs here and the
+ * VMBus instance GUIDs in vesperd. */
+uint64_t ctl_vm_nic_hash(const char *vm, const char *nic, uint32_t salt);
+
+/* The derived MAC of NIC `nic` of VM `vm`: locally administered unicast
+ * (first byte xxxxxx10), 46 bits of ctl_vm_nic_hash(vm, nic, salt).  salt
+ * 0 is the default; vm.nic.add tries 1, 2, ... on a collision. */
+void ctl_vm_nic_mac(const char *vm, const char *nic, uint32_t salt,
+                    struct vsa_mac *out);
 
 /* True if `s` is a valid switch or port name: 1..31 chars of
  * [A-Za-z0-9_.-]. */

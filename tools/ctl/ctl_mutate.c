@@ -26,6 +26,7 @@ typedef int ctl_method_fn(struct mctx *m);
 static ctl_method_fn m_switch_add, m_switch_del, m_switch_set;
 static ctl_method_fn m_port_add, m_port_del, m_port_set;
 static ctl_method_fn m_fdb_add, m_fdb_del;
+static ctl_method_fn m_vm_add, m_vm_del, m_vm_nic_add, m_vm_nic_del;
 
 static const char *const p_switch_add[] = {
     "name", "type", "fdb_max", "aging_s", "management_os", "uplink",
@@ -46,6 +47,10 @@ static const char *const p_fdb_add[] = {
     "switch", "vlan", "mac", "port", NULL
 };
 static const char *const p_fdb_del[] = { "switch", "vlan", "mac", NULL };
+static const char *const p_vm_nic_add[] = {
+    "vm", "name", "switch", "type", "mac", "vlan", "learn_limit", NULL
+};
+static const char *const p_vm_nic_del[] = { "vm", "name", NULL };
 
 static const struct {
     const char *name;
@@ -60,6 +65,10 @@ static const struct {
     { "port.set", m_port_set, p_port_set },
     { "fdb.add", m_fdb_add, p_fdb_add },
     { "fdb.del", m_fdb_del, p_fdb_del },
+    { "vm.add", m_vm_add, p_name },
+    { "vm.del", m_vm_del, p_name },
+    { "vm.nic.add", m_vm_nic_add, p_vm_nic_add },
+    { "vm.nic.del", m_vm_nic_del, p_vm_nic_del },
 };
 
 static int nomem(struct mctx *m);
@@ -183,6 +192,34 @@ static json_t *doc_item(struct mctx *m, const char *key, uint32_t idx)
     return json_array_get(json_object_get(m->doc, key), idx);
 }
 
+/* The document object of port idx: an entry of `ports`, or for a VM NIC
+ * the entry vms[vm_idx].nics[nic_idx]. */
+static json_t *doc_port_item(struct mctx *m, uint32_t idx)
+{
+    const struct ctl_port *p = &m->cfg->ports[idx];
+
+    if (p->cls != CTL_PORT_SYNTHETIC)
+        return doc_item(m, "ports", idx);
+    return json_array_get(json_object_get(doc_item(m, "vms", p->vm_idx),
+                                          "nics"), p->nic_idx);
+}
+
+/* Removes the static FDB entries that name a port in [first, first + n)
+ * (backwards, so that the remaining indexes stay valid); returns how many. */
+static size_t remove_statics_of(struct mctx *m, uint32_t first, uint32_t n)
+{
+    const struct ctl_config *cfg = m->cfg;
+    size_t removed = 0;
+
+    for (uint32_t i = cfg->n_fdb_static; i-- > 0;)
+        if (cfg->fdb_static[i].port_idx >= first &&
+            cfg->fdb_static[i].port_idx - first < n) {
+            json_array_remove(json_object_get(m->doc, "fdb_static"), i);
+            removed++;
+        }
+    return removed;
+}
+
 /* Sets obj[key] = v, consuming v; -ENOMEM if v is NULL or the set fails. */
 static int jset(json_t *obj, const char *key, json_t *v)
 {
@@ -260,6 +297,23 @@ static int want_port(struct mctx *m, const char *key, int *idx)
     if (*idx < 0)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
                                "port \"%s\" does not exist",
+                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
+    return 0;
+}
+
+/* Looks up an existing VM named by parameter `key` (-32001 if none). */
+static int want_vm(struct mctx *m, const char *key, int *idx)
+{
+    const char *name;
+    char sbuf[64];
+    int rc = ctl_param_string(m->params, key, true, &name, m->e);
+
+    if (rc < 0)
+        return rc;
+    *idx = ctl_vm_find(m->cfg, name);
+    if (*idx < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
+                               "VM \"%s\" does not exist",
                                ctl__safe_str(name, sbuf, sizeof(sbuf)));
     return 0;
 }
@@ -520,7 +574,8 @@ static int m_switch_del(struct mctx *m)
     for (uint32_t p = 0; p < cfg->n_ports; p++) {
         const struct ctl_port *port = &cfg->ports[p];
 
-        if (port->switch_idx != (uint32_t)s || port->cls != CTL_PORT_DPDK)
+        if (port->switch_idx != (uint32_t)s ||
+            (port->cls != CTL_PORT_DPDK && port->cls != CTL_PORT_SYNTHETIC))
             continue;
         if (busy_len < sizeof(busy))
             busy_len += (size_t)snprintf(busy + busy_len,
@@ -603,6 +658,10 @@ static int m_port_add(struct mctx *m)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
                                "parameter \"class\": uplink ports are created "
                                "by switch.add");
+    if (strcmp(cls, "synthetic") == 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"class\": synthetic ports are VM "
+                               "NICs, created by vm.nic.add");
     if (strcmp(cls, "dpdk") && strcmp(cls, "internal"))
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
                                "parameter \"class\": \"%s\" is not \"dpdk\" "
@@ -674,6 +733,11 @@ static int m_port_del(struct mctx *m)
     if ((rc = want_port(m, "name", &p)) < 0)
         return rc;
     port = &cfg->ports[p];
+    if (port->cls == CTL_PORT_SYNTHETIC)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
+                               "port \"%s\" is NIC \"%s\" of VM \"%s\"; "
+                               "delete it with vm.nic.del", port->name,
+                               port->nic, cfg->vms[port->vm_idx].name);
     if (port->cls == CTL_PORT_UPLINK || port->cls == CTL_PORT_INTERNAL)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
                                "port \"%s\" is the %s of switch \"%s\"; it "
@@ -682,11 +746,7 @@ static int m_port_del(struct mctx *m)
                                port->cls == CTL_PORT_UPLINK ? "uplink"
                                                             : "host vNIC",
                                cfg->switches[port->switch_idx].name);
-    for (uint32_t i = cfg->n_fdb_static; i-- > 0;)
-        if (cfg->fdb_static[i].port_idx == (uint32_t)p) {
-            json_array_remove(json_object_get(m->doc, "fdb_static"), i);
-            n_fdb++;
-        }
+    n_fdb = remove_statics_of(m, (uint32_t)p, 1);
     json_array_remove(json_object_get(m->doc, "ports"), (size_t)p);
     if (jset(m->result, "removed_fdb_static",
              json_integer((json_int_t)n_fdb)))
@@ -713,7 +773,7 @@ static int m_port_set(struct mctx *m)
                                "\"learn_limit\"");
     if ((rc = want_vlan_json(m, &has_vlan, &vlan)) < 0)
         return rc;
-    port = doc_item(m, "ports", (uint32_t)p);
+    port = doc_port_item(m, (uint32_t)p);
     if ((has_vlan && jset(port, "vlan", json_incref(vlan))) ||
         (has_limit &&
          jset(port, "learn_limit", json_integer((json_int_t)learn_limit)))) {
@@ -811,5 +871,218 @@ static int m_fdb_del(struct mctx *m)
                                "mac %s)", m->cfg->switches[s].name, vid,
                                vsa_mac_format(&mac, mbuf));
     json_array_remove(json_object_get(m->doc, "fdb_static"), (size_t)i);
+    return 0;
+}
+
+/*
+ * Methods: VMs and their NICs
+ */
+
+static int m_vm_add(struct mctx *m)
+{
+    const char *name;
+    json_t *vm;
+    int rc;
+
+    if ((rc = want_name(m, "name", &name)) < 0)
+        return rc;
+    if (ctl_vm_find(m->cfg, name) >= 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_EXISTS,
+                               "VM \"%s\" exists already", name);
+    vm = json_pack("{s:s, s:[]}", "name", name, "nics");
+    if (!vm || jappend(doc_array(m, "vms"), vm))
+        return nomem(m);
+    return 0;
+}
+
+static int m_vm_del(struct mctx *m)
+{
+    const struct ctl_config *cfg = m->cfg;
+    const char *removed[CTL_MAX_VM_NICS];
+    const struct ctl_vm *vm;
+    size_t n_fdb;
+    int v, rc;
+
+    if ((rc = want_vm(m, "name", &v)) < 0)
+        return rc;
+    vm = &cfg->vms[v];
+    for (uint32_t k = 0; k < vm->n_nics; k++)
+        removed[k] = cfg->ports[vm->first_port + k].name;
+    n_fdb = remove_statics_of(m, vm->first_port, vm->n_nics);
+    json_array_remove(json_object_get(m->doc, "vms"), (size_t)v);
+    if ((rc = result_add_names(m, "removed_ports", removed, vm->n_nics)) < 0)
+        return rc;
+    if (jset(m->result, "removed_fdb_static",
+             json_integer((json_int_t)n_fdb)))
+        return nomem(m);
+    return 0;
+}
+
+/* True if a NIC other than `except` (a port index, or -1) has this MAC. */
+static bool nic_mac_used(const struct ctl_config *cfg,
+                         const struct vsa_mac *mac, int except)
+{
+    for (uint32_t i = cfg->n_doc_ports; i < cfg->n_ports; i++)
+        if ((int)i != except &&
+            memcmp(&cfg->ports[i].mac, mac, sizeof(*mac)) == 0)
+            return true;
+    return false;
+}
+
+/* The `type` of vm.nic.add: "synthetic"; "legacy" is reserved. */
+static int want_nic_type(struct mctx *m, const char **out)
+{
+    char sbuf[64];
+    int rc = ctl_param_string(m->params, "type", true, out, m->e);
+
+    if (rc < 0)
+        return rc;
+    if (strcmp(*out, "synthetic") == 0)
+        return 0;
+    if (strcmp(*out, "legacy") == 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"type\": legacy NICs are not "
+                               "available yet");
+    return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                           "parameter \"type\": \"%s\" is not \"synthetic\"",
+                           ctl__safe_str(*out, sbuf, sizeof(sbuf)));
+}
+
+/* The NIC's MAC: the `mac` parameter (unicast, unused), or derived from
+ * the names; the derivation moves on to the next salt while the address
+ * is taken, and the result is stored so that it never changes. */
+static int want_nic_mac(struct mctx *m, const char *vm, const char *nic,
+                        struct vsa_mac *mac)
+{
+    char sbuf[64], mbuf[VSA_MAC_STRLEN];
+    const char *s;
+    int rc = ctl_param_string(m->params, "mac", false, &s, m->e);
+
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        for (uint32_t salt = 0; salt < 64; salt++) {
+            ctl_vm_nic_mac(vm, nic, salt, mac);
+            if (!nic_mac_used(m->cfg, mac, -1))
+                break;
+        }
+        return 0;
+    }
+    if (vsa_mac_parse(s, mac) < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"mac\": \"%s\" is not a MAC "
+                               "address (xx:xx:xx:xx:xx:xx)",
+                               ctl__safe_str(s, sbuf, sizeof(sbuf)));
+    vsa_mac_format(mac, mbuf);
+    if (vsa_mac_is_multicast(mac) || vsa_mac_is_zero(mac))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"mac\": %s is not a unicast "
+                               "station address", mbuf);
+    for (uint32_t i = m->cfg->n_doc_ports; i < m->cfg->n_ports; i++)
+        if (memcmp(&m->cfg->ports[i].mac, mac, sizeof(*mac)) == 0)
+            return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_EXISTS,
+                                   "MAC %s is already used by port \"%s\"",
+                                   mbuf, m->cfg->ports[i].name);
+    return 0;
+}
+
+static int m_vm_nic_add(struct mctx *m)
+{
+    const struct ctl_config *cfg = m->cfg;
+    const char *name = NULL, *type, *vmname;
+    char auto_name[CTL_NAME_MAX], port[CTL_PORT_NAME_MAX];
+    char mbuf[VSA_MAC_STRLEN], sbuf[64];
+    json_t *vlan = NULL, *nic, *vmobj, *nics;
+    uint64_t learn_limit = 0;
+    struct vsa_mac mac;
+    int v, s, rc;
+
+    if ((rc = want_vm(m, "vm", &v)) < 0)
+        return rc;
+    vmname = cfg->vms[v].name;
+    if ((rc = ctl_param_string(m->params, "name", false, &name, m->e)) < 0)
+        return rc;
+    if (rc > 0 && !ctl_name_is_valid(name))
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "parameter \"name\": \"%s\" is not a valid "
+                               "name (1..31 characters of A-Z a-z 0-9 _ . -)",
+                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
+    if (rc == 0) {
+        /* The first free nicN; a full VM is refused by the parser. */
+        for (uint32_t k = 0; k <= CTL_MAX_VM_NICS; k++) {
+            snprintf(auto_name, sizeof(auto_name), "nic%u", k);
+            if (ctl_vm_nic_find(cfg, (uint32_t)v, auto_name) < 0)
+                break;
+        }
+        name = auto_name;
+    }
+    if (ctl_vm_nic_find(cfg, (uint32_t)v, name) >= 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_EXISTS,
+                               "VM \"%s\" already has a NIC named \"%s\"",
+                               vmname, name);
+    if ((rc = want_switch(m, "switch", &s)) < 0 ||
+        (rc = want_nic_type(m, &type)) < 0 ||
+        (rc = want_nic_mac(m, vmname, name, &mac)) < 0 ||
+        (rc = ctl_param_uint(m->params, "learn_limit", false, 0,
+                             CTL_FDB_MAX_MAX, &learn_limit, m->e)) < 0)
+        return rc;
+    snprintf(port, sizeof(port), "%s.%s", vmname, name);
+    if ((rc = port_exists(m, port)) < 0)
+        return rc;
+    if ((rc = want_vlan_json(m, NULL, &vlan)) < 0)
+        return rc;
+
+    vmobj = doc_item(m, "vms", (uint32_t)v);
+    nics = json_object_get(vmobj, "nics");
+    if (!nics && (!(nics = json_array()) || jset(vmobj, "nics", nics))) {
+        json_decref(vlan);
+        return nomem(m);
+    }
+    vsa_mac_format(&mac, mbuf);
+    nic = json_object();
+    if (!nic || jset(nic, "name", json_string(name)) ||
+        jset(nic, "type", json_string(type)) ||
+        jset(nic, "switch", json_string(cfg->switches[s].name)) ||
+        jset(nic, "mac", json_string(mbuf)) ||
+        jset(nic, "vlan", json_incref(vlan)) ||
+        jset(nic, "learn_limit", json_integer((json_int_t)learn_limit)) ||
+        jappend(nics, json_incref(nic)) ||
+        jset(m->result, "name", json_string(name)) ||
+        jset(m->result, "port", json_string(port)) ||
+        jset(m->result, "mac", json_string(mbuf))) {
+        json_decref(vlan);
+        json_decref(nic);
+        return nomem(m);
+    }
+    json_decref(vlan);
+    json_decref(nic);
+    return 0;
+}
+
+static int m_vm_nic_del(struct mctx *m)
+{
+    const struct ctl_config *cfg = m->cfg;
+    const struct ctl_port *port;
+    const char *name;
+    char sbuf[64];
+    size_t n_fdb;
+    int v, p, rc;
+
+    if ((rc = want_vm(m, "vm", &v)) < 0 ||
+        (rc = ctl_param_string(m->params, "name", true, &name, m->e)) < 0)
+        return rc;
+    p = ctl_vm_nic_find(cfg, (uint32_t)v, name);
+    if (p < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
+                               "VM \"%s\" has no NIC named \"%s\"",
+                               cfg->vms[v].name,
+                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
+    port = &cfg->ports[p];
+    n_fdb = remove_statics_of(m, (uint32_t)p, 1);
+    json_array_remove(json_object_get(doc_item(m, "vms", (uint32_t)v),
+                                      "nics"), port->nic_idx);
+    if (jset(m->result, "removed_fdb_static",
+             json_integer((json_int_t)n_fdb)))
+        return nomem(m);
     return 0;
 }

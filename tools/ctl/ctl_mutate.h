@@ -16,18 +16,33 @@
  * configuration rules live.
  *
  * Methods: switch.add, switch.del, switch.set, port.add, port.del,
- * port.set, fdb.add, fdb.del (static entries only).
+ * port.set, fdb.add, fdb.del (static entries only), vm.add, vm.del,
+ * vm.nic.add, vm.nic.del.
  *   switch.add  creates the switch and, in the same document, its uplink
  *               port `<name>.uplink` (external: `uplink` ifname or
  *               `uplink_devargs`) and its host vNIC (internal, or external
  *               with management_os: a port of class internal named and
  *               TAP-named `host_ifname`, default the switch name for
  *               internal switches and `<name>-host` otherwise).
- *   switch.del  refuses while dpdk ports are attached; removes the switch,
- *               its uplink and host vNIC ports and its static FDB entries.
+ *   switch.del  refuses while dpdk ports or VM NICs are attached; removes
+ *               the switch, its uplink and host vNIC ports and its static
+ *               FDB entries.
  *   port.del    refuses uplink and host vNIC ports (they go with their
- *               switch); removes the static FDB entries naming the port.
- *   port.set    replaces `vlan` whole and/or sets `learn_limit`.
+ *               switch) and VM NIC ports (vm.nic.del); removes the static
+ *               FDB entries naming the port.
+ *   port.set    replaces `vlan` whole and/or sets `learn_limit` (of a VM
+ *               NIC's port too: the NIC object is edited).
+ *   vm.add      {name}: a VM with no NIC.
+ *   vm.del      removes the VM, its NICs and the static entries naming
+ *               them; result {"removed_ports":[..],"removed_fdb_static":N}.
+ *   vm.nic.add  {vm, name?, switch, type, mac?, vlan?, learn_limit?}: type
+ *               "synthetic" ("legacy" is refused: not available yet); name
+ *               defaults to the first free "nicN"; mac defaults to
+ *               ctl_vm_nic_mac(vm, name, salt) with the first salt whose
+ *               address no other NIC uses, and is stored; result
+ *               {"name","port":"VM.NIC","mac"}.
+ *   vm.nic.del  {vm, name}: removes the NIC and the static entries naming
+ *               its port.
  *   fdb.del     returns CTL_RPC_NOT_FOUND when no static entry matches, so
  *               that vesperd can go on to delete a learned entry.
  * New objects are written in canonical form: every field explicit (the
@@ -37,8 +52,9 @@
  *   -32601  not a mutating method;
  *   -32602  a parameter is missing, of the wrong type, out of range,
  *           unknown, or a value the document parser refuses;
- *   -32001  a switch, port or static entry named does not exist;
- *   -32002  the name, devargs device, ifname or static entry is taken;
+ *   -32001  a switch, port, VM, NIC or static entry named does not exist;
+ *   -32002  the name, devargs device, ifname, static entry or NIC MAC is
+ *           taken;
  *   -32003  the result breaks a configuration rule (membership, VLAN
  *           membership of a static entry, learn_limit above fdb_max, size
  *           limits, deleting an uplink / host vNIC / a switch in use);
@@ -55,7 +71,7 @@
 
 #include "tools/ctl/ctl_jsonrpc.h"
 
-/* True for the eight methods above. */
+/* True for the twelve methods above. */
 bool ctl_method_is_mutating(const char *method);
 
 /* Applies `method` with `params` (an object, or NULL for none) to a copy of

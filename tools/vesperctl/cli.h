@@ -11,8 +11,9 @@
  * current directory, to make `capture -w FILE` absolute.
  *
  * Design:
- *   - Commands are a static table (cli_cmds.c): words ("switch add"), the
- *     method, at most one positional argument and a table of options.  An
+ *   - Commands are a static table (cli_cmds.c): words ("switch add", or
+ *     three for "vm nic add"), the method, at most two positional
+ *     arguments and a table of options.  An
  *     option either maps to one params key ("--fdb-max" -> "fdb_max") or is
  *     kept aside for the command's finish hook, which applies the rules that
  *     span several options (--access vs --trunk, what --type external needs)
@@ -48,9 +49,10 @@
 #define CTL_CLI_DEFAULT_TIMEOUT_MS 30000u
 #define CTL_CLI_MAX_TIMEOUT_MS 86400000u /* one day */
 
-#define CTL_CLI_NAME_MAX 31    /* switch and port names (config.md) */
-/* A port reference may also name an uplink port, "<switch>.uplink". */
-#define CTL_CLI_PORT_REF_MAX (CTL_CLI_NAME_MAX + 7)
+#define CTL_CLI_NAME_MAX 31    /* switch, port, VM, NIC names (config.md) */
+/* A port reference may also name an uplink port, "<switch>.uplink", or a
+ * VM NIC's port, "<vm>.<nic>". */
+#define CTL_CLI_PORT_REF_MAX (2 * CTL_CLI_NAME_MAX + 1)
 #define CTL_CLI_IFNAME_MAX 15  /* kernel interface names (IFNAMSIZ - 1) */
 #define CTL_CLI_VID_MIN 1
 #define CTL_CLI_VID_MAX 4094
@@ -81,6 +83,8 @@ enum ctl_cli_view {
     CTL_CLI_VIEW_STATS,       /* per-port counters (+ drop reasons) */
     CTL_CLI_VIEW_CONFIG,      /* result.config as indented JSON, always */
     CTL_CLI_VIEW_CAPTURE,     /* "captured N frames to FILE" */
+    CTL_CLI_VIEW_VM_LIST,     /* NAME STATE NICS */
+    CTL_CLI_VIEW_VM_SHOW,     /* fields, a channel table, counters */
 };
 
 struct ctl_cli_cmd; /* an entry of the command table (opaque) */

@@ -16,6 +16,8 @@ static const char *const switch_types[] = {"external", "internal", "private",
                                            NULL};
 static const char *const port_classes[] = {"dpdk", "internal", NULL};
 static const char *const directions[] = {"rx", "tx", "both", NULL};
+/* "legacy" is accepted here only to be refused with a clear message. */
+static const char *const nic_types[] = {"synthetic", "legacy", NULL};
 
 /* Shared option rows (config.md gives the ranges). */
 #define OPT_FDB_MAX                                                         \
@@ -174,6 +176,22 @@ static const struct ctl_cli_opt capture_opts[] = {
     OPT_END,
 };
 
+static const struct ctl_cli_opt vm_nic_add_opts[] = {
+    {.name = "--switch", .type = CTL_CLI_T_NAME, .key = "switch",
+     .flags = CTL_CLI_F_REQUIRED, .metavar = "SWITCH",
+     .help = "switch the NIC's port joins (required)"},
+    {.name = "--type", .type = CTL_CLI_T_CHOICE, .key = "type",
+     .choices = nic_types, .flags = CTL_CLI_F_REQUIRED, .metavar = "TYPE",
+     .help = "synthetic (required; legacy is not available yet)"},
+    {.name = "--name", .type = CTL_CLI_T_NAME, .key = "name",
+     .metavar = "NIC", .help = "NIC name (default: the first free nicN)"},
+    {.name = "--mac", .type = CTL_CLI_T_UMAC, .key = "mac", .metavar = "MAC",
+     .help = "unicast MAC (default: derived from the VM and NIC names)"},
+    OPT_VLAN_ROWS,
+    OPT_LEARN_LIMIT,
+    OPT_END,
+};
+
 /* --- finish hooks --------------------------------------------------- */
 
 static bool has(const json_t *obj, const char *key)
@@ -310,6 +328,18 @@ static int finish_port_set(struct ctl_cli_req *req, json_t *params,
     return 0;
 }
 
+static int finish_vm_nic_add(struct ctl_cli_req *req, json_t *params,
+                             json_t *aside, struct vsa_errmsg *em)
+{
+    const char *type = json_string_value(json_object_get(params, "type"));
+
+    (void)req;
+    if (type && !strcmp(type, "legacy"))
+        return vsa_errmsg_set(em, -EINVAL, "--type legacy: legacy NICs are "
+                              "not available yet");
+    return build_vlan(params, aside, em);
+}
+
 static int finish_stats(struct ctl_cli_req *req, json_t *params,
                         json_t *aside, struct vsa_errmsg *em)
 {
@@ -393,6 +423,29 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
     {"fdb", "flush", "fdb.flush", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_FLUSHED,
      "SWITCH [--port P] [--vlan VID]", "forget learned entries",
      {"SWITCH", CTL_CLI_T_NAME, "switch", false}, fdb_flush_opts, NULL},
+
+    {"vm", "add", "vm.add", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_FIELDS,
+     "NAME", "create a VM (a child partition and its socket)",
+     {"NAME", CTL_CLI_T_NAME, "name", false}, NULL, NULL},
+    {"vm", "del", "vm.del", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
+     "NAME", "delete a VM and its NICs (its guest is disconnected)",
+     {"NAME", CTL_CLI_T_NAME, "name", false}, NULL, NULL},
+    {"vm", "list", "vm.list", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_VM_LIST,
+     "", "list VMs", POS_NONE, NULL, NULL},
+    {"vm", "show", "vm.show", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_VM_SHOW,
+     "NAME", "show a VM's partition, channels and counters",
+     {"NAME", CTL_CLI_T_NAME, "name", false}, NULL, NULL},
+    {"vm", "nic add", "vm.nic.add", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_FIELDS,
+     "VM --switch S --type synthetic [--name NIC] [--mac MAC] "
+     "[--access VID | --trunk SET [--native VID] [--native-tagged]] "
+     "[--learn-limit N]",
+     "add a NIC to a VM (offered live to a running guest)",
+     {"VM", CTL_CLI_T_NAME, "vm", false}, vm_nic_add_opts,
+     finish_vm_nic_add},
+    {"vm", "nic del", "vm.nic.del", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
+     "VM NIC", "remove a NIC from a VM (rescinded live)",
+     {"VM", CTL_CLI_T_NAME, "vm", false}, NULL, NULL,
+     {"NIC", CTL_CLI_T_NAME, "name", false}},
 
     {NULL, "stats", "stats.get", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_STATS,
      "[PORT] [--clear]", "show (or clear) port counters",

@@ -367,7 +367,7 @@ static int parse_command(const struct ctl_cli_cmd *cmd, int argc, char **argv,
                          struct vsa_errmsg *em)
 {
     json_t *params = NULL, *aside = NULL;
-    bool pos_seen = false, options_done = false;
+    bool pos_seen = false, pos2_seen = false, options_done = false;
     char name[64];
     int rc;
 
@@ -436,27 +436,34 @@ static int parse_command(const struct ctl_cli_cmd *cmd, int argc, char **argv,
             continue;
         }
 
-        if (!cmd->pos.metavar || pos_seen) {
+        const struct ctl_cli_pos *pos = !pos_seen ? &cmd->pos : &cmd->pos2;
+        if (!pos->metavar || (pos_seen && pos2_seen)) {
             rc = vsa_errmsg_set(em, -EINVAL, "unexpected argument '%.*s'",
                                 QUOTE_MAX, arg);
             goto out_free;
         }
         json_t *v;
-        rc = convert(cmd->pos.type, 0, 0, NULL, arg, &v, em);
+        rc = convert(pos->type, 0, 0, NULL, arg, &v, em);
         if (rc < 0) {
             if (rc != -ENOMEM)
-                vsa_errmsg_prefix(em, "%s", cmd->pos.metavar);
+                vsa_errmsg_prefix(em, "%s", pos->metavar);
             goto out_free;
         }
-        if (json_object_set_new(params, cmd->pos.key, v) < 0) {
+        if (json_object_set_new(params, pos->key, v) < 0) {
             rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
             goto out_free;
         }
+        if (pos_seen)
+            pos2_seen = true;
         pos_seen = true;
     }
 
     if (cmd->pos.metavar && !cmd->pos.optional && !pos_seen) {
         rc = vsa_errmsg_set(em, -EINVAL, "missing %s", cmd->pos.metavar);
+        goto out_free;
+    }
+    if (cmd->pos2.metavar && !cmd->pos2.optional && !pos2_seen) {
+        rc = vsa_errmsg_set(em, -EINVAL, "missing %s", cmd->pos2.metavar);
         goto out_free;
     }
     for (const struct ctl_cli_opt *o = cmd->opts; o && o->name; o++) {
@@ -491,17 +498,62 @@ static bool is_group(const char *word)
     return false;
 }
 
-/* Lists a group's commands ("add, del, set") into em after its message. */
-static void append_group_names(struct vsa_errmsg *em, const char *group)
+/* Does name ("add" or "nic add") spell argv[i..]?  *n_words out. */
+static bool name_matches(const char *name, int argc, char **argv, int i,
+                         int *n_words)
 {
+    const char *w = name;
+
+    *n_words = 0;
+    for (;;) {
+        size_t len = strcspn(w, " ");
+
+        if (i >= argc || strlen(argv[i]) != len ||
+            strncmp(argv[i], w, len) != 0)
+            return false;
+        (*n_words)++;
+        i++;
+        if (w[len] == '\0')
+            return true;
+        w += len + 1;
+    }
+}
+
+/* True if `word` is the first word of a two-word command of `group`
+ * ("nic" of "vm nic add"). */
+static bool is_subgroup(const char *group, const char *word)
+{
+    size_t n = strlen(word);
+
+    for (size_t k = 0; k < ctl_cli__n_cmds; k++)
+        if (streq(ctl_cli__cmds[k].group, group) &&
+            strncmp(ctl_cli__cmds[k].name, word, n) == 0 &&
+            ctl_cli__cmds[k].name[n] == ' ')
+            return true;
+    return false;
+}
+
+/* Lists a group's commands ("add, del, set") into em after its message;
+ * with `sub`, only that subgroup's last words ("add, del"). */
+static void append_group_names(struct vsa_errmsg *em, const char *group,
+                               const char *sub)
+{
+    size_t sub_len = sub ? strlen(sub) : 0;
     bool first = true;
 
     for (size_t k = 0; k < ctl_cli__n_cmds; k++) {
+        const char *name = ctl_cli__cmds[k].name;
         size_t n = strlen(em->msg);
+
         if (!streq(ctl_cli__cmds[k].group, group))
             continue;
+        if (sub) {
+            if (strncmp(name, sub, sub_len) != 0 || name[sub_len] != ' ')
+                continue;
+            name += sub_len + 1;
+        }
         snprintf(em->msg + n, sizeof(em->msg) - n, "%s%s",
-                 first ? " (" : ", ", ctl_cli__cmds[k].name);
+                 first ? " (" : ", ", name);
         first = false;
     }
     size_t n = strlen(em->msg);
@@ -523,11 +575,14 @@ static const struct ctl_cli_cmd *lookup(int argc, char **argv, int *i,
     *rc = 0;
     if (is_group(word)) {
         const char *sub = *i + 1 < argc ? argv[*i + 1] : NULL;
+        const char *sub2 = *i + 2 < argc ? argv[*i + 2] : NULL;
+        int n_words;
 
         for (size_t k = 0; k < ctl_cli__n_cmds; k++) {
             if (streq(ctl_cli__cmds[k].group, word)) {
-                if (streq(ctl_cli__cmds[k].name, sub)) {
-                    *i += 2;
+                if (name_matches(ctl_cli__cmds[k].name, argc, argv, *i + 1,
+                                 &n_words)) {
+                    *i += 1 + n_words;
                     return &ctl_cli__cmds[k];
                 }
                 req->help_group = ctl_cli__cmds[k].group;
@@ -535,6 +590,24 @@ static const struct ctl_cli_cmd *lookup(int argc, char **argv, int *i,
         }
         if ((!sub && for_help) || (sub && is_help(sub))) {
             req->action = CTL_CLI_ACT_HELP;
+            return NULL;
+        }
+        if (sub && is_subgroup(word, sub)) {
+            /* "vm nic", "vm nic --help": the group's usage */
+            if ((!sub2 && for_help) || (sub2 && is_help(sub2))) {
+                req->action = CTL_CLI_ACT_HELP;
+                return NULL;
+            }
+            req->help_group = NULL;
+            if (!sub2)
+                *rc = vsa_errmsg_set(em, -EINVAL, "%.*s %.*s: missing "
+                                     "command", QUOTE_MAX, word, QUOTE_MAX,
+                                     sub);
+            else
+                *rc = vsa_errmsg_set(em, -EINVAL, "%.*s %.*s: unknown "
+                                     "command '%.*s'", QUOTE_MAX, word,
+                                     QUOTE_MAX, sub, QUOTE_MAX, sub2);
+            append_group_names(em, word, sub);
             return NULL;
         }
         req->help_group = NULL;
@@ -545,7 +618,7 @@ static const struct ctl_cli_cmd *lookup(int argc, char **argv, int *i,
             *rc = vsa_errmsg_set(em, -EINVAL,
                                  "%.*s: unknown command '%.*s'", QUOTE_MAX,
                                  word, QUOTE_MAX, sub);
-        append_group_names(em, word);
+        append_group_names(em, word, NULL);
         return NULL;
     }
     for (size_t k = 0; k < ctl_cli__n_cmds; k++) {

@@ -19,7 +19,7 @@ enum ctl_cli_type {
     CTL_CLI_T_FLAG,     /* no value; true */
     CTL_CLI_T_STRING,   /* non-empty UTF-8 string */
     CTL_CLI_T_NAME,     /* switch or new port name: 1..31 of [A-Za-z0-9_.-] */
-    CTL_CLI_T_PORT,     /* reference to a port: same charset, 1..38 */
+    CTL_CLI_T_PORT,     /* reference to a port: same charset, 1..63 */
     CTL_CLI_T_HOSTIF,   /* host vNIC: a port name that is also a TAP name */
     CTL_CLI_T_IFNAME,   /* kernel interface name */
     CTL_CLI_T_UINT,     /* integer in [min, max] */
@@ -65,7 +65,8 @@ typedef int ctl_cli_finish_fn(struct ctl_cli_req *req, json_t *params,
 
 struct ctl_cli_cmd {
     const char *group;    /* "switch"; NULL for a one-word command */
-    const char *name;     /* "add", or the word itself ("stats") */
+    const char *name;     /* "add", or the word itself ("stats"); in a
+                           * group it may be two words ("nic add") */
     const char *method;
     enum ctl_cli_action action;
     enum ctl_cli_view view;
@@ -74,6 +75,7 @@ struct ctl_cli_cmd {
     struct ctl_cli_pos pos;
     const struct ctl_cli_opt *opts; /* NULL or ended by a NULL name */
     ctl_cli_finish_fn *finish;      /* NULL: nothing to check */
+    struct ctl_cli_pos pos2;        /* a second positional ("VM NIC") */
 };
 
 extern const struct ctl_cli_cmd ctl_cli__cmds[];

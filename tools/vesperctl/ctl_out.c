@@ -136,6 +136,8 @@ static void print_field_value(FILE *out, const json_t *v)
     fputs(scalar(v, buf, sizeof(buf)), out);
 }
 
+/* "key: value" lines; "ok" (of a mutation that reports what it made) is
+ * implied by the exit status and not printed. */
 static int view_fields(FILE *out, const json_t *result)
 {
     const char *key;
@@ -144,15 +146,35 @@ static int view_fields(FILE *out, const json_t *result)
 
     json_object_foreach((json_t *)result, key, v) {
         int n = (int)strlen(key);
-        if (n > width)
+        if (n > width && strcmp(key, "ok"))
             width = n;
     }
     json_object_foreach((json_t *)result, key, v) {
+        if (!strcmp(key, "ok"))
+            continue;
         fprintf(out, "%s:%*s", key, width + 2 - (int)strlen(key), "");
         print_field_value(out, v);
         fputc('\n', out);
     }
     return 0;
+}
+
+/* "k=v ..." of the non-zero integers of obj; "-" if none. */
+static void print_nonzero(FILE *out, const json_t *obj)
+{
+    const char *key;
+    json_t *v;
+    bool any = false;
+
+    json_object_foreach((json_t *)obj, key, v) {
+        if (!json_is_integer(v) || json_integer_value(v) == 0)
+            continue;
+        fprintf(out, "%s%s=%" JSON_INTEGER_FORMAT, any ? " " : "", key,
+                json_integer_value(v));
+        any = true;
+    }
+    if (!any)
+        fputs("-", out);
 }
 
 /* Adds one row of up to 8 scalars taken from obj's keys. */
@@ -210,6 +232,99 @@ static int view_port_list(FILE *out, const json_t *result)
                                        "link"};
 
     return view_list(out, result, "ports", 5, headers, "lllll", keys);
+}
+
+static int view_vm_list(FILE *out, const json_t *result)
+{
+    static const char *const headers[] = {"NAME", "STATE", "NICS"};
+    static const char *const keys[] = {"name", "state", "nics"};
+
+    return view_list(out, result, "vms", 3, headers, "llr", keys);
+}
+
+/* One "key: value" line of vm.show (objects: their non-zero members). */
+static void vm_show_line(FILE *out, int width, const char *key,
+                         const json_t *v)
+{
+    fprintf(out, "%s:%*s", key, width + 2 - (int)strlen(key), "");
+    if (json_is_object(v))
+        print_nonzero(out, v);
+    else
+        print_field_value(out, v);
+    fputc('\n', out);
+}
+
+/* vm.show: the partition as "key: value" lines in a fixed order (then any
+ * other member the daemon adds), the counters as their non-zero members;
+ * then one row per channel; then the non-zero counters of each channel
+ * that has any. */
+static int view_vm_show(FILE *out, const json_t *result)
+{
+    static const char *const order[] = {
+        "name", "state", "socket", "guest_connected", "vmbus_state",
+        "vmbus_version", "gpadls", "connects", "disconnects", "refused",
+        "kicked", "violations", "counters", NULL,
+    };
+    static const char *const headers[] = {"NIC", "PORT", "MAC", "RELID",
+                                          "STATE", "OFFERED", "OPENED",
+                                          "UNHANDLED"};
+    static const char *const keys[] = {"nic", "port", "mac", "relid",
+                                       "state", "offered", "opened",
+                                       "unhandled_packets"};
+    const json_t *chans = json_object_get(result, "channels");
+    struct ctl_table t;
+    const char *key;
+    bool first = true;
+    json_t *v, *e;
+    size_t i;
+    int width = 0, rc = 0;
+
+    if (!json_is_array(chans))
+        return print_json(out, result);
+    json_object_foreach((json_t *)result, key, v)
+        if ((int)strlen(key) > width && !json_is_array(v))
+            width = (int)strlen(key);
+    for (const char *const *k = order; *k; k++)
+        if ((v = json_object_get(result, *k)) != NULL)
+            vm_show_line(out, width, *k, v);
+    json_object_foreach((json_t *)result, key, v) {
+        bool known = false;
+
+        for (const char *const *k = order; *k && !known; k++)
+            known = !strcmp(*k, key);
+        if (!known && !json_is_array(v))
+            vm_show_line(out, width, key, v);
+    }
+    if (json_array_size(chans) == 0)
+        return 0;
+    fputc('\n', out);
+    ctl_table_init(&t, 8, headers, "lllrllll");
+    json_array_foreach(chans, i, e) {
+        rc = add_row_keys(&t, e, keys);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    json_array_foreach(chans, i, e) {
+        const json_t *c = json_object_get(e, "counters");
+        const char *nic = json_string_value(json_object_get(e, "nic"));
+
+        bool any = false;
+        const char *k;
+        json_t *n;
+
+        json_object_foreach((json_t *)c, k, n)
+            any |= json_is_integer(n) && json_integer_value(n) != 0;
+        if (!any)
+            continue; /* nothing happened on this channel yet */
+        fprintf(out, "%s%s counters: ", first ? "\n" : "", nic ? nic : "?");
+        first = false;
+        print_nonzero(out, c);
+        fputc('\n', out);
+    }
+    return rc;
 }
 
 static int view_fdb(FILE *out, const json_t *result)
@@ -365,6 +480,10 @@ int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
         return 0;
     case CTL_CLI_VIEW_STATS:
         return view_stats(out, req, result);
+    case CTL_CLI_VIEW_VM_LIST:
+        return view_vm_list(out, result);
+    case CTL_CLI_VIEW_VM_SHOW:
+        return view_vm_show(out, result);
     default:
         return print_json(out, result);
     }

@@ -5,14 +5,24 @@
  *
  *  1. parse and validate the new document whole (ctl_config_parse);
  *  2. open the devices of ports that are new (a port whose name and device
- *     are unchanged is kept as it is, with its FDB entries and counters);
+ *     are unchanged is kept as it is, with its FDB entries and counters),
+ *     and prepare the VM partitions (vd_vm_prepare: sockets of new VMs);
  *  3. publish the new forwarding configuration (vsw_commit, RCU);
  *  4. write the document atomically (ctl_store_save);
- *  5. close the devices of ports that left, update host vNIC addresses.
+ *  5. close the devices of ports that left, update host vNIC addresses,
+ *     commit the VM set (VMs that left are destroyed, NICs offered or
+ *     rescinded live: vd_vm_commit cannot fail).
  *
  * A failure in 2-4 undoes what was done before it: newly opened devices are
- * closed and, if 3 had happened, the previous configuration is committed
- * again.  The running state and the file are then exactly as before.
+ * closed, new partition sockets closed and unlinked (vd_vm_abort) and, if 3
+ * had happened, the previous configuration is committed again.  The running
+ * state and the file are then exactly as before.
+ *
+ * VM NICs are ports of class synthetic in the parsed configuration.
+ * XXX: their vswitch port (class synthetic) is not created yet, so they
+ * have no vsw_port (ports[i] == NULL) and are left out of the committed
+ * forwarding configuration, with the static FDB entries that name them;
+ * the synthetic port glue will open them in step 2 like any other port.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,7 +39,9 @@ static enum vsw_port_class port_class(enum ctl_port_class c)
     switch (c) {
     case CTL_PORT_INTERNAL: return VSW_PORT_INTERNAL;
     case CTL_PORT_UPLINK: return VSW_PORT_UPLINK;
-    case CTL_PORT_DPDK: break;
+    case CTL_PORT_DPDK:
+    case CTL_PORT_SYNTHETIC: /* never opened here (yet) */
+        break;
     }
     return VSW_PORT_DPDK;
 }
@@ -57,7 +69,9 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
     struct vsw_port_spec spec;
 
     memset(&spec, 0, sizeof(spec));
-    snprintf(spec.name, sizeof(spec.name), "%s", cp->name);
+    /* Configured ports' names fit (VM NICs, "VM.NIC", are not opened). */
+    snprintf(spec.name, sizeof(spec.name), "%.*s",
+             (int)sizeof(spec.name) - 1, cp->name);
     spec.cls = port_class(cp->cls);
     spec.devargs = cp->devargs[0] ? cp->devargs : NULL;
     spec.ifname = cp->ifname[0] ? cp->ifname : NULL;
@@ -75,6 +89,7 @@ static int commit(struct vd *d, const struct ctl_config *cfg,
     struct vsw_cfg_port *cps = calloc(cfg->n_ports + 1, sizeof(*cps));
     struct vsw_cfg_static *sts = calloc(cfg->n_fdb_static + 1, sizeof(*sts));
     struct vsw_cfg vc;
+    uint32_t np = 0, ns = 0;
     int rc;
 
     if (!sws || !cps || !sts) {
@@ -87,24 +102,31 @@ static int commit(struct vd *d, const struct ctl_config *cfg,
         sws[i].fdb_max = cfg->switches[i].fdb_max;
         sws[i].aging_s = cfg->switches[i].aging_s;
     }
+    /* Ports without a device (VM NICs for now) are left out. */
     for (uint32_t i = 0; i < cfg->n_ports; i++) {
-        cps[i].port = ports[i];
-        cps[i].switch_idx = cfg->ports[i].switch_idx;
-        cps[i].vlan = cfg->ports[i].vlan;
-        cps[i].learn_limit = cfg->ports[i].learn_limit;
+        if (!ports[i])
+            continue;
+        cps[np].port = ports[i];
+        cps[np].switch_idx = cfg->ports[i].switch_idx;
+        cps[np].vlan = cfg->ports[i].vlan;
+        cps[np].learn_limit = cfg->ports[i].learn_limit;
+        np++;
     }
     for (uint32_t i = 0; i < cfg->n_fdb_static; i++) {
-        sts[i].switch_idx = cfg->fdb_static[i].switch_idx;
-        sts[i].vid = cfg->fdb_static[i].vid;
-        sts[i].mac = cfg->fdb_static[i].mac;
-        sts[i].port = ports[cfg->fdb_static[i].port_idx];
+        if (!ports[cfg->fdb_static[i].port_idx])
+            continue;
+        sts[ns].switch_idx = cfg->fdb_static[i].switch_idx;
+        sts[ns].vid = cfg->fdb_static[i].vid;
+        sts[ns].mac = cfg->fdb_static[i].mac;
+        sts[ns].port = ports[cfg->fdb_static[i].port_idx];
+        ns++;
     }
     vc.switches = sws;
     vc.n_switches = cfg->n_switches;
     vc.ports = cps;
-    vc.n_ports = cfg->n_ports;
+    vc.n_ports = np;
     vc.statics = sts;
-    vc.n_statics = cfg->n_fdb_static;
+    vc.n_statics = ns;
     rc = vsw_commit(d->vsw, &vc, em);
 out:
     free(sws);
@@ -125,6 +147,7 @@ static int fail(struct ctl_rpc_err *e, int code, const struct vsa_errmsg *em)
 int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
 {
     struct ctl_config *ncfg = NULL;
+    struct vd_vm_txn *vtxn = NULL;
     struct vsw_port **nports = NULL;
     bool *opened = NULL, *kept = NULL;
     uint32_t old_n = d->cfg ? d->cfg->n_ports : 0;
@@ -146,6 +169,8 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     /* 2. keep or open */
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         const struct ctl_port *np = &ncfg->ports[i];
+        if (np->cls == CTL_PORT_SYNTHETIC)
+            continue;
         for (uint32_t j = 0; j < old_n; j++) {
             if (!kept[j] && same_device(&d->cfg->ports[j], np)) {
                 nports[i] = d->ports[j];
@@ -155,7 +180,7 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
         }
     }
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
-        if (nports[i])
+        if (nports[i] || ncfg->ports[i].cls == CTL_PORT_SYNTHETIC)
             continue;
         rc = open_port(d, &ncfg->ports[i], &nports[i], &em);
         if (rc < 0) {
@@ -164,12 +189,19 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
         }
         opened[i] = true;
     }
+    if (d->vms) {
+        rc = vd_vm_prepare(d->vms, ncfg, &vtxn, &em);
+        if (rc < 0) {
+            rc = fail(e, CTL_RPC_SYSTEM, &em);
+            goto out_close_new;
+        }
+    }
 
     /* 3. publish */
     rc = commit(d, ncfg, nports, &em);
     if (rc < 0) {
         rc = fail(e, CTL_RPC_SYSTEM, &em);
-        goto out_close_new;
+        goto out_abort_vms;
     }
 
     /* 4. persist */
@@ -184,13 +216,13 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
                 struct ctl_config empty = { 0 };
                 commit(d, &empty, NULL, &em2);
             }
-            goto out_close_new;
+            goto out_abort_vms;
         }
     }
 
-    /* 5. release what left, refresh host vNICs that stayed */
+    /* 5. release what left, refresh host vNICs that stayed, VMs */
     for (uint32_t j = 0; j < old_n; j++)
-        if (!kept[j])
+        if (!kept[j] && d->ports[j])
             vsw_port_close(d->vsw, d->ports[j]);
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         const struct ctl_port *np = &ncfg->ports[i];
@@ -204,6 +236,8 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
                                     np->n_addresses, np->mtu, &em) < 0)
             VSA_LOG(WARN, "%s", em.msg);
     }
+    if (vtxn)
+        vd_vm_commit(d->vms, vtxn);
     json_incref(newdoc);
     json_decref(d->doc);
     d->doc = newdoc;
@@ -215,6 +249,9 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     free(kept);
     return 0;
 
+out_abort_vms:
+    if (vtxn)
+        vd_vm_abort(d->vms, vtxn);
 out_close_new:
     for (uint32_t i = 0; i < ncfg->n_ports; i++)
         if (opened[i])

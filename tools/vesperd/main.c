@@ -3,14 +3,18 @@
  * main.c — vesperd: arguments, EAL start, configuration replay, and the
  * control thread's epoll loop.
  *
- *   vesperd [--config PATH] [--socket PATH] [--cores LIST] [--mbufs N]
- *           [--no-huge] [--pci] [--file-prefix P] [--log-level L]
- *           [-- EAL-ARGS...]
+ *   vesperd [--config PATH] [--socket PATH] [--vm-dir DIR] [--cores LIST]
+ *           [--mbufs N] [--no-huge] [--pci] [--file-prefix P]
+ *           [--log-level L] [-- EAL-ARGS...]
  *
  * --cores: the first core runs the control thread, the others the datapath
  * (default "0,1").  Hugepages are used when hugetlbfs is mounted at
  * /dev/hugepages with free 2 MB pages (then DPDK runs --in-memory),
  * otherwise DPDK gets --no-huge -m 1024 (slower, same behaviour).
+ *
+ * --vm-dir: where the VM partition sockets live (<DIR>/<VM>.sock, default
+ * /run/vesper/vm); the VM module (vm.c) has an epoll set of its own, which
+ * the control loop polls as one fd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,6 +48,7 @@ static void usage(FILE *f)
         "usage: vesperd [options] [-- EAL-ARGS...]\n"
         "  --config PATH      desired-state document (default %s)\n"
         "  --socket PATH      control socket (default %s)\n"
+        "  --vm-dir DIR       VM partition sockets (default %s)\n"
         "  --cores LIST       control core, then datapath cores (default 0,1)\n"
         "  --mbufs N          packet pool size (default 32767)\n"
         "  --no-huge          do not use hugepages even if mounted\n"
@@ -52,7 +57,7 @@ static void usage(FILE *f)
         "  --log-level L      err|warn|info|debug (default info)\n"
         "  --check            validate the configuration file and exit\n"
         "  -h, --help         this text\n",
-        VD_DEFAULT_CONFIG, VD_DEFAULT_SOCKET);
+        VD_DEFAULT_CONFIG, VD_DEFAULT_SOCKET, VD_DEFAULT_VM_DIR);
 }
 
 static bool hugepages_usable(void)
@@ -103,6 +108,7 @@ int main(int argc, char **argv)
 
     d.config_path = VD_DEFAULT_CONFIG;
     d.socket_path = VD_DEFAULT_SOCKET;
+    d.vm_dir = VD_DEFAULT_VM_DIR;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             extra_start = i + 1;
@@ -113,6 +119,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "config", required_argument, NULL, 'c' },
         { "socket", required_argument, NULL, 's' },
+        { "vm-dir", required_argument, NULL, 'V' },
         { "cores", required_argument, NULL, 'l' },
         { "mbufs", required_argument, NULL, 'm' },
         { "no-huge", no_argument, NULL, 'H' },
@@ -129,6 +136,7 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'c': d.config_path = optarg; break;
         case 's': d.socket_path = optarg; break;
+        case 'V': d.vm_dir = optarg; break;
         case 'l': cores = optarg; break;
         case 'm':
             mbufs = strtoul(optarg, &end, 10);
@@ -233,11 +241,19 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (vd_vm_host_create(d.vm_dir, &d.vms, &em) < 0) {
+        fprintf(stderr, "vesperd: VM partitions: %s\n", em.msg);
+        json_decref(doc);
+        vsw_destroy(d.vsw);
+        rte_eal_cleanup();
+        return 1;
+    }
     struct ctl_rpc_err e = { 0, "" };
     if (vd_apply(&d, doc, true, &e) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s: %s\n",
                 d.config_path, e.msg);
         json_decref(doc);
+        vd_vm_host_destroy(d.vms);
         vsw_destroy(d.vsw);
         rte_eal_cleanup();
         return 1;
@@ -247,6 +263,7 @@ int main(int argc, char **argv)
     d.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (vd_server_open(&d, &em) < 0) {
         fprintf(stderr, "vesperd: %s\n", em.msg);
+        vd_vm_host_destroy(d.vms);
         vsw_destroy(d.vsw);
         rte_eal_cleanup();
         return 1;
@@ -267,10 +284,13 @@ int main(int argc, char **argv)
     sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     struct epoll_event sev = { .events = EPOLLIN, .data.fd = sfd };
     epoll_ctl(d.epfd, EPOLL_CTL_ADD, sfd, &sev);
+    struct epoll_event vev = { .events = EPOLLIN, .data.fd = vd_vm_fd(d.vms) };
+    epoll_ctl(d.epfd, EPOLL_CTL_ADD, vev.data.fd, &vev);
 
-    VSA_LOG(INFO, "vesperd %s ready: %u switch(es), %u port(s); control "
-            "socket %s; config %s; %s", VD_VERSION, d.cfg->n_switches,
-            d.cfg->n_ports, d.socket_path, d.config_path,
+    VSA_LOG(INFO, "vesperd %s ready: %u switch(es), %u port(s), %u VM(s); "
+            "control socket %s; config %s; VM sockets in %s; %s", VD_VERSION,
+            d.cfg->n_switches, d.cfg->n_ports, d.cfg->n_vms, d.socket_path,
+            d.config_path, d.vm_dir,
             d.hugepages ? "hugepages" : "no hugepages (--no-huge)");
 
     while (!stop_now) {
@@ -280,12 +300,16 @@ int main(int argc, char **argv)
             int fd = evs[i].data.fd;
             if (fd == tfd) {
                 uint64_t ticks;
-                if (read(tfd, &ticks, sizeof(ticks)) > 0)
+                if (read(tfd, &ticks, sizeof(ticks)) > 0) {
                     vsw_tick(d.vsw);
+                    vd_vm_tick(d.vms);
+                }
             } else if (fd == sfd) {
                 struct signalfd_siginfo si;
                 if (read(sfd, &si, sizeof(si)) > 0)
                     stop_now = 1;
+            } else if (fd == vd_vm_fd(d.vms)) {
+                vd_vm_run(d.vms, 0);
             } else if (fd == vd_nlmon_fd()) {
                 vd_nlmon_event(&d);
             } else if (vd_server_owns(&d, fd)) {
@@ -296,6 +320,8 @@ int main(int argc, char **argv)
     VSA_LOG(INFO, "stopping");
     vd_server_close(&d);
     vd_nlmon_close();
+    /* Before the switch: closing channels calls the port glue. */
+    vd_vm_host_destroy(d.vms);
     vsw_destroy(d.vsw);
     ctl_config_free(d.cfg);
     free(d.ports);

@@ -4,7 +4,12 @@
  *
  * Mutating methods are computed on a copy of the document by ctl_mutate()
  * (tools/ctl, pure and unit-tested) and then made real by vd_apply(); the
- * others read the running state (vswitch counters, FDBs, link state).
+ * others read the running state (vswitch counters, FDBs, link state, VM
+ * partitions).
+ *
+ * VM NICs are ports (class synthetic) without a vswitch port for now
+ * (d->ports[i] == NULL): they are listed with link "down", zero counters
+ * and no FDB entries, and cannot be captured.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -161,7 +166,8 @@ static json_t *port_brief(struct vd *d, uint32_t i)
     return json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", p->name,
                      "switch", d->cfg->switches[p->switch_idx].name,
                      "class", ctl_port_class_name(p->cls), "vlan", vl,
-                     "link", vsw_port_link_up(d->ports[i]) ? "up" : "down");
+                     "link", d->ports[i] && vsw_port_link_up(d->ports[i])
+                                 ? "up" : "down");
 }
 
 static json_t *m_port_list(struct vd *d, json_t *params,
@@ -188,18 +194,34 @@ static json_t *m_port_list(struct vd *d, json_t *params,
     return json_pack("{s:o}", "ports", arr);
 }
 
-static json_t *doc_port(struct vd *d, const char *name)
+/* The port's object as port.show starts it: a copy of its `ports` entry,
+ * or for a VM NIC its `nics` entry renamed to the port, with "class",
+ * "vm" and "nic" added. */
+static json_t *doc_port(struct vd *d, const struct ctl_port *cp)
 {
     json_t *ports = json_object_get(d->doc, "ports");
+    json_t *vm, *r;
     size_t i;
     json_t *p;
 
-    json_array_foreach(ports, i, p) {
-        const char *n = json_string_value(json_object_get(p, "name"));
-        if (n && strcmp(n, name) == 0)
-            return p;
+    if (cp->cls != CTL_PORT_SYNTHETIC) {
+        json_array_foreach(ports, i, p) {
+            const char *n = json_string_value(json_object_get(p, "name"));
+            if (n && strcmp(n, cp->name) == 0)
+                return json_deep_copy(p);
+        }
+        return json_object();
     }
-    return NULL;
+    vm = json_array_get(json_object_get(d->doc, "vms"), cp->vm_idx);
+    r = json_deep_copy(json_array_get(json_object_get(vm, "nics"),
+                                      cp->nic_idx));
+    if (!r)
+        return NULL;
+    json_object_set_new(r, "name", json_string(cp->name));
+    json_object_set_new(r, "class", json_string("synthetic"));
+    json_object_set_new(r, "vm", json_string(d->cfg->vms[cp->vm_idx].name));
+    json_object_set_new(r, "nic", json_string(cp->nic));
+    return r;
 }
 
 static json_t *m_port_show(struct vd *d, json_t *params,
@@ -217,19 +239,23 @@ static json_t *m_port_show(struct vd *d, json_t *params,
     cp = find_port(d, name, &vp);
     if (!cp)
         return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist", name);
-    json_t *r = json_deep_copy(doc_port(d, name));
-    struct vsa_mac m = vsw_port_mac(vp);
+    json_t *r = doc_port(d, cp);
+    if (!r)
+        return NULL;
+    struct vsa_mac m = vp ? vsw_port_mac(vp) : cp->mac;
     struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw,
                                          d->cfg->switches[cp->switch_idx].name);
     char vl[320];
     vlan_summary(&cp->vlan, vl, sizeof(vl));
     json_object_set_new(r, "vlan_summary", json_string(vl));
-    json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
-    json_object_set_new(r, "link",
-                        json_string(vsw_port_link_up(vp) ? "up" : "down"));
+    if (vp)
+        json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
+    json_object_set_new(r, "link", json_string(vp && vsw_port_link_up(vp)
+                                                   ? "up" : "down"));
     json_object_set_new(r, "mac", json_string(vsa_mac_format(&m, mac)));
     json_object_set_new(r, "fdb_entries",
-        json_integer(fdb ? vsw_fdb_port_count(fdb, vsw_port_id(vp)) : 0));
+        json_integer(fdb && vp ? vsw_fdb_port_count(fdb, vsw_port_id(vp))
+                               : 0));
     return r;
 }
 
@@ -255,7 +281,7 @@ static int fdb_walk_cb(const struct vsw_fdb_entry *en, void *arg)
     if (w->port_id >= 0 && en->port != w->port_id)
         return 0;
     for (uint32_t i = 0; i < w->d->cfg->n_ports; i++)
-        if (vsw_port_id(w->d->ports[i]) == en->port)
+        if (w->d->ports[i] && vsw_port_id(w->d->ports[i]) == en->port)
             pname = w->d->cfg->ports[i].name;
     json_array_append_new(w->arr, json_pack("{s:i,s:s,s:s,s:b,s:I}",
         "vlan", en->vid, "mac", vsa_mac_format(&m, mac), "port", pname,
@@ -281,6 +307,10 @@ static int fdb_switch(struct vd *d, json_t *params, struct vsw_fdb **fdb,
     return *fdb ? 0 : -1;
 }
 
+/* *port_id: -1 no filter, the vswitch port id, or FDB_NO_PORT for a port
+ * without a datapath (nothing can match). */
+#define FDB_NO_PORT (-2)
+
 static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
                            struct ctl_rpc_err *e)
 {
@@ -299,7 +329,7 @@ static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
                 pname, d->cfg->switches[si].name);
         return -1;
     }
-    *port_id = vsw_port_id(vp);
+    *port_id = vp ? vsw_port_id(vp) : FDB_NO_PORT;
     return 0;
 }
 
@@ -318,7 +348,8 @@ static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
     w.vid = (uint16_t)vid;
     w.arr = json_array();
     w.now = vsw_now_s(d->vsw);
-    vsw_fdb_walk(fdb, fdb_walk_cb, &w);
+    if (w.port_id != FDB_NO_PORT)
+        vsw_fdb_walk(fdb, fdb_walk_cb, &w);
     return json_pack("{s:o}", "entries", w.arr);
 }
 
@@ -335,6 +366,8 @@ static json_t *m_fdb_flush(struct vd *d, json_t *params,
         ctl_param_uint(params, "vlan", false, 1, 4094, &vid, e) < 0 ||
         fdb_port_filter(d, params, si, &port_id, e) < 0)
         return NULL;
+    if (port_id == FDB_NO_PORT)
+        return json_pack("{s:b,s:I}", "ok", 1, "flushed", (json_int_t)0);
     n = vsw_fdb_flush_all(fdb, port_id < 0 ? VSW_FDB_PORT_NONE
                                            : (uint16_t)port_id,
                           (uint16_t)vid, false);
@@ -372,7 +405,9 @@ static json_t *port_stats(struct vd *d, uint32_t i)
     struct vsw_port_stats st;
     json_t *drops = json_object();
 
-    vsw_get_port_stats(d->vsw, d->ports[i], &st);
+    memset(&st, 0, sizeof(st));
+    if (d->ports[i])
+        vsw_get_port_stats(d->vsw, d->ports[i], &st);
     for (int r = 0; r < VSW_DROP_MAX; r++)
         json_object_set_new(drops, vsw_drop_name((enum vsw_drop)r),
                             json_integer((json_int_t)st.drops[r]));
@@ -404,8 +439,10 @@ static json_t *stats_common(struct vd *d, json_t *params, bool clear,
     for (uint32_t i = 0; i < d->cfg->n_ports; i++) {
         if (only >= 0 && (uint32_t)only != i)
             continue;
-        if (clear)
-            vsw_clear_port_stats(d->vsw, d->ports[i]);
+        if (clear) {
+            if (d->ports[i])
+                vsw_clear_port_stats(d->vsw, d->ports[i]);
+        }
         else
             json_array_append_new(arr, port_stats(d, i));
     }
@@ -443,10 +480,10 @@ static json_t *m_daemon_info(struct vd *d, json_t *params,
     static const char *const keys[] = { NULL };
     if (known_only(params, keys, e))
         return NULL;
-    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:b}", "version", VD_VERSION,
+    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b}", "version", VD_VERSION,
                      "pid", (int)getpid(), "config", d->config_path,
-                     "socket", d->socket_path, "lcores", d->lcores,
-                     "hugepages", d->hugepages);
+                     "socket", d->socket_path, "vm_dir", d->vm_dir,
+                     "lcores", d->lcores, "hugepages", d->hugepages);
 }
 
 /* ---- capture ------------------------------------------------------------ */
@@ -456,7 +493,7 @@ static json_t *capture_info_json(int id, const struct vsw_capture_info *ci,
 {
     const char *pname = "";
     for (uint32_t i = 0; d->cfg && i < d->cfg->n_ports; i++)
-        if (vsw_port_id(d->ports[i]) == ci->port_id)
+        if (d->ports[i] && vsw_port_id(d->ports[i]) == ci->port_id)
             pname = d->cfg->ports[i].name;
     return json_pack("{s:i,s:s,s:s,s:I,s:b}", "id", id, "port", pname,
                      "file", ci->file, "captured", (json_int_t)ci->captured,
@@ -499,6 +536,9 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
     if (!find_port(d, pname, &vp))
         return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist",
                        pname);
+    if (!vp)
+        return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
+                       "datapath yet; nothing to capture", pname);
     id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
                            &em);
     if (id < 0)
@@ -540,6 +580,33 @@ static json_t *m_capture_stop(struct vd *d, json_t *p, struct ctl_rpc_err *e)
     return capture_by_id(d, p, true, e);
 }
 
+/* ---- vm ------------------------------------------------------------------ */
+
+static json_t *m_vm_list(struct vd *d, json_t *params, struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { NULL };
+
+    if (known_only(params, keys, e))
+        return NULL;
+    return vd_vm_list_json(d->vms);
+}
+
+static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "name", NULL };
+    const char *name;
+    json_t *r = NULL;
+    int rc;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_string(params, "name", true, &name, e) < 0)
+        return NULL;
+    rc = vd_vm_show_json(d->vms, name, &r);
+    if (rc == -ENOENT)
+        return err_set(e, CTL_RPC_NOT_FOUND, "VM '%s' does not exist", name);
+    return rc ? NULL : r;
+}
+
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const struct {
@@ -559,6 +626,8 @@ static const struct {
     { "capture.status", m_capture_status },
     { "capture.stop", m_capture_stop },
     { "daemon.info", m_daemon_info },
+    { "vm.list", m_vm_list },
+    { "vm.show", m_vm_show },
 };
 
 static json_t *mutate(struct vd *d, const char *method, json_t *params,
@@ -581,6 +650,13 @@ static json_t *mutate(struct vd *d, const char *method, json_t *params,
     json_decref(newdoc);
     if (!result)
         result = ok_result();
+    if (strcmp(method, "vm.add") == 0) {
+        char path[256];
+        const char *name = json_string_value(json_object_get(params, "name"));
+
+        if (name && vd_vm_socket_path(d->vms, name, path, sizeof(path)) == 0)
+            json_object_set_new(result, "socket", json_string(path));
+    }
     return result;
 }
 

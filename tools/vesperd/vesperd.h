@@ -9,9 +9,10 @@
  * shared with the lcores except through vswitch's RCU-published snapshots.
  *
  * State: `doc` is the committed desired-state document (the same bytes that
- * are on disk), `cfg` its parsed form, and `ports[i]` the open vswitch port
- * of cfg->ports[i].  vd_apply() moves all three to a new document as one
- * transaction (see apply.c).
+ * are on disk), `cfg` its parsed form, `ports[i]` the open vswitch port
+ * of cfg->ports[i] (NULL for a VM NIC until the synthetic port class
+ * exists), and `vms` the VM partitions (vm.h).  vd_apply() moves all of
+ * them to a new document as one transaction (see apply.c).
  */
 #ifndef VD_VESPERD_H
 #define VD_VESPERD_H
@@ -24,6 +25,7 @@
 #include "common/vsa_errmsg.h"
 #include "tools/ctl/ctl_config.h"
 #include "tools/ctl/ctl_jsonrpc.h"
+#include "tools/vesperd/vm.h"
 #include "vswitch/vswitch.h"
 
 #define VD_DEFAULT_CONFIG "/var/lib/vesper/config.json"
@@ -34,9 +36,11 @@ struct vd {
     struct vsw *vsw;
     json_t *doc;
     struct ctl_config *cfg;
-    struct vsw_port **ports;      /* [cfg->n_ports] */
+    struct vsw_port **ports;      /* [cfg->n_ports]; NULL for VM NICs */
+    struct vd_vm_host *vms;       /* VM partitions (vm.c) */
     const char *config_path;
     const char *socket_path;
+    const char *vm_dir;
     bool hugepages;
     char lcores[64];
     int epfd;

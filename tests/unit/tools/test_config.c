@@ -10,6 +10,10 @@
  * static entries, unicast MACs and the size limits — and each rejection
  * carries a message naming the object and the field; *out is untouched on
  * failure; a document survives dump → load → parse unchanged.
+ * VMs: NICs become ports `VM.NIC` (class synthetic) after the `ports`
+ * entries; names, MACs (configured or derived, pinned by a known vector)
+ * and the port name space are checked host-wide; static FDB entries may
+ * name a NIC's port; "legacy" NICs are refused with a clear message.
  */
 #include <errno.h>
 #include <time.h>
@@ -106,6 +110,101 @@ static void test_rich(void **state)
     ctl_config_free(cfg);
 }
 
+static void test_vms(void **state)
+{
+    struct ctl_config *cfg = parse_ok(TT_VM_DOC);
+    const struct ctl_port *e0, *e1;
+    struct vsa_mac m;
+    char buf[VSA_MAC_STRLEN];
+
+    (void)state;
+    assert_int_equal(cfg->n_doc_ports, 4);
+    assert_int_equal(cfg->n_ports, 6);
+    assert_int_equal(cfg->n_vms, 2);
+    assert_string_equal(cfg->vms[0].name, "vm1");
+    assert_int_equal(cfg->vms[0].first_port, 4);
+    assert_int_equal(cfg->vms[0].n_nics, 2);
+    assert_int_equal(cfg->vms[1].n_nics, 0);
+    assert_int_equal(ctl_vm_find(cfg, "vm2"), 1);
+    assert_int_equal(ctl_vm_find(cfg, "vm3"), -1);
+    assert_int_equal(ctl_vm_nic_find(cfg, 0, "eth1"), 5);
+    assert_int_equal(ctl_vm_nic_find(cfg, 0, "eth2"), -1);
+    assert_int_equal(ctl_vm_nic_find(cfg, 1, "eth0"), -1);
+    assert_int_equal(ctl_vm_nic_find(cfg, 7, "eth0"), -1);
+    e0 = &cfg->ports[ctl_port_find(cfg, "vm1.eth0")];
+    assert_int_equal(e0->cls, CTL_PORT_SYNTHETIC);
+    assert_int_equal(e0->nic_type, CTL_NIC_SYNTHETIC);
+    assert_string_equal(e0->nic, "eth0");
+    assert_int_equal(e0->vm_idx, 0);
+    assert_int_equal(e0->nic_idx, 0);
+    assert_int_equal(e0->switch_idx, 2);
+    assert_string_equal(vsa_mac_format(&e0->mac, buf), "02:00:00:00:aa:01");
+    assert_int_equal(e0->vlan.access_vid, 20);
+    assert_int_equal(e0->learn_limit, 16);
+    assert_string_equal(e0->devargs, "");
+    assert_int_equal(e0->mtu, 0);
+    e1 = &cfg->ports[5];
+    assert_string_equal(e1->name, "vm1.eth1");
+    assert_int_equal(e1->nic_idx, 1);
+    assert_int_equal(e1->vlan.mode, VLAN_MODE_TRUNK);
+    ctl_vm_nic_mac("vm1", "eth1", 0, &m);
+    assert_memory_equal(&e1->mac, &m, sizeof(m));
+    assert_int_equal(cfg->ports[0].vm_idx, CTL_NO_VM);
+    assert_int_equal(cfg->fdb_static[0].port_idx, 4);
+    ctl_config_free(cfg);
+
+    /* VM NICs may join any kind of switch; names reach 63 characters */
+    cfg = parse_ok(
+        "{'version':1,'switches':[{'name':'i','type':'internal'},"
+        " {'name':'x','type':'external'}],"
+        "'ports':[{'name':'i','switch':'i','class':'internal','ifname':'i'},"
+        " {'name':'x.uplink','switch':'x','class':'uplink','ifname':'e1'}],"
+        "'vms':[{'name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','nics':["
+        " {'name':'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb','type':'synthetic',"
+        "  'switch':'i'},"
+        " {'name':'n1','type':'synthetic','switch':'x'}]},"
+        " {'name':'v'}]}");
+    assert_int_equal(strlen(cfg->ports[2].name), 63);
+    assert_int_equal(cfg->vms[1].n_nics, 0);
+    ctl_config_free(cfg);
+}
+
+/* The derivation of NIC MACs is part of the contract (a document without
+ * `mac` must keep its addresses across versions): pinned vectors. */
+static void test_nic_mac_vectors(void **state)
+{
+    static const struct {
+        const char *vm, *nic;
+        uint32_t salt;
+        const char *mac;
+    } v[] = {
+        { "vm1", "eth0", 0, "42:d0:38:c4:cd:ab" },
+        { "vm1", "eth1", 0, "fa:7e:f1:a3:d4:42" },
+        { "vm1", "nic0", 0, "b2:34:33:db:14:00" },
+        { "vm1", "nic0", 1, "ea:63:74:1e:44:c8" },
+    };
+    struct vsa_mac m, m2;
+    char buf[VSA_MAC_STRLEN];
+
+    (void)state;
+    assert_true(ctl_vm_nic_hash("vm1", "eth0", 0) == 0xdf8743d038c4cdabull);
+    for (size_t i = 0; i < VSA_ARRAY_LEN(v); i++) {
+        ctl_vm_nic_mac(v[i].vm, v[i].nic, v[i].salt, &m);
+        assert_string_equal(vsa_mac_format(&m, buf), v[i].mac);
+        assert_false(vsa_mac_is_multicast(&m));
+        assert_true(m.b[0] & 0x02);
+    }
+    /* the separator keeps ("vm1e","th0") apart from ("vm1","eth0") */
+    ctl_vm_nic_mac("vm1e", "th0", 0, &m);
+    ctl_vm_nic_mac("vm1", "eth0", 0, &m2);
+    assert_memory_not_equal(&m, &m2, sizeof(m));
+    /* every derived address is unicast and locally administered */
+    for (uint32_t salt = 0; salt < 4096; salt++) {
+        ctl_vm_nic_mac("v", "n", salt, &m);
+        assert_int_equal(m.b[0] & 0x03, 0x02);
+    }
+}
+
 /* Only `version` is required at the top level. */
 static void test_minimal(void **state)
 {
@@ -174,6 +273,16 @@ static void test_boundaries_ok(void **state)
     DOC(SW_DEF, "{'name':'vesper0','switch':'default','class':'internal'," \
         "'ifname':'vesper0'," extra "}", "")
 #define FDB_DOC(entry) DOC(SW_DEF "," SW_PRIV, P_HOST "," P_RING, entry)
+/* One private switch priv with port p1, then the given VMs. */
+#define VM_DOC(vms) \
+    "{'version':1,'switches':[" SW_PRIV "],'ports':[" P_RING "],'vms':[" \
+    vms "]}"
+#define VM_DOC_FDB(vms, fdb) \
+    "{'version':1,'switches':[" SW_PRIV "],'ports':[" P_RING "],'vms':[" \
+    vms "],'fdb_static':[" fdb "]}"
+#define NIC_DOC(extra) \
+    VM_DOC("{'name':'vm1','nics':[{'name':'eth0'," extra "}]}")
+#define SNIC_DOC(extra) NIC_DOC("'type':'synthetic','switch':'priv'," extra)
 
 struct bad_case {
     const char *doc;
@@ -416,6 +525,91 @@ static const struct bad_case bad_cases[] = {
               "{'switch':'priv','vlan':1,'mac':'02-00-00-00-00-0a',"
               "'port':'p1'}"),
       "fdb_static[3]: duplicate of fdb_static[2] (same switch, vlan and mac)" },
+    /* VMs */
+    { "{'version':1,'vms':{}}", "vms: expected an array, got object" },
+    { VM_DOC("7"), "vms[0]: expected an object, got integer" },
+    { VM_DOC("{'nics':[]}"), "vms[0]: name: missing" },
+    { VM_DOC("{'name':'a b'}"), "vms[0]: name: \"a b\" is not a valid name" },
+    { VM_DOC("{'name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'}"),
+      "is not a valid name" },
+    { VM_DOC("{'name':'vm1','nic':[]}"),
+      "vms[0] (\"vm1\"): unknown key \"nic\"" },
+    { VM_DOC("{'name':'vm1','nics':{}}"),
+      "vms[0] (\"vm1\"): nics: expected an array, got object" },
+    { VM_DOC("{'name':'vm1'},{'name':'vm1'}"),
+      "vms[1] (\"vm1\"): name: duplicate of vms[0]" },
+    { VM_DOC("{'name':'vm1','nics':[5]}"),
+      "vms[0] (\"vm1\").nics[0]: expected an object, got integer" },
+    { VM_DOC("{'name':'vm1','nics':[{'type':'synthetic'}]}"),
+      "vms[0] (\"vm1\").nics[0]: name: missing" },
+    { NIC_DOC("'type':'synthetic','switch':'priv','speed':10"),
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): unknown key \"speed\"" },
+    { NIC_DOC("'switch':'priv'"),
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): type: missing" },
+    { NIC_DOC("'type':'legacy','switch':'priv'"),
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): type: legacy NICs are not "
+      "available yet" },
+    { NIC_DOC("'type':'e1000','switch':'priv'"),
+      "type: \"e1000\" is not \"synthetic\"" },
+    { NIC_DOC("'type':'synthetic'"), "nics[0] (\"eth0\"): switch: missing" },
+    { NIC_DOC("'type':'synthetic','switch':'nope'"),
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): switch: no switch named "
+      "\"nope\"" },
+    { SNIC_DOC("'mac':'02:00:00:00:00'"),
+      "nics[0] (\"eth0\"): mac: \"02:00:00:00:00\" is not a MAC address" },
+    { SNIC_DOC("'mac':'03:00:00:00:00:01'"),
+      "mac: 03:00:00:00:00:01 is a multicast address" },
+    { SNIC_DOC("'mac':'00:00:00:00:00:00'"),
+      "mac: 00:00:00:00:00:00 is not a station address" },
+    { SNIC_DOC("'mac':5"), "mac: expected a string, got integer" },
+    { SNIC_DOC("'vlan':{'mode':'access','vid':4095}"),
+      "nics[0] (\"eth0\"): vlan.vid: 4095 is outside 1..4094" },
+    { SNIC_DOC("'learn_limit':8193"),
+      "nics[0] (\"eth0\"): learn_limit: 8193 exceeds fdb_max 8192 of "
+      "switch \"priv\"" },
+    { VM_DOC("{'name':'vm1','nics':[" "{'name':'e','type':'synthetic',"
+             "'switch':'priv'},{'name':'e','type':'synthetic',"
+             "'switch':'priv'}]}"),
+      "vms[0] (\"vm1\").nics[1] (\"e\"): name: duplicate of nics[0]" },
+    { VM_DOC("{'name':'vm1','nics':[{'name':'e','type':'synthetic',"
+             "'switch':'priv','mac':'02:00:00:00:00:07'}]},"
+             "{'name':'vm2','nics':[{'name':'e','type':'synthetic',"
+             "'switch':'priv','mac':'02-00-00-00-00-07'}]}"),
+      "vms[1] (\"vm2\").nics[0] (\"e\"): mac: 02:00:00:00:00:07 is already "
+      "used by vms[0] (\"vm1\").nics[0] (\"e\")" },
+    { "{'version':1,'switches':[" SW_PRIV "],'ports':[{'name':'vm1.eth0',"
+      "'switch':'priv','class':'dpdk','devargs':'net_ring0'}],'vms':["
+      "{'name':'vm1','nics':[{'name':'eth0','type':'synthetic',"
+      "'switch':'priv'}]}]}",
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): port name \"vm1.eth0\" is "
+      "already used by ports[0] (\"vm1.eth0\")" },
+    { "{'version':1,'switches':[" SW_PRIV "],'vms':["
+      "{'name':'a.b','nics':[{'name':'c','type':'synthetic',"
+      "'switch':'priv'}]},"
+      "{'name':'a','nics':[{'name':'b.c','type':'synthetic',"
+      "'switch':'priv'}]}]}",
+      "vms[1] (\"a\").nics[0] (\"b.c\"): port name \"a.b.c\" is already "
+      "used by vms[0] (\"a.b\").nics[0] (\"c\")" },
+    { DOC(SW_PRIV, "{'name':'s','switch':'priv','class':'synthetic'}", ""),
+      "ports[0] (\"s\"): class: synthetic ports are VM NICs; they are "
+      "configured in vms[].nics[]" },
+    { VM_DOC_FDB("{'name':'vm1','nics':[{'name':'eth0','type':'synthetic',"
+                 "'switch':'priv','vlan':{'mode':'access','vid':5}}]}",
+                 "{'switch':'priv','vlan':6,'mac':'02:00:00:00:00:01',"
+                 "'port':'vm1.eth0'}"),
+      "fdb_static[0]: port \"vm1.eth0\" is not a member of VLAN 6" },
+    { VM_DOC_FDB("{'name':'vm1','nics':[]}",
+                 "{'switch':'priv','vlan':1,'mac':'02:00:00:00:00:01',"
+                 "'port':'vm1.eth0'}"),
+      "fdb_static[0]: port: no port named \"vm1.eth0\"" },
+    /* the derived address of vm2.x taken explicitly by an earlier NIC */
+    { VM_DOC("{'name':'vm1','nics':[{'name':'eth0','type':'synthetic',"
+             "'switch':'priv','mac':'9e:c4:f1:91:ef:b9'}]},"
+             "{'name':'vm2','nics':[{'name':'x','type':'synthetic',"
+             "'switch':'priv'}]}"),
+      "vms[1] (\"vm2\").nics[0] (\"x\"): mac: the derived address 9e:c4:f1:91:ef:b9 is "
+      "already used by vms[0] (\"vm1\").nics[0] (\"eth0\"); set \"mac\" "
+      "explicitly" },
 };
 
 static void test_bad_table(void **state)
@@ -482,6 +676,41 @@ static void test_limits(void **state)
         json_array_append_new(fdb, json_object());
     assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
     assert_substr(em.msg, "fdb_static: 65537 entries, at most 65536");
+    json_array_clear(fdb);
+
+    /* VMs: at most 256, 8 NICs each, and NICs count as ports */
+    {
+        json_t *vms = json_array(), *nics = json_array();
+        char name[32];
+
+        json_object_set_new(doc, "vms", vms);
+        for (int i = 0; i < CTL_MAX_VMS + 1; i++)
+            json_array_append_new(vms, json_object());
+        assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+        assert_substr(em.msg, "vms: 257 entries, at most 256");
+        json_array_clear(vms);
+        json_array_append_new(sws, json_pack("{s:s,s:s}", "name", "s",
+                                             "type", "private"));
+        for (int i = 0; i < CTL_MAX_VM_NICS + 1; i++) {
+            snprintf(name, sizeof(name), "n%d", i);
+            json_array_append_new(nics, json_pack("{s:s,s:s,s:s}", "name",
+                                                  name, "type", "synthetic",
+                                                  "switch", "s"));
+        }
+        json_array_append_new(vms, json_pack("{s:s,s:O}", "name", "v",
+                                             "nics", nics));
+        assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+        assert_substr(em.msg, "vms[0] (\"v\"): nics: 9 entries, at most 8");
+        json_array_remove(nics, 0);
+        assert_int_equal(ctl_config_parse(doc, &cfg, &em), 0);
+        ctl_config_free(cfg);
+        for (int i = 0; i < CTL_MAX_PORTS - 7; i++)
+            json_array_append_new(ports, json_object());
+        assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+        assert_substr(em.msg, "ports: 1017 ports and 8 VM NICs, at most "
+                              "1024 switch ports in all");
+        json_decref(nics);
+    }
     json_decref(doc);
 }
 
@@ -581,6 +810,35 @@ static void test_round_trip(void **state)
     json_decref(doc);
 }
 
+/* The same for a document with VMs (ports, vms, NIC MACs). */
+static void test_round_trip_vms(void **state)
+{
+    struct ctl_config *a, *b;
+    struct vsa_errmsg em;
+    json_t *doc = jq(TT_VM_DOC), *again;
+    char *text;
+
+    (void)state;
+    assert_int_equal(ctl_config_parse(doc, &a, &em), 0);
+    text = json_dumps(doc, JSON_INDENT(2) | JSON_SORT_KEYS);
+    again = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    assert_int_equal(ctl_config_parse(again, &b, &em), 0);
+    assert_int_equal(a->n_ports, b->n_ports);
+    assert_int_equal(a->n_vms, b->n_vms);
+    assert_memory_equal(a->vms, b->vms, a->n_vms * sizeof(*a->vms));
+    for (uint32_t i = 0; i < a->n_ports; i++) {
+        struct ctl_port pa = a->ports[i], pb = b->ports[i];
+
+        pa.addresses = pb.addresses = NULL;
+        assert_memory_equal(&pa, &pb, sizeof(pa));
+    }
+    ctl_config_free(a);
+    ctl_config_free(b);
+    free(text);
+    json_decref(again);
+    json_decref(doc);
+}
+
 /* VLAN objects: canonical form and parse ∘ print = identity. */
 static void test_vlan_json(void **state)
 {
@@ -642,6 +900,8 @@ static void test_names(void **state)
     assert_string_equal(ctl_port_class_name(CTL_PORT_DPDK), "dpdk");
     assert_string_equal(ctl_port_class_name(CTL_PORT_INTERNAL), "internal");
     assert_string_equal(ctl_port_class_name(CTL_PORT_UPLINK), "uplink");
+    assert_string_equal(ctl_port_class_name(CTL_PORT_SYNTHETIC), "synthetic");
+    assert_string_equal(ctl_nic_type_name(CTL_NIC_SYNTHETIC), "synthetic");
     assert_true(ctl_name_is_valid("a"));
     assert_true(ctl_name_is_valid("A-z_0.9"));
     assert_true(ctl_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));   /* 31 */
@@ -664,6 +924,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default),
         cmocka_unit_test(test_rich),
+        cmocka_unit_test(test_vms),
+        cmocka_unit_test(test_nic_mac_vectors),
         cmocka_unit_test(test_minimal),
         cmocka_unit_test(test_boundaries_ok),
         cmocka_unit_test(test_bad_table),
@@ -671,6 +933,7 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_max_size),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_round_trip_vms),
         cmocka_unit_test(test_vlan_json),
         cmocka_unit_test(test_names),
     };

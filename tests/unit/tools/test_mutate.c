@@ -12,6 +12,11 @@
  * devargs device and ifname are -32002; and after any failed mutation the
  * input document is byte-identical (json_dumps with JSON_SORT_KEYS before
  * and after) and no new document or result is returned.
+ * VMs: vm.add / vm.del / vm.nic.add / vm.nic.del write canonical objects
+ * (a NIC's derived MAC is stored, skipping addresses in use), refuse
+ * duplicates (VM, NIC, MAC, port name), dangling references, bad MACs and
+ * "legacy" NICs, take static entries with them; port.del, port.add and
+ * switch.del respect VM NICs, port.set edits a NIC's VLAN and limit.
  */
 #include <errno.h>
 
@@ -607,6 +612,290 @@ static void test_fdb(void **state)
     json_decref(doc);
 }
 
+/* The object of NIC `nic` of VM `vm` in a document, or NULL. */
+static json_t *find_nic(const json_t *doc, const char *vm, const char *nic)
+{
+    json_t *v = find_named(doc, "vms", vm);
+    size_t i;
+    json_t *n;
+
+    json_array_foreach(json_object_get(v, "nics"), i, n)
+        if (!strcmp(json_string_value(json_object_get(n, "name")), nic))
+            return n;
+    return NULL;
+}
+
+static void test_vm_add_del(void **state)
+{
+    json_t *doc = jq(TT_VM_DOC), *d, *res;
+
+    (void)state;
+    assert_true(ctl_method_is_mutating("vm.add"));
+    assert_true(ctl_method_is_mutating("vm.nic.del"));
+    assert_false(ctl_method_is_mutating("vm.list"));
+    assert_false(ctl_method_is_mutating("vm.show"));
+
+    d = mutate_ok(doc, "vm.add", "{'name':'vm3'}", &res);
+    assert_json(find_named(d, "vms", "vm3"), "{'name':'vm3','nics':[]}");
+    assert_json(res, "{'ok':true}");
+    json_decref(res);
+    json_decref(d);
+    {
+        json_t *empty = jq("{'version':1}");
+
+        d = mutate_ok(empty, "vm.add", "{'name':'a'}", NULL);
+        assert_int_equal(json_array_size(json_object_get(d, "vms")), 1);
+        json_decref(d);
+        json_decref(empty);
+    }
+    mutate_fail(doc, "vm.add", "{'name':'vm1'}", CTL_RPC_EXISTS,
+                "VM \"vm1\" exists already");
+    mutate_fail(doc, "vm.add", "{'name':'v m'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"name\": \"v m\" is not a valid name");
+    mutate_fail(doc, "vm.add", "{}", CTL_RPC_INVALID_PARAMS,
+                "missing parameter \"name\"");
+    mutate_fail(doc, "vm.add", "{'name':'v','nics':[]}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"nics\"");
+
+    /* vm.del takes its NICs and the static entries naming them */
+    d = mutate_ok(doc, "vm.del", "{'name':'vm1'}", &res);
+    assert_null(find_named(d, "vms", "vm1"));
+    assert_non_null(find_named(d, "vms", "vm2"));
+    assert_int_equal(json_array_size(json_object_get(d, "fdb_static")), 0);
+    assert_json(res, "{'ok':true,'removed_ports':['vm1.eth0','vm1.eth1'],"
+                     "'removed_fdb_static':1}");
+    json_decref(res);
+    json_decref(d);
+    d = mutate_ok(doc, "vm.del", "{'name':'vm2'}", &res);
+    assert_json(res, "{'ok':true,'removed_ports':[],'removed_fdb_static':0}");
+    json_decref(res);
+    json_decref(d);
+    mutate_fail(doc, "vm.del", "{'name':'vm9'}", CTL_RPC_NOT_FOUND,
+                "VM \"vm9\" does not exist");
+    json_decref(doc);
+}
+
+static void test_vm_nic_add(void **state)
+{
+    json_t *doc = jq(TT_VM_DOC), *d, *d2, *res;
+    struct vsa_mac m;
+    char mac[VSA_MAC_STRLEN], want[256];
+
+    (void)state;
+    /* defaults: first free name, derived MAC, access VLAN 1, no limit */
+    d = mutate_ok(doc, "vm.nic.add",
+                  "{'vm':'vm2','switch':'priv','type':'synthetic'}", &res);
+    ctl_vm_nic_mac("vm2", "nic0", 0, &m);
+    vsa_mac_format(&m, mac);
+    snprintf(want, sizeof(want), "{'name':'nic0','type':'synthetic',"
+             "'switch':'priv','mac':'%s','vlan':{'mode':'access','vid':1},"
+             "'learn_limit':0}", mac);
+    assert_json(find_nic(d, "vm2", "nic0"), want);
+    snprintf(want, sizeof(want), "{'ok':true,'name':'nic0',"
+             "'port':'vm2.nic0','mac':'%s'}", mac);
+    assert_json(res, want);
+    json_decref(res);
+    d2 = mutate_ok(d, "vm.nic.add",
+                   "{'vm':'vm2','switch':'ext','type':'synthetic'}", &res);
+    assert_string_equal(json_string_value(json_object_get(res, "name")),
+                        "nic1");
+    json_decref(res);
+    json_decref(d2);
+    json_decref(d);
+
+    /* everything given; the MAC is stored in lower case */
+    d = mutate_ok(doc, "vm.nic.add",
+                  "{'vm':'vm1','name':'lan','switch':'ext',"
+                  "'type':'synthetic','mac':'02:AB:00:00:00:09',"
+                  "'vlan':{'mode':'trunk','allowed':'10,20'},"
+                  "'learn_limit':64}", &res);
+    assert_json(find_nic(d, "vm1", "lan"),
+                "{'name':'lan','type':'synthetic','switch':'ext',"
+                "'mac':'02:ab:00:00:00:09','vlan':{'mode':'trunk',"
+                "'allowed':'10,20','native':0,'native_tagged':false},"
+                "'learn_limit':64}");
+    assert_json(res, "{'ok':true,'name':'lan','port':'vm1.lan',"
+                     "'mac':'02:ab:00:00:00:09'}");
+    json_decref(res);
+    /* its port is a port: a static entry may name it */
+    d2 = mutate_ok(d, "fdb.add", "{'switch':'ext','vlan':20,"
+                   "'mac':'02:00:00:00:77:01','port':'vm1.lan'}", NULL);
+    json_decref(d2);
+    json_decref(d);
+
+    /* a derived address already in use moves on to the next salt */
+    {
+        char text[512];
+        json_t *base;
+
+        ctl_vm_nic_mac("vm2", "nic0", 0, &m);
+        snprintf(text, sizeof(text),
+                 "{'version':1,'switches':[{'name':'s','type':'private'}],"
+                 "'vms':[{'name':'vm1','nics':[{'name':'e','type':"
+                 "'synthetic','switch':'s','mac':'%s'}]},{'name':'vm2'}]}",
+                 vsa_mac_format(&m, mac));
+        base = jq(text);
+        d = mutate_ok(base, "vm.nic.add",
+                      "{'vm':'vm2','switch':'s','type':'synthetic'}", &res);
+        ctl_vm_nic_mac("vm2", "nic0", 1, &m);
+        assert_string_equal(json_string_value(json_object_get(res, "mac")),
+                            vsa_mac_format(&m, mac));
+        json_decref(res);
+        json_decref(d);
+        json_decref(base);
+    }
+
+    /* a VM object without `nics` (hand-written) gets one */
+    {
+        json_t *base = jq("{'version':1,'switches':[{'name':'s',"
+                          "'type':'private'}],'vms':[{'name':'v'}]}");
+
+        d = mutate_ok(base, "vm.nic.add", "{'vm':'v','name':'e',"
+                      "'switch':'s','type':'synthetic'}", NULL);
+        assert_non_null(find_nic(d, "v", "e"));
+        json_decref(d);
+        json_decref(base);
+    }
+
+    /* errors */
+    mutate_fail(doc, "vm.nic.add", "{'switch':'priv','type':'synthetic'}",
+                CTL_RPC_INVALID_PARAMS, "missing parameter \"vm\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm9','switch':'priv','type':'synthetic'}",
+                CTL_RPC_NOT_FOUND, "VM \"vm9\" does not exist");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm1','switch':'nope','type':'synthetic'}",
+                CTL_RPC_NOT_FOUND, "switch \"nope\" does not exist");
+    mutate_fail(doc, "vm.nic.add", "{'vm':'vm1','switch':'priv'}",
+                CTL_RPC_INVALID_PARAMS, "missing parameter \"type\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm1','switch':'priv','type':'legacy'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"type\": legacy NICs are not available yet");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm1','switch':'priv','type':'e1000'}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"type\": \"e1000\" is not \"synthetic\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm1','name':'eth0','switch':'priv',"
+                "'type':'synthetic'}", CTL_RPC_EXISTS,
+                "VM \"vm1\" already has a NIC named \"eth0\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm1','name':'e/1','switch':'priv',"
+                "'type':'synthetic'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"name\": \"e/1\" is not a valid name");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic',"
+                "'mac':'02:00:00:00:AA:01'}", CTL_RPC_EXISTS,
+                "MAC 02:00:00:00:aa:01 is already used by port \"vm1.eth0\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic',"
+                "'mac':'01:00:5e:00:00:01'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"mac\": 01:00:5e:00:00:01 is not a unicast");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic',"
+                "'mac':'00:00:00:00:00:00'}", CTL_RPC_INVALID_PARAMS,
+                "is not a unicast station address");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic',"
+                "'mac':'02:00:00:00:00'}", CTL_RPC_INVALID_PARAMS,
+                "parameter \"mac\": \"02:00:00:00:00\" is not a MAC");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic',"
+                "'vlan':{'mode':'access','vid':0}}", CTL_RPC_INVALID_PARAMS,
+                "parameter vlan.vid: 0 is outside 1..4094");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic',"
+                "'learn_limit':1025}", CTL_RPC_RULE,
+                "learn_limit: 1025 exceeds fdb_max 1024 of switch \"priv\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'synthetic','mtu':1500}",
+                CTL_RPC_INVALID_PARAMS, "unknown parameter \"mtu\"");
+    {
+        json_t *d1 = mutate_ok(doc, "port.add",
+                               "{'name':'vm2.x','switch':'priv',"
+                               "'class':'dpdk','devargs':'net_null9'}", NULL);
+
+        mutate_fail(d1, "vm.nic.add", "{'vm':'vm2','name':'x',"
+                    "'switch':'priv','type':'synthetic'}", CTL_RPC_EXISTS,
+                    "port \"vm2.x\" exists already");
+        json_decref(d1);
+    }
+    /* the ninth NIC */
+    {
+        json_t *cur = json_incref(doc);
+
+        for (int i = 0; i < 6; i++) {
+            json_t *next = mutate_ok(cur, "vm.nic.add", "{'vm':'vm1',"
+                                     "'switch':'priv','type':'synthetic'}",
+                                     NULL);
+            json_decref(cur);
+            cur = next;
+        }
+        mutate_fail(cur, "vm.nic.add",
+                    "{'vm':'vm1','switch':'priv','type':'synthetic'}",
+                    CTL_RPC_RULE, "vms[0] (\"vm1\"): nics: 9 entries, at "
+                    "most 8");
+        json_decref(cur);
+    }
+    json_decref(doc);
+}
+
+static void test_vm_nic_del(void **state)
+{
+    json_t *doc = jq(TT_VM_DOC), *d, *res;
+
+    (void)state;
+    d = mutate_ok(doc, "vm.nic.del", "{'vm':'vm1','name':'eth0'}", &res);
+    assert_null(find_nic(d, "vm1", "eth0"));
+    assert_non_null(find_nic(d, "vm1", "eth1"));
+    assert_int_equal(json_array_size(json_object_get(d, "fdb_static")), 0);
+    assert_json(res, "{'ok':true,'removed_fdb_static':1}");
+    json_decref(res);
+    json_decref(d);
+    d = mutate_ok(doc, "vm.nic.del", "{'vm':'vm1','name':'eth1'}", &res);
+    assert_int_equal(json_array_size(json_object_get(d, "fdb_static")), 1);
+    assert_json(res, "{'ok':true,'removed_fdb_static':0}");
+    json_decref(res);
+    json_decref(d);
+    mutate_fail(doc, "vm.nic.del", "{'vm':'vm1','name':'eth7'}",
+                CTL_RPC_NOT_FOUND, "VM \"vm1\" has no NIC named \"eth7\"");
+    mutate_fail(doc, "vm.nic.del", "{'vm':'vm7','name':'eth0'}",
+                CTL_RPC_NOT_FOUND, "VM \"vm7\" does not exist");
+    mutate_fail(doc, "vm.nic.del", "{'vm':'vm1'}", CTL_RPC_INVALID_PARAMS,
+                "missing parameter \"name\"");
+    json_decref(doc);
+}
+
+/* Ports that are VM NICs: port.* and switch.del know them. */
+static void test_vm_ports(void **state)
+{
+    json_t *doc = jq(TT_VM_DOC), *d;
+
+    (void)state;
+    mutate_fail(doc, "port.del", "{'name':'vm1.eth0'}", CTL_RPC_RULE,
+                "port \"vm1.eth0\" is NIC \"eth0\" of VM \"vm1\"; delete it "
+                "with vm.nic.del");
+    mutate_fail(doc, "port.add", "{'name':'x','switch':'priv',"
+                "'class':'synthetic'}", CTL_RPC_INVALID_PARAMS,
+                "synthetic ports are VM NICs, created by vm.nic.add");
+    d = mutate_ok(doc, "port.set", "{'name':'vm1.eth1','vlan':{'mode':"
+                  "'access','vid':30},'learn_limit':5}", NULL);
+    assert_json(find_nic(d, "vm1", "eth1"),
+                "{'name':'eth1','type':'synthetic','switch':'ext',"
+                "'vlan':{'mode':'access','vid':30},'learn_limit':5}");
+    json_decref(d);
+    /* a NIC's VLAN change must keep its static entry's VLAN */
+    mutate_fail(doc, "port.set", "{'name':'vm1.eth0','vlan':{'mode':"
+                "'access','vid':21}}", CTL_RPC_RULE,
+                "port \"vm1.eth0\" is not a member of VLAN 20");
+    mutate_fail(doc, "switch.del", "{'name':'priv'}", CTL_RPC_RULE,
+                "switch \"priv\" still has ports attached (p1, vm1.eth0)");
+    mutate_fail(doc, "switch.del", "{'name':'ext'}", CTL_RPC_RULE,
+                "switch \"ext\" still has ports attached (vm1.eth1)");
+    json_decref(doc);
+}
+
 static void test_general_errors(void **state)
 {
     json_t *doc = jq(TT_RICH_DOC);
@@ -675,6 +964,10 @@ int main(void)
         cmocka_unit_test(test_port_del),
         cmocka_unit_test(test_port_set),
         cmocka_unit_test(test_fdb),
+        cmocka_unit_test(test_vm_add_del),
+        cmocka_unit_test(test_vm_nic_add),
+        cmocka_unit_test(test_vm_nic_del),
+        cmocka_unit_test(test_vm_ports),
         cmocka_unit_test(test_general_errors),
         cmocka_unit_test(test_sequence),
     };

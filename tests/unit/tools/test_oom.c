@@ -3,7 +3,8 @@
  * test_oom.c — allocation-failure sweep over the ctl library.
  *
  * Objective: every allocation of ctl_config_parse, ctl_mutate (each method,
- * on a document with every kind of object), ctl_store_save/load,
+ * on a document with every kind of object, VMs included),
+ * ctl_store_save/load,
  * ctl_rpc_parse, the line buffer and the JSON builders can fail and the
  * failure unwinds cleanly.  Both jansson's allocator (json_set_alloc_funcs)
  * and the ctl_alloc hook are replaced by a counting allocator that fails
@@ -156,6 +157,13 @@ static void test_parse_oom(void **state)
     sweep(&s);
     t_free(s.before);
     json_decref(s.doc);
+
+    s.name = "ctl_config_parse (vms)";
+    s.doc = jq(TT_VM_DOC);
+    s.before = jdump(s.doc);
+    sweep(&s);
+    t_free(s.before);
+    json_decref(s.doc);
 }
 
 /*
@@ -206,6 +214,17 @@ static void test_mutate_oom(void **state)
                      "'port':'p1'}" },
         { "fdb.del", "{'switch':'priv','vlan':20,"
                      "'mac':'02:00:00:00:00:01'}" },
+        /* on TT_VM_DOC from here on */
+        { "vm.add", "{'name':'vm3'}" },
+        { "vm.del", "{'name':'vm1'}" },
+        { "vm.nic.add", "{'vm':'vm2','switch':'priv','type':'synthetic'}" },
+        { "vm.nic.add", "{'vm':'vm1','name':'lan','switch':'ext',"
+                        "'type':'synthetic','mac':'02:00:00:00:bb:01',"
+                        "'vlan':{'mode':'trunk','allowed':'10-20',"
+                        "'native':10},'learn_limit':8}" },
+        { "vm.nic.del", "{'vm':'vm1','name':'eth0'}" },
+        { "port.set", "{'name':'vm1.eth1','vlan':{'mode':'access',"
+                      "'vid':12}}" },
     };
 
     (void)state;
@@ -213,7 +232,9 @@ static void test_mutate_oom(void **state)
         struct scenario s = { .name = cases[i].method, .run = run_mutate,
                               .check = check_mutate };
 
-        s.doc = jq(TT_RICH_DOC);
+        s.doc = jq(strncmp(cases[i].method, "vm.", 3) &&
+                           !strstr(cases[i].params, "vm1.")
+                       ? TT_RICH_DOC : TT_VM_DOC);
         s.params = jq(cases[i].params);
         s.method = cases[i].method;
         s.before = jdump(s.doc);

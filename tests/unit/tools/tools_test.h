@@ -81,4 +81,37 @@ static inline char *jdump(const json_t *j)
     "  {'switch':'ext','vlan':200,'mac':'02:00:00:00:00:02',"                \
     "   'port':'ext.uplink'}]}"
 
+/* TT_RICH_DOC plus VMs: vm1 with NIC eth0 on priv (explicit MAC, access
+ * VLAN 20, learn limit) and NIC eth1 on ext (derived MAC, trunk), vm2
+ * without NICs, and a static FDB entry on port vm1.eth0. */
+#define TT_VM_DOC                                                            \
+    "{'version':1,"                                                          \
+    " 'switches':["                                                          \
+    "  {'name':'default','type':'internal','fdb_max':8192,'aging_s':300},"   \
+    "  {'name':'ext','type':'external','management_os':true,"                \
+    "   'fdb_max':4096,'aging_s':60},"                                       \
+    "  {'name':'priv','type':'private','fdb_max':1024}],"                    \
+    " 'ports':["                                                             \
+    "  {'name':'vesper0','switch':'default','class':'internal',"             \
+    "   'ifname':'vesper0','addresses':['192.168.100.1/24'],"                \
+    "   'mtu':1500,'vlan':{'mode':'access','vid':1},'learn_limit':0},"       \
+    "  {'name':'ext.uplink','switch':'ext','class':'uplink',"                \
+    "   'ifname':'eth0','vlan':{'mode':'trunk','allowed':'1-100,200',"       \
+    "   'native':1,'native_tagged':false}},"                                 \
+    "  {'name':'ext-host','switch':'ext','class':'internal',"                \
+    "   'ifname':'ext-host','mtu':9000},"                                    \
+    "  {'name':'p1','switch':'priv','class':'dpdk','devargs':'net_ring0'}],"  \
+    " 'vms':["                                                               \
+    "  {'name':'vm1','nics':["                                               \
+    "   {'name':'eth0','type':'synthetic','switch':'priv',"                  \
+    "    'mac':'02:00:00:00:aa:01','vlan':{'mode':'access','vid':20},"       \
+    "    'learn_limit':16},"                                                 \
+    "   {'name':'eth1','type':'synthetic','switch':'ext',"                   \
+    "    'vlan':{'mode':'trunk','allowed':'10-20','native':0,"               \
+    "    'native_tagged':false}}]},"                                         \
+    "  {'name':'vm2','nics':[]}],"                                           \
+    " 'fdb_static':["                                                        \
+    "  {'switch':'priv','vlan':20,'mac':'02:00:00:00:00:01',"                \
+    "   'port':'vm1.eth0'}]}"
+
 #endif /* TOOLS_TEST_H */

@@ -9,6 +9,9 @@
  * options anywhere), detects missing values and duplicates, resolves help
  * requests, and never leaks or crashes on arbitrary argv (a short
  * deterministic random sweep, the in-tree cousin of fuzz_ctl_cmd).
+ * The vm commands map to their methods, including the three-word
+ * "vm nic add/del" (two positionals for del), refuse legacy NICs locally,
+ * and port references reach VM NIC ports ("<31>.<31>", 63 characters).
  */
 #include <errno.h>
 #include <limits.h>
@@ -362,6 +365,85 @@ static void test_engine_errors(void **state)
                  "\xff\xfe", "UTF-8");
 }
 
+static void test_vm_commands(void **state)
+{
+    char line[256];
+
+    (void)state;
+    expect_params("vm add vm1", "vm.add", "{\"name\":\"vm1\"}");
+    expect_params("vm del vm1", "vm.del", "{\"name\":\"vm1\"}");
+    expect_params("vm list", "vm.list", "{}");
+    expect_params("vm show vm1 --json", "vm.show", "{\"name\":\"vm1\"}");
+    expect_params("vm nic add vm1 --switch lab --type synthetic", "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\","
+                  "\"type\":\"synthetic\"}");
+    expect_params("vm nic add vm1 --switch lab --type synthetic --name eth0 "
+                  "--mac 02-AA-00-00-00-01 --trunk 1-10,20 --native 5 "
+                  "--native-tagged --learn-limit 64", "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\","
+                  "\"type\":\"synthetic\",\"name\":\"eth0\","
+                  "\"mac\":\"02:aa:00:00:00:01\",\"learn_limit\":64,"
+                  "\"vlan\":{\"mode\":\"trunk\",\"allowed\":\"1-10,20\","
+                  "\"native\":5,\"native_tagged\":true}}");
+    expect_params("vm nic add --access 20 vm1 --type=synthetic --switch=lab",
+                  "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\","
+                  "\"type\":\"synthetic\","
+                  "\"vlan\":{\"mode\":\"access\",\"vid\":20}}");
+    expect_params("vm nic del vm1 eth0", "vm.nic.del",
+                  "{\"vm\":\"vm1\",\"name\":\"eth0\"}");
+    expect_params("vm nic del -- vm1 -e", "vm.nic.del",
+                  "{\"vm\":\"vm1\",\"name\":\"-e\"}");
+
+    expect_usage("vm nic add vm1 --switch lab --type legacy",
+                 "--type legacy: legacy NICs are not available yet");
+    expect_usage("vm nic add vm1 --switch lab --type e1000",
+                 "--type: 'e1000' is not one of synthetic, legacy");
+    expect_usage("vm nic add vm1 --switch lab", "missing --type TYPE");
+    expect_usage("vm nic add vm1 --type synthetic", "missing --switch SWITCH");
+    expect_usage("vm nic add --switch lab --type synthetic", "missing VM");
+    expect_usage("vm nic add vm1 eth0 --switch lab --type synthetic",
+                 "unexpected argument 'eth0'");
+    expect_usage("vm nic add vm1 --switch lab --type synthetic "
+                 "--mac 01:00:5e:00:00:01", "--mac: 01:00:5e:00:00:01 is not "
+                 "a unicast MAC address");
+    expect_usage("vm nic add vm1 --switch lab --type synthetic --access 5 "
+                 "--trunk 1-5", "mutually exclusive");
+    expect_usage("vm nic add vm1 --switch lab --type synthetic --name a/b",
+                 "--name: 'a/b' is not a valid name");
+    expect_usage("vm nic del vm1", "missing NIC");
+    expect_usage("vm nic del vm1 eth0 eth1", "unexpected argument 'eth1'");
+    expect_usage("vm nic del vm1 e/0", "NIC: 'e/0' is not a valid name");
+    expect_usage("vm add", "missing NAME");
+    expect_usage("vm add a b", "unexpected argument 'b'");
+    expect_usage("vm frob", "vm: unknown command 'frob' (add, del, list, "
+                 "show, nic add, nic del)");
+    expect_usage("vm nic frob", "vm nic: unknown command 'frob' (add, del)");
+    expect_usage("vm nic", "vm nic: missing command (add, del)");
+    expect_usage("vm", "vm: missing command");
+
+    /* port references reach VM NIC ports: 31 + 1 + 31 characters */
+    snprintf(line, sizeof(line), "port show %0*d.%0*d", 31, 0, 31, 0);
+    {
+        struct ctl_cli_req req;
+        struct vsa_errmsg em;
+
+        assert_int_equal(parse_line(line, &req, &em), 0);
+        ctl_cli_req_release(&req);
+    }
+    snprintf(line, sizeof(line), "port show %0*d.%0*d", 31, 0, 32, 0);
+    expect_usage(line, "is not a valid name");
+    snprintf(line, sizeof(line), "fdb add s --vlan 1 --mac 02:00:00:00:00:01 "
+             "--port %0*d.eth0", 31, 0);
+    {
+        struct ctl_cli_req req;
+        struct vsa_errmsg em;
+
+        assert_int_equal(parse_line(line, &req, &em), 0);
+        ctl_cli_req_release(&req);
+    }
+}
+
 static void test_help_requests(void **state)
 {
     static const struct {
@@ -381,6 +463,14 @@ static void test_help_requests(void **state)
         {"help stats", "", "stats"},
         {"capture --help", "", "capture"},
         {"help config", "config", NULL},
+        {"help vm", "vm", NULL},
+        {"vm --help", "vm", NULL},
+        {"help vm nic", "vm", NULL},
+        {"vm nic --help", "vm", NULL},
+        {"help vm nic add", "vm", "nic add"},
+        {"vm nic del --help", "vm", "nic del"},
+        {"vm nic add vm1 --type legacy -h", "vm", "nic add"},
+        {"help vm show", "vm", "show"},
     };
     char *buf = NULL;
     size_t size = 0;
@@ -424,7 +514,7 @@ static void test_help_lists_real_options(void **state)
 {
     static const char *const cmds[] = {"switch add", "port add", "port set",
                                        "fdb show", "fdb flush", "capture",
-                                       "stats"};
+                                       "stats", "vm nic add"};
     (void)state;
     for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++) {
         struct ctl_cli_req req;
@@ -533,6 +623,7 @@ static void test_random_argv(void **state)
         "rx", "--snaplen", "--duration", "--json", "--socket", "--timeout",
         "0", "4094", "4095", "1-10,20", "--", "-", "", "=", "--mtu=",
         "--trunk=1-", "\xff", "-h", "x.pcap", "18446744073709551616",
+        "vm", "nic", "vm1", "eth0", "--name", "synthetic", "legacy",
     };
     uint32_t seed = 12345;
 
@@ -575,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_engine_spellings),
         cmocka_unit_test(test_engine_errors),
+        cmocka_unit_test(test_vm_commands),
         cmocka_unit_test(test_help_requests),
         cmocka_unit_test(test_help_lists_real_options),
         cmocka_unit_test(test_capture_request),

@@ -11,6 +11,8 @@
  * tables look as docs/cli.md shows; an unreachable, silent, closing or
  * babbling daemon gives exit 3 or 1 with a clear message; and the capture
  * loop stops on done, on COUNT, on --duration and on SIGINT.
+ * The vm commands send vm.* requests and show vm list / vm show as tables
+ * (the show view: partition fields, a channel table, non-zero counters).
  */
 #include <errno.h>
 #include <limits.h>
@@ -187,6 +189,21 @@ static const struct {
      "capture.start",
      "{\"port\":\"p1\",\"file\":\"/tmp/y.pcap\",\"count\":0,"
      "\"direction\":\"both\"}"},
+    {"vm add vm1", "vm.add", "{\"name\":\"vm1\"}"},
+    {"vm del vm1", "vm.del", "{\"name\":\"vm1\"}"},
+    {"vm list", "vm.list", "{}"},
+    {"vm show vm1", "vm.show", "{\"name\":\"vm1\"}"},
+    {"vm nic add vm1 --switch sw1 --type synthetic", "vm.nic.add",
+     "{\"vm\":\"vm1\",\"switch\":\"sw1\",\"type\":\"synthetic\"}"},
+    {"vm nic add vm1 --switch sw1 --type synthetic --name eth0 "
+     "--mac 02:00:00:00:aa:01 --access 20 --learn-limit 8", "vm.nic.add",
+     "{\"vm\":\"vm1\",\"switch\":\"sw1\",\"type\":\"synthetic\","
+     "\"name\":\"eth0\",\"mac\":\"02:00:00:00:aa:01\","
+     "\"vlan\":{\"mode\":\"access\",\"vid\":20},\"learn_limit\":8}"},
+    {"vm nic del vm1 eth0", "vm.nic.del",
+     "{\"vm\":\"vm1\",\"name\":\"eth0\"}"},
+    {"port set vm1.eth0 --access 30", "port.set",
+     "{\"name\":\"vm1.eth0\",\"vlan\":{\"mode\":\"access\",\"vid\":30}}"},
 };
 
 static void check_request(size_t i, const char *line, const char *method,
@@ -383,6 +400,12 @@ static const struct {
     {"--timeout abc switch list", "--timeout: 'abc'"},
     {"stats p1 p2", "unexpected argument 'p2'"},
     {"", "missing command"},
+    {"vm nic add vm1 --switch sw1 --type legacy",
+     "--type legacy: legacy NICs are not available yet"},
+    {"vm nic add vm1 --type synthetic", "missing --switch"},
+    {"vm nic del vm1", "missing NIC"},
+    {"vm nic frob", "vm nic: unknown command 'frob' (add, del)"},
+    {"vm frob", "vm: unknown command 'frob'"},
 };
 
 static void test_usage_errors(void **state)
@@ -537,6 +560,34 @@ static const char port_show_result[] =
     "\"learn_limit\":0,\"link\":\"up\",\"mac\":\"02:00:00:00:00:09\","
     "\"fdb_entries\":4}}";
 
+static const char vm_list_result[] =
+    "{\"result\":{\"vms\":["
+    "{\"name\":\"vm1\",\"nics\":2,\"state\":\"connected\"},"
+    "{\"name\":\"web-02\",\"nics\":0,\"state\":\"waiting\"}]}}";
+
+/* As vesperd sends it: keys sorted. */
+static const char vm_show_result[] =
+    "{\"result\":{\"channels\":["
+    "{\"closes\":0,\"counters\":{\"bad_index\":0,\"pkts_read\":3,"
+    "\"bytes_read\":120},\"handler\":\"none\","
+    "\"instance\":\"0f2a5e36-1b7c-8d40-9a11-22c3d4e5f607\","
+    "\"mac\":\"02:00:00:00:aa:01\",\"nic\":\"eth0\",\"offered\":true,"
+    "\"opened\":true,\"opens\":1,\"port\":\"vm1.eth0\",\"relid\":1,"
+    "\"state\":\"open\",\"switch\":\"sw1\",\"unhandled_bytes\":120,"
+    "\"unhandled_packets\":3},"
+    "{\"closes\":0,\"handler\":\"-\","
+    "\"instance\":\"7a0b1c2d-3e4f-8a5b-8c6d-7e8f90a1b2c3\","
+    "\"mac\":\"42:d0:38:c4:cd:ab\",\"nic\":\"eth1\",\"offered\":false,"
+    "\"opened\":false,\"opens\":0,\"port\":\"vm1.eth1\",\"relid\":0,"
+    "\"state\":\"not offered\",\"switch\":\"sw1\",\"unhandled_bytes\":0,"
+    "\"unhandled_packets\":0}],"
+    "\"connects\":1,\"counters\":{\"bad_frame\":0,\"msgs_in\":7,"
+    "\"msgs_out\":9},\"disconnects\":0,\"gpadls\":1,"
+    "\"guest_connected\":true,\"kicked\":0,\"name\":\"vm1\","
+    "\"refused\":0,\"socket\":\"/run/vesper/vm/vm1.sock\","
+    "\"state\":\"connected\",\"violations\":0,\"vmbus_state\":\"ready\","
+    "\"vmbus_version\":\"5.3\"}}";
+
 static void expect_output(const char *method, const char *reply,
                           const char *line, const char *want)
 {
@@ -623,6 +674,64 @@ static void test_tables(void **state)
                   "{\n  \"weird\": 1\n}\n");
 }
 
+static void test_vm_tables(void **state)
+{
+    (void)state;
+    expect_output("vm.list", vm_list_result, "vm list",
+                  "NAME    STATE      NICS\n"
+                  "vm1     connected     2\n"
+                  "web-02  waiting       0\n");
+    expect_output("vm.list", "{\"result\":{\"vms\":[]}}", "vm list",
+                  "NAME  STATE  NICS\n");
+    expect_output("vm.show", vm_show_result, "vm show vm1",
+                  "name:             vm1\n"
+                  "state:            connected\n"
+                  "socket:           /run/vesper/vm/vm1.sock\n"
+                  "guest_connected:  yes\n"
+                  "vmbus_state:      ready\n"
+                  "vmbus_version:    5.3\n"
+                  "gpadls:           1\n"
+                  "connects:         1\n"
+                  "disconnects:      0\n"
+                  "refused:          0\n"
+                  "kicked:           0\n"
+                  "violations:       0\n"
+                  "counters:         msgs_in=7 msgs_out=9\n"
+                  "\n"
+                  "NIC   PORT      MAC                RELID  STATE        "
+                  "OFFERED  OPENED  UNHANDLED\n"
+                  "eth0  vm1.eth0  02:00:00:00:aa:01      1  open         "
+                  "yes      yes     3\n"
+                  "eth1  vm1.eth1  42:d0:38:c4:cd:ab      0  not offered  "
+                  "no       no      0\n"
+                  "\n"
+                  "eth0 counters: pkts_read=3 bytes_read=120\n");
+    /* a VM without NICs: no table */
+    expect_output("vm.show",
+                  "{\"result\":{\"channels\":[],\"name\":\"v\","
+                  "\"state\":\"waiting\"}}", "vm show v",
+                  "name:   v\n"
+                  "state:  waiting\n");
+    /* vm add and vm nic add tell what they made */
+    expect_output("vm.add", "{\"result\":{\"ok\":true,"
+                  "\"socket\":\"/run/vesper/vm/vm1.sock\"}}", "vm add vm1",
+                  "socket:  /run/vesper/vm/vm1.sock\n");
+    expect_output("vm.nic.add", "{\"result\":{\"ok\":true,\"name\":\"nic0\","
+                  "\"port\":\"vm1.nic0\",\"mac\":\"b2:34:33:db:14:00\"}}",
+                  "vm nic add vm1 --switch sw1 --type synthetic",
+                  "name:  nic0\n"
+                  "port:  vm1.nic0\n"
+                  "mac:   b2:34:33:db:14:00\n");
+    expect_output("vm.nic.del", "{\"result\":{\"ok\":true,"
+                  "\"removed_fdb_static\":0}}", "vm nic del vm1 nic0", "");
+    expect_output("vm.del", "{\"result\":{\"ok\":true,"
+                  "\"removed_ports\":[],\"removed_fdb_static\":0}}",
+                  "vm del vm1", "");
+    /* not the expected shape: JSON */
+    expect_output("vm.show", "{\"result\":{\"name\":\"v\"}}", "vm show v",
+                  "{\n  \"name\": \"v\"\n}\n");
+}
+
 static void test_json_output(void **state)
 {
     static const struct {
@@ -636,6 +745,8 @@ static void test_json_output(void **state)
         {"stats.get", stats_result, "--json stats vm1"},
         {"daemon.info", info_result, "--json info"},
         {"port.show", port_show_result, "--json port show vm1"},
+        {"vm.list", vm_list_result, "--json vm list"},
+        {"vm.show", vm_show_result, "vm show vm1 --json"},
         {"switch.add", "{\"result\":{\"ok\":true}}",
          "--json switch add s --type private"},
     };
@@ -884,6 +995,7 @@ int main(void)
         cmocka_unit_test_setup(test_unreachable, setup),
         cmocka_unit_test_setup(test_broken_daemon, setup),
         cmocka_unit_test_setup(test_tables, setup),
+        cmocka_unit_test_setup(test_vm_tables, setup),
         cmocka_unit_test_setup(test_json_output, setup),
         cmocka_unit_test_setup(test_config_show, setup),
         cmocka_unit_test_setup(test_help_exit, setup),

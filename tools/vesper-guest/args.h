@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * args.h — the command line of vesper-guest (prefix vg_args_).
+ *
+ * Owns: turning argv into a `struct vg_opts`, range-checked, with a
+ * one-line error message for the user.  Nothing here touches the system.
+ *
+ *   vesper-guest --partition PATH --nic synthetic[:INDEX] --tap NAME
+ *                [--nic synthetic[:INDEX] --tap NAME ...] [--netns NS]
+ *                [--handshake linux|minimal] [--mtu N] [-v]
+ *   vesper-guest bench --partition PATH [--partition2 PATH2]
+ *                --nic synthetic:I --nic synthetic:J [--seconds S]
+ *                [--size BYTES] [--handshake linux|minimal] [--mtu N] [-v]
+ *
+ * Agent mode pairs the k-th --nic with the k-th --tap.  In bench mode the
+ * first --nic is the sender and the second the receiver; with --partition2
+ * the receiver is a NIC of that second partition (two VMs).
+ *
+ * Thread-safety: vg_args_parse uses getopt_long (global state); call it
+ * from one thread.
+ */
+#ifndef VG_ARGS_H
+#define VG_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vsp-net/vsc.h"
+
+#define VG_MAX_NICS 4u
+#define VG_MAX_NIC_INDEX 63u
+#define VG_MTU_DEFAULT 1500u
+#define VG_BENCH_SECONDS_DEFAULT 5.0
+#define VG_BENCH_SECONDS_MAX 86400.0
+#define VG_BENCH_SIZE_DEFAULT 64u
+#define VG_BENCH_SIZE_MIN 60u /* Ethernet minimum without the FCS */
+
+enum vg_cmd {
+    VG_CMD_RUN,
+    VG_CMD_BENCH,
+    VG_CMD_HELP,
+};
+
+struct vg_nic_arg {
+    unsigned index;     /* INDEX-th synthetic NIC offer of its partition */
+    unsigned partition; /* 0: --partition, 1: --partition2 (bench only) */
+    const char *tap;    /* agent mode: TAP interface name */
+};
+
+struct vg_opts {
+    enum vg_cmd cmd;
+    const char *partition;
+    const char *partition2; /* bench only; NULL: same partition */
+    struct vg_nic_arg nics[VG_MAX_NICS];
+    unsigned nnics;
+    const char *netns;      /* NULL: stay in the current namespace */
+    enum vspn_vsc_mode mode;
+    uint32_t mtu;
+    bool verbose;
+    double seconds;         /* bench */
+    uint32_t size;          /* bench frame size, bytes */
+};
+
+/* Parses argv (argv[1] may be "bench").  Returns 0, or -EINVAL with a
+ * message in err.  Strings in *o point into argv. */
+int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
+                  size_t errsz);
+void vg_args_usage(FILE *f);
+
+#endif /* VG_ARGS_H */

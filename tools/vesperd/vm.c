@@ -1,0 +1,1072 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vm.c — VMs (child partitions) of vesperd: partition sockets, offers of
+ * synthetic NICs, their event loop and transactions.  See vm.h.
+ */
+#include "tools/vesperd/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/vsa_log.h"
+
+VSA_LOG_MODULE(vesperd_vm);
+
+/* Everything a guest can trigger logs through these buckets: comings and
+ * goings (info), and trouble (warn), so that one cannot starve the other. */
+static struct vsa_ratelimit info_rl = VSA_RATELIMIT_INIT(20, 10);
+static struct vsa_ratelimit warn_rl = VSA_RATELIMIT_INIT(10, 10);
+
+#define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
+#define EVENTS_PER_RUN 64
+
+/* What an epoll event points to. */
+enum tag_kind {
+    TAG_LISTEN, /* a partition's listen socket (struct vd_vm) */
+    TAG_CONN,   /* its guest connection (struct vd_vm) */
+    TAG_SIGNAL, /* a channel's guest→host eventfd (struct vd_vm_nic) */
+    TAG_WORK,   /* our own eventfd: drains left over (struct vd_vm_host) */
+    TAG_WATCH,  /* a glue's fd (struct vd_vm_watch) */
+};
+
+struct tag {
+    enum tag_kind kind;
+    void *obj;
+};
+
+struct vd_vm_nic {
+    struct vd_vm *vm;
+    struct tag sig_tag;
+    char name[CTL_NAME_MAX];
+    char port[CTL_PORT_NAME_MAX];
+    char switch_name[CTL_NAME_MAX];
+    struct vd_vm_nic_info info; /* points into this struct */
+    uint32_t relid;      /* 0: not offered (yet) */
+    struct hv_chan *ch;  /* while open */
+    int sig_fd;          /* guest→host eventfd in our epoll, -1 */
+    bool upper;          /* the glue took the channel */
+    bool pending;        /* an unhandled drain stopped at its budget */
+    uint64_t opens, closes, unhandled_pkts, unhandled_bytes;
+};
+
+struct vd_vm {
+    struct vd_vm_host *host;
+    struct vd_vm *next;
+    struct tag listen_tag, conn_tag;
+    char name[CTL_NAME_MAX];
+    char path[SUN_PATH_SIZE];
+    struct hv_part_host *part;
+    struct vd_vm_nic *nics[CTL_MAX_VM_NICS]; /* config order */
+    unsigned n_nics;
+    bool listening;          /* listen fd in our epoll */
+    int conn_fd;             /* connection fd in our epoll, -1 */
+    bool kick;               /* disconnect once the current call returns */
+    uint64_t violations_base; /* vm_violations() when the guest came */
+    uint64_t connects, disconnects, kicked, offer_retries;
+};
+
+struct vd_vm_watch {
+    struct tag tag;
+    int fd;
+    vd_vm_watch_fn *fn;
+    void *arg;
+    bool dead;               /* deleted during a batch: freed after it */
+    struct vd_vm_watch *next; /* h->watches, then h->dead */
+};
+
+struct vd_vm_host {
+    char dir[PATH_MAX];
+    int epfd;
+    int work_fd;
+    struct tag work_tag;
+    struct vd_vm *vms;       /* committed, config order */
+    struct vd_vm_nic_ops ops;
+    void *ops_ctx;
+    unsigned upper_open;     /* channels the glue holds */
+    bool in_run;             /* inside vd_vm_run's event loop */
+    struct vd_vm_watch *watches; /* live */
+    struct vd_vm_watch *dead; /* watches to free when the batch ends */
+    uint8_t pkt_buf[HV_RING_MAX_PKT_DEFAULT];
+};
+
+/* A prepared change: new VMs (sockets bound, in our epoll, not yet in
+ * h->vms) and NICs new to existing VMs (allocated, not yet offered). */
+struct vd_vm_txn {
+    const struct ctl_config *cfg;
+    struct vd_vm *created;
+    struct vd_vm_nic **new_nics; /* [cfg NIC count], NULL = nothing */
+    struct vd_vm **new_nic_vm;   /* the VM of new_nics[i] */
+    uint32_t n_new;
+};
+
+static const struct hv_part_host_ops part_ops;
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static struct vd_vm *vm_find(const struct vd_vm_host *h, const char *name)
+{
+    for (struct vd_vm *vm = h->vms; vm; vm = vm->next)
+        if (strcmp(vm->name, name) == 0)
+            return vm;
+    return NULL;
+}
+
+/* (vm_sync leaves NULL holes in vm->nics while it removes NICs.) */
+static struct vd_vm_nic *nic_find(const struct vd_vm *vm, const char *name)
+{
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        if (vm->nics[i] && strcmp(vm->nics[i]->name, name) == 0)
+            return vm->nics[i];
+    return NULL;
+}
+
+static struct vd_vm_nic *nic_by_relid(const struct vd_vm *vm, uint32_t relid)
+{
+    for (unsigned i = 0; relid && i < vm->n_nics; i++)
+        if (vm->nics[i] && vm->nics[i]->relid == relid)
+            return vm->nics[i];
+    return NULL;
+}
+
+static struct hv_vmbus_host *vm_bus(const struct vd_vm *vm)
+{
+    return hv_part_host_vmbus(vm->part);
+}
+
+/* Refusals this partition has counted since it was created. */
+static uint64_t vm_violations(const struct vd_vm *vm)
+{
+    const struct hv_stats *ps = hv_part_host_stats(vm->part);
+    const struct hv_stats *vs = hv_vmbus_host_stats(vm_bus(vm));
+
+    return ps->bad_frame + vs->bad_msg + vs->bad_state + vs->bad_gpadl +
+           vs->chan_violation_closed;
+}
+
+static int ep_add(struct vd_vm_host *h, int fd, uint32_t events,
+                  struct tag *tag)
+{
+    struct epoll_event ev = { .events = events, .data.ptr = tag };
+
+    return epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void ep_del(struct vd_vm_host *h, int fd)
+{
+    (void)epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static void wake_work(struct vd_vm_host *h)
+{
+    uint64_t one = 1;
+
+    /* Our own eventfd (not shared): a full counter only means "pending". */
+    (void)!write(h->work_fd, &one, sizeof(one));
+}
+
+static int mkdir_p(const char *dir)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(dir);
+
+    if (len == 0 || len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, dir, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+/* ---- NICs ----------------------------------------------------------------- */
+
+static void nic_set_cfg(struct vd_vm_nic *nic, const struct ctl_config *cfg,
+                        const struct ctl_port *p)
+{
+    snprintf(nic->switch_name, sizeof(nic->switch_name), "%s",
+             cfg->switches[p->switch_idx].name);
+    nic->info.mac = p->mac;
+}
+
+static struct vd_vm_nic *nic_new(const char *vm, const struct ctl_config *cfg,
+                                 const struct ctl_port *p)
+{
+    struct vd_vm_nic *nic = calloc(1, sizeof(*nic));
+
+    if (!nic)
+        return NULL;
+    snprintf(nic->name, sizeof(nic->name), "%s", p->nic);
+    snprintf(nic->port, sizeof(nic->port), "%s", p->name);
+    nic->sig_fd = -1;
+    nic->sig_tag = (struct tag){ .kind = TAG_SIGNAL, .obj = nic };
+    nic_set_cfg(nic, cfg, p);
+    vd_vm_instance_guid(vm, p->nic, &nic->info.instance);
+    return nic;
+}
+
+/* Binds nic to vm (the info strings point at both) and offers it. */
+static int nic_attach(struct vd_vm *vm, struct vd_vm_nic *nic)
+{
+    struct hv_vmbus_offer_cfg oc = {
+        .if_type = hv_guid_netvsc,
+        .if_instance = nic->info.instance,
+        .chn_flags = HV_OFFER_FLAG_SERVER_SUPPORTS_TRANSFER_PAGES |
+                     HV_OFFER_FLAG_SERVER_SUPPORTS_GPADLS,
+    };
+    int rc;
+
+    nic->vm = vm;
+    nic->info.vm = vm->name;
+    nic->info.nic = nic->name;
+    nic->info.port = nic->port;
+    nic->info.switch_name = nic->switch_name;
+    nic->info.part = vm->part;
+    rc = hv_vmbus_host_add_offer(vm_bus(vm), &oc, &nic->relid);
+    if (rc)
+        nic->relid = 0; /* vd_vm_tick retries */
+    return rc;
+}
+
+/* Withdraws nic's offer (closing its channel first) and frees it. */
+static void nic_destroy(struct vd_vm_nic *nic)
+{
+    if (nic->relid)
+        (void)hv_vmbus_host_rescind(vm_bus(nic->vm), nic->relid);
+    free(nic);
+}
+
+/* Stops servicing nic's channel (hv_part_host closes its fds after us). */
+static void nic_chan_down(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    struct hv_chan *ch = nic->ch;
+
+    if (!ch)
+        return;
+    /* Before the fd is closed: the guest holds the same file, so closing
+     * our descriptor would not take it out of the epoll set. */
+    if (nic->sig_fd >= 0)
+        ep_del(h, nic->sig_fd);
+    nic->sig_fd = -1;
+    if (nic->upper) {
+        h->ops.channel_closed(h->ops_ctx, &nic->info, ch);
+        h->upper_open--;
+    }
+    nic->upper = false;
+    nic->pending = false;
+    nic->ch = NULL;
+    nic->closes++;
+}
+
+/* Unhandled channel: consume what the guest wrote, count it, no reply. */
+static void nic_drain(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    struct hv_ring *in = nic->ch ? hv_chan_in_ring(nic->ch) : NULL;
+    struct hv_ring_pkt pkt;
+    unsigned n = 0;
+    int rc = 0;
+
+    nic->pending = false;
+    if (!in)
+        return;
+    while (n < VD_VM_DRAIN_BUDGET &&
+           (rc = hv_ring_read_pkt(in, h->pkt_buf, sizeof(h->pkt_buf),
+                                  &pkt)) == 0) {
+        nic->unhandled_pkts++;
+        nic->unhandled_bytes += (uint64_t)pkt.len8 * 8u;
+        n++;
+    }
+    /* No writer wakeup even if asked for: see vm.h (XXX). */
+    (void)hv_ring_read_end(in);
+    if (rc == 0 && n == VD_VM_DRAIN_BUDGET) {
+        nic->pending = true;
+        wake_work(h);
+    } else if (rc == -ENOBUFS) {
+        /* Cannot happen: max_pkt is the default and the buffer that big. */
+        hv_chan_violation(nic->ch, "packet larger than the drain buffer");
+    }
+    /* -EPROTO: the ring is broken; vm_after() closes the channel. */
+}
+
+/* ---- hv_part_host callbacks (control thread, inside hv_part_host_*) ------- */
+
+static int p_chan_open(void *ctx, struct hv_chan *ch)
+{
+    struct vd_vm *vm = ctx;
+    struct vd_vm_host *h = vm->host;
+    struct vd_vm_nic *nic = nic_by_relid(vm, hv_chan_relid(ch));
+    bool watch;
+    int rc;
+
+    if (!nic)
+        return -ENOENT;
+    nic->ch = ch;
+    nic->opens++;
+    if (h->ops.channel_opened) {
+        rc = h->ops.channel_opened(h->ops_ctx, &nic->info, ch);
+        if (rc) {
+            nic->ch = NULL;
+            return rc < 0 ? rc : -EPERM;
+        }
+        nic->upper = true;
+        h->upper_open++;
+    }
+    watch = !nic->upper || h->ops.channel_signal;
+    if (watch) {
+        /* Edge-triggered: the eventfd is drained with RWF_NOWAIT and may
+         * not drain at all if the guest plays with it; an already
+         * signalled fd reports once at once. */
+        rc = ep_add(h, hv_chan_in_signal_fd(ch), EPOLLIN | EPOLLET,
+                    &nic->sig_tag);
+        if (rc) {
+            VSA_LOG_RL(&warn_rl, WARN, "vm %s: nic %s: cannot watch the "
+                       "channel's signal: %s", vm->name, nic->name,
+                       strerror(-rc));
+            nic_chan_down(h, nic);
+            return rc;
+        }
+        nic->sig_fd = hv_chan_in_signal_fd(ch);
+    }
+    VSA_LOG_RL(&info_rl, INFO, "vm %s: nic %s: channel %u open%s", vm->name,
+               nic->name, hv_chan_relid(ch),
+               nic->upper ? "" : " (no handler: packets are dropped)");
+    return 0;
+}
+
+static void p_chan_close(void *ctx, struct hv_chan *ch)
+{
+    struct vd_vm *vm = ctx;
+    struct vd_vm_nic *nic = nic_by_relid(vm, hv_chan_relid(ch));
+
+    if (nic && nic->ch == ch)
+        nic_chan_down(vm->host, nic);
+}
+
+static void p_guest_up(void *ctx)
+{
+    struct vd_vm *vm = ctx;
+    int fd = hv_part_host_conn_fd(vm->part);
+    int rc;
+
+    vm->connects++;
+    vm->violations_base = vm_violations(vm);
+    rc = ep_add(vm->host, fd, EPOLLIN, &vm->conn_tag);
+    if (rc) {
+        VSA_LOG_RL(&warn_rl, WARN, "vm %s: cannot watch the guest "
+                   "connection: %s", vm->name, strerror(-rc));
+        vm->kick = true; /* after hv_part_host_on_listen returns */
+        return;
+    }
+    vm->conn_fd = fd;
+    VSA_LOG_RL(&info_rl, INFO, "vm %s: guest connected", vm->name);
+}
+
+static void p_guest_down(void *ctx)
+{
+    struct vd_vm *vm = ctx;
+
+    /* hv_part_host closed the connection already; it was ours alone, so
+     * that took it out of the epoll set. */
+    vm->conn_fd = -1;
+    vm->disconnects++;
+    VSA_LOG_RL(&info_rl, INFO, "vm %s: guest disconnected; waiting for it",
+               vm->name);
+}
+
+static const struct hv_part_host_ops part_ops = {
+    .chan_open = p_chan_open,
+    .chan_close = p_chan_close,
+    .guest_up = p_guest_up,
+    .guest_down = p_guest_down,
+};
+
+/* ---- partitions ----------------------------------------------------------- */
+
+/* A new, unlinked VM with its socket bound and listening, its NICs
+ * offered (invisible: no guest yet) and its listen fd in our epoll. */
+static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
+                     const struct ctl_vm *cv, struct vd_vm **out,
+                     struct vsa_errmsg *em)
+{
+    struct vd_vm *vm = calloc(1, sizeof(*vm));
+    int rc;
+
+    if (!vm)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    vm->host = h;
+    vm->conn_fd = -1;
+    vm->listen_tag = (struct tag){ .kind = TAG_LISTEN, .obj = vm };
+    vm->conn_tag = (struct tag){ .kind = TAG_CONN, .obj = vm };
+    snprintf(vm->name, sizeof(vm->name), "%s", cv->name);
+    rc = vd_vm_socket_path(h, cv->name, vm->path, sizeof(vm->path));
+    if (rc) {
+        vsa_errmsg_set(em, rc, "VM \"%s\": socket path %s/%s.sock is too "
+                       "long (%zu bytes at most)", cv->name, h->dir,
+                       cv->name, SUN_PATH_SIZE - 1);
+        goto out_free;
+    }
+    rc = mkdir_p(h->dir);
+    if (rc == 0)
+        rc = hv_part_host_create(vm->path, &part_ops, vm, &vm->part);
+    if (rc) {
+        vsa_errmsg_set(em, rc, "VM \"%s\": cannot create its partition "
+                       "socket %s: %s", cv->name, vm->path, strerror(-rc));
+        goto out_free;
+    }
+    for (uint32_t k = 0; k < cv->n_nics; k++) {
+        const struct ctl_port *p = &cfg->ports[cv->first_port + k];
+        struct vd_vm_nic *nic = nic_new(vm->name, cfg, p);
+
+        if (!nic) {
+            rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
+            goto out_part;
+        }
+        vm->nics[vm->n_nics++] = nic;
+        rc = nic_attach(vm, nic);
+        if (rc) {
+            vsa_errmsg_set(em, rc, "VM \"%s\": NIC \"%s\": cannot add its "
+                           "channel offer: %s", vm->name, nic->name,
+                           strerror(-rc));
+            goto out_part;
+        }
+    }
+    rc = ep_add(h, hv_part_host_listen_fd(vm->part), EPOLLIN,
+                &vm->listen_tag);
+    if (rc) {
+        vsa_errmsg_set(em, rc, "VM \"%s\": epoll: %s", vm->name,
+                       strerror(-rc));
+        goto out_part;
+    }
+    vm->listening = true;
+    *out = vm;
+    return 0;
+
+out_part:
+    hv_part_host_destroy(vm->part);
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        free(vm->nics[i]);
+out_free:
+    free(vm);
+    return rc;
+}
+
+/* Disconnects the guest (closing channels), unlinks the socket, frees. */
+static void vm_destroy(struct vd_vm_host *h, struct vd_vm *vm)
+{
+    if (vm->listening)
+        ep_del(h, hv_part_host_listen_fd(vm->part));
+    if (vm->conn_fd >= 0)
+        ep_del(h, vm->conn_fd);
+    /* Calls p_chan_close for open channels and p_guest_down. */
+    hv_part_host_destroy(vm->part);
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        free(vm->nics[i]);
+    free(vm);
+}
+
+/* After any guest activity: close channels with broken rings, enforce the
+ * violation limit, carry out a deferred kick. */
+static void vm_after(struct vd_vm *vm)
+{
+    uint64_t v;
+
+    if (!hv_part_host_connected(vm->part))
+        return;
+    hv_vmbus_host_check_rings(vm_bus(vm));
+    v = vm_violations(vm) - vm->violations_base;
+    if (v > VD_VM_MAX_VIOLATIONS && !vm->kick) {
+        VSA_LOG_RL(&warn_rl, WARN, "vm %s: guest disconnected after %llu "
+                   "protocol violations", vm->name, (unsigned long long)v);
+        vm->kick = true;
+        vm->kicked++;
+    }
+    if (vm->kick) {
+        vm->kick = false;
+        hv_part_host_kick(vm->part);
+    }
+}
+
+/* ---- public: lifecycle ---------------------------------------------------- */
+
+int vd_vm_host_create(const char *vm_dir, struct vd_vm_host **out,
+                      struct vsa_errmsg *em)
+{
+    struct vd_vm_host *h;
+    int rc;
+
+    if (!vm_dir || !*vm_dir || strlen(vm_dir) >= sizeof(h->dir))
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "VM directory: bad path");
+    h = calloc(1, sizeof(*h));
+    if (!h)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    snprintf(h->dir, sizeof(h->dir), "%s", vm_dir);
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (h->epfd < 0) {
+        rc = vsa_errmsg_set(em, -errno, "epoll_create1: %s", strerror(errno));
+        goto out_free;
+    }
+    h->work_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (h->work_fd < 0) {
+        rc = vsa_errmsg_set(em, -errno, "eventfd: %s", strerror(errno));
+        goto out_ep;
+    }
+    h->work_tag = (struct tag){ .kind = TAG_WORK, .obj = h };
+    rc = ep_add(h, h->work_fd, EPOLLIN, &h->work_tag);
+    if (rc) {
+        vsa_errmsg_set(em, rc, "epoll: %s", strerror(-rc));
+        goto out_work;
+    }
+    *out = h;
+    return 0;
+
+out_work:
+    close(h->work_fd);
+out_ep:
+    close(h->epfd);
+out_free:
+    free(h);
+    return rc;
+}
+
+void vd_vm_host_destroy(struct vd_vm_host *h)
+{
+    if (!h)
+        return;
+    while (h->vms) {
+        struct vd_vm *vm = h->vms;
+
+        h->vms = vm->next;
+        vm_destroy(h, vm);
+    }
+    /* Watches a glue forgot (their fds are its business). */
+    while (h->watches)
+        vd_vm_watch_del(h, h->watches);
+    close(h->work_fd);
+    close(h->epfd);
+    free(h);
+}
+
+int vd_vm_host_set_nic_ops(struct vd_vm_host *h,
+                           const struct vd_vm_nic_ops *ops, void *ctx)
+{
+    for (struct vd_vm *vm = h->vms; vm; vm = vm->next)
+        for (unsigned i = 0; i < vm->n_nics; i++)
+            if (vm->nics[i]->ch)
+                return -EBUSY;
+    if (ops && ops->channel_opened && !ops->channel_closed)
+        return -EINVAL;
+    memset(&h->ops, 0, sizeof(h->ops));
+    if (ops)
+        h->ops = *ops;
+    h->ops_ctx = ctx;
+    return 0;
+}
+
+const char *vd_vm_host_dir(const struct vd_vm_host *h)
+{
+    return h->dir;
+}
+
+/* ---- public: event loop --------------------------------------------------- */
+
+int vd_vm_fd(const struct vd_vm_host *h)
+{
+    return h->epfd;
+}
+
+static void on_signal(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    /* Stale: the channel closed earlier in this batch. */
+    if (nic->sig_fd < 0 || !nic->ch)
+        return;
+    (void)hv_chan_ack_signal(nic->ch);
+    if (nic->upper)
+        h->ops.channel_signal(h->ops_ctx, &nic->info, nic->ch);
+    else
+        nic_drain(h, nic);
+    vm_after(nic->vm);
+}
+
+static void on_work(struct vd_vm_host *h)
+{
+    uint64_t v;
+
+    (void)!read(h->work_fd, &v, sizeof(v));
+    for (struct vd_vm *vm = h->vms; vm; vm = vm->next) {
+        for (unsigned i = 0; i < vm->n_nics; i++)
+            if (vm->nics[i]->pending)
+                nic_drain(h, vm->nics[i]);
+        vm_after(vm);
+    }
+}
+
+int vd_vm_run(struct vd_vm_host *h, int timeout_ms)
+{
+    struct epoll_event evs[EVENTS_PER_RUN];
+    int n = epoll_wait(h->epfd, evs, EVENTS_PER_RUN, timeout_ms);
+
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    h->in_run = true;
+    for (int i = 0; i < n; i++) {
+        struct tag *t = evs[i].data.ptr;
+        struct vd_vm *vm = t->obj;
+
+        switch (t->kind) {
+        case TAG_LISTEN:
+            (void)hv_part_host_on_listen(vm->part);
+            vm_after(vm);
+            break;
+        case TAG_CONN:
+            /* One frame per event, level-triggered: a chatty guest gets
+             * its turn with everyone else's. */
+            if (hv_part_host_connected(vm->part) &&
+                hv_part_host_conn_fd(vm->part) == vm->conn_fd)
+                (void)hv_part_host_on_conn(vm->part);
+            vm_after(vm);
+            break;
+        case TAG_SIGNAL:
+            on_signal(h, t->obj);
+            break;
+        case TAG_WORK:
+            on_work(h);
+            break;
+        case TAG_WATCH: {
+            struct vd_vm_watch *w = t->obj;
+
+            if (!w->dead)
+                w->fn(w->arg);
+            break;
+        }
+        }
+    }
+    h->in_run = false;
+    while (h->dead) {
+        struct vd_vm_watch *w = h->dead;
+
+        h->dead = w->next;
+        free(w);
+    }
+    return n;
+}
+
+int vd_vm_watch_add(struct vd_vm_host *h, int fd, vd_vm_watch_fn *fn,
+                    void *arg, struct vd_vm_watch **out)
+{
+    struct vd_vm_watch *w = calloc(1, sizeof(*w));
+    int rc;
+
+    if (!w)
+        return -ENOMEM;
+    w->tag = (struct tag){ .kind = TAG_WATCH, .obj = w };
+    w->fd = fd;
+    w->fn = fn;
+    w->arg = arg;
+    rc = ep_add(h, fd, EPOLLIN, &w->tag);
+    if (rc) {
+        free(w);
+        return rc;
+    }
+    w->next = h->watches;
+    h->watches = w;
+    *out = w;
+    return 0;
+}
+
+void vd_vm_watch_del(struct vd_vm_host *h, struct vd_vm_watch *w)
+{
+    if (!w || w->dead)
+        return;
+    for (struct vd_vm_watch **pp = &h->watches; *pp; pp = &(*pp)->next)
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    ep_del(h, w->fd);
+    w->dead = true;
+    if (!h->in_run) {
+        free(w);
+        return;
+    }
+    /* A later event of this batch may still point at it. */
+    w->next = h->dead;
+    h->dead = w;
+}
+
+void vd_vm_tick(struct vd_vm_host *h)
+{
+    for (struct vd_vm *vm = h->vms; vm; vm = vm->next) {
+        for (unsigned i = 0; i < vm->n_nics; i++)
+            if (vm->nics[i]->relid == 0 && nic_attach(vm, vm->nics[i]) == 0)
+                vm->offer_retries++;
+        if (!hv_part_host_connected(vm->part))
+            continue;
+        vm_after(vm);
+        hv_vmbus_host_reap(vm_bus(vm));
+    }
+}
+
+/* ---- public: transactions ------------------------------------------------- */
+
+static void txn_free(struct vd_vm_txn *txn)
+{
+    for (uint32_t i = 0; i < txn->n_new; i++)
+        free(txn->new_nics[i]);
+    free(txn->new_nics);
+    free(txn->new_nic_vm);
+    free(txn);
+}
+
+int vd_vm_prepare(struct vd_vm_host *h, const struct ctl_config *cfg,
+                  struct vd_vm_txn **out, struct vsa_errmsg *em)
+{
+    uint32_t n_nics = cfg->n_ports - cfg->n_doc_ports;
+    struct vd_vm_txn *txn = calloc(1, sizeof(*txn));
+    struct vd_vm **tail;
+    int rc;
+
+    if (!txn)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    txn->cfg = cfg;
+    txn->new_nics = calloc(n_nics + 1, sizeof(*txn->new_nics));
+    txn->new_nic_vm = calloc(n_nics + 1, sizeof(*txn->new_nic_vm));
+    if (!txn->new_nics || !txn->new_nic_vm) {
+        rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
+        goto out_abort;
+    }
+    tail = &txn->created;
+    for (uint32_t v = 0; v < cfg->n_vms; v++) {
+        const struct ctl_vm *cv = &cfg->vms[v];
+        struct vd_vm *vm = vm_find(h, cv->name);
+
+        if (!vm) {
+            rc = vm_create(h, cfg, cv, tail, em);
+            if (rc)
+                goto out_abort;
+            tail = &(*tail)->next;
+            continue;
+        }
+        for (uint32_t k = 0; k < cv->n_nics; k++) {
+            const struct ctl_port *p = &cfg->ports[cv->first_port + k];
+            struct vd_vm_nic *nic;
+
+            if (nic_find(vm, p->nic))
+                continue;
+            nic = nic_new(vm->name, cfg, p);
+            if (!nic) {
+                rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
+                goto out_abort;
+            }
+            txn->new_nic_vm[txn->n_new] = vm;
+            txn->new_nics[txn->n_new++] = nic;
+        }
+    }
+    *out = txn;
+    return 0;
+
+out_abort:
+    vd_vm_abort(h, txn);
+    return rc;
+}
+
+/* Brings a kept VM's NICs in line with cv: removed ones rescinded, new
+ * ones (from txn) offered, all in config order. */
+static void vm_sync(struct vd_vm_host *h, struct vd_vm *vm,
+                    const struct ctl_config *cfg, const struct ctl_vm *cv,
+                    struct vd_vm_txn *txn)
+{
+    struct vd_vm_nic *order[CTL_MAX_VM_NICS];
+
+    (void)h;
+    for (unsigned i = 0; i < vm->n_nics; i++) {
+        struct vd_vm_nic *nic = vm->nics[i];
+
+        if (ctl_vm_nic_find(cfg, (uint32_t)(cv - cfg->vms), nic->name) < 0) {
+            VSA_LOG(INFO, "vm %s: nic %s removed%s", vm->name, nic->name,
+                    nic->relid && hv_part_host_connected(vm->part)
+                        ? "; offer rescinded" : "");
+            nic_destroy(nic);
+            vm->nics[i] = NULL;
+        }
+    }
+    for (uint32_t k = 0; k < cv->n_nics; k++) {
+        const struct ctl_port *p = &cfg->ports[cv->first_port + k];
+        struct vd_vm_nic *nic = NULL;
+
+        for (unsigned i = 0; !nic && i < vm->n_nics; i++)
+            if (vm->nics[i] && strcmp(vm->nics[i]->name, p->nic) == 0)
+                nic = vm->nics[i];
+        for (uint32_t i = 0; !nic && i < txn->n_new; i++)
+            if (txn->new_nic_vm[i] == vm && txn->new_nics[i] &&
+                strcmp(txn->new_nics[i]->name, p->nic) == 0) {
+                nic = txn->new_nics[i];
+                txn->new_nics[i] = NULL;
+                if (nic_attach(vm, nic) != 0)
+                    VSA_LOG(WARN, "vm %s: nic %s: offer postponed (out of "
+                            "memory)", vm->name, nic->name);
+                else
+                    VSA_LOG(INFO, "vm %s: nic %s added%s", vm->name,
+                            nic->name, hv_part_host_connected(vm->part)
+                                ? "; offered to the guest" : "");
+            }
+        if (!nic)
+            continue; /* cannot happen: prepare allocated every new NIC */
+        nic_set_cfg(nic, cfg, p);
+        order[k] = nic;
+    }
+    memcpy(vm->nics, order, cv->n_nics * sizeof(order[0]));
+    vm->n_nics = cv->n_nics;
+}
+
+void vd_vm_commit(struct vd_vm_host *h, struct vd_vm_txn *txn)
+{
+    const struct ctl_config *cfg = txn->cfg;
+    struct vd_vm *kept = NULL, **kept_tail = &kept, *created = txn->created;
+    struct vd_vm *vms = NULL, **tail = &vms;
+
+    /* VMs that left go first (their guests are told nothing more). */
+    while (h->vms) {
+        struct vd_vm *vm = h->vms;
+        int v = ctl_vm_find(cfg, vm->name);
+
+        h->vms = vm->next;
+        vm->next = NULL;
+        if (v < 0) {
+            VSA_LOG(INFO, "vm %s removed; socket %s closed", vm->name,
+                    vm->path);
+            vm_destroy(h, vm);
+            continue;
+        }
+        vm_sync(h, vm, cfg, &cfg->vms[v], txn);
+        *kept_tail = vm;
+        kept_tail = &vm->next;
+    }
+    /* Rebuild the list in config order from kept and created VMs. */
+    for (uint32_t v = 0; v < cfg->n_vms; v++) {
+        const char *name = cfg->vms[v].name;
+        struct vd_vm **pp = &kept, *vm;
+
+        while (*pp && strcmp((*pp)->name, name) != 0)
+            pp = &(*pp)->next;
+        if (!*pp) {
+            pp = &created;
+            while (*pp && strcmp((*pp)->name, name) != 0)
+                pp = &(*pp)->next;
+            if (*pp)
+                VSA_LOG(INFO, "vm %s: partition socket %s, %u NIC(s)", name,
+                        (*pp)->path, (*pp)->n_nics);
+        }
+        vm = *pp;
+        if (!vm)
+            continue; /* cannot happen: prepare created every new VM */
+        *pp = vm->next;
+        vm->next = NULL;
+        *tail = vm;
+        tail = &vm->next;
+    }
+    h->vms = vms;
+    txn->created = NULL;
+    txn_free(txn);
+}
+
+void vd_vm_abort(struct vd_vm_host *h, struct vd_vm_txn *txn)
+{
+    while (txn->created) {
+        struct vd_vm *vm = txn->created;
+
+        txn->created = vm->next;
+        vm_destroy(h, vm);
+    }
+    txn_free(txn);
+}
+
+/* ---- public: introspection ------------------------------------------------ */
+
+static const char *vm_state(const struct vd_vm *vm)
+{
+    return hv_part_host_connected(vm->part) ? "connected" : "waiting";
+}
+
+json_t *vd_vm_list_json(const struct vd_vm_host *h)
+{
+    json_t *arr = json_array(), *r;
+
+    if (!arr)
+        return NULL;
+    for (const struct vd_vm *vm = h->vms; vm; vm = vm->next)
+        if (json_array_append_new(arr, json_pack("{s:s,s:s,s:I}", "name",
+                                                 vm->name, "state",
+                                                 vm_state(vm), "nics",
+                                                 (json_int_t)vm->n_nics))) {
+            json_decref(arr);
+            return NULL;
+        }
+    r = json_pack("{s:o}", "vms", arr);
+    return r;
+}
+
+static json_t *stats_json(const struct hv_stats *s)
+{
+    json_t *o = json_object();
+
+    for (unsigned i = 0; o && i < HV_STATS_N; i++)
+        if (json_object_set_new(o, hv_stats_name(i),
+                                json_integer((json_int_t)hv_stats_get(s, i)))) {
+            json_decref(o);
+            return NULL;
+        }
+    return o;
+}
+
+static json_t *nic_json(struct vd_vm *vm, struct vd_vm_nic *nic)
+{
+    struct hv_chan *ch = nic->relid
+        ? hv_vmbus_host_chan(vm_bus(vm), nic->relid) : NULL;
+    enum hv_chan_state st = ch ? hv_chan_state(ch) : HV_CHAN_IDLE;
+    bool ready = hv_vmbus_host_state(vm_bus(vm)) == HV_VMBUS_READY;
+    char mac[VSA_MAC_STRLEN], guid[VD_VM_GUID_STRLEN];
+    const char *handler = "none";
+
+    if (nic->ch && nic->upper)
+        handler = "synthetic";
+    else if (!nic->ch)
+        handler = "-";
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:b,s:b,s:s,s:I,s:I,"
+                     "s:I,s:I,s:o*}",
+        "nic", nic->name, "port", nic->port, "switch", nic->switch_name,
+        "mac", vsa_mac_format(&nic->info.mac, mac),
+        "instance", vd_vm_guid_format(&nic->info.instance, guid),
+        "relid", (json_int_t)nic->relid,
+        "state", nic->relid ? hv_chan_state_name(st) : "not offered",
+        "offered", ready && ch && st != HV_CHAN_IDLE,
+        "opened", st == HV_CHAN_OPEN,
+        "handler", handler,
+        "opens", (json_int_t)nic->opens,
+        "closes", (json_int_t)nic->closes,
+        "unhandled_packets", (json_int_t)nic->unhandled_pkts,
+        "unhandled_bytes", (json_int_t)nic->unhandled_bytes,
+        "counters", ch ? stats_json(hv_chan_stats(ch)) : NULL);
+}
+
+int vd_vm_show_json(struct vd_vm_host *h, const char *name, json_t **out)
+{
+    struct vd_vm *vm = vm_find(h, name);
+    struct hv_vmbus_host *bus;
+    struct hv_stats total = { 0 };
+    char ver[16] = "-";
+    uint32_t v;
+    json_t *r, *chans;
+
+    if (!vm)
+        return -ENOENT;
+    bus = vm_bus(vm);
+    v = hv_vmbus_host_version(bus);
+    if (v)
+        snprintf(ver, sizeof(ver), "%u.%u", v >> 16, v & 0xffffu);
+    hv_stats_add(&total, hv_part_host_stats(vm->part));
+    hv_stats_add(&total, hv_vmbus_host_stats(bus));
+    chans = json_array();
+    if (!chans)
+        return -ENOMEM;
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        if (json_array_append_new(chans, nic_json(vm, vm->nics[i]))) {
+            json_decref(chans);
+            return -ENOMEM;
+        }
+    r = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o*,"
+                  "s:o}",
+        "name", vm->name, "socket", vm->path, "state", vm_state(vm),
+        "guest_connected", hv_part_host_connected(vm->part),
+        "vmbus_state", hv_vmbus_state_name(hv_vmbus_host_state(bus)),
+        "vmbus_version", ver,
+        "gpadls", (json_int_t)hv_vmbus_host_gpadl_count(bus),
+        "connects", (json_int_t)vm->connects,
+        "disconnects", (json_int_t)vm->disconnects,
+        "refused", (json_int_t)hv_part_host_refused(vm->part),
+        "kicked", (json_int_t)vm->kicked,
+        "violations", (json_int_t)vm_violations(vm),
+        "counters", stats_json(&total),
+        "channels", chans);
+    if (!r)
+        return -ENOMEM;
+    *out = r;
+    return 0;
+}
+
+int vd_vm_socket_path(const struct vd_vm_host *h, const char *name,
+                      char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "%s/%s.sock", h->dir, name);
+
+    if (n < 0 || (size_t)n >= size || (size_t)n >= SUN_PATH_SIZE)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+struct hv_part_host *vd_vm_part(struct vd_vm_host *h, const char *name)
+{
+    struct vd_vm *vm = vm_find(h, name);
+
+    return vm ? vm->part : NULL;
+}
+
+struct hv_chan *vd_vm_nic_chan(struct vd_vm_host *h, const char *vm,
+                               const char *nic)
+{
+    struct vd_vm *v = vm_find(h, vm);
+    struct vd_vm_nic *n = v ? nic_find(v, nic) : NULL;
+
+    return n ? n->ch : NULL;
+}
+
+uint64_t vd_vm_nic_unhandled(const struct vd_vm_host *h, const char *vm,
+                             const char *nic)
+{
+    struct vd_vm *v = vm_find(h, vm);
+    struct vd_vm_nic *n = v ? nic_find(v, nic) : NULL;
+
+    return n ? n->unhandled_pkts : 0;
+}
+
+void vd_vm_instance_guid(const char *vm, const char *nic,
+                         struct hv_guid *out)
+{
+    uint64_t a = ctl_vm_nic_hash(vm, nic, 0x80000000u);
+    uint64_t b = ctl_vm_nic_hash(vm, nic, 0x80000001u);
+
+    for (int i = 0; i < 8; i++) {
+        out->b[i] = (uint8_t)(a >> (8 * i));
+        out->b[8 + i] = (uint8_t)(b >> (8 * i));
+    }
+    /* time_hi_and_version is the little-endian u16 at bytes 6-7: version
+     * 8 in its top nibble; the variant (10xx) leads byte 8. */
+    out->b[7] = (uint8_t)((out->b[7] & 0x0fu) | 0x80u);
+    out->b[8] = (uint8_t)((out->b[8] & 0x3fu) | 0x80u);
+}
+
+char *vd_vm_guid_format(const struct hv_guid *g, char *buf)
+{
+    const uint8_t *b = g->b;
+
+    snprintf(buf, VD_VM_GUID_STRLEN,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x",
+             b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
+    return buf;
+}
