@@ -51,7 +51,7 @@
 #define VSW_MAX_PORTS 1024
 #define VSW_MAX_SWITCHES 64
 #define VSW_MAX_LCORES 16
-#define VSW_NAME_MAX 32
+#define VSW_NAME_MAX 64
 
 struct vsw;
 struct vsw_port;

@@ -18,11 +18,11 @@
  * had happened, the previous configuration is committed again.  The running
  * state and the file are then exactly as before.
  *
- * VM NICs are ports of class synthetic in the parsed configuration.
- * XXX: their vswitch port (class synthetic) is not created yet, so they
- * have no vsw_port (ports[i] == NULL) and are left out of the committed
- * forwarding configuration, with the static FDB entries that name them;
- * the synthetic port glue will open them in step 2 like any other port.
+ * VM NICs are ports of class synthetic in the parsed configuration; their
+ * switch port (synth.c, vsp-net/netvsp_port.h) is opened in step 2 like any
+ * other port and carries traffic once the guest opens the NIC's channel.
+ * In step 5 the VM set is committed before ports are closed, so a NIC's
+ * channel is detached (rescind) before its port goes away.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ static enum vsw_port_class port_class(enum ctl_port_class c)
     case CTL_PORT_INTERNAL: return VSW_PORT_INTERNAL;
     case CTL_PORT_UPLINK: return VSW_PORT_UPLINK;
     case CTL_PORT_DPDK:
-    case CTL_PORT_SYNTHETIC: /* never opened here (yet) */
+    case CTL_PORT_SYNTHETIC: /* opened by vd_synth_open */
         break;
     }
     return VSW_PORT_DPDK;
@@ -68,8 +68,9 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
 {
     struct vsw_port_spec spec;
 
+    if (cp->cls == CTL_PORT_SYNTHETIC)
+        return vd_synth_open(d, cp, out, em);
     memset(&spec, 0, sizeof(spec));
-    /* Configured ports' names fit (VM NICs, "VM.NIC", are not opened). */
     snprintf(spec.name, sizeof(spec.name), "%.*s",
              (int)sizeof(spec.name) - 1, cp->name);
     spec.cls = port_class(cp->cls);
@@ -169,8 +170,6 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     /* 2. keep or open */
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         const struct ctl_port *np = &ncfg->ports[i];
-        if (np->cls == CTL_PORT_SYNTHETIC)
-            continue;
         for (uint32_t j = 0; j < old_n; j++) {
             if (!kept[j] && same_device(&d->cfg->ports[j], np)) {
                 nports[i] = d->ports[j];
@@ -180,7 +179,7 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
         }
     }
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
-        if (nports[i] || ncfg->ports[i].cls == CTL_PORT_SYNTHETIC)
+        if (nports[i])
             continue;
         rc = open_port(d, &ncfg->ports[i], &nports[i], &em);
         if (rc < 0) {
@@ -220,9 +219,12 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
         }
     }
 
-    /* 5. release what left, refresh host vNICs that stayed, VMs */
+    /* 5. VMs (channels of NICs that left are detached), release what
+     * left, refresh host vNICs that stayed */
+    if (vtxn)
+        vd_vm_commit(d->vms, vtxn);
     for (uint32_t j = 0; j < old_n; j++)
-        if (!kept[j] && d->ports[j])
+        if (!kept[j] && d->ports[j] && !vd_synth_close(d, d->ports[j]))
             vsw_port_close(d->vsw, d->ports[j]);
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         const struct ctl_port *np = &ncfg->ports[i];
@@ -236,8 +238,6 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
                                     np->n_addresses, np->mtu, &em) < 0)
             VSA_LOG(WARN, "%s", em.msg);
     }
-    if (vtxn)
-        vd_vm_commit(d->vms, vtxn);
     json_incref(newdoc);
     json_decref(d->doc);
     d->doc = newdoc;
@@ -254,7 +254,7 @@ out_abort_vms:
         vd_vm_abort(d->vms, vtxn);
 out_close_new:
     for (uint32_t i = 0; i < ncfg->n_ports; i++)
-        if (opened[i])
+        if (opened[i] && !vd_synth_close(d, nports[i]))
             vsw_port_close(d->vsw, nports[i]);
 out_free:
     free(nports);

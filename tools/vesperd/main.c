@@ -248,6 +248,7 @@ int main(int argc, char **argv)
         rte_eal_cleanup();
         return 1;
     }
+    vd_synth_init(&d);
     struct ctl_rpc_err e = { 0, "" };
     if (vd_apply(&d, doc, true, &e) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s: %s\n",
@@ -303,6 +304,7 @@ int main(int argc, char **argv)
                 if (read(tfd, &ticks, sizeof(ticks)) > 0) {
                     vsw_tick(d.vsw);
                     vd_vm_tick(d.vms);
+                    vd_synth_tick(&d);
                 }
             } else if (fd == sfd) {
                 struct signalfd_siginfo si;
@@ -322,7 +324,8 @@ int main(int argc, char **argv)
     vd_nlmon_close();
     /* Before the switch: closing channels calls the port glue. */
     vd_vm_host_destroy(d.vms);
-    vsw_destroy(d.vsw);
+    vsw_destroy(d.vsw);         /* closes every port, synthetic ones too */
+    vd_synth_forget();
     ctl_config_free(d.cfg);
     free(d.ports);
     json_decref(d.doc);

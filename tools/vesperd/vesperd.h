@@ -52,6 +52,18 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e);
 /* Index of the port named `name` in d->cfg, or -1. */
 int vd_port_index(const struct vd *d, const char *name);
 
+/* synth.c: the switch ports of VM NICs (class synthetic). */
+int vd_synth_init(struct vd *d);
+int vd_synth_open(struct vd *d, const struct ctl_port *cp,
+                  struct vsw_port **out, struct vsa_errmsg *em);
+/* Closes `port` if it is a synthetic NIC port; false if it is not one. */
+bool vd_synth_close(struct vd *d, struct vsw_port *port);
+void vd_synth_tick(struct vd *d);
+/* Forgets the registry after vsw_destroy() closed the ports (shutdown). */
+void vd_synth_forget(void);
+/* The port's VSP counters (new reference) or NULL. */
+json_t *vd_synth_stats_json(const char *port_name);
+
 /* rpc.c: handles one request; returns the response (NULL for a
  * notification). */
 json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req);

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * netvsp_port.c — the synthetic NIC switch port (see netvsp_port.h).
+ */
+#include "vsp-net/netvsp_port.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "common/vsa_log.h"
+#include "hv/hv_gpadl.h"
+#include "hv/hv_mem.h"
+#include "hv/hv_ring.h"
+#include "vsp-net/vsp.h"
+#include "vswitch/port_class.h"
+
+VSA_LOG_MODULE(netvsp_port);
+
+#define RING_SIZE 1024          /* mbufs queued in each direction */
+#define SERVICE_BUDGET 256      /* guest packets handled per service call */
+#define DELIVER_BATCH 64
+#define PKT_BUF_SIZE (VSPN_VSP_ASM_MAX + 4096)
+
+struct netvsp_port {
+    /* lcore-facing */
+    struct rte_ring *to_switch;     /* guest frames → rx_burst */
+    struct rte_ring *to_guest;      /* tx_burst → guest */
+    int tx_efd;
+    _Atomic bool link;
+    _Atomic uint64_t rx_ring_full;  /* guest frames dropped: to_switch full */
+    _Atomic uint64_t tx_ring_full;  /* switch frames dropped: to_guest full */
+
+    /* control thread */
+    struct vsw *sw;
+    struct rte_mempool *pool;
+    char name[VSW_NAME_MAX];
+    struct vsa_mac mac;
+    uint32_t mtu;
+    struct hv_chan *ch;
+    struct hv_vmbus_host *vmbus;
+    struct vspn_vsp *vsp;
+    uint8_t *pkt_buf;
+    struct vspn_pkt_scratch scratch;
+    const char *close_reason;       /* set by the VSP's close op */
+    uint64_t no_mbuf;
+    uint64_t guest_full;            /* to_guest frames the VSP refused */
+};
+
+/* ---- lcore side ---------------------------------------------------------- */
+
+static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    struct netvsp_port *np = priv;
+
+    (void)lcore_idx;
+    return (uint16_t)rte_ring_sc_dequeue_burst(np->to_switch, (void **)pkts,
+                                               n, NULL);
+}
+
+static uint16_t np_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    struct netvsp_port *np = priv;
+    unsigned was_empty = rte_ring_empty(np->to_guest);
+    unsigned done;
+
+    (void)lcore_idx;
+    done = rte_ring_sp_enqueue_burst(np->to_guest, (void **)pkts, n, NULL);
+    if (done && was_empty) {
+        uint64_t one = 1;
+        if (write(np->tx_efd, &one, sizeof(one)) < 0) {
+            /* counter saturated: the control thread is awake anyway */
+        }
+    }
+    if (done < n)
+        atomic_fetch_add_explicit(&np->tx_ring_full, n - done,
+                                  memory_order_relaxed);
+    /* Frames not taken are counted tx_full by the pipeline and freed. */
+    return (uint16_t)done;
+}
+
+static bool np_link(void *priv)
+{
+    struct netvsp_port *np = priv;
+    return atomic_load(&np->link);
+}
+
+static void free_ring(struct rte_ring *r)
+{
+    struct rte_mbuf *m;
+
+    if (!r)
+        return;
+    while (rte_ring_dequeue(r, (void **)&m) == 0)
+        rte_pktmbuf_free(m);
+    rte_ring_free(r);
+}
+
+static void np_close(void *priv)
+{
+    struct netvsp_port *np = priv;
+
+    netvsp_port_detach(np);
+    free_ring(np->to_switch);
+    free_ring(np->to_guest);
+    if (np->tx_efd >= 0)
+        close(np->tx_efd);
+    free(np->pkt_buf);
+    rte_free(np);
+}
+
+static const struct vsw_port_plugin synthetic_class = {
+    .name = "synthetic",
+    .rx_burst = np_rx,
+    .tx_burst = np_tx,
+    .link_get = np_link,
+    .close = np_close,
+};
+
+/* ---- VSP ops (control thread) -------------------------------------------- */
+
+static int vsp_send_completion(void *ctx, uint64_t trans_id, const void *msg,
+                               size_t size)
+{
+    struct netvsp_port *np = ctx;
+    bool sig = false;
+    int rc = hv_ring_write_comp(hv_chan_out_ring(np->ch), trans_id, msg, size,
+                                &sig);
+    return rc < 0 ? rc : sig;
+}
+
+static int vsp_send_xfer(void *ctx, uint64_t trans_id, uint16_t pageset_id,
+                         const struct hv_ring_xfer_range *ranges, uint32_t n,
+                         const void *msg, size_t size)
+{
+    struct netvsp_port *np = ctx;
+    bool sig = false;
+    int rc = hv_ring_write_xfer(hv_chan_out_ring(np->ch), 0, trans_id,
+                                pageset_id, ranges, n, msg, size, &sig);
+    return rc < 0 ? rc : sig;
+}
+
+static int vsp_send_inband(void *ctx, uint16_t flags, uint64_t trans_id,
+                           const void *msg, size_t size)
+{
+    struct netvsp_port *np = ctx;
+    bool sig = false;
+    int rc = hv_ring_write_inband(hv_chan_out_ring(np->ch), flags, trans_id,
+                                  msg, size, &sig);
+    return rc < 0 ? rc : sig;
+}
+
+static void vsp_signal(void *ctx)
+{
+    struct netvsp_port *np = ctx;
+    hv_chan_notify_guest(np->ch);
+}
+
+static struct hv_gpadl *vsp_gpadl_get(void *ctx, uint32_t id)
+{
+    struct netvsp_port *np = ctx;
+    return hv_vmbus_host_gpadl_get(np->vmbus, hv_chan_relid(np->ch), id);
+}
+
+/* Only recorded here: closing the channel detaches (destroys) the VSP,
+ * which must not happen inside its own call. */
+static void vsp_close(void *ctx, const char *reason)
+{
+    struct netvsp_port *np = ctx;
+    if (!np->close_reason)
+        np->close_reason = reason ? reason : "protocol violation";
+}
+
+/* A guest frame: into an mbuf (with the 802.1Q tag of the VLAN PPI put
+ * back into the frame, so the port's VLAN mode judges it like any other
+ * tagged frame) and onto the ring to the lcore. */
+static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
+                         uint16_t vlan_tci, bool has_vlan)
+{
+    struct netvsp_port *np = ctx;
+    size_t total = len + (has_vlan ? 4 : 0);
+    struct rte_mbuf *m;
+    uint8_t *p;
+
+    if (len < 14 || total > RTE_MBUF_DEFAULT_DATAROOM) {
+        np->no_mbuf++;
+        return;
+    }
+    m = rte_pktmbuf_alloc(np->pool);
+    if (!m) {
+        np->no_mbuf++;
+        return;
+    }
+    p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total);
+    if (!has_vlan) {
+        memcpy(p, frame, len);
+    } else {
+        memcpy(p, frame, 12);
+        p[12] = 0x81;
+        p[13] = 0x00;
+        p[14] = (uint8_t)(vlan_tci >> 8);
+        p[15] = (uint8_t)vlan_tci;
+        memcpy(p + 16, (const uint8_t *)frame + 12, len - 12);
+    }
+    if (rte_ring_sp_enqueue(np->to_switch, m) != 0) {
+        atomic_fetch_add_explicit(&np->rx_ring_full, 1, memory_order_relaxed);
+        rte_pktmbuf_free(m);
+    }
+}
+
+static const struct vspn_vsp_ops vsp_ops = {
+    .send_completion = vsp_send_completion,
+    .send_xfer_page = vsp_send_xfer,
+    .send_inband = vsp_send_inband,
+    .signal = vsp_signal,
+    .gpadl_get = vsp_gpadl_get,
+    .close = vsp_close,
+    .rx_frame = vsp_rx_frame,
+};
+
+/* ---- control thread ------------------------------------------------------ */
+
+int netvsp_port_create(struct vsw *sw, const char *name,
+                       const struct vsa_mac *mac, uint32_t mtu,
+                       struct netvsp_port **out, struct vsw_port **port,
+                       struct vsa_errmsg *em)
+{
+    static _Atomic unsigned seq;
+    struct netvsp_port *np;
+    char rname[RTE_RING_NAMESIZE];
+    unsigned id = atomic_fetch_add(&seq, 1);
+    int rc;
+
+    np = rte_zmalloc("netvsp_port", sizeof(*np), RTE_CACHE_LINE_SIZE);
+    if (!np)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    np->tx_efd = -1;
+    np->sw = sw;
+    np->pool = vsw_pktmbuf_pool(sw);
+    np->mac = *mac;
+    np->mtu = mtu ? mtu : 1500;
+    snprintf(np->name, sizeof(np->name), "%s", name);
+    snprintf(rname, sizeof(rname), "nvsp_in%u", id);
+    np->to_switch = rte_ring_create(rname, RING_SIZE, SOCKET_ID_ANY,
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+    snprintf(rname, sizeof(rname), "nvsp_out%u", id);
+    np->to_guest = rte_ring_create(rname, RING_SIZE, SOCKET_ID_ANY,
+                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+    np->tx_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    np->pkt_buf = malloc(PKT_BUF_SIZE);
+    if (!np->to_switch || !np->to_guest || np->tx_efd < 0 || !np->pkt_buf) {
+        rc = vsa_errmsg_set(em, -ENOMEM, "port %s: out of memory", name);
+        goto out_free;
+    }
+    rc = vsw_port_open_class(sw, name, &synthetic_class, np, mac, port, em);
+    if (rc < 0)
+        goto out_free;
+    *out = np;
+    return 0;
+
+out_free:
+    free_ring(np->to_switch);
+    free_ring(np->to_guest);
+    if (np->tx_efd >= 0)
+        close(np->tx_efd);
+    free(np->pkt_buf);
+    rte_free(np);
+    return rc;
+}
+
+int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
+                       struct hv_vmbus_host *vmbus, struct hv_mem *mem)
+{
+    struct vspn_vsp_cfg cfg;
+    int rc;
+
+    if (np->ch)
+        return -EBUSY;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.mac = np->mac;
+    cfg.mtu = np->mtu;
+    cfg.link_up = true;
+    cfg.mem = mem;
+    cfg.name = np->name;
+    np->ch = ch;
+    np->vmbus = vmbus;
+    rc = vspn_vsp_create(&cfg, &vsp_ops, np, &np->vsp);
+    if (rc < 0) {
+        np->ch = NULL;
+        np->vmbus = NULL;
+        return rc;
+    }
+    VSA_LOG(INFO, "port %s: guest channel %u attached", np->name,
+            hv_chan_relid(ch));
+    return 0;
+}
+
+void netvsp_port_detach(struct netvsp_port *np)
+{
+    struct rte_mbuf *m;
+
+    if (!np->ch)
+        return;
+    atomic_store(&np->link, false);
+    vspn_vsp_destroy(np->vsp); /* drops the buffer GPADL references */
+    np->vsp = NULL;
+    VSA_LOG(INFO, "port %s: guest channel %u detached", np->name,
+            hv_chan_relid(np->ch));
+    np->ch = NULL;
+    np->vmbus = NULL;
+    /* frames queued for a guest that is gone */
+    while (rte_ring_sc_dequeue(np->to_guest, (void **)&m) == 0)
+        rte_pktmbuf_free(m);
+}
+
+static void deliver(struct netvsp_port *np)
+{
+    struct rte_mbuf *ms[DELIVER_BATCH];
+    struct vspn_frame fr[DELIVER_BATCH];
+    uint8_t *lin = NULL;
+    unsigned n;
+
+    while ((n = rte_ring_sc_dequeue_burst(np->to_guest, (void **)ms,
+                                          DELIVER_BATCH, NULL)) > 0) {
+        unsigned got;
+
+        for (unsigned i = 0; i < n; i++) {
+            struct rte_mbuf *m = ms[i];
+            const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+
+            if (!rte_pktmbuf_is_contiguous(m)) {
+                if (!lin)
+                    lin = malloc((size_t)DELIVER_BATCH *
+                                 RTE_MBUF_DEFAULT_DATAROOM);
+                if (!lin || m->pkt_len > RTE_MBUF_DEFAULT_DATAROOM) {
+                    fr[i].data = d;
+                    fr[i].len = 0; /* refused as a runt by the VSP */
+                    fr[i].has_vlan = false;
+                    fr[i].vlan_tci = 0;
+                    continue;
+                }
+                d = rte_pktmbuf_read(m, 0, m->pkt_len,
+                                     lin + (size_t)i *
+                                               RTE_MBUF_DEFAULT_DATAROOM);
+            }
+            /* A tagged frame travels untagged with the tag in the PPI. */
+            if (m->pkt_len >= 18 && d[12] == 0x81 && d[13] == 0x00) {
+                uint8_t *w = rte_pktmbuf_mtod(m, uint8_t *);
+                if (d == w) {
+                    fr[i].vlan_tci = (uint16_t)(d[14] << 8 | d[15]);
+                    memmove(w + 4, w, 12);
+                    d = w + 4;
+                    fr[i].len = m->pkt_len - 4;
+                    fr[i].has_vlan = true;
+                    fr[i].data = d;
+                    continue;
+                }
+            }
+            fr[i].data = d;
+            fr[i].len = m->pkt_len;
+            fr[i].has_vlan = false;
+            fr[i].vlan_tci = 0;
+        }
+        got = np->vsp ? vspn_vsp_deliver(np->vsp, fr, n) : 0;
+        np->guest_full += n - got;
+        rte_pktmbuf_free_bulk(ms, n);
+    }
+    free(lin);
+}
+
+void netvsp_port_service(struct netvsp_port *np)
+{
+    uint64_t junk;
+    unsigned budget = SERVICE_BUDGET;
+    struct hv_ring *in;
+
+    if (read(np->tx_efd, &junk, sizeof(junk)) < 0) {
+        /* nothing pending */
+    }
+    if (!np->ch || !np->vsp) {
+        deliver(np); /* frees what the switch sent meanwhile */
+        return;
+    }
+    hv_chan_ack_signal(np->ch);
+    in = hv_chan_in_ring(np->ch);
+    while (in && budget-- && !vspn_vsp_busy(np->vsp)) {
+        struct hv_ring_pkt rp;
+        struct vspn_pkt pkt;
+        int rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
+
+        if (rc == -EAGAIN)
+            break;
+        if (rc < 0) {
+            hv_chan_violation(np->ch, "guest ring violation");
+            return;
+        }
+        if (vspn_pkt_from_ring(&rp, &np->scratch, &pkt) < 0) {
+            hv_chan_violation(np->ch, "malformed packet ranges");
+            return;
+        }
+        vspn_vsp_handle_pkt(np->vsp, &pkt);
+        if (np->close_reason) {
+            const char *why = np->close_reason;
+            np->close_reason = NULL;
+            hv_chan_violation(np->ch, why); /* may detach us */
+            return;
+        }
+    }
+    if (in && hv_ring_read_end(in))
+        hv_chan_notify_guest(np->ch);
+    vspn_vsp_poll(np->vsp);
+    atomic_store(&np->link, vspn_vsp_has_recv_buf(np->vsp) &&
+                                vspn_vsp_link(np->vsp));
+    deliver(np);
+    if (np->close_reason) {
+        const char *why = np->close_reason;
+        np->close_reason = NULL;
+        hv_chan_violation(np->ch, why);
+    }
+}
+
+int netvsp_port_fd(const struct netvsp_port *np)
+{
+    return np->tx_efd;
+}
+
+json_t *netvsp_port_stats_json(const struct netvsp_port *np)
+{
+    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I}",
+        "attached", np->ch != NULL,
+        "rx_ring_full", (json_int_t)atomic_load(&np->rx_ring_full),
+        "tx_ring_full", (json_int_t)atomic_load(&np->tx_ring_full),
+        "no_mbuf", (json_int_t)np->no_mbuf,
+        "guest_refused", (json_int_t)np->guest_full);
+
+    if (o && np->vsp) {
+        json_object_set_new(o, "nvsp_version",
+                            json_integer(vspn_vsp_nvsp_version(np->vsp)));
+        json_object_set_new(o, "ndis_version",
+                            json_integer(vspn_vsp_ndis_version(np->vsp)));
+        json_object_set_new(o, "mtu", json_integer(vspn_vsp_mtu(np->vsp)));
+    }
+    return o;
+}

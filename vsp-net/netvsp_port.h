@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * netvsp_port.h — a synthetic NIC as a switch port (port class
+ * "synthetic"): the glue between the VMBus channel of a guest's synthetic
+ * NIC, the NVSP/RNDIS VSP (vsp.h) and the vswitch pipeline (prefix
+ * netvsp_port_).
+ *
+ * Design
+ * ------
+ * The port exists for as long as the NIC is configured; the channel comes
+ * and goes with the guest.  netvsp_port_attach() (the guest opened the
+ * channel) creates a VSP for it; netvsp_port_detach() (channel closing)
+ * destroys it.  The port's link is up while a channel is attached and the
+ * guest's NVSP/RNDIS device is initialised.
+ *
+ * The VSP runs on the CONTROL thread: netvsp_port_service() drains the
+ * guest→host ring (the guest's signal, or the tx eventfd, wakes it) and
+ * hands guest frames to the lcore through a single-producer/single-consumer
+ * rte_ring of mbufs that the port's rx_burst dequeues; the port's tx_burst
+ * (lcore) enqueues mbufs on a second ring and, when that ring was empty,
+ * wakes the control thread with an eventfd so it delivers them into the
+ * guest's receive buffer (one transfer-page packet per batch).  Both rings
+ * are bounded (VSP's own backlog bound applies on top): a guest that stops
+ * draining costs only its own port, as counted drops.  GPADL lookups and
+ * channel state therefore stay on the one thread that owns hv/.
+ * XXX: moving the channel itself onto the lcore (ring reads and VSP in the
+ * datapath) removes a thread hop per frame; it needs lock-free GPADL
+ * lookups first.
+ *
+ * Thread-safety: netvsp_port_create/attach/detach/service/close run on the
+ * control thread; rx_burst/tx_burst (through vswitch) on one lcore.
+ */
+#ifndef NETVSP_PORT_H
+#define NETVSP_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/vsa_errmsg.h"
+#include "common/vsa_mac.h"
+#include "hv/hv_vmbus.h"
+#include "vswitch/vswitch.h"
+
+struct netvsp_port;
+struct hv_mem;
+
+/* Opens the switch port `name` for a synthetic NIC with MAC `mac`.
+ * Returns 0, -ENOMEM, -ENOSPC (no port id). */
+int netvsp_port_create(struct vsw *sw, const char *name,
+                       const struct vsa_mac *mac, uint32_t mtu,
+                       struct netvsp_port **out, struct vsw_port **port,
+                       struct vsa_errmsg *em);
+
+/* The guest opened the NIC's channel: take its rings.  `vmbus` resolves
+ * the guest's buffer GPADLs, `mem` is the guest's memory.  0, -EBUSY
+ * (a channel is attached), -ENOMEM. */
+int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
+                       struct hv_vmbus_host *vmbus, struct hv_mem *mem);
+/* The channel is closing: stop using its rings, drop GPADL references. */
+void netvsp_port_detach(struct netvsp_port *np);
+/* Drains the guest's ring and the frames queued for the guest.  Call on
+ * a guest signal, when netvsp_port_fd() is readable, and periodically. */
+void netvsp_port_service(struct netvsp_port *np);
+/* An eventfd that becomes readable when tx_burst queued frames. */
+int netvsp_port_fd(const struct netvsp_port *np);
+/* Counters for `vm show` (JSON object, new reference), NULL on ENOMEM. */
+struct json_t;
+struct json_t *netvsp_port_stats_json(const struct netvsp_port *np);
+
+#endif /* NETVSP_PORT_H */
