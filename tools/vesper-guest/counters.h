@@ -29,6 +29,7 @@
     X(drop_tx_invalid, "TAP frames dropped: refused by the NIC (VLAN 4095)")  \
     X(drop_tx_error, "TAP frames dropped: other send errors")                 \
     X(drop_rx_tap_busy, "host frames dropped: TAP would block")               \
+    X(drop_rx_tap_down, "host frames dropped: TAP administratively down")     \
     X(drop_rx_tap_error, "host frames dropped: TAP write failed")             \
     X(drop_rx_size, "host frames dropped: too large to re-tag")               \
     X(host_signals, "signals sent to the host (eventfd writes)")              \

@@ -55,6 +55,8 @@ static void port_rx(void *ctx, const void *frame, size_t len, uint16_t tci,
         VG_CNT_INC(c, tap_tx);
     } else if (n < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
         VG_CNT_INC(c, drop_rx_tap_busy);
+    } else if (n < 0 && errno == EIO) {
+        VG_CNT_INC(c, drop_rx_tap_down); /* the TAP is down: expected */
     } else {
         VG_CNT_INC(c, drop_rx_tap_error);
         VSA_LOG_RL(&agent_rl, WARN, "%s: TAP write: %s", p->tap.name,

@@ -107,23 +107,26 @@ static int set_up(int s, const char *name, bool up)
     return if_ioctl(s, SIOCSIFFLAGS, &ifr);
 }
 
-static int set_mac(int s, const char *name, const struct vsa_mac *mac)
+/* Through the TAP's own fd (the tun driver takes SIOC[GS]IFHWADDR there):
+ * that works even if someone moved the interface to another namespace. */
+static int set_mac(int tfd, int s, const char *name,
+                   const struct vsa_mac *mac)
 {
     struct ifreq ifr;
     int rc;
 
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, name, strlen(name));
-    rc = if_ioctl(s, SIOCGIFHWADDR, &ifr);
+    rc = if_ioctl(tfd, SIOCGIFHWADDR, &ifr);
     if (rc == 0 && memcmp(ifr.ifr_hwaddr.sa_data, mac->b, 6) == 0)
         return 0;
     ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
     memcpy(ifr.ifr_hwaddr.sa_data, mac->b, 6);
-    rc = if_ioctl(s, SIOCSIFHWADDR, &ifr);
+    rc = if_ioctl(tfd, SIOCSIFHWADDR, &ifr);
     if (rc == -EBUSY) { /* no live MAC change: down, set, up */
         rc = set_up(s, name, false);
         if (!rc)
-            rc = if_ioctl(s, SIOCSIFHWADDR, &ifr);
+            rc = if_ioctl(tfd, SIOCSIFHWADDR, &ifr);
     }
     return rc;
 }
@@ -152,13 +155,20 @@ int vg_tap_configure(struct vg_tap *t, const struct vsa_mac *mac,
         s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (s < 0)
             return -errno;
-        rc = set_mac(s, t->name, mac);
+        rc = set_mac(t->fd, s, t->name, mac);
         if (!rc)
             rc = set_mtu(s, t->name, mtu);
         if (!rc)
             rc = set_up(s, t->name, true);
         close(s);
-        if (rc) {
+        if (rc == -ENODEV && !t->moved) {
+            /* Moved to another namespace by its owner, who now also owns
+             * its MTU and up/down state. */
+            VSA_LOG(INFO, "%s: not in our namespace any more; MAC set, MTU "
+                    "and up/down left to its owner", t->name);
+            t->moved = true;
+        }
+        if (rc && rc != -ENODEV) {
             VSA_LOG(WARN, "%s: cannot set MAC %s / MTU %u / up: %s", t->name,
                     vsa_mac_format(mac, buf), mtu, strerror(-rc));
             return rc;

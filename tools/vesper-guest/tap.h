@@ -32,6 +32,7 @@ struct vg_tap {
     char name[IF_NAMESIZE];
     bool injected;
     bool carrier_unsupported;
+    bool moved; /* no longer in our namespace (someone moved it) */
     /* last applied (or, for an injected fd, requested) settings */
     bool configured;
     struct vsa_mac mac;

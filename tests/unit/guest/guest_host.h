@@ -451,14 +451,20 @@ static inline void *gh_thread(void *arg)
 
 /* ---- test-thread API -------------------------------------------------------------- */
 
-static inline int gh_start(struct gh_host *h, unsigned nnics,
-                           enum gh_mode mode)
+/* Starts a host with `nnics` NIC offers on `path` (NULL: vm.sock in a
+ * fresh temporary directory). */
+static inline int gh_start_at(struct gh_host *h, unsigned nnics,
+                              enum gh_mode mode, const char *path)
 {
     memset(h, 0, sizeof(*h));
-    strcpy(h->dir, "/tmp/vg-test-XXXXXX");
-    if (!mkdtemp(h->dir))
-        return -errno;
-    snprintf(h->path, sizeof(h->path), "%s/vm.sock", h->dir);
+    if (path) {
+        snprintf(h->path, sizeof(h->path), "%s", path);
+    } else {
+        strcpy(h->dir, "/tmp/vg-test-XXXXXX");
+        if (!mkdtemp(h->dir))
+            return -errno;
+        snprintf(h->path, sizeof(h->path), "%s/vm.sock", h->dir);
+    }
     h->nnics = nnics;
     h->mode = mode;
     for (unsigned i = 0; i < nnics; i++) {
@@ -473,6 +479,12 @@ static inline int gh_start(struct gh_host *h, unsigned nnics,
     return pthread_create(&h->thr, NULL, gh_thread, h) ? -EAGAIN : 0;
 }
 
+static inline int gh_start(struct gh_host *h, unsigned nnics,
+                           enum gh_mode mode)
+{
+    return gh_start_at(h, nnics, mode, NULL);
+}
+
 static inline void gh_stop(struct gh_host *h)
 {
     atomic_store(&h->stop, true);
@@ -484,7 +496,8 @@ static inline void gh_destroy(struct gh_host *h)
 {
     hv_part_host_destroy(h->part);
     close(h->cmd_fd);
-    rmdir(h->dir);
+    if (h->dir[0])
+        rmdir(h->dir);
     pthread_mutex_destroy(&h->mu);
 }
 
