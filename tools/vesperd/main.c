@@ -219,6 +219,12 @@ int main(int argc, char **argv)
     }
     eal_argv[eal_argc++] = "--log-level";
     eal_argv[eal_argc++] = "lib.eal:warning";
+    /* net_tap reports missing optional kernel features (multiq qdisc, rte
+     * flow) and the absent secondary processes of --in-memory at error
+     * level; vesperd reports a TAP that really fails itself. */
+    eal_argv[eal_argc++] = "--log-level";
+    eal_argv[eal_argc++] = "pmd.net.tap:critical";
+    eal_argv[eal_argc++] = "--no-telemetry";
     for (int i = extra_start; i < orig_argc; i++) {
         if (eal_argc >= (int)VSA_ARRAY_LEN(eal_argv) - 1) {
             fprintf(stderr, "vesperd: too many EAL arguments\n");
