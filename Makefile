@@ -54,7 +54,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: build
 	@scripts/deps.sh --bench
-	tests/bench/run.sh $(BUILD)
+	BUILD=$(abspath $(BUILD)) tests/bench/run.sh
 
 fuzz: deps
 	CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false 2>/dev/null || true

@@ -379,6 +379,15 @@ static void deliver(struct netvsp_port *np)
     free(lin);
 }
 
+static void self_wake(struct netvsp_port *np)
+{
+    uint64_t one = 1;
+
+    if (write(np->tx_efd, &one, sizeof(one)) < 0) {
+        /* saturated: a wakeup is pending anyway */
+    }
+}
+
 void netvsp_port_service(struct netvsp_port *np)
 {
     uint64_t junk;
@@ -394,13 +403,20 @@ void netvsp_port_service(struct netvsp_port *np)
     }
     hv_chan_ack_signal(np->ch);
     in = hv_chan_in_ring(np->ch);
-    while (in && budget-- && !vspn_vsp_busy(np->vsp)) {
+    while (in && !vspn_vsp_busy(np->vsp)) {
         struct hv_ring_pkt rp;
         struct vspn_pkt pkt;
         int rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
 
         if (rc == -EAGAIN)
             break;
+        if (budget-- == 0) {
+            /* More is waiting, but other ports and clients get their turn
+             * first: wake ourselves up again (the guest will not signal,
+             * its ring never became empty). */
+            self_wake(np);
+            break;
+        }
         if (rc < 0) {
             hv_chan_violation(np->ch, "guest ring violation");
             return;
@@ -419,6 +435,8 @@ void netvsp_port_service(struct netvsp_port *np)
     }
     if (in && hv_ring_read_end(in))
         hv_chan_notify_guest(np->ch);
+    /* Output still queued waits for ring space: the ring writer asked the
+     * guest (pending_send_sz) to signal us when it has read enough. */
     vspn_vsp_poll(np->vsp);
     atomic_store(&np->link, vspn_vsp_has_recv_buf(np->vsp) &&
                                 vspn_vsp_link(np->vsp));
@@ -450,6 +468,16 @@ json_t *netvsp_port_stats_json(const struct netvsp_port *np)
         json_object_set_new(o, "ndis_version",
                             json_integer(vspn_vsp_ndis_version(np->vsp)));
         json_object_set_new(o, "mtu", json_integer(vspn_vsp_mtu(np->vsp)));
+        json_t *c = json_object();
+        const struct vspn_vsp_stats *st = vspn_vsp_stats(np->vsp);
+        for (unsigned i = 0; c && i < VSPN_VSP_STATS_N; i++) {
+            uint64_t v = vspn_vsp_stats_get(st, i);
+            if (v)
+                json_object_set_new(c, vspn_vsp_stats_name(i),
+                                    json_integer((json_int_t)v));
+        }
+        if (c)
+            json_object_set_new(o, "vsp", c);
     }
     return o;
 }

@@ -221,7 +221,7 @@ static int open_offered(struct vg_agent *a)
         if (p->nic.chan_open || !vg_nic_find_offer(&p->nic))
             continue;
         rc = port_open(p);
-        if (rc && rc != -ENOENT)
+        if (rc && rc != -ENOENT && rc != -ENODEV) /* ENODEV: rescinded */
             return rc;
     }
     return 0;
@@ -304,8 +304,10 @@ int vg_agent_connect(struct vg_agent *a)
         return rc;
     }
     VG_CNT_INC(&a->cnt, connects);
-    if (a->retry_quiet || a->was_connected)
+    if (a->was_connected)
         VSA_LOG(INFO, "%s: connected again", a->part.path);
+    else if (a->retry_quiet)
+        VSA_LOG(INFO, "%s: connected", a->part.path);
     a->retry_quiet = false;
     a->was_connected = true;
     for (unsigned i = 0; i < a->nports; i++)
@@ -335,6 +337,30 @@ static void host_lost(struct vg_agent *a, const char *why)
     a->next_try_ms = vsa_time_now_ms(); /* at once, then every retry_ms */
 }
 
+/* Offers the host withdrew that none of our NICs had open: tell the host
+ * it may forget them (RELID_RELEASED), as any guest would. */
+static void release_rescinded(struct vg_agent *a)
+{
+    struct hv_vmbus_guest *vb = hv_part_guest_vmbus(a->part.pg);
+    unsigned i = 0;
+
+    while (i < hv_vmbus_guest_offer_count(vb)) {
+        const struct hv_vmbus_guest_offer *o = hv_vmbus_guest_offer_at(vb, i);
+        uint32_t relid = o->offer.child_relid;
+        bool ours = false;
+
+        for (unsigned k = 0; k < a->nports; k++)
+            ours |= a->ports[k].nic.chan_open &&
+                    a->ports[k].nic.relid == relid;
+        if (!o->rescinded || ours) {
+            i++;
+            continue;
+        }
+        /* The offer leaves the list (the last one takes its place). */
+        (void)hv_vmbus_guest_relid_released(vb, relid);
+    }
+}
+
 /* Partition socket readable: channel messages (late offers, rescinds). */
 static void on_partition(struct vg_agent *a)
 {
@@ -354,6 +380,7 @@ static void on_partition(struct vg_agent *a)
             port_close(p, true);
         }
     }
+    release_rescinded(a);
     rc = open_offered(a);
     if (rc == -ECONNRESET)
         host_lost(a, "host went away");

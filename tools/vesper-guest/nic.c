@@ -216,6 +216,16 @@ bool vg_nic_rescinded(const struct vg_nic *n)
 
 /* ---- bring-up ------------------------------------------------------------------ */
 
+/* Created or being created: the host knows it and wants a teardown.  (A
+ * GPADL the host refused is not its business any more.) */
+static bool gpadl_live(const struct vg_nic *n, uint32_t id)
+{
+    int st = hv_vmbus_guest_gpadl_status(hv_part_guest_vmbus(n->part->pg),
+                                         id);
+
+    return st == 0 || st == -EINPROGRESS;
+}
+
 static int make_gpadl(struct vg_nic *n, const struct vspn_vsc_buf *b,
                       uint32_t *id, int timeout_ms)
 {
@@ -346,9 +356,7 @@ int vg_nic_open(struct vg_nic *n, int timeout_ms)
 fail_ring:
     /* hv_part_guest_open_chan leaves a created ring GPADL behind when the
      * open itself fails; give it back. */
-    if (n->ch.ring_gpadl &&
-        hv_vmbus_guest_gpadl_status(hv_part_guest_vmbus(n->part->pg),
-                                    n->ch.ring_gpadl) != -ENOENT)
+    if (n->ch.ring_gpadl && gpadl_live(n, n->ch.ring_gpadl))
         (void)hv_vmbus_guest_gpadl_teardown(hv_part_guest_vmbus(n->part->pg),
                                             n->relid, n->ch.ring_gpadl);
 fail:
@@ -384,7 +392,7 @@ static void gpadl_release(struct vg_nic *n, uint32_t *id, int timeout_ms)
 {
     struct hv_vmbus_guest *vb = hv_part_guest_vmbus(n->part->pg);
 
-    if (*id && hv_vmbus_guest_gpadl_status(vb, *id) != -ENOENT &&
+    if (*id && gpadl_live(n, *id) &&
         hv_vmbus_guest_gpadl_teardown(vb, n->relid, *id) == 0)
         wait_gpadl_gone(n, *id, timeout_ms);
     *id = 0;

@@ -5,10 +5,13 @@
  *
  * Owns: entering the namespace (/var/run/netns/NS, setns; the whole agent
  * then lives there), creating the TAP (IFF_TAP | IFF_NO_PI, non-blocking),
- * giving it the NIC's MAC (SIOCSIFHWADDR, with a down/up around it if the
- * kernel refuses a live change) and MTU (SIOCSIFMTU), bringing it up, and
- * following the NIC's link with the TAP carrier (TUNSETCARRIER; when the
- * kernel lacks it the carrier simply stays on and that is remembered).
+ * giving it the NIC's MAC (SIOCSIFHWADDR on the TAP fd itself, with a
+ * down/up around it if the kernel refuses a live change) and MTU
+ * (SIOCSIFMTU), bringing it up, and following the NIC's link with the TAP
+ * carrier (TUNSETCARRIER; when the kernel lacks it the carrier simply
+ * stays on and that is remembered).  If someone moves the TAP to another
+ * namespace, MAC and carrier still follow the NIC (they go through the
+ * fd); MTU and up/down are then left to whoever moved it.
  *
  * An injected fd (vg_tap_inject) replaces the device: frames are read
  * from and written to it as they would be to the TAP (one frame per

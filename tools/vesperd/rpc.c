@@ -604,7 +604,18 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
     rc = vd_vm_show_json(d->vms, name, &r);
     if (rc == -ENOENT)
         return err_set(e, CTL_RPC_NOT_FOUND, "VM '%s' does not exist", name);
-    return rc ? NULL : r;
+    if (rc)
+        return NULL;
+    /* each NIC's switch-port side: VSP versions and the glue's counters */
+    size_t i;
+    json_t *nic;
+    json_array_foreach(json_object_get(r, "nics"), i, nic) {
+        const char *port = json_string_value(json_object_get(nic, "port"));
+        json_t *st = port ? vd_synth_stats_json(port) : NULL;
+        if (st)
+            json_object_set_new(nic, "datapath", st);
+    }
+    return r;
 }
 
 /* ---- dispatch ----------------------------------------------------------- */

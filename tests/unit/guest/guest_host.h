@@ -42,7 +42,13 @@
 #define GH_FWDQ 128
 
 enum gh_mode { GH_ECHO, GH_SWITCH };
-enum gh_cmd { GH_CMD_NONE, GH_CMD_RESTART, GH_CMD_RESCIND0, GH_CMD_READD0 };
+enum gh_cmd {
+    GH_CMD_NONE,
+    GH_CMD_RESTART,
+    GH_CMD_RESCIND0,
+    GH_CMD_READD0,
+    GH_CMD_RESCIND1,
+};
 
 struct gh_rec {
     uint32_t len;
@@ -68,6 +74,7 @@ struct gh_state {
     bool connected;
     unsigned gpadls;
     unsigned opens, closes, violations, rescinded;
+    unsigned chans; /* channels the host still knows (offered or not) */
     struct {
         bool open;
         enum vspn_vsp_state state;
@@ -357,6 +364,12 @@ static inline void gh_command(struct gh_host *h, int cmd)
                                   h->nics[0].relid) == 0)
             h->rescinded++;
         break;
+    case GH_CMD_RESCIND1:
+        if (h->nnics > 1 &&
+            hv_vmbus_host_rescind(hv_part_host_vmbus(h->part),
+                                  h->nics[1].relid) == 0)
+            h->rescinded++;
+        break;
     case GH_CMD_READD0:
         (void)gh_offer(h, 0);
         break;
@@ -377,6 +390,9 @@ static inline void gh_publish(struct gh_host *h)
     h->st.closes = h->closes;
     h->st.violations = h->violations;
     h->st.rescinded = h->rescinded;
+    h->st.chans = 0;
+    while (vb && hv_vmbus_host_chan_at(vb, h->st.chans))
+        h->st.chans++;
     h->st.nrx = h->nrx;
     for (unsigned i = 0; i < h->nnics; i++) {
         struct gh_nic *n = &h->nics[i];

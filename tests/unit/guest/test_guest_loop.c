@@ -18,7 +18,8 @@
  *    restarted (vesperd restart) → the agent reconnects and redoes the
  *    handshake, traffic flows again; a stop request exits with status 0;
  *  * live rescind and re-offer of the NIC: carrier off, RELID_RELEASED,
- *    the new offer is opened and traffic flows again;
+ *    the new offer is opened and traffic flows again; a withdrawn offer
+ *    the agent does not use is released too (the host forgets it);
  *  * bench: two NICs of one partition through a forwarding host for half a
  *    second; the JSON line parses and frames were sent and received.
  */
@@ -411,9 +412,18 @@ static void test_reconnect_after_host_restart(void **state)
     fx_free(f);
 }
 
+static bool host_chans(struct fx *f, void *arg)
+{
+    struct gh_state s;
+
+    gh_snap(&f->host, &s);
+    return s.chans == *(unsigned *)arg;
+}
+
 static void test_rescind_and_reoffer(void **state)
 {
-    struct fx *f = fx_new(VSPN_VSC_LINUX, 1, GH_ECHO);
+    struct fx *f = fx_new(VSPN_VSC_LINUX, 2, GH_ECHO);
+    unsigned chans;
     struct wait_cnt w;
     struct wait_host wh = { 1 };
     struct gh_state s;
@@ -425,9 +435,22 @@ static void test_rescind_and_reoffer(void **state)
     assert_true(pump_until(f, host_open, &wh));
     roundtrip(f, 5, 0);
 
+    /* A NIC we do not use is withdrawn: released, so the host forgets
+     * it; ours is untouched. */
+    chans = 2;
+    assert_true(pump_until(f, host_chans, &chans));
+    gh_command_async(&f->host, GH_CMD_RESCIND1);
+    chans = 1;
+    assert_true(pump_until(f, host_chans, &chans));
+    assert_int_equal(cnt(f, VG_COUNTERS_ID_rescinds), 0);
+
+    /* Ours is withdrawn: closed, released (forgotten), then offered
+     * again: opened again. */
     gh_command_async(&f->host, GH_CMD_RESCIND0);
     w = (struct wait_cnt){ VG_COUNTERS_ID_rescinds, 1 };
     assert_true(pump_until(f, cnt_reached, &w));
+    chans = 0;
+    assert_true(pump_until(f, host_chans, &chans));
     gh_command_async(&f->host, GH_CMD_READD0);
     w = (struct wait_cnt){ VG_COUNTERS_ID_nic_ups, 2 };
     assert_true(pump_until(f, cnt_reached, &w));
