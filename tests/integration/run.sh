@@ -35,6 +35,7 @@ TESTS=(
     capture:75
     bad_input:75
     link_down:60
+    synthetic:120
 )
 BUDGET=${VT_BUDGET:-470}
 

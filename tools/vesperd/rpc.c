@@ -609,7 +609,7 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
     /* each NIC's switch-port side: VSP versions and the glue's counters */
     size_t i;
     json_t *nic;
-    json_array_foreach(json_object_get(r, "nics"), i, nic) {
+    json_array_foreach(json_object_get(r, "channels"), i, nic) {
         const char *port = json_string_value(json_object_get(nic, "port"));
         json_t *st = port ? vd_synth_stats_json(port) : NULL;
         if (st)

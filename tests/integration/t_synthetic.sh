@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Synthetic NICs (issue 3, integration (a) and (d)): two VMs whose NICs are
+# VMBus synthetic NICs (vesper-guest in a namespace, NVSP/RNDIS over the
+# partition socket) on an internal switch ping each other and run iperf3;
+# the host vNIC reaches them; a broadcast from vm1 reaches vm2; killing and
+# restarting vesper-guest, then vesperd, brings the NIC back with traffic.
+. "$(dirname "$0")/lib.sh"
+
+GUEST=$BUILD/tools/vesper-guest/vesper-guest
+[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
+VMDIR=$TMP/vm
+
+make_ns vm1
+make_ns vm2
+start_vesperd --vm-dir "$VMDIR"
+ctl_ok switch add sw --type internal --host-ifname "vt${VT_ID}h" \
+    --address "$NET_A.254/24"
+ctl_ok vm add vm1
+ctl_ok vm add vm2
+ctl_ok vm nic add vm1 --switch sw --type synthetic --mac "$(mac_of 1)"
+ctl_ok vm nic add vm2 --switch sw --type synthetic --mac "$(mac_of 2)"
+
+# Persistent TAPs (named eth0 in each VM) keep their addresses across
+# vesper-guest restarts.
+for n in 1 2; do
+    must ip -n "vt$VT_ID-vm$n" tuntap add dev eth0 mode tap
+    must ip -n "vt$VT_ID-vm$n" addr add "$NET_A.$n/24" dev eth0
+done
+
+start_guest() { # N
+    bg "$TMP/guest$1.log" "$GUEST" --partition "$VMDIR/vm$1.sock" \
+        --nic synthetic --tap eth0 --netns "vt$VT_ID-vm$1" -v
+    eval "GUEST$1_PID=$BG_PID"
+}
+start_guest 1
+start_guest 2
+
+# the TAPs come up with the host's MAC once the handshake is done
+for n in 1 2; do
+    wait_for "vm $n ip link show eth0 | grep -q '$(mac_of "$n")'" 20 ||
+        { cat "$TMP/guest$n.log"; fail "vm$n: TAP did not get its MAC"; }
+    vm "$n" ip link set eth0 up
+done
+wait_for "[ \"\$(port_link vm1.nic0)\" = up ] && [ \"\$(port_link vm2.nic0)\" = up ]" 20 ||
+    fail "synthetic ports did not come up"
+ok "both synthetic NICs up"
+
+show=$(ctl_json vm show vm1)
+echo "$show" | jq -c '.channels[0]'
+assert_eq "$(jq -r '.channels[0].opened' <<<"$show")" true "vm1's channel is open"
+assert_gt "$(jq -r '.channels[0].datapath.nvsp_version // 0' <<<"$show")" 0 \
+    "an NVSP version was negotiated"
+
+assert_ping 1 "$NET_A.2" 5
+assert_ping 2 "$NET_A.1" 5
+# the host vNIC of the internal switch reaches the VMs
+must ping -c 3 -i 0.2 -W 2 -I "vt${VT_ID}h" "$NET_A.1" >/dev/null
+ok "host vNIC pings vm1"
+
+iperf_server 2 "$NET_A.2" 5201
+out=$(vm 1 timeout 30 iperf3 -c "$NET_A.2" -p 5201 -t 5 -J 2>&1)
+rc=$?
+[ $rc -eq 0 ] || { echo "$out" | tail -20; fail "iperf3 client exited $rc"; }
+bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out")
+log "iperf3 vm1 -> vm2 over synthetic NICs: $(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s"
+assert_gt "$bps" 10000000 "iperf3 throughput above 10 Mbit/s"
+wait_pid "$IPERF_SERVER_PID" 10
+
+# broadcast reaches the other VM (packet filter: broadcast), counted on
+# vm2's switch port as transmitted
+before=$(stat_of vm2.nic0 .tx_packets)
+vm 1 ping -b -c 20 -i 0.05 -W 1 "$NET_A.255" >/dev/null 2>&1
+after=$(stat_of vm2.nic0 .tx_packets)
+assert_gt "$((after - before))" 19 "20 broadcasts reached vm2's port"
+
+# (d) kill -9 the guest agent and start it again: the NIC comes back
+kill -9 "$GUEST1_PID"
+wait "$GUEST1_PID" 2>/dev/null
+start_guest 1
+wait_for "vm 1 ping -c 1 -W 1 $NET_A.2 >/dev/null" 30 ||
+    { tail -20 "$TMP/guest1.log"; fail "no traffic after restarting vesper-guest"; }
+ok "traffic flows again after vesper-guest was killed and restarted"
+
+# restart vesperd: both agents reconnect by themselves
+stop_vesperd
+assert_eq "$VESPERD_STATUS" 0 "vesperd stopped cleanly"
+start_vesperd --vm-dir "$VMDIR"
+wait_for "vm 1 ping -c 1 -W 1 $NET_A.2 >/dev/null" 40 ||
+    { tail -20 "$TMP/guest1.log"; tail -20 "$TMP/vesperd.log";
+      fail "no traffic after restarting vesperd"; }
+ok "traffic flows again after vesperd restarted"
+assert_ping 2 "$NET_A.1" 3
