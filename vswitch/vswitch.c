@@ -517,45 +517,72 @@ struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name)
     return st ? st->fdb : NULL;
 }
 
-struct stale_walk {
-    const struct vsw_cfg *cfg;
-    uint32_t switch_idx;
+/* Deletes every FDB entry for which `match` is true: walk, collect a batch,
+ * delete it, walk again while batches come back full (deleting inside the
+ * walk callback would race the walk's own cursor). */
+typedef bool fdb_match_fn(const struct vsw_fdb_entry *e, const void *arg);
+
+struct fdb_match_walk {
+    fdb_match_fn *match;
+    const void *arg;
     uint32_t n;
-    struct vsw_fdb_entry stale[256];
+    struct vsw_fdb_entry hits[256];
 };
 
-static int collect_stale(const struct vsw_fdb_entry *e, void *arg)
+static int collect_match(const struct vsw_fdb_entry *e, void *arg)
 {
-    struct stale_walk *w = arg;
+    struct fdb_match_walk *w = arg;
+
+    if (!w->match(e, w->arg))
+        return 0;
+    w->hits[w->n++] = *e;
+    return w->n == VSA_ARRAY_LEN(w->hits); /* stop when full; loop again */
+}
+
+static void fdb_delete_matching(struct vsw_fdb *fdb, fdb_match_fn *match,
+                                const void *arg)
+{
+    struct fdb_match_walk *w = malloc(sizeof(*w));
+
+    if (!w)
+        return;
+    w->match = match;
+    w->arg = arg;
+    do {
+        w->n = 0;
+        vsw_fdb_walk(fdb, collect_match, w);
+        for (uint32_t i = 0; i < w->n; i++)
+            vsw_fdb_del(fdb, w->hits[i].vid, w->hits[i].mac);
+    } while (w->n == VSA_ARRAY_LEN(w->hits));
+    free(w);
+}
+
+/* A static entry of switch `switch_idx` that `cfg` no longer has. */
+struct stale_static_arg {
+    const struct vsw_cfg *cfg;
+    uint32_t switch_idx;
+};
+
+static bool is_stale_static(const struct vsw_fdb_entry *e, const void *arg)
+{
+    const struct stale_static_arg *a = arg;
 
     if (!e->is_static)
-        return 0;
-    for (uint32_t i = 0; i < w->cfg->n_statics; i++) {
-        const struct vsw_cfg_static *st = &w->cfg->statics[i];
-        if (st->switch_idx == w->switch_idx && st->vid == e->vid &&
+        return false;
+    for (uint32_t i = 0; i < a->cfg->n_statics; i++) {
+        const struct vsw_cfg_static *st = &a->cfg->statics[i];
+        if (st->switch_idx == a->switch_idx && st->vid == e->vid &&
             vsa_mac_to_u64(&st->mac) == e->mac && st->port->id == e->port)
-            return 0;
+            return false;
     }
-    w->stale[w->n++] = *e;
-    return w->n == VSA_ARRAY_LEN(w->stale); /* stop when full; loop again */
+    return true;
 }
 
 static void drop_stale_statics(struct vsw_fdb *fdb, const struct vsw_cfg *cfg,
                                uint32_t switch_idx)
 {
-    struct stale_walk *w = malloc(sizeof(*w));
-
-    if (!w)
-        return;
-    do {
-        w->cfg = cfg;
-        w->switch_idx = switch_idx;
-        w->n = 0;
-        vsw_fdb_walk(fdb, collect_stale, w);
-        for (uint32_t i = 0; i < w->n; i++)
-            vsw_fdb_del(fdb, w->stale[i].vid, w->stale[i].mac);
-    } while (w->n == VSA_ARRAY_LEN(w->stale));
-    free(w);
+    struct stale_static_arg a = { cfg, switch_idx };
+    fdb_delete_matching(fdb, is_stale_static, &a);
 }
 
 /* Learned entries of a port in a VLAN the port no longer carries would keep
@@ -563,43 +590,27 @@ static void drop_stale_statics(struct vsw_fdb *fdb, const struct vsw_cfg *cfg,
  * age out, instead of flooding it: remove them once the snapshot without
  * the VLAN is published (the port admits no more frames of it, so nothing
  * learns them again). */
-struct left_vlan_walk {
+struct left_vlan_arg {
     const struct vsw_snapshot *s;
     const struct vsw_dp_switch *dsw;
-    uint32_t n;
-    struct vsw_fdb_entry stale[256];
 };
 
-static int collect_left_vlan(const struct vsw_fdb_entry *e, void *arg)
+static bool is_left_vlan(const struct vsw_fdb_entry *e, const void *arg)
 {
-    struct left_vlan_walk *w = arg;
+    const struct left_vlan_arg *a = arg;
     const struct vsw_dp_port *dp =
-        e->port < VSW_MAX_PORTS ? w->s->ports[e->port] : NULL;
+        e->port < VSW_MAX_PORTS ? a->s->ports[e->port] : NULL;
 
     /* ports outside this switch are flushed by vsw_commit() itself */
-    if (e->is_static || !dp || dp->sw != w->dsw ||
-        vlan_bitmap_test(dp->vlan.member, e->vid))
-        return 0;
-    w->stale[w->n++] = *e;
-    return w->n == VSA_ARRAY_LEN(w->stale); /* stop when full; loop again */
+    return !e->is_static && dp && dp->sw == a->dsw &&
+           !vlan_bitmap_test(dp->vlan.member, e->vid);
 }
 
 static void drop_left_vlans(struct vsw_fdb *fdb, const struct vsw_snapshot *s,
                             const struct vsw_dp_switch *dsw)
 {
-    struct left_vlan_walk *w = malloc(sizeof(*w));
-
-    if (!w)
-        return;
-    do {
-        w->s = s;
-        w->dsw = dsw;
-        w->n = 0;
-        vsw_fdb_walk(fdb, collect_left_vlan, w);
-        for (uint32_t i = 0; i < w->n; i++)
-            vsw_fdb_del(fdb, w->stale[i].vid, w->stale[i].mac);
-    } while (w->n == VSA_ARRAY_LEN(w->stale));
-    free(w);
+    struct left_vlan_arg a = { s, dsw };
+    fdb_delete_matching(fdb, is_left_vlan, &a);
 }
 
 /* Whether a port published in both `old` and `s` carries fewer VLANs in s. */
