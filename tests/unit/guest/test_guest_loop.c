@@ -396,6 +396,10 @@ static void test_reconnect_after_host_restart(void **state)
     assert_true(pump_until(f, cnt_reached, &w));
     w = (struct wait_cnt){ VG_COUNTERS_ID_nic_ups, 2 };
     assert_true(pump_until(f, cnt_reached, &w));
+    /* the agent counts a connect after it has opened the NICs: wait for
+     * it rather than race it (a flake under ASan timing) */
+    w = (struct wait_cnt){ VG_COUNTERS_ID_connects, 2 };
+    assert_true(pump_until(f, cnt_reached, &w));
     assert_int_equal(cnt(f, VG_COUNTERS_ID_connects), 2);
     wh.opens = 2;
     assert_true(pump_until(f, host_open, &wh));
