@@ -36,6 +36,7 @@ TESTS=(
     bad_input:75
     link_down:60
     synthetic:120
+    synthetic_external:90
 )
 BUDGET=${VT_BUDGET:-470}
 
