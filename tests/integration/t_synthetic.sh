@@ -67,12 +67,23 @@ log "iperf3 vm1 -> vm2 over synthetic NICs: $(awk -v b="$bps" 'BEGIN { printf "%
 assert_gt "$bps" 10000000 "iperf3 throughput above 10 Mbit/s"
 wait_pid "$IPERF_SERVER_PID" 10
 
-# broadcast reaches the other VM (packet filter: broadcast), counted on
-# vm2's switch port as transmitted
-before=$(stat_of vm2.nic0 .tx_packets)
-vm 1 ping -b -c 20 -i 0.05 -W 1 "$NET_A.255" >/dev/null 2>&1
-after=$(stat_of vm2.nic0 .tx_packets)
-assert_gt "$((after - before))" 19 "20 broadcasts reached vm2's port"
+# The guest's packet filter (directed | all-multicast | broadcast), seen in
+# vm2's VSP counters: 1,000 broadcasts are delivered into vm2, and 1,000
+# frames to an unknown unicast MAC, which the switch floods to vm2's port,
+# are refused by vm2's filter.
+vsp_count() { # VM COUNTER
+    ctl --json vm show "$1" | jq -r ".channels[0].datapath.vsp.$2 // 0"
+}
+b0=$(vsp_count vm2 h2g_frames)
+vm 1 "$PY" "$VT_DIR/macflood.py" eth0 1000 >/dev/null
+wait_for "[ \$(( \$(vsp_count vm2 h2g_frames) - $b0 )) -ge 1000 ]" 10
+b1=$(vsp_count vm2 h2g_frames)
+assert_gt "$((b1 - b0))" 999 "1,000 broadcasts delivered into vm2 (h2g_frames)"
+f0=$(vsp_count vm2 h2g_filtered)
+vm 1 "$PY" "$VT_DIR/macflood.py" eth0 1000 02:99:99:99:99:99 >/dev/null
+wait_for "[ \$(( \$(vsp_count vm2 h2g_filtered) - $f0 )) -ge 1000 ]" 10
+f1=$(vsp_count vm2 h2g_filtered)
+assert_gt "$((f1 - f0))" 999 "1,000 frames to a foreign MAC refused by vm2's filter"
 
 # (d) kill -9 the guest agent and start it again: the NIC comes back
 kill -9 "$GUEST1_PID"
