@@ -37,6 +37,7 @@ TESTS=(
     link_down:60
     synthetic:120
     synthetic_external:90
+    hostile_guest:150
 )
 BUDGET=${VT_BUDGET:-470}
 
