@@ -566,7 +566,7 @@ static void test_allowed_sets(void **state)
     put32(in, 0x0D);
     assert_int_equal(set(VSPN_OID_GEN_CURRENT_PACKET_FILTER, in, 4), 0);
     assert_int_equal(vspn_vsp_filter(H.vsp), 0x0D);
-    put32(in, 0x10); /* source routing: not implemented */
+    put32(in, 0x10); /* source routing: a filter bit the VSP does not offer */
     assert_int_equal(set(VSPN_OID_GEN_CURRENT_PACKET_FILTER, in, 4),
                      VSPN_RNDIS_STATUS_NOT_SUPPORTED);
     put32(in, 0x8000);
