@@ -268,8 +268,11 @@ static int want_ifname(struct mctx *m, const char *key, bool required,
     return 1;
 }
 
-/* Looks up an existing switch named by parameter `key` (-32001 if none). */
-static int want_switch(struct mctx *m, const char *key, int *idx)
+/* Looks up the existing object (switch, port or VM: `find`, named `what` in
+ * the message) named by parameter `key`; -32001 if there is none. */
+static int want_named(struct mctx *m, const char *key, const char *what,
+                      int (*find)(const struct ctl_config *, const char *),
+                      int *idx)
 {
     const char *name;
     char sbuf[64];
@@ -277,45 +280,27 @@ static int want_switch(struct mctx *m, const char *key, int *idx)
 
     if (rc < 0)
         return rc;
-    *idx = ctl_switch_find(m->cfg, name);
+    *idx = find(m->cfg, name);
     if (*idx < 0)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
-                               "switch \"%s\" does not exist",
+                               "%s \"%s\" does not exist", what,
                                ctl__safe_str(name, sbuf, sizeof(sbuf)));
     return 0;
+}
+
+static int want_switch(struct mctx *m, const char *key, int *idx)
+{
+    return want_named(m, key, "switch", ctl_switch_find, idx);
 }
 
 static int want_port(struct mctx *m, const char *key, int *idx)
 {
-    const char *name;
-    char sbuf[64];
-    int rc = ctl_param_string(m->params, key, true, &name, m->e);
-
-    if (rc < 0)
-        return rc;
-    *idx = ctl_port_find(m->cfg, name);
-    if (*idx < 0)
-        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
-                               "port \"%s\" does not exist",
-                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
-    return 0;
+    return want_named(m, key, "port", ctl_port_find, idx);
 }
 
-/* Looks up an existing VM named by parameter `key` (-32001 if none). */
 static int want_vm(struct mctx *m, const char *key, int *idx)
 {
-    const char *name;
-    char sbuf[64];
-    int rc = ctl_param_string(m->params, key, true, &name, m->e);
-
-    if (rc < 0)
-        return rc;
-    *idx = ctl_vm_find(m->cfg, name);
-    if (*idx < 0)
-        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
-                               "VM \"%s\" does not exist",
-                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
-    return 0;
+    return want_named(m, key, "VM", ctl_vm_find, idx);
 }
 
 /* A static-entry key from parameters vlan and mac. */
