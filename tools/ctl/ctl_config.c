@@ -811,6 +811,32 @@ static int parse_port_class(struct pctx *c, const json_t *v,
 }
 
 /* Per-class presence rules of devargs / ifname / addresses / mtu. */
+/* The `vlan` and `learn_limit` of a switch port (document port or VM NIC). */
+static int parse_port_policy(struct pctx *c, const json_t *v,
+                             struct ctl_port *port,
+                             const struct ctl_switch *sw)
+{
+    const json_t *vlan = NULL;
+    uint64_t n = 0;
+    int rc;
+
+    vlan_port_mode_default(&port->vlan);
+    if ((rc = get_field(c, v, "vlan", false, &vlan)) < 0)
+        return rc;
+    if (rc > 0 && (rc = parse_vlan(c, vlan, &port->vlan)) < 0)
+        return rc;
+
+    if ((rc = get_uint(c, v, "learn_limit", false, 0, CTL_FDB_MAX_MAX,
+                       &n)) < 0)
+        return rc;
+    port->learn_limit = (uint32_t)n;
+    if (port->learn_limit > sw->fdb_max)
+        return perr(c, CTL__FAULT_RULE,
+                    "learn_limit: %u exceeds fdb_max %u of switch \"%s\"",
+                    port->learn_limit, sw->fdb_max, sw->name);
+    return 0;
+}
+
 static int parse_port_endpoints(struct pctx *c, const json_t *v,
                                 struct ctl_port *port)
 {
@@ -940,10 +966,8 @@ static int parse_port(struct pctx *c, struct ctl_config *cfg,
 {
     struct ctl_port *port = &cfg->ports[i];
     const struct ctl_switch *sw;
-    const json_t *vlan = NULL;
     const char *name, *swname;
     char sbuf[64];
-    uint64_t n;
     int idx, rc;
 
     set_where(c, "ports", i, NULL);
@@ -972,21 +996,8 @@ static int parse_port(struct pctx *c, struct ctl_config *cfg,
     if ((rc = parse_port_endpoints(c, v, port)) < 0)
         return rc;
 
-    vlan_port_mode_default(&port->vlan);
-    if ((rc = get_field(c, v, "vlan", false, &vlan)) < 0)
+    if ((rc = parse_port_policy(c, v, port, sw)) < 0)
         return rc;
-    if (rc > 0 && (rc = parse_vlan(c, vlan, &port->vlan)) < 0)
-        return rc;
-
-    n = 0;
-    if ((rc = get_uint(c, v, "learn_limit", false, 0, CTL_FDB_MAX_MAX,
-                       &n)) < 0)
-        return rc;
-    port->learn_limit = (uint32_t)n;
-    if (port->learn_limit > sw->fdb_max)
-        return perr(c, CTL__FAULT_RULE,
-                    "learn_limit: %u exceeds fdb_max %u of switch \"%s\"",
-                    port->learn_limit, sw->fdb_max, sw->name);
 
     if ((rc = check_port_on_switch(c, port, sw)) < 0)
         return rc;
@@ -1114,11 +1125,9 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
     struct ctl_port *port = &cfg->ports[pi];
     const struct ctl_vm *vm = &cfg->vms[vi];
     const struct ctl_switch *sw;
-    const json_t *vlan = NULL;
     const char *name, *swname;
     char sbuf[64], mbuf[VSA_MAC_STRLEN], ref[160];
     bool derived;
-    uint64_t n;
     int idx, rc;
 
     set_nic_where(c, vi, vm->name, k, NULL);
@@ -1153,20 +1162,8 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
     if ((rc = parse_nic_mac(c, v, vm, port, &derived)) < 0)
         return rc;
 
-    vlan_port_mode_default(&port->vlan);
-    if ((rc = get_field(c, v, "vlan", false, &vlan)) < 0)
+    if ((rc = parse_port_policy(c, v, port, sw)) < 0)
         return rc;
-    if (rc > 0 && (rc = parse_vlan(c, vlan, &port->vlan)) < 0)
-        return rc;
-    n = 0;
-    if ((rc = get_uint(c, v, "learn_limit", false, 0, CTL_FDB_MAX_MAX,
-                       &n)) < 0)
-        return rc;
-    port->learn_limit = (uint32_t)n;
-    if (port->learn_limit > sw->fdb_max)
-        return perr(c, CTL__FAULT_RULE,
-                    "learn_limit: %u exceeds fdb_max %u of switch \"%s\"",
-                    port->learn_limit, sw->fdb_max, sw->name);
 
     /* Host-wide: the port name among all ports, the MAC among NICs. */
     for (uint32_t j = 0; j < pi; j++) {
