@@ -406,17 +406,20 @@ void netvsp_port_service(struct netvsp_port *np)
     while (in && !vspn_vsp_busy(np->vsp)) {
         struct hv_ring_pkt rp;
         struct vspn_pkt pkt;
-        int rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
+        int rc;
 
-        if (rc == -EAGAIN)
-            break;
+        /* The budget is checked before the read: a packet read is
+         * consumed and must be handled. */
         if (budget-- == 0) {
-            /* More is waiting, but other ports and clients get their turn
-             * first: wake ourselves up again (the guest will not signal,
-             * its ring never became empty). */
+            /* More may be waiting, but other ports and clients get their
+             * turn first: wake ourselves up again (the guest will not
+             * signal, its ring never became empty). */
             self_wake(np);
             break;
         }
+        rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
+        if (rc == -EAGAIN)
+            break;
         if (rc < 0) {
             hv_chan_violation(np->ch, "guest ring violation");
             return;
