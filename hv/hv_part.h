@@ -13,13 +13,18 @@
  *   REFUSED      host→guest  another guest is connected; then close
  *   CHAN_MSG     both        one VMBus channel message (≤ 240 bytes)
  *   MEM_REGION   guest→host  {gpa u64, size u64} + a sealed memfd
- *   SIGNAL_SETUP guest→host  {relid u32, dir u32} + an eventfd; dir 0 =
- *                            guest signals host, 1 = host signals guest
+ *   SIGNAL_SETUP guest→host  {relid u32, dir u32} + an fd; dir 0 = guest
+ *                            signals host (an eventfd), 1 = host signals
+ *                            guest (one end of an AF_UNIX SOCK_SEQPACKET
+ *                            socketpair, never an eventfd: see hv_vmbus.h,
+ *                            Signals; anything else is a bad frame)
  *   IO_TRAP      guest→host  {dev, flags, addr, size, value}: an emulated
- *                            device access (flags bit 0 = write)
+ *                            device access (flags: HV_PART_IO_WRITE,
+ *                            HV_PART_IO_CONFIG, HV_PART_IO_MEM)
  *   IO_TRAP_DONE host→guest  same layout, value filled for reads
- *   IRQ_SETUP    guest→host  {line u32, reserved u32} + an eventfd the
- *                            host signals to raise that interrupt line
+ *   IRQ_SETUP    guest→host  {line u32, reserved u32} + an eventfd (or a
+ *                            socketpair end) the host signals to raise
+ *                            that interrupt line
  * File descriptors travel as SCM_RIGHTS on exactly the frames that carry
  * one; any other fd, a truncated frame or a length that does not match is
  * counted (bad_frame) and dropped.  MEM_REGION failures (unsealed memfd,
@@ -29,14 +34,57 @@
  * Host: hv_part_host listens, accepts ONE guest at a time (a second one
  * gets REFUSED and is closed), maps its regions into a fresh hv_mem, runs
  * an hv_vmbus_host on the CHAN_MSG frames and wires each opened channel to
- * its two eventfds.  When the guest disconnects, every channel is closed,
+ * its two signal fds.  When the guest disconnects, every channel is closed,
  * GPADLs and mappings are released, every received fd is closed, and the
  * host listens again: reconnecting needs no reconfiguration.
  *
  * Guest: hv_part_guest connects, waits for HELLO, allocates its memory as
- * memfds (sealed against shrinking) and shares them, creates eventfds, and
+ * memfds (sealed against shrinking) and shares them, creates signal fds, and
  * drives hv_vmbus_guest over the same socket, with blocking helpers for
  * the common sequences (handshake, open a channel with its ring GPADL).
+ *
+ * Emulated devices (IO_TRAP, IRQ_SETUP)
+ * -------------------------------------
+ * A trapped access is answered synchronously, like a VM exit: the guest
+ * sends IO_TRAP and waits; the host validates it, calls ops.io_trap on the
+ * same thread and replies IO_TRAP_DONE before it reads the next frame.
+ *   - `dev` is the device index (for vesperd: the position of a legacy NIC
+ *     among the VM's legacy NICs, tools/vesperd/vm.h); the host does not
+ *     interpret it, io_trap does.
+ *   - HV_PART_IO_CONFIG: `addr` is an offset into the device's PCI
+ *     configuration space; otherwise `addr` is an offset into a BAR
+ *     (HV_PART_IO_MEM: the memory BAR, else the I/O BAR).  CONFIG and MEM
+ *     together are refused.
+ *   - `size` must be 1, 2 or 4 and the flags known: anything else is
+ *     counted (bad_io), io_trap is NOT called, and a read answers all-ones
+ *     (~0).  A valid write's value is cut to `size` bytes before io_trap
+ *     sees it; a valid read starts as all-ones of `size` bytes (what PCI
+ *     returns for an access nobody claims: a read of a device index that
+ *     does not exist therefore answers 0xff / 0xffff / 0xffffffff, which is
+ *     how a guest enumerates) and io_trap's answer is cut to `size` bytes.
+ *     A write nobody claims is simply dropped.
+ *   - every trap is counted (io_traps); a reply the guest's socket has no
+ *     room for is dropped and counted (io_unanswered): the guest only
+ *     starves itself.
+ * Interrupts: line L (< HV_PART_MAX_IRQS; vesperd: line = device index)
+ * is an eventfd the guest registers with IRQ_SETUP — or, like the
+ * host→guest channel signals (hv_vmbus.h, Signals), one end of an AF_UNIX
+ * SOCK_SEQPACKET socketpair; any other fd is refused as a bad frame, and
+ * registering a line again replaces its fd.  hv_part_host_raise_irq()
+ * writes 1 to the eventfd, or sends one 8-byte message (value 1) with
+ * MSG_DONTWAIT | MSG_NOSIGNAL on the socket (a full queue is skipped and
+ * counted irqs_coalesced: unread interrupts wake the guest anyway; the
+ * eventfd rules below do not apply).  Level semantics are
+ * the device model's business: it raises again whenever the line is (still)
+ * asserted after something the guest did, and the guest re-reads its
+ * status register when woken.  The eventfd's file is shared with the
+ * guest, which can clear O_NONBLOCK and fill the counter: the host must
+ * never block on it.  A full counter means a wakeup is pending anyway, so
+ * the write is skipped (irqs_coalesced); the write itself runs under a
+ * short per-thread interval timer (real-time signal HV_PART_IRQ_GUARD_SIG,
+ * installed with an empty handler on first use) so that a guest racing the
+ * host into a blocking write only gets that write interrupted — and the
+ * line disabled until it registers it again (irq_stuck).
  *
  * Thread-safety
  * -------------
@@ -47,6 +95,7 @@
 #ifndef HV_PART_H
 #define HV_PART_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -76,13 +125,24 @@ enum hv_part_kind {
 
 /* An emulated-device access (IO_TRAP / IO_TRAP_DONE payload, 32 bytes). */
 struct hv_part_io {
-    uint32_t dev;
-    uint32_t flags; /* bit 0: write */
-    uint64_t addr;
-    uint32_t size;
-    uint64_t value;
+    uint32_t dev;   /* device index */
+    uint32_t flags; /* HV_PART_IO_* */
+    uint64_t addr;  /* config-space or BAR offset */
+    uint32_t size;  /* 1, 2 or 4 bytes */
+    uint64_t value; /* written value, or the answer of a read */
 };
 #define HV_PART_IO_WRITE 0x1u
+/* addr is a PCI configuration-space offset of device `dev` (else a BAR
+ * offset).  A read of a device that does not exist returns all-ones, as
+ * on PCI, which is how a guest enumerates emulated devices. */
+#define HV_PART_IO_CONFIG 0x2u
+/* The access went through the memory BAR (BAR1) rather than the I/O BAR
+ * (BAR0); both map the same registers on the 21140. */
+#define HV_PART_IO_MEM 0x4u
+#define HV_PART_IO_FLAGS (HV_PART_IO_WRITE | HV_PART_IO_CONFIG | HV_PART_IO_MEM)
+/* The signal that interrupts a blocked interrupt-eventfd write (see the
+ * essay): SIGRTMAX - 2, a handler that does nothing, no SA_RESTART. */
+#define HV_PART_IRQ_GUARD_SIG (SIGRTMAX - 2)
 
 /* ---- Host ---------------------------------------------------------------- */
 struct hv_part_host;
@@ -91,7 +151,10 @@ struct hv_part_host_ops {
     /* Forwarded from hv_vmbus_host (signal fds already attached). */
     int (*chan_open)(void *ctx, struct hv_chan *ch);
     void (*chan_close)(void *ctx, struct hv_chan *ch);
-    /* An emulated-device access; fill io->value for reads.  Optional. */
+    /* An emulated-device access, already validated (size 1/2/4, known
+     * flags, a write's value cut to size); for a read io->value holds
+     * all-ones of `size` bytes: replace it to answer.  Optional: without
+     * it every read answers all-ones. */
     void (*io_trap)(void *ctx, struct hv_part_io *io);
     /* Guest connected / gone.  Optional. */
     void (*guest_up)(void *ctx);
@@ -125,7 +188,15 @@ struct hv_vmbus_host *hv_part_host_vmbus(struct hv_part_host *p);
 struct hv_mem *hv_part_host_mem(struct hv_part_host *p);
 /* eventfd of interrupt line `line` (host writes to raise it), -1. */
 int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line);
-/* Transport counters (bad_frame, msgs_in/out). */
+/* Raises interrupt line `line`: writes 1 to its eventfd (or sends 8 bytes
+ * on its socket), never blocking (see the essay).  Returns 0 (written, or skipped because the counter is
+ * full: a wakeup is pending), -EINVAL (line out of range), -ENOTCONN (no
+ * eventfd registered for the line; counted irqs_no_fd), -EIO (the line
+ * is disabled: the guest made its eventfd block; counted irq_stuck the
+ * first time), or the -errno of write. */
+int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line);
+/* Partition counters: transport (bad_frame, msgs_in/out) and emulated
+ * devices (io_traps, bad_io, io_unanswered, irqs_*, irq_stuck). */
 const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p);
 /* Connections accepted and refused so far. */
 uint64_t hv_part_host_accepted(const struct hv_part_host *p);
@@ -141,7 +212,7 @@ struct hv_part_guest_chan {
     struct hv_ring *out; /* guest→host, we write */
     struct hv_ring *in;  /* host→guest, we read */
     int to_host_fd;      /* eventfd we write to signal the host */
-    int from_host_fd;    /* eventfd the host writes */
+    int from_host_fd;    /* socket the host signals: read 8 bytes/signal */
 };
 
 /* Connects to `path` and waits up to timeout_ms for HELLO.  Returns 0,
@@ -157,14 +228,17 @@ int hv_part_guest_fd(const struct hv_part_guest *pg);
 int hv_part_guest_add_memory(struct hv_part_guest *pg, uint64_t gpa,
                              uint64_t size);
 struct hv_mem *hv_part_guest_mem(struct hv_part_guest *pg);
-/* Bump allocator over the shared memory: `npages` zeroed pages, GPA out. */
+/* `npages` zeroed pages of shared memory, GPA out; the first region with
+ * room serves (pages hv_part_guest_close_chan gave back first). */
 void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
                                 uint64_t *gpa);
 
 /* Sends one frame (no fd). */
 int hv_part_guest_send(struct hv_part_guest *pg, uint32_t kind,
                        const void *payload, size_t len);
-/* Creates the two eventfds of channel `relid` and sends them. */
+/* Creates the two signal fds of channel `relid` (an eventfd to the host,
+ * a socketpair end from it) and sends them.  They stay open until
+ * hv_part_guest_close_chan or hv_part_guest_close. */
 int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
                                 int *to_host_fd, int *from_host_fd);
 /* Creates an eventfd for interrupt line `line` and sends it; fd out. */
@@ -187,7 +261,11 @@ int hv_part_guest_gpadl_sync(struct hv_part_guest *pg, uint32_t relid,
 int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
                             uint32_t ring_pages, struct hv_part_guest_chan *ch,
                             int timeout_ms);
-/* CLOSECHANNEL + GPADL teardown (waits for TORNDOWN); frees the rings. */
+/* CLOSECHANNEL + GPADL teardown (waits for TORNDOWN); frees the rings and
+ * closes the channel's signal fds.  The ring pages go back to the
+ * allocator when the host's TORNDOWN arrives (even after a timeout here),
+ * so open/close cycles do not grow memory or fds.  A failed open_chan
+ * releases the same way. */
 int hv_part_guest_close_chan(struct hv_part_guest *pg,
                              struct hv_part_guest_chan *ch, int timeout_ms);
 /* Sends an IO_TRAP and waits for its IO_TRAP_DONE. */

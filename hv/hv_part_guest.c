@@ -18,7 +18,22 @@
 
 #define GUEST_MAX_REGIONS 8u
 #define GUEST_MAX_FDS (2u * HV_VMBUS_MAX_CHANNELS + HV_PART_MAX_IRQS)
+#define GUEST_MAX_FREE 32u                       /* free extents */
+#define GUEST_MAX_RINGS (2u * HV_VMBUS_MAX_CHANNELS) /* ring GPADLs tracked */
 
+/* Page allocation: a bump pointer per region plus a short list of freed
+ * extents (merged with their neighbours, and given back to the bump
+ * pointer when they reach it).  A request is served by the first region
+ * that can serve it, free extents of that region first, so "the first
+ * region with room" still holds for callers that rely on region order
+ * (vesper-guest's low DMA region).  An extent that does not fit the list
+ * is forgotten: a bounded leak, never a double use.
+ *
+ * Ring pages of a channel opened by hv_part_guest_open_chan are tracked by
+ * their ring GPADL and freed only when the host's GPADL_TORNDOWN for it
+ * arrives (g_event), whenever that is: the host sends it once nothing
+ * references the pages any more (a teardown while the channel is open is
+ * deferred), so pages are never reused while the host may touch them. */
 struct guest_region {
     uint64_t gpa;
     uint64_t size;
@@ -26,23 +41,60 @@ struct guest_region {
     uint8_t *ptr;
 };
 
+struct guest_extent {
+    uint64_t gpa;
+    uint64_t size;
+};
+
+enum ring_state { RING_FREE, RING_OPEN, RING_TEARING };
+
+struct guest_ring {
+    enum ring_state state;
+    uint32_t relid;
+    uint32_t gpadl;
+    uint64_t gpa;
+    uint64_t size;
+};
+
 struct hv_part_guest {
     int fd;
     struct hv_mem *mem;
     struct guest_region regions[GUEST_MAX_REGIONS];
     unsigned nregions;
-    int fds[GUEST_MAX_FDS]; /* eventfds we created */
+    struct guest_extent free_ext[GUEST_MAX_FREE];
+    unsigned nfree;
+    struct guest_ring rings[GUEST_MAX_RINGS];
+    int fds[GUEST_MAX_FDS]; /* signal fds we keep (eventfds, sockets) */
     unsigned nfds;
     struct hv_vmbus_guest *vmbus;
     bool io_done;
     struct hv_part_io io;
 };
 
+static void pages_free(struct hv_part_guest *pg, uint64_t gpa, uint64_t size);
+
 static int g_send_msg(void *ctx, const void *msg, size_t size)
 {
     struct hv_part_guest *pg = ctx;
 
     return hv__part_send(pg->fd, HV_PART_CHAN_MSG, msg, size, -1);
+}
+
+/* The host let go of a GPADL: ring pages waiting for that are free. */
+static void g_event(void *ctx, const struct hv_chan_msg *m)
+{
+    struct hv_part_guest *pg = ctx;
+
+    if (m->type != HV_MSG_GPADL_TORNDOWN)
+        return;
+    for (unsigned i = 0; i < GUEST_MAX_RINGS; i++) {
+        struct guest_ring *r = &pg->rings[i];
+        if (r->state == RING_TEARING && r->gpadl == m->u.gpadl) {
+            pages_free(pg, r->gpa, r->size);
+            memset(r, 0, sizeof(*r));
+            return;
+        }
+    }
 }
 
 static uint64_t now_ms(void)
@@ -69,7 +121,8 @@ static int wait_readable(int fd, int timeout_ms)
 int hv_part_guest_connect(const char *path, int timeout_ms,
                           struct hv_part_guest **out)
 {
-    static const struct hv_vmbus_guest_ops ops = { .send = g_send_msg };
+    static const struct hv_vmbus_guest_ops ops = { .send = g_send_msg,
+                                                   .event = g_event };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     struct hv__part_frame f;
     struct hv_part_guest *pg;
@@ -189,6 +242,62 @@ struct hv_mem *hv_part_guest_mem(struct hv_part_guest *pg)
     return pg->mem;
 }
 
+static bool in_region(const struct guest_region *r, uint64_t gpa,
+                      uint64_t size)
+{
+    return gpa >= r->gpa && size <= r->size && gpa - r->gpa <= r->size - size;
+}
+
+static struct guest_region *region_of(struct hv_part_guest *pg, uint64_t gpa,
+                                      uint64_t size)
+{
+    for (unsigned i = 0; i < pg->nregions; i++)
+        if (in_region(&pg->regions[i], gpa, size))
+            return &pg->regions[i];
+    return NULL;
+}
+
+static void free_ext_del(struct hv_part_guest *pg, unsigned i)
+{
+    pg->free_ext[i] = pg->free_ext[--pg->nfree];
+}
+
+/* Gives [gpa, gpa + size) back: merged with free neighbours of the same
+ * region, returned to the bump pointer when it ends there. */
+static void pages_free(struct hv_part_guest *pg, uint64_t gpa, uint64_t size)
+{
+    struct guest_region *r = region_of(pg, gpa, size);
+    bool merged = true;
+
+    if (!r || !size || gpa + size - r->gpa > r->used)
+        return; /* not something we handed out */
+    while (merged) {
+        merged = false;
+        for (unsigned i = 0; i < pg->nfree; i++) {
+            struct guest_extent *e = &pg->free_ext[i];
+            if (!in_region(r, e->gpa, e->size))
+                continue;
+            if (e->gpa + e->size == gpa) {
+                gpa = e->gpa;
+                size += e->size;
+            } else if (gpa + size == e->gpa) {
+                size += e->size;
+            } else {
+                continue;
+            }
+            free_ext_del(pg, i);
+            merged = true;
+            break;
+        }
+    }
+    if (gpa + size == r->gpa + r->used) {
+        r->used -= size;
+        return;
+    }
+    if (pg->nfree < GUEST_MAX_FREE)
+        pg->free_ext[pg->nfree++] = (struct guest_extent){ gpa, size };
+}
+
 void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
                                 uint64_t *gpa)
 {
@@ -196,10 +305,26 @@ void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
 
     for (unsigned i = 0; i < pg->nregions && npages; i++) {
         struct guest_region *r = &pg->regions[i];
-        if (r->size - r->used >= size) {
-            uint8_t *p = r->ptr + r->used;
-            *gpa = r->gpa + r->used;
+        uint64_t at = UINT64_MAX;
+
+        for (unsigned k = 0; k < pg->nfree; k++) {
+            struct guest_extent *e = &pg->free_ext[k];
+            if (e->size >= size && in_region(r, e->gpa, e->size)) {
+                at = e->gpa;
+                e->gpa += size;
+                e->size -= size;
+                if (e->size == 0)
+                    free_ext_del(pg, k);
+                break;
+            }
+        }
+        if (at == UINT64_MAX && r->size - r->used >= size) {
+            at = r->gpa + r->used;
             r->used += size;
+        }
+        if (at != UINT64_MAX) {
+            uint8_t *p = r->ptr + (at - r->gpa);
+            *gpa = at;
             memset(p, 0, (size_t)size);
             return p;
         }
@@ -223,34 +348,77 @@ static int keep_fd(struct hv_part_guest *pg, int fd)
     return 0;
 }
 
-static int send_efd(struct hv_part_guest *pg, uint32_t kind, uint32_t a,
-                    uint32_t b, int *out)
+/* Closes a kept fd and forgets it; sets *fd to -1.  Not ours: untouched. */
+static void drop_fd(struct hv_part_guest *pg, int *fd)
+{
+    for (unsigned i = 0; *fd >= 0 && i < pg->nfds; i++)
+        if (pg->fds[i] == *fd) {
+            close(*fd);
+            pg->fds[i] = pg->fds[--pg->nfds];
+            *fd = -1;
+            return;
+        }
+}
+
+/* Sends `fd` with a {a, b} frame of `kind`; `keep` is the fd we keep (the
+ * same eventfd, or the other end of a socketpair), dropped on failure. */
+static int send_fd(struct hv_part_guest *pg, uint32_t kind, uint32_t a,
+                   uint32_t b, int fd, int keep, int *out)
 {
     uint8_t payload[8];
-    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int rc;
+    int rc = keep_fd(pg, keep);
 
-    if (fd < 0)
-        return -errno;
-    rc = keep_fd(pg, fd);
-    if (rc)
+    if (rc) {
+        if (fd != keep)
+            close(fd);
         return rc;
+    }
     hv__put32(payload, a);
     hv__put32(payload + 4, b);
     rc = hv__part_send(pg->fd, kind, payload, sizeof(payload), fd);
-    if (rc == 0)
-        *out = fd;
-    return rc;
+    if (fd != keep)
+        close(fd); /* the host has its own copy now */
+    if (rc) {
+        drop_fd(pg, &keep);
+        return rc;
+    }
+    *out = keep;
+    return 0;
+}
+
+static int send_efd(struct hv_part_guest *pg, uint32_t kind, uint32_t a,
+                    uint32_t b, int *out)
+{
+    int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+    if (fd < 0)
+        return -errno;
+    return send_fd(pg, kind, a, b, fd, fd, out);
 }
 
 int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
                                 int *to_host_fd, int *from_host_fd)
 {
-    int rc = send_efd(pg, HV_PART_SIGNAL_SETUP, relid, HV_PART_SIGNAL_TO_HOST,
-                      to_host_fd);
+    int sv[2], rc;
 
-    return rc ? rc : send_efd(pg, HV_PART_SIGNAL_SETUP, relid,
-                              HV_PART_SIGNAL_TO_GUEST, from_host_fd);
+    *to_host_fd = *from_host_fd = -1;
+    rc = send_efd(pg, HV_PART_SIGNAL_SETUP, relid, HV_PART_SIGNAL_TO_HOST,
+                  to_host_fd);
+    if (rc)
+        return rc;
+    /* Host→guest: a socketpair, never an eventfd (hv_vmbus.h, Signals).
+     * The host gets sv[1]; we read 8-byte signals from sv[0]. */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   sv) < 0) {
+        rc = -errno;
+        drop_fd(pg, to_host_fd);
+        return rc;
+    }
+    rc = send_fd(pg, HV_PART_SIGNAL_SETUP, relid, HV_PART_SIGNAL_TO_GUEST,
+                 sv[1], sv[0], from_host_fd);
+    if (rc)
+        drop_fd(pg, to_host_fd);
+    return rc;
 }
 
 int hv_part_guest_setup_irq(struct hv_part_guest *pg, uint32_t line, int *fd)
@@ -365,14 +533,48 @@ static int open_done(struct hv_part_guest *pg, const void *arg)
     return st == -EINPROGRESS ? 0 : st == 0 ? 1 : st;
 }
 
+static struct guest_ring *ring_find(struct hv_part_guest *pg,
+                                    enum ring_state st, uint32_t relid)
+{
+    for (unsigned i = 0; i < GUEST_MAX_RINGS; i++)
+        if (pg->rings[i].state == st &&
+            (st == RING_FREE || pg->rings[i].relid == relid))
+            return &pg->rings[i];
+    return NULL;
+}
+
+/* Tears the ring GPADL down; its pages are freed when TORNDOWN arrives
+ * (g_event).  Without a record to wait in, the pages stay allocated. */
+static int ring_release(struct hv_part_guest *pg, uint32_t relid,
+                        uint32_t gpadl, uint64_t gpa, uint64_t size)
+{
+    struct guest_ring *r = ring_find(pg, RING_OPEN, relid);
+    int rc;
+
+    if (r && r->gpadl != gpadl)
+        r = NULL;
+    if (!r)
+        r = ring_find(pg, RING_FREE, 0);
+    rc = hv_vmbus_guest_gpadl_teardown(pg->vmbus, relid, gpadl);
+    if (!r)
+        return rc;
+    if (rc == 0)
+        *r = (struct guest_ring){ .state = RING_TEARING, .relid = relid,
+                                  .gpadl = gpadl, .gpa = gpa, .size = size };
+    else
+        memset(r, 0, sizeof(*r));
+    return rc;
+}
+
 int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
                             uint32_t ring_pages, struct hv_part_guest_chan *ch,
                             int timeout_ms)
 {
     struct hv_ring_cfg out_cfg = { .role = HV_RING_WRITER };
     struct hv_ring_cfg in_cfg = { .role = HV_RING_READER };
+    struct guest_ring *r;
+    uint64_t gpa, size;
     uint8_t *mem;
-    uint64_t gpa;
     int rc;
 
     if (ring_pages < 2 || ring_pages > HV_GPADL_MAX_PAGES / 2)
@@ -380,6 +582,7 @@ int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
     memset(ch, 0, sizeof(*ch));
     ch->relid = relid;
     ch->to_host_fd = ch->from_host_fd = -1;
+    size = 2ull * ring_pages * HV_PAGE_SIZE;
     mem = hv_part_guest_alloc_pages(pg, 2 * ring_pages, &gpa);
     if (!mem)
         return -ENOMEM;
@@ -387,16 +590,21 @@ int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
     hv_ring_ctl_init(mem + (size_t)ring_pages * HV_PAGE_SIZE);
     rc = hv_part_guest_gpadl_sync(pg, relid, gpa, 2 * ring_pages,
                                   &ch->ring_gpadl, timeout_ms);
-    if (rc)
+    if (rc) {
+        /* Refused: the host holds nothing.  Otherwise (no answer) it may
+         * still create the GPADL: the pages stay allocated. */
+        if (rc == -EIO)
+            pages_free(pg, gpa, size);
         return rc;
+    }
     rc = hv_part_guest_setup_signals(pg, relid, &ch->to_host_fd,
                                      &ch->from_host_fd);
     if (rc)
-        return rc;
+        goto out_gpadl;
     out_cfg.dsize = in_cfg.dsize = (ring_pages - 1) * HV_PAGE_SIZE;
     rc = hv_ring_create_buf(&out_cfg, mem, &ch->out);
     if (rc)
-        return rc;
+        goto out_rings;
     rc = hv_ring_create_buf(&in_cfg, mem + (size_t)ring_pages * HV_PAGE_SIZE,
                             &ch->in);
     if (rc)
@@ -405,12 +613,28 @@ int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
                              ch->ring_gpadl, ring_pages);
     if (rc == 0)
         rc = pump_until(pg, timeout_ms, open_done, &relid);
-    if (rc == 0)
+    if (rc == 0) {
+        /* Remembered for close: the pages go back after TORNDOWN. */
+        r = ring_find(pg, RING_OPEN, relid);
+        if (!r)
+            r = ring_find(pg, RING_FREE, 0);
+        if (r)
+            *r = (struct guest_ring){ .state = RING_OPEN, .relid = relid,
+                                      .gpadl = ch->ring_gpadl, .gpa = gpa,
+                                      .size = size };
         return 0;
+    }
 out_rings:
     hv_ring_destroy(ch->out);
     hv_ring_destroy(ch->in);
     ch->out = ch->in = NULL;
+    drop_fd(pg, &ch->to_host_fd);
+    drop_fd(pg, &ch->from_host_fd);
+out_gpadl:
+    /* The ring GPADL exists: give it back (a host that did open the
+     * channel after all defers the teardown until the channel closes, and
+     * only then are the pages freed). */
+    (void)ring_release(pg, relid, ch->ring_gpadl, gpa, size);
     return rc;
 }
 
@@ -425,14 +649,21 @@ static int torndown_done(struct hv_part_guest *pg, const void *arg)
 int hv_part_guest_close_chan(struct hv_part_guest *pg,
                              struct hv_part_guest_chan *ch, int timeout_ms)
 {
+    struct guest_ring *r = ring_find(pg, RING_OPEN, ch->relid);
     int rc = hv_vmbus_guest_close(pg->vmbus, ch->relid);
 
     hv_ring_destroy(ch->out);
     hv_ring_destroy(ch->in);
     ch->out = ch->in = NULL;
+    /* Ours only: the host keeps its copies until it gets new ones. */
+    drop_fd(pg, &ch->to_host_fd);
+    drop_fd(pg, &ch->from_host_fd);
+    if (r && r->gpadl != ch->ring_gpadl)
+        r = NULL;
     if (rc == 0)
-        rc = hv_vmbus_guest_gpadl_teardown(pg->vmbus, ch->relid,
-                                           ch->ring_gpadl);
+        rc = r ? ring_release(pg, ch->relid, ch->ring_gpadl, r->gpa, r->size)
+               : hv_vmbus_guest_gpadl_teardown(pg->vmbus, ch->relid,
+                                               ch->ring_gpadl);
     if (rc == 0)
         rc = pump_until(pg, timeout_ms, torndown_done, &ch->ring_gpadl);
     return rc;

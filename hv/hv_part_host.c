@@ -32,6 +32,9 @@ struct hv_part_host {
     struct hv_mem *mem;
     struct sig_pair sigs[HV_VMBUS_MAX_CHANNELS];
     int irq_fds[HV_PART_MAX_IRQS];
+    bool irq_stuck[HV_PART_MAX_IRQS]; /* the guest made the eventfd block */
+    bool irq_sock[HV_PART_MAX_IRQS];  /* a socketpair end, not an eventfd */
+    struct hv__irq_guard irq_guard;
     struct hv_stats stats;
     uint64_t accepted;
     uint64_t refused;
@@ -114,6 +117,8 @@ static void guest_down(struct hv_part_host *p)
         if (p->irq_fds[i] >= 0)
             close(p->irq_fds[i]);
         p->irq_fds[i] = -1;
+        p->irq_stuck[i] = false;
+        p->irq_sock[i] = false;
     }
     close(p->cfd);
     p->cfd = -1;
@@ -173,6 +178,7 @@ void hv_part_host_destroy(struct hv_part_host *p)
     if (!p)
         return;
     guest_down(p);
+    hv__irq_guard_fini(&p->irq_guard);
     hv_vmbus_host_destroy(p->vmbus);
     close(p->lfd);
     unlink(p->path);
@@ -275,6 +281,10 @@ static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
         return bad_frame(p, f, "direction or channel");
     if (hv_chan_state(ch) == HV_CHAN_OPEN)
         return bad_frame(p, f, "channel open");
+    /* Host→guest: a socketpair end we can signal without ever blocking
+     * (hv_vmbus.h, Signals); an eventfd is refused. */
+    if (dir == HV_PART_SIGNAL_TO_GUEST && hv_chan_signal_fd_check(f->fd))
+        return bad_frame(p, f, "host-to-guest signal fd not a socketpair");
     s = sig_find(p, relid);
     for (unsigned i = 0; !s && i < HV_VMBUS_MAX_CHANNELS; i++)
         if (!p->sigs[i].used) {
@@ -294,33 +304,83 @@ static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
 static int on_irq_setup(struct hv_part_host *p, struct hv__part_frame *f)
 {
     uint32_t line;
+    bool sock;
 
     if (f->len != 8)
         return bad_frame(p, f, "length");
     line = hv__le32(f->payload);
     if (line >= HV_PART_MAX_IRQS)
         return bad_frame(p, f, "line");
+    /* An eventfd (written under hv__irq_write's guard) or, as for the
+     * host→guest channel signals, a socketpair end (MSG_DONTWAIT sends);
+     * a pipe, another socket or a file could block or misbehave. */
+    sock = hv_chan_signal_fd_check(f->fd) == 0;
+    if (!sock && !hv__is_eventfd(f->fd))
+        return bad_frame(p, f, "not an eventfd or a socketpair end");
     if (p->irq_fds[line] >= 0)
         close(p->irq_fds[line]);
     p->irq_fds[line] = f->fd;
+    p->irq_stuck[line] = false;
+    p->irq_sock[line] = sock;
     f->fd = -1;
     return 0;
+}
+
+/* All-ones of `size` bytes (size 1, 2 or 4). */
+static uint64_t io_mask(uint32_t size)
+{
+    return size == 4 ? 0xffffffffull : size == 2 ? 0xffffull : 0xffull;
+}
+
+static bool io_valid(const struct hv_part_io *io)
+{
+    if (io->size != 1 && io->size != 2 && io->size != 4)
+        return false;
+    if (io->flags & ~HV_PART_IO_FLAGS)
+        return false;
+    /* configuration space has no BAR */
+    return (io->flags & (HV_PART_IO_CONFIG | HV_PART_IO_MEM)) !=
+           (HV_PART_IO_CONFIG | HV_PART_IO_MEM);
 }
 
 static int on_io_trap(struct hv_part_host *p, struct hv__part_frame *f)
 {
     struct hv_part_io io;
     uint8_t out[HV__PART_IO_SIZE];
+    int rc;
 
     if (f->len != HV__PART_IO_SIZE)
         return bad_frame(p, f, "length");
     hv__part_io_get(f->payload, &io);
-    if (!(io.flags & HV_PART_IO_WRITE))
-        io.value = ~0ull; /* reads of nothing float high */
-    if (p->ops.io_trap)
-        p->ops.io_trap(p->ctx, &io);
+    HV_STAT_INC(&p->stats, io_traps);
+    if (!io_valid(&io)) {
+        /* Answered all the same: the guest is waiting for it. */
+        HV_STAT_INC(&p->stats, bad_io);
+        VSA_LOG_RL(&part_rl, WARN, "%s: device %u: access refused (size %u, "
+                   "flags %#x)", p->path, io.dev, io.size, io.flags);
+        if (!(io.flags & HV_PART_IO_WRITE))
+            io.value = ~0ull;
+    } else if (io.flags & HV_PART_IO_WRITE) {
+        io.value &= io_mask(io.size);
+        if (p->ops.io_trap)
+            p->ops.io_trap(p->ctx, &io);
+    } else {
+        io.value = io_mask(io.size); /* reads of nothing float high */
+        if (p->ops.io_trap)
+            p->ops.io_trap(p->ctx, &io);
+        io.value &= io_mask(io.size);
+    }
+    /* io_trap may have kicked the guest (hv_part_host_kick). */
+    if (p->cfd < 0)
+        return -ECONNRESET;
     hv__part_io_put(out, &io);
-    return hv__part_send(p->cfd, HV_PART_IO_TRAP_DONE, out, sizeof(out), -1);
+    rc = hv__part_send(p->cfd, HV_PART_IO_TRAP_DONE, out, sizeof(out), -1);
+    if (rc == -EAGAIN || rc == -ENOBUFS) {
+        /* A guest that does not read its answers only starves itself. */
+        HV_STAT_INC(&p->stats, io_unanswered);
+        return 0;
+    }
+    return rc;
 }
 
 int hv_part_host_on_conn(struct hv_part_host *p)
@@ -405,6 +465,52 @@ struct hv_mem *hv_part_host_mem(struct hv_part_host *p)
 int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line)
 {
     return line < HV_PART_MAX_IRQS ? p->irq_fds[line] : -1;
+}
+
+int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line)
+{
+    int rc;
+
+    if (line >= HV_PART_MAX_IRQS)
+        return -EINVAL;
+    if (p->irq_fds[line] < 0) {
+        HV_STAT_INC(&p->stats, irqs_no_fd);
+        return -ENOTCONN;
+    }
+    if (p->irq_stuck[line])
+        return -EIO;
+    if (p->irq_sock[line]) {
+        static const uint64_t one = 1;
+        /* Per-call flags: nothing the guest does to the shared socket can
+         * make this block or raise SIGPIPE. */
+        ssize_t n = send(p->irq_fds[line], &one, sizeof(one),
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n == (ssize_t)sizeof(one))
+            rc = 1;
+        else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            rc = 0; /* queue full: unread interrupts wake the guest */
+        else
+            rc = n < 0 ? -errno : -EIO;
+    } else {
+        rc = hv__irq_write(&p->irq_guard, p->irq_fds[line], 1);
+    }
+    if (rc == 1) {
+        HV_STAT_INC(&p->stats, irqs_raised);
+        return 0;
+    }
+    if (rc == 0) {
+        HV_STAT_INC(&p->stats, irqs_coalesced);
+        return 0;
+    }
+    if (rc == -EINTR) {
+        p->irq_stuck[line] = true;
+        HV_STAT_INC(&p->stats, irq_stuck);
+        VSA_LOG_RL(&part_rl, WARN, "%s: interrupt line %u: the guest made its "
+                   "eventfd block; line disabled until it is registered "
+                   "again", p->path, line);
+        return -EIO;
+    }
+    return rc;
 }
 
 const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p)

@@ -14,7 +14,9 @@
  * Each hv_chan owns one struct hv_stats (ring and signalling counters of that
  * channel); each hv_vmbus_host owns one for partition-level events
  * (malformed control messages, frames, GPADL rejections that cannot be
- * attributed to a channel).  hv_stats_add() aggregates.
+ * attributed to a channel), and each hv_part_host one for its socket
+ * (bad frames) and its emulated devices (trapped accesses, interrupt
+ * lines).  hv_stats_add() aggregates.
  *
  * Thread-safety
  * -------------
@@ -50,12 +52,20 @@
     X(signals_sent, "signals sent to the peer")                               \
     X(signals_suppressed, "signals not needed by the signalling rules")       \
     X(signals_received, "signal wakeups received from the peer")              \
+    X(signals_dropped, "signals to the guest not sent (queue full, bad fd)")  \
     X(writer_wakeups, "space-available signals decided (pending_send_sz)")    \
     X(gpadl_created, "GPADLs created")                                        \
     X(gpadl_torndown, "GPADLs torn down")                                     \
     X(gpadl_deferred, "GPADL teardowns deferred while referenced")            \
     X(msgs_in, "channel messages received")                                   \
-    X(msgs_out, "channel messages sent")
+    X(msgs_out, "channel messages sent")                                      \
+    X(io_traps, "emulated-device accesses trapped (IO_TRAP)")                 \
+    X(bad_io, "IO_TRAP refused: size not 1, 2 or 4, or bad flags")            \
+    X(io_unanswered, "IO_TRAP_DONE replies the guest socket had no room for") \
+    X(irqs_raised, "interrupt eventfd writes")                                \
+    X(irqs_coalesced, "interrupts not written: the line's counter was full")  \
+    X(irqs_no_fd, "interrupts of a line without a registered eventfd")        \
+    X(irq_stuck, "interrupt lines disabled: the guest made its eventfd block")
 
 struct hv_stats {
 #define HV_STATS_FIELD_(n, h) uint64_t n;

@@ -58,6 +58,26 @@
  * on a datapath thread only mark the ring broken; the control thread then
  * calls hv_vmbus_host_check_rings() to close those channels.
  *
+ * Signals
+ * -------
+ * Each OPEN channel has two signal fds, both supplied by the guest over
+ * the transport (hv_part.h, SIGNAL_SETUP).  Guest→host is an eventfd the
+ * guest writes; hv_chan_ack_signal drains it with preadv2(RWF_NOWAIT),
+ * which never blocks even if the guest cleared O_NONBLOCK on the shared
+ * file.  Host→guest is NOT an eventfd: a write() to an eventfd whose
+ * counter cannot take the value sleeps unless the file is O_NONBLOCK, the
+ * guest shares that file (it can clear the flag and pre-load the counter
+ * to 0xfffffffffffffffe), and pwritev2(RWF_NOWAIT) is not supported on
+ * eventfds (EOPNOTSUPP), so any eventfd write could stall the servicing
+ * thread and with it every channel on it.  The guest instead passes one
+ * end of an AF_UNIX SOCK_SEQPACKET socketpair (checked by
+ * hv_chan_signal_fd_check) and keeps the other.  hv_chan_notify_guest
+ * sends an 8-byte message with MSG_DONTWAIT | MSG_NOSIGNAL, flags that
+ * apply to that one call.  A full queue (about 280 unread signals) is
+ * counted (signals_dropped) and ignored, because the signals already
+ * queued will wake the guest.  A closed or broken peer is counted too.
+ * The guest reads 8 bytes per signal, as it would from an eventfd.
+ *
  * Thread-safety
  * -------------
  * hv_vmbus_host_* and hv_chan_violation are control-thread only.  The rings
@@ -188,11 +208,23 @@ void *hv_chan_user(const struct hv_chan *ch);
 /* A protocol violation found by an upper layer: closes the channel
  * (BROKEN), counts it, logs (rate limited).  Control thread. */
 void hv_chan_violation(struct hv_chan *ch, const char *why);
-/* Signal eventfds (owned by the transport): `in_fd` is signalled by the
- * guest, `out_fd` by us.  -1 = none. */
+/* Signal fds (owned by the transport): `in_fd` is the eventfd the guest
+ * signals, `out_fd` the host's end of the socketpair we signal the guest
+ * on (see Signals above).  -1 = none. */
 void hv_chan_set_signal_fds(struct hv_chan *ch, int in_fd, int out_fd);
 int hv_chan_in_signal_fd(const struct hv_chan *ch);
-/* Signals the guest (eventfd write) and counts it.  0 or -errno. */
+/* Whether `fd` may be a channel's out_fd: an AF_UNIX SOCK_SEQPACKET socket
+ * connected to an unnamed peer (a socketpair end).  0, -ENOTSOCK,
+ * -EPROTOTYPE (other domain or type), -ENOTCONN, -EPERM (the peer is a
+ * named socket).  For the transport, when the guest hands the fd over. */
+int hv_chan_signal_fd_check(int fd);
+/* Signals the guest: one 8-byte message (value 1) on out_fd, sent with
+ * MSG_DONTWAIT | MSG_NOSIGNAL, so it never blocks and never raises
+ * SIGPIPE whatever the guest did to the shared socket.  0 when sent
+ * (signals_sent) or when the guest's queue is full (signals_dropped: the
+ * unread signals already wake it); -ENOTCONN (no fd), or the send error
+ * (signals_dropped; e.g. -ENOTSOCK, -ECONNRESET when the guest closed its
+ * end). */
 int hv_chan_notify_guest(struct hv_chan *ch);
 /* Drains the guest→host eventfd; returns the number of signals coalesced
  * (0 if none pending). */

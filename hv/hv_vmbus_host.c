@@ -4,7 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "common/vsa_log.h"
@@ -706,17 +709,58 @@ int hv_chan_in_signal_fd(const struct hv_chan *ch)
     return ch->in_fd;
 }
 
+int hv_chan_signal_fd_check(int fd)
+{
+    struct sockaddr_un peer;
+    socklen_t len = sizeof(peer);
+    struct stat st;
+    int v;
+
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return -ENOTSOCK;
+    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 ||
+        v != AF_UNIX)
+        return -EPROTOTYPE;
+    len = sizeof(v);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 ||
+        v != SOCK_SEQPACKET)
+        return -EPROTOTYPE;
+    /* Connected (a connection-oriented socket cannot be re-connected
+     * later), and to an unnamed peer: a socketpair end, not a connection
+     * to some listening socket on which our signals would be 8-byte
+     * messages sent with the host's credentials. */
+    len = sizeof(peer);
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+        return -ENOTCONN;
+    if (len != sizeof(sa_family_t))
+        return -EPERM;
+    return 0;
+}
+
 int hv_chan_notify_guest(struct hv_chan *ch)
 {
-    uint64_t one = 1;
+    static const uint64_t one = 1;
+    ssize_t n;
 
     if (ch->out_fd < 0)
         return -ENOTCONN;
-    if (write(ch->out_fd, &one, sizeof(one)) != (ssize_t)sizeof(one) &&
-        errno != EAGAIN)
-        return -errno;
-    HV_STAT_INC(&ch->stats, signals_sent);
-    return 0;
+    /* The guest shares this socket's file: it may clear O_NONBLOCK,
+     * shrink the buffer, stop reading or close its end.  MSG_DONTWAIT and
+     * MSG_NOSIGNAL are per call, so none of that can block or kill the
+     * servicing thread (an eventfd here could block: write() on a full
+     * counter sleeps unless the shared file is O_NONBLOCK). */
+    n = send(ch->out_fd, &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)sizeof(one)) {
+        HV_STAT_INC(&ch->stats, signals_sent);
+        return 0;
+    }
+    HV_STAT_INC(&ch->stats, signals_dropped);
+    if (n >= 0)
+        return -EIO;
+    /* Queue full: unread signals are pending, the guest will wake. */
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return 0;
+    return -errno;
 }
 
 uint64_t hv_chan_ack_signal(struct hv_chan *ch)

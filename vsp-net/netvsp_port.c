@@ -30,6 +30,9 @@ VSA_LOG_MODULE(netvsp_port);
 #define SERVICE_BUDGET 256      /* guest packets handled per service call */
 #define DELIVER_BATCH 64
 #define PKT_BUF_SIZE (VSPN_VSP_ASM_MAX + 4096)
+/* Room in to_switch needed before another guest packet is read: one
+ * packet carries at most 8 RNDIS frames (vsp.h), with margin. */
+#define SWITCH_ROOM 16
 
 struct netvsp_port {
     /* lcore-facing */
@@ -37,6 +40,11 @@ struct netvsp_port {
     struct rte_ring *to_guest;      /* tx_burst → guest */
     int tx_efd;
     _Atomic bool link;
+    /* Set by the control thread when it stopped reading the guest's ring
+     * because to_switch was full; the lcore clears it and wakes the
+     * control thread (tx_efd) once it dequeued.  The guest's ring fills
+     * meanwhile and the guest waits: back-pressure, not loss. */
+    _Atomic bool switch_waiting;
     _Atomic uint64_t rx_ring_full;  /* guest frames dropped: to_switch full */
     _Atomic uint64_t tx_ring_full;  /* switch frames dropped: to_guest full */
 
@@ -54,6 +62,7 @@ struct netvsp_port {
     const char *close_reason;       /* set by the VSP's close op */
     uint64_t no_mbuf;
     uint64_t guest_full;            /* to_guest frames the VSP refused */
+    uint64_t switch_full;           /* reads paused: to_switch was full */
 };
 
 /* ---- lcore side ---------------------------------------------------------- */
@@ -63,9 +72,24 @@ static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
 {
     struct netvsp_port *np = priv;
 
+    unsigned got;
+
     (void)lcore_idx;
-    return (uint16_t)rte_ring_sc_dequeue_burst(np->to_switch, (void **)pkts,
-                                               n, NULL);
+    got = rte_ring_sc_dequeue_burst(np->to_switch, (void **)pkts, n, NULL);
+    if (got) {
+        /* Pairs with the fence in switch_has_room(): either the control
+         * thread sees this dequeue's room, or we see its flag. */
+        atomic_thread_fence(memory_order_seq_cst);
+        if (atomic_load_explicit(&np->switch_waiting, memory_order_relaxed) &&
+            atomic_exchange_explicit(&np->switch_waiting, false,
+                                     memory_order_relaxed)) {
+            uint64_t one = 1;
+            if (write(np->tx_efd, &one, sizeof(one)) < 0) {
+                /* counter saturated: the control thread is awake anyway */
+            }
+        }
+    }
+    return (uint16_t)got;
 }
 
 static uint16_t np_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
@@ -379,6 +403,20 @@ static void deliver(struct netvsp_port *np)
     free(lin);
 }
 
+/* True if to_switch has room for another guest packet's frames.  If not,
+ * raises switch_waiting so the lcore wakes us when it made room. */
+static bool switch_has_room(struct netvsp_port *np)
+{
+    if (rte_ring_free_count(np->to_switch) >= SWITCH_ROOM)
+        return true;
+    atomic_store_explicit(&np->switch_waiting, true, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (rte_ring_free_count(np->to_switch) < SWITCH_ROOM)
+        return false;
+    atomic_store_explicit(&np->switch_waiting, false, memory_order_relaxed);
+    return true;
+}
+
 static void self_wake(struct netvsp_port *np)
 {
     uint64_t one = 1;
@@ -415,6 +453,10 @@ void netvsp_port_service(struct netvsp_port *np)
              * turn first: wake ourselves up again (the guest will not
              * signal, its ring never became empty). */
             self_wake(np);
+            break;
+        }
+        if (!switch_has_room(np)) {
+            np->switch_full++; /* the lcore wakes us when it made room */
             break;
         }
         rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
@@ -458,12 +500,13 @@ int netvsp_port_fd(const struct netvsp_port *np)
 
 json_t *netvsp_port_stats_json(const struct netvsp_port *np)
 {
-    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I}",
+    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}",
         "attached", np->ch != NULL,
         "rx_ring_full", (json_int_t)atomic_load(&np->rx_ring_full),
         "tx_ring_full", (json_int_t)atomic_load(&np->tx_ring_full),
         "no_mbuf", (json_int_t)np->no_mbuf,
-        "guest_refused", (json_int_t)np->guest_full);
+        "guest_refused", (json_int_t)np->guest_full,
+        "switch_full", (json_int_t)np->switch_full);
 
     if (o && np->vsp) {
         json_object_set_new(o, "nvsp_version",

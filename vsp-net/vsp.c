@@ -140,7 +140,7 @@ enum col {
  * type is CLOSE in every state.  Rows: states except CLOSED (DROP). */
 static const uint8_t table[NCOLS][VSPN_VSP_NSTATES - 1] = {
     /*                WAIT VERS NDIS RXBUF READY TXONLY REVOKED */
-    [C_INIT]        = { A_, A_, A_, F_, F_, F_, A_ },
+    [C_INIT]        = { A_, X_, X_, X_, X_, X_, X_ },
     [C_NDIS_VER]    = { X_, A_, X_, X_, X_, X_, X_ },
     [C_RECV_BUF]    = { F_, F_, A_, F_, F_, F_, F_ },
     [C_REVOKE_RECV] = { X_, X_, X_, A_, A_, X_, X_ },
@@ -595,7 +595,8 @@ static int on_init(struct vspn_vsp *v, const struct vspn_pkt *pkt,
             chosen = versions[i];
             break;
         }
-    /* Allowed only in states without buffers: nothing to release. */
+    /* Allowed only in WAIT_INIT (the guest retries while we refuse its
+     * version, spec §2): no buffers, nothing to release. */
     v->ndis_version = 0;
     v->ndis_config = false;
     v->guest_mtu = 0;
@@ -1050,6 +1051,17 @@ static int on_nvsp(struct vspn_vsp *v, const struct vspn_pkt *pkt)
         STAT_INC(v, after_close);
         return -EPIPE;
     default:
+        /* INIT once a version was negotiated: no guest renegotiates on an
+         * open channel (they close and reopen it, which resets us); a
+         * guest that does is hammering the control path.  Issue: 100,000
+         * INITs must cost the guest its channel, not the host a reply
+         * each. */
+        if (m.type == VSPN_NVSP_INIT) {
+            STAT_INC(v, init_repeated);
+            return VIOLATION(v, -EPROTO, "INIT after version %#x was "
+                             "negotiated (state %s)", v->version,
+                             vspn_vsp_state_name(v->state));
+        }
         return VIOLATION(v, -EPROTO, "%s (%u) not allowed in %s (version %#x)",
                          vspn_nvsp_type_name(m.type), m.type,
                          vspn_vsp_state_name(v->state), v->version);

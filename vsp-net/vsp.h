@@ -27,15 +27,22 @@
  *   RXBUF --104--> READY         (iPXE stays in RXBUF: no send buffer)
  *   READY --103--> TXBUF_ONLY --106--> REVOKED
  *   READY --106--> RXBUF         RXBUF --103--> REVOKED
- *   REVOKED --INIT--> VERSIONED (or WAIT_INIT on refusal)
+ *   WAIT_INIT --INIT refused--> WAIT_INIT (the guest tries a lower version)
  *   any --violation--> CLOSED (ops->close called once; all input ignored)
+ * INIT is accepted in WAIT_INIT only.  Guests repeat INIT only while the
+ * host refuses their version (spec §2); once a version is negotiated an
+ * INIT in any later state, REVOKED included, is a violation counted in
+ * init_repeated (guests renegotiate by closing and reopening the channel,
+ * which resets the VSP), so a guest looping on INIT loses its channel
+ * after the first success instead of costing the host a reply each.
  * Every guest message is looked up in a (state × message type) table; the
  * negotiated version gates the types that exist only from v2 (NDIS_CONFIG),
  * v4 (SWITCH_DATA_PATH) and v5 (SUBCHANNEL).  Each cell is one of
  *   ALLOW  the handler runs;
  *   FAIL   the request is answered with its reply type and status FAILURE
- *          (only for the five request types: INIT, SEND_RECV_BUF,
- *          SEND_SEND_BUF, SEND_RNDIS_PKT, SUBCHANNEL);
+ *          (only for the request types SEND_RECV_BUF, SEND_SEND_BUF,
+ *          SEND_RNDIS_PKT, SUBCHANNEL; INIT is never refused by the
+ *          table: it runs or closes);
  *   CLOSE  protocol violation: counted, logged (rate limited), ops->close;
  *   DROP   (state CLOSED only) ignored and counted.
  * Host→guest types, NONE, unknown and unused types (chimney, VMQ, PD API,
@@ -228,6 +235,7 @@ const char *vspn_vsp_action_name(enum vspn_vsp_action a);
     X(after_close, "packets ignored after the channel was closed")             \
     X(init_ok, "NVSP INIT accepted")                                           \
     X(init_refused, "NVSP INIT with no supported version")                     \
+    X(init_repeated, "NVSP INIT after a version was negotiated (closed)")      \
     X(bad_gpadl, "buffer GPADL unknown or of a bad size")                      \
     X(buf_overlap, "buffers sharing guest pages")                              \
     X(buf_nomem, "buffer setup refused: host allocation failed")               \

@@ -71,6 +71,8 @@ ensure_packages() {
     want+=(python3-scapy)
     case " $ENGINES " in *" testpmd "*) want+=(dpdk dpdk-dev) ;; esac
     case " $ENGINES " in *" ovs "*) want+=(openvswitch-switch-dpdk openvswitch-switch openvswitch-common) ;; esac
+    # guest paths: in the OVS run the guest is dpdk-testpmd (virtio_user)
+    [ "${NEED_TESTPMD:-0}" = 1 ] && want+=(dpdk dpdk-dev)
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
@@ -80,7 +82,7 @@ ensure_packages() {
         warn "could not install: ${missing[*]}"
         return 1
     fi
-    has_engine testpmd && ! command -v dpdk-testpmd >/dev/null && { warn "dpdk-testpmd not found"; return 1; }
+    { has_engine testpmd || [ "${NEED_TESTPMD:-0}" = 1 ]; } && ! command -v dpdk-testpmd >/dev/null && { warn "dpdk-testpmd not found"; return 1; }
     has_engine ovs && [ ! -x "$OVSD" ] && { warn "$OVSD not found"; return 1; }
     return 0
 }
@@ -120,17 +122,30 @@ load_note() {
 # busy_pct "J0" "J1": how busy all CPUs were, in %
 busy_pct() { echo "$1 $2" | awk '{d = $5 - $2; printf "%.0f", d ? 100 * (1 - ($6 - $3) / d) : 0}'; }
 
-# add_windows ENGINE SCENARIO SAMPLES OUTS INS START BUSY: turn samples into rows of windows.tsv
+# proc_jiffies PID...: CPU time (clock ticks, the unit of /proc/stat) used so far by those processes
+proc_jiffies() { "$PY" "$BENCH_DIR/benchlib.py" proc-jiffies "$@"; }
+# other_pct "J0" "J1" P0 P1: % of all CPUs that processes other than ours
+# (whose CPU time went from P0 to P1 ticks) kept busy between J0 and J1.
+# This is the contention measure for rows where our own processes poll on
+# every core (guest paths: cpu busy is 100 % by design).
+other_pct() {
+    echo "$1 $2 $3 $4" | awk '{d = $5 - $2; b = d - ($6 - $3); o = b - ($8 - $7); if (o < 0) o = 0
+        printf "%.0f", d ? 100 * o / d : 0}'
+}
+
+# add_windows ENGINE SCENARIO SAMPLES OUTS INS START BUSY [OTHER]: turn samples into rows of windows.tsv
+# (OTHER: other_busy_pct, only measured for guest paths)
 add_windows() {
-    local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 rep mout min dt
-    local rows
+    local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} rep mout min dt
+    local rows lo="out" li="in"
+    is_guest_scenario "$scen" && { lo="rx B"; li="offered A"; }
     if ! rows=$("$PY" "$BENCH_DIR/benchlib.py" windows "$samples" "$outs" "$ins" "$start" "$SECS" "$REPS"); then
         warn "$engine/$scen: no figures (see $samples)"
         return 1
     fi
     while read -r rep mout min dt; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$rep" "$mout" "$min" "$dt" "$busy" >> "$WINDOWS"
-        printf '  %-8s %-12s window %d: %8.3f Mpps out  %8.3f Mpps in  (%.2f s)\n' "$engine" "$scen" "$rep" "$mout" "$min" "$dt"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$rep" "$mout" "$min" "$dt" "$busy" "$other" >> "$WINDOWS"
+        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)\n' "$engine" "$scen" "$rep" "$mout" "$lo" "$min" "$li" "$dt"
     done <<< "$rows"
 }
 

@@ -4,13 +4,23 @@
     report.py WINDOWS.tsv OUTDIR [MODE SCENARIO...]
 
 WINDOWS.tsv has one row per measured window:
-    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct
+    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct  [other_busy_pct]
 (engine: vesper, ovs, testpmd; mode: hugepages or no-huge; cpu_busy_pct:
-how busy all CPUs were while that engine was measured).
+how busy all CPUs were while that engine was measured; other_busy_pct: the
+share of all CPUs used by processes other than the engine's own, measured
+for guest paths, where the engine's own processes poll on every CPU).
+For a guest path (synth-pair) mpps_out is what the host delivered into
+guest NIC B and mpps_in what it took from guest NIC A (offered).
+OUTDIR/guest.tsv (optional) holds the guests' own counts:
+    scenario  mode  engine  span  tx_mpps  rx_mpps  seconds
 
 Prints a table and the target check, and writes
   OUTDIR/results.json         [{"scenario","vesper_mpps","ovs_mpps","testpmd_mpps",
-                                 "vs_ovs","vs_testpmd","mode"}]  (medians)
+                                 "vs_ovs","vs_testpmd","mode"}]  (medians);
+                              guest-path rows add "kind": "guest",
+                              "vesper_offered_mpps", "ovs_offered_mpps",
+                              "vesper_loss_pct", "ovs_loss_pct" (testpmd_mpps
+                              and vs_testpmd are null: no such ceiling)
   OUTDIR/results-detail.json  per scenario and engine: every window, median,
                               min, max, cycles/packet (TSC Hz / median rate)
 Every SCENARIO given gets a row (in MODE) even when nothing was measured
@@ -24,7 +34,8 @@ import statistics
 import sys
 
 ENGINES = ("vesper", "ovs", "testpmd")
-ORDER = ("l2-1k", "l2-64k", "vlan-access")
+ORDER = ("l2-1k", "l2-64k", "vlan-access", "synth-pair")
+GUEST = {"synth-pair"}   # guest paths: figure = received on guest NIC B
 # scenario: (Vesper / OVS-DPDK, Vesper / testpmd io, where the testpmd bar comes from)
 TARGETS = {
     "l2-1k": (3.0, 0.75, "issue 2 §7"),
@@ -35,7 +46,9 @@ LABEL = {
     "l2-1k": "L2 learning A<->B, 1,024 MACs",
     "l2-64k": "L2 learning A<->B, 65,536 MACs",
     "vlan-access": "VLAN trunk -> 16 access ports",
+    "synth-pair": "guest NIC A -> guest NIC B, one guest thread",
 }
+OTHER_LOAD_WARN = 10.0   # % of all CPUs used by other processes (guest paths)
 
 
 def tsc_mhz():
@@ -66,7 +79,9 @@ def main():
 
     scen_order = list(wanted)
     data = {k: {e: [] for e in ENGINES} for k in wanted}
+    ins = {}     # (scenario, mode, engine) -> [(mpps_in, dt)]
     busy = {}
+    other = {}
     ncpu = os.cpu_count() or 2
     for r in rows:
         key = (r["scenario"], r["mode"])
@@ -75,9 +90,25 @@ def main():
             scen_order.append(key)
         try:
             data[key][r["engine"]].append(float(r["mpps_out"]))
+            ins.setdefault(key + (r["engine"],), []).append(
+                (float(r["mpps_in"]), float(r["mpps_out"]), float(r["dt_s"])))
             busy[key + (r["engine"],)] = float(r.get("cpu_busy_pct") or 0)
+            if r.get("other_busy_pct") not in (None, ""):
+                other[key + (r["engine"],)] = float(r["other_busy_pct"])
         except (KeyError, ValueError):
             pass
+    guest_own = {}   # (scenario, mode, engine) -> guest.tsv row
+    gpath = os.path.join(outdir, "guest.tsv")
+    if os.path.exists(gpath):
+        with open(gpath) as f:
+            for r in csv.DictReader(f, delimiter="\t"):
+                try:
+                    guest_own[(r["scenario"], r["mode"], r["engine"])] = {
+                        "span": r["span"], "tx_mpps": round(float(r["tx_mpps"]), 4),
+                        "rx_mpps": round(float(r["rx_mpps"]), 4),
+                        "seconds": round(float(r["seconds"]), 2)}
+                except (KeyError, ValueError):
+                    pass
     scen_order.sort(key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
 
     results, detail = [], []
@@ -96,8 +127,17 @@ def main():
             "vs_testpmd": rnd(ratio(med["vesper"], med["testpmd"])),
             "mode": mode,
         }
-        results.append(res)
         det = {"scenario": scen, "mode": mode, "tsc_mhz": mhz}
+        if scen in GUEST:
+            res["kind"] = det["kind"] = "guest"
+            for e in ("vesper", "ovs"):
+                w = ins.get((scen, mode, e), [])
+                offered = statistics.median([x[0] for x in w]) if w else None
+                sent = sum(x[0] * x[2] for x in w)
+                got = sum(x[1] * x[2] for x in w)
+                res[e + "_offered_mpps"] = rnd(offered)
+                res[e + "_loss_pct"] = rnd(100.0 * (1 - got / sent), 2) if sent > 0 else None
+        results.append(res)
         for e in ENGINES:
             w = d[e]
             det[e] = None if not w else {
@@ -106,6 +146,12 @@ def main():
                 "cycles_per_packet": rnd(mhz / med[e], 1) if med[e] else None,
                 "cpu_busy_pct": busy.get((scen, mode, e)),
             }
+            if det[e] is not None and scen in GUEST:
+                det[e]["offered_windows_mpps"] = [round(x[0], 4) for x in ins.get((scen, mode, e), [])]
+                det[e]["offered_median"] = res.get(e + "_offered_mpps")
+                det[e]["loss_pct"] = res.get(e + "_loss_pct")
+                det[e]["other_busy_pct"] = other.get((scen, mode, e))
+                det[e]["guest_own"] = guest_own.get((scen, mode, e))
         detail.append(det)
 
     os.makedirs(outdir, exist_ok=True)
@@ -119,7 +165,7 @@ def main():
     def fig(e, det):
         x = det[e]
         if x is None:
-            return "—"
+            return "n/a" if e == "testpmd" and det["scenario"] in GUEST else "—"
         if len(x["windows_mpps"]) > 1:
             return "%.2f (%.2f–%.2f)" % (x["median"], x["min"], x["max"])
         return "%.2f" % x["median"]
@@ -140,6 +186,14 @@ def main():
                 if det[e] is not None and det[e]["cpu_busy_pct"] is not None]
         if not vals:
             return "—"
+        if det["scenario"] in GUEST:
+            # guest and datapath both poll: every CPU is busy by design, so
+            # what tells of competition is the share other processes took
+            oth = [det[e].get("other_busy_pct") for e in ENGINES if det[e] is not None]
+            oth = [x for x in oth if x is not None]
+            if not oth:
+                return "%.0f" % max(vals)
+            return "%.0f (others %.0f)%s" % (max(vals), max(oth), " !" if max(oth) > OTHER_LOAD_WARN else "")
         return "%.0f%s" % (max(vals), " !" if max(vals) > quiet else "")
 
     noisy = False
@@ -155,13 +209,39 @@ def main():
             cyc("vesper", det), cyc("ovs", det), cyc("testpmd", det), ld))
     print("\nMpps: median (min–max) of the windows; cycles/pkt = TSC %.0f MHz ÷ median rate, one forwarding core." % mhz)
     print("cpu busy %%: the busiest engine's measurement, all %d CPUs; the polling core alone is %.0f %%." % (ncpu, 100.0 / ncpu))
+    gres = [(res, det) for res, det in zip(results, detail) if res["scenario"] in GUEST]
+    if gres:
+        print("Guest paths: the guest and the datapath each poll a CPU (100 %% busy by design); \"others\" is the share"
+              " of all CPUs taken by other processes (! above %.0f %%)." % OTHER_LOAD_WARN)
     if noisy:
         print("WARNING: rows marked ! ran while other processes used the CPUs; their figures and ratios are not reliable.")
+    if gres:
+        def g(x, fmt="%.3f"):
+            return "—" if x is None else fmt % x
+
+        def own(det, e):
+            x = det[e] and det[e].get("guest_own")
+            if not x:
+                return "—"
+            return "%.3f / %.3f (%s)" % (x["tx_mpps"], x["rx_mpps"], "windows" if x["span"] == "windows" else "whole run")
+        print("\nGuest paths (Mpps; received = what the host put into guest NIC B, offered = what it took from guest NIC A):")
+        print("| scenario | mode | engine | received | offered | loss % | guest's own count sent / received |")
+        print("|---|---|---|---|---|---|---|")
+        for res, det in gres:
+            for e, name in (("vesper", "Vesper (vesper-guest, VMBus)"), ("ovs", "OVS-DPDK (testpmd virtio_user, vhost-user)")):
+                print("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    res["scenario"], res["mode"], name, g(res[e + "_mpps"]), g(res.get(e + "_offered_mpps")),
+                    g(res.get(e + "_loss_pct"), "%.2f"), own(det, e)))
+        print("Vesper÷OVS for guest paths compares the received figures; there is no testpmd ceiling for them.")
 
     print("\nTarget check (ratios in this run; a MISS does not fail the run):")
     for res in results:
         t = TARGETS.get(res["scenario"])
         if t is None:
+            if res["scenario"] in GUEST:
+                v = res["vs_ovs"]
+                print("  info  %-12s %-9s %-18s %6s  no target (BENCH.md sets none for guest paths)" % (
+                    res["scenario"], res["mode"], "Vesper÷OVS-DPDK", "—" if v is None else "%.2f" % v))
             continue
         for key, bar, what in (("vs_ovs", t[0], "Vesper÷OVS-DPDK"), ("vs_testpmd", t[1], "Vesper÷testpmd io")):
             v = res[key]

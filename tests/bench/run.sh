@@ -2,18 +2,21 @@
 # Vesper benchmark: Vesper, dpdk-testpmd (io) and OVS-DPDK 3.1 (NORMAL) on the
 # same generated traffic, the same virtual devices and the same core layout
 # (main lcore 0, one forwarding lcore 1, --no-pci, a private --file-prefix
-# per process), in one run.  See tests/bench/README.md.
+# per process), in one run; and the guest path synth-pair (one guest thread
+# drives two synthetic NICs through vesperd, against testpmd virtio_user
+# through OVS-DPDK vhost-user).  See tests/bench/README.md.
 #
 #   tests/bench/run.sh [BUILD_DIR] [SCENARIO...]
 #   tests/bench/run.sh                       # all scenarios, 3 x 10 s windows
 #   tests/bench/run.sh l2-1k vlan-access     # selected scenarios
+#   tests/bench/run.sh synth-pair            # the guest path only
 #   tests/bench/run.sh build-release         # Vesper from another build dir
 #   REPS=1 SECS=3 tests/bench/run.sh         # quick run
 #   ENGINES="testpmd ovs" tests/bench/run.sh # peers only
 #   NO_HUGE=1 tests/bench/run.sh             # force the --no-huge fallback
 #
-# BUILD_DIR (an argument, else $BUILD, else build/) holds vesperd and
-# vesperctl; results go to BUILD_DIR/bench/: results.json (medians),
+# BUILD_DIR (an argument, else $BUILD, else build/) holds vesperd,
+# vesperctl and vesper-guest; results go to BUILD_DIR/bench/: results.json (medians),
 # results-detail.json, windows.tsv, run.log, logs/.  Exit status: 0 when
 # every engine gave figures for every scenario, whether or not the targets
 # are met (a benchmark is not a test); 1 when a figure is missing; 2 on a
@@ -29,12 +32,13 @@ SECS=${SECS:-10}
 WARM=${WARM:-5}
 ENGINES=${ENGINES:-testpmd ovs vesper}
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3   # helpers need only the standard library
-ALL_SCENARIOS=(l2-1k l2-64k vlan-access)
+ALL_SCENARIOS=(l2-1k l2-64k vlan-access synth-pair)
 
 source "$BENCH_DIR/lib-common.sh"
 source "$BENCH_DIR/lib-testpmd.sh"
 source "$BENCH_DIR/lib-ovs.sh"
 source "$BENCH_DIR/lib-vesper.sh"
+source "$BENCH_DIR/lib-guest.sh"
 
 has_engine() { case " $ENGINES " in *" $1 "*) return 0 ;; esac; return 1; }
 usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit "${1:-0}"; }
@@ -57,6 +61,8 @@ main() {
     WINDOWS=$OUT/windows.tsv
     VESPERD=${VESPERD:-$BUILD/tools/vesperd/vesperd}
     VESPERCTL=${VESPERCTL:-$BUILD/tools/vesperctl/vesperctl}
+    VESPER_GUEST=${VESPER_GUEST:-$BUILD/tools/vesper-guest/vesper-guest}
+    GUEST_TSV=$OUT/guest.tsv
     for s in "${SCENARIOS[@]}"; do
         case " ${ALL_SCENARIOS[*]} " in *" $s "*) ;; *) warn "unknown scenario '$s' (known: ${ALL_SCENARIOS[*]})"; exit 2 ;; esac
     done
@@ -68,8 +74,17 @@ main() {
     done
     [ "$(id -u)" = 0 ] || { warn "must run as root (hugepages, DPDK)"; exit 2; }
 
+    # Guest paths need dpdk-testpmd (the guest of the OVS run) and vesper-guest.
+    local want_guest=0 want_pcap=0
+    for s in "${SCENARIOS[@]}"; do
+        if is_guest_scenario "$s"; then want_guest=1; else want_pcap=1; fi
+    done
+    NEED_TESTPMD=0
+    [ "$want_guest" = 1 ] && has_engine ovs && NEED_TESTPMD=1
+
     # Vesper first: a missing daemon is a set-up error, found before anything runs.
     if has_engine vesper && ! vesper_check; then exit 2; fi
+    if has_engine vesper && [ "$want_guest" = 1 ] && ! vesper_guest_check; then exit 2; fi
 
     mkdir -p "$OUT" "$LOGS" "$TRAFFIC" || exit 2
     RUNTMP=$(mktemp -d /tmp/vbench.XXXXXX) || exit 2
@@ -79,12 +94,15 @@ main() {
 
     ensure_packages || exit 2
 
-    # Traffic: regenerate when missing or when the generator changed.
+    # Traffic: regenerate when missing or when the generator changed (guest
+    # paths generate their frames in the guest and need none).
     gen_stamp=$(sha256sum "$BENCH_DIR/gen_traffic.py" | cut -d' ' -f1)
     need_gen=0
-    for f in l2-1k.A l2-1k.B l2-64k.A l2-64k.B vlan-1k.A vlan-1k.B; do [ -s "$TRAFFIC/$f.pcap" ] || need_gen=1; done
-    for f in l2-1k l2-64k vlan-1k; do [ -s "$TRAFFIC/$f.hosts.tsv" ] || need_gen=1; done
-    [ "$(cat "$TRAFFIC/.generator" 2>/dev/null)" = "$gen_stamp" ] || need_gen=1
+    if [ "$want_pcap" = 1 ]; then
+        for f in l2-1k.A l2-1k.B l2-64k.A l2-64k.B vlan-1k.A vlan-1k.B; do [ -s "$TRAFFIC/$f.pcap" ] || need_gen=1; done
+        for f in l2-1k l2-64k vlan-1k; do [ -s "$TRAFFIC/$f.hosts.tsv" ] || need_gen=1; done
+        [ "$(cat "$TRAFFIC/.generator" 2>/dev/null)" = "$gen_stamp" ] || need_gen=1
+    fi
     if [ "$need_gen" = 1 ]; then
         say "generating traffic into $TRAFFIC (scapy, about 30 s)"
         /usr/bin/python3 "$BENCH_DIR/gen_traffic.py" "$TRAFFIC" || { warn "traffic generation failed"; exit 2; }
@@ -93,7 +111,8 @@ main() {
 
     setup_hugepages
     TSC_MHZ=$(awk -F': ' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
-    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\n' > "$WINDOWS"
+    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\tother_busy_pct\n' > "$WINDOWS"
+    printf 'scenario\tmode\tengine\tspan\ttx_mpps\trx_mpps\tseconds\n' > "$GUEST_TSV"
 
     # Everything printed from here on also goes to run.log.  No pipeline around
     # the engine functions: their pids must stay visible to the EXIT trap.
@@ -111,6 +130,7 @@ EOF
     say "# Vesper bench $(date -u +%FT%TZ)  mode=$BENCH_MODE  reps=$REPS x ${SECS}s  warm=${WARM}s  engines=[$ENGINES]"
     say "# cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, tsc ${TSC_MHZ} MHz, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
     has_engine vesper && say "# vesper build: $buildinfo ($VESPERD)"
+    has_engine vesper && [ "$want_guest" = 1 ] && say "# vesper guest: $VESPER_GUEST"
     has_engine testpmd && say "# $(dpkg-query -W -f='dpdk ${Version}' dpdk 2>/dev/null)"
     has_engine ovs && say "# $("$OVSD" --version 2>/dev/null | head -1)"
     case "$buildinfo" in *"b_sanitize=none"*|unknown) ;; *) has_engine vesper && say "# WARNING: the Vesper build is instrumented ($buildinfo); figures are not representative" ;; esac
@@ -122,7 +142,9 @@ EOF
         say "== $scen ($BENCH_MODE)"
         for eng in testpmd ovs vesper; do
             has_engine "$eng" || continue
-            if ! "run_$eng" "$scen"; then failed+=("$eng/$scen"); fi
+            fn="run_$eng"
+            is_guest_scenario "$scen" && fn="run_${eng}_guest"
+            if ! "$fn" "$scen"; then failed+=("$eng/$scen"); fi
         done
     done
 

@@ -13,7 +13,11 @@
  *            larger than what is ever sent, bodies for unknown GPADLs,
  *            duplicate ids, unknown channels, malformed sizes.
  *   init     opens the channel and sends NVSP INIT 100,000 times as fast
- *            as the ring allows (draining the host's answers).
+ *            as the ring allows (draining the host's answers).  The host
+ *            answers the first and closes the channel at the second (INIT
+ *            after a negotiated version), so the attack ends when the
+ *            host has not read the ring for 2 s; the result line counts
+ *            the INIT_COMPLETE answers that arrived.
  *   oid      proper NVSP/RNDIS handshake (the vesper-guest NIC code), then
  *            RNDIS QUERY for 10,000 random OIDs.
  *   garbage  random bytes as partition-socket frames.

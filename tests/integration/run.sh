@@ -38,6 +38,7 @@ TESTS=(
     synthetic:120
     synthetic_external:90
     hostile_guest:150
+    legacy:90
 )
 BUDGET=${VT_BUDGET:-470}
 

@@ -8,6 +8,10 @@
 # OIDs, garbage frames), reconnecting between modes.  The stream must finish
 # with no error on one connection above 10 Mbit/s, every attack must show
 # in bad's counters, and vesperd must stay alive with flat RSS and fds.
+# Repeated INIT (issue: "gets its channel closed"): the second INIT closes
+# bad's channel, which must be BROKEN with exactly one more violation close
+# while the attacker still holds its connection, and only the first INIT
+# may have been answered.
 . "$(dirname "$0")/lib.sh"
 
 GUEST=$BUILD/tools/vesper-guest/vesper-guest
@@ -110,7 +114,19 @@ rb() { jq '.[0].channels[0].counters.ring_broken' <<<"$1"; }
 assert_eq "$(($(rb "$MODE_AFTER") - $(rb "$MODE_BEFORE")))" 7 \
     "each of the 7 ring attacks broke bad's ring"
 run_mode gpadl bad_gpadl
-run_mode init init_ok init_refused nvsp_refused
+run_mode init chan_violation_closed
+# the channel's own view, read while hostile_guest held the connection
+ch_after() { jq -r ".[0].channels[0].$1" <<<"$MODE_AFTER"; }
+ch_before() { jq -r ".[0].channels[0].$1" <<<"$MODE_BEFORE"; }
+assert_eq "$(ch_after state)" broken "mode init: bad's channel was closed"
+assert_eq "$(ch_after opened)" false "mode init: bad's channel is not open"
+assert_eq "$(($(ch_after counters.chan_violation_closed) - \
+    $(ch_before counters.chan_violation_closed)))" 1 \
+    "mode init: one violation close of bad's channel"
+assert_eq "$(($(ch_after closes) - $(ch_before closes)))" 1 \
+    "mode init: bad's channel closed once"
+answers=$(sed -n 's/^result: init .*answers=\([0-9]*\).*/\1/p' "$TMP/hostile-init.log")
+assert_eq "$answers" 1 "mode init: only the first INIT was answered"
 run_mode oid oid_unsupported
 run_mode garbage bad_frame
 log "storm done in $((SECONDS - T_STORM)) s"

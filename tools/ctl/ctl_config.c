@@ -165,6 +165,7 @@ const char *ctl_port_class_name(enum ctl_port_class cls)
     case CTL_PORT_INTERNAL: return "internal";
     case CTL_PORT_UPLINK: return "uplink";
     case CTL_PORT_SYNTHETIC: return "synthetic";
+    case CTL_PORT_LEGACY: return "legacy";
     }
     return "?";
 }
@@ -173,6 +174,7 @@ const char *ctl_nic_type_name(enum ctl_nic_type type)
 {
     switch (type) {
     case CTL_NIC_SYNTHETIC: return "synthetic";
+    case CTL_NIC_LEGACY: return "legacy";
     }
     return "?";
 }
@@ -799,10 +801,10 @@ static int parse_port_class(struct pctx *c, const json_t *v,
         port->cls = CTL_PORT_INTERNAL;
     else if (strcmp(cls, "uplink") == 0)
         port->cls = CTL_PORT_UPLINK;
-    else if (strcmp(cls, "synthetic") == 0)
+    else if (strcmp(cls, "synthetic") == 0 || strcmp(cls, "legacy") == 0)
         return perr(c, CTL__FAULT_VALUE,
-                    "class: synthetic ports are VM NICs; they are "
-                    "configured in vms[].nics[]");
+                    "class: %s ports are VM NICs; they are configured in "
+                    "vms[].nics[]", cls);
     else
         return perr(c, CTL__FAULT_VALUE,
                     "class: \"%s\" is not \"dpdk\", \"internal\" or "
@@ -883,6 +885,7 @@ static int parse_port_endpoints(struct pctx *c, const json_t *v,
                         "devargs: not allowed for class internal");
         break;
     case CTL_PORT_SYNTHETIC: /* refused by parse_port_class */
+    case CTL_PORT_LEGACY:
         break;
     }
     if (port->cls != CTL_PORT_INTERNAL && has_addrs)
@@ -1059,7 +1062,7 @@ static const char *port_ref(const struct ctl_config *cfg, uint32_t p,
 {
     const struct ctl_port *q = &cfg->ports[p];
 
-    if (q->cls != CTL_PORT_SYNTHETIC)
+    if (!ctl_port_is_vm_nic(q))
         snprintf(buf, size, "ports[%u] (\"%s\")", p, q->name);
     else
         snprintf(buf, size, "vms[%u] (\"%s\").nics[%u] (\"%s\")", q->vm_idx,
@@ -1078,14 +1081,17 @@ static int parse_nic_type(struct pctx *c, const json_t *v,
         return rc;
     if (strcmp(type, "synthetic") == 0) {
         port->nic_type = CTL_NIC_SYNTHETIC;
+        port->cls = CTL_PORT_SYNTHETIC;
         return 0;
     }
-    if (strcmp(type, "legacy") == 0)
-        return perr(c, CTL__FAULT_VALUE,
-                    "type: legacy NICs are not available yet");
+    if (strcmp(type, "legacy") == 0) {
+        port->nic_type = CTL_NIC_LEGACY;
+        port->cls = CTL_PORT_LEGACY;
+        return 0;
+    }
     return perr(c, CTL__FAULT_VALUE,
-                "type: \"%s\" is not \"synthetic\" (or \"legacy\", not "
-                "available yet)", ctl__safe_str(type, sbuf, sizeof(sbuf)));
+                "type: \"%s\" is not \"synthetic\" or \"legacy\"",
+                ctl__safe_str(type, sbuf, sizeof(sbuf)));
 }
 
 /* The NIC's MAC: as configured (unicast, non-zero) or derived. */
@@ -1173,7 +1179,7 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
             return perr(c, CTL__FAULT_DUPLICATE,
                         "port name \"%s\" is already used by %s", port->name,
                         port_ref(cfg, j, ref, sizeof(ref)));
-        if (q->cls == CTL_PORT_SYNTHETIC &&
+        if (ctl_port_is_vm_nic(q) &&
             memcmp(&q->mac, &port->mac, sizeof(q->mac)) == 0)
             return perr(c, CTL__FAULT_DUPLICATE,
                         "mac: %s%s is already used by %s%s",

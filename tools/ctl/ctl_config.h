@@ -45,12 +45,16 @@
  *
  * VMs (child partitions): `vms[]` holds {name, nics[]}; each NIC
  * {name, type, switch, mac, vlan, learn_limit} is a switch port named
- * `VM.NIC` (class CTL_PORT_SYNTHETIC).  In the parsed struct those ports
+ * `VM.NIC` (class CTL_PORT_SYNTHETIC or CTL_PORT_LEGACY, after the NIC's
+ * type; ctl_port_is_vm_nic() tells).  In the parsed struct those ports
  * FOLLOW the entries of the document's `ports` array in cfg->ports
  * (ports[0 .. n_doc_ports) are `ports[]`, then each VM's NICs in document
  * order, VM by VM), so everything that deals with ports (uniqueness, static
  * FDB entries, learn limits, the switch's port list) treats them alike.
- * NIC `type` is "synthetic"; "legacy" is reserved and refused.  A NIC
+ * NIC `type` is "synthetic" (a VMBus network adapter) or "legacy" (an
+ * emulated DEC 21140A; its device index is its position among the VM's
+ * legacy NICs, see tools/vesperd/vm.h); both are switch ports with the
+ * same VLAN and learn_limit settings.  A NIC
  * without `mac` gets ctl_vm_nic_mac(vm, nic, 0), a stable locally
  * administered unicast address (vm.nic.add stores the address it picks,
  * so that a later change of the derivation cannot renumber a NIC).  Class rules
@@ -120,10 +124,12 @@ enum ctl_port_class {
     CTL_PORT_INTERNAL,
     CTL_PORT_UPLINK,
     CTL_PORT_SYNTHETIC, /* a VM's synthetic NIC (vms[].nics[]) */
+    CTL_PORT_LEGACY,    /* a VM's legacy NIC (vms[].nics[]) */
 };
 
 enum ctl_nic_type {
     CTL_NIC_SYNTHETIC, /* VMBus network device (NVSP/RNDIS) */
+    CTL_NIC_LEGACY,    /* emulated DEC 21140A (PCI, trapped I/O) */
 };
 
 struct ctl_switch {
@@ -145,7 +151,8 @@ struct ctl_port {
     uint32_t mtu;           /* internal: 68..9000; 0 for other classes */
     struct vlan_port_mode vlan;
     uint32_t learn_limit;   /* 0 = no per-port limit */
-    /* Class synthetic only (CTL_NO_VM / "" / zero otherwise): */
+    /* VM NICs only (classes synthetic and legacy; CTL_NO_VM / "" / zero
+     * otherwise): */
     uint32_t vm_idx;        /* index into ctl_config.vms */
     uint32_t nic_idx;       /* position in that VM's `nics` array */
     char nic[CTL_NAME_MAX]; /* the NIC's name */
@@ -221,6 +228,12 @@ json_t *ctl_vlan_to_json(const struct vlan_port_mode *m);
 const char *ctl_switch_type_name(enum ctl_switch_type type);
 const char *ctl_port_class_name(enum ctl_port_class cls);
 const char *ctl_nic_type_name(enum ctl_nic_type type);
+
+/* True if port p is a VM NIC (an entry of vms[].nics[]), of any type. */
+static inline bool ctl_port_is_vm_nic(const struct ctl_port *p)
+{
+    return p->vm_idx != CTL_NO_VM;
+}
 
 /* Index of the switch / port / VM with that name, or -1. */
 int ctl_switch_find(const struct ctl_config *cfg, const char *name);

@@ -198,7 +198,7 @@ static json_t *doc_port_item(struct mctx *m, uint32_t idx)
 {
     const struct ctl_port *p = &m->cfg->ports[idx];
 
-    if (p->cls != CTL_PORT_SYNTHETIC)
+    if (!ctl_port_is_vm_nic(p))
         return doc_item(m, "ports", idx);
     return json_array_get(json_object_get(doc_item(m, "vms", p->vm_idx),
                                           "nics"), p->nic_idx);
@@ -560,7 +560,7 @@ static int m_switch_del(struct mctx *m)
         const struct ctl_port *port = &cfg->ports[p];
 
         if (port->switch_idx != (uint32_t)s ||
-            (port->cls != CTL_PORT_DPDK && port->cls != CTL_PORT_SYNTHETIC))
+            (port->cls != CTL_PORT_DPDK && !ctl_port_is_vm_nic(port)))
             continue;
         if (busy_len < sizeof(busy))
             busy_len += (size_t)snprintf(busy + busy_len,
@@ -643,10 +643,10 @@ static int m_port_add(struct mctx *m)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
                                "parameter \"class\": uplink ports are created "
                                "by switch.add");
-    if (strcmp(cls, "synthetic") == 0)
+    if (strcmp(cls, "synthetic") == 0 || strcmp(cls, "legacy") == 0)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
-                               "parameter \"class\": synthetic ports are VM "
-                               "NICs, created by vm.nic.add");
+                               "parameter \"class\": %s ports are VM "
+                               "NICs, created by vm.nic.add", cls);
     if (strcmp(cls, "dpdk") && strcmp(cls, "internal"))
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
                                "parameter \"class\": \"%s\" is not \"dpdk\" "
@@ -718,7 +718,7 @@ static int m_port_del(struct mctx *m)
     if ((rc = want_port(m, "name", &p)) < 0)
         return rc;
     port = &cfg->ports[p];
-    if (port->cls == CTL_PORT_SYNTHETIC)
+    if (ctl_port_is_vm_nic(port))
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
                                "port \"%s\" is NIC \"%s\" of VM \"%s\"; "
                                "delete it with vm.nic.del", port->name,
@@ -914,7 +914,7 @@ static bool nic_mac_used(const struct ctl_config *cfg,
     return false;
 }
 
-/* The `type` of vm.nic.add: "synthetic"; "legacy" is reserved. */
+/* The `type` of vm.nic.add: "synthetic" or "legacy". */
 static int want_nic_type(struct mctx *m, const char **out)
 {
     char sbuf[64];
@@ -922,14 +922,11 @@ static int want_nic_type(struct mctx *m, const char **out)
 
     if (rc < 0)
         return rc;
-    if (strcmp(*out, "synthetic") == 0)
+    if (strcmp(*out, "synthetic") == 0 || strcmp(*out, "legacy") == 0)
         return 0;
-    if (strcmp(*out, "legacy") == 0)
-        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
-                               "parameter \"type\": legacy NICs are not "
-                               "available yet");
     return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
-                           "parameter \"type\": \"%s\" is not \"synthetic\"",
+                           "parameter \"type\": \"%s\" is not \"synthetic\" "
+                           "or \"legacy\"",
                            ctl__safe_str(*out, sbuf, sizeof(sbuf)));
 }
 

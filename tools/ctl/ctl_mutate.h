@@ -36,7 +36,7 @@
  *   vm.del      removes the VM, its NICs and the static entries naming
  *               them; result {"removed_ports":[..],"removed_fdb_static":N}.
  *   vm.nic.add  {vm, name?, switch, type, mac?, vlan?, learn_limit?}: type
- *               "synthetic" ("legacy" is refused: not available yet); name
+ *               "synthetic" or "legacy" (an emulated 21140A); name
  *               defaults to the first free "nicN"; mac defaults to
  *               ctl_vm_nic_mac(vm, name, salt) with the first salt whose
  *               address no other NIC uses, and is stored; result

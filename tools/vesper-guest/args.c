@@ -13,7 +13,8 @@
 #include "common/vsa_compiler.h"
 #include "vsp-net/vsp.h"
 
-#define NIC_CLASS "synthetic"
+#define NIC_SYNTHETIC "synthetic"
+#define NIC_LEGACY "legacy"
 
 enum {
     OPT_PARTITION = 256,
@@ -72,22 +73,37 @@ static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
     return 0;
 }
 
-/* "synthetic" or "synthetic:INDEX". */
-static int parse_nic(const char *s, unsigned *index)
+/* "CLASS" or "CLASS:INDEX" for CLASS synthetic or legacy. */
+static int parse_nic(const char *s, struct vg_nic_arg *nic)
 {
-    size_t n = strlen(NIC_CLASS);
-    uint32_t v = 0;
+    static const struct {
+        const char *name;
+        enum vg_nic_kind kind;
+        uint32_t max;
+    } classes[] = {
+        { NIC_SYNTHETIC, VG_NIC_SYNTHETIC, VG_MAX_NIC_INDEX },
+        { NIC_LEGACY, VG_NIC_LEGACY, VG_MAX_LEGACY_INDEX },
+    };
 
-    if (strncmp(s, NIC_CLASS, n) != 0)
-        return -EINVAL;
-    if (s[n] == '\0') {
-        *index = 0;
+    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++) {
+        size_t n = strlen(classes[i].name);
+        uint32_t v = 0;
+
+        if (strncmp(s, classes[i].name, n) != 0)
+            continue;
+        if (s[n] != '\0' &&
+            (s[n] != ':' || parse_u32(s + n + 1, 0, classes[i].max, &v)))
+            return -EINVAL;
+        nic->kind = classes[i].kind;
+        nic->index = v;
         return 0;
     }
-    if (s[n] != ':' || parse_u32(s + n + 1, 0, VG_MAX_NIC_INDEX, &v))
-        return -EINVAL;
-    *index = v;
-    return 0;
+    return -EINVAL;
+}
+
+static const char *kind_name(enum vg_nic_kind k)
+{
+    return k == VG_NIC_LEGACY ? NIC_LEGACY : NIC_SYNTHETIC;
 }
 
 static bool path_ok(const char *p)
@@ -142,10 +158,11 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
         case OPT_NIC:
             if (o->nnics >= VG_MAX_NICS)
                 return fail(err, errsz, "at most %u --nic", VG_MAX_NICS);
-            if (parse_nic(optarg, &o->nics[o->nnics].index))
+            if (parse_nic(optarg, &o->nics[o->nnics]))
                 return fail(err, errsz,
-                            "--nic: expected synthetic[:INDEX] (INDEX 0-%u), "
-                            "got '%s'", VG_MAX_NIC_INDEX, optarg);
+                            "--nic: expected synthetic[:INDEX] (INDEX 0-%u) "
+                            "or legacy[:INDEX] (INDEX 0-%u), got '%s'",
+                            VG_MAX_NIC_INDEX, VG_MAX_LEGACY_INDEX, optarg);
             o->nnics++;
             break;
         case OPT_TAP:
@@ -213,13 +230,17 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
     if (!o->partition)
         return fail(err, errsz, "--partition PATH is required");
     if (o->nnics == 0)
-        return fail(err, errsz, "--nic synthetic[:INDEX] is required");
+        return fail(err, errsz, "--nic synthetic[:INDEX] or "
+                    "legacy[:INDEX] is required");
 
     if (o->cmd == VG_CMD_BENCH) {
         if (o->nnics != 2)
             return fail(err, errsz, "bench needs exactly two --nic");
         if (ntaps)
             return fail(err, errsz, "bench takes no --tap");
+        if (o->nics[0].kind != VG_NIC_SYNTHETIC ||
+            o->nics[1].kind != VG_NIC_SYNTHETIC)
+            return fail(err, errsz, "bench drives synthetic NICs only");
         o->nics[1].partition = o->partition2 ? 1 : 0;
         if (!o->partition2 && o->nics[0].index == o->nics[1].index)
             return fail(err, errsz, "bench: the two --nic must differ");
@@ -236,9 +257,10 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
     for (unsigned i = 0; i < o->nnics; i++) {
         o->nics[i].tap = taps[i];
         for (unsigned j = 0; j < i; j++) {
-            if (o->nics[j].index == o->nics[i].index)
-                return fail(err, errsz, "synthetic:%u given twice",
-                            o->nics[i].index);
+            if (o->nics[j].kind == o->nics[i].kind &&
+                o->nics[j].index == o->nics[i].index)
+                return fail(err, errsz, "%s:%u given twice",
+                            kind_name(o->nics[i].kind), o->nics[i].index);
             if (strcmp(o->nics[j].tap, taps[i]) == 0)
                 return fail(err, errsz, "--tap %s given twice", taps[i]);
         }
@@ -249,18 +271,24 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
 void vg_args_usage(FILE *f)
 {
     fputs(
-"usage: vesper-guest --partition PATH --nic synthetic[:INDEX] --tap NAME\n"
-"                    [--nic synthetic[:INDEX] --tap NAME ...] [--netns NS]\n"
+"usage: vesper-guest --partition PATH --nic synthetic[:INDEX]|legacy[:INDEX]\n"
+"                    --tap NAME [--nic ... --tap NAME ...] [--netns NS]\n"
 "                    [--handshake linux|minimal] [--mtu N] [-v]\n"
 "       vesper-guest bench --partition PATH [--partition2 PATH2]\n"
 "                    --nic synthetic:I --nic synthetic:J [--seconds S]\n"
 "                    [--size BYTES] [--handshake linux|minimal] [--mtu N] [-v]\n"
 "\n"
 "Guest agent of a Vesper child partition: joins the partition socket PATH,\n"
-"brings up the INDEX-th synthetic NIC (NVSP + RNDIS over VMBus) and presents\n"
-"it as TAP interface NAME (in network namespace NS when given).\n"
+"brings up each NIC and presents it as TAP interface NAME (in network\n"
+"namespace NS when given).  The k-th --nic pairs with the k-th --tap.\n"
+"  synthetic:I  the I-th synthetic NIC offer (NVSP + RNDIS over VMBus), 0-63\n"
+"  legacy:I     the emulated DEC 21140A at PCI device I (0-7), driven like\n"
+"               Linux's tulip driver through trapped register accesses; the\n"
+"               TAP takes the SROM's MAC, MTU 1500, and its multicast list\n"
+"               and promisc/allmulti flags become the NIC's address filter\n"
+"  INDEX defaults to 0.\n"
 "  --handshake  linux (default, spec 6.1) or minimal (iPXE, spec 6.3)\n"
-"  --mtu        MTU asked of the host (default 1500)\n"
+"  --mtu        MTU asked of the host for synthetic NICs (default 1500)\n"
 "  -v           log more; print counters at exit (always on SIGUSR1)\n"
 "bench: drives two synthetic NICs from one thread (first sends, second\n"
 "receives) and prints {\"tx_pps\":..,\"rx_pps\":..,\"seconds\":..}.\n",

@@ -5,14 +5,19 @@
  * Owns: turning argv into a `struct vg_opts`, range-checked, with a
  * one-line error message for the user.  Nothing here touches the system.
  *
- *   vesper-guest --partition PATH --nic synthetic[:INDEX] --tap NAME
- *                [--nic synthetic[:INDEX] --tap NAME ...] [--netns NS]
+ *   vesper-guest --partition PATH --nic synthetic[:INDEX]|legacy[:INDEX]
+ *                --tap NAME [--nic ... --tap NAME ...] [--netns NS]
  *                [--handshake linux|minimal] [--mtu N] [-v]
  *   vesper-guest bench --partition PATH [--partition2 PATH2]
  *                --nic synthetic:I --nic synthetic:J [--seconds S]
  *                [--size BYTES] [--handshake linux|minimal] [--mtu N] [-v]
  *
- * Agent mode pairs the k-th --nic with the k-th --tap.  In bench mode the
+ * Agent mode pairs the k-th --nic with the k-th --tap.  synthetic:INDEX is
+ * the INDEX-th synthetic NIC offer (0-63); legacy:INDEX the emulated DEC
+ * 21140A that is PCI device INDEX of the partition (0-7: its interrupt line
+ * is INDEX too, and there are HV_PART_MAX_IRQS lines).  Both kinds may be
+ * mixed in one agent.  --handshake and --mtu concern synthetic NICs only
+ * (a legacy NIC's MTU is 1500).  In bench mode the
  * first --nic is the sender and the second the receiver; with --partition2
  * the receiver is a NIC of that second partition (two VMs).
  *
@@ -31,6 +36,7 @@
 
 #define VG_MAX_NICS 4u
 #define VG_MAX_NIC_INDEX 63u
+#define VG_MAX_LEGACY_INDEX 7u /* HV_PART_MAX_IRQS - 1 */
 #define VG_MTU_DEFAULT 1500u
 #define VG_BENCH_SECONDS_DEFAULT 5.0
 #define VG_BENCH_SECONDS_MAX 86400.0
@@ -43,8 +49,14 @@ enum vg_cmd {
     VG_CMD_HELP,
 };
 
+enum vg_nic_kind {
+    VG_NIC_SYNTHETIC, /* netvsc over VMBus (nic.h) */
+    VG_NIC_LEGACY,    /* emulated DEC 21140A (legacy.h) */
+};
+
 struct vg_nic_arg {
-    unsigned index;     /* INDEX-th synthetic NIC offer of its partition */
+    enum vg_nic_kind kind;
+    unsigned index;     /* synthetic: INDEX-th offer; legacy: PCI device */
     unsigned partition; /* 0: --partition, 1: --partition2 (bench only) */
     const char *tap;    /* agent mode: TAP interface name */
 };

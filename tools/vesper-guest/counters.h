@@ -21,8 +21,8 @@
 #define VG_COUNTERS_FOREACH(X)                                                \
     X(tap_rx, "frames read from the TAP")                                     \
     X(tap_tx, "frames written to the TAP")                                    \
-    X(tx_frames, "frames handed to the synthetic NIC")                        \
-    X(rx_frames, "frames received from the synthetic NIC")                    \
+    X(tx_frames, "frames handed to a NIC (synthetic or legacy)")              \
+    X(rx_frames, "frames received from a NIC (synthetic or legacy)")          \
     X(tx_deferred, "sends held back: ring, section or bounce slot busy")      \
     X(drop_tx_not_ready, "TAP frames dropped: NIC not up (reconnecting)")     \
     X(drop_tx_size, "TAP frames dropped: runt or over the MTU")               \
@@ -33,7 +33,7 @@
     X(drop_rx_tap_error, "host frames dropped: TAP write failed")             \
     X(drop_rx_size, "host frames dropped: too large to re-tag")               \
     X(host_signals, "signals sent to the host (eventfd writes)")              \
-    X(host_wakeups, "signals received from the host")                         \
+    X(host_wakeups, "signals (legacy: interrupts) received from the host")    \
     X(missed_signals, "ring work found by a timeout, not a signal")           \
     X(ring_errors, "host-to-guest ring violations (channel reset)")           \
     X(bad_packets, "host packets with malformed range headers")               \
@@ -42,7 +42,7 @@
     X(connect_failures, "connection or handshake attempts that failed")       \
     X(host_lost, "times the host went away")                                  \
     X(rescinds, "NIC offers rescinded by the host")                           \
-    X(link_changes, "link status indications from the host")
+    X(link_changes, "link status indications (legacy: PHY link changes)")
 
 struct vg_counters {
 #define VG_COUNTERS_FIELD_(n, h) uint64_t n;

@@ -64,9 +64,51 @@ static void port_rx(void *ctx, const void *frame, size_t len, uint16_t tci,
     }
 }
 
+/* ---- per-kind dispatch --------------------------------------------------------------- */
+
+static bool port_legacy(const struct vg_port *p)
+{
+    return p->kind == VG_NIC_LEGACY;
+}
+
+static bool port_ready(const struct vg_port *p)
+{
+    return port_legacy(p) ? vg_legacy_ready(&p->leg) : vg_nic_ready(&p->nic);
+}
+
+static bool port_link_up(const struct vg_port *p)
+{
+    return port_legacy(p) ? vg_legacy_link_up(&p->leg)
+                          : vg_nic_link_up(&p->nic);
+}
+
+static int port_wait_fd(const struct vg_port *p)
+{
+    return port_legacy(p) ? vg_legacy_wait_fd(&p->leg)
+                          : vg_nic_wait_fd(&p->nic);
+}
+
+/* Signal owed to the host / transmit poll demand.  0 or a legacy NIC's
+ * transport error. */
+static int port_flush(struct vg_port *p)
+{
+    if (port_legacy(p))
+        return vg_legacy_flush(&p->leg);
+    vg_nic_flush(&p->nic);
+    return 0;
+}
+
+static int port_xmit(struct vg_port *p, const uint8_t *f, uint32_t len,
+                     uint16_t tci, bool vlan)
+{
+    if (port_legacy(p))
+        return vg_legacy_send(&p->leg, f, len);
+    return vg_nic_send(&p->nic, f, len, tci, vlan);
+}
+
 static void port_carrier(struct vg_port *p)
 {
-    (void)vg_tap_set_carrier(&p->tap, vg_nic_link_up(&p->nic));
+    (void)vg_tap_set_carrier(&p->tap, port_link_up(p));
 }
 
 static void port_link(void *ctx, bool up)
@@ -112,14 +154,17 @@ static bool port_send(struct vg_port *p, uint32_t off, uint32_t len)
     bool vlan = false;
     int rc;
 
-    if (len >= 18 && f[12] == ETH_P_8021Q_HI && f[13] == ETH_P_8021Q_LO) {
+    /* Synthetic NICs carry the tag out of band (PPI); the legacy NIC
+     * sends the frame as it is. */
+    if (!port_legacy(p) && len >= 18 && f[12] == ETH_P_8021Q_HI &&
+        f[13] == ETH_P_8021Q_LO) {
         tci = (uint16_t)(f[14] << 8 | f[15]);
         memmove(f + 4, f, 12);
         off += 4;
         len -= 4;
         vlan = true;
     }
-    rc = vg_nic_send(&p->nic, p->buf + off, len, tci, vlan);
+    rc = port_xmit(p, p->buf + off, len, tci, vlan);
     if (rc == 0)
         return false;
     if (rc == -EAGAIN) {
@@ -141,8 +186,8 @@ static void port_retry_held(struct vg_port *p)
 
     if (!p->held)
         return;
-    rc = vg_nic_send(&p->nic, p->buf + p->held_off, p->held_len, p->held_tci,
-                     p->held_vlan);
+    rc = port_xmit(p, p->buf + p->held_off, p->held_len, p->held_tci,
+                   p->held_vlan);
     if (rc == -EAGAIN)
         return;
     p->held = false;
@@ -164,7 +209,7 @@ static void port_read_tap(struct vg_port *p)
             return;
         }
         VG_CNT_INC(c, tap_rx);
-        if (!vg_nic_ready(&p->nic)) {
+        if (!port_ready(p)) {
             VG_CNT_INC(c, drop_tx_not_ready);
             continue;
         }
@@ -182,6 +227,26 @@ static void port_drop_held(struct vg_port *p)
     p->more = false;
 }
 
+static int port_open_legacy(struct vg_port *p)
+{
+    struct vg_agent *a = p->agent;
+    char mac[VSA_MAC_STRLEN];
+    struct vsa_mac m;
+    int rc;
+
+    rc = vg_legacy_open(&p->leg);
+    if (rc)
+        return rc;
+    VG_CNT_INC(&a->cnt, nic_ups);
+    m = vg_legacy_mac(&p->leg);
+    (void)vg_tap_configure(&p->tap, &m, VG_MTU_DEFAULT);
+    port_carrier(p);
+    VSA_LOG(INFO, "%s: up: DEC 21140A at PCI device %u, MAC %s, link %s",
+            p->name, p->leg.index, vsa_mac_format(&m, mac),
+            vg_legacy_link_up(&p->leg) ? "up" : "down");
+    return 0;
+}
+
 static int port_open(struct vg_port *p)
 {
     struct vg_agent *a = p->agent;
@@ -189,6 +254,8 @@ static int port_open(struct vg_port *p)
     struct vsa_mac m;
     int rc;
 
+    if (port_legacy(p))
+        return port_open_legacy(p);
     rc = vg_nic_open(&p->nic, a->timeout_ms);
     if (rc)
         return rc;
@@ -206,22 +273,50 @@ static int port_open(struct vg_port *p)
 static void port_close(struct vg_port *p, bool graceful)
 {
     port_drop_held(p);
-    vg_nic_close(&p->nic, graceful, p->agent->timeout_ms);
+    if (port_legacy(p))
+        vg_legacy_close(&p->leg, graceful);
+    else
+        vg_nic_close(&p->nic, graceful, p->agent->timeout_ms);
     (void)vg_tap_set_carrier(&p->tap, false);
 }
 
-/* Opens the NICs whose offer is there and that are not open yet.
- * Returns 0 or the first fatal error (anything but "not offered"). */
+/* Opens the NICs whose offer is there (synthetic) or whose device answers
+ * (legacy, when its probe is due) and that are not open yet.  Returns 0 or
+ * the first fatal error (anything but "not offered / not there yet"). */
 static int open_offered(struct vg_agent *a)
 {
     for (unsigned i = 0; i < a->nports; i++) {
         struct vg_port *p = &a->ports[i];
         int rc;
 
+        if (port_legacy(p)) {
+            if (vg_legacy_ready(&p->leg))
+                continue;
+            rc = port_open(p);
+            if (rc && rc != -ENOENT && rc != -EAGAIN)
+                return rc;
+            continue;
+        }
         if (p->nic.chan_open || !vg_nic_find_offer(&p->nic))
             continue;
         rc = port_open(p);
         if (rc && rc != -ENOENT && rc != -ENODEV) /* ENODEV: rescinded */
+            return rc;
+    }
+    return 0;
+}
+
+/* Right after connecting: every legacy NIC's DMA area from the low region
+ * (before anything else allocates; legacy.h). */
+static int carve_legacy(struct vg_agent *a)
+{
+    for (unsigned i = 0; i < a->nports; i++) {
+        int rc;
+
+        if (!port_legacy(&a->ports[i]))
+            continue;
+        rc = vg_legacy_carve(&a->ports[i].leg);
+        if (rc)
             return rc;
     }
     return 0;
@@ -248,7 +343,18 @@ int vg_agent_init(struct vg_agent *a, const struct vg_opts *o,
 
         p->agent = a;
         p->tap.fd = -1;
-        snprintf(p->name, sizeof(p->name), "synthetic:%u", o->nics[i].index);
+        p->kind = o->nics[i].kind;
+        snprintf(p->name, sizeof(p->name), "%s:%u",
+                 port_legacy(p) ? "legacy" : "synthetic", o->nics[i].index);
+        p->leg.part = &a->part;
+        p->leg.index = o->nics[i].index;
+        p->leg.sink = &port_sink;
+        p->leg.sink_ctx = p;
+        p->leg.cnt = &a->cnt;
+        p->leg.name = p->name;
+        p->leg.ifname = o->nics[i].tap;
+        p->leg.timeout_ms = a->timeout_ms;
+        vg_legacy_init(&p->leg);
         p->nic.part = &a->part;
         p->nic.index = o->nics[i].index;
         p->nic.mode = o->mode;
@@ -286,12 +392,19 @@ void vg_agent_fini(struct vg_agent *a)
 
 int vg_agent_connect(struct vg_agent *a)
 {
-    uint64_t mem = 0;
+    uint64_t mem = 0, low = 0;
     int rc;
 
-    for (unsigned i = 0; i < a->nports; i++)
-        mem += vg_nic_mem_size(a->opts.mode, a->opts.mtu);
+    for (unsigned i = 0; i < a->nports; i++) {
+        if (port_legacy(&a->ports[i]))
+            low += VG_LEGACY_MEM_SIZE;
+        else
+            mem += vg_nic_mem_size(a->opts.mode, a->opts.mtu);
+    }
+    a->part.low_size = low;
     rc = vg_part_connect(&a->part, mem, a->timeout_ms);
+    if (rc == 0)
+        rc = carve_legacy(a);
     if (rc == 0)
         rc = open_offered(a);
     if (rc) {
@@ -311,7 +424,7 @@ int vg_agent_connect(struct vg_agent *a)
     a->retry_quiet = false;
     a->was_connected = true;
     for (unsigned i = 0; i < a->nports; i++)
-        if (!a->ports[i].nic.chan_open)
+        if (!port_legacy(&a->ports[i]) && !a->ports[i].nic.chan_open)
             VSA_LOG(WARN, "%s: not offered by the host yet; waiting",
                     a->ports[i].name);
     return 0;
@@ -322,6 +435,15 @@ void vg_agent_disconnect(struct vg_agent *a, bool graceful)
     for (unsigned i = 0; i < a->nports; i++)
         port_close(&a->ports[i], graceful);
     vg_part_close(&a->part, graceful, a->timeout_ms);
+    /* Whatever was carved from that connection's memory is gone with it.
+     * (The next connection's hv_part_guest may well be allocated at the
+     * same address, so "same owner pointer" must not survive a close.) */
+    for (unsigned i = 0; i < a->nports; i++) {
+        if (port_legacy(&a->ports[i]))
+            vg_legacy_reset_connection(&a->ports[i].leg);
+        else
+            a->ports[i].nic.mem_owner = NULL;
+    }
 }
 
 bool vg_agent_connected(const struct vg_agent *a)
@@ -350,7 +472,7 @@ static void release_rescinded(struct vg_agent *a)
         bool ours = false;
 
         for (unsigned k = 0; k < a->nports; k++)
-            ours |= a->ports[k].nic.chan_open &&
+            ours |= !port_legacy(&a->ports[k]) && a->ports[k].nic.chan_open &&
                     a->ports[k].nic.relid == relid;
         if (!o->rescinded || ours) {
             i++;
@@ -361,19 +483,16 @@ static void release_rescinded(struct vg_agent *a)
     }
 }
 
-/* Partition socket readable: channel messages (late offers, rescinds). */
-static void on_partition(struct vg_agent *a)
+/* Acts on the VMBus state the partition's channel messages changed:
+ * rescinds, released offers, NICs offered meanwhile. */
+static void after_channel_msgs(struct vg_agent *a)
 {
     int rc;
 
-    if (vg_part_pump(&a->part)) {
-        host_lost(a, "host went away");
-        return;
-    }
     for (unsigned i = 0; i < a->nports; i++) {
         struct vg_port *p = &a->ports[i];
 
-        if (vg_nic_rescinded(&p->nic)) {
+        if (!port_legacy(p) && vg_nic_rescinded(&p->nic)) {
             VG_CNT_INC(&a->cnt, rescinds);
             VSA_LOG(WARN, "%s: rescinded by the host; carrier off",
                     p->name);
@@ -386,6 +505,31 @@ static void on_partition(struct vg_agent *a)
         host_lost(a, "host went away");
     else if (rc)
         host_lost(a, "NIC bring-up failed");
+}
+
+/* Partition socket readable: channel messages (late offers, rescinds). */
+static void on_partition(struct vg_agent *a)
+{
+    if (vg_part_pump(&a->part)) {
+        host_lost(a, "host went away");
+        return;
+    }
+    after_channel_msgs(a);
+}
+
+/* True when the agent drives both kinds: a legacy NIC's trapped accesses
+ * wait for IO_TRAP_DONE and dispatch any channel message that arrives
+ * meanwhile (hv_part_guest_io), so the socket may never look readable for
+ * those. */
+static bool mixed_kinds(const struct vg_agent *a)
+{
+    bool legacy = false, synthetic = false;
+
+    for (unsigned i = 0; i < a->nports; i++) {
+        legacy |= port_legacy(&a->ports[i]);
+        synthetic |= !port_legacy(&a->ports[i]);
+    }
+    return legacy && synthetic;
 }
 
 static void on_control(struct vg_agent *a, int fd)
@@ -406,6 +550,59 @@ static void on_control(struct vg_agent *a, int fd)
     }
 }
 
+/* A synthetic NIC's host ring after a wakeup (or with work left).  false
+ * when the host was lost meanwhile. */
+static bool service_synthetic(struct vg_agent *a, struct vg_port *p,
+                              bool woken, bool timed_out, int wait)
+{
+    int got;
+
+    if (!(p->nic.chan_open && vg_nic_wait_fd(&p->nic) >= 0 &&
+          (woken || p->more || timed_out || p->held)))
+        return true;
+    if (woken)
+        vg_nic_ack(&p->nic);
+    got = vg_nic_drain(&p->nic, VG_NIC_BATCH, &p->more);
+    if (got < 0) {
+        host_lost(a, "host-to-guest ring broken");
+        return false;
+    }
+    /* Work that only a long idle timeout found was never signalled: a host
+     * (or ring rule) bug worth counting. */
+    if (got > 0 && timed_out && !woken && wait >= VG_AGENT_HOUSEKEEPING_MS)
+        VG_CNT_INC(&a->cnt, missed_signals);
+    return true;
+}
+
+/* Legacy NICs' timers (multicast list, link) and probes that are due;
+ * lowers *wait to the next deadline.  false when the host was lost. */
+static bool legacy_housekeeping(struct vg_agent *a, int *wait)
+{
+    uint64_t now = vsa_time_now_ms();
+    bool probe = false;
+
+    for (unsigned i = 0; i < a->nports; i++) {
+        struct vg_port *p = &a->ports[i];
+
+        if (!port_legacy(p))
+            continue;
+        if (!vg_legacy_ready(&p->leg)) {
+            probe |= !p->leg.refused && now >= p->leg.next_probe_ms;
+            (void)vg_legacy_tick(&p->leg, now, wait);
+            continue;
+        }
+        if (vg_legacy_tick(&p->leg, now, wait)) {
+            host_lost(a, "legacy NIC register access failed");
+            return false;
+        }
+    }
+    if (probe && open_offered(a)) {
+        host_lost(a, "NIC bring-up failed");
+        return false;
+    }
+    return true;
+}
+
 int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
 {
     struct pollfd pf[3 + 2 * VG_MAX_NICS];
@@ -421,6 +618,8 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
             a->next_try_ms = vsa_time_now_ms() + a->retry_ms;
         now = vsa_time_now_ms();
     }
+    if (vg_part_connected(&a->part))
+        (void)legacy_housekeeping(a, &wait);
     if (a->sig_fd >= 0)
         pf[n++] = (struct pollfd){ .fd = a->sig_fd, .events = POLLIN };
     pf[n++] = (struct pollfd){ .fd = a->stop_fd, .events = POLLIN };
@@ -435,7 +634,8 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
     for (unsigned i = 0; i < a->nports; i++) {
         struct vg_port *p = &a->ports[i];
 
-        vg_nic_flush(&p->nic);
+        if (port_flush(p) && vg_part_connected(&a->part))
+            host_lost(a, "legacy NIC register access failed");
         tap_idx[i] = nic_idx[i] = -1;
         if (!p->held) {
             tap_idx[i] = (int)n;
@@ -443,9 +643,9 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
         } else if (wait < 0 || wait > HELD_RETRY_MS) {
             wait = HELD_RETRY_MS;
         }
-        if (vg_nic_wait_fd(&p->nic) >= 0) {
+        if (port_wait_fd(p) >= 0) {
             nic_idx[i] = (int)n;
-            pf[n++] = (struct pollfd){ .fd = vg_nic_wait_fd(&p->nic),
+            pf[n++] = (struct pollfd){ .fd = port_wait_fd(p),
                                        .events = POLLIN };
         }
         if (p->more)
@@ -472,28 +672,23 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
 
         if (!vg_part_connected(&a->part))
             break; /* host_lost dropped everything meanwhile */
-        if (p->nic.chan_open && vg_nic_wait_fd(&p->nic) >= 0 &&
-            (woken || p->more || timed_out || p->held)) {
-            int got;
-
-            if (woken)
-                vg_nic_ack(&p->nic);
-            got = vg_nic_drain(&p->nic, VG_NIC_BATCH, &p->more);
-            if (got < 0) {
-                host_lost(a, "host-to-guest ring broken");
+        if (!port_legacy(p)) {
+            if (!service_synthetic(a, p, woken, timed_out, wait))
                 break;
-            }
-            /* Work that only a long idle timeout found was never
-             * signalled: a host (or ring rule) bug worth counting. */
-            if (got > 0 && timed_out && !woken &&
-                wait >= VG_AGENT_HOUSEKEEPING_MS)
-                VG_CNT_INC(&a->cnt, missed_signals);
+        } else if (woken && vg_legacy_service(&p->leg)) {
+            host_lost(a, "legacy NIC register access failed");
+            break;
         }
         port_retry_held(p);
         if (tap_idx[i] >= 0 && (pf[tap_idx[i]].revents & POLLIN))
             port_read_tap(p);
-        vg_nic_flush(&p->nic);
+        if (port_flush(p)) {
+            host_lost(a, "legacy NIC register access failed");
+            break;
+        }
     }
+    if (vg_part_connected(&a->part) && mixed_kinds(a))
+        after_channel_msgs(a);
     /* Not connected: TAP frames have nowhere to go. */
     if (!vg_part_connected(&a->part))
         for (unsigned i = 0; i < a->nports; i++)
@@ -535,7 +730,11 @@ void vg_agent_print(const struct vg_agent *a, FILE *f)
     fprintf(f, "vesper-guest %s: %s\n", a->part.path,
             vg_part_connected(&a->part) ? "connected" : "not connected");
     vg_counters_print(&a->cnt, f, "", 0);
-    for (unsigned i = 0; i < a->nports; i++)
-        vg_nic_print(&a->ports[i].nic, f);
+    for (unsigned i = 0; i < a->nports; i++) {
+        if (port_legacy(&a->ports[i]))
+            vg_legacy_print(&a->ports[i].leg, f);
+        else
+            vg_nic_print(&a->ports[i].nic, f);
+    }
     fflush(f);
 }

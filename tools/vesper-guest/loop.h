@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * loop.h — the guest agent proper (prefix vg_agent_): one partition, its
- * synthetic NICs, one TAP per NIC, and the poll loop that moves frames
+ * NICs — synthetic (nic.h) and legacy (legacy.h, the emulated DEC 21140A),
+ * mixed freely — one TAP per NIC, and the poll loop that moves frames
  * between them.
  *
  * Owns
  * ----
- *  * the poll set: every TAP fd, every NIC's host→guest eventfd, the
- *    partition socket, and the control fds (a signalfd from main, and an
- *    eventfd that vg_agent_stop writes);
+ *  * the poll set: every TAP fd, every NIC's host→guest eventfd (a legacy
+ *    NIC's: its interrupt line), the partition socket, and the control fds
+ *    (a signalfd from main, and an eventfd that vg_agent_stop writes);
  *  * the data path, in batches: a host wakeup drains up to VG_NIC_BATCH
  *    ring packets per NIC per round (more work → the next poll does not
  *    sleep); a readable TAP gives up to VG_AGENT_TAP_BATCH frames, each
@@ -19,12 +20,19 @@
  *    read again until it went out: completions or the host's pending-send
  *    wakeup (vmbus.md §5.2) free the room.  Frames are never dropped for
  *    lack of room; the kernel's TAP queue absorbs bursts;
- *  * 802.1Q: a tagged frame read from the TAP leaves with its tag in the
- *    RNDIS 802.1Q PPI (as Linux netvsc sends it); a frame the host
- *    delivers with that PPI is written to the TAP with the tag back in
- *    the frame;
+ *  * legacy NICs: frames are queued on the TX ring per TAP batch with one
+ *    transmit poll demand per batch (back-pressure as above when the ring
+ *    is full); the interrupt eventfd wakes vg_legacy_service; a timer
+ *    drives the multicast-list poll (200 ms) and the PHY link poll (3 s);
+ *    a device not present yet is probed again every second; a bad SROM is
+ *    refused until the next connection.  802.1Q tags stay in the frame;
+ *  * 802.1Q (synthetic NICs): a tagged frame read from the TAP leaves
+ *    with its tag in the RNDIS 802.1Q PPI (as Linux netvsc sends it); a
+ *    frame the host delivers with that PPI is written to the TAP with the
+ *    tag back in the frame;
  *  * carrier: on only while the NIC is READY and the host says the link
- *    is up (RNDIS media connect indications);
+ *    is up (RNDIS media connect indications; for a legacy NIC the PHY's
+ *    link status);
  *  * the connection's life: connect, open every NIC that is offered (a
  *    NIC offered later is opened when its offer arrives; a rescinded one
  *    is closed and RELID_RELEASED, carrier off), and when the host goes
@@ -48,6 +56,7 @@
 
 #include "tools/vesper-guest/args.h"
 #include "tools/vesper-guest/counters.h"
+#include "tools/vesper-guest/legacy.h"
 #include "tools/vesper-guest/nic.h"
 #include "tools/vesper-guest/part.h"
 #include "tools/vesper-guest/tap.h"
@@ -61,7 +70,9 @@ struct vg_agent;
 
 struct vg_port {
     struct vg_agent *agent;
-    struct vg_nic nic;
+    enum vg_nic_kind kind;
+    struct vg_nic nic;     /* VG_NIC_SYNTHETIC */
+    struct vg_legacy leg;  /* VG_NIC_LEGACY */
     struct vg_tap tap;
     char name[24];
     bool more;         /* host ring not drained: come back at once */

@@ -23,7 +23,15 @@ int vg_part_connect(struct vg_part *p, uint64_t mem_size, int timeout_ms)
     rc = hv_part_guest_connect(p->path, timeout_ms, &pg);
     if (rc)
         return rc;
-    rc = hv_part_guest_add_memory(pg, VG_PART_GPA_BASE, mem_size);
+    /* Low region first: hv_part_guest_alloc_pages serves the first region
+     * with room, and the legacy NICs carve it right away (legacy.h). */
+    rc = 0;
+    if (p->low_size > VG_PART_LOW_MAX)
+        rc = -EINVAL;
+    else if (p->low_size)
+        rc = hv_part_guest_add_memory(pg, VG_PART_LOW_GPA, p->low_size);
+    if (rc == 0 && (mem_size || !p->low_size))
+        rc = hv_part_guest_add_memory(pg, VG_PART_GPA_BASE, mem_size);
     if (rc == 0)
         rc = hv_part_guest_handshake(pg, timeout_ms);
     if (rc) {

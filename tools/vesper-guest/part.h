@@ -5,7 +5,9 @@
  * VMBus connection negotiated on it.
  *
  * Owns: connect (wait for HELLO), one sealed memfd region of guest memory
- * (sized by the caller for its NICs) at VG_PART_GPA_BASE, VMBus version
+ * (sized by the caller for its NICs) at VG_PART_GPA_BASE — preceded, when
+ * the caller asks for it (low_size), by a region below 4 GiB for devices
+ * that can only address 32 bits (the legacy NIC) — VMBus version
  * negotiation and the offer list (hv_part_guest_handshake), pumping the
  * socket while the agent runs, and the clean goodbye (UNLOAD, wait for
  * UNLOAD_RESPONSE, close).  Channels are nic.c's business.
@@ -26,11 +28,18 @@
 #include "hv/hv_part.h"
 
 #define VG_PART_GPA_BASE 0x100000000ull /* 4 GiB: above any legacy hole */
+/* The low region for 32-bit DMA (legacy NICs): 16 MiB, below 4 GiB. */
+#define VG_PART_LOW_GPA 0x01000000ull
+#define VG_PART_LOW_MAX (0x100000000ull - VG_PART_LOW_GPA)
 #define VG_PART_TIMEOUT_MS 5000
 
 struct vg_part {
     const char *path;
     struct hv_part_guest *pg; /* NULL: not connected */
+    /* Bytes of low memory (VG_PART_LOW_GPA, below 4 GiB) to share before
+     * the main region; 0: none.  Set by the caller; the first allocations
+     * of the connection come from it until it is full (legacy.h). */
+    uint64_t low_size;
 };
 
 /* Connects to p->path, shares `mem_size` bytes of memory and negotiates

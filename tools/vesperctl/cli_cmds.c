@@ -16,7 +16,7 @@ static const char *const switch_types[] = {"external", "internal", "private",
                                            NULL};
 static const char *const port_classes[] = {"dpdk", "internal", NULL};
 static const char *const directions[] = {"rx", "tx", "both", NULL};
-/* "legacy" is accepted here only to be refused with a clear message. */
+/* synthetic: a VMBus network adapter; legacy: an emulated DEC 21140A. */
 static const char *const nic_types[] = {"synthetic", "legacy", NULL};
 
 /* Shared option rows (config.md gives the ranges). */
@@ -182,7 +182,7 @@ static const struct ctl_cli_opt vm_nic_add_opts[] = {
      .help = "switch the NIC's port joins (required)"},
     {.name = "--type", .type = CTL_CLI_T_CHOICE, .key = "type",
      .choices = nic_types, .flags = CTL_CLI_F_REQUIRED, .metavar = "TYPE",
-     .help = "synthetic (required; legacy is not available yet)"},
+     .help = "synthetic (VMBus) or legacy (emulated DEC 21140A) (required)"},
     {.name = "--name", .type = CTL_CLI_T_NAME, .key = "name",
      .metavar = "NIC", .help = "NIC name (default: the first free nicN)"},
     {.name = "--mac", .type = CTL_CLI_T_UMAC, .key = "mac", .metavar = "MAC",
@@ -331,12 +331,7 @@ static int finish_port_set(struct ctl_cli_req *req, json_t *params,
 static int finish_vm_nic_add(struct ctl_cli_req *req, json_t *params,
                              json_t *aside, struct vsa_errmsg *em)
 {
-    const char *type = json_string_value(json_object_get(params, "type"));
-
     (void)req;
-    if (type && !strcmp(type, "legacy"))
-        return vsa_errmsg_set(em, -EINVAL, "--type legacy: legacy NICs are "
-                              "not available yet");
     return build_vlan(params, aside, em);
 }
 
@@ -439,11 +434,11 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
      "VM --switch S --type synthetic [--name NIC] [--mac MAC] "
      "[--access VID | --trunk SET [--native VID] [--native-tagged]] "
      "[--learn-limit N]",
-     "add a NIC to a VM (offered live to a running guest)",
+     "add a NIC to a VM (live: a running guest sees it at once)",
      {"VM", CTL_CLI_T_NAME, "vm", false}, vm_nic_add_opts,
      finish_vm_nic_add},
     {"vm", "nic del", "vm.nic.del", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
-     "VM NIC", "remove a NIC from a VM (rescinded live)",
+     "VM NIC", "remove a NIC from a VM (live: rescinded or detached)",
      {"VM", CTL_CLI_T_NAME, "vm", false}, NULL, NULL,
      {"NIC", CTL_CLI_T_NAME, "name", false}},
 

@@ -254,16 +254,92 @@ static void vm_show_line(FILE *out, int width, const char *key,
     fputc('\n', out);
 }
 
+/* True if obj has a non-zero integer member. */
+static bool any_nonzero(const json_t *obj)
+{
+    const char *k;
+    json_t *n;
+
+    json_object_foreach((json_t *)obj, k, n)
+        if (json_is_integer(n) && json_integer_value(n) != 0)
+            return true;
+    return false;
+}
+
+/* vm.show's legacy NICs: one row per device (its index, state, the
+ * device's receive/transmit process states and interrupt line from the
+ * port side, trapped accesses), then the non-zero counters of the device
+ * model and of the port. */
+static int view_vm_devices(FILE *out, const json_t *devs)
+{
+    static const char *const headers[] = {"DEV", "NIC", "PORT", "MAC",
+                                          "STATE", "RX", "TX", "IRQ",
+                                          "TRAPS"};
+    static const char *const keys[] = {"device", "nic", "port", "mac",
+                                       "state"};
+    char bufs[9][CELL_SIZE];
+    const char *cells[9];
+    struct ctl_table t;
+    bool first = true;
+    size_t i;
+    json_t *e;
+    int rc = 0;
+
+    fputc('\n', out);
+    ctl_table_init(&t, 9, headers, "rlllllllr");
+    json_array_foreach(devs, i, e) {
+        const json_t *dp = json_object_get(e, "datapath");
+
+        for (size_t c = 0; c < 5; c++)
+            cells[c] = scalar(json_object_get(e, keys[c]), bufs[c],
+                              sizeof(bufs[c]));
+        cells[5] = scalar(json_object_get(dp, "rx_state"), bufs[5],
+                          sizeof(bufs[5]));
+        cells[6] = scalar(json_object_get(dp, "tx_state"), bufs[6],
+                          sizeof(bufs[6]));
+        cells[7] = scalar(json_object_get(dp, "irq_asserted"), bufs[7],
+                          sizeof(bufs[7]));
+        cells[8] = scalar(json_object_get(e, "traps"), bufs[8],
+                          sizeof(bufs[8]));
+        rc = ctl_table_add_row(&t, cells);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    json_array_foreach(devs, i, e) {
+        const json_t *dp = json_object_get(e, "datapath");
+        const json_t *dev = json_object_get(dp, "device");
+        const char *nic = json_string_value(json_object_get(e, "nic"));
+
+        if (any_nonzero(dev)) {
+            fprintf(out, "%s%s device: ", first ? "\n" : "",
+                    nic ? nic : "?");
+            first = false;
+            print_nonzero(out, dev);
+            fputc('\n', out);
+        }
+        if (any_nonzero(dp)) {
+            fprintf(out, "%s%s port: ", first ? "\n" : "", nic ? nic : "?");
+            first = false;
+            print_nonzero(out, dp);
+            fputc('\n', out);
+        }
+    }
+    return rc;
+}
+
 /* vm.show: the partition as "key: value" lines in a fixed order (then any
  * other member the daemon adds), the counters as their non-zero members;
  * then one row per channel; then the non-zero counters of each channel
- * that has any. */
+ * that has any; then the legacy NICs' devices (view_vm_devices). */
 static int view_vm_show(FILE *out, const json_t *result)
 {
     static const char *const order[] = {
         "name", "state", "socket", "guest_connected", "vmbus_state",
         "vmbus_version", "gpadls", "connects", "disconnects", "refused",
-        "kicked", "violations", "counters", NULL,
+        "kicked", "violations", "io_absent", "counters", NULL,
     };
     static const char *const headers[] = {"NIC", "PORT", "MAC", "RELID",
                                           "STATE", "OFFERED", "OPENED",
@@ -272,6 +348,7 @@ static int view_vm_show(FILE *out, const json_t *result)
                                        "state", "offered", "opened",
                                        "unhandled_packets"};
     const json_t *chans = json_object_get(result, "channels");
+    const json_t *devs = json_object_get(result, "devices");
     struct ctl_table t;
     const char *key;
     bool first = true;
@@ -296,7 +373,7 @@ static int view_vm_show(FILE *out, const json_t *result)
             vm_show_line(out, width, key, v);
     }
     if (json_array_size(chans) == 0)
-        return 0;
+        return json_array_size(devs) ? view_vm_devices(out, devs) : 0;
     fputc('\n', out);
     ctl_table_init(&t, 8, headers, "lllrllll");
     json_array_foreach(chans, i, e) {
@@ -324,6 +401,8 @@ static int view_vm_show(FILE *out, const json_t *result)
         print_nonzero(out, c);
         fputc('\n', out);
     }
+    if (rc == 0 && json_array_size(devs))
+        rc = view_vm_devices(out, devs);
     return rc;
 }
 

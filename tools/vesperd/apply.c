@@ -18,11 +18,13 @@
  * had happened, the previous configuration is committed again.  The running
  * state and the file are then exactly as before.
  *
- * VM NICs are ports of class synthetic in the parsed configuration; their
- * switch port (synth.c, vsp-net/netvsp_port.h) is opened in step 2 like any
- * other port and carries traffic once the guest opens the NIC's channel.
- * In step 5 the VM set is committed before ports are closed, so a NIC's
- * channel is detached (rescind) before its port goes away.
+ * VM NICs are ports of class synthetic or legacy in the parsed
+ * configuration; their switch port (synth.c, vsp-net/netvsp_port.h; or
+ * legacy.c, vsp-net/tulip_port.h) is opened in step 2 like any other port
+ * and carries traffic once the guest opens the NIC's channel (synthetic)
+ * or drives its emulated device (legacy).  In step 5 the VM set is
+ * committed before ports are closed, so a NIC's channel is detached
+ * (rescind) or its device detached before its port goes away.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@ static enum vsw_port_class port_class(enum ctl_port_class c)
     case CTL_PORT_UPLINK: return VSW_PORT_UPLINK;
     case CTL_PORT_DPDK:
     case CTL_PORT_SYNTHETIC: /* opened by vd_synth_open */
+    case CTL_PORT_LEGACY:    /* opened by vd_legacy_open */
         break;
     }
     return VSW_PORT_DPDK;
@@ -70,6 +73,8 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
 
     if (cp->cls == CTL_PORT_SYNTHETIC)
         return vd_synth_open(d, cp, out, em);
+    if (cp->cls == CTL_PORT_LEGACY)
+        return vd_legacy_open(d, cp, out, em);
     memset(&spec, 0, sizeof(spec));
     snprintf(spec.name, sizeof(spec.name), "%.*s",
              (int)sizeof(spec.name) - 1, cp->name);
@@ -80,6 +85,13 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
     spec.n_addresses = cp->n_addresses;
     spec.mtu = cp->mtu;
     return vsw_port_open(d->vsw, &spec, out, em);
+}
+
+/* Closes a port of any class (VM NIC ports through their glue). */
+static void close_port(struct vd *d, struct vsw_port *port)
+{
+    if (!vd_synth_close(d, port) && !vd_legacy_close(d, port))
+        vsw_port_close(d->vsw, port);
 }
 
 /* Builds and commits the forwarding configuration of cfg with ports[]. */
@@ -103,7 +115,7 @@ static int commit(struct vd *d, const struct ctl_config *cfg,
         sws[i].fdb_max = cfg->switches[i].fdb_max;
         sws[i].aging_s = cfg->switches[i].aging_s;
     }
-    /* Ports without a device (VM NICs for now) are left out. */
+    /* Ports without a device are left out. */
     for (uint32_t i = 0; i < cfg->n_ports; i++) {
         if (!ports[i])
             continue;
@@ -224,8 +236,8 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     if (vtxn)
         vd_vm_commit(d->vms, vtxn);
     for (uint32_t j = 0; j < old_n; j++)
-        if (!kept[j] && d->ports[j] && !vd_synth_close(d, d->ports[j]))
-            vsw_port_close(d->vsw, d->ports[j]);
+        if (!kept[j] && d->ports[j])
+            close_port(d, d->ports[j]);
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         const struct ctl_port *np = &ncfg->ports[i];
         int oi;
@@ -254,8 +266,8 @@ out_abort_vms:
         vd_vm_abort(d->vms, vtxn);
 out_close_new:
     for (uint32_t i = 0; i < ncfg->n_ports; i++)
-        if (opened[i] && !vd_synth_close(d, nports[i]))
-            vsw_port_close(d->vsw, nports[i]);
+        if (opened[i])
+            close_port(d, nports[i]);
 out_free:
     free(nports);
     free(opened);

@@ -255,6 +255,7 @@ int main(int argc, char **argv)
         return 1;
     }
     vd_synth_init(&d);
+    vd_legacy_init(&d);
     struct ctl_rpc_err e = { 0, "" };
     if (vd_apply(&d, doc, true, &e) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s: %s\n",
@@ -311,6 +312,7 @@ int main(int argc, char **argv)
                     vsw_tick(d.vsw);
                     vd_vm_tick(d.vms);
                     vd_synth_tick(&d);
+                    vd_legacy_tick(&d);
                 }
             } else if (fd == sfd) {
                 struct signalfd_siginfo si;
@@ -332,6 +334,7 @@ int main(int argc, char **argv)
     vd_vm_host_destroy(d.vms);
     vsw_destroy(d.vsw);         /* closes every port, synthetic ones too */
     vd_synth_forget();
+    vd_legacy_forget();
     ctl_config_free(d.cfg);
     free(d.ports);
     json_decref(d.doc);

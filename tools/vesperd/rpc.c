@@ -7,9 +7,10 @@
  * others read the running state (vswitch counters, FDBs, link state, VM
  * partitions).
  *
- * VM NICs are ports (class synthetic) without a vswitch port for now
- * (d->ports[i] == NULL): they are listed with link "down", zero counters
- * and no FDB entries, and cannot be captured.
+ * VM NICs are ports of class synthetic or legacy like any other (VLAN,
+ * counters, FDB, capture); vm.show adds each NIC's port-side state:
+ * "datapath" of a channel (synthetic, synth.c) or of a device (legacy,
+ * legacy.c).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -204,7 +205,7 @@ static json_t *doc_port(struct vd *d, const struct ctl_port *cp)
     size_t i;
     json_t *p;
 
-    if (cp->cls != CTL_PORT_SYNTHETIC) {
+    if (!ctl_port_is_vm_nic(cp)) {
         json_array_foreach(ports, i, p) {
             const char *n = json_string_value(json_object_get(p, "name"));
             if (n && strcmp(n, cp->name) == 0)
@@ -218,7 +219,7 @@ static json_t *doc_port(struct vd *d, const struct ctl_port *cp)
     if (!r)
         return NULL;
     json_object_set_new(r, "name", json_string(cp->name));
-    json_object_set_new(r, "class", json_string("synthetic"));
+    json_object_set_new(r, "class", json_string(ctl_port_class_name(cp->cls)));
     json_object_set_new(r, "vm", json_string(d->cfg->vms[cp->vm_idx].name));
     json_object_set_new(r, "nic", json_string(cp->nic));
     return r;
@@ -612,6 +613,13 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
     json_array_foreach(json_object_get(r, "channels"), i, nic) {
         const char *port = json_string_value(json_object_get(nic, "port"));
         json_t *st = port ? vd_synth_stats_json(port) : NULL;
+        if (st)
+            json_object_set_new(nic, "datapath", st);
+    }
+    /* each legacy NIC's device: CSR5 process states, irq, counters */
+    json_array_foreach(json_object_get(r, "devices"), i, nic) {
+        const char *port = json_string_value(json_object_get(nic, "port"));
+        json_t *st = port ? vd_legacy_stats_json(port) : NULL;
         if (st)
             json_object_set_new(nic, "datapath", st);
     }

@@ -10,8 +10,8 @@
  *
  * State: `doc` is the committed desired-state document (the same bytes that
  * are on disk), `cfg` its parsed form, `ports[i]` the open vswitch port
- * of cfg->ports[i] (NULL for a VM NIC until the synthetic port class
- * exists), and `vms` the VM partitions (vm.h).  vd_apply() moves all of
+ * of cfg->ports[i] (VM NICs included: class synthetic, synth.c, and class
+ * legacy, legacy.c), and `vms` the VM partitions (vm.h).  vd_apply() moves all of
  * them to a new document as one transaction (see apply.c).
  */
 #ifndef VD_VESPERD_H
@@ -36,7 +36,7 @@ struct vd {
     struct vsw *vsw;
     json_t *doc;
     struct ctl_config *cfg;
-    struct vsw_port **ports;      /* [cfg->n_ports]; NULL for VM NICs */
+    struct vsw_port **ports;      /* [cfg->n_ports] */
     struct vd_vm_host *vms;       /* VM partitions (vm.c) */
     const char *config_path;
     const char *socket_path;
@@ -63,6 +63,19 @@ void vd_synth_tick(struct vd *d);
 void vd_synth_forget(void);
 /* The port's VSP counters (new reference) or NULL. */
 json_t *vd_synth_stats_json(const char *port_name);
+
+/* legacy.c: the switch ports of legacy VM NICs (class legacy, an emulated
+ * DEC 21140A each), wired to the VM partitions' device hooks. */
+int vd_legacy_init(struct vd *d);
+int vd_legacy_open(struct vd *d, const struct ctl_port *cp,
+                   struct vsw_port **out, struct vsa_errmsg *em);
+/* Closes `port` if it is a legacy NIC port; false if it is not one. */
+bool vd_legacy_close(struct vd *d, struct vsw_port *port);
+void vd_legacy_tick(struct vd *d);
+/* Forgets the registry after vsw_destroy() closed the ports (shutdown). */
+void vd_legacy_forget(void);
+/* The port's device state and counters (new reference) or NULL. */
+json_t *vd_legacy_stats_json(const char *port_name);
 
 /* rpc.c: handles one request; returns the response (NULL for a
  * notification). */

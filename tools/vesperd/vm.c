@@ -56,6 +56,11 @@ struct vd_vm_nic {
     bool upper;          /* the glue took the channel */
     bool pending;        /* an unhandled drain stopped at its budget */
     uint64_t opens, closes, unhandled_pkts, unhandled_bytes;
+    /* legacy NICs (info.type CTL_NIC_LEGACY): the emulated device */
+    bool dev_up;         /* the device glue took it (dev_attach) */
+    uint64_t traps;      /* trapped accesses to its device index */
+    uint64_t traps_unhandled; /* ... while no glue held it (all-ones) */
+    uint64_t dev_attaches, dev_detaches, dev_refused;
 };
 
 struct vd_vm {
@@ -72,6 +77,7 @@ struct vd_vm {
     bool kick;               /* disconnect once the current call returns */
     uint64_t violations_base; /* vm_violations() when the guest came */
     uint64_t connects, disconnects, kicked, offer_retries;
+    uint64_t io_absent;      /* trapped accesses to no device index */
 };
 
 struct vd_vm_watch {
@@ -92,6 +98,9 @@ struct vd_vm_host {
     struct vd_vm_nic_ops ops;
     void *ops_ctx;
     unsigned upper_open;     /* channels the glue holds */
+    struct vd_vm_dev_ops dev_ops;
+    void *dev_ops_ctx;
+    unsigned devs_up;        /* devices the glue holds */
     bool in_run;             /* inside vd_vm_run's event loop */
     struct vd_vm_watch *watches; /* live */
     struct vd_vm_watch *dead; /* watches to free when the batch ends */
@@ -129,6 +138,40 @@ static struct vd_vm_nic *nic_find(const struct vd_vm *vm, const char *name)
     return NULL;
 }
 
+static bool nic_is_legacy(const struct vd_vm_nic *nic)
+{
+    return nic->info.type == CTL_NIC_LEGACY;
+}
+
+/* The NIC object stands for configured NIC p: same name and type (a
+ * document that changes a NIC's type replaces the NIC). */
+static bool nic_matches(const struct vd_vm_nic *nic, const struct ctl_port *p)
+{
+    return strcmp(nic->name, p->nic) == 0 && nic->info.type == p->nic_type;
+}
+
+/* The legacy NIC with device index `dev`, NULL if none. */
+static struct vd_vm_nic *nic_by_dev(const struct vd_vm *vm, uint32_t dev)
+{
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        if (vm->nics[i] && nic_is_legacy(vm->nics[i]) &&
+            vm->nics[i]->info.dev_index == dev)
+            return vm->nics[i];
+    return NULL;
+}
+
+/* Device indexes: legacy NICs are numbered 0, 1, ... in the VM's NIC
+ * order, counting legacy NICs only (vm.h). */
+static void vm_number_devices(struct vd_vm *vm)
+{
+    uint32_t next = 0;
+
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        if (vm->nics[i])
+            vm->nics[i]->info.dev_index =
+                nic_is_legacy(vm->nics[i]) ? next++ : VD_VM_NO_DEV;
+}
+
 static struct vd_vm_nic *nic_by_relid(const struct vd_vm *vm, uint32_t relid)
 {
     for (unsigned i = 0; relid && i < vm->n_nics; i++)
@@ -148,8 +191,8 @@ static uint64_t vm_violations(const struct vd_vm *vm)
     const struct hv_stats *ps = hv_part_host_stats(vm->part);
     const struct hv_stats *vs = hv_vmbus_host_stats(vm_bus(vm));
 
-    return ps->bad_frame + vs->bad_msg + vs->bad_state + vs->bad_gpadl +
-           vs->chan_violation_closed;
+    return ps->bad_frame + ps->bad_io + ps->irq_stuck + vs->bad_msg +
+           vs->bad_state + vs->bad_gpadl + vs->chan_violation_closed;
 }
 
 static int ep_add(struct vd_vm_host *h, int fd, uint32_t events,
@@ -215,12 +258,15 @@ static struct vd_vm_nic *nic_new(const char *vm, const struct ctl_config *cfg,
     snprintf(nic->port, sizeof(nic->port), "%s", p->name);
     nic->sig_fd = -1;
     nic->sig_tag = (struct tag){ .kind = TAG_SIGNAL, .obj = nic };
+    nic->info.type = p->nic_type;
+    nic->info.dev_index = VD_VM_NO_DEV;
     nic_set_cfg(nic, cfg, p);
     vd_vm_instance_guid(vm, p->nic, &nic->info.instance);
     return nic;
 }
 
-/* Binds nic to vm (the info strings point at both) and offers it. */
+/* Binds nic to vm (the info strings point at both) and, for a synthetic
+ * NIC, offers it. */
 static int nic_attach(struct vd_vm *vm, struct vd_vm_nic *nic)
 {
     struct hv_vmbus_offer_cfg oc = {
@@ -237,17 +283,53 @@ static int nic_attach(struct vd_vm *vm, struct vd_vm_nic *nic)
     nic->info.port = nic->port;
     nic->info.switch_name = nic->switch_name;
     nic->info.part = vm->part;
+    if (nic_is_legacy(nic))
+        return 0; /* an emulated PCI device: nothing on the VMBus */
     rc = hv_vmbus_host_add_offer(vm_bus(vm), &oc, &nic->relid);
     if (rc)
         nic->relid = 0; /* vd_vm_tick retries */
     return rc;
 }
 
-/* Withdraws nic's offer (closing its channel first) and frees it. */
+/* A legacy NIC's device goes to the glue (the guest is connected). */
+static void nic_dev_up(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    int rc;
+
+    if (nic->dev_up || !nic_is_legacy(nic) || !h->dev_ops.dev_attach)
+        return;
+    rc = h->dev_ops.dev_attach(h->dev_ops_ctx, &nic->info);
+    if (rc) {
+        nic->dev_refused++;
+        VSA_LOG_RL(&warn_rl, WARN, "vm %s: nic %s: device %u not attached "
+                   "(%s): it reads as absent", nic->vm->name, nic->name,
+                   nic->info.dev_index, strerror(rc < 0 ? -rc : rc));
+        return;
+    }
+    nic->dev_up = true;
+    nic->dev_attaches++;
+    h->devs_up++;
+}
+
+/* ... and back (guest gone, NIC or VM removed, vesperd stopping). */
+static void nic_dev_down(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    if (!nic->dev_up)
+        return;
+    h->dev_ops.dev_detach(h->dev_ops_ctx, &nic->info);
+    nic->dev_up = false;
+    nic->dev_detaches++;
+    h->devs_up--;
+}
+
+/* Withdraws nic's offer (closing its channel first) or detaches its
+ * device, and frees it. */
 static void nic_destroy(struct vd_vm_nic *nic)
 {
     if (nic->relid)
         (void)hv_vmbus_host_rescind(vm_bus(nic->vm), nic->relid);
+    if (nic->vm)
+        nic_dev_down(nic->vm->host, nic);
     free(nic);
 }
 
@@ -291,8 +373,10 @@ static void nic_drain(struct vd_vm_host *h, struct vd_vm_nic *nic)
         nic->unhandled_bytes += (uint64_t)pkt.len8 * 8u;
         n++;
     }
-    /* No writer wakeup even if asked for: see vm.h (XXX). */
-    (void)hv_ring_read_end(in);
+    /* A writer waiting for room (pending_send_sz) gets its wakeup; the
+     * signal cannot block this thread (hv_vmbus.h, Signals). */
+    if (hv_ring_read_end(in))
+        (void)hv_chan_notify_guest(nic->ch);
     if (rc == 0 && n == VD_VM_DRAIN_BUDGET) {
         nic->pending = true;
         wake_work(h);
@@ -373,6 +457,9 @@ static void p_guest_up(void *ctx)
         return;
     }
     vm->conn_fd = fd;
+    /* The guest's memory exists from now on (its regions follow). */
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        nic_dev_up(vm->host, vm->nics[i]);
     VSA_LOG_RL(&info_rl, INFO, "vm %s: guest connected", vm->name);
 }
 
@@ -380,6 +467,9 @@ static void p_guest_down(void *ctx)
 {
     struct vd_vm *vm = ctx;
 
+    for (unsigned i = 0; i < vm->n_nics; i++)
+        if (vm->nics[i])
+            nic_dev_down(vm->host, vm->nics[i]);
     /* hv_part_host closed the connection already; it was ours alone, so
      * that took it out of the epoll set. */
     vm->conn_fd = -1;
@@ -388,9 +478,32 @@ static void p_guest_down(void *ctx)
                vm->name);
 }
 
+/* A trapped access (hv/ validated size and flags; a read's value is
+ * all-ones of its size): dispatched to the device with that index, or
+ * left as it is — reads all-ones, writes dropped — as a PCI bus does for
+ * an index that does not exist. */
+static void p_io_trap(void *ctx, struct hv_part_io *io)
+{
+    struct vd_vm *vm = ctx;
+    struct vd_vm_host *h = vm->host;
+    struct vd_vm_nic *nic = nic_by_dev(vm, io->dev);
+
+    if (!nic) {
+        vm->io_absent++;
+        return;
+    }
+    nic->traps++;
+    if (!nic->dev_up) {
+        nic->traps_unhandled++;
+        return;
+    }
+    h->dev_ops.dev_io(h->dev_ops_ctx, &nic->info, io);
+}
+
 static const struct hv_part_host_ops part_ops = {
     .chan_open = p_chan_open,
     .chan_close = p_chan_close,
+    .io_trap = p_io_trap,
     .guest_up = p_guest_up,
     .guest_down = p_guest_down,
 };
@@ -445,6 +558,7 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
             goto out_part;
         }
     }
+    vm_number_devices(vm);
     rc = ep_add(h, hv_part_host_listen_fd(vm->part), EPOLLIN,
                 &vm->listen_tag);
     if (rc) {
@@ -574,6 +688,20 @@ int vd_vm_host_set_nic_ops(struct vd_vm_host *h,
     if (ops)
         h->ops = *ops;
     h->ops_ctx = ctx;
+    return 0;
+}
+
+int vd_vm_host_set_dev_ops(struct vd_vm_host *h,
+                           const struct vd_vm_dev_ops *ops, void *ctx)
+{
+    if (h->devs_up)
+        return -EBUSY;
+    if (ops && (!ops->dev_attach || !ops->dev_detach || !ops->dev_io))
+        return -EINVAL;
+    memset(&h->dev_ops, 0, sizeof(h->dev_ops));
+    if (ops)
+        h->dev_ops = *ops;
+    h->dev_ops_ctx = ctx;
     return 0;
 }
 
@@ -712,7 +840,8 @@ void vd_vm_tick(struct vd_vm_host *h)
 {
     for (struct vd_vm *vm = h->vms; vm; vm = vm->next) {
         for (unsigned i = 0; i < vm->n_nics; i++)
-            if (vm->nics[i]->relid == 0 && nic_attach(vm, vm->nics[i]) == 0)
+            if (!nic_is_legacy(vm->nics[i]) && vm->nics[i]->relid == 0 &&
+                nic_attach(vm, vm->nics[i]) == 0)
                 vm->offer_retries++;
         if (!hv_part_host_connected(vm->part))
             continue;
@@ -765,7 +894,8 @@ int vd_vm_prepare(struct vd_vm_host *h, const struct ctl_config *cfg,
             const struct ctl_port *p = &cfg->ports[cv->first_port + k];
             struct vd_vm_nic *nic;
 
-            if (nic_find(vm, p->nic))
+            nic = nic_find(vm, p->nic);
+            if (nic && nic_matches(nic, p))
                 continue;
             nic = nic_new(vm->name, cfg, p);
             if (!nic) {
@@ -791,15 +921,17 @@ static void vm_sync(struct vd_vm_host *h, struct vd_vm *vm,
                     struct vd_vm_txn *txn)
 {
     struct vd_vm_nic *order[CTL_MAX_VM_NICS];
+    bool up = hv_part_host_connected(vm->part);
+    unsigned n = 0;
 
-    (void)h;
     for (unsigned i = 0; i < vm->n_nics; i++) {
         struct vd_vm_nic *nic = vm->nics[i];
+        int pi = ctl_vm_nic_find(cfg, (uint32_t)(cv - cfg->vms), nic->name);
 
-        if (ctl_vm_nic_find(cfg, (uint32_t)(cv - cfg->vms), nic->name) < 0) {
+        if (pi < 0 || !nic_matches(nic, &cfg->ports[pi])) {
             VSA_LOG(INFO, "vm %s: nic %s removed%s", vm->name, nic->name,
-                    nic->relid && hv_part_host_connected(vm->part)
-                        ? "; offer rescinded" : "");
+                    nic->relid && up ? "; offer rescinded"
+                    : nic->dev_up ? "; device detached" : "");
             nic_destroy(nic);
             vm->nics[i] = NULL;
         }
@@ -809,11 +941,11 @@ static void vm_sync(struct vd_vm_host *h, struct vd_vm *vm,
         struct vd_vm_nic *nic = NULL;
 
         for (unsigned i = 0; !nic && i < vm->n_nics; i++)
-            if (vm->nics[i] && strcmp(vm->nics[i]->name, p->nic) == 0)
+            if (vm->nics[i] && nic_matches(vm->nics[i], p))
                 nic = vm->nics[i];
         for (uint32_t i = 0; !nic && i < txn->n_new; i++)
             if (txn->new_nic_vm[i] == vm && txn->new_nics[i] &&
-                strcmp(txn->new_nics[i]->name, p->nic) == 0) {
+                nic_matches(txn->new_nics[i], p)) {
                 nic = txn->new_nics[i];
                 txn->new_nics[i] = NULL;
                 if (nic_attach(vm, nic) != 0)
@@ -821,16 +953,22 @@ static void vm_sync(struct vd_vm_host *h, struct vd_vm *vm,
                             "memory)", vm->name, nic->name);
                 else
                     VSA_LOG(INFO, "vm %s: nic %s added%s", vm->name,
-                            nic->name, hv_part_host_connected(vm->part)
-                                ? "; offered to the guest" : "");
+                            nic->name, !up ? ""
+                            : nic_is_legacy(nic) ? "; device attached"
+                            : "; offered to the guest");
             }
         if (!nic)
             continue; /* cannot happen: prepare allocated every new NIC */
         nic_set_cfg(nic, cfg, p);
-        order[k] = nic;
+        order[n++] = nic;
     }
-    memcpy(vm->nics, order, cv->n_nics * sizeof(order[0]));
-    vm->n_nics = cv->n_nics;
+    memcpy(vm->nics, order, n * sizeof(order[0]));
+    vm->n_nics = n;
+    /* Removing a legacy NIC renumbers the legacy NICs after it (vm.h). */
+    vm_number_devices(vm);
+    if (up)
+        for (unsigned i = 0; i < vm->n_nics; i++)
+            nic_dev_up(h, vm->nics[i]);
 }
 
 void vd_vm_commit(struct vd_vm_host *h, struct vd_vm_txn *txn)
@@ -963,6 +1101,31 @@ static json_t *nic_json(struct vd_vm *vm, struct vd_vm_nic *nic)
         "counters", ch ? stats_json(hv_chan_stats(ch)) : NULL);
 }
 
+static const char *dev_state(const struct vd_vm *vm,
+                             const struct vd_vm_nic *nic)
+{
+    if (!hv_part_host_connected(vm->part))
+        return "waiting";
+    return nic->dev_up ? "attached" : "unhandled";
+}
+
+static json_t *dev_json(struct vd_vm *vm, struct vd_vm_nic *nic)
+{
+    char mac[VSA_MAC_STRLEN];
+
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I}",
+        "nic", nic->name, "port", nic->port, "switch", nic->switch_name,
+        "mac", vsa_mac_format(&nic->info.mac, mac),
+        "type", "legacy",
+        "device", (json_int_t)nic->info.dev_index,
+        "state", dev_state(vm, nic),
+        "traps", (json_int_t)nic->traps,
+        "traps_unhandled", (json_int_t)nic->traps_unhandled,
+        "attaches", (json_int_t)nic->dev_attaches,
+        "detaches", (json_int_t)nic->dev_detaches,
+        "refused", (json_int_t)nic->dev_refused);
+}
+
 int vd_vm_show_json(struct vd_vm_host *h, const char *name, json_t **out)
 {
     struct vd_vm *vm = vm_find(h, name);
@@ -970,7 +1133,7 @@ int vd_vm_show_json(struct vd_vm_host *h, const char *name, json_t **out)
     struct hv_stats total = { 0 };
     char ver[16] = "-";
     uint32_t v;
-    json_t *r, *chans;
+    json_t *r, *chans, *devs;
 
     if (!vm)
         return -ENOENT;
@@ -981,15 +1144,25 @@ int vd_vm_show_json(struct vd_vm_host *h, const char *name, json_t **out)
     hv_stats_add(&total, hv_part_host_stats(vm->part));
     hv_stats_add(&total, hv_vmbus_host_stats(bus));
     chans = json_array();
-    if (!chans)
+    devs = json_array();
+    if (!chans || !devs) {
+        json_decref(chans);
+        json_decref(devs);
         return -ENOMEM;
-    for (unsigned i = 0; i < vm->n_nics; i++)
-        if (json_array_append_new(chans, nic_json(vm, vm->nics[i]))) {
+    }
+    for (unsigned i = 0; i < vm->n_nics; i++) {
+        struct vd_vm_nic *nic = vm->nics[i];
+
+        if (json_array_append_new(nic_is_legacy(nic) ? devs : chans,
+                                  nic_is_legacy(nic) ? dev_json(vm, nic)
+                                                     : nic_json(vm, nic))) {
             json_decref(chans);
+            json_decref(devs);
             return -ENOMEM;
         }
-    r = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o*,"
-                  "s:o}",
+    }
+    r = json_pack("{s:s,s:s,s:s,s:b,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+                  "s:o*,s:o,s:o}",
         "name", vm->name, "socket", vm->path, "state", vm_state(vm),
         "guest_connected", hv_part_host_connected(vm->part),
         "vmbus_state", hv_vmbus_state_name(hv_vmbus_host_state(bus)),
@@ -1000,8 +1173,10 @@ int vd_vm_show_json(struct vd_vm_host *h, const char *name, json_t **out)
         "refused", (json_int_t)hv_part_host_refused(vm->part),
         "kicked", (json_int_t)vm->kicked,
         "violations", (json_int_t)vm_violations(vm),
+        "io_absent", (json_int_t)vm->io_absent,
         "counters", stats_json(&total),
-        "channels", chans);
+        "channels", chans,
+        "devices", devs);
     if (!r)
         return -ENOMEM;
     *out = r;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vm.h — virtual machines (child partitions) in vesperd: one VMBus
- * partition socket per configured VM, and one VMBus channel offer per
- * synthetic NIC (prefix vd_vm_).
+ * partition socket per configured VM, one VMBus channel offer per
+ * synthetic NIC, and one emulated PCI device per legacy NIC (prefix
+ * vd_vm_).
  *
  * Design
  * ------
@@ -52,7 +53,8 @@
  * channel, logged rate-limited, and costs only that channel (BROKEN) or
  * that partition.  On top of that a guest that racks up more than
  * VD_VM_MAX_VIOLATIONS refused frames / messages / GPADLs / broken channels
- * on one connection is disconnected (`kicked`): other partitions and the
+ * / refused device accesses (bad_io) / interrupt lines it made block
+ * (irq_stuck) on one connection is disconnected (`kicked`): other partitions and the
  * control socket are never affected.
  *
  * The synthetic port glue (struct vd_vm_nic_ops)
@@ -86,6 +88,49 @@
  *        (wait for its lcore to leave them) and drop every GPADL reference
  *        it took before it returns; the rings are destroyed right after.
  *
+ * The legacy device glue (struct vd_vm_dev_ops)
+ * ---------------------------------------------
+ * A legacy NIC (type "legacy": an emulated DEC 21140A, vsp-net/tulip.h)
+ * is not on the VMBus: the guest reaches it through trapped accesses
+ * (IO_TRAP frames, hv_part.h) and is interrupted through an eventfd line.
+ *
+ * Device indexes: the legacy NICs of a VM are numbered 0, 1, ... in the
+ * VM's NIC order (the order of vms[].nics[] in the configuration), counting
+ * legacy NICs only: in [synthetic eth0, legacy eth1, legacy eth2] eth1 is
+ * device 0 and eth2 device 1.  The index is the IO_TRAP `dev` and the
+ * interrupt line of the device (hv_part_host_raise_irq(part, index)); the
+ * guest agent's `--nic legacy:INDEX` picks the INDEX-th.  Indexes are the
+ * same on every run and reconnect (vm.nic.add appends); removing a legacy
+ * NIC renumbers the legacy NICs after it, at once — a connected guest
+ * then finds those devices at new indexes, as after a PCI re-enumeration,
+ * so remove the last one or restart the guest.  There are at most
+ * CTL_MAX_VM_NICS (8 = HV_PART_MAX_IRQS) of them.
+ *
+ * Trapped accesses are validated by hv/ (size 1/2/4, flags) and then
+ * dispatched here on the CONTROL thread, inside vd_vm_run: `dev` names the
+ * device with that index.  An index no legacy NIC has, or whose device
+ * the glue does not hold, is answered as a PCI bus answers an empty slot:
+ * reads all-ones, writes dropped; counted (vm.show io_absent per VM,
+ * traps / traps_unhandled per device).  Every access to a device is
+ * counted (traps).
+ *
+ *   dev_attach(ctx, nic)  the guest connected (or a legacy NIC was added
+ *        to a VM whose guest is connected).  hv_part_host_mem(nic->part)
+ *        is the guest's memory (regions keep arriving after this call:
+ *        resolve addresses at DMA time); nic->dev_index is the device's
+ *        index and interrupt line.  Return 0 to take the device: dev_io
+ *        calls follow, and dev_detach exactly once.  A negative errno
+ *        refuses: the device reads as absent until the guest reconnects.
+ *   dev_io(ctx, nic, io)  a trapped access to the device: configuration
+ *        space (io->flags & HV_PART_IO_CONFIG) or a BAR; fill io->value
+ *        for reads (it arrives all-ones of io->size).  Must not block.
+ *   dev_detach(ctx, nic)  the guest is gone or kicked, the NIC or its VM
+ *        was removed, vesperd is stopping.  hv/ has already dropped its
+ *        reference on the guest memory (keep your own with hv_mem_get if
+ *        you need it until here) and closed the interrupt eventfds.
+ * `nic` stays valid from dev_attach until dev_detach returns; read
+ * nic->dev_index at the time of use (it changes on renumbering).
+ *
  * Extra fds: a glue that services channels on the control thread (the
  * VSP of vsp-net/netvsp_port.h does) and needs another wakeup, such as an
  * eventfd its lcore writes when frames for the guest are queued, registers
@@ -100,10 +145,10 @@
  * with ops whose channel_opened is NULL, vesperd services an opened
  * channel itself with no protocol handler: it drains the guest→host ring
  * and counts the packets as `unhandled` (vm.show), and never writes to the
- * host→guest ring.  XXX: it does not signal a blocked guest writer either
- * (pending_send_sz): hv_chan_notify_guest writes to an eventfd whose file
- * the guest shares and can make blocking, which would stall the control
- * thread; a guest that fills the ring of an unhandled channel just waits.
+ * host→guest ring.  A guest writer that filled the ring and asked for
+ * room (pending_send_sz) is signalled once the drain made that room:
+ * hv_chan_notify_guest never blocks (a socket send with MSG_DONTWAIT;
+ * hv_vmbus.h, Signals).
  *
  * Thread-safety
  * -------------
@@ -140,9 +185,13 @@ struct vd_vm_nic_info {
     const char *port;          /* its switch port, "VM.NIC" */
     const char *switch_name;   /* the switch of that port */
     struct vsa_mac mac;        /* the NIC's MAC (configured or derived) */
-    struct hv_guid instance;   /* the offer's instance GUID */
+    struct hv_guid instance;   /* the offer's instance GUID (synthetic) */
     struct hv_part_host *part; /* its partition (guest memory, VMBus) */
+    enum ctl_nic_type type;    /* synthetic or legacy */
+    uint32_t dev_index;        /* legacy: device index = interrupt line;
+                                * VD_VM_NO_DEV for synthetic NICs */
 };
+#define VD_VM_NO_DEV UINT32_MAX
 
 struct vd_vm_nic_ops {
     int (*channel_opened)(void *ctx, const struct vd_vm_nic_info *nic,
@@ -151,6 +200,13 @@ struct vd_vm_nic_ops {
                            struct hv_chan *ch);
     void (*channel_closed)(void *ctx, const struct vd_vm_nic_info *nic,
                            struct hv_chan *ch);
+};
+
+struct vd_vm_dev_ops {
+    int (*dev_attach)(void *ctx, const struct vd_vm_nic_info *nic);
+    void (*dev_io)(void *ctx, const struct vd_vm_nic_info *nic,
+                   struct hv_part_io *io);
+    void (*dev_detach)(void *ctx, const struct vd_vm_nic_info *nic);
 };
 
 /* ---- Lifecycle ---------------------------------------------------------- */
@@ -168,6 +224,13 @@ void vd_vm_host_destroy(struct vd_vm_host *h);
  * while no channel is open: 0 or -EBUSY. */
 int vd_vm_host_set_nic_ops(struct vd_vm_host *h,
                            const struct vd_vm_nic_ops *ops, void *ctx);
+
+/* Installs the legacy device glue (ops copied, all three hooks required;
+ * NULL removes it).  Only while no device is attached: 0, -EBUSY, or
+ * -EINVAL (a hook missing).  Devices of guests already connected are
+ * attached when their guest reconnects. */
+int vd_vm_host_set_dev_ops(struct vd_vm_host *h,
+                           const struct vd_vm_dev_ops *ops, void *ctx);
 
 const char *vd_vm_host_dir(const struct vd_vm_host *h);
 
@@ -210,8 +273,8 @@ void vd_vm_abort(struct vd_vm_host *h, struct vd_vm_txn *txn);
 
 /* ---- Introspection ------------------------------------------------------- */
 
-/* {"vms":[{"name","state":"waiting"|"connected","nics":N}]}, config order.
- * NULL on allocation failure. */
+/* {"vms":[{"name","state":"waiting"|"connected","nics":N}]}, config order
+ * (N counts NICs of both types).  NULL on allocation failure. */
 json_t *vd_vm_list_json(const struct vd_vm_host *h);
 /* The partition state of VM `name` (docs/rpc.md, vm.show) in *out.
  * Returns 0, -ENOENT (no such VM), -ENOMEM. */

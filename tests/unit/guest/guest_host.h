@@ -15,6 +15,12 @@
  * Commands (restart the partition socket, rescind / re-offer NIC 0) are
  * executed on the host thread; a snapshot of what the VSPs negotiated is
  * published under a mutex after every round (gh_snap).
+ *
+ * Optionally (gh_start_ex with a MAC) the partition also has a legacy NIC:
+ * the DEC 21140A model (vsp-net/tulip.h) as PCI device 0 behind IO traps,
+ * its interrupt on line 0, DMA into the guest's memory, and every frame
+ * the guest transmits on it echoed back with the MACs swapped (host
+ * thread; counted in tulip_tx under mu).
  */
 #ifndef GUEST_HOST_H
 #define GUEST_HOST_H
@@ -34,12 +40,14 @@
 #include "hv/hv_chan_msg.h"
 #include "hv/hv_part.h"
 #include "hv/hv_vmbus.h"
+#include "vsp-net/tulip.h"
 #include "vsp-net/vsp.h"
 
 #define GH_MAX_NICS 2
 #define GH_MAX_REC 512
 #define GH_REC_BYTES 2048
 #define GH_FWDQ 128
+#define GH_TULIP_ECHO 64
 
 enum gh_mode { GH_ECHO, GH_SWITCH };
 enum gh_cmd {
@@ -108,6 +116,12 @@ struct gh_host {
     unsigned opens, closes, violations, rescinded;
     uint8_t pkt[HV_RING_MAX_PKT_DEFAULT];
     struct vspn_pkt_scratch sc;
+    /* legacy NIC (optional; host thread, created before it starts) */
+    struct vspn_tulip *tulip;
+    unsigned tulip_tx;            /* under mu */
+    unsigned tulip_echo_n;
+    uint32_t tulip_echo_len[GH_TULIP_ECHO];
+    uint8_t tulip_echo[GH_TULIP_ECHO][VSPN_TULIP_MAX_FRAME];
 };
 
 static inline struct vsa_mac gh_mac(unsigned i)
@@ -269,9 +283,89 @@ static inline void gh_chan_close(void *ctx, struct hv_chan *ch)
     h->closes++;
 }
 
+/* ---- the legacy NIC (host thread) ---------------------------------------- */
+
+static inline int gh_tulip_dma_read(void *ctx, uint64_t gpa, void *buf,
+                                    size_t len)
+{
+    struct gh_host *h = ctx;
+    struct hv_mem *m = h->part ? hv_part_host_mem(h->part) : NULL;
+
+    return m ? hv_mem_read(m, gpa, buf, len) : -EFAULT;
+}
+
+static inline int gh_tulip_dma_write(void *ctx, uint64_t gpa,
+                                     const void *buf, size_t len)
+{
+    struct gh_host *h = ctx;
+    struct hv_mem *m = h->part ? hv_part_host_mem(h->part) : NULL;
+
+    return m ? hv_mem_write(m, gpa, buf, len) : -EFAULT;
+}
+
+static inline void gh_tulip_tx(void *ctx, const uint8_t *f, uint32_t len)
+{
+    struct gh_host *h = ctx;
+    uint8_t *e;
+
+    pthread_mutex_lock(&h->mu);
+    h->tulip_tx++;
+    pthread_mutex_unlock(&h->mu);
+    if (h->tulip_echo_n >= GH_TULIP_ECHO || len > VSPN_TULIP_MAX_FRAME)
+        return;
+    e = h->tulip_echo[h->tulip_echo_n];
+    memcpy(e, f + 6, 6);
+    memcpy(e + 6, f, 6);
+    memcpy(e + 12, f + 12, len - 12);
+    h->tulip_echo_len[h->tulip_echo_n++] = len;
+}
+
+static inline void gh_tulip_irq(void *ctx, bool asserted)
+{
+    struct gh_host *h = ctx;
+
+    if (asserted && h->part)
+        (void)hv_part_host_raise_irq(h->part, 0);
+}
+
+static const struct vspn_tulip_ops gh_tulip_ops = {
+    .dma = { .read = gh_tulip_dma_read, .write = gh_tulip_dma_write },
+    .tx_frame = gh_tulip_tx,
+    .irq = gh_tulip_irq,
+};
+
+static inline void gh_io_trap(void *ctx, struct hv_part_io *io)
+{
+    struct gh_host *h = ctx;
+    uint32_t off = (uint32_t)io->addr, v = (uint32_t)io->value;
+
+    if (!h->tulip || io->dev != 0)
+        return; /* nobody claims it: all-ones */
+    if (io->flags & HV_PART_IO_CONFIG) {
+        if (io->flags & HV_PART_IO_WRITE)
+            vspn_tulip_cfg_write(h->tulip, off, io->size, v);
+        else
+            io->value = vspn_tulip_cfg_read(h->tulip, off, io->size);
+    } else if (io->flags & HV_PART_IO_WRITE) {
+        vspn_tulip_csr_write(h->tulip, off, io->size, v);
+    } else {
+        io->value = vspn_tulip_csr_read(h->tulip, off, io->size);
+    }
+}
+
+/* Echoes what the guest sent, outside the model's own callbacks. */
+static inline void gh_tulip_flush(struct gh_host *h)
+{
+    for (unsigned i = 0; i < h->tulip_echo_n; i++)
+        (void)vspn_tulip_receive(h->tulip, h->tulip_echo[i],
+                                 h->tulip_echo_len[i]);
+    h->tulip_echo_n = 0;
+}
+
 static const struct hv_part_host_ops gh_part_ops = {
     .chan_open = gh_chan_open,
     .chan_close = gh_chan_close,
+    .io_trap = gh_io_trap,
 };
 
 static inline int gh_offer(struct gh_host *h, unsigned i)
@@ -453,6 +547,8 @@ static inline void *gh_thread(void *arg)
                     break;
                 if (hv_part_host_on_conn(h->part))
                     break;
+                if (h->tulip)
+                    gh_tulip_flush(h);
             }
         if (pf[1].revents & POLLIN)
             (void)hv_part_host_on_listen(h->part);
@@ -468,9 +564,11 @@ static inline void *gh_thread(void *arg)
 /* ---- test-thread API -------------------------------------------------------------- */
 
 /* Starts a host with `nnics` NIC offers on `path` (NULL: vm.sock in a
- * fresh temporary directory). */
-static inline int gh_start_at(struct gh_host *h, unsigned nnics,
-                              enum gh_mode mode, const char *path)
+ * fresh temporary directory) and, with legacy_mac, a legacy NIC as PCI
+ * device 0. */
+static inline int gh_start_ex(struct gh_host *h, unsigned nnics,
+                              enum gh_mode mode, const char *path,
+                              const struct vsa_mac *legacy_mac)
 {
     memset(h, 0, sizeof(*h));
     if (path) {
@@ -489,10 +587,22 @@ static inline int gh_start_at(struct gh_host *h, unsigned nnics,
         h->nics[i].mac = gh_mac(i);
     }
     pthread_mutex_init(&h->mu, NULL);
+    if (legacy_mac) {
+        struct vspn_tulip_config tc = { .mac = *legacy_mac, .link_up = true };
+
+        if (vspn_tulip_create(&tc, &gh_tulip_ops, h, &h->tulip))
+            return -ENOMEM;
+    }
     h->cmd_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (h->cmd_fd < 0 || gh_create_part(h))
         return -EIO;
     return pthread_create(&h->thr, NULL, gh_thread, h) ? -EAGAIN : 0;
+}
+
+static inline int gh_start_at(struct gh_host *h, unsigned nnics,
+                              enum gh_mode mode, const char *path)
+{
+    return gh_start_ex(h, nnics, mode, path, NULL);
 }
 
 static inline int gh_start(struct gh_host *h, unsigned nnics,
@@ -511,6 +621,7 @@ static inline void gh_stop(struct gh_host *h)
 static inline void gh_destroy(struct gh_host *h)
 {
     hv_part_host_destroy(h->part);
+    vspn_tulip_destroy(h->tulip);
     close(h->cmd_fd);
     if (h->dir[0])
         rmdir(h->dir);

@@ -2,7 +2,8 @@
 /*
  * test_guest_args.c — objective: vesper-guest's command line is parsed
  * exactly as documented (tools/vesper-guest/args.h): defaults, the
- * --nic/--tap pairing, synthetic[:INDEX], --handshake, --mtu and bench's
+ * --nic/--tap pairing, synthetic[:INDEX] and legacy[:INDEX] (mixed in one
+ * agent, each kind with its own index range), --handshake, --mtu and bench's
  * options and their ranges; every malformed line is refused with a
  * message and nothing half-parsed is used.
  */
@@ -96,6 +97,35 @@ static void test_bench(void **state)
     assert_int_equal(o.size, 1514);
 }
 
+static void test_legacy(void **state)
+{
+    struct vg_opts o;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(PARSE(&o, err, "--partition", "/p", "--nic", "legacy",
+                           "--tap", "eth0"), 0);
+    assert_int_equal(o.nnics, 1);
+    assert_int_equal(o.nics[0].kind, VG_NIC_LEGACY);
+    assert_int_equal(o.nics[0].index, 0);
+    assert_string_equal(o.nics[0].tap, "eth0");
+    /* mixed, and the same index in both kinds is two different NICs */
+    assert_int_equal(PARSE(&o, err, "--partition", "/p", "--nic",
+                           "synthetic:1", "--tap", "s1", "--nic", "legacy:7",
+                           "--tap", "l7", "--nic", "legacy:1", "--tap", "l1",
+                           "--nic", "synthetic", "--tap", "s0"), 0);
+    assert_int_equal(o.nnics, 4);
+    assert_int_equal(o.nics[0].kind, VG_NIC_SYNTHETIC);
+    assert_int_equal(o.nics[0].index, 1);
+    assert_int_equal(o.nics[1].kind, VG_NIC_LEGACY);
+    assert_int_equal(o.nics[1].index, 7);
+    assert_string_equal(o.nics[1].tap, "l7");
+    assert_int_equal(o.nics[2].kind, VG_NIC_LEGACY);
+    assert_int_equal(o.nics[2].index, 1);
+    assert_int_equal(o.nics[3].kind, VG_NIC_SYNTHETIC);
+    assert_int_equal(o.nics[3].index, 0);
+}
+
 static void test_help(void **state)
 {
     struct vg_opts o;
@@ -135,6 +165,13 @@ static void test_refused(void **state)
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t",
           "--partition2", "/q" },
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "extra" },
+        { "--partition", "/p", "--nic", "legacy:8", "--tap", "t" }, /* 8 irqs */
+        { "--partition", "/p", "--nic", "legacy:", "--tap", "t" },
+        { "--partition", "/p", "--nic", "legacyx", "--tap", "t" },
+        { "--partition", "/p", "--nic", "legacy:0", "--tap", "t", "--nic",
+          "legacy", "--tap", "u" },                           /* same nic */
+        { "bench", "--partition", "/p", "--nic", "synthetic:0", "--nic",
+          "legacy:0" },                                       /* bench: vsc */
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "--bogus" },
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "--mtu" },
         { "bench", "--partition", "/p", "--nic", "synthetic:0" },
@@ -171,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_run_defaults),
         cmocka_unit_test(test_run_full),
         cmocka_unit_test(test_bench),
+        cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_refused),
     };

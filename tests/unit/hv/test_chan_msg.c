@@ -826,7 +826,7 @@ static void test_signal_storm_coalesces(void **state)
     struct gchan gc = { 0 };
     struct hv_chan *ch;
     int in = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    int out = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    int sv[2], out;
     uint64_t one = 1, v;
     uint8_t buf[64];
     struct hv_ring_pkt pkt;
@@ -836,7 +836,12 @@ static void test_signal_storm_coalesces(void **state)
     pump(p);
     assert_int_equal(guest_open(p, r1, 0, 2, &gc), 0);
     ch = hv_vmbus_host_chan(p->h, r1);
-    hv_chan_set_signal_fds(ch, in, out);
+    /* host→guest is a socketpair (hv_vmbus.h, Signals): out is the
+     * guest's end */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0,
+                                sv), 0);
+    out = sv[0];
+    hv_chan_set_signal_fds(ch, in, sv[1]);
     for (unsigned i = 0; i < 100000; i++)
         assert_int_equal(write(in, &one, 8), 8);
     assert_int_equal(hv_chan_ack_signal(ch), 100000);
@@ -853,6 +858,7 @@ static void test_signal_storm_coalesces(void **state)
     hv_chan_set_signal_fds(ch, -1, -1);
     close(in);
     close(out);
+    close(sv[1]);
     pair_free(p);
 }
 

@@ -10,7 +10,20 @@
  *  * malformed frames (bad length, fd on a frame that must not carry one,
  *    unknown kind) are counted and dropped; the connection survives;
  *  * guest disconnect + reconnect works, 100 times, and neither file
- *    descriptors nor memfd mappings leak (counted in /proc/self).
+ *    descriptors nor memfd mappings leak (counted in /proc/self);
+ *  * emulated devices: a trapped access is answered synchronously; config
+ *    reads of a device nobody claims answer all-ones of the access size,
+ *    what the device answers is cut to the size, a write's value reaches
+ *    the device cut to its size; sizes other than 1/2/4 and unknown or
+ *    contradictory flags are refused (counted, all-ones, device not
+ *    called); every trap is counted; a guest that never reads its
+ *    answers gets them dropped and counted, and nothing blocks;
+ *  * interrupt lines: IRQ_SETUP registers an eventfd or a socketpair end
+ *    (anything else, a pipe, is a bad frame); raising writes 1 to it (or
+ *    sends one 8-byte message; a full socket queue is coalesced); a line without an fd or out of
+ *    range is refused; a guest that fills its counter and makes the fd
+ *    blocking cannot make the host block (skipped, counted coalesced); the
+ *    guarded write itself is interrupted when a write would block.
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -29,11 +42,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "hv/hv_part.h"
+#include "hv/hv_part_wire.h"
 
 #define GPA 0x10000000ull
 #define TMO 5000
@@ -85,11 +103,29 @@ static void h_close(void *ctx, struct hv_chan *ch)
     hs->open_ch = NULL;
 }
 
+/* Devices: with dev_mode set only device 0 exists (config space
+ * answers the 21140 ids, a BAR read answers 0x1_0000_00ff + addr so that
+ * the cut to the access size shows); otherwise every read answers addr+1. */
+static bool dev_mode;
+static unsigned dev_calls;
+static struct hv_part_io dev_last;
+
 static void h_io(void *ctx, struct hv_part_io *io)
 {
     (void)ctx;
-    if (!(io->flags & HV_PART_IO_WRITE))
-        io->value = io->addr + 1;
+    dev_calls++;
+    dev_last = *io;
+    if (!dev_mode) {
+        if (!(io->flags & HV_PART_IO_WRITE))
+            io->value = io->addr + 1;
+        return;
+    }
+    if (io->dev != 0 || (io->flags & HV_PART_IO_WRITE))
+        return; /* absent device / write: nothing to answer */
+    if (io->flags & HV_PART_IO_CONFIG)
+        io->value = 0x00091011ull >> ((io->addr & 3) * 8);
+    else
+        io->value = 0x1000000ffull + io->addr;
 }
 
 static void h_up(void *ctx)
@@ -437,6 +473,313 @@ static void test_reconnect_no_leak(void **state)
     hv_part_host_destroy(h);
 }
 
+/* ---- emulated devices and interrupt lines ------------------------------- */
+
+static int g_io(struct hv_part_guest *pg, uint32_t dev, uint32_t flags,
+                uint64_t addr, uint32_t size, uint64_t value, uint64_t *out)
+{
+    struct hv_part_io io = { .dev = dev, .flags = flags, .addr = addr,
+                             .size = size, .value = value };
+    int rc = hv_part_guest_io(pg, &io, TMO);
+
+    if (rc == 0 && out)
+        *out = io.value;
+    return rc;
+}
+
+
+/* Guest: the device accesses of test_io_irq (phase 1), refused ones and
+ * an interrupt line (phase 3), then a full blocking counter (phase 4),
+ * then a pipe offered as an interrupt line (refused) and a socketpair end
+ * as line 3 (phase 5), whose messages it counts into s->relid (phase 6).
+ * At phases 1, 3, 4 and 5 it waits for the host's release (which it
+ * clears first). */
+static int guest_dev(struct script *s)
+{
+    struct hv_part_guest *pg;
+    uint64_t v, full = 0xfffffffffffffffeull;
+    uint8_t payload[8] = { 2, 0, 0, 0, 0, 0, 0, 0 };
+    int rc, efd, p[2], fl;
+
+    if ((rc = hv_part_guest_connect(sock_path, TMO, &s->pg)) != 0)
+        return rc;
+    pg = s->pg;
+    /* device 0: config space, cut to size */
+    if ((rc = g_io(pg, 0, HV_PART_IO_CONFIG, 0, 4, 0, &v)) || v != 0x00091011)
+        return rc ? rc : -1;
+    if ((rc = g_io(pg, 0, HV_PART_IO_CONFIG, 2, 2, 0, &v)) || v != 0x0009)
+        return rc ? rc : -2;
+    /* absent device: all-ones of the size */
+    if ((rc = g_io(pg, 1, HV_PART_IO_CONFIG, 0, 4, 0, &v)) || v != 0xffffffff)
+        return rc ? rc : -3;
+    if ((rc = g_io(pg, 5, HV_PART_IO_CONFIG, 0, 2, 0, &v)) || v != 0xffff)
+        return rc ? rc : -4;
+    if ((rc = g_io(pg, 0xffffffffu, HV_PART_IO_CONFIG, 0, 1, 0, &v)) ||
+        v != 0xff)
+        return rc ? rc : -5;
+    /* BAR read: the device's 33-bit answer cut to 4 and 1 bytes */
+    if ((rc = g_io(pg, 0, HV_PART_IO_MEM, 0x28, 4, 0, &v)) || v != 0x00000127)
+        return rc ? rc : -6;
+    if ((rc = g_io(pg, 0, 0, 0x28, 1, 0, &v)) || v != 0x27)
+        return rc ? rc : -7;
+    /* a write reaches the device cut to its size (checked by the host) */
+    if ((rc = g_io(pg, 0, HV_PART_IO_WRITE, 0x30, 2, 0xabcd1234, &v)))
+        return rc;
+    atomic_store(&s->phase, 1);
+    wait_release(s);
+    /* refused: sizes, unknown flags, config + memory BAR */
+    if ((rc = g_io(pg, 0, HV_PART_IO_CONFIG, 0, 3, 0, &v)) || v != ~0ull)
+        return rc ? rc : -8;
+    if ((rc = g_io(pg, 0, 0, 0, 8, 0, &v)) || v != ~0ull)
+        return rc ? rc : -9;
+    if ((rc = g_io(pg, 0, 0, 0, 0, 0, &v)) || v != ~0ull)
+        return rc ? rc : -10;
+    if ((rc = g_io(pg, 0, 0x10, 0, 4, 0, &v)) || v != ~0ull)
+        return rc ? rc : -11;
+    if ((rc = g_io(pg, 0, HV_PART_IO_CONFIG | HV_PART_IO_MEM, 0, 4, 0, &v)) ||
+        v != ~0ull)
+        return rc ? rc : -12;
+    if ((rc = g_io(pg, 0, HV_PART_IO_WRITE | 0x80, 0, 4, 7, &v)))
+        return rc;
+    atomic_store(&s->phase, 2);
+    /* interrupt line 0 */
+    if ((rc = hv_part_guest_setup_irq(pg, 0, &efd)) != 0)
+        return rc;
+    /* a frame round trip, so the host has taken the IRQ_SETUP */
+    if ((rc = g_io(pg, 9, 0, 0, 4, 0, &v)))
+        return rc;
+    atomic_store(&s->release, false);
+    atomic_store(&s->phase, 3);
+    wait_release(s);
+    for (int i = 0; i < 5000 && read(efd, &v, 8) != 8; i++)
+        usleep(1000);
+    if (v != 1)
+        return -13;
+    /* hostile: counter full and the (shared) file made blocking */
+    fl = fcntl(efd, F_GETFL);
+    if (write(efd, &full, 8) != 8 || fl < 0 ||
+        fcntl(efd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return -14;
+    atomic_store(&s->release, false);
+    atomic_store(&s->phase, 4);
+    wait_release(s);
+    /* a pipe is not an eventfd */
+    if (pipe(p) < 0)
+        return -15;
+    rc = hv__part_send(hv_part_guest_fd(pg), HV_PART_IRQ_SETUP, payload,
+                       sizeof(payload), p[0]);
+    close(p[0]);
+    close(p[1]);
+    if (rc || (rc = g_io(pg, 9, 0, 0, 4, 0, &v)))
+        return rc ? rc : -16;
+    /* line 3: a socketpair end instead of an eventfd */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
+        return -17;
+    payload[0] = 3;
+    rc = hv__part_send(hv_part_guest_fd(pg), HV_PART_IRQ_SETUP, payload,
+                       sizeof(payload), p[1]);
+    close(p[1]);
+    if (rc || (rc = g_io(pg, 9, 0, 0, 4, 0, &v)))
+        return rc ? rc : -18;
+    atomic_store(&s->release, false);
+    atomic_store(&s->phase, 5);
+    wait_release(s);
+    /* the host raised it many times: at least one message, each 8 bytes
+     * of value 1; the rest was coalesced by the full queue */
+    {
+        unsigned n = 0;
+        ssize_t got;
+        while ((got = recv(p[0], &v, sizeof(v), MSG_DONTWAIT)) == 8 &&
+               v == 1)
+            n++;
+        close(p[0]);
+        if (n == 0 || got != -1)
+            return -19;
+        s->relid = n; /* reported to the host */
+    }
+    atomic_store(&s->phase, 6);
+    hv_part_guest_close(pg);
+    s->pg = NULL;
+    return 0;
+}
+
+static uint64_t st_unanswered(const struct hv_part_host *h)
+{
+    return hv_part_host_stats(h)->io_unanswered;
+}
+
+static void on_alarm(int sig)
+{
+    static const char msg[] = "test_part: host blocked on a guest eventfd\n";
+
+    (void)sig;
+    (void)!write(2, msg, sizeof(msg) - 1);
+    _exit(1);
+}
+
+static void test_io_irq(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    const struct hv_stats *st = hv_part_host_stats(h);
+    struct script g;
+    pthread_t t;
+    (void)state;
+
+    dev_mode = true;
+    dev_calls = 0;
+    start(&g, &t, guest_dev);
+    run_host_until_phase(h, &g, 1);
+    /* 8 accesses, all valid, all seen by the device */
+    assert_int_equal(dev_calls, 8);
+    assert_int_equal(dev_last.flags, HV_PART_IO_WRITE);
+    assert_int_equal(dev_last.size, 2);
+    assert_int_equal(dev_last.value, 0x1234);
+    assert_int_equal(st->io_traps, 8);
+    assert_int_equal(st->bad_io, 0);
+    atomic_store(&g.release, true);
+    run_host_until_phase(h, &g, 3);
+    /* 6 refused (device not called), 1 more valid */
+    assert_int_equal(st->bad_io, 6);
+    assert_int_equal(dev_calls, 9);
+    assert_int_equal(st->io_traps, 8 + 6 + 1);
+    /* raising: line 0 has its eventfd, line 1 none, line 8 is no line */
+    assert_true(hv_part_host_irq_fd(h, 0) >= 0);
+    assert_int_equal(hv_part_host_raise_irq(h, 1), -ENOTCONN);
+    assert_int_equal(hv_part_host_raise_irq(h, HV_PART_MAX_IRQS), -EINVAL);
+    assert_int_equal(st->irqs_no_fd, 1);
+    assert_int_equal(hv_part_host_raise_irq(h, 0), 0);
+    assert_int_equal(st->irqs_raised, 1);
+    atomic_store(&g.release, true);
+    run_host_until_phase(h, &g, 4);
+    /* the guest holds its counter full on a blocking file: skipped */
+    signal(SIGALRM, on_alarm);
+    alarm(5);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(hv_part_host_raise_irq(h, 0), 0);
+    alarm(0);
+    assert_int_equal(st->irqs_coalesced, 3);
+    assert_int_equal(st->irqs_raised, 1);
+    assert_int_equal(st->irq_stuck, 0);
+    atomic_store(&g.release, true);
+    run_host_until_phase(h, &g, 5);
+    assert_int_equal(st->bad_frame, 1); /* the pipe */
+    assert_int_equal(hv_part_host_irq_fd(h, 2), -1);
+    /* line 3 is a socketpair end: raising never blocks, a full queue is
+     * coalesced */
+    alarm(5);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(hv_part_host_raise_irq(h, 3), 0);
+    alarm(0);
+    assert_int_equal(st->irqs_raised + st->irqs_coalesced, 1 + 3 + 1000);
+    assert_true(st->irqs_coalesced > 3);
+    atomic_store(&g.release, true);
+    run_host_until(h, &g.done);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, 0);
+    /* every message the guest read was one raise that got through */
+    assert_int_equal(g.relid, st->irqs_raised - 1);
+    for (int i = 0; i < 200 && hv_part_host_connected(h); i++)
+        hv_part_host_run_once(h, 1);
+    assert_false(hv_part_host_connected(h));
+    /* the guest's fds went with it */
+    assert_int_equal(hv_part_host_irq_fd(h, 0), -1);
+    assert_int_equal(hv_part_host_raise_irq(h, 0), -ENOTCONN);
+    dev_mode = false;
+    hv_part_host_destroy(h);
+}
+
+/* A guest that sends traps and never reads the answers: once its socket
+ * is full the answers are dropped and counted, nothing blocks, the
+ * connection stays. */
+static void test_io_unanswered(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    uint8_t frame[8 + HV__PART_IO_SIZE];
+    struct hv_part_io io = { .dev = 0, .flags = HV_PART_IO_CONFIG,
+                             .addr = 0, .size = 4 };
+    uint64_t sent = 0;
+    int fd;
+    (void)state;
+
+    strcpy(sa.sun_path, sock_path);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    frame[0] = HV_PART_IO_TRAP;
+    frame[1] = frame[2] = frame[3] = 0;
+    frame[4] = HV__PART_IO_SIZE;
+    frame[5] = frame[6] = frame[7] = 0;
+    hv__part_io_put(frame + 8, &io);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    for (int i = 0; i < 5000 && st_unanswered(h) == 0; i++) {
+        if (send(fd, frame, sizeof(frame), MSG_DONTWAIT) == (ssize_t)sizeof(frame))
+            sent++;
+        hv_part_host_run_once(h, 0);
+    }
+    while (hv_part_host_run_once(h, 0) > 0)
+        ;
+    alarm(0);
+    assert_true(st_unanswered(h) > 0);
+    assert_int_equal(hv_part_host_stats(h)->io_traps, sent);
+    assert_true(hv_part_host_connected(h));
+    close(fd);
+    hv_part_host_destroy(h);
+}
+
+/* The guard of hv__irq_write: a write that passes the poll but would
+ * block (counter max - 2, blocking file, value 2: the race a guest can
+ * win between the host's poll and its write) is interrupted, not hung. */
+static void test_irq_guard(void **state)
+{
+    struct hv__irq_guard g = { 0 };
+    uint64_t v = 0xfffffffffffffffdull;
+    struct timespec t0, t1;
+    int efd = eventfd(0, EFD_CLOEXEC); /* blocking */
+    long ms;
+    (void)state;
+
+    assert_true(efd >= 0);
+    assert_true(hv__is_eventfd(efd));
+    assert_int_equal(hv__irq_write(&g, efd, 1), 1);
+    assert_int_equal(read(efd, &v, 8), 8);
+    assert_int_equal(v, 1);
+    v = 0xfffffffffffffffdull;
+    assert_int_equal(write(efd, &v, 8), 8);
+    signal(SIGALRM, on_alarm);
+    alarm(5);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(hv__irq_write(&g, efd, 2), -EINTR);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* counter full: seen by the poll, nothing written, nothing waited */
+    assert_int_equal(hv__irq_write(&g, efd, 1), 1);
+    assert_int_equal(hv__irq_write(&g, efd, 1), 0);
+    alarm(0);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    assert_true(ms < 1000);
+    assert_int_equal(read(efd, &v, 8), 8);
+    assert_int_equal(v, 0xfffffffffffffffeull);
+    /* the guard leaves no signal pending behind it: a later blocking
+     * call is not interrupted (poll waits its full 20 ms) */
+    {
+        struct pollfd pfd = { .fd = efd, .events = POLLIN };
+        assert_int_equal(poll(&pfd, 1, 20), 0);
+    }
+    {
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        assert_false(hv__is_eventfd(p[0]));
+        close(p[0]);
+        close(p[1]);
+    }
+    hv__irq_guard_fini(&g);
+    close(efd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +788,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_no_leak, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_io_irq, setup, teardown),
+        cmocka_unit_test(test_irq_guard),
+        cmocka_unit_test_setup_teardown(test_io_unanswered, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,10 +10,12 @@
  * static entries, unicast MACs and the size limits — and each rejection
  * carries a message naming the object and the field; *out is untouched on
  * failure; a document survives dump → load → parse unchanged.
- * VMs: NICs become ports `VM.NIC` (class synthetic) after the `ports`
- * entries; names, MACs (configured or derived, pinned by a known vector)
- * and the port name space are checked host-wide; static FDB entries may
- * name a NIC's port; "legacy" NICs are refused with a clear message.
+ * VMs: NICs become ports `VM.NIC` (class synthetic or legacy, after the
+ * NIC's type) after the `ports` entries; names, MACs (configured or
+ * derived, pinned by a known vector) and the port name space are checked
+ * host-wide, across both NIC types; static FDB entries may name a NIC's
+ * port of either type; legacy NICs take VLAN modes like any port; an
+ * unknown NIC type and a `ports[]` entry of a VM NIC class are refused.
  */
 #include <errno.h>
 #include <time.h>
@@ -284,6 +286,49 @@ static void test_boundaries_ok(void **state)
     VM_DOC("{'name':'vm1','nics':[{'name':'eth0'," extra "}]}")
 #define SNIC_DOC(extra) NIC_DOC("'type':'synthetic','switch':'priv'," extra)
 
+/* Legacy NICs: class legacy, VM NICs like the synthetic ones (VLAN modes,
+ * learn_limit, derived or given MACs, static entries naming their port). */
+static void test_vms_legacy(void **state)
+{
+    const struct ctl_port *e0, *e1;
+    struct ctl_config *cfg;
+    struct vsa_mac m;
+    char buf[VSA_MAC_STRLEN];
+
+    (void)state;
+    cfg = parse_ok(VM_DOC_FDB(
+        "{'name':'vm1','nics':["
+        " {'name':'eth0','type':'legacy','switch':'priv',"
+        "  'vlan':{'mode':'access','vid':10},'learn_limit':4},"
+        " {'name':'eth1','type':'synthetic','switch':'priv'},"
+        " {'name':'eth2','type':'legacy','switch':'priv',"
+        "  'mac':'02:00:00:00:00:21',"
+        "  'vlan':{'mode':'trunk','allowed':'10-20','native':10}}]}",
+        "{'switch':'priv','vlan':10,'mac':'02:00:00:00:00:99',"
+        " 'port':'vm1.eth0'}"));
+    e0 = &cfg->ports[ctl_port_find(cfg, "vm1.eth0")];
+    assert_int_equal(e0->cls, CTL_PORT_LEGACY);
+    assert_int_equal(e0->nic_type, CTL_NIC_LEGACY);
+    assert_true(ctl_port_is_vm_nic(e0));
+    assert_int_equal(e0->vlan.mode, VLAN_MODE_ACCESS);
+    assert_int_equal(e0->vlan.access_vid, 10);
+    assert_int_equal(e0->learn_limit, 4);
+    ctl_vm_nic_mac("vm1", "eth0", 0, &m);
+    assert_memory_equal(&e0->mac, &m, sizeof(m));
+    e1 = &cfg->ports[ctl_port_find(cfg, "vm1.eth1")];
+    assert_int_equal(e1->cls, CTL_PORT_SYNTHETIC);
+    assert_int_equal(e1->nic_type, CTL_NIC_SYNTHETIC);
+    e1 = &cfg->ports[ctl_port_find(cfg, "vm1.eth2")];
+    assert_int_equal(e1->cls, CTL_PORT_LEGACY);
+    assert_int_equal(e1->nic_idx, 2);
+    assert_int_equal(e1->vlan.mode, VLAN_MODE_TRUNK);
+    assert_string_equal(vsa_mac_format(&e1->mac, buf), "02:00:00:00:00:21");
+    assert_false(ctl_port_is_vm_nic(&cfg->ports[0]));
+    assert_int_equal(cfg->fdb_static[0].port_idx,
+                     (uint32_t)ctl_port_find(cfg, "vm1.eth0"));
+    ctl_config_free(cfg);
+}
+
 struct bad_case {
     const char *doc;
     const char *msg;
@@ -546,11 +591,24 @@ static const struct bad_case bad_cases[] = {
       "vms[0] (\"vm1\").nics[0] (\"eth0\"): unknown key \"speed\"" },
     { NIC_DOC("'switch':'priv'"),
       "vms[0] (\"vm1\").nics[0] (\"eth0\"): type: missing" },
-    { NIC_DOC("'type':'legacy','switch':'priv'"),
-      "vms[0] (\"vm1\").nics[0] (\"eth0\"): type: legacy NICs are not "
-      "available yet" },
     { NIC_DOC("'type':'e1000','switch':'priv'"),
-      "type: \"e1000\" is not \"synthetic\"" },
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): type: \"e1000\" is not "
+      "\"synthetic\" or \"legacy\"" },
+    { NIC_DOC("'type':'Legacy','switch':'priv'"),
+      "type: \"Legacy\" is not \"synthetic\" or \"legacy\"" },
+    { NIC_DOC("'type':'legacy'"), "nics[0] (\"eth0\"): switch: missing" },
+    { NIC_DOC("'type':'legacy','switch':'priv','vlan':{'mode':'access',"
+              "'vid':0}"),
+      "nics[0] (\"eth0\"): vlan.vid: 0 is outside 1..4094" },
+    /* NIC MACs are unique across both types */
+    { VM_DOC("{'name':'vm1','nics':[{'name':'eth0','type':'synthetic',"
+             "'switch':'priv','mac':'02:00:00:00:00:01'},{'name':'eth1',"
+             "'type':'legacy','switch':'priv','mac':'02:00:00:00:00:01'}]}"),
+      "vms[0] (\"vm1\").nics[1] (\"eth1\"): mac: 02:00:00:00:00:01 is "
+      "already used by vms[0] (\"vm1\").nics[0] (\"eth0\")" },
+    { PORT_DOC("'class':'legacy'"),
+      "class: legacy ports are VM NICs; they are configured in "
+      "vms[].nics[]" },
     { NIC_DOC("'type':'synthetic'"), "nics[0] (\"eth0\"): switch: missing" },
     { NIC_DOC("'type':'synthetic','switch':'nope'"),
       "vms[0] (\"vm1\").nics[0] (\"eth0\"): switch: no switch named "
@@ -901,7 +959,9 @@ static void test_names(void **state)
     assert_string_equal(ctl_port_class_name(CTL_PORT_INTERNAL), "internal");
     assert_string_equal(ctl_port_class_name(CTL_PORT_UPLINK), "uplink");
     assert_string_equal(ctl_port_class_name(CTL_PORT_SYNTHETIC), "synthetic");
+    assert_string_equal(ctl_port_class_name(CTL_PORT_LEGACY), "legacy");
     assert_string_equal(ctl_nic_type_name(CTL_NIC_SYNTHETIC), "synthetic");
+    assert_string_equal(ctl_nic_type_name(CTL_NIC_LEGACY), "legacy");
     assert_true(ctl_name_is_valid("a"));
     assert_true(ctl_name_is_valid("A-z_0.9"));
     assert_true(ctl_name_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));   /* 31 */
@@ -925,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_default),
         cmocka_unit_test(test_rich),
         cmocka_unit_test(test_vms),
+        cmocka_unit_test(test_vms_legacy),
         cmocka_unit_test(test_nic_mac_vectors),
         cmocka_unit_test(test_minimal),
         cmocka_unit_test(test_boundaries_ok),

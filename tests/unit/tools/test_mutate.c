@@ -15,8 +15,10 @@
  * VMs: vm.add / vm.del / vm.nic.add / vm.nic.del write canonical objects
  * (a NIC's derived MAC is stored, skipping addresses in use), refuse
  * duplicates (VM, NIC, MAC, port name), dangling references, bad MACs and
- * "legacy" NICs, take static entries with them; port.del, port.add and
- * switch.del respect VM NICs, port.set edits a NIC's VLAN and limit.
+ * unknown NIC types, take static entries with them; legacy NICs are added
+ * like synthetic ones (VLAN, limit, MAC, static entries naming their
+ * port); port.del, port.add and switch.del respect VM NICs of both types,
+ * port.set edits a NIC's VLAN and limit.
  */
 #include <errno.h>
 
@@ -703,6 +705,30 @@ static void test_vm_nic_add(void **state)
     json_decref(d2);
     json_decref(d);
 
+    /* a legacy NIC: stored like a synthetic one, with its VLAN mode; its
+     * port takes static entries; its MAC is not reused by the next NIC */
+    d = mutate_ok(doc, "vm.nic.add",
+                  "{'vm':'vm2','name':'old','switch':'priv','type':'legacy',"
+                  "'vlan':{'mode':'access','vid':7},'learn_limit':3}", &res);
+    ctl_vm_nic_mac("vm2", "old", 0, &m);
+    vsa_mac_format(&m, mac);
+    snprintf(want, sizeof(want), "{'name':'old','type':'legacy',"
+             "'switch':'priv','mac':'%s','vlan':{'mode':'access','vid':7},"
+             "'learn_limit':3}", mac);
+    assert_json(find_nic(d, "vm2", "old"), want);
+    snprintf(want, sizeof(want), "{'ok':true,'name':'old',"
+             "'port':'vm2.old','mac':'%s'}", mac);
+    assert_json(res, want);
+    json_decref(res);
+    d2 = mutate_ok(d, "fdb.add", "{'switch':'priv','vlan':7,"
+                   "'mac':'02:00:00:00:77:02','port':'vm2.old'}", NULL);
+    json_decref(d2);
+    snprintf(want, sizeof(want), "{'vm':'vm1','switch':'priv',"
+             "'type':'legacy','mac':'%s'}", mac);
+    mutate_fail(d, "vm.nic.add", want, CTL_RPC_EXISTS,
+                "is already used by port \"vm2.old\"");
+    json_decref(d);
+
     /* everything given; the MAC is stored in lower case */
     d = mutate_ok(doc, "vm.nic.add",
                   "{'vm':'vm1','name':'lan','switch':'ext',"
@@ -769,13 +795,18 @@ static void test_vm_nic_add(void **state)
     mutate_fail(doc, "vm.nic.add", "{'vm':'vm1','switch':'priv'}",
                 CTL_RPC_INVALID_PARAMS, "missing parameter \"type\"");
     mutate_fail(doc, "vm.nic.add",
-                "{'vm':'vm1','switch':'priv','type':'legacy'}",
-                CTL_RPC_INVALID_PARAMS,
-                "parameter \"type\": legacy NICs are not available yet");
-    mutate_fail(doc, "vm.nic.add",
                 "{'vm':'vm1','switch':'priv','type':'e1000'}",
                 CTL_RPC_INVALID_PARAMS,
-                "parameter \"type\": \"e1000\" is not \"synthetic\"");
+                "parameter \"type\": \"e1000\" is not \"synthetic\" or "
+                "\"legacy\"");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm1','switch':'priv','type':'legacy',"
+                "'vlan':{'mode':'access','vid':4095}}",
+                CTL_RPC_INVALID_PARAMS, "vlan.vid: 4095 is outside 1..4094");
+    mutate_fail(doc, "vm.nic.add",
+                "{'vm':'vm2','switch':'priv','type':'legacy',"
+                "'mac':'02:00:00:00:AA:01'}", CTL_RPC_EXISTS,
+                "MAC 02:00:00:00:aa:01 is already used by port \"vm1.eth0\"");
     mutate_fail(doc, "vm.nic.add",
                 "{'vm':'vm1','name':'eth0','switch':'priv',"
                 "'type':'synthetic'}", CTL_RPC_EXISTS,
@@ -879,6 +910,9 @@ static void test_vm_ports(void **state)
     mutate_fail(doc, "port.add", "{'name':'x','switch':'priv',"
                 "'class':'synthetic'}", CTL_RPC_INVALID_PARAMS,
                 "synthetic ports are VM NICs, created by vm.nic.add");
+    mutate_fail(doc, "port.add", "{'name':'x','switch':'priv',"
+                "'class':'legacy'}", CTL_RPC_INVALID_PARAMS,
+                "legacy ports are VM NICs, created by vm.nic.add");
     d = mutate_ok(doc, "port.set", "{'name':'vm1.eth1','vlan':{'mode':"
                   "'access','vid':30},'learn_limit':5}", NULL);
     assert_json(find_nic(d, "vm1", "eth1"),
@@ -893,6 +927,27 @@ static void test_vm_ports(void **state)
                 "switch \"priv\" still has ports attached (p1, vm1.eth0)");
     mutate_fail(doc, "switch.del", "{'name':'ext'}", CTL_RPC_RULE,
                 "switch \"ext\" still has ports attached (vm1.eth1)");
+    /* the same for a legacy NIC's port */
+    {
+        json_t *d1 = mutate_ok(doc, "vm.nic.add", "{'vm':'vm2','name':'tu',"
+                               "'switch':'ext','type':'legacy'}", NULL);
+
+        mutate_fail(d1, "port.del", "{'name':'vm2.tu'}", CTL_RPC_RULE,
+                    "port \"vm2.tu\" is NIC \"tu\" of VM \"vm2\"");
+        mutate_fail(d1, "switch.del", "{'name':'ext'}", CTL_RPC_RULE,
+                    "switch \"ext\" still has ports attached (vm1.eth1, "
+                    "vm2.tu)");
+        d = mutate_ok(d1, "port.set", "{'name':'vm2.tu','vlan':{'mode':"
+                      "'trunk','allowed':'5-6'}}", NULL);
+        assert_json(json_object_get(find_nic(d, "vm2", "tu"), "vlan"),
+                    "{'mode':'trunk','allowed':'5-6','native':0,"
+                    "'native_tagged':false}");
+        json_decref(d);
+        d = mutate_ok(d1, "vm.nic.del", "{'vm':'vm2','name':'tu'}", NULL);
+        assert_null(find_nic(d, "vm2", "tu"));
+        json_decref(d);
+        json_decref(d1);
+    }
     json_decref(doc);
 }
 

@@ -29,7 +29,18 @@
  *  * a guest that clears O_NONBLOCK on its signal eventfd cannot make the
  *    host block (regression test for hv_chan_ack_signal's plain read());
  *  * extra fds a glue registers are served, and deleting one from inside
- *    a callback of the same batch is safe.
+ *    a callback of the same batch is safe;
+ *  * legacy NICs are emulated PCI devices, not VMBus offers: they get
+ *    device indexes 0..n-1 in the VM's NIC order counting legacy NICs
+ *    only; trapped configuration and BAR accesses reach the device with
+ *    that index through the vd_vm_dev_ops hooks (on the control thread),
+ *    an index without a device reads all-ones and drops writes, a refused
+ *    access (bad size) never reaches the glue; accesses are counted per
+ *    device and per VM; the glue raises the guest's interrupt line = its
+ *    index; devices are attached when the guest connects or the NIC is
+ *    added live, detached when it is removed (the legacy NICs after it
+ *    renumbered at once) or the guest goes; without a glue the devices
+ *    read as absent and the accesses are counted unhandled.
  * The host (vd_vm_run) runs in the main thread; each guest in a helper
  * thread, as a separate process would.
  */
@@ -84,6 +95,7 @@ static void apply(struct vd_vm_host *h, const char *text)
 
 #define SW "'switches':[{'name':'lab','type':'private'}]"
 #define NIC(n) "{'name':'" n "','type':'synthetic','switch':'lab'}"
+#define LNIC(n) "{'name':'" n "','type':'legacy','switch':'lab'}"
 #define DOC_VMS(vms) "{'version':1," SW ",'vms':[" vms "]}"
 
 static void sock_path(const char *vm, char *buf, size_t size)
@@ -1065,6 +1077,337 @@ static void test_watch(void **state)
     close(fd3);
 }
 
+/* ---- legacy NICs: emulated devices ---------------------------------------------- */
+
+struct dev_hooks {
+    unsigned attaches, detaches, ios;
+    char last_attach[64];
+    char last_detach[64];
+    pthread_t thread;
+    bool wrong_thread;
+    bool no_mem;
+};
+
+static struct dev_hooks dk;
+
+/* The digit at the end of a NIC name ("eth2" → 2): who answered. */
+static unsigned nic_id(const struct vd_vm_nic_info *nic)
+{
+    return (unsigned)(nic->nic[strlen(nic->nic) - 1] - '0');
+}
+
+static int dk_attach(void *ctx, const struct vd_vm_nic_info *nic)
+{
+    (void)ctx;
+    dk.wrong_thread |= !pthread_equal(pthread_self(), dk.thread);
+    dk.no_mem |= hv_part_host_mem(nic->part) == NULL;
+    dk.attaches++;
+    snprintf(dk.last_attach, sizeof(dk.last_attach), "%s@%u", nic->port,
+             nic->dev_index);
+    return 0;
+}
+
+/* A fake 21140: configuration space answers the ids; a BAR read answers
+ * 0xC000 | NIC digit << 8 | offset; a write of CSR7 raises the line. */
+static void dk_io(void *ctx, const struct vd_vm_nic_info *nic,
+                  struct hv_part_io *io)
+{
+    (void)ctx;
+    dk.wrong_thread |= !pthread_equal(pthread_self(), dk.thread);
+    dk.ios++;
+    if (io->flags & HV_PART_IO_WRITE) {
+        if (!(io->flags & HV_PART_IO_CONFIG) && io->addr == 0x38)
+            (void)hv_part_host_raise_irq(nic->part, nic->dev_index);
+        return;
+    }
+    if (io->flags & HV_PART_IO_CONFIG)
+        io->value = 0x00091011ull >> ((io->addr & 3) * 8);
+    else
+        io->value = 0xc000u | nic_id(nic) << 8 | io->addr;
+}
+
+static void dk_detach(void *ctx, const struct vd_vm_nic_info *nic)
+{
+    (void)ctx;
+    dk.wrong_thread |= !pthread_equal(pthread_self(), dk.thread);
+    dk.detaches++;
+    snprintf(dk.last_detach, sizeof(dk.last_detach), "%s", nic->port);
+}
+
+static const struct vd_vm_dev_ops dev_hooks = {
+    .dev_attach = dk_attach,
+    .dev_io = dk_io,
+    .dev_detach = dk_detach,
+};
+
+static int g_io(struct hv_part_guest *pg, uint32_t dev, uint32_t flags,
+                uint64_t addr, uint32_t size, uint64_t value, uint64_t *out)
+{
+    struct hv_part_io io = { .dev = dev, .flags = flags, .addr = addr,
+                             .size = size, .value = value };
+    int rc = hv_part_guest_io(pg, &io, TMO);
+
+    if (rc == 0 && out)
+        *out = io.value;
+    return rc;
+}
+
+/* Expects a read of (dev, flags, addr, size) to answer `want`. */
+static int g_expect(struct script *s, uint32_t dev, uint32_t flags,
+                    uint64_t addr, uint32_t size, uint64_t want)
+{
+    uint64_t v = 0;
+    int rc = g_io(s->pg, dev, flags, addr, size, 0, &v);
+
+    if (rc)
+        return fail_note(s, rc, "io");
+    if (v != want) {
+        snprintf(s->note, sizeof(s->note), "dev %u %s %#llx: %#llx, want "
+                 "%#llx", dev, flags & HV_PART_IO_CONFIG ? "cfg" : "bar",
+                 (unsigned long long)addr, (unsigned long long)v,
+                 (unsigned long long)want);
+        return -1;
+    }
+    return 0;
+}
+
+/* vm1 = [synthetic eth0, legacy eth1, legacy eth2]: only eth0 is offered;
+ * enumerate, read and write the devices, take an interrupt (phase 1);
+ * then (host: eth1 removed, legacy eth3 added) the renumbered devices
+ * (phase 3); hold until released, vanish. */
+static int guest_legacy(struct script *s)
+{
+    struct hv_vmbus_guest *g;
+    uint64_t v = 0;
+    int rc, efd;
+
+    if ((rc = hv_part_guest_connect(s->path, TMO, &s->pg)) != 0 ||
+        (rc = hv_part_guest_add_memory(s->pg, GPA, 64 * 4096)) != 0 ||
+        (rc = hv_part_guest_handshake(s->pg, TMO)) != 0)
+        return fail_note(s, rc, "connect");
+    g = hv_part_guest_vmbus(s->pg);
+    if (hv_vmbus_guest_offer_count(g) != 1 || !find_nic(s->pg, "vm1", "eth0"))
+        return fail_note(s, (int)hv_vmbus_guest_offer_count(g),
+                         "offers (legacy NICs are not on the VMBus)");
+    /* enumeration: ids at config offset 0 until all-ones */
+    if ((rc = g_expect(s, 0, HV_PART_IO_CONFIG, 0, 4, 0x00091011)) ||
+        (rc = g_expect(s, 1, HV_PART_IO_CONFIG, 0, 4, 0x00091011)) ||
+        (rc = g_expect(s, 2, HV_PART_IO_CONFIG, 0, 4, 0xffffffff)) ||
+        (rc = g_expect(s, 7, HV_PART_IO_CONFIG, 0, 2, 0xffff)) ||
+        (rc = g_expect(s, 1, HV_PART_IO_CONFIG, 2, 2, 0x0009)))
+        return rc;
+    /* BARs: device 0 is eth1, device 1 is eth2 (either BAR) */
+    if ((rc = g_expect(s, 0, 0, 0x28, 4, 0xc128)) ||
+        (rc = g_expect(s, 1, HV_PART_IO_MEM, 0x28, 4, 0xc228)))
+        return rc;
+    /* a write to no device is dropped; a refused size never reaches it */
+    if ((rc = g_io(s->pg, 5, HV_PART_IO_WRITE, 0x38, 4, 1, NULL)) ||
+        (rc = g_expect(s, 0, 0, 0x28, 3, ~0ull)))
+        return fail_note(s, rc, "io");
+    /* interrupt line 1 = device 1 (eth2): raised by its CSR7 write */
+    if ((rc = hv_part_guest_setup_irq(s->pg, 1, &efd)) != 0 ||
+        (rc = g_io(s->pg, 1, HV_PART_IO_WRITE, 0x38, 4, 1, NULL)) != 0)
+        return fail_note(s, rc, "irq setup");
+    for (int i = 0; i < 2000 && read(efd, &v, 8) != 8; i++)
+        usleep(1000);
+    if (v != 1)
+        return fail_note(s, (int)v, "interrupt");
+    atomic_store(&s->phase, 1);
+    if ((rc = wait_release(s, 2)) != 0)
+        return fail_note(s, rc, "wait");
+    /* eth1 removed, eth3 added: eth2 is device 0, eth3 device 1 */
+    if ((rc = g_expect(s, 0, 0, 0x28, 4, 0xc228)) ||
+        (rc = g_expect(s, 1, 0, 0x28, 4, 0xc328)) ||
+        (rc = g_expect(s, 2, HV_PART_IO_CONFIG, 0, 4, 0xffffffff)))
+        return rc;
+    atomic_store(&s->phase, 3);
+    return wait_release(s, 4);
+}
+
+/* Reads device 0's ids into s->relid (phase 1), holds until released. */
+static int guest_enum(struct script *s)
+{
+    uint64_t v = 0;
+    int rc;
+
+    if ((rc = hv_part_guest_connect(s->path, TMO, &s->pg)) != 0 ||
+        (rc = hv_part_guest_add_memory(s->pg, GPA, 16 * 4096)) != 0 ||
+        (rc = g_io(s->pg, 0, HV_PART_IO_CONFIG, 0, 4, 0, &v)) != 0)
+        return fail_note(s, rc, "connect/io");
+    s->relid = (uint32_t)v;
+    atomic_store(&s->phase, 1);
+    return wait_release(s, 2);
+}
+
+/* The devices[] entry of NIC `nic` (new reference), NULL if none. */
+static json_t *show_dev(struct vd_vm_host *h, const char *vm,
+                        const char *nic)
+{
+    json_t *r = show(h, vm), *c, *found = NULL;
+    size_t i;
+
+    json_array_foreach(json_object_get(r, "devices"), i, c)
+        if (!strcmp(json_string_value(json_object_get(c, "nic")), nic))
+            found = json_incref(c);
+    json_decref(r);
+    return found;
+}
+
+static json_int_t dev_int(struct vd_vm_host *h, const char *nic,
+                          const char *key)
+{
+    json_t *d = show_dev(h, "vm1", nic);
+    json_int_t v;
+
+    if (!d)
+        fail_msg("no device entry for %s", nic);
+    v = json_integer_value(json_object_get(d, key));
+    json_decref(d);
+    return v;
+}
+
+static const char *dev_str(struct vd_vm_host *h, const char *nic,
+                           const char *key, char *buf, size_t size)
+{
+    json_t *d = show_dev(h, "vm1", nic);
+
+    if (!d)
+        fail_msg("no device entry for %s", nic);
+    snprintf(buf, size, "%s",
+             json_string_value(json_object_get(d, key)) ?: "(none)");
+    json_decref(d);
+    return buf;
+}
+
+static void test_legacy_devices(void **state)
+{
+    static const struct vd_vm_dev_ops partial = { .dev_attach = dk_attach };
+    struct vd_vm_host *h = new_host();
+    char buf[64];
+    struct script g;
+    pthread_t t;
+    json_t *r;
+
+    (void)state;
+    memset(&dk, 0, sizeof(dk));
+    dk.thread = pthread_self();
+    assert_int_equal(vd_vm_host_set_dev_ops(h, &partial, NULL), -EINVAL);
+    assert_int_equal(vd_vm_host_set_dev_ops(h, &dev_hooks, NULL), 0);
+    apply(h, DOC_VMS("{'name':'vm1','nics':[" NIC("eth0") "," LNIC("eth1")
+                     "," LNIC("eth2") "]}"));
+    /* indexes among legacy NICs, in NIC order; not connected yet */
+    assert_int_equal(dev_int(h, "eth1", "device"), 0);
+    assert_int_equal(dev_int(h, "eth2", "device"), 1);
+    assert_string_equal(dev_str(h, "eth1", "state", buf, sizeof(buf)),
+                        "waiting");
+    assert_string_equal(dev_str(h, "eth1", "type", buf, sizeof(buf)),
+                        "legacy");
+    r = show(h, "vm1");
+    assert_int_equal(json_array_size(json_object_get(r, "channels")), 1);
+    assert_int_equal(json_array_size(json_object_get(r, "devices")), 2);
+    json_decref(r);
+    assert_int_equal(dk.attaches, 0);
+
+    start(&g, &t, "vm1", guest_legacy, 0);
+    pump_phase(h, &g, 1);
+    assert_int_equal(dk.attaches, 2);
+    assert_false(dk.no_mem);
+    assert_int_equal(vd_vm_host_set_dev_ops(h, NULL, NULL), -EBUSY);
+    assert_string_equal(dev_str(h, "eth2", "state", buf, sizeof(buf)),
+                        "attached");
+    /* eth1: cfg 0 + BAR; eth2: cfg 0 + cfg 2 + BAR + CSR7 write; absent:
+     * indexes 2 and 7 and the write to 5; the bad size: refused by hv/ */
+    assert_int_equal(dev_int(h, "eth1", "traps"), 2);
+    assert_int_equal(dev_int(h, "eth2", "traps"), 4);
+    assert_int_equal(dk.ios, 6);
+    assert_int_equal(show_int(h, "vm1", "io_absent"), 3);
+    r = show(h, "vm1");
+    assert_int_equal(json_integer_value(json_object_get(
+        json_object_get(r, "counters"), "bad_io")), 1);
+    assert_int_equal(json_integer_value(json_object_get(
+        json_object_get(r, "counters"), "irqs_raised")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "violations")),
+                     1);
+    json_decref(r);
+
+    /* live: eth1 removed (detached, eth2 renumbered to 0), eth3 added
+     * (attached at once as device 1) */
+    apply(h, DOC_VMS("{'name':'vm1','nics':[" NIC("eth0") "," LNIC("eth2")
+                     "," LNIC("eth3") "]}"));
+    assert_int_equal(dk.detaches, 1);
+    assert_string_equal(dk.last_detach, "vm1.eth1");
+    assert_int_equal(dk.attaches, 3);
+    assert_string_equal(dk.last_attach, "vm1.eth3@1");
+    assert_int_equal(dev_int(h, "eth2", "device"), 0);
+    assert_int_equal(dev_int(h, "eth3", "device"), 1);
+    atomic_store(&g.release, 2);
+    pump_phase(h, &g, 3);
+    assert_int_equal(dev_int(h, "eth2", "traps"), 5);
+    assert_int_equal(dev_int(h, "eth3", "traps"), 1);
+    assert_int_equal(show_int(h, "vm1", "io_absent"), 4);
+
+    /* the guest goes: every device detached, the glue may be replaced */
+    finish(h, &g, t);
+    PUMP_UNTIL(h, !connected(h, "vm1"));
+    assert_int_equal(dk.detaches, 3);
+    assert_int_equal(dev_int(h, "eth2", "detaches"), 1);
+    assert_string_equal(dev_str(h, "eth2", "state", buf, sizeof(buf)),
+                        "waiting");
+    assert_int_equal(vd_vm_host_set_dev_ops(h, NULL, NULL), 0);
+
+    /* no glue: the device reads as absent, counted unhandled */
+    start(&g, &t, "vm1", guest_enum, 0);
+    pump_phase(h, &g, 1);
+    assert_int_equal(g.relid, 0xffffffffu);
+    assert_string_equal(dev_str(h, "eth2", "state", buf, sizeof(buf)),
+                        "unhandled");
+    assert_int_equal(dev_int(h, "eth2", "traps_unhandled"), 1);
+    finish(h, &g, t);
+    assert_int_equal(dk.ios, 8);
+    assert_false(dk.wrong_thread);
+
+    /* a VM removed with its guest connected detaches its devices */
+    assert_int_equal(vd_vm_host_set_dev_ops(h, &dev_hooks, NULL), 0);
+    start(&g, &t, "vm1", guest_enum, 0);
+    pump_phase(h, &g, 1);
+    assert_int_equal(g.relid, 0x00091011u);
+    assert_int_equal(dk.attaches, 5);
+    apply(h, DOC_VMS(""));
+    assert_int_equal(dk.detaches, 5);
+    atomic_store(&g.release, 1000);
+    pthread_join(t, NULL);
+    vd_vm_host_destroy(h);
+}
+
+/* A document that changes a NIC's type (same name) replaces the NIC: the
+ * synthetic one's offer goes, a device comes, and back. */
+static void test_nic_type_change(void **state)
+{
+    struct vd_vm_host *h = new_host();
+    json_t *r;
+
+    (void)state;
+    apply(h, DOC_VMS("{'name':'vm1','nics':[" NIC("eth0") "]}"));
+    r = show(h, "vm1");
+    assert_int_equal(json_array_size(json_object_get(r, "channels")), 1);
+    assert_int_equal(json_array_size(json_object_get(r, "devices")), 0);
+    json_decref(r);
+    apply(h, DOC_VMS("{'name':'vm1','nics':[" LNIC("eth0") "]}"));
+    r = show(h, "vm1");
+    assert_int_equal(json_array_size(json_object_get(r, "channels")), 0);
+    assert_int_equal(json_array_size(json_object_get(r, "devices")), 1);
+    json_decref(r);
+    assert_int_equal(dev_int(h, "eth0", "device"), 0);
+    apply(h, DOC_VMS("{'name':'vm1','nics':[" NIC("eth0") "]}"));
+    r = show(h, "vm1");
+    assert_int_equal(json_array_size(json_object_get(r, "channels")), 1);
+    assert_int_equal(json_array_size(json_object_get(r, "devices")), 0);
+    assert_int_equal(json_integer_value(json_object_get(
+        json_array_get(json_object_get(r, "channels"), 0), "relid")) > 0, 1);
+    json_decref(r);
+    vd_vm_host_destroy(h);
+}
+
 /* ---- identities --------------------------------------------------------------- */
 
 static void test_identities(void **state)
@@ -1099,6 +1442,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_apply_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nic_ops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_legacy_devices, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_nic_type_change, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_blocking_eventfd, setup,
                                         teardown),
     };

@@ -17,6 +17,11 @@
  * vspn_vsp_table_action() agrees with every cell, no GPADL reference is
  * left behind by any cell (teardown is immediate after a reset), and the
  * INIT negotiation statuses (success / too new / too old / failure).
+ * Issue (synthetic NIC, "repeated INIT 100,000 times gets its channel
+ * closed"): INIT is legal only in WAIT_INIT, where a refused version may be
+ * retried any number of times; once a version is negotiated, INIT in every
+ * later state and version closes the channel (init_repeated) and is never
+ * answered, and the 100,000 INITs that follow are dropped without output.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -44,7 +49,7 @@ struct row {
 };
 
 static const struct row rows[] = {
-    { VSPN_NVSP_INIT, "AAAFFFA", 0 },
+    { VSPN_NVSP_INIT, "AXXXXXX", 0 },
     { VSPN_NVSP_SEND_NDIS_VERSION, "XAXXXXX", 0 },
     { VSPN_NVSP_SEND_RECV_BUF, "FFAFFFF", 0 },
     { VSPN_NVSP_REVOKE_RECV_BUF, "XXXAAXX", 0 },
@@ -387,8 +392,87 @@ static void test_init_negotiation(void **state)
         assert_int_equal(vspn_vsp_state(H.vsp),
                          cases[i].chosen ? VSPN_VSP_VERSIONED
                                          : VSPN_VSP_WAIT_INIT);
+        /* a negotiated version is final on this channel: a new case
+         * starts from a reopened (reset) channel */
+        if (cases[i].chosen)
+            vspn_vsp_reset(H.vsp);
     }
     assert_int_equal(H.nclose, 0);
+    assert_int_equal(HX_STAT(&H, init_repeated), 0);
+    hx_fini(&H);
+}
+
+/* The guest's version fallback (spec §2: 6.1, 6, 5, 4, 2, 1 until SUCCESS)
+ * is legal however long it takes; INIT after SUCCESS closes the channel in
+ * every state past WAIT_INIT, under every version, unanswered; what follows
+ * is dropped. */
+static void test_repeated_init(void **state)
+{
+    const struct vspn_vsp_stats *st;
+    (void)state;
+
+    assert_int_equal(hx_init(&H, NULL), 0);
+    st = vspn_vsp_stats(H.vsp);
+    /* refused versions, 10,000 times: answered FAILURE each, no close */
+    for (unsigned i = 0; i < 10000; i++) {
+        assert_int_equal(hx_init_msg(&H, i & 1 ? 0x70000u : 0x30000u), 0);
+        assert_int_not_equal(hx_last_status(&H, VSPN_NVSP_INIT_COMPLETE),
+                             VSPN_NVSP_STATUS_SUCCESS);
+        assert_int_equal(vspn_vsp_state(H.vsp), VSPN_VSP_WAIT_INIT);
+    }
+    assert_int_equal(st->init_refused, 10000);
+    assert_int_equal(H.nclose, 0);
+    /* then the fallback succeeds: one answer */
+    assert_int_equal(hx_init_msg(&H, VSPN_NVSP_VERSION_5), 0);
+    assert_int_equal(hx_last_status(&H, VSPN_NVSP_INIT_COMPLETE),
+                     VSPN_NVSP_STATUS_SUCCESS);
+    assert_int_equal(st->init_ok, 1);
+
+    /* INIT after SUCCESS, for every later state × version × the INIT's own
+     * version (a supported one, or one the host would refuse) */
+    for (size_t vi = 0; vi < sizeof(versions) / 4; vi++) {
+        for (unsigned s = VSPN_VSP_VERSIONED; s < VSPN_VSP_CLOSED; s++) {
+            for (unsigned k = 0; k < 2; k++) {
+                uint64_t rep = st->init_repeated, viol = st->violations;
+                unsigned nout;
+
+                vspn_vsp_reset(H.vsp);
+                drive((enum vspn_vsp_state)s, versions[vi]);
+                H.nclose = 0;
+                nout = H.nout;
+                assert_int_equal(hx_init_msg(&H, k ? 0x30000u : versions[vi]),
+                                 -EPROTO);
+                assert_int_equal(H.nclose, 1);
+                assert_non_null(strstr(H.close_reason, "INIT after version"));
+                assert_int_equal(vspn_vsp_state(H.vsp), VSPN_VSP_CLOSED);
+                assert_int_equal(st->init_repeated, rep + 1);
+                assert_int_equal(st->violations, viol + 1);
+                assert_int_equal(H.nout, nout); /* not answered */
+                assert_false(vspn_vsp_has_recv_buf(H.vsp));
+                assert_false(vspn_vsp_has_send_buf(H.vsp));
+                cell_cleanup();
+            }
+        }
+    }
+
+    /* the issue's attack: 100,000 INITs on one channel — one answer, one
+     * close, the rest dropped without output or allocation */
+    vspn_vsp_reset(H.vsp);
+    H.nclose = 0;
+    {
+        uint64_t after = st->after_close, rep = st->init_repeated;
+        unsigned nout = H.nout;
+
+        for (unsigned i = 0; i < 100000; i++) {
+            int rc = hx_init_msg(&H, VSPN_NVSP_VERSION_61);
+
+            assert_int_equal(rc, i == 0 ? 0 : i == 1 ? -EPROTO : -EPIPE);
+        }
+        assert_int_equal(H.nout, nout + 1);
+        assert_int_equal(H.nclose, 1);
+        assert_int_equal(st->init_repeated, rep + 1);
+        assert_int_equal(st->after_close, after + 99998);
+    }
     hx_fini(&H);
 }
 
@@ -398,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_every_cell),
         cmocka_unit_test(test_packet_types),
         cmocka_unit_test(test_init_negotiation),
+        cmocka_unit_test(test_repeated_init),
     };
     vsa_log_set_level(VSA_LOG_ERR);
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,9 +17,11 @@
  *  * a guest that stops draining (A.26 flavour): the backlog stays within
  *    the receive slots, the excess is counted, host memory is flat, and
  *    traffic resumes when the guest drains again;
- *  * repetition (A.28): INIT 100,000 times, buffer setup/revoke 20,000
- *    times, RNDIS control 100,000 times — allocations flat, no GPADL
- *    reference left;
+ *  * repetition (A.28): INIT 100,000 times (refused versions: answered;
+ *    after a negotiated version: the first closes the channel, the rest
+ *    are dropped), buffer setup/revoke 20,000 times (reopen between),
+ *    RNDIS control 100,000 times — allocations flat, no GPADL reference
+ *    left;
  *  * buffer and section bounds (A.6): section indexes / sizes out of range,
  *    GPA ranges outside guest memory or too long, unknown / too small /
  *    overlapping buffers, GPADL teardown while the VSP still references it
@@ -606,27 +608,36 @@ static void test_repetition(void **state)
     (void)state;
 
     assert_int_equal(hx_init(&H, NULL), 0);
-    /* INIT 100,000 times (allowed before buffers: renegotiation) */
+    /* INIT 100,000 times with versions the host refuses (the guest's
+     * fallback loop, legal in WAIT_INIT): answered, nothing grows */
     for (unsigned i = 0; i < 100000; i++) {
         if (i == 1000)
             allocs = live_allocs;
-        assert_int_equal(hx_init_msg(&H, i & 1 ? VSPN_NVSP_VERSION_61
-                                               : VSPN_NVSP_VERSION_1), 0);
-        assert_int_equal(hx_last_status(&H, VSPN_NVSP_INIT_COMPLETE), 1);
+        assert_int_equal(hx_init_msg(&H, i & 1 ? 0x70000u : 0x30000u), 0);
+        assert_int_not_equal(hx_last_status(&H, VSPN_NVSP_INIT_COMPLETE), 1);
     }
     assert_int_equal(live_allocs, allocs);
     assert_int_equal(H.ncomp, 100000);
-    assert_int_equal(vspn_vsp_state(H.vsp), VSPN_VSP_VERSIONED);
-    /* and 100,000 times once buffers exist: refused, nothing grows */
+    assert_int_equal(vspn_vsp_state(H.vsp), VSPN_VSP_WAIT_INIT);
+    /* and 100,000 times once buffers exist: the first closes the channel
+     * (INIT after a negotiated version), the rest are dropped; nothing
+     * grows (the buffers are released at the close) */
     assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 5), 0);
     hx_ack_all(&H, &cursor);
     allocs = live_allocs;
-    for (unsigned i = 0; i < 100000; i++) {
-        assert_int_equal(hx_init_msg(&H, VSPN_NVSP_VERSION_61), 0);
-        assert_int_equal(hx_last_status(&H, VSPN_NVSP_INIT_COMPLETE), 2);
-    }
-    assert_int_equal(live_allocs, allocs);
-    assert_int_equal(vspn_vsp_state(H.vsp), VSPN_VSP_READY);
+    for (unsigned i = 0; i < 100000; i++)
+        assert_int_equal(hx_init_msg(&H, VSPN_NVSP_VERSION_61),
+                         i == 0 ? -EPROTO : -EPIPE);
+    assert_true(live_allocs <= allocs);
+    assert_int_equal(vspn_vsp_state(H.vsp), VSPN_VSP_CLOSED);
+    assert_int_equal(H.nclose, 1);
+    assert_int_equal(HX_STAT(&H, after_close), 99999);
+    /* the channel is reopened (reset) and set up again */
+    vspn_vsp_reset(H.vsp);
+    H.nclose = 0;
+    assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 5), 0);
+    hx_ack_all(&H, &cursor);
+    allocs = live_allocs;
 
     /* RNDIS control 100,000 times: SET filter / QUERY / KEEPALIVE */
     cursor = H.nout; /* only completions since the last ack */
@@ -672,6 +683,9 @@ static void test_repetition(void **state)
             allocs = live_allocs;
         else
             assert_int_equal(live_allocs, allocs);
+        /* a new INIT needs a reopened channel (INIT after a negotiated
+         * version closes it) */
+        vspn_vsp_reset(H.vsp);
         assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 4), 0);
     }
     hx_ack_all(&H, &cursor);
@@ -959,8 +973,9 @@ static void test_completion_queue(void **state)
 
     assert_int_equal(hx_init(&H, NULL), 0);
     H.send_rc = -EAGAIN;
+    /* refused versions: INIT stays legal (WAIT_INIT), each is answered */
     for (unsigned i = 0; i < 10; i++)
-        assert_int_equal(hx_init_msg(&H, VSPN_NVSP_VERSION_61), 0);
+        assert_int_equal(hx_init_msg(&H, 0x30000u), 0);
     assert_true(vspn_vsp_busy(H.vsp));
     assert_int_equal(HX_STAT(&H, comp_deferred), 10);
     assert_int_equal(H.nout, 0);
@@ -975,7 +990,7 @@ static void test_completion_queue(void **state)
     /* overflow: counted, bounded */
     H.send_rc = -EAGAIN;
     for (unsigned i = 0; i < VSPN_VSP_COMPQ_MAX + 50; i++)
-        hx_init_msg(&H, VSPN_NVSP_VERSION_61);
+        hx_init_msg(&H, 0x30000u);
     assert_int_equal(HX_STAT(&H, comp_dropped), 50);
     H.send_rc = 0;
     assert_int_equal(vspn_vsp_poll(H.vsp), 0);

@@ -10,8 +10,10 @@
  * requests, and never leaks or crashes on arbitrary argv (a short
  * deterministic random sweep, the in-tree cousin of fuzz_ctl_cmd).
  * The vm commands map to their methods, including the three-word
- * "vm nic add/del" (two positionals for del), refuse legacy NICs locally,
- * and port references reach VM NIC ports ("<31>.<31>", 63 characters).
+ * "vm nic add/del" (two positionals for del), take both NIC types (a
+ * legacy NIC with its VLAN options like a synthetic one) and refuse any
+ * other type locally, and port references reach VM NIC ports
+ * ("<31>.<31>", 63 characters).
  */
 #include <errno.h>
 #include <limits.h>
@@ -395,10 +397,30 @@ static void test_vm_commands(void **state)
     expect_params("vm nic del -- vm1 -e", "vm.nic.del",
                   "{\"vm\":\"vm1\",\"name\":\"-e\"}");
 
-    expect_usage("vm nic add vm1 --switch lab --type legacy",
-                 "--type legacy: legacy NICs are not available yet");
+    expect_params("vm nic add vm1 --switch lab --type legacy",
+                  "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\",\"type\":\"legacy\"}");
+    expect_params("vm nic add vm1 --switch lab --type legacy --name tulip0 "
+                  "--mac 02:00:00:00:21:40 --trunk 10-20 --native 10 "
+                  "--learn-limit 8", "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\","
+                  "\"type\":\"legacy\",\"name\":\"tulip0\","
+                  "\"mac\":\"02:00:00:00:21:40\",\"learn_limit\":8,"
+                  "\"vlan\":{\"mode\":\"trunk\",\"allowed\":\"10-20\","
+                  "\"native\":10,\"native_tagged\":false}}");
+    expect_params("vm nic add vm1 --type legacy --switch lab --access 30",
+                  "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\",\"type\":\"legacy\","
+                  "\"vlan\":{\"mode\":\"access\",\"vid\":30}}");
+    /* the VLAN rules are the same for both types */
+    expect_usage("vm nic add vm1 --switch lab --type legacy --access 4095",
+                 "--access");
+    expect_usage("vm nic add vm1 --switch lab --type legacy --access 5 "
+                 "--trunk 1-3", "mutually exclusive");
     expect_usage("vm nic add vm1 --switch lab --type e1000",
                  "--type: 'e1000' is not one of synthetic, legacy");
+    expect_usage("vm nic add vm1 --switch lab --type Legacy",
+                 "--type: 'Legacy' is not one of synthetic, legacy");
     expect_usage("vm nic add vm1 --switch lab", "missing --type TYPE");
     expect_usage("vm nic add vm1 --type synthetic", "missing --switch SWITCH");
     expect_usage("vm nic add --switch lab --type synthetic", "missing VM");

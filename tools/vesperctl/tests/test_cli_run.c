@@ -12,7 +12,10 @@
  * babbling daemon gives exit 3 or 1 with a clear message; and the capture
  * loop stops on done, on COUNT, on --duration and on SIGINT.
  * The vm commands send vm.* requests and show vm list / vm show as tables
- * (the show view: partition fields, a channel table, non-zero counters).
+ * (the show view: partition fields, a channel table, non-zero counters,
+ * and for legacy NICs a device table — index, state, RX/TX process state,
+ * IRQ line, trapped accesses — with the device's and the port's non-zero
+ * counters).
  */
 #include <errno.h>
 #include <limits.h>
@@ -200,6 +203,11 @@ static const struct {
      "{\"vm\":\"vm1\",\"switch\":\"sw1\",\"type\":\"synthetic\","
      "\"name\":\"eth0\",\"mac\":\"02:00:00:00:aa:01\","
      "\"vlan\":{\"mode\":\"access\",\"vid\":20},\"learn_limit\":8}"},
+    {"vm nic add vm1 --switch sw1 --type legacy --mac 02:00:00:00:21:40 "
+     "--trunk 10,20", "vm.nic.add",
+     "{\"vm\":\"vm1\",\"switch\":\"sw1\",\"type\":\"legacy\","
+     "\"mac\":\"02:00:00:00:21:40\",\"vlan\":{\"mode\":\"trunk\","
+     "\"allowed\":\"10,20\",\"native\":0,\"native_tagged\":false}}"},
     {"vm nic del vm1 eth0", "vm.nic.del",
      "{\"vm\":\"vm1\",\"name\":\"eth0\"}"},
     {"port set vm1.eth0 --access 30", "port.set",
@@ -400,8 +408,8 @@ static const struct {
     {"--timeout abc switch list", "--timeout: 'abc'"},
     {"stats p1 p2", "unexpected argument 'p2'"},
     {"", "missing command"},
-    {"vm nic add vm1 --switch sw1 --type legacy",
-     "--type legacy: legacy NICs are not available yet"},
+    {"vm nic add vm1 --switch sw1 --type e1000",
+     "--type: 'e1000' is not one of synthetic, legacy"},
     {"vm nic add vm1 --type synthetic", "missing --switch"},
     {"vm nic del vm1", "missing NIC"},
     {"vm nic frob", "vm nic: unknown command 'frob' (add, del)"},
@@ -588,6 +596,34 @@ static const char vm_show_result[] =
     "\"state\":\"connected\",\"violations\":0,\"vmbus_state\":\"ready\","
     "\"vmbus_version\":\"5.3\"}}";
 
+/* A VM with a synthetic NIC and two legacy NICs (one attached, one whose
+ * guest is gone), as vesperd sends it (keys sorted). */
+static const char vm_show_legacy_result[] =
+    "{\"result\":{\"channels\":["
+    "{\"closes\":0,\"counters\":{\"bad_index\":0},\"handler\":\"synthetic\","
+    "\"mac\":\"02:00:00:00:aa:05\",\"nic\":\"eth0\",\"offered\":true,"
+    "\"opened\":true,\"opens\":1,\"port\":\"vm2.eth0\",\"relid\":1,"
+    "\"state\":\"open\",\"switch\":\"sw1\",\"unhandled_packets\":0}],"
+    "\"counters\":{\"bad_io\":0,\"io_traps\":240,\"irqs_raised\":3},"
+    "\"devices\":["
+    "{\"attaches\":1,\"datapath\":{\"attached\":true,"
+    "\"csrs\":{\"csr5\":6684672,\"csr6\":33693698,\"csr7\":125935},"
+    "\"device\":{\"cfg_reads\":18,\"csr_reads\":150,\"csr_writes\":60,"
+    "\"rx_frames\":2,\"tx_frames\":0},"
+    "\"io_traps\":228,\"irq_asserted\":false,\"link\":true,"
+    "\"rx_delivered\":2,\"rx_missed\":0,\"rx_state\":\"running\","
+    "\"tx_state\":\"suspended\"},"
+    "\"detaches\":0,\"device\":0,\"mac\":\"02:00:00:00:21:40\","
+    "\"nic\":\"eth1\",\"port\":\"vm2.eth1\",\"refused\":0,"
+    "\"state\":\"attached\",\"switch\":\"sw1\",\"traps\":228,"
+    "\"traps_unhandled\":0,\"type\":\"legacy\"},"
+    "{\"attaches\":0,\"detaches\":0,\"device\":1,"
+    "\"mac\":\"02:00:00:00:21:41\",\"nic\":\"eth2\",\"port\":\"vm2.eth2\","
+    "\"refused\":0,\"state\":\"waiting\",\"switch\":\"sw1\",\"traps\":0,"
+    "\"traps_unhandled\":0,\"type\":\"legacy\"}],"
+    "\"io_absent\":12,\"name\":\"vm2\",\"state\":\"connected\","
+    "\"violations\":0}}";
+
 static void expect_output(const char *method, const char *reply,
                           const char *line, const char *want)
 {
@@ -727,6 +763,44 @@ static void test_vm_tables(void **state)
     expect_output("vm.del", "{\"result\":{\"ok\":true,"
                   "\"removed_ports\":[],\"removed_fdb_static\":0}}",
                   "vm del vm1", "");
+    /* legacy NICs: a device table after the channels, then the device
+     * model's and the port's non-zero counters (the CSR values are not
+     * counters and stay in --json) */
+    expect_output("vm.show", vm_show_legacy_result, "vm show vm2",
+                  "name:        vm2\n"
+                  "state:       connected\n"
+                  "violations:  0\n"
+                  "io_absent:   12\n"
+                  "counters:    io_traps=240 irqs_raised=3\n"
+                  "\n"
+                  "NIC   PORT      MAC                RELID  STATE  "
+                  "OFFERED  OPENED  UNHANDLED\n"
+                  "eth0  vm2.eth0  02:00:00:00:aa:05      1  open   "
+                  "yes      yes     0\n"
+                  "\n"
+                  "DEV  NIC   PORT      MAC                STATE     RX       "
+                  "TX         IRQ  TRAPS\n"
+                  "  0  eth1  vm2.eth1  02:00:00:00:21:40  attached  running  "
+                  "suspended  no     228\n"
+                  "  1  eth2  vm2.eth2  02:00:00:00:21:41  waiting   -        "
+                  "-          -        0\n"
+                  "\n"
+                  "eth1 device: cfg_reads=18 csr_reads=150 csr_writes=60 "
+                  "rx_frames=2\n"
+                  "eth1 port: io_traps=228 rx_delivered=2\n");
+    /* devices only: no channel table */
+    expect_output("vm.show",
+                  "{\"result\":{\"channels\":[],\"name\":\"v\","
+                  "\"devices\":[{\"device\":0,\"nic\":\"e\","
+                  "\"port\":\"v.e\",\"mac\":\"02:00:00:00:00:01\","
+                  "\"state\":\"unhandled\",\"traps\":3}]}}",
+                  "vm show v",
+                  "name:  v\n"
+                  "\n"
+                  "DEV  NIC  PORT  MAC                STATE      RX  TX  IRQ  "
+                  "TRAPS\n"
+                  "  0  e    v.e   02:00:00:00:00:01  unhandled  -   -   -        "
+                  "3\n");
     /* not the expected shape: JSON */
     expect_output("vm.show", "{\"result\":{\"name\":\"v\"}}", "vm show v",
                   "{\n  \"name\": \"v\"\n}\n");

@@ -1,0 +1,297 @@
+# Guest paths (scenario synth-pair).  Sourced by run.sh, after lib-ovs.sh
+# and lib-vesper.sh, whose start/stop helpers it reuses.
+#
+# The shape, the same for both engines: ONE guest process drives two NICs
+# from one polling thread: NIC A sends 64-byte frames to NIC B's MAC as fast
+# as its ring lets it, NIC B counts what arrives; the switch between them
+# learnt both MACs.  Core layout (2 CPUs), identical for both engines:
+#
+#   CPU 1  the datapath: vesperd's datapath lcore (--cores 0,1) |
+#          OVS's one PMD thread (pmd-cpu-mask=0x2)
+#   CPU 0  the guest: `vesper-guest bench` (taskset -c 0) | dpdk-testpmd
+#          (--lcores 0@0,1@0: main and forwarding lcore both on CPU 0), and
+#          the switch's control side: vesperd's control thread (EAL main
+#          lcore 0) | ovs-vswitchd's main thread (dpdk-lcore-mask=0x1) and
+#          ovsdb-server.
+#
+# Vesper serves a synthetic NIC's VMBus channel (ring reads, NVSP/RNDIS,
+# copies into the guest's receive buffer) on its CONTROL thread
+# (vsp-net/netvsp_port.h), so on CPU 0 beside the guest; OVS does all its
+# vhost-user work on the PMD (CPU 1).  That is the product as built, and
+# the figures show it; see README.md.
+#
+#   vesper : vesperd --config (a private switch "bench" only) --vm-dir RUN/vm
+#            ...; vesperctl vm add vmA / vm nic add vmA --switch bench --type
+#            synthetic --name nic0 --mac 02:00:00:00:00:0a, the same for vmB
+#            (…:0b); taskset -c 0 vesper-guest bench --partition vmA.sock
+#            --partition2 vmB.sock --nic synthetic:0 --nic synthetic:0
+#            --size 64 --seconds LONG (stopped with SIGINT after the windows,
+#            it then prints its JSON line).
+#            Counters: `vesperctl --json vm show vmA|vmB`: offered = vmA.nic0
+#            g2h_frames (frames the host took from guest A), received =
+#            vmB.nic0 h2g_frames (frames written into guest B's receive
+#            buffer).
+#   ovs    : bridge br0 (netdev), vA / vB = dpdkvhostuserclient
+#            (vhost-server-path RUN/vA.sock, RUN/vB.sock), default NORMAL flow;
+#            guest = dpdk-testpmd with --vdev net_virtio_user0 (A, server=1,
+#            mac …:0a), net_virtio_user1 (B, …:0b) and net_null0 (size=64,
+#            copy=1: the frame source), --forward-mode=mac
+#            --port-topology=chained --portlist=2,0,1: streams null -> A
+#            (dst = B's MAC), A -> B (nothing arrives on A) and B -> null
+#            (B's frames are counted and freed).  --tx-first makes B send one
+#            burst to its own MAC first, so OVS learns B (and drops those:
+#            same port).  Counters: `ovs-appctl dpctl/show -s`: offered = vA
+#            RX packets, received = vB TX packets (enqueued into B's virtio
+#            ring).  testpmd's own port counters (A TX, B RX) are cut into
+#            the same windows as a guest-side cross-check.
+#   testpmd: not applicable (in the OVS run testpmd is the guest); no figure.
+
+GUEST_CPU=0
+MAC_A=02:00:00:00:00:0a
+MAC_B=02:00:00:00:00:0b
+
+is_guest_scenario() { case "$1" in synth-pair) return 0 ;; esac; return 1; }
+
+vesper_guest_check() {
+    if [ ! -x "$VESPER_GUEST" ]; then
+        warn "vesper-guest not found (or not executable) at $VESPER_GUEST (needed by synth-pair)"
+        warn "build Vesper first (meson compile -C build), point VESPER_GUEST= at the binary, or leave synth-pair out"
+        return 1
+    fi
+    return 0
+}
+
+# guest_row ENGINE SOURCE TX_MPPS RX_MPPS SECONDS: one line of guest.tsv
+guest_row() {
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$1" "$2" "$3" "$4" "$5" >> "$GUEST_TSV"
+}
+
+run_testpmd_guest() {
+    say "  testpmd: n/a for $1 (a guest path: in the OVS run dpdk-testpmd is the guest)"
+    return 0
+}
+
+vesper_vm_sample() { # vesper_vm_sample OUTFILE
+    local t0 t1
+    t0=$(now)
+    vctl vm show vmA > "$RUNTMP/vmA.json" 2>>"$RUNTMP/vesper.ctl.err"
+    vctl vm show vmB > "$RUNTMP/vmB.json" 2>>"$RUNTMP/vesper.ctl.err"
+    t1=$(now)
+    "$PY" "$BENCH_DIR/benchlib.py" vesper-vm-counters "$t0" "$t1" "$RUNTMP/vmA.json" "$RUNTMP/vmB.json" >> "$1"
+}
+
+run_vesper_guest() {
+    local scen=$1
+    local cfg="$OUT/vesper/$scen.json" cmdfile="$OUT/vesper/$scen.cmd"
+    mkdir -p "$OUT/vesper"
+    "$PY" "$BENCH_DIR/benchlib.py" vesper-config "$scen" "$TRAFFIC" "$cfg" || return 1
+    local run; run=$(mktemp -d /tmp/vbench-vesper.XXXXXX); BENCH_TMPDIRS+=("$run")
+    cp "$cfg" "$run/config.json"
+    VESPER_SOCK="$run/vesperd.sock"
+    new_prefix vsp; local prefix=$DPDK_PREFIX
+    # shellcheck disable=SC2054  # commas belong to the arguments
+    local cmd=("$VESPERD" --config "$run/config.json" --socket "$VESPER_SOCK" --vm-dir "$run/vm"
+               --cores 0,1 --mbufs "$VESPER_MBUFS" --file-prefix "$prefix")
+    [ "$BENCH_HUGE" = 1 ] || cmd+=(--no-huge)
+    # the guest runs until it is stopped with SIGINT after the windows
+    local gsecs=$((WARM + 30 + REPS * SECS + 120))
+    local gcmd=(taskset -c "$GUEST_CPU" "$VESPER_GUEST" bench --partition "$run/vm/vmA.sock"
+                --partition2 "$run/vm/vmB.sock" --nic synthetic:0 --nic synthetic:0
+                --size 64 --seconds "$gsecs" -v)
+    { echo "# $scen: as run.sh ran it; --config was a private copy of $cfg, RUN=$run"
+      echo "${cmd[*]}"
+      echo "vesperctl --socket $VESPER_SOCK vm add vmA"
+      echo "vesperctl --socket $VESPER_SOCK vm nic add vmA --switch bench --type synthetic --name nic0 --mac $MAC_A"
+      echo "vesperctl --socket $VESPER_SOCK vm add vmB"
+      echo "vesperctl --socket $VESPER_SOCK vm nic add vmB --switch bench --type synthetic --name nic0 --mac $MAC_B"
+      echo "${gcmd[*]}"; } > "$cmdfile"
+    say "  vesper: ${cmd[*]}"
+    say "  vesper: guest on CPU $GUEST_CPU: ${gcmd[*]}"
+    local log="$LOGS/$scen.vesperd.log" glog="$LOGS/$scen.vesper-guest.log" gout="$LOGS/$scen.vesper-guest.json"
+    local t0; t0=$(now)
+    "${cmd[@]}" > "$log" 2>&1 < /dev/null &
+    local pid=$!; track_pid "$pid"
+    local i up=0
+    for ((i = 0; i < 120; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        if [ -S "$VESPER_SOCK" ] && vctl stats > /dev/null 2>&1; then up=1; break; fi
+        sleep 0.5
+    done
+    local setup_ok=$up
+    if [ "$up" = 1 ]; then
+        { vctl vm add vmA && vctl vm nic add vmA --switch bench --type synthetic --name nic0 --mac "$MAC_A" &&
+          vctl vm add vmB && vctl vm nic add vmB --switch bench --type synthetic --name nic0 --mac "$MAC_B"
+        } >> "$RUNTMP/vesper.state" 2>&1 || setup_ok=0
+    fi
+    if [ "$setup_ok" != 1 ]; then
+        warn "vesper/$scen: vesperd did not start or refused the VMs; last lines of $log:"
+        tail -n 20 "$log" "$RUNTMP/vesper.state" >&2
+        stop_pid "$pid" 10 INT; dpdk_prefix_clean "$prefix"; rm -rf "$run" "$RUNTMP/vesper.state"
+        return 1
+    fi
+    "${gcmd[@]}" > "$gout" 2> "$glog" < /dev/null &
+    local gpid=$!; track_pid "$gpid"
+    # warm-up: WARM s, then until the switch has learnt both MACs (at most 30 s more)
+    local n=0 deadline
+    sleep_alive "$gpid" "$WARM"
+    deadline=$(( $(now_us) + 30000000 ))
+    while kill -0 "$gpid" 2>/dev/null; do
+        n=$(vesper_fdb_entries)
+        [ "${n:-0}" -ge 2 ] && break
+        [ "$(now_us)" -lt "$deadline" ] || break
+        sleep 0.5
+    done
+    if ! kill -0 "$gpid" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null; then
+        warn "vesper/$scen: the guest or vesperd exited during the warm-up; last lines of $glog and $log:"
+        tail -n 15 "$glog" "$log" >&2
+        stop_pid "$gpid" 10 INT; stop_pid "$pid" 20 INT; dpdk_prefix_clean "$prefix"; rm -rf "$run"
+        return 1
+    fi
+    say "  vesper: warm after $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0f", b - a}') s: fdb_entries=${n:-?} (want 2)"
+    [ "${n:-0}" -ge 2 ] || warn "vesper/$scen: the switch did not learn both MACs; measuring anyway"
+    { echo "## before windows"; vctl switch show bench; vctl fdb show bench; } >> "$RUNTMP/vesper.state" 2>&1
+    local samples="$LOGS/$scen.vesper.samples" j0 j1 p0 p1 ok=1
+    : > "$samples"
+    j0=$(cpu_jiffies); p0=$(proc_jiffies "$pid" "$gpid")
+    local start; start=$(now)
+    take_windows vesper_vm_sample "$samples"
+    j1=$(cpu_jiffies); p1=$(proc_jiffies "$pid" "$gpid")
+    kill -0 "$pid" 2>/dev/null && kill -0 "$gpid" 2>/dev/null || ok=0
+    # the guest prints its JSON line when stopped
+    stop_pid "$gpid" 15 INT
+    { echo "## after windows"; vctl stats; vctl vm show vmA; vctl vm show vmB; } >> "$RUNTMP/vesper.state" 2>&1
+    local drops; drops=$("$PY" "$BENCH_DIR/benchlib.py" vesper-vm-drops "$RUNTMP/vmA.json" "$RUNTMP/vmB.json")
+    stop_pid "$pid" 20 INT
+    dpdk_prefix_clean "$prefix"
+    { echo; echo "## vesperctl"; cat "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" 2>/dev/null; } >> "$log"
+    rm -f "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" "$RUNTMP/vmA.json" "$RUNTMP/vmB.json"
+    rm -rf "$run"
+    if [ "$ok" != 1 ]; then warn "vesper/$scen: vesperd or the guest died during the windows (see $log, $glog)"; return 1; fi
+    add_windows vesper "$scen" "$samples" vmB.nic0 vmA.nic0 "$start" "$(busy_pct "$j0" "$j1")" \
+        "$(other_pct "$j0" "$j1" "$p0" "$p1")" || return 1
+    local g
+    if g=$("$PY" "$BENCH_DIR/benchlib.py" vesper-guest-result "$gout" 2>/dev/null); then
+        # shellcheck disable=SC2086
+        guest_row vesper whole-run $g
+        say "  vesper: guest's own count (vesper-guest bench, whole run incl. warm-up): $(echo "$g" | awk '{printf "%.3f Mpps sent on A, %.3f Mpps received on B over %.0f s", $1, $2, $3}')"
+    else
+        warn "vesper/$scen: no result line from vesper-guest (see $glog)"
+    fi
+    say "  vesper: synthetic NIC drops since start: $drops"
+    say "  vesper: $(load_note "$j0" "$j1"), other processes $(other_pct "$j0" "$j1" "$p0" "$p1")%"
+}
+
+run_ovs_guest() {
+    local scen=$1
+    local log="$LOGS/$scen.ovs.log" tlog="$LOGS/$scen.testpmd-guest.log"
+    if [ "$BENCH_HUGE" != 1 ]; then
+        # virtio_user shares the guest's memory with OVS through hugepage
+        # files; with --no-huge (DPDK 22.11) the pair connects but stalls.
+        warn "ovs/$scen: needs hugepages (testpmd virtio_user does not run with --no-huge); no figure"
+        return 1
+    fi
+    new_prefix ovs; local prefix=$DPDK_PREFIX
+    : > "$log"
+    if ! ovs_start "$prefix" >> "$log" 2>&1; then
+        warn "ovs/$scen: OVS did not start (see $log and $OVS_RUN)"
+        cat "$OVS_RUN/ovs-vswitchd.log" >> "$log" 2>/dev/null
+        ovs_stop; dpdk_prefix_clean "$prefix"; return 1
+    fi
+    local setup_ok=1
+    {
+        ovs_vsctl add-port br0 vA -- set Interface vA type=dpdkvhostuserclient ofport_request=1 \
+            "options:vhost-server-path=$OVS_RUN/vA.sock" || setup_ok=0
+        ovs_vsctl add-port br0 vB -- set Interface vB type=dpdkvhostuserclient ofport_request=2 \
+            "options:vhost-server-path=$OVS_RUN/vB.sock" || setup_ok=0
+    } >> "$log" 2>&1
+    if [ "$setup_ok" != 1 ]; then
+        warn "ovs/$scen: port set-up failed (see $log)"
+        ovs_stop; cat "$OVS_RUN/ovs-vswitchd.log" >> "$log" 2>/dev/null; dpdk_prefix_clean "$prefix"; return 1
+    fi
+    new_prefix tpmdg; local gprefix=$DPDK_PREFIX
+    # shellcheck disable=SC2054  # commas belong to the arguments
+    local gcmd=(dpdk-testpmd --lcores "0@$GUEST_CPU,1@$GUEST_CPU" --main-lcore 0 --no-pci
+                --file-prefix="$gprefix" --single-file-segments
+                --vdev "net_virtio_user0,path=$OVS_RUN/vA.sock,server=1,queues=1,mac=$MAC_A"
+                --vdev "net_virtio_user1,path=$OVS_RUN/vB.sock,server=1,queues=1,mac=$MAC_B"
+                --vdev "net_null0,size=64,copy=1" --
+                --nb-cores=1 --forward-mode=mac --port-topology=chained --portlist=2,0,1
+                "--eth-peer=0,$MAC_B" "--eth-peer=1,$MAC_B" --eth-peer=2,02:00:00:00:00:0c
+                --tx-first --stats-period=1 --total-num-mbufs=32768)
+    say "  ovs: $OVSD (dpdk-lcore-mask=0x1 pmd-cpu-mask=0x2), br0: vA, vB dpdkvhostuserclient"
+    say "  ovs: guest on CPU $GUEST_CPU: ${gcmd[*]}"
+    local pidfile="$RUNTMP/testpmd-guest.pid"
+    rm -f "$pidfile"
+    local t0; t0=$(now)
+    "$PY" "$BENCH_DIR/benchlib.py" tstamp "$tlog" "$pidfile" -- stdbuf -oL "${gcmd[@]}" &
+    local wpid=$!; track_pid "$wpid"
+    local i tpid=""
+    for ((i = 0; i < 50; i++)); do [ -s "$pidfile" ] && break; sleep 0.1; done
+    [ -s "$pidfile" ] && { tpid=$(cat "$pidfile"); track_pid "$tpid"; }
+    # warm-up: WARM s, then until OVS has learnt both MACs and A's frames flow (at most 30 s more)
+    local n=0 deadline fdb=""
+    [ -n "$tpid" ] && sleep_alive "$tpid" "$WARM"
+    deadline=$(( $(now_us) + 30000000 ))
+    while [ -n "$tpid" ] && kill -0 "$tpid" 2>/dev/null; do
+        fdb=$(ovs_appctl fdb/show br0 2>/dev/null)
+        n=0
+        case "$fdb" in *"$MAC_A"*) n=$((n + 1)) ;; esac
+        case "$fdb" in *"$MAC_B"*) n=$((n + 1)) ;; esac
+        [ "$n" -ge 2 ] && break
+        [ "$(now_us)" -lt "$deadline" ] || break
+        sleep 0.5
+    done
+    if [ -z "$tpid" ] || ! kill -0 "$tpid" 2>/dev/null || ! kill -0 "$VSWITCHD_PID" 2>/dev/null; then
+        warn "ovs/$scen: dpdk-testpmd (the guest) or ovs-vswitchd exited during the warm-up; last lines of $tlog:"
+        tail -n 15 "$tlog" >&2
+        [ -n "$tpid" ] && stop_pid "$tpid" 10 INT
+        stop_pid "$wpid" 5 TERM
+        ovs_stop; cat "$OVS_RUN/ovs-vswitchd.log" >> "$log" 2>/dev/null
+        dpdk_prefix_clean "$gprefix"; dpdk_prefix_clean "$prefix"; rm -rf "$OVS_RUN"
+        unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
+        return 1
+    fi
+    say "  ovs: warm after $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0f", b - a}') s: MACs learnt=$n (want 2)"
+    [ "$n" -ge 2 ] || warn "ovs/$scen: OVS did not learn both MACs; measuring anyway"
+    { echo "## before windows"; echo "$fdb"; ovs_appctl dpif-netdev/pmd-rxq-show; } >> "$log" 2>&1
+    local samples="$LOGS/$scen.ovs.samples" j0 j1 p0 p1 ok=1
+    : > "$samples"
+    ovs_appctl dpif-netdev/pmd-stats-clear >/dev/null
+    j0=$(cpu_jiffies); p0=$(proc_jiffies "$VSWITCHD_PID" "$OVSDB_PID" "$tpid" "$wpid")
+    local start; start=$(now)
+    take_windows ovs_sample "$samples"
+    j1=$(cpu_jiffies); p1=$(proc_jiffies "$VSWITCHD_PID" "$OVSDB_PID" "$tpid" "$wpid")
+    kill -0 "$VSWITCHD_PID" 2>/dev/null && kill -0 "$tpid" 2>/dev/null || ok=0
+    { echo "## after windows"; ovs_appctl dpif-netdev/pmd-stats-show; ovs_appctl fdb/show br0
+      ovs_appctl dpctl/dump-flows; ovs_vsctl get Interface vB statistics; } >> "$log" 2>&1
+    local cyc; cyc=$(ovs_appctl dpif-netdev/pmd-stats-show | awk '/pmd thread/ {on = 1} /main thread/ {on = 0} on && /avg cycles per packet:/ {print $5; exit}')
+    # testpmd prints a stats block every 1-2 s and the guest-side windows end
+    # on the first block at least SECS after their start: leave it that long
+    sleep_alive "$tpid" 3
+    local drops; drops=$(awk '/port [0-9]+: v[AB] / {p = $3} p && /dropped:/ {for (i = 1; i <= NF; i++) if ($i ~ /^dropped:[1-9]/) {printf "%s%s %s %s", sep, p, $1, $i; sep = "; "}}' "$RUNTMP/ovs.dpctl")
+    stop_pid "$tpid" 20 INT
+    stop_pid "$wpid" 5 TERM
+    ovs_stop
+    cat "$OVS_RUN/ovs-vswitchd.log" >> "$log" 2>/dev/null
+    dpdk_prefix_clean "$gprefix"
+    dpdk_prefix_clean "$prefix"
+    rm -rf "$OVS_RUN"
+    unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
+    if [ "$ok" != 1 ]; then warn "ovs/$scen: ovs-vswitchd or the guest died during the windows (see $log, $tlog)"; return 1; fi
+    add_windows ovs "$scen" "$samples" vB vA "$start" "$(busy_pct "$j0" "$j1")" \
+        "$(other_pct "$j0" "$j1" "$p0" "$p1")" || return 1
+    # the guest's own view, cut into the same windows: TX port 0 (A), RX port 1 (B)
+    local gs="$LOGS/$scen.testpmd-guest.samples" g
+    "$PY" "$BENCH_DIR/benchlib.py" testpmd-samples "$tlog" > "$gs"
+    if g=$("$PY" "$BENCH_DIR/benchlib.py" windows "$gs" 0 1 "$start" "$SECS" "$REPS" 2>/dev/null |
+           "$PY" "$BENCH_DIR/benchlib.py" median-windows 2>/dev/null); then
+        # shellcheck disable=SC2086
+        guest_row ovs windows $g
+        say "  ovs: guest's own count (testpmd, median of the windows): $(echo "$g" | awk '{printf "%.3f Mpps sent on A, %.3f Mpps received on B", $1, $2}')"
+    else
+        warn "ovs/$scen: testpmd's stats blocks did not cover the windows (see $tlog)"
+    fi
+    say "  ovs: PMD cycles/pkt ${cyc:-?} in the windows; vhost drops since start: ${drops:-none}"
+    say "  ovs: $(load_note "$j0" "$j1"), other processes $(other_pct "$j0" "$j1" "$p0" "$p1")%"
+    return 0
+}

@@ -1,0 +1,147 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Emulated DEC 21140 NICs (issue 4, integration): vm1 has a legacy NIC
+# (vesper-guest --nic legacy driving the device through trapped I/O), vm2 a
+# synthetic NIC, both on one external switch whose uplink leads to a
+# "physical network" namespace.
+#  (a) the two VMs ping each other and run iperf3 in both directions;
+#  (b) frames to a multicast group vm1 did not join are refused by the
+#      device's address filter (setup frame) and never reach vm1's stack;
+#      after vm1 joins the group they are delivered;
+#  (c) with vm1's NIC in access VLAN 20 and the uplink a trunk allowing 20,
+#      vm1's frames carry tag 20 on the wire and a VLAN 20 sub-interface on
+#      the physical side talks to vm1.
+. "$(dirname "$0")/lib.sh"
+
+GUEST=$BUILD/tools/vesper-guest/vesper-guest
+[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
+VMDIR=$TMP/vm
+U=vt$VT_ID-u
+P=vt$VT_ID-p
+PHYS=vt$VT_ID-phys
+GROUP_MAC=01:00:5e:4d:02:03
+make_ns phys
+must ip link add "$U" type veth peer name "$P" netns "$PHYS"
+VT_LINKS+=("$U")
+quiet_if "" "$U"
+quiet_if "$PHYS" "$P"
+must ip -n "$PHYS" addr add "$NET_A.10/24" dev "$P"
+must ip -n "$PHYS" link set "$P" up
+must ip link set "$U" up
+phys() { ip netns exec "$PHYS" "$@"; }
+
+make_ns vm1
+make_ns vm2
+start_vesperd --vm-dir "$VMDIR"
+ctl_ok switch add ext --type external --uplink "$U"
+ctl_ok vm add vm1
+ctl_ok vm add vm2
+ctl_ok vm nic add vm1 --switch ext --type legacy --mac "$(mac_of 1)"
+ctl_ok vm nic add vm2 --switch ext --type synthetic --mac "$(mac_of 2)"
+
+for n in 1 2; do
+    must ip -n "vt$VT_ID-vm$n" tuntap add dev eth0 mode tap
+    must ip -n "vt$VT_ID-vm$n" addr add "$NET_A.$n/24" dev eth0
+done
+bg "$TMP/guest1.log" "$GUEST" --partition "$VMDIR/vm1.sock" \
+    --nic legacy --tap eth0 --netns "vt$VT_ID-vm1" -v
+GUEST1_PID=$BG_PID
+bg "$TMP/guest2.log" "$GUEST" --partition "$VMDIR/vm2.sock" \
+    --nic synthetic --tap eth0 --netns "vt$VT_ID-vm2" -v
+
+# The legacy guest takes its MAC from the emulated SROM: the TAP shows the
+# configured MAC once the driver has probed the device.
+for n in 1 2; do
+    wait_for "vm $n ip link show eth0 | grep -q '$(mac_of "$n")'" 20 ||
+        { cat "$TMP/guest$n.log"; fail "vm$n: TAP did not get its MAC"; }
+    vm "$n" ip link set eth0 up
+done
+ok "vm1's driver read MAC $(mac_of 1) from the emulated SROM"
+wait_for "[ \"\$(port_link vm1.nic0)\" = up ] && [ \"\$(port_link vm2.nic0)\" = up ]" 20 ||
+    { tail -30 "$TMP/guest1.log"; fail "the NICs' switch ports did not come up"; }
+ok "legacy and synthetic NICs up"
+
+show=$(ctl_json vm show vm1)
+echo "$show" | jq -c '.devices[0]'
+assert_eq "$(jq -r '.devices[0].type' <<<"$show")" legacy "vm show lists vm1's legacy device"
+assert_eq "$(jq -r '.devices[0].device' <<<"$show")" 0 "it is PCI device 0 of the partition"
+legacy() { # JQ-PATH below vm1's legacy device in `vm show vm1`
+    ctl --json vm show vm1 | jq -r ".devices[0]$1"
+}
+model() { legacy ".datapath.device.$1"; } # a counter of the device model
+traps0=$(legacy .traps)
+assert_gt "$traps0" 0 "vm show counts vm1's trapped device accesses"
+
+# (a) ping and iperf3 between the legacy and the synthetic VM
+assert_ping 1 "$NET_A.2" 5
+assert_ping 2 "$NET_A.1" 5
+assert_ping 1 "$NET_A.10" 3
+for dir in 1:2 2:1; do
+    c=${dir%:*} s=${dir#*:}
+    iperf_server "$s" "$NET_A.$s" 5201
+    out=$(vm "$c" timeout 30 iperf3 -c "$NET_A.$s" -p 5201 -t 3 -J 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] || { echo "$out" | tail -20; fail "iperf3 vm$c -> vm$s exited $rc"; }
+    bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out")
+    log "iperf3 vm$c -> vm$s (legacy <-> synthetic): $(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s"
+    assert_gt "$bps" 1000000 "iperf3 vm$c -> vm$s above 1 Mbit/s"
+    wait_pid "$IPERF_SERVER_PID" 10
+done
+pkts=$(( $(stat_of vm1.nic0 .rx_packets) + $(stat_of vm1.nic0 .tx_packets) ))
+traps=$(( $(legacy .traps) - traps0 ))
+log "vm1's legacy NIC: $traps trapped accesses for $pkts packets" \
+    "($(awk -v t="$traps" -v p="$pkts" 'BEGIN { printf "%.2f", t / p }') per packet)"
+
+# (b) multicast filtering by the device's setup frame.  tcpdump -p keeps the
+# TAP out of promiscuous mode (the driver would otherwise set CSR6 PR).
+mcast_seen() { # -> frames to GROUP_MAC that reached vm1's eth0
+    local f=$TMP/mcast-$1.txt n
+    bg "$f" vm 1 timeout 8 tcpdump -p -e -nn -l -i eth0 ether dst "$GROUP_MAC"
+    local pid=$BG_PID
+    wait_for "grep -q 'listening on' '$f'" 5 || fail "tcpdump did not start: $(cat "$f")"
+    vm 2 "$PY" "$VT_DIR/macflood.py" eth0 200 "$GROUP_MAC" >/dev/null
+    sleep 1
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    n=$(grep -c "> $GROUP_MAC" "$f")
+    echo "${n:-0}"
+}
+filt0=$(model rx_filtered)
+seen=$(mcast_seen before)
+filt1=$(model rx_filtered)
+assert_eq "$seen" 0 "frames to group $GROUP_MAC not delivered before vm1 joins it"
+assert_gt "$((filt1 - filt0))" 199 "the device's filter refused them (rx_filtered)"
+setup0=$(model tx_setup_frames)
+must ip -n "vt$VT_ID-vm1" maddr add "$GROUP_MAC" dev eth0
+# the driver notices the new multicast list and loads a new setup frame
+wait_for "[ \$(model tx_setup_frames) -gt $setup0 ]" 5 ||
+    fail "vm1's driver loaded no new setup frame after joining $GROUP_MAC"
+ok "vm1's driver loaded a new setup frame after joining $GROUP_MAC"
+seen=$(mcast_seen after)
+assert_eq "$seen" 200 "all 200 frames to group $GROUP_MAC delivered after vm1 joined it"
+
+# (c) access VLAN 20 on the legacy NIC, trunk 20 on the uplink
+ctl_ok port set vm1.nic0 --access 20
+ctl_ok port set ext.uplink --trunk 20
+vlan_subif "$PHYS" "$P" "$P"20 20 "$NET_C.10/24"
+must ip -n "vt$VT_ID-vm1" addr flush dev eth0
+must ip -n "vt$VT_ID-vm1" addr add "$NET_C.1/24" dev eth0
+vm 1 ip neigh flush all
+phys ip neigh flush all
+bg "$TMP/tcpdump.txt" ip netns exec "$PHYS" timeout 30 tcpdump -e -nn -l -c 6 -i "$P" vlan 20
+TCPDUMP_PID=$BG_PID
+wait_for "grep -q 'listening on' '$TMP/tcpdump.txt'" 10 ||
+    fail "tcpdump did not start: $(cat "$TMP/tcpdump.txt")"
+assert_ping 1 "$NET_C.10" 5
+wait_pid "$TCPDUMP_PID" 15
+dump=$(cat "$TMP/tcpdump.txt")
+echo "$dump"
+fromvm=$(grep -F "$(mac_of 1) >" <<<"$dump" | grep -c "vlan 20")
+assert_gt "$fromvm" 0 "frames from the legacy NIC carry 802.1Q tag 20 on the wire"
+got=$(phys ping -n -c 3 -i 0.2 -W 1 "$NET_C.1" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+assert_eq "$got" 3 "the VLAN 20 sub-interface pings the legacy VM"
+
+# the guest agent exits cleanly (the driver's close sequence)
+kill -TERM "$GUEST1_PID"
+wait_pid "$GUEST1_PID" 10 || fail "vesper-guest (legacy) did not exit on SIGTERM"
+vesperd_alive || fail "vesperd died"

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tulip.h — the emulated DEC 21140A ("tulip") NIC of legacy guests
+ * (prefix vspn_tulip_): PCI configuration space, the sixteen CSRs, serial
+ * ROM and MII PHY behind CSR9, transmit and receive descriptor processing
+ * in guest memory, the setup-frame address filter and the interrupt line.
+ * Implemented from ../shared/spec/dec21140.md (section numbers below refer
+ * to it); plain C, no DPDK, no I/O of its own.
+ *
+ * Design
+ * ------
+ * The model is a passive state machine driven by its caller (the legacy
+ * switch port glue, vsp-net/tulip_port.h, on vesperd's control thread):
+ *   - every trapped guest access arrives as vspn_tulip_cfg_read/write
+ *     (PCI configuration space) or vspn_tulip_csr_read/write (BAR0 I/O or
+ *     BAR1 memory: CSR n at offset n*8, 32-bit accesses only; any other
+ *     width or offset reads as all-ones, is ignored on write and counted);
+ *   - DMA goes through the caller's accessor (struct vspn_tulip_dma): the
+ *     model never holds a pointer into guest memory, it copies descriptors
+ *     in, validates, then acts (a guest rewriting a descriptor meanwhile
+ *     changes nothing);
+ *   - transmitted frames leave through ops->tx_frame, received frames come
+ *     in through vspn_tulip_receive();
+ *   - the interrupt line (level: CSR5 summary bits & CSR7 != 0) is reported
+ *     through ops->irq on every change and again after a CSR write that
+ *     leaves it asserted (so an edge-signalled transport such as an eventfd
+ *     gives level semantics: the guest re-reads CSR5 when it is poked).
+ *
+ * Work bounds (hostile guests): one transmit poll demand (or
+ * vspn_tulip_poll) processes at most VSPN_TULIP_TX_BUDGET descriptors; a
+ * frame that spans more than VSPN_TULIP_MAX_CHAIN descriptors, or whose
+ * buffers sum to more than VSPN_TULIP_MAX_FRAME bytes, is dropped with the
+ * error bits a 21140 sets and counted; a receive walks at most
+ * VSPN_TULIP_MAX_CHAIN descriptors per frame.  Ring and chain loops
+ * (a chain that points back to itself) therefore cannot spin the host.
+ * Descriptor and buffer addresses must lie inside guest memory: the DMA
+ * accessor refuses anything else (-EFAULT), which the model treats as a
+ * bus error (CSR5 FBE, processes stopped).  The model never calls itself
+ * re-entrantly (a DMA accessor may not call back into the device; a depth
+ * counter asserts it).
+ *
+ * Thread-safety: none; one thread owns a device.
+ */
+#ifndef VSPN_TULIP_H
+#define VSPN_TULIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/vsa_mac.h"
+
+#define VSPN_TULIP_VENDOR_ID 0x1011u
+#define VSPN_TULIP_DEVICE_ID 0x0009u
+#define VSPN_TULIP_REVISION 0x22u  /* a 21140A */
+#define VSPN_TULIP_BAR_SIZE 128u   /* BAR0 (I/O) and BAR1 (memory) */
+#define VSPN_TULIP_CFG_SIZE 256u   /* PCI configuration space */
+#define VSPN_TULIP_NCSR 16u
+
+#define VSPN_TULIP_MAX_FRAME 1518u /* bytes, without CRC: larger is dropped */
+#define VSPN_TULIP_MAX_CHAIN 64u   /* descriptors per frame */
+#define VSPN_TULIP_TX_BUDGET 256u  /* descriptors per poll demand */
+#define VSPN_TULIP_SETUP_LEN 192u  /* setup frame length */
+
+/* Guest memory for DMA.  Both return 0 or -EFAULT (any byte outside guest
+ * RAM); they may not call back into the device. */
+struct vspn_tulip_dma {
+    int (*read)(void *ctx, uint64_t gpa, void *buf, size_t len);
+    int (*write)(void *ctx, uint64_t gpa, const void *buf, size_t len);
+};
+
+struct vspn_tulip_ops {
+    struct vspn_tulip_dma dma;
+    /* A frame the guest transmitted (copied out of guest memory; valid
+     * only during the call).  Loopback modes (CSR6 OM) do not call it. */
+    void (*tx_frame)(void *ctx, const uint8_t *frame, uint32_t len);
+    /* The interrupt line is (still) asserted (true) or was deasserted. */
+    void (*irq)(void *ctx, bool asserted);
+};
+
+struct vspn_tulip_config {
+    struct vsa_mac mac; /* written into the SROM (with its CRC) */
+    bool link_up;       /* initial link state of the PHY and CSR12/CSR5 */
+};
+
+/* Counters (monotonic). */
+struct vspn_tulip_stats {
+    uint64_t csr_reads, csr_writes, cfg_reads, cfg_writes;
+    uint64_t bad_access;       /* wrong width/offset, reserved register */
+    uint64_t tx_frames, tx_bytes, tx_setup_frames;
+    uint64_t tx_dropped;       /* oversize, too many descriptors, bad setup */
+    uint64_t rx_frames, rx_bytes;
+    uint64_t rx_filtered;      /* refused by the address filter */
+    uint64_t rx_missed;        /* no descriptor owned by the device */
+    uint64_t rx_dropped;       /* runt/oversize/receiver stopped */
+    uint64_t dma_errors;       /* accessor refused: bus error raised */
+    uint64_t budget_exhausted; /* a poll stopped at VSPN_TULIP_TX_BUDGET */
+    uint64_t irqs;             /* ops->irq(true) calls */
+    uint64_t resets;           /* CSR0 SWR */
+};
+
+struct vspn_tulip;
+
+/* Creates a device in its power-on state.  0, -EINVAL (ops without dma,
+ * tx_frame or irq), -ENOMEM. */
+int vspn_tulip_create(const struct vspn_tulip_config *cfg,
+                      const struct vspn_tulip_ops *ops, void *ctx,
+                      struct vspn_tulip **out);
+void vspn_tulip_destroy(struct vspn_tulip *t);
+
+/* PCI configuration space (§1): `size` 1, 2 or 4, naturally aligned;
+ * anything else reads all-ones.  BAR sizing (write all-ones, read back
+ * the size mask), command register bits, interrupt line are kept. */
+uint32_t vspn_tulip_cfg_read(struct vspn_tulip *t, uint32_t off,
+                             uint32_t size);
+void vspn_tulip_cfg_write(struct vspn_tulip *t, uint32_t off, uint32_t size,
+                          uint32_t val);
+
+/* CSR access through BAR0/BAR1 at byte offset `off` (§2, §3). */
+uint32_t vspn_tulip_csr_read(struct vspn_tulip *t, uint32_t off,
+                             uint32_t size);
+void vspn_tulip_csr_write(struct vspn_tulip *t, uint32_t off, uint32_t size,
+                          uint32_t val);
+
+/* Continues transmit work a poll demand left over (budget exhausted).
+ * Returns true if more work remains. */
+bool vspn_tulip_poll(struct vspn_tulip *t);
+/* True if vspn_tulip_poll has work (transmit running with descriptors
+ * left after an exhausted budget). */
+bool vspn_tulip_pending(const struct vspn_tulip *t);
+
+/* A frame from the switch (without CRC).  Returns 0 (delivered into a
+ * receive descriptor), -EAGAIN (no descriptor owned by the device: counted
+ * missed, CSR8, RU), -EPERM (filtered), -EINVAL (runt or oversize),
+ * -ENETDOWN (receiver stopped), -EFAULT (DMA refused). */
+int vspn_tulip_receive(struct vspn_tulip *t, const uint8_t *frame,
+                       uint32_t len);
+/* True if the address filter (§5, CSR6 PR/PM/HP/HO/IF) accepts `dst`. */
+bool vspn_tulip_filter_pass(const struct vspn_tulip *t, const uint8_t *dst);
+
+/* Link state of the switch port: the PHY's status register and the
+ * general-purpose port follow it; a change raises CSR5 LNF/GPI-style
+ * status as the spec allows (§3.3, §8). */
+void vspn_tulip_set_link(struct vspn_tulip *t, bool up);
+
+/* Introspection for `vm show`. */
+const struct vspn_tulip_stats *vspn_tulip_stats(const struct vspn_tulip *t);
+uint32_t vspn_tulip_csr(const struct vspn_tulip *t, unsigned n); /* raw */
+bool vspn_tulip_irq_asserted(const struct vspn_tulip *t);
+/* "stopped", "running", "suspended" for rx and tx (CSR5 RS/TS). */
+const char *vspn_tulip_rx_state(const struct vspn_tulip *t);
+const char *vspn_tulip_tx_state(const struct vspn_tulip *t);
+
+#endif /* VSPN_TULIP_H */

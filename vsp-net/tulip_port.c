@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tulip_port.c — the legacy (emulated DEC 21140A) NIC switch port (see
+ * tulip_port.h).
+ */
+#include "vsp-net/tulip_port.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "common/vsa_log.h"
+#include "hv/hv_mem.h"
+#include "vsp-net/tulip.h"
+#include "vswitch/port_class.h"
+
+VSA_LOG_MODULE(tulip_port);
+
+#define DELIVER_BATCH 32
+/* Frames longer than this cannot be anything the device accepts
+ * (VSPN_TULIP_MAX_FRAME plus an 802.1Q tag): refused without copying. */
+#define LIN_SIZE (VSPN_TULIP_MAX_FRAME + 4u)
+
+/* The model's counters, in struct order (summed across device instances:
+ * a guest reconnect replaces the device). */
+#define TULIP_STATS(X)                                                       \
+    X(csr_reads) X(csr_writes) X(cfg_reads) X(cfg_writes) X(bad_access)      \
+    X(tx_frames) X(tx_bytes) X(tx_setup_frames) X(tx_dropped)                \
+    X(rx_frames) X(rx_bytes) X(rx_filtered) X(rx_missed) X(rx_dropped)       \
+    X(dma_errors) X(budget_exhausted) X(irqs) X(resets)
+#define TULIP_STATS_COUNT_(n) +1
+_Static_assert(sizeof(struct vspn_tulip_stats) ==
+                   (0 TULIP_STATS(TULIP_STATS_COUNT_)) * sizeof(uint64_t),
+               "struct vspn_tulip_stats changed: update TULIP_STATS");
+
+/* Port counters: X(name, help).  Control thread only, except the two
+ * atomics in struct tulip_port that the lcore bumps. */
+#define TULIP_PORT_STATS(X)                                                  \
+    X(io_traps, "trapped accesses that reached the port")                    \
+    X(io_no_device, "accesses while no device exists (out of memory)")       \
+    X(io_out_of_range, "accesses beyond configuration space or the BAR")     \
+    X(irqs_raised, "interrupt line raised (assertions and re-assertions)")   \
+    X(guest_frames, "frames the guest transmitted into the switch")          \
+    X(guest_runts, "guest frames shorter than an Ethernet header")           \
+    X(no_mbuf, "guest frames dropped: no mbuf")                              \
+    X(to_switch_full, "guest frames dropped: ring to the switch full")       \
+    X(rx_delivered, "frames delivered into a receive descriptor")            \
+    X(rx_missed, "frames dropped: no descriptor owned by the device")        \
+    X(rx_filtered, "frames refused by the address filter")                   \
+    X(rx_invalid, "frames dropped: runt or oversize for the device")         \
+    X(rx_stopped, "frames dropped: receive process stopped")                 \
+    X(rx_dma_error, "frames dropped: DMA refused (bus error)")               \
+    X(rx_no_guest, "frames dropped: no guest attached")                      \
+    X(poll_yields, "service calls that left transmit work for later")        \
+    X(rx_yields, "service calls that left frames for later")                 \
+    X(device_resets, "devices replaced by a power-on one (guest gone)")
+
+struct tulip_port_stats {
+#define TP_FIELD_(n, h) uint64_t n;
+    TULIP_PORT_STATS(TP_FIELD_)
+#undef TP_FIELD_
+};
+
+struct tulip_port {
+    /* lcore-facing */
+    struct rte_ring *to_switch;     /* guest frames → rx_burst */
+    struct rte_ring *to_guest;      /* tx_burst → guest */
+    int efd;
+    _Atomic bool link;
+    _Atomic uint64_t to_guest_full; /* switch frames dropped: ring full */
+
+    /* control thread */
+    struct rte_mempool *pool;
+    char name[VSW_NAME_MAX];
+    struct vsa_mac mac;
+    struct vspn_tulip *dev;         /* NULL only after ENOMEM */
+    struct hv_mem *mem;             /* guest memory: attached */
+    tulip_port_irq_fn *irq;
+    void *irq_arg;
+    struct vspn_tulip_stats base;   /* counters of replaced devices */
+    struct tulip_port_stats st;
+    uint8_t lin[LIN_SIZE];          /* a non-contiguous mbuf, linearised */
+};
+
+/* ---- lcore side ---------------------------------------------------------- */
+
+static uint16_t tp_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    struct tulip_port *tp = priv;
+
+    (void)lcore_idx;
+    return (uint16_t)rte_ring_sc_dequeue_burst(tp->to_switch, (void **)pkts,
+                                               n, NULL);
+}
+
+static uint16_t tp_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    struct tulip_port *tp = priv;
+    bool was_empty = rte_ring_empty(tp->to_guest) != 0;
+    unsigned done;
+
+    (void)lcore_idx;
+    done = rte_ring_sp_enqueue_burst(tp->to_guest, (void **)pkts, n, NULL);
+    if (done && was_empty) {
+        uint64_t one = 1;
+        /* Our own eventfd: a full counter only means "pending". */
+        (void)!write(tp->efd, &one, sizeof(one));
+    }
+    if (done < n)
+        atomic_fetch_add_explicit(&tp->to_guest_full, n - done,
+                                  memory_order_relaxed);
+    /* Frames not taken are counted tx_full by the pipeline and freed. */
+    return (uint16_t)done;
+}
+
+static bool tp_link(void *priv)
+{
+    struct tulip_port *tp = priv;
+
+    return atomic_load(&tp->link);
+}
+
+static void free_ring(struct rte_ring *r)
+{
+    struct rte_mbuf *m;
+
+    if (!r)
+        return;
+    while (rte_ring_dequeue(r, (void **)&m) == 0)
+        rte_pktmbuf_free(m);
+    rte_ring_free(r);
+}
+
+static void tp_free(struct tulip_port *tp)
+{
+    free_ring(tp->to_switch);
+    free_ring(tp->to_guest);
+    if (tp->efd >= 0)
+        close(tp->efd);
+    vspn_tulip_destroy(tp->dev);
+    rte_free(tp);
+}
+
+static void tp_close(void *priv)
+{
+    struct tulip_port *tp = priv;
+
+    tulip_port_detach(tp);
+    tp_free(tp);
+}
+
+static const struct vsw_port_plugin legacy_class = {
+    .name = "legacy",
+    .rx_burst = tp_rx,
+    .tx_burst = tp_tx,
+    .link_get = tp_link,
+    .close = tp_close,
+};
+
+/* ---- device ops (control thread, inside a vspn_tulip_* call) ------------ */
+
+static int dma_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    struct tulip_port *tp = ctx;
+
+    if (!tp->mem)
+        return -EFAULT; /* no guest: a bus error, as documented */
+    return hv_mem_read(tp->mem, gpa, buf, len) ? -EFAULT : 0;
+}
+
+static int dma_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    struct tulip_port *tp = ctx;
+
+    if (!tp->mem)
+        return -EFAULT;
+    return hv_mem_write(tp->mem, gpa, buf, len) ? -EFAULT : 0;
+}
+
+/* A frame the guest transmitted: into an mbuf and onto the ring to the
+ * lcore (the port's VLAN mode then judges it like any other frame). */
+static void dev_tx_frame(void *ctx, const uint8_t *frame, uint32_t len)
+{
+    struct tulip_port *tp = ctx;
+    struct rte_mbuf *m;
+    char *p;
+
+    if (len < 14) {
+        tp->st.guest_runts++;
+        return;
+    }
+    m = rte_pktmbuf_alloc(tp->pool);
+    if (!m) {
+        tp->st.no_mbuf++;
+        return;
+    }
+    /* len <= VSPN_TULIP_MAX_FRAME (the model's bound) < the data room;
+     * append refuses anything that does not fit all the same. */
+    p = len <= UINT16_MAX ? rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+    if (!p) {
+        tp->st.no_mbuf++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    memcpy(p, frame, len);
+    if (rte_ring_sp_enqueue(tp->to_switch, m) != 0) {
+        tp->st.to_switch_full++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    tp->st.guest_frames++;
+}
+
+static void dev_irq(void *ctx, bool asserted)
+{
+    struct tulip_port *tp = ctx;
+
+    /* An eventfd has no "deassert": the guest re-reads CSR5 when woken. */
+    if (!asserted || !tp->irq)
+        return;
+    tp->st.irqs_raised++;
+    tp->irq(tp->irq_arg);
+}
+
+static const struct vspn_tulip_ops dev_ops = {
+    .dma = { .read = dma_read, .write = dma_write },
+    .tx_frame = dev_tx_frame,
+    .irq = dev_irq,
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static void self_wake(struct tulip_port *tp)
+{
+    uint64_t one = 1;
+
+    (void)!write(tp->efd, &one, sizeof(one));
+}
+
+static int dev_new(struct tulip_port *tp)
+{
+    struct vspn_tulip_config cfg = { .mac = tp->mac, .link_up = false };
+
+    return vspn_tulip_create(&cfg, &dev_ops, tp, &tp->dev);
+}
+
+static void stats_add(struct vspn_tulip_stats *dst,
+                      const struct vspn_tulip_stats *src)
+{
+#define TS_ADD_(n) dst->n += src->n;
+    TULIP_STATS(TS_ADD_)
+#undef TS_ADD_
+}
+
+/* CSR5 RS (bits 19:17): 0 = stopped. */
+static bool rx_running(const struct vspn_tulip *dev)
+{
+    return ((vspn_tulip_csr(dev, 5) >> 17) & 7u) != 0;
+}
+
+/* After anything the guest or the switch did: link, leftover work. */
+static void after(struct tulip_port *tp)
+{
+    atomic_store(&tp->link, tp->mem && tp->dev && rx_running(tp->dev));
+    if (tp->dev && vspn_tulip_pending(tp->dev))
+        self_wake(tp);
+}
+
+/* ---- control thread ------------------------------------------------------ */
+
+int tulip_port_create(struct vsw *sw, const char *name,
+                      const struct vsa_mac *mac, struct tulip_port **out,
+                      struct vsw_port **port, struct vsa_errmsg *em)
+{
+    static _Atomic unsigned seq;
+    struct tulip_port *tp;
+    char rname[RTE_RING_NAMESIZE];
+    unsigned id = atomic_fetch_add(&seq, 1);
+    int rc;
+
+    tp = rte_zmalloc("tulip_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
+    if (!tp)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    tp->efd = -1;
+    tp->pool = vsw_pktmbuf_pool(sw);
+    tp->mac = *mac;
+    snprintf(tp->name, sizeof(tp->name), "%s", name);
+    snprintf(rname, sizeof(rname), "tulip_in%u", id);
+    tp->to_switch = rte_ring_create(rname, TULIP_PORT_RING_SIZE,
+                                    SOCKET_ID_ANY,
+                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+    snprintf(rname, sizeof(rname), "tulip_out%u", id);
+    tp->to_guest = rte_ring_create(rname, TULIP_PORT_RING_SIZE,
+                                   SOCKET_ID_ANY,
+                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+    tp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (!tp->to_switch || !tp->to_guest || tp->efd < 0) {
+        rc = vsa_errmsg_set(em, -ENOMEM, "port %s: out of memory", name);
+        goto out_free;
+    }
+    rc = dev_new(tp);
+    if (rc < 0) {
+        rc = vsa_errmsg_set(em, rc, "port %s: cannot create the 21140 "
+                            "device: %s", name, strerror(-rc));
+        goto out_free;
+    }
+    rc = vsw_port_open_class(sw, name, &legacy_class, tp, mac, port, em);
+    if (rc < 0)
+        goto out_free;
+    *out = tp;
+    return 0;
+
+out_free:
+    tp_free(tp);
+    return rc;
+}
+
+int tulip_port_attach(struct tulip_port *tp, struct hv_mem *mem,
+                      tulip_port_irq_fn *irq, void *arg)
+{
+    if (tp->mem)
+        return -EBUSY;
+    if (!mem || !irq)
+        return -EINVAL;
+    if (!tp->dev && dev_new(tp) < 0)
+        return -ENOMEM;
+    tp->mem = hv_mem_get(mem);
+    tp->irq = irq;
+    tp->irq_arg = arg;
+    vspn_tulip_set_link(tp->dev, true);
+    after(tp);
+    VSA_LOG(INFO, "port %s: guest attached", tp->name);
+    return 0;
+}
+
+void tulip_port_detach(struct tulip_port *tp)
+{
+    struct rte_mbuf *m;
+
+    if (!tp->mem)
+        return;
+    atomic_store(&tp->link, false);
+    /* Power-on state for the next guest; the old device's counters stay
+     * in the sums. */
+    if (tp->dev) {
+        stats_add(&tp->base, vspn_tulip_stats(tp->dev));
+        vspn_tulip_destroy(tp->dev);
+        tp->dev = NULL;
+        tp->st.device_resets++;
+    }
+    if (dev_new(tp) < 0)
+        VSA_LOG(WARN, "port %s: no device until the guest returns (out of "
+                "memory)", tp->name);
+    hv_mem_put(tp->mem);
+    tp->mem = NULL;
+    tp->irq = NULL;
+    tp->irq_arg = NULL;
+    /* frames queued for a guest that is gone */
+    while (rte_ring_sc_dequeue(tp->to_guest, (void **)&m) == 0) {
+        tp->st.rx_no_guest++;
+        rte_pktmbuf_free(m);
+    }
+    VSA_LOG(INFO, "port %s: guest detached; device reset", tp->name);
+}
+
+bool tulip_port_attached(const struct tulip_port *tp)
+{
+    return tp->mem != NULL;
+}
+
+void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io)
+{
+    bool wr = (io->flags & HV_PART_IO_WRITE) != 0;
+    uint32_t size = io->size;
+
+    tp->st.io_traps++;
+    if (!tp->dev) {
+        tp->st.io_no_device++;
+        return;
+    }
+    if (io->flags & HV_PART_IO_CONFIG) {
+        /* Checked on the u64: a truncation must not alias a register. */
+        if (io->addr >= VSPN_TULIP_CFG_SIZE) {
+            tp->st.io_out_of_range++;
+            return;
+        }
+        if (wr)
+            vspn_tulip_cfg_write(tp->dev, (uint32_t)io->addr, size,
+                                 (uint32_t)io->value);
+        else
+            io->value = vspn_tulip_cfg_read(tp->dev, (uint32_t)io->addr,
+                                            size);
+    } else {
+        if (io->addr >= VSPN_TULIP_BAR_SIZE) {
+            tp->st.io_out_of_range++;
+            return;
+        }
+        if (wr)
+            vspn_tulip_csr_write(tp->dev, (uint32_t)io->addr, size,
+                                 (uint32_t)io->value);
+        else
+            io->value = vspn_tulip_csr_read(tp->dev, (uint32_t)io->addr,
+                                            size);
+    }
+    after(tp);
+}
+
+/* One frame for the guest (the mbuf stays the caller's). */
+static void deliver(struct tulip_port *tp, struct rte_mbuf *m)
+{
+    const uint8_t *d;
+    int rc;
+
+    if (!tp->mem || !tp->dev) {
+        tp->st.rx_no_guest++;
+        return;
+    }
+    if (m->pkt_len > LIN_SIZE) {
+        tp->st.rx_invalid++;
+        return;
+    }
+    d = rte_pktmbuf_read(m, 0, m->pkt_len, tp->lin);
+    if (!d) {
+        tp->st.rx_invalid++;
+        return;
+    }
+    rc = vspn_tulip_receive(tp->dev, d, m->pkt_len);
+    switch (rc) {
+    case 0: tp->st.rx_delivered++; break;
+    case -EAGAIN: tp->st.rx_missed++; break;
+    case -EPERM: tp->st.rx_filtered++; break;
+    case -ENETDOWN: tp->st.rx_stopped++; break;
+    case -EFAULT: tp->st.rx_dma_error++; break;
+    default: tp->st.rx_invalid++; break;
+    }
+}
+
+void tulip_port_service(struct tulip_port *tp)
+{
+    struct rte_mbuf *ms[DELIVER_BATCH];
+    unsigned polls = TULIP_PORT_POLL_BUDGET;
+    unsigned budget = TULIP_PORT_RX_BUDGET;
+    uint64_t junk;
+
+    (void)!read(tp->efd, &junk, sizeof(junk));
+    /* Transmit work a poll demand left over.  The budget is checked
+     * before a poll is made: each poll is up to VSPN_TULIP_TX_BUDGET
+     * descriptors of work. */
+    while (tp->dev && vspn_tulip_pending(tp->dev)) {
+        if (polls == 0) {
+            tp->st.poll_yields++;
+            break; /* after() wakes us again */
+        }
+        polls--;
+        (void)vspn_tulip_poll(tp->dev);
+    }
+    /* Frames for the guest: never take more than the budget left. */
+    while (budget > 0) {
+        unsigned want = budget < DELIVER_BATCH ? budget : DELIVER_BATCH;
+        unsigned n = rte_ring_sc_dequeue_burst(tp->to_guest, (void **)ms,
+                                               want, NULL);
+
+        if (n == 0)
+            break;
+        budget -= n;
+        for (unsigned i = 0; i < n; i++)
+            deliver(tp, ms[i]);
+        rte_pktmbuf_free_bulk(ms, n);
+    }
+    if (budget == 0 && !rte_ring_empty(tp->to_guest)) {
+        tp->st.rx_yields++;
+        self_wake(tp);
+    }
+    after(tp);
+}
+
+int tulip_port_fd(const struct tulip_port *tp)
+{
+    return tp->efd;
+}
+
+static int jset_u64(json_t *o, const char *k, uint64_t v)
+{
+    return json_object_set_new(o, k, json_integer((json_int_t)v));
+}
+
+json_t *tulip_port_stats_json(const struct tulip_port *tp)
+{
+    json_t *o = json_object(), *dev = json_object();
+    struct vspn_tulip_stats sum = tp->base;
+    int bad = !o || !dev;
+
+    if (tp->dev)
+        stats_add(&sum, vspn_tulip_stats(tp->dev));
+    if (!bad)
+        bad |= json_object_set_new(o, "attached", json_boolean(tp->mem));
+    if (!bad)
+        bad |= json_object_set_new(o, "link",
+                                   json_boolean(atomic_load(&tp->link)));
+    if (!bad && tp->dev) {
+        bad |= json_object_set_new(o, "rx_state",
+                                   json_string(vspn_tulip_rx_state(tp->dev)));
+        bad |= json_object_set_new(o, "tx_state",
+                                   json_string(vspn_tulip_tx_state(tp->dev)));
+        bad |= json_object_set_new(
+            o, "irq_asserted", json_boolean(vspn_tulip_irq_asserted(tp->dev)));
+        /* raw, for debugging; an object so that `vm show` does not list
+         * register values among the counters */
+        bad |= json_object_set_new(o, "csrs", json_pack("{s:I,s:I,s:I}",
+            "csr5", (json_int_t)vspn_tulip_csr(tp->dev, 5),
+            "csr6", (json_int_t)vspn_tulip_csr(tp->dev, 6),
+            "csr7", (json_int_t)vspn_tulip_csr(tp->dev, 7)));
+    }
+#define TP_JSON_(n, h) if (!bad) bad |= jset_u64(o, #n, tp->st.n);
+    TULIP_PORT_STATS(TP_JSON_)
+#undef TP_JSON_
+    if (!bad)
+        bad |= jset_u64(o, "to_guest_full", atomic_load(&tp->to_guest_full));
+#define TS_JSON_(n) if (!bad) bad |= jset_u64(dev, #n, sum.n);
+    TULIP_STATS(TS_JSON_)
+#undef TS_JSON_
+    if (!bad) {
+        bad |= json_object_set_new(o, "device", dev);
+        dev = NULL;
+    }
+    json_decref(dev);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}

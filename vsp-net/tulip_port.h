@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * tulip_port.h — an emulated DEC 21140A NIC ("legacy" NIC) as a switch
+ * port (port class "legacy"): the glue between the device model
+ * (vsp-net/tulip.h), the guest's memory and interrupt line (hv/), and the
+ * vswitch pipeline (prefix tulip_port_).
+ *
+ * Design
+ * ------
+ * The port exists for as long as the NIC is configured; it owns one
+ * vspn_tulip device.  The guest comes and goes: tulip_port_attach() (the
+ * guest connected) hands the device the guest's memory for DMA (an hv_mem
+ * reference is taken) and a function that raises its interrupt line;
+ * tulip_port_detach() (the guest is gone) drops both and puts a fresh
+ * device in place, in its power-on state, so a reconnecting guest finds
+ * the NIC as a rebooted VM would (counters carry over).  While no guest
+ * memory is attached every DMA is refused (-EFAULT), which the model turns
+ * into a fatal bus error; nothing reaches guest memory except through the
+ * bounds-checked hv_mem_read / hv_mem_write.
+ *
+ * Everything the device does runs on the CONTROL thread:
+ *   - trapped accesses (tulip_port_io): PCI configuration space (offsets
+ *     below VSPN_TULIP_CFG_SIZE) or a BAR (offsets below
+ *     VSPN_TULIP_BAR_SIZE; both BARs map the same CSRs); larger offsets
+ *     read all-ones and are counted, never truncated onto a register;
+ *   - frames the guest transmits (the model's tx_frame, during a CSR1 poll
+ *     demand or tulip_port_service) are copied into mbufs and queued on a
+ *     single-producer/single-consumer rte_ring that the port's rx_burst
+ *     (lcore) drains;
+ *   - frames for the guest: the port's tx_burst (lcore) queues mbufs on a
+ *     second ring and, when that ring was empty, wakes the control thread
+ *     through an eventfd (tulip_port_fd); tulip_port_service() then hands
+ *     each frame to vspn_tulip_receive (a frame the device cannot take —
+ *     no descriptor, filtered, receiver stopped — is dropped and counted,
+ *     as the silicon would);
+ *   - transmit work a poll demand left over (the model's per-demand
+ *     descriptor budget) continues in tulip_port_service, at most
+ *     TULIP_PORT_POLL_BUDGET polls and TULIP_PORT_RX_BUDGET frames per
+ *     call; the budget is checked before work is taken, and leftover work
+ *     re-arms the eventfd so that other ports and clients get their turn.
+ * Both rings are bounded: a guest that stops receiving costs only its own
+ * port, as counted drops.
+ *
+ * Link (what the switch sees): up while a guest is attached and the
+ * device's receive process runs (CSR5 RS not "stopped").  The model's PHY
+ * link follows the guest: up from attach.
+ *
+ * Interrupts: the model reports its level line through ops->irq; every
+ * assertion (and every CSR write that leaves it asserted) calls the irq
+ * function given to tulip_port_attach, which must not block (vesperd:
+ * hv_part_host_raise_irq).
+ *
+ * Thread-safety: everything but rx_burst/tx_burst (through vswitch, on one
+ * lcore) runs on the control thread.
+ */
+#ifndef TULIP_PORT_H
+#define TULIP_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/vsa_errmsg.h"
+#include "common/vsa_mac.h"
+#include "hv/hv_part.h"
+#include "vswitch/vswitch.h"
+
+#define TULIP_PORT_RING_SIZE 1024 /* mbufs queued in each direction */
+#define TULIP_PORT_RX_BUDGET 256  /* frames to the guest per service call */
+#define TULIP_PORT_POLL_BUDGET 4  /* vspn_tulip_poll calls per service call */
+
+struct tulip_port;
+struct hv_mem;
+
+/* Raises the guest's interrupt line; must not block. */
+typedef void tulip_port_irq_fn(void *arg);
+
+/* Opens the switch port `name` (class "legacy") with a 21140A whose SROM
+ * holds `mac`.  Returns 0, -ENOMEM, -ENOSPC (no port id); em says why. */
+int tulip_port_create(struct vsw *sw, const char *name,
+                      const struct vsa_mac *mac, struct tulip_port **out,
+                      struct vsw_port **port, struct vsa_errmsg *em);
+
+/* The guest connected: DMA goes to `mem` (a reference is taken), the
+ * interrupt line is raised with irq(arg).  Returns 0, -EBUSY (a guest is
+ * attached), -EINVAL (no mem or irq), -ENOMEM (no device could be made). */
+int tulip_port_attach(struct tulip_port *tp, struct hv_mem *mem,
+                      tulip_port_irq_fn *irq, void *arg);
+/* The guest is gone: memory reference dropped, frames queued for it
+ * freed, the device replaced by a power-on one.  No-op if not attached. */
+void tulip_port_detach(struct tulip_port *tp);
+bool tulip_port_attached(const struct tulip_port *tp);
+
+/* A trapped access (validated by hv/: size 1/2/4, known flags, a write's
+ * value cut to size; a read's value preset to all-ones of size).  Fills
+ * io->value for reads; out-of-range offsets and accesses without a device
+ * leave it all-ones (writes dropped) and are counted. */
+void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io);
+
+/* Delivers frames queued for the guest and continues leftover transmit
+ * work, within the budgets.  Call when tulip_port_fd() is readable and
+ * periodically. */
+void tulip_port_service(struct tulip_port *tp);
+/* An eventfd (ours, not the guest's) that becomes readable when tx_burst
+ * queued frames or a service call left work over. */
+int tulip_port_fd(const struct tulip_port *tp);
+
+/* Device state and counters for `vm show` (JSON object, new reference;
+ * docs/rpc.md), NULL on ENOMEM. */
+struct json_t;
+struct json_t *tulip_port_stats_json(const struct tulip_port *tp);
+
+#endif /* TULIP_PORT_H */
