@@ -22,9 +22,11 @@
  *                            device access (flags: HV_PART_IO_WRITE,
  *                            HV_PART_IO_CONFIG, HV_PART_IO_MEM)
  *   IO_TRAP_DONE host→guest  same layout, value filled for reads
- *   IRQ_SETUP    guest→host  {line u32, reserved u32} + an eventfd (or a
- *                            socketpair end) the host signals to raise
- *                            that interrupt line
+ *   IRQ_SETUP    guest→host  {line u32, reserved u32} + one end of an
+ *                            AF_UNIX SOCK_SEQPACKET socketpair the host
+ *                            signals to raise that interrupt line (never
+ *                            an eventfd, as for SIGNAL_SETUP dir 1;
+ *                            anything else is a bad frame)
  * File descriptors travel as SCM_RIGHTS on exactly the frames that carry
  * one; any other fd, a truncated frame or a length that does not match is
  * counted (bad_frame) and dropped.  MEM_REGION failures (unsealed memfd,
@@ -67,35 +69,35 @@
  *     room for is dropped and counted (io_unanswered): the guest only
  *     starves itself.
  * Interrupts: line L (< HV_PART_MAX_IRQS; vesperd: line = device index)
- * is an eventfd the guest registers with IRQ_SETUP — or, like the
- * host→guest channel signals (hv_vmbus.h, Signals), one end of an AF_UNIX
- * SOCK_SEQPACKET socketpair; any other fd is refused as a bad frame, and
- * registering a line again replaces its fd.  hv_part_host_raise_irq()
- * writes 1 to the eventfd, or sends one 8-byte message (value 1) with
- * MSG_DONTWAIT | MSG_NOSIGNAL on the socket (a full queue is skipped and
- * counted irqs_coalesced: unread interrupts wake the guest anyway; the
- * eventfd rules below do not apply).  Level semantics are
- * the device model's business: it raises again whenever the line is (still)
- * asserted after something the guest did, and the guest re-reads its
- * status register when woken.  The eventfd's file is shared with the
- * guest, which can clear O_NONBLOCK and fill the counter: the host must
- * never block on it.  A full counter means a wakeup is pending anyway, so
- * the write is skipped (irqs_coalesced); the write itself runs under a
- * short per-thread interval timer (real-time signal HV_PART_IRQ_GUARD_SIG,
- * installed with an empty handler on first use) so that a guest racing the
- * host into a blocking write only gets that write interrupted — and the
- * line disabled until it registers it again (irq_stuck).
+ * is, like a host→guest channel signal (hv_vmbus.h, Signals), one end of
+ * an AF_UNIX SOCK_SEQPACKET socketpair that the guest registers with
+ * IRQ_SETUP and whose other end it keeps (checked with
+ * hv_chan_signal_fd_check: an eventfd, a pipe, any other socket or file is
+ * refused as a bad frame); registering a line again replaces its fd.  An
+ * eventfd is not accepted because the guest shares its file: with
+ * O_NONBLOCK cleared and the counter full, a write() would block the
+ * control thread.  hv_part_host_raise_irq() sends one 8-byte message
+ * (value 1) with MSG_DONTWAIT | MSG_NOSIGNAL, per-call flags, so nothing
+ * the guest does to the shared socket (clear O_NONBLOCK, shrink SO_SNDBUF,
+ * stop reading, close its end) can block the host or raise SIGPIPE in it.
+ * A full queue is skipped and counted (irqs_coalesced: the unread
+ * interrupts wake the guest anyway), any other failure is counted
+ * (irqs_failed).  The guest reads 8 bytes per raised interrupt and drains
+ * its end until EAGAIN (unread messages keep it readable, so a bounded
+ * batch per wakeup works too).  Level semantics are the device model's
+ * business: it raises again whenever the line is (still) asserted after
+ * something the guest did, and the guest re-reads its status register
+ * when woken.
  *
  * Thread-safety
  * -------------
  * Both objects belong to one thread (the control thread on the host, the
- * agent's main thread in the guest).  Channel rings and eventfds are then
+ * agent's main thread in the guest).  Channel rings and signal fds are then
  * handed to whichever thread services the channel (see hv_vmbus.h).
  */
 #ifndef HV_PART_H
 #define HV_PART_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,9 +142,6 @@ struct hv_part_io {
  * (BAR0); both map the same registers on the 21140. */
 #define HV_PART_IO_MEM 0x4u
 #define HV_PART_IO_FLAGS (HV_PART_IO_WRITE | HV_PART_IO_CONFIG | HV_PART_IO_MEM)
-/* The signal that interrupts a blocked interrupt-eventfd write (see the
- * essay): SIGRTMAX - 2, a handler that does nothing, no SA_RESTART. */
-#define HV_PART_IRQ_GUARD_SIG (SIGRTMAX - 2)
 
 /* ---- Host ---------------------------------------------------------------- */
 struct hv_part_host;
@@ -186,17 +185,18 @@ bool hv_part_host_connected(const struct hv_part_host *p);
 struct hv_vmbus_host *hv_part_host_vmbus(struct hv_part_host *p);
 /* Guest memory of the current connection (no reference taken); NULL. */
 struct hv_mem *hv_part_host_mem(struct hv_part_host *p);
-/* eventfd of interrupt line `line` (host writes to raise it), -1. */
+/* Socket of interrupt line `line` (the host's socketpair end), -1. */
 int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line);
-/* Raises interrupt line `line`: writes 1 to its eventfd (or sends 8 bytes
- * on its socket), never blocking (see the essay).  Returns 0 (written, or skipped because the counter is
- * full: a wakeup is pending), -EINVAL (line out of range), -ENOTCONN (no
- * eventfd registered for the line; counted irqs_no_fd), -EIO (the line
- * is disabled: the guest made its eventfd block; counted irq_stuck the
- * first time), or the -errno of write. */
+/* Raises interrupt line `line`: sends one 8-byte message on its socket
+ * with MSG_DONTWAIT | MSG_NOSIGNAL, never blocking (see the essay).
+ * Returns 0 (sent, counted irqs_raised; or skipped because the queue is
+ * full, counted irqs_coalesced: a wakeup is pending), -EINVAL (line out of
+ * range), -ENOTCONN (no socket registered for the line; counted
+ * irqs_no_fd), or the -errno of send (e.g. -EPIPE: the guest closed its
+ * end; counted irqs_failed). */
 int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line);
 /* Partition counters: transport (bad_frame, msgs_in/out) and emulated
- * devices (io_traps, bad_io, io_unanswered, irqs_*, irq_stuck). */
+ * devices (io_traps, bad_io, io_unanswered, irqs_*). */
 const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p);
 /* Connections accepted and refused so far. */
 uint64_t hv_part_host_accepted(const struct hv_part_host *p);
@@ -241,7 +241,10 @@ int hv_part_guest_send(struct hv_part_guest *pg, uint32_t kind,
  * hv_part_guest_close_chan or hv_part_guest_close. */
 int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
                                 int *to_host_fd, int *from_host_fd);
-/* Creates an eventfd for interrupt line `line` and sends it; fd out. */
+/* Creates a SOCK_SEQPACKET socketpair (close-on-exec, non-blocking) for
+ * interrupt line `line`, sends one end with IRQ_SETUP and keeps the other
+ * (*fd, open until hv_part_guest_close): it becomes readable when the host
+ * raises the line, one 8-byte message per interrupt (drain until EAGAIN). */
 int hv_part_guest_setup_irq(struct hv_part_guest *pg, uint32_t line,
                             int *fd);
 /* Receives and dispatches one frame (CHAN_MSG → hv_vmbus_guest;

@@ -423,7 +423,16 @@ int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
 
 int hv_part_guest_setup_irq(struct hv_part_guest *pg, uint32_t line, int *fd)
 {
-    return send_efd(pg, HV_PART_IRQ_SETUP, line, 0, fd);
+    int sv[2];
+
+    *fd = -1;
+    /* A socketpair, never an eventfd (hv_part.h, Emulated devices), like
+     * the host→guest channel signal: the host gets sv[1]; we read one
+     * 8-byte message per interrupt from sv[0]. */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0,
+                   sv) < 0)
+        return -errno;
+    return send_fd(pg, HV_PART_IRQ_SETUP, line, 0, sv[1], sv[0], fd);
 }
 
 int hv_part_guest_poll(struct hv_part_guest *pg, int timeout_ms)

@@ -31,10 +31,7 @@ struct hv_part_host {
     struct hv_vmbus_host *vmbus;
     struct hv_mem *mem;
     struct sig_pair sigs[HV_VMBUS_MAX_CHANNELS];
-    int irq_fds[HV_PART_MAX_IRQS];
-    bool irq_stuck[HV_PART_MAX_IRQS]; /* the guest made the eventfd block */
-    bool irq_sock[HV_PART_MAX_IRQS];  /* a socketpair end, not an eventfd */
-    struct hv__irq_guard irq_guard;
+    int irq_fds[HV_PART_MAX_IRQS]; /* socketpair ends, -1 */
     struct hv_stats stats;
     uint64_t accepted;
     uint64_t refused;
@@ -117,8 +114,6 @@ static void guest_down(struct hv_part_host *p)
         if (p->irq_fds[i] >= 0)
             close(p->irq_fds[i]);
         p->irq_fds[i] = -1;
-        p->irq_stuck[i] = false;
-        p->irq_sock[i] = false;
     }
     close(p->cfd);
     p->cfd = -1;
@@ -178,7 +173,6 @@ void hv_part_host_destroy(struct hv_part_host *p)
     if (!p)
         return;
     guest_down(p);
-    hv__irq_guard_fini(&p->irq_guard);
     hv_vmbus_host_destroy(p->vmbus);
     close(p->lfd);
     unlink(p->path);
@@ -304,24 +298,20 @@ static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
 static int on_irq_setup(struct hv_part_host *p, struct hv__part_frame *f)
 {
     uint32_t line;
-    bool sock;
 
     if (f->len != 8)
         return bad_frame(p, f, "length");
     line = hv__le32(f->payload);
     if (line >= HV_PART_MAX_IRQS)
         return bad_frame(p, f, "line");
-    /* An eventfd (written under hv__irq_write's guard) or, as for the
-     * host→guest channel signals, a socketpair end (MSG_DONTWAIT sends);
-     * a pipe, another socket or a file could block or misbehave. */
-    sock = hv_chan_signal_fd_check(f->fd) == 0;
-    if (!sock && !hv__is_eventfd(f->fd))
-        return bad_frame(p, f, "not an eventfd or a socketpair end");
+    /* As for the host→guest channel signals (hv_vmbus.h, Signals): a
+     * socketpair end, which send(MSG_DONTWAIT) can never block on.  An
+     * eventfd, a pipe, another socket or a file could. */
+    if (hv_chan_signal_fd_check(f->fd))
+        return bad_frame(p, f, "interrupt fd not a socketpair end");
     if (p->irq_fds[line] >= 0)
         close(p->irq_fds[line]);
     p->irq_fds[line] = f->fd;
-    p->irq_stuck[line] = false;
-    p->irq_sock[line] = sock;
     f->fd = -1;
     return 0;
 }
@@ -469,7 +459,9 @@ int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line)
 
 int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line)
 {
-    int rc;
+    static const uint64_t one = 1;
+    ssize_t n;
+    int err;
 
     if (line >= HV_PART_MAX_IRQS)
         return -EINVAL;
@@ -477,40 +469,24 @@ int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line)
         HV_STAT_INC(&p->stats, irqs_no_fd);
         return -ENOTCONN;
     }
-    if (p->irq_stuck[line])
-        return -EIO;
-    if (p->irq_sock[line]) {
-        static const uint64_t one = 1;
-        /* Per-call flags: nothing the guest does to the shared socket can
-         * make this block or raise SIGPIPE. */
-        ssize_t n = send(p->irq_fds[line], &one, sizeof(one),
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n == (ssize_t)sizeof(one))
-            rc = 1;
-        else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            rc = 0; /* queue full: unread interrupts wake the guest */
-        else
-            rc = n < 0 ? -errno : -EIO;
-    } else {
-        rc = hv__irq_write(&p->irq_guard, p->irq_fds[line], 1);
-    }
-    if (rc == 1) {
+    /* Per-call flags: nothing the guest does to the shared socket (clear
+     * O_NONBLOCK, shrink the buffer, stop reading, close its end) can make
+     * this block or raise SIGPIPE. */
+    n = send(p->irq_fds[line], &one, sizeof(one), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n == (ssize_t)sizeof(one)) {
         HV_STAT_INC(&p->stats, irqs_raised);
         return 0;
     }
-    if (rc == 0) {
+    err = n < 0 ? errno : EIO;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+        /* queue full: the unread interrupts wake the guest anyway */
         HV_STAT_INC(&p->stats, irqs_coalesced);
         return 0;
     }
-    if (rc == -EINTR) {
-        p->irq_stuck[line] = true;
-        HV_STAT_INC(&p->stats, irq_stuck);
-        VSA_LOG_RL(&part_rl, WARN, "%s: interrupt line %u: the guest made its "
-                   "eventfd block; line disabled until it is registered "
-                   "again", p->path, line);
-        return -EIO;
-    }
-    return rc;
+    HV_STAT_INC(&p->stats, irqs_failed);
+    VSA_LOG_RL(&part_rl, WARN, "%s: interrupt line %u: send: %s", p->path,
+               line, strerror(err));
+    return -err;
 }
 
 const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p)

@@ -2,13 +2,8 @@
 #include "hv/hv_part_wire.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "hv/hv_wire.h"
@@ -139,107 +134,4 @@ void hv__part_io_get(const uint8_t *p, struct hv_part_io *io)
     io->addr = hv__le64(p + 8);
     io->size = hv__le32(p + 16);
     io->value = hv__le64(p + 24);
-}
-
-/* ---- interrupt eventfd writes ----------------------------------------------- */
-
-static void guard_handler(int sig)
-{
-    (void)sig; /* only there to interrupt the write (no SA_RESTART) */
-}
-
-static void guard_install(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = guard_handler;
-    sigemptyset(&sa.sa_mask);
-    (void)sigaction(HV_PART_IRQ_GUARD_SIG, &sa, NULL);
-}
-
-/* The calling thread's timer, created (and the signal unblocked in this
- * thread) on first use.  0 or -errno. */
-static int guard_get(struct hv__irq_guard *g)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    int tid = (int)gettid();
-    struct sigevent sev;
-    sigset_t set;
-
-    if (g->tid == tid)
-        return 0;
-    pthread_once(&once, guard_install);
-    hv__irq_guard_fini(g);
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = HV_PART_IRQ_GUARD_SIG;
-    sev._sigev_un._tid = tid;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &g->timer) < 0)
-        return -errno;
-    sigemptyset(&set);
-    sigaddset(&set, HV_PART_IRQ_GUARD_SIG);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    g->tid = tid;
-    return 0;
-}
-
-static void guard_set(struct hv__irq_guard *g, long us)
-{
-    struct itimerspec its;
-
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_nsec = us * 1000;
-    /* Periodic: a tick that lands before the write starts is followed by
-     * another one while it blocks. */
-    its.it_interval.tv_nsec = us * 1000;
-    (void)timer_settime(g->timer, 0, &its, NULL);
-}
-
-int hv__irq_write(struct hv__irq_guard *g, int fd, uint64_t v)
-{
-    struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-    ssize_t n;
-    int err, rc;
-
-    /* A counter that cannot take v: the guest has a wakeup pending. */
-    do {
-        rc = poll(&pfd, 1, 0);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0)
-        return -errno;
-    if (!(pfd.revents & POLLOUT))
-        return (pfd.revents & (POLLERR | POLLNVAL)) ? -EIO : 0;
-    rc = guard_get(g);
-    if (rc)
-        return rc; /* no guard, no write: blocking is not an option */
-    guard_set(g, HV__IRQ_GUARD_US);
-    n = write(fd, &v, sizeof(v));
-    err = errno;
-    guard_set(g, 0); /* a tick still pending is delivered right here */
-    if (n == (ssize_t)sizeof(v))
-        return 1;
-    if (n >= 0)
-        return -EIO;
-    if (err == EAGAIN)
-        return 0;
-    return -err;
-}
-
-void hv__irq_guard_fini(struct hv__irq_guard *g)
-{
-    if (g->tid)
-        (void)timer_delete(g->timer);
-    g->tid = 0;
-}
-
-bool hv__is_eventfd(int fd)
-{
-    static const char want[] = "anon_inode:[eventfd]";
-    char path[64], link[sizeof(want) + 1];
-    ssize_t n;
-
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    n = readlink(path, link, sizeof(link));
-    return n == (ssize_t)sizeof(want) - 1 && memcmp(link, want, (size_t)n) == 0;
 }

@@ -9,7 +9,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "hv/hv_part.h"
 
@@ -28,26 +27,6 @@ int hv__part_send(int sock, uint32_t kind, const void *payload, size_t len,
  * -EBADMSG (truncated, length mismatch, extra or missing fds: every
  * received fd is closed), or -errno. */
 int hv__part_recv(int sock, struct hv__part_frame *f);
-
-/* Writes `v` to an eventfd whose file a guest shares (it may have cleared
- * O_NONBLOCK and may hold the counter near its maximum), never blocking
- * for more than about HV__IRQ_GUARD_US: a counter that cannot take `v` is
- * seen with poll() first (returns 0: nothing written, a wakeup is pending
- * anyway); the write itself runs under an interval timer that sends
- * HV_PART_IRQ_GUARD_SIG to this thread, so a write the guest turned
- * blocking by racing the poll is interrupted (returns -EINTR).  Returns 1
- * (written), 0, -EINTR, or -errno.  The guard's timer is created on first
- * use by the calling thread (and again if another thread calls). */
-#define HV__IRQ_GUARD_US 1000
-struct hv__irq_guard {
-    timer_t timer;
-    int tid;         /* thread the timer signals; 0: no timer yet */
-};
-int hv__irq_write(struct hv__irq_guard *g, int fd, uint64_t v);
-/* Deletes the guard's timer. */
-void hv__irq_guard_fini(struct hv__irq_guard *g);
-/* True if fd is an eventfd. */
-bool hv__is_eventfd(int fd);
 
 /* Encoding of struct hv_part_io (32 bytes). */
 #define HV__PART_IO_SIZE 32u

@@ -62,10 +62,10 @@
     X(io_traps, "emulated-device accesses trapped (IO_TRAP)")                 \
     X(bad_io, "IO_TRAP refused: size not 1, 2 or 4, or bad flags")            \
     X(io_unanswered, "IO_TRAP_DONE replies the guest socket had no room for") \
-    X(irqs_raised, "interrupt eventfd writes")                                \
-    X(irqs_coalesced, "interrupts not written: the line's counter was full")  \
-    X(irqs_no_fd, "interrupts of a line without a registered eventfd")        \
-    X(irq_stuck, "interrupt lines disabled: the guest made its eventfd block")
+    X(irqs_raised, "interrupt messages sent to the guest")                    \
+    X(irqs_coalesced, "interrupts not sent: the line's socket queue is full") \
+    X(irqs_no_fd, "interrupts of a line without a registered socket")         \
+    X(irqs_failed, "interrupts not sent: the guest closed its end, or error")
 
 struct hv_stats {
 #define HV_STATS_FIELD_(n, h) uint64_t n;

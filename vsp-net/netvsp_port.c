@@ -40,6 +40,10 @@ struct netvsp_port {
     struct rte_ring *to_guest;      /* tx_burst → guest */
     int tx_efd;
     _Atomic bool link;
+    /* false: the NIC is disconnected (netvsp_port_set_connected); rx_burst
+     * then frees what is still queued from the guest, counted. */
+    _Atomic bool connected;
+    _Atomic uint64_t rx_disconnected; /* guest frames dropped: disconnected */
     /* Set by the control thread when it stopped reading the guest's ring
      * because to_switch was full; the lcore clears it and wakes the
      * control thread (tx_efd) once it dequeued.  The guest's ring fills
@@ -71,7 +75,6 @@ static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
                       uint16_t n)
 {
     struct netvsp_port *np = priv;
-
     unsigned got;
 
     (void)lcore_idx;
@@ -88,6 +91,14 @@ static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
                 /* counter saturated: the control thread is awake anyway */
             }
         }
+    }
+    if (got && !atomic_load_explicit(&np->connected, memory_order_relaxed)) {
+        /* Queued before the NIC was disconnected: never reaches the
+         * switch. */
+        rte_pktmbuf_free_bulk(pkts, got);
+        atomic_fetch_add_explicit(&np->rx_disconnected, got,
+                                  memory_order_relaxed);
+        got = 0;
     }
     return (uint16_t)got;
 }
@@ -274,6 +285,7 @@ int netvsp_port_create(struct vsw *sw, const char *name,
     np->pool = vsw_pktmbuf_pool(sw);
     np->mac = *mac;
     np->mtu = mtu ? mtu : 1500;
+    atomic_store(&np->connected, true);
     snprintf(np->name, sizeof(np->name), "%s", name);
     snprintf(rname, sizeof(rname), "nvsp_in%u", id);
     np->to_switch = rte_ring_create(rname, RING_SIZE, SOCKET_ID_ANY,
@@ -314,7 +326,7 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
     memset(&cfg, 0, sizeof(cfg));
     cfg.mac = np->mac;
     cfg.mtu = np->mtu;
-    cfg.link_up = true;
+    cfg.link_up = atomic_load(&np->connected);
     cfg.mem = mem;
     cfg.name = np->name;
     np->ch = ch;
@@ -484,13 +496,34 @@ void netvsp_port_service(struct netvsp_port *np)
      * guest (pending_send_sz) to signal us when it has read enough. */
     vspn_vsp_poll(np->vsp);
     atomic_store(&np->link, vspn_vsp_has_recv_buf(np->vsp) &&
-                                vspn_vsp_link(np->vsp));
+                                vspn_vsp_link(np->vsp) &&
+                                atomic_load(&np->connected));
     deliver(np);
     if (np->close_reason) {
         const char *why = np->close_reason;
         np->close_reason = NULL;
         hv_chan_violation(np->ch, why);
     }
+}
+
+void netvsp_port_set_connected(struct netvsp_port *np, bool connected)
+{
+    if (atomic_load(&np->connected) == connected)
+        return;
+    atomic_store(&np->connected, connected);
+    if (!connected)
+        atomic_store(&np->link, false); /* before the guest hears of it */
+    VSA_LOG(INFO, "port %s: NIC %s", np->name,
+            connected ? "connected" : "disconnected");
+    if (np->vsp)
+        vspn_vsp_set_link(np->vsp, connected); /* MEDIA_(DIS)CONNECT */
+    /* link (when connected) and queued indications */
+    netvsp_port_service(np);
+}
+
+bool netvsp_port_connected(const struct netvsp_port *np)
+{
+    return atomic_load(&np->connected);
 }
 
 int netvsp_port_fd(const struct netvsp_port *np)
@@ -500,8 +533,10 @@ int netvsp_port_fd(const struct netvsp_port *np)
 
 json_t *netvsp_port_stats_json(const struct netvsp_port *np)
 {
-    json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}",
+    json_t *o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
         "attached", np->ch != NULL,
+        "connected", (int)atomic_load(&np->connected),
+        "rx_disconnected", (json_int_t)atomic_load(&np->rx_disconnected),
         "rx_ring_full", (json_int_t)atomic_load(&np->rx_ring_full),
         "tx_ring_full", (json_int_t)atomic_load(&np->tx_ring_full),
         "no_mbuf", (json_int_t)np->no_mbuf,

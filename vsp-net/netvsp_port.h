@@ -10,8 +10,9 @@
  * The port exists for as long as the NIC is configured; the channel comes
  * and goes with the guest.  netvsp_port_attach() (the guest opened the
  * channel) creates a VSP for it; netvsp_port_detach() (channel closing)
- * destroys it.  The port's link is up while a channel is attached and the
- * guest's NVSP/RNDIS device is initialised.
+ * destroys it.  The port's link is up while a channel is attached, the
+ * guest's NVSP/RNDIS device is initialised and the NIC is connected
+ * (netvsp_port_set_connected).
  *
  * The VSP runs on the CONTROL thread: netvsp_port_service() drains the
  * guest→host ring (the guest's signal, or the tx eventfd, wakes it) and
@@ -61,6 +62,17 @@ void netvsp_port_detach(struct netvsp_port *np);
 /* Drains the guest's ring and the frames queued for the guest.  Call on
  * a guest signal, when netvsp_port_fd() is readable, and periodically. */
 void netvsp_port_service(struct netvsp_port *np);
+/* Connects (true, the default) or disconnects the NIC from its switch,
+ * Hyper-V's Connect-/Disconnect-VMNetworkAdapter.  Disconnected: the
+ * port's link is down (the switch drops frames to it, counted link_down),
+ * the VSP's link is down (it indicates RNDIS MEDIA_DISCONNECT to an
+ * initialised guest, answers OID_GEN_MEDIA_CONNECT_STATUS with
+ * "disconnected" to one that initialises later, and drops the guest's
+ * frames, counted g2h_link_down), and frames the guest queued before are
+ * freed by rx_burst (counted rx_disconnected).  Connecting indicates
+ * MEDIA_CONNECT.  Kept across channel attach/detach.  No-op if unchanged. */
+void netvsp_port_set_connected(struct netvsp_port *np, bool connected);
+bool netvsp_port_connected(const struct netvsp_port *np);
 /* An eventfd that becomes readable when tx_burst queued frames. */
 int netvsp_port_fd(const struct netvsp_port *np);
 /* Counters for `vm show` (JSON object, new reference), NULL on ENOMEM. */

@@ -51,6 +51,7 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(irqs_raised, "interrupt line raised (assertions and re-assertions)")   \
     X(guest_frames, "frames the guest transmitted into the switch")          \
     X(guest_runts, "guest frames shorter than an Ethernet header")           \
+    X(guest_disconnected, "guest frames dropped: NIC disconnected")          \
     X(no_mbuf, "guest frames dropped: no mbuf")                              \
     X(to_switch_full, "guest frames dropped: ring to the switch full")       \
     X(rx_delivered, "frames delivered into a receive descriptor")            \
@@ -60,6 +61,7 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(rx_stopped, "frames dropped: receive process stopped")                 \
     X(rx_dma_error, "frames dropped: DMA refused (bus error)")               \
     X(rx_no_guest, "frames dropped: no guest attached")                      \
+    X(rx_disconnected, "frames dropped: NIC disconnected")                   \
     X(poll_yields, "service calls that left transmit work for later")        \
     X(rx_yields, "service calls that left frames for later")                 \
     X(device_resets, "devices replaced by a power-on one (guest gone)")
@@ -76,7 +78,12 @@ struct tulip_port {
     struct rte_ring *to_guest;      /* tx_burst → guest */
     int efd;
     _Atomic bool link;
+    /* false: the NIC is disconnected (tulip_port_set_connected); rx_burst
+     * then frees what is still queued from the guest, counted. */
+    _Atomic bool connected;
     _Atomic uint64_t to_guest_full; /* switch frames dropped: ring full */
+    _Atomic uint64_t to_switch_disconnected; /* guest frames freed by
+                                              * rx_burst: disconnected */
 
     /* control thread */
     struct rte_mempool *pool;
@@ -97,10 +104,19 @@ static uint16_t tp_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
                       uint16_t n)
 {
     struct tulip_port *tp = priv;
+    unsigned got;
 
     (void)lcore_idx;
-    return (uint16_t)rte_ring_sc_dequeue_burst(tp->to_switch, (void **)pkts,
-                                               n, NULL);
+    got = rte_ring_sc_dequeue_burst(tp->to_switch, (void **)pkts, n, NULL);
+    if (got && !atomic_load_explicit(&tp->connected, memory_order_relaxed)) {
+        /* Queued before the NIC was disconnected: never reaches the
+         * switch. */
+        rte_pktmbuf_free_bulk(pkts, got);
+        atomic_fetch_add_explicit(&tp->to_switch_disconnected, got,
+                                  memory_order_relaxed);
+        got = 0;
+    }
+    return (uint16_t)got;
 }
 
 static uint16_t tp_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
@@ -196,6 +212,12 @@ static void dev_tx_frame(void *ctx, const uint8_t *frame, uint32_t len)
     struct rte_mbuf *m;
     char *p;
 
+    if (!atomic_load_explicit(&tp->connected, memory_order_relaxed)) {
+        /* The device transmitted (the guest's descriptor is done), but
+         * there is no medium: the frame is lost, as on a pulled cable. */
+        tp->st.guest_disconnected++;
+        return;
+    }
     if (len < 14) {
         tp->st.guest_runts++;
         return;
@@ -250,6 +272,8 @@ static void self_wake(struct tulip_port *tp)
 
 static int dev_new(struct tulip_port *tp)
 {
+    /* The PHY's link: down until a guest attaches (and while the NIC is
+     * disconnected). */
     struct vspn_tulip_config cfg = { .mac = tp->mac, .link_up = false };
 
     return vspn_tulip_create(&cfg, &dev_ops, tp, &tp->dev);
@@ -272,7 +296,8 @@ static bool rx_running(const struct vspn_tulip *dev)
 /* After anything the guest or the switch did: link, leftover work. */
 static void after(struct tulip_port *tp)
 {
-    atomic_store(&tp->link, tp->mem && tp->dev && rx_running(tp->dev));
+    atomic_store(&tp->link, tp->mem && tp->dev && rx_running(tp->dev) &&
+                                atomic_load(&tp->connected));
     if (tp->dev && vspn_tulip_pending(tp->dev))
         self_wake(tp);
 }
@@ -295,6 +320,7 @@ int tulip_port_create(struct vsw *sw, const char *name,
     tp->efd = -1;
     tp->pool = vsw_pktmbuf_pool(sw);
     tp->mac = *mac;
+    atomic_store(&tp->connected, true);
     snprintf(tp->name, sizeof(tp->name), "%s", name);
     snprintf(rname, sizeof(rname), "tulip_in%u", id);
     tp->to_switch = rte_ring_create(rname, TULIP_PORT_RING_SIZE,
@@ -338,7 +364,7 @@ int tulip_port_attach(struct tulip_port *tp, struct hv_mem *mem,
     tp->mem = hv_mem_get(mem);
     tp->irq = irq;
     tp->irq_arg = arg;
-    vspn_tulip_set_link(tp->dev, true);
+    vspn_tulip_set_link(tp->dev, atomic_load(&tp->connected));
     after(tp);
     VSA_LOG(INFO, "port %s: guest attached", tp->name);
     return 0;
@@ -426,6 +452,10 @@ static void deliver(struct tulip_port *tp, struct rte_mbuf *m)
         tp->st.rx_no_guest++;
         return;
     }
+    if (!atomic_load_explicit(&tp->connected, memory_order_relaxed)) {
+        tp->st.rx_disconnected++;
+        return;
+    }
     if (m->pkt_len > LIN_SIZE) {
         tp->st.rx_invalid++;
         return;
@@ -485,6 +515,25 @@ void tulip_port_service(struct tulip_port *tp)
     after(tp);
 }
 
+void tulip_port_set_connected(struct tulip_port *tp, bool connected)
+{
+    if (atomic_load(&tp->connected) == connected)
+        return;
+    atomic_store(&tp->connected, connected);
+    VSA_LOG(INFO, "port %s: NIC %s", tp->name,
+            connected ? "connected" : "disconnected");
+    /* The PHY's link of an attached device follows at once; a device
+     * without a guest gets it at attach (and a replaced one too). */
+    if (tp->dev && tp->mem)
+        vspn_tulip_set_link(tp->dev, connected);
+    after(tp);
+}
+
+bool tulip_port_connected(const struct tulip_port *tp)
+{
+    return atomic_load(&tp->connected);
+}
+
 int tulip_port_fd(const struct tulip_port *tp)
 {
     return tp->efd;
@@ -508,6 +557,9 @@ json_t *tulip_port_stats_json(const struct tulip_port *tp)
     if (!bad)
         bad |= json_object_set_new(o, "link",
                                    json_boolean(atomic_load(&tp->link)));
+    if (!bad)
+        bad |= json_object_set_new(o, "connected",
+                                   json_boolean(atomic_load(&tp->connected)));
     if (!bad && tp->dev) {
         bad |= json_object_set_new(o, "rx_state",
                                    json_string(vspn_tulip_rx_state(tp->dev)));
@@ -527,6 +579,9 @@ json_t *tulip_port_stats_json(const struct tulip_port *tp)
 #undef TP_JSON_
     if (!bad)
         bad |= jset_u64(o, "to_guest_full", atomic_load(&tp->to_guest_full));
+    if (!bad)
+        bad |= jset_u64(o, "to_switch_disconnected",
+                        atomic_load(&tp->to_switch_disconnected));
 #define TS_JSON_(n) if (!bad) bad |= jset_u64(dev, #n, sum.n);
     TULIP_STATS(TS_JSON_)
 #undef TS_JSON_

@@ -41,9 +41,12 @@
  * Both rings are bounded: a guest that stops receiving costs only its own
  * port, as counted drops.
  *
- * Link (what the switch sees): up while a guest is attached and the
- * device's receive process runs (CSR5 RS not "stopped").  The model's PHY
- * link follows the guest: up from attach.
+ * Link (what the switch sees): up while a guest is attached, the
+ * device's receive process runs (CSR5 RS not "stopped") and the NIC is
+ * connected (tulip_port_set_connected).  The model's PHY link follows the
+ * guest and the connection: up from attach while connected; a device put
+ * in place on detach starts with the link down and gets the connection
+ * state at the next attach.
  *
  * Interrupts: the model reports its level line through ops->irq; every
  * assertion (and every CSR write that leaves it asserted) calls the irq
@@ -95,6 +98,18 @@ bool tulip_port_attached(const struct tulip_port *tp);
  * io->value for reads; out-of-range offsets and accesses without a device
  * leave it all-ones (writes dropped) and are counted. */
 void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io);
+
+/* Connects (true, the default) or disconnects the NIC from its switch,
+ * Hyper-V's Connect-/Disconnect-VMNetworkAdapter.  Disconnected: the
+ * port's link is down (the switch drops frames to it, counted link_down),
+ * the device's PHY reports link down (BMSR, the GP link pin in CSR12,
+ * CSR5 LNF; LNP on reconnect), frames the guest transmits are dropped
+ * (guest_disconnected) and so are frames still queued either way
+ * (rx_disconnected; to_switch_disconnected, freed by rx_burst).  Kept
+ * across attach/detach and the device's replacement.  No-op if
+ * unchanged. */
+void tulip_port_set_connected(struct tulip_port *tp, bool connected);
+bool tulip_port_connected(const struct tulip_port *tp);
 
 /* Delivers frames queued for the guest and continues leftover transmit
  * work, within the budgets.  Call when tulip_port_fd() is readable and

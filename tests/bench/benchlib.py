@@ -32,17 +32,30 @@ Sub-commands:
   vesper-config SCEN TRAFFIC FILE   write vesperd's configuration document
   static-fdb SET TRAFFIC            "vlan mac" of the B-side hosts of SET
 
-Guest paths (synth-pair):
+Guest paths (synth-pair, legacy-pair):
 
   vesper-vm-counters T0 T1 FILE...  `vesperctl --json vm show VM` outputs ->
                                     one sample block at (T0+T1)/2, one row per
-                                    synthetic NIC (port VM.NIC): rx = frames
-                                    the VSP took from the guest (g2h_frames),
-                                    tx = frames it wrote into the guest's
-                                    receive buffer (h2g_frames)
+                                    NIC (port VM.NIC).  Synthetic NIC: rx =
+                                    frames the VSP took from the guest
+                                    (g2h_frames), tx = frames it wrote into
+                                    the guest's receive buffer (h2g_frames).
+                                    Legacy NIC (emulated 21140A): rx = frames
+                                    the device took from the guest's transmit
+                                    ring (datapath.device.tx_frames), tx =
+                                    frames it wrote into the guest's receive
+                                    descriptors (datapath.rx_delivered); plus
+                                    a row VM.NIC#traps with the trapped
+                                    accesses to the device (`traps`) in both
+                                    columns
   vesper-vm-drops FILE...           non-zero drop counters of those NICs
-  vesper-guest-result FILE          `vesper-guest bench` JSON line ->
-                                    "tx_mpps rx_mpps seconds"
+  vesper-guest-result FILE          `vesper-guest bench` result line ->
+                                    "tx_mpps rx_mpps seconds" (+ " traps_per_rx"
+                                    when it drove a legacy NIC)
+  vesper-guest-samples FILE         its --interval-ms progress lines -> samples:
+                                    port A (tx = frames sent on NIC A), port B
+                                    (rx = frames received on NIC B), port traps
+                                    (its trapped accesses, both columns)
   proc-jiffies PID...               utime+stime (clock ticks) of those
                                     processes, summed (gone ones count 0)
   median-windows                    "rep out in dt" lines on stdin ->
@@ -184,19 +197,36 @@ def _vm_nics(doc):
         yield port, dp, dp.get("vsp") or {}, ch.get("counters") or {}
 
 
+def _vm_devices(doc):
+    """(port name, device entry, datapath dict, model counters) per legacy NIC of a `vm show`."""
+    for dv in doc.get("devices") or []:
+        port = dv.get("port") or "%s.%s" % (doc.get("name", "?"), dv.get("nic", "?"))
+        dp = dv.get("datapath") or {}
+        yield port, dv, dp, dp.get("device") or {}
+
+
 def cmd_vesper_vm_counters(args):
     t = (float(args[0]) + float(args[1])) / 2
     ports = {}
     for path in args[2:]:
-        for port, _dp, vsp, _c in _vm_nics(_vm_show(path)):
+        doc = _vm_show(path)
+        for port, _dp, vsp, _c in _vm_nics(doc):
             # zero counters are left out of the answer
             ports[port] = [int(vsp.get("g2h_frames", 0)), int(vsp.get("h2g_frames", 0))]
+        for port, dv, dp, dev in _vm_devices(doc):
+            ports[port] = [int(dev.get("tx_frames", 0)), int(dp.get("rx_delivered", 0))]
+            traps = int(dv.get("traps", 0))
+            ports[port + "#traps"] = [traps, traps]
     if not ports:
-        die("no synthetic NIC counters in %s" % " ".join(args[2:]))
+        die("no NIC counters in %s" % " ".join(args[2:]))
     print_block(t, ports)
 
 
 VM_DROP_KEYS_DP = ("no_mbuf", "rx_ring_full", "tx_ring_full", "guest_refused")
+# legacy NICs: datapath counters that are frames lost on the way
+VM_DROP_KEYS_DEV = ("guest_runts", "no_mbuf", "to_switch_full", "rx_missed", "rx_filtered",
+                    "rx_invalid", "rx_stopped", "rx_dma_error", "rx_no_guest", "to_guest_full",
+                    "device_resets")
 
 
 def cmd_vesper_vm_drops(args):
@@ -214,28 +244,60 @@ def cmd_vesper_vm_drops(args):
                     d["ring_full"] = ch["ring_full"]
                 if d:
                     out.append("%s: %s" % (port, " ".join("%s=%d" % kv for kv in sorted(d.items()))))
+            for port, _dv, dp, dev in _vm_devices(_vm_show(path)):
+                d = {k: dp[k] for k in VM_DROP_KEYS_DEV if isinstance(dp.get(k), int) and dp[k]}
+                for k in ("tx_dropped", "rx_dropped", "dma_errors"):
+                    if isinstance(dev.get(k), int) and dev[k]:
+                        d["device." + k] = dev[k]
+                if d:
+                    out.append("%s: %s" % (port, " ".join("%s=%d" % kv for kv in sorted(d.items()))))
         print("; ".join(out) or "none")
     except (OSError, ValueError, TypeError, AttributeError):
         print("unknown")
 
 
-def cmd_vesper_guest_result(args):
-    """Last JSON line of `vesper-guest bench` -> "tx_mpps rx_mpps seconds"."""
-    doc = None
+def _guest_lines(path):
+    """The JSON lines `vesper-guest bench` printed (progress and result)."""
     try:
-        with open(args[0]) as f:
+        with open(path) as f:
             for line in f:
                 line = line.strip()
                 if line.startswith("{"):
                     try:
-                        doc = json.loads(line)
+                        yield json.loads(line)
                     except ValueError:
                         pass
     except OSError:
         pass
-    if not doc or "rx_pps" not in doc:
+
+
+def cmd_vesper_guest_result(args):
+    """The result line of `vesper-guest bench` -> "tx_mpps rx_mpps seconds [traps_per_rx]"."""
+    doc = None
+    for d in _guest_lines(args[0]):
+        if "rx_pps" in d:
+            doc = d
+    if not doc:
         die("%s: no result line" % args[0])
-    print("%.4f %.4f %.3f" % (doc["tx_pps"] / 1e6, doc["rx_pps"] / 1e6, doc.get("seconds", 0)))
+    out = "%.4f %.4f %.3f" % (doc["tx_pps"] / 1e6, doc["rx_pps"] / 1e6, doc.get("seconds", 0))
+    if "traps_per_rx" in doc:
+        out += " %.4f" % doc["traps_per_rx"]
+    print(out)
+
+
+def cmd_vesper_guest_samples(args):
+    """--interval-ms progress lines ({"t","tx_frames","rx_frames","traps"}) -> samples."""
+    n = 0
+    for d in _guest_lines(args[0]):
+        if "t" not in d or "rx_pps" in d:
+            continue
+        traps = int(d.get("traps", 0))
+        print_block(float(d["t"]), {"A": [0, int(d.get("tx_frames", 0))],
+                                    "B": [int(d.get("rx_frames", 0)), 0],
+                                    "traps": [traps, traps]})
+        n += 1
+    if not n:
+        die("%s: no progress lines" % args[0])
 
 
 def cmd_proc_jiffies(args):
@@ -364,9 +426,9 @@ def vesper_config(scen, traffic):
                           "vlan": {"mode": "access", "vid": 100 + i}})
         static = [{"switch": SWITCH, "vlan": vlan, "mac": mac, "port": "a%d" % vlan}
                   for _h, side, vlan, mac in read_hosts(traffic, "vlan-1k") if side == "B"]
-    elif scen == "synth-pair":
-        # only the switch: run.sh adds the two VMs and their synthetic NICs
-        # with vesperctl (vm add / vm nic add) once vesperd is up
+    elif scen in ("synth-pair", "legacy-pair"):
+        # only the switch: run.sh adds the two VMs and their synthetic
+        # (legacy) NICs with vesperctl (vm add / vm nic add) once vesperd is up
         fdb_max = 8192
         ports = []
         static = []
@@ -402,6 +464,7 @@ CMDS = {
     "vesper-vm-counters": cmd_vesper_vm_counters,
     "vesper-vm-drops": cmd_vesper_vm_drops,
     "vesper-guest-result": cmd_vesper_guest_result,
+    "vesper-guest-samples": cmd_vesper_guest_samples,
     "proc-jiffies": cmd_proc_jiffies,
     "median-windows": cmd_median_windows,
 }

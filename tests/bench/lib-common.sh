@@ -133,19 +133,31 @@ other_pct() {
         printf "%.0f", d ? 100 * o / d : 0}'
 }
 
-# add_windows ENGINE SCENARIO SAMPLES OUTS INS START BUSY [OTHER]: turn samples into rows of windows.tsv
-# (OTHER: other_busy_pct, only measured for guest paths)
+# add_windows ENGINE SCENARIO SAMPLES OUTS INS START BUSY [OTHER] [TRAPS]: turn samples into rows of windows.tsv
+# (OTHER: other_busy_pct, only measured for guest paths; TRAPS: comma list of
+# the sample rows counting trapped accesses (legacy-pair), whose delta over
+# each window divided by the window's OUT packets is its traps_per_pkt)
 add_windows() {
-    local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} rep mout min dt
-    local rows lo="out" li="in"
+    local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} traps=${9:-} rep mout min dt
+    local rows trows="" tr tpp lo="out" li="in"
     is_guest_scenario "$scen" && { lo="rx B"; li="offered A"; }
     if ! rows=$("$PY" "$BENCH_DIR/benchlib.py" windows "$samples" "$outs" "$ins" "$start" "$SECS" "$REPS"); then
         warn "$engine/$scen: no figures (see $samples)"
         return 1
     fi
+    # the same windows (same samples, same cut), the trap counters as "out"
+    if [ -n "$traps" ] && ! trows=$("$PY" "$BENCH_DIR/benchlib.py" windows "$samples" "$traps" "$ins" "$start" "$SECS" "$REPS"); then
+        warn "$engine/$scen: no trap counters (see $samples)"
+        trows=""
+    fi
     while read -r rep mout min dt; do
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$rep" "$mout" "$min" "$dt" "$busy" "$other" >> "$WINDOWS"
-        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)\n' "$engine" "$scen" "$rep" "$mout" "$lo" "$min" "$li" "$dt"
+        tpp=""
+        if [ -n "$trows" ]; then
+            tr=$(awk -v r="$rep" '$1 == r {print $2}' <<< "$trows")
+            tpp=$(awk -v t="$tr" -v m="$mout" 'BEGIN {if (t != "" && m > 0) printf "%.4f", t / m}')
+        fi
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$rep" "$mout" "$min" "$dt" "$busy" "$other" "$tpp" >> "$WINDOWS"
+        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)%s\n' "$engine" "$scen" "$rep" "$mout" "$lo" "$min" "$li" "$dt" "${tpp:+  $tpp trapped accesses/pkt}"
     done <<< "$rows"
 }
 

@@ -1,5 +1,11 @@
-# Guest paths (scenario synth-pair).  Sourced by run.sh, after lib-ovs.sh
-# and lib-vesper.sh, whose start/stop helpers it reuses.
+# Guest paths (scenarios synth-pair and legacy-pair).  Sourced by run.sh,
+# after lib-ovs.sh and lib-vesper.sh, whose start/stop helpers it reuses.
+#
+# synth-pair: synthetic NICs, Vesper against OVS-DPDK (below).  legacy-pair:
+# the same shape with two emulated DEC 21140A ("legacy") NICs, Vesper only —
+# OVS has no emulated NIC, and testpmd's virtio_user is not one either —
+# reported next to synth-pair (legacy ÷ synthetic) with the trapped register
+# accesses per received packet (see run_vesper_guest).
 #
 # The shape, the same for both engines: ONE guest process drives two NICs
 # from one polling thread: NIC A sends 64-byte frames to NIC B's MAC as fast
@@ -25,8 +31,8 @@
 #            synthetic --name nic0 --mac 02:00:00:00:00:0a, the same for vmB
 #            (…:0b); taskset -c 0 vesper-guest bench --partition vmA.sock
 #            --partition2 vmB.sock --nic synthetic:0 --nic synthetic:0
-#            --size 64 --seconds LONG (stopped with SIGINT after the windows,
-#            it then prints its JSON line).
+#            --size 64 --seconds LONG --interval-ms 250 (stopped with SIGINT
+#            after the windows, it then prints its result line).
 #            Counters: `vesperctl --json vm show vmA|vmB`: offered = vmA.nic0
 #            g2h_frames (frames the host took from guest A), received =
 #            vmB.nic0 h2g_frames (frames written into guest B's receive
@@ -45,25 +51,46 @@
 #            ring).  testpmd's own port counters (A TX, B RX) are cut into
 #            the same windows as a guest-side cross-check.
 #   testpmd: not applicable (in the OVS run testpmd is the guest); no figure.
+#
+# legacy-pair, Vesper only: the same daemon and core layout; `vm nic add
+# --type legacy` for vmA and vmB (each VM's legacy device 0); the guest is
+# `vesper-guest bench ... --nic legacy:0 --nic legacy:0` (the driver's poll
+# mode: descriptors reaped and frames received by their OWN bits, one CSR1
+# transmit poll demand per burst of 30, CSR2 only after the receiver ran
+# dry; every register access is a trapped I/O round trip to vesperd's
+# control thread, which runs the device model on CPU 0 beside the guest).
+# Counters: `vm show`: offered = vmA.nic0 datapath.device.tx_frames (frames
+# the device took from guest A's transmit ring), received = vmB.nic0
+# datapath.rx_delivered (frames written into guest B's receive
+# descriptors), trapped accesses = devices[].traps of both VMs; per window
+# traps ÷ received = traps_per_pkt.  OVS: not run (no figure, not missing).
+#
+# Both Vesper runs also take the guest's own windows: vesper-guest prints a
+# line of cumulative counters every GUEST_INTERVAL_MS (--interval-ms), stamped
+# with the wall clock, cut into windows like the host's samples.
 
 GUEST_CPU=0
+GUEST_INTERVAL_MS=250
 MAC_A=02:00:00:00:00:0a
 MAC_B=02:00:00:00:00:0b
 
-is_guest_scenario() { case "$1" in synth-pair) return 0 ;; esac; return 1; }
+is_guest_scenario() { case "$1" in synth-pair|legacy-pair) return 0 ;; esac; return 1; }
+
+# the NIC type of a guest scenario (vesperctl vm nic add --type, vesper-guest --nic)
+guest_nic_type() { case "$1" in legacy-pair) echo legacy ;; *) echo synthetic ;; esac; }
 
 vesper_guest_check() {
     if [ ! -x "$VESPER_GUEST" ]; then
-        warn "vesper-guest not found (or not executable) at $VESPER_GUEST (needed by synth-pair)"
-        warn "build Vesper first (meson compile -C build), point VESPER_GUEST= at the binary, or leave synth-pair out"
+        warn "vesper-guest not found (or not executable) at $VESPER_GUEST (needed by synth-pair and legacy-pair)"
+        warn "build Vesper first (meson compile -C build), point VESPER_GUEST= at the binary, or leave the guest paths out"
         return 1
     fi
     return 0
 }
 
-# guest_row ENGINE SOURCE TX_MPPS RX_MPPS SECONDS: one line of guest.tsv
+# guest_row ENGINE SOURCE TX_MPPS RX_MPPS SECONDS [TRAPS_PER_RX]: one line of guest.tsv
 guest_row() {
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$1" "$2" "$3" "$4" "$5" >> "$GUEST_TSV"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$1" "$2" "$3" "$4" "$5" "${6:-}" >> "$GUEST_TSV"
 }
 
 run_testpmd_guest() {
@@ -82,6 +109,7 @@ vesper_vm_sample() { # vesper_vm_sample OUTFILE
 
 run_vesper_guest() {
     local scen=$1
+    local type; type=$(guest_nic_type "$scen")
     local cfg="$OUT/vesper/$scen.json" cmdfile="$OUT/vesper/$scen.cmd"
     mkdir -p "$OUT/vesper"
     "$PY" "$BENCH_DIR/benchlib.py" vesper-config "$scen" "$TRAFFIC" "$cfg" || return 1
@@ -96,14 +124,14 @@ run_vesper_guest() {
     # the guest runs until it is stopped with SIGINT after the windows
     local gsecs=$((WARM + 30 + REPS * SECS + 120))
     local gcmd=(taskset -c "$GUEST_CPU" "$VESPER_GUEST" bench --partition "$run/vm/vmA.sock"
-                --partition2 "$run/vm/vmB.sock" --nic synthetic:0 --nic synthetic:0
-                --size 64 --seconds "$gsecs" -v)
+                --partition2 "$run/vm/vmB.sock" --nic "$type:0" --nic "$type:0"
+                --size 64 --seconds "$gsecs" --interval-ms "$GUEST_INTERVAL_MS" -v)
     { echo "# $scen: as run.sh ran it; --config was a private copy of $cfg, RUN=$run"
       echo "${cmd[*]}"
       echo "vesperctl --socket $VESPER_SOCK vm add vmA"
-      echo "vesperctl --socket $VESPER_SOCK vm nic add vmA --switch bench --type synthetic --name nic0 --mac $MAC_A"
+      echo "vesperctl --socket $VESPER_SOCK vm nic add vmA --switch bench --type $type --name nic0 --mac $MAC_A"
       echo "vesperctl --socket $VESPER_SOCK vm add vmB"
-      echo "vesperctl --socket $VESPER_SOCK vm nic add vmB --switch bench --type synthetic --name nic0 --mac $MAC_B"
+      echo "vesperctl --socket $VESPER_SOCK vm nic add vmB --switch bench --type $type --name nic0 --mac $MAC_B"
       echo "${gcmd[*]}"; } > "$cmdfile"
     say "  vesper: ${cmd[*]}"
     say "  vesper: guest on CPU $GUEST_CPU: ${gcmd[*]}"
@@ -118,9 +146,10 @@ run_vesper_guest() {
         sleep 0.5
     done
     local setup_ok=$up
+    [ -z "${VESPER_CTRL_CPU:-}" ] || taskset -p -c "$VESPER_CTRL_CPU" "$pid" > /dev/null
     if [ "$up" = 1 ]; then
-        { vctl vm add vmA && vctl vm nic add vmA --switch bench --type synthetic --name nic0 --mac "$MAC_A" &&
-          vctl vm add vmB && vctl vm nic add vmB --switch bench --type synthetic --name nic0 --mac "$MAC_B"
+        { vctl vm add vmA && vctl vm nic add vmA --switch bench --type "$type" --name nic0 --mac "$MAC_A" &&
+          vctl vm add vmB && vctl vm nic add vmB --switch bench --type "$type" --name nic0 --mac "$MAC_B"
         } >> "$RUNTMP/vesper.state" 2>&1 || setup_ok=0
     fi
     if [ "$setup_ok" != 1 ]; then
@@ -167,22 +196,42 @@ run_vesper_guest() {
     rm -f "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" "$RUNTMP/vmA.json" "$RUNTMP/vmB.json"
     rm -rf "$run"
     if [ "$ok" != 1 ]; then warn "vesper/$scen: vesperd or the guest died during the windows (see $log, $glog)"; return 1; fi
+    local traps=""
+    [ "$type" = legacy ] && traps="vmA.nic0#traps,vmB.nic0#traps"
     add_windows vesper "$scen" "$samples" vmB.nic0 vmA.nic0 "$start" "$(busy_pct "$j0" "$j1")" \
-        "$(other_pct "$j0" "$j1" "$p0" "$p1")" || return 1
-    local g
-    if g=$("$PY" "$BENCH_DIR/benchlib.py" vesper-guest-result "$gout" 2>/dev/null); then
+        "$(other_pct "$j0" "$j1" "$p0" "$p1")" "$traps" || return 1
+    # The guest's own count: its --interval-ms lines cut into the same
+    # windows (sent on A, received on B, and for legacy NICs the trapped
+    # accesses it made); without them, its whole-run result line.
+    local g gs="$LOGS/$scen.vesper-guest.samples" gw gt tpr=""
+    if "$PY" "$BENCH_DIR/benchlib.py" vesper-guest-samples "$gout" > "$gs" 2>/dev/null &&
+       gw=$("$PY" "$BENCH_DIR/benchlib.py" windows "$gs" A B "$start" "$SECS" "$REPS" 2>/dev/null) &&
+       g=$("$PY" "$BENCH_DIR/benchlib.py" median-windows <<< "$gw" 2>/dev/null); then
+        if [ "$type" = legacy ] &&
+           gt=$("$PY" "$BENCH_DIR/benchlib.py" windows "$gs" traps B "$start" "$SECS" "$REPS" 2>/dev/null); then
+            # Σ traps ÷ Σ received over the windows
+            tpr=$(paste -d' ' <(echo "$gw") <(echo "$gt") | awk '{r += $3 * $4; t += $6 * $8} END {if (r > 0) printf "%.4f", t / r}')
+        fi
+        # shellcheck disable=SC2086
+        guest_row vesper windows $g $tpr
+        say "  vesper: guest's own count (vesper-guest bench, median of the windows): $(echo "$g" | awk '{printf "%.3f Mpps sent on A, %.3f Mpps received on B", $1, $2}')${tpr:+, $tpr trapped accesses per received packet}"
+    elif g=$("$PY" "$BENCH_DIR/benchlib.py" vesper-guest-result "$gout" 2>/dev/null); then
         # shellcheck disable=SC2086
         guest_row vesper whole-run $g
         say "  vesper: guest's own count (vesper-guest bench, whole run incl. warm-up): $(echo "$g" | awk '{printf "%.3f Mpps sent on A, %.3f Mpps received on B over %.0f s", $1, $2, $3}')"
     else
         warn "vesper/$scen: no result line from vesper-guest (see $glog)"
     fi
-    say "  vesper: synthetic NIC drops since start: $drops"
+    say "  vesper: $type NIC drops since start: $drops"
     say "  vesper: $(load_note "$j0" "$j1"), other processes $(other_pct "$j0" "$j1" "$p0" "$p1")%"
 }
 
 run_ovs_guest() {
     local scen=$1
+    if [ "$scen" = legacy-pair ]; then
+        say "  ovs: n/a for $scen (OVS-DPDK has no emulated NIC: its guests use virtio/vhost-user)"
+        return 0
+    fi
     local log="$LOGS/$scen.ovs.log" tlog="$LOGS/$scen.testpmd-guest.log"
     if [ "$BENCH_HUGE" != 1 ]; then
         # virtio_user shares the guest's memory with OVS through hugepage

@@ -4,23 +4,33 @@
     report.py WINDOWS.tsv OUTDIR [MODE SCENARIO...]
 
 WINDOWS.tsv has one row per measured window:
-    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct  [other_busy_pct]
+    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct  [other_busy_pct  [traps_per_pkt]]
 (engine: vesper, ovs, testpmd; mode: hugepages or no-huge; cpu_busy_pct:
 how busy all CPUs were while that engine was measured; other_busy_pct: the
 share of all CPUs used by processes other than the engine's own, measured
-for guest paths, where the engine's own processes poll on every CPU).
-For a guest path (synth-pair) mpps_out is what the host delivered into
-guest NIC B and mpps_in what it took from guest NIC A (offered).
+for guest paths, where the engine's own processes poll on every CPU;
+traps_per_pkt: trapped register accesses per packet out, legacy-pair only).
+For a guest path (synth-pair, legacy-pair) mpps_out is what the host
+delivered into guest NIC B and mpps_in what it took from guest NIC A
+(offered).  legacy-pair has no OVS or testpmd figure by design (OVS has no
+emulated NIC).
 OUTDIR/guest.tsv (optional) holds the guests' own counts:
-    scenario  mode  engine  span  tx_mpps  rx_mpps  seconds
+    scenario  mode  engine  span  tx_mpps  rx_mpps  seconds  [traps_per_rx]
 
 Prints a table and the target check, and writes
   OUTDIR/results.json         [{"scenario","vesper_mpps","ovs_mpps","testpmd_mpps",
                                  "vs_ovs","vs_testpmd","mode"}]  (medians);
                               guest-path rows add "kind": "guest",
                               "vesper_offered_mpps", "ovs_offered_mpps",
-                              "vesper_loss_pct", "ovs_loss_pct" (testpmd_mpps
-                              and vs_testpmd are null: no such ceiling)
+                              "vesper_loss_pct", "ovs_loss_pct",
+                              "vesper_traps_per_pkt" (Σ trapped accesses ÷ Σ
+                              received over the windows; null for synth-pair:
+                              a synthetic NIC makes none) and "vs_synth_pair"
+                              (vesper_mpps ÷ synth-pair's vesper_mpps in the
+                              same mode; null for synth-pair itself or when it
+                              was not measured); testpmd_mpps and vs_testpmd
+                              are null (no such ceiling), and for legacy-pair
+                              so are every ovs_* figure and vs_ovs
   OUTDIR/results-detail.json  per scenario and engine: every window, median,
                               min, max, cycles/packet (TSC Hz / median rate)
 Every SCENARIO given gets a row (in MODE) even when nothing was measured
@@ -34,8 +44,9 @@ import statistics
 import sys
 
 ENGINES = ("vesper", "ovs", "testpmd")
-ORDER = ("l2-1k", "l2-64k", "vlan-access", "synth-pair")
-GUEST = {"synth-pair"}   # guest paths: figure = received on guest NIC B
+ORDER = ("l2-1k", "l2-64k", "vlan-access", "synth-pair", "legacy-pair")
+GUEST = {"synth-pair", "legacy-pair"}   # guest paths: figure = received on guest NIC B
+NO_OVS = {"legacy-pair"}  # OVS has no emulated NIC: no peer figure by design
 # scenario: (Vesper / OVS-DPDK, Vesper / testpmd io, where the testpmd bar comes from)
 TARGETS = {
     "l2-1k": (3.0, 0.75, "issue 2 §7"),
@@ -47,6 +58,7 @@ LABEL = {
     "l2-64k": "L2 learning A<->B, 65,536 MACs",
     "vlan-access": "VLAN trunk -> 16 access ports",
     "synth-pair": "guest NIC A -> guest NIC B, one guest thread",
+    "legacy-pair": "emulated 21140A A -> B, one guest thread",
 }
 OTHER_LOAD_WARN = 10.0   # % of all CPUs used by other processes (guest paths)
 
@@ -79,7 +91,8 @@ def main():
 
     scen_order = list(wanted)
     data = {k: {e: [] for e in ENGINES} for k in wanted}
-    ins = {}     # (scenario, mode, engine) -> [(mpps_in, dt)]
+    ins = {}     # (scenario, mode, engine) -> [(mpps_in, mpps_out, dt)]
+    tpp = {}     # (scenario, mode, engine) -> [(traps_per_pkt, mpps_out, dt)]
     busy = {}
     other = {}
     ncpu = os.cpu_count() or 2
@@ -95,6 +108,9 @@ def main():
             busy[key + (r["engine"],)] = float(r.get("cpu_busy_pct") or 0)
             if r.get("other_busy_pct") not in (None, ""):
                 other[key + (r["engine"],)] = float(r["other_busy_pct"])
+            if r.get("traps_per_pkt") not in (None, ""):
+                tpp.setdefault(key + (r["engine"],), []).append(
+                    (float(r["traps_per_pkt"]), float(r["mpps_out"]), float(r["dt_s"])))
         except (KeyError, ValueError):
             pass
     guest_own = {}   # (scenario, mode, engine) -> guest.tsv row
@@ -103,10 +119,13 @@ def main():
         with open(gpath) as f:
             for r in csv.DictReader(f, delimiter="\t"):
                 try:
-                    guest_own[(r["scenario"], r["mode"], r["engine"])] = {
+                    own = {
                         "span": r["span"], "tx_mpps": round(float(r["tx_mpps"]), 4),
                         "rx_mpps": round(float(r["rx_mpps"]), 4),
                         "seconds": round(float(r["seconds"]), 2)}
+                    if r.get("traps_per_rx") not in (None, ""):
+                        own["traps_per_rx"] = round(float(r["traps_per_rx"]), 4)
+                    guest_own[(r["scenario"], r["mode"], r["engine"])] = own
                 except (KeyError, ValueError):
                     pass
     scen_order.sort(key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]))
@@ -137,6 +156,12 @@ def main():
                 got = sum(x[1] * x[2] for x in w)
                 res[e + "_offered_mpps"] = rnd(offered)
                 res[e + "_loss_pct"] = rnd(100.0 * (1 - got / sent), 2) if sent > 0 else None
+            # Σ traps ÷ Σ received over the windows (each window: its
+            # traps/pkt × its packets)
+            t = tpp.get((scen, mode, "vesper"), [])
+            pk = sum(x[1] * x[2] for x in t)
+            res["vesper_traps_per_pkt"] = rnd(sum(x[0] * x[1] * x[2] for x in t) / pk, 4) if pk > 0 else None
+            res["vs_synth_pair"] = None
         results.append(res)
         for e in ENGINES:
             w = d[e]
@@ -152,7 +177,16 @@ def main():
                 det[e]["loss_pct"] = res.get(e + "_loss_pct")
                 det[e]["other_busy_pct"] = other.get((scen, mode, e))
                 det[e]["guest_own"] = guest_own.get((scen, mode, e))
+                if (scen, mode, e) in tpp:
+                    det[e]["traps_per_pkt_windows"] = [round(x[0], 4) for x in tpp[(scen, mode, e)]]
+                    det[e]["traps_per_pkt"] = res.get("vesper_traps_per_pkt")
         detail.append(det)
+
+    # legacy ÷ synthetic: the emulated NIC against the synthetic one, same run and mode
+    synth = {r["mode"]: r["vesper_mpps"] for r in results if r["scenario"] == "synth-pair"}
+    for r in results:
+        if r["scenario"] == "legacy-pair" and r["vesper_mpps"] is not None and synth.get(r["mode"]):
+            r["vs_synth_pair"] = rnd(r["vesper_mpps"] / synth[r["mode"]], 4)
 
     os.makedirs(outdir, exist_ok=True)
     for name, doc in (("results.json", results), ("results-detail.json", detail)):
@@ -165,7 +199,8 @@ def main():
     def fig(e, det):
         x = det[e]
         if x is None:
-            return "n/a" if e == "testpmd" and det["scenario"] in GUEST else "—"
+            return "n/a" if (e == "testpmd" and det["scenario"] in GUEST) or \
+                (e == "ovs" and det["scenario"] in NO_OVS) else "—"
         if len(x["windows_mpps"]) > 1:
             return "%.2f (%.2f–%.2f)" % (x["median"], x["min"], x["max"])
         return "%.2f" % x["median"]
@@ -223,22 +258,42 @@ def main():
             x = det[e] and det[e].get("guest_own")
             if not x:
                 return "—"
-            return "%.3f / %.3f (%s)" % (x["tx_mpps"], x["rx_mpps"], "windows" if x["span"] == "windows" else "whole run")
-        print("\nGuest paths (Mpps; received = what the host put into guest NIC B, offered = what it took from guest NIC A):")
-        print("| scenario | mode | engine | received | offered | loss % | guest's own count sent / received |")
-        print("|---|---|---|---|---|---|---|")
+            tr = (", %.4f traps/pkt" % x["traps_per_rx"]) if x.get("traps_per_rx") is not None else ""
+            return "%.3f / %.3f (%s%s)" % (x["tx_mpps"], x["rx_mpps"],
+                                          "windows" if x["span"] == "windows" else "whole run", tr)
+        print("\nGuest paths (Mpps; received = what the host put into guest NIC B, offered = what it took from guest NIC A;")
+        print("traps/pkt = trapped register accesses of both emulated NICs ÷ packets received, from vesperd's counters):")
+        print("| scenario | mode | engine | received | offered | loss % | traps/pkt | ÷ synth-pair | guest's own count sent / received |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for res, det in gres:
-            for e, name in (("vesper", "Vesper (vesper-guest, VMBus)"), ("ovs", "OVS-DPDK (testpmd virtio_user, vhost-user)")):
-                print("| %s | %s | %s | %s | %s | %s | %s |" % (
+            legacy = res["scenario"] in NO_OVS
+            engines = (("vesper", "Vesper (vesper-guest, 21140A, trapped I/O)" if legacy else "Vesper (vesper-guest, VMBus)"),
+                       ("ovs", "OVS-DPDK (testpmd virtio_user, vhost-user)"))
+            for e, name in engines:
+                if e == "ovs" and legacy:
+                    print("| %s | %s | OVS-DPDK | n/a | n/a | n/a | n/a | n/a | n/a (OVS has no emulated NIC) |" % (
+                        res["scenario"], res["mode"]))
+                    continue
+                tr = g(res.get("vesper_traps_per_pkt"), "%.4f") if e == "vesper" and legacy else "n/a"
+                vs = g(res.get("vs_synth_pair"), "%.3f×") if e == "vesper" and legacy else "—"
+                print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                     res["scenario"], res["mode"], name, g(res[e + "_mpps"]), g(res.get(e + "_offered_mpps")),
-                    g(res.get(e + "_loss_pct"), "%.2f"), own(det, e)))
+                    g(res.get(e + "_loss_pct"), "%.2f"), tr, vs, own(det, e)))
         print("Vesper÷OVS for guest paths compares the received figures; there is no testpmd ceiling for them.")
+        if any(res["scenario"] == "legacy-pair" for res, _det in gres):
+            print("legacy-pair: the same shape with emulated DEC 21140A NICs (every register access a trapped I/O round trip")
+            print("to vesperd's control thread); ÷ synth-pair = legacy received ÷ synthetic received, Vesper, this run.")
 
     print("\nTarget check (ratios in this run; a MISS does not fail the run):")
     for res in results:
         t = TARGETS.get(res["scenario"])
         if t is None:
-            if res["scenario"] in GUEST:
+            if res["scenario"] in NO_OVS:
+                v, tr = res.get("vs_synth_pair"), res.get("vesper_traps_per_pkt")
+                print("  info  %-12s %-9s %-18s %6s  %s traps/pkt; no target (BENCH.md sets none for guest paths)" % (
+                    res["scenario"], res["mode"], "legacy÷synthetic", "—" if v is None else "%.3f" % v,
+                    "—" if tr is None else "%.4f" % tr))
+            elif res["scenario"] in GUEST:
                 v = res["vs_ovs"]
                 print("  info  %-12s %-9s %-18s %6s  no target (BENCH.md sets none for guest paths)" % (
                     res["scenario"], res["mode"], "Vesper÷OVS-DPDK", "—" if v is None else "%.2f" % v))

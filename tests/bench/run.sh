@@ -2,14 +2,16 @@
 # Vesper benchmark: Vesper, dpdk-testpmd (io) and OVS-DPDK 3.1 (NORMAL) on the
 # same generated traffic, the same virtual devices and the same core layout
 # (main lcore 0, one forwarding lcore 1, --no-pci, a private --file-prefix
-# per process), in one run; and the guest path synth-pair (one guest thread
-# drives two synthetic NICs through vesperd, against testpmd virtio_user
-# through OVS-DPDK vhost-user).  See tests/bench/README.md.
+# per process), in one run; and the guest paths: synth-pair (one guest
+# thread drives two synthetic NICs through vesperd, against testpmd
+# virtio_user through OVS-DPDK vhost-user) and legacy-pair (the same with two
+# emulated DEC 21140A NICs; Vesper only: OVS has no emulated NIC).  See
+# tests/bench/README.md.
 #
 #   tests/bench/run.sh [BUILD_DIR] [SCENARIO...]
 #   tests/bench/run.sh                       # all scenarios, 3 x 10 s windows
 #   tests/bench/run.sh l2-1k vlan-access     # selected scenarios
-#   tests/bench/run.sh synth-pair            # the guest path only
+#   tests/bench/run.sh synth-pair legacy-pair # the guest paths only
 #   tests/bench/run.sh build-release         # Vesper from another build dir
 #   REPS=1 SECS=3 tests/bench/run.sh         # quick run
 #   ENGINES="testpmd ovs" tests/bench/run.sh # peers only
@@ -32,7 +34,7 @@ SECS=${SECS:-10}
 WARM=${WARM:-5}
 ENGINES=${ENGINES:-testpmd ovs vesper}
 PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3   # helpers need only the standard library
-ALL_SCENARIOS=(l2-1k l2-64k vlan-access synth-pair)
+ALL_SCENARIOS=(l2-1k l2-64k vlan-access synth-pair legacy-pair)
 
 source "$BENCH_DIR/lib-common.sh"
 source "$BENCH_DIR/lib-testpmd.sh"
@@ -74,13 +76,15 @@ main() {
     done
     [ "$(id -u)" = 0 ] || { warn "must run as root (hugepages, DPDK)"; exit 2; }
 
-    # Guest paths need dpdk-testpmd (the guest of the OVS run) and vesper-guest.
-    local want_guest=0 want_pcap=0
+    # Guest paths need vesper-guest, and synth-pair dpdk-testpmd (the guest
+    # of its OVS run; legacy-pair has no OVS run).
+    local want_guest=0 want_pcap=0 want_vhost=0
     for s in "${SCENARIOS[@]}"; do
         if is_guest_scenario "$s"; then want_guest=1; else want_pcap=1; fi
+        [ "$s" = synth-pair ] && want_vhost=1
     done
     NEED_TESTPMD=0
-    [ "$want_guest" = 1 ] && has_engine ovs && NEED_TESTPMD=1
+    [ "$want_vhost" = 1 ] && has_engine ovs && NEED_TESTPMD=1
 
     # Vesper first: a missing daemon is a set-up error, found before anything runs.
     if has_engine vesper && ! vesper_check; then exit 2; fi
@@ -111,8 +115,8 @@ main() {
 
     setup_hugepages
     TSC_MHZ=$(awk -F': ' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
-    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\tother_busy_pct\n' > "$WINDOWS"
-    printf 'scenario\tmode\tengine\tspan\ttx_mpps\trx_mpps\tseconds\n' > "$GUEST_TSV"
+    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\tother_busy_pct\ttraps_per_pkt\n' > "$WINDOWS"
+    printf 'scenario\tmode\tengine\tspan\ttx_mpps\trx_mpps\tseconds\ttraps_per_rx\n' > "$GUEST_TSV"
 
     # Everything printed from here on also goes to run.log.  No pipeline around
     # the engine functions: their pids must stay visible to the EXIT trap.

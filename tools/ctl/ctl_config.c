@@ -42,7 +42,8 @@ static const char *const top_keys[] = {
 };
 static const char *const vm_keys[] = { "name", "nics", NULL };
 static const char *const nic_keys[] = {
-    "name", "type", "switch", "mac", "vlan", "learn_limit", NULL
+    "name", "type", "switch", "mac", "vlan", "learn_limit", "connected",
+    NULL
 };
 static const char *const switch_keys[] = {
     "name", "type", "fdb_max", "aging_s", "management_os", NULL
@@ -1169,6 +1170,9 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
         return rc;
 
     if ((rc = parse_port_policy(c, v, port, sw)) < 0)
+        return rc;
+    port->connected = true;
+    if ((rc = get_bool(c, v, "connected", false, &port->connected)) < 0)
         return rc;
 
     /* Host-wide: the port name among all ports, the MAC among NICs. */

@@ -44,7 +44,8 @@
  * empty, so a host with no switch at all is a valid (if useless) state.
  *
  * VMs (child partitions): `vms[]` holds {name, nics[]}; each NIC
- * {name, type, switch, mac, vlan, learn_limit} is a switch port named
+ * {name, type, switch, mac, vlan, learn_limit, connected} is a switch
+ * port named
  * `VM.NIC` (class CTL_PORT_SYNTHETIC or CTL_PORT_LEGACY, after the NIC's
  * type; ctl_port_is_vm_nic() tells).  In the parsed struct those ports
  * FOLLOW the entries of the document's `ports` array in cfg->ports
@@ -54,7 +55,10 @@
  * NIC `type` is "synthetic" (a VMBus network adapter) or "legacy" (an
  * emulated DEC 21140A; its device index is its position among the VM's
  * legacy NICs, see tools/vesperd/vm.h); both are switch ports with the
- * same VLAN and learn_limit settings.  A NIC
+ * same VLAN and learn_limit settings.  `connected` (boolean, default
+ * true) is Hyper-V's Connect-/Disconnect-VMNetworkAdapter: a disconnected
+ * NIC keeps its port, but its link is down (the guest sees media
+ * disconnect) and no frame passes either way.  A NIC
  * without `mac` gets ctl_vm_nic_mac(vm, nic, 0), a stable locally
  * administered unicast address (vm.nic.add stores the address it picks,
  * so that a later change of the derivation cannot renumber a NIC).  Class rules
@@ -158,6 +162,9 @@ struct ctl_port {
     char nic[CTL_NAME_MAX]; /* the NIC's name */
     enum ctl_nic_type nic_type;
     struct vsa_mac mac;     /* configured or derived, unicast, non-zero */
+    bool connected;         /* `connected` (default true): false = the
+                             * NIC is disconnected (link down in the guest,
+                             * no frames either way) */
 };
 
 struct ctl_vm {

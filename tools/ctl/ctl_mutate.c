@@ -27,6 +27,7 @@ static ctl_method_fn m_switch_add, m_switch_del, m_switch_set;
 static ctl_method_fn m_port_add, m_port_del, m_port_set;
 static ctl_method_fn m_fdb_add, m_fdb_del;
 static ctl_method_fn m_vm_add, m_vm_del, m_vm_nic_add, m_vm_nic_del;
+static ctl_method_fn m_vm_nic_set;
 
 static const char *const p_switch_add[] = {
     "name", "type", "fdb_max", "aging_s", "management_os", "uplink",
@@ -51,6 +52,9 @@ static const char *const p_vm_nic_add[] = {
     "vm", "name", "switch", "type", "mac", "vlan", "learn_limit", NULL
 };
 static const char *const p_vm_nic_del[] = { "vm", "name", NULL };
+static const char *const p_vm_nic_set[] = {
+    "vm", "name", "connected", NULL
+};
 
 static const struct {
     const char *name;
@@ -69,6 +73,7 @@ static const struct {
     { "vm.del", m_vm_del, p_name },
     { "vm.nic.add", m_vm_nic_add, p_vm_nic_add },
     { "vm.nic.del", m_vm_nic_del, p_vm_nic_del },
+    { "vm.nic.set", m_vm_nic_set, p_vm_nic_set },
 };
 
 static int nomem(struct mctx *m);
@@ -1041,30 +1046,61 @@ static int m_vm_nic_add(struct mctx *m)
     return 0;
 }
 
+/* The NIC named by parameters vm and name: *v its VM, *p its port. */
+static int want_vm_nic(struct mctx *m, int *v, int *p)
+{
+    const char *name;
+    char sbuf[64];
+    int rc;
+
+    if ((rc = want_vm(m, "vm", v)) < 0 ||
+        (rc = ctl_param_string(m->params, "name", true, &name, m->e)) < 0)
+        return rc;
+    *p = ctl_vm_nic_find(m->cfg, (uint32_t)*v, name);
+    if (*p < 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
+                               "VM \"%s\" has no NIC named \"%s\"",
+                               m->cfg->vms[*v].name,
+                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
+    return 0;
+}
+
 static int m_vm_nic_del(struct mctx *m)
 {
     const struct ctl_config *cfg = m->cfg;
     const struct ctl_port *port;
-    const char *name;
-    char sbuf[64];
     size_t n_fdb;
     int v, p, rc;
 
-    if ((rc = want_vm(m, "vm", &v)) < 0 ||
-        (rc = ctl_param_string(m->params, "name", true, &name, m->e)) < 0)
+    if ((rc = want_vm_nic(m, &v, &p)) < 0)
         return rc;
-    p = ctl_vm_nic_find(cfg, (uint32_t)v, name);
-    if (p < 0)
-        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_NOT_FOUND,
-                               "VM \"%s\" has no NIC named \"%s\"",
-                               cfg->vms[v].name,
-                               ctl__safe_str(name, sbuf, sizeof(sbuf)));
     port = &cfg->ports[p];
     n_fdb = remove_statics_of(m, (uint32_t)p, 1);
     json_array_remove(json_object_get(doc_item(m, "vms", (uint32_t)v),
                                       "nics"), port->nic_idx);
     if (jset(m->result, "removed_fdb_static",
              json_integer((json_int_t)n_fdb)))
+        return nomem(m);
+    return 0;
+}
+
+/* vm.nic.set {vm, name, connected}: `connected` is written explicitly
+ * (true as well, so that the document says what was asked). */
+static int m_vm_nic_set(struct mctx *m)
+{
+    bool connected;
+    int v, p, rc;
+
+    if ((rc = want_vm_nic(m, &v, &p)) < 0)
+        return rc;
+    if ((rc = ctl_param_bool(m->params, "connected", false, &connected,
+                             m->e)) < 0)
+        return rc;
+    if (rc == 0)
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
+                               "missing parameter: give \"connected\"");
+    if (jset(doc_port_item(m, (uint32_t)p), "connected",
+             json_boolean(connected)))
         return nomem(m);
     return 0;
 }

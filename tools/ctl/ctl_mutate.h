@@ -17,7 +17,7 @@
  *
  * Methods: switch.add, switch.del, switch.set, port.add, port.del,
  * port.set, fdb.add, fdb.del (static entries only), vm.add, vm.del,
- * vm.nic.add, vm.nic.del.
+ * vm.nic.add, vm.nic.del, vm.nic.set.
  *   switch.add  creates the switch and, in the same document, its uplink
  *               port `<name>.uplink` (external: `uplink` ifname or
  *               `uplink_devargs`) and its host vNIC (internal, or external
@@ -43,6 +43,9 @@
  *               {"name","port":"VM.NIC","mac"}.
  *   vm.nic.del  {vm, name}: removes the NIC and the static entries naming
  *               its port.
+ *   vm.nic.set  {vm, name, connected}: connects (true) or disconnects
+ *               (false) the NIC, Hyper-V's Connect-/Disconnect-
+ *               VMNetworkAdapter; writes the NIC's `connected`.
  *   fdb.del     returns CTL_RPC_NOT_FOUND when no static entry matches, so
  *               that vesperd can go on to delete a learned entry.
  * New objects are written in canonical form: every field explicit (the
@@ -71,7 +74,7 @@
 
 #include "tools/ctl/ctl_jsonrpc.h"
 
-/* True for the twelve methods above. */
+/* True for the thirteen methods above. */
 bool ctl_method_is_mutating(const char *method);
 
 /* Applies `method` with `params` (an object, or NULL for none) to a copy of

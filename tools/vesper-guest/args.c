@@ -26,6 +26,7 @@ enum {
     OPT_MTU,
     OPT_SECONDS,
     OPT_SIZE,
+    OPT_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -38,6 +39,7 @@ static const struct option long_opts[] = {
     { "mtu", required_argument, NULL, OPT_MTU },
     { "seconds", required_argument, NULL, OPT_SECONDS },
     { "size", required_argument, NULL, OPT_SIZE },
+    { "interval-ms", required_argument, NULL, OPT_INTERVAL },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -211,6 +213,13 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
                             VG_BENCH_SIZE_MIN,
                             VSPN_VSP_MTU_MAX + VSPN_ETH_HLEN);
             break;
+        case OPT_INTERVAL:
+            if (parse_u32(optarg, VG_BENCH_INTERVAL_MIN_MS,
+                          VG_BENCH_INTERVAL_MAX_MS, &o->interval_ms))
+                return fail(err, errsz, "--interval-ms: expected %u-%u",
+                            VG_BENCH_INTERVAL_MIN_MS,
+                            VG_BENCH_INTERVAL_MAX_MS);
+            break;
         case 'v':
             o->verbose = true;
             break;
@@ -238,19 +247,26 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
             return fail(err, errsz, "bench needs exactly two --nic");
         if (ntaps)
             return fail(err, errsz, "bench takes no --tap");
-        if (o->nics[0].kind != VG_NIC_SYNTHETIC ||
-            o->nics[1].kind != VG_NIC_SYNTHETIC)
-            return fail(err, errsz, "bench drives synthetic NICs only");
         o->nics[1].partition = o->partition2 ? 1 : 0;
-        if (!o->partition2 && o->nics[0].index == o->nics[1].index)
+        if (!o->partition2 && o->nics[0].kind == o->nics[1].kind &&
+            o->nics[0].index == o->nics[1].index)
             return fail(err, errsz, "bench: the two --nic must differ");
-        if (o->size > o->mtu + VSPN_ETH_HLEN)
-            return fail(err, errsz, "--size %u is over the MTU (%u) + 14",
-                        o->size, o->mtu);
+        for (unsigned i = 0; i < 2; i++) {
+            uint32_t mtu = o->nics[i].kind == VG_NIC_LEGACY ? VG_MTU_DEFAULT
+                                                            : o->mtu;
+
+            if (o->size > mtu + VSPN_ETH_HLEN)
+                return fail(err, errsz, "--size %u is over the MTU of %s:%u "
+                            "(%u) + 14", o->size,
+                            kind_name(o->nics[i].kind), o->nics[i].index,
+                            mtu);
+        }
         return 0;
     }
     if (o->partition2)
         return fail(err, errsz, "--partition2 is for bench only");
+    if (o->interval_ms)
+        return fail(err, errsz, "--interval-ms is for bench only");
     if (ntaps != o->nnics)
         return fail(err, errsz, "each --nic needs its --tap (%u --nic, %u "
                     "--tap)", o->nnics, ntaps);
@@ -275,8 +291,8 @@ void vg_args_usage(FILE *f)
 "                    --tap NAME [--nic ... --tap NAME ...] [--netns NS]\n"
 "                    [--handshake linux|minimal] [--mtu N] [-v]\n"
 "       vesper-guest bench --partition PATH [--partition2 PATH2]\n"
-"                    --nic synthetic:I --nic synthetic:J [--seconds S]\n"
-"                    [--size BYTES] [--handshake linux|minimal] [--mtu N] [-v]\n"
+"                    --nic KIND:I --nic KIND:J [--seconds S] [--size BYTES]\n"
+"                    [--interval-ms N] [--handshake linux|minimal] [--mtu N] [-v]\n"
 "\n"
 "Guest agent of a Vesper child partition: joins the partition socket PATH,\n"
 "brings up each NIC and presents it as TAP interface NAME (in network\n"
@@ -290,7 +306,11 @@ void vg_args_usage(FILE *f)
 "  --handshake  linux (default, spec 6.1) or minimal (iPXE, spec 6.3)\n"
 "  --mtu        MTU asked of the host for synthetic NICs (default 1500)\n"
 "  -v           log more; print counters at exit (always on SIGUSR1)\n"
-"bench: drives two synthetic NICs from one thread (first sends, second\n"
-"receives) and prints {\"tx_pps\":..,\"rx_pps\":..,\"seconds\":..}.\n",
+"bench: drives two NICs (KIND synthetic or legacy) from one thread in poll\n"
+"mode (first sends, second receives; --partition2: the second is in that\n"
+"partition) and prints {\"tx_pps\":..,\"rx_pps\":..,\"seconds\":..} (with a\n"
+"legacy NIC also \"traps\" and \"traps_per_rx\": trapped register accesses);\n"
+"--interval-ms N adds a line of cumulative counters every N ms\n"
+"({\"t\":UNIX_TIME,\"tx_frames\":..,\"rx_frames\":..,\"traps\":..}; also on SIGUSR1).\n",
           f);
 }

@@ -9,8 +9,8 @@
  *                --tap NAME [--nic ... --tap NAME ...] [--netns NS]
  *                [--handshake linux|minimal] [--mtu N] [-v]
  *   vesper-guest bench --partition PATH [--partition2 PATH2]
- *                --nic synthetic:I --nic synthetic:J [--seconds S]
- *                [--size BYTES] [--handshake linux|minimal] [--mtu N] [-v]
+ *                --nic KIND:I --nic KIND:J [--seconds S] [--size BYTES]
+ *                [--interval-ms N] [--handshake linux|minimal] [--mtu N] [-v]
  *
  * Agent mode pairs the k-th --nic with the k-th --tap.  synthetic:INDEX is
  * the INDEX-th synthetic NIC offer (0-63); legacy:INDEX the emulated DEC
@@ -19,7 +19,10 @@
  * mixed in one agent.  --handshake and --mtu concern synthetic NICs only
  * (a legacy NIC's MTU is 1500).  In bench mode the
  * first --nic is the sender and the second the receiver; with --partition2
- * the receiver is a NIC of that second partition (two VMs).
+ * the receiver is a NIC of that second partition (two VMs).  Bench NICs
+ * are synthetic or legacy (KIND), mixed freely; with a legacy NIC --size
+ * is at most 1514 (MTU 1500).  --interval-ms N (bench only, 10-3600000)
+ * prints a progress line of cumulative counters every N ms.
  *
  * Thread-safety: vg_args_parse uses getopt_long (global state); call it
  * from one thread.
@@ -42,6 +45,8 @@
 #define VG_BENCH_SECONDS_MAX 86400.0
 #define VG_BENCH_SIZE_DEFAULT 64u
 #define VG_BENCH_SIZE_MIN 60u /* Ethernet minimum without the FCS */
+#define VG_BENCH_INTERVAL_MIN_MS 10u
+#define VG_BENCH_INTERVAL_MAX_MS 3600000u
 
 enum vg_cmd {
     VG_CMD_RUN,
@@ -73,6 +78,7 @@ struct vg_opts {
     bool verbose;
     double seconds;         /* bench */
     uint32_t size;          /* bench frame size, bytes */
+    uint32_t interval_ms;   /* bench progress lines; 0: none */
 };
 
 /* Parses argv (argv[1] may be "bench").  Returns 0, or -EINVAL with a

@@ -2,7 +2,6 @@
 #include "tools/vesper-guest/bench.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +10,9 @@
 #include <unistd.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_time.h"
 #include "tools/vesper-guest/counters.h"
+#include "tools/vesper-guest/legacy.h"
 #include "tools/vesper-guest/nic.h"
 #include "tools/vesper-guest/part.h"
 
@@ -19,12 +20,29 @@ VSA_LOG_MODULE(vg_bench);
 
 #define WARMUP_MS 200
 #define DRAIN_BUDGET 256u
-#define CHECK_EVERY 256u /* loop rounds between clock / signal checks */
+/* Loop rounds between clock reads.  A synthetic round is ring memory
+ * only; a legacy round costs at least one trapped access (a socket round
+ * trip), so the clock is read more often there. */
+#define CHECK_EVERY 256u
+#define CHECK_EVERY_LEGACY 8u
+#define HOUSEKEEPING_MS 10u /* signals, partition sockets, legacy ticks */
+#define LEGACY_OPEN_POLL_MS 50u
+/* A burst the legacy ring takes whole: the driver keeps two of its
+ * VG_TULIP_TX_RING descriptors for a setup frame and kicks the device
+ * itself (one more CSR1) when a send finds the rest in flight. */
+#define LEGACY_BURST (VG_TULIP_TX_RING - 2u)
+
+struct bnic {
+    enum vg_nic_kind kind;
+    struct vg_nic nic;    /* synthetic */
+    struct vg_legacy leg; /* legacy */
+    char name[8];
+};
 
 struct bench {
     struct vg_part parts[2];
     unsigned nparts;
-    struct vg_nic nics[2];
+    struct bnic nics[2];
     struct vg_counters cnt;
     struct vsa_mac rx_mac;
     uint64_t rx;
@@ -67,26 +85,116 @@ static void b_rx_ignore(void *ctx, const void *frame, size_t len,
 static const struct vg_nic_sink rx_sink = { .rx = b_rx };
 static const struct vg_nic_sink tx_sink = { .rx = b_rx_ignore };
 
-static int drain(struct bench *b, struct vg_nic *n)
+/* No TAP: the legacy NIC's filter is its own MAC and broadcast. */
+static int b_rx_mode(void *ctx, const char *ifname,
+                     struct vg_tulip_rx_mode *out)
 {
-    bool more;
-    int got = vg_nic_drain(n, DRAIN_BUDGET, &more);
-
-    (void)b;
-    return got < 0 ? got : 0;
+    (void)ctx;
+    (void)ifname;
+    out->promisc = false;
+    out->allmulti = false;
+    out->nmc = 0;
+    return 0;
 }
 
-static bool stop_requested(int sig_fd)
+/* ---- one NIC of either kind --------------------------------------------------- */
+
+static bool bn_legacy(const struct bnic *n)
+{
+    return n->kind == VG_NIC_LEGACY;
+}
+
+static int bn_send(struct bnic *n, const void *f, size_t len)
+{
+    if (bn_legacy(n))
+        return vg_legacy_send(&n->leg, f, len);
+    return vg_nic_send(&n->nic, f, len, 0, false);
+}
+
+/* Host signal (synthetic) / transmit poll demand (legacy). */
+static int bn_flush(struct bnic *n)
+{
+    if (bn_legacy(n))
+        return vg_legacy_flush(&n->leg);
+    vg_nic_flush(&n->nic);
+    return 0;
+}
+
+/* What the host left for us: ring (synthetic), descriptors (legacy). */
+static int bn_poll(struct bnic *n)
+{
+    bool more;
+    int got;
+
+    if (bn_legacy(n)) {
+        got = vg_legacy_poll(&n->leg);
+        return got < 0 ? got : 0;
+    }
+    got = vg_nic_drain(&n->nic, DRAIN_BUDGET, &more);
+    return got < 0 ? -EPROTO : 0;
+}
+
+static struct vsa_mac bn_mac(const struct bnic *n)
+{
+    return bn_legacy(n) ? vg_legacy_mac(&n->leg) : vg_nic_mac(&n->nic);
+}
+
+static uint64_t bn_traps(const struct bnic *n)
+{
+    return bn_legacy(n) ? vg_legacy_stat(&n->leg, VG_TULIP_STATS_ID_traps)
+                        : 0;
+}
+
+static uint64_t traps(const struct bench *b)
+{
+    return bn_traps(&b->nics[0]) + bn_traps(&b->nics[1]);
+}
+
+/* Stop asked for (SIGINT / SIGTERM); *usr1 set on SIGUSR1. */
+static bool stop_requested(int sig_fd, bool *usr1)
 {
     struct signalfd_siginfo si;
     bool stop = false;
 
     if (sig_fd < 0)
         return false;
-    while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-        if (si.ssi_signo != SIGUSR1)
+    while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGUSR1)
+            *usr1 = true;
+        else
             stop = true;
+    }
     return stop;
+}
+
+/* ---- bring-up ------------------------------------------------------------------ */
+
+/* The device answers once vesperd attached it; a refused probe (bad
+ * SROM) is final. */
+static int legacy_open_wait(struct bnic *n)
+{
+    uint64_t deadline = vsa_time_now_ms() + VG_PART_TIMEOUT_MS;
+    struct vg_part *p = n->leg.part;
+    int rc;
+
+    for (;;) {
+        rc = vg_legacy_open(&n->leg);
+        if (rc == 0 || (rc != -ENOENT && rc != -EAGAIN) || n->leg.refused)
+            break;
+        if (vsa_time_now_ms() >= deadline) {
+            rc = -ETIMEDOUT;
+            break;
+        }
+        if (vg_part_pump(p))
+            return -ECONNRESET;
+        usleep(LEGACY_OPEN_POLL_MS * 1000u);
+    }
+    if (rc)
+        VSA_LOG(ERR, "%s (legacy:%u): %s", n->name, n->leg.index,
+                rc == -ENOENT || rc == -ETIMEDOUT ? "no such device"
+                : n->leg.refused                  ? "refused (see above)"
+                                                  : strerror(-rc));
+    return rc == -EAGAIN ? -ENODEV : rc;
 }
 
 static int bench_open(struct bench *b, const struct vg_opts *o)
@@ -97,97 +205,186 @@ static int bench_open(struct bench *b, const struct vg_opts *o)
     b->parts[0].path = o->partition;
     b->parts[1].path = o->partition2;
     for (unsigned i = 0; i < 2; i++) {
-        struct vg_nic *n = &b->nics[i];
+        struct bnic *bn = &b->nics[i];
+        struct vg_part *part = &b->parts[o->nics[i].partition];
+        const struct vg_nic_sink *sink = i == 0 ? &tx_sink : &rx_sink;
 
-        n->part = &b->parts[o->nics[i].partition];
-        n->index = o->nics[i].index;
-        n->mode = o->mode;
-        n->mtu = o->mtu;
-        n->sink = i == 0 ? &tx_sink : &rx_sink;
-        n->sink_ctx = b;
-        n->cnt = &b->cnt;
-        n->name = i == 0 ? "nic0" : "nic1";
-        n->ch.to_host_fd = n->ch.from_host_fd = -1;
+        bn->kind = o->nics[i].kind;
+        snprintf(bn->name, sizeof(bn->name), "nic%u", i);
+        if (bn_legacy(bn)) {
+            struct vg_legacy *l = &bn->leg;
+
+            l->part = part;
+            l->index = o->nics[i].index;
+            l->sink = sink;
+            l->sink_ctx = b;
+            l->cnt = &b->cnt;
+            l->name = bn->name;
+            l->ifname = bn->name;
+            l->read_rx_mode = b_rx_mode;
+            l->poll_mode = true;
+            vg_legacy_init(l);
+            continue;
+        }
+        bn->nic.part = part;
+        bn->nic.index = o->nics[i].index;
+        bn->nic.mode = o->mode;
+        bn->nic.mtu = o->mtu;
+        bn->nic.sink = sink;
+        bn->nic.sink_ctx = b;
+        bn->nic.cnt = &b->cnt;
+        bn->nic.name = bn->name;
+        bn->nic.ch.to_host_fd = bn->nic.ch.from_host_fd = -1;
     }
     for (unsigned p = 0; p < b->nparts; p++) {
-        unsigned nn = 0;
+        uint64_t mem = 0, low = 0;
 
-        for (unsigned i = 0; i < 2; i++)
-            nn += o->nics[i].partition == p;
-        rc = vg_part_connect(&b->parts[p],
-                             nn * vg_nic_mem_size(o->mode, o->mtu),
-                             VG_PART_TIMEOUT_MS);
+        for (unsigned i = 0; i < 2; i++) {
+            if (o->nics[i].partition != p)
+                continue;
+            if (bn_legacy(&b->nics[i]))
+                low += VG_LEGACY_MEM_SIZE;
+            else
+                mem += vg_nic_mem_size(o->mode, o->mtu);
+        }
+        b->parts[p].low_size = low;
+        rc = vg_part_connect(&b->parts[p], mem, VG_PART_TIMEOUT_MS);
         if (rc) {
             VSA_LOG(ERR, "%s: %s", b->parts[p].path, strerror(-rc));
             return rc;
         }
+        /* Legacy DMA areas first, from the low region (legacy.h). */
+        for (unsigned i = 0; i < 2; i++) {
+            if (o->nics[i].partition != p || !bn_legacy(&b->nics[i]))
+                continue;
+            rc = vg_legacy_carve(&b->nics[i].leg);
+            if (rc)
+                return rc;
+        }
     }
     for (unsigned i = 0; i < 2; i++) {
-        rc = vg_nic_open(&b->nics[i], VG_PART_TIMEOUT_MS);
+        struct bnic *bn = &b->nics[i];
+
+        if (bn_legacy(bn)) {
+            rc = legacy_open_wait(bn);
+            if (rc)
+                return rc;
+            continue;
+        }
+        rc = vg_nic_open(&bn->nic, VG_PART_TIMEOUT_MS);
         if (rc) {
-            VSA_LOG(ERR, "%s (synthetic:%u): %s", b->nics[i].name,
-                    b->nics[i].index,
+            VSA_LOG(ERR, "%s (synthetic:%u): %s", bn->name, bn->nic.index,
                     rc == -ENOENT ? "not offered" : strerror(-rc));
             return rc;
         }
-        vg_nic_set_poll_mode(&b->nics[i], true);
+        vg_nic_set_poll_mode(&bn->nic, true);
     }
-    b->rx_mac = vg_nic_mac(&b->nics[1]);
+    b->rx_mac = bn_mac(&b->nics[1]);
     return 0;
 }
 
 static void bench_close(struct bench *b, bool graceful)
 {
-    for (unsigned i = 0; i < 2; i++)
-        if (b->nics[i].part)
-            vg_nic_close(&b->nics[i], graceful, VG_PART_TIMEOUT_MS);
+    for (unsigned i = 0; i < 2; i++) {
+        struct bnic *bn = &b->nics[i];
+
+        if (bn_legacy(bn))
+            vg_legacy_close(&bn->leg, graceful);
+        else if (bn->nic.part)
+            vg_nic_close(&bn->nic, graceful, VG_PART_TIMEOUT_MS);
+    }
     for (unsigned p = 0; p < b->nparts; p++)
         vg_part_close(&b->parts[p], graceful, VG_PART_TIMEOUT_MS);
 }
 
-/* One broadcast from each NIC, then both rings drained for a while: the
+/* One broadcast from each NIC, then both NICs polled for a while: the
  * switch has learnt both MACs before the window opens. */
 static int warm_up(struct bench *b)
 {
     uint8_t f[64];
     uint64_t end = now_ns() + (uint64_t)WARMUP_MS * 1000000u;
+    int rc;
 
     for (unsigned i = 0; i < 2; i++) {
-        struct vsa_mac m = vg_nic_mac(&b->nics[i]);
+        struct vsa_mac m = bn_mac(&b->nics[i]);
 
         memset(f, 0, sizeof(f));
         memset(f, 0xff, 6);
         memcpy(f + 6, m.b, 6);
         f[12] = (uint8_t)(VG_BENCH_ETHERTYPE >> 8);
         f[13] = (uint8_t)VG_BENCH_ETHERTYPE;
-        (void)vg_nic_send(&b->nics[i], f, sizeof(f), 0, false);
-        vg_nic_flush(&b->nics[i]);
+        (void)bn_send(&b->nics[i], f, sizeof(f));
+        rc = bn_flush(&b->nics[i]);
+        if (rc)
+            return rc;
     }
     while (now_ns() < end) {
-        for (unsigned i = 0; i < 2; i++)
-            if (drain(b, &b->nics[i]))
-                return -EPROTO;
+        for (unsigned i = 0; i < 2; i++) {
+            rc = bn_poll(&b->nics[i]);
+            if (rc)
+                return rc;
+        }
         usleep(1000);
     }
     return 0;
 }
 
-static int pump_parts(struct bench *b)
+/* Partition sockets (channel messages, a host that went away), rescinds,
+ * and the legacy NICs' housekeeping. */
+static int housekeeping(struct bench *b)
 {
     for (unsigned p = 0; p < b->nparts; p++)
         if (vg_part_pump(&b->parts[p]))
             return -ECONNRESET;
-    for (unsigned i = 0; i < 2; i++)
-        if (vg_nic_rescinded(&b->nics[i]))
-            return -ENODEV;
+    for (unsigned i = 0; i < 2; i++) {
+        struct bnic *bn = &b->nics[i];
+        int wait = -1, rc;
+
+        if (!bn_legacy(bn)) {
+            if (vg_nic_rescinded(&bn->nic))
+                return -ENODEV;
+            continue;
+        }
+        rc = vg_legacy_tick(&bn->leg, vsa_time_now_ms(), &wait);
+        if (rc)
+            return rc;
+    }
     return 0;
+}
+
+struct window {
+    uint64_t t0;     /* CLOCK_MONOTONIC, ns */
+    uint64_t tx;     /* frames sent on NIC0 */
+    uint64_t rx0;    /* b->rx when the window opened */
+    uint64_t traps0; /* traps() when the window opened */
+};
+
+/* A progress line: counters cumulative since the window opened. */
+static void progress(const struct bench *b, const struct window *w,
+                     uint64_t now, FILE *out)
+{
+    struct timespec rt;
+
+    clock_gettime(CLOCK_REALTIME, &rt);
+    fprintf(out, "{\"t\":%lld.%06ld,\"seconds\":%.3f,\"tx_frames\":%llu,"
+            "\"rx_frames\":%llu,\"traps\":%llu}\n",
+            (long long)rt.tv_sec, rt.tv_nsec / 1000,
+            (double)(now - w->t0) / 1e9, (unsigned long long)w->tx,
+            (unsigned long long)(b->rx - w->rx0),
+            (unsigned long long)(traps(b) - w->traps0));
+    fflush(out);
 }
 
 int vg_bench_run(const struct vg_opts *o, int sig_fd, FILE *out)
 {
     struct bench *b = calloc(1, sizeof(*b));
     uint8_t frame[VSPN_VSP_MTU_MAX + VSPN_ETH_HLEN];
-    uint64_t tx = 0, rx0, t0, t1, deadline, rounds = 0;
+    uint64_t t1, deadline, rounds = 0, next_house, next_progress = 0;
+    uint64_t interval_ns = (uint64_t)o->interval_ms * 1000000u;
+    bool legacy = o->nics[0].kind == VG_NIC_LEGACY ||
+                  o->nics[1].kind == VG_NIC_LEGACY;
+    unsigned burst = VG_BENCH_BURST, check_every = CHECK_EVERY;
+    struct window w = { 0 };
     struct vsa_mac src;
     double secs;
     int rc;
@@ -202,20 +399,28 @@ int vg_bench_run(const struct vg_opts *o, int sig_fd, FILE *out)
         free(b);
         return 1;
     }
-    src = vg_nic_mac(&b->nics[0]);
+    if (legacy) {
+        check_every = CHECK_EVERY_LEGACY;
+        if (o->nics[0].kind == VG_NIC_LEGACY)
+            burst = LEGACY_BURST;
+    }
+    src = bn_mac(&b->nics[0]);
     memset(frame, 0, sizeof(frame));
     memcpy(frame, b->rx_mac.b, 6);
     memcpy(frame + 6, src.b, 6);
     frame[12] = (uint8_t)(VG_BENCH_ETHERTYPE >> 8);
     frame[13] = (uint8_t)VG_BENCH_ETHERTYPE;
 
-    rx0 = b->rx;
-    t0 = now_ns();
-    deadline = t0 + (uint64_t)(o->seconds * 1e9);
-    t1 = t0;
+    w.rx0 = b->rx;
+    w.traps0 = traps(b);
+    w.t0 = now_ns();
+    deadline = w.t0 + (uint64_t)(o->seconds * 1e9);
+    next_house = w.t0 + (uint64_t)HOUSEKEEPING_MS * 1000000u;
+    if (interval_ns)
+        next_progress = w.t0 + interval_ns;
     for (;;) {
-        for (unsigned k = 0; k < VG_BENCH_BURST; k++) {
-            int s = vg_nic_send(&b->nics[0], frame, o->size, 0, false);
+        for (unsigned k = 0; k < burst; k++) {
+            int s = bn_send(&b->nics[0], frame, o->size);
 
             if (s == -EAGAIN)
                 break;
@@ -223,42 +428,69 @@ int vg_bench_run(const struct vg_opts *o, int sig_fd, FILE *out)
                 rc = s;
                 break;
             }
-            memcpy(frame + 14, &tx, sizeof(tx)); /* a sequence number */
-            tx++;
+            memcpy(frame + 14, &w.tx, sizeof(w.tx)); /* a sequence number */
+            w.tx++;
         }
-        vg_nic_flush(&b->nics[0]);
-        if (rc || drain(b, &b->nics[0]) || drain(b, &b->nics[1])) {
-            rc = rc ? rc : -EPROTO;
+        if (!rc)
+            rc = bn_flush(&b->nics[0]);
+        if (!rc)
+            rc = bn_poll(&b->nics[0]);
+        if (!rc)
+            rc = bn_poll(&b->nics[1]);
+        if (rc)
             break;
-        }
-        if (++rounds % CHECK_EVERY == 0) {
+        if (++rounds % check_every == 0) {
+            bool usr1 = false;
+
             t1 = now_ns();
-            if (t1 >= deadline || stop_requested(sig_fd))
+            if (t1 >= deadline)
                 break;
-            rc = pump_parts(b);
-            if (rc)
-                break;
+            if (t1 >= next_house) {
+                next_house = t1 + (uint64_t)HOUSEKEEPING_MS * 1000000u;
+                if (stop_requested(sig_fd, &usr1))
+                    break;
+                rc = housekeeping(b);
+                if (rc)
+                    break;
+            }
+            if (usr1 || (interval_ns && t1 >= next_progress)) {
+                progress(b, &w, t1, out);
+                while (interval_ns && next_progress <= t1)
+                    next_progress += interval_ns;
+            }
         }
     }
     t1 = now_ns();
-    secs = (double)(t1 - t0) / 1e9;
+    secs = (double)(t1 - w.t0) / 1e9;
     if (rc)
         VSA_LOG(ERR, "bench stopped: %s", strerror(-rc));
     fprintf(out, "{\"tx_pps\":%.0f,\"rx_pps\":%.0f,\"seconds\":%.3f,"
-            "\"tx_frames\":%llu,\"rx_frames\":%llu,\"size\":%u}\n",
-            secs > 0 ? (double)tx / secs : 0.0,
-            secs > 0 ? (double)(b->rx - rx0) / secs : 0.0, secs,
-            (unsigned long long)tx, (unsigned long long)(b->rx - rx0),
+            "\"tx_frames\":%llu,\"rx_frames\":%llu,\"size\":%u",
+            secs > 0 ? (double)w.tx / secs : 0.0,
+            secs > 0 ? (double)(b->rx - w.rx0) / secs : 0.0, secs,
+            (unsigned long long)w.tx, (unsigned long long)(b->rx - w.rx0),
             o->size);
+    if (legacy) {
+        uint64_t n = traps(b) - w.traps0;
+
+        fprintf(out, ",\"traps\":%llu,\"traps_per_rx\":%.4f",
+                (unsigned long long)n,
+                b->rx > w.rx0 ? (double)n / (double)(b->rx - w.rx0) : 0.0);
+    }
+    fputs("}\n", out);
     fflush(out);
     if (o->verbose) {
         fprintf(stderr, "vesper-guest bench counters (other frames received "
                 "%llu):\n", (unsigned long long)b->rx_other);
         vg_counters_print(&b->cnt, stderr, "", 0);
-        for (unsigned i = 0; i < 2; i++)
-            vg_nic_print(&b->nics[i], stderr);
+        for (unsigned i = 0; i < 2; i++) {
+            if (bn_legacy(&b->nics[i]))
+                vg_legacy_print(&b->nics[i].leg, stderr);
+            else
+                vg_nic_print(&b->nics[i].nic, stderr);
+        }
     }
-    bench_close(b, rc != -ECONNRESET);
+    bench_close(b, rc != -ECONNRESET && rc != -ETIMEDOUT);
     free(b);
     return rc ? 1 : 0;
 }

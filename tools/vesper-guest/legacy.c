@@ -172,6 +172,8 @@ int vg_legacy_open(struct vg_legacy *l)
     rc = vg_tulip_create(&cfg, &l->drv);
     if (rc)
         return rc;
+    if (l->poll_mode) /* before open: no I/O, CSR7 is written by open */
+        (void)vg_tulip_set_poll_mode(l->drv, true);
     /* The filter the interface wants is in the first setup frame. */
     l->mode_read_failed = l->read_rx_mode(l->rx_mode_ctx, l->ifname,
                                           &l->mode) != 0;
@@ -234,6 +236,18 @@ int vg_legacy_wait_fd(const struct vg_legacy *l)
     return vg_legacy_ready(l) ? l->irq_fd : -1;
 }
 
+/* Fatal bus error: the device stopped both processes.  Reset it. */
+static int bus_error_reset(struct vg_legacy *l)
+{
+    int rc;
+
+    vg_tulip_close(l->drv, true);
+    rc = vg_tulip_open(l->drv);
+    if (rc == 0)
+        VSA_LOG_RL(&legacy_rl, WARN, "%s: reset after a bus error", l->name);
+    return rc;
+}
+
 int vg_legacy_service(struct vg_legacy *l)
 {
     int rc;
@@ -242,14 +256,17 @@ int vg_legacy_service(struct vg_legacy *l)
         return 0;
     VG_CNT_INC(l->cnt, host_wakeups);
     rc = vg_tulip_service(l->drv);
-    if (rc != -EIO)
-        return rc;
-    /* Fatal bus error: the device stopped both processes.  Reset it. */
-    vg_tulip_close(l->drv, true);
-    rc = vg_tulip_open(l->drv);
-    if (rc == 0)
-        VSA_LOG_RL(&legacy_rl, WARN, "%s: reset after a bus error", l->name);
-    return rc;
+    return rc == -EIO ? bus_error_reset(l) : rc;
+}
+
+int vg_legacy_poll(struct vg_legacy *l)
+{
+    int rc;
+
+    if (!vg_legacy_ready(l))
+        return 0;
+    rc = vg_tulip_poll(l->drv);
+    return rc == -EIO ? bus_error_reset(l) : rc;
 }
 
 int vg_legacy_send(struct vg_legacy *l, const void *frame, size_t len)

@@ -10,7 +10,7 @@
  *    driver is one IO_TRAP of device INDEX through the I/O BAR
  *    (hv_part_guest_io, waiting for IO_TRAP_DONE); any transport error
  *    makes the driver's current operation fail and the agent reconnects;
- *  * the interrupt: an eventfd registered once per connection as
+ *  * the interrupt: a socketpair end registered once per connection as
  *    interrupt line INDEX (hv_part_guest_setup_irq), polled by the agent;
  *  * the DMA area: VG_TULIP_MEM_SIZE bytes that must lie below 4 GiB (the
  *    21140 is a 32-bit bus master) while the partition's main memory sits
@@ -30,7 +30,10 @@
  *    link interrupt;
  *  * a fatal bus error (CSR5 FBE) resets the device: close and open again;
  *  * counters: the driver's (VG_TULIP_STATS_FOREACH), summed over every
- *    driver this NIC ran, printed with the trapped accesses per frame.
+ *    driver this NIC ran, printed with the trapped accesses per frame;
+ *  * poll mode (poll_mode, for `vesper-guest bench`): the driver runs in
+ *    vg_tulip_set_poll_mode from open on, and the caller calls
+ *    vg_legacy_poll in a loop instead of waiting for the interrupt.
  *
  * Thread-safety: one thread drives the NIC and its partition.
  */
@@ -68,6 +71,7 @@ struct vg_legacy {
     vg_legacy_rx_mode_fn *read_rx_mode;
     void *rx_mode_ctx;
     int timeout_ms;                /* per trapped access */
+    bool poll_mode;                /* driver in poll mode from open on */
 
     /* Kept across connections. */
     uint64_t totals[VG_TULIP_STATS_N]; /* of drivers already destroyed */
@@ -104,10 +108,15 @@ void vg_legacy_close(struct vg_legacy *l, bool graceful);
 void vg_legacy_reset_connection(struct vg_legacy *l);
 bool vg_legacy_ready(const struct vg_legacy *l);
 
-/* eventfd of the interrupt line (-1 when closed). */
+/* Our socket of the interrupt line (-1 when closed). */
 int vg_legacy_wait_fd(const struct vg_legacy *l);
 /* The interrupt.  0, or a transport error. */
 int vg_legacy_service(struct vg_legacy *l);
+/* Poll mode (bench): vg_tulip_poll — reclaim, receive by OWN bits, the
+ * interrupt path only when the irq fd is readable.  Frames received
+ * (≥ 0), or a transport error; a fatal bus error resets the device as
+ * vg_legacy_service does. */
+int vg_legacy_poll(struct vg_legacy *l);
 /* vg_tulip_send's contract; counted in the agent's tx_frames. */
 int vg_legacy_send(struct vg_legacy *l, const void *frame, size_t len);
 /* Transmit poll demand for what was queued.  0 or a transport error. */

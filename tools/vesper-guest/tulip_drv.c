@@ -3,6 +3,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,10 @@ VSA_LOG_MODULE(vg_tulip);
 #define CSR5_RS(v) (((v) >> 17) & 7u)
 #define CSR5_TS(v) (((v) >> 20) & 7u)
 #define IRQ_MASK 0x0001EBEFu /* §3.5: what Linux enables on a 21140 */
+/* Poll mode: the abnormal sources of IRQ_MASK only (no TI, TU, RI, ERI,
+ * NIS): RU, FBE, TPS, RPS, UNF, TJT, RWT, GTE with AIS. */
+#define IRQ_MASK_POLL                                                         \
+    (IRQ_MASK & ~(CSR5_TI | CSR5_TU | CSR5_RI | (1u << 14) | CSR5_NIS))
 
 #define CSR6_SR (1u << 1)
 #define CSR6_PR (1u << 6)
@@ -135,6 +140,7 @@ struct vg_tulip {
     uint32_t tx_head, tx_tail;  /* free running: queued / reclaimed */
     uint8_t tx_kind[VG_TULIP_TX_RING];
     unsigned unkicked;          /* descriptors queued since the last CSR1 */
+    bool poll_mode;             /* CSR7 = IRQ_MASK_POLL (vg_tulip_poll) */
 
     /* Address filter. */
     struct vg_tulip_rx_mode mode;
@@ -888,9 +894,12 @@ static void rx_desc_init(struct vg_tulip *t, unsigned i)
                               ((i + 1) % VG_TULIP_RX_RING) * DESC_SIZE));
 }
 
-/* Every completed descriptor: deliver (or count) and give back. */
-static void rx_poll(struct vg_tulip *t)
+/* Every completed descriptor: deliver (or count) and give back.  Returns
+ * the frames delivered. */
+static unsigned rx_poll(struct vg_tulip *t)
 {
+    unsigned got = 0;
+
     for (unsigned n = 0; n < VG_TULIP_RX_RING; n++) {
         unsigned i = t->rx_cur;
         uint32_t *d = rx_desc(t, i);
@@ -907,12 +916,14 @@ static void rx_poll(struct vg_tulip *t)
         } else {
             t->st.rx_frames++;
             t->st.rx_bytes += fl - FCS_LEN;
+            got++;
             t->cfg.sink->rx(t->cfg.sink_ctx, rx_buf(t, i), fl - FCS_LEN);
         }
         rx_desc_init(t, i); /* the control words too: the device is untrusted */
         des_set(&d[0], DES_OWN);
         t->rx_cur = (i + 1) % VG_TULIP_RX_RING;
     }
+    return got;
 }
 
 /* ---- open / close -------------------------------------------------------------- */
@@ -1011,9 +1022,9 @@ int vg_tulip_open(struct vg_tulip *t)
     stop_rxtx(t);
     sleep_us(5);
     wr(t, 6, t->csr6 | CSR6_ST);
-    /* 9. Clear and enable interrupts. */
+    /* 9. Clear and enable interrupts (poll mode: the abnormal ones). */
     wr(t, 5, IRQ_MASK);
-    wr(t, 7, IRQ_MASK);
+    wr(t, 7, t->poll_mode ? IRQ_MASK_POLL : IRQ_MASK);
     /* 10. Both processes; receive poll demand. */
     wr(t, 6, t->csr6 | CSR6_SR | CSR6_ST);
     (void)rd(t, 6);
@@ -1057,8 +1068,9 @@ int vg_tulip_service(struct vg_tulip *t)
 {
     uint64_t v;
 
-    /* Drain the wakeups (one read empties an eventfd; a socket carries
-     * one message per wakeup).  Nothing pending: look at CSR5 anyway. */
+    /* Drain the wakeups (the line's socket carries one message per
+     * interrupt, an eventfd empties in one read), at most 16: more left
+     * keep the fd readable.  Nothing pending: look at CSR5 anyway. */
     for (int i = 0; i < 16 && t->cfg.irq_fd >= 0; i++)
         if (read(t->cfg.irq_fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
             break;
@@ -1113,6 +1125,48 @@ int vg_tulip_service(struct vg_tulip *t)
 int vg_tulip_irq_fd(const struct vg_tulip *t)
 {
     return t->cfg.irq_fd;
+}
+
+/* ---- poll mode ------------------------------------------------------------------ */
+
+int vg_tulip_set_poll_mode(struct vg_tulip *t, bool on)
+{
+    if (t->poll_mode == on)
+        return t->io_err;
+    t->poll_mode = on;
+    if (t->open && !t->io_err)
+        wr(t, 7, on ? IRQ_MASK_POLL : IRQ_MASK);
+    return t->io_err;
+}
+
+bool vg_tulip_poll_mode(const struct vg_tulip *t)
+{
+    return t->poll_mode;
+}
+
+int vg_tulip_poll(struct vg_tulip *t)
+{
+    struct pollfd p = { .fd = t->cfg.irq_fd, .events = POLLIN };
+    uint64_t rx0 = t->st.rx_frames;
+    int rc;
+
+    if (!t->open || t->io_err)
+        return t->io_err;
+    /* Descriptors are memory: looking at them costs no trap. */
+    tx_reclaim(t);
+    (void)rx_poll(t);
+    if (t->setup_pending)
+        setup_try(t);
+    /* Something to say (poll mode: an abnormal event such as RU): the
+     * interrupt path, which reads CSR5 and resumes receive with CSR2. */
+    if (p.fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN)) {
+        rc = vg_tulip_service(t);
+        if (rc)
+            return rc;
+    }
+    if (t->io_err)
+        return t->io_err;
+    return (int)(t->st.rx_frames - rx0);
 }
 
 /* ---- control ------------------------------------------------------------------- */

@@ -13,7 +13,8 @@
  * to hv_part_guest_io (one IO_TRAP round trip to vesperd per access,
  * legacy.c); the unit test wires them straight to the device model
  * (vsp-net/tulip.h) in the same process.  The interrupt arrives on an fd
- * (an eventfd: the host writes it when the line is asserted); the caller
+ * (the guest's end of the line's socketpair, hv_part_guest_setup_irq: the
+ * host sends an 8-byte message when the line is asserted); the caller
  * polls it and calls vg_tulip_service.
  *
  * Trapped accesses are the cost that matters (each is a socket round trip
@@ -53,6 +54,16 @@
  * 18 ≤ FL ≤ buffer) and its frame without the 4 CRC bytes handed to
  * sink->rx, then given back to the device; when CSR5 said RU, a receive
  * poll demand (CSR2) follows the refill.
+ *
+ * Poll mode (vg_tulip_set_poll_mode; `vesper-guest bench`): CSR7 enables
+ * only the abnormal interrupts (AIS: RU, FBE, process stops, ...), not the
+ * normal ones (TI, TU, RI, ERI); the caller calls vg_tulip_poll in a loop,
+ * which reclaims transmit descriptors and receives by looking at the OWN
+ * bits in guest memory — no register access — and services the interrupt
+ * only when the irq fd is readable (poll(2), timeout 0), i.e. when the
+ * device had something abnormal to say: RU (ring ran dry) then costs the
+ * usual CSR5 read/acknowledge, CSR8 and the CSR2 poll demand, nothing
+ * else does.  Transmit is unchanged: one CSR1 per batch (vg_tulip_flush).
  *
  * Address filter (§5): unicast = the SROM MAC, broadcast always;
  * ≤ VG_TULIP_PERFECT_MC multicast addresses → a perfect-filtering setup
@@ -121,8 +132,10 @@ struct vg_tulip_sink {
 struct vg_tulip_cfg {
     const struct vg_tulip_ops *ops;
     void *ops_ctx;
-    int irq_fd;      /* readable while an interrupt is pending (an eventfd,
-                      * drained by vg_tulip_service); -1: none */
+    int irq_fd;      /* readable while an interrupt is pending (8 bytes
+                      * per wakeup, non-blocking: a socketpair end, or an
+                      * eventfd in tests; drained by vg_tulip_service);
+                      * -1: none */
     void *mem;       /* DMA area, VG_TULIP_MEM_SIZE bytes, 16-byte aligned */
     uint64_t mem_gpa; /* its guest physical address */
     size_t mem_size;
@@ -222,6 +235,21 @@ int vg_tulip_flush(struct vg_tulip *t);
  * caller closes and reopens); or the ops' error. */
 int vg_tulip_service(struct vg_tulip *t);
 int vg_tulip_irq_fd(const struct vg_tulip *t);
+
+/* Poll mode (see Design).  Before open it only takes effect at open (no
+ * I/O); while open it rewrites CSR7 (one access).  Kept across close and
+ * open.  0 or the ops' error. */
+int vg_tulip_set_poll_mode(struct vg_tulip *t, bool on);
+bool vg_tulip_poll_mode(const struct vg_tulip *t);
+/* One poll: reclaims completed transmit descriptors, hands every completed
+ * receive descriptor to sink->rx and gives it back, queues a pending setup
+ * frame, and — only when irq_fd is readable — services the interrupt as
+ * vg_tulip_service does (so RU leads to CSR2 after the refill).  No
+ * register access otherwise.  Returns the frames received (≥ 0), -EIO on a
+ * fatal bus error (close and reopen), or the ops' error.  Works in either
+ * mode (in interrupt mode the normal interrupts still arrive and are
+ * serviced here). */
+int vg_tulip_poll(struct vg_tulip *t);
 
 /* ---- Control ------------------------------------------------------------- */
 

@@ -335,6 +335,27 @@ static int finish_vm_nic_add(struct ctl_cli_req *req, json_t *params,
     return build_vlan(params, aside, em);
 }
 
+/* vm nic connect / disconnect: vm.nic.set with `connected`. */
+static int finish_vm_nic_connect(struct ctl_cli_req *req, json_t *params,
+                                 json_t *aside, struct vsa_errmsg *em)
+{
+    (void)req;
+    (void)aside;
+    if (json_object_set_new(params, "connected", json_true()) < 0)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    return 0;
+}
+
+static int finish_vm_nic_disconnect(struct ctl_cli_req *req, json_t *params,
+                                    json_t *aside, struct vsa_errmsg *em)
+{
+    (void)req;
+    (void)aside;
+    if (json_object_set_new(params, "connected", json_false()) < 0)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    return 0;
+}
+
 static int finish_stats(struct ctl_cli_req *req, json_t *params,
                         json_t *aside, struct vsa_errmsg *em)
 {
@@ -440,6 +461,15 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
     {"vm", "nic del", "vm.nic.del", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
      "VM NIC", "remove a NIC from a VM (live: rescinded or detached)",
      {"VM", CTL_CLI_T_NAME, "vm", false}, NULL, NULL,
+     {"NIC", CTL_CLI_T_NAME, "name", false}},
+    {"vm", "nic connect", "vm.nic.set", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
+     "VM NIC", "connect a NIC to its switch (the guest sees link up)",
+     {"VM", CTL_CLI_T_NAME, "vm", false}, NULL, finish_vm_nic_connect,
+     {"NIC", CTL_CLI_T_NAME, "name", false}},
+    {"vm", "nic disconnect", "vm.nic.set", CTL_CLI_ACT_RPC,
+     CTL_CLI_VIEW_NONE, "VM NIC",
+     "disconnect a NIC (the guest sees link down; no frames pass)",
+     {"VM", CTL_CLI_T_NAME, "vm", false}, NULL, finish_vm_nic_disconnect,
      {"NIC", CTL_CLI_T_NAME, "name", false}},
 
     {NULL, "stats", "stats.get", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_STATS,

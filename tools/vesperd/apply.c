@@ -25,6 +25,11 @@
  * or drives its emulated device (legacy).  In step 5 the VM set is
  * committed before ports are closed, so a NIC's channel is detached
  * (rescind) or its device detached before its port goes away.
+ *
+ * A VM NIC's `connected` is not part of its device: a new port gets it
+ * right after it is opened (so it never shows link up to anyone while
+ * disconnected), a kept port in step 5 (the guest then sees media
+ * disconnect / connect, vd_synth_set_connected, vd_legacy_set_connected).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -85,6 +90,15 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
     spec.n_addresses = cp->n_addresses;
     spec.mtu = cp->mtu;
     return vsw_port_open(d->vsw, &spec, out, em);
+}
+
+/* A VM NIC port's connection state; nothing for other ports. */
+static void set_connected(struct vsw_port *port, const struct ctl_port *cp)
+{
+    if (!ctl_port_is_vm_nic(cp))
+        return;
+    if (!vd_synth_set_connected(port, cp->connected))
+        (void)vd_legacy_set_connected(port, cp->connected);
 }
 
 /* Closes a port of any class (VM NIC ports through their glue). */
@@ -199,6 +213,7 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
             goto out_close_new;
         }
         opened[i] = true;
+        set_connected(nports[i], &ncfg->ports[i]);
     }
     if (d->vms) {
         rc = vd_vm_prepare(d->vms, ncfg, &vtxn, &em);
@@ -238,6 +253,9 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     for (uint32_t j = 0; j < old_n; j++)
         if (!kept[j] && d->ports[j])
             close_port(d, d->ports[j]);
+    for (uint32_t i = 0; i < ncfg->n_ports; i++)
+        if (!opened[i] && nports[i])
+            set_connected(nports[i], &ncfg->ports[i]);
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         const struct ctl_port *np = &ncfg->ports[i];
         int oi;

@@ -131,11 +131,22 @@ json_t *vd_legacy_stats_json(const char *port_name)
     return l ? tulip_port_stats_json(l->tp) : NULL;
 }
 
+bool vd_legacy_set_connected(struct vsw_port *port, bool connected)
+{
+    for (struct vd_legacy *l = legacies; l; l = l->next) {
+        if (l->port != port)
+            continue;
+        tulip_port_set_connected(l->tp, connected);
+        return true;
+    }
+    return false;
+}
+
 /* ---- device hooks (vm.h) -------------------------------------------------- */
 
-/* The device asserted its line (again): raise the guest's eventfd.  Never
- * blocks (hv_part_host_raise_irq); a line without an eventfd is counted
- * there. */
+/* The device asserted its line (again): raise the guest's interrupt line.
+ * Never blocks (hv_part_host_raise_irq); a line without a registered
+ * socket is counted there. */
 static void raise_irq(void *arg)
 {
     struct vd_legacy *l = arg;

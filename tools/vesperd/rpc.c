@@ -222,6 +222,7 @@ static json_t *doc_port(struct vd *d, const struct ctl_port *cp)
     json_object_set_new(r, "class", json_string(ctl_port_class_name(cp->cls)));
     json_object_set_new(r, "vm", json_string(d->cfg->vms[cp->vm_idx].name));
     json_object_set_new(r, "nic", json_string(cp->nic));
+    json_object_set_new(r, "connected", json_boolean(cp->connected));
     return r;
 }
 

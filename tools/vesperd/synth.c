@@ -108,6 +108,17 @@ json_t *vd_synth_stats_json(const char *port_name)
     return s ? netvsp_port_stats_json(s->np) : NULL;
 }
 
+bool vd_synth_set_connected(struct vsw_port *port, bool connected)
+{
+    for (struct vd_synth *s = synths; s; s = s->next) {
+        if (s->port != port)
+            continue;
+        netvsp_port_set_connected(s->np, connected);
+        return true;
+    }
+    return false;
+}
+
 /* ---- VMBus channel hooks (vm.h) ------------------------------------------ */
 
 static int channel_opened(void *ctx, const struct vd_vm_nic_info *nic,

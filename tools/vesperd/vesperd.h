@@ -63,6 +63,9 @@ void vd_synth_tick(struct vd *d);
 void vd_synth_forget(void);
 /* The port's VSP counters (new reference) or NULL. */
 json_t *vd_synth_stats_json(const char *port_name);
+/* Connects or disconnects `port` if it is a synthetic NIC port
+ * (netvsp_port_set_connected); false if it is not one. */
+bool vd_synth_set_connected(struct vsw_port *port, bool connected);
 
 /* legacy.c: the switch ports of legacy VM NICs (class legacy, an emulated
  * DEC 21140A each), wired to the VM partitions' device hooks. */
@@ -76,6 +79,9 @@ void vd_legacy_tick(struct vd *d);
 void vd_legacy_forget(void);
 /* The port's device state and counters (new reference) or NULL. */
 json_t *vd_legacy_stats_json(const char *port_name);
+/* Connects or disconnects `port` if it is a legacy NIC port
+ * (tulip_port_set_connected); false if it is not one. */
+bool vd_legacy_set_connected(struct vsw_port *port, bool connected);
 
 /* rpc.c: handles one request; returns the response (NULL for a
  * notification). */

@@ -191,8 +191,8 @@ static uint64_t vm_violations(const struct vd_vm *vm)
     const struct hv_stats *ps = hv_part_host_stats(vm->part);
     const struct hv_stats *vs = hv_vmbus_host_stats(vm_bus(vm));
 
-    return ps->bad_frame + ps->bad_io + ps->irq_stuck + vs->bad_msg +
-           vs->bad_state + vs->bad_gpadl + vs->chan_violation_closed;
+    return ps->bad_frame + ps->bad_io + vs->bad_msg + vs->bad_state +
+           vs->bad_gpadl + vs->chan_violation_closed;
 }
 
 static int ep_add(struct vd_vm_host *h, int fd, uint32_t events,

@@ -53,9 +53,8 @@
  * channel, logged rate-limited, and costs only that channel (BROKEN) or
  * that partition.  On top of that a guest that racks up more than
  * VD_VM_MAX_VIOLATIONS refused frames / messages / GPADLs / broken channels
- * / refused device accesses (bad_io) / interrupt lines it made block
- * (irq_stuck) on one connection is disconnected (`kicked`): other partitions and the
- * control socket are never affected.
+ * / refused device accesses (bad_io) on one connection is disconnected
+ * (`kicked`): other partitions and the control socket are never affected.
  *
  * The synthetic port glue (struct vd_vm_nic_ops)
  * ----------------------------------------------
@@ -92,7 +91,8 @@
  * ---------------------------------------------
  * A legacy NIC (type "legacy": an emulated DEC 21140A, vsp-net/tulip.h)
  * is not on the VMBus: the guest reaches it through trapped accesses
- * (IO_TRAP frames, hv_part.h) and is interrupted through an eventfd line.
+ * (IO_TRAP frames, hv_part.h) and gets its interrupts on a line: a
+ * socketpair end the guest registers with IRQ_SETUP.
  *
  * Device indexes: the legacy NICs of a VM are numbered 0, 1, ... in the
  * VM's NIC order (the order of vms[].nics[] in the configuration), counting
@@ -127,7 +127,7 @@
  *   dev_detach(ctx, nic)  the guest is gone or kicked, the NIC or its VM
  *        was removed, vesperd is stopping.  hv/ has already dropped its
  *        reference on the guest memory (keep your own with hv_mem_get if
- *        you need it until here) and closed the interrupt eventfds.
+ *        you need it until here) and closed the interrupt line sockets.
  * `nic` stays valid from dev_attach until dev_detach returns; read
  * nic->dev_index at the time of use (it changes on renumbering).
  *

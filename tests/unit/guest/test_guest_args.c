@@ -4,8 +4,9 @@
  * exactly as documented (tools/vesper-guest/args.h): defaults, the
  * --nic/--tap pairing, synthetic[:INDEX] and legacy[:INDEX] (mixed in one
  * agent, each kind with its own index range), --handshake, --mtu and bench's
- * options and their ranges; every malformed line is refused with a
- * message and nothing half-parsed is used.
+ * options and their ranges (bench NICs of either kind, --interval-ms, a
+ * legacy NIC's frame size bound by its MTU of 1500); every malformed line
+ * is refused with a message and nothing half-parsed is used.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -95,6 +96,55 @@ static void test_bench(void **state)
     assert_int_equal(o.nics[1].partition, 1);
     assert_true(o.seconds == 2.5);
     assert_int_equal(o.size, 1514);
+    assert_int_equal(o.interval_ms, 0);
+}
+
+static void test_bench_legacy(void **state)
+{
+    struct vg_opts o;
+    char err[256];
+
+    (void)state;
+    /* two VMs, a legacy NIC each, progress lines every 250 ms */
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a",
+                           "--partition2", "/b", "--nic", "legacy",
+                           "--nic", "legacy", "--interval-ms", "250"), 0);
+    assert_int_equal(o.cmd, VG_CMD_BENCH);
+    assert_int_equal(o.nics[0].kind, VG_NIC_LEGACY);
+    assert_int_equal(o.nics[0].index, 0);
+    assert_int_equal(o.nics[0].partition, 0);
+    assert_int_equal(o.nics[1].kind, VG_NIC_LEGACY);
+    assert_int_equal(o.nics[1].partition, 1);
+    assert_int_equal(o.interval_ms, 250);
+    assert_int_equal(o.size, 64);
+    /* one VM, two legacy NICs; the kinds mixed; the same index in both
+     * kinds is two NICs */
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a", "--nic",
+                           "legacy:0", "--nic", "legacy:1", "--size",
+                           "1514"), 0);
+    assert_int_equal(o.nics[1].index, 1);
+    assert_int_equal(o.nics[1].partition, 0);
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a", "--nic",
+                           "synthetic:0", "--nic", "legacy:0"), 0);
+    assert_int_equal(o.nics[0].kind, VG_NIC_SYNTHETIC);
+    assert_int_equal(o.nics[1].kind, VG_NIC_LEGACY);
+    /* --interval-ms at its bounds, synthetic bench too */
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a", "--nic",
+                           "synthetic:0", "--nic", "synthetic:1",
+                           "--interval-ms", "10"), 0);
+    assert_int_equal(o.interval_ms, 10);
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a", "--nic",
+                           "synthetic:0", "--nic", "synthetic:1",
+                           "--interval-ms=3600000"), 0);
+    assert_int_equal(o.interval_ms, 3600000);
+    /* a big --mtu lifts the synthetic bound, not the legacy one */
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a", "--nic",
+                           "synthetic:0", "--nic", "synthetic:1", "--mtu",
+                           "9000", "--size", "9014"), 0);
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/a", "--nic",
+                           "synthetic:0", "--nic", "legacy:0", "--mtu",
+                           "9000", "--size", "1515"), -EINVAL);
+    assert_non_null(strstr(err, "legacy:0"));
 }
 
 static void test_legacy(void **state)
@@ -170,8 +220,24 @@ static void test_refused(void **state)
         { "--partition", "/p", "--nic", "legacyx", "--tap", "t" },
         { "--partition", "/p", "--nic", "legacy:0", "--tap", "t", "--nic",
           "legacy", "--tap", "u" },                           /* same nic */
-        { "bench", "--partition", "/p", "--nic", "synthetic:0", "--nic",
-          "legacy:0" },                                       /* bench: vsc */
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy" },                                         /* same nic */
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--size", "1515" },                     /* legacy MTU */
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--mtu", "9000", "--size", "2000" },
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--interval-ms", "9" },
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--interval-ms", "3600001" },
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--interval-ms", "1s" },
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--interval-ms", "-5" },
+        { "bench", "--partition", "/p", "--nic", "legacy:0", "--nic",
+          "legacy:1", "--interval-ms" },
+        { "--partition", "/p", "--nic", "legacy", "--tap", "t",
+          "--interval-ms", "100" },                           /* bench only */
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "--bogus" },
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "--mtu" },
         { "bench", "--partition", "/p", "--nic", "synthetic:0" },
@@ -208,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_run_defaults),
         cmocka_unit_test(test_run_full),
         cmocka_unit_test(test_bench),
+        cmocka_unit_test(test_bench_legacy),
         cmocka_unit_test(test_legacy),
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_refused),

@@ -23,6 +23,14 @@
  *    and in order; a full ring gives RU, the service refills and resumes
  *    (CSR2) and counts the missed frames (CSR8);
  *  * interrupts: serviced until the line drops, none spurious;
+ *  * poll mode (vg_tulip_poll, what `vesper-guest bench` uses): CSR7
+ *    enables only the abnormal interrupts; 10,000 frames of 60..1518 bytes
+ *    go out (one CSR1 per burst of 30) and back in through the receive
+ *    ring, reaped and received from the OWN bits alone, intact and in
+ *    order, with no interrupt raised and no register access but the
+ *    transmit poll demands; a ring that runs dry (RU) raises the line, and
+ *    the next poll refills, resumes with CSR2 and counts the missed frames;
+ *    switching the mode while open rewrites CSR7;
  *  * link: the PHY's link (MII BMSR) follows the model's;
  *  * close/reopen and a fresh probe of the same device; a fatal bus error
  *    (DMA refused) is reported as -EIO and a close/open recovers;
@@ -35,7 +43,13 @@
  *    the agent reconnects and probes again, and a clean stop leaves the
  *    device with interrupts off and the receiver stopped (§9.5);
  *  * a synthetic and a legacy NIC in one agent (guest_host.h with its
- *    optional legacy device): both up, frames both ways on each.
+ *    optional legacy device): both up, frames both ways on each;
+ *  * `vesper-guest bench` with two legacy NICs (vg_bench_run) against a
+ *    host with two 21140A models joined by a two-port wire: both come up
+ *    in poll mode over the partition socket, frames flow from NIC0 to
+ *    NIC1, the result line and the --interval-ms progress lines are
+ *    well-formed and consistent, the trapped accesses the guest counts are
+ *    the ones the host saw, and few per frame.
  */
 #include <errno.h>
 #include <poll.h>
@@ -58,6 +72,7 @@
 #include "guest_host.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_part.h"
+#include "tools/vesper-guest/bench.h"
 #include "tools/vesper-guest/loop.h"
 #include "tools/vesper-guest/mcast.h"
 #include "tools/vesper-guest/tulip_drv.h"
@@ -95,6 +110,10 @@ struct fx {
     long io_budget;        /* < 0: unlimited; accesses before failing */
     bool dma_refuse;
     unsigned irq_raised;
+    /* poll test: received frames are checked against make_frame(rx_seq)
+     * instead of being stored */
+    bool rx_verify;
+    unsigned rx_seq, rx_bad;
 };
 
 /* ---- the model's side ------------------------------------------------------- */
@@ -203,10 +222,25 @@ static const struct vg_tulip_ops drv_ops = {
     .csr_write = d_csr_write,
 };
 
+static size_t make_frame(uint8_t *b, unsigned i, const struct vsa_mac *dst,
+                         const struct vsa_mac *src, size_t len);
+static size_t frame_len(unsigned i);
+
 static void s_rx(void *ctx, const uint8_t *frame, uint32_t len)
 {
     struct fx *f = ctx;
 
+    if (f->rx_verify) {
+        uint8_t want[VG_TULIP_MAX_FRAME];
+        size_t n = make_frame(want, f->rx_seq, &dev_mac, &peer_mac,
+                              frame_len(f->rx_seq));
+
+        if (len != n || memcmp(frame, want, n) != 0)
+            f->rx_bad++;
+        f->rx_seq++;
+        f->nrx++;
+        return;
+    }
     if (f->nrx < CAP_MAX && len <= CAP_BYTES) {
         f->rx[f->nrx].len = len;
         memcpy(f->rx[f->nrx].data, frame, len);
@@ -733,6 +767,153 @@ static void test_rx_ring_wrap(void **state)
     fx_free(f);
 }
 
+/* ---- poll mode -------------------------------------------------------------------- */
+
+#define IRQ_MASK_INTR 0x0001EBEFu
+#define IRQ_MASK_POLL 0x0000ABAAu /* IRQ_MASK without TI, TU, RI, ERI, NIS */
+
+/* Polls until `want` frames arrived (bounded). */
+static void poll_until(struct fx *f, unsigned want)
+{
+    for (unsigned k = 0; f->nrx < want; k++) {
+        assert_true(vg_tulip_poll(f->drv) >= 0);
+        assert_true(k < 1000);
+    }
+}
+
+/* One frame each way, by polling only. */
+static void traffic_ok_poll(struct fx *f, unsigned tag)
+{
+    uint8_t b[300];
+    unsigned ntx = f->ntx, nrx = f->nrx;
+
+    make_frame(b, tag, &peer_mac, &dev_mac, sizeof(b));
+    assert_int_equal(vg_tulip_send(f->drv, b, sizeof(b)), 0);
+    assert_int_equal(vg_tulip_flush(f->drv), 0);
+    assert_int_equal(f->ntx, ntx + 1);
+    assert_memory_equal(f->tx[ntx].data, b, sizeof(b));
+    assert_int_equal(rx_inject(f, tag, &dev_mac, 200), 0);
+    assert_int_equal(vg_tulip_poll(f->drv), 1);
+    assert_int_equal(f->nrx, nrx + 1);
+    assert_int_equal(f->rx[nrx].len, 200);
+    assert_false(irq_pending(f));
+}
+
+static void test_poll_mode_10000_frames(void **state)
+{
+    struct fx *f = fx_new();
+    const unsigned total = 10000, burst = VG_TULIP_TX_RING - 2;
+    uint8_t b[VG_TULIP_MAX_FRAME];
+    uint64_t traps0, polls0, rounds = 0;
+    unsigned sent = 0;
+
+    (void)state;
+    /* set before open: open itself writes the poll mask, no extra access */
+    assert_int_equal(vg_tulip_set_poll_mode(f->drv, true), 0);
+    assert_true(vg_tulip_poll_mode(f->drv));
+    assert_int_equal(vg_tulip_probe(f->drv), 0);
+    assert_int_equal(vg_tulip_open(f->drv), 0);
+    assert_int_equal(vspn_tulip_csr(f->dev, 7) & 0x1FFFFu, IRQ_MASK_POLL);
+    /* what open left (the setup frame) is reaped by polls, no interrupt */
+    assert_int_equal(vg_tulip_poll(f->drv), 0);
+    assert_false(irq_pending(f));
+    f->irq_raised = 0;
+    f->rx_verify = true;
+    traps0 = dstat(f, VG_TULIP_STATS_ID_traps_data);
+    polls0 = dstat(f, VG_TULIP_STATS_ID_tx_polls);
+
+    /* The wire loops every transmitted frame back into the receiver:
+     * frame i goes out to dev_mac ... */
+    while (sent < total) {
+        unsigned n = 0;
+
+        f->ntx = 0;
+        while (n < burst && sent < total) {
+            size_t len = make_frame(b, sent, &dev_mac, &peer_mac,
+                                    frame_len(sent));
+
+            assert_int_equal(vg_tulip_send(f->drv, b, len), 0);
+            n++;
+            sent++;
+        }
+        assert_int_equal(vg_tulip_flush(f->drv), 0); /* one CSR1 */
+        rounds++;
+        /* the device sent them during the poll demand ... */
+        assert_int_equal(f->ntx, n);
+        /* ... and they come back in; the poll finds them by OWN */
+        for (unsigned i = 0; i < n; i++)
+            assert_int_equal(vspn_tulip_receive(f->dev, f->tx[i].data,
+                                                f->tx[i].len), 0);
+        poll_until(f, sent);
+    }
+    assert_int_equal(f->nrx, total);
+    assert_int_equal(f->rx_bad, 0);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_frames), total);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_rx_frames), total);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_errors), 0);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_rx_errors), 0);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_ring_full), 0);
+    assert_int_equal(vspn_tulip_stats(f->dev)->tx_dropped, 0);
+    assert_int_equal(vspn_tulip_stats(f->dev)->rx_missed, 0);
+    /* no interrupt at all, and the only accesses were the poll demands */
+    assert_int_equal(f->irq_raised, 0);
+    assert_false(irq_pending(f));
+    assert_false(vspn_tulip_irq_asserted(f->dev));
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_irqs), 0);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_rx_polls), 0);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_polls) - polls0, rounds);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_traps_data) - traps0, rounds);
+    fprintf(stderr, "poll mode: %u frames, %llu trapped accesses (%.4f per "
+            "frame)\n", total, (unsigned long long)rounds,
+            (double)rounds / total);
+
+    /* The ring runs dry: the device misses two frames and suspends; RU is
+     * abnormal, so the line rises even in poll mode, and the next poll
+     * receives the ring, refills, resumes with CSR2 and reads CSR8. */
+    f->rx_verify = false;
+    f->nrx = 0;
+    for (unsigned i = 0; i < VG_TULIP_RX_RING; i++)
+        assert_int_equal(rx_inject(f, i, &dev_mac, 64), 0);
+    assert_false(irq_pending(f)); /* RI alone: masked */
+    assert_int_equal(rx_inject(f, 900, &dev_mac, 64), -EAGAIN);
+    assert_int_equal(rx_inject(f, 901, &dev_mac, 64), -EAGAIN);
+    assert_string_equal(vspn_tulip_rx_state(f->dev), "suspended");
+    assert_true(irq_pending(f));
+    assert_int_equal(vg_tulip_poll(f->drv), VG_TULIP_RX_RING);
+    assert_false(irq_pending(f));
+    assert_false(vspn_tulip_irq_asserted(f->dev));
+    assert_string_equal(vspn_tulip_rx_state(f->dev), "running");
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_rx_unavailable), 1);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_rx_missed), 2);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_rx_polls), 1);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_irqs), 1);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_irqs_spurious), 0);
+    assert_int_equal(rx_inject(f, 902, &dev_mac, 64), 0);
+    assert_int_equal(vg_tulip_poll(f->drv), 1);
+    assert_int_equal(f->nrx, VG_TULIP_RX_RING + 1);
+    assert_memory_equal(f->rx[VG_TULIP_RX_RING].data + 14, "\x03\x86", 2);
+
+    /* back to interrupts while open: one CSR7 write; RI interrupts again */
+    traps0 = dstat(f, VG_TULIP_STATS_ID_traps);
+    assert_int_equal(vg_tulip_set_poll_mode(f->drv, false), 0);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_traps) - traps0, 1);
+    assert_int_equal(vspn_tulip_csr(f->dev, 7) & 0x1FFFFu, IRQ_MASK_INTR);
+    assert_int_equal(vg_tulip_set_poll_mode(f->drv, false), 0); /* no-op */
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_traps) - traps0, 1);
+    assert_int_equal(rx_inject(f, 903, &dev_mac, 64), 0);
+    assert_true(irq_pending(f));
+    (void)service(f);
+    assert_int_equal(f->nrx, VG_TULIP_RX_RING + 2);
+    /* and the mode survives close/open */
+    assert_int_equal(vg_tulip_set_poll_mode(f->drv, true), 0);
+    vg_tulip_close(f->drv, true);
+    assert_int_equal(vg_tulip_open(f->drv), 0);
+    assert_int_equal(vspn_tulip_csr(f->dev, 7) & 0x1FFFFu, IRQ_MASK_POLL);
+    (void)vg_tulip_poll(f->drv);
+    traffic_ok_poll(f, 5);
+    fx_free(f);
+}
+
 /* ---- link, close/reopen, bus error ------------------------------------------------ */
 
 static void test_link_follows_phy(void **state)
@@ -866,7 +1047,7 @@ static void test_mcast_parse(void **state)
 #define AH_MAX_ECHO 64
 
 /* What vesperd does for a legacy NIC, reduced: hv/'s partition host, IO
- * traps to the model, its interrupt to the guest's irq eventfd, frames the
+ * traps to the model, its interrupt to the guest's irq socket, frames the
  * guest sends echoed back with the MACs swapped.  Model calls happen on
  * the host thread under mu (the test thread reads the filter). */
 struct ahost {
@@ -1323,6 +1504,300 @@ static void test_agent_mixed_nics(void **state)
     free(h);
 }
 
+/* ---- vesper-guest bench with two legacy NICs ----------------------------------------- */
+
+#define BH_QUEUE 64u
+
+static const struct vsa_mac dev2_mac = { { 0x00, 0x15, 0x5d, 0x11, 0x22,
+                                           0x44 } };
+
+/* A host with two 21140A models (device 0 and 1, interrupt lines 0 and
+ * 1) joined by a wire: what one transmits is delivered to the other after
+ * the trapped access that sent it (outside the model's callbacks), as
+ * vesperd's switch would between two legacy ports. */
+struct bhost {
+    char dir[64], path[128];
+    struct hv_part_host *part;
+    struct bh_dev {
+        struct bhost *h;
+        unsigned idx;
+        struct vspn_tulip *dev;
+        unsigned nq;
+        uint32_t qlen[BH_QUEUE];
+        uint8_t q[BH_QUEUE][VSPN_TULIP_MAX_FRAME];
+        uint64_t traps, tx, rx, rx_missed, q_full;
+    } d[2];
+    pthread_t thr;
+    atomic_bool stop;
+    pthread_mutex_t mu;
+};
+
+static int bh_dma_read(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+    struct bh_dev *d = ctx;
+    struct hv_mem *m = hv_part_host_mem(d->h->part);
+
+    return m ? hv_mem_read(m, gpa, buf, len) : -EFAULT;
+}
+
+static int bh_dma_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
+{
+    struct bh_dev *d = ctx;
+    struct hv_mem *m = hv_part_host_mem(d->h->part);
+
+    return m ? hv_mem_write(m, gpa, buf, len) : -EFAULT;
+}
+
+static void bh_tx(void *ctx, const uint8_t *frame, uint32_t len)
+{
+    struct bh_dev *d = ctx;
+    struct bh_dev *peer = &d->h->d[1 - d->idx];
+
+    d->tx++;
+    if (peer->nq >= BH_QUEUE || len > VSPN_TULIP_MAX_FRAME) {
+        peer->q_full++;
+        return;
+    }
+    memcpy(peer->q[peer->nq], frame, len);
+    peer->qlen[peer->nq++] = len;
+}
+
+static void bh_irq(void *ctx, bool asserted)
+{
+    struct bh_dev *d = ctx;
+
+    if (asserted && d->h->part)
+        (void)hv_part_host_raise_irq(d->h->part, d->idx);
+}
+
+static const struct vspn_tulip_ops bh_model_ops = {
+    .dma = { .read = bh_dma_read, .write = bh_dma_write },
+    .tx_frame = bh_tx,
+    .irq = bh_irq,
+};
+
+static void bh_new_devices(struct bhost *h)
+{
+    for (unsigned i = 0; i < 2; i++) {
+        struct vspn_tulip_config mc = { .mac = i ? dev2_mac : dev_mac,
+                                        .link_up = true };
+
+        vspn_tulip_destroy(h->d[i].dev);
+        h->d[i].dev = NULL;
+        h->d[i].h = h;
+        h->d[i].idx = i;
+        h->d[i].nq = 0;
+        assert_int_equal(vspn_tulip_create(&mc, &bh_model_ops, &h->d[i],
+                                           &h->d[i].dev), 0);
+    }
+}
+
+static void bh_io(void *ctx, struct hv_part_io *io)
+{
+    struct bhost *h = ctx;
+    struct vspn_tulip *dev;
+
+    if (io->dev > 1)
+        return; /* no such device: all-ones */
+    h->d[io->dev].traps++;
+    dev = h->d[io->dev].dev;
+    if (io->flags & HV_PART_IO_CONFIG) {
+        if (io->flags & HV_PART_IO_WRITE)
+            vspn_tulip_cfg_write(dev, (uint32_t)io->addr, io->size,
+                                 (uint32_t)io->value);
+        else
+            io->value = vspn_tulip_cfg_read(dev, (uint32_t)io->addr,
+                                            io->size);
+    } else if (io->flags & HV_PART_IO_WRITE) {
+        vspn_tulip_csr_write(dev, (uint32_t)io->addr, io->size,
+                             (uint32_t)io->value);
+    } else {
+        io->value = vspn_tulip_csr_read(dev, (uint32_t)io->addr, io->size);
+    }
+}
+
+static void bh_up(void *ctx)
+{
+    (void)ctx;
+}
+
+static void bh_down(void *ctx)
+{
+    (void)ctx; /* the test ends with the guest */
+}
+
+static const struct hv_part_host_ops bh_part_ops = {
+    .chan_open = ah_chan_open,
+    .chan_close = ah_chan_close,
+    .io_trap = bh_io,
+    .guest_up = bh_up,
+    .guest_down = bh_down,
+};
+
+/* The wire: queued frames into the other device's receive ring. */
+static void bh_deliver(struct bhost *h)
+{
+    for (unsigned i = 0; i < 2; i++) {
+        struct bh_dev *d = &h->d[i];
+
+        for (unsigned k = 0; k < d->nq; k++) {
+            int rc = vspn_tulip_receive(d->dev, d->q[k], d->qlen[k]);
+
+            if (rc == 0)
+                d->rx++;
+            else if (rc == -EAGAIN)
+                d->rx_missed++;
+        }
+        d->nq = 0;
+    }
+}
+
+static void *bh_thread(void *arg)
+{
+    struct bhost *h = arg;
+
+    while (!atomic_load(&h->stop)) {
+        struct pollfd pf[2];
+        int cfd, np = 0;
+
+        pthread_mutex_lock(&h->mu);
+        cfd = hv_part_host_conn_fd(h->part);
+        pf[np++] = (struct pollfd){ .fd = hv_part_host_listen_fd(h->part),
+                                    .events = POLLIN };
+        if (cfd >= 0)
+            pf[np++] = (struct pollfd){ .fd = cfd, .events = POLLIN };
+        pthread_mutex_unlock(&h->mu);
+        (void)poll(pf, (nfds_t)np, 5);
+        pthread_mutex_lock(&h->mu);
+        if (pf[0].revents & POLLIN)
+            (void)hv_part_host_on_listen(h->part);
+        for (int k = 0; k < 256 && hv_part_host_conn_fd(h->part) >= 0; k++) {
+            struct pollfd one = { .fd = hv_part_host_conn_fd(h->part),
+                                  .events = POLLIN };
+
+            if (poll(&one, 1, 0) <= 0 || hv_part_host_on_conn(h->part))
+                break;
+            bh_deliver(h);
+        }
+        pthread_mutex_unlock(&h->mu);
+    }
+    return NULL;
+}
+
+/* The number after "key": in a JSON line (0 when absent). */
+static double jnum(const char *line, const char *key)
+{
+    char k[64];
+    const char *p;
+
+    snprintf(k, sizeof(k), "\"%s\":", key);
+    p = strstr(line, k);
+    return p ? strtod(p + strlen(k), NULL) : 0.0;
+}
+
+static void test_bench_legacy_pair(void **state)
+{
+    struct bhost *h = calloc(1, sizeof(*h));
+    struct vg_opts o;
+    char *buf = NULL, *line, *save = NULL;
+    size_t blen = 0;
+    FILE *out;
+    unsigned nprog = 0;
+    double last_tx = 0, last_rx = 0, last_traps = 0, last_t = 0;
+    double res_tx = -1, res_rx = -1, res_traps = -1, res_tpr = -1;
+    uint64_t host_traps;
+
+    (void)state;
+    assert_non_null(h);
+    strcpy(h->dir, "/tmp/vg-bench-XXXXXX");
+    assert_non_null(mkdtemp(h->dir));
+    snprintf(h->path, sizeof(h->path), "%s/vm.sock", h->dir);
+    pthread_mutex_init(&h->mu, NULL);
+    bh_new_devices(h);
+    assert_int_equal(hv_part_host_create(h->path, &bh_part_ops, h, &h->part),
+                     0);
+    assert_int_equal(pthread_create(&h->thr, NULL, bh_thread, h), 0);
+
+    memset(&o, 0, sizeof(o));
+    o.cmd = VG_CMD_BENCH;
+    o.partition = h->path;
+    o.nnics = 2;
+    o.nics[0] = (struct vg_nic_arg){ .kind = VG_NIC_LEGACY, .index = 0 };
+    o.nics[1] = (struct vg_nic_arg){ .kind = VG_NIC_LEGACY, .index = 1 };
+    o.mode = VSPN_VSC_LINUX;
+    o.mtu = 1500;
+    o.seconds = 0.6;
+    o.size = 64;
+    o.interval_ms = 100;
+    o.verbose = true;
+    out = open_memstream(&buf, &blen);
+    assert_non_null(out);
+    assert_int_equal(vg_bench_run(&o, -1, out), 0);
+    fclose(out);
+    fprintf(stderr, "%s", buf);
+
+    for (line = strtok_r(buf, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "{\"t\":", 5) == 0) {
+            double t = jnum(line, "t"), tx = jnum(line, "tx_frames");
+            double rx = jnum(line, "rx_frames"), tr = jnum(line, "traps");
+
+            /* cumulative, stamped with the wall clock */
+            assert_true(t > 1.6e9 && t >= last_t);
+            assert_true(tx >= last_tx && rx >= last_rx && tr >= last_traps);
+            assert_true(rx <= tx);
+            last_t = t;
+            last_tx = tx;
+            last_rx = rx;
+            last_traps = tr;
+            nprog++;
+        } else if (strncmp(line, "{\"tx_pps\":", 10) == 0) {
+            res_tx = jnum(line, "tx_frames");
+            res_rx = jnum(line, "rx_frames");
+            res_traps = jnum(line, "traps");
+            res_tpr = jnum(line, "traps_per_rx");
+            assert_non_null(strstr(line, "\"size\":64"));
+        }
+    }
+    assert_true(nprog >= 3);
+    assert_true(res_rx > 1000);
+    assert_true(res_rx <= res_tx);
+    assert_true(res_tx >= last_tx && res_rx >= last_rx);
+    assert_true(res_traps >= last_traps && res_traps > 0);
+    /* one CSR1 per burst of 30 and little else */
+    assert_true(res_tpr > 0 && res_tpr < 0.2);
+    assert_true(res_traps / res_rx > res_tpr - 0.001 &&
+                res_traps / res_rx < res_tpr + 0.001);
+
+    atomic_store(&h->stop, true);
+    pthread_join(h->thr, NULL);
+    /* the host saw every frame the guest counted, and every access (plus
+     * probe, open and close, outside the window) */
+    host_traps = h->d[0].traps + h->d[1].traps;
+    fprintf(stderr, "host: traps %llu + %llu, dev0 tx %llu, dev1 rx %llu "
+            "missed %llu, queue full %llu\n",
+            (unsigned long long)h->d[0].traps,
+            (unsigned long long)h->d[1].traps,
+            (unsigned long long)h->d[0].tx, (unsigned long long)h->d[1].rx,
+            (unsigned long long)h->d[1].rx_missed,
+            (unsigned long long)h->d[1].q_full);
+    assert_true((double)h->d[0].tx >= res_tx);
+    assert_true((double)h->d[1].rx >= res_rx);
+    assert_true((double)host_traps > res_traps);
+    assert_int_equal(h->d[0].q_full + h->d[1].q_full, 0);
+    /* the clean stop closed both devices (§9.5) */
+    assert_int_equal(vspn_tulip_csr(h->d[0].dev, 7) & 0x1FFFFu, 0);
+    assert_int_equal(vspn_tulip_csr(h->d[1].dev, 7) & 0x1FFFFu, 0);
+
+    hv_part_host_destroy(h->part);
+    for (unsigned i = 0; i < 2; i++)
+        vspn_tulip_destroy(h->d[i].dev);
+    rmdir(h->dir);
+    pthread_mutex_destroy(&h->mu);
+    free(buf);
+    free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1335,12 +1810,14 @@ int main(void)
         cmocka_unit_test(test_setup_frame_waits_for_room),
         cmocka_unit_test(test_tx_1000_frames),
         cmocka_unit_test(test_rx_ring_wrap),
+        cmocka_unit_test(test_poll_mode_10000_frames),
         cmocka_unit_test(test_link_follows_phy),
         cmocka_unit_test(test_close_reopen),
         cmocka_unit_test(test_bus_error_reset),
         cmocka_unit_test(test_mcast_parse),
         cmocka_unit_test(test_agent_legacy_nic),
         cmocka_unit_test(test_agent_mixed_nics),
+        cmocka_unit_test(test_bench_legacy_pair),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,12 +18,16 @@
  *    contradictory flags are refused (counted, all-ones, device not
  *    called); every trap is counted; a guest that never reads its
  *    answers gets them dropped and counted, and nothing blocks;
- *  * interrupt lines: IRQ_SETUP registers an eventfd or a socketpair end
- *    (anything else, a pipe, is a bad frame); raising writes 1 to it (or
- *    sends one 8-byte message; a full socket queue is coalesced); a line without an fd or out of
- *    range is refused; a guest that fills its counter and makes the fd
- *    blocking cannot make the host block (skipped, counted coalesced); the
- *    guarded write itself is interrupted when a write would block.
+ *  * interrupt lines: hv_part_guest_setup_irq registers a non-blocking
+ *    SOCK_SEQPACKET socketpair end; raising sends one 8-byte message of
+ *    value 1 per interrupt, a full queue is coalesced (counted), nothing
+ *    blocks; a line without an fd or out of range is refused; IRQ_SETUP
+ *    refuses anything but a socketpair end (an eventfd, a pipe, a socket
+ *    connected to a named listener, a stream or datagram socketpair: bad
+ *    frames, the fd closed); a socketpair end that the guest made blocking,
+ *    with the smallest send buffer and never read, takes 100,000 raises
+ *    without the host blocking; a guest that closed its end gets its raises
+ *    counted as failed (-EPIPE).
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -489,17 +493,16 @@ static int g_io(struct hv_part_guest *pg, uint32_t dev, uint32_t flags,
 
 
 /* Guest: the device accesses of test_io_irq (phase 1), refused ones and
- * an interrupt line (phase 3), then a full blocking counter (phase 4),
- * then a pipe offered as an interrupt line (refused) and a socketpair end
- * as line 3 (phase 5), whose messages it counts into s->relid (phase 6).
- * At phases 1, 3, 4 and 5 it waits for the host's release (which it
- * clears first). */
+ * interrupt line 0 (phase 3), whose one message it reads (phase 4), then
+ * leaves unread while the host raises it many times and counts the
+ * messages into s->relid (phase 5).  At phases 1, 3 and 4 it waits for the
+ * host's release (which it clears first). */
 static int guest_dev(struct script *s)
 {
     struct hv_part_guest *pg;
-    uint64_t v, full = 0xfffffffffffffffeull;
-    uint8_t payload[8] = { 2, 0, 0, 0, 0, 0, 0, 0 };
-    int rc, efd, p[2], fl;
+    uint64_t v;
+    int rc, efd, fl, type = 0;
+    socklen_t len = sizeof(type);
 
     if ((rc = hv_part_guest_connect(sock_path, TMO, &s->pg)) != 0)
         return rc;
@@ -542,62 +545,43 @@ static int guest_dev(struct script *s)
     if ((rc = g_io(pg, 0, HV_PART_IO_WRITE | 0x80, 0, 4, 7, &v)))
         return rc;
     atomic_store(&s->phase, 2);
-    /* interrupt line 0 */
+    /* interrupt line 0: our end of a non-blocking seqpacket socketpair */
     if ((rc = hv_part_guest_setup_irq(pg, 0, &efd)) != 0)
         return rc;
+    fl = fcntl(efd, F_GETFL);
+    if (getsockopt(efd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
+        type != SOCK_SEQPACKET || fl < 0 || !(fl & O_NONBLOCK))
+        return -13;
     /* a frame round trip, so the host has taken the IRQ_SETUP */
     if ((rc = g_io(pg, 9, 0, 0, 4, 0, &v)))
         return rc;
     atomic_store(&s->release, false);
     atomic_store(&s->phase, 3);
     wait_release(s);
+    /* raised once: exactly one 8-byte message of value 1 */
+    v = 0;
     for (int i = 0; i < 5000 && read(efd, &v, 8) != 8; i++)
         usleep(1000);
     if (v != 1)
-        return -13;
-    /* hostile: counter full and the (shared) file made blocking */
-    fl = fcntl(efd, F_GETFL);
-    if (write(efd, &full, 8) != 8 || fl < 0 ||
-        fcntl(efd, F_SETFL, fl & ~O_NONBLOCK) < 0)
         return -14;
+    if (read(efd, &v, 8) != -1 || errno != EAGAIN)
+        return -15;
     atomic_store(&s->release, false);
     atomic_store(&s->phase, 4);
     wait_release(s);
-    /* a pipe is not an eventfd */
-    if (pipe(p) < 0)
-        return -15;
-    rc = hv__part_send(hv_part_guest_fd(pg), HV_PART_IRQ_SETUP, payload,
-                       sizeof(payload), p[0]);
-    close(p[0]);
-    close(p[1]);
-    if (rc || (rc = g_io(pg, 9, 0, 0, 4, 0, &v)))
-        return rc ? rc : -16;
-    /* line 3: a socketpair end instead of an eventfd */
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
-        return -17;
-    payload[0] = 3;
-    rc = hv__part_send(hv_part_guest_fd(pg), HV_PART_IRQ_SETUP, payload,
-                       sizeof(payload), p[1]);
-    close(p[1]);
-    if (rc || (rc = g_io(pg, 9, 0, 0, 4, 0, &v)))
-        return rc ? rc : -18;
-    atomic_store(&s->release, false);
-    atomic_store(&s->phase, 5);
-    wait_release(s);
-    /* the host raised it many times: at least one message, each 8 bytes
-     * of value 1; the rest was coalesced by the full queue */
+    /* the host raised it many times while we did not read: at least one
+     * message, each 8 bytes of value 1, drained until EAGAIN; the rest
+     * was coalesced by the full queue */
     {
         unsigned n = 0;
         ssize_t got;
-        while ((got = recv(p[0], &v, sizeof(v), MSG_DONTWAIT)) == 8 &&
-               v == 1)
+        while ((got = read(efd, &v, sizeof(v))) == 8 && v == 1)
             n++;
-        close(p[0]);
-        if (n == 0 || got != -1)
-            return -19;
+        if (n == 0 || got != -1 || errno != EAGAIN)
+            return -16;
         s->relid = n; /* reported to the host */
     }
-    atomic_store(&s->phase, 6);
+    atomic_store(&s->phase, 5);
     hv_part_guest_close(pg);
     s->pg = NULL;
     return 0;
@@ -610,7 +594,7 @@ static uint64_t st_unanswered(const struct hv_part_host *h)
 
 static void on_alarm(int sig)
 {
-    static const char msg[] = "test_part: host blocked on a guest eventfd\n";
+    static const char msg[] = "test_part: the host blocked\n";
 
     (void)sig;
     (void)!write(2, msg, sizeof(msg) - 1);
@@ -643,7 +627,7 @@ static void test_io_irq(void **state)
     assert_int_equal(st->bad_io, 6);
     assert_int_equal(dev_calls, 9);
     assert_int_equal(st->io_traps, 8 + 6 + 1);
-    /* raising: line 0 has its eventfd, line 1 none, line 8 is no line */
+    /* raising: line 0 has its socket, line 1 none, line 8 is no line */
     assert_true(hv_part_host_irq_fd(h, 0) >= 0);
     assert_int_equal(hv_part_host_raise_irq(h, 1), -ENOTCONN);
     assert_int_equal(hv_part_host_raise_irq(h, HV_PART_MAX_IRQS), -EINVAL);
@@ -652,27 +636,17 @@ static void test_io_irq(void **state)
     assert_int_equal(st->irqs_raised, 1);
     atomic_store(&g.release, true);
     run_host_until_phase(h, &g, 4);
-    /* the guest holds its counter full on a blocking file: skipped */
+    /* the guest does not read: raising never blocks, a full queue is
+     * coalesced */
     signal(SIGALRM, on_alarm);
     alarm(5);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 1000; i++)
         assert_int_equal(hv_part_host_raise_irq(h, 0), 0);
     alarm(0);
-    assert_int_equal(st->irqs_coalesced, 3);
-    assert_int_equal(st->irqs_raised, 1);
-    assert_int_equal(st->irq_stuck, 0);
-    atomic_store(&g.release, true);
-    run_host_until_phase(h, &g, 5);
-    assert_int_equal(st->bad_frame, 1); /* the pipe */
-    assert_int_equal(hv_part_host_irq_fd(h, 2), -1);
-    /* line 3 is a socketpair end: raising never blocks, a full queue is
-     * coalesced */
-    alarm(5);
-    for (int i = 0; i < 1000; i++)
-        assert_int_equal(hv_part_host_raise_irq(h, 3), 0);
-    alarm(0);
-    assert_int_equal(st->irqs_raised + st->irqs_coalesced, 1 + 3 + 1000);
-    assert_true(st->irqs_coalesced > 3);
+    assert_int_equal(st->irqs_raised + st->irqs_coalesced, 1 + 1000);
+    assert_true(st->irqs_coalesced > 0);
+    assert_int_equal(st->irqs_failed, 0);
+    assert_int_equal(st->bad_frame, 0);
     atomic_store(&g.release, true);
     run_host_until(h, &g.done);
     pthread_join(t, NULL);
@@ -731,53 +705,130 @@ static void test_io_unanswered(void **state)
     hv_part_host_destroy(h);
 }
 
-/* The guard of hv__irq_write: a write that passes the poll but would
- * block (counter max - 2, blocking file, value 2: the race a guest can
- * win between the host's poll and its write) is interrupted, not hung. */
-static void test_irq_guard(void **state)
+/* Sends IRQ_SETUP for `line` with `fd` on the raw guest socket `sock` and
+ * lets the host take it. */
+static void irq_setup(struct hv_part_host *h, int sock, uint32_t line, int fd)
 {
-    struct hv__irq_guard g = { 0 };
-    uint64_t v = 0xfffffffffffffffdull;
-    struct timespec t0, t1;
-    int efd = eventfd(0, EFD_CLOEXEC); /* blocking */
-    long ms;
+    uint8_t payload[8] = { 0 };
+
+    payload[0] = (uint8_t)line;
+    assert_int_equal(hv__part_send(sock, HV_PART_IRQ_SETUP, payload,
+                                   sizeof(payload), fd), 0);
+    while (hv_part_host_run_once(h, 0) > 0)
+        ;
+}
+
+/* Interrupt lines from a raw guest: only a socketpair end is taken, and
+ * nothing the guest does to it makes the host block. */
+static void test_irq_lines(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    const struct hv_stats *st = hv_part_host_stats(h);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct sockaddr_un la = { .sun_family = AF_UNIX };
+    char named[sizeof(la.sun_path)];
+    int fd, efd, p[2], lfd, cfd, sv[2], one = 1, fl;
+    uint64_t v, raised, coalesced;
+    unsigned fds0, n;
+    ssize_t got;
     (void)state;
 
+    strcpy(sa.sun_path, sock_path);
+    fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    fds0 = count_fds();
+
+    /* refused, each a bad frame whose fd the host closes: an eventfd ... */
+    efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     assert_true(efd >= 0);
-    assert_true(hv__is_eventfd(efd));
-    assert_int_equal(hv__irq_write(&g, efd, 1), 1);
-    assert_int_equal(read(efd, &v, 8), 8);
-    assert_int_equal(v, 1);
-    v = 0xfffffffffffffffdull;
-    assert_int_equal(write(efd, &v, 8), 8);
+    irq_setup(h, fd, 1, efd);
+    close(efd);
+    assert_int_equal(st->bad_frame, 1);
+    /* ... a pipe ... */
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    irq_setup(h, fd, 1, p[1]);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(st->bad_frame, 2);
+    /* ... a seqpacket socket connected to a named listener (our 8-byte
+     * messages would go there with the host's credentials) ... */
+    snprintf(named, sizeof(named), "%s/named.sock", dir);
+    strcpy(la.sun_path, named);
+    lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&la, sizeof(la)), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    cfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(cfd, (struct sockaddr *)&la, sizeof(la)), 0);
+    irq_setup(h, fd, 1, cfd);
+    close(cfd);
+    close(lfd);
+    unlink(named);
+    assert_int_equal(st->bad_frame, 3);
+    /* ... and stream or datagram socketpairs */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p), 0);
+    irq_setup(h, fd, 1, p[1]);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, p), 0);
+    irq_setup(h, fd, 1, p[1]);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(st->bad_frame, 5);
+    assert_int_equal(hv_part_host_irq_fd(h, 1), -1);
+    assert_int_equal(hv_part_host_raise_irq(h, 1), -ENOTCONN);
+    assert_true(hv_part_host_connected(h));
+    assert_int_equal(count_fds(), fds0); /* the host kept none of them */
+
+    /* A socketpair end is taken.  The guest keeps the host's end too and
+     * turns it hostile: blocking (the file is shared), the smallest send
+     * buffer, and it never reads. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC |
+                                SOCK_NONBLOCK, 0, sv), 0);
+    irq_setup(h, fd, 5, sv[1]);
+    assert_int_equal(st->bad_frame, 5);
+    assert_true(hv_part_host_irq_fd(h, 5) >= 0);
+    for (int i = 0; i < 2; i++) {
+        fl = fcntl(sv[i], F_GETFL);
+        assert_true(fl >= 0);
+        assert_int_equal(fcntl(sv[i], F_SETFL, fl & ~O_NONBLOCK), 0);
+    }
+    assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &one,
+                                sizeof(one)), 0);
+    fl = fcntl(hv_part_host_irq_fd(h, 5), F_GETFL);
+    assert_false(fl & O_NONBLOCK); /* the host's view changed with it */
     signal(SIGALRM, on_alarm);
     alarm(5);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    assert_int_equal(hv__irq_write(&g, efd, 2), -EINTR);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    /* counter full: seen by the poll, nothing written, nothing waited */
-    assert_int_equal(hv__irq_write(&g, efd, 1), 1);
-    assert_int_equal(hv__irq_write(&g, efd, 1), 0);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(hv_part_host_raise_irq(h, 5), 0);
     alarm(0);
-    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    assert_true(ms < 1000);
-    assert_int_equal(read(efd, &v, 8), 8);
-    assert_int_equal(v, 0xfffffffffffffffeull);
-    /* the guard leaves no signal pending behind it: a later blocking
-     * call is not interrupted (poll waits its full 20 ms) */
-    {
-        struct pollfd pfd = { .fd = efd, .events = POLLIN };
-        assert_int_equal(poll(&pfd, 1, 20), 0);
-    }
-    {
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        assert_false(hv__is_eventfd(p[0]));
-        close(p[0]);
-        close(p[1]);
-    }
-    hv__irq_guard_fini(&g);
-    close(efd);
+    raised = st->irqs_raised;
+    coalesced = st->irqs_coalesced;
+    assert_int_equal(raised + coalesced, 100000);
+    assert_true(raised > 0);
+    assert_true(coalesced > 0);
+    assert_int_equal(st->irqs_failed, 0);
+    /* what got through: one 8-byte message of value 1 per raise */
+    n = 0;
+    while ((got = recv(sv[0], &v, sizeof(v), MSG_DONTWAIT)) == 8 && v == 1)
+        n++;
+    assert_int_equal(got, -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_int_equal(n, raised);
+
+    /* the guest closes its end: counted, reported, the line stays */
+    close(sv[0]);
+    alarm(5);
+    assert_int_equal(hv_part_host_raise_irq(h, 5), -EPIPE);
+    alarm(0);
+    assert_int_equal(st->irqs_failed, 1);
+    assert_int_equal(st->irqs_raised, raised);
+    assert_true(hv_part_host_irq_fd(h, 5) >= 0);
+    close(sv[1]);
+    close(fd);
+    hv_part_host_destroy(h);
 }
 
 int main(void)
@@ -789,7 +840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconnect_no_leak, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_io_irq, setup, teardown),
-        cmocka_unit_test(test_irq_guard),
+        cmocka_unit_test_setup_teardown(test_irq_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_unanswered, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

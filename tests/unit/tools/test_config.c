@@ -300,9 +300,10 @@ static void test_vms_legacy(void **state)
         "{'name':'vm1','nics':["
         " {'name':'eth0','type':'legacy','switch':'priv',"
         "  'vlan':{'mode':'access','vid':10},'learn_limit':4},"
-        " {'name':'eth1','type':'synthetic','switch':'priv'},"
+        " {'name':'eth1','type':'synthetic','switch':'priv',"
+        "  'connected':false},"
         " {'name':'eth2','type':'legacy','switch':'priv',"
-        "  'mac':'02:00:00:00:00:21',"
+        "  'mac':'02:00:00:00:00:21','connected':true,"
         "  'vlan':{'mode':'trunk','allowed':'10-20','native':10}}]}",
         "{'switch':'priv','vlan':10,'mac':'02:00:00:00:00:99',"
         " 'port':'vm1.eth0'}"));
@@ -313,12 +314,15 @@ static void test_vms_legacy(void **state)
     assert_int_equal(e0->vlan.mode, VLAN_MODE_ACCESS);
     assert_int_equal(e0->vlan.access_vid, 10);
     assert_int_equal(e0->learn_limit, 4);
+    assert_true(e0->connected); /* the default */
     ctl_vm_nic_mac("vm1", "eth0", 0, &m);
     assert_memory_equal(&e0->mac, &m, sizeof(m));
     e1 = &cfg->ports[ctl_port_find(cfg, "vm1.eth1")];
     assert_int_equal(e1->cls, CTL_PORT_SYNTHETIC);
     assert_int_equal(e1->nic_type, CTL_NIC_SYNTHETIC);
+    assert_false(e1->connected);
     e1 = &cfg->ports[ctl_port_find(cfg, "vm1.eth2")];
+    assert_true(e1->connected);
     assert_int_equal(e1->cls, CTL_PORT_LEGACY);
     assert_int_equal(e1->nic_idx, 2);
     assert_int_equal(e1->vlan.mode, VLAN_MODE_TRUNK);
@@ -620,6 +624,13 @@ static const struct bad_case bad_cases[] = {
     { SNIC_DOC("'mac':'00:00:00:00:00:00'"),
       "mac: 00:00:00:00:00:00 is not a station address" },
     { SNIC_DOC("'mac':5"), "mac: expected a string, got integer" },
+    { SNIC_DOC("'connected':1"),
+      "vms[0] (\"vm1\").nics[0] (\"eth0\"): connected: expected a "
+      "boolean, got integer" },
+    { SNIC_DOC("'connected':'false'"),
+      "nics[0] (\"eth0\"): connected: expected a boolean, got string" },
+    { NIC_DOC("'type':'legacy','switch':'priv','connected':null"),
+      "nics[0] (\"eth0\"): connected: expected a boolean, got null" },
     { SNIC_DOC("'vlan':{'mode':'access','vid':4095}"),
       "nics[0] (\"eth0\"): vlan.vid: 4095 is outside 1..4094" },
     { SNIC_DOC("'learn_limit':8193"),

@@ -12,7 +12,8 @@
  * devargs device and ifname are -32002; and after any failed mutation the
  * input document is byte-identical (json_dumps with JSON_SORT_KEYS before
  * and after) and no new document or result is returned.
- * VMs: vm.add / vm.del / vm.nic.add / vm.nic.del write canonical objects
+ * VMs: vm.add / vm.del / vm.nic.add / vm.nic.del / vm.nic.set write
+ * canonical objects
  * (a NIC's derived MAC is stored, skipping addresses in use), refuse
  * duplicates (VM, NIC, MAC, port name), dangling references, bad MACs and
  * unknown NIC types, take static entries with them; legacy NICs are added
@@ -634,6 +635,7 @@ static void test_vm_add_del(void **state)
     (void)state;
     assert_true(ctl_method_is_mutating("vm.add"));
     assert_true(ctl_method_is_mutating("vm.nic.del"));
+    assert_true(ctl_method_is_mutating("vm.nic.set"));
     assert_false(ctl_method_is_mutating("vm.list"));
     assert_false(ctl_method_is_mutating("vm.show"));
 
@@ -898,6 +900,71 @@ static void test_vm_nic_del(void **state)
     json_decref(doc);
 }
 
+/* vm.nic.set: connected written explicitly (true too), nothing else of the
+ * NIC or the document changes; a missing, non-boolean or unknown
+ * parameter and an unknown VM or NIC are refused. */
+static void test_vm_nic_set(void **state)
+{
+    json_t *doc = jq(TT_VM_DOC), *d, *d2, *res, *want;
+
+    (void)state;
+    d = mutate_ok(doc, "vm.nic.set",
+                  "{'vm':'vm1','name':'eth0','connected':false}", &res);
+    assert_json(res, "{'ok':true}");
+    json_decref(res);
+    want = json_deep_copy(find_nic(doc, "vm1", "eth0"));
+    json_object_set_new(want, "connected", json_false());
+    assert_true(json_equal(find_nic(d, "vm1", "eth0"), want));
+    json_decref(want);
+    assert_true(json_equal(find_nic(d, "vm1", "eth1"),
+                           find_nic(doc, "vm1", "eth1")));
+    assert_true(json_equal(json_object_get(d, "fdb_static"),
+                           json_object_get(doc, "fdb_static")));
+    /* and back: true is written, not removed */
+    d2 = mutate_ok(d, "vm.nic.set",
+                   "{'vm':'vm1','name':'eth0','connected':true}", NULL);
+    assert_true(json_is_true(json_object_get(find_nic(d2, "vm1", "eth0"),
+                                             "connected")));
+    json_decref(d2);
+    /* an already disconnected NIC stays so (idempotent) */
+    d2 = mutate_ok(doc, "vm.nic.set",
+                   "{'vm':'vm1','name':'eth1','connected':false}", NULL);
+    assert_true(json_equal(d2, doc));
+    json_decref(d2);
+    json_decref(d);
+    /* a legacy NIC alike */
+    d = mutate_ok(doc, "vm.nic.add", "{'vm':'vm2','name':'tu',"
+                  "'switch':'ext','type':'legacy'}", NULL);
+    d2 = mutate_ok(d, "vm.nic.set",
+                   "{'vm':'vm2','name':'tu','connected':false}", NULL);
+    assert_true(json_is_false(json_object_get(find_nic(d2, "vm2", "tu"),
+                                              "connected")));
+    json_decref(d2);
+    json_decref(d);
+
+    mutate_fail(doc, "vm.nic.set", "{'vm':'vm1','name':'eth0'}",
+                CTL_RPC_INVALID_PARAMS,
+                "missing parameter: give \"connected\"");
+    mutate_fail(doc, "vm.nic.set",
+                "{'vm':'vm1','name':'eth0','connected':'no'}",
+                CTL_RPC_INVALID_PARAMS, "connected");
+    mutate_fail(doc, "vm.nic.set",
+                "{'vm':'vm1','name':'eth0','connected':0}",
+                CTL_RPC_INVALID_PARAMS, "connected");
+    mutate_fail(doc, "vm.nic.set",
+                "{'vm':'vm1','name':'eth0','connected':true,'mtu':5}",
+                CTL_RPC_INVALID_PARAMS, "mtu");
+    mutate_fail(doc, "vm.nic.set",
+                "{'vm':'vm1','name':'eth7','connected':true}",
+                CTL_RPC_NOT_FOUND, "VM \"vm1\" has no NIC named \"eth7\"");
+    mutate_fail(doc, "vm.nic.set",
+                "{'vm':'vm7','name':'eth0','connected':true}",
+                CTL_RPC_NOT_FOUND, "VM \"vm7\" does not exist");
+    mutate_fail(doc, "vm.nic.set", "{'vm':'vm1','connected':true}",
+                CTL_RPC_INVALID_PARAMS, "missing parameter \"name\"");
+    json_decref(doc);
+}
+
 /* Ports that are VM NICs: port.* and switch.del know them. */
 static void test_vm_ports(void **state)
 {
@@ -917,7 +984,8 @@ static void test_vm_ports(void **state)
                   "'access','vid':30},'learn_limit':5}", NULL);
     assert_json(find_nic(d, "vm1", "eth1"),
                 "{'name':'eth1','type':'synthetic','switch':'ext',"
-                "'vlan':{'mode':'access','vid':30},'learn_limit':5}");
+                "'vlan':{'mode':'access','vid':30},'learn_limit':5,"
+                "'connected':false}");
     json_decref(d);
     /* a NIC's VLAN change must keep its static entry's VLAN */
     mutate_fail(doc, "port.set", "{'name':'vm1.eth0','vlan':{'mode':"
@@ -1022,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_vm_add_del),
         cmocka_unit_test(test_vm_nic_add),
         cmocka_unit_test(test_vm_nic_del),
+        cmocka_unit_test(test_vm_nic_set),
         cmocka_unit_test(test_vm_ports),
         cmocka_unit_test(test_general_errors),
         cmocka_unit_test(test_sequence),

@@ -223,6 +223,7 @@ static void test_mutate_oom(void **state)
                         "'vlan':{'mode':'trunk','allowed':'10-20',"
                         "'native':10},'learn_limit':8}" },
         { "vm.nic.del", "{'vm':'vm1','name':'eth0'}" },
+        { "vm.nic.set", "{'vm':'vm1','name':'eth0','connected':false}" },
         { "port.set", "{'name':'vm1.eth1','vlan':{'mode':'access',"
                       "'vid':12}}" },
     };

@@ -108,7 +108,7 @@ static inline char *jdump(const json_t *j)
     "    'learn_limit':16},"                                                 \
     "   {'name':'eth1','type':'synthetic','switch':'ext',"                   \
     "    'vlan':{'mode':'trunk','allowed':'10-20','native':0,"               \
-    "    'native_tagged':false}}]},"                                         \
+    "    'native_tagged':false},'connected':false}]},"                       \
     "  {'name':'vm2','nics':[]}],"                                           \
     " 'fdb_static':["                                                        \
     "  {'switch':'priv','vlan':20,'mac':'02:00:00:00:00:01',"                \

@@ -20,6 +20,13 @@
  * With the bug, packet 257 goes missing: pkts_in is 299 and trans_id 257
  * never comes back.
  *
+ * Connect / disconnect (netvsp_port_set_connected): the state is kept
+ * across channel attach and detach; a disconnected port's link stays down
+ * whatever the guest does, its VSP starts with the link down (so the guest
+ * reads OID_GEN_MEDIA_CONNECT_STATUS "disconnected"; the VSP side of that,
+ * and the MEDIA_(DIS)CONNECT indications, are in test_vsp_vsc.c, test_link)
+ * and the stats say so.
+ *
  * How: the EAL runs in this process (no hugepages, one datapath lcore that
  * never sees the port: it is opened but not published), the switch port is
  * real (netvsp_port_create), and the channel is a real hv_vmbus_host
@@ -267,6 +274,65 @@ static void test_service_budget_loses_nothing(void **state)
     pair_free(&p);
 }
 
+static bool port_connected(struct netvsp_port *np)
+{
+    json_t *o = netvsp_port_stats_json(np);
+    bool r;
+
+    assert_non_null(o);
+    r = json_is_true(json_object_get(o, "connected"));
+    assert_non_null(json_object_get(o, "rx_disconnected"));
+    json_decref(o);
+    return r;
+}
+
+static void test_connected(void **state)
+{
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x02 } };
+    struct vsa_errmsg em;
+    struct netvsp_port *np;
+    struct vsw_port *port;
+    struct hv_ring *gout, *gin;
+    struct pair p;
+    struct hv_chan *ch;
+    (void)state;
+
+    memset(&p, 0, sizeof(p));
+    ch = pair_open(&p, &gout, &gin);
+    assert_non_null(ch);
+    assert_int_equal(netvsp_port_create(g.sw, "vm.nic1", &mac, 1500, &np,
+                                        &port, &em), 0);
+    assert_true(netvsp_port_connected(np));
+    assert_true(port_connected(np));
+
+    /* disconnected without a channel; the channel comes and goes */
+    netvsp_port_set_connected(np, false);
+    assert_false(netvsp_port_connected(np));
+    assert_false(port_connected(np));
+    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
+    netvsp_port_service(np);
+    assert_false(netvsp_port_connected(np));
+    vsw_tick(g.sw);
+    assert_false(vsw_port_link_up(port));
+    netvsp_port_set_connected(np, false); /* no-op */
+    /* connecting with the channel attached: the VSP's link goes up (the
+     * port's link waits for the guest's receive buffer) */
+    netvsp_port_set_connected(np, true);
+    assert_true(netvsp_port_connected(np));
+    assert_int_equal(vsp_stat(np, "link_indications"), 0); /* no RNDIS */
+    netvsp_port_set_connected(np, false);
+    netvsp_port_detach(np);
+    assert_false(netvsp_port_connected(np));
+    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
+    vsw_tick(g.sw);
+    assert_false(vsw_port_link_up(port));
+
+    vsw_port_close(g.sw, port);
+    hv_ring_destroy(gout);
+    hv_ring_destroy(gin);
+    pair_free(&p);
+}
+
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -321,6 +387,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_service_budget_loses_nothing),
+        cmocka_unit_test(test_connected),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

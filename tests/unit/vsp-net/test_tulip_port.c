@@ -20,6 +20,12 @@
  *    queued for B are handled exactly 256 by one service call (which
  *    wakes itself) and 44 by the next, none lost: delivered while B has
  *    descriptors, counted missed after;
+ *  * connect / disconnect (tulip_port_set_connected): a disconnected NIC's
+ *    PHY (BMSR over MII), general-purpose link pin (CSR12) and CSR5
+ *    LNF/LNP show the link going down and up, on an attached device and
+ *    across a guest reconnect (the device is replaced); its switch port
+ *    is down (the switch drops frames to it, link_down); frames the guest
+ *    transmits and frames queued for it are dropped and counted;
  *  * every mbuf goes back to the pool.
  * How: the EAL runs in this process (no hugepages, lcore 1 is the one
  * datapath lcore); guest memory is a plain buffer registered in an hv_mem;
@@ -79,6 +85,10 @@
 #define T_TER (1u << 25)
 #define R_RER (1u << 25)
 #define R_FL(v) (((v) >> 16) & 0x3fffu)
+#define S_LNP (1u << 4)
+#define S_LNF (1u << 12)
+#define BMSR_LINK 0x0004u
+#define GP_LINK (1u << 7)
 
 static struct {
     struct vsw *sw;
@@ -218,6 +228,45 @@ static void guest_queue(struct guest *gs, unsigned i, unsigned ntx,
          T_FS | T_LS | (i == ntx - 1 ? T_TER : 0) | FLEN, buf);
 }
 
+/* MII management frames over CSR9 (§8), as Linux's tulip driver sends
+ * them. */
+static void mdio_bit(struct guest *gs, uint32_t v)
+{
+    wr(gs, 9, v);
+    rd(gs, 9);
+    wr(gs, 9, v | 0x10000u);
+    rd(gs, 9);
+}
+
+static unsigned mdio_read(struct guest *gs, unsigned phy, unsigned reg)
+{
+    uint32_t cmd = (0xf6u << 10) | (phy << 5) | reg, retval = 0;
+
+    for (int i = 0; i < 32; i++)
+        mdio_bit(gs, 0x20000u);
+    for (int i = 15; i >= 0; i--)
+        mdio_bit(gs, (cmd & (1u << i)) ? 0x20000u : 0);
+    for (int i = 19; i > 0; i--) {
+        wr(gs, 9, 0x40000u);
+        rd(gs, 9);
+        retval = (retval << 1) | ((rd(gs, 9) & 0x80000u) ? 1u : 0u);
+        wr(gs, 9, 0x50000u);
+        rd(gs, 9);
+    }
+    return (retval >> 1) & 0xffffu;
+}
+
+/* The link as the guest sees it: BMSR link status and the GP link pin
+ * must agree. */
+static bool guest_link(struct guest *gs)
+{
+    bool phy = (mdio_read(gs, 1, 1) & BMSR_LINK) != 0;
+    bool pin = (rd(gs, 12) & GP_LINK) != 0;
+
+    assert_int_equal(phy, pin);
+    return phy;
+}
+
 /* ---- helpers --------------------------------------------------------------- */
 
 static uint64_t now_ms(void)
@@ -264,12 +313,15 @@ static const char *pstr(struct guest *gs, const char *name, char *buf,
     return buf;
 }
 
-static void commit(struct guest *a, struct guest *b)
+/* Ports a and b on access VLAN 1 (none if a is NULL), with a static entry
+ * for `st`'s MAC if given. */
+static void commit_static(struct guest *a, struct guest *b, struct guest *st)
 {
     static const struct vsw_cfg_switch sw = { .name = "sw0", .fdb_max = 1024,
                                               .aging_s = 300 };
     struct vsw_cfg_port cp[2];
     struct vsw_cfg cfg = { .switches = &sw, .n_switches = 1, .ports = cp };
+    struct vsw_cfg_static entry;
     struct vsa_errmsg em;
 
     memset(cp, 0, sizeof(cp));
@@ -281,8 +333,19 @@ static void commit(struct guest *a, struct guest *b)
             .port = b->port, .vlan = { .mode = VLAN_MODE_ACCESS,
                                        .access_vid = 1 } };
     }
+    if (st) {
+        entry = (struct vsw_cfg_static){ .vid = 1, .mac = st->mac,
+                                         .port = st->port };
+        cfg.statics = &entry;
+        cfg.n_statics = 1;
+    }
     if (vsw_commit(g.sw, &cfg, &em) != 0)
         fail_msg("vsw_commit: %s", em.msg);
+}
+
+static void commit(struct guest *a, struct guest *b)
+{
+    commit_static(a, b, NULL);
 }
 
 static uint64_t tx_packets(struct guest *gs)
@@ -446,6 +509,117 @@ static void test_traffic_and_budgets(void **state)
     assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
 }
 
+static uint64_t link_down_drops(struct guest *gs)
+{
+    struct vsw_port_stats st;
+
+    vsw_get_port_stats(g.sw, gs->port, &st);
+    return st.drops[VSW_DROP_LINK_DOWN];
+}
+
+static void test_connect(void **state)
+{
+    struct guest a, b;
+    uint32_t csr5;
+    (void)state;
+
+    g.pool_baseline = rte_mempool_avail_count(g.pool);
+    guest_open(&a, "vm.leg3", 4);
+    guest_open(&b, "vm.leg4", 5);
+    assert_true(tulip_port_connected(a.tp));
+
+    /* disconnected before the guest comes: it attaches to a dead link */
+    tulip_port_set_connected(a.tp, false);
+    assert_false(tulip_port_connected(a.tp));
+    assert_int_equal(pstat(&a, "connected"), 0);
+    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
+    assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
+    guest_up(&a, 4, 4);
+    guest_up(&b, 4, 4);
+    commit_static(&a, &b, &a); /* A's MAC is known: no flood */
+    vsw_tick(g.sw);
+    assert_false(guest_link(&a));
+    assert_true(guest_link(&b));
+    assert_int_equal(pstat(&a, "link"), 0);
+    assert_false(vsw_port_link_up(a.port));
+    assert_true(vsw_port_link_up(b.port));
+
+    /* A transmits: the descriptor completes, the frame goes nowhere */
+    guest_queue(&a, 0, 4, &b.mac, 1);
+    wr(&a, 1, 0);
+    assert_false(get32(&a, TXRING) & OWN);
+    assert_int_equal(pstat(&a, "guest_disconnected"), 1);
+    assert_int_equal(pstat(&a, "guest_frames"), 0);
+    /* B transmits to A: the switch drops it at A's port (link down) */
+    guest_queue(&b, 0, 4, &a.mac, 2);
+    wr(&b, 1, 0);
+    WAIT_FOR(link_down_drops(&a) == 1);
+    assert_int_equal(tx_packets(&a), 0);
+    assert_int_equal(rx_packets(&a), 0);
+
+    /* connect: the PHY and the pin follow at once, CSR5 says LNP */
+    wr(&a, 5, 0x0001ffffu);
+    tulip_port_set_connected(a.tp, true);
+    assert_true(guest_link(&a));
+    csr5 = rd(&a, 5);
+    assert_true(csr5 & S_LNP);
+    assert_false(csr5 & S_LNF);
+    assert_int_equal(pstat(&a, "link"), 1);
+    vsw_tick(g.sw);
+    assert_true(vsw_port_link_up(a.port));
+    /* and traffic flows: A → B */
+    guest_queue(&a, 1, 4, &b.mac, 3);
+    wr(&a, 1, 0);
+    assert_int_equal(pstat(&a, "guest_frames"), 1);
+    WAIT_FOR(tx_packets(&b) == 1);
+    tulip_port_service(b.tp);
+    assert_int_equal(pstat(&b, "rx_delivered"), 1);
+    assert_int_equal(gp(&b, RXBUF)[15], 3);
+
+    /* B → A, queued for A; A is disconnected before it services it:
+     * dropped and counted, never in A's descriptors */
+    guest_queue(&b, 1, 4, &a.mac, 4);
+    wr(&b, 1, 0);
+    WAIT_FOR(tx_packets(&a) == 1);
+    wr(&a, 5, 0x0001ffffu);
+    tulip_port_set_connected(a.tp, false);
+    tulip_port_service(a.tp);
+    assert_int_equal(pstat(&a, "rx_disconnected"), 1);
+    assert_int_equal(pstat(&a, "rx_delivered"), 0);
+    assert_true(get32(&a, RXRING) & OWN);
+    assert_false(guest_link(&a));
+    csr5 = rd(&a, 5);
+    assert_true(csr5 & S_LNF);
+    assert_false(csr5 & S_LNP);
+    assert_int_equal(pstat(&a, "link"), 0);
+    vsw_tick(g.sw);
+    assert_false(vsw_port_link_up(a.port));
+
+    /* the guest reconnects: a new device, still disconnected */
+    tulip_port_detach(a.tp);
+    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
+    guest_up(&a, 4, 4);
+    assert_int_equal(pstat(&a, "device_resets"), 1);
+    assert_false(guest_link(&a));
+    assert_int_equal(pstat(&a, "link"), 0);
+    /* connected while no guest is attached: the next device comes up */
+    tulip_port_detach(a.tp);
+    tulip_port_set_connected(a.tp, true);
+    tulip_port_set_connected(a.tp, true); /* no-op */
+    assert_int_equal(pstat(&a, "link"), 0);
+    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
+    guest_up(&a, 4, 4);
+    assert_true(guest_link(&a));
+    assert_int_equal(pstat(&a, "link"), 1);
+    vsw_tick(g.sw);
+    assert_true(vsw_port_link_up(a.port));
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -502,6 +676,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_and_attach),
         cmocka_unit_test(test_traffic_and_budgets),
+        cmocka_unit_test(test_connect),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -555,6 +555,30 @@ static void test_link(void **state)
     hp_pump(P, 100);
     assert_int_equal(P->guest_rx, 1);
     free_pair(P);
+
+    /* A NIC disconnected before the guest comes (netvsp_port creates the
+     * VSP link down): the guest reads OID_GEN_MEDIA_CONNECT_STATUS
+     * "disconnected" while it initialises, no indication is queued, and
+     * connecting later indicates MEDIA_CONNECT. */
+    {
+        struct vspn_vsp_cfg c;
+
+        hx_default_cfg(&c);
+        c.link_up = false;
+        P = new_pair(&c, VSPN_VSC_LINUX);
+    }
+    up(P);
+    assert_false(vspn_vsc_link_up(P->vsc));
+    assert_int_equal(vspn_vsp_stats(P->h.vsp)->link_indications, 0);
+    assert_int_equal(vspn_vsc_send(P->vsc, f, 64, 0, false), 0);
+    hp_pump(P, 100);
+    assert_int_equal(P->host_rx, 0);
+    assert_int_equal(vspn_vsp_stats(P->h.vsp)->g2h_link_down, 1);
+    vspn_vsp_set_link(P->h.vsp, true);
+    hp_pump(P, 100);
+    assert_true(vspn_vsc_link_up(P->vsc));
+    assert_int_equal(vspn_vsp_stats(P->h.vsp)->link_indications, 1);
+    free_pair(P);
 }
 
 /* ---- bounds and backlog ------------------------------------------------------------ */

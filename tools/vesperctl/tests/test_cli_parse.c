@@ -396,6 +396,12 @@ static void test_vm_commands(void **state)
                   "{\"vm\":\"vm1\",\"name\":\"eth0\"}");
     expect_params("vm nic del -- vm1 -e", "vm.nic.del",
                   "{\"vm\":\"vm1\",\"name\":\"-e\"}");
+    expect_params("vm nic disconnect vm1 eth0", "vm.nic.set",
+                  "{\"vm\":\"vm1\",\"name\":\"eth0\","
+                  "\"connected\":false}");
+    expect_params("vm nic connect vm1 eth0", "vm.nic.set",
+                  "{\"vm\":\"vm1\",\"name\":\"eth0\","
+                  "\"connected\":true}");
 
     expect_params("vm nic add vm1 --switch lab --type legacy",
                   "vm.nic.add",
@@ -436,12 +442,21 @@ static void test_vm_commands(void **state)
     expect_usage("vm nic del vm1", "missing NIC");
     expect_usage("vm nic del vm1 eth0 eth1", "unexpected argument 'eth1'");
     expect_usage("vm nic del vm1 e/0", "NIC: 'e/0' is not a valid name");
+    expect_usage("vm nic disconnect vm1", "missing NIC");
+    expect_usage("vm nic connect vm1 eth0 eth1",
+                 "unexpected argument 'eth1'");
+    expect_usage("vm nic connect vm1 eth0 --connected false",
+                 "--connected");
+    expect_usage("vm nic disconnect vm1 e/0",
+                 "NIC: 'e/0' is not a valid name");
     expect_usage("vm add", "missing NAME");
     expect_usage("vm add a b", "unexpected argument 'b'");
     expect_usage("vm frob", "vm: unknown command 'frob' (add, del, list, "
-                 "show, nic add, nic del)");
-    expect_usage("vm nic frob", "vm nic: unknown command 'frob' (add, del)");
-    expect_usage("vm nic", "vm nic: missing command (add, del)");
+                 "show, nic add, nic del, nic connect, nic disconnect)");
+    expect_usage("vm nic frob", "vm nic: unknown command 'frob' (add, del, "
+                 "connect, disconnect)");
+    expect_usage("vm nic", "vm nic: missing command (add, del, connect, "
+                 "disconnect)");
     expect_usage("vm", "vm: missing command");
 
     /* port references reach VM NIC ports: 31 + 1 + 31 characters */
@@ -491,6 +506,8 @@ static void test_help_requests(void **state)
         {"vm nic --help", "vm", NULL},
         {"help vm nic add", "vm", "nic add"},
         {"vm nic del --help", "vm", "nic del"},
+        {"help vm nic disconnect", "vm", "nic disconnect"},
+        {"vm nic connect --help", "vm", "nic connect"},
         {"vm nic add vm1 --type legacy -h", "vm", "nic add"},
         {"help vm show", "vm", "show"},
     };

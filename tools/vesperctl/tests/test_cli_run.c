@@ -210,6 +210,10 @@ static const struct {
      "\"allowed\":\"10,20\",\"native\":0,\"native_tagged\":false}}"},
     {"vm nic del vm1 eth0", "vm.nic.del",
      "{\"vm\":\"vm1\",\"name\":\"eth0\"}"},
+    {"vm nic disconnect vm1 eth0", "vm.nic.set",
+     "{\"vm\":\"vm1\",\"name\":\"eth0\",\"connected\":false}"},
+    {"vm nic connect vm1 eth0", "vm.nic.set",
+     "{\"vm\":\"vm1\",\"name\":\"eth0\",\"connected\":true}"},
     {"port set vm1.eth0 --access 30", "port.set",
      "{\"name\":\"vm1.eth0\",\"vlan\":{\"mode\":\"access\",\"vid\":30}}"},
 };
@@ -412,7 +416,9 @@ static const struct {
      "--type: 'e1000' is not one of synthetic, legacy"},
     {"vm nic add vm1 --type synthetic", "missing --switch"},
     {"vm nic del vm1", "missing NIC"},
-    {"vm nic frob", "vm nic: unknown command 'frob' (add, del)"},
+    {"vm nic frob", "vm nic: unknown command 'frob' (add, del, connect, "
+     "disconnect)"},
+    {"vm nic disconnect vm1", "missing NIC"},
     {"vm frob", "vm: unknown command 'frob'"},
 };
 
@@ -760,6 +766,10 @@ static void test_vm_tables(void **state)
                   "mac:   b2:34:33:db:14:00\n");
     expect_output("vm.nic.del", "{\"result\":{\"ok\":true,"
                   "\"removed_fdb_static\":0}}", "vm nic del vm1 nic0", "");
+    expect_output("vm.nic.set", "{\"result\":{\"ok\":true}}",
+                  "vm nic disconnect vm1 nic0", "");
+    expect_output("vm.nic.set", "{\"result\":{\"ok\":true}}",
+                  "vm nic connect vm1 nic0", "");
     expect_output("vm.del", "{\"result\":{\"ok\":true,"
                   "\"removed_ports\":[],\"removed_fdb_static\":0}}",
                   "vm del vm1", "");
