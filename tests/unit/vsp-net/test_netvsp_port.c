@@ -62,6 +62,8 @@
 #include "vsp-net/nvsp.h"
 #include "vswitch/vswitch.h"
 
+#include "tests/unit/vsp-net/port_test_eal.h"
+
 #define GMEM_GPA 0x40000000ull
 #define GMEM_PAGES 64u
 #define RING_PAGES 16u /* per direction: 15 data pages, 300 × 64 bytes fit */
@@ -335,51 +337,16 @@ static void test_connected(void **state)
 
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static int group_setup(void **state)
 {
-    char prefix[64];
-    char *argv[] = {
-        "test_netvsp_port", "--no-huge", "-m", "256", "--no-pci",
-        "--file-prefix", prefix, "-l", "0,1", "--main-lcore", "0",
-        "--log-level", "lib.eal:error", NULL,
-    };
-    struct vsw_params prm = { .n_mbufs = 2047, .n_dp_lcores = 1 };
-    struct vsa_errmsg em;
-
     (void)state;
-    vsa_log_set_level(VSA_LOG_WARN);
-    snprintf(prefix, sizeof(prefix), "vt_netvsp%d", (int)getpid());
-    if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-        fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
-        return -1;
-    }
-    if (vsw_create(&prm, &g.sw, &em) != 0) {
-        fprintf(stderr, "vsw_create: %s\n", em.msg);
-        return -1;
-    }
-    return 0;
+    return port_test_eal_up("netvsp_port", &g.sw);
 }
 
 static int group_teardown(void **state)
 {
-    char runtime[PATH_MAX];
-
     (void)state;
-    vsw_destroy(g.sw);
-    g.sw = NULL;
-    /* the EAL's runtime files (--file-prefix) would stay in /var/run/dpdk */
-    snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
-    rte_eal_cleanup();
-    if (runtime[0])
-        nftw(runtime, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    port_test_eal_down(&g.sw);
     return 0;
 }
 

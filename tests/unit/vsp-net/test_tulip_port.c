@@ -62,6 +62,8 @@
 #include "vswitch/port_class.h"
 #include "vswitch/vswitch.h"
 
+#include "tests/unit/vsp-net/port_test_eal.h"
+
 #define GBASE 0x00100000u
 #define GSIZE (1024u * 1024u)
 #define RXRING (GBASE + 0x1000u)  /* up to 64 descriptors */
@@ -622,52 +624,19 @@ static void test_connect(void **state)
 
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-                    struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    remove(path);
-    return 0;
-}
-
 static int group_setup(void **state)
 {
-    char prefix[64];
-    char *argv[] = {
-        "test_tulip_port", "--no-huge", "-m", "256", "--no-pci",
-        "--file-prefix", prefix, "-l", "0,1", "--main-lcore", "0",
-        "--log-level", "lib.eal:error", NULL,
-    };
-    struct vsw_params prm = { .n_mbufs = 2047, .n_dp_lcores = 1 };
-    struct vsa_errmsg em;
-
     (void)state;
-    vsa_log_set_level(VSA_LOG_WARN);
-    snprintf(prefix, sizeof(prefix), "vt_tulip%d", (int)getpid());
-    if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
-        fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+    if (port_test_eal_up("tulip_port", &g.sw) != 0)
         return -1;
-    }
-    if (vsw_create(&prm, &g.sw, &em) != 0) {
-        fprintf(stderr, "vsw_create: %s\n", em.msg);
-        return -1;
-    }
     g.pool = vsw_pktmbuf_pool(g.sw);
     return g.pool ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
-    char runtime[PATH_MAX];
-
     (void)state;
-    vsw_destroy(g.sw);
-    g.sw = NULL;
-    /* the EAL's runtime files (--file-prefix) would stay in /var/run/dpdk */
-    snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
-    rte_eal_cleanup();
-    if (runtime[0])
-        nftw(runtime, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    port_test_eal_down(&g.sw);
     return 0;
 }
 
