@@ -310,7 +310,7 @@ int vg_nic_open(struct vg_nic *n, int timeout_ms)
         n->ch.to_host_fd = n->ch.from_host_fd = -1;
         if (rc == -EIO)
             rc = -EPROTO;
-        goto fail_ring;
+        goto fail; /* open_chan gave its ring GPADL back itself */
     }
     n->chan_open = true;
     VSA_LOG(DEBUG, "%s: channel %u open", n->name ? n->name : "nic",
@@ -353,12 +353,6 @@ int vg_nic_open(struct vg_nic *n, int timeout_ms)
     }
     return 0;
 
-fail_ring:
-    /* hv_part_guest_open_chan leaves a created ring GPADL behind when the
-     * open itself fails; give it back. */
-    if (n->ch.ring_gpadl && gpadl_live(n, n->ch.ring_gpadl))
-        (void)hv_vmbus_guest_gpadl_teardown(hv_part_guest_vmbus(n->part->pg),
-                                            n->relid, n->ch.ring_gpadl);
 fail:
     VSA_LOG_RL(&nic_rl, WARN, "%s: bring-up failed: %s (VSC state %s)",
                n->name ? n->name : "nic", strerror(-rc),
