@@ -22,6 +22,7 @@
 #include "hv/hv_mem.h"
 #include "hv/hv_ring.h"
 #include "vsp-net/vsp.h"
+#include "vsp-net/vm_port_queue.h"
 #include "vswitch/port_class.h"
 
 VSA_LOG_MODULE(netvsp_port);
@@ -107,22 +108,10 @@ static uint16_t np_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
                       uint16_t n)
 {
     struct netvsp_port *np = priv;
-    unsigned was_empty = rte_ring_empty(np->to_guest);
-    unsigned done;
 
     (void)lcore_idx;
-    done = rte_ring_sp_enqueue_burst(np->to_guest, (void **)pkts, n, NULL);
-    if (done && was_empty) {
-        uint64_t one = 1;
-        if (write(np->tx_efd, &one, sizeof(one)) < 0) {
-            /* counter saturated: the control thread is awake anyway */
-        }
-    }
-    if (done < n)
-        atomic_fetch_add_explicit(&np->tx_ring_full, n - done,
-                                  memory_order_relaxed);
-    /* Frames not taken are counted tx_full by the pipeline and freed. */
-    return (uint16_t)done;
+    return vm_port_queue_to_guest(np->to_guest, np->tx_efd, pkts, n,
+                                  &np->tx_ring_full);
 }
 
 static bool np_link(void *priv)
@@ -131,24 +120,13 @@ static bool np_link(void *priv)
     return atomic_load(&np->link);
 }
 
-static void free_ring(struct rte_ring *r)
-{
-    struct rte_mbuf *m;
-
-    if (!r)
-        return;
-    while (rte_ring_dequeue(r, (void **)&m) == 0)
-        rte_pktmbuf_free(m);
-    rte_ring_free(r);
-}
-
 static void np_close(void *priv)
 {
     struct netvsp_port *np = priv;
 
     netvsp_port_detach(np);
-    free_ring(np->to_switch);
-    free_ring(np->to_guest);
+    vm_port_queue_free(np->to_switch);
+    vm_port_queue_free(np->to_guest);
     if (np->tx_efd >= 0)
         close(np->tx_efd);
     free(np->pkt_buf);
@@ -306,8 +284,8 @@ int netvsp_port_create(struct vsw *sw, const char *name,
     return 0;
 
 out_free:
-    free_ring(np->to_switch);
-    free_ring(np->to_guest);
+    vm_port_queue_free(np->to_switch);
+    vm_port_queue_free(np->to_guest);
     if (np->tx_efd >= 0)
         close(np->tx_efd);
     free(np->pkt_buf);

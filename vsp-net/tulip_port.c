@@ -21,6 +21,7 @@
 #include "common/vsa_log.h"
 #include "hv/hv_mem.h"
 #include "vsp-net/tulip.h"
+#include "vsp-net/vm_port_queue.h"
 #include "vswitch/port_class.h"
 
 VSA_LOG_MODULE(tulip_port);
@@ -123,21 +124,10 @@ static uint16_t tp_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
                       uint16_t n)
 {
     struct tulip_port *tp = priv;
-    bool was_empty = rte_ring_empty(tp->to_guest) != 0;
-    unsigned done;
 
     (void)lcore_idx;
-    done = rte_ring_sp_enqueue_burst(tp->to_guest, (void **)pkts, n, NULL);
-    if (done && was_empty) {
-        uint64_t one = 1;
-        /* Our own eventfd: a full counter only means "pending". */
-        (void)!write(tp->efd, &one, sizeof(one));
-    }
-    if (done < n)
-        atomic_fetch_add_explicit(&tp->to_guest_full, n - done,
-                                  memory_order_relaxed);
-    /* Frames not taken are counted tx_full by the pipeline and freed. */
-    return (uint16_t)done;
+    return vm_port_queue_to_guest(tp->to_guest, tp->efd, pkts, n,
+                                  &tp->to_guest_full);
 }
 
 static bool tp_link(void *priv)
@@ -147,21 +137,10 @@ static bool tp_link(void *priv)
     return atomic_load(&tp->link);
 }
 
-static void free_ring(struct rte_ring *r)
-{
-    struct rte_mbuf *m;
-
-    if (!r)
-        return;
-    while (rte_ring_dequeue(r, (void **)&m) == 0)
-        rte_pktmbuf_free(m);
-    rte_ring_free(r);
-}
-
 static void tp_free(struct tulip_port *tp)
 {
-    free_ring(tp->to_switch);
-    free_ring(tp->to_guest);
+    vm_port_queue_free(tp->to_switch);
+    vm_port_queue_free(tp->to_guest);
     if (tp->efd >= 0)
         close(tp->efd);
     vspn_tulip_destroy(tp->dev);

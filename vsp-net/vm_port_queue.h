@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vm_port_queue.h — the mbuf queues shared by the VM NIC switch ports
+ * (netvsp_port.c, tulip_port.c; prefix vm_port_queue_): each port has a
+ * single-producer/single-consumer rte_ring per direction between its lcore
+ * and vesperd's control thread, and an eventfd of its own that wakes the
+ * control thread when frames for the guest arrive in an empty queue.
+ * Header-only (the tx side runs on the lcore, inlined into tx_burst).
+ */
+#ifndef VM_PORT_QUEUE_H
+#define VM_PORT_QUEUE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+/* tx_burst of a VM NIC port (lcore): queues up to n frames for the guest,
+ * wakes the control thread through `efd` if the queue was empty, counts
+ * the frames that did not fit in *full.  Returns the number queued; the
+ * pipeline counts the rest tx_full and frees them. */
+static inline uint16_t vm_port_queue_to_guest(struct rte_ring *r, int efd,
+                                              struct rte_mbuf **pkts,
+                                              uint16_t n,
+                                              _Atomic uint64_t *full)
+{
+    int was_empty = rte_ring_empty(r);
+    unsigned done = rte_ring_sp_enqueue_burst(r, (void **)pkts, n, NULL);
+
+    if (done && was_empty) {
+        uint64_t one = 1;
+        /* The port's own eventfd: a full counter only means "pending". */
+        (void)!write(efd, &one, sizeof(one));
+    }
+    if (done < n)
+        atomic_fetch_add_explicit(full, n - done, memory_order_relaxed);
+    return (uint16_t)done;
+}
+
+/* Frees a queue and every mbuf still in it.  NULL is a no-op. */
+static inline void vm_port_queue_free(struct rte_ring *r)
+{
+    struct rte_mbuf *m;
+
+    if (!r)
+        return;
+    while (rte_ring_dequeue(r, (void **)&m) == 0)
+        rte_pktmbuf_free(m);
+    rte_ring_free(r);
+}
+
+#endif /* VM_PORT_QUEUE_H */
