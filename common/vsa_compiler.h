@@ -12,6 +12,7 @@
 #define VSA_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define VSA_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define VSA_UNUSED __attribute__((unused))
+#define VSA_ALWAYS_INLINE __attribute__((always_inline))
 #define VSA_CACHE_LINE 64
 #define VSA_CACHE_ALIGNED __attribute__((aligned(VSA_CACHE_LINE)))
 #define VSA_PRINTF(f, a) __attribute__((format(printf, f, a)))

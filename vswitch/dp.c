@@ -193,6 +193,43 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
     send_one(lc, s, s->ports[targets[nt - 1]], m, pm);
 }
 
+/* Pass 2 over the frames pass 1 admitted: learn, look up, forward.  Always
+ * inlined, so that each probe gets its own loop. */
+static inline VSA_ALWAYS_INLINE void
+forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
+               struct vsw_dp_port *in, struct rte_mbuf **pkts,
+               const struct vsw_pkt_meta *meta, uint16_t n, uint32_t now_s,
+               enum vsw_fdb_probe probe)
+{
+    struct vsw_fdb *fdb = in->sw->fdb;
+
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        const struct vsw_pkt_meta *pm = &meta[i];
+        uint16_t out;
+
+        if (!((pm->skey >> 40) & 1)) { /* never learn a multicast source */
+            enum vsw_fdb_learn_result r = vsw_fdb_learn_probe(
+                fdb, pm->skey, pm->shash, in->id, now_s, probe);
+            if (unlikely(r == VSW_FDB_REFUSED))
+                count_drop(lc, in->id, VSW_DROP_LEARN_REFUSED);
+        }
+        if (pm->multicast) {
+            flood(lc, s, in, m, pm);
+            continue;
+        }
+        out = vsw_fdb_lookup_probe(fdb, pm->dkey, pm->dhash, probe);
+        if (out == VSW_FDB_PORT_NONE || s->ports[out] == NULL ||
+            s->ports[out]->sw != in->sw) {
+            flood(lc, s, in, m, pm);
+        } else if (unlikely(out == in->id)) {
+            drop_pkt(lc, in->id, VSW_DROP_SAME_PORT, m);
+        } else {
+            send_one(lc, s, s->ports[out], m, pm);
+        }
+    }
+}
+
 static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
                           struct vsw_dp_port *in, struct rte_mbuf **pkts,
                           uint16_t n, uint32_t now_s)
@@ -245,32 +282,12 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
     ic->rx_packets += n;
     ic->rx_bytes += bytes;
 
-    /* Pass 2: learn, look up, forward. */
-    for (uint16_t i = 0; i < keep; i++) {
-        struct rte_mbuf *m = pkts[i];
-        const struct vsw_pkt_meta *pm = &meta[i];
-        uint16_t out;
-
-        if (!((pm->skey >> 40) & 1)) { /* never learn a multicast source */
-            enum vsw_fdb_learn_result r =
-                vsw_fdb_learn(fdb, pm->skey, pm->shash, in->id, now_s);
-            if (unlikely(r == VSW_FDB_REFUSED))
-                count_drop(lc, in->id, VSW_DROP_LEARN_REFUSED);
-        }
-        if (pm->multicast) {
-            flood(lc, s, in, m, pm);
-            continue;
-        }
-        out = vsw_fdb_lookup(fdb, pm->dkey, pm->dhash);
-        if (out == VSW_FDB_PORT_NONE || s->ports[out] == NULL ||
-            s->ports[out]->sw != in->sw) {
-            flood(lc, s, in, m, pm);
-        } else if (unlikely(out == in->id)) {
-            drop_pkt(lc, in->id, VSW_DROP_SAME_PORT, m);
-        } else {
-            send_one(lc, s, s->ports[out], m, pm);
-        }
-    }
+    /* Pass 2, with the bucket probe suited to the table's fill. */
+    if (vsw_fdb_probe_mode(fdb) == VSW_FDB_PROBE_ALL)
+        forward_frames(lc, s, in, pkts, meta, keep, now_s, VSW_FDB_PROBE_ALL);
+    else
+        forward_frames(lc, s, in, pkts, meta, keep, now_s,
+                       VSW_FDB_PROBE_ORDERED);
 }
 
 int vsw__lcore_main(void *arg)

@@ -124,12 +124,13 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
 
     uint64_t key = vsw_fdb_key(vid, mac);
     uint64_t hash = vsw_fdb_hash(fdb, key);
-    uint64_t nv = vsw__fdb_val_make(vsw__fdb_tag(key), port, true, 0);
+    uint64_t nv = vsw__fdb_val_make(vsw__fdb_tag(hash), port, true, 0);
     uint64_t v;
     int err = 0;
 
     fdb_lock(fdb);
-    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+    struct vsw_fdb_slot *s =
+        vsw__fdb_find(fdb, key, hash, &v, VSW_FDB_PROBE_ORDERED);
     if (s != NULL) {
         /* Lcores may refresh or move a learned entry concurrently; the CAS
          * loop makes the replaced value (and so its port) exact. */
@@ -169,7 +170,8 @@ int vsw_fdb_del(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac)
     int err = 0;
 
     fdb_lock(fdb);
-    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+    struct vsw_fdb_slot *s =
+        vsw__fdb_find(fdb, key, hash, &v, VSW_FDB_PROBE_ORDERED);
     if (s == NULL) {
         err = -ENOENT;
         goto out_unlock;
@@ -280,7 +282,7 @@ void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg)
             continue;
         uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
         if (atomic_load_explicit(&s->key, memory_order_acquire) != k ||
-            !vsw__fdb_val_ok(v, vsw__fdb_tag(k)))
+            !vsw__fdb_val_ok(v, vsw__fdb_tag(vsw_fdb_hash(fdb, k))))
             continue;
         struct vsw_fdb_entry e = {
             .vid = (uint16_t)((k >> VSW__FDB_KEY_VID_SHIFT) & 0xfff),
@@ -335,7 +337,8 @@ static enum vsw_fdb_learn_result __fdb_learn_new(struct vsw_fdb *fdb,
                                                  uint16_t port, uint32_t now_s)
 {
     uint64_t v;
-    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
+    struct vsw_fdb_slot *s =
+        vsw__fdb_find(fdb, key, hash, &v, VSW_FDB_PROBE_ORDERED);
 
     /* Another lcore inserted it between our lookup and the lock. */
     if (s != NULL)
@@ -358,7 +361,7 @@ static enum vsw_fdb_learn_result __fdb_learn_new(struct vsw_fdb *fdb,
         return VSW_FDB_REFUSED;
     }
     __fdb_fill(fdb, s, key,
-               vsw__fdb_val_make(vsw__fdb_tag(key), port, false, now_s));
+               vsw__fdb_val_make(vsw__fdb_tag(hash), port, false, now_s));
     vsw__fdb_count_inc(&fdb->stats.learned);
     return VSW_FDB_NEW;
 }

@@ -15,6 +15,9 @@
  *     pass 2, per frame:  vsw_fdb_learn(fdb, skey, shash, in_port, now_s);
  *                         out = vsw_fdb_lookup(fdb, dkey, dhash);
  *
+ * (the pipeline reads vsw_fdb_probe_mode() once per burst and calls the
+ * _probe variants, so that the compiler specialises the loop for each.)
+ *
  * The caller learns only valid unicast source MACs on admitted VLANs
  * (1..4094) from ports < VSW_FDB_MAX_PORTS; a port out of range is refused,
  * and the key builder masks vid and mac to their widths.
@@ -80,41 +83,118 @@ static inline void vsw_fdb_prefetch(const struct vsw_fdb *fdb, uint64_t hash)
     __builtin_prefetch(&fdb->buckets[vsw__fdb_bucket1(fdb, hash)], 0, 3);
 }
 
-/* Finds the slot of `key` and its validated value word, or NULL. */
-static inline struct vsw_fdb_slot *
-vsw__fdb_find(const struct vsw_fdb *fdb, uint64_t key, uint64_t hash,
-              uint64_t *valp)
-{
-    struct vsw_fdb_bucket *b = &fdb->buckets[vsw__fdb_bucket1(fdb, hash)];
+/* How a find compares the four slots of a bucket.
+ *
+ * Which slot holds a key is the order keys arrived in its bucket.  In a
+ * sparse table nearly every key is the first of its bucket, and comparing
+ * slot by slot with a branch each is cheapest: the branch predicts, and the
+ * CPU runs on past it before the bucket's line has even arrived.  From
+ * half a key per bucket on, a fifth and more of the keys sit in other
+ * slots, those branches mispredict, and comparing all four keys without a
+ * branch per slot is cheaper (about 25 % more frames per second on the
+ * benchmark's 65,536 MACs, against 5-10 % fewer in the sparse 1,024-MAC
+ * table).  The data path picks one per burst (vsw_fdb_probe_mode). */
+enum vsw_fdb_probe {
+    VSW_FDB_PROBE_ORDERED,   /* slot by slot, first match wins */
+    VSW_FDB_PROBE_ALL,       /* all four keys compared, matches in a mask */
+};
 
-    for (int pass = 0; pass < 2; pass++) {
+/* The probe suited to the table's current fill: ALL once it holds at least
+ * half as many entries as it has buckets.  One relaxed load. */
+static inline enum vsw_fdb_probe vsw_fdb_probe_mode(const struct vsw_fdb *fdb)
+{
+    uint32_t n = atomic_load_explicit(&fdb->n_entries, memory_order_relaxed);
+    return n >= fdb->n_buckets / 2 ? VSW_FDB_PROBE_ALL
+                                   : VSW_FDB_PROBE_ORDERED;
+}
+
+/* Validates slot s, whose key was read as `key`: true, and its value word
+ * in *valp, if the entry is live and still that key's (fdb_private.h,
+ * "Slot protocol"); false if it was removed (or removed and the slot
+ * reused) under us. */
+static inline bool vsw__fdb_slot_check(struct vsw_fdb_slot *s, uint64_t key,
+                                       uint64_t tag, uint64_t *valp)
+{
+    uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+    if (VSA_UNLIKELY(atomic_load_explicit(&s->key, memory_order_acquire) !=
+                         key ||
+                     !vsw__fdb_val_ok(v, tag)))
+        return false;
+    *valp = v;
+    return true;
+}
+
+/* Finds `key` in bucket b: its slot and validated value word, or NULL.  A
+ * key that failed its check can have been re-added in another slot, so the
+ * search goes on past it. */
+static inline VSA_ALWAYS_INLINE struct vsw_fdb_slot *
+vsw__fdb_find_in(struct vsw_fdb_bucket *b, uint64_t key, uint64_t tag,
+                 uint64_t *valp, enum vsw_fdb_probe probe)
+{
+    _Static_assert(VSW__FDB_BUCKET_SLOTS == 4, "vsw__fdb_find_in: 4 slots");
+    if (probe == VSW_FDB_PROBE_ORDERED) {
         for (int i = 0; i < VSW__FDB_BUCKET_SLOTS; i++) {
             struct vsw_fdb_slot *s = &b->slots[i];
-            if (atomic_load_explicit(&s->key, memory_order_acquire) != key)
-                continue;
-            uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
-            if (VSA_LIKELY(atomic_load_explicit(&s->key,
-                                                memory_order_acquire) == key &&
-                           vsw__fdb_val_ok(v, vsw__fdb_tag(key)))) {
-                *valp = v;
+            if (atomic_load_explicit(&s->key, memory_order_acquire) == key &&
+                VSA_LIKELY(vsw__fdb_slot_check(s, key, tag, valp)))
                 return s;
-            }
-            /* Removed (or removed and reused) under us: keep looking; the
-             * key can have been re-added in another slot. */
         }
-        b = &fdb->buckets[vsw__fdb_bucket2(fdb, hash)];
+        return NULL;
+    }
+    /* Four independent loads and compares, written out (a loop is one
+     * serial chain at -O2). */
+    unsigned h0 = atomic_load_explicit(&b->slots[0].key,
+                                       memory_order_acquire) == key;
+    unsigned h1 = atomic_load_explicit(&b->slots[1].key,
+                                       memory_order_acquire) == key;
+    unsigned h2 = atomic_load_explicit(&b->slots[2].key,
+                                       memory_order_acquire) == key;
+    unsigned h3 = atomic_load_explicit(&b->slots[3].key,
+                                       memory_order_acquire) == key;
+    unsigned hits = (h0 | h1 << 1) | (h2 << 2 | h3 << 3);
+
+    while (VSA_LIKELY(hits != 0)) {
+        struct vsw_fdb_slot *s = &b->slots[__builtin_ctz(hits)];
+        if (VSA_LIKELY(vsw__fdb_slot_check(s, key, tag, valp)))
+            return s;
+        hits &= hits - 1;
     }
     return NULL;
 }
 
-/* The port of `key`, or VSW_FDB_PORT_NONE (flood).  Lock-free, no stores. */
+/* Finds the slot of `key` and its validated value word, or NULL: its first
+ * bucket, then its second. */
+static inline VSA_ALWAYS_INLINE struct vsw_fdb_slot *
+vsw__fdb_find(const struct vsw_fdb *fdb, uint64_t key, uint64_t hash,
+              uint64_t *valp, enum vsw_fdb_probe probe)
+{
+    uint64_t tag = vsw__fdb_tag(hash);
+    struct vsw_fdb_slot *s = vsw__fdb_find_in(
+        &fdb->buckets[vsw__fdb_bucket1(fdb, hash)], key, tag, valp, probe);
+
+    if (VSA_LIKELY(s != NULL))
+        return s;
+    return vsw__fdb_find_in(&fdb->buckets[vsw__fdb_bucket2(fdb, hash)], key,
+                            tag, valp, probe);
+}
+
+/* The port of `key`, or VSW_FDB_PORT_NONE (flood), with the given probe.
+ * Lock-free, no stores. */
+static inline VSA_ALWAYS_INLINE uint16_t
+vsw_fdb_lookup_probe(const struct vsw_fdb *fdb, uint64_t key, uint64_t hash,
+                     enum vsw_fdb_probe probe)
+{
+    uint64_t v;
+    if (vsw__fdb_find(fdb, key, hash, &v, probe) == NULL)
+        return VSW_FDB_PORT_NONE;
+    return vsw__fdb_val_port(v);
+}
+
+/* The port of `key`, or VSW_FDB_PORT_NONE (flood). */
 static inline uint16_t vsw_fdb_lookup(const struct vsw_fdb *fdb, uint64_t key,
                                       uint64_t hash)
 {
-    uint64_t v;
-    if (vsw__fdb_find(fdb, key, hash, &v) == NULL)
-        return VSW_FDB_PORT_NONE;
-    return vsw__fdb_val_port(v);
+    return vsw_fdb_lookup_probe(fdb, key, hash, vsw_fdb_probe_mode(fdb));
 }
 
 /* Learn on a slot found with value word v (also used by vsw__fdb_insert
@@ -166,18 +246,28 @@ vsw__fdb_learn_existing(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
     return VSW_FDB_MOVED;
 }
 
-/* Learns that `key` was seen as a source on `port` at `now_s`.  A hit (same
- * port, same second) does no store; a refresh or a move is one CAS; a new
- * key goes through the try-locked slow path.  Never blocks. */
+/* Learns that `key` was seen as a source on `port` at `now_s`, with the
+ * given probe.  A hit (same port, same second) does no store; a refresh or
+ * a move is one CAS; a new key goes through the try-locked slow path.
+ * Never blocks. */
+static inline VSA_ALWAYS_INLINE enum vsw_fdb_learn_result
+vsw_fdb_learn_probe(struct vsw_fdb *fdb, uint64_t key, uint64_t hash,
+                    uint16_t port, uint32_t now_s, enum vsw_fdb_probe probe)
+{
+    uint64_t v;
+    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v, probe);
+    if (VSA_UNLIKELY(s == NULL))
+        return vsw__fdb_insert(fdb, key, hash, port, now_s);
+    return vsw__fdb_learn_existing(fdb, s, v, port, now_s);
+}
+
+/* vsw_fdb_learn_probe with the probe suited to the table's fill. */
 static inline enum vsw_fdb_learn_result
 vsw_fdb_learn(struct vsw_fdb *fdb, uint64_t key, uint64_t hash, uint16_t port,
               uint32_t now_s)
 {
-    uint64_t v;
-    struct vsw_fdb_slot *s = vsw__fdb_find(fdb, key, hash, &v);
-    if (VSA_UNLIKELY(s == NULL))
-        return vsw__fdb_insert(fdb, key, hash, port, now_s);
-    return vsw__fdb_learn_existing(fdb, s, v, port, now_s);
+    return vsw_fdb_learn_probe(fdb, key, hash, port, now_s,
+                               vsw_fdb_probe_mode(fdb));
 }
 
 #endif /* VSW_FDB_DP_H */

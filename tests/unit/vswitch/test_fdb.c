@@ -504,7 +504,8 @@ static void test_slot_check(void **state)
 {
     (void)state;
     enum { PAIRS = 100000 };
-    uint32_t same_tag = 0;
+    uint32_t same_tag = 0, same_tag_near = 0;
+    struct vsw_fdb *f = mk(64, 300, 99);
 
     rng_seed(61);
     for (int i = 0; i < PAIRS; i++) {
@@ -512,26 +513,127 @@ static void test_slot_check(void **state)
         uint64_t kb = i % 2 ? vsw_fdb_key((uint16_t)(1 + rng() % 4094),
                                           rand_mac())
                             : ka ^ (1ull << (rng() % 60)); /* 1-bit apart */
+        uint64_t ta = vsw__fdb_tag(vsw_fdb_hash(f, ka));
+        uint64_t tb = vsw__fdb_tag(vsw_fdb_hash(f, kb));
         uint16_t port = (uint16_t)(rng() % VSW_FDB_MAX_PORTS);
         uint32_t ts = (uint32_t)rng();
-        uint64_t va = vsw__fdb_val_make(vsw__fdb_tag(ka), port, i % 3 == 0, ts);
-        uint64_t vb = vsw__fdb_val_make(vsw__fdb_tag(kb), port, false, ts);
+        uint64_t va = vsw__fdb_val_make(ta, port, i % 3 == 0, ts);
+        uint64_t vb = vsw__fdb_val_make(tb, port, false, ts);
 
-        assert_true(vsw__fdb_val_ok(va, vsw__fdb_tag(ka)));
+        assert_true(vsw__fdb_val_ok(va, ta));
         assert_int_equal(vsw__fdb_val_port(va), port);
         assert_int_equal(vsw__fdb_val_ts(va), ts);
-        assert_false(vsw__fdb_val_ok(VSW__FDB_VAL_DEAD, vsw__fdb_tag(ka)));
-        assert_false(vsw__fdb_val_ok(va | VSW__FDB_VAL_DEAD,
-                                     vsw__fdb_tag(ka)));
+        assert_false(vsw__fdb_val_ok(VSW__FDB_VAL_DEAD, ta));
+        assert_false(vsw__fdb_val_ok(va | VSW__FDB_VAL_DEAD, ta));
         if (ka == kb)
             continue;
-        if (vsw__fdb_val_ok(vb, vsw__fdb_tag(ka)))
+        if (vsw__fdb_val_ok(vb, ta)) {
             same_tag++;
-        if (i % 2 == 0) /* keys one bit apart never share a tag */
-            assert_false(vsw__fdb_val_ok(vb, vsw__fdb_tag(ka)));
+            same_tag_near += i % 2 == 0;
+        }
     }
-    /* Random pairs: about PAIRS / 2 / 2^14 = 3 expected. */
-    assert_true(same_tag < 20);
+    /* The tag is 14 bits of a keyed hash: about PAIRS / 2^14 = 6 shared
+     * tags expected, for random pairs and for keys one bit apart alike. */
+    assert_true(same_tag < 25);
+    assert_true(same_tag_near < 15);
+    vsw_fdb_destroy(f);
+}
+
+/* Both bucket probes (fdb_dp.h, enum vsw_fdb_probe) find every key in
+ * every slot of both its buckets, report absent keys absent, skip a slot
+ * whose entry is being removed and find the key's copy in a later slot,
+ * and learn alike; and the data path switches to PROBE_ALL at half a key
+ * per bucket. */
+static void test_probe_modes(void **state)
+{
+    (void)state;
+    const enum vsw_fdb_probe probes[] = {VSW_FDB_PROBE_ORDERED,
+                                         VSW_FDB_PROBE_ALL};
+    struct vsw_fdb *f = mk(16, 300, 7); /* 8 buckets, 32 slots */
+    uint64_t keys[16];
+    int n = 0;
+
+    assert_int_equal(vsw_fdb_probe_mode(f), VSW_FDB_PROBE_ORDERED);
+    /* Six keys whose first bucket is 0 (four fill it, two go to their
+     * second bucket), then random ones: every slot index and both buckets
+     * in use. */
+    rng_seed(17);
+    while (n < 16) {
+        uint64_t mac = rand_mac();
+        uint64_t k = vsw_fdb_key(1, mac), h = vsw_fdb_hash(f, k);
+        if (n < 6 && (vsw__fdb_bucket1(f, h) != 0 ||
+                      vsw__fdb_bucket2(f, h) == 0))
+            continue;
+        if (learn(f, 1, mac, (uint16_t)(1 + n % 5), 1) == VSW_FDB_NEW)
+            keys[n++] = k;
+        if (n == 3)
+            assert_int_equal(vsw_fdb_probe_mode(f), VSW_FDB_PROBE_ORDERED);
+        if (n == 4)
+            assert_int_equal(vsw_fdb_probe_mode(f), VSW_FDB_PROBE_ALL);
+    }
+    unsigned slot_seen = 0, second_bucket = 0;
+    for (int i = 0; i < n; i++) {
+        uint64_t h = vsw_fdb_hash(f, keys[i]);
+        for (int b = 0; b < 2; b++) {
+            uint32_t bi = b ? vsw__fdb_bucket2(f, h) : vsw__fdb_bucket1(f, h);
+            for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++)
+                if (atomic_load(&f->buckets[bi].slots[j].key) == keys[i]) {
+                    slot_seen |= 1u << j;
+                    second_bucket += b;
+                }
+        }
+        for (int p = 0; p < 2; p++)
+            assert_int_equal(vsw_fdb_lookup_probe(f, keys[i], h, probes[p]),
+                             1 + i % 5);
+    }
+    assert_int_equal(slot_seen, 0xf);
+    assert_true(second_bucket > 0);
+    for (int i = 0; i < 1000; i++) {
+        uint64_t k = vsw_fdb_key(2, rand_mac()); /* VLAN 2: never learned */
+        uint64_t h = vsw_fdb_hash(f, k);
+        for (int p = 0; p < 2; p++)
+            assert_int_equal(vsw_fdb_lookup_probe(f, k, h, probes[p]),
+                             VSW_FDB_PORT_NONE);
+    }
+
+    /* A key in slot 0 being removed (value DEAD) while a copy of it was
+     * re-added in slot 3 of the same bucket: both probes pass over slot 0
+     * and find slot 3. */
+    struct vsw_fdb *g = mk(16, 300, 8);
+    uint64_t k = vsw_fdb_key(1, 0x020000000001ull);
+    uint64_t h = vsw_fdb_hash(g, k);
+    struct vsw_fdb_bucket *b = &g->buckets[vsw__fdb_bucket1(g, h)];
+    atomic_store(&b->slots[0].val, VSW__FDB_VAL_DEAD | vsw__fdb_tag(h) | 4);
+    atomic_store(&b->slots[0].key, k);
+    atomic_store(&b->slots[3].val, vsw__fdb_val_make(vsw__fdb_tag(h), 6,
+                                                     false, 1));
+    atomic_store(&b->slots[3].key, k);
+    for (int p = 0; p < 2; p++) {
+        assert_int_equal(vsw_fdb_lookup_probe(g, k, h, probes[p]), 6);
+        assert_int_equal(vsw_fdb_learn_probe(g, k, h, 6, 1, probes[p]),
+                         VSW_FDB_HIT);
+    }
+    /* A value written for another key (tag mismatch) is not accepted. */
+    atomic_store(&b->slots[3].val,
+                 vsw__fdb_val_make(vsw__fdb_tag(~h), 6, false, 1));
+    for (int p = 0; p < 2; p++)
+        assert_int_equal(vsw_fdb_lookup_probe(g, k, h, probes[p]),
+                         VSW_FDB_PORT_NONE);
+    vsw_fdb_destroy(g);
+
+    /* Learning agrees: a hit, a refresh and a move through either probe. */
+    for (int p = 0; p < 2; p++) {
+        uint64_t kk = keys[5 + p], hh = vsw_fdb_hash(f, kk);
+        uint16_t port = (uint16_t)(1 + (5 + p) % 5);
+        assert_int_equal(vsw_fdb_learn_probe(f, kk, hh, port, 1, probes[p]),
+                         VSW_FDB_HIT);
+        assert_int_equal(vsw_fdb_learn_probe(f, kk, hh, port, 2, probes[p]),
+                         VSW_FDB_REFRESHED);
+        assert_int_equal(vsw_fdb_learn_probe(f, kk, hh, 9, 2, probes[p]),
+                         VSW_FDB_MOVED);
+        assert_int_equal(vsw_fdb_lookup_probe(f, kk, hh, probes[1 - p]), 9);
+    }
+    vsw_fdb_destroy(f);
 }
 
 /* ---- aging ---------------------------------------------------------------- */
@@ -1265,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_bucket_full),
         cmocka_unit_test(test_slot_check),
+        cmocka_unit_test(test_probe_modes),
         cmocka_unit_test(test_aging_window),
         cmocka_unit_test(test_sweep_budget),
         cmocka_unit_test(test_port_limit_flood),
