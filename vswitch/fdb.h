@@ -120,7 +120,7 @@
  *
  * A reader never returns a port that was not written for its key: readers
  * validate each slot as (key, value, key) with acquire loads, and every
- * value word carries a 14-bit check tag folded from its key, so a slot that
+ * value word carries a 14-bit check tag taken from its key's hash, so a slot that
  * was deleted and reused for another key between the reader's loads (ABA) is
  * rejected.  See fdb_private.h for the slot protocol.
  */
