@@ -1341,8 +1341,9 @@ static void test_fanin(void **state)
     (void)state;
     /* Four senders broadcast 96 frames each at once: in one loop iteration
      * the sink D gets 4 x 32 frames and every sender 3 x 32, more than the
-     * 64 a tx buffer holds, so buffers are flushed mid-iteration.  Frames
-     * from one sender must come out complete and in order. */
+     * 64 a tx buffer holds, so buffers are flushed mid-iteration (each time
+     * a burst has filled one, dp.c flush_full).  Frames from one sender
+     * must come out complete and in order. */
     memset(in, 0, sizeof(in));
     for (unsigned s = 0; s < FI_SENDERS; s++) {
         char label[8];
