@@ -2,8 +2,11 @@
 # Installs the Debian 12 packages Vesper needs to build, run, test and
 # benchmark; installs only what is missing.  Run as root.
 set -eu
+# libsystemd-dev: the static DPDK link of vesperd pulls libpcap -> dbus-1 ->
+# libsystemd (pkg-config --static)
 PKGS=(build-essential meson ninja-build pkg-config clang lld llvm
       libclang-rt-14-dev dpdk dpdk-dev libdpdk-dev libjansson-dev
+      libsystemd-dev
       libnl-3-dev libnl-route-3-dev libpcap-dev libcmocka-dev
       iproute2 iputils-ping arping iperf3 tcpdump tshark curl jq ethtool
       python3 python3-scapy procps psmisc kmod)
