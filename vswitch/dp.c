@@ -339,27 +339,34 @@ int vsw__lcore_main(void *arg)
         struct vsw_snapshot *s =
             atomic_load_explicit(&sw->snap, memory_order_acquire);
         uint32_t now_s = vsw__now_s(sw);
-        uint16_t nrx = s->n_rx[lc->idx];
 
-        /* Poll again while some port still returns full bursts (at most
+        /* Poll again the ports that returned a full burst (at most
          * VSW_RX_ROUNDS times) before flushing the partly filled buffers:
          * under load their tx bursts are then larger and each device's tx
-         * call costs less per frame; when idle it is one poll per port. */
-        for (unsigned round = 0; round < VSW_RX_ROUNDS; round++) {
-            bool full = false;
+         * call costs less per frame.  Ports that returned less wait for
+         * the next loop, so idle ports cost one poll per loop (a trunk
+         * fanning out to 16 access ports: 16 empty polls per loop instead
+         * of up to 128). */
+        const uint16_t *poll = s->rx[lc->idx];
+        uint16_t npoll = s->n_rx[lc->idx];
 
-            for (uint16_t i = 0; i < nrx; i++) {
-                struct vsw_dp_port *in = s->ports[s->rx[lc->idx][i]];
+        for (unsigned round = 0; round < VSW_RX_ROUNDS && npoll; round++) {
+            uint16_t nfull = 0;
+
+            for (uint16_t i = 0; i < npoll; i++) {
+                uint16_t id = poll[i];
+                struct vsw_dp_port *in = s->ports[id];
                 uint16_t nb = in->port->ops->rx_burst(in->port, lc->idx,
                                                       pkts, VSW_BURST);
                 if (nb) {
                     process_burst(lc, s, in, pkts, nb, now_s);
                     flush_full(lc, s);
                 }
-                full |= nb == VSW_BURST;
+                if (nb == VSW_BURST) /* nfull <= i: safe in place */
+                    lc->rx_full[nfull++] = id;
             }
-            if (!full)
-                break;
+            poll = lc->rx_full;
+            npoll = nfull;
         }
         for (uint16_t i = 0; i < lc->n_dirty; i++)
             flush_port(lc, s, lc->dirty[i]);

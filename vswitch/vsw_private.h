@@ -99,6 +99,7 @@ struct vsw_lcore {
     struct vsw_txbuf *txbufs;                /* [VSW_MAX_PORTS] */
     uint16_t n_dirty;
     uint16_t dirty[VSW_MAX_PORTS];
+    uint16_t rx_full[VSW_MAX_PORTS];         /* dp.c: ports to poll again */
 } VSA_CACHE_ALIGNED;
 
 /* A capture in progress. */
