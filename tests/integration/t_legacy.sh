@@ -167,6 +167,10 @@ for n in 1 2; do
     ctl_ok vm nic disconnect "vm$n" nic0
     assert_eq "$(ctl_json port show "vm$n.nic0" | jq -r .connected)" false \
         "port show vm$n.nic0 says disconnected"
+    assert_eq "$(ctl_json vm show "vm$n" |
+                 jq -r '[(.channels // [])[], (.devices // [])[]] |
+                        map(select(.nic == "nic0"))[0].connected')" false \
+        "vm show vm$n says nic0 is disconnected"
     wait_for "[ \"\$(carrier $n)\" = 0 ]" 8 ||
         { tail -20 "$TMP/guest$n.log"; fail "vm$n ($type): carrier still up 8 s after vm nic disconnect"; }
     ok "vm$n ($type): carrier down after vm nic disconnect"

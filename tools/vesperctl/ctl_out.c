@@ -181,10 +181,10 @@ static void print_nonzero(FILE *out, const json_t *obj)
 static int add_row_keys(struct ctl_table *t, const json_t *obj,
                         const char *const *keys)
 {
-    char bufs[8][CELL_SIZE];
-    const char *cells[8];
+    char bufs[12][CELL_SIZE];
+    const char *cells[12];
 
-    for (size_t c = 0; c < t->n_cols && c < 8; c++)
+    for (size_t c = 0; c < t->n_cols && c < 12; c++)
         cells[c] = scalar(json_object_get(obj, keys[c]), bufs[c],
                           sizeof(bufs[c]));
     return ctl_table_add_row(t, cells);
@@ -273,12 +273,12 @@ static bool any_nonzero(const json_t *obj)
 static int view_vm_devices(FILE *out, const json_t *devs)
 {
     static const char *const headers[] = {"DEV", "NIC", "PORT", "MAC",
-                                          "STATE", "RX", "TX", "IRQ",
-                                          "TRAPS"};
+                                          "STATE", "CONNECTED", "RX", "TX",
+                                          "IRQ", "TRAPS"};
     static const char *const keys[] = {"device", "nic", "port", "mac",
-                                       "state"};
-    char bufs[9][CELL_SIZE];
-    const char *cells[9];
+                                       "state", "connected"};
+    char bufs[10][CELL_SIZE];
+    const char *cells[10];
     struct ctl_table t;
     bool first = true;
     size_t i;
@@ -286,21 +286,21 @@ static int view_vm_devices(FILE *out, const json_t *devs)
     int rc = 0;
 
     fputc('\n', out);
-    ctl_table_init(&t, 9, headers, "rlllllllr");
+    ctl_table_init(&t, 10, headers, "rllllllllr");
     json_array_foreach(devs, i, e) {
         const json_t *dp = json_object_get(e, "datapath");
 
-        for (size_t c = 0; c < 5; c++)
+        for (size_t c = 0; c < 6; c++)
             cells[c] = scalar(json_object_get(e, keys[c]), bufs[c],
                               sizeof(bufs[c]));
-        cells[5] = scalar(json_object_get(dp, "rx_state"), bufs[5],
-                          sizeof(bufs[5]));
-        cells[6] = scalar(json_object_get(dp, "tx_state"), bufs[6],
+        cells[6] = scalar(json_object_get(dp, "rx_state"), bufs[6],
                           sizeof(bufs[6]));
-        cells[7] = scalar(json_object_get(dp, "irq_asserted"), bufs[7],
+        cells[7] = scalar(json_object_get(dp, "tx_state"), bufs[7],
                           sizeof(bufs[7]));
-        cells[8] = scalar(json_object_get(e, "traps"), bufs[8],
+        cells[8] = scalar(json_object_get(dp, "irq_asserted"), bufs[8],
                           sizeof(bufs[8]));
+        cells[9] = scalar(json_object_get(e, "traps"), bufs[9],
+                          sizeof(bufs[9]));
         rc = ctl_table_add_row(&t, cells);
         if (rc < 0)
             break;
@@ -342,11 +342,11 @@ static int view_vm_show(FILE *out, const json_t *result)
         "kicked", "violations", "io_absent", "counters", NULL,
     };
     static const char *const headers[] = {"NIC", "PORT", "MAC", "RELID",
-                                          "STATE", "OFFERED", "OPENED",
-                                          "UNHANDLED"};
+                                          "STATE", "CONNECTED", "OFFERED",
+                                          "OPENED", "UNHANDLED"};
     static const char *const keys[] = {"nic", "port", "mac", "relid",
-                                       "state", "offered", "opened",
-                                       "unhandled_packets"};
+                                       "state", "connected", "offered",
+                                       "opened", "unhandled_packets"};
     const json_t *chans = json_object_get(result, "channels");
     const json_t *devs = json_object_get(result, "devices");
     struct ctl_table t;
@@ -375,7 +375,7 @@ static int view_vm_show(FILE *out, const json_t *result)
     if (json_array_size(chans) == 0)
         return json_array_size(devs) ? view_vm_devices(out, devs) : 0;
     fputc('\n', out);
-    ctl_table_init(&t, 8, headers, "lllrllll");
+    ctl_table_init(&t, 9, headers, "lllrlllll");
     json_array_foreach(chans, i, e) {
         rc = add_row_keys(&t, e, keys);
         if (rc < 0)

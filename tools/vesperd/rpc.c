@@ -593,6 +593,15 @@ static json_t *m_vm_list(struct vd *d, json_t *params, struct ctl_rpc_err *e)
     return vd_vm_list_json(d->vms);
 }
 
+/* A VM NIC's `connected` setting (the virtual cable), from the config. */
+static void set_nic_connected(struct vd *d, json_t *nic, const char *port)
+{
+    const struct ctl_port *cp = port ? find_port(d, port, NULL) : NULL;
+
+    if (cp)
+        json_object_set_new(nic, "connected", json_boolean(cp->connected));
+}
+
 static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
 {
     static const char *const keys[] = { "name", NULL };
@@ -616,6 +625,7 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
         json_t *st = port ? vd_synth_stats_json(port) : NULL;
         if (st)
             json_object_set_new(nic, "datapath", st);
+        set_nic_connected(d, nic, port);
     }
     /* each legacy NIC's device: CSR5 process states, irq, counters */
     json_array_foreach(json_object_get(r, "devices"), i, nic) {
@@ -623,6 +633,7 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
         json_t *st = port ? vd_legacy_stats_json(port) : NULL;
         if (st)
             json_object_set_new(nic, "datapath", st);
+        set_nic_connected(d, nic, port);
     }
     return r;
 }
