@@ -25,6 +25,9 @@ static void fdb_unlock(struct vsw_fdb *fdb) VSW__RELEASE(fdb->lock) VSW__NO_TSA;
 static struct vsw_fdb_slot *__fdb_free_slot(struct vsw_fdb *fdb,
                                             uint64_t hash)
     VSW__REQUIRES(fdb->lock);
+static struct vsw_fdb_slot *__fdb_make_room(struct vsw_fdb *fdb,
+                                            uint64_t hash)
+    VSW__REQUIRES(fdb->lock);
 static void __fdb_fill(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
                        uint64_t key, uint64_t val) VSW__REQUIRES(fdb->lock);
 static void __fdb_clear(struct vsw_fdb *fdb, struct vsw_fdb_slot *s,
@@ -307,6 +310,7 @@ void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out)
     out->learn_limit = LOAD(learn_limit);
     out->table_full = LOAD(table_full);
     out->bucket_full = LOAD(bucket_full);
+    out->displaced = LOAD(displaced);
     out->learn_busy = LOAD(learn_busy);
     out->static_conflict = LOAD(static_conflict);
 #undef LOAD
@@ -423,6 +427,75 @@ static struct vsw_fdb_slot *__fdb_free_slot(struct vsw_fdb *fdb, uint64_t hash)
             struct vsw_fdb_slot *s = &cand[b]->slots[j];
             if (atomic_load_explicit(&s->key, memory_order_relaxed) == 0)
                 return s;
+        }
+    }
+    return __fdb_make_room(fdb, hash);
+}
+
+/* Moves entry `from` (key k, in its first bucket) to a free slot of its
+ * second bucket, leaving `from` free.  The copy is written DEAD, the
+ * original claimed by a CAS from the value that was copied (so a refresh
+ * or a move an lcore makes meanwhile is never lost: the CAS fails and the
+ * copy is dropped), then the copy is made live.  There is never more than
+ * one live copy; readers in between miss the key, as they would during a
+ * removal and re-insert (fdb.h, "Table"). */
+static bool __fdb_move_to_second(struct vsw_fdb *fdb, struct vsw_fdb_slot *from,
+                                 uint64_t k, struct vsw_fdb_slot *to)
+    VSW__REQUIRES(fdb->lock)
+{
+    uint64_t v = atomic_load_explicit(&from->val, memory_order_acquire);
+
+    (void)fdb; /* for the lock annotation */
+    if (v & VSW__FDB_VAL_DEAD)
+        return false;
+    atomic_store_explicit(&to->val, v | VSW__FDB_VAL_DEAD,
+                          memory_order_release);
+    atomic_store_explicit(&to->key, k, memory_order_release);
+    if (!atomic_compare_exchange_strong_explicit(&from->val, &v,
+                                                 VSW__FDB_VAL_DEAD,
+                                                 memory_order_acq_rel,
+                                                 memory_order_relaxed)) {
+        atomic_store_explicit(&to->key, 0, memory_order_release);
+        return false;
+    }
+    atomic_store_explicit(&to->val, v, memory_order_release);
+    atomic_store_explicit(&from->key, 0, memory_order_release);
+    return true;
+}
+
+/* Both candidate buckets of `hash` are full: frees a slot in one of them
+ * by moving one resident that sits in its own first bucket to a free slot
+ * of its second (one step of cuckoo displacement, never further, and never
+ * back towards a first bucket, whose probe comes first).  The new key's
+ * first bucket is tried first, so that it lands where lookups prefetch.
+ * NULL if no resident can move. */
+static struct vsw_fdb_slot *__fdb_make_room(struct vsw_fdb *fdb, uint64_t hash)
+{
+    uint32_t cand[2] = { vsw__fdb_bucket1(fdb, hash),
+                         vsw__fdb_bucket2(fdb, hash) };
+
+    for (int b = 0; b < 2; b++) {
+        struct vsw_fdb_bucket *bk = &fdb->buckets[cand[b]];
+
+        for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++) {
+            struct vsw_fdb_slot *s = &bk->slots[j];
+            uint64_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
+            uint64_t kh = vsw_fdb_hash(fdb, k);
+
+            if (k == 0 || vsw__fdb_bucket1(fdb, kh) != cand[b])
+                continue;
+            struct vsw_fdb_bucket *alt =
+                &fdb->buckets[vsw__fdb_bucket2(fdb, kh)];
+            for (int t = 0; t < VSW__FDB_BUCKET_SLOTS; t++) {
+                struct vsw_fdb_slot *to = &alt->slots[t];
+                if (atomic_load_explicit(&to->key, memory_order_relaxed) != 0)
+                    continue;
+                if (__fdb_move_to_second(fdb, s, k, to)) {
+                    vsw__fdb_count_inc(&fdb->stats.displaced);
+                    return s;
+                }
+                break; /* its value changed under us: try another */
+            }
         }
     }
     return NULL;

@@ -19,12 +19,18 @@
  * one keyed 64-bit hash; a new key goes into the first one unless it is
  * full (first-fit: lookups prefetch and probe the first bucket, so almost
  * every lookup touches one cache line).
- * There is no cuckoo displacement (entries never move between slots, which
- * is what keeps readers lock-free and simple): when both buckets are full the
- * key is not learned and `bucket_full` counts it.  With the 2x slack and the
- * two choices this is rare (see tests/bench/bench_fdb.c for measured rates)
- * and the frame is simply flooded.  The table never grows; a switch that
- * needs a bigger table creates a new one.
+ * When both buckets are full, one step of cuckoo displacement makes room:
+ * a resident that sits in its own first bucket moves to a free slot of its
+ * second (counted `displaced`), never further and never back towards a
+ * first bucket.  The move writes the copy dead, claims the original by CAS
+ * from the copied value and then makes the copy live, so there is never
+ * more than one live copy and no concurrent refresh or move is lost; a
+ * reader in that window misses the key, as during a removal, and floods
+ * one frame.  Only if no resident can move is the key not learned
+ * (`bucket_full`): with the 2x slack, the two choices and the one move
+ * this is rare (tests/bench/bench_fdb.c measures the rates) and the frame
+ * is simply flooded.  The table never grows; a switch that needs a bigger
+ * table creates a new one.
  *
  * Hash flooding: the hash is keyed with a random 64-bit seed drawn from
  * getrandom(2) at creation (or vsw_fdb_params.seed when non-zero, for tests),
@@ -170,7 +176,10 @@ struct vsw_fdb_stats {
     uint64_t aged;            /* learned entries removed by the age sweep */
     uint64_t learn_limit;     /* learns/moves refused: port at its limit */
     uint64_t table_full;      /* learns refused: max_entries reached */
-    uint64_t bucket_full;     /* learns/static adds refused: both buckets full */
+    uint64_t bucket_full;     /* learns/static adds refused: both buckets
+                                 full and no resident could move */
+    uint64_t displaced;       /* residents moved to their second bucket to
+                                 make room for a new entry */
     uint64_t learn_busy;      /* learns skipped: writer lock busy or the
                                  entry changed under a concurrent update */
     uint64_t static_conflict; /* learns refused: static entry on another port */

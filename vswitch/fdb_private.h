@@ -109,6 +109,7 @@ struct vsw_fdb_counters {
     _Atomic uint64_t learn_limit;
     _Atomic uint64_t table_full;
     _Atomic uint64_t bucket_full;
+    _Atomic uint64_t displaced;
     _Atomic uint64_t learn_busy;
     _Atomic uint64_t static_conflict;
 };

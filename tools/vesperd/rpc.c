@@ -143,13 +143,14 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
         struct vsw_fdb_stats st;
         vsw_fdb_get_stats(fdb, &st);
         json_object_set_new(r, "fdb_stats", json_pack(
-            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
             "learned", (json_int_t)st.learned, "moved", (json_int_t)st.moved,
             "refreshed", (json_int_t)st.refreshed,
             "aged", (json_int_t)st.aged,
             "learn_limit", (json_int_t)st.learn_limit,
             "table_full", (json_int_t)st.table_full,
             "bucket_full", (json_int_t)st.bucket_full,
+            "displaced", (json_int_t)st.displaced,
             "learn_busy", (json_int_t)st.learn_busy,
             "static_conflict", (json_int_t)st.static_conflict));
     }

@@ -1116,6 +1116,94 @@ static void test_hash_seeding(void **state)
     }
 }
 
+/* One step of cuckoo displacement: a new key whose two buckets are full
+ * goes into its first bucket after a resident of that bucket moves to its
+ * own second bucket; every entry keeps its port, the counts stay right, and
+ * the moved entry still refreshes and moves. */
+static void test_displacement(void **state)
+{
+    (void)state;
+    struct vsw_fdb *f = mk(16, 10, 42); /* 8 buckets */
+    uint64_t in0[4], in1[4], newkey = 0;
+    int n0 = 0, n1 = 0;
+
+    /* Bucket 0: keys whose first bucket is 0 and second is 4..7 (empty);
+     * bucket 1: keys whose first bucket is 1 and second is 0 (full, so
+     * they cannot move); the new key's buckets are 0 then 1. */
+    rng_seed(11);
+    while (n0 < 4 || n1 < 4 || newkey == 0) {
+        uint64_t mac = rand_mac();
+        uint64_t h = vsw_fdb_hash(f, vsw_fdb_key(1, mac));
+        uint32_t b1 = vsw__fdb_bucket1(f, h), b2 = vsw__fdb_bucket2(f, h);
+        if (b1 == 0 && b2 >= 4 && n0 < 4)
+            in0[n0++] = mac;
+        else if (b1 == 1 && b2 == 0 && n1 < 4)
+            in1[n1++] = mac;
+        else if (b1 == 0 && b2 == 1 && newkey == 0)
+            newkey = mac;
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(learn(f, 1, in0[i], (uint16_t)(1 + i), 1),
+                         VSW_FDB_NEW);
+        assert_int_equal(learn(f, 1, in1[i], 9, 1), VSW_FDB_NEW);
+    }
+    assert_int_equal(learn(f, 1, newkey, 7, 1), VSW_FDB_NEW);
+    assert_int_equal(stats(f).displaced, 1);
+    assert_int_equal(stats(f).bucket_full, 0);
+    assert_int_equal(vsw_fdb_count(f), 9);
+
+    /* The new key sits in its first bucket, the one lookups prefetch. */
+    uint64_t nk = vsw_fdb_key(1, newkey);
+    int in_first = 0;
+    for (int j = 0; j < 4; j++)
+        in_first += atomic_load(&f->buckets[0].slots[j].key) == nk;
+    assert_int_equal(in_first, 1);
+    assert_int_equal(lookup(f, 1, newkey), 7);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(lookup(f, 1, in0[i]), 1 + i);
+        assert_int_equal(lookup(f, 1, in1[i]), 9);
+        assert_int_equal(vsw_fdb_port_count(f, (uint16_t)(1 + i)), 1);
+    }
+    assert_int_equal(vsw_fdb_port_count(f, 9), 4);
+    assert_int_equal(vsw_fdb_port_count(f, 7), 1);
+
+    /* The moved entry (the one bucket 0 no longer holds) still works. */
+    int moved = -1;
+    for (int i = 0; i < 4; i++) {
+        uint64_t k = vsw_fdb_key(1, in0[i]);
+        int here = 0;
+        for (int j = 0; j < 4; j++)
+            here += atomic_load(&f->buckets[0].slots[j].key) == k;
+        if (!here)
+            moved = i;
+    }
+    assert_true(moved >= 0);
+    assert_int_equal(learn(f, 1, in0[moved], (uint16_t)(1 + moved), 5),
+                     VSW_FDB_REFRESHED);
+    assert_int_equal(learn(f, 1, in0[moved], 8, 6), VSW_FDB_MOVED);
+    assert_int_equal(lookup(f, 1, in0[moved]), 8);
+    assert_int_equal(vsw_fdb_port_count(f, (uint16_t)(1 + moved)), 0);
+
+    /* A tenth key with buckets 1 then 0: nobody in bucket 1 can move (their
+     * second bucket is 0, full), so room is made in its second bucket, 0.
+     * (test_bucket_full has the case where nobody can move at all.) */
+    uint64_t other = 0;
+    while (other == 0) {
+        uint64_t mac = rand_mac();
+        uint64_t h = vsw_fdb_hash(f, vsw_fdb_key(1, mac));
+        if (vsw__fdb_bucket1(f, h) == 1 && vsw__fdb_bucket2(f, h) == 0)
+            other = mac;
+    }
+    assert_int_equal(learn(f, 1, other, 3, 7), VSW_FDB_NEW);
+    assert_int_equal(stats(f).displaced, 2);
+    assert_int_equal(stats(f).bucket_full, 0);
+    assert_int_equal(vsw_fdb_count(f), 10);
+    assert_int_equal(lookup(f, 1, other), 3);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(lookup(f, 1, in1[i]), 9);
+    vsw_fdb_destroy(f);
+}
+
 /* ---- differential test ----------------------------------------------------- */
 
 enum { DT_KEYS = 512, DT_HOT = 48, DT_PORTS = 8 };
@@ -1366,6 +1454,7 @@ int main(void)
         cmocka_unit_test(test_move),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_bucket_full),
+        cmocka_unit_test(test_displacement),
         cmocka_unit_test(test_slot_check),
         cmocka_unit_test(test_probe_modes),
         cmocka_unit_test(test_aging_window),
