@@ -26,7 +26,8 @@
  * from the copied value and then makes the copy live, so there is never
  * more than one live copy and no concurrent refresh or move is lost; a
  * reader in that window misses the key, as during a removal, and floods
- * one frame.  Only if no resident can move is the key not learned
+ * one frame.  (An entry moved behind the incremental age sweep's cursor is
+ * judged on the sweep's next pass.)  Only if no resident can move is the key not learned
  * (`bucket_full`): with the 2x slack, the two choices and the one move
  * this is rare (tests/bench/bench_fdb.c measures the rates) and the frame
  * is simply flooded.  The table never grows; a switch that needs a bigger
