@@ -18,6 +18,7 @@
 #include <rte_ring.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_tsan.h"
 #include "hv/hv_gpadl.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_ring.h"
@@ -80,6 +81,7 @@ static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
 
     (void)lcore_idx;
     got = rte_ring_sc_dequeue_burst(np->to_switch, (void **)pkts, n, NULL);
+    VSA_TSAN_ACQUIRE(np->to_switch);
     if (got) {
         /* Pairs with the fence in switch_has_room(): either the control
          * thread sees this dequeue's room, or we see its flag. */
@@ -226,6 +228,7 @@ static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
         p[15] = (uint8_t)vlan_tci;
         memcpy(p + 16, (const uint8_t *)frame + 12, len - 12);
     }
+    VSA_TSAN_RELEASE(np->to_switch);
     if (rte_ring_sp_enqueue(np->to_switch, m) != 0) {
         atomic_fetch_add_explicit(&np->rx_ring_full, 1, memory_order_relaxed);
         rte_pktmbuf_free(m);
@@ -334,8 +337,10 @@ void netvsp_port_detach(struct netvsp_port *np)
     np->ch = NULL;
     np->vmbus = NULL;
     /* frames queued for a guest that is gone */
-    while (rte_ring_sc_dequeue(np->to_guest, (void **)&m) == 0)
+    while (rte_ring_sc_dequeue(np->to_guest, (void **)&m) == 0) {
+        VSA_TSAN_ACQUIRE(np->to_guest);
         rte_pktmbuf_free(m);
+    }
 }
 
 static void deliver(struct netvsp_port *np)
@@ -349,6 +354,7 @@ static void deliver(struct netvsp_port *np)
                                           DELIVER_BATCH, NULL)) > 0) {
         unsigned got;
 
+        VSA_TSAN_ACQUIRE(np->to_guest);
         for (unsigned i = 0; i < n; i++) {
             struct rte_mbuf *m = ms[i];
             const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);

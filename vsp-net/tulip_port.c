@@ -19,6 +19,7 @@
 #include <rte_ring.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_tsan.h"
 #include "hv/hv_mem.h"
 #include "vsp-net/tulip.h"
 #include "vsp-net/vm_port_queue.h"
@@ -109,6 +110,7 @@ static uint16_t tp_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
 
     (void)lcore_idx;
     got = rte_ring_sc_dequeue_burst(tp->to_switch, (void **)pkts, n, NULL);
+    VSA_TSAN_ACQUIRE(tp->to_switch);
     if (got && !atomic_load_explicit(&tp->connected, memory_order_relaxed)) {
         /* Queued before the NIC was disconnected: never reaches the
          * switch. */
@@ -215,6 +217,7 @@ static void dev_tx_frame(void *ctx, const uint8_t *frame, uint32_t len)
         return;
     }
     memcpy(p, frame, len);
+    VSA_TSAN_RELEASE(tp->to_switch);
     if (rte_ring_sp_enqueue(tp->to_switch, m) != 0) {
         tp->st.to_switch_full++;
         rte_pktmbuf_free(m);
@@ -373,6 +376,7 @@ void tulip_port_detach(struct tulip_port *tp)
     tp->irq_arg = NULL;
     /* frames queued for a guest that is gone */
     while (rte_ring_sc_dequeue(tp->to_guest, (void **)&m) == 0) {
+        VSA_TSAN_ACQUIRE(tp->to_guest);
         tp->st.rx_no_guest++;
         rte_pktmbuf_free(m);
     }
@@ -482,6 +486,7 @@ void tulip_port_service(struct tulip_port *tp)
 
         if (n == 0)
             break;
+        VSA_TSAN_ACQUIRE(tp->to_guest);
         budget -= n;
         for (unsigned i = 0; i < n; i++)
             deliver(tp, ms[i]);

@@ -17,6 +17,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "common/vsa_tsan.h"
+
 /* tx_burst of a VM NIC port (lcore): queues up to n frames for the guest,
  * wakes the control thread through `efd` if the queue was empty, counts
  * the frames that did not fit in *full.  Returns the number queued; the
@@ -27,7 +29,10 @@ static inline uint16_t vm_port_queue_to_guest(struct rte_ring *r, int efd,
                                               _Atomic uint64_t *full)
 {
     int was_empty = rte_ring_empty(r);
-    unsigned done = rte_ring_sp_enqueue_burst(r, (void **)pkts, n, NULL);
+    unsigned done;
+
+    VSA_TSAN_RELEASE(r);
+    done = rte_ring_sp_enqueue_burst(r, (void **)pkts, n, NULL);
 
     if (done && was_empty) {
         uint64_t one = 1;
@@ -46,8 +51,10 @@ static inline void vm_port_queue_free(struct rte_ring *r)
 
     if (!r)
         return;
-    while (rte_ring_dequeue(r, (void **)&m) == 0)
+    while (rte_ring_dequeue(r, (void **)&m) == 0) {
+        VSA_TSAN_ACQUIRE(r);
         rte_pktmbuf_free(m);
+    }
     rte_ring_free(r);
 }
 

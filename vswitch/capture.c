@@ -52,15 +52,16 @@ void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
     }
     c = rte_pktmbuf_copy(m, sw->capture_pool, 0, cap->snaplen);
     if (unlikely(c == NULL)) {
-        lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL]++;
+        vsw__ctr_add(&lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL], 1);
         return;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     st = RTE_MBUF_DYNFIELD(c, sw->capture_ts_offset, struct capture_stamp *);
     st->ts_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
     st->wire_len = m->pkt_len;
+    VSA_TSAN_RELEASE(cap->ring);
     if (unlikely(rte_ring_mp_enqueue(cap->ring, c) != 0)) {
-        lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL]++;
+        vsw__ctr_add(&lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL], 1);
         rte_pktmbuf_free(c);
     }
 }
@@ -96,6 +97,7 @@ static void drain_one(struct vsw *sw, struct vsw_capture *cap)
 
     while ((n = rte_ring_sc_dequeue_burst(cap->ring, (void **)batch, 64,
                                           NULL)) > 0) {
+        VSA_TSAN_ACQUIRE(cap->ring);
         for (unsigned i = 0; i < n; i++) {
             if (!cap->done)
                 write_record(sw, cap, batch[i]);
@@ -113,7 +115,7 @@ static void detach(struct vsw *sw, struct vsw_capture *cap)
     if (!cap->port)
         return;
     atomic_store(&cap->port->capture, NULL);
-    rte_rcu_qsbr_synchronize(sw->qsbr, RTE_QSBR_THRID_INVALID);
+    vsw__rcu_synchronize(sw->qsbr);
     cap->port = NULL;
 }
 

@@ -49,7 +49,7 @@ struct vsw_pkt_meta {
 static inline void count_drop(struct vsw_lcore *lc, uint16_t port,
                               enum vsw_drop why)
 {
-    lc->counters[port].drops[why]++;
+    vsw__ctr_add(&lc->counters[port].drops[why], 1);
 }
 
 /* Moves the 12 bytes of MAC addresses at src to dst (the two overlap by
@@ -98,11 +98,11 @@ static void flush_port(struct vsw_lcore *lc, struct vsw_snapshot *s,
     if (unlikely(sent < n)) {
         for (uint16_t i = sent; i < n; i++)
             bytes -= tb->pkts[i]->pkt_len;
-        c->drops[VSW_DROP_TX_FULL] += (uint64_t)(n - sent);
+        vsw__ctr_add(&c->drops[VSW_DROP_TX_FULL], (uint64_t)(n - sent));
         rte_pktmbuf_free_bulk(&tb->pkts[sent], (unsigned)(n - sent));
     }
-    c->tx_packets += sent;
-    c->tx_bytes += bytes;
+    vsw__ctr_add(&c->tx_packets, sent);
+    vsw__ctr_add(&c->tx_bytes, bytes);
 }
 
 static inline void enqueue_tx(struct vsw_lcore *lc, struct vsw_snapshot *s,
@@ -296,8 +296,8 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
         }
         pkts[keep++] = m;
     }
-    ic->rx_packets += n;
-    ic->rx_bytes += bytes;
+    vsw__ctr_add(&ic->rx_packets, n);
+    vsw__ctr_add(&ic->rx_bytes, bytes);
 
     /* Pass 2, with the bucket probe suited to the table's fill. */
     if (vsw_fdb_probe_mode(fdb) == VSW_FDB_PROBE_ALL)
@@ -371,9 +371,8 @@ int vsw__lcore_main(void *arg)
         for (uint16_t i = 0; i < lc->n_dirty; i++)
             flush_port(lc, s, lc->dirty[i]);
         lc->n_dirty = 0;
-        rte_rcu_qsbr_quiescent(sw->qsbr, lc->idx);
+        vsw__rcu_quiescent(sw->qsbr, lc->idx);
     }
-    rte_rcu_qsbr_thread_offline(sw->qsbr, lc->idx);
-    rte_rcu_qsbr_thread_unregister(sw->qsbr, lc->idx);
+    vsw__rcu_leave(sw->qsbr, lc->idx);
     return 0;
 }

@@ -21,9 +21,43 @@
 #include <rte_spinlock.h>
 
 #include "common/vsa_compiler.h"
+#include "common/vsa_tsan.h"
 #include "vswitch/vswitch.h"
 
 #define VSW_BURST 32
+
+/* RCU with the orderings stated to ThreadSanitizer (common/vsa_tsan.h): each
+ * lcore releases when it reports quiescence or leaves, the writer acquires
+ * after a grace period or after the lcores have returned. */
+static inline void vsw__rcu_quiescent(struct rte_rcu_qsbr *v,
+                                      unsigned int thread_id)
+{
+    VSA_TSAN_RELEASE(v);
+    rte_rcu_qsbr_quiescent(v, thread_id);
+}
+
+/* The lcore leaves: offline, unregistered, then the release that
+ * vsw__rcu_joined pairs with. */
+static inline void vsw__rcu_leave(struct rte_rcu_qsbr *v,
+                                  unsigned int thread_id)
+{
+    rte_rcu_qsbr_thread_offline(v, thread_id);
+    rte_rcu_qsbr_thread_unregister(v, thread_id);
+    VSA_TSAN_RELEASE(v);
+}
+
+/* After the lcores returned (rte_eal_mp_wait_lcore): their last release was
+ * in vsw__rcu_leave. */
+static inline void vsw__rcu_joined(struct rte_rcu_qsbr *v)
+{
+    VSA_TSAN_ACQUIRE(v);
+}
+
+static inline void vsw__rcu_synchronize(struct rte_rcu_qsbr *v)
+{
+    rte_rcu_qsbr_synchronize(v, RTE_QSBR_THRID_INVALID);
+    VSA_TSAN_ACQUIRE(v);
+}
 
 struct vsw_port_ops;
 
@@ -79,10 +113,26 @@ struct vsw_snapshot {
     uint32_t n_switches;
 };
 
+/* One lcore's counters for one port: written by that lcore only, read by
+ * the control thread (vsw_get_port_stats).  Use vsw__ctr_add/_read: a
+ * relaxed atomic load and store, not a locked add, so each is a plain mov
+ * on x86-64, and the reader never sees a torn value (nor does TSan see a
+ * race). */
 struct vsw_port_counters {
     uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     uint64_t drops[VSW_DROP_MAX];
 };
+
+static inline void vsw__ctr_add(uint64_t *c, uint64_t n)
+{
+    __atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+                     __ATOMIC_RELAXED);
+}
+
+static inline uint64_t vsw__ctr_read(const uint64_t *c)
+{
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 struct vsw_txbuf {
     uint16_t n;

@@ -83,7 +83,7 @@ static void publish(struct vsw *sw, struct vsw_snapshot *next)
     struct vsw_snapshot *old =
         atomic_exchange_explicit(&sw->snap, next, memory_order_acq_rel);
 
-    rte_rcu_qsbr_synchronize(sw->qsbr, RTE_QSBR_THRID_INVALID);
+    vsw__rcu_synchronize(sw->qsbr);
     snapshot_free(old);
 }
 
@@ -215,6 +215,7 @@ void vsw_destroy(struct vsw *sw)
         publish(sw, empty);
     atomic_store(&sw->stop, true);
     rte_eal_mp_wait_lcore();
+    vsw__rcu_joined(sw->qsbr);
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         if (sw->captures[i])
             vsw_capture_stop(sw, sw->captures[i]->id, NULL);
@@ -840,12 +841,12 @@ static void sum_counters(const struct vsw *sw, uint16_t id,
     memset(out, 0, sizeof(*out));
     for (unsigned l = 0; l < sw->n_dp_lcores; l++) {
         const struct vsw_port_counters *c = &sw->lcores[l]->counters[id];
-        out->rx_packets += c->rx_packets;
-        out->rx_bytes += c->rx_bytes;
-        out->tx_packets += c->tx_packets;
-        out->tx_bytes += c->tx_bytes;
+        out->rx_packets += vsw__ctr_read(&c->rx_packets);
+        out->rx_bytes += vsw__ctr_read(&c->rx_bytes);
+        out->tx_packets += vsw__ctr_read(&c->tx_packets);
+        out->tx_bytes += vsw__ctr_read(&c->tx_bytes);
         for (int d = 0; d < VSW_DROP_MAX; d++)
-            out->drops[d] += c->drops[d];
+            out->drops[d] += vsw__ctr_read(&c->drops[d]);
     }
 }
 

@@ -168,15 +168,14 @@ static bool xfer_done(struct fx *f, void *arg)
  * one intact and in order, and the echo of each came back intact. */
 static void roundtrip(struct fx *f, unsigned count, unsigned rec_base)
 {
-    struct vsa_mac m = vg_nic_mac(&f->a->ports[0].nic);
+    /* while the agent thread runs it owns the NIC (nic.h): use the MAC the
+     * host gave it rather than read the NIC from this thread */
+    struct vsa_mac m = f->thr ? gh_mac(0) : vg_nic_mac(&f->a->ports[0].nic);
     struct xfer *x = calloc(1, sizeof(*x));
     struct gh_rec *r = malloc(sizeof(*r));
 
     assert_non_null(x);
     assert_non_null(r);
-    if (f->thr) { /* the agent thread owns the NIC: use the host's MAC */
-        m = gh_mac(0);
-    }
     for (unsigned i = 0; i < count; i++) {
         x->lens[i] = make_frame(x->frames[i], i, &m);
         assert_int_equal(send(f->sp[1], x->frames[i], x->lens[i], 0),
