@@ -1,6 +1,7 @@
 # Vesper — a thin wrapper over meson.  Run as root on Debian 12.
 #   make run    install what is missing, build, prepare hugepages, start vesperd
-#   make test   install, build, run every suite, then again under ASan+UBSan
+#   make test   install, build, run every suite, then again under ASan+UBSan,
+#               then the unit suites under TSan
 #   make bench  the benchmark against dpdk-testpmd and OVS-DPDK (tests/bench)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
