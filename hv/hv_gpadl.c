@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_shm.h"
+
 /*
  * Reference counting: `refcnt` includes one reference held by the table
  * while the GPADL is linked (live or dead list).  Only the control thread
@@ -330,7 +332,7 @@ int hv_gpadl_read(const struct hv_gpadl *g, uint64_t off, void *buf,
 
         if (chunk > size)
             chunk = size;
-        memcpy(dst, g->pages[off >> HV_PAGE_SHIFT] + in, chunk);
+        vsa_shm_read(dst, g->pages[off >> HV_PAGE_SHIFT] + in, chunk);
         dst += chunk;
         off += chunk;
         size -= chunk;
@@ -351,7 +353,7 @@ int hv_gpadl_write(const struct hv_gpadl *g, uint64_t off, const void *buf,
 
         if (chunk > size)
             chunk = size;
-        memcpy(g->pages[off >> HV_PAGE_SHIFT] + in, src, chunk);
+        vsa_shm_write(g->pages[off >> HV_PAGE_SHIFT] + in, src, chunk);
         src += chunk;
         off += chunk;
         size -= chunk;

@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "common/vsa_shm.h"
+
 struct hv_mem_region {
     uint64_t gpa;
     uint64_t size;
@@ -139,7 +141,7 @@ int hv_mem_read(const struct hv_mem *mem, uint64_t gpa, void *buf,
     p = hv_mem_ptr(mem, gpa, size);
     if (!p)
         return -EFAULT;
-    memcpy(buf, p, size);
+    vsa_shm_read(buf, p, size);
     return 0;
 }
 
@@ -153,7 +155,7 @@ int hv_mem_write(const struct hv_mem *mem, uint64_t gpa, const void *buf,
     p = hv_mem_ptr(mem, gpa, size);
     if (!p)
         return -EFAULT;
-    memcpy(p, buf, size);
+    vsa_shm_write(p, buf, size);
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_shm.h"
 #include "hv/hv_wire.h"
 
 VSA_LOG_MODULE(hv_ring);
@@ -54,14 +55,14 @@ static void buf_ctl_store(void *ctx, uint32_t off, uint32_t val)
 static void buf_data_read(void *ctx, uint32_t off, void *dst, uint32_t size)
 {
     struct hv_ring *r = ctx;
-    memcpy(dst, r->data + off, size);
+    vsa_shm_read(dst, r->data + off, size);
 }
 
 static void buf_data_write(void *ctx, uint32_t off, const void *src,
                            uint32_t size)
 {
     struct hv_ring *r = ctx;
-    memcpy(r->data + off, src, size);
+    vsa_shm_write(r->data + off, src, size);
 }
 
 static const struct hv_ring_ops buf_ops = {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_shm.h"
 #include "vsp-net/vspn_wire.h"
 
 VSA_LOG_MODULE(vspn_vsc);
@@ -845,8 +846,8 @@ static int on_xfer(struct vspn_vsc *c, const struct vspn_pkt *pkt)
                 status = VSPN_NVSP_STATUS_FAILURE;
                 continue;
             }
-            memcpy(c->rxcopy, (const uint8_t *)c->cfg.recv_buf.mem + off,
-                   cnt);
+            vsa_shm_read(c->rxcopy,
+                         (const uint8_t *)c->cfg.recv_buf.mem + off, cnt);
             on_rx_msg(c, cnt);
         }
     }

@@ -17,7 +17,10 @@
  *     rest, opens a new window exactly `period` later on the manual clock,
  *     and reports how many it suppressed;
  *   - log level filtering and the capture hook (also the stderr format when
- *     no hook is installed).
+ *     no hook is installed);
+ *   - vsa_shm_read / vsa_shm_write copy exactly the n bytes asked for, for
+ *     every alignment of either side and every length 0..40 (unaligned
+ *     head, 8-byte words, tail), and touch nothing around them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +39,7 @@
 #include "common/vsa_errmsg.h"
 #include "common/vsa_log.h"
 #include "common/vsa_mac.h"
+#include "common/vsa_shm.h"
 #include "common/vsa_time.h"
 
 VSA_LOG_MODULE(test_common);
@@ -654,6 +658,30 @@ static void test_ratelimit_degenerate(void **state)
         assert_true(vsa_ratelimit_allow(&every));
 }
 
+/* ---- vsa_shm ----------------------------------------------------------- */
+
+static void test_shm_copies(void **state)
+{
+    uint8_t src[64], dst[64], want[64];
+    (void)state;
+
+    for (size_t so = 0; so < 8; so++)
+        for (size_t d_o = 0; d_o < 8; d_o++)
+            for (size_t n = 0; n <= 40; n++) {
+                for (size_t i = 0; i < sizeof(src); i++)
+                    src[i] = (uint8_t)(i * 7 + 1);
+                memset(dst, 0xEE, sizeof(dst));
+                memset(want, 0xEE, sizeof(want));
+                memcpy(want + d_o, src + so, n);
+                vsa_shm_read(dst + d_o, src + so, n);
+                assert_memory_equal(dst, want, sizeof(dst));
+
+                memset(dst, 0xEE, sizeof(dst));
+                vsa_shm_write(dst + d_o, src + so, n);
+                assert_memory_equal(dst, want, sizeof(dst));
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -667,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_errmsg_truncation),
         cmocka_unit_test(test_errmsg_prefix),
         cmocka_unit_test(test_time_sources),
+        cmocka_unit_test(test_shm_copies),
         cmocka_unit_test_setup_teardown(test_log_hook_and_levels, log_setup,
                                         log_teardown),
         cmocka_unit_test_setup_teardown(test_log_stderr_format, log_setup,

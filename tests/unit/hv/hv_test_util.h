@@ -11,7 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_shm.h"
 #include "hv/hv_ring.h"
+
+/* The counters are bumped by the racing "guest" thread too
+ * (test_ring_doublefetch.c), hence relaxed atomics. */
+static inline void tr_count(unsigned *c)
+{
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
 
 struct tring {
     uint8_t *mem;   /* control page + dsize */
@@ -27,10 +35,10 @@ static inline uint32_t tr_ctl_load(void *ctx, uint32_t off)
 {
     struct tring *t = ctx;
     if (off >= HV_RING_CTL_SIZE || (off & 3)) {
-        t->oob++;
+        tr_count(&t->oob);
         return 0;
     }
-    t->loads[off / 4]++;
+    tr_count(&t->loads[off / 4]);
     return __atomic_load_n((uint32_t *)(void *)(t->mem + off),
                            __ATOMIC_RELAXED);
 }
@@ -39,10 +47,10 @@ static inline void tr_ctl_store(void *ctx, uint32_t off, uint32_t v)
 {
     struct tring *t = ctx;
     if (off >= HV_RING_CTL_SIZE || (off & 3)) {
-        t->oob++;
+        tr_count(&t->oob);
         return;
     }
-    t->stores[off / 4]++;
+    tr_count(&t->stores[off / 4]);
     __atomic_store_n((uint32_t *)(void *)(t->mem + off), v, __ATOMIC_RELAXED);
 }
 
@@ -51,7 +59,7 @@ static inline void tr_data_read(void *ctx, uint32_t off, void *dst,
 {
     struct tring *t = ctx;
     if (off >= t->dsize || size > t->dsize - off) {
-        t->oob++;
+        tr_count(&t->oob);
         memset(dst, 0, size);
         return;
     }
@@ -59,7 +67,7 @@ static inline void tr_data_read(void *ctx, uint32_t off, void *dst,
         for (uint32_t i = 0; i < size; i++)
             if (t->seen[off + i]++)
                 t->double_reads++;
-    memcpy(dst, t->mem + HV_RING_CTL_SIZE + off, size);
+    vsa_shm_read(dst, t->mem + HV_RING_CTL_SIZE + off, size);
 }
 
 static inline void tr_data_write(void *ctx, uint32_t off, const void *src,
@@ -67,10 +75,10 @@ static inline void tr_data_write(void *ctx, uint32_t off, const void *src,
 {
     struct tring *t = ctx;
     if (off >= t->dsize || size > t->dsize - off) {
-        t->oob++;
+        tr_count(&t->oob);
         return;
     }
-    memcpy(t->mem + HV_RING_CTL_SIZE + off, src, size);
+    vsa_shm_write(t->mem + HV_RING_CTL_SIZE + off, src, size);
 }
 
 static const struct hv_ring_ops tring_ops = {
