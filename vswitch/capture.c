@@ -23,6 +23,7 @@
 #include <rte_ring.h>
 
 #include "common/vsa_log.h"
+#include "vswitch/vsw_alloc.h"
 #include "vswitch/vsw_private.h"
 
 VSA_LOG_MODULE(vswitch_capture);
@@ -162,7 +163,7 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
 {
     struct vsw_capture *cap;
     char ringname[RTE_RING_NAMESIZE];
-    int slot = -1;
+    int slot = -1, rc;
 
     if (atomic_load(&port->capture))
         return vsa_errmsg_set(em, -EBUSY, "port %s is already being "
@@ -180,32 +181,36 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
                               VSW_MAX_CAPTURES);
     if (snaplen == 0 || snaplen > RTE_MBUF_DEFAULT_DATAROOM)
         snaplen = RTE_MBUF_DEFAULT_DATAROOM;
-    cap = rte_zmalloc("vsw_capture", sizeof(*cap), 0);
+    cap = vsw__zmalloc("vsw_capture", sizeof(*cap), 0);
     if (!cap)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
-    cap->id = sw->next_capture_id++;
+    /* The id is taken only by a capture that starts (the ring is named
+     * after it and goes with a failed one). */
+    cap->id = sw->next_capture_id;
     snprintf(ringname, sizeof(ringname), "vsw_cap%d", cap->id);
-    cap->ring = rte_ring_create(ringname, CAPTURE_RING_SIZE, SOCKET_ID_ANY,
-                                RING_F_SC_DEQ);
-    cap->pcap = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+    cap->ring = vsw__ring_create(ringname, CAPTURE_RING_SIZE, SOCKET_ID_ANY,
+                                 RING_F_SC_DEQ);
+    if (cap->ring && !vsa_alloc_fail("pcap_open_dead"))
+        cap->pcap = pcap_open_dead(DLT_EN10MB, (int)snaplen);
     if (!cap->ring || !cap->pcap) {
-        vsa_errmsg_set(em, -ENOMEM, "out of memory");
+        rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
         goto out_free;
     }
     cap->dumper = pcap_dump_open((pcap_t *)cap->pcap, file);
     if (!cap->dumper) {
-        vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,
-                       pcap_geterr((pcap_t *)cap->pcap));
+        rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,
+                            pcap_geterr((pcap_t *)cap->pcap));
         goto out_free;
     }
+    sw->next_capture_id++;
     cap->port = port;
     cap->dir = (uint8_t)dir;
     cap->snaplen = snaplen;
     cap->limit = count;
     snprintf(cap->file, sizeof(cap->file), "%s", file);
     if (sw->captures[slot]) {
-        rte_ring_free(sw->captures[slot]->ring);
-        rte_free(sw->captures[slot]);
+        vsw__ring_free(sw->captures[slot]->ring);
+        vsw__free(sw->captures[slot]);
     }
     sw->captures[slot] = cap;
     atomic_store(&port->capture, cap);
@@ -216,9 +221,9 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
 out_free:
     if (cap->pcap)
         pcap_close((pcap_t *)cap->pcap);
-    rte_ring_free(cap->ring);
-    rte_free(cap);
-    return -EIO;
+    vsw__ring_free(cap->ring);
+    vsw__free(cap);
+    return rc;
 }
 
 static struct vsw_capture *find_capture(struct vsw *sw, int id, int *slot)
@@ -268,8 +273,8 @@ int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out)
     if (!cap->done)
         finish(sw, cap);
     fill_info(cap, port_id, out);
-    rte_ring_free(cap->ring);
-    rte_free(cap);
+    vsw__ring_free(cap->ring);
+    vsw__free(cap);
     sw->captures[slot] = NULL;
     return 0;
 }

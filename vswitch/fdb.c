@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_compiler.h"
 #include "common/vsa_log.h"
 #include "vswitch/fdb_dp.h"
@@ -61,13 +62,15 @@ int vsw_fdb_create(const struct vsw_fdb_params *p, struct vsw_fdb **out)
     while (n_buckets < want)
         n_buckets <<= 1;
 
-    struct vsw_fdb *fdb = aligned_alloc(VSA_CACHE_LINE, sizeof(*fdb));
+    /* Both allocations are injection points of the allocation hook
+     * (common/vsa_alloc.h, TESTS.md #29). */
+    struct vsw_fdb *fdb = vsa_aligned_alloc(VSA_CACHE_LINE, sizeof(*fdb));
     if (fdb == NULL)
         return -ENOMEM;
     memset(fdb, 0, sizeof(*fdb));
 
     size_t size = (size_t)n_buckets * sizeof(struct vsw_fdb_bucket);
-    fdb->buckets = aligned_alloc(VSA_CACHE_LINE, size);
+    fdb->buckets = vsa_aligned_alloc(VSA_CACHE_LINE, size);
     if (fdb->buckets == NULL)
         goto out_free_fdb;
     memset(fdb->buckets, 0, size);
@@ -84,7 +87,7 @@ int vsw_fdb_create(const struct vsw_fdb_params *p, struct vsw_fdb **out)
     return 0;
 
 out_free_fdb:
-    free(fdb);
+    vsa_free(fdb);
     return -ENOMEM;
 }
 
@@ -92,8 +95,8 @@ void vsw_fdb_destroy(struct vsw_fdb *fdb)
 {
     if (fdb == NULL)
         return;
-    free(fdb->buckets);
-    free(fdb);
+    vsa_free(fdb->buckets);
+    vsa_free(fdb);
 }
 
 /* ---- Configuration ------------------------------------------------------ */

@@ -6,56 +6,104 @@
  * and closes its own netlink socket (these are rare operator actions).
  * Link events are followed by tools/vesperd's netlink monitor, which calls
  * vsw_kernel_link_event().
+ *
+ * Out of memory: libnl's allocations (socket, objects, caches, parsed
+ * addresses) and its requests (which allocate their messages) are
+ * injection points of the allocation hook (common/vsa_alloc.h); libnl's
+ * -NLE_NOMEM comes back as -ENOMEM.  An address and MTU change is made in
+ * two steps: vsw__hostif_addrs_prepare() makes every allocation of its own
+ * (socket, objects, the list of the old addresses) and changes nothing;
+ * vsw__hostif_addrs_apply() only sends the requests.  Their failures
+ * (the kernel's refusal, or libnl out of memory building a message) can
+ * leave a part of the change made.
  */
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <netlink/addr.h>
+#include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
+#include "common/vsa_alloc.h"
 #include "vswitch/vsw_private.h"
 
-static struct nl_sock *nl_open(struct vsa_errmsg *em)
+/* A libnl call returning 0 or -NLE_*, or -NLE_NOMEM without calling it if
+ * the allocation hook fails this point. */
+#define NL_INJECT(what, call) (vsa_alloc_fail(what) ? -NLE_NOMEM : (call))
+
+/* A request (libnl: 0 or -NLE_*); an injection point only if `inject`. */
+#define NL_REQUEST(inject, what, call) \
+    ((inject) ? NL_INJECT(what, call) : (call))
+
+/* -ENOMEM for libnl's out-of-memory, `other` for anything else. */
+static int nl_errno(int nlrc, int other)
 {
-    struct nl_sock *sk = nl_socket_alloc();
+    return nlrc == -NLE_NOMEM ? -ENOMEM : other;
+}
+
+static struct nl_sock *nl_open(int *rc, struct vsa_errmsg *em)
+{
+    struct nl_sock *sk =
+        vsa_alloc_fail("nl_socket_alloc") ? NULL : nl_socket_alloc();
 
     if (!sk) {
-        vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
+        *rc = vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
         return NULL;
     }
     if (nl_connect(sk, NETLINK_ROUTE) < 0) {
         nl_socket_free(sk);
-        vsa_errmsg_set(em, -EIO, "netlink: cannot connect");
+        *rc = vsa_errmsg_set(em, -EIO, "netlink: cannot connect");
         return NULL;
     }
     return sk;
 }
 
+static void nl_done(struct nl_sock *sk)
+{
+    nl_close(sk);
+    nl_socket_free(sk);
+}
+
 static int get_link(struct nl_sock *sk, const char *ifname,
                     struct rtnl_link **out, struct vsa_errmsg *em)
 {
-    int rc = rtnl_link_get_kernel(sk, 0, ifname, out);
+    int rc = NL_INJECT("rtnl_link_get_kernel",
+                       rtnl_link_get_kernel(sk, 0, ifname, out));
 
+    if (rc == -NLE_NOMEM)
+        return vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
     if (rc < 0)
         return vsa_errmsg_set(em, -ENODEV,
                               "interface '%s' does not exist", ifname);
     return 0;
 }
 
+static struct rtnl_link *link_alloc(struct vsa_errmsg *em)
+{
+    struct rtnl_link *l =
+        vsa_alloc_fail("rtnl_link_alloc") ? NULL : rtnl_link_alloc();
+
+    if (!l)
+        vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
+    return l;
+}
+
 int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
                        struct vsa_errmsg *em)
 {
-    struct nl_sock *sk = nl_open(em);
     struct rtnl_link *link = NULL;
     struct nl_addr *addr;
+    struct nl_sock *sk;
     int rc;
 
+    sk = nl_open(&rc, em);
     if (!sk)
-        return -EIO;
+        return rc;
     rc = get_link(sk, ifname, &link, em);
     if (rc == 0) {
         unsigned flags = rtnl_link_get_flags(link);
@@ -70,41 +118,41 @@ int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
             memcpy(out->mac.b, nl_addr_get_binary_addr(addr), 6);
         rtnl_link_put(link);
     }
-    nl_close(sk);
-    nl_socket_free(sk);
+    nl_done(sk);
     return rc;
 }
 
 int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em)
 {
-    struct nl_sock *sk = nl_open(em);
     struct rtnl_link *link = NULL, *change = NULL;
+    struct nl_sock *sk;
     int rc;
 
+    sk = nl_open(&rc, em);
     if (!sk)
-        return -EIO;
+        return rc;
     rc = get_link(sk, ifname, &link, em);
     if (rc < 0)
         goto out;
-    change = rtnl_link_alloc();
+    change = link_alloc(em);
     if (!change) {
-        rc = vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
+        rc = -ENOMEM;
         goto out;
     }
     rtnl_link_set_flags(change, IFF_UP | (promisc ? IFF_PROMISC : 0));
-    rc = rtnl_link_change(sk, link, change, 0);
+    rc = NL_INJECT("rtnl_link_change",
+                   rtnl_link_change(sk, link, change, 0));
     if (rc < 0)
-        rc = vsa_errmsg_set(em, -EIO, "cannot set '%s' up%s: %s", ifname,
-                            promisc ? " and promiscuous" : "",
+        rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot set '%s' up%s: "
+                            "%s", ifname, promisc ? " and promiscuous" : "",
                             nl_geterror(rc));
 out:
     if (change)
         rtnl_link_put(change);
     if (link)
         rtnl_link_put(link);
-    nl_close(sk);
-    nl_socket_free(sk);
+    nl_done(sk);
     return rc;
 }
 
@@ -130,88 +178,189 @@ void vsw__hostif_isolate(const char *ifname)
     }
 }
 
-/* Deletes every address on ifindex so the configured list is exact. */
-static void flush_addrs(struct nl_sock *sk, int ifindex)
+/* Deletes every address on ifindex that `cache` lists (IPv4, global
+ * IPv6) so the configured list is exact.  Returns 0, or -NLE_NOMEM if a
+ * request could not be built (the deletions before it stay); any other
+ * refusal (the address went meanwhile) is ignored, as it always was. */
+static int flush_addrs(struct nl_sock *sk, struct nl_cache *cache,
+                       int ifindex, bool inject)
 {
-    struct nl_cache *cache = NULL;
     struct nl_object *obj;
 
-    if (rtnl_addr_alloc_cache(sk, &cache) < 0)
-        return;
     for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
-        if (rtnl_addr_get_ifindex(a) == ifindex &&
-            rtnl_addr_get_family(a) == AF_INET)
-            rtnl_addr_delete(sk, a, 0);
-        else if (rtnl_addr_get_ifindex(a) == ifindex &&
-                 rtnl_addr_get_family(a) == AF_INET6 &&
-                 rtnl_addr_get_scope(a) == 0 /* global */)
-            rtnl_addr_delete(sk, a, 0);
+        int rc;
+
+        if (rtnl_addr_get_ifindex(a) != ifindex)
+            continue;
+        if (rtnl_addr_get_family(a) != AF_INET &&
+            !(rtnl_addr_get_family(a) == AF_INET6 &&
+              rtnl_addr_get_scope(a) == 0 /* global */))
+            continue;
+        rc = NL_REQUEST(inject, "rtnl_addr_delete",
+                        rtnl_addr_delete(sk, a, 0));
+        if (rc == -NLE_NOMEM)
+            return rc;
     }
-    nl_cache_free(cache);
+    return 0;
 }
 
-int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
-                          uint32_t n, uint32_t mtu, struct vsa_errmsg *em)
+/* The address object of CIDR `text` on ifindex, in *out. */
+static int addr_prepare(const char *text, int ifindex, struct rtnl_addr **out,
+                        struct vsa_errmsg *em)
 {
-    struct nl_sock *sk = nl_open(em);
-    struct rtnl_link *link = NULL, *change = NULL;
-    int rc, ifindex;
+    struct nl_addr *local = NULL;
+    struct rtnl_addr *a;
+    int rc;
 
-    if (!sk)
-        return -EIO;
-    rc = get_link(sk, ifname, &link, em);
+    rc = NL_INJECT("nl_addr_parse", nl_addr_parse(text, AF_UNSPEC, &local));
+    if (rc == -NLE_NOMEM)
+        return vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
     if (rc < 0)
-        goto out;
-    ifindex = rtnl_link_get_ifindex(link);
-    change = rtnl_link_alloc();
-    if (!change) {
-        rc = vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
-        goto out;
-    }
-    rtnl_link_set_flags(change, IFF_UP);
-    if (mtu)
-        rtnl_link_set_mtu(change, mtu);
-    rc = rtnl_link_change(sk, link, change, 0);
-    if (rc < 0) {
-        rc = vsa_errmsg_set(em, -EIO, "cannot set MTU %u on '%s': %s", mtu,
-                            ifname, nl_geterror(rc));
-        goto out;
-    }
-    flush_addrs(sk, ifindex);
-    for (uint32_t i = 0; i < n; i++) {
-        struct nl_addr *local = NULL;
-        struct rtnl_addr *a;
-
-        rc = nl_addr_parse(addrs[i], AF_UNSPEC, &local);
-        if (rc < 0) {
-            rc = vsa_errmsg_set(em, -EINVAL, "bad address '%s'", addrs[i]);
-            goto out;
-        }
-        a = rtnl_addr_alloc();
-        if (!a) {
-            nl_addr_put(local);
-            rc = vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
-            goto out;
-        }
-        rtnl_addr_set_ifindex(a, ifindex);
-        rtnl_addr_set_local(a, local);
-        rc = rtnl_addr_add(sk, a, NLM_F_REPLACE);
-        rtnl_addr_put(a);
+        return vsa_errmsg_set(em, -EINVAL, "bad address '%s'", text);
+    a = vsa_alloc_fail("rtnl_addr_alloc") ? NULL : rtnl_addr_alloc();
+    if (!a) {
         nl_addr_put(local);
+        return vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
+    }
+    rtnl_addr_set_ifindex(a, ifindex);
+    rc = rtnl_addr_set_local(a, local);
+    nl_addr_put(local); /* a holds its own reference */
+    if (rc < 0) {
+        rtnl_addr_put(a);
+        return vsa_errmsg_set(em, nl_errno(rc, -EINVAL), "bad address '%s'",
+                              text);
+    }
+    *out = a;
+    return 0;
+}
+
+/* A prepared address and MTU change (vsw__hostif_addrs_prepare). */
+struct vsw_host_addrs {
+    struct nl_sock *sk;
+    struct rtnl_link *link, *change;
+    struct rtnl_addr **objs;       /* [n] */
+    struct nl_cache *cache;        /* the addresses before */
+    uint32_t n, mtu;
+    int ifindex;
+    char ifname[IF_NAMESIZE];
+};
+
+void vsw__hostif_addrs_free(struct vsw_host_addrs *t)
+{
+    if (!t)
+        return;
+    if (t->cache)
+        nl_cache_free(t->cache);
+    for (uint32_t i = 0; t->objs && i < t->n; i++)
+        if (t->objs[i])
+            rtnl_addr_put(t->objs[i]);
+    vsa_free(t->objs);
+    if (t->change)
+        rtnl_link_put(t->change);
+    if (t->link)
+        rtnl_link_put(t->link);
+    if (t->sk)
+        nl_done(t->sk);
+    vsa_free(t);
+}
+
+int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
+                              uint32_t n, uint32_t mtu,
+                              struct vsw_host_addrs **out,
+                              struct vsa_errmsg *em)
+{
+    struct vsw_host_addrs *t = vsa_calloc(1, sizeof(*t));
+    int rc;
+
+    if (!t)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    snprintf(t->ifname, sizeof(t->ifname), "%s", ifname);
+    t->n = n;
+    t->mtu = mtu;
+    t->sk = nl_open(&rc, em);
+    if (!t->sk)
+        goto out_free;
+    rc = get_link(t->sk, ifname, &t->link, em);
+    if (rc < 0)
+        goto out_free;
+    t->ifindex = rtnl_link_get_ifindex(t->link);
+    t->change = link_alloc(em);
+    t->objs = t->change ? vsa_calloc(n + 1, sizeof(*t->objs)) : NULL;
+    if (!t->objs) {
+        rc = vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
+        goto out_free;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        rc = addr_prepare(addrs[i], t->ifindex, &t->objs[i], em);
+        if (rc < 0)
+            goto out_free;
+    }
+    rc = NL_INJECT("rtnl_addr_alloc_cache",
+                   rtnl_addr_alloc_cache(t->sk, &t->cache));
+    if (rc < 0) {
+        t->cache = NULL;
+        rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot list the "
+                            "addresses of '%s': %s", ifname, nl_geterror(rc));
+        goto out_free;
+    }
+    rtnl_link_set_flags(t->change, IFF_UP);
+    if (mtu)
+        rtnl_link_set_mtu(t->change, mtu);
+    *out = t;
+    return 0;
+
+out_free:
+    vsw__hostif_addrs_free(t);
+    return rc;
+}
+
+int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
+                            struct vsa_errmsg *em)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    int rc;
+
+    rc = NL_REQUEST(inject, "rtnl_link_change",
+                    rtnl_link_change(t->sk, t->link, t->change, 0));
+    if (rc < 0) {
+        rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot set MTU %u on "
+                            "'%s': %s", t->mtu, t->ifname, nl_geterror(rc));
+        goto out;
+    }
+    rc = flush_addrs(t->sk, t->cache, t->ifindex, inject);
+    if (rc < 0) {
+        rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot remove the "
+                            "addresses of '%s': %s", t->ifname,
+                            nl_geterror(rc));
+        goto out;
+    }
+    for (uint32_t i = 0; i < t->n; i++) {
+        rc = NL_REQUEST(inject, "rtnl_addr_add",
+                        rtnl_addr_add(t->sk, t->objs[i], NLM_F_REPLACE));
         if (rc < 0) {
-            rc = vsa_errmsg_set(em, -EIO, "cannot add %s to '%s': %s",
-                                addrs[i], ifname, nl_geterror(rc));
+            struct nl_addr *local = rtnl_addr_get_local(t->objs[i]);
+            rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot add %s to "
+                                "'%s': %s",
+                                local ? nl_addr2str(local, buf, sizeof(buf))
+                                      : "?",
+                                t->ifname, nl_geterror(rc));
             goto out;
         }
     }
     rc = 0;
 out:
-    if (change)
-        rtnl_link_put(change);
-    if (link)
-        rtnl_link_put(link);
-    nl_close(sk);
-    nl_socket_free(sk);
+    vsw__hostif_addrs_free(t);
     return rc;
+}
+
+int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
+                          uint32_t n, uint32_t mtu, struct vsa_errmsg *em)
+{
+    struct vsw_host_addrs *t;
+    int rc = vsw__hostif_addrs_prepare(ifname, addrs, n, mtu, &t, em);
+
+    if (rc < 0)
+        return rc;
+    return vsw__hostif_addrs_apply(t, true, em);
 }

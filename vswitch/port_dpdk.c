@@ -7,6 +7,11 @@
  *
  * Virtual devices are hot-plugged with rte_dev_probe() and removed again on
  * close; PCI devices are probed once and only stopped on close.
+ *
+ * The probe, configure, queue setup and start calls allocate inside DPDK;
+ * each is an injection point of the allocation hook (vsw_alloc.h), and a
+ * driver's -ENOMEM comes back as -ENOMEM (anything else as -ENODEV for the
+ * probe, -EIO for the rest).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +23,7 @@
 #include <rte_lcore.h>
 
 #include "common/vsa_log.h"
+#include "vswitch/vsw_alloc.h"
 #include "vswitch/vsw_private.h"
 
 VSA_LOG_MODULE(vswitch_port_dpdk);
@@ -117,9 +123,9 @@ int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
         return vsa_errmsg_set(em, -EEXIST, "device %s is already in use",
                               p->devname);
     p->vdev = is_vdev_name(p->devname);
-    rc = rte_dev_probe(devargs);
+    rc = VSW__INJECT("rte_dev_probe", rte_dev_probe(devargs));
     if (rc < 0)
-        return vsa_errmsg_set(em, -ENODEV,
+        return vsa_errmsg_set(em, rc == -ENOMEM ? -ENOMEM : -ENODEV,
                               "device '%s' could not be created: %s",
                               devargs, strerror(-rc));
     if (rte_eth_dev_get_port_by_name(p->devname, &port_id) != 0) {
@@ -141,23 +147,26 @@ int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
     p->tx_shared = nq < sw->n_dp_lcores;
     rte_spinlock_init(&p->tx_lock);
     memset(&conf, 0, sizeof(conf));
-    rc = rte_eth_dev_configure(port_id, 1, nq, &conf);
+    rc = VSW__INJECT("rte_eth_dev_configure",
+                     rte_eth_dev_configure(port_id, 1, nq, &conf));
     if (rc < 0)
         goto out_remove;
     sock = rte_eth_dev_socket_id(port_id);
     if (sock < 0)
         sock = (int)rte_socket_id();
-    rc = rte_eth_rx_queue_setup(port_id, 0, RX_DESC, (unsigned)sock, NULL,
-                                sw->pool);
+    rc = VSW__INJECT("rte_eth_rx_queue_setup",
+                     rte_eth_rx_queue_setup(port_id, 0, RX_DESC,
+                                            (unsigned)sock, NULL, sw->pool));
     if (rc < 0)
         goto out_remove;
     for (uint16_t q = 0; q < nq; q++) {
-        rc = rte_eth_tx_queue_setup(port_id, q, TX_DESC,
-                                    (unsigned)sock, NULL);
+        rc = VSW__INJECT("rte_eth_tx_queue_setup",
+                         rte_eth_tx_queue_setup(port_id, q, TX_DESC,
+                                                (unsigned)sock, NULL));
         if (rc < 0)
             goto out_remove;
     }
-    rc = rte_eth_dev_start(port_id);
+    rc = VSW__INJECT("rte_eth_dev_start", rte_eth_dev_start(port_id));
     if (rc < 0)
         goto out_remove;
     rte_eth_promiscuous_enable(port_id);
@@ -168,10 +177,11 @@ int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
     return 0;
 
 out_remove:
-    vsa_errmsg_set(em, -EIO, "device '%s' could not be configured: %s",
-                   p->devname, strerror(rc < 0 ? -rc : EIO));
+    rc = vsa_errmsg_set(em, rc == -ENOMEM ? -ENOMEM : -EIO,
+                        "device '%s' could not be configured: %s",
+                        p->devname, strerror(rc < 0 ? -rc : EIO));
     rte_eth_dev_close(port_id);
     if (p->vdev)
         rte_eal_hotplug_remove("vdev", p->devname);
-    return -EIO;
+    return rc;
 }

@@ -187,8 +187,6 @@ struct vsw {
     struct vsw_lcore *lcores[VSW_MAX_LCORES];
 
     struct vsw_port *ports[VSW_MAX_PORTS];
-    uint16_t next_rx_lcore;
-    unsigned vdev_seq;
 
     struct vsw_switch_state switches[VSW_MAX_SWITCHES];
     uint32_t n_switches;
@@ -243,6 +241,16 @@ int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
 void vsw__hostif_isolate(const char *ifname);
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
+/* The same in two steps: prepare allocates everything (and changes
+ * nothing), apply sends the requests (injection points only if `inject`)
+ * and frees the change; free drops a prepared change. */
+int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
+                              uint32_t n, uint32_t mtu,
+                              struct vsw_host_addrs **out,
+                              struct vsa_errmsg *em);
+int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
+                            struct vsa_errmsg *em);
+void vsw__hostif_addrs_free(struct vsw_host_addrs *t);
 
 static inline uint32_t vsw__now_s(const struct vsw *sw)
 {

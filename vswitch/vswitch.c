@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <rte_cycles.h>
+#include <rte_debug.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -19,8 +20,10 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "vswitch/port_class.h"
+#include "vswitch/vsw_alloc.h"
 #include "vswitch/vsw_private.h"
 
 VSA_LOG_MODULE(vswitch);
@@ -49,25 +52,26 @@ static void snapshot_free(struct vsw_snapshot *s)
 {
     if (!s)
         return;
-    rte_free(s->port_mem);
-    rte_free(s->switch_mem);
-    rte_free(s);
+    vsw__free(s->port_mem);
+    vsw__free(s->switch_mem);
+    vsw__free(s);
 }
 
 static struct vsw_snapshot *snapshot_alloc(uint32_t n_ports,
                                            uint32_t n_switches)
 {
-    struct vsw_snapshot *s = rte_zmalloc("vsw_snap", sizeof(*s),
-                                         RTE_CACHE_LINE_SIZE);
+    struct vsw_snapshot *s = vsw__zmalloc("vsw_snap", sizeof(*s),
+                                          RTE_CACHE_LINE_SIZE);
     if (!s)
         return NULL;
-    s->port_mem = rte_zmalloc("vsw_snap_ports",
-                              sizeof(struct vsw_dp_port) * (n_ports + 1),
-                              RTE_CACHE_LINE_SIZE);
-    s->switch_mem = rte_zmalloc("vsw_snap_sw",
-                                sizeof(struct vsw_dp_switch) *
-                                    (n_switches + 1),
-                                RTE_CACHE_LINE_SIZE);
+    s->port_mem = vsw__zmalloc("vsw_snap_ports",
+                               sizeof(struct vsw_dp_port) * (n_ports + 1),
+                               RTE_CACHE_LINE_SIZE);
+    if (s->port_mem)
+        s->switch_mem = vsw__zmalloc("vsw_snap_sw",
+                                     sizeof(struct vsw_dp_switch) *
+                                         (n_switches + 1),
+                                     RTE_CACHE_LINE_SIZE);
     if (!s->port_mem || !s->switch_mem) {
         snapshot_free(s);
         return NULL;
@@ -100,12 +104,13 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
     struct vsw *sw;
     size_t qsz;
     unsigned lcore, idx = 0;
+    int rc = -ENOMEM;
 
     if (p->n_dp_lcores == 0 || p->n_dp_lcores > VSW_MAX_LCORES)
         return vsa_errmsg_set(em, -EINVAL,
                               "need 1..%d datapath lcores, have %u",
                               VSW_MAX_LCORES, p->n_dp_lcores);
-    sw = rte_zmalloc("vsw", sizeof(*sw), RTE_CACHE_LINE_SIZE);
+    sw = vsw__zmalloc("vsw", sizeof(*sw), RTE_CACHE_LINE_SIZE);
     if (!sw)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     sw->n_dp_lcores = p->n_dp_lcores;
@@ -119,24 +124,28 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
      * together with VSW_RX_ROUNDS 8). */
     unsigned cache = RTE_MIN((unsigned)RTE_MEMPOOL_CACHE_MAX_SIZE,
                              p->n_mbufs / 32);
-    sw->pool = rte_pktmbuf_pool_create("vsw_pool", p->n_mbufs, cache, 0,
-                                       RTE_MBUF_DEFAULT_BUF_SIZE,
-                                       (int)rte_socket_id());
-    sw->capture_pool = rte_pktmbuf_pool_create("vsw_cap_pool", 8191, 64, 0,
-                                               RTE_MBUF_DEFAULT_BUF_SIZE,
-                                               (int)rte_socket_id());
+    sw->pool = vsw__pktmbuf_pool_create("vsw_pool", p->n_mbufs, cache, 0,
+                                        RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        (int)rte_socket_id());
+    if (sw->pool)
+        sw->capture_pool = vsw__pktmbuf_pool_create(
+            "vsw_cap_pool", 8191, 64, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+            (int)rte_socket_id());
     if (!sw->pool || !sw->capture_pool) {
         vsa_errmsg_set(em, -ENOMEM, "cannot create the packet pool of %u "
                        "mbufs: %s", p->n_mbufs, rte_strerror(rte_errno));
         goto out_free;
     }
-    sw->capture_ts_offset = rte_mbuf_dynfield_register(&ts_desc);
+    /* Registered once per process (later calls find it); never freed. */
+    sw->capture_ts_offset = vsa_alloc_fail("rte_mbuf_dynfield_register")
+                                ? -1
+                                : rte_mbuf_dynfield_register(&ts_desc);
     if (sw->capture_ts_offset < 0) {
         vsa_errmsg_set(em, -ENOMEM, "cannot register the mbuf field");
         goto out_free;
     }
     qsz = rte_rcu_qsbr_get_memsize(p->n_dp_lcores);
-    sw->qsbr = rte_zmalloc("vsw_qsbr", qsz, RTE_CACHE_LINE_SIZE);
+    sw->qsbr = vsw__zmalloc("vsw_qsbr", qsz, RTE_CACHE_LINE_SIZE);
     if (!sw->qsbr || rte_rcu_qsbr_init(sw->qsbr, p->n_dp_lcores) != 0) {
         vsa_errmsg_set(em, -ENOMEM, "cannot create RCU state");
         goto out_free;
@@ -151,22 +160,29 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
 
         if (idx == p->n_dp_lcores)
             break;
-        lc = rte_zmalloc_socket("vsw_lcore", sizeof(*lc),
-                                RTE_CACHE_LINE_SIZE,
-                                (int)rte_lcore_to_socket_id(lcore));
+        /* An lcore still running something (another vsw) cannot take the
+         * datapath: rte_eal_remote_launch() below must not fail. */
+        if (rte_eal_get_lcore_state(lcore) != WAIT) {
+            rc = vsa_errmsg_set(em, -EBUSY, "lcore %u is busy", lcore);
+            goto out_free;
+        }
+        lc = vsw__zmalloc_socket("vsw_lcore", sizeof(*lc),
+                                 RTE_CACHE_LINE_SIZE,
+                                 (int)rte_lcore_to_socket_id(lcore));
         if (lc) {
-            lc->counters = rte_zmalloc("vsw_ctr",
-                                       sizeof(*lc->counters) * VSW_MAX_PORTS,
-                                       RTE_CACHE_LINE_SIZE);
-            lc->txbufs = rte_zmalloc("vsw_txb",
-                                     sizeof(*lc->txbufs) * VSW_MAX_PORTS,
-                                     RTE_CACHE_LINE_SIZE);
+            lc->counters = vsw__zmalloc("vsw_ctr",
+                                        sizeof(*lc->counters) * VSW_MAX_PORTS,
+                                        RTE_CACHE_LINE_SIZE);
+            if (lc->counters)
+                lc->txbufs = vsw__zmalloc("vsw_txb",
+                                          sizeof(*lc->txbufs) * VSW_MAX_PORTS,
+                                          RTE_CACHE_LINE_SIZE);
         }
         if (!lc || !lc->counters || !lc->txbufs) {
             if (lc) {
-                rte_free(lc->counters);
-                rte_free(lc->txbufs);
-                rte_free(lc);
+                vsw__free(lc->counters);
+                vsw__free(lc->txbufs);
+                vsw__free(lc);
             }
             vsa_errmsg_set(em, -ENOMEM, "out of memory for lcore %u", lcore);
             goto out_free;
@@ -177,35 +193,37 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
         sw->lcores[idx++] = lc;
     }
     if (idx < p->n_dp_lcores) {
-        vsa_errmsg_set(em, -EINVAL, "%u datapath lcores wanted, EAL has %u "
-                       "worker lcores", p->n_dp_lcores, idx);
+        rc = vsa_errmsg_set(em, -EINVAL, "%u datapath lcores wanted, EAL "
+                            "has %u worker lcores", p->n_dp_lcores, idx);
         goto out_free;
     }
-    for (idx = 0; idx < sw->n_dp_lcores; idx++)
-        rte_eal_remote_launch(vsw__lcore_main, sw->lcores[idx],
-                              sw->lcores[idx]->lcore_id);
+    for (idx = 0; idx < sw->n_dp_lcores; idx++) {
+        int lrc = rte_eal_remote_launch(vsw__lcore_main, sw->lcores[idx],
+                                        sw->lcores[idx]->lcore_id);
+        RTE_VERIFY(lrc == 0); /* every lcore was seen waiting above */
+    }
     *out = sw;
     return 0;
 
 out_free:
     for (idx = 0; idx < VSW_MAX_LCORES; idx++) {
         if (sw->lcores[idx]) {
-            rte_free(sw->lcores[idx]->counters);
-            rte_free(sw->lcores[idx]->txbufs);
-            rte_free(sw->lcores[idx]);
+            vsw__free(sw->lcores[idx]->counters);
+            vsw__free(sw->lcores[idx]->txbufs);
+            vsw__free(sw->lcores[idx]);
         }
     }
     snapshot_free(sw->snap);
-    rte_free(sw->qsbr);
-    rte_mempool_free(sw->pool);
-    rte_mempool_free(sw->capture_pool);
-    rte_free(sw);
-    return -ENOMEM;
+    vsw__free(sw->qsbr);
+    vsw__mempool_free(sw->pool);
+    vsw__mempool_free(sw->capture_pool);
+    vsw__free(sw);
+    return rc;
 }
 
 void vsw_destroy(struct vsw *sw)
 {
-    struct vsw_snapshot *empty;
+    struct vsw_snapshot *empty, *last;
 
     if (!sw)
         return;
@@ -216,6 +234,15 @@ void vsw_destroy(struct vsw *sw)
     atomic_store(&sw->stop, true);
     rte_eal_mp_wait_lcore();
     vsw__rcu_joined(sw->qsbr);
+    last = atomic_load(&sw->snap);
+    if (!empty) {
+        /* Out of memory for the empty snapshot: the lcores are gone (each
+         * flushed its tx buffers before it left), so nobody reads the
+         * published one any more; empty it in place, or vsw_port_close()
+         * would refuse every port it still names. */
+        memset(last->ports, 0, sizeof(last->ports));
+        memset(last->n_rx, 0, sizeof(last->n_rx));
+    }
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         if (sw->captures[i])
             vsw_capture_stop(sw, sw->captures[i]->id, NULL);
@@ -226,15 +253,15 @@ void vsw_destroy(struct vsw *sw)
     for (uint32_t i = 0; i < sw->n_switches; i++)
         vsw_fdb_destroy(sw->switches[i].fdb);
     for (unsigned i = 0; i < sw->n_dp_lcores; i++) {
-        rte_free(sw->lcores[i]->counters);
-        rte_free(sw->lcores[i]->txbufs);
-        rte_free(sw->lcores[i]);
+        vsw__free(sw->lcores[i]->counters);
+        vsw__free(sw->lcores[i]->txbufs);
+        vsw__free(sw->lcores[i]);
     }
-    snapshot_free(atomic_load(&sw->snap));
-    rte_free(sw->qsbr);
-    rte_mempool_free(sw->pool);
-    rte_mempool_free(sw->capture_pool);
-    rte_free(sw);
+    snapshot_free(last);
+    vsw__free(sw->qsbr);
+    vsw__mempool_free(sw->pool);
+    vsw__mempool_free(sw->capture_pool);
+    vsw__free(sw);
 }
 
 /* ---- Ports -------------------------------------------------------------- */
@@ -245,6 +272,38 @@ static int alloc_port_id(struct vsw *sw)
         if (!sw->ports[i])
             return i;
     return -1;
+}
+
+/* The datapath lcore that polls the fewest open ports (the first of
+ * them): round-robin while ports are only opened, and a function of the
+ * open ports alone, so that a port opened and closed again (a failed
+ * configuration apply) leaves no trace. */
+static uint16_t pick_rx_lcore(const struct vsw *sw)
+{
+    uint32_t load[VSW_MAX_LCORES] = { 0 };
+    uint16_t best = 0;
+
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+        if (sw->ports[i])
+            load[sw->ports[i]->rx_lcore]++;
+    for (uint16_t l = 1; l < sw->n_dp_lcores; l++)
+        if (load[l] < load[best])
+            best = l;
+    return best;
+}
+
+/* "<prefix><n>" with the smallest n no ethdev is named after: the vdev
+ * name of a TAP or af_packet device we create (for the same reason, not a
+ * counter). */
+static void free_vdev_name(const char *prefix, char *out, size_t size)
+{
+    uint16_t id;
+
+    for (unsigned n = 0;; n++) {
+        snprintf(out, size, "%s%u", prefix, n);
+        if (rte_eth_dev_get_port_by_name(out, &id) != 0)
+            return;
+    }
 }
 
 /* The kernel interface behind devargs "…,iface=NAME,…", if any. */
@@ -283,14 +342,14 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em)
 {
     struct vsw_port *p;
-    char devargs[640];
+    char devargs[640], vdev[RTE_ETH_NAME_MAX_LEN];
     int id, rc;
 
     id = alloc_port_id(sw);
     if (id < 0)
         return vsa_errmsg_set(em, -ENOSPC, "all %d port ids are in use",
                               VSW_MAX_PORTS);
-    p = rte_zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
+    p = vsw__zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
     if (!p)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     p->id = (uint16_t)id;
@@ -319,8 +378,9 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                                 spec->name);
             goto out_free;
         }
-        snprintf(devargs, sizeof(devargs), "net_tap_vsp%u,iface=%s",
-                 sw->vdev_seq++, spec->ifname);
+        free_vdev_name("net_tap_vsp", vdev, sizeof(vdev));
+        snprintf(devargs, sizeof(devargs), "%s,iface=%s", vdev,
+                 spec->ifname);
         snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);
         break;
     case VSW_PORT_UPLINK:
@@ -336,9 +396,9 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             rc = vsw__hostif_set_up_promisc(spec->ifname, true, em);
             if (rc < 0)
                 goto out_free;
-            snprintf(devargs, sizeof(devargs),
-                     "net_af_packet_vsp%u,iface=%s,qpairs=1",
-                     sw->vdev_seq++, spec->ifname);
+            free_vdev_name("net_af_packet_vsp", vdev, sizeof(vdev));
+            snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,
+                     spec->ifname);
             snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);
         } else {
             rc = vsa_errmsg_set(em, -EINVAL,
@@ -386,7 +446,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         }
         vsw__hostif_isolate(p->ifname);
     }
-    p->rx_lcore = (uint16_t)(sw->next_rx_lcore++ % sw->n_dp_lcores);
+    p->rx_lcore = pick_rx_lcore(sw);
     sw->ports[id] = p;
     vsw_clear_port_stats(sw, p);
     VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, p->devname);
@@ -394,7 +454,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     return 0;
 
 out_free:
-    rte_free(p);
+    vsw__free(p);
     return rc;
 }
 
@@ -442,7 +502,7 @@ int vsw_port_open_class(struct vsw *sw, const char *name,
     if (id < 0)
         return vsa_errmsg_set(em, -ENOSPC, "all %d port ids are in use",
                               VSW_MAX_PORTS);
-    p = rte_zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
+    p = vsw__zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
     if (!p)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     p->id = (uint16_t)id;
@@ -455,7 +515,7 @@ int vsw_port_open_class(struct vsw *sw, const char *name,
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->devname, sizeof(p->devname), "%s", cls->name);
     atomic_store(&p->link_up, cls->link_get(priv));
-    p->rx_lcore = (uint16_t)(sw->next_rx_lcore++ % sw->n_dp_lcores);
+    p->rx_lcore = pick_rx_lcore(sw);
     sw->ports[id] = p;
     vsw_clear_port_stats(sw, p);
     VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, cls->name);
@@ -483,7 +543,7 @@ void vsw_port_close(struct vsw *sw, struct vsw_port *p)
     p->ops->close(sw, p);
     sw->ports[p->id] = NULL;
     VSA_LOG(INFO, "port %s closed", p->name);
-    rte_free(p);
+    vsw__free(p);
 }
 
 int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
@@ -495,6 +555,35 @@ int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
         return vsa_errmsg_set(em, -EINVAL, "port %s is not a host vNIC",
                               port->name);
     return vsw__hostif_set_addrs(port->ifname, addresses, n, mtu, em);
+}
+
+int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
+                                const char *const *addresses, uint32_t n,
+                                uint32_t mtu, struct vsw_host_addrs **out,
+                                struct vsa_errmsg *em)
+{
+    (void)sw;
+    if (port->cls != VSW_PORT_INTERNAL)
+        return vsa_errmsg_set(em, -EINVAL, "port %s is not a host vNIC",
+                              port->name);
+    return vsw__hostif_addrs_prepare(port->ifname, addresses, n, mtu, out,
+                                     em);
+}
+
+/* The requests are not injection points here: the caller cannot fail any
+ * more (vesperd has published), and what could go wrong is the kernel's
+ * answer. */
+int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
+                              struct vsa_errmsg *em)
+{
+    (void)sw;
+    return vsw__hostif_addrs_apply(h, false, em);
+}
+
+void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h)
+{
+    (void)sw;
+    vsw__hostif_addrs_free(h);
 }
 
 uint16_t vsw_port_id(const struct vsw_port *port) { return port->id; }
@@ -527,7 +616,8 @@ struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name)
 
 /* Deletes every FDB entry for which `match` is true: walk, collect a batch,
  * delete it, walk again while batches come back full (deleting inside the
- * walk callback would race the walk's own cursor). */
+ * walk callback would race the walk's own cursor).  The batch lives in the
+ * prepared commit, so that nothing after the preparation allocates. */
 typedef bool fdb_match_fn(const struct vsw_fdb_entry *e, const void *arg);
 
 struct fdb_match_walk {
@@ -547,13 +637,10 @@ static int collect_match(const struct vsw_fdb_entry *e, void *arg)
     return w->n == VSA_ARRAY_LEN(w->hits); /* stop when full; loop again */
 }
 
-static void fdb_delete_matching(struct vsw_fdb *fdb, fdb_match_fn *match,
-                                const void *arg)
+static void fdb_delete_matching(struct vsw_fdb *fdb,
+                                struct fdb_match_walk *w,
+                                fdb_match_fn *match, const void *arg)
 {
-    struct fdb_match_walk *w = malloc(sizeof(*w));
-
-    if (!w)
-        return;
     w->match = match;
     w->arg = arg;
     do {
@@ -562,7 +649,6 @@ static void fdb_delete_matching(struct vsw_fdb *fdb, fdb_match_fn *match,
         for (uint32_t i = 0; i < w->n; i++)
             vsw_fdb_del(fdb, w->hits[i].vid, w->hits[i].mac);
     } while (w->n == VSA_ARRAY_LEN(w->hits));
-    free(w);
 }
 
 /* A static entry of switch `switch_idx` that `cfg` no longer has. */
@@ -586,11 +672,11 @@ static bool is_stale_static(const struct vsw_fdb_entry *e, const void *arg)
     return true;
 }
 
-static void drop_stale_statics(struct vsw_fdb *fdb, const struct vsw_cfg *cfg,
-                               uint32_t switch_idx)
+static void drop_stale_statics(struct vsw_fdb *fdb, struct fdb_match_walk *w,
+                               const struct vsw_cfg *cfg, uint32_t switch_idx)
 {
     struct stale_static_arg a = { cfg, switch_idx };
-    fdb_delete_matching(fdb, is_stale_static, &a);
+    fdb_delete_matching(fdb, w, is_stale_static, &a);
 }
 
 /* Learned entries of a port in a VLAN the port no longer carries would keep
@@ -614,11 +700,12 @@ static bool is_left_vlan(const struct vsw_fdb_entry *e, const void *arg)
            !vlan_bitmap_test(dp->vlan.member, e->vid);
 }
 
-static void drop_left_vlans(struct vsw_fdb *fdb, const struct vsw_snapshot *s,
+static void drop_left_vlans(struct vsw_fdb *fdb, struct fdb_match_walk *w,
+                            const struct vsw_snapshot *s,
                             const struct vsw_dp_switch *dsw)
 {
     struct left_vlan_arg a = { s, dsw };
-    fdb_delete_matching(fdb, is_left_vlan, &a);
+    fdb_delete_matching(fdb, w, is_left_vlan, &a);
 }
 
 /* Whether a port published in both `old` and `s` carries fewer VLANs in s. */
@@ -636,15 +723,21 @@ static bool vlans_shrank(const struct vsw_snapshot *old,
     return false;
 }
 
-int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
-               struct vsa_errmsg *em)
-{
+/* A prepared commit: everything the new configuration needs, allocated,
+ * nothing published or changed yet. */
+struct vsw_commit {
+    const struct vsw_cfg *cfg;
+    struct vsw_snapshot *snap;
     struct vsw_switch_state next_sw[VSW_MAX_SWITCHES];
-    struct vsw_fdb *created[VSW_MAX_SWITCHES] = { 0 };
-    struct vsw_fdb *retired[VSW_MAX_SWITCHES] = { 0 };
-    uint32_t n_retired = 0;
+    struct vsw_fdb *created[VSW_MAX_SWITCHES]; /* new FDBs, by cfg index */
+    struct fdb_match_walk walk;
+};
+
+int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
+                       struct vsw_commit **out, struct vsa_errmsg *em)
+{
+    struct vsw_commit *c;
     struct vsw_snapshot *s;
-    bool shrank;
     int rc;
 
     if (cfg->n_switches > VSW_MAX_SWITCHES || cfg->n_ports > VSW_MAX_PORTS)
@@ -660,38 +753,52 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
             return rc;
         }
     }
+    for (uint32_t i = 0; i < cfg->n_statics; i++) {
+        const struct vsw_cfg_static *st = &cfg->statics[i];
+        if (st->switch_idx >= cfg->n_switches || !st->port ||
+            sw->ports[st->port->id] != st->port)
+            return vsa_errmsg_set(em, -EINVAL,
+                                  "static FDB entry %u is invalid", i);
+    }
+
+    c = vsa_calloc(1, sizeof(*c));
+    if (!c)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    c->cfg = cfg;
 
     /* Switch states: keep FDBs of switches that stay (same name and size). */
-    memset(next_sw, 0, sizeof(next_sw));
     for (uint32_t i = 0; i < cfg->n_switches; i++) {
         const struct vsw_cfg_switch *cs = &cfg->switches[i];
         struct vsw_switch_state *old = find_switch(sw, cs->name);
+        struct vsw_switch_state *nx = &c->next_sw[i];
 
-        snprintf(next_sw[i].name, sizeof(next_sw[i].name), "%s", cs->name);
-        next_sw[i].fdb_max = cs->fdb_max;
-        next_sw[i].aging_s = cs->aging_s;
+        snprintf(nx->name, sizeof(nx->name), "%s", cs->name);
+        nx->fdb_max = cs->fdb_max;
+        nx->aging_s = cs->aging_s;
         if (old && old->fdb_max == cs->fdb_max) {
-            next_sw[i].fdb = old->fdb;
+            nx->fdb = old->fdb;
             continue;
         }
         struct vsw_fdb_params fp = { .max_entries = cs->fdb_max,
                                      .aging_s = cs->aging_s };
-        rc = vsw_fdb_create(&fp, &created[i]);
+        rc = vsw_fdb_create(&fp, &c->created[i]);
         if (rc < 0) {
             vsa_errmsg_set(em, rc, "switch %s: cannot create an FDB of %u "
-                           "entries", cs->name, cs->fdb_max);
-            goto out_undo;
+                           "entries: %s", cs->name, cs->fdb_max,
+                           rc == -ENOMEM ? "out of memory" : strerror(-rc));
+            goto out_abort;
         }
-        next_sw[i].fdb = created[i];
+        nx->fdb = c->created[i];
     }
 
     s = snapshot_alloc(cfg->n_ports, cfg->n_switches);
     if (!s) {
         rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
-        goto out_undo;
+        goto out_abort;
     }
+    c->snap = s;
     for (uint32_t i = 0; i < cfg->n_switches; i++)
-        s->switch_mem[i].fdb = next_sw[i].fdb;
+        s->switch_mem[i].fdb = c->next_sw[i].fdb;
     for (uint32_t i = 0; i < cfg->n_ports; i++) {
         const struct vsw_cfg_port *cp = &cfg->ports[i];
         struct vsw_dp_port *dp = &s->port_mem[i];
@@ -706,6 +813,35 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
         s->ports[dp->id] = dp;
         s->rx[lc][s->n_rx[lc]++] = dp->id;
     }
+    *out = c;
+    return 0;
+
+out_abort:
+    vsw_commit_abort(sw, c);
+    return rc;
+}
+
+void vsw_commit_abort(struct vsw *sw, struct vsw_commit *c)
+{
+    (void)sw;
+    if (!c)
+        return;
+    snapshot_free(c->snap);
+    for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++)
+        vsw_fdb_destroy(c->created[i]);
+    vsa_free(c);
+}
+
+void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
+{
+    const struct vsw_cfg *cfg = c->cfg;
+    struct vsw_switch_state *next_sw = c->next_sw;
+    struct vsw_snapshot *s = c->snap;
+    struct vsw_fdb *retired[VSW_MAX_SWITCHES] = { 0 };
+    uint32_t n_retired = 0;
+    bool shrank;
+
+    /* Nothing below allocates or fails. */
 
     /* Static entries and limits apply to the FDBs before publication; on a
      * kept FDB a static entry may therefore be visible a few microseconds
@@ -722,12 +858,12 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
     /* Static entries: remove the ones of kept FDBs that are no longer
      * configured (learned entries stay), then add the configured set. */
     for (uint32_t i = 0; i < cfg->n_switches; i++)
-        if (!created[i])
-            drop_stale_statics(next_sw[i].fdb, cfg, i);
+        if (!c->created[i])
+            drop_stale_statics(next_sw[i].fdb, &c->walk, cfg, i);
     for (uint32_t i = 0; i < cfg->n_statics; i++) {
         const struct vsw_cfg_static *st = &cfg->statics[i];
-        rc = vsw_fdb_add_static(next_sw[st->switch_idx].fdb, st->vid,
-                                vsa_mac_to_u64(&st->mac), st->port->id);
+        int rc = vsw_fdb_add_static(next_sw[st->switch_idx].fdb, st->vid,
+                                    vsa_mac_to_u64(&st->mac), st->port->id);
         if (rc < 0)
             VSA_LOG(WARN, "static FDB entry %u on switch %s not added: %s",
                     i, next_sw[st->switch_idx].name, strerror(-rc));
@@ -747,7 +883,7 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
     publish(sw, s);
     for (uint32_t i = 0; i < n_retired; i++)
         vsw_fdb_destroy(retired[i]);
-    memcpy(sw->switches, next_sw, sizeof(next_sw));
+    memcpy(sw->switches, next_sw, sizeof(c->next_sw));
     sw->n_switches = cfg->n_switches;
     /* entries learned on ports that left a kept switch */
     for (uint32_t i = 0; i < cfg->n_switches; i++) {
@@ -758,14 +894,21 @@ int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
                 vsw_fdb_flush_all(next_sw[i].fdb, (uint16_t)p, 0, true);
         }
         if (shrank)
-            drop_left_vlans(next_sw[i].fdb, s, &s->switch_mem[i]);
+            drop_left_vlans(next_sw[i].fdb, &c->walk, s, &s->switch_mem[i]);
     }
-    return 0;
+    vsa_free(c);
+}
 
-out_undo:
-    for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++)
-        vsw_fdb_destroy(created[i]);
-    return rc;
+int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
+               struct vsa_errmsg *em)
+{
+    struct vsw_commit *c;
+    int rc = vsw_commit_prepare(sw, cfg, &c, em);
+
+    if (rc < 0)
+        return rc;
+    vsw_commit_publish(sw, c);
+    return 0;
 }
 
 /* ---- Periodic work ------------------------------------------------------ */

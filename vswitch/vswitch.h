@@ -25,8 +25,20 @@
  *    change lose no packets.  FDBs belong to switches and survive commits;
  *    a switch that disappears has its FDB freed after the grace period.
  *
- *  * A commit either succeeds or changes nothing (it validates everything
- *    and allocates the new snapshot before it publishes).
+ *  * A commit either succeeds or changes nothing: it validates everything
+ *    and allocates whatever it needs (new FDBs, the snapshot, its work
+ *    space) before it changes anything.  The two halves are also available
+ *    separately (vsw_commit_prepare, then vsw_commit_publish, which cannot
+ *    fail, or vsw_commit_abort), so that a caller with a fallible step of
+ *    its own (vesperd writing the document to disk) can put it in between
+ *    and never has to roll a published configuration back.
+ *
+ *  * Out of memory: every control operation here unwinds completely when
+ *    an allocation fails (-ENOMEM, nothing changed, nothing leaked).  Each
+ *    allocation, and each DPDK or libnl call that allocates (device probe,
+ *    configure, queue setup, start), is an injection point of the
+ *    allocation hook (common/vsa_alloc.h); tests/unit/vswitch/test_vsw_oom.c
+ *    fails each one in turn (TESTS.md #29).
  *
  * Data path (vswitch/dp.c): per burst — parse, VLAN ingress, learn, FDB
  * lookup or flood within the VLAN's members (never back to the ingress
@@ -90,10 +102,14 @@ struct vsw_params {
 };
 
 /* After rte_eal_init().  Creates the pool and RCU state and launches the
- * datapath loops on the EAL worker lcores.  Returns 0, -ENOMEM, -EINVAL. */
+ * datapath loops on the EAL worker lcores.  Returns 0, -ENOMEM, -EINVAL,
+ * -EBUSY (a worker lcore is running something else); on error nothing is
+ * left behind. */
 int vsw_create(const struct vsw_params *p, struct vsw **out,
                struct vsa_errmsg *em);
-/* Stops the lcores, closes every port, frees everything. */
+/* Stops the lcores, closes every port, frees everything (out of memory
+ * too: it then empties the published snapshot in place once the lcores
+ * have stopped). */
 void vsw_destroy(struct vsw *sw);
 
 /* ---- Ports -------------------------------------------------------------- */
@@ -115,15 +131,35 @@ struct vsw_port_spec {
 };
 
 /* Opens the device.  Returns 0, -EINVAL (bad spec), -ENODEV (device or
- * interface missing), -ENOSPC (no free id), -EIO (driver refused). */
+ * interface missing), -ENOSPC (no free id), -EIO (driver refused),
+ * -ENOMEM (out of memory, the driver's included). */
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em);
 void vsw_port_close(struct vsw *sw, struct vsw_port *port);
 
-/* Reconfigures a host vNIC's addresses and MTU (libnl). */
+/* Reconfigures a host vNIC's addresses and MTU (libnl): the MTU, then the
+ * old addresses go, then the new ones are added.  Returns 0, -EINVAL (not a
+ * host vNIC, bad address), -ENODEV, -ENOMEM, -EIO (the kernel refused a
+ * change); allocation failures change nothing, a refused request leaves
+ * the changes before it.  Same as the prepare/apply pair below. */
 int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
                             const char *const *addresses, uint32_t n,
                             uint32_t mtu, struct vsa_errmsg *em);
+
+/* The same change in two steps, for a caller that must not fail after a
+ * point (vesperd after publishing a configuration): prepare makes every
+ * allocation and parses the addresses, and changes nothing (0, -EINVAL,
+ * -ENODEV, -ENOMEM); apply only sends the requests and frees the change
+ * (0, -EIO, -ENOMEM: libnl could not build a request); abort frees a
+ * prepared change (NULL is a no-op). */
+struct vsw_host_addrs;
+int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
+                                const char *const *addresses, uint32_t n,
+                                uint32_t mtu, struct vsw_host_addrs **out,
+                                struct vsa_errmsg *em);
+int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
+                              struct vsa_errmsg *em);
+void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h);
 
 uint16_t vsw_port_id(const struct vsw_port *port);
 const char *vsw_port_name(const struct vsw_port *port);
@@ -165,9 +201,25 @@ struct vsw_cfg {
 
 /* Publishes a configuration.  Switches are matched to existing ones by name
  * (their FDBs are kept; a changed fdb_max rebuilds the table).  Returns 0,
- * -EINVAL, -ENOMEM; on error nothing changed. */
+ * -EINVAL, -ENOMEM; on error nothing changed.  Same as vsw_commit_prepare()
+ * followed by vsw_commit_publish(). */
 int vsw_commit(struct vsw *sw, const struct vsw_cfg *cfg,
                struct vsa_errmsg *em);
+
+/* A commit prepared but not yet published. */
+struct vsw_commit;
+
+/* Validates `cfg` and allocates everything publishing it needs; changes
+ * nothing.  Until the commit is published or aborted, `cfg` (and the arrays
+ * it points to) must stay valid, the ports it names open, and no other
+ * commit may be published.  Returns 0, -EINVAL, -ENOMEM. */
+int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
+                       struct vsw_commit **out, struct vsa_errmsg *em);
+/* Publishes a prepared commit (RCU, as vsw_commit) and frees it.  Cannot
+ * fail. */
+void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c);
+/* Frees a prepared commit without publishing it; NULL is a no-op. */
+void vsw_commit_abort(struct vsw *sw, struct vsw_commit *c);
 
 /* The FDB of the named switch in the published configuration, or NULL. */
 struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name);

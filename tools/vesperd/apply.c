@@ -7,16 +7,25 @@
  *  2. open the devices of ports that are new (a port whose name and device
  *     are unchanged is kept as it is, with its FDB entries and counters),
  *     and prepare the VM partitions (vd_vm_prepare: sockets of new VMs);
- *  3. publish the new forwarding configuration (vsw_commit, RCU);
+ *  3. prepare the new forwarding configuration (vsw_commit_prepare: every
+ *     allocation it needs, nothing published), and the address changes of
+ *     host vNICs that stay (vsw_port_host_addrs_prepare: the same);
  *  4. write the document atomically (ctl_store_save);
- *  5. close the devices of ports that left, update host vNIC addresses,
+ *  5. publish the forwarding configuration (vsw_commit_publish, RCU), then
  *     commit the VM set (VMs that left are destroyed, NICs offered or
- *     rescinded live: vd_vm_commit cannot fail).
+ *     rescinded live), close the devices of ports that left and send the
+ *     prepared address changes.  Nothing in 5 fails but the kernel refusing
+ *     an address change, which is logged.
  *
- * A failure in 2-4 undoes what was done before it: newly opened devices are
- * closed, new partition sockets closed and unlinked (vd_vm_abort) and, if 3
- * had happened, the previous configuration is committed again.  The running
- * state and the file are then exactly as before.
+ * A failure in 1-4 undoes what was done before it: the prepared commit is
+ * freed, newly opened devices are closed, new partition sockets closed and
+ * unlinked (vd_vm_abort).  The running state and the file are then exactly
+ * as before.  Nothing is published before the document is on disk, so
+ * there is no published configuration to roll back (a rollback would need
+ * memory of its own, and could fail exactly when the apply did).  Every
+ * allocation of 1-4 is an injection point of the allocation hooks
+ * (common/vsa_alloc.h, tools/ctl/ctl_alloc.h, jansson's);
+ * tests/unit/tools/test_vd_apply.c fails each one in turn (TESTS.md #29).
  *
  * VM NICs are ports of class synthetic or legacy in the parsed
  * configuration; their switch port (synth.c, vsp-net/netvsp_port.h; or
@@ -32,9 +41,10 @@
  * disconnect / connect, vd_synth_set_connected, vd_legacy_set_connected).
  */
 #include <errno.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "tools/ctl/ctl_store.h"
 #include "tools/vesperd/vesperd.h"
@@ -108,58 +118,126 @@ static void close_port(struct vd *d, struct vsw_port *port)
         vsw_port_close(d->vsw, port);
 }
 
-/* Builds and commits the forwarding configuration of cfg with ports[]. */
-static int commit(struct vd *d, const struct ctl_config *cfg,
-                  struct vsw_port **ports, struct vsa_errmsg *em)
-{
-    struct vsw_cfg_switch *sws = calloc(cfg->n_switches + 1, sizeof(*sws));
-    struct vsw_cfg_port *cps = calloc(cfg->n_ports + 1, sizeof(*cps));
-    struct vsw_cfg_static *sts = calloc(cfg->n_fdb_static + 1, sizeof(*sts));
+/* The forwarding configuration of a ctl_config (vswitch's view of it) and
+ * its prepared commit. */
+struct fwd {
     struct vsw_cfg vc;
+    struct vsw_cfg_switch *sws;
+    struct vsw_cfg_port *cps;
+    struct vsw_cfg_static *sts;
+    struct vsw_commit *commit;
+};
+
+static void fwd_free(struct fwd *f)
+{
+    vsa_free(f->sws);
+    vsa_free(f->cps);
+    vsa_free(f->sts);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Builds the forwarding configuration of cfg with ports[] and prepares its
+ * commit.  Returns 0 or -errno (em filled); on error f holds nothing. */
+static int fwd_prepare(struct vd *d, const struct ctl_config *cfg,
+                       struct vsw_port **ports, struct fwd *f,
+                       struct vsa_errmsg *em)
+{
     uint32_t np = 0, ns = 0;
     int rc;
 
-    if (!sws || !cps || !sts) {
-        rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
-        goto out;
+    memset(f, 0, sizeof(*f));
+    f->sws = vsa_calloc(cfg->n_switches + 1, sizeof(*f->sws));
+    f->cps = f->sws ? vsa_calloc(cfg->n_ports + 1, sizeof(*f->cps)) : NULL;
+    f->sts = f->cps ? vsa_calloc(cfg->n_fdb_static + 1, sizeof(*f->sts))
+                    : NULL;
+    if (!f->sts) {
+        fwd_free(f);
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     }
     for (uint32_t i = 0; i < cfg->n_switches; i++) {
-        snprintf(sws[i].name, sizeof(sws[i].name), "%s",
+        snprintf(f->sws[i].name, sizeof(f->sws[i].name), "%s",
                  cfg->switches[i].name);
-        sws[i].fdb_max = cfg->switches[i].fdb_max;
-        sws[i].aging_s = cfg->switches[i].aging_s;
+        f->sws[i].fdb_max = cfg->switches[i].fdb_max;
+        f->sws[i].aging_s = cfg->switches[i].aging_s;
     }
     /* Ports without a device are left out. */
     for (uint32_t i = 0; i < cfg->n_ports; i++) {
         if (!ports[i])
             continue;
-        cps[np].port = ports[i];
-        cps[np].switch_idx = cfg->ports[i].switch_idx;
-        cps[np].vlan = cfg->ports[i].vlan;
-        cps[np].learn_limit = cfg->ports[i].learn_limit;
+        f->cps[np].port = ports[i];
+        f->cps[np].switch_idx = cfg->ports[i].switch_idx;
+        f->cps[np].vlan = cfg->ports[i].vlan;
+        f->cps[np].learn_limit = cfg->ports[i].learn_limit;
         np++;
     }
     for (uint32_t i = 0; i < cfg->n_fdb_static; i++) {
         if (!ports[cfg->fdb_static[i].port_idx])
             continue;
-        sts[ns].switch_idx = cfg->fdb_static[i].switch_idx;
-        sts[ns].vid = cfg->fdb_static[i].vid;
-        sts[ns].mac = cfg->fdb_static[i].mac;
-        sts[ns].port = ports[cfg->fdb_static[i].port_idx];
+        f->sts[ns].switch_idx = cfg->fdb_static[i].switch_idx;
+        f->sts[ns].vid = cfg->fdb_static[i].vid;
+        f->sts[ns].mac = cfg->fdb_static[i].mac;
+        f->sts[ns].port = ports[cfg->fdb_static[i].port_idx];
         ns++;
     }
-    vc.switches = sws;
-    vc.n_switches = cfg->n_switches;
-    vc.ports = cps;
-    vc.n_ports = np;
-    vc.statics = sts;
-    vc.n_statics = ns;
-    rc = vsw_commit(d->vsw, &vc, em);
-out:
-    free(sws);
-    free(cps);
-    free(sts);
+    f->vc.switches = f->sws;
+    f->vc.n_switches = cfg->n_switches;
+    f->vc.ports = f->cps;
+    f->vc.n_ports = np;
+    f->vc.statics = f->sts;
+    f->vc.n_statics = ns;
+    rc = vsw_commit_prepare(d->vsw, &f->vc, &f->commit, em);
+    if (rc < 0)
+        fwd_free(f);
     return rc;
+}
+
+/* Prepares the address and MTU changes of the host vNICs that stay
+ * (vsw_port_host_addrs_prepare), in out[i] for ncfg->ports[i]. */
+static int host_addrs_prepare(struct vd *d, const struct ctl_config *ncfg,
+                              struct vsw_port **nports, const bool *opened,
+                              struct vsw_host_addrs **out,
+                              struct vsa_errmsg *em)
+{
+    for (uint32_t i = 0; i < ncfg->n_ports; i++) {
+        const struct ctl_port *np = &ncfg->ports[i];
+        int oi, rc;
+
+        if (opened[i] || np->cls != CTL_PORT_INTERNAL || !nports[i])
+            continue;
+        oi = d->cfg ? ctl_port_find(d->cfg, np->name) : -1;
+        if (oi < 0 || same_host_addrs(&d->cfg->ports[oi], np))
+            continue;
+        rc = vsw_port_host_addrs_prepare(d->vsw, nports[i],
+                                         (const char *const *)np->addresses,
+                                         np->n_addresses, np->mtu, &out[i],
+                                         em);
+        if (rc < 0) {
+            vsa_errmsg_prefix(em, "port %s", np->name);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void host_addrs_abort(struct vd *d, struct vsw_host_addrs **h,
+                             uint32_t n)
+{
+    for (uint32_t i = 0; h && i < n; i++)
+        vsw_port_host_addrs_abort(d->vsw, h[i]);
+    vsa_free(h);
+}
+
+/* Publishes a prepared configuration (cannot fail). */
+static void fwd_publish(struct vd *d, struct fwd *f)
+{
+    vsw_commit_publish(d->vsw, f->commit);
+    fwd_free(f);
+}
+
+static void fwd_abort(struct vd *d, struct fwd *f)
+{
+    vsw_commit_abort(d->vsw, f->commit);
+    fwd_free(f);
 }
 
 static int fail(struct ctl_rpc_err *e, int code, const struct vsa_errmsg *em)
@@ -176,18 +254,21 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     struct ctl_config *ncfg = NULL;
     struct vd_vm_txn *vtxn = NULL;
     struct vsw_port **nports = NULL;
+    struct vsw_host_addrs **haddrs = NULL;
     bool *opened = NULL, *kept = NULL;
     uint32_t old_n = d->cfg ? d->cfg->n_ports : 0;
     struct vsa_errmsg em = { "" };
+    struct fwd fwd;
     int rc;
 
     rc = ctl_config_parse(newdoc, &ncfg, &em);
     if (rc < 0)
         return fail(e, rc == -ENOMEM ? CTL_RPC_SYSTEM : CTL_RPC_RULE, &em);
-    nports = calloc(ncfg->n_ports + 1, sizeof(*nports));
-    opened = calloc(ncfg->n_ports + 1, sizeof(*opened));
-    kept = calloc(old_n + 1, sizeof(*kept));
-    if (!nports || !opened || !kept) {
+    nports = vsa_calloc(ncfg->n_ports + 1, sizeof(*nports));
+    opened = vsa_calloc(ncfg->n_ports + 1, sizeof(*opened));
+    kept = vsa_calloc(old_n + 1, sizeof(*kept));
+    haddrs = vsa_calloc(ncfg->n_ports + 1, sizeof(*haddrs));
+    if (!nports || !opened || !kept || !haddrs) {
         vsa_errmsg_set(&em, -ENOMEM, "out of memory");
         rc = fail(e, CTL_RPC_SYSTEM, &em);
         goto out_free;
@@ -209,6 +290,7 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
             continue;
         rc = open_port(d, &ncfg->ports[i], &nports[i], &em);
         if (rc < 0) {
+            nports[i] = NULL;
             rc = fail(e, CTL_RPC_SYSTEM, &em);
             goto out_close_new;
         }
@@ -223,31 +305,30 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
         }
     }
 
-    /* 3. publish */
-    rc = commit(d, ncfg, nports, &em);
+    /* 3. prepare the forwarding configuration and the address changes */
+    rc = fwd_prepare(d, ncfg, nports, &fwd, &em);
     if (rc < 0) {
         rc = fail(e, CTL_RPC_SYSTEM, &em);
         goto out_abort_vms;
+    }
+    rc = host_addrs_prepare(d, ncfg, nports, opened, haddrs, &em);
+    if (rc < 0) {
+        rc = fail(e, CTL_RPC_SYSTEM, &em);
+        goto out_abort_fwd;
     }
 
     /* 4. persist */
     if (persist) {
         rc = ctl_store_save(d->config_path, newdoc, &em);
         if (rc < 0) {
-            struct vsa_errmsg em2;
             rc = fail(e, CTL_RPC_SYSTEM, &em);
-            if (d->cfg)
-                commit(d, d->cfg, d->ports, &em2);
-            else {
-                struct ctl_config empty = { 0 };
-                commit(d, &empty, NULL, &em2);
-            }
-            goto out_abort_vms;
+            goto out_abort_fwd;
         }
     }
 
-    /* 5. VMs (channels of NICs that left are detached), release what
-     * left, refresh host vNICs that stayed */
+    /* 5. publish; VMs (channels of NICs that left are detached), release
+     * what left, refresh host vNICs that stayed */
+    fwd_publish(d, &fwd);
     if (vtxn)
         vd_vm_commit(d->vms, vtxn);
     for (uint32_t j = 0; j < old_n; j++)
@@ -257,28 +338,26 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
         if (!opened[i] && nports[i])
             set_connected(nports[i], &ncfg->ports[i]);
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
-        const struct ctl_port *np = &ncfg->ports[i];
-        int oi;
-        if (opened[i] || np->cls != CTL_PORT_INTERNAL)
-            continue;
-        oi = d->cfg ? ctl_port_find(d->cfg, np->name) : -1;
-        if (oi >= 0 && !same_host_addrs(&d->cfg->ports[oi], np) &&
-            vsw_port_set_host_addrs(d->vsw, nports[i],
-                                    (const char *const *)np->addresses,
-                                    np->n_addresses, np->mtu, &em) < 0)
-            VSA_LOG(WARN, "%s", em.msg);
+        if (haddrs[i] &&
+            vsw_port_host_addrs_apply(d->vsw, haddrs[i], &em) < 0)
+            VSA_LOG(WARN, "port %s: %s", ncfg->ports[i].name, em.msg);
     }
+    vsa_free(haddrs);
     json_incref(newdoc);
     json_decref(d->doc);
     d->doc = newdoc;
     ctl_config_free(d->cfg);
     d->cfg = ncfg;
-    free(d->ports);
+    vsa_free(d->ports);
     d->ports = nports;
-    free(opened);
-    free(kept);
+    vsa_free(opened);
+    vsa_free(kept);
     return 0;
 
+out_abort_fwd:
+    host_addrs_abort(d, haddrs, ncfg->n_ports);
+    haddrs = NULL;
+    fwd_abort(d, &fwd);
 out_abort_vms:
     if (vtxn)
         vd_vm_abort(d->vms, vtxn);
@@ -287,9 +366,10 @@ out_close_new:
         if (opened[i])
             close_port(d, nports[i]);
 out_free:
-    free(nports);
-    free(opened);
-    free(kept);
+    vsa_free(haddrs);
+    vsa_free(nports);
+    vsa_free(opened);
+    vsa_free(kept);
     ctl_config_free(ncfg);
     return rc;
 }

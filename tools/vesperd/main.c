@@ -34,6 +34,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "tools/ctl/ctl_store.h"
 #include "tools/vesperd/vesperd.h"
@@ -336,7 +337,7 @@ int main(int argc, char **argv)
     vd_synth_forget();
     vd_legacy_forget();
     ctl_config_free(d.cfg);
-    free(d.ports);
+    vsa_free(d.ports);
     json_decref(d.doc);
     close(tfd);
     close(sfd);

@@ -429,7 +429,7 @@ static void pump_phase(struct hv_part_host *h, struct script *s, int phase)
 
 static void test_part_end_to_end(void **state)
 {
-    struct host_side hs = { 0 };
+    struct host_side hs = { NULL };
     struct hv_vmbus_offer_cfg cfg = { .if_type = hv_guid_netvsc };
     struct script s;
     struct hv_part_host *h;

@@ -82,6 +82,21 @@ static uint64_t duration_ms(void)
     return e != NULL ? strtoull(e, NULL, 10) : 1000;
 }
 
+/* True while the run must go on: before `end`, and past it (up to 30 s
+ * more) as long as no displacement has run yet, since the tests assert one
+ * ran concurrently and a loaded machine (sanitizers, a busy CI) may need
+ * longer than the nominal duration to hit both buckets full. */
+static bool keep_running(struct vsw_fdb *fdb, uint64_t end)
+{
+    struct vsw_fdb_stats s;
+    uint64_t t = now_ms();
+
+    if (t < end)
+        return true;
+    vsw_fdb_get_stats(fdb, &s);
+    return s.displaced == 0 && t < end + 30000;
+}
+
 /* A port that may legally be written for key i. */
 static uint16_t port_for(const struct stress *st, int i, uint64_t r)
 {
@@ -307,7 +322,7 @@ static void test_reader_vs_writer(void **state)
     assert_int_equal(pthread_create(&rd, NULL, reader_main, &st), 0);
     assert_int_equal(pthread_create(&wr, NULL, writer_main, &st), 0);
     uint64_t end = now_ms() + duration_ms();
-    while (now_ms() < end) {
+    while (keep_running(st.fdb, end)) {
         struct timespec d = {0, 10 * 1000 * 1000};
         nanosleep(&d, NULL);
     }
@@ -346,7 +361,7 @@ static void test_learners_vs_control(void **state)
                          0);
     }
     uint64_t rs = 0xc0ffee, end = now_ms() + duration_ms();
-    while (now_ms() < end) {
+    while (keep_running(st.fdb, end)) {
         control_op(&st, &rs);
         check_all(&st);
     }
