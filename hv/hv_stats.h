@@ -53,6 +53,8 @@
     X(signals_suppressed, "signals not needed by the signalling rules")       \
     X(signals_received, "signal wakeups received from the peer")              \
     X(signals_dropped, "signals to the guest not sent (queue full, bad fd)")  \
+    X(signals_idle, "guest signal wakeups that found no work")               \
+    X(storm_backoffs, "guest signals ignored for a backoff (signal storm)")   \
     X(writer_wakeups, "space-available signals decided (pending_send_sz)")    \
     X(gpadl_created, "GPADLs created")                                        \
     X(gpadl_torndown, "GPADLs torn down")                                     \

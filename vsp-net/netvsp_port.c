@@ -422,10 +422,11 @@ static void self_wake(struct netvsp_port *np)
     }
 }
 
-void netvsp_port_service(struct netvsp_port *np)
+bool netvsp_port_service(struct netvsp_port *np)
 {
     uint64_t junk;
-    unsigned budget = SERVICE_BUDGET;
+    unsigned budget = SERVICE_BUDGET, queued;
+    bool work = false;
     struct hv_ring *in;
 
     if (read(np->tx_efd, &junk, sizeof(junk)) < 0) {
@@ -433,9 +434,10 @@ void netvsp_port_service(struct netvsp_port *np)
     }
     if (!np->ch || !np->vsp) {
         deliver(np); /* frees what the switch sent meanwhile */
-        return;
+        return false;
     }
     hv_chan_ack_signal(np->ch);
+    queued = vspn_vsp_queued(np->vsp);
     in = hv_chan_in_ring(np->ch);
     while (in && !vspn_vsp_busy(np->vsp)) {
         struct hv_ring_pkt rp;
@@ -453,6 +455,7 @@ void netvsp_port_service(struct netvsp_port *np)
         }
         if (!switch_has_room(np)) {
             np->switch_full++; /* the lcore wakes us when it made room */
+            work = true;       /* the guest's frames wait for the switch */
             break;
         }
         rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
@@ -460,25 +463,27 @@ void netvsp_port_service(struct netvsp_port *np)
             break;
         if (rc < 0) {
             hv_chan_violation(np->ch, "guest ring violation");
-            return;
+            return true;
         }
+        work = true;
         if (vspn_pkt_from_ring(&rp, &np->scratch, &pkt) < 0) {
             hv_chan_violation(np->ch, "malformed packet ranges");
-            return;
+            return true;
         }
         vspn_vsp_handle_pkt(np->vsp, &pkt);
         if (np->close_reason) {
             const char *why = np->close_reason;
             np->close_reason = NULL;
             hv_chan_violation(np->ch, why); /* may detach us */
-            return;
+            return true;
         }
     }
     if (in && hv_ring_read_end(in))
         hv_chan_notify_guest(np->ch);
     /* Output still queued waits for ring space: the ring writer asked the
      * guest (pending_send_sz) to signal us when it has read enough. */
-    vspn_vsp_poll(np->vsp);
+    if (vspn_vsp_poll(np->vsp) < queued)
+        work = true; /* the guest made the room it was asked for */
     atomic_store(&np->link, vspn_vsp_has_recv_buf(np->vsp) &&
                                 vspn_vsp_link(np->vsp) &&
                                 atomic_load(&np->connected));
@@ -488,6 +493,7 @@ void netvsp_port_service(struct netvsp_port *np)
         np->close_reason = NULL;
         hv_chan_violation(np->ch, why);
     }
+    return work;
 }
 
 void netvsp_port_set_connected(struct netvsp_port *np, bool connected)
@@ -517,7 +523,7 @@ int netvsp_port_fd(const struct netvsp_port *np)
 
 json_t *netvsp_port_stats_json(const struct netvsp_port *np)
 {
-    json_t *o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
+    json_t *o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
         "attached", np->ch != NULL,
         "connected", (int)atomic_load(&np->connected),
         "rx_disconnected", (json_int_t)atomic_load(&np->rx_disconnected),
@@ -525,7 +531,11 @@ json_t *netvsp_port_stats_json(const struct netvsp_port *np)
         "tx_ring_full", (json_int_t)atomic_load(&np->tx_ring_full),
         "no_mbuf", (json_int_t)np->no_mbuf,
         "guest_refused", (json_int_t)np->guest_full,
-        "switch_full", (json_int_t)np->switch_full);
+        "switch_full", (json_int_t)np->switch_full,
+        /* frames queued in the host toward the guest (lcore -> control
+         * thread), at most to_guest_max; the rest is tx_ring_full */
+        "to_guest_queued", (json_int_t)rte_ring_count(np->to_guest),
+        "to_guest_max", (json_int_t)rte_ring_get_capacity(np->to_guest));
 
     if (o && np->vsp) {
         json_object_set_new(o, "nvsp_version",
@@ -533,6 +543,15 @@ json_t *netvsp_port_stats_json(const struct netvsp_port *np)
         json_object_set_new(o, "ndis_version",
                             json_integer(vspn_vsp_ndis_version(np->vsp)));
         json_object_set_new(o, "mtu", json_integer(vspn_vsp_mtu(np->vsp)));
+        /* The backlog toward the guest in its receive buffer: slots posted
+         * and not yet completed (at most recv_slots, TESTS.md #26). */
+        json_object_set_new(o, "recv_slots",
+                            json_integer(vspn_vsp_recv_slots(np->vsp)));
+        json_object_set_new(o, "recv_slots_in_flight",
+                            json_integer(vspn_vsp_recv_slots(np->vsp) -
+                                         vspn_vsp_recv_slots_free(np->vsp)));
+        json_object_set_new(o, "recv_slot_size",
+                            json_integer(vspn_vsp_recv_slot_size(np->vsp)));
         json_t *c = json_object();
         const struct vspn_vsp_stats *st = vspn_vsp_stats(np->vsp);
         for (unsigned i = 0; c && i < VSPN_VSP_STATS_N; i++) {

@@ -60,8 +60,12 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
 /* The channel is closing: stop using its rings, drop GPADL references. */
 void netvsp_port_detach(struct netvsp_port *np);
 /* Drains the guest's ring and the frames queued for the guest.  Call on
- * a guest signal, when netvsp_port_fd() is readable, and periodically. */
-void netvsp_port_service(struct netvsp_port *np);
+ * a guest signal, when netvsp_port_fd() is readable, and periodically.
+ * Returns true if it found work a guest signal may have announced: guest
+ * packets handled, or output that waited for ring space or receive slots
+ * (completions, control messages) moved on; false for a wakeup that was
+ * for nothing (vesperd's signal storm damping, tools/vesperd/vm.h). */
+bool netvsp_port_service(struct netvsp_port *np);
 /* Connects (true, the default) or disconnects the NIC from its switch,
  * Hyper-V's Connect-/Disconnect-VMNetworkAdapter.  Disconnected: the
  * port's link is down (the switch drops frames to it, counted link_down),

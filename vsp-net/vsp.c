@@ -1363,6 +1363,11 @@ bool vspn_vsp_busy(const struct vspn_vsp *v)
     return v && v->compq_len > 0;
 }
 
+unsigned vspn_vsp_queued(const struct vspn_vsp *v)
+{
+    return v ? v->compq_len + v->ctrlq_len : 0;
+}
+
 enum vspn_vsp_state vspn_vsp_state(const struct vspn_vsp *v)
 {
     return v->state;
@@ -1411,6 +1416,11 @@ uint32_t vspn_vsp_recv_slots(const struct vspn_vsp *v)
 uint32_t vspn_vsp_recv_slots_free(const struct vspn_vsp *v)
 {
     return v->nfree;
+}
+
+uint32_t vspn_vsp_recv_slot_size(const struct vspn_vsp *v)
+{
+    return v->recv_slot_size;
 }
 
 uint32_t vspn_vsp_send_sections(const struct vspn_vsp *v)

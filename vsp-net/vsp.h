@@ -372,6 +372,9 @@ void vspn_vsp_set_link(struct vspn_vsp *vsp, bool up);
 unsigned vspn_vsp_poll(struct vspn_vsp *vsp);
 /* True while output is queued: stop reading the guest ring, call poll. */
 bool vspn_vsp_busy(const struct vspn_vsp *vsp);
+/* Completions and control messages queued for ring space or receive
+ * slots (what vspn_vsp_poll retries); 0 for NULL. */
+unsigned vspn_vsp_queued(const struct vspn_vsp *vsp);
 
 /* ---- Introspection ------------------------------------------------------------------- */
 enum vspn_vsp_state vspn_vsp_state(const struct vspn_vsp *vsp);
@@ -385,6 +388,7 @@ enum vspn_rndis_state vspn_vsp_rndis_state(const struct vspn_vsp *vsp);
 /* Receive slots: total and currently free (0/0 without a buffer). */
 uint32_t vspn_vsp_recv_slots(const struct vspn_vsp *vsp);
 uint32_t vspn_vsp_recv_slots_free(const struct vspn_vsp *vsp);
+uint32_t vspn_vsp_recv_slot_size(const struct vspn_vsp *vsp); /* bytes */
 uint32_t vspn_vsp_send_sections(const struct vspn_vsp *vsp);
 bool vspn_vsp_has_recv_buf(const struct vspn_vsp *vsp);
 bool vspn_vsp_has_send_buf(const struct vspn_vsp *vsp);

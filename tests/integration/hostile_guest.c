@@ -21,11 +21,21 @@
  *   oid      proper NVSP/RNDIS handshake (the vesper-guest NIC code), then
  *            RNDIS QUERY for 10,000 random OIDs.
  *   garbage  random bytes as partition-socket frames.
+ *   signal   proper handshake, then guest->host signals in a tight loop
+ *            for --duration ms (default 5000) with nothing in the ring
+ *            (TESTS.md #27); prints "storm started" and "storm done".
+ *   nodrain  proper handshake (receive buffer, RNDIS up, packet filter
+ *            set) and one broadcast frame from its MAC (so the switch
+ *            learns it), then for --duration ms (default 20000) never
+ *            reads the host->guest ring nor completes a receive range
+ *            (TESTS.md #26); prints "nic ready" when the host may start
+ *            sending.
  *
- * init and oid print "attack done" and, with --hold MS, stay connected that
- * long so the caller can read the channel's datapath counters (they go
- * away with the connection).  Prints one "result: ..." line; exits 0 when the attack could be carried
- * out (the host's reaction is checked by the script), 1 on setup failure.
+ * init, oid and signal print "attack done" / "storm done" and, with
+ * --hold MS, stay connected that long so the caller can read the
+ * channel's datapath counters (they go away with the connection).  Prints
+ * one "result: ..." line; exits 0 when the attack could be carried out
+ * (the host's reaction is checked by the script), 1 on setup failure.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -483,77 +493,102 @@ static int mode_init(unsigned count)
     return sent > 0 ? 0 : 1;
 }
 
-/* ---- oid ------------------------------------------------------------------- */
+/* ---- a proper NIC (oid, signal, nodrain) ---------------------------------- */
 static void sink_rx(void *ctx, const void *f, size_t len, uint16_t tci,
                     bool has_vlan)
 {
     (void)ctx, (void)f, (void)len, (void)tci, (void)has_vlan;
 }
 
-static const struct vg_nic_sink oid_sink = { .rx = sink_rx };
+static const struct vg_nic_sink null_sink = { .rx = sink_rx };
+static struct vg_nic g_nic;
+static struct vg_counters g_cnt;
+static struct vg_part g_part;
 
-static int mode_oid(unsigned count)
+/* Connects and brings the synthetic NIC up the way vesper-guest does
+ * (NVSP/RNDIS handshake, packet filter directed + multicast + broadcast).
+ * 0, or 1 after printing why. */
+static int nic_up(const char *mode)
 {
-    static struct vg_nic nic;
-    struct vg_counters cnt;
-    struct vg_part part = { .path = g_path };
-    unsigned done = 0, unsupported = 0, ok = 0;
     uint64_t end = now_ms() + 10000;
     int rc;
 
-    memset(&cnt, 0, sizeof(cnt));
+    memset(&g_cnt, 0, sizeof(g_cnt));
+    g_part.path = g_path;
     for (;;) {
-        rc = vg_part_connect(&part, vg_nic_mem_size(VSPN_VSC_LINUX, 1500),
+        rc = vg_part_connect(&g_part, vg_nic_mem_size(VSPN_VSC_LINUX, 1500),
                              TMO);
         if (rc == 0 || now_ms() > end)
             break;
         usleep(50000);
     }
     if (rc) {
-        fprintf(stderr, "oid: connect: %s\n", strerror(-rc));
+        fprintf(stderr, "%s: connect: %s\n", mode, strerror(-rc));
         return 1;
     }
-    nic.part = &part;
-    nic.mode = VSPN_VSC_LINUX;
-    nic.mtu = 1500;
-    nic.sink = &oid_sink;
-    nic.cnt = &cnt;
-    nic.name = "hostile";
-    rc = vg_nic_open(&nic, TMO);
-    if (rc || !vg_nic_ready(&nic)) {
-        fprintf(stderr, "oid: handshake: %s\n", strerror(-rc));
-        vg_part_close(&part, false, 0);
+    g_nic.part = &g_part;
+    g_nic.mode = VSPN_VSC_LINUX;
+    g_nic.mtu = 1500;
+    g_nic.sink = &null_sink;
+    g_nic.cnt = &g_cnt;
+    g_nic.name = "hostile";
+    rc = vg_nic_open(&g_nic, TMO);
+    if (rc || !vg_nic_ready(&g_nic)) {
+        fprintf(stderr, "%s: handshake: %s\n", mode, strerror(-rc));
+        vg_part_close(&g_part, false, 0);
         return 1;
     }
+    return 0;
+}
+
+/* Stays connected for --hold ms, serving the NIC normally. */
+static void nic_hold(void)
+{
+    for (uint64_t e = now_ms() + (uint64_t)g_hold_ms; now_ms() < e;) {
+        bool more;
+        (void)vg_nic_drain(&g_nic, 64, &more);
+        (void)vg_part_pump(&g_part);
+        usleep(10000);
+    }
+}
+
+/* ---- oid ------------------------------------------------------------------- */
+static int mode_oid(unsigned count)
+{
+    unsigned done = 0, unsupported = 0, ok = 0;
+    int rc;
+
+    if (nic_up("oid"))
+        return 1;
     while (done < count) {
         uint32_t oid = (uint32_t)rnd(), status = 0, len = 0;
         uint8_t out[VSPN_VSC_OID_RESULT_MAX];
         uint64_t t_end = now_ms() + 2000;
 
-        rc = vspn_vsc_oid_request(nic.vsc, VSPN_RNDIS_MSG_QUERY, oid, NULL,
+        rc = vspn_vsc_oid_request(g_nic.vsc, VSPN_RNDIS_MSG_QUERY, oid, NULL,
                                   0);
         if (rc) {
             fprintf(stderr, "oid: request %u: %s\n", done, strerror(-rc));
             break;
         }
-        vg_nic_flush(&nic);
-        while ((rc = vspn_vsc_oid_result(nic.vsc, &status, out, sizeof(out),
+        vg_nic_flush(&g_nic);
+        while ((rc = vspn_vsc_oid_result(g_nic.vsc, &status, out, sizeof(out),
                                          &len)) == -EINPROGRESS) {
             bool more;
             struct pollfd pf[2] = {
-                { .fd = vg_nic_wait_fd(&nic), .events = POLLIN },
-                { .fd = vg_part_fd(&part), .events = POLLIN },
+                { .fd = vg_nic_wait_fd(&g_nic), .events = POLLIN },
+                { .fd = vg_part_fd(&g_part), .events = POLLIN },
             };
 
-            if (vg_nic_drain(&nic, 64, &more) > 0 || more)
+            if (vg_nic_drain(&g_nic, 64, &more) > 0 || more)
                 continue;
             if (now_ms() > t_end)
                 break;
             (void)poll(pf, 2, 50);
             if (pf[0].revents & POLLIN)
-                vg_nic_ack(&nic);
+                vg_nic_ack(&g_nic);
             if (pf[1].revents & POLLIN)
-                (void)vg_part_pump(&part);
+                (void)vg_part_pump(&g_part);
         }
         if (rc)
             break;
@@ -566,20 +601,109 @@ static int mode_oid(unsigned count)
     printf("result: oid queried=%u not_supported=%u other=%u\n", done,
            unsupported, ok);
     printf("attack done\n");
-    for (uint64_t e = now_ms() + (uint64_t)g_hold_ms; now_ms() < e;) {
-        bool more;
-        (void)vg_nic_drain(&nic, 64, &more);
-        (void)vg_part_pump(&part);
-        usleep(10000);
-    }
-    vg_nic_close(&nic, true, 1000);
-    vg_part_close(&part, true, 1000);
+    nic_hold();
+    vg_nic_close(&g_nic, true, 1000);
+    vg_part_close(&g_part, true, 1000);
     /* Every query must be answered: a lost answer was the VSP dropping the
      * packet it had read when its service budget ran out (fixed). */
     if (done < count)
         printf("stopped after %u of %u queries (no answer in 2 s)\n", done,
                count);
     return done == count && ok == 0 ? 0 : 1;
+}
+
+/* ---- signal ---------------------------------------------------------------- */
+/* TESTS.md #27: a proper NIC, then guest->host signals in a tight loop
+ * for `ms` with nothing written to the ring.  The host->guest ring is still
+ * drained every ~10 ms (ARP broadcasts of the other VMs land there), so
+ * this guest storms and does nothing else wrong. */
+static int mode_signal(unsigned ms)
+{
+    uint64_t writes = 0, failed = 0, t0, t_end, now;
+    const uint64_t one = 1;
+    uint64_t next_drain;
+    int fd;
+
+    if (nic_up("signal"))
+        return 1;
+    fd = g_nic.ch.to_host_fd;
+    printf("storm started: %u ms\n", ms);
+    t0 = now = now_ms();
+    t_end = t0 + ms;
+    next_drain = t0 + 10;
+    while (now < t_end) {
+        for (unsigned i = 0; i < 1024; i++) {
+            if (write(fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+                writes++;
+            else
+                failed++;
+        }
+        now = now_ms();
+        if (now >= next_drain) {
+            bool more;
+
+            (void)vg_nic_drain(&g_nic, 64, &more);
+            if (vg_part_pump(&g_part) < 0)
+                break; /* the host dropped us */
+            next_drain = now + 10;
+        }
+    }
+    now = now_ms();
+    printf("storm done\n");
+    printf("result: signal writes=%llu failed=%llu in %llu ms (%.0f/s)\n",
+           (unsigned long long)writes, (unsigned long long)failed,
+           (unsigned long long)(now - t0),
+           (double)writes * 1000.0 / (double)(now - t0 ? now - t0 : 1));
+    nic_hold();
+    vg_nic_close(&g_nic, true, 1000);
+    vg_part_close(&g_part, true, 1000);
+    return writes > 0 && now >= t_end ? 0 : 1;
+}
+
+/* ---- nodrain --------------------------------------------------------------- */
+/* TESTS.md #26: a proper NIC (receive buffer given, RNDIS initialised,
+ * filter directed + multicast + broadcast, so the host sends it frames),
+ * then for `ms` it never reads its host->guest ring, never completes a
+ * receive range and never reads the host's signals; it only answers the
+ * partition socket so that the connection stays up. */
+static int mode_nodrain(unsigned ms)
+{
+    uint64_t t0, t_end;
+    struct vsa_mac mac;
+
+    if (nic_up("nodrain"))
+        return 1;
+    mac = vg_nic_mac(&g_nic);
+    {
+        /* one broadcast from our MAC, as a guest's gratuitous ARP would,
+         * so that the switch learns where we are */
+        uint8_t f[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+        memcpy(f + 6, mac.b, 6);
+        f[12] = 0x88, f[13] = 0xb5;
+        if (vg_nic_send(&g_nic, f, sizeof(f), 0, false) != 0)
+            fprintf(stderr, "nodrain: the announce frame was not sent\n");
+        vg_nic_flush(&g_nic);
+    }
+    printf("nic ready: mac %02x:%02x:%02x:%02x:%02x:%02x, not draining for "
+           "%u ms\n", mac.b[0], mac.b[1], mac.b[2], mac.b[3], mac.b[4],
+           mac.b[5], ms);
+    t0 = now_ms();
+    t_end = t0 + ms;
+    while (now_ms() < t_end) {
+        if (vg_part_pump(&g_part) < 0) {
+            printf("result: nodrain: the host dropped the connection after "
+                   "%llu ms\n", (unsigned long long)(now_ms() - t0));
+            return 1;
+        }
+        usleep(20000);
+    }
+    printf("result: nodrain held %llu ms\n",
+           (unsigned long long)(now_ms() - t0));
+    /* Not graceful: the host reclaims the slots when the guest goes. */
+    vg_nic_close(&g_nic, false, 0);
+    vg_part_close(&g_part, false, 0);
+    return 0;
 }
 
 /* ---- garbage --------------------------------------------------------------- */
@@ -636,22 +760,26 @@ int main(int argc, char **argv)
         { "count", required_argument, NULL, 'c' },
         { "seed", required_argument, NULL, 's' },
         { "hold", required_argument, NULL, 'h' },
+        { "duration", required_argument, NULL, 'd' },
         { NULL, 0, NULL, 0 },
     };
     const char *mode = NULL;
     long count = -1;
+    long duration = -1;
     int o;
 
-    while ((o = getopt_long(argc, argv, "p:m:c:s:h:", lo, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "p:m:c:s:h:d:", lo, NULL)) != -1) {
         switch (o) {
         case 'p': g_path = optarg; break;
         case 'm': mode = optarg; break;
         case 'c': count = strtol(optarg, NULL, 0); break;
         case 'h': g_hold_ms = atoi(optarg); break;
+        case 'd': duration = strtol(optarg, NULL, 0); break;
         case 's': g_rng = strtoull(optarg, NULL, 0) | 1; break;
         default:
             fprintf(stderr, "usage: %s --partition PATH --mode "
-                    "ring|gpadl|init|oid|garbage [--count N] [--hold MS]\n", argv[0]);
+                    "ring|gpadl|init|oid|garbage|signal|nodrain [--count N] [--hold MS] "
+                    "[--duration MS]\n", argv[0]);
             return 2;
         }
     }
@@ -670,6 +798,10 @@ int main(int argc, char **argv)
         return mode_oid(count > 0 ? (unsigned)count : 10000u);
     if (!strcmp(mode, "garbage"))
         return mode_garbage(count > 0 ? (unsigned)count : 5000u);
+    if (!strcmp(mode, "signal"))
+        return mode_signal(duration > 0 ? (unsigned)duration : 5000u);
+    if (!strcmp(mode, "nodrain"))
+        return mode_nodrain(duration > 0 ? (unsigned)duration : 20000u);
     fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
 }

@@ -38,6 +38,8 @@ TESTS=(
     synthetic:120
     synthetic_external:90
     hostile_guest:150
+    signal_storm:90
+    nodrain_guest:120
     legacy:90
 )
 BUDGET=${VT_BUDGET:-470}

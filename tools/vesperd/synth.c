@@ -137,15 +137,14 @@ static int channel_opened(void *ctx, const struct vd_vm_nic_info *nic,
     return rc;
 }
 
-static void channel_signal(void *ctx, const struct vd_vm_nic_info *nic,
+static bool channel_signal(void *ctx, const struct vd_vm_nic_info *nic,
                            struct hv_chan *ch)
 {
     struct vd_synth *s = find(nic->port);
 
     (void)ctx;
     (void)ch;
-    if (s)
-        netvsp_port_service(s->np);
+    return s ? netvsp_port_service(s->np) : false;
 }
 
 static void channel_closed(void *ctx, const struct vd_vm_nic_info *nic,

@@ -14,10 +14,12 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_time.h"
 
 VSA_LOG_MODULE(vesperd_vm);
 
@@ -25,6 +27,9 @@ VSA_LOG_MODULE(vesperd_vm);
  * goings (info), and trouble (warn), so that one cannot starve the other. */
 static struct vsa_ratelimit info_rl = VSA_RATELIMIT_INIT(20, 10);
 static struct vsa_ratelimit warn_rl = VSA_RATELIMIT_INIT(10, 10);
+/* Signal storms have their own: a guest that storms on and off must not
+ * silence the other warnings. */
+static struct vsa_ratelimit storm_rl = VSA_RATELIMIT_INIT(5, 60);
 
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 #define EVENTS_PER_RUN 64
@@ -35,6 +40,7 @@ enum tag_kind {
     TAG_CONN,   /* its guest connection (struct vd_vm) */
     TAG_SIGNAL, /* a channel's guest→host eventfd (struct vd_vm_nic) */
     TAG_WORK,   /* our own eventfd: drains left over (struct vd_vm_host) */
+    TAG_TIMER,  /* our timerfd: signal backoffs that end (struct vd_vm_host) */
     TAG_WATCH,  /* a glue's fd (struct vd_vm_watch) */
 };
 
@@ -55,6 +61,12 @@ struct vd_vm_nic {
     int sig_fd;          /* guest→host eventfd in our epoll, -1 */
     bool upper;          /* the glue took the channel */
     bool pending;        /* an unhandled drain stopped at its budget */
+    /* Signal storm damping (vm.h, "Signal storms"): */
+    uint64_t sig_pkts;   /* the channel's pkts_read after the last signal */
+    unsigned sig_idle;   /* signal wakeups in a row that found no work */
+    unsigned backoff_ms; /* last backoff; 0: the channel is not suspect */
+    bool sig_off;        /* signal fd unwatched until rearm_ms */
+    uint64_t rearm_ms;   /* vsa_time_now_ms() when the backoff ends */
     uint64_t opens, closes, unhandled_pkts, unhandled_bytes;
     /* legacy NICs (info.type CTL_NIC_LEGACY): the emulated device */
     bool dev_up;         /* the device glue took it (dev_attach) */
@@ -94,6 +106,9 @@ struct vd_vm_host {
     int epfd;
     int work_fd;
     struct tag work_tag;
+    int timer_fd;            /* ends signal backoffs */
+    struct tag timer_tag;
+    uint64_t timer_ms;       /* when timer_fd fires; 0: disarmed */
     struct vd_vm *vms;       /* committed, config order */
     struct vd_vm_nic_ops ops;
     void *ops_ctx;
@@ -118,6 +133,7 @@ struct vd_vm_txn {
 };
 
 static const struct hv_part_host_ops part_ops;
+static void vm_after(struct vd_vm *vm);
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -351,12 +367,16 @@ static void nic_chan_down(struct vd_vm_host *h, struct vd_vm_nic *nic)
     }
     nic->upper = false;
     nic->pending = false;
+    nic->sig_off = false;
+    nic->sig_idle = 0;
+    nic->backoff_ms = 0;
     nic->ch = NULL;
     nic->closes++;
 }
 
-/* Unhandled channel: consume what the guest wrote, count it, no reply. */
-static void nic_drain(struct vd_vm_host *h, struct vd_vm_nic *nic)
+/* Unhandled channel: consume what the guest wrote, count it, no reply.
+ * Returns the number of packets consumed. */
+static unsigned nic_drain(struct vd_vm_host *h, struct vd_vm_nic *nic)
 {
     struct hv_ring *in = nic->ch ? hv_chan_in_ring(nic->ch) : NULL;
     struct hv_ring_pkt pkt;
@@ -365,7 +385,7 @@ static void nic_drain(struct vd_vm_host *h, struct vd_vm_nic *nic)
 
     nic->pending = false;
     if (!in)
-        return;
+        return 0;
     while (n < VD_VM_DRAIN_BUDGET &&
            (rc = hv_ring_read_pkt(in, h->pkt_buf, sizeof(h->pkt_buf),
                                   &pkt)) == 0) {
@@ -385,6 +405,162 @@ static void nic_drain(struct vd_vm_host *h, struct vd_vm_nic *nic)
         hv_chan_violation(nic->ch, "packet larger than the drain buffer");
     }
     /* -EPROTO: the ring is broken; vm_after() closes the channel. */
+    return n;
+}
+
+/* ---- signal storms (vm.h, "Signal storms") ---------------------------------- */
+
+static uint64_t chan_pkts_read(struct hv_chan *ch)
+{
+    return hv_stats_get(hv_chan_stats(ch), HV_STATS_ID_pkts_read);
+}
+
+/* Makes timer_fd fire no earlier than `at_ms` (vsa_time_now_ms), unless
+ * it fires before that already. */
+static void timer_arm(struct vd_vm_host *h, uint64_t at_ms)
+{
+    struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+    uint64_t now = vsa_time_now_ms();
+    uint64_t d = at_ms > now ? at_ms - now : 0;
+
+    if (h->timer_ms && h->timer_ms <= at_ms)
+        return;
+    /* Relative to the monotonic clock that vsa_time_now_ms truncates to
+     * milliseconds: fires at now + d ms or later, so at_ms has passed. */
+    its.it_value.tv_sec = (time_t)(d / 1000u);
+    its.it_value.tv_nsec = (long)(d % 1000u) * 1000000L;
+    if (d == 0)
+        its.it_value.tv_nsec = 1; /* all-zero would disarm */
+    if (timerfd_settime(h->timer_fd, 0, &its, NULL) == 0)
+        h->timer_ms = at_ms;
+}
+
+/* Services nic's channel for a guest signal (or at the end of a backoff).
+ * True if the signal found work: the glue says so (guest packets handled,
+ * output that waited for ring space moved on), or the guest's ring gave
+ * packets since the previous signal (a service on another wakeup, the
+ * glue's queue fd or the tick, may have read the packets this signal
+ * announced).  True too when the channel closed meanwhile. */
+static bool sig_service(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    bool work;
+    uint64_t r;
+
+    if (nic->upper)
+        work = h->ops.channel_signal(h->ops_ctx, &nic->info, nic->ch);
+    else
+        work = nic_drain(h, nic) > 0;
+    if (!nic->ch)
+        return true; /* closed (violation): nothing to damp */
+    r = chan_pkts_read(nic->ch);
+    work |= r != nic->sig_pkts;
+    nic->sig_pkts = r;
+    return work;
+}
+
+static void sig_calm(struct vd_vm_nic *nic)
+{
+    nic->sig_idle = 0;
+    nic->backoff_ms = 0;
+}
+
+/* Stops watching nic's signal fd for the next backoff (the first one
+ * VD_VM_STORM_BACKOFF_MIN_MS, each one after it twice as long, up to
+ * VD_VM_STORM_BACKOFF_MAX_MS).  The registration stays (events 0), so
+ * re-watching cannot fail for want of memory. */
+static void sig_backoff(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    struct epoll_event ev = { .events = 0, .data.ptr = &nic->sig_tag };
+    bool first = nic->backoff_ms == 0;
+
+    if (!nic->sig_off) {
+        if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, nic->sig_fd, &ev) < 0)
+            return; /* cannot happen; then the storm is served */
+        nic->sig_off = true;
+    }
+    nic->backoff_ms = first ? VD_VM_STORM_BACKOFF_MIN_MS
+                            : nic->backoff_ms * 2u;
+    if (nic->backoff_ms > VD_VM_STORM_BACKOFF_MAX_MS)
+        nic->backoff_ms = VD_VM_STORM_BACKOFF_MAX_MS;
+    nic->sig_idle = 0;
+    nic->rearm_ms = vsa_time_now_ms() + nic->backoff_ms;
+    HV_STAT_INC(hv_chan_stats(nic->ch), storm_backoffs);
+    if (first)
+        VSA_LOG_RL(&storm_rl, WARN, "vm %s: nic %s: %u guest signals in a "
+                   "row found no work (signal storm): the channel's signals "
+                   "are ignored for up to %u ms at a time; its ring is still "
+                   "polled", nic->vm->name, nic->name, VD_VM_STORM_IDLE_MAX,
+                   VD_VM_STORM_BACKOFF_MAX_MS);
+    timer_arm(h, nic->rearm_ms);
+}
+
+/* A signal wakeup found nothing to do. */
+static void sig_idle(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    HV_STAT_INC(hv_chan_stats(nic->ch), signals_idle);
+    /* Suspect (backed off before, no work since): the next idle wakeup
+     * backs off again, for longer. */
+    if (++nic->sig_idle >= (nic->backoff_ms ? 1u : VD_VM_STORM_IDLE_MAX))
+        sig_backoff(h, nic);
+}
+
+/* nic's backoff is over: poll its ring once (a signal that came during
+ * the backoff may have carried work), then watch its signals again,
+ * unless the guest kept signalling and there is still nothing to do. */
+static void sig_rearm(struct vd_vm_host *h, struct vd_vm_nic *nic)
+{
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLET,
+                              .data.ptr = &nic->sig_tag };
+    uint64_t signals;
+    bool work;
+
+    /* Signals that came during the backoff: drained before the service
+     * and the re-watch, so that only later ones make the fd report. */
+    signals = hv_chan_ack_signal(nic->ch);
+    work = sig_service(h, nic);
+    if (!nic->ch || !nic->sig_off)
+        return; /* closed meanwhile */
+    if (!work && signals) {
+        HV_STAT_INC(hv_chan_stats(nic->ch), signals_idle);
+        sig_backoff(h, nic);
+        return;
+    }
+    /* Work (a real signal), or a guest that went quiet: watched again.
+     * An edge-triggered fd whose counter is non-zero reports at once. */
+    if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, nic->sig_fd, &ev) < 0)
+        VSA_LOG_RL(&warn_rl, WARN, "vm %s: nic %s: cannot watch the "
+                   "channel's signal again: %s", nic->vm->name, nic->name,
+                   strerror(errno));
+    nic->sig_off = false;
+    sig_calm(nic);
+}
+
+/* Ends the backoffs that are due; arms the timer for the next one. */
+static void timer_run(struct vd_vm_host *h)
+{
+    struct itimerspec off = { { 0, 0 }, { 0, 0 } };
+    uint64_t now = vsa_time_now_ms(), next = 0, v;
+
+    (void)!read(h->timer_fd, &v, sizeof(v));
+    h->timer_ms = 0;
+    for (struct vd_vm *vm = h->vms; vm; vm = vm->next) {
+        for (unsigned i = 0; i < vm->n_nics; i++) {
+            struct vd_vm_nic *nic = vm->nics[i];
+
+            if (!nic || !nic->sig_off)
+                continue;
+            if (nic->rearm_ms <= now) {
+                sig_rearm(h, nic);
+                vm_after(vm);
+            }
+            if (nic->sig_off && (!next || nic->rearm_ms < next))
+                next = nic->rearm_ms;
+        }
+    }
+    if (next)
+        timer_arm(h, next);
+    else
+        (void)timerfd_settime(h->timer_fd, 0, &off, NULL);
 }
 
 /* ---- hv_part_host callbacks (control thread, inside hv_part_host_*) ------- */
@@ -426,6 +602,10 @@ static int p_chan_open(void *ctx, struct hv_chan *ch)
         }
         nic->sig_fd = hv_chan_in_signal_fd(ch);
     }
+    /* The channel's counters outlive a close: damping starts afresh. */
+    nic->sig_pkts = chan_pkts_read(ch);
+    nic->sig_off = false;
+    sig_calm(nic);
     VSA_LOG_RL(&info_rl, INFO, "vm %s: nic %s: channel %u open%s", vm->name,
                nic->name, hv_chan_relid(ch),
                nic->upper ? "" : " (no handler: packets are dropped)");
@@ -645,9 +825,22 @@ int vd_vm_host_create(const char *vm_dir, struct vd_vm_host **out,
         vsa_errmsg_set(em, rc, "epoll: %s", strerror(-rc));
         goto out_work;
     }
+    h->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (h->timer_fd < 0) {
+        rc = vsa_errmsg_set(em, -errno, "timerfd: %s", strerror(errno));
+        goto out_work;
+    }
+    h->timer_tag = (struct tag){ .kind = TAG_TIMER, .obj = h };
+    rc = ep_add(h, h->timer_fd, EPOLLIN, &h->timer_tag);
+    if (rc) {
+        vsa_errmsg_set(em, rc, "epoll: %s", strerror(-rc));
+        goto out_timer;
+    }
     *out = h;
     return 0;
 
+out_timer:
+    close(h->timer_fd);
 out_work:
     close(h->work_fd);
 out_ep:
@@ -670,6 +863,7 @@ void vd_vm_host_destroy(struct vd_vm_host *h)
     /* Watches a glue forgot (their fds are its business). */
     while (h->watches)
         vd_vm_watch_del(h, h->watches);
+    close(h->timer_fd);
     close(h->work_fd);
     close(h->epfd);
     free(h);
@@ -719,14 +913,16 @@ int vd_vm_fd(const struct vd_vm_host *h)
 
 static void on_signal(struct vd_vm_host *h, struct vd_vm_nic *nic)
 {
-    /* Stale: the channel closed earlier in this batch. */
-    if (nic->sig_fd < 0 || !nic->ch)
+    /* Stale: the channel closed, or its signals were put on hold,
+     * earlier in this batch. */
+    if (nic->sig_fd < 0 || !nic->ch || nic->sig_off)
         return;
     (void)hv_chan_ack_signal(nic->ch);
-    if (nic->upper)
-        h->ops.channel_signal(h->ops_ctx, &nic->info, nic->ch);
-    else
-        nic_drain(h, nic);
+    if (sig_service(h, nic)) {
+        sig_calm(nic);
+    } else if (nic->ch) {
+        sig_idle(h, nic);
+    }
     vm_after(nic->vm);
 }
 
@@ -773,6 +969,9 @@ int vd_vm_run(struct vd_vm_host *h, int timeout_ms)
             break;
         case TAG_WORK:
             on_work(h);
+            break;
+        case TAG_TIMER:
+            timer_run(h);
             break;
         case TAG_WATCH: {
             struct vd_vm_watch *w = t->obj;
@@ -838,6 +1037,9 @@ void vd_vm_watch_del(struct vd_vm_host *h, struct vd_vm_watch *w)
 
 void vd_vm_tick(struct vd_vm_host *h)
 {
+    /* Normally timer_fd ends the backoffs; this is the safety net (and
+     * what a test with a manual clock calls). */
+    timer_run(h);
     for (struct vd_vm *vm = h->vms; vm; vm = vm->next) {
         for (unsigned i = 0; i < vm->n_nics; i++)
             if (!nic_is_legacy(vm->nics[i]) && vm->nics[i]->relid == 0 &&

@@ -76,8 +76,11 @@
  *   channel_signal(ctx, nic, ch)  OPTIONAL.  When set, vesperd keeps the
  *        guest→host eventfd in its epoll and calls this on the control
  *        thread on every guest signal (the eventfd already drained and
- *        counted in signals_received).  When NULL, vesperd does not watch
- *        that fd: the glue polls hv_chan_in_signal_fd(ch) itself.
+ *        counted in signals_received), and once at the end of each signal
+ *        backoff (see Signal storms).  Returns whether the signal found
+ *        work: guest packets handled, or output that waited for ring space
+ *        moved on.  When NULL, vesperd does not watch that fd: the glue
+ *        polls hv_chan_in_signal_fd(ch) itself (and damps storms itself).
  *   channel_closed(ctx, nic, ch)  the channel is closing: guest
  *        CLOSECHANNEL, a ring or protocol violation (hv_chan_violation, or
  *        hv_vmbus_host_check_rings from vd_vm_tick for rings a datapath
@@ -150,6 +153,33 @@
  * hv_chan_notify_guest never blocks (a socket send with MSG_DONTWAIT;
  * hv_vmbus.h, Signals).
  *
+ * Signal storms (TESTS.md #27)
+ * ----------------------------
+ * A guest can write its guest→host eventfd in a tight loop with nothing in
+ * its ring.  The eventfd coalesces, but every wakeup still costs the
+ * control thread an epoll round, the drain and a service call: unchecked,
+ * about 40 % of a core for one storming guest (t_signal_storm.sh).  So a
+ * signal wakeup that finds no work (the service handled no guest packet,
+ * moved no waiting output, and the channel's ring gave no packet since the
+ * previous signal: pkts_read) is counted (signals_idle); after
+ * VD_VM_STORM_IDLE_MAX of them in a row the channel's signal fd is taken
+ * out of the watch set (EPOLL_CTL_MOD to no events) for a backoff of
+ * VD_VM_STORM_BACKOFF_MIN_MS (counted: storm_backoffs, and one rate-limited
+ * log line when a channel starts backing off).  When the backoff ends
+ * (an internal timerfd; vd_vm_tick as a safety net) the pending signals
+ * are drained and the ring is polled once, so that a signal that did
+ * carry work is served at most one backoff late:
+ *   - work found, or no signal came during the backoff: the fd is watched
+ *     again and the channel is no longer suspect;
+ *   - signals came and still no work: back off again at once, twice as
+ *     long, up to VD_VM_STORM_BACKOFF_MAX_MS.
+ * A storming guest therefore costs one short service per
+ * VD_VM_STORM_BACKOFF_MAX_MS.  Well-behaved guests signal only when their
+ * ring went non-empty (or when they freed ring space the host waits for),
+ * so their wakeups find work and they never back off.  While a channel is
+ * backed off, its glue still services it for everything else (frames for
+ * the guest, the 100 ms tick), ring reads included.
+ *
  * Thread-safety
  * -------------
  * Every vd_vm_* function is for the control thread only.  Hooks: see above.
@@ -174,6 +204,11 @@
 #define VD_VM_MAX_VIOLATIONS 256u
 /* Ring packets drained per unhandled channel and wakeup. */
 #define VD_VM_DRAIN_BUDGET 256u
+/* Signal storms (above): idle signal wakeups in a row before a channel's
+ * signals are put on hold, and the first and longest hold. */
+#define VD_VM_STORM_IDLE_MAX 32u
+#define VD_VM_STORM_BACKOFF_MIN_MS 1u
+#define VD_VM_STORM_BACKOFF_MAX_MS 4u
 
 struct vd_vm_host;
 struct vd_vm_txn;
@@ -196,7 +231,7 @@ struct vd_vm_nic_info {
 struct vd_vm_nic_ops {
     int (*channel_opened)(void *ctx, const struct vd_vm_nic_info *nic,
                           struct hv_chan *ch);
-    void (*channel_signal)(void *ctx, const struct vd_vm_nic_info *nic,
+    bool (*channel_signal)(void *ctx, const struct vd_vm_nic_info *nic,
                            struct hv_chan *ch);
     void (*channel_closed)(void *ctx, const struct vd_vm_nic_info *nic,
                            struct hv_chan *ch);

@@ -28,6 +28,9 @@
  *    get signals;
  *  * a guest that clears O_NONBLOCK on its signal eventfd cannot make the
  *    host block (regression test for hv_chan_ack_signal's plain read());
+ *  * a signal storm (TESTS.md #27: signals with nothing in the ring) puts
+ *    the channel's signals on hold for growing backoffs, and work that
+ *    arrives meanwhile is served when the backoff ends;
  *  * extra fds a glue registers are served, and deleting one from inside
  *    a callback of the same batch is safe;
  *  * legacy NICs are emulated PCI devices, not VMBus offers: they get
@@ -56,6 +59,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_time.h"
 #include "tests/unit/tools/tools_test.h"
 #include "tools/vesperd/vm.h"
 
@@ -872,18 +876,22 @@ static int hk_opened(void *ctx, const struct vd_vm_nic_info *nic,
     return 0;
 }
 
-static void hk_signal(void *ctx, const struct vd_vm_nic_info *nic,
+static bool hk_signal(void *ctx, const struct vd_vm_nic_info *nic,
                       struct hv_chan *ch)
 {
     struct hv_ring_pkt pkt;
     uint8_t buf[256];
+    bool work = false;
 
     (void)ctx;
     (void)nic;
     hk.wrong_thread |= !pthread_equal(pthread_self(), hk.thread);
     assert_ptr_equal(ch, hk.ch);
-    while (hv_ring_read_pkt(hv_chan_in_ring(ch), buf, sizeof(buf), &pkt) == 0)
+    while (hv_ring_read_pkt(hv_chan_in_ring(ch), buf, sizeof(buf), &pkt) == 0) {
         hk.signals++;
+        work = true;
+    }
+    return work;
 }
 
 static void hk_closed(void *ctx, const struct vd_vm_nic_info *nic,
@@ -1042,6 +1050,133 @@ static void w_cb(void *arg)
     assert_int_equal(read(c->fd, &v, 8), 8);
     vd_vm_watch_del(c->h, c->other);
     vd_vm_watch_del(c->h, c->self);
+}
+
+/* A counter of the channel of (vm, nic). */
+static json_int_t chan_counter(struct vd_vm_host *h, const char *vm,
+                               const char *nic, const char *name)
+{
+    json_t *c = show_chan(h, vm, nic);
+    json_int_t v;
+
+    assert_non_null(c);
+    v = json_integer_value(json_object_get(json_object_get(c, "counters"),
+                                           name));
+    json_decref(c);
+    return v;
+}
+
+/* Writes one guest->host signal and lets the host handle it. */
+static void storm_signal(struct vd_vm_host *h, struct script *g)
+{
+    uint64_t one = 1;
+
+    assert_int_equal(write(g->ch.to_host_fd, &one, sizeof(one)), 8);
+    vd_vm_run(h, 0);
+}
+
+/* TESTS.md #27 (signal storm): signals that find no work are counted;
+ * after VD_VM_STORM_IDLE_MAX of them in a row the channel's signal fd is
+ * no longer watched for a backoff that doubles up to the maximum while the
+ * guest keeps signalling; a signal that carried work during a backoff is
+ * served when the backoff ends (the ring is polled), and that calms the
+ * channel; a guest that signals only with work never backs off.  Time is
+ * the manual clock; vd_vm_tick ends backoffs. */
+static void test_signal_storm(void **state)
+{
+    struct vd_vm_host *h = new_host();
+    struct script g;
+    pthread_t t;
+    unsigned expect_ms;
+
+    (void)state;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(1000);
+    apply(h, DOC_VMS("{'name':'vm1','nics':[" NIC("eth0") "]}"));
+    start(&g, &t, "vm1", guest_simple, 1);
+    pump_phase(h, &g, 1);
+
+    /* a guest that signals with work (a packet each time) never backs off */
+    for (unsigned i = 0; i < 3 * VD_VM_STORM_IDLE_MAX; i++) {
+        bool sig;
+
+        assert_int_equal(hv_ring_write_inband(g.ch.out, 0, i, "work", 4,
+                                              &sig), 0);
+        storm_signal(h, &g);
+    }
+    assert_int_equal(vd_vm_nic_unhandled(h, "vm1", "eth0"),
+                     3 * VD_VM_STORM_IDLE_MAX);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 0);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "signals_idle"), 0);
+
+    /* the storm: idle wakeups are counted, the last one backs off */
+    for (unsigned i = 0; i < VD_VM_STORM_IDLE_MAX; i++) {
+        assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 0);
+        storm_signal(h, &g);
+    }
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "signals_idle"),
+                     VD_VM_STORM_IDLE_MAX);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 1);
+    /* signals are not even read during the backoff */
+    json_int_t rx = chan_counter(h, "vm1", "eth0", "signals_received");
+    for (unsigned i = 0; i < 100; i++)
+        storm_signal(h, &g);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "signals_received"), rx);
+    vd_vm_tick(h); /* not due yet */
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 1);
+
+    /* each backoff that ends with signals pending and no work doubles */
+    expect_ms = VD_VM_STORM_BACKOFF_MIN_MS;
+    for (unsigned k = 2; k <= 6; k++) {
+        vsa_time_manual_advance(expect_ms - 1);
+        vd_vm_tick(h);
+        assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"),
+                         k - 1);
+        vsa_time_manual_advance(1);
+        vd_vm_tick(h);
+        assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), k);
+        assert_int_equal(chan_counter(h, "vm1", "eth0", "signals_idle"),
+                         VD_VM_STORM_IDLE_MAX + k - 1);
+        storm_signal(h, &g); /* still storming */
+        expect_ms *= 2;
+        if (expect_ms > VD_VM_STORM_BACKOFF_MAX_MS)
+            expect_ms = VD_VM_STORM_BACKOFF_MAX_MS;
+    }
+
+    /* work during a backoff: 5 packets and their signal wait, unseen,
+     * until the backoff ends; then they are served */
+    atomic_store(&g.release, 2);
+    for (int i = 0; i < 20000 && atomic_load(&g.phase) < 3; i++)
+        usleep(100);
+    assert_int_equal(atomic_load(&g.phase), 3);
+    for (unsigned i = 0; i < 10; i++)
+        vd_vm_run(h, 1);
+    assert_int_equal(vd_vm_nic_unhandled(h, "vm1", "eth0"),
+                     3 * VD_VM_STORM_IDLE_MAX);
+    vsa_time_manual_advance(expect_ms);
+    vd_vm_tick(h);
+    assert_int_equal(vd_vm_nic_unhandled(h, "vm1", "eth0"),
+                     3 * VD_VM_STORM_IDLE_MAX + 5);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 6);
+    /* calm again: watched, and the full count of idle wakeups is needed
+     * before the next backoff */
+    for (unsigned i = 0; i + 1 < VD_VM_STORM_IDLE_MAX; i++)
+        storm_signal(h, &g);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 6);
+    storm_signal(h, &g);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 7);
+    /* a guest that goes quiet during its backoff is watched again */
+    vsa_time_manual_advance(VD_VM_STORM_BACKOFF_MAX_MS);
+    vd_vm_tick(h);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "storm_backoffs"), 7);
+    rx = chan_counter(h, "vm1", "eth0", "signals_received");
+    storm_signal(h, &g);
+    assert_int_equal(chan_counter(h, "vm1", "eth0", "signals_received"),
+                     rx + 1);
+
+    finish(h, &g, t);
+    vd_vm_host_destroy(h);
+    vsa_time_set_source(NULL);
 }
 
 static void test_watch(void **state)
@@ -1446,6 +1581,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_nic_type_change, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_signal_storm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_eventfd, setup,
                                         teardown),
     };
