@@ -575,3 +575,22 @@ vlan_subif() {
     must ip -n "$ns" addr add "$cidr" dev "$name"
     must ip -n "$ns" link set "$name" up
 }
+
+# start_synth_guests N... — for each VM n (namespace made by make_ns vm$n,
+# synthetic NIC of MAC mac_of n on the partition $VMDIR/vm$n.sock): a TAP
+# eth0 with $NET_A.n/24 in the namespace, driven by $GUEST (vesper-guest);
+# then waits until each TAP carries its NIC's MAC and sets it up.
+start_synth_guests() {
+    local n
+    for n in "$@"; do
+        must ip -n "vt$VT_ID-vm$n" tuntap add dev eth0 mode tap
+        must ip -n "vt$VT_ID-vm$n" addr add "$NET_A.$n/24" dev eth0
+        bg "$TMP/guest$n.log" "$GUEST" --partition "$VMDIR/vm$n.sock" \
+            --nic synthetic --tap eth0 --netns "vt$VT_ID-vm$n"
+    done
+    for n in "$@"; do
+        wait_for "vm $n ip link show eth0 | grep -q '$(mac_of "$n")'" 20 ||
+            { cat "$TMP/guest$n.log"; fail "vm$n: TAP did not get its MAC"; }
+        vm "$n" ip link set eth0 up
+    done
+}

@@ -44,17 +44,7 @@ for v in vm1 vm2 bad; do ctl_ok vm add "$v"; done
 ctl_ok vm nic add vm1 --switch sw --type synthetic --mac "$(mac_of 1)"
 ctl_ok vm nic add vm2 --switch sw --type synthetic --mac "$(mac_of 2)"
 ctl_ok vm nic add bad --switch sw --type synthetic --mac "$(mac_of 3)"
-for n in 1 2; do
-    must ip -n "vt$VT_ID-vm$n" tuntap add dev eth0 mode tap
-    must ip -n "vt$VT_ID-vm$n" addr add "$NET_A.$n/24" dev eth0
-    bg "$TMP/guest$n.log" "$GUEST" --partition "$VMDIR/vm$n.sock" \
-        --nic synthetic --tap eth0 --netns "vt$VT_ID-vm$n"
-done
-for n in 1 2; do
-    wait_for "vm $n ip link show eth0 | grep -q '$(mac_of "$n")'" 20 ||
-        { cat "$TMP/guest$n.log"; fail "vm$n: TAP did not get its MAC"; }
-    vm "$n" ip link set eth0 up
-done
+start_synth_guests 1 2
 assert_ping 1 "$NET_A.2" 3
 
 # ---- helpers -----------------------------------------------------------------
