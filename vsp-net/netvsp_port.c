@@ -35,6 +35,11 @@ VSA_LOG_MODULE(netvsp_port);
 /* Room in to_switch needed before another guest packet is read: one
  * packet carries at most 8 RNDIS frames (vsp.h), with margin. */
 #define SWITCH_ROOM 16
+/* Guest frames staged before one burst enqueue onto to_switch.  One
+ * enqueue per frame read the lcore's consumer index each time, a cache
+ * line that moves between the two cores on every dequeue; a burst pays
+ * that once. */
+#define STAGE_MAX 32
 
 struct netvsp_port {
     /* lcore-facing */
@@ -69,6 +74,10 @@ struct netvsp_port {
     uint64_t no_mbuf;
     uint64_t guest_full;            /* to_guest frames the VSP refused */
     uint64_t switch_full;           /* reads paused: to_switch was full */
+    /* guest frames for to_switch, enqueued together by flush_stage() at
+     * the latest when netvsp_port_service() returns */
+    struct rte_mbuf *stage[STAGE_MAX];
+    unsigned n_stage;
 };
 
 /* ---- lcore side ---------------------------------------------------------- */
@@ -197,9 +206,29 @@ static void vsp_close(void *ctx, const char *reason)
         np->close_reason = reason ? reason : "protocol violation";
 }
 
+/* Puts the staged guest frames onto to_switch in one burst; what does not
+ * fit is counted (rx_ring_full) and freed.  switch_has_room() keeps room
+ * for them, so that only happens if the lcore stalls. */
+static void flush_stage(struct netvsp_port *np)
+{
+    unsigned n = np->n_stage, done;
+
+    if (n == 0)
+        return;
+    np->n_stage = 0;
+    VSA_TSAN_RELEASE(np->to_switch);
+    done = rte_ring_sp_enqueue_burst(np->to_switch, (void **)np->stage, n,
+                                     NULL);
+    if (done < n) {
+        atomic_fetch_add_explicit(&np->rx_ring_full, n - done,
+                                  memory_order_relaxed);
+        rte_pktmbuf_free_bulk(&np->stage[done], n - done);
+    }
+}
+
 /* A guest frame: into an mbuf (with the 802.1Q tag of the VLAN PPI put
  * back into the frame, so the port's VLAN mode judges it like any other
- * tagged frame) and onto the ring to the lcore. */
+ * tagged frame), staged for the ring to the lcore. */
 static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
                          uint16_t vlan_tci, bool has_vlan)
 {
@@ -228,11 +257,9 @@ static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
         p[15] = (uint8_t)vlan_tci;
         memcpy(p + 16, (const uint8_t *)frame + 12, len - 12);
     }
-    VSA_TSAN_RELEASE(np->to_switch);
-    if (rte_ring_sp_enqueue(np->to_switch, m) != 0) {
-        atomic_fetch_add_explicit(&np->rx_ring_full, 1, memory_order_relaxed);
-        rte_pktmbuf_free(m);
-    }
+    if (np->n_stage == STAGE_MAX)
+        flush_stage(np);
+    np->stage[np->n_stage++] = m;
 }
 
 static const struct vspn_vsp_ops vsp_ops = {
@@ -403,8 +430,12 @@ static void deliver(struct netvsp_port *np)
  * raises switch_waiting so the lcore wakes us when it made room. */
 static bool switch_has_room(struct netvsp_port *np)
 {
-    if (rte_ring_free_count(np->to_switch) >= SWITCH_ROOM)
+    /* the staged frames need their room too */
+    if (np->n_stage + SWITCH_ROOM > STAGE_MAX)
+        flush_stage(np);
+    if (rte_ring_free_count(np->to_switch) >= np->n_stage + SWITCH_ROOM)
         return true;
+    flush_stage(np); /* what fits goes now; the lcore can then drain it */
     atomic_store_explicit(&np->switch_waiting, true, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     if (rte_ring_free_count(np->to_switch) < SWITCH_ROOM)
@@ -462,11 +493,13 @@ bool netvsp_port_service(struct netvsp_port *np)
         if (rc == -EAGAIN)
             break;
         if (rc < 0) {
+            flush_stage(np);
             hv_chan_violation(np->ch, "guest ring violation");
             return true;
         }
         work = true;
         if (vspn_pkt_from_ring(&rp, &np->scratch, &pkt) < 0) {
+            flush_stage(np);
             hv_chan_violation(np->ch, "malformed packet ranges");
             return true;
         }
@@ -474,10 +507,12 @@ bool netvsp_port_service(struct netvsp_port *np)
         if (np->close_reason) {
             const char *why = np->close_reason;
             np->close_reason = NULL;
+            flush_stage(np);
             hv_chan_violation(np->ch, why); /* may detach us */
             return true;
         }
     }
+    flush_stage(np);
     if (in && hv_ring_read_end(in))
         hv_chan_notify_guest(np->ch);
     /* Output still queued waits for ring space: the ring writer asked the

@@ -17,7 +17,9 @@
  * The VSP runs on the CONTROL thread: netvsp_port_service() drains the
  * guest→host ring (the guest's signal, or the tx eventfd, wakes it) and
  * hands guest frames to the lcore through a single-producer/single-consumer
- * rte_ring of mbufs that the port's rx_burst dequeues; the port's tx_burst
+ * rte_ring of mbufs that the port's rx_burst dequeues (enqueued in bursts
+ * of up to 32, so the ring's indexes cross between the cores once per
+ * burst, not per frame); the port's tx_burst
  * (lcore) enqueues mbufs on a second ring and, when that ring was empty,
  * wakes the control thread with an eventfd so it delivers them into the
  * guest's receive buffer (one transfer-page packet per batch).  Both rings

@@ -78,7 +78,14 @@ struct vspn_vsc {
     uint32_t nsec;
     uint32_t nsec_free;
     uint32_t sec_free[VSPN_VSC_MAX_SECTIONS];
+    /* frames in each section sent and not yet completed (0: free) */
     uint8_t sec_busy[VSPN_VSC_MAX_SECTIONS];
+    /* The section vspn_vsc_send_more() is filling (bat_n > 0): bat_off
+     * bytes used, its last RNDIS_PACKET at bat_last. */
+    uint32_t bat_sec;
+    uint32_t bat_off;
+    uint32_t bat_last;
+    uint32_t bat_n;
 
     uint32_t bslot;
     uint32_t nbounce;
@@ -166,6 +173,8 @@ const char *vspn_vsc_state_name(enum vspn_vsc_state s)
 }
 
 /* ---- helpers --------------------------------------------------------------------- */
+
+static int batch_send(struct vspn_vsc *c);
 
 static void note(struct vspn_vsc *c, int rc)
 {
@@ -606,6 +615,7 @@ static int on_ctl_reply(struct vspn_vsc *c, const struct vspn_pkt *pkt)
         c->sec_size = sz;
         c->nsec = n;
         c->nsec_free = n;
+        c->bat_n = 0;
         for (uint32_t i = 0; i < n; i++) {
             c->sec_free[i] = n - 1 - i;
             c->sec_busy[i] = 0;
@@ -640,11 +650,13 @@ static int on_comp(struct vspn_vsc *c, const struct vspn_pkt *pkt)
         c->ctl_wait = false;
         return on_ctl_reply(c, pkt);
     case TID_SEC >> TID_SHIFT:
+        /* (the section being filled is not busy yet: a completion for it
+         * is one the host made up, and ignored like any other) */
         if (idx >= c->nsec || !c->sec_busy[idx])
             break;
+        c->inflight -= c->sec_busy[idx];
         c->sec_busy[idx] = 0;
         c->sec_free[c->nsec_free++] = (uint32_t)idx;
-        c->inflight--;
         send_done(c, pkt);
         return 0;
     case TID_BOUNCE >> TID_SHIFT:
@@ -962,6 +974,7 @@ int vspn_vsc_stop(struct vspn_vsc *c)
     if (!c)
         return -EINVAL;
     minimal = c->cfg.mode == VSPN_VSC_MINIMAL;
+    (void)batch_send(c); /* frames already accepted go before the HALT */
     if (c->state == VSPN_VSC_READY || c->state == VSPN_VSC_RNDIS) {
         rc = vspn_rndis_encode_halt(msg, sizeof(msg), ++c->req_id);
         if (rc > 0)
@@ -987,6 +1000,7 @@ int vspn_vsc_stop(struct vspn_vsc *c)
             first = rc;
         c->nsec = 0;
         c->nsec_free = 0;
+        c->bat_n = 0; /* frames not sent before the stop are dropped */
     }
     set_state(c, VSPN_VSC_HALTED);
     flush_signal(c);
@@ -1038,15 +1052,16 @@ unsigned vspn_vsc_poll(struct vspn_vsc *c)
     return c->cq_len;
 }
 
-int vspn_vsc_send(struct vspn_vsc *c, const void *frame, size_t len,
-                  uint16_t vlan_tci, bool has_vlan)
+/* Checks a frame for sending and builds its PPI: 0, or the error
+ * vspn_vsc_send returns.  *flen is the frame's length, *total its
+ * RNDIS_PACKET's. */
+static int tx_check(struct vspn_vsc *c, const void *frame, size_t len,
+                    uint16_t vlan_tci, bool has_vlan,
+                    struct vspn_rndis_ppi *pi, uint32_t *flen,
+                    uint32_t *total)
 {
-    struct vspn_rndis_ppi pi = { 0 };
-    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RNDIS_PKT };
-    uint8_t nb[VSPN_NVSP_ENCODE_MAX];
-    uint32_t flen, hdr, total, pl;
     const uint8_t *f = frame;
-    int rc, sz;
+    uint32_t pl;
 
     if (!c || !frame)
         return -EINVAL;
@@ -1058,45 +1073,113 @@ int vspn_vsc_send(struct vspn_vsc *c, const void *frame, size_t len,
         STAT_INC(c, tx_oversize);
         return -EMSGSIZE;
     }
-    flen = (uint32_t)len;
-    pl = flen - VSPN_ETH_HLEN;
+    *flen = (uint32_t)len;
+    pl = *flen - VSPN_ETH_HLEN;
     if (((f[12] << 8 | f[13]) == 0x8100) && pl >= 4)
         pl -= 4;
     if (pl > c->mtu) {
         STAT_INC(c, tx_oversize);
         return -EMSGSIZE;
     }
-    pi.has_vlan = has_vlan;
-    pi.vlan_tci = vlan_tci;
-    hdr = VSPN_RNDIS_PACKET_SIZE + vspn_rndis_ppi_size(&pi);
-    total = hdr + flen;
+    memset(pi, 0, sizeof(*pi));
+    pi->has_vlan = has_vlan;
+    pi->vlan_tci = vlan_tci;
+    *total = VSPN_RNDIS_PACKET_SIZE + vspn_rndis_ppi_size(pi) + *flen;
+    return 0;
+}
+
+/* Sends the NVSP message for section s holding `size` bytes of RNDIS
+ * packets: the sender's return (1: signal) or -EAGAIN, counted. */
+static int send_section(struct vspn_vsc *c, uint32_t s, uint32_t size)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RNDIS_PKT };
+    uint8_t nb[VSPN_NVSP_ENCODE_MAX];
+    int rc, sz;
+
     m.u.rndis_pkt.channel_type = VSPN_NVSP_CHANNEL_DATA;
+    m.u.rndis_pkt.section_index = s;
+    m.u.rndis_pkt.section_size = size;
+    sz = vspn_nvsp_encode(&m, nb, sizeof(nb));
+    rc = c->ops.send_inband(c->ctx, HV_PKT_FLAG_COMPLETION_REQUESTED,
+                            TID_SEC | s, nb, (size_t)sz);
+    if (rc < 0) {
+        STAT_INC(c, tx_ring_full);
+        return rc == -EAGAIN ? -EAGAIN : rc;
+    }
+    note(c, rc);
+    return rc;
+}
+
+/* Sends the section vspn_vsc_send_more() was filling, if any.  0, or
+ * -EAGAIN (ring full: the section stays open). */
+static int batch_send(struct vspn_vsc *c)
+{
+    int rc;
+
+    if (c->bat_n == 0)
+        return 0;
+    if (c->state != VSPN_VSC_READY) {
+        /* the NIC failed or halted meanwhile: the frames are lost */
+        c->inflight -= c->bat_n;
+        c->sec_free[c->nsec_free++] = c->bat_sec;
+        c->bat_n = 0;
+        return 0;
+    }
+    rc = send_section(c, c->bat_sec, c->bat_off);
+    if (rc < 0)
+        return rc;
+    c->sec_busy[c->bat_sec] = (uint8_t)c->bat_n;
+    c->bat_n = 0;
+    return 0;
+}
+
+/* Writes frame's RNDIS_PACKET at p (cap bytes, checked by the caller). */
+static void put_packet(uint8_t *p, uint32_t cap,
+                       const struct vspn_rndis_ppi *pi, const void *frame,
+                       uint32_t flen)
+{
+    int hdr = vspn_rndis_packet_hdr(p, cap, pi, flen);
+
+    memcpy(p + hdr, frame, flen);
+}
+
+static void tx_count(struct vspn_vsc *c, uint32_t flen)
+{
+    c->inflight++;
+    STAT_INC(c, tx_frames);
+    STAT_ADD(c, tx_bytes, flen);
+}
+
+int vspn_vsc_send(struct vspn_vsc *c, const void *frame, size_t len,
+                  uint16_t vlan_tci, bool has_vlan)
+{
+    struct vspn_rndis_ppi pi;
+    uint32_t flen, total;
+    int rc;
+
+    rc = tx_check(c, frame, len, vlan_tci, has_vlan, &pi, &flen, &total);
+    if (rc)
+        return rc;
+    if (batch_send(c) < 0)
+        return -EAGAIN; /* keep the order: batched frames go first */
 
     if (c->nsec_free && total <= c->sec_size) {
         uint32_t s = c->sec_free[--c->nsec_free];
         uint8_t *p = (uint8_t *)c->cfg.send_buf.mem + (size_t)s * c->sec_size;
 
-        (void)vspn_rndis_packet_hdr(p, c->sec_size, &pi, flen);
-        memcpy(p + hdr, frame, flen);
-        m.u.rndis_pkt.section_index = s;
-        m.u.rndis_pkt.section_size = total;
-        sz = vspn_nvsp_encode(&m, nb, sizeof(nb));
-        rc = c->ops.send_inband(c->ctx, HV_PKT_FLAG_COMPLETION_REQUESTED,
-                                TID_SEC | s, nb, (size_t)sz);
+        put_packet(p, c->sec_size, &pi, frame, flen);
+        rc = send_section(c, s, total);
         if (rc < 0) {
             c->nsec_free++;
-            STAT_INC(c, tx_ring_full);
-            return rc == -EAGAIN ? -EAGAIN : rc;
+            return rc;
         }
-        note(c, rc);
         c->sec_busy[s] = 1;
         STAT_INC(c, tx_sections);
     } else if (c->nb_free && total <= c->bslot) {
         uint32_t s = bounce_alloc(c, BOUNCE_FRAME);
         uint8_t *p = bounce_mem(c, s);
 
-        (void)vspn_rndis_packet_hdr(p, c->bslot, &pi, flen);
-        memcpy(p + hdr, frame, flen);
+        put_packet(p, c->bslot, &pi, frame, flen);
         rc = send_bounce(c, s, total, VSPN_NVSP_CHANNEL_DATA);
         if (rc < 0) {
             bounce_release(c, s);
@@ -1108,11 +1191,70 @@ int vspn_vsc_send(struct vspn_vsc *c, const void *frame, size_t len,
         STAT_INC(c, tx_busy);
         return -EAGAIN;
     }
-    c->inflight++;
-    STAT_INC(c, tx_frames);
-    STAT_ADD(c, tx_bytes, flen);
+    tx_count(c, flen);
     flush_signal(c);
     return 0;
+}
+
+int vspn_vsc_send_more(struct vspn_vsc *c, const void *frame, size_t len,
+                       uint16_t vlan_tci, bool has_vlan)
+{
+    struct vspn_rndis_ppi pi;
+    uint32_t flen, total, align, at, s;
+    uint8_t *sec;
+    int rc;
+
+    rc = tx_check(c, frame, len, vlan_tci, has_vlan, &pi, &flen, &total);
+    if (rc)
+        return rc;
+    if (c->max_pkts < 2 || c->nsec == 0)
+        return vspn_vsc_send(c, frame, len, vlan_tci, has_vlan);
+    /* Packets start on the host's alignment (RNDIS INITIALIZE_CMPLT
+     * PacketAlignmentFactor, ≤ 12: checked there); the padding belongs
+     * to the packet before, whose MessageLength grows by it. */
+    align = 1u << c->align_factor;
+    if (c->bat_n) {
+        at = (c->bat_off + align - 1) & ~(align - 1);
+        sec = (uint8_t *)c->cfg.send_buf.mem + (size_t)c->bat_sec * c->sec_size;
+        if (c->bat_n < c->max_pkts && at <= c->sec_size &&
+            total <= c->sec_size - at) {
+            uint32_t prev = vspn__le32(sec + c->bat_last + 4);
+
+            vspn__put32(sec + c->bat_last + 4, prev + (at - c->bat_off));
+            put_packet(sec + at, c->sec_size - at, &pi, frame, flen);
+            c->bat_last = at;
+            c->bat_off = at + total;
+            c->bat_n++;
+            STAT_INC(c, tx_sections);
+            tx_count(c, flen);
+            return 0;
+        }
+        if (batch_send(c) < 0)
+            return -EAGAIN;
+    }
+    if (!c->nsec_free || total > c->sec_size)
+        return vspn_vsc_send(c, frame, len, vlan_tci, has_vlan);
+    s = c->sec_free[--c->nsec_free];
+    sec = (uint8_t *)c->cfg.send_buf.mem + (size_t)s * c->sec_size;
+    put_packet(sec, c->sec_size, &pi, frame, flen);
+    c->bat_sec = s;
+    c->bat_off = total;
+    c->bat_last = 0;
+    c->bat_n = 1;
+    STAT_INC(c, tx_sections);
+    tx_count(c, flen);
+    return 0;
+}
+
+int vspn_vsc_send_flush(struct vspn_vsc *c)
+{
+    int rc;
+
+    if (!c)
+        return -EINVAL;
+    rc = batch_send(c);
+    flush_signal(c);
+    return rc;
 }
 
 int vspn_vsc_oid_request(struct vspn_vsc *c, uint32_t type, uint32_t oid,

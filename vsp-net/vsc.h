@@ -38,9 +38,11 @@
  * range of a transfer-page packet is bounds-checked, copied out once and
  * decoded, and the packet is acknowledged (COMP {108, status}; status 2 if
  * a range was out of bounds, like Linux; empty in minimal mode).  Send
- * buffer: sections of the host's size, one RNDIS_PACKET per section, the
- * guest owning the allocation map; a section is free again when the
- * host's 108 arrives.  `tx_pages` is a page-aligned bounce area split into
+ * buffer: sections of the host's size, the guest owning the allocation
+ * map; vspn_vsc_send puts one RNDIS_PACKET in a section,
+ * vspn_vsc_send_more up to the host's max_pkts_per_msg (each on its
+ * PacketAlignmentFactor, the padding counted in the packet before); a
+ * section is free again when the host's 108 arrives.  `tx_pages` is a page-aligned bounce area split into
  * slots (page multiple holding one full-MTU message) used for every RNDIS
  * control message and for frames when no send section is free or there is
  * no send buffer; they go out as GPA-direct packets, one range per page
@@ -198,6 +200,19 @@ unsigned vspn_vsc_poll(struct vspn_vsc *vsc);
  * space). */
 int vspn_vsc_send(struct vspn_vsc *vsc, const void *frame, size_t len,
                   uint16_t vlan_tci, bool has_vlan);
+/* Like vspn_vsc_send, but the frame may wait in a send section for more:
+ * up to the host's max_pkts_per_msg RNDIS_PACKETs, each on its alignment
+ * factor, go to the host as ONE NVSP message (Linux netvsc's batching
+ * under xmit_more).  The section goes out when the next frame does not
+ * fit, on vspn_vsc_send(), vspn_vsc_stop() or vspn_vsc_send_flush(): call
+ * that at the end of every burst.  Without a send buffer, or when the
+ * host takes one packet per message, it is vspn_vsc_send. */
+int vspn_vsc_send_more(struct vspn_vsc *vsc, const void *frame, size_t len,
+                       uint16_t vlan_tci, bool has_vlan);
+/* Sends the section vspn_vsc_send_more() is filling and signals the host
+ * if it must.  0, -EINVAL, or -EAGAIN (ring full: the section stays open,
+ * try again after the host's completions were read). */
+int vspn_vsc_send_flush(struct vspn_vsc *vsc);
 
 /* ---- Control ------------------------------------------------------------------ */
 /* SET PACKET_FILTER.  0, -ENOTCONN, -EBUSY (a request is outstanding). */

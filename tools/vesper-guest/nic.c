@@ -546,7 +546,7 @@ int vg_nic_send(struct vg_nic *n, const void *frame, size_t len,
 
     if (!n->vsc)
         return -ENOTCONN;
-    rc = vspn_vsc_send(n->vsc, frame, len, vlan_tci, has_vlan);
+    rc = vspn_vsc_send_more(n->vsc, frame, len, vlan_tci, has_vlan);
     if (rc == 0)
         VG_CNT_INC(n->cnt, tx_frames);
     return rc;
@@ -556,6 +556,10 @@ void vg_nic_flush(struct vg_nic *n)
 {
     uint64_t one = 1;
 
+    /* A full ring keeps the batch open: the host's completions wake us,
+     * and the next flush sends it. */
+    if (n->vsc)
+        (void)vspn_vsc_send_flush(n->vsc);
     if (!n->sig_pending)
         return;
     n->sig_pending = false;

@@ -26,6 +26,9 @@
  *  * signals to the host: the VSC asks for one when a write needs it (the
  *    ring's empty→non-empty rule); they are coalesced and written to the
  *    eventfd once per batch (vg_nic_flush), never per frame;
+ *  * sends: the frames of a burst go in one send section, up to the
+ *    host's max_pkts_per_msg RNDIS packets per NVSP message, like Linux
+ *    netvsc under xmit_more (vspn_vsc_send_more; vg_nic_flush ends it);
  *  * teardown: vspn_vsc_stop (RNDIS HALT, revoke buffers), CLOSECHANNEL,
  *    then GPADL teardowns (VMBus ≥ 4.0 order, spec §5.4), and
  *    RELID_RELEASED when the host had rescinded the offer.
@@ -128,11 +131,14 @@ int vg_nic_drain(struct vg_nic *n, unsigned budget, bool *more);
 /* Poll mode (bench): keep the host→guest interrupt mask set, the host
  * never needs to signal us. */
 void vg_nic_set_poll_mode(struct vg_nic *n, bool on);
-/* Sends one frame (vspn_vsc_send's contract and errors).  The signal it
- * may owe the host is written by vg_nic_flush. */
+/* Sends one frame (vspn_vsc_send's contract and errors).  Frames of one
+ * burst share a send section and one NVSP message (vspn_vsc_send_more)
+ * that vg_nic_flush sends, with the signal it may owe the host: call it
+ * at the end of every burst. */
 int vg_nic_send(struct vg_nic *n, const void *frame, size_t len,
                 uint16_t vlan_tci, bool has_vlan);
-/* Writes the owed host signal, if any. */
+/* Sends the burst's open send section, then writes the owed host
+ * signal, if any. */
 void vg_nic_flush(struct vg_nic *n);
 
 struct vsa_mac vg_nic_mac(const struct vg_nic *n);

@@ -27,7 +27,9 @@
  *    overlapping buffers, GPADL teardown while the VSP still references it
  *    (deferred, no use-after-free), bogus and duplicate completions;
  *  * Linux's mixed section + GPA form, multi-packet sections and the
- *    max_pkts_per_msg bound, the completion queue when the ring is full.
+ *    max_pkts_per_msg bound, the completion queue when the ring is full;
+ *  * the guest's batched sends (vspn_vsc_send_more): eight frames per
+ *    message, as many as fit in a section, all delivered in order.
  * Live heap allocations are counted through -Wl,--wrap=malloc/calloc/free.
  */
 #include <errno.h>
@@ -989,6 +991,97 @@ static void test_multi_packet_section(void **state)
     hx_fini(&H);
 }
 
+/* vspn_vsc_send_more: the frames of a burst share a send section, up to
+ * max_pkts_per_msg (8) per NVSP message and as many as fit in the section,
+ * each packet on the host's alignment; the host takes every frame, in
+ * order and intact; a stop sends what was accepted before its HALT. */
+static void test_send_more_batches(void **state)
+{
+    static uint8_t f[2048];
+    static uint64_t sums[1000];
+    static uint32_t lens[1000];
+    static uint16_t tcis[1000];
+    const struct vspn_vsp_stats *hs;
+    uint64_t msgs;
+    unsigned sent = 0;
+    (void)state;
+
+    P = new_pair(NULL, VSPN_VSC_LINUX);
+    up(P);
+    hs = vspn_vsp_stats(P->h.vsp);
+
+    /* 64 minimum-size frames, one flush: 8 messages of 8 */
+    msgs = hs->pkts_in;
+    for (unsigned i = 0; i < 64; i++) {
+        mkframe(f, P->h.cfg.mac.b, 60, i);
+        assert_int_equal(vspn_vsc_send_more(P->vsc, f, 60, 0, false), 0);
+    }
+    assert_int_equal(hs->pkts_in - msgs, 0); /* nothing pumped yet */
+    assert_int_equal(vspn_vsc_send_flush(P->vsc), 0);
+    hp_pump(P, 100);
+    assert_int_equal(P->host_rx, 64);
+    assert_int_equal(hs->pkts_in - msgs, 8);
+    assert_int_equal(vspn_vsc_tx_inflight(P->vsc), 0);
+
+    /* full-size frames: three fit in a 6144-byte section */
+    msgs = hs->pkts_in;
+    for (unsigned i = 0; i < 9; i++) {
+        mkframe(f, P->h.cfg.mac.b, 1514, i);
+        assert_int_equal(vspn_vsc_send_more(P->vsc, f, 1514, 0, false), 0);
+    }
+    assert_int_equal(vspn_vsc_send_flush(P->vsc), 0);
+    hp_pump(P, 100);
+    assert_int_equal(P->host_rx, 64 + 9);
+    assert_int_equal(hs->pkts_in - msgs, 3);
+    assert_int_equal(P->host_frames[64 + 8].len, 1514);
+
+    /* 1000 frames of every length, some tagged, bursts of 1..20 */
+    P->host_rx = 0;
+    msgs = hs->pkts_in;
+    while (sent < 1000) {
+        unsigned burst = 1 + rnd() % 20;
+
+        for (unsigned k = 0; k < burst && sent < 1000; k++, sent++) {
+            uint32_t len = 60 + rnd() % (1514 - 60 + 1);
+            bool vlan = (sent % 3) == 0;
+
+            mkframe(f, P->h.cfg.mac.b, len, sent);
+            lens[sent] = len;
+            sums[sent] = hp_sum(f, len);
+            tcis[sent] = (uint16_t)(vlan ? (1 + sent % 4094) : 0);
+            assert_int_equal(vspn_vsc_send_more(P->vsc, f, len, tcis[sent],
+                                                vlan),
+                             0);
+        }
+        assert_int_equal(vspn_vsc_send_flush(P->vsc), 0);
+        hp_pump(P, 100);
+    }
+    assert_int_equal(P->host_rx, 1000);
+    for (unsigned i = 0; i < 1000; i++) {
+        assert_int_equal(P->host_frames[i].len, lens[i]);
+        assert_true(P->host_frames[i].sum == sums[i]);
+        assert_int_equal(P->host_frames[i].has_vlan, (i % 3) == 0);
+        assert_int_equal(P->host_frames[i].tci, tcis[i]);
+    }
+    assert_true(hs->pkts_in - msgs < 1000); /* batched */
+    assert_int_equal(hs->rndis_bad_msg, 0);
+    assert_int_equal(hs->rndis_too_many, 0);
+    assert_int_equal(vspn_vsc_stats(P->vsc)->tx_failed, 0);
+    assert_int_equal(vspn_vsc_tx_inflight(P->vsc), 0);
+
+    /* accepted frames go out before the HALT of a stop */
+    P->host_rx = 0;
+    for (unsigned i = 0; i < 3; i++) {
+        mkframe(f, P->h.cfg.mac.b, 100, i);
+        assert_int_equal(vspn_vsc_send_more(P->vsc, f, 100, 0, false), 0);
+    }
+    assert_int_equal(vspn_vsc_stop(P->vsc), 0);
+    hp_pump(P, 100);
+    assert_int_equal(P->host_rx, 3);
+    assert_int_equal(vspn_vsc_send_flush(P->vsc), 0); /* nothing left */
+    free_pair(P);
+}
+
 /* The host→guest ring refuses writes: completions wait in the queue,
  * vspn_vsp_busy() tells the glue to stop reading, poll flushes in order. */
 static void test_completion_queue(void **state)
@@ -1099,6 +1192,7 @@ int main(void)
         cmocka_unit_test(test_buffer_setup_bounds),
         cmocka_unit_test(test_mixed_form),
         cmocka_unit_test(test_multi_packet_section),
+        cmocka_unit_test(test_send_more_batches),
         cmocka_unit_test(test_completion_queue),
         cmocka_unit_test(test_teardown_order),
         cmocka_unit_test(test_create_args),
