@@ -594,3 +594,15 @@ start_synth_guests() {
         vm "$n" ip link set eth0 up
     done
 }
+
+# ctl_cpu SECS: vesperd's control thread (its main thread, task id = pid,
+# which serves every VM NIC's channel) over the next SECS s, in % of one
+# core, from its utime + stime in /proc.
+ctl_cpu() {
+    local a b stat="/proc/$VT_VESPERD_PID/task/$VT_VESPERD_PID/stat"
+    a=$(awk '{ print $14 + $15 }' "$stat")
+    sleep "$1"
+    b=$(awk '{ print $14 + $15 }' "$stat")
+    awk -v a="$a" -v b="$b" -v s="$1" -v c="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.1f", (b - a) * 100 / c / s }'
+}

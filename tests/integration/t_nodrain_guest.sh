@@ -96,20 +96,6 @@ iperf_result() {
     BPS=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out")
 }
 mbit() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
-# ctl_cpu SECS: vesperd's control thread (its main thread, which serves
-# every synthetic NIC) over the next SECS s, in % of one core.
-CLK=$(getconf CLK_TCK)
-ctl_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$VT_VESPERD_PID/task/$VT_VESPERD_PID/stat"
-}
-ctl_cpu() {
-    local a b
-    a=$(ctl_ticks)
-    sleep "$1"
-    b=$(ctl_ticks)
-    awk -v a="$a" -v b="$b" -v s="$1" -v c="$CLK" \
-        'BEGIN { printf "%.1f", (b - a) * 100 / c / s }'
-}
 
 # ---- baseline: no attacker -------------------------------------------------------
 iperf_start 5201

@@ -53,19 +53,6 @@ assert_ping 1 "$NET_A.2" 3
 for t in /proc/$VT_VESPERD_PID/task/*; do
     log "vesperd thread ${t##*/}: $(cat "$t/comm")"
 done
-CLK=$(getconf CLK_TCK)
-ctl_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$VT_VESPERD_PID/task/$VT_VESPERD_PID/stat"
-}
-# ctl_cpu SECS: the control thread's CPU over the next SECS s, % of a core.
-ctl_cpu() {
-    local a b
-    a=$(ctl_ticks)
-    sleep "$1"
-    b=$(ctl_ticks)
-    awk -v a="$a" -v b="$b" -v s="$1" -v c="$CLK" \
-        'BEGIN { printf "%.1f", (b - a) * 100 / c / s }'
-}
 # chan_stat VM COUNTER: a counter of the VM's (only) channel.
 chan_stat() {
     ctl --json vm show "$1" 2>/dev/null | jq -r ".channels[0].counters.$2 // 0"
