@@ -1,27 +1,35 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * hostif.c — host integration through libnl (route): look up a kernel NIC
- * (exists, MAC, MTU, carrier), set it up and promiscuous, and configure a
- * host vNIC's addresses and MTU.  Control thread only; every call opens
- * and closes its own netlink socket (these are rare operator actions).
- * Link events are followed by tools/vesperd's netlink monitor, which calls
+ * (exists, MAC, MTU, carrier), set it up and promiscuous, keep the host off
+ * it, record beforehand what that changes and put it back when the NIC is
+ * let go of (vsw__hostif_save / vsw__hostif_restore), and configure a host
+ * vNIC's addresses and MTU.  Control thread only; every call opens and
+ * closes its own netlink socket (these are rare operator actions).  Link
+ * events are followed by tools/vesperd's netlink monitor, which calls
  * vsw_kernel_link_event().
  *
  * Out of memory: libnl's allocations (socket, objects, caches, parsed
  * addresses) and its requests (which allocate their messages) are
  * injection points of the allocation hook (common/vsa_alloc.h); libnl's
- * -NLE_NOMEM comes back as -ENOMEM.  An address and MTU change is made in
- * two steps: vsw__hostif_addrs_prepare() makes every allocation of its own
- * (socket, objects, the list of the old addresses) and changes nothing;
- * vsw__hostif_addrs_apply() only sends the requests.  Their failures
- * (the kernel's refusal, or libnl out of memory building a message) can
- * leave a part of the change made.
+ * -NLE_NOMEM comes back as -ENOMEM.  Not those of vsw__hostif_restore: it
+ * runs where nothing may fail any more (a port's close, the unwinding of a
+ * failed open), and a restore skipped would leave the NIC changed; if
+ * libnl really runs out of memory there, that is logged.  An address and
+ * MTU change is made in two steps: vsw__hostif_addrs_prepare() makes every
+ * allocation of its own (socket, objects, the list of the old addresses)
+ * and changes nothing; vsw__hostif_addrs_apply() only sends the requests.
+ * Their failures (the kernel's refusal, or libnl out of memory building a
+ * message) can leave a part of the change made.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <netlink/addr.h>
 #include <netlink/errno.h>
@@ -30,7 +38,13 @@
 #include <netlink/route/link.h>
 
 #include "common/vsa_alloc.h"
+#include "common/vsa_log.h"
 #include "vswitch/vsw_private.h"
+
+VSA_LOG_MODULE(vswitch_hostif);
+
+/* Restore failures: a NIC coming and going could repeat them. */
+static struct vsa_ratelimit restore_rl = VSA_RATELIMIT_INIT(5, 60);
 
 /* A libnl call returning 0 or -NLE_*, or -NLE_NOMEM without calling it if
  * the allocation hook fails this point. */
@@ -46,10 +60,14 @@ static int nl_errno(int nlrc, int other)
     return nlrc == -NLE_NOMEM ? -ENOMEM : other;
 }
 
-static struct nl_sock *nl_open(int *rc, struct vsa_errmsg *em)
+/* A connected netlink socket; its allocation is an injection point only
+ * if `inject`. */
+static struct nl_sock *nl_open_opt(bool inject, int *rc,
+                                   struct vsa_errmsg *em)
 {
-    struct nl_sock *sk =
-        vsa_alloc_fail("nl_socket_alloc") ? NULL : nl_socket_alloc();
+    struct nl_sock *sk = inject && vsa_alloc_fail("nl_socket_alloc")
+                             ? NULL
+                             : nl_socket_alloc();
 
     if (!sk) {
         *rc = vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
@@ -61,6 +79,11 @@ static struct nl_sock *nl_open(int *rc, struct vsa_errmsg *em)
         return NULL;
     }
     return sk;
+}
+
+static struct nl_sock *nl_open(int *rc, struct vsa_errmsg *em)
+{
+    return nl_open_opt(true, rc, em);
 }
 
 static void nl_done(struct nl_sock *sk)
@@ -156,26 +179,170 @@ out:
     return rc;
 }
 
+/* The path of ifname's disable_ipv6 sysctl in buf; false for a name that
+ * is no single path component. */
+static bool disable_ipv6_path(const char *ifname, char *buf, size_t size)
+{
+    if (!ifname[0] || strchr(ifname, '/') || strstr(ifname, ".."))
+        return false;
+    snprintf(buf, size, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    return true;
+}
+
+/* ifname's disable_ipv6 (0 or 1), -1 if there is none (a kernel without
+ * IPv6, an interface gone).  open/read: allocates nothing. */
+static int read_disable_ipv6(const char *ifname)
+{
+    char path[128], buf[16];
+    ssize_t n;
+    int fd;
+
+    if (!disable_ipv6_path(ifname, path, sizeof(path)))
+        return -1;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    return atoi(buf);
+}
+
+/* Writes `value` to ifname's disable_ipv6: 0 or -errno. */
+static int write_disable_ipv6(const char *ifname, int value)
+{
+    char path[128], buf[16];
+    int fd, n, rc = 0;
+
+    if (!disable_ipv6_path(ifname, path, sizeof(path)))
+        return -EINVAL;
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = snprintf(buf, sizeof(buf), "%d\n", value);
+    if (write(fd, buf, (size_t)n) != n)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
 /* A kernel NIC bound to a switch port carries the VMs' traffic, not the
  * host's: stop the host from sending IPv6 autoconfiguration and router
- * solicitations on it, which af_packet would otherwise take in as frames
- * from the wire (Hyper-V likewise unbinds the host's protocols from a NIC
- * given to an external switch).  IPv4 addresses the operator put there are
- * left alone.  Best effort. */
+ * solicitations on it (net.ipv6.conf.<ifname>.disable_ipv6 = 1, which also
+ * drops the IPv6 addresses it had), which af_packet would otherwise take in
+ * as frames from the wire (Hyper-V likewise unbinds the host's protocols
+ * from a NIC given to an external switch).  IPv4 addresses the operator put
+ * there are left alone.  Best effort.  vsw__hostif_save() records the
+ * value before, vsw__hostif_restore() puts it back (the kernel then
+ * autoconfigures the NIC again; IPv6 addresses set by hand stay gone). */
 void vsw__hostif_isolate(const char *ifname)
 {
-    char path[128];
-    FILE *f;
+    (void)write_disable_ipv6(ifname, 1);
+}
 
-    if (strchr(ifname, '/') || strstr(ifname, ".."))
-        return;
-    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-             ifname);
-    f = fopen(path, "w");
-    if (f) {
-        fputs("1\n", f);
-        fclose(f);
+int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
+                     struct vsa_errmsg *em)
+{
+    struct rtnl_link *link = NULL;
+    struct nl_sock *sk;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    sk = nl_open(&rc, em);
+    if (!sk)
+        return rc;
+    rc = get_link(sk, ifname, &link, em);
+    if (rc == 0) {
+        unsigned flags = rtnl_link_get_flags(link);
+
+        snprintf(out->ifname, sizeof(out->ifname), "%s", ifname);
+        out->up = (flags & IFF_UP) != 0;
+        out->promisc = (flags & IFF_PROMISC) != 0;
+        out->disable_ipv6 = read_disable_ipv6(ifname);
+        out->ifindex = rtnl_link_get_ifindex(link);
+        rtnl_link_put(link);
     }
+    nl_done(sk);
+    return rc;
+}
+
+void vsw__hostif_restore(const struct vsw_hostif_state *st)
+{
+    struct rtnl_link *link = NULL, *change = NULL;
+    struct vsa_errmsg em;
+    struct nl_sock *sk;
+    unsigned clear;
+    char name[sizeof(st->ifname)];
+    bool restored_ipv6 = false;
+    int rc, now;
+
+    if (!st->ifindex)
+        return;
+    sk = nl_open_opt(false, &rc, &em);
+    if (!sk) {
+        VSA_LOG_RL(&restore_rl, WARN, "cannot restore '%s': %s", st->ifname,
+                   em.msg);
+        return;
+    }
+    /* By index: the same NIC even if renamed, never another one that took
+     * its name. */
+    rc = rtnl_link_get_kernel(sk, st->ifindex, NULL, &link);
+    if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) {
+        VSA_LOG(DEBUG, "'%s' is gone: nothing to restore", st->ifname);
+        goto out;
+    }
+    if (rc < 0) {
+        VSA_LOG_RL(&restore_rl, WARN, "cannot restore '%s': %s", st->ifname,
+                   nl_geterror(rc));
+        goto out;
+    }
+    snprintf(name, sizeof(name), "%s",
+             rtnl_link_get_name(link) ? rtnl_link_get_name(link)
+                                      : st->ifname);
+    /* Only what was not so before the binding. */
+    clear = rtnl_link_get_flags(link) & ((st->up ? 0u : IFF_UP) |
+                                         (st->promisc ? 0u : IFF_PROMISC));
+    if (clear) {
+        change = rtnl_link_alloc();
+        rc = change ? 0 : -NLE_NOMEM;
+        if (change) {
+            rtnl_link_unset_flags(change, clear);
+            rc = rtnl_link_change(sk, link, change, 0);
+        }
+        if (rc < 0) {
+            VSA_LOG_RL(&restore_rl, WARN, "cannot set '%s'%s%s%s again: %s",
+                       name, clear & IFF_UP ? " down" : "",
+                       clear == (IFF_UP | IFF_PROMISC) ? " and" : "",
+                       clear & IFF_PROMISC ? " not promiscuous" : "",
+                       nl_geterror(rc));
+            clear = 0;
+        }
+    }
+    now = read_disable_ipv6(name);
+    if (st->disable_ipv6 >= 0 && now >= 0 && now != st->disable_ipv6) {
+        rc = write_disable_ipv6(name, st->disable_ipv6);
+        if (rc < 0)
+            VSA_LOG_RL(&restore_rl, WARN, "cannot set disable_ipv6 of '%s' "
+                       "back to %d: %s", name, st->disable_ipv6,
+                       strerror(-rc));
+        else
+            restored_ipv6 = st->disable_ipv6 == 0;
+    }
+    if (clear || restored_ipv6)
+        VSA_LOG(INFO, "'%s' given back as it was (%s%s%s%s%s)", name,
+                clear & IFF_UP ? "down" : "",
+                clear & IFF_UP && clear & IFF_PROMISC ? ", " : "",
+                clear & IFF_PROMISC ? "not promiscuous" : "",
+                clear && restored_ipv6 ? ", " : "",
+                restored_ipv6 ? "IPv6 on" : "");
+out:
+    if (change)
+        rtnl_link_put(change);
+    if (link)
+        rtnl_link_put(link);
+    nl_done(sk);
 }
 
 /* Deletes every address on ifindex that `cache` lists (IPv4, global

@@ -61,6 +61,17 @@ static inline void vsw__rcu_synchronize(struct rte_rcu_qsbr *v)
 
 struct vsw_port_ops;
 
+/* What binding a kernel NIC to a port changes on it, as it was before
+ * (hostif.c: vsw__hostif_save, vsw__hostif_restore). */
+struct vsw_hostif_state {
+    int ifindex;                   /* 0: nothing saved */
+    char ifname[32];               /* its name then (for messages) */
+    bool up;                       /* IFF_UP */
+    bool promisc;                  /* IFF_PROMISC (set by a user) */
+    int disable_ipv6;              /* net.ipv6.conf.<if>.disable_ipv6, -1:
+                                      none (no IPv6 on the host) */
+};
+
 /* An open port (a resource).  Fast-path fields first. */
 struct vsw_port {
     const struct vsw_port_ops *ops;
@@ -85,6 +96,8 @@ struct vsw_port {
     uint16_t rx_lcore;             /* datapath lcore index polling it */
     bool kernel_bound;             /* af_packet/af_xdp on kernel NIC ifname */
     bool kernel_carrier;           /* last carrier seen via netlink */
+    struct vsw_hostif_state nic_prior; /* kernel_bound: the NIC before it
+                                          was bound, put back on close */
     struct vsw_port_stats base;    /* counters at open / last clear */
 };
 
@@ -239,6 +252,16 @@ int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
 int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em);
 void vsw__hostif_isolate(const char *ifname);
+/* Records what set_up_promisc and isolate (and the PMD's promiscuous mode)
+ * will change on ifname: 0, -ENODEV, -ENOMEM (injection points), -EIO.
+ * Restore puts it back on the interface of the recorded ifindex: clears
+ * IFF_UP and IFF_PROMISC where they were clear (a NIC that was up or
+ * promiscuous stays so) and writes disable_ipv6 back where it differs.  It
+ * cannot fail (no injection points): a vanished interface is nothing to
+ * restore, a refusal is logged (rate-limited). */
+int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
+                     struct vsa_errmsg *em);
+void vsw__hostif_restore(const struct vsw_hostif_state *st);
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
 /* The same in two steps: prepare allocates everything (and changes

@@ -338,11 +338,53 @@ static void drain_rx(struct vsw_port *p)
     }
 }
 
+/* Another open port bound to the kernel NIC of ifindex (not `self`). */
+static const struct vsw_port *nic_holder(const struct vsw *sw,
+                                         const struct vsw_port *self,
+                                         int ifindex)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        const struct vsw_port *q = sw->ports[i];
+
+        if (q && q != self && q->nic_prior.ifindex == ifindex)
+            return q;
+    }
+    return NULL;
+}
+
+/* Records the state of p's kernel NIC before anything changes it.  If
+ * another port holds the NIC already (a port reopened on it before the old
+ * one is closed), the state before that one's binding is the one to go
+ * back to. */
+static int nic_save(struct vsw *sw, struct vsw_port *p, struct vsa_errmsg *em)
+{
+    const struct vsw_port *q;
+    int rc = vsw__hostif_save(p->ifname, &p->nic_prior, em);
+
+    if (rc < 0)
+        return rc;
+    q = nic_holder(sw, p, p->nic_prior.ifindex);
+    if (q)
+        p->nic_prior = q->nic_prior;
+    return 0;
+}
+
+/* Gives p's kernel NIC back as it was before p was opened, unless another
+ * open port still holds it (that one does so when it goes).  Never fails:
+ * a NIC gone meanwhile is nothing to restore, the rest is logged. */
+static void nic_restore(struct vsw *sw, struct vsw_port *p)
+{
+    if (!p->nic_prior.ifindex || nic_holder(sw, p, p->nic_prior.ifindex))
+        return;
+    vsw__hostif_restore(&p->nic_prior);
+}
+
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em)
 {
     struct vsw_port *p;
     char devargs[640], vdev[RTE_ETH_NAME_MAX_LEN];
+    bool set_up = false;
     int id, rc;
 
     id = alloc_port_id(sw);
@@ -365,12 +407,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         }
         snprintf(devargs, sizeof(devargs), "%s", spec->devargs);
         devargs_iface(devargs, p->ifname, sizeof(p->ifname));
-        if (strncmp(devargs, "net_af_packet", 13) == 0 && p->ifname[0]) {
-            /* af_packet sees only what the kernel NIC lets through */
-            rc = vsw__hostif_set_up_promisc(p->ifname, true, em);
-            if (rc < 0)
-                goto out_free;
-        }
+        /* af_packet sees only what the kernel NIC lets through */
+        set_up = strncmp(devargs, "net_af_packet", 13) == 0 && p->ifname[0];
         break;
     case VSW_PORT_INTERNAL:
         if (!spec->ifname || !spec->ifname[0]) {
@@ -388,14 +426,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             snprintf(devargs, sizeof(devargs), "%s", spec->devargs);
             devargs_iface(devargs, p->ifname, sizeof(p->ifname));
         } else if (spec->ifname && spec->ifname[0]) {
-            struct vsw_hostif_info info;
-
-            rc = vsw__hostif_lookup(spec->ifname, &info, em);
-            if (rc < 0)
-                goto out_free;
-            rc = vsw__hostif_set_up_promisc(spec->ifname, true, em);
-            if (rc < 0)
-                goto out_free;
+            /* looked up (must exist) by nic_save() below */
+            set_up = true;
             free_vdev_name("net_af_packet_vsp", vdev, sizeof(vdev));
             snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,
                      spec->ifname);
@@ -414,14 +446,27 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     }
 
     /* af_packet / af_xdp take frames from a kernel NIC: its carrier is the
-     * port's link, and the host should stay off it (vsw__hostif_isolate). */
+     * port's link, and the host should stay off it (vsw__hostif_isolate).
+     * What the binding changes there (up, promiscuous: ours or the PMD's;
+     * the isolation) is recorded first and put back on every failure below
+     * and on close (nic_restore). */
     p->kernel_bound = p->ifname[0] &&
                       (strncmp(devargs, "net_af_packet", 13) == 0 ||
                        strncmp(devargs, "net_af_xdp", 10) == 0);
+    if (p->kernel_bound) {
+        rc = nic_save(sw, p, em);
+        if (rc < 0)
+            goto out_free;
+    }
+    if (set_up) {
+        rc = vsw__hostif_set_up_promisc(p->ifname, true, em);
+        if (rc < 0)
+            goto out_restore;
+    }
     rc = vsw__ethdev_open(sw, p, devargs, em);
     if (rc < 0) {
         vsa_errmsg_prefix(em, "port %s", spec->name);
-        goto out_free;
+        goto out_restore;
     }
     if (p->kernel_bound)
         drain_rx(p);
@@ -439,7 +484,16 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         struct vsa_errmsg ignore;
 
         p->kernel_carrier = true;
-        if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0) {
+        rc = vsw__hostif_lookup(p->ifname, &info, &ignore);
+        if (rc == -ENOMEM) {
+            /* out of memory fails the open like everywhere else; any
+             * other error is left to the carrier poll (vsw_tick) */
+            vsa_errmsg_set(em, rc, "port %s: netlink: out of memory",
+                           spec->name);
+            p->ops->close(sw, p);
+            goto out_restore;
+        }
+        if (rc == 0) {
             p->kernel_carrier = info.carrier;
             atomic_store(&p->link_up, info.carrier &&
                                           atomic_load(&p->link_up));
@@ -453,6 +507,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     *out = p;
     return 0;
 
+out_restore:
+    nic_restore(sw, p);
 out_free:
     vsw__free(p);
     return rc;
@@ -541,6 +597,7 @@ void vsw_port_close(struct vsw *sw, struct vsw_port *p)
     for (uint32_t i = 0; i < sw->n_switches; i++)
         vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, true);
     p->ops->close(sw, p);
+    nic_restore(sw, p);
     sw->ports[p->id] = NULL;
     VSA_LOG(INFO, "port %s closed", p->name);
     vsw__free(p);

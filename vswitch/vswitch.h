@@ -132,7 +132,14 @@ struct vsw_port_spec {
 
 /* Opens the device.  Returns 0, -EINVAL (bad spec), -ENODEV (device or
  * interface missing), -ENOSPC (no free id), -EIO (driver refused),
- * -ENOMEM (out of memory, the driver's included). */
+ * -ENOMEM (out of memory, the driver's included).
+ *
+ * A kernel NIC bound through af_packet or af_xdp is changed: set up and
+ * promiscuous, its IPv6 switched off (net.ipv6.conf.<if>.disable_ipv6).
+ * Its state before is recorded first; a failed open puts it back, and so
+ * does vsw_port_close() (unless another open port is bound to the same
+ * NIC), which never fails for it: a NIC gone meanwhile is nothing to
+ * restore, a refusal is logged. */
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em);
 void vsw_port_close(struct vsw *sw, struct vsw_port *port);

@@ -35,6 +35,7 @@ TESTS=(
     capture:75
     bad_input:75
     link_down:60
+    nic_state:60
     synthetic:120
     synthetic_external:90
     hostile_guest:150

@@ -25,6 +25,13 @@
  *   - a commit that creates a switch (its FDB);
  *   - vsw_port_open of the dpdk class (net_ring) and of the internal class
  *     (a net_tap TAP with two addresses and an MTU, set with libnl);
+ *   - vsw_port_open of the uplink class on a kernel NIC (a veth, af_packet):
+ *     the NIC's up and promiscuous flags and its disable_ipv6 are in the
+ *     dump, so every failure after vesperd changed them must have put them
+ *     back; then a second port on the same NIC (failures there must not
+ *     restore a NIC the first port still holds), and the closes: the NIC
+ *     as it was before, one already up and promiscuous left so, a NIC
+ *     deleted while bound closed without a complaint;
  *   - vsw_port_open_class (a plugged-in port class);
  *   - the address and MTU change of a host vNIC, prepared (every
  *     allocation) and then applied;
@@ -56,13 +63,19 @@
  *     moved the round-robin lcore counter and the TAP vdev number (both
  *     are now derived from the open ports);
  *   - vsw_destroy left every port open when the empty snapshot could not
- *     be allocated (vsw_port_close refused them as still published).
+ *     be allocated (vsw_port_close refused them as still published);
+ *   - vsw_port_open of a kernel NIC left it up and promiscuous when the
+ *     open failed after setting it so, and vsw_port_close never gave it
+ *     back (nor its disable_ipv6); the carrier lookup after the device was
+ *     opened ignored an out-of-memory (the open reported success).
  *
  * How: the EAL runs in this process (no hugepages, lcore 1 the one
  * datapath lcore) inside a network namespace of its own (unshare), so the
- * TAPs never meet the host's interfaces; IPv6 is off there so that the
- * kernel sends nothing on them by itself.  Without CLONE_NEWNET the
- * internal-class sweep is skipped.
+ * TAPs and veths never meet the host's interfaces; IPv6 is off there so
+ * that the kernel sends nothing on them by itself (the veth whose IPv6 the
+ * kernel NIC test switches on has its peer down: no carrier, no frames).
+ * Without CLONE_NEWNET the internal-class and kernel NIC sweeps are
+ * skipped.
  */
 #include <dirent.h>
 #include <ftw.h>
@@ -70,6 +83,10 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -106,6 +123,16 @@ static struct {
 } g;
 
 /* ---- helpers ------------------------------------------------------------ */
+
+static void write_sysctl(const char *path, const char *value)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f) {
+        fputs(value, f);
+        fclose(f);
+    }
+}
 
 static void dump_dir(struct oom_buf *b)
 {
@@ -562,6 +589,161 @@ static void test_host_addrs(void **state)
     oom_sweep(&o);
 }
 
+/* ---- a kernel NIC bound to a port ----------------------------------------- */
+
+/* A veth pair in our namespace (both ends down). */
+static void veth_add(const char *name, const char *peer)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+
+    assert_non_null(sk);
+    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
+    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
+    nl_close(sk);
+    nl_socket_free(sk);
+}
+
+static void link_del(const char *name)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+    struct rtnl_link *l = rtnl_link_alloc();
+
+    assert_non_null(sk);
+    assert_non_null(l);
+    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
+    rtnl_link_set_name(l, name);
+    assert_int_equal(rtnl_link_delete(sk, l), 0);
+    rtnl_link_put(l);
+    nl_close(sk);
+    nl_socket_free(sk);
+}
+
+static short if_flags(const char *name)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    close(fd);
+    return ifr.ifr_flags;
+}
+
+static void if_set_flags(const char *name, short set)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    ifr.ifr_flags |= set;
+    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    close(fd);
+}
+
+static void set_disable_ipv6(const char *name, int v)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+             name);
+    write_sysctl(path, v ? "1\n" : "0\n");
+    assert_int_equal(oom_disable_ipv6(name), v);
+}
+
+/* The NIC's state: up, promiscuous, disable_ipv6. */
+static void nic_expect(const char *name, bool up, bool promisc, int ipv6off,
+                       const char *when)
+{
+    short f = if_flags(name);
+
+    if (((f & IFF_UP) != 0) != up || ((f & IFF_PROMISC) != 0) != promisc ||
+        oom_disable_ipv6(name) != ipv6off)
+        fail_msg("%s %s: %s, %s, disable_ipv6 %d; expected %s, %s, %d",
+                 name, when, f & IFF_UP ? "up" : "down",
+                 f & IFF_PROMISC ? "promiscuous" : "not promiscuous",
+                 oom_disable_ipv6(name), up ? "up" : "down",
+                 promisc ? "promiscuous" : "not promiscuous", ipv6off);
+}
+
+static struct vsw_port *open_uplink(const char *name, const char *ifname)
+{
+    struct vsw_port_spec spec;
+    struct vsw_port *p = NULL;
+    struct vsa_errmsg em;
+
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "%s", name);
+    spec.cls = VSW_PORT_UPLINK;
+    spec.ifname = ifname;
+    if (vsw_port_open(g.sw, &spec, &p, &em) != 0)
+        fail_msg("vsw_port_open(uplink %s): %s", ifname, em.msg);
+    return p;
+}
+
+/* Messages of WARN or worse from the host glue (a restore refused). */
+static int hostif_warnings;
+
+static void count_hostif_warnings(enum vsa_log_level level,
+                                  const char *module, const char *msg)
+{
+    if (level <= VSA_LOG_WARN && strcmp(module, "vswitch_hostif") == 0) {
+        hostif_warnings++;
+        print_message("hostif: %s\n", msg);
+    }
+}
+
+/* A kernel NIC (veth vto-u0, its peer down: no carrier, the kernel sends
+ * nothing on it) bound by an uplink port: every failed open leaves it as it
+ * was (the dump has its flags and disable_ipv6); the open sets it up and
+ * promiscuous and switches its IPv6 off; closing gives it back. */
+static void test_port_open_kernel_nic(void **state)
+{
+    struct vsw_port *u0 = NULL, *u1 = NULL, *u2;
+
+    (void)state;
+    if (!g.netns)
+        skip();
+    veth_add("vto-u0", "vto-u0p");
+    set_disable_ipv6("vto-u0", 0);
+    nic_expect("vto-u0", false, false, 0, "before");
+    sweep_open("vsw_port_open: uplink (kernel NIC, af_packet)", "u0",
+               VSW_PORT_UPLINK, NULL, "vto-u0", NULL, 0, 0, &u0);
+    nic_expect("vto-u0", true, true, 1, "bound");
+
+    /* A second port on the NIC (a port reopened before the old one is
+     * closed): its failures must leave the NIC as u0 needs it, and closing
+     * u0 too; the last one out restores the state from before u0. */
+    sweep_open("vsw_port_open: dpdk (af_packet, NIC held by another port)",
+               "u1", VSW_PORT_DPDK, "net_af_packet_u1,iface=vto-u0", NULL,
+               NULL, 0, 0, &u1);
+    vsw_port_close(g.sw, u0);
+    nic_expect("vto-u0", true, true, 1, "after closing u0 (u1 holds it)");
+    vsw_port_close(g.sw, u1);
+    nic_expect("vto-u0", false, false, 0, "after closing u0 and u1");
+
+    /* Up, promiscuous and without IPv6 already: left so. */
+    if_set_flags("vto-u0", IFF_UP | IFF_PROMISC);
+    set_disable_ipv6("vto-u0", 1);
+    u2 = open_uplink("u2", "vto-u0");
+    vsw_port_close(g.sw, u2);
+    nic_expect("vto-u0", true, true, 1, "up and promiscuous before, closed");
+
+    /* Deleted while bound: nothing to restore, nothing to complain of. */
+    u2 = open_uplink("u2", "vto-u0");
+    link_del("vto-u0");
+    hostif_warnings = 0;
+    vsa_log_set_hook(count_hostif_warnings);
+    vsw_port_close(g.sw, u2);
+    vsa_log_set_hook(NULL);
+    assert_int_equal(hostif_warnings, 0);
+    assert_int_equal(if_nametoindex("vto-u0"), 0);
+}
+
 static uint16_t null_io(void *priv, uint16_t lcore_idx,
                         struct rte_mbuf **pkts, uint16_t n)
 {
@@ -854,16 +1036,6 @@ static int rm_entry(const char *path, const struct stat *sb, int flag,
     return 0;
 }
 
-static void write_sysctl(const char *path, const char *value)
-{
-    FILE *f = fopen(path, "w");
-
-    if (f) {
-        fputs(value, f);
-        fclose(f);
-    }
-}
-
 /* The 16 rings of RING_DEV(name). */
 static int ring_create_set(const char *dev)
 {
@@ -980,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_destroy),
         cmocka_unit_test(test_switch_create),
         cmocka_unit_test(test_port_open),
+        cmocka_unit_test(test_port_open_kernel_nic),
         cmocka_unit_test(test_port_open_class),
         cmocka_unit_test(test_host_addrs),
         cmocka_unit_test(test_commit_ports),

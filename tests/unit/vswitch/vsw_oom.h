@@ -28,7 +28,8 @@
  * the capture slots and id counter, and the process-wide DPDK state a leak
  * would show in: ethdevs, memzones (rings, pools), the rte_malloc heap's
  * allocation count and size, the packet pools' free mbufs, and the network
- * interfaces of the test's own network namespace.
+ * interfaces of the test's own network namespace (up, promiscuous, MTU,
+ * disable_ipv6, addresses).
  */
 #ifndef VSW_OOM_H
 #define VSW_OOM_H
@@ -247,8 +248,26 @@ static void oom_dump_memzone(const struct rte_memzone *mz, void *arg)
     oom_printf(arg, "  memzone %s %zu\n", mz->name, mz->len);
 }
 
-/* The network interfaces (of the test's namespace) with their flags, MTU
- * and IPv4/IPv6 addresses. */
+/* ifname's net.ipv6.conf.<ifname>.disable_ipv6, -1 if there is none. */
+static inline int oom_disable_ipv6(const char *ifname)
+{
+    char path[128];
+    int v = -1;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+             ifname);
+    f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+/* The network interfaces (of the test's namespace) with their flags (up,
+ * promiscuous), MTU, IPv6 switch and IPv4/IPv6 addresses. */
 static inline void oom_dump_netdevs(struct oom_buf *b)
 {
     struct if_nameindex *ifs = if_nameindex();
@@ -286,6 +305,7 @@ static inline void oom_dump_netdevs(struct oom_buf *b)
             inet_ntop(fam, src, text, sizeof(text));
             oom_printf(b, "   addr %s\n", text);
         }
+        oom_printf(b, "   disable_ipv6 %d\n", oom_disable_ipv6(i->if_name));
     }
     if (ifa)
         freeifaddrs(ifa);

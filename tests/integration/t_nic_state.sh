@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Kernel NIC state: what vesperd changes on a kernel NIC it binds (sets it up
+# and promiscuous, switches its IPv6 off: net.ipv6.conf.IF.disable_ipv6) is
+# given back when it lets go of the NIC, and a failed bind changes nothing.
+# Each NIC is a veth in the root namespace (where vesperd runs), its peer up
+# in a namespace of the test; its state is read with `ip -j -d link show`
+# (flags UP and PROMISC, the promiscuity count) and from the sysctl.
+#  (a) a NIC down, not promiscuous, IPv6 on: as the uplink of an external
+#      switch (switch add --uplink) it is up, promiscuous, IPv6 off; after
+#      switch del exactly as before.  The same for a dpdk port with
+#      net_af_packet devargs (port add / port del).
+#  (b) a NIC already up and promiscuous, IPv6 off, stays so after switch
+#      del; one up but not promiscuous, IPv6 on, goes back to just that.
+#  (c) failed binds leave the NIC as it was: a dpdk port whose af_packet
+#      device the PMD refuses (qpairs=0) after vesperd set the NIC up and
+#      promiscuous; a switch add whose host vNIC cannot be created (its name
+#      is taken by a veth) after its uplink was opened, set up and isolated
+#      (the transaction closes the uplink again).
+#  (d) vesperd stopping (SIGTERM) gives a bound NIC back too.
+. "$(dirname "$0")/lib.sh"
+
+PHYS=vt$VT_ID-phys
+
+# nic NAME: veth vt$VT_ID-NAME, down, IPv6 on; its peer up in $PHYS.
+nic() {
+    local ifc=vt$VT_ID-$1
+    must ip link add "$ifc" type veth peer name "${ifc}p" netns "$PHYS"
+    VT_LINKS+=("$ifc")
+    must ip -n "$PHYS" link set "${ifc}p" up
+    if [ -e "/proc/sys/net/ipv6/conf/$ifc/disable_ipv6" ]; then
+        must sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=0"
+    fi
+}
+
+# nic_state NAME: "up|down promisc|nopromisc promiscuity=N disable_ipv6=V"
+# (V "none" on a host without IPv6).
+nic_state() {
+    local ifc=vt$VT_ID-$1 j v
+    j=$(ip -j -d link show dev "$ifc" 2>/dev/null) || { echo absent; return; }
+    v=$(cat "/proc/sys/net/ipv6/conf/$ifc/disable_ipv6" 2>/dev/null || echo none)
+    jq -r --arg v "$v" '.[0] |
+        (if any(.flags[]; . == "UP") then "up" else "down" end) + " " +
+        (if any(.flags[]; . == "PROMISC") then "promisc" else "nopromisc" end) +
+        " promiscuity=\(.promiscuity) disable_ipv6=\($v)"' <<<"$j"
+}
+
+# ipv6_off: what disable_ipv6 reads while vesperd holds a NIC.
+ipv6_off=1
+[ -d /proc/sys/net/ipv6/conf ] || ipv6_off=none
+
+# assert_bound NAME WHAT: up, promiscuous, IPv6 off.
+assert_bound() {
+    local s
+    s=$(nic_state "$1")
+    [[ "$s" =~ ^up\ promisc\ promiscuity=[1-9][0-9]*\ disable_ipv6=$ipv6_off$ ]] ||
+        fail "$2: vt$VT_ID-$1 is '$s', expected up, promiscuous, disable_ipv6=$ipv6_off"
+    ok "$2: vt$VT_ID-$1 $s"
+}
+
+# refused WHAT ARGS...: a vesperctl call that vesperd must refuse (exit 1);
+# its message in $REFUSED.
+refused() {
+    local what=$1 rc
+    shift
+    REFUSED=$(ctl "$@" 2>&1)
+    rc=$?
+    log "vesperctl $* -> exit $rc: $REFUSED"
+    assert_eq "$rc" 1 "$what is refused"
+}
+
+make_ns phys
+for n in a b c d e; do nic "$n"; done
+start_vesperd
+
+# ---- (a) a NIC down, not promiscuous, IPv6 on ------------------------------
+before=$(nic_state a)
+[[ "$before" == "down nopromisc promiscuity=0 "* ]] ||
+    fail "vt$VT_ID-a is not down and non-promiscuous to begin with: $before"
+log "vt$VT_ID-a before: $before"
+ctl_ok switch add ext --type external --uplink "vt$VT_ID-a"
+assert_bound a "uplink of ext"
+ctl_ok switch del ext
+assert_eq "$(nic_state a)" "$before" "switch del: vt$VT_ID-a as before"
+
+ctl_ok switch add lab --type private
+ctl_ok port add p1 --switch lab --class dpdk \
+    --devargs "net_af_packet_vt$VT_ID,iface=vt$VT_ID-a"
+assert_bound a "dpdk port p1 (net_af_packet)"
+ctl_ok port del p1
+assert_eq "$(nic_state a)" "$before" "port del: vt$VT_ID-a as before"
+
+# ---- (b) a NIC already up and promiscuous (IPv6 off); one up only ----------
+must ip link set "vt$VT_ID-b" up promisc on
+[ "$ipv6_off" = none ] || must sysctl -qw "net.ipv6.conf.vt$VT_ID-b.disable_ipv6=1"
+before_b=$(nic_state b)
+[[ "$before_b" == "up promisc promiscuity=1 "* ]] ||
+    fail "vt$VT_ID-b is not up and promiscuous to begin with: $before_b"
+must ip link set "vt$VT_ID-c" up
+before_c=$(nic_state c)
+[[ "$before_c" == "up nopromisc promiscuity=0 "* ]] ||
+    fail "vt$VT_ID-c is not up and non-promiscuous to begin with: $before_c"
+ctl_ok switch add extb --type external --uplink "vt$VT_ID-b"
+ctl_ok switch add extc --type external --uplink "vt$VT_ID-c"
+assert_bound b "uplink of extb"
+assert_bound c "uplink of extc"
+ctl_ok switch del extb
+ctl_ok switch del extc
+assert_eq "$(nic_state b)" "$before_b" "switch del: vt$VT_ID-b still up and promiscuous"
+assert_eq "$(nic_state c)" "$before_c" "switch del: vt$VT_ID-c up, not promiscuous again"
+
+# ---- (c) failed binds ------------------------------------------------------
+before_d=$(nic_state d)
+before_e=$(nic_state e)
+[[ "$before_d" == "down nopromisc promiscuity=0 "* ]] ||
+    fail "vt$VT_ID-d is not down and non-promiscuous to begin with: $before_d"
+# the af_packet PMD refuses qpairs=0 when the device is probed, after
+# vesperd set the NIC up and promiscuous
+refused "a dpdk port with a refused af_packet device" port add bad --switch lab \
+    --class dpdk --devargs "net_af_packet_vt$VT_ID,iface=vt$VT_ID-d,qpairs=0"
+assert_contains "$REFUSED" "could not be created" "the open failed at the af_packet device"
+assert_eq "$(nic_state d)" "$before_d" "failed port add: vt$VT_ID-d as before"
+assert_not_contains "$(ctl port list)" bad "no port 'bad'"
+
+# the uplink (first in the transaction) is opened, set up and isolated; the
+# host vNIC's TAP cannot take the name of an existing veth: all undone
+refused "a switch whose host vNIC cannot be created" switch add extd \
+    --type external --uplink "vt$VT_ID-d" --management-os \
+    --host-ifname "vt$VT_ID-e"
+grep -q "port extd.uplink opened" "$TMP/vesperd.log" ||
+    fail "the uplink of extd was not opened before the transaction failed"
+ok "the uplink of extd was opened before the transaction failed"
+assert_eq "$(nic_state d)" "$before_d" "failed switch add: vt$VT_ID-d as before"
+assert_eq "$(nic_state e)" "$before_e" "failed switch add: vt$VT_ID-e as before"
+assert_not_contains "$(ctl switch list)" extd "no switch 'extd'"
+
+# ---- (d) vesperd stops ------------------------------------------------------
+ctl_ok switch add ext --type external --uplink "vt$VT_ID-a"
+assert_bound a "uplink of ext (before vesperd stops)"
+stop_vesperd
+assert_eq "$VESPERD_STATUS" 0 "vesperd exit status"
+assert_eq "$(nic_state a)" "$before" "vesperd stopped: vt$VT_ID-a as before"
