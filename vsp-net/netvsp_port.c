@@ -455,14 +455,10 @@ static void self_wake(struct netvsp_port *np)
 
 bool netvsp_port_service(struct netvsp_port *np)
 {
-    uint64_t junk;
     unsigned budget = SERVICE_BUDGET, queued;
     bool work = false;
     struct hv_ring *in;
 
-    if (read(np->tx_efd, &junk, sizeof(junk)) < 0) {
-        /* nothing pending */
-    }
     if (!np->ch || !np->vsp) {
         deliver(np); /* frees what the switch sent meanwhile */
         return false;
@@ -554,6 +550,15 @@ bool netvsp_port_connected(const struct netvsp_port *np)
 int netvsp_port_fd(const struct netvsp_port *np)
 {
     return np->tx_efd;
+}
+
+void netvsp_port_fd_ack(struct netvsp_port *np)
+{
+    uint64_t junk;
+
+    if (read(np->tx_efd, &junk, sizeof(junk)) < 0) {
+        /* nothing pending */
+    }
 }
 
 json_t *netvsp_port_stats_json(const struct netvsp_port *np)

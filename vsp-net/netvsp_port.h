@@ -62,7 +62,8 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
 /* The channel is closing: stop using its rings, drop GPADL references. */
 void netvsp_port_detach(struct netvsp_port *np);
 /* Drains the guest's ring and the frames queued for the guest.  Call on
- * a guest signal, when netvsp_port_fd() is readable, and periodically.
+ * a guest signal, when netvsp_port_fd() is readable (after
+ * netvsp_port_fd_ack), and periodically.
  * Returns true if it found work a guest signal may have announced: guest
  * packets handled, or output that waited for ring space or receive slots
  * (completions, control messages) moved on; false for a wakeup that was
@@ -79,8 +80,14 @@ bool netvsp_port_service(struct netvsp_port *np);
  * MEDIA_CONNECT.  Kept across channel attach/detach.  No-op if unchanged. */
 void netvsp_port_set_connected(struct netvsp_port *np, bool connected);
 bool netvsp_port_connected(const struct netvsp_port *np);
-/* An eventfd that becomes readable when tx_burst queued frames. */
+/* An eventfd that becomes readable when tx_burst queued frames, when the
+ * lcore made room in a full queue from the guest, or when a service call
+ * left work for the next (its budget ran out). */
 int netvsp_port_fd(const struct netvsp_port *np);
+/* Clears netvsp_port_fd()'s readiness; call it when that fd woke you,
+ * before netvsp_port_service (which does not read the fd: a guest signal
+ * then costs no extra system call). */
+void netvsp_port_fd_ack(struct netvsp_port *np);
 /* Counters for `vm show` (JSON object, new reference), NULL on ENOMEM. */
 struct json_t;
 struct json_t *netvsp_port_stats_json(const struct netvsp_port *np);

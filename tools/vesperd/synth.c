@@ -40,6 +40,7 @@ static struct vd_synth *find(const char *name)
 static void on_tx(void *arg)
 {
     struct vd_synth *s = arg;
+    netvsp_port_fd_ack(s->np);
     netvsp_port_service(s->np);
 }
 
