@@ -110,7 +110,8 @@ static inline uint32_t pad8(uint32_t v)
 static int violate(struct hv_ring *r, const char *why, uint32_t a, uint32_t b)
 {
     if (!r->broken) {
-        r->broken = true;
+        /* atomic: hv_ring_broken() may be called on another thread */
+        __atomic_store_n(&r->broken, true, __ATOMIC_RELAXED);
         HV_STAT_INC(r->stats, ring_broken);
         VSA_LOG_RL(&ring_rl, WARN, "ring %p broken: %s (%u, %u)", (void *)r,
                    why, a, b);
@@ -742,7 +743,7 @@ uint64_t hv_ring_gpa_pfn(const struct hv_ring_gpa_range *rg, uint32_t i)
 
 bool hv_ring_broken(const struct hv_ring *r)
 {
-    return r->broken;
+    return __atomic_load_n(&r->broken, __ATOMIC_RELAXED);
 }
 
 uint32_t hv_ring_dsize(const struct hv_ring *r)

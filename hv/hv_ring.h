@@ -258,6 +258,7 @@ int hv_ring_gpa_iter_next(struct hv_ring_gpa_iter *it,
 uint64_t hv_ring_gpa_pfn(const struct hv_ring_gpa_range *rg, uint32_t i);
 
 /* ---- Introspection ----------------------------------------------------- */
+/* Any thread (the owner's vesperd checks rings an lcore reads). */
 bool hv_ring_broken(const struct hv_ring *r);
 uint32_t hv_ring_dsize(const struct hv_ring *r);
 /* Private index of this endpoint (write index for a writer, read index for

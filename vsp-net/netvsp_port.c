@@ -15,114 +15,355 @@
 #include <jansson.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
+#include <rte_pause.h>
 
 #include "common/vsa_log.h"
-#include "common/vsa_tsan.h"
 #include "hv/hv_gpadl.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_ring.h"
+#include "vsp-net/nvsp.h"
 #include "vsp-net/vsp.h"
-#include "vsp-net/vm_port_queue.h"
 #include "vswitch/port_class.h"
 
 VSA_LOG_MODULE(netvsp_port);
 
-#define RING_SIZE 1024          /* mbufs queued in each direction */
-#define SERVICE_BUDGET 256      /* guest packets handled per service call */
-#define DELIVER_BATCH 64
 #define PKT_BUF_SIZE (VSPN_VSP_ASM_MAX + 4096)
-/* Room in to_switch needed before another guest packet is read: one
- * packet carries at most 8 RNDIS frames (vsp.h), with margin. */
-#define SWITCH_ROOM 16
-/* Guest frames staged before one burst enqueue onto to_switch.  One
- * enqueue per frame read the lcore's consumer index each time, a cache
- * line that moves between the two cores on every dequeue; a burst pays
- * that once. */
-#define STAGE_MAX 32
+/* Guest frames produced by one service pass and not yet handed to the
+ * switch.  A ring packet carries at most FRAMES_PER_PKT frames (the host's
+ * max_pkts_per_msg, vsp.h); the pass stops reading once the burst the
+ * switch asked for is staged, so the stage never needs more than
+ * burst - 1 + FRAMES_PER_PKT slots. */
+#define STAGE_MAX 64
+#define FRAMES_PER_PKT 8
+/* Guest ring packets handled per service pass at most (completions of
+ * receive slots and control messages produce no frame).  Checked before
+ * a read: a packet read is consumed and must be handled. */
+#define SERVICE_BUDGET 64
+#define DELIVER_BATCH 32
+/* GPADL requests that wake the control thread at once, per attach; later
+ * ones wait for its 100 ms tick, so a guest that loops on SEND_RECV_BUF
+ * cannot make the lcore write an eventfd per message. */
+#define GPADL_FAST_WAKES 8
+
+enum { GPADL_IDLE, GPADL_WANTED, GPADL_ANSWERED };
 
 struct netvsp_port {
-    /* lcore-facing */
-    struct rte_ring *to_switch;     /* guest frames → rx_burst */
-    struct rte_ring *to_guest;      /* tx_burst → guest */
-    int tx_efd;
+    /* ---- shared between the lcores and the control thread ------------- */
+    /* Serialises every use of the channel and the VSP: the lcore's service
+     * pass (trylock: a busy lock skips the pass), tx_burst from any lcore
+     * (spins: held for one pass at most), the control thread's attach,
+     * detach and stats snapshot (a handful of stores). */
+    atomic_flag lock;
+    _Atomic bool active;            /* a channel is attached (hint; re-
+                                       checked under the lock) */
     _Atomic bool link;
-    /* false: the NIC is disconnected (netvsp_port_set_connected); rx_burst
-     * then frees what is still queued from the guest, counted. */
-    _Atomic bool connected;
+    _Atomic bool connected;         /* netvsp_port_set_connected */
+    /* lcore → control thread (efd wakes it): */
+    _Atomic(const char *) violation; /* close the channel, this reason */
+    _Atomic int gpadl_state;        /* GPADL_*: the parked packet's GPADL */
+    _Atomic uint64_t out_progress;  /* passes in which queued output moved
+                                       (a guest signal for room was real) */
+    int efd;
+    /* counters (relaxed atomics: written by lcores, read anywhere) */
     _Atomic uint64_t rx_disconnected; /* guest frames dropped: disconnected */
-    /* Set by the control thread when it stopped reading the guest's ring
-     * because to_switch was full; the lcore clears it and wakes the
-     * control thread (tx_efd) once it dequeued.  The guest's ring fills
-     * meanwhile and the guest waits: back-pressure, not loss. */
-    _Atomic bool switch_waiting;
-    _Atomic uint64_t rx_ring_full;  /* guest frames dropped: to_switch full */
-    _Atomic uint64_t tx_ring_full;  /* switch frames dropped: to_guest full */
+    _Atomic uint64_t no_mbuf;       /* guest frames dropped: no mbuf */
+    _Atomic uint64_t stage_full;    /* guest frames dropped: stage full */
+    _Atomic uint64_t guest_refused; /* switch frames the VSP did not post */
+    _Atomic uint64_t gpadl_requests; /* buffer GPADLs resolved for the VSP */
 
-    /* control thread */
+    /* ---- under `lock` (set by attach before `active`) ------------------ */
+    struct hv_chan *ch;
+    struct hv_ring *in;
+    struct vspn_vsp *vsp;
+    bool failed;                    /* violation posted: touch nothing */
+    bool link_applied;              /* `connected` as the VSP last heard it */
+    const char *close_reason;       /* set by the VSP's close op */
+    uint8_t *pkt_buf;
+    struct vspn_pkt_scratch scratch;
+    struct vspn_pkt parked;         /* waits for its GPADL (gpadl_state) */
+    bool is_parked;
+    unsigned gpadl_wakes;
+    uint32_t gpadl_want;            /* id asked for (before GPADL_WANTED) */
+    struct hv_gpadl *gpadl_answer;  /* reference (before GPADL_ANSWERED) */
+    struct rte_mbuf *stage[STAGE_MAX];
+    unsigned n_stage;
+    uint8_t *lin;                   /* one linearised chained mbuf */
+
+    /* ---- control thread ------------------------------------------------ */
     struct vsw *sw;
     struct rte_mempool *pool;
     char name[VSW_NAME_MAX];
     struct vsa_mac mac;
     uint32_t mtu;
-    struct hv_chan *ch;
     struct hv_vmbus_host *vmbus;
-    struct vspn_vsp *vsp;
-    uint8_t *pkt_buf;
-    struct vspn_pkt_scratch scratch;
-    const char *close_reason;       /* set by the VSP's close op */
-    uint64_t no_mbuf;
-    uint64_t guest_full;            /* to_guest frames the VSP refused */
-    uint64_t switch_full;           /* reads paused: to_switch was full */
-    /* guest frames for to_switch, enqueued together by flush_stage() at
-     * the latest when netvsp_port_service() returns */
-    struct rte_mbuf *stage[STAGE_MAX];
-    unsigned n_stage;
+    uint64_t out_progress_seen;
 };
 
-/* ---- lcore side ---------------------------------------------------------- */
-
-static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
-                      uint16_t n)
+static void np_lock(struct netvsp_port *np)
 {
-    struct netvsp_port *np = priv;
+    while (atomic_flag_test_and_set_explicit(&np->lock, memory_order_acquire))
+        rte_pause();
+}
+
+static bool np_trylock(struct netvsp_port *np)
+{
+    return !atomic_flag_test_and_set_explicit(&np->lock, memory_order_acquire);
+}
+
+static void np_unlock(struct netvsp_port *np)
+{
+    atomic_flag_clear_explicit(&np->lock, memory_order_release);
+}
+
+static void count(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static void wake_control(struct netvsp_port *np)
+{
+    uint64_t one = 1;
+
+    /* The port's own eventfd: a saturated counter only means "pending". */
+    (void)!write(np->efd, &one, sizeof(one));
+}
+
+/* ---- lcore side: the service pass ---------------------------------------- */
+
+/* A violation found on the lcore: the control thread closes the channel
+ * (hv_chan_violation is its call); until it detaches, nothing touches the
+ * channel. */
+static void post_violation(struct netvsp_port *np, const char *why)
+{
+    np->failed = true;
+    atomic_store(&np->link, false);
+    atomic_store_explicit(&np->violation, why, memory_order_release);
+    wake_control(np);
+}
+
+/* True if `pkt` is a SEND_RECV_BUF / SEND_SEND_BUF naming a GPADL: the VSP
+ * will ask for it (ops->gpadl_get), and only the control thread may look
+ * GPADLs up.  Reads the lcore's private copy of the packet. */
+static bool wants_gpadl(const struct vspn_pkt *pkt, uint32_t *id)
+{
+    uint32_t type;
+
+    if (pkt->type != HV_PKT_INBAND || pkt->data_size < 8)
+        return false;
+    memcpy(&type, pkt->data, 4);
+    if (type != VSPN_NVSP_SEND_RECV_BUF && type != VSPN_NVSP_SEND_SEND_BUF)
+        return false;
+    memcpy(id, (const uint8_t *)pkt->data + 4, 4);
+    return true;
+}
+
+static void handle(struct netvsp_port *np, const struct vspn_pkt *pkt)
+{
+    vspn_vsp_handle_pkt(np->vsp, pkt);
+    if (np->close_reason)
+        post_violation(np, np->close_reason);
+}
+
+/* The parked packet got its answer: handle it now.  A reference the VSP
+ * did not take (the message was refused) is dropped. */
+static void unpark(struct netvsp_port *np)
+{
+    np->is_parked = false;
+    handle(np, &np->parked);
+    if (np->gpadl_answer) {
+        hv_gpadl_put(np->gpadl_answer);
+        np->gpadl_answer = NULL;
+    }
+    atomic_store_explicit(&np->gpadl_state, GPADL_IDLE, memory_order_relaxed);
+}
+
+/* One pass over the channel (lock held, attached, not failed): the link
+ * change the control thread posted, the guest's ring until `want` frames
+ * are staged, output that waited for ring space or receive slots. */
+static void serve(struct netvsp_port *np, unsigned want)
+{
+    unsigned budget = SERVICE_BUDGET, queued;
+    bool connected = atomic_load(&np->connected), link;
+
+    if (connected != np->link_applied) {
+        np->link_applied = connected;
+        vspn_vsp_set_link(np->vsp, connected); /* MEDIA_(DIS)CONNECT */
+    }
+    if (np->is_parked) {
+        if (atomic_load_explicit(&np->gpadl_state, memory_order_acquire) !=
+            GPADL_ANSWERED)
+            goto out;
+        unpark(np);
+        if (np->failed)
+            return;
+    }
+    while (np->n_stage < want &&
+           np->n_stage + FRAMES_PER_PKT <= STAGE_MAX &&
+           !vspn_vsp_busy(np->vsp) && budget > 0) {
+        struct hv_ring_pkt rp;
+        struct vspn_pkt pkt;
+        uint32_t id;
+        int rc;
+
+        rc = hv_ring_read_pkt(np->in, np->pkt_buf, PKT_BUF_SIZE, &rp);
+        if (rc == -EAGAIN)
+            break;
+        budget--;
+        if (rc < 0) {
+            post_violation(np, "guest ring violation");
+            return;
+        }
+        if (vspn_pkt_from_ring(&rp, &np->scratch, &pkt) < 0) {
+            post_violation(np, "malformed packet ranges");
+            return;
+        }
+        if (wants_gpadl(&pkt, &id)) {
+            /* pkt_buf and scratch stay untouched: no read until unpark */
+            np->parked = pkt;
+            np->is_parked = true;
+            np->gpadl_want = id;
+            count(&np->gpadl_requests, 1);
+            atomic_store_explicit(&np->gpadl_state, GPADL_WANTED,
+                                  memory_order_release);
+            if (np->gpadl_wakes < GPADL_FAST_WAKES) {
+                np->gpadl_wakes++;
+                wake_control(np);
+            }
+            break;
+        }
+        handle(np, &pkt);
+        if (np->failed)
+            return;
+    }
+out:
+    if (hv_ring_read_end(np->in))
+        hv_chan_notify_guest(np->ch); /* a writer waits for room */
+    queued = vspn_vsp_queued(np->vsp);
+    if (queued && vspn_vsp_poll(np->vsp) < queued)
+        atomic_store_explicit(&np->out_progress,
+                              atomic_load_explicit(&np->out_progress,
+                                                   memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    link = vspn_vsp_has_recv_buf(np->vsp) && vspn_vsp_link(np->vsp) &&
+           connected;
+    /* stored only when it changes: the control thread reads that line */
+    if (atomic_load_explicit(&np->link, memory_order_relaxed) != link)
+        atomic_store(&np->link, link);
+}
+
+uint16_t netvsp_port_poll(struct netvsp_port *np, struct rte_mbuf **pkts,
+                          uint16_t n)
+{
     unsigned got;
 
-    (void)lcore_idx;
-    got = rte_ring_sc_dequeue_burst(np->to_switch, (void **)pkts, n, NULL);
-    VSA_TSAN_ACQUIRE(np->to_switch);
-    if (got) {
-        /* Pairs with the fence in switch_has_room(): either the control
-         * thread sees this dequeue's room, or we see its flag. */
-        atomic_thread_fence(memory_order_seq_cst);
-        if (atomic_load_explicit(&np->switch_waiting, memory_order_relaxed) &&
-            atomic_exchange_explicit(&np->switch_waiting, false,
-                                     memory_order_relaxed)) {
-            uint64_t one = 1;
-            if (write(np->tx_efd, &one, sizeof(one)) < 0) {
-                /* counter saturated: the control thread is awake anyway */
-            }
-        }
+    if (!atomic_load_explicit(&np->active, memory_order_relaxed) ||
+        !np_trylock(np))
+        return 0;
+    if (!atomic_load_explicit(&np->active, memory_order_relaxed) ||
+        np->failed) {
+        np_unlock(np);
+        return 0;
     }
+    serve(np, n);
+    got = np->n_stage < n ? np->n_stage : n;
+    memcpy(pkts, np->stage, got * sizeof(pkts[0]));
+    np->n_stage -= got;
+    memmove(np->stage, np->stage + got, np->n_stage * sizeof(pkts[0]));
+    np_unlock(np);
+
     if (got && !atomic_load_explicit(&np->connected, memory_order_relaxed)) {
-        /* Queued before the NIC was disconnected: never reaches the
+        /* Staged before the NIC was disconnected: never reaches the
          * switch. */
         rte_pktmbuf_free_bulk(pkts, got);
-        atomic_fetch_add_explicit(&np->rx_disconnected, got,
-                                  memory_order_relaxed);
+        count(&np->rx_disconnected, got);
         got = 0;
     }
     return (uint16_t)got;
 }
 
+/* Fills fr[i] for mbuf m: contiguous frames are used in place (an 802.1Q
+ * tag is moved into the PPI by shifting the MAC addresses over it); a
+ * chained mbuf is copied into np->lin, which one call can use for one
+ * frame only (*lin_used). */
+static void frame_of(struct netvsp_port *np, struct rte_mbuf *m,
+                     struct vspn_frame *fr, bool *lin_used)
+{
+    const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+
+    fr->has_vlan = false;
+    fr->vlan_tci = 0;
+    fr->len = m->pkt_len;
+    if (!rte_pktmbuf_is_contiguous(m)) {
+        if (*lin_used || m->pkt_len > RTE_MBUF_DEFAULT_DATAROOM) {
+            fr->data = d;
+            fr->len = 0; /* refused as a runt by the VSP */
+            return;
+        }
+        *lin_used = true;
+        fr->data = rte_pktmbuf_read(m, 0, m->pkt_len, np->lin);
+        return;
+    }
+    /* A tagged frame travels untagged with the tag in the PPI. */
+    if (m->pkt_len >= 18 && d[12] == 0x81 && d[13] == 0x00) {
+        uint8_t *w = rte_pktmbuf_mtod(m, uint8_t *);
+        fr->vlan_tci = (uint16_t)(d[14] << 8 | d[15]);
+        memmove(w + 4, w, 12);
+        fr->data = w + 4;
+        fr->len = m->pkt_len - 4;
+        fr->has_vlan = true;
+        return;
+    }
+    fr->data = d;
+}
+
+uint16_t netvsp_port_xmit(struct netvsp_port *np, struct rte_mbuf **pkts,
+                          uint16_t n)
+{
+    struct vspn_frame fr[DELIVER_BATCH];
+    unsigned done = 0, posted = 0;
+
+    if (!atomic_load_explicit(&np->active, memory_order_relaxed))
+        return 0;
+    np_lock(np);
+    if (!atomic_load_explicit(&np->active, memory_order_relaxed) ||
+        np->failed) {
+        np_unlock(np);
+        return 0; /* counted by the switch (tx_full) */
+    }
+    while (done < n) {
+        unsigned k = 0;
+        bool lin_used = false;
+
+        while (done + k < n && k < DELIVER_BATCH) {
+            struct rte_mbuf *m = pkts[done + k];
+            /* a second chained mbuf waits for the next batch */
+            if (lin_used && !rte_pktmbuf_is_contiguous(m))
+                break;
+            frame_of(np, m, &fr[k], &lin_used);
+            k++;
+        }
+        posted += vspn_vsp_deliver(np->vsp, fr, k);
+        done += k;
+    }
+    np_unlock(np);
+    if (posted < n)
+        count(&np->guest_refused, n - posted);
+    rte_pktmbuf_free_bulk(pkts, n);
+    return n;
+}
+
+static uint16_t np_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    (void)lcore_idx;
+    return netvsp_port_poll(priv, pkts, n);
+}
+
 static uint16_t np_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
                       uint16_t n)
 {
-    struct netvsp_port *np = priv;
-
     (void)lcore_idx;
-    return vm_port_queue_to_guest(np->to_guest, np->tx_efd, pkts, n,
-                                  &np->tx_ring_full);
+    return netvsp_port_xmit(priv, pkts, n);
 }
 
 static bool np_link(void *priv)
@@ -136,11 +377,10 @@ static void np_close(void *priv)
     struct netvsp_port *np = priv;
 
     netvsp_port_detach(np);
-    vm_port_queue_free(np->to_switch);
-    vm_port_queue_free(np->to_guest);
-    if (np->tx_efd >= 0)
-        close(np->tx_efd);
+    if (np->efd >= 0)
+        close(np->efd);
     free(np->pkt_buf);
+    free(np->lin);
     rte_free(np);
 }
 
@@ -152,7 +392,7 @@ static const struct vsw_port_plugin synthetic_class = {
     .close = np_close,
 };
 
-/* ---- VSP ops (control thread) -------------------------------------------- */
+/* ---- VSP ops (lcore, lock held) -------------------------------------------- */
 
 static int vsp_send_completion(void *ctx, uint64_t trans_id, const void *msg,
                                size_t size)
@@ -191,14 +431,21 @@ static void vsp_signal(void *ctx)
     hv_chan_notify_guest(np->ch);
 }
 
+/* Only the parked packet's GPADL, which the control thread looked up. */
 static struct hv_gpadl *vsp_gpadl_get(void *ctx, uint32_t id)
 {
     struct netvsp_port *np = ctx;
-    return hv_vmbus_host_gpadl_get(np->vmbus, hv_chan_relid(np->ch), id);
+    struct hv_gpadl *g = NULL;
+
+    if (np->gpadl_answer && np->gpadl_want == id) {
+        g = np->gpadl_answer;
+        np->gpadl_answer = NULL;
+    }
+    return g;
 }
 
-/* Only recorded here: closing the channel detaches (destroys) the VSP,
- * which must not happen inside its own call. */
+/* Only recorded here: the control thread closes the channel, which
+ * detaches (destroys) the VSP; never inside its own call. */
 static void vsp_close(void *ctx, const char *reason)
 {
     struct netvsp_port *np = ctx;
@@ -206,29 +453,9 @@ static void vsp_close(void *ctx, const char *reason)
         np->close_reason = reason ? reason : "protocol violation";
 }
 
-/* Puts the staged guest frames onto to_switch in one burst; what does not
- * fit is counted (rx_ring_full) and freed.  switch_has_room() keeps room
- * for them, so that only happens if the lcore stalls. */
-static void flush_stage(struct netvsp_port *np)
-{
-    unsigned n = np->n_stage, done;
-
-    if (n == 0)
-        return;
-    np->n_stage = 0;
-    VSA_TSAN_RELEASE(np->to_switch);
-    done = rte_ring_sp_enqueue_burst(np->to_switch, (void **)np->stage, n,
-                                     NULL);
-    if (done < n) {
-        atomic_fetch_add_explicit(&np->rx_ring_full, n - done,
-                                  memory_order_relaxed);
-        rte_pktmbuf_free_bulk(&np->stage[done], n - done);
-    }
-}
-
 /* A guest frame: into an mbuf (with the 802.1Q tag of the VLAN PPI put
  * back into the frame, so the port's VLAN mode judges it like any other
- * tagged frame), staged for the ring to the lcore. */
+ * tagged frame), staged for the switch. */
 static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
                          uint16_t vlan_tci, bool has_vlan)
 {
@@ -238,12 +465,16 @@ static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
     uint8_t *p;
 
     if (len < 14 || total > RTE_MBUF_DEFAULT_DATAROOM) {
-        np->no_mbuf++;
+        count(&np->no_mbuf, 1);
+        return;
+    }
+    if (np->n_stage == STAGE_MAX) {
+        count(&np->stage_full, 1); /* more frames than max_pkts_per_msg */
         return;
     }
     m = rte_pktmbuf_alloc(np->pool);
     if (!m) {
-        np->no_mbuf++;
+        count(&np->no_mbuf, 1);
         return;
     }
     p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)total);
@@ -257,8 +488,6 @@ static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
         p[15] = (uint8_t)vlan_tci;
         memcpy(p + 16, (const uint8_t *)frame + 12, len - 12);
     }
-    if (np->n_stage == STAGE_MAX)
-        flush_stage(np);
     np->stage[np->n_stage++] = m;
 }
 
@@ -279,31 +508,24 @@ int netvsp_port_create(struct vsw *sw, const char *name,
                        struct netvsp_port **out, struct vsw_port **port,
                        struct vsa_errmsg *em)
 {
-    static _Atomic unsigned seq;
     struct netvsp_port *np;
-    char rname[RTE_RING_NAMESIZE];
-    unsigned id = atomic_fetch_add(&seq, 1);
     int rc;
 
     np = rte_zmalloc("netvsp_port", sizeof(*np), RTE_CACHE_LINE_SIZE);
     if (!np)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
-    np->tx_efd = -1;
+    atomic_flag_clear(&np->lock);
+    np->efd = -1;
     np->sw = sw;
     np->pool = vsw_pktmbuf_pool(sw);
     np->mac = *mac;
     np->mtu = mtu ? mtu : 1500;
     atomic_store(&np->connected, true);
     snprintf(np->name, sizeof(np->name), "%s", name);
-    snprintf(rname, sizeof(rname), "nvsp_in%u", id);
-    np->to_switch = rte_ring_create(rname, RING_SIZE, SOCKET_ID_ANY,
-                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
-    snprintf(rname, sizeof(rname), "nvsp_out%u", id);
-    np->to_guest = rte_ring_create(rname, RING_SIZE, SOCKET_ID_ANY,
-                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
-    np->tx_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    np->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     np->pkt_buf = malloc(PKT_BUF_SIZE);
-    if (!np->to_switch || !np->to_guest || np->tx_efd < 0 || !np->pkt_buf) {
+    np->lin = malloc(RTE_MBUF_DEFAULT_DATAROOM);
+    if (np->efd < 0 || !np->pkt_buf || !np->lin) {
         rc = vsa_errmsg_set(em, -ENOMEM, "port %s: out of memory", name);
         goto out_free;
     }
@@ -314,11 +536,10 @@ int netvsp_port_create(struct vsw *sw, const char *name,
     return 0;
 
 out_free:
-    vm_port_queue_free(np->to_switch);
-    vm_port_queue_free(np->to_guest);
-    if (np->tx_efd >= 0)
-        close(np->tx_efd);
+    if (np->efd >= 0)
+        close(np->efd);
     free(np->pkt_buf);
+    free(np->lin);
     rte_free(np);
     return rc;
 }
@@ -327,24 +548,37 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
                        struct hv_vmbus_host *vmbus, struct hv_mem *mem)
 {
     struct vspn_vsp_cfg cfg;
+    struct vspn_vsp *vsp;
+    struct hv_ring *in = hv_chan_in_ring(ch);
     int rc;
 
-    if (np->ch)
+    if (np->vsp)
         return -EBUSY;
+    if (!in || !hv_chan_out_ring(ch))
+        return -EINVAL;
     memset(&cfg, 0, sizeof(cfg));
     cfg.mac = np->mac;
     cfg.mtu = np->mtu;
     cfg.link_up = atomic_load(&np->connected);
     cfg.mem = mem;
     cfg.name = np->name;
-    np->ch = ch;
-    np->vmbus = vmbus;
-    rc = vspn_vsp_create(&cfg, &vsp_ops, np, &np->vsp);
-    if (rc < 0) {
-        np->ch = NULL;
-        np->vmbus = NULL;
+    rc = vspn_vsp_create(&cfg, &vsp_ops, np, &vsp);
+    if (rc < 0)
         return rc;
-    }
+    /* The lcore polls the ring: the guest need not signal new packets
+     * (§5.3; signals that come anyway are damped by vesperd, vm.h). */
+    hv_ring_mask_intr(in);
+    np->vmbus = vmbus;
+    np_lock(np);
+    np->ch = ch;
+    np->in = in;
+    np->vsp = vsp;
+    np->failed = false;
+    np->close_reason = NULL;
+    np->link_applied = cfg.link_up;
+    np->gpadl_wakes = 0;
+    atomic_store_explicit(&np->active, true, memory_order_relaxed);
+    np_unlock(np);
     VSA_LOG(INFO, "port %s: guest channel %u attached", np->name,
             hv_chan_relid(ch));
     return 0;
@@ -352,177 +586,66 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
 
 void netvsp_port_detach(struct netvsp_port *np)
 {
-    struct rte_mbuf *m;
+    struct vspn_vsp *vsp;
+    struct hv_chan *ch;
 
-    if (!np->ch)
+    if (!np->vsp)
         return;
-    atomic_store(&np->link, false);
-    vspn_vsp_destroy(np->vsp); /* drops the buffer GPADL references */
+    /* After this no lcore is inside the channel, and none enters again. */
+    np_lock(np);
+    atomic_store_explicit(&np->active, false, memory_order_relaxed);
+    vsp = np->vsp;
+    ch = np->ch;
     np->vsp = NULL;
-    VSA_LOG(INFO, "port %s: guest channel %u detached", np->name,
-            hv_chan_relid(np->ch));
     np->ch = NULL;
+    np->in = NULL;
+    np_unlock(np);
+
+    atomic_store(&np->link, false);
+    if (np->gpadl_answer) {
+        hv_gpadl_put(np->gpadl_answer);
+        np->gpadl_answer = NULL;
+    }
+    np->is_parked = false;
+    atomic_store(&np->gpadl_state, GPADL_IDLE);
+    atomic_store(&np->violation, NULL);
+    if (np->n_stage) {
+        rte_pktmbuf_free_bulk(np->stage, np->n_stage);
+        np->n_stage = 0;
+    }
+    vspn_vsp_destroy(vsp); /* drops the buffer GPADL references */
+    VSA_LOG(INFO, "port %s: guest channel %u detached", np->name,
+            hv_chan_relid(ch));
     np->vmbus = NULL;
-    /* frames queued for a guest that is gone */
-    while (rte_ring_sc_dequeue(np->to_guest, (void **)&m) == 0) {
-        VSA_TSAN_ACQUIRE(np->to_guest);
-        rte_pktmbuf_free(m);
-    }
-}
-
-static void deliver(struct netvsp_port *np)
-{
-    struct rte_mbuf *ms[DELIVER_BATCH];
-    struct vspn_frame fr[DELIVER_BATCH];
-    uint8_t *lin = NULL;
-    unsigned n;
-
-    while ((n = rte_ring_sc_dequeue_burst(np->to_guest, (void **)ms,
-                                          DELIVER_BATCH, NULL)) > 0) {
-        unsigned got;
-
-        VSA_TSAN_ACQUIRE(np->to_guest);
-        for (unsigned i = 0; i < n; i++) {
-            struct rte_mbuf *m = ms[i];
-            const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
-
-            if (!rte_pktmbuf_is_contiguous(m)) {
-                if (!lin)
-                    lin = malloc((size_t)DELIVER_BATCH *
-                                 RTE_MBUF_DEFAULT_DATAROOM);
-                if (!lin || m->pkt_len > RTE_MBUF_DEFAULT_DATAROOM) {
-                    fr[i].data = d;
-                    fr[i].len = 0; /* refused as a runt by the VSP */
-                    fr[i].has_vlan = false;
-                    fr[i].vlan_tci = 0;
-                    continue;
-                }
-                d = rte_pktmbuf_read(m, 0, m->pkt_len,
-                                     lin + (size_t)i *
-                                               RTE_MBUF_DEFAULT_DATAROOM);
-            }
-            /* A tagged frame travels untagged with the tag in the PPI. */
-            if (m->pkt_len >= 18 && d[12] == 0x81 && d[13] == 0x00) {
-                uint8_t *w = rte_pktmbuf_mtod(m, uint8_t *);
-                if (d == w) {
-                    fr[i].vlan_tci = (uint16_t)(d[14] << 8 | d[15]);
-                    memmove(w + 4, w, 12);
-                    d = w + 4;
-                    fr[i].len = m->pkt_len - 4;
-                    fr[i].has_vlan = true;
-                    fr[i].data = d;
-                    continue;
-                }
-            }
-            fr[i].data = d;
-            fr[i].len = m->pkt_len;
-            fr[i].has_vlan = false;
-            fr[i].vlan_tci = 0;
-        }
-        got = np->vsp ? vspn_vsp_deliver(np->vsp, fr, n) : 0;
-        np->guest_full += n - got;
-        rte_pktmbuf_free_bulk(ms, n);
-    }
-    free(lin);
-}
-
-/* True if to_switch has room for another guest packet's frames.  If not,
- * raises switch_waiting so the lcore wakes us when it made room. */
-static bool switch_has_room(struct netvsp_port *np)
-{
-    /* the staged frames need their room too */
-    if (np->n_stage + SWITCH_ROOM > STAGE_MAX)
-        flush_stage(np);
-    if (rte_ring_free_count(np->to_switch) >= np->n_stage + SWITCH_ROOM)
-        return true;
-    flush_stage(np); /* what fits goes now; the lcore can then drain it */
-    atomic_store_explicit(&np->switch_waiting, true, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (rte_ring_free_count(np->to_switch) < SWITCH_ROOM)
-        return false;
-    atomic_store_explicit(&np->switch_waiting, false, memory_order_relaxed);
-    return true;
-}
-
-static void self_wake(struct netvsp_port *np)
-{
-    uint64_t one = 1;
-
-    if (write(np->tx_efd, &one, sizeof(one)) < 0) {
-        /* saturated: a wakeup is pending anyway */
-    }
 }
 
 bool netvsp_port_service(struct netvsp_port *np)
 {
-    unsigned budget = SERVICE_BUDGET, queued;
+    const char *why;
+    uint64_t progress;
     bool work = false;
-    struct hv_ring *in;
 
-    if (!np->ch || !np->vsp) {
-        deliver(np); /* frees what the switch sent meanwhile */
+    if (!np->vsp)
         return false;
+    why = atomic_exchange_explicit(&np->violation, NULL,
+                                   memory_order_acquire);
+    if (why) {
+        hv_chan_violation(np->ch, why); /* detaches us */
+        return true;
     }
-    hv_chan_ack_signal(np->ch);
-    queued = vspn_vsp_queued(np->vsp);
-    in = hv_chan_in_ring(np->ch);
-    while (in && !vspn_vsp_busy(np->vsp)) {
-        struct hv_ring_pkt rp;
-        struct vspn_pkt pkt;
-        int rc;
-
-        /* The budget is checked before the read: a packet read is
-         * consumed and must be handled. */
-        if (budget-- == 0) {
-            /* More may be waiting, but other ports and clients get their
-             * turn first: wake ourselves up again (the guest will not
-             * signal, its ring never became empty). */
-            self_wake(np);
-            break;
-        }
-        if (!switch_has_room(np)) {
-            np->switch_full++; /* the lcore wakes us when it made room */
-            work = true;       /* the guest's frames wait for the switch */
-            break;
-        }
-        rc = hv_ring_read_pkt(in, np->pkt_buf, PKT_BUF_SIZE, &rp);
-        if (rc == -EAGAIN)
-            break;
-        if (rc < 0) {
-            flush_stage(np);
-            hv_chan_violation(np->ch, "guest ring violation");
-            return true;
-        }
+    if (atomic_load_explicit(&np->gpadl_state, memory_order_acquire) ==
+        GPADL_WANTED) {
+        np->gpadl_answer = hv_vmbus_host_gpadl_get(np->vmbus,
+                                                   hv_chan_relid(np->ch),
+                                                   np->gpadl_want);
+        atomic_store_explicit(&np->gpadl_state, GPADL_ANSWERED,
+                              memory_order_release);
         work = true;
-        if (vspn_pkt_from_ring(&rp, &np->scratch, &pkt) < 0) {
-            flush_stage(np);
-            hv_chan_violation(np->ch, "malformed packet ranges");
-            return true;
-        }
-        vspn_vsp_handle_pkt(np->vsp, &pkt);
-        if (np->close_reason) {
-            const char *why = np->close_reason;
-            np->close_reason = NULL;
-            flush_stage(np);
-            hv_chan_violation(np->ch, why); /* may detach us */
-            return true;
-        }
     }
-    flush_stage(np);
-    if (in && hv_ring_read_end(in))
-        hv_chan_notify_guest(np->ch);
-    /* Output still queued waits for ring space: the ring writer asked the
-     * guest (pending_send_sz) to signal us when it has read enough. */
-    if (vspn_vsp_poll(np->vsp) < queued)
-        work = true; /* the guest made the room it was asked for */
-    atomic_store(&np->link, vspn_vsp_has_recv_buf(np->vsp) &&
-                                vspn_vsp_link(np->vsp) &&
-                                atomic_load(&np->connected));
-    deliver(np);
-    if (np->close_reason) {
-        const char *why = np->close_reason;
-        np->close_reason = NULL;
-        hv_chan_violation(np->ch, why);
+    progress = atomic_load_explicit(&np->out_progress, memory_order_relaxed);
+    if (progress != np->out_progress_seen) {
+        np->out_progress_seen = progress;
+        work = true; /* the guest made the room the VSP waited for */
     }
     return work;
 }
@@ -531,15 +654,12 @@ void netvsp_port_set_connected(struct netvsp_port *np, bool connected)
 {
     if (atomic_load(&np->connected) == connected)
         return;
-    atomic_store(&np->connected, connected);
     if (!connected)
         atomic_store(&np->link, false); /* before the guest hears of it */
+    /* the lcore's next pass tells the VSP (MEDIA_(DIS)CONNECT) */
+    atomic_store(&np->connected, connected);
     VSA_LOG(INFO, "port %s: NIC %s", np->name,
             connected ? "connected" : "disconnected");
-    if (np->vsp)
-        vspn_vsp_set_link(np->vsp, connected); /* MEDIA_(DIS)CONNECT */
-    /* link (when connected) and queued indications */
-    netvsp_port_service(np);
 }
 
 bool netvsp_port_connected(const struct netvsp_port *np)
@@ -549,57 +669,78 @@ bool netvsp_port_connected(const struct netvsp_port *np)
 
 int netvsp_port_fd(const struct netvsp_port *np)
 {
-    return np->tx_efd;
+    return np->efd;
 }
 
 void netvsp_port_fd_ack(struct netvsp_port *np)
 {
     uint64_t junk;
 
-    if (read(np->tx_efd, &junk, sizeof(junk)) < 0) {
+    if (read(np->efd, &junk, sizeof(junk)) < 0) {
         /* nothing pending */
     }
 }
 
-json_t *netvsp_port_stats_json(const struct netvsp_port *np)
-{
-    json_t *o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-        "attached", np->ch != NULL,
-        "connected", (int)atomic_load(&np->connected),
-        "rx_disconnected", (json_int_t)atomic_load(&np->rx_disconnected),
-        "rx_ring_full", (json_int_t)atomic_load(&np->rx_ring_full),
-        "tx_ring_full", (json_int_t)atomic_load(&np->tx_ring_full),
-        "no_mbuf", (json_int_t)np->no_mbuf,
-        "guest_refused", (json_int_t)np->guest_full,
-        "switch_full", (json_int_t)np->switch_full,
-        /* frames queued in the host toward the guest (lcore -> control
-         * thread), at most to_guest_max; the rest is tx_ring_full */
-        "to_guest_queued", (json_int_t)rte_ring_count(np->to_guest),
-        "to_guest_max", (json_int_t)rte_ring_get_capacity(np->to_guest));
+/* What `vm show` prints of the VSP, copied under the lock so that the
+ * lcore's pass never runs beside the reads. */
+struct vsp_snapshot {
+    bool attached;
+    uint32_t nvsp_version, ndis_version, mtu;
+    uint32_t recv_slots, recv_slots_free, recv_slot_size;
+    uint64_t stats[VSPN_VSP_STATS_N];
+};
 
-    if (o && np->vsp) {
-        json_object_set_new(o, "nvsp_version",
-                            json_integer(vspn_vsp_nvsp_version(np->vsp)));
-        json_object_set_new(o, "ndis_version",
-                            json_integer(vspn_vsp_ndis_version(np->vsp)));
-        json_object_set_new(o, "mtu", json_integer(vspn_vsp_mtu(np->vsp)));
+static void vsp_snapshot(struct netvsp_port *np, struct vsp_snapshot *s)
+{
+    memset(s, 0, sizeof(*s));
+    np_lock(np);
+    if (np->vsp) {
+        const struct vspn_vsp_stats *st = vspn_vsp_stats(np->vsp);
+        s->attached = true;
+        s->nvsp_version = vspn_vsp_nvsp_version(np->vsp);
+        s->ndis_version = vspn_vsp_ndis_version(np->vsp);
+        s->mtu = vspn_vsp_mtu(np->vsp);
+        s->recv_slots = vspn_vsp_recv_slots(np->vsp);
+        s->recv_slots_free = vspn_vsp_recv_slots_free(np->vsp);
+        s->recv_slot_size = vspn_vsp_recv_slot_size(np->vsp);
+        for (unsigned i = 0; i < VSPN_VSP_STATS_N; i++)
+            s->stats[i] = vspn_vsp_stats_get(st, i);
+    }
+    np_unlock(np);
+}
+
+json_t *netvsp_port_stats_json(struct netvsp_port *np)
+{
+    struct vsp_snapshot s;
+    json_t *o;
+
+    vsp_snapshot(np, &s);
+#define LOAD(f) ((json_int_t)atomic_load_explicit(&np->f, memory_order_relaxed))
+    o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I}",
+                  "attached", s.attached,
+                  "connected", (int)atomic_load(&np->connected),
+                  "rx_disconnected", LOAD(rx_disconnected),
+                  "no_mbuf", LOAD(no_mbuf),
+                  "stage_full", LOAD(stage_full),
+                  "guest_refused", LOAD(guest_refused),
+                  "gpadl_requests", LOAD(gpadl_requests));
+#undef LOAD
+    if (o && s.attached) {
+        json_t *c = json_object();
+        json_object_set_new(o, "nvsp_version", json_integer(s.nvsp_version));
+        json_object_set_new(o, "ndis_version", json_integer(s.ndis_version));
+        json_object_set_new(o, "mtu", json_integer(s.mtu));
         /* The backlog toward the guest in its receive buffer: slots posted
          * and not yet completed (at most recv_slots, TESTS.md #26). */
-        json_object_set_new(o, "recv_slots",
-                            json_integer(vspn_vsp_recv_slots(np->vsp)));
+        json_object_set_new(o, "recv_slots", json_integer(s.recv_slots));
         json_object_set_new(o, "recv_slots_in_flight",
-                            json_integer(vspn_vsp_recv_slots(np->vsp) -
-                                         vspn_vsp_recv_slots_free(np->vsp)));
+                            json_integer(s.recv_slots - s.recv_slots_free));
         json_object_set_new(o, "recv_slot_size",
-                            json_integer(vspn_vsp_recv_slot_size(np->vsp)));
-        json_t *c = json_object();
-        const struct vspn_vsp_stats *st = vspn_vsp_stats(np->vsp);
-        for (unsigned i = 0; c && i < VSPN_VSP_STATS_N; i++) {
-            uint64_t v = vspn_vsp_stats_get(st, i);
-            if (v)
+                            json_integer(s.recv_slot_size));
+        for (unsigned i = 0; c && i < VSPN_VSP_STATS_N; i++)
+            if (s.stats[i])
                 json_object_set_new(c, vspn_vsp_stats_name(i),
-                                    json_integer((json_int_t)v));
-        }
+                                    json_integer((json_int_t)s.stats[i]));
         if (c)
             json_object_set_new(o, "vsp", c);
     }

@@ -14,24 +14,48 @@
  * guest's NVSP/RNDIS device is initialised and the NIC is connected
  * (netvsp_port_set_connected).
  *
- * The VSP runs on the CONTROL thread: netvsp_port_service() drains the
- * guest→host ring (the guest's signal, or the tx eventfd, wakes it) and
- * hands guest frames to the lcore through a single-producer/single-consumer
- * rte_ring of mbufs that the port's rx_burst dequeues (enqueued in bursts
- * of up to 32, so the ring's indexes cross between the cores once per
- * burst, not per frame); the port's tx_burst
- * (lcore) enqueues mbufs on a second ring and, when that ring was empty,
- * wakes the control thread with an eventfd so it delivers them into the
- * guest's receive buffer (one transfer-page packet per batch).  Both rings
- * are bounded (VSP's own backlog bound applies on top): a guest that stops
- * draining costs only its own port, as counted drops.  GPADL lookups and
- * channel state therefore stay on the one thread that owns hv/.
- * XXX: moving the channel itself onto the lcore (ring reads and VSP in the
- * datapath) removes a thread hop per frame; it needs lock-free GPADL
- * lookups first.
+ * The channel is served on the DATAPATH LCORE that polls the port, the
+ * way OVS-DPDK serves vhost-user queues on its PMD threads:
+ *   - rx_burst (netvsp_port_poll) is one service pass: it reads the
+ *     guest→host ring until the burst the switch asked for is staged (at
+ *     most SERVICE_BUDGET ring packets), hands each packet to the VSP,
+ *     whose guest frames become mbufs returned straight to the pipeline,
+ *     retries output that waited for ring space or receive slots, and
+ *     wakes a guest writer that waits for room (§5.2).
+ *   - tx_burst (netvsp_port_xmit) copies the switch's frames into the
+ *     guest's receive buffer (vspn_vsp_deliver: one transfer-page packet
+ *     per batch) and signals the guest only if its ring rules ask for it
+ *     (a polling guest masks its interrupts and is never signalled).
+ *   - The host masks the guest→host ring's interrupts for as long as the
+ *     channel is attached (§5.3): the lcore polls, so a guest never needs
+ *     to signal new packets.  A guest signal that comes anyway wakes the
+ *     control thread, which finds no work for it (storm damping, vm.h).
+ * No host queue and no thread hop in either direction, and no system call
+ * per frame.  The guest's ring is the queue toward the switch: a pass
+ * takes only as many frames as the switch's burst asked for, the rest
+ * waits there (a guest that sends faster finds its ring full and waits).
  *
- * Thread-safety: netvsp_port_create/attach/detach/service/close run on the
- * control thread; rx_burst/tx_burst (through vswitch) on one lcore.
+ * What stays on the CONTROL thread, through netvsp_port_service() (called
+ * when netvsp_port_fd() is readable, on guest signals and every tick):
+ *   - closing the channel on a violation the lcore found (hv_chan_violation
+ *     belongs to the thread that owns hv/); until then the lcore leaves
+ *     the channel alone;
+ *   - GPADL lookups: a SEND_RECV_BUF / SEND_SEND_BUF is parked by the
+ *     lcore (no further ring reads) until the control thread has looked
+ *     the GPADL up and taken a reference for the VSP; the first
+ *     GPADL_FAST_WAKES requests per attach wake it at once, later ones
+ *     wait for the tick;
+ *   - attach and detach: a spinlock (atomic_flag) that the lcore holds for
+ *     one pass at most orders them against the lcore, so detach returns
+ *     only once no lcore is inside the channel; the stats snapshot takes it
+ *     too, for a few loads;
+ *   - connect/disconnect: posted (an atomic flag) and given to the VSP
+ *     by the lcore's next pass.
+ *
+ * Thread-safety: netvsp_port_create/attach/detach/service/set_connected/
+ * stats_json/close run on the control thread; netvsp_port_poll and
+ * netvsp_port_xmit (rx/tx_burst) on lcores: poll on the one lcore that
+ * polls the port, xmit on any (the spinlock serialises them).
  */
 #ifndef NETVSP_PORT_H
 #define NETVSP_PORT_H
@@ -56,18 +80,19 @@ int netvsp_port_create(struct vsw *sw, const char *name,
 
 /* The guest opened the NIC's channel: take its rings.  `vmbus` resolves
  * the guest's buffer GPADLs, `mem` is the guest's memory.  0, -EBUSY
- * (a channel is attached), -ENOMEM. */
+ * (a channel is attached), -EINVAL (the channel has no rings), -ENOMEM. */
 int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
                        struct hv_vmbus_host *vmbus, struct hv_mem *mem);
 /* The channel is closing: stop using its rings, drop GPADL references. */
 void netvsp_port_detach(struct netvsp_port *np);
-/* Drains the guest's ring and the frames queued for the guest.  Call on
- * a guest signal, when netvsp_port_fd() is readable (after
- * netvsp_port_fd_ack), and periodically.
- * Returns true if it found work a guest signal may have announced: guest
- * packets handled, or output that waited for ring space or receive slots
- * (completions, control messages) moved on; false for a wakeup that was
- * for nothing (vesperd's signal storm damping, tools/vesperd/vm.h). */
+/* The control thread's part (see above): closes the channel on a
+ * violation the lcore posted, answers a parked GPADL request.  Call when
+ * netvsp_port_fd() is readable (after netvsp_port_fd_ack), on a guest
+ * signal, and periodically.  Returns true if it found work a guest signal
+ * may have announced: a violation, a GPADL request, or output that waited
+ * for ring space moved on since the last call (the guest signals when it
+ * made room); false for a wakeup that was for nothing (vesperd's signal
+ * storm damping, tools/vesperd/vm.h). */
 bool netvsp_port_service(struct netvsp_port *np);
 /* Connects (true, the default) or disconnects the NIC from its switch,
  * Hyper-V's Connect-/Disconnect-VMNetworkAdapter.  Disconnected: the
@@ -80,9 +105,8 @@ bool netvsp_port_service(struct netvsp_port *np);
  * MEDIA_CONNECT.  Kept across channel attach/detach.  No-op if unchanged. */
 void netvsp_port_set_connected(struct netvsp_port *np, bool connected);
 bool netvsp_port_connected(const struct netvsp_port *np);
-/* An eventfd that becomes readable when tx_burst queued frames, when the
- * lcore made room in a full queue from the guest, or when a service call
- * left work for the next (its budget ran out). */
+/* An eventfd that becomes readable when the lcore posted a violation or a
+ * GPADL request for the control thread. */
 int netvsp_port_fd(const struct netvsp_port *np);
 /* Clears netvsp_port_fd()'s readiness; call it when that fd woke you,
  * before netvsp_port_service (which does not read the fd: a guest signal
@@ -90,6 +114,18 @@ int netvsp_port_fd(const struct netvsp_port *np);
 void netvsp_port_fd_ack(struct netvsp_port *np);
 /* Counters for `vm show` (JSON object, new reference), NULL on ENOMEM. */
 struct json_t;
-struct json_t *netvsp_port_stats_json(const struct netvsp_port *np);
+struct json_t *netvsp_port_stats_json(struct netvsp_port *np);
+
+/* ---- lcore side (the port's rx_burst and tx_burst) ---- */
+struct rte_mbuf;
+/* One service pass; returns up to n guest frames (mbufs for the switch). */
+uint16_t netvsp_port_poll(struct netvsp_port *np, struct rte_mbuf **pkts,
+                          uint16_t n);
+/* Posts n frames to the guest; takes (and frees) all of them and returns
+ * n, or 0 without a live channel (the switch counts them tx_full).  Frames
+ * the VSP refuses (receive buffer full, packet filter) are counted by it
+ * and here (guest_refused). */
+uint16_t netvsp_port_xmit(struct netvsp_port *np, struct rte_mbuf **pkts,
+                          uint16_t n);
 
 #endif /* NETVSP_PORT_H */

@@ -3,9 +3,10 @@
  * synth.c — vesperd's synthetic NIC ports (prefix vd_synth_): opens the
  * switch port of each configured VM NIC (vsp-net/netvsp_port.h), attaches
  * the guest's VMBus channel to it when the guest opens the channel
- * (vd_vm_nic_ops hooks of vm.h), and runs the port's VSP on the control
- * thread when the guest signals or the switch queued frames for it.
- * Control thread only.
+ * (vd_vm_nic_ops hooks of vm.h).  The datapath lcore serves the channel
+ * (netvsp_port.h); what is left for the control thread (closing a channel
+ * on a violation the lcore found, GPADL lookups) runs when the port's fd
+ * wakes it, on guest signals and every tick.  Control thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,16 +127,12 @@ static int channel_opened(void *ctx, const struct vd_vm_nic_info *nic,
                           struct hv_chan *ch)
 {
     struct vd_synth *s = find(nic->port);
-    int rc;
 
     (void)ctx;
     if (!s)
         return -ENODEV;
-    rc = netvsp_port_attach(s->np, ch, hv_part_host_vmbus(nic->part),
-                            hv_part_host_mem(nic->part));
-    if (rc == 0)
-        netvsp_port_service(s->np);
-    return rc;
+    return netvsp_port_attach(s->np, ch, hv_part_host_vmbus(nic->part),
+                              hv_part_host_mem(nic->part));
 }
 
 static bool channel_signal(void *ctx, const struct vd_vm_nic_info *nic,

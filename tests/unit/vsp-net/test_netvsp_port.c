@@ -1,37 +1,41 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * test_netvsp_port.c — objective: the synthetic NIC switch port
- * (vsp-net/netvsp_port.c) handles every packet the guest puts on its ring,
- * whatever the service budget.
+ * (vsp-net/netvsp_port.c) serves the guest's channel on the lcore
+ * (netvsp_port_poll, the port's rx_burst) and leaves to the control thread
+ * (netvsp_port_service) only what belongs to it.
  *
- * Regression test for the bug fixed in netvsp_port_service().  It read (and
- * so consumed) a ring packet and only then checked SERVICE_BUDGET (256).
- * When the budget had run out it broke out of the loop and the packet it
- * had just read was lost.  A guest that queued more than 256 packets
- * before one service call lost packet 257 of every batch without being
- * told.  Here the guest writes 300 NVSP INITs before the first service
- * call, each with a version the host refuses, so each is answered
- * (INIT_COMPLETE, FAILURE) and legal in WAIT_INIT.  The test checks:
- *  * the first service call handles exactly the budget (256) and wakes its
- *    own fd for the rest; the next call handles the other 44;
- *  * the VSP counted 300 packets (pkts_in) and 300 refused INITs;
- *  * the guest receives 300 completions with trans_ids 1..300 in order,
- *    with no gap.
- * With the bug, packet 257 goes missing: pkts_in is 299 and trans_id 257
- * never comes back.
- *
- * Connect / disconnect (netvsp_port_set_connected): the state is kept
- * across channel attach and detach; a disconnected port's link stays down
- * whatever the guest does, its VSP starts with the link down (so the guest
- * reads OID_GEN_MEDIA_CONNECT_STATUS "disconnected"; the VSP side of that,
- * and the MEDIA_(DIS)CONNECT indications, are in test_vsp_vsc.c, test_link)
- * and the stats say so.
+ *  * Budget: a pass reads at most SERVICE_BUDGET (64) ring packets and
+ *    handles every packet it read.  Regression test for a bug of the
+ *    control-thread service: it read (and so consumed) a ring packet and
+ *    only then checked its budget, so a guest that queued more than a
+ *    budget's worth lost one packet per batch without being told.  Here
+ *    the guest writes 300 NVSP INITs before the first pass, each with a
+ *    version the host refuses, so each is answered (INIT_COMPLETE,
+ *    FAILURE) and legal in WAIT_INIT: the first pass handles exactly 64,
+ *    five passes all 300, the guest gets 300 completions with trans_ids
+ *    1..300 in order, and no pass wakes the control thread.
+ *  * GPADL requests: a SEND_RECV_BUF is parked by the lcore (no further
+ *    ring reads) and wakes the control thread, which looks the GPADL up;
+ *    the next pass answers the guest: FAILURE for an id that is not a
+ *    GPADL of the channel, SUCCESS (one section of receive slots) for one
+ *    the guest built.
+ *  * Violations: an unknown NVSP type found by a pass is posted to the
+ *    control thread: the channel stays open and untouched (no more ring
+ *    reads) until netvsp_port_service closes it (BROKEN).
+ *  * Connect / disconnect (netvsp_port_set_connected): the state is kept
+ *    across channel attach and detach; a disconnected port's link stays
+ *    down whatever the guest does, its VSP starts with the link down (so
+ *    the guest reads OID_GEN_MEDIA_CONNECT_STATUS "disconnected"; the VSP
+ *    side of that, and the MEDIA_(DIS)CONNECT indications, are in
+ *    test_vsp_vsc.c, test_link) and the stats say so.
  *
  * How: the EAL runs in this process (no hugepages, one datapath lcore that
- * never sees the port: it is opened but not published), the switch port is
- * real (netvsp_port_create), and the channel is a real hv_vmbus_host
- * channel opened by an in-process hv_vmbus_guest over a socketpair, with
- * its rings in a plain buffer registered as guest memory.
+ * never sees the port: it is opened but not published, so the test thread
+ * plays the lcore), the switch port is real (netvsp_port_create), and the
+ * channel is a real hv_vmbus_host channel opened by an in-process
+ * hv_vmbus_guest over a socketpair, with its rings in a plain buffer
+ * registered as guest memory.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -53,6 +57,7 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_mbuf.h>
 
 #include "common/vsa_log.h"
 #include "hv/hv_mem.h"
@@ -68,7 +73,10 @@
 #define GMEM_PAGES 64u
 #define RING_PAGES 16u /* per direction: 15 data pages, 300 × 64 bytes fit */
 #define NPKTS 300u
-#define BUDGET 256u   /* SERVICE_BUDGET of netvsp_port.c */
+#define BUDGET 64u    /* SERVICE_BUDGET of netvsp_port.c */
+#define BURST 32u
+#define BUF_PAGE 32u  /* first guest page after the rings: receive buffer */
+#define BUF_PAGES 16u
 #define BAD_VERSION 0x30000u /* between v1 and v4: refused with FAILURE */
 
 static struct {
@@ -199,7 +207,50 @@ static bool fd_readable(int fd)
     return poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
 }
 
-/* ---- the test ---------------------------------------------------------------- */
+/* One lcore pass; the port is not published, so guest frames (none in
+ * these tests) would come back here. */
+static unsigned pass(struct netvsp_port *np)
+{
+    struct rte_mbuf *m[BURST];
+    unsigned n = netvsp_port_poll(np, m, BURST);
+
+    if (n)
+        rte_pktmbuf_free_bulk(m, n);
+    return n;
+}
+
+/* The guest writes NVSP message `m` with trans_id `tid`. */
+static void guest_msg(struct hv_ring *gout, const struct vspn_nvsp_msg *m,
+                      uint64_t tid, bool want_completion)
+{
+    uint8_t msg[VSPN_NVSP_ENCODE_MAX];
+    bool sig = false;
+    int n = vspn_nvsp_encode(m, msg, sizeof(msg));
+
+    assert_true(n > 0);
+    assert_int_equal(hv_ring_write_inband(gout,
+                                          want_completion
+                                              ? HV_PKT_FLAG_COMPLETION_REQUESTED
+                                              : 0,
+                                          tid, msg, (size_t)n, &sig), 0);
+}
+
+/* The next packet the host wrote: a completion with trans_id `tid`,
+ * decoded into *r. */
+static void guest_reply(struct hv_ring *gin, uint64_t tid,
+                        struct vspn_nvsp_msg *r)
+{
+    static uint8_t buf[4096];
+    struct hv_ring_pkt pkt;
+
+    assert_int_equal(hv_ring_read_pkt(gin, buf, sizeof(buf), &pkt), 0);
+    (void)hv_ring_read_end(gin);
+    assert_int_equal(pkt.type, HV_PKT_COMP);
+    assert_true(pkt.trans_id == tid);
+    assert_int_equal(vspn_nvsp_decode(pkt.data, pkt.data_size, r), 0);
+}
+
+/* ---- the tests ---------------------------------------------------------------- */
 
 static void test_service_budget_loses_nothing(void **state)
 {
@@ -212,11 +263,9 @@ static void test_service_budget_loses_nothing(void **state)
     struct hv_ring_pkt pkt;
     struct pair p;
     struct hv_chan *ch;
-    uint8_t msg[VSPN_NVSP_ENCODE_MAX];
     struct vspn_nvsp_msg m = { .type = VSPN_NVSP_INIT };
     uint64_t expect_tid = 1;
     unsigned answers = 0;
-    int n;
     (void)state;
 
     memset(&p, 0, sizeof(p));
@@ -228,32 +277,24 @@ static void test_service_budget_loses_nothing(void **state)
 
     /* the guest queues 300 packets before the host looks */
     m.u.init.min_ver = m.u.init.max_ver = BAD_VERSION;
-    n = vspn_nvsp_encode(&m, msg, sizeof(msg));
-    assert_true(n > 0);
-    for (uint64_t i = 1; i <= NPKTS; i++) {
-        bool sig = false;
-        assert_int_equal(hv_ring_write_inband(gout,
-                                              HV_PKT_FLAG_COMPLETION_REQUESTED,
-                                              i, msg, (size_t)n, &sig), 0);
-    }
-    assert_false(fd_readable(netvsp_port_fd(np)));
+    for (uint64_t i = 1; i <= NPKTS; i++)
+        guest_msg(gout, &m, i, true);
     assert_int_equal(vsp_stat(np, "pkts_in"), 0);
 
-    /* one wakeup (the guest's signal): the budget's worth is handled */
-    netvsp_port_service(np);
+    /* one pass handles the budget's worth; the next passes the rest */
+    assert_int_equal(pass(np), 0);
     assert_int_equal(vsp_stat(np, "pkts_in"), BUDGET);
-    assert_true(fd_readable(netvsp_port_fd(np))); /* more to do: self-wake */
-    /* the self-wakeup (acked, as vesperd does): the rest, and no further
-     * wakeup */
-    netvsp_port_fd_ack(np);
-    netvsp_port_service(np);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(pass(np), 0);
     assert_int_equal(vsp_stat(np, "pkts_in"), NPKTS);
-    assert_false(fd_readable(netvsp_port_fd(np)));
     assert_int_equal(vsp_stat(np, "init_refused"), NPKTS);
     assert_int_equal(vsp_stat(np, "violations"), 0);
-    /* nothing left: another call changes nothing */
-    netvsp_port_service(np);
+    /* nothing left: another pass changes nothing; nothing was for the
+     * control thread */
+    assert_int_equal(pass(np), 0);
     assert_int_equal(vsp_stat(np, "pkts_in"), NPKTS);
+    assert_false(fd_readable(netvsp_port_fd(np)));
+    assert_false(netvsp_port_service(np));
 
     /* every request answered, in order, no gap */
     while (hv_ring_read_pkt(gin, buf, sizeof(buf), &pkt) == 0) {
@@ -272,6 +313,299 @@ static void test_service_budget_loses_nothing(void **state)
     assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
 
     netvsp_port_detach(np);
+    vsw_port_close(g.sw, port);
+    hv_ring_destroy(gout);
+    hv_ring_destroy(gin);
+    pair_free(&p);
+}
+
+/* json counter `name` of the port (not of its VSP) */
+static uint64_t port_stat(struct netvsp_port *np, const char *name)
+{
+    json_t *o = netvsp_port_stats_json(np);
+    json_t *v;
+    uint64_t r;
+
+    assert_non_null(o);
+    v = json_object_get(o, name);
+    assert_true(json_is_integer(v));
+    r = (uint64_t)json_integer_value(v);
+    json_decref(o);
+    return r;
+}
+
+static void test_gpadl_request(void **state)
+{
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x03 } };
+    struct vsa_errmsg em;
+    struct netvsp_port *np;
+    struct vsw_port *port;
+    struct hv_ring *gout, *gin;
+    struct pair p;
+    struct hv_chan *ch;
+    struct vspn_nvsp_msg m, r;
+    uint64_t pfns[BUF_PAGES];
+    uint32_t gpadl;
+    (void)state;
+
+    memset(&p, 0, sizeof(p));
+    ch = pair_open(&p, &gout, &gin);
+    assert_non_null(ch);
+    assert_int_equal(netvsp_port_create(g.sw, "vm.nic2", &mac, 1500, &np,
+                                        &port, &em), 0);
+    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
+
+    /* INIT (v6.1) and the NDIS version: the VSP waits for buffers */
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_INIT;
+    m.u.init.min_ver = VSPN_NVSP_VERSION_1;
+    m.u.init.max_ver = VSPN_NVSP_VERSION_61;
+    guest_msg(gout, &m, 1, true);
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_SEND_NDIS_VERSION;
+    m.u.ndis_ver.major = 6;
+    m.u.ndis_ver.minor = 30;
+    guest_msg(gout, &m, 2, false);
+    /* a receive buffer that is no GPADL of the channel, then an INIT the
+     * pass must not read while the first waits */
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_SEND_RECV_BUF;
+    m.u.buf.gpadl = 0xdead;
+    m.u.buf.id = 0xcafe;
+    guest_msg(gout, &m, 3, true);
+
+    assert_int_equal(pass(np), 0);
+    guest_reply(gin, 1, &r);
+    assert_int_equal(r.type, VSPN_NVSP_INIT_COMPLETE);
+    assert_int_equal(r.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    assert_int_equal(vsp_stat(np, "pkts_in"), 2); /* the third is parked */
+    assert_true(fd_readable(netvsp_port_fd(np))); /* the control thread */
+    assert_int_equal(port_stat(np, "gpadl_requests"), 1);
+    assert_int_equal(pass(np), 0);                /* still waiting */
+    assert_int_equal(vsp_stat(np, "pkts_in"), 2);
+
+    netvsp_port_fd_ack(np);
+    assert_true(netvsp_port_service(np)); /* looks 0xdead up: none */
+    assert_false(netvsp_port_service(np));
+    assert_int_equal(pass(np), 0);
+    assert_int_equal(vsp_stat(np, "pkts_in"), 3);
+    guest_reply(gin, 3, &r);
+    assert_int_equal(r.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(r.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
+
+    /* a real receive buffer: pages after the rings */
+    gpadl = hv_vmbus_guest_next_gpadl_id(p.vg);
+    for (uint32_t i = 0; i < BUF_PAGES; i++)
+        pfns[i] = (GMEM_GPA >> 12) + BUF_PAGE + i;
+    assert_int_equal(hv_vmbus_guest_gpadl_create(p.vg, hv_chan_relid(ch),
+                                                 gpadl, pfns, BUF_PAGES), 0);
+    pump(&p);
+    assert_int_equal(hv_vmbus_guest_gpadl_status(p.vg, gpadl), 0);
+    m.u.buf.gpadl = gpadl;
+    guest_msg(gout, &m, 4, true);
+    assert_int_equal(pass(np), 0);
+    netvsp_port_fd_ack(np);
+    assert_true(netvsp_port_service(np));
+    assert_int_equal(pass(np), 0);
+    guest_reply(gin, 4, &r);
+    assert_int_equal(r.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(r.u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    assert_int_equal(r.u.recv_buf_complete.num_sections, 1);
+    assert_true(port_stat(np, "recv_slots") >= 4);
+    assert_int_equal(port_stat(np, "gpadl_requests"), 2);
+    assert_int_equal(vsp_stat(np, "violations"), 0);
+
+    /* detach drops the VSP's reference: the guest can tear it down */
+    netvsp_port_detach(np);
+    assert_int_equal(hv_vmbus_guest_gpadl_teardown(p.vg, hv_chan_relid(ch),
+                                                   gpadl), 0);
+    pump(&p);
+    assert_int_equal(hv_vmbus_host_gpadl_count(p.h), 1); /* the rings' */
+    vsw_port_close(g.sw, port);
+    hv_ring_destroy(gout);
+    hv_ring_destroy(gin);
+    pair_free(&p);
+}
+
+static void test_violation_posted(void **state)
+{
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x04 } };
+    struct vsa_errmsg em;
+    struct netvsp_port *np;
+    struct vsw_port *port;
+    struct hv_ring *gout, *gin;
+    struct pair p;
+    struct hv_chan *ch;
+    struct vspn_nvsp_msg m;
+    uint8_t junk[64];
+    bool sig = false;
+    (void)state;
+
+    memset(&p, 0, sizeof(p));
+    ch = pair_open(&p, &gout, &gin);
+    assert_non_null(ch);
+    assert_int_equal(netvsp_port_create(g.sw, "vm.nic3", &mac, 1500, &np,
+                                        &port, &em), 0);
+    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
+
+    /* an NVSP type that does not exist, then a good INIT */
+    memset(junk, 0, sizeof(junk));
+    junk[0] = 0x39;
+    junk[1] = 0x05; /* 1337 */
+    assert_int_equal(hv_ring_write_inband(gout, 0, 1, junk, sizeof(junk),
+                                          &sig), 0);
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_INIT;
+    m.u.init.min_ver = VSPN_NVSP_VERSION_1;
+    m.u.init.max_ver = VSPN_NVSP_VERSION_61;
+    guest_msg(gout, &m, 2, true);
+
+    assert_int_equal(pass(np), 0);
+    assert_true(fd_readable(netvsp_port_fd(np)));
+    assert_int_equal(vsp_stat(np, "violations"), 1);
+    /* the lcore leaves the channel alone: the INIT stays unread */
+    assert_int_equal(pass(np), 0);
+    assert_int_equal(vsp_stat(np, "pkts_in"), 1);
+    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
+    /* the control thread closes it */
+    netvsp_port_fd_ack(np);
+    assert_true(netvsp_port_service(np));
+    assert_int_equal(hv_chan_state(ch), HV_CHAN_BROKEN);
+
+    netvsp_port_detach(np);
+    vsw_port_close(g.sw, port);
+    hv_ring_destroy(gout);
+    hv_ring_destroy(gin);
+    pair_free(&p);
+}
+
+/* Publishes `port` (NULL: none) on switch sw0: the datapath lcore polls
+ * it from then on. */
+static void commit_port(struct vsw_port *port)
+{
+    static const struct vsw_cfg_switch sw = { .name = "sw0", .fdb_max = 1024,
+                                              .aging_s = 300 };
+    struct vsw_cfg_port cp = { .port = port,
+                               .vlan = { .mode = VLAN_MODE_ACCESS,
+                                         .access_vid = 1 } };
+    struct vsw_cfg cfg = { .switches = &sw, .n_switches = 1,
+                           .ports = &cp, .n_ports = port ? 1 : 0 };
+    struct vsa_errmsg em;
+
+    if (vsw_commit(g.sw, &cfg, &em) != 0)
+        fail_msg("vsw_commit: %s", em.msg);
+}
+
+static bool fd_wait(int fd, int ms)
+{
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+    return poll(&pf, 1, ms) == 1 && (pf.revents & POLLIN);
+}
+
+/* Reads the host's next packet, waiting for the lcore up to 5 s. */
+static void guest_wait_reply(struct hv_ring *gin, uint64_t tid,
+                             struct vspn_nvsp_msg *r)
+{
+    static uint8_t buf[4096];
+    struct hv_ring_pkt pkt;
+
+    for (unsigned i = 0;
+         i < 5000 && hv_ring_peek_pkt(gin, buf, sizeof(buf), &pkt) == -EAGAIN;
+         i++)
+        usleep(1000);
+    guest_reply(gin, tid, r);
+}
+
+/* The same protocol as above, served by the real datapath lcore while
+ * this thread plays the control thread and the guest: it reads the stats
+ * and flips the connection while the lcore works (ThreadSanitizer
+ * checks the lock and the mailboxes in make test-tsan). */
+static void test_lcore_serves(void **state)
+{
+    static uint8_t buf[4096];
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x05 } };
+    struct vsa_errmsg em;
+    struct netvsp_port *np;
+    struct vsw_port *port;
+    struct hv_ring *gout, *gin;
+    struct hv_ring_pkt pkt;
+    struct pair p;
+    struct hv_chan *ch;
+    struct vspn_nvsp_msg m, r;
+    uint64_t expect_tid = 1;
+    uint8_t junk[64];
+    bool sig = false;
+    (void)state;
+
+    memset(&p, 0, sizeof(p));
+    ch = pair_open(&p, &gout, &gin);
+    assert_non_null(ch);
+    assert_int_equal(netvsp_port_create(g.sw, "vm.nic5", &mac, 1500, &np,
+                                        &port, &em), 0);
+    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
+    commit_port(port);
+
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_INIT;
+    m.u.init.min_ver = m.u.init.max_ver = BAD_VERSION;
+    for (uint64_t i = 1; i <= NPKTS; i++)
+        guest_msg(gout, &m, i, true);
+    for (unsigned spins = 0; expect_tid <= NPKTS && spins < 50000; spins++) {
+        json_t *o = netvsp_port_stats_json(np);
+
+        assert_non_null(o);
+        json_decref(o);
+        netvsp_port_set_connected(np, spins & 1);
+        while (hv_ring_read_pkt(gin, buf, sizeof(buf), &pkt) == 0) {
+            assert_int_equal(pkt.type, HV_PKT_COMP);
+            assert_true(pkt.trans_id == expect_tid);
+            expect_tid++;
+        }
+        (void)hv_ring_read_end(gin);
+        usleep(100);
+    }
+    assert_true(expect_tid == NPKTS + 1);
+    netvsp_port_set_connected(np, true);
+    assert_int_equal(vsp_stat(np, "init_refused"), NPKTS);
+
+    /* a GPADL request: the lcore wakes us, we answer, it replies */
+    m.u.init.min_ver = VSPN_NVSP_VERSION_1;
+    m.u.init.max_ver = VSPN_NVSP_VERSION_61;
+    guest_msg(gout, &m, 1001, true);
+    guest_wait_reply(gin, 1001, &r);
+    assert_int_equal(r.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_SEND_NDIS_VERSION;
+    m.u.ndis_ver.major = 6;
+    m.u.ndis_ver.minor = 30;
+    guest_msg(gout, &m, 1002, false);
+    memset(&m, 0, sizeof(m));
+    m.type = VSPN_NVSP_SEND_RECV_BUF;
+    m.u.buf.gpadl = 0xdead;
+    m.u.buf.id = 0xcafe;
+    guest_msg(gout, &m, 1003, true);
+    assert_true(fd_wait(netvsp_port_fd(np), 5000));
+    netvsp_port_fd_ack(np);
+    assert_true(netvsp_port_service(np));
+    guest_wait_reply(gin, 1003, &r);
+    assert_int_equal(r.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(r.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
+
+    /* a violation: posted by the lcore, the channel closed here */
+    memset(junk, 0, sizeof(junk));
+    junk[0] = 0x39;
+    junk[1] = 0x05;
+    assert_int_equal(hv_ring_write_inband(gout, 0, 1004, junk, sizeof(junk),
+                                          &sig), 0);
+    assert_true(fd_wait(netvsp_port_fd(np), 5000));
+    netvsp_port_fd_ack(np);
+    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
+    assert_true(netvsp_port_service(np));
+    assert_int_equal(hv_chan_state(ch), HV_CHAN_BROKEN);
+
+    netvsp_port_detach(np);
+    commit_port(NULL);
     vsw_port_close(g.sw, port);
     hv_ring_destroy(gout);
     hv_ring_destroy(gin);
@@ -314,7 +648,7 @@ static void test_connected(void **state)
     assert_false(netvsp_port_connected(np));
     assert_false(port_connected(np));
     assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
-    netvsp_port_service(np);
+    pass(np);
     assert_false(netvsp_port_connected(np));
     vsw_tick(g.sw);
     assert_false(vsw_port_link_up(port));
@@ -323,6 +657,7 @@ static void test_connected(void **state)
      * port's link waits for the guest's receive buffer) */
     netvsp_port_set_connected(np, true);
     assert_true(netvsp_port_connected(np));
+    pass(np); /* the lcore tells the VSP */
     assert_int_equal(vsp_stat(np, "link_indications"), 0); /* no RNDIS */
     netvsp_port_set_connected(np, false);
     netvsp_port_detach(np);
@@ -356,6 +691,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_service_budget_loses_nothing),
+        cmocka_unit_test(test_gpadl_request),
+        cmocka_unit_test(test_violation_posted),
+        cmocka_unit_test(test_lcore_serves),
         cmocka_unit_test(test_connected),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
