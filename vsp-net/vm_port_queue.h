@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vm_port_queue.h — the mbuf queues shared by the VM NIC switch ports
- * (netvsp_port.c, tulip_port.c; prefix vm_port_queue_): each port has a
+ * vm_port_queue.h — the mbuf queues of the legacy NIC switch port
+ * (tulip_port.c; prefix vm_port_queue_): the port has a
  * single-producer/single-consumer rte_ring per direction between its lcore
  * and vesperd's control thread, and an eventfd of its own that wakes the
  * control thread when frames for the guest arrive in an empty queue.
  * Header-only (the tx side runs on the lcore, inlined into tx_burst).
+ * The synthetic NIC port (netvsp_port.c) no longer uses it: its channel is
+ * served on the lcore, with no host queue (netvsp_port.h).
  */
 #ifndef VM_PORT_QUEUE_H
 #define VM_PORT_QUEUE_H

@@ -21,10 +21,13 @@
 #          ovsdb-server.
 #
 # Vesper serves a synthetic NIC's VMBus channel (ring reads, NVSP/RNDIS,
-# copies into the guest's receive buffer) on its CONTROL thread
-# (vsp-net/netvsp_port.h), so on CPU 0 beside the guest; OVS does all its
-# vhost-user work on the PMD (CPU 1).  That is the product as built, and
-# the figures show it; see README.md.
+# copies into the guest's receive buffer) on the DATAPATH lcore that polls
+# the port (vsp-net/netvsp_port.h), as OVS does its vhost-user work on the
+# PMD: both on CPU 1.  vesperd's control thread keeps only the channels'
+# control work (GPADL lookups, violations); the host masks the guest's ring
+# interrupts, so the guest does not signal it for new frames.  In
+# legacy-pair the control thread still runs the device model on CPU 0
+# (below).  See README.md.
 #
 #   vesper : vesperd --config (a private switch "bench" only) --vm-dir RUN/vm
 #            ...; vesperctl vm add vmA / vm nic add vmA --switch bench --type

@@ -596,8 +596,9 @@ start_synth_guests() {
 }
 
 # ctl_cpu SECS: vesperd's control thread (its main thread, task id = pid,
-# which serves every VM NIC's channel) over the next SECS s, in % of one
-# core, from its utime + stime in /proc.
+# which takes the guests' signals and runs the legacy NICs' devices; the
+# datapath lcores serve the synthetic NICs' channels) over the next SECS s,
+# in % of one core, from its utime + stime in /proc.
 ctl_cpu() {
     local a b stat="/proc/$VT_VESPERD_PID/task/$VT_VESPERD_PID/stat"
     a=$(awk '{ print $14 + $15 }' "$stat")

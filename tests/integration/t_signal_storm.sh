@@ -5,8 +5,8 @@
 # it opens its NIC properly, then writes its guest->host signal eventfd in a
 # tight loop (several 100,000 signals a second) with nothing in its ring.
 # Asserted:
-#  * vesperd's control thread (its main thread, which services every
-#    synthetic NIC) spends at most CPU_BUDGET % of one core over CPU_SECS s
+#  * vesperd's control thread (its main thread, which takes every guest
+#    signal) spends at most CPU_BUDGET % of one core over CPU_SECS s
 #    of the storm, with only a light ping (5/s) beside it;
 #  * the storming channel shows storm_backoffs and signals_idle, vm1's and
 #    vm2's channels no backoff (well-behaved guests never back off, under

@@ -30,13 +30,16 @@
  * pollable fd (vd_vm_fd); vesperd's control loop adds that fd to its own
  * epoll set and calls vd_vm_run(h, 0) when it is readable, and vd_vm_tick()
  * every ~100 ms.  Inside are, per partition, the listen socket, the guest's
- * connection socket (both level-triggered), and, per open channel that
- * vesperd services on the control thread, the guest→host signal eventfd
+ * connection socket (both level-triggered), and, per open channel whose
+ * guest signals vesperd handles (a channel without a protocol handler, or
+ * one whose glue sets channel_signal, as the synthetic port does although
+ * its lcore serves the rings), the guest→host signal eventfd
  * (edge-triggered: the guest shares that file and may clear O_NONBLOCK or
  * drain it itself, so it is read only with RWF_NOWAIT, see
  * hv_chan_ack_signal).  Work is bounded per wakeup: one socket frame per
- * connection event, VD_VM_DRAIN_BUDGET ring packets per channel; leftover
- * work re-arms an internal eventfd so the loop comes back.
+ * connection event, VD_VM_DRAIN_BUDGET ring packets per channel drained
+ * without a handler; leftover work re-arms an internal eventfd so the loop
+ * comes back.
  *
  * Transactions: vd_apply() (apply.c) changes the VM set together with the
  * rest of the configuration.  vd_vm_prepare() does everything that can
@@ -70,8 +73,9 @@
  *        and send buffer GPADLs: hv_vmbus_host_gpadl_get).  Return 0 to
  *        take the channel: from then until channel_closed returns, the glue
  *        OWNS the two rings, the channel's counters, hv_chan_notify_guest
- *        and hv_chan_ack_signal, on whatever single thread it chooses (an
- *        lcore).  Return a negative errno to refuse: the guest gets
+ *        and hv_chan_ack_signal, on whatever thread it chooses, one at a
+ *        time (an lcore; the synthetic port serialises its lcores with a
+ *        spinlock).  Return a negative errno to refuse: the guest gets
  *        OPENCHANNEL_RESULT status 1 and the channel stays offered.
  *   channel_signal(ctx, nic, ch)  OPTIONAL.  When set, vesperd keeps the
  *        guest→host eventfd in its epoll and calls this on the control
@@ -134,17 +138,20 @@
  * `nic` stays valid from dev_attach until dev_detach returns; read
  * nic->dev_index at the time of use (it changes on renumbering).
  *
- * Extra fds: a glue that services channels on the control thread (the
- * VSP of vsp-net/netvsp_port.h does) and needs another wakeup, such as an
- * eventfd its lcore writes when frames for the guest are queued, registers
- * it with vd_vm_watch_add() (typically from channel_opened) and removes it
- * with vd_vm_watch_del() (from channel_closed, before closing the fd); its
- * callback then runs on the control thread inside vd_vm_run().
+ * Extra fds: a glue that needs another wakeup of the control thread, such
+ * as an eventfd its lcore writes, registers it with vd_vm_watch_add() and
+ * removes it with vd_vm_watch_del() (before closing the fd); its callback
+ * then runs on the control thread inside vd_vm_run().  synth.c and
+ * legacy.c register their port's eventfd when the port is opened: the
+ * synthetic port's lcore serves the channel and writes it to hand the
+ * control thread a violation or a GPADL lookup (vsp-net/netvsp_port.h);
+ * the legacy port's lcore writes it when frames for the guest are queued
+ * (vsp-net/tulip_port.h).
  *
  * `nic` (struct vd_vm_nic_info) stays valid from channel_opened until
  * channel_closed returns; its strings and instance never change, its mac
  * and switch_name only if a configuration change edits them (no RPC does:
- * a NIC's MAC and switch are fixed at vm.nic.add).  Without ops (today), or
+ * a NIC's MAC and switch are fixed at vm.nic.add).  Without ops, or
  * with ops whose channel_opened is NULL, vesperd services an opened
  * channel itself with no protocol handler: it drains the guest→host ring
  * and counts the packets as `unhandled` (vm.show), and never writes to the
@@ -177,8 +184,9 @@
  * VD_VM_STORM_BACKOFF_MAX_MS.  Well-behaved guests signal only when their
  * ring went non-empty (or when they freed ring space the host waits for),
  * so their wakeups find work and they never back off.  While a channel is
- * backed off, its glue still services it for everything else (frames for
- * the guest, the 100 ms tick), ring reads included.
+ * backed off, its glue still services it for everything else, ring reads
+ * included (the synthetic port's lcore keeps polling the ring; its eventfd
+ * and the 100 ms tick still reach the control thread).
  *
  * Thread-safety
  * -------------
