@@ -309,9 +309,7 @@ int tulip_port_create(struct vsw *sw, const char *name,
                                     SOCKET_ID_ANY,
                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
     snprintf(rname, sizeof(rname), "tulip_out%u", id);
-    tp->to_guest = rte_ring_create(rname, TULIP_PORT_RING_SIZE,
-                                   SOCKET_ID_ANY,
-                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+    tp->to_guest = vm_port_queue_create_to_guest(rname, TULIP_PORT_RING_SIZE);
     tp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!tp->to_switch || !tp->to_guest || tp->efd < 0) {
         rc = vsa_errmsg_set(em, -ENOMEM, "port %s: out of memory", name);

@@ -27,8 +27,9 @@
  *     demand or tulip_port_service) are copied into mbufs and queued on a
  *     single-producer/single-consumer rte_ring that the port's rx_burst
  *     (lcore) drains;
- *   - frames for the guest: the port's tx_burst (lcore) queues mbufs on a
- *     second ring and, when that ring was empty, wakes the control thread
+ *   - frames for the guest: the port's tx_burst (any lcore that forwards
+ *     to the port: the ring is multi-producer) queues mbufs on a second
+ *     ring and, when that ring was empty, wakes the control thread
  *     through an eventfd (tulip_port_fd); tulip_port_service() then hands
  *     each frame to vspn_tulip_receive (a frame the device cannot take —
  *     no descriptor, filtered, receiver stopped — is dropped and counted,

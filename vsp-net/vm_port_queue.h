@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * vm_port_queue.h — the mbuf queues of the legacy NIC switch port
- * (tulip_port.c; prefix vm_port_queue_): the port has a
- * single-producer/single-consumer rte_ring per direction between its lcore
- * and vesperd's control thread, and an eventfd of its own that wakes the
- * control thread when frames for the guest arrive in an empty queue.
+ * (tulip_port.c; prefix vm_port_queue_): the port has an rte_ring per
+ * direction between the lcores and vesperd's control thread (toward the
+ * guest multi-producer: vm_port_queue_create_to_guest), and an eventfd of
+ * its own that wakes the control thread when frames for the guest arrive
+ * in an empty queue.
  * Header-only (the tx side runs on the lcore, inlined into tx_burst).
  * The synthetic NIC port (netvsp_port.c) no longer uses it: its channel is
  * served on the lcore, with no host queue (netvsp_port.h).
@@ -21,6 +22,16 @@
 
 #include "common/vsa_tsan.h"
 
+/* The queue toward the guest.  The switch calls a port's tx_burst from
+ * whichever datapath lcore forwards a frame to it, so with more than one
+ * lcore there are several producers; the control thread is the one
+ * consumer.  NULL on failure (rte_errno). */
+static inline struct rte_ring *vm_port_queue_create_to_guest(const char *name,
+                                                             unsigned size)
+{
+    return rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+}
+
 /* tx_burst of a VM NIC port (lcore): queues up to n frames for the guest,
  * wakes the control thread through `efd` if the queue was empty, counts
  * the frames that did not fit in *full.  Returns the number queued; the
@@ -34,7 +45,7 @@ static inline uint16_t vm_port_queue_to_guest(struct rte_ring *r, int efd,
     unsigned done;
 
     VSA_TSAN_RELEASE(r);
-    done = rte_ring_sp_enqueue_burst(r, (void **)pkts, n, NULL);
+    done = rte_ring_mp_enqueue_burst(r, (void **)pkts, n, NULL);
 
     if (done && was_empty) {
         uint64_t one = 1;
