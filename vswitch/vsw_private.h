@@ -209,6 +209,8 @@ struct vsw {
     int next_capture_id;
     int capture_ts_offset;         /* mbuf dynfield: capture timestamp (ns) */
 
+    char nic_journal[256];         /* vsw_params.nic_journal_dir, or "" */
+    int nic_journal_lock;          /* its lock file, or -1 */
     uint64_t ticks;                /* vsw_tick() calls */
     uint64_t tsc_hz;
     uint64_t tsc0;
@@ -262,6 +264,18 @@ void vsw__hostif_isolate(const char *ifname);
 int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
                      struct vsa_errmsg *em);
 void vsw__hostif_restore(const struct vsw_hostif_state *st);
+/* The crash journal of saved NIC states (nic_journal.c): open creates the
+ * directory (0700) if needed and locks it, returning the lock's fd (keep
+ * it open; -EBUSY: another process holds it); add records `s` before a
+ * port first binds
+ * its NIC; del forgets it once the NIC is given back; recover gives back
+ * every NIC a previous process left recorded and empties the directory
+ * (returns how many it restored). */
+int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em);
+int vsw__nic_journal_add(const char *dir, const struct vsw_hostif_state *s,
+                         struct vsa_errmsg *em);
+void vsw__nic_journal_del(const char *dir, int ifindex);
+unsigned vsw__nic_journal_recover(const char *dir);
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
 /* The same in two steps: prepare allocates everything (and changes

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_debug.h>
@@ -104,16 +105,33 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
     struct vsw *sw;
     size_t qsz;
     unsigned lcore, idx = 0;
-    int rc = -ENOMEM;
+    int rc = -ENOMEM, journal_lock = -1;
 
     if (p->n_dp_lcores == 0 || p->n_dp_lcores > VSW_MAX_LCORES)
         return vsa_errmsg_set(em, -EINVAL,
                               "need 1..%d datapath lcores, have %u",
                               VSW_MAX_LCORES, p->n_dp_lcores);
+    if (p->nic_journal_dir) {
+        if (strlen(p->nic_journal_dir) >= sizeof(sw->nic_journal))
+            return vsa_errmsg_set(em, -ENAMETOOLONG, "NIC state directory "
+                                  "%s: name too long", p->nic_journal_dir);
+        journal_lock = vsw__nic_journal_open(p->nic_journal_dir, em);
+        if (journal_lock < 0)
+            return journal_lock;
+        /* before any port binds anything: NICs a crashed process held */
+        vsw__nic_journal_recover(p->nic_journal_dir);
+    }
     sw = vsw__zmalloc("vsw", sizeof(*sw), RTE_CACHE_LINE_SIZE);
-    if (!sw)
+    if (!sw) {
+        if (journal_lock >= 0)
+            close(journal_lock);
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    }
+    sw->nic_journal_lock = journal_lock;
     sw->n_dp_lcores = p->n_dp_lcores;
+    if (p->nic_journal_dir)
+        snprintf(sw->nic_journal, sizeof(sw->nic_journal), "%s",
+                 p->nic_journal_dir);
     sw->tsc_hz = rte_get_tsc_hz();
     sw->tsc0 = rte_rdtsc() - sw->tsc_hz; /* now_s starts at 1 */
     sw->next_capture_id = 1;
@@ -217,6 +235,8 @@ out_free:
     vsw__free(sw->qsbr);
     vsw__mempool_free(sw->pool);
     vsw__mempool_free(sw->capture_pool);
+    if (sw->nic_journal_lock >= 0)
+        close(sw->nic_journal_lock);
     vsw__free(sw);
     return rc;
 }
@@ -261,6 +281,9 @@ void vsw_destroy(struct vsw *sw)
     vsw__free(sw->qsbr);
     vsw__mempool_free(sw->pool);
     vsw__mempool_free(sw->capture_pool);
+    /* every port closed: every NIC given back, its entry gone */
+    if (sw->nic_journal_lock >= 0)
+        close(sw->nic_journal_lock);
     vsw__free(sw);
 }
 
@@ -364,9 +387,17 @@ static int nic_save(struct vsw *sw, struct vsw_port *p, struct vsa_errmsg *em)
     if (rc < 0)
         return rc;
     q = nic_holder(sw, p, p->nic_prior.ifindex);
-    if (q)
+    if (q) {
         p->nic_prior = q->nic_prior;
-    return 0;
+        return 0;
+    }
+    /* the first holder: on disk too, for a crash (nic_journal.c) */
+    if (sw->nic_journal[0]) {
+        rc = vsw__nic_journal_add(sw->nic_journal, &p->nic_prior, em);
+        if (rc < 0)
+            memset(&p->nic_prior, 0, sizeof(p->nic_prior));
+    }
+    return rc;
 }
 
 /* Gives p's kernel NIC back as it was before p was opened, unless another
@@ -377,6 +408,8 @@ static void nic_restore(struct vsw *sw, struct vsw_port *p)
     if (!p->nic_prior.ifindex || nic_holder(sw, p, p->nic_prior.ifindex))
         return;
     vsw__hostif_restore(&p->nic_prior);
+    if (sw->nic_journal[0])
+        vsw__nic_journal_del(sw->nic_journal, p->nic_prior.ifindex);
 }
 
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,

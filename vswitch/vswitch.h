@@ -99,6 +99,11 @@ const char *vsw_drop_name(enum vsw_drop d);
 struct vsw_params {
     uint32_t n_mbufs;              /* packet pool size */
     uint32_t n_dp_lcores;          /* datapath lcores (EAL workers used) */
+    /* Where the state of each kernel NIC a port binds is recorded until it
+     * is given back, so that the next process can give it back after a
+     * crash (vswitch/nic_journal.c; vsw_create recovers what it finds
+     * there).  NULL: not recorded.  Put it on a tmpfs (/run). */
+    const char *nic_journal_dir;
 };
 
 /* After rte_eal_init().  Creates the pool and RCU state and launches the

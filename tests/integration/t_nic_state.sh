@@ -18,6 +18,15 @@
 #      is taken by a veth) after its uplink was opened, set up and isolated
 #      (the transaction closes the uplink again).
 #  (d) vesperd stopping (SIGTERM) gives a bound NIC back too.
+#  (e) vesperd killed with SIGKILL while it holds a NIC: the NIC stays
+#      changed (the process is gone), but its state before the binding is
+#      on disk beside the socket (vesperd.nics/nic-IFINDEX), and the next
+#      vesperd gives it back before it replays its configuration: with the
+#      same configuration the NIC is bound again and a later switch del
+#      gives back the state before the FIRST binding; with a configuration
+#      without the NIC it is given back at start-up.  The record is gone
+#      once the NIC is given back, and a second vesperd on the same socket
+#      is refused (it would take the first one's records for leftovers).
 . "$(dirname "$0")/lib.sh"
 
 PHYS=vt$VT_ID-phys
@@ -140,3 +149,49 @@ assert_bound a "uplink of ext (before vesperd stops)"
 stop_vesperd
 assert_eq "$VESPERD_STATUS" 0 "vesperd exit status"
 assert_eq "$(nic_state a)" "$before" "vesperd stopped: vt$VT_ID-a as before"
+
+# ---- (e) vesperd killed (SIGKILL) while it holds a NIC ------------------------
+# What the NIC was before is also on disk (beside the socket:
+# vesperd.nics/nic-IFINDEX) for as long as a port holds it; the next vesperd
+# gives such NICs back before it replays its configuration.
+NICDIR=${VT_SOCK%.sock}.nics
+entries() { find "$NICDIR" -name 'nic-*' 2>/dev/null | wc -l; }
+assert_eq "$(entries)" 0 "no NIC recorded once vesperd stopped cleanly"
+start_vesperd # the configuration still has ext on vt-a: bound again
+assert_bound a "uplink of ext after the restart"
+assert_eq "$(entries)" 1 "vt$VT_ID-a recorded while held"
+grep -q "^ifname=vt$VT_ID-a$" "$NICDIR/nic-$(cat /sys/class/net/vt$VT_ID-a/ifindex)" ||
+    fail "the record is not vt$VT_ID-a's: $(cat "$NICDIR"/nic-* 2>&1)"
+kill9_vesperd
+assert_bound a "SIGKILL: nothing given back by the dead process"
+# (e1) the same configuration: given back, then bound again, so that the
+# record is the state before the first binding, not the crashed one
+start_vesperd
+grep -q "NIC vt$VT_ID-a given back as it was before" "$TMP/vesperd.log" ||
+    fail "the restarted vesperd did not give vt$VT_ID-a back"
+ok "the restarted vesperd gave vt$VT_ID-a back before binding it again"
+assert_bound a "uplink of ext after the restart that followed SIGKILL"
+ctl_ok switch del ext
+assert_eq "$(nic_state a)" "$before" "SIGKILL, restart, switch del: vt$VT_ID-a as before"
+assert_eq "$(entries)" 0 "record removed once vt$VT_ID-a was given back"
+# (e2) killed again; the next vesperd's configuration does not have the
+# NIC any more: given back at start-up
+ctl_ok switch add ext --type external --uplink "vt$VT_ID-a"
+assert_bound a "uplink of ext (before the second SIGKILL)"
+kill9_vesperd
+VT_CONFIG=$TMP/other.json
+start_vesperd
+assert_eq "$(nic_state a)" "$before" "SIGKILL, vesperd without the switch: vt$VT_ID-a as before"
+assert_eq "$(entries)" 0 "no record left"
+# (e3) a second vesperd on the same socket is refused before it touches
+# anything: its start-up would take the first one's records for leftovers
+out=$(timeout 60 "$VESPERD" --config "$TMP/third.json" --socket "$VT_SOCK" \
+    --cores 0,1 --file-prefix "${VT_PREFIX}x" $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) 2>&1)
+rc=$?
+rm -rf "/var/run/dpdk/${VT_PREFIX}x" # its EAL's runtime files (no-huge mode)
+log "second vesperd on $VT_SOCK -> exit $rc: $(tail -1 <<<"$out")"
+assert_eq "$rc" 1 "a second vesperd on the same socket exits 1"
+assert_contains "$out" "another vesperd is running" "it says why"
+vesperd_alive || fail "the first vesperd died"
+ctl_ok info
+ok "kernel NICs given back after SIGKILL"

@@ -81,6 +81,32 @@ static bool hugepages_usable(void)
     return free_pages >= 256;
 }
 
+/* Where the switch records the kernel NICs it binds until it gives them
+ * back (vsw_params.nic_journal_dir): beside the control socket, which
+ * names one vesperd, "<socket minus .sock>.nics" (default
+ * /run/vesper/vesperd.nics, a tmpfs).  The socket's directory is created
+ * if missing.  NULL if the path is too long. */
+static const char *nic_state_dir(const char *socket_path)
+{
+    static char dir[256];
+    size_t n = strlen(socket_path);
+    char *slash;
+
+    if (n >= 5 && strcmp(socket_path + n - 5, ".sock") == 0)
+        n -= 5;
+    if (n + sizeof(".nics") > sizeof(dir))
+        return NULL;
+    memcpy(dir, socket_path, n);
+    memcpy(dir + n, ".nics", sizeof(".nics"));
+    slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        mkdir(dir, 0755);
+        *slash = '/';
+    }
+    return dir;
+}
+
 static int count_cores(const char *list)
 {
     int n = 1;
@@ -241,7 +267,13 @@ int main(int argc, char **argv)
     }
 
     struct vsw_params vp = { .n_mbufs = (uint32_t)mbufs,
-                             .n_dp_lcores = (uint32_t)count_cores(cores) - 1 };
+                             .n_dp_lcores = (uint32_t)count_cores(cores) - 1,
+                             .nic_journal_dir = nic_state_dir(d.socket_path) };
+    if (!vp.nic_journal_dir) {
+        fprintf(stderr, "vesperd: socket path too long: %s\n", d.socket_path);
+        rte_eal_cleanup();
+        return 1;
+    }
     if (vsw_create(&vp, &d.vsw, &em) < 0) {
         fprintf(stderr, "vesperd: %s\n", em.msg);
         rte_eal_cleanup();

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_nic_journal.c — objective: the crash journal of kernel NIC states
+ * (vswitch/nic_journal.c) gives back exactly the NICs it recorded, and
+ * nothing else, whatever it finds in its directory.
+ *  * open creates the directory and locks it: a second open of the same
+ *    directory is -EBUSY until the first lock is closed;
+ *  * a NIC recorded down and not promiscuous, then set up and promiscuous
+ *    (what binding does), is given back by recover, and its entry is gone;
+ *  * entries recover must not act on, all removed without touching
+ *    anything: a file that is not ours, a half-written one (.tmp, never
+ *    renamed), out-of-range values, a name that no longer exists, and an
+ *    ifindex that now carries another name (the index reused or the NIC
+ *    renamed).
+ * How: in a network namespace of its own (unshare; root), on a veth made
+ * with ip(8), read back with ip -j.  No DPDK.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/vsa_log.h"
+#include "vswitch/vsw_private.h"
+
+static char dir[PATH_MAX];
+
+static int sh(const char *cmd)
+{
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* "up promisc" / "down nopromisc" ... of the veth */
+static void link_state(char *buf, size_t size)
+{
+    FILE *p = popen("ip -j link show dev vtj0 | "
+                    "jq -r '.[0] | (if any(.flags[]; . == \"UP\") then "
+                    "\"up\" else \"down\" end) + \" \" + (if any(.flags[]; "
+                    ". == \"PROMISC\") then \"promisc\" else \"nopromisc\" "
+                    "end)'", "r");
+    assert_non_null(p);
+    assert_non_null(fgets(buf, (int)size, p));
+    buf[strcspn(buf, "\n")] = '\0';
+    pclose(p);
+}
+
+static unsigned entries(void)
+{
+    char cmd[PATH_MAX + 64];
+    unsigned n = 0;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "ls -A '%s' | grep -c '^nic-'", dir);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    if (fscanf(p, "%u", &n) != 1)
+        n = 0;
+    pclose(p);
+    return n;
+}
+
+static void put_file(const char *name, const char *text)
+{
+    char path[PATH_MAX + 64];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_lock(void **state)
+{
+    struct vsa_errmsg em;
+    int a, b;
+    (void)state;
+
+    a = vsw__nic_journal_open(dir, &em);
+    assert_true(a >= 0);
+    b = vsw__nic_journal_open(dir, &em);
+    assert_int_equal(b, -EBUSY);
+    assert_non_null(strstr(em.msg, "another vesperd"));
+    close(a);
+    b = vsw__nic_journal_open(dir, &em);
+    assert_true(b >= 0);
+    close(b);
+}
+
+static void test_give_back(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char s[64];
+    int lock;
+    (void)state;
+
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(entries(), 1);
+    /* what a binding does; then the process "dies" */
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "up promisc");
+    close(lock);
+
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    assert_int_equal(entries(), 0);
+    /* del of an entry that is not there is quiet */
+    vsw__nic_journal_del(dir, st.ifindex);
+    close(lock);
+}
+
+static void test_leftovers_left_alone(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char s[64], text[256];
+    (void)state;
+
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    put_file("nic-7", "something else\nifindex=7\n");
+    put_file("nic-8", "vesper-nic-state 1\nifindex=8\nifname=vtj0\n"); /* short */
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=0\n", st.ifindex);
+    {
+        char name[32];
+        snprintf(name, sizeof(name), "nic-%d.tmp", st.ifindex);
+        put_file(name, text); /* never renamed: not a record */
+    }
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtj0\nup=7\npromisc=0\ndisable_ipv6=0\n", st.ifindex);
+    put_file("nic-9", text);  /* up=7 */
+    put_file("nic-10", "vesper-nic-state 1\nifindex=10\nifname=nosuch0\n"
+                       "up=0\npromisc=0\ndisable_ipv6=0\n");
+    /* vtj0's name on lo's index: restoring by index would take lo down */
+    put_file("nic-11", "vesper-nic-state 1\nifindex=1\nifname=vtj0\n"
+                       "up=0\npromisc=0\ndisable_ipv6=0\n");
+    put_file("lock", "");
+
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "up promisc"); /* untouched */
+    assert_int_equal(sh("ip -j link show dev lo | "
+                        "jq -e 'any(.[0].flags[]; . == \"UP\")' >/dev/null"),
+                     0);
+    assert_int_equal(entries(), 0);
+    assert_int_equal(sh("ip link set vtj0 down promisc off"), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    vsa_log_set_level(VSA_LOG_ERR);
+    if (unshare(CLONE_NEWNET) != 0) {
+        fprintf(stderr, "unshare(CLONE_NEWNET): %s (needs root)\n",
+                strerror(errno));
+        return -1;
+    }
+    if (sh("ip link set lo up") != 0 ||
+        sh("ip link add vtj0 type veth peer name vtj0p") != 0)
+        return -1;
+    snprintf(dir, sizeof(dir), "/tmp/test_nic_journal.%d/nics", (int)getpid());
+    *strrchr(dir, '/') = '\0';
+    if (mkdir(dir, 0700) != 0)
+        return -1;
+    strcat(dir, "/nics");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[PATH_MAX + 16];
+    char *slash = strrchr(dir, '/');
+    (void)state;
+
+    if (!slash)
+        return 0; /* setup failed before the directory */
+    *slash = '\0';
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return sh(cmd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lock),
+        cmocka_unit_test(test_give_back),
+        cmocka_unit_test(test_leftovers_left_alone),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

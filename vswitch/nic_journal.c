@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * nic_journal.c — the kernel NICs a vesperd holds, written down so that
+ * the next one gives them back after a crash (prefix vsw__nic_journal_).
+ *
+ * Binding a kernel NIC changes it (up, promiscuous, IPv6 off: hostif.c);
+ * closing the port puts back what was there before (vsw__hostif_restore).
+ * A vesperd killed with SIGKILL, or one that crashed, restores nothing,
+ * and the next one would record the changed state as "before".  So the
+ * state before the binding is also kept in a directory, one file per NIC
+ * (`nic-<ifindex>`, written to a temporary name and renamed into place),
+ * from the moment the first port binds the NIC until the last one gave it
+ * back.  vsw_create() recovers what a previous process left there:
+ * restores each NIC (only if the index still carries the recorded name:
+ * an index reused by another NIC is left alone) and removes the file,
+ * before any port of the new configuration binds anything.  A lock file
+ * (flock) keeps a second process off a directory in use.  vesperd keeps
+ * the directory under /run (a tmpfs: after a reboot the NICs are fresh and
+ * there is nothing to give back).
+ *
+ * Control thread only, like the rest of the port lifecycle.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/vsa_log.h"
+#include "vswitch/vsw_private.h"
+
+VSA_LOG_MODULE(vswitch_nic_journal);
+
+#define ENTRY_PREFIX "nic-"
+#define ENTRY_MAGIC "vesper-nic-state 1"
+
+static void entry_path(char *buf, size_t size, const char *dir, int ifindex,
+                       const char *suffix)
+{
+    snprintf(buf, size, "%s/" ENTRY_PREFIX "%d%s", dir, ifindex, suffix);
+}
+
+int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int fd;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return vsa_errmsg_set(em, -errno, "cannot create the NIC state "
+                              "directory %s: %s", dir, strerror(errno));
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return vsa_errmsg_set(em, -ENOTDIR, "the NIC state directory %s is "
+                              "not a directory", dir);
+    /* One process per directory: another one's entries are not left over
+     * from a crash.  The kernel drops the lock when the holder dies, even
+     * by SIGKILL. */
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return vsa_errmsg_set(em, -errno, "cannot open %s: %s", path,
+                              strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return vsa_errmsg_set(em, -EBUSY, "another vesperd is running "
+                                  "with the NIC state directory %s (the same "
+                                  "--socket)", dir);
+        return vsa_errmsg_set(em, -e, "cannot lock %s: %s", path,
+                              strerror(e));
+    }
+    return fd;
+}
+
+int vsw__nic_journal_add(const char *dir, const struct vsw_hostif_state *s,
+                         struct vsa_errmsg *em)
+{
+    char tmp[PATH_MAX], path[PATH_MAX];
+    FILE *f;
+    int ok;
+
+    entry_path(tmp, sizeof(tmp), dir, s->ifindex, ".tmp");
+    entry_path(path, sizeof(path), dir, s->ifindex, "");
+    f = fopen(tmp, "we");
+    if (!f)
+        return vsa_errmsg_set(em, -errno, "cannot record the state of %s in "
+                              "%s: %s", s->ifname, dir, strerror(errno));
+    ok = fprintf(f, ENTRY_MAGIC "\nifindex=%d\nifname=%s\nup=%d\npromisc=%d\n"
+                 "disable_ipv6=%d\n", s->ifindex, s->ifname, s->up ? 1 : 0,
+                 s->promisc ? 1 : 0, s->disable_ipv6) > 0;
+    ok = fflush(f) == 0 && ok;
+    ok = fsync(fileno(f)) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        int e = errno ? errno : EIO;
+        unlink(tmp);
+        return vsa_errmsg_set(em, -e, "cannot record the state of %s in "
+                              "%s: %s", s->ifname, dir, strerror(e));
+    }
+    return 0;
+}
+
+void vsw__nic_journal_del(const char *dir, int ifindex)
+{
+    char path[PATH_MAX];
+
+    entry_path(path, sizeof(path), dir, ifindex, "");
+    if (unlink(path) < 0 && errno != ENOENT)
+        VSA_LOG(WARN, "cannot remove %s: %s", path, strerror(errno));
+}
+
+/* Reads one entry; false if it is not one we wrote. */
+static bool entry_read(const char *path, struct vsw_hostif_state *s)
+{
+    char line[128], name[sizeof(s->ifname)];
+    int ifindex = 0, up = -1, promisc = -1, v6 = -2, fields = 0;
+    FILE *f = fopen(path, "re");
+
+    if (!f)
+        return false;
+    memset(s, 0, sizeof(*s));
+    name[0] = '\0';
+    if (!fgets(line, sizeof(line), f) ||
+        strncmp(line, ENTRY_MAGIC "\n", sizeof(ENTRY_MAGIC)) != 0) {
+        fclose(f);
+        return false;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        fields += sscanf(line, "ifindex=%d", &ifindex) == 1;
+        fields += sscanf(line, "ifname=%31[^\n]", name) == 1;
+        fields += sscanf(line, "up=%d", &up) == 1;
+        fields += sscanf(line, "promisc=%d", &promisc) == 1;
+        fields += sscanf(line, "disable_ipv6=%d", &v6) == 1;
+    }
+    fclose(f);
+    if (fields != 5 || ifindex <= 0 || !name[0] || (up != 0 && up != 1) ||
+        (promisc != 0 && promisc != 1) || v6 < -1 || v6 > 2)
+        return false;
+    s->ifindex = ifindex;
+    snprintf(s->ifname, sizeof(s->ifname), "%s", name);
+    s->up = up;
+    s->promisc = promisc;
+    s->disable_ipv6 = v6;
+    return true;
+}
+
+unsigned vsw__nic_journal_recover(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    unsigned n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        char path[PATH_MAX];
+        struct vsw_hostif_state was, now;
+        struct vsa_errmsg em;
+
+        if (strncmp(e->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) != 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (strstr(e->d_name, ".tmp")) {
+            unlink(path); /* never renamed: the binding did not happen */
+            continue;
+        }
+        if (!entry_read(path, &was)) {
+            VSA_LOG(WARN, "%s is not a NIC state vesperd wrote: removed",
+                    path);
+        } else if (vsw__hostif_save(was.ifname, &now, &em) < 0 ||
+                   now.ifindex != was.ifindex) {
+            VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
+                    "stop cleanly is gone or renamed: nothing given back",
+                    was.ifname, was.ifindex);
+        } else {
+            vsw__hostif_restore(&was);
+            VSA_LOG(WARN, "NIC %s given back as it was before a vesperd "
+                    "that did not stop cleanly bound it (%s, %s, IPv6 %s)",
+                    was.ifname, was.up ? "up" : "down",
+                    was.promisc ? "promiscuous" : "not promiscuous",
+                    was.disable_ipv6 == 0 ? "on" : "off or absent");
+            n++;
+        }
+        unlink(path);
+    }
+    closedir(d);
+    return n;
+}
