@@ -185,26 +185,78 @@ static void pair_free(struct pair *p)
 
 /* ---- helpers -------------------------------------------------------------- */
 
-/* VSP counter `name` of the attached channel (0 when absent). */
-static uint64_t vsp_stat(struct netvsp_port *np, const char *name)
+/* A port and a guest channel: the pair, the guest's ends of the rings, the
+ * port (attached to the channel). */
+struct rig {
+    struct pair p;
+    struct hv_chan *ch;
+    struct hv_ring *gout, *gin;
+    struct netvsp_port *np;
+    struct vsw_port *port;
+};
+
+static void rig_up(struct rig *r, const char *name, uint8_t mac_last,
+                   bool attach)
+{
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, mac_last } };
+    struct vsa_errmsg em;
+
+    memset(r, 0, sizeof(*r));
+    r->ch = pair_open(&r->p, &r->gout, &r->gin);
+    assert_non_null(r->ch);
+    assert_int_equal(netvsp_port_create(g.sw, name, &mac, 1500, &r->np,
+                                        &r->port, &em), 0);
+    if (attach)
+        assert_int_equal(netvsp_port_attach(r->np, r->ch, r->p.h, r->p.mem),
+                         0);
+}
+
+static void rig_down(struct rig *r)
+{
+    netvsp_port_detach(r->np);
+    vsw_port_close(g.sw, r->port);
+    hv_ring_destroy(r->gout);
+    hv_ring_destroy(r->gin);
+    pair_free(&r->p);
+}
+
+/* json counter `name` of the port, or of its VSP (`vsp`; 0 when absent) */
+static uint64_t stat_of(struct netvsp_port *np, bool vsp, const char *name)
 {
     json_t *o = netvsp_port_stats_json(np);
     json_t *v;
     uint64_t r = 0;
 
     assert_non_null(o);
-    v = json_object_get(json_object_get(o, "vsp"), name);
+    v = json_object_get(vsp ? json_object_get(o, "vsp") : o, name);
+    if (!vsp)
+        assert_true(json_is_integer(v));
     if (json_is_integer(v))
         r = (uint64_t)json_integer_value(v);
     json_decref(o);
     return r;
 }
 
-static bool fd_readable(int fd)
+static uint64_t vsp_stat(struct netvsp_port *np, const char *name)
+{
+    return stat_of(np, true, name);
+}
+
+static uint64_t port_stat(struct netvsp_port *np, const char *name)
+{
+    return stat_of(np, false, name);
+}
+
+static bool fd_wait(int fd, int ms)
 {
     struct pollfd pf = { .fd = fd, .events = POLLIN };
 
-    return poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN);
+    return poll(&pf, 1, ms) == 1 && (pf.revents & POLLIN);
+}
+
+static bool fd_readable(int fd)
+{
+    return fd_wait(fd, 0);
 }
 
 /* One lcore pass; the port is not published, so guest frames (none in
@@ -218,6 +270,8 @@ static unsigned pass(struct netvsp_port *np)
         rte_pktmbuf_free_bulk(m, n);
     return n;
 }
+
+/* ---- the guest's side ---------------------------------------------------------- */
 
 /* The guest writes NVSP message `m` with trans_id `tid`. */
 static void guest_msg(struct hv_ring *gout, const struct vspn_nvsp_msg *m,
@@ -235,14 +289,60 @@ static void guest_msg(struct hv_ring *gout, const struct vspn_nvsp_msg *m,
                                           tid, msg, (size_t)n, &sig), 0);
 }
 
+/* INIT for versions min..max (completion requested). */
+static void guest_init(struct hv_ring *gout, uint64_t tid, uint32_t min,
+                       uint32_t max)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_INIT };
+
+    m.u.init.min_ver = min;
+    m.u.init.max_ver = max;
+    guest_msg(gout, &m, tid, true);
+}
+
+/* A good INIT (v1..v6.1) and NDIS 6.30: the VSP then waits for buffers. */
+static void guest_init_ndis(struct hv_ring *gout, uint64_t tid)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_NDIS_VERSION };
+
+    guest_init(gout, tid, VSPN_NVSP_VERSION_1, VSPN_NVSP_VERSION_61);
+    m.u.ndis_ver.major = 6;
+    m.u.ndis_ver.minor = 30;
+    guest_msg(gout, &m, tid + 1, false);
+}
+
+/* SEND_RECV_BUF naming GPADL `gpadl`. */
+static void guest_recv_buf(struct hv_ring *gout, uint64_t tid, uint32_t gpadl)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RECV_BUF };
+
+    m.u.buf.gpadl = gpadl;
+    m.u.buf.id = 0xcafe;
+    guest_msg(gout, &m, tid, true);
+}
+
+/* 64 bytes whose NVSP type (1337) does not exist: a violation. */
+static void guest_junk(struct hv_ring *gout, uint64_t tid)
+{
+    uint8_t junk[64] = { 0x39, 0x05 };
+    bool sig = false;
+
+    assert_int_equal(hv_ring_write_inband(gout, 0, tid, junk, sizeof(junk),
+                                          &sig), 0);
+}
+
 /* The next packet the host wrote: a completion with trans_id `tid`,
- * decoded into *r. */
+ * decoded into *r.  With wait_ms, waits that long for the lcore. */
 static void guest_reply(struct hv_ring *gin, uint64_t tid,
-                        struct vspn_nvsp_msg *r)
+                        struct vspn_nvsp_msg *r, unsigned wait_ms)
 {
     static uint8_t buf[4096];
     struct hv_ring_pkt pkt;
 
+    for (unsigned i = 0;
+         i < wait_ms && hv_ring_peek_pkt(gin, buf, sizeof(buf), &pkt) == -EAGAIN;
+         i++)
+        usleep(1000);
     assert_int_equal(hv_ring_read_pkt(gin, buf, sizeof(buf), &pkt), 0);
     (void)hv_ring_read_end(gin);
     assert_int_equal(pkt.type, HV_PKT_COMP);
@@ -250,233 +350,25 @@ static void guest_reply(struct hv_ring *gin, uint64_t tid,
     assert_int_equal(vspn_nvsp_decode(pkt.data, pkt.data_size, r), 0);
 }
 
-/* ---- the tests ---------------------------------------------------------------- */
-
-static void test_service_budget_loses_nothing(void **state)
+/* Completions of the refused INITs tid0, tid0 + 1, ... as far as they
+ * came; returns the next trans_id expected. */
+static uint64_t guest_refused_inits(struct hv_ring *gin, uint64_t tid0)
 {
     static uint8_t buf[4096];
-    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x01 } };
-    struct vsa_errmsg em;
-    struct netvsp_port *np;
-    struct vsw_port *port;
-    struct hv_ring *gout, *gin;
     struct hv_ring_pkt pkt;
-    struct pair p;
-    struct hv_chan *ch;
-    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_INIT };
-    uint64_t expect_tid = 1;
-    unsigned answers = 0;
-    (void)state;
 
-    memset(&p, 0, sizeof(p));
-    ch = pair_open(&p, &gout, &gin);
-    assert_non_null(ch);
-    assert_int_equal(netvsp_port_create(g.sw, "vm.nic0", &mac, 1500, &np,
-                                        &port, &em), 0);
-    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
-
-    /* the guest queues 300 packets before the host looks */
-    m.u.init.min_ver = m.u.init.max_ver = BAD_VERSION;
-    for (uint64_t i = 1; i <= NPKTS; i++)
-        guest_msg(gout, &m, i, true);
-    assert_int_equal(vsp_stat(np, "pkts_in"), 0);
-
-    /* one pass handles the budget's worth; the next passes the rest */
-    assert_int_equal(pass(np), 0);
-    assert_int_equal(vsp_stat(np, "pkts_in"), BUDGET);
-    for (unsigned i = 0; i < 4; i++)
-        assert_int_equal(pass(np), 0);
-    assert_int_equal(vsp_stat(np, "pkts_in"), NPKTS);
-    assert_int_equal(vsp_stat(np, "init_refused"), NPKTS);
-    assert_int_equal(vsp_stat(np, "violations"), 0);
-    /* nothing left: another pass changes nothing; nothing was for the
-     * control thread */
-    assert_int_equal(pass(np), 0);
-    assert_int_equal(vsp_stat(np, "pkts_in"), NPKTS);
-    assert_false(fd_readable(netvsp_port_fd(np)));
-    assert_false(netvsp_port_service(np));
-
-    /* every request answered, in order, no gap */
     while (hv_ring_read_pkt(gin, buf, sizeof(buf), &pkt) == 0) {
         struct vspn_nvsp_msg r;
 
         assert_int_equal(pkt.type, HV_PKT_COMP);
-        assert_true(pkt.trans_id == expect_tid);
+        assert_true(pkt.trans_id == tid0);
         assert_int_equal(vspn_nvsp_decode(pkt.data, pkt.data_size, &r), 0);
         assert_int_equal(r.type, VSPN_NVSP_INIT_COMPLETE);
         assert_int_equal(r.u.init_complete.status, VSPN_NVSP_STATUS_FAILURE);
-        expect_tid++;
-        answers++;
+        tid0++;
     }
     (void)hv_ring_read_end(gin);
-    assert_int_equal(answers, NPKTS);
-    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
-
-    netvsp_port_detach(np);
-    vsw_port_close(g.sw, port);
-    hv_ring_destroy(gout);
-    hv_ring_destroy(gin);
-    pair_free(&p);
-}
-
-/* json counter `name` of the port (not of its VSP) */
-static uint64_t port_stat(struct netvsp_port *np, const char *name)
-{
-    json_t *o = netvsp_port_stats_json(np);
-    json_t *v;
-    uint64_t r;
-
-    assert_non_null(o);
-    v = json_object_get(o, name);
-    assert_true(json_is_integer(v));
-    r = (uint64_t)json_integer_value(v);
-    json_decref(o);
-    return r;
-}
-
-static void test_gpadl_request(void **state)
-{
-    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x03 } };
-    struct vsa_errmsg em;
-    struct netvsp_port *np;
-    struct vsw_port *port;
-    struct hv_ring *gout, *gin;
-    struct pair p;
-    struct hv_chan *ch;
-    struct vspn_nvsp_msg m, r;
-    uint64_t pfns[BUF_PAGES];
-    uint32_t gpadl;
-    (void)state;
-
-    memset(&p, 0, sizeof(p));
-    ch = pair_open(&p, &gout, &gin);
-    assert_non_null(ch);
-    assert_int_equal(netvsp_port_create(g.sw, "vm.nic2", &mac, 1500, &np,
-                                        &port, &em), 0);
-    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
-
-    /* INIT (v6.1) and the NDIS version: the VSP waits for buffers */
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_INIT;
-    m.u.init.min_ver = VSPN_NVSP_VERSION_1;
-    m.u.init.max_ver = VSPN_NVSP_VERSION_61;
-    guest_msg(gout, &m, 1, true);
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_SEND_NDIS_VERSION;
-    m.u.ndis_ver.major = 6;
-    m.u.ndis_ver.minor = 30;
-    guest_msg(gout, &m, 2, false);
-    /* a receive buffer that is no GPADL of the channel, then an INIT the
-     * pass must not read while the first waits */
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_SEND_RECV_BUF;
-    m.u.buf.gpadl = 0xdead;
-    m.u.buf.id = 0xcafe;
-    guest_msg(gout, &m, 3, true);
-
-    assert_int_equal(pass(np), 0);
-    guest_reply(gin, 1, &r);
-    assert_int_equal(r.type, VSPN_NVSP_INIT_COMPLETE);
-    assert_int_equal(r.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
-    assert_int_equal(vsp_stat(np, "pkts_in"), 2); /* the third is parked */
-    assert_true(fd_readable(netvsp_port_fd(np))); /* the control thread */
-    assert_int_equal(port_stat(np, "gpadl_requests"), 1);
-    assert_int_equal(pass(np), 0);                /* still waiting */
-    assert_int_equal(vsp_stat(np, "pkts_in"), 2);
-
-    netvsp_port_fd_ack(np);
-    assert_true(netvsp_port_service(np)); /* looks 0xdead up: none */
-    assert_false(netvsp_port_service(np));
-    assert_int_equal(pass(np), 0);
-    assert_int_equal(vsp_stat(np, "pkts_in"), 3);
-    guest_reply(gin, 3, &r);
-    assert_int_equal(r.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
-    assert_int_equal(r.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
-
-    /* a real receive buffer: pages after the rings */
-    gpadl = hv_vmbus_guest_next_gpadl_id(p.vg);
-    for (uint32_t i = 0; i < BUF_PAGES; i++)
-        pfns[i] = (GMEM_GPA >> 12) + BUF_PAGE + i;
-    assert_int_equal(hv_vmbus_guest_gpadl_create(p.vg, hv_chan_relid(ch),
-                                                 gpadl, pfns, BUF_PAGES), 0);
-    pump(&p);
-    assert_int_equal(hv_vmbus_guest_gpadl_status(p.vg, gpadl), 0);
-    m.u.buf.gpadl = gpadl;
-    guest_msg(gout, &m, 4, true);
-    assert_int_equal(pass(np), 0);
-    netvsp_port_fd_ack(np);
-    assert_true(netvsp_port_service(np));
-    assert_int_equal(pass(np), 0);
-    guest_reply(gin, 4, &r);
-    assert_int_equal(r.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
-    assert_int_equal(r.u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
-    assert_int_equal(r.u.recv_buf_complete.num_sections, 1);
-    assert_true(port_stat(np, "recv_slots") >= 4);
-    assert_int_equal(port_stat(np, "gpadl_requests"), 2);
-    assert_int_equal(vsp_stat(np, "violations"), 0);
-
-    /* detach drops the VSP's reference: the guest can tear it down */
-    netvsp_port_detach(np);
-    assert_int_equal(hv_vmbus_guest_gpadl_teardown(p.vg, hv_chan_relid(ch),
-                                                   gpadl), 0);
-    pump(&p);
-    assert_int_equal(hv_vmbus_host_gpadl_count(p.h), 1); /* the rings' */
-    vsw_port_close(g.sw, port);
-    hv_ring_destroy(gout);
-    hv_ring_destroy(gin);
-    pair_free(&p);
-}
-
-static void test_violation_posted(void **state)
-{
-    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x04 } };
-    struct vsa_errmsg em;
-    struct netvsp_port *np;
-    struct vsw_port *port;
-    struct hv_ring *gout, *gin;
-    struct pair p;
-    struct hv_chan *ch;
-    struct vspn_nvsp_msg m;
-    uint8_t junk[64];
-    bool sig = false;
-    (void)state;
-
-    memset(&p, 0, sizeof(p));
-    ch = pair_open(&p, &gout, &gin);
-    assert_non_null(ch);
-    assert_int_equal(netvsp_port_create(g.sw, "vm.nic3", &mac, 1500, &np,
-                                        &port, &em), 0);
-    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
-
-    /* an NVSP type that does not exist, then a good INIT */
-    memset(junk, 0, sizeof(junk));
-    junk[0] = 0x39;
-    junk[1] = 0x05; /* 1337 */
-    assert_int_equal(hv_ring_write_inband(gout, 0, 1, junk, sizeof(junk),
-                                          &sig), 0);
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_INIT;
-    m.u.init.min_ver = VSPN_NVSP_VERSION_1;
-    m.u.init.max_ver = VSPN_NVSP_VERSION_61;
-    guest_msg(gout, &m, 2, true);
-
-    assert_int_equal(pass(np), 0);
-    assert_true(fd_readable(netvsp_port_fd(np)));
-    assert_int_equal(vsp_stat(np, "violations"), 1);
-    /* the lcore leaves the channel alone: the INIT stays unread */
-    assert_int_equal(pass(np), 0);
-    assert_int_equal(vsp_stat(np, "pkts_in"), 1);
-    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
-    /* the control thread closes it */
-    netvsp_port_fd_ack(np);
-    assert_true(netvsp_port_service(np));
-    assert_int_equal(hv_chan_state(ch), HV_CHAN_BROKEN);
-
-    netvsp_port_detach(np);
-    vsw_port_close(g.sw, port);
-    hv_ring_destroy(gout);
-    hv_ring_destroy(gin);
-    pair_free(&p);
+    return tid0;
 }
 
 /* Publishes `port` (NULL: none) on switch sw0: the datapath lcore polls
@@ -496,25 +388,125 @@ static void commit_port(struct vsw_port *port)
         fail_msg("vsw_commit: %s", em.msg);
 }
 
-static bool fd_wait(int fd, int ms)
-{
-    struct pollfd pf = { .fd = fd, .events = POLLIN };
+/* ---- the tests ---------------------------------------------------------------- */
 
-    return poll(&pf, 1, ms) == 1 && (pf.revents & POLLIN);
+static void test_service_budget_loses_nothing(void **state)
+{
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic0", 0x01, true);
+    /* the guest queues 300 packets before the host looks */
+    for (uint64_t i = 1; i <= NPKTS; i++)
+        guest_init(r.gout, i, BAD_VERSION, BAD_VERSION);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), 0);
+
+    /* one pass handles the budget's worth; the next passes the rest */
+    assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), BUDGET);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), NPKTS);
+    assert_int_equal(vsp_stat(r.np, "init_refused"), NPKTS);
+    assert_int_equal(vsp_stat(r.np, "violations"), 0);
+    /* nothing left: another pass changes nothing; nothing was for the
+     * control thread */
+    assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), NPKTS);
+    assert_false(fd_readable(netvsp_port_fd(r.np)));
+    assert_false(netvsp_port_service(r.np));
+
+    /* every request answered, in order, no gap */
+    assert_true(guest_refused_inits(r.gin, 1) == NPKTS + 1);
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    rig_down(&r);
 }
 
-/* Reads the host's next packet, waiting for the lcore up to 5 s. */
-static void guest_wait_reply(struct hv_ring *gin, uint64_t tid,
-                             struct vspn_nvsp_msg *r)
+static void test_gpadl_request(void **state)
 {
-    static uint8_t buf[4096];
-    struct hv_ring_pkt pkt;
+    struct vspn_nvsp_msg m;
+    uint64_t pfns[BUF_PAGES];
+    uint32_t gpadl, relid;
+    struct rig r;
+    (void)state;
 
-    for (unsigned i = 0;
-         i < 5000 && hv_ring_peek_pkt(gin, buf, sizeof(buf), &pkt) == -EAGAIN;
-         i++)
-        usleep(1000);
-    guest_reply(gin, tid, r);
+    rig_up(&r, "vm.nic2", 0x03, true);
+    relid = hv_chan_relid(r.ch);
+    /* a receive buffer that is no GPADL of the channel, then an INIT the
+     * pass must not read while the first waits */
+    guest_init_ndis(r.gout, 1);
+    guest_recv_buf(r.gout, 3, 0xdead);
+
+    assert_int_equal(pass(r.np), 0);
+    guest_reply(r.gin, 1, &m, 0);
+    assert_int_equal(m.type, VSPN_NVSP_INIT_COMPLETE);
+    assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), 2); /* the third is parked */
+    assert_true(fd_readable(netvsp_port_fd(r.np))); /* the control thread */
+    assert_int_equal(port_stat(r.np, "gpadl_requests"), 1);
+    assert_int_equal(pass(r.np), 0);                /* still waiting */
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), 2);
+
+    netvsp_port_fd_ack(r.np);
+    assert_true(netvsp_port_service(r.np)); /* looks 0xdead up: none */
+    assert_false(netvsp_port_service(r.np));
+    assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), 3);
+    guest_reply(r.gin, 3, &m, 0);
+    assert_int_equal(m.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
+
+    /* a real receive buffer: pages after the rings */
+    gpadl = hv_vmbus_guest_next_gpadl_id(r.p.vg);
+    for (uint32_t i = 0; i < BUF_PAGES; i++)
+        pfns[i] = (GMEM_GPA >> 12) + BUF_PAGE + i;
+    assert_int_equal(hv_vmbus_guest_gpadl_create(r.p.vg, relid, gpadl, pfns,
+                                                 BUF_PAGES), 0);
+    pump(&r.p);
+    assert_int_equal(hv_vmbus_guest_gpadl_status(r.p.vg, gpadl), 0);
+    guest_recv_buf(r.gout, 4, gpadl);
+    assert_int_equal(pass(r.np), 0);
+    netvsp_port_fd_ack(r.np);
+    assert_true(netvsp_port_service(r.np));
+    assert_int_equal(pass(r.np), 0);
+    guest_reply(r.gin, 4, &m, 0);
+    assert_int_equal(m.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    assert_int_equal(m.u.recv_buf_complete.num_sections, 1);
+    assert_true(port_stat(r.np, "recv_slots") >= 4);
+    assert_int_equal(port_stat(r.np, "gpadl_requests"), 2);
+    assert_int_equal(vsp_stat(r.np, "violations"), 0);
+
+    /* detach drops the VSP's reference: the guest can tear it down */
+    netvsp_port_detach(r.np);
+    assert_int_equal(hv_vmbus_guest_gpadl_teardown(r.p.vg, relid, gpadl), 0);
+    pump(&r.p);
+    assert_int_equal(hv_vmbus_host_gpadl_count(r.p.h), 1); /* the rings' */
+    rig_down(&r);
+}
+
+static void test_violation_posted(void **state)
+{
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic3", 0x04, true);
+    /* an NVSP type that does not exist, then a good INIT */
+    guest_junk(r.gout, 1);
+    guest_init(r.gout, 2, VSPN_NVSP_VERSION_1, VSPN_NVSP_VERSION_61);
+
+    assert_int_equal(pass(r.np), 0);
+    assert_true(fd_readable(netvsp_port_fd(r.np)));
+    assert_int_equal(vsp_stat(r.np, "violations"), 1);
+    /* the lcore leaves the channel alone: the INIT stays unread */
+    assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "pkts_in"), 1);
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    /* the control thread closes it */
+    netvsp_port_fd_ack(r.np);
+    assert_true(netvsp_port_service(r.np));
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_BROKEN);
+    rig_down(&r);
 }
 
 /* The same protocol as above, served by the real datapath lcore while
@@ -523,93 +515,52 @@ static void guest_wait_reply(struct hv_ring *gin, uint64_t tid,
  * checks the lock and the mailboxes in make test-tsan). */
 static void test_lcore_serves(void **state)
 {
-    static uint8_t buf[4096];
-    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x05 } };
-    struct vsa_errmsg em;
-    struct netvsp_port *np;
-    struct vsw_port *port;
-    struct hv_ring *gout, *gin;
-    struct hv_ring_pkt pkt;
-    struct pair p;
-    struct hv_chan *ch;
-    struct vspn_nvsp_msg m, r;
-    uint64_t expect_tid = 1;
-    uint8_t junk[64];
-    bool sig = false;
+    struct vspn_nvsp_msg m;
+    uint64_t next_tid = 1;
+    struct rig r;
     (void)state;
 
-    memset(&p, 0, sizeof(p));
-    ch = pair_open(&p, &gout, &gin);
-    assert_non_null(ch);
-    assert_int_equal(netvsp_port_create(g.sw, "vm.nic5", &mac, 1500, &np,
-                                        &port, &em), 0);
-    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
-    commit_port(port);
+    rig_up(&r, "vm.nic5", 0x05, true);
+    commit_port(r.port);
 
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_INIT;
-    m.u.init.min_ver = m.u.init.max_ver = BAD_VERSION;
     for (uint64_t i = 1; i <= NPKTS; i++)
-        guest_msg(gout, &m, i, true);
-    for (unsigned spins = 0; expect_tid <= NPKTS && spins < 50000; spins++) {
-        json_t *o = netvsp_port_stats_json(np);
+        guest_init(r.gout, i, BAD_VERSION, BAD_VERSION);
+    for (unsigned spins = 0; next_tid <= NPKTS && spins < 50000; spins++) {
+        json_t *o = netvsp_port_stats_json(r.np);
 
         assert_non_null(o);
         json_decref(o);
-        netvsp_port_set_connected(np, spins & 1);
-        while (hv_ring_read_pkt(gin, buf, sizeof(buf), &pkt) == 0) {
-            assert_int_equal(pkt.type, HV_PKT_COMP);
-            assert_true(pkt.trans_id == expect_tid);
-            expect_tid++;
-        }
-        (void)hv_ring_read_end(gin);
+        netvsp_port_set_connected(r.np, spins & 1);
+        next_tid = guest_refused_inits(r.gin, next_tid);
         usleep(100);
     }
-    assert_true(expect_tid == NPKTS + 1);
-    netvsp_port_set_connected(np, true);
-    assert_int_equal(vsp_stat(np, "init_refused"), NPKTS);
+    assert_true(next_tid == NPKTS + 1);
+    netvsp_port_set_connected(r.np, true);
+    assert_int_equal(vsp_stat(r.np, "init_refused"), NPKTS);
 
     /* a GPADL request: the lcore wakes us, we answer, it replies */
-    m.u.init.min_ver = VSPN_NVSP_VERSION_1;
-    m.u.init.max_ver = VSPN_NVSP_VERSION_61;
-    guest_msg(gout, &m, 1001, true);
-    guest_wait_reply(gin, 1001, &r);
-    assert_int_equal(r.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_SEND_NDIS_VERSION;
-    m.u.ndis_ver.major = 6;
-    m.u.ndis_ver.minor = 30;
-    guest_msg(gout, &m, 1002, false);
-    memset(&m, 0, sizeof(m));
-    m.type = VSPN_NVSP_SEND_RECV_BUF;
-    m.u.buf.gpadl = 0xdead;
-    m.u.buf.id = 0xcafe;
-    guest_msg(gout, &m, 1003, true);
-    assert_true(fd_wait(netvsp_port_fd(np), 5000));
-    netvsp_port_fd_ack(np);
-    assert_true(netvsp_port_service(np));
-    guest_wait_reply(gin, 1003, &r);
-    assert_int_equal(r.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
-    assert_int_equal(r.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
+    guest_init_ndis(r.gout, 1001);
+    guest_reply(r.gin, 1001, &m, 5000);
+    assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    guest_recv_buf(r.gout, 1003, 0xdead);
+    assert_true(fd_wait(netvsp_port_fd(r.np), 5000));
+    netvsp_port_fd_ack(r.np);
+    assert_true(netvsp_port_service(r.np));
+    guest_reply(r.gin, 1003, &m, 5000);
+    assert_int_equal(m.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
 
     /* a violation: posted by the lcore, the channel closed here */
-    memset(junk, 0, sizeof(junk));
-    junk[0] = 0x39;
-    junk[1] = 0x05;
-    assert_int_equal(hv_ring_write_inband(gout, 0, 1004, junk, sizeof(junk),
-                                          &sig), 0);
-    assert_true(fd_wait(netvsp_port_fd(np), 5000));
-    netvsp_port_fd_ack(np);
-    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
-    assert_true(netvsp_port_service(np));
-    assert_int_equal(hv_chan_state(ch), HV_CHAN_BROKEN);
+    guest_junk(r.gout, 1004);
+    assert_true(fd_wait(netvsp_port_fd(r.np), 5000));
+    netvsp_port_fd_ack(r.np);
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    assert_true(netvsp_port_service(r.np));
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_BROKEN);
 
-    netvsp_port_detach(np);
+    netvsp_port_detach(r.np);
     commit_port(NULL);
-    vsw_port_close(g.sw, port);
-    hv_ring_destroy(gout);
-    hv_ring_destroy(gin);
-    pair_free(&p);
+    rig_down(&r);
 }
 
 static bool port_connected(struct netvsp_port *np)
@@ -626,50 +577,36 @@ static bool port_connected(struct netvsp_port *np)
 
 static void test_connected(void **state)
 {
-    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x02 } };
-    struct vsa_errmsg em;
-    struct netvsp_port *np;
-    struct vsw_port *port;
-    struct hv_ring *gout, *gin;
-    struct pair p;
-    struct hv_chan *ch;
+    struct rig r;
     (void)state;
 
-    memset(&p, 0, sizeof(p));
-    ch = pair_open(&p, &gout, &gin);
-    assert_non_null(ch);
-    assert_int_equal(netvsp_port_create(g.sw, "vm.nic1", &mac, 1500, &np,
-                                        &port, &em), 0);
-    assert_true(netvsp_port_connected(np));
-    assert_true(port_connected(np));
+    rig_up(&r, "vm.nic1", 0x02, false);
+    assert_true(netvsp_port_connected(r.np));
+    assert_true(port_connected(r.np));
 
     /* disconnected without a channel; the channel comes and goes */
-    netvsp_port_set_connected(np, false);
-    assert_false(netvsp_port_connected(np));
-    assert_false(port_connected(np));
-    assert_int_equal(netvsp_port_attach(np, ch, p.h, p.mem), 0);
-    pass(np);
-    assert_false(netvsp_port_connected(np));
+    netvsp_port_set_connected(r.np, false);
+    assert_false(netvsp_port_connected(r.np));
+    assert_false(port_connected(r.np));
+    assert_int_equal(netvsp_port_attach(r.np, r.ch, r.p.h, r.p.mem), 0);
+    pass(r.np);
+    assert_false(netvsp_port_connected(r.np));
     vsw_tick(g.sw);
-    assert_false(vsw_port_link_up(port));
-    netvsp_port_set_connected(np, false); /* no-op */
+    assert_false(vsw_port_link_up(r.port));
+    netvsp_port_set_connected(r.np, false); /* no-op */
     /* connecting with the channel attached: the VSP's link goes up (the
      * port's link waits for the guest's receive buffer) */
-    netvsp_port_set_connected(np, true);
-    assert_true(netvsp_port_connected(np));
-    pass(np); /* the lcore tells the VSP */
-    assert_int_equal(vsp_stat(np, "link_indications"), 0); /* no RNDIS */
-    netvsp_port_set_connected(np, false);
-    netvsp_port_detach(np);
-    assert_false(netvsp_port_connected(np));
-    assert_int_equal(hv_chan_state(ch), HV_CHAN_OPEN);
+    netvsp_port_set_connected(r.np, true);
+    assert_true(netvsp_port_connected(r.np));
+    pass(r.np); /* the lcore tells the VSP */
+    assert_int_equal(vsp_stat(r.np, "link_indications"), 0); /* no RNDIS */
+    netvsp_port_set_connected(r.np, false);
+    netvsp_port_detach(r.np);
+    assert_false(netvsp_port_connected(r.np));
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
     vsw_tick(g.sw);
-    assert_false(vsw_port_link_up(port));
-
-    vsw_port_close(g.sw, port);
-    hv_ring_destroy(gout);
-    hv_ring_destroy(gin);
-    pair_free(&p);
+    assert_false(vsw_port_link_up(r.port));
+    rig_down(&r);
 }
 
 /* ---- group setup: EAL and the switch -------------------------------------- */
