@@ -595,6 +595,19 @@ start_synth_guests() {
     done
 }
 
+# need_guests [hostile]: GUEST (vesper-guest of $BUILD), with `hostile` also
+# HOSTILE (hostile_guest), and VMDIR ($TMP/vm, vesperd's --vm-dir); fails
+# the test if one is not built.
+need_guests() {
+    GUEST=$BUILD/tools/vesper-guest/vesper-guest
+    [ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
+    if [ "${1:-}" = hostile ]; then
+        HOSTILE=$BUILD/tests/integration/hostile_guest
+        [ -x "$HOSTILE" ] || fail "hostile_guest not built at $HOSTILE"
+    fi
+    VMDIR=$TMP/vm
+}
+
 # ctl_cpu SECS: vesperd's control thread (its main thread, task id = pid,
 # which takes the guests' signals and runs the legacy NICs' devices; the
 # datapath lcores serve the synthetic NICs' channels) over the next SECS s,

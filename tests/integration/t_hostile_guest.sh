@@ -14,11 +14,7 @@
 # may have been answered.
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/tools/vesper-guest/vesper-guest
-HOSTILE=$BUILD/tests/integration/hostile_guest
-[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
-[ -x "$HOSTILE" ] || fail "hostile_guest not built at $HOSTILE"
-VMDIR=$TMP/vm
+need_guests hostile
 IPERF_SECS=20
 
 make_ns vm1

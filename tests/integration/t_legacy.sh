@@ -16,9 +16,7 @@
 #      and stop and restore its traffic.
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/tools/vesper-guest/vesper-guest
-[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
-VMDIR=$TMP/vm
+need_guests
 U=vt$VT_ID-u
 P=vt$VT_ID-p
 PHYS=vt$VT_ID-phys

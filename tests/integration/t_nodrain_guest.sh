@@ -42,11 +42,7 @@
 # above still gave 0.65-0.77 of the baseline).
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/tools/vesper-guest/vesper-guest
-HOSTILE=$BUILD/tests/integration/hostile_guest
-[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
-[ -x "$HOSTILE" ] || fail "hostile_guest not built at $HOSTILE"
-VMDIR=$TMP/vm
+need_guests hostile
 FLOOD_RATE=20000    # frames/s toward bad
 FLOOD_SECS=20
 IPERF_SECS=8

@@ -27,11 +27,7 @@
 # the two cores busy.
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/tools/vesper-guest/vesper-guest
-HOSTILE=$BUILD/tests/integration/hostile_guest
-[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
-[ -x "$HOSTILE" ] || fail "hostile_guest not built at $HOSTILE"
-VMDIR=$TMP/vm
+need_guests hostile
 CPU_BUDGET=5      # % of one core, control thread, during the storm
 CPU_SECS=4        # measurement window
 STORM_MS=14000    # settle 1 s + CPU window + iperf3 5 s + margin

@@ -7,9 +7,7 @@
 # restarting vesper-guest, then vesperd, brings the NIC back with traffic.
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/tools/vesper-guest/vesper-guest
-[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
-VMDIR=$TMP/vm
+need_guests
 
 make_ns vm1
 make_ns vm2

@@ -7,9 +7,7 @@
 # and a VLAN 20 sub-interface on the physical side talks to the VM.
 . "$(dirname "$0")/lib.sh"
 
-GUEST=$BUILD/tools/vesper-guest/vesper-guest
-[ -x "$GUEST" ] || fail "vesper-guest not built at $GUEST"
-VMDIR=$TMP/vm
+need_guests
 U=vt$VT_ID-u
 P=vt$VT_ID-p
 PHYS=vt$VT_ID-phys
