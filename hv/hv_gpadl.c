@@ -332,6 +332,9 @@ int hv_gpadl_read(const struct hv_gpadl *g, uint64_t off, void *buf,
 
         if (chunk > size)
             chunk = size;
+        /* The guest's CPU wrote these lines: ask for them all before the
+         * copy walks them one by one (see vsa_shm_prefetch). */
+        vsa_shm_prefetch(g->pages[off >> HV_PAGE_SHIFT] + in, chunk);
         vsa_shm_read(dst, g->pages[off >> HV_PAGE_SHIFT] + in, chunk);
         dst += chunk;
         off += chunk;

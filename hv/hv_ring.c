@@ -24,7 +24,17 @@ struct hv_ring {
     /* Writer: our write index.  Reader: our read index.  Authoritative; the
      * copy in shared memory is only ever stored, never trusted back. */
     uint32_t own;
+    /* The peer's index as last loaded and validated: the writer's view of
+     * the read index, the reader's of the write index.  Each side reloads
+     * only when this view says "no room" or "nothing to read", so a burst
+     * of packets loads the peer's line once, not once per packet (the
+     * line is written by the other CPU: every load is a cache miss). */
+    uint32_t peer_seen;
     bool pending_set; /* writer: we stored a non-zero pending_send_sz */
+    bool masked;      /* reader: we set interrupt_mask (see consume) */
+    bool holding;     /* writer: between hv_ring_write_hold and commit */
+    bool hold_sig;    /* writer: a publish while holding asked to signal */
+    uint32_t published; /* the own index last stored to shared memory */
     uint32_t peeked;  /* reader: bytes (packet + trailer) of peeked packet */
     uint32_t batch;   /* reader: bytes consumed since the last read_end */
     /* built-in backends */
@@ -203,8 +213,12 @@ static int ring_attach(struct hv_ring *r)
         r->ops->ctl_store(r->ctx, HV_RING_OFF_FEATURES,
                           f | HV_RING_FEAT_PENDING_SEND_SZ);
         r->own = w;
+        r->published = w;
+        r->peer_seen = rd;
     } else {
         r->own = rd;
+        r->published = rd;
+        r->peer_seen = rd; /* "nothing seen": the first peek loads */
     }
     atomic_thread_fence(memory_order_seq_cst);
     return 0;
@@ -338,6 +352,73 @@ static uint32_t write_iov(struct hv_ring *r, uint32_t pos,
     return ring_copy_in(r, pos, zeros, pad8(len) - len);
 }
 
+/* Writer: loads and validates the reader's index and remembers it;
+ * UINT32_MAX (ring now broken) if it is out of range. */
+static uint32_t load_read_index(struct hv_ring *r)
+{
+    uint32_t rd = r->ops->ctl_load(r->ctx, HV_RING_OFF_READ_INDEX);
+
+    if (!index_ok(r, rd)) {
+        HV_STAT_INC(r->stats, bad_index);
+        violate(r, "read_index", rd, r->dsize);
+        return UINT32_MAX;
+    }
+    /* the reader's copies out happen before our stores over them */
+    atomic_thread_fence(memory_order_acquire);
+    r->peer_seen = rd;
+    return rd;
+}
+
+/* Writer: §5.1 steps 3-5 for everything written since the last store of
+ * the write index.  Returns true if the reader must be signalled: its
+ * interrupt_mask is clear and the ring was empty before these packets. */
+static bool publish_write_index(struct hv_ring *r)
+{
+    uint32_t old = r->published, mask, rd;
+    bool sig;
+
+    if (old == r->own)
+        return false;
+    /* step 3: packet bytes visible before the index (stores before a
+     * store: a release fence, no CPU barrier on x86) */
+    atomic_thread_fence(memory_order_release);
+    r->ops->ctl_store(r->ctx, HV_RING_OFF_WRITE_INDEX, r->own);
+    r->published = r->own;
+    /* steps 4-5: the index store before the loads of the reader's state.
+     * Both sit on the line just stored to, so they cost nothing more; the
+     * read index, validated, also refreshes our view of the room. */
+    atomic_thread_fence(memory_order_seq_cst);
+    mask = r->ops->ctl_load(r->ctx, HV_RING_OFF_INTR_MASK);
+    rd = load_read_index(r);
+    if (rd == UINT32_MAX)
+        return false;
+    /* empty → non-empty */
+    sig = mask == 0 && rd == old;
+    if (!sig)
+        HV_STAT_INC(r->stats, signals_suppressed);
+    return sig;
+}
+
+void hv_ring_write_hold(struct hv_ring *r)
+{
+    if (r->role == HV_RING_WRITER)
+        r->holding = true;
+}
+
+bool hv_ring_write_commit(struct hv_ring *r)
+{
+    bool sig;
+
+    if (r->role != HV_RING_WRITER || !r->holding)
+        return false;
+    r->holding = false;
+    sig = r->hold_sig;
+    r->hold_sig = false;
+    if (r->broken)
+        return false;
+    return publish_write_index(r) || sig;
+}
+
 int hv_ring_write_pkt(struct hv_ring *r, uint16_t type, uint16_t flags,
                       uint64_t trans_id, const struct iovec *hdr,
                       unsigned hdr_cnt, const struct iovec *data,
@@ -361,23 +442,29 @@ int hv_ring_write_pkt(struct hv_ring *r, uint16_t type, uint16_t flags,
     total = pkt + HV_RING_TRAILER_SIZE;
     w = r->own;
 
-    /* §5.1 step 1: one load of the reader's index, validated. */
-    rd = r->ops->ctl_load(r->ctx, HV_RING_OFF_READ_INDEX);
-    if (!index_ok(r, rd)) {
-        HV_STAT_INC(r->stats, bad_index);
-        return violate(r, "read_index", rd, r->dsize);
+    /* §5.1 step 1: room by the read index seen last; only when that is
+     * short, one load of the reader's index, validated.  The reader only
+     * moves its index forward, so an older view can only show less room
+     * (and a hostile reader's index is untrusted either way). */
+    rd = r->peer_seen;
+    if (hv_ring_bytes_writable(w, rd, r->dsize) <= total) {
+        rd = load_read_index(r);
+        if (rd == UINT32_MAX)
+            return -EPROTO;
     }
     if (hv_ring_bytes_writable(w, rd, r->dsize) <= total) {
-        /* Blocked: announce what we need, then re-check once to close the
-         * race with a reader that drained before seeing pending_send_sz. */
+        /* Blocked.  What we hold goes out first: the reader can only make
+         * room by reading it. */
+        if (r->holding && publish_write_index(r))
+            r->hold_sig = true;
+        /* Announce what we need, then re-check once to close the race
+         * with a reader that drained before seeing pending_send_sz. */
         r->ops->ctl_store(r->ctx, HV_RING_OFF_PENDING_SEND, total);
         r->pending_set = true;
         atomic_thread_fence(memory_order_seq_cst);
-        rd = r->ops->ctl_load(r->ctx, HV_RING_OFF_READ_INDEX);
-        if (!index_ok(r, rd)) {
-            HV_STAT_INC(r->stats, bad_index);
-            return violate(r, "read_index", rd, r->dsize);
-        }
+        rd = load_read_index(r);
+        if (rd == UINT32_MAX)
+            return -EPROTO;
         if (hv_ring_bytes_writable(w, rd, r->dsize) <= total) {
             HV_STAT_INC(r->stats, ring_full);
             return -EAGAIN;
@@ -400,22 +487,15 @@ int hv_ring_write_pkt(struct hv_ring *r, uint16_t type, uint16_t flags,
     hv__put64(trailer, (uint64_t)w << 32);
     pos = ring_copy_in(r, pos, trailer, sizeof(trailer));
 
-    /* §5.1 step 3: packet bytes visible before the index. */
-    atomic_thread_fence(memory_order_seq_cst);
-    r->ops->ctl_store(r->ctx, HV_RING_OFF_WRITE_INDEX, pos);
     r->own = pos;
     HV_STAT_INC(r->stats, pkts_written);
     HV_STAT_ADD(r->stats, bytes_written, total);
-
-    /* §5.1 steps 4-5. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (r->ops->ctl_load(r->ctx, HV_RING_OFF_INTR_MASK) == 0) {
-        atomic_thread_fence(memory_order_acquire);
-        /* Equality test only (empty → non-empty); never used as an index. */
-        sig = r->ops->ctl_load(r->ctx, HV_RING_OFF_READ_INDEX) == w;
+    /* §5.1 steps 3-5 now, or once for the batch at commit. */
+    if (!r->holding) {
+        sig = publish_write_index(r);
+        if (r->broken) /* the reader's index, loaded there, was bad */
+            return -EPROTO;
     }
-    if (!sig)
-        HV_STAT_INC(r->stats, signals_suppressed);
     if (signal)
         *signal = sig;
     return 0;
@@ -523,16 +603,22 @@ int hv_ring_peek_pkt(struct hv_ring *r, void *buf, size_t size,
         return -EINVAL;
     if (r->broken)
         return -EPROTO;
-    /* The only load of the writer's index in this operation. */
-    w = r->ops->ctl_load(r->ctx, HV_RING_OFF_WRITE_INDEX);
-    if (!index_ok(r, w)) {
-        HV_STAT_INC(r->stats, bad_index);
-        return violate(r, "write_index", w, r->dsize);
+    /* What the write index seen last still covers is read without a load;
+     * once that is consumed, the only load of the writer's index in this
+     * operation. */
+    w = r->peer_seen;
+    if (w == r->own) {
+        w = r->ops->ctl_load(r->ctx, HV_RING_OFF_WRITE_INDEX);
+        if (!index_ok(r, w)) {
+            HV_STAT_INC(r->stats, bad_index);
+            return violate(r, "write_index", w, r->dsize);
+        }
+        if (w == r->own)
+            return -EAGAIN;
+        atomic_thread_fence(memory_order_acquire);
+        r->peer_seen = w;
     }
     avail = hv_ring_bytes_readable(w, r->own, r->dsize);
-    if (avail == 0)
-        return -EAGAIN;
-    atomic_thread_fence(memory_order_acquire);
     /* The writer publishes whole packets: anything non-empty holds at least
      * a descriptor and a trailer. */
     if (avail < HV_RING_DESC_SIZE + HV_RING_TRAILER_SIZE) {
@@ -581,6 +667,15 @@ int hv_ring_peek_pkt(struct hv_ring *r, void *buf, size_t size,
     return 0;
 }
 
+/* Reader: stores our read index if the shared copy is behind. */
+static void publish_read_index(struct hv_ring *r)
+{
+    if (r->published != r->own) {
+        r->ops->ctl_store(r->ctx, HV_RING_OFF_READ_INDEX, r->own);
+        r->published = r->own;
+    }
+}
+
 int hv_ring_consume(struct hv_ring *r)
 {
     uint32_t next;
@@ -592,10 +687,15 @@ int hv_ring_consume(struct hv_ring *r)
     next = r->own + r->peeked; /* peeked < dsize ≤ 2^30: no wrap of u32 */
     if (next >= r->dsize)
         next -= r->dsize;
-    /* The copy-out above must complete before the writer may reuse it. */
-    atomic_thread_fence(memory_order_seq_cst);
-    r->ops->ctl_store(r->ctx, HV_RING_OFF_READ_INDEX, next);
+    /* The copy-out above must complete before the writer may reuse it
+     * (loads before a store: a release fence, no CPU barrier on x86). */
+    atomic_thread_fence(memory_order_release);
     r->own = next;
+    /* While we hold the interrupt mask the writer signals nothing, so the
+     * index can wait for the end of the batch (read_end or unmask): one
+     * store to the shared line per batch instead of one per packet. */
+    if (!r->masked)
+        publish_read_index(r);
     r->batch += r->peeked;
     HV_STAT_INC(r->stats, pkts_read);
     HV_STAT_ADD(r->stats, bytes_read, r->peeked);
@@ -619,6 +719,7 @@ bool hv_ring_read_end(struct hv_ring *r)
     r->batch = 0;
     if (r->role != HV_RING_READER || r->broken || consumed == 0)
         return false;
+    publish_read_index(r);
     /* §5.2 rule 2: a writer that did not announce the feature polls. */
     if (!(r->ops->ctl_load(r->ctx, HV_RING_OFF_FEATURES) &
           HV_RING_FEAT_PENDING_SEND_SZ))
@@ -648,6 +749,7 @@ void hv_ring_mask_intr(struct hv_ring *r)
     if (r->role != HV_RING_READER || r->broken)
         return;
     r->ops->ctl_store(r->ctx, HV_RING_OFF_INTR_MASK, 1);
+    r->masked = true;
     atomic_thread_fence(memory_order_seq_cst);
 }
 
@@ -659,7 +761,9 @@ bool hv_ring_unmask_intr(struct hv_ring *r)
         return false;
     if (r->broken)
         return true; /* let the caller's next read report -EPROTO */
+    publish_read_index(r); /* before the writer can see the mask clear */
     r->ops->ctl_store(r->ctx, HV_RING_OFF_INTR_MASK, 0);
+    r->masked = false;
     atomic_thread_fence(memory_order_seq_cst);
     w = r->ops->ctl_load(r->ctx, HV_RING_OFF_WRITE_INDEX);
     return w != r->own; /* invalid values are caught by the next read */

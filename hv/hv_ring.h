@@ -38,26 +38,40 @@
  * Signalling (§5)
  * ---------------
  * Writer: refuse unless writable > packet + trailer (the ring never becomes
- * completely full).  When refused, store the needed size into
- * pending_send_sz, full barrier, reload read_index once and retry; -EAGAIN
- * if still short (pending_send_sz stays set so the reader will signal when
- * enough space is free; it is cleared by the next successful write).
- * After the copy: full barrier, store write_index, full barrier, and signal
- * only if the reader's interrupt_mask is clear AND the ring went from empty
- * to non-empty (old write_index == current read_index).  The second load of
- * read_index is used only for that equality test, never as an index.
- * hv_ring_write_pkt() reports the decision in *signal; batching callers OR
- * the decisions and signal once.
+ * completely full).  Room is first judged by the read index loaded last
+ * (the reader only moves it forward, so an old view shows less room);
+ * only when that view is short is read_index loaded again, validated.
+ * When still refused, store the needed size into pending_send_sz, full
+ * barrier, reload read_index once and retry; -EAGAIN if still short
+ * (pending_send_sz stays set so the reader will signal when enough space
+ * is free; it is cleared by the next successful write).  After the copy:
+ * release fence, store write_index, full barrier, and signal only if the
+ * reader's interrupt_mask is clear AND the ring went from empty to
+ * non-empty (the write index stored before == current read_index).  Both
+ * loads hit the line the store just took; read_index is validated there
+ * (a bad one breaks the ring) and becomes the writer's view of the room.
+ * hv_ring_write_pkt() reports the decision in *signal;
+ * hv_ring_write_hold()/commit() store the index and decide once for a
+ * batch of packets.
  *
- * Reader: hv_ring_read_pkt() copies one packet out, then stores the new
- * read_index (release ordering after the copy).  hv_ring_read_end() closes
- * a batch and applies the pending_send_sz rule of §5.2 with R = bytes
- * consumed in the batch: no signal if the writer did not set
- * feat_pending_send_sz, if pending_send_sz is 0, if W − R > pending (the
- * writer was not blocked before the batch) or W ≤ pending (still not enough
- * room); otherwise signal.  hv_ring_mask_intr()/hv_ring_unmask_intr()
- * implement the drain pattern of §5.3 (unmask re-checks for data that
- * arrived in the window).
+ * Reader: hv_ring_read_pkt() copies one packet out (the write index is
+ * loaded only once the packets it showed last are consumed), then
+ * advances the read index (release ordering after the copy).  The index
+ * is stored at once while interrupts are unmasked; while the reader holds
+ * the mask (§5.3) the writer signals nothing anyway, and the store waits
+ * for hv_ring_read_end() or hv_ring_unmask_intr(): once per batch, as
+ * Linux's hv_pkt_iter_close() does.  hv_ring_read_end() closes a batch
+ * and applies the pending_send_sz rule of §5.2 with R = bytes consumed in
+ * the batch: no signal if the writer did not set feat_pending_send_sz, if
+ * pending_send_sz is 0, if W − R > pending (the writer was not blocked
+ * before the batch) or W ≤ pending (still not enough room); otherwise
+ * signal.  hv_ring_mask_intr()/hv_ring_unmask_intr() implement the drain
+ * pattern of §5.3 (unmask re-checks for data that arrived in the window).
+ *
+ * Why the views and batches: each side's index lives on one cache line
+ * that the other side's CPU reads, so every store there and every load of
+ * the peer's index is a transfer between CPUs.  Per batch instead of per
+ * packet, a synthetic NIC pair went from ... (docs/synthetic-nic.md).
  *
  * Memory access goes through struct hv_ring_ops, so the host runs rings in
  * GPADL memory (hv_ring_create_gpadl: direct pointers when the data pages
@@ -223,6 +237,17 @@ int hv_ring_write_xfer(struct hv_ring *r, uint16_t flags, uint64_t trans_id,
 int hv_ring_write_gpa(struct hv_ring *r, uint16_t flags, uint64_t trans_id,
                       const struct hv_ring_gpa_page *pages, uint32_t n,
                       const void *data, size_t size, bool *signal);
+
+/* Batched publication.  After hold, packets are written but the write
+ * index is stored (and the signal decided) once, by commit, for all of
+ * them: one fence and one store to the line the reader polls per batch
+ * instead of per packet.  The hold ends at commit, which returns true if
+ * the reader must be signalled.  A write that finds the ring full
+ * publishes what is held first (the reader can only make room by reading
+ * it).  Commit before waiting for the reader: held packets are invisible
+ * to it. */
+void hv_ring_write_hold(struct hv_ring *r);
+bool hv_ring_write_commit(struct hv_ring *r);
 
 /* ---- Reader -------------------------------------------------------------
  * Copies the next packet into buf and validates it (see the essay); does

@@ -133,8 +133,28 @@ static void wake_control(struct netvsp_port *np)
 /* A violation found on the lcore: the control thread closes the channel
  * (hv_chan_violation is its call); until it detaches, nothing touches the
  * channel. */
+/* What one lcore pass writes to the guest goes out with one store of the
+ * ring's write index and one signal decision (hv_ring.h, hold/commit). */
+static void hold_out(struct netvsp_port *np)
+{
+    hv_ring_write_hold(hv_chan_out_ring(np->ch));
+}
+
+static void commit_out(struct netvsp_port *np)
+{
+    /* After a posted violation the channel is the control thread's, which
+     * may be tearing the rings down (post_violation commits first). */
+    if (np->failed)
+        return;
+    if (hv_ring_write_commit(hv_chan_out_ring(np->ch)))
+        hv_chan_notify_guest(np->ch);
+}
+
 static void post_violation(struct netvsp_port *np, const char *why)
 {
+    /* What this pass answered before the violation still reaches the
+     * guest (the answer to a first INIT before a second one, say). */
+    commit_out(np);
     np->failed = true;
     atomic_store(&np->link, false);
     atomic_store_explicit(&np->violation, why, memory_order_release);
@@ -264,7 +284,9 @@ uint16_t netvsp_port_poll(struct netvsp_port *np, struct rte_mbuf **pkts,
         np_unlock(np);
         return 0;
     }
+    hold_out(np);
     serve(np, n);
+    commit_out(np);
     got = np->n_stage < n ? np->n_stage : n;
     memcpy(pkts, np->stage, got * sizeof(pkts[0]));
     np->n_stage -= got;
@@ -330,6 +352,7 @@ uint16_t netvsp_port_xmit(struct netvsp_port *np, struct rte_mbuf **pkts,
         np_unlock(np);
         return 0; /* counted by the switch (tx_full) */
     }
+    hold_out(np);
     while (done < n) {
         unsigned k = 0;
         bool lin_used = false;
@@ -345,6 +368,7 @@ uint16_t netvsp_port_xmit(struct netvsp_port *np, struct rte_mbuf **pkts,
         posted += vspn_vsp_deliver(np->vsp, fr, k);
         done += k;
     }
+    commit_out(np);
     np_unlock(np);
     if (posted < n)
         count(&np->guest_refused, n - posted);

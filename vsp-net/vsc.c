@@ -49,6 +49,12 @@ static const uint32_t linux_versions[] = {
 static const uint32_t minimal_versions[] = { VSPN_NVSP_VERSION_1 };
 
 #define VSC_MAX_VERSIONS 8u
+/* Prefetch: received messages asked for ahead of the one being copied,
+ * and the most bytes asked for per message; bytes of one send section's
+ * batch. */
+#define RX_PREFETCH_AHEAD 8u
+#define RX_PREFETCH_MAX 256u
+#define TX_PREFETCH_MAX 2048u
 #define VSC_FILTER_UP                                                         \
     (VSPN_RNDIS_FILTER_DIRECTED | VSPN_RNDIS_FILTER_ALL_MULTICAST |           \
      VSPN_RNDIS_FILTER_BROADCAST)
@@ -835,6 +841,17 @@ static void cq_flush(struct vspn_vsc *c)
     }
 }
 
+/* Asks for the lines of one received message (capped), if in range. */
+static void rx_prefetch(const struct vspn_vsc *c,
+                        const struct hv_ring_xfer_range *r)
+{
+    uint32_t cnt = r->byte_count, off = r->byte_offset;
+
+    if ((uint64_t)off + cnt <= c->cfg.recv_buf.size)
+        vsa_shm_prefetch((const uint8_t *)c->cfg.recv_buf.mem + off,
+                         cnt < RX_PREFETCH_MAX ? cnt : RX_PREFETCH_MAX);
+}
+
 static int on_xfer(struct vspn_vsc *c, const struct vspn_pkt *pkt)
 {
     uint32_t status = VSPN_NVSP_STATUS_SUCCESS;
@@ -847,6 +864,11 @@ static int on_xfer(struct vspn_vsc *c, const struct vspn_pkt *pkt)
         STAT_INC(c, rx_bad_xfer);
         status = VSPN_NVSP_STATUS_FAILURE;
     } else {
+        /* The host's CPU wrote these slots just now: the copies below ask
+         * for the slot RX_PREFETCH_AHEAD ranges on, so that the transfers
+         * overlap instead of each copy waiting for its own. */
+        for (uint32_t i = 0; i < pkt->xfer_cnt && i < RX_PREFETCH_AHEAD; i++)
+            rx_prefetch(c, &pkt->xfer[i]);
         for (uint32_t i = 0; i < pkt->xfer_cnt; i++) {
             uint32_t cnt = pkt->xfer[i].byte_count;
             uint32_t off = pkt->xfer[i].byte_offset;
@@ -858,6 +880,8 @@ static int on_xfer(struct vspn_vsc *c, const struct vspn_pkt *pkt)
                 status = VSPN_NVSP_STATUS_FAILURE;
                 continue;
             }
+            if (i + RX_PREFETCH_AHEAD < pkt->xfer_cnt)
+                rx_prefetch(c, &pkt->xfer[i + RX_PREFETCH_AHEAD]);
             vsa_shm_read(c->rxcopy,
                          (const uint8_t *)c->cfg.recv_buf.mem + off, cnt);
             on_rx_msg(c, cnt);
@@ -1236,6 +1260,16 @@ int vspn_vsc_send_more(struct vspn_vsc *c, const void *frame, size_t len,
         return vspn_vsc_send(c, frame, len, vlan_tci, has_vlan);
     s = c->sec_free[--c->nsec_free];
     sec = (uint8_t *)c->cfg.send_buf.mem + (size_t)s * c->sec_size;
+    /* The host's CPU read this section last: claim the lines the batch
+     * will fill (about max_pkts frames like this one) before writing. */
+    {
+        uint64_t fill = (uint64_t)total * c->max_pkts;
+
+        if (fill > c->sec_size)
+            fill = c->sec_size;
+        vsa_shm_prefetch_write(sec, fill < TX_PREFETCH_MAX ? fill
+                                                           : TX_PREFETCH_MAX);
+    }
     put_packet(sec, c->sec_size, &pi, frame, flen);
     c->bat_sec = s;
     c->bat_off = total;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_shm.h"
 #include "vsp-net/vspn_wire.h"
 
 VSA_LOG_MODULE(vspn_vsp);
@@ -20,10 +21,10 @@ VSA_LOG_MODULE(vspn_vsp);
 #define STAT_INC(v, name) STAT_ADD(v, name, 1)
 
 #define SLOT_NONE UINT32_MAX
-/* deliver: slots prefetched ahead, and bytes of each (RNDIS header, PPIs
- * and a short frame) */
-#define SLOT_PREFETCH_MAX 32u
-#define SLOT_PREFETCH_BYTES 192u
+/* deliver: slots asked for ahead of the one being written, and the most
+ * bytes asked for per slot */
+#define SLOT_PREFETCH_AHEAD 8u
+#define SLOT_PREFETCH_CAP 256u
 enum { SLOT_FREE, SLOT_HEAD, SLOT_MEMBER };
 
 struct compq_ent {
@@ -394,18 +395,24 @@ static uint64_t slot_off(const struct vspn_vsp *v, uint32_t s)
     return (uint64_t)s * v->recv_slot_size;
 }
 
-/* Asks for the first lines of the next `k` slots slot_alloc() hands out,
- * for writing, before they are written: the guest's CPU read them last,
- * and the transfers overlap instead of stalling each copy in turn. */
-static void slots_prefetch(const struct vspn_vsp *v, unsigned k)
+/* Asks for the slot slot_alloc() hands out `depth` calls from now, for
+ * writing `bytes` (capped) into it.  The guest's CPU read that slot last;
+ * asking a few slots ahead of the copies lets those transfers overlap
+ * instead of stalling each copy in turn, and asking for only the lines
+ * the message fills spends no transfer on lines it leaves alone. */
+static void slot_prefetch(const struct vspn_vsp *v, unsigned depth,
+                          uint32_t bytes)
 {
-    for (unsigned j = 0; j < k && j < v->nfree; j++) {
-        const uint8_t *p =
-            hv_gpadl_ptr(v->rbuf, slot_off(v, v->free_stack[v->nfree - 1 - j]),
-                         SLOT_PREFETCH_BYTES);
-        for (unsigned b = 0; p && b < SLOT_PREFETCH_BYTES; b += 64)
-            __builtin_prefetch(p + b, 1);
-    }
+    void *p;
+
+    if (depth >= v->nfree)
+        return;
+    if (bytes > SLOT_PREFETCH_CAP)
+        bytes = SLOT_PREFETCH_CAP;
+    p = hv_gpadl_ptr(v->rbuf, slot_off(v, v->free_stack[v->nfree - 1 - depth]),
+                     bytes);
+    if (p)
+        vsa_shm_prefetch_write(p, bytes);
 }
 
 /* ---- control messages to the guest ---------------------------------------------------- */
@@ -1265,7 +1272,8 @@ unsigned vspn_vsp_deliver(struct vspn_vsp *v, const struct vspn_frame *frames,
     }
     compq_flush(v);
     ctrl_flush(v);
-    slots_prefetch(v, n < SLOT_PREFETCH_MAX ? n : SLOT_PREFETCH_MAX);
+    for (unsigned j = 0; j < n && j < SLOT_PREFETCH_AHEAD; j++)
+        slot_prefetch(v, j, VSPN_RNDIS_PACKET_SIZE + frames[j].len);
     while (i < n) {
         uint32_t head = SLOT_NONE, tail = SLOT_NONE, cnt = 0;
         uint64_t bytes = 0;
@@ -1311,6 +1319,10 @@ unsigned vspn_vsp_deliver(struct vspn_vsp *v, const struct vspn_frame *frames,
                 STAT_INC(v, h2g_no_section);
                 continue;
             }
+            if (i + SLOT_PREFETCH_AHEAD < n)
+                slot_prefetch(v, SLOT_PREFETCH_AHEAD - 1,
+                              VSPN_RNDIS_PACKET_SIZE +
+                                  frames[i + SLOT_PREFETCH_AHEAD].len);
             off = slot_off(v, s);
             if (hv_gpadl_write(v->rbuf, off, hdr, (size_t)h) != 0 ||
                 hv_gpadl_write(v->rbuf, off + (uint64_t)h, f->data,

@@ -509,6 +509,10 @@ int vg_nic_drain(struct vg_nic *n, unsigned budget, bool *more)
     /* §5.3: no signals from the host while we drain anyway. */
     if (!n->poll_mode)
         hv_ring_mask_intr(n->ch.in);
+    /* Completions go out with one store of the write index, in the
+     * vg_nic_flush at the end. */
+    if (n->ch.out)
+        hv_ring_write_hold(n->ch.out);
     while (done < budget) {
         rc = hv_ring_read_pkt(n->ch.in, n->pkt, sizeof(n->pkt), &rp);
         if (rc)
@@ -546,6 +550,9 @@ int vg_nic_send(struct vg_nic *n, const void *frame, size_t len,
 
     if (!n->vsc)
         return -ENOTCONN;
+    /* What this writes to the ring is published by vg_nic_flush. */
+    if (n->ch.out)
+        hv_ring_write_hold(n->ch.out);
     rc = vspn_vsc_send_more(n->vsc, frame, len, vlan_tci, has_vlan);
     if (rc == 0)
         VG_CNT_INC(n->cnt, tx_frames);
@@ -560,6 +567,9 @@ void vg_nic_flush(struct vg_nic *n)
      * and the next flush sends it. */
     if (n->vsc)
         (void)vspn_vsc_send_flush(n->vsc);
+    /* One store of the write index for what send and drain wrote. */
+    if (n->ch.out && hv_ring_write_commit(n->ch.out))
+        n->sig_pending = true;
     if (!n->sig_pending)
         return;
     n->sig_pending = false;

@@ -8,7 +8,9 @@
  * A.2 descriptor length lies (each → -EPROTO plus its counter) and 10^6
  * random descriptors without a finding; and the exact signal decisions of
  * the writer (interrupt mask, empty → non-empty) and of the reader
- * (pending_send_sz rule) as tables.
+ * (pending_send_sz rule) as tables; batched publication (hold/commit, the
+ * masked reader's index stored once per batch) and the index views that
+ * spare loads of the peer's line.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -269,6 +271,9 @@ static void test_index_sweep(void **state)
                                      -EPROTO); /* sticky */
                 }
                 ctl_set(t.mem, HV_RING_OFF_READ_INDEX, rv);
+                /* The writer loads (and validates) the reader's index
+                 * when it stores its own, and when the index it saw last
+                 * shows no room. */
                 rc = hv_ring_write_inband(w, 0, 1, NULL, 0, NULL);
                 if (rv < d && !(rv & 7)) {
                     if (rc != 0 && rc != -EAGAIN)
@@ -478,6 +483,144 @@ static void test_writer_signal_table(void **state)
     }
 }
 
+/* Batched publication (hv_ring_write_hold/commit): held packets are
+ * invisible until commit, which stores the write index once and decides
+ * the signal once for the batch; a write that finds the ring full
+ * publishes what is held first. */
+static void test_write_hold(void **state)
+{
+    static const struct {
+        bool mask;
+        bool reader_caught_up; /* ring empty before the batch */
+        bool expect;
+    } rows[] = {
+        { false, true, true },
+        { true, true, false },
+        { false, false, false },
+        { true, false, false },
+    };
+    struct tring t;
+    struct hv_ring *w, *r;
+    uint8_t buf[128] = { 0 };
+    struct hv_ring_pkt p;
+    bool sig;
+    unsigned n = 0;
+    (void)state;
+
+    for (unsigned i = 0; i < VSA_TEST_LEN(rows); i++) {
+        tring_init(&t, 4096);
+        w = mk(&t, HV_RING_WRITER, NULL, NULL);
+        r = mk(&t, HV_RING_READER, NULL, NULL);
+        assert_int_equal(hv_ring_write_inband(w, 0, 1, buf, 8, NULL), 0);
+        if (rows[i].reader_caught_up)
+            assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+        if (rows[i].mask)
+            hv_ring_mask_intr(r);
+        hv_ring_write_hold(w);
+        unsigned stores = t.stores[HV_RING_OFF_WRITE_INDEX / 4];
+        uint32_t before = ctl_get(t.mem, HV_RING_OFF_WRITE_INDEX);
+        for (unsigned k = 0; k < 3; k++) {
+            sig = true;
+            assert_int_equal(hv_ring_write_inband(w, 0, 10 + k, buf, 8, &sig),
+                             0);
+            assert_false(sig); /* decided at commit */
+        }
+        assert_int_equal(ctl_get(t.mem, HV_RING_OFF_WRITE_INDEX), before);
+        if (rows[i].reader_caught_up)
+            assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p),
+                             -EAGAIN);
+        if (hv_ring_write_commit(w) != rows[i].expect)
+            fail_msg("row %u: expected %d", i, rows[i].expect);
+        assert_int_equal(t.stores[HV_RING_OFF_WRITE_INDEX / 4], stores + 1);
+        assert_int_equal(ctl_get(t.mem, HV_RING_OFF_WRITE_INDEX),
+                         hv_ring_own_index(w));
+        assert_false(hv_ring_write_commit(w)); /* nothing held */
+        for (unsigned k = 0; k < 3; k++) {
+            assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+            if (k == 0 && !rows[i].reader_caught_up)
+                assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p),
+                                 0);
+            assert_int_equal(p.trans_id, 10 + k);
+        }
+        hv_ring_destroy(w);
+        hv_ring_destroy(r);
+        tring_free(&t);
+    }
+
+    /* Full while holding: the held packets go out, then -EAGAIN with
+     * pending_send_sz; the reader drains them and wakes the writer. */
+    tring_init(&t, 1024);
+    w = mk(&t, HV_RING_WRITER, NULL, NULL);
+    r = mk(&t, HV_RING_READER, NULL, NULL);
+    hv_ring_write_hold(w);
+    while (hv_ring_write_inband(w, 0, n, buf, 100, NULL) == 0)
+        n++;
+    assert_true(n > 1);
+    assert_int_equal(ctl_get(t.mem, HV_RING_OFF_WRITE_INDEX),
+                     hv_ring_own_index(w));
+    assert_int_equal(ctl_get(t.mem, HV_RING_OFF_PENDING_SEND), 16 + 104 + 8);
+    for (unsigned k = 0; k < n; k++) {
+        assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+        assert_int_equal(p.trans_id, k);
+    }
+    assert_true(hv_ring_read_end(r));
+    /* the signal owed when the held packets went out is not lost */
+    assert_true(hv_ring_write_commit(w));
+    hv_ring_destroy(w);
+    hv_ring_destroy(r);
+    tring_free(&t);
+}
+
+/* While the reader holds the interrupt mask its index is stored once per
+ * batch (read_end or unmask); unmasked, at once.  Each side loads the
+ * other's index only when its last view runs out. */
+static void test_index_views(void **state)
+{
+    struct tring t;
+    struct hv_ring *w, *r;
+    uint8_t buf[64] = { 0 };
+    struct hv_ring_pkt p;
+    (void)state;
+
+    tring_init(&t, 4096);
+    w = mk(&t, HV_RING_WRITER, NULL, NULL);
+    r = mk(&t, HV_RING_READER, NULL, NULL);
+    for (unsigned k = 0; k < 4; k++)
+        assert_int_equal(hv_ring_write_inband(w, 0, k, buf, 8, NULL), 0);
+    /* The writer had room by its view: read_index was loaded by the two
+     * attaches and by the four signal tests (the reader is unmasked), and
+     * never to find room. */
+    assert_int_equal(t.loads[HV_RING_OFF_READ_INDEX / 4], 2u + 4u);
+
+    /* unmasked: stored per packet */
+    assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+    assert_int_equal(ctl_get(t.mem, HV_RING_OFF_READ_INDEX),
+                     hv_ring_own_index(r));
+    /* masked: stored by read_end */
+    hv_ring_mask_intr(r);
+    unsigned wloads = t.loads[HV_RING_OFF_WRITE_INDEX / 4];
+    uint32_t shared = ctl_get(t.mem, HV_RING_OFF_READ_INDEX);
+    assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+    assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+    assert_int_equal(ctl_get(t.mem, HV_RING_OFF_READ_INDEX), shared);
+    /* the write index seen at the first read covered all four packets */
+    assert_int_equal(t.loads[HV_RING_OFF_WRITE_INDEX / 4], wloads);
+    assert_false(hv_ring_read_end(r));
+    assert_int_equal(ctl_get(t.mem, HV_RING_OFF_READ_INDEX),
+                     hv_ring_own_index(r));
+    /* masked, then unmask: stored before the mask is cleared */
+    assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
+    assert_int_equal(p.trans_id, 3);
+    assert_false(hv_ring_unmask_intr(r)); /* empty */
+    assert_int_equal(ctl_get(t.mem, HV_RING_OFF_READ_INDEX),
+                     hv_ring_own_index(r));
+    assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), -EAGAIN);
+    assert_int_equal(t.loads[HV_RING_OFF_WRITE_INDEX / 4], wloads + 2);
+    hv_ring_destroy(w);
+    hv_ring_destroy(r);
+    tring_free(&t);
+}
+
 /* Reader signal decisions (§5.2): dsize 1024, 15 packets of 64 bytes
  * (56 + 8 trailer) leave 64 writable; then read k packets. */
 static void test_reader_signal_table(void **state)
@@ -606,6 +749,8 @@ int main(void)
         cmocka_unit_test(test_desc_lies),
         cmocka_unit_test(test_random_desc),
         cmocka_unit_test(test_writer_signal_table),
+        cmocka_unit_test(test_write_hold),
+        cmocka_unit_test(test_index_views),
         cmocka_unit_test(test_reader_signal_table),
         cmocka_unit_test(test_pending_send_cycle),
         cmocka_unit_test(test_bad_params),
