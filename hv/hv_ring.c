@@ -12,6 +12,9 @@
 
 VSA_LOG_MODULE(hv_ring);
 
+/* Bytes of newly published ring data asked for at once (16 lines). */
+#define PREFETCH_MAX 1024u
+
 struct hv_ring {
     const struct hv_ring_ops *ops;
     void *ctx;
@@ -127,6 +130,21 @@ static int violate(struct hv_ring *r, const char *why, uint32_t a, uint32_t b)
                    why, a, b);
     }
     return -EPROTO;
+}
+
+/* Prefetches up to PREFETCH_MAX bytes of ring data from `pos` (< dsize),
+ * with wrap, when the data area is mapped directly. */
+static void ring_prefetch(const struct hv_ring *r, uint32_t pos, uint32_t n)
+{
+    uint32_t first = r->dsize - pos;
+
+    if (!r->data)
+        return;
+    if (n > PREFETCH_MAX)
+        n = PREFETCH_MAX;
+    vsa_shm_prefetch(r->data + pos, n < first ? n : first);
+    if (n > first)
+        vsa_shm_prefetch(r->data, n - first);
 }
 
 /* Copies `size` bytes at data offset `pos` (already < dsize) with wrap. */
@@ -617,6 +635,9 @@ int hv_ring_peek_pkt(struct hv_ring *r, void *buf, size_t size,
             return -EAGAIN;
         atomic_thread_fence(memory_order_acquire);
         r->peer_seen = w;
+        /* The writer's CPU wrote these packets: ask for their lines now,
+         * not one packet (and one transfer) at a time as they are read. */
+        ring_prefetch(r, r->own, hv_ring_bytes_readable(w, r->own, r->dsize));
     }
     avail = hv_ring_bytes_readable(w, r->own, r->dsize);
     /* The writer publishes whole packets: anything non-empty holds at least
