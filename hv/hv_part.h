@@ -14,10 +14,11 @@
  *   CHAN_MSG     both        one VMBus channel message (≤ 240 bytes)
  *   MEM_REGION   guest→host  {gpa u64, size u64} + a sealed memfd
  *   SIGNAL_SETUP guest→host  {relid u32, dir u32} + an fd; dir 0 = guest
- *                            signals host (an eventfd), 1 = host signals
+ *                            signals host (an eventfd and nothing else:
+ *                            hv_chan_in_signal_fd_check), 1 = host signals
  *                            guest (one end of an AF_UNIX SOCK_SEQPACKET
  *                            socketpair, never an eventfd: see hv_vmbus.h,
- *                            Signals; anything else is a bad frame)
+ *                            Signals); anything else is a bad frame
  *   IO_TRAP      guest→host  {dev, flags, addr, size, value}: an emulated
  *                            device access (flags: HV_PART_IO_WRITE,
  *                            HV_PART_IO_CONFIG, HV_PART_IO_MEM)

@@ -279,6 +279,9 @@ static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
      * (hv_vmbus.h, Signals); an eventfd is refused. */
     if (dir == HV_PART_SIGNAL_TO_GUEST && hv_chan_signal_fd_check(f->fd))
         return bad_frame(p, f, "host-to-guest signal fd not a socketpair");
+    /* Guest→host: an eventfd, which hv_chan_ack_signal can always drain. */
+    if (dir == HV_PART_SIGNAL_TO_HOST && hv_chan_in_signal_fd_check(f->fd))
+        return bad_frame(p, f, "guest-to-host signal fd not an eventfd");
     s = sig_find(p, relid);
     for (unsigned i = 0; !s && i < HV_VMBUS_MAX_CHANNELS; i++)
         if (!p->sigs[i].used) {

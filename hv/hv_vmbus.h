@@ -218,6 +218,13 @@ int hv_chan_in_signal_fd(const struct hv_chan *ch);
  * -EPROTOTYPE (other domain or type), -ENOTCONN, -EPERM (the peer is a
  * named socket).  For the transport, when the guest hands the fd over. */
 int hv_chan_signal_fd_check(int fd);
+/* Whether `fd` may be a channel's in_fd: an eventfd (its /proc/self/fd
+ * link reads "anon_inode:[eventfd]").  Anything else could keep the
+ * servicing thread's epoll readable with nothing hv_chan_ack_signal can
+ * drain (a pipe or socket full of data: preadv2 RWF_NOWAIT refuses
+ * them), or be a file of the guest's choosing.  0, -EBADF, -EINVAL (not
+ * an eventfd). */
+int hv_chan_in_signal_fd_check(int fd);
 /* Signals the guest: one 8-byte message (value 1) on out_fd, sent with
  * MSG_DONTWAIT | MSG_NOSIGNAL, so it never blocks and never raises
  * SIGPIPE whatever the guest did to the shared socket.  0 when sent

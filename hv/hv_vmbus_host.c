@@ -2,6 +2,7 @@
 #include "hv/hv_vmbus.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -734,6 +735,25 @@ int hv_chan_signal_fd_check(int fd)
         return -ENOTCONN;
     if (len != sizeof(sa_family_t))
         return -EPERM;
+    return 0;
+}
+
+int hv_chan_in_signal_fd_check(int fd)
+{
+    static const char want[] = "anon_inode:[eventfd]";
+    char path[40], link[sizeof(want) + 1];
+    struct stat st;
+    ssize_t n;
+
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return -EBADF;
+    /* an anonymous inode carries no file type bits */
+    if ((st.st_mode & S_IFMT) != 0)
+        return -EINVAL;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n = readlink(path, link, sizeof(link));
+    if (n != (ssize_t)(sizeof(want) - 1) || memcmp(link, want, (size_t)n))
+        return -EINVAL;
     return 0;
 }
 

@@ -24,7 +24,9 @@
  *  * a guest that closed its end: -ECONNRESET/-EPIPE, counted, and no
  *    SIGPIPE (it is left at its default action, which would kill us);
  *  * hv_chan_signal_fd_check over a table of fd kinds;
- *  * end to end over the partition socket: SIGNAL_SETUP dir 1 with an
+ *  * hv_chan_in_signal_fd_check: only an eventfd for dir 0;
+ *  * end to end over the partition socket: SIGNAL_SETUP dir 0 with a
+ *    pipe is a bad frame; dir 1 with an
  *    eventfd, a datagram socketpair or an unconnected socket is a bad
  *    frame and the open is refused; with a proper
  *    socketpair the open succeeds, the guest receives the host's signal,
@@ -45,6 +47,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -196,6 +199,42 @@ static void test_peer_closed(void **state)
     assert_int_equal(hv_chan_notify_guest(ch), -ENOTCONN);
     close(sv[1]);
     hv_vmbus_host_destroy(h);
+}
+
+/* ---- hv_chan_in_signal_fd_check -------------------------------------------- */
+
+/* Only an eventfd may be a channel's guest→host signal fd: a pipe or a
+ * socket full of data would keep the control thread's epoll readable with
+ * nothing hv_chan_ack_signal (preadv2 RWF_NOWAIT) can drain; other anon
+ * inodes (timerfd) and files are refused too. */
+static void test_in_fd_check(void **state)
+{
+    int p[2], sv[2], fd;
+    (void)state;
+
+    assert_int_equal(hv_chan_in_signal_fd_check(-1), -EBADF);
+    fd = eventfd(0, EFD_NONBLOCK);
+    assert_int_equal(hv_chan_in_signal_fd_check(fd), 0);
+    close(fd);
+    fd = eventfd(5, 0); /* blocking, pre-loaded: still an eventfd */
+    assert_int_equal(hv_chan_in_signal_fd_check(fd), 0);
+    close(fd);
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(hv_chan_in_signal_fd_check(p[0]), -EINVAL);
+    assert_int_equal(hv_chan_in_signal_fd_check(p[1]), -EINVAL);
+    close(p[0]);
+    close(p[1]);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+    assert_int_equal(hv_chan_in_signal_fd_check(sv[0]), -EINVAL);
+    close(sv[0]);
+    close(sv[1]);
+    fd = open("/proc/self/status", O_RDONLY);
+    assert_int_equal(hv_chan_in_signal_fd_check(fd), -EINVAL);
+    close(fd);
+    fd = timerfd_create(CLOCK_MONOTONIC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(hv_chan_in_signal_fd_check(fd), -EINVAL);
+    close(fd);
 }
 
 /* ---- hv_chan_signal_fd_check ---------------------------------------------- */
@@ -350,6 +389,13 @@ static void *guest_main(void *arg)
     hv_ring_ctl_init(mem);
     hv_ring_ctl_init(mem + 4 * 4096);
     rc = hv_part_guest_gpadl_sync(pg, relid, gpa, 8, &id, TMO);
+    /* dir 0 with a pipe: refused (a bad frame), the eventfd after it is
+     * taken */
+    if (!rc && pipe(sv) == 0) {
+        rc = sig_setup(pg, relid, 0, sv[0]);
+        close(sv[0]);
+        close(sv[1]);
+    }
     efd_in = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (rc || efd_in < 0 || sig_setup(pg, relid, 0, efd_in)) {
         s->rc = fail_at(s, rc, "gpadl / dir 0");
@@ -448,8 +494,9 @@ static void test_part_end_to_end(void **state)
     assert_int_equal(pthread_create(&t, NULL, guest_main, &s), 0);
     bad0 = hv_part_host_stats(h)->bad_frame;
     pump_phase(h, &s, 1);
-    /* three refused fds, three refused opens */
-    assert_int_equal(hv_part_host_stats(h)->bad_frame, bad0 + 3);
+    /* four refused fds (a dir 0 pipe, three for dir 1), three refused
+     * opens */
+    assert_int_equal(hv_part_host_stats(h)->bad_frame, bad0 + 4);
     for (unsigned i = 0; i < 3; i++)
         assert_int_equal(s.bad_open_rc[i], -EIO);
     assert_null(atomic_load(&hs.open_ch));
@@ -484,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_full_queue),
         cmocka_unit_test(test_peer_closed),
         cmocka_unit_test(test_fd_check),
+        cmocka_unit_test(test_in_fd_check),
         cmocka_unit_test(test_part_end_to_end),
     };
     vsa_log_set_level(VSA_LOG_ERR);
