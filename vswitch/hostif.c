@@ -235,11 +235,92 @@ static int write_disable_ipv6(const char *ifname, int value)
  * as frames from the wire (Hyper-V likewise unbinds the host's protocols
  * from a NIC given to an external switch).  IPv4 addresses the operator put
  * there are left alone.  Best effort.  vsw__hostif_save() records the
- * value before, vsw__hostif_restore() puts it back (the kernel then
- * autoconfigures the NIC again; IPv6 addresses set by hand stay gone). */
+ * value before with the IPv6 addresses set by hand, vsw__hostif_restore()
+ * puts it back and adds those addresses again (the kernel autoconfigures
+ * the rest). */
 void vsw__hostif_isolate(const char *ifname)
 {
     (void)write_disable_ipv6(ifname, 1);
+}
+
+/* Records ifindex's IPv6 addresses set by hand into out->v6: permanent
+ * (no lifetime: neither autoconfigured nor temporary) and of a scope wider
+ * than the link (the kernel makes the link-local one again itself).  0 or
+ * -ENOMEM. */
+static int save_v6(struct nl_sock *sk, struct vsw_hostif_state *out,
+                   struct vsa_errmsg *em)
+{
+    struct nl_cache *cache = NULL;
+    struct nl_object *obj;
+    unsigned skipped = 0;
+    int rc;
+
+    rc = NL_INJECT("rtnl_addr_alloc_cache", rtnl_addr_alloc_cache(sk, &cache));
+    if (rc < 0)
+        return vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot list the "
+                              "addresses of '%s': %s", out->ifname,
+                              nl_geterror(rc));
+    for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+        struct rtnl_addr *a = (struct rtnl_addr *)obj;
+        struct nl_addr *local = rtnl_addr_get_local(a);
+
+        if (rtnl_addr_get_ifindex(a) != out->ifindex ||
+            rtnl_addr_get_family(a) != AF_INET6 || !local ||
+            nl_addr_get_len(local) != 16 ||
+            rtnl_addr_get_scope(a) >= RT_SCOPE_LINK ||
+            !(rtnl_addr_get_flags(a) & IFA_F_PERMANENT))
+            continue;
+        if (out->n_v6 == VSW_HOSTIF_V6_MAX) {
+            skipped++;
+            continue;
+        }
+        memcpy(out->v6[out->n_v6].addr, nl_addr_get_binary_addr(local), 16);
+        out->v6[out->n_v6].prefixlen =
+            (uint8_t)rtnl_addr_get_prefixlen(a);
+        out->n_v6++;
+    }
+    nl_cache_free(cache);
+    if (skipped)
+        VSA_LOG(WARN, "'%s' has more than %u IPv6 addresses set by hand: %u "
+                "will not be added back when it is let go of", out->ifname,
+                VSW_HOSTIF_V6_MAX, skipped);
+    return 0;
+}
+
+/* Adds back the IPv6 addresses save_v6 recorded; one that is there
+ * already is fine.  Logged, never fails (see vsw__hostif_restore). */
+static unsigned restore_v6(struct nl_sock *sk,
+                           const struct vsw_hostif_state *st,
+                           const char *name)
+{
+    unsigned added = 0;
+
+    for (unsigned i = 0; i < st->n_v6 && i < VSW_HOSTIF_V6_MAX; i++) {
+        struct rtnl_addr *a = rtnl_addr_alloc();
+        struct nl_addr *local =
+            nl_addr_build(AF_INET6, st->v6[i].addr, 16);
+        char text[64];
+        int rc = -NLE_NOMEM;
+
+        if (a && local) {
+            nl_addr_set_prefixlen(local, st->v6[i].prefixlen);
+            rtnl_addr_set_ifindex(a, st->ifindex);
+            rc = rtnl_addr_set_local(a, local);
+            if (rc == 0)
+                rc = rtnl_addr_add(sk, a, 0);
+        }
+        if (rc == 0)
+            added++;
+        else if (rc != -NLE_EXIST)
+            VSA_LOG_RL(&restore_rl, WARN, "cannot add %s back to '%s': %s",
+                       local ? nl_addr2str(local, text, sizeof(text)) : "an "
+                       "IPv6 address", name, nl_geterror(rc));
+        if (local)
+            nl_addr_put(local);
+        if (a)
+            rtnl_addr_put(a);
+    }
+    return added;
 }
 
 int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
@@ -263,6 +344,10 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
         out->disable_ipv6 = read_disable_ipv6(ifname);
         out->ifindex = rtnl_link_get_ifindex(link);
         rtnl_link_put(link);
+        if (out->disable_ipv6 == 0)
+            rc = save_v6(sk, out, em);
+        if (rc < 0)
+            memset(out, 0, sizeof(*out));
     }
     nl_done(sk);
     return rc;
@@ -276,6 +361,7 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     unsigned clear;
     char name[sizeof(st->ifname)];
     bool restored_ipv6 = false;
+    unsigned v6_added = 0;
     int rc, now;
 
     if (!st->ifindex)
@@ -330,6 +416,10 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
         else
             restored_ipv6 = st->disable_ipv6 == 0;
     }
+    /* The addresses disable_ipv6 dropped (also when someone switched IPv6
+     * on meanwhile: those already there are left as they are). */
+    if (st->disable_ipv6 == 0 && read_disable_ipv6(name) == 0)
+        v6_added = restore_v6(sk, st, name);
     if (clear || restored_ipv6)
         VSA_LOG(INFO, "'%s' given back as it was (%s%s%s%s%s)", name,
                 clear & IFF_UP ? "down" : "",
@@ -337,6 +427,9 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
                 clear & IFF_PROMISC ? "not promiscuous" : "",
                 clear && restored_ipv6 ? ", " : "",
                 restored_ipv6 ? "IPv6 on" : "");
+    if (v6_added)
+        VSA_LOG(INFO, "'%s': %u IPv6 address%s set by hand added back", name,
+                v6_added, v6_added == 1 ? "" : "es");
 out:
     if (change)
         rtnl_link_put(change);

@@ -3,7 +3,8 @@
  * nic_journal.c — the kernel NICs a vesperd holds, written down so that
  * the next one gives them back after a crash (prefix vsw__nic_journal_).
  *
- * Binding a kernel NIC changes it (up, promiscuous, IPv6 off: hostif.c);
+ * Binding a kernel NIC changes it (up, promiscuous, IPv6 off, which drops
+ * the IPv6 addresses set by hand: hostif.c);
  * closing the port puts back what was there before (vsw__hostif_restore).
  * A vesperd killed with SIGKILL, or one that crashed, restores nothing,
  * and the next one would record the changed state as "before".  So the
@@ -20,6 +21,7 @@
  *
  * Control thread only, like the rest of the port lifecycle.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +96,12 @@ int vsw__nic_journal_add(const char *dir, const struct vsw_hostif_state *s,
     ok = fprintf(f, ENTRY_MAGIC "\nifindex=%d\nifname=%s\nup=%d\npromisc=%d\n"
                  "disable_ipv6=%d\n", s->ifindex, s->ifname, s->up ? 1 : 0,
                  s->promisc ? 1 : 0, s->disable_ipv6) > 0;
+    for (unsigned i = 0; i < s->n_v6 && i < VSW_HOSTIF_V6_MAX; i++) {
+        char a[INET6_ADDRSTRLEN];
+
+        ok = inet_ntop(AF_INET6, s->v6[i].addr, a, sizeof(a)) &&
+             fprintf(f, "ipv6=%s/%u\n", a, s->v6[i].prefixlen) > 0 && ok;
+    }
     ok = fflush(f) == 0 && ok;
     ok = fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
@@ -132,6 +140,21 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s)
         return false;
     }
     while (fgets(line, sizeof(line), f)) {
+        char a[INET6_ADDRSTRLEN + 1];
+        unsigned plen;
+        char end;
+
+        if (strncmp(line, "ipv6=", 5) == 0) {
+            /* ADDR/LEN and nothing after it */
+            if (sscanf(line, "ipv6=%46[0-9a-fA-F:.]/%u%c", a, &plen, &end) != 3 ||
+                end != '\n' || plen > 128 || s->n_v6 == VSW_HOSTIF_V6_MAX ||
+                inet_pton(AF_INET6, a, s->v6[s->n_v6].addr) != 1) {
+                fclose(f);
+                return false;
+            }
+            s->v6[s->n_v6++].prefixlen = (uint8_t)plen;
+            continue;
+        }
         fields += sscanf(line, "ifindex=%d", &ifindex) == 1;
         fields += sscanf(line, "ifname=%31[^\n]", name) == 1;
         fields += sscanf(line, "up=%d", &up) == 1;
@@ -142,6 +165,8 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s)
     if (fields != 5 || ifindex <= 0 || !name[0] || (up != 0 && up != 1) ||
         (promisc != 0 && promisc != 1) || v6 < -1 || v6 > 2)
         return false;
+    if (s->n_v6 && v6 != 0)
+        return false; /* addresses are only recorded while IPv6 was on */
     s->ifindex = ifindex;
     snprintf(s->ifname, sizeof(s->ifname), "%s", name);
     s->up = up;
@@ -181,10 +206,12 @@ unsigned vsw__nic_journal_recover(const char *dir)
         } else {
             vsw__hostif_restore(&was);
             VSA_LOG(WARN, "NIC %s given back as it was before a vesperd "
-                    "that did not stop cleanly bound it (%s, %s, IPv6 %s)",
+                    "that did not stop cleanly bound it (%s, %s, IPv6 %s, "
+                    "%u IPv6 address%s set by hand)",
                     was.ifname, was.up ? "up" : "down",
                     was.promisc ? "promiscuous" : "not promiscuous",
-                    was.disable_ipv6 == 0 ? "on" : "off or absent");
+                    was.disable_ipv6 == 0 ? "on" : "off or absent",
+                    was.n_v6, was.n_v6 == 1 ? "" : "es");
             n++;
         }
         unlink(path);

@@ -61,6 +61,10 @@ static inline void vsw__rcu_synchronize(struct rte_rcu_qsbr *v)
 
 struct vsw_port_ops;
 
+/* IPv6 addresses of a kernel NIC recorded before binding it (more are
+ * logged and not restored). */
+#define VSW_HOSTIF_V6_MAX 16u
+
 /* What binding a kernel NIC to a port changes on it, as it was before
  * (hostif.c: vsw__hostif_save, vsw__hostif_restore). */
 struct vsw_hostif_state {
@@ -70,6 +74,13 @@ struct vsw_hostif_state {
     bool promisc;                  /* IFF_PROMISC (set by a user) */
     int disable_ipv6;              /* net.ipv6.conf.<if>.disable_ipv6, -1:
                                       none (no IPv6 on the host) */
+    /* IPv6 addresses set by hand (permanent, wider than link scope):
+     * disable_ipv6 drops them, so they are added back with it. */
+    unsigned n_v6;
+    struct vsw_hostif_v6 {
+        uint8_t addr[16];
+        uint8_t prefixlen;
+    } v6[VSW_HOSTIF_V6_MAX];
 };
 
 /* An open port (a resource).  Fast-path fields first. */

@@ -140,8 +140,9 @@ struct vsw_port_spec {
  * -ENOMEM (out of memory, the driver's included).
  *
  * A kernel NIC bound through af_packet or af_xdp is changed: set up and
- * promiscuous, its IPv6 switched off (net.ipv6.conf.<if>.disable_ipv6).
- * Its state before is recorded first; a failed open puts it back, and so
+ * promiscuous, its IPv6 switched off (net.ipv6.conf.<if>.disable_ipv6,
+ * which drops its IPv6 addresses).  Its state before, with the IPv6
+ * addresses set by hand, is recorded first; a failed open puts it back, and so
  * does vsw_port_close() (unless another open port is bound to the same
  * NIC), which never fails for it: a NIC gone meanwhile is nothing to
  * restore, a refusal is logged. */

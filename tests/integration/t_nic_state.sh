@@ -6,9 +6,10 @@
 # Each NIC is a veth in the root namespace (where vesperd runs), its peer up
 # in a namespace of the test; its state is read with `ip -j -d link show`
 # (flags UP and PROMISC, the promiscuity count) and from the sysctl.
-#  (a) a NIC down, not promiscuous, IPv6 on: as the uplink of an external
-#      switch (switch add --uplink) it is up, promiscuous, IPv6 off; after
-#      switch del exactly as before.  The same for a dpdk port with
+#  (a) a NIC down, not promiscuous, IPv6 on with an address set by hand:
+#      as the uplink of an external switch (switch add --uplink) it is up,
+#      promiscuous, IPv6 off (the address gone); after switch del exactly
+#      as before, the address back.  The same for a dpdk port with
 #      net_af_packet devargs (port add / port del).
 #  (b) a NIC already up and promiscuous, IPv6 off, stays so after switch
 #      del; one up but not promiscuous, IPv6 on, goes back to just that.
@@ -24,7 +25,8 @@
 #      vesperd gives it back before it replays its configuration: with the
 #      same configuration the NIC is bound again and a later switch del
 #      gives back the state before the FIRST binding; with a configuration
-#      without the NIC it is given back at start-up.  The record is gone
+#      without the NIC it is given back at start-up, its IPv6 address
+#      set by hand too.  The record is gone
 #      once the NIC is given back, and a second vesperd on the same socket
 #      is refused (it would take the first one's records for leftovers).
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +60,12 @@ nic_state() {
 ipv6_off=1
 [ -d /proc/sys/net/ipv6/conf ] || ipv6_off=none
 
+# v6_of NAME: vt$VT_ID-NAME's global IPv6 addresses, sorted ("" if none).
+v6_of() {
+    ip -j -6 addr show dev "vt$VT_ID-$1" scope global 2>/dev/null |
+        jq -r '[.[0].addr_info[]? | "\(.local)/\(.prefixlen)"] | sort | join(" ")'
+}
+
 # assert_bound NAME WHAT: up, promiscuous, IPv6 off.
 assert_bound() {
     local s
@@ -86,11 +94,20 @@ start_vesperd
 before=$(nic_state a)
 [[ "$before" == "down nopromisc promiscuity=0 "* ]] ||
     fail "vt$VT_ID-a is not down and non-promiscuous to begin with: $before"
-log "vt$VT_ID-a before: $before"
+# an IPv6 address set by hand, which disable_ipv6 drops while bound
+v6_before=""
+if [ "$ipv6_off" = 1 ]; then
+    must ip -6 addr add 2001:db8:77::1/64 dev "vt$VT_ID-a" nodad
+    v6_before=$(v6_of a)
+    assert_eq "$v6_before" "2001:db8:77::1/64" "vt$VT_ID-a has its IPv6 address"
+fi
+log "vt$VT_ID-a before: $before${v6_before:+, $v6_before}"
 ctl_ok switch add ext --type external --uplink "vt$VT_ID-a"
 assert_bound a "uplink of ext"
+assert_eq "$(v6_of a)" "" "bound: vt$VT_ID-a has no global IPv6 address"
 ctl_ok switch del ext
 assert_eq "$(nic_state a)" "$before" "switch del: vt$VT_ID-a as before"
+assert_eq "$(v6_of a)" "$v6_before" "switch del: vt$VT_ID-a's IPv6 address is back"
 
 ctl_ok switch add lab --type private
 ctl_ok port add p1 --switch lab --class dpdk \
@@ -182,6 +199,7 @@ kill9_vesperd
 VT_CONFIG=$TMP/other.json
 start_vesperd
 assert_eq "$(nic_state a)" "$before" "SIGKILL, vesperd without the switch: vt$VT_ID-a as before"
+assert_eq "$(v6_of a)" "$v6_before" "SIGKILL, vesperd without the switch: vt$VT_ID-a's IPv6 address is back"
 assert_eq "$(entries)" 0 "no record left"
 # (e3) a second vesperd on the same socket is refused before it touches
 # anything: its start-up would take the first one's records for leftovers

@@ -11,7 +11,11 @@
  *    anything: a file that is not ours, a half-written one (.tmp, never
  *    renamed), out-of-range values, a name that no longer exists, and an
  *    ifindex that now carries another name (the index reused or the NIC
- *    renamed).
+ *    renamed), and records whose IPv6 address lines are not what add
+ *    writes;
+ *  * IPv6 addresses set by hand (permanent, global) are recorded, dropped
+ *    by the binding (disable_ipv6) and added back by a port's close and by
+ *    recover; link-local and addresses with a lifetime are not recorded.
  * How: in a network namespace of its own (unshare; root), on a veth made
  * with ip(8), read back with ip -j.  No DPDK.
  */
@@ -159,6 +163,23 @@ static void test_leftovers_left_alone(void **state)
     put_file("nic-11", "vesper-nic-state 1\nifindex=1\nifname=vtj0\n"
                        "up=0\npromisc=0\ndisable_ipv6=0\n");
     put_file("lock", "");
+    /* IPv6 address lines that are not what add writes, on vtj0's real
+     * index: the whole record is refused, so vtj0 is not touched */
+    static const char *const bad_v6[] = {
+        "disable_ipv6=0\nipv6=zzzz::1/64\n",
+        "disable_ipv6=0\nipv6=2001:db8::1/129\n",
+        "disable_ipv6=0\nipv6=2001:db8::1/64 junk\n",
+        "disable_ipv6=0\nipv6=2001:db8::1\n",
+        "disable_ipv6=1\nipv6=2001:db8::1/64\n", /* IPv6 was off */
+    };
+    for (unsigned i = 0; i < sizeof(bad_v6) / sizeof(bad_v6[0]); i++) {
+        char name[32];
+
+        snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+                 "ifname=vtj0\nup=0\npromisc=0\n%s", st.ifindex, bad_v6[i]);
+        snprintf(name, sizeof(name), "nic-%u", 20 + i);
+        put_file(name, text);
+    }
 
     assert_int_equal(vsw__nic_journal_recover(dir), 0);
     link_state(s, sizeof(s));
@@ -168,6 +189,72 @@ static void test_leftovers_left_alone(void **state)
                      0);
     assert_int_equal(entries(), 0);
     assert_int_equal(sh("ip link set vtj0 down promisc off"), 0);
+}
+
+/* vtj0's global IPv6 addresses, "ADDR/LEN ..." sorted; "" if none */
+static void v6_addrs(char *buf, size_t size)
+{
+    FILE *p = popen("ip -j -6 addr show dev vtj0 scope global | jq -r "
+                    "'[.[0].addr_info[]? | \"\\(.local)/\\(.prefixlen)\"] "
+                    "| sort | join(\" \")'", "r");
+    assert_non_null(p);
+    if (!fgets(buf, (int)size, p))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    pclose(p);
+}
+
+/* IPv6 addresses set by hand, which disable_ipv6 drops while the NIC is
+ * bound, come back: from a port's close (vsw__hostif_restore) and from
+ * the journal after a crash; autoconfigured and link-local ones are not
+ * recorded (the kernel makes them again). */
+static void test_v6_addresses_back(void **state)
+{
+    static const char want[] = "2001:db8:1::5/64 fd00:7::7/48";
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char s[256], path[PATH_MAX + 96];
+    int lock;
+    (void)state;
+
+    if (access("/proc/sys/net/ipv6/conf/vtj0/disable_ipv6", F_OK) != 0)
+        skip(); /* no IPv6 in this kernel */
+    assert_int_equal(sh("sysctl -qw net.ipv6.conf.vtj0.disable_ipv6=0 && "
+                        "ip -6 addr add 2001:db8:1::5/64 dev vtj0 nodad && "
+                        "ip -6 addr add fd00:7::7/48 dev vtj0 nodad && "
+                        "ip -6 addr add fe80::1234/64 dev vtj0 nodad && "
+                        "ip -6 addr add 2001:db8:2::9/64 dev vtj0 nodad "
+                        "valid_lft 600 preferred_lft 600"), 0);
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(st.n_v6, 2); /* not fe80::1234, not the one with a lifetime */
+
+    /* bound, then closed */
+    vsw__hostif_isolate("vtj0");
+    v6_addrs(s, sizeof(s));
+    assert_string_equal(s, "");
+    vsw__hostif_restore(&st);
+    v6_addrs(s, sizeof(s));
+    assert_string_equal(s, want);
+
+    /* bound, then the process dies: the journal gives them back */
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    snprintf(path, sizeof(path), "grep -qx 'ipv6=2001:db8:1::5/64' '%s/nic-%d'",
+             dir, st.ifindex);
+    assert_int_equal(sh(path), 0);
+    vsw__hostif_isolate("vtj0");
+    v6_addrs(s, sizeof(s));
+    assert_string_equal(s, "");
+    close(lock);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    v6_addrs(s, sizeof(s));
+    assert_string_equal(s, want);
+    close(lock);
+    assert_int_equal(sh("ip -6 addr flush dev vtj0"), 0);
 }
 
 static int setup(void **state)
@@ -209,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_lock),
         cmocka_unit_test(test_give_back),
         cmocka_unit_test(test_leftovers_left_alone),
+        cmocka_unit_test(test_v6_addresses_back),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
