@@ -55,7 +55,8 @@
  * batch of packets.
  *
  * Reader: hv_ring_read_pkt() copies one packet out (the write index is
- * loaded only once the packets it showed last are consumed), then
+ * loaded only once the packets it showed last are consumed; newly shown
+ * packets, up to 1 KiB, are prefetched at once), then
  * advances the read index (release ordering after the copy).  The index
  * is stored at once while interrupts are unmasked; while the reader holds
  * the mask (§5.3) the writer signals nothing anyway, and the store waits
