@@ -87,6 +87,20 @@ static void put_file(const char *name, const char *text)
     fclose(f);
 }
 
+/* The process holding the journal `lock` "dies" (the lock goes with it);
+ * the next one opens the journal and gives back the one NIC recorded.
+ * Returns the new lock. */
+static int next_process_recovers(int lock)
+{
+    struct vsa_errmsg em;
+
+    close(lock);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    return lock;
+}
+
 static void test_lock(void **state)
 {
     struct vsa_errmsg em;
@@ -123,11 +137,7 @@ static void test_give_back(void **state)
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     link_state(s, sizeof(s));
     assert_string_equal(s, "up promisc");
-    close(lock);
-
-    lock = vsw__nic_journal_open(dir, &em);
-    assert_true(lock >= 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    lock = next_process_recovers(lock);
     link_state(s, sizeof(s));
     assert_string_equal(s, "down nopromisc");
     assert_int_equal(entries(), 0);
@@ -247,10 +257,7 @@ static void test_v6_addresses_back(void **state)
     vsw__hostif_isolate("vtj0");
     v6_addrs(s, sizeof(s));
     assert_string_equal(s, "");
-    close(lock);
-    lock = vsw__nic_journal_open(dir, &em);
-    assert_true(lock >= 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    lock = next_process_recovers(lock);
     v6_addrs(s, sizeof(s));
     assert_string_equal(s, want);
     close(lock);
