@@ -7,7 +7,11 @@
  *   [0]      ring size selector (dsize ∈ 32, 64, 128, 256, 4096, 8192)
  *   [1]      flags: bit 0 host type set (INBAND|GPA|COMP) instead of all
  *                   four, bit 1 also run the writer, bit 2 place the ring
- *                   in a GPADL with scattered pages (page-wise copies)
+ *                   in a GPADL with scattered pages (page-wise copies),
+ *                   bit 3 the writer holds its packets and commits them
+ *                   (hv_ring_write_hold/commit), the reader draining
+ *                   halfway, bit 4 the reader drains without holding the
+ *                   interrupt mask (read index stored per packet)
  *   [2..21]  write_index, read_index, interrupt_mask, pending_send_sz,
  *            feature_bits (u32 LE each)
  *   [22..]   data area contents (the rest is zero)
@@ -54,12 +58,15 @@ static void consume_pkt(const struct hv_ring_pkt *p)
                 sink += hv_ring_gpa_pfn(&g, i);
 }
 
+static bool drain_unmasked;
+
 static void drain(struct hv_ring *r)
 {
     uint8_t buf[16384];
     struct hv_ring_pkt p;
 
-    hv_ring_mask_intr(r);
+    if (!drain_unmasked)
+        hv_ring_mask_intr(r);
     for (int i = 0; i < 512; i++) {
         int rc = hv_ring_read_pkt(r, buf, (i & 1) ? sizeof(buf) : 256, &p);
         if (rc == -ENOBUFS)
@@ -94,6 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     dsize = dsizes[data[0] % 6];
     flags = data[1];
+    drain_unmasked = (flags & 16) != 0;
     memset(mem, 0, 4096 * 6);
     rcfg.dsize = wcfg.dsize = dsize;
     rcfg.stats = wcfg.stats = &st;
@@ -150,8 +158,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                               { 1, 4095, 2 } };
             uint8_t payload[512] = { 0 };
             bool sig;
+            if (flags & 8)
+                hv_ring_write_hold(w);
             for (int i = 0; i < 8; i++) {
                 int rc;
+                if ((flags & 8) && i == 4) {
+                    sink += hv_ring_write_commit(w);
+                    if (r)
+                        drain(r);
+                    hv_ring_write_hold(w);
+                }
                 switch ((data[6 + (i & 7)] + i) % 4) {
                 case 0:
                     rc = hv_ring_write_inband(w, 1, (uint64_t)i, payload,
@@ -172,6 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (rc)
                     break;
             }
+            if (flags & 8)
+                sink += hv_ring_write_commit(w);
             if (r)
                 drain(r);
         }
