@@ -38,6 +38,14 @@ static struct hv_ring *mk(struct tring *t, enum hv_ring_role role,
     return rc ? NULL : r;
 }
 
+/* Destroys a writer/reader pair and frees their ring. */
+static void pair_free(struct tring *t, struct hv_ring *w, struct hv_ring *r)
+{
+    hv_ring_destroy(w);
+    hv_ring_destroy(r);
+    tring_free(t);
+}
+
 static void test_index_arith(void **state)
 {
     const uint32_t d = 4096;
@@ -141,9 +149,7 @@ static void test_roundtrip_wrap(void **state)
     assert_int_equal(st.ring_broken, 0);
     assert_int_equal(st.pkts_read, got);
     assert_int_equal(t.oob, 0);
-    hv_ring_destroy(w);
-    hv_ring_destroy(r);
-    tring_free(&t);
+    pair_free(&t, w, r);
 }
 
 /* Transfer-page and GPA-direct packets round trip with their headers, and
@@ -214,9 +220,7 @@ static void test_typed_packets(void **state)
     assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
     assert_int_equal(p.type, HV_PKT_COMP);
     assert_int_equal(p.trans_id, 0xFFFFFFFFFFFFFFFDull);
-    hv_ring_destroy(w);
-    hv_ring_destroy(r);
-    tring_free(&t);
+    pair_free(&t, w, r);
 }
 
 /* TESTS.md A.1: read/write index ∈ {0, 1, size−1, size, size+1, 2^31,
@@ -477,9 +481,7 @@ static void test_writer_signal_table(void **state)
         /* unmask reports the data that arrived while masked */
         if (rows[i].mask)
             assert_true(hv_ring_unmask_intr(r));
-        hv_ring_destroy(w);
-        hv_ring_destroy(r);
-        tring_free(&t);
+        pair_free(&t, w, r);
     }
 }
 
@@ -542,9 +544,7 @@ static void test_write_hold(void **state)
                                  0);
             assert_int_equal(p.trans_id, 10 + k);
         }
-        hv_ring_destroy(w);
-        hv_ring_destroy(r);
-        tring_free(&t);
+        pair_free(&t, w, r);
     }
 
     /* Full while holding: the held packets go out, then -EAGAIN with
@@ -566,9 +566,7 @@ static void test_write_hold(void **state)
     assert_true(hv_ring_read_end(r));
     /* the signal owed when the held packets went out is not lost */
     assert_true(hv_ring_write_commit(w));
-    hv_ring_destroy(w);
-    hv_ring_destroy(r);
-    tring_free(&t);
+    pair_free(&t, w, r);
 }
 
 /* While the reader holds the interrupt mask its index is stored once per
@@ -616,9 +614,7 @@ static void test_index_views(void **state)
                      hv_ring_own_index(r));
     assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), -EAGAIN);
     assert_int_equal(t.loads[HV_RING_OFF_WRITE_INDEX / 4], wloads + 2);
-    hv_ring_destroy(w);
-    hv_ring_destroy(r);
-    tring_free(&t);
+    pair_free(&t, w, r);
 }
 
 /* Reader signal decisions (§5.2): dsize 1024, 15 packets of 64 bytes
@@ -665,9 +661,7 @@ static void test_reader_signal_table(void **state)
         if (hv_ring_read_end(r) != rows[i].expect)
             fail_msg("row %u: expected %d", i, rows[i].expect);
         assert_int_equal(st.writer_wakeups, rows[i].expect ? 1 : 0);
-        hv_ring_destroy(w);
-        hv_ring_destroy(r);
-        tring_free(&t);
+        pair_free(&t, w, r);
     }
 }
 
@@ -698,9 +692,7 @@ static void test_pending_send_cycle(void **state)
     }
     assert_int_equal(hv_ring_write_inband(w, 0, n, buf, 100, NULL), 0);
     assert_int_equal(ctl_get(t.mem, HV_RING_OFF_PENDING_SEND), 0);
-    hv_ring_destroy(w);
-    hv_ring_destroy(r);
-    tring_free(&t);
+    pair_free(&t, w, r);
 }
 
 static void test_bad_params(void **state)
