@@ -7,8 +7,11 @@
  * Design
  * ------
  * Every place where a control operation of vswitch/ (switch creation,
- * commits, FDB creation, port open, capture start, the libnl host glue) or
- * of vesperd's configuration apply (tools/vesperd/apply.c) obtains a
+ * commits, FDB creation, port open, capture start, the libnl host glue),
+ * of vesperd's configuration apply (tools/vesperd/apply.c) and of the VM
+ * side (the partitions and NIC glue of tools/vesperd/vm.c, synth.c,
+ * legacy.c; hv/'s partitions, VMBus channels, GPADLs, rings and guest
+ * memory; vsp-net/'s VSP, 21140 model and port classes) obtains a
  * resource is an *injection point*: a heap allocation (malloc, calloc,
  * strdup, aligned_alloc here; rte_zmalloc, rte_ring_create,
  * rte_pktmbuf_pool_create in vswitch/vsw_alloc.h), or a library call that

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_shm.h"
 
 /*
@@ -39,15 +40,15 @@ struct hv_gpadl_table {
 static void gpadl_free(struct hv_gpadl *g)
 {
     hv_mem_put(g->mem);
-    free(g->pfns);
-    free(g->pages);
-    free(g);
+    vsa_free(g->pfns);
+    vsa_free(g->pages);
+    vsa_free(g);
 }
 
 int hv_gpadl_table_create(hv_gpadl_freed_fn *freed, void *ctx,
                           struct hv_gpadl_table **out)
 {
-    struct hv_gpadl_table *t = calloc(1, sizeof(*t));
+    struct hv_gpadl_table *t = vsa_calloc(1, sizeof(*t));
 
     if (!t)
         return -ENOMEM;
@@ -62,7 +63,7 @@ void hv_gpadl_table_destroy(struct hv_gpadl_table *t)
     if (!t)
         return;
     hv_gpadl_table_clear(t);
-    free(t);
+    vsa_free(t);
 }
 
 static bool id_in_list(const struct hv_gpadl *g, uint32_t id)
@@ -88,15 +89,15 @@ int hv_gpadl_begin(struct hv_gpadl_table *t, struct hv_mem *mem,
     if (t->count >= HV_GPADL_MAX_TOTAL ||
         hv_gpadl_count_chan(t, relid) >= HV_GPADL_MAX_PER_CHAN)
         return -ENOSPC;
-    g = calloc(1, sizeof(*g));
+    g = vsa_calloc(1, sizeof(*g));
     if (!g)
         return -ENOMEM;
-    g->pfns = calloc(npages, sizeof(*g->pfns));
-    g->pages = calloc(npages, sizeof(*g->pages));
+    g->pfns = vsa_calloc(npages, sizeof(*g->pfns));
+    g->pages = vsa_calloc(npages, sizeof(*g->pages));
     if (!g->pfns || !g->pages) {
-        free(g->pfns);
-        free(g->pages);
-        free(g);
+        vsa_free(g->pfns);
+        vsa_free(g->pages);
+        vsa_free(g);
         return -ENOMEM;
     }
     g->id = id;

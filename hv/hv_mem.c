@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_shm.h"
 
 struct hv_mem_region {
@@ -25,7 +26,7 @@ struct hv_mem {
 
 int hv_mem_create(struct hv_mem **out)
 {
-    struct hv_mem *m = calloc(1, sizeof(*m));
+    struct hv_mem *m = vsa_calloc(1, sizeof(*m));
 
     if (!m)
         return -ENOMEM;
@@ -48,7 +49,7 @@ void hv_mem_put(struct hv_mem *mem)
     for (unsigned i = 0; i < mem->n; i++)
         if (mem->regions[i].mapped)
             munmap(mem->regions[i].host, (size_t)mem->regions[i].size);
-    free(mem);
+    vsa_free(mem);
 }
 
 static int check_new_region(const struct hv_mem *m, uint64_t gpa,

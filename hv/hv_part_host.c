@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "hv/hv_part_wire.h"
 #include "hv/hv_wire.h"
@@ -130,7 +131,7 @@ int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
 
     if (!path || strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
-    p = calloc(1, sizeof(*p));
+    p = vsa_calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
     strcpy(p->path, path);
@@ -164,7 +165,7 @@ out_close:
 out_vmbus:
     hv_vmbus_host_destroy(p->vmbus);
 out_free:
-    free(p);
+    vsa_free(p);
     return rc;
 }
 
@@ -176,7 +177,7 @@ void hv_part_host_destroy(struct hv_part_host *p)
     hv_vmbus_host_destroy(p->vmbus);
     close(p->lfd);
     unlink(p->path);
-    free(p);
+    vsa_free(p);
 }
 
 int hv_part_host_listen_fd(const struct hv_part_host *p)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "common/vsa_shm.h"
 #include "hv/hv_wire.h"
@@ -200,7 +201,7 @@ static int ring_alloc(const struct hv_ring_cfg *cfg,
     max_pkt &= ~7u;
     if (max_pkt < HV_RING_DESC_SIZE)
         return -EINVAL;
-    r = calloc(1, sizeof(*r));
+    r = vsa_calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
     r->ops = ops;
@@ -255,7 +256,7 @@ int hv_ring_create(const struct hv_ring_cfg *cfg, const struct hv_ring_ops *ops,
         return rc;
     rc = ring_attach(r);
     if (rc) {
-        free(r);
+        vsa_free(r);
         return rc;
     }
     *out = r;
@@ -283,7 +284,7 @@ int hv_ring_create_buf(const struct hv_ring_cfg *cfg, void *mem,
     r->data = (uint8_t *)mem + HV_RING_CTL_SIZE;
     rc = ring_attach(r);
     if (rc) {
-        free(r);
+        vsa_free(r);
         return rc;
     }
     *out = r;
@@ -325,7 +326,7 @@ int hv_ring_create_gpadl(const struct hv_ring_cfg *cfg, struct hv_gpadl *g,
 
 out_free:
     hv_gpadl_put(r->gpadl);
-    free(r);
+    vsa_free(r);
     return rc;
 }
 
@@ -334,7 +335,7 @@ void hv_ring_destroy(struct hv_ring *r)
     if (!r)
         return;
     hv_gpadl_put(r->gpadl);
-    free(r);
+    vsa_free(r);
 }
 
 void hv_ring_ctl_init(void *ctl_page)

@@ -164,6 +164,19 @@ void hv_vmbus_host_disconnect(struct hv_vmbus_host *h);
 int hv_vmbus_host_add_offer(struct hv_vmbus_host *h,
                             const struct hv_vmbus_offer_cfg *cfg,
                             uint32_t *relid);
+/* The memory of one offer, allocated ahead of hv_vmbus_host_add_offer_mem
+ * so that a configuration can be prepared (every allocation made) before
+ * it is committed: the add then fails only with -ENOSPC.  NULL on ENOMEM;
+ * hv_vmbus_offer_mem_free releases one that was not used (NULL: no-op). */
+struct hv_vmbus_offer_mem;
+struct hv_vmbus_offer_mem *hv_vmbus_offer_mem_alloc(void);
+void hv_vmbus_offer_mem_free(struct hv_vmbus_offer_mem *mem);
+/* hv_vmbus_host_add_offer with the memory in *mem, taken (*mem = NULL) on
+ * success; with *mem NULL it allocates, as hv_vmbus_host_add_offer. */
+int hv_vmbus_host_add_offer_mem(struct hv_vmbus_host *h,
+                                const struct hv_vmbus_offer_cfg *cfg,
+                                struct hv_vmbus_offer_mem **mem,
+                                uint32_t *relid);
 /* Withdraws a channel: closed if open, RESCIND sent, forgotten after the
  * guest's RELID_RELEASED (at once if never offered).  -ENOENT. */
 int hv_vmbus_host_rescind(struct hv_vmbus_host *h, uint32_t relid);

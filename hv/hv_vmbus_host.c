@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 
 VSA_LOG_MODULE(hv_vmbus_host);
@@ -127,7 +128,7 @@ static void chan_free(struct hv_vmbus_host *h, struct hv_chan *c)
             break;
         }
     h->nchans--;
-    free(c);
+    vsa_free(c);
 }
 
 /* Closes every channel, forgets rescinded ones, drops all GPADLs silently. */
@@ -415,12 +416,12 @@ int hv_vmbus_host_create(const struct hv_vmbus_host_ops *ops, void *ctx,
 
     if (!ops || !ops->send || !out)
         return -EINVAL;
-    h = calloc(1, sizeof(*h));
+    h = vsa_calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
     rc = hv_gpadl_table_create(freed_cb, h, &h->gpadls);
     if (rc) {
-        free(h);
+        vsa_free(h);
         return rc;
     }
     h->ops = *ops;
@@ -438,7 +439,7 @@ void hv_vmbus_host_destroy(struct hv_vmbus_host *h)
     while (h->chans)
         chan_free(h, h->chans);
     hv_gpadl_table_destroy(h->gpadls);
-    free(h);
+    vsa_free(h);
 }
 
 int hv_vmbus_host_connect(struct hv_vmbus_host *h, struct hv_mem *mem)
@@ -460,17 +461,39 @@ void hv_vmbus_host_disconnect(struct hv_vmbus_host *h)
     h->state = HV_VMBUS_DISCONNECTED;
 }
 
+/* The memory of an offer is its channel's, zeroed. */
+struct hv_vmbus_offer_mem *hv_vmbus_offer_mem_alloc(void)
+{
+    return vsa_calloc(1, sizeof(struct hv_chan));
+}
+
+void hv_vmbus_offer_mem_free(struct hv_vmbus_offer_mem *mem)
+{
+    vsa_free(mem);
+}
+
 int hv_vmbus_host_add_offer(struct hv_vmbus_host *h,
                             const struct hv_vmbus_offer_cfg *cfg,
                             uint32_t *relid)
+{
+    struct hv_vmbus_offer_mem *mem = NULL;
+
+    return hv_vmbus_host_add_offer_mem(h, cfg, &mem, relid);
+}
+
+int hv_vmbus_host_add_offer_mem(struct hv_vmbus_host *h,
+                                const struct hv_vmbus_offer_cfg *cfg,
+                                struct hv_vmbus_offer_mem **mem,
+                                uint32_t *relid)
 {
     struct hv_chan *c, **pp;
 
     if (h->nchans >= HV_VMBUS_MAX_CHANNELS)
         return -ENOSPC;
-    c = calloc(1, sizeof(*c));
+    c = *mem ? (struct hv_chan *)(void *)*mem : vsa_calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
+    *mem = NULL;
     while (find_chan(h, h->next_relid) || h->next_relid == 0 ||
            h->next_relid == UINT32_MAX)
         h->next_relid++;

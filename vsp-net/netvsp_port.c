@@ -24,6 +24,7 @@
 #include "vsp-net/nvsp.h"
 #include "vsp-net/vsp.h"
 #include "vswitch/port_class.h"
+#include "vswitch/vsw_alloc.h"
 
 VSA_LOG_MODULE(netvsp_port);
 
@@ -403,9 +404,9 @@ static void np_close(void *priv)
     netvsp_port_detach(np);
     if (np->efd >= 0)
         close(np->efd);
-    free(np->pkt_buf);
-    free(np->lin);
-    rte_free(np);
+    vsa_free(np->pkt_buf);
+    vsa_free(np->lin);
+    vsw__free(np);
 }
 
 static const struct vsw_port_plugin synthetic_class = {
@@ -535,7 +536,7 @@ int netvsp_port_create(struct vsw *sw, const char *name,
     struct netvsp_port *np;
     int rc;
 
-    np = rte_zmalloc("netvsp_port", sizeof(*np), RTE_CACHE_LINE_SIZE);
+    np = vsw__zmalloc("netvsp_port", sizeof(*np), RTE_CACHE_LINE_SIZE);
     if (!np)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     atomic_flag_clear(&np->lock);
@@ -547,8 +548,8 @@ int netvsp_port_create(struct vsw *sw, const char *name,
     atomic_store(&np->connected, true);
     snprintf(np->name, sizeof(np->name), "%s", name);
     np->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    np->pkt_buf = malloc(PKT_BUF_SIZE);
-    np->lin = malloc(RTE_MBUF_DEFAULT_DATAROOM);
+    np->pkt_buf = vsa_malloc(PKT_BUF_SIZE);
+    np->lin = vsa_malloc(RTE_MBUF_DEFAULT_DATAROOM);
     if (np->efd < 0 || !np->pkt_buf || !np->lin) {
         rc = vsa_errmsg_set(em, -ENOMEM, "port %s: out of memory", name);
         goto out_free;
@@ -562,9 +563,9 @@ int netvsp_port_create(struct vsw *sw, const char *name,
 out_free:
     if (np->efd >= 0)
         close(np->efd);
-    free(np->pkt_buf);
-    free(np->lin);
-    rte_free(np);
+    vsa_free(np->pkt_buf);
+    vsa_free(np->lin);
+    vsw__free(np);
     return rc;
 }
 

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "vsp-net/tulip_private.h"
 
 /* ---- CSR reset values and writable masks ---------------------------------- */
@@ -272,7 +273,7 @@ int vspn_tulip_create(const struct vspn_tulip_config *cfg,
     if (!cfg || !ops || !out || !ops->dma.read || !ops->dma.write ||
         !ops->tx_frame || !ops->irq)
         return -EINVAL;
-    t = calloc(1, sizeof(*t));
+    t = vsa_calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
     t->ops = *ops;
@@ -292,7 +293,7 @@ void vspn_tulip_destroy(struct vspn_tulip *t)
     if (!t)
         return;
     assert(t->depth == 0);
-    free(t);
+    vsa_free(t);
 }
 
 /* ---- PCI configuration space ---------------------------------------------- */

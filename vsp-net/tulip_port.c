@@ -24,6 +24,7 @@
 #include "vsp-net/tulip.h"
 #include "vsp-net/vm_port_queue.h"
 #include "vswitch/port_class.h"
+#include "vswitch/vsw_alloc.h"
 
 VSA_LOG_MODULE(tulip_port);
 
@@ -146,7 +147,7 @@ static void tp_free(struct tulip_port *tp)
     if (tp->efd >= 0)
         close(tp->efd);
     vspn_tulip_destroy(tp->dev);
-    rte_free(tp);
+    vsw__free(tp);
 }
 
 static void tp_close(void *priv)
@@ -296,7 +297,7 @@ int tulip_port_create(struct vsw *sw, const char *name,
     unsigned id = atomic_fetch_add(&seq, 1);
     int rc;
 
-    tp = rte_zmalloc("tulip_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
+    tp = vsw__zmalloc("tulip_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
     if (!tp)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     tp->efd = -1;
@@ -305,9 +306,9 @@ int tulip_port_create(struct vsw *sw, const char *name,
     atomic_store(&tp->connected, true);
     snprintf(tp->name, sizeof(tp->name), "%s", name);
     snprintf(rname, sizeof(rname), "tulip_in%u", id);
-    tp->to_switch = rte_ring_create(rname, TULIP_PORT_RING_SIZE,
-                                    SOCKET_ID_ANY,
-                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+    tp->to_switch = vsw__ring_create(rname, TULIP_PORT_RING_SIZE,
+                                     SOCKET_ID_ANY,
+                                     RING_F_SP_ENQ | RING_F_SC_DEQ);
     snprintf(rname, sizeof(rname), "tulip_out%u", id);
     tp->to_guest = vm_port_queue_create_to_guest(rname, TULIP_PORT_RING_SIZE);
     tp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

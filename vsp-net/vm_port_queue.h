@@ -21,6 +21,7 @@
 #include <rte_ring.h>
 
 #include "common/vsa_tsan.h"
+#include "vswitch/vsw_alloc.h"
 
 /* The queue toward the guest.  The switch calls a port's tx_burst from
  * whichever datapath lcore forwards a frame to it, so with more than one
@@ -29,7 +30,7 @@
 static inline struct rte_ring *vm_port_queue_create_to_guest(const char *name,
                                                              unsigned size)
 {
-    return rte_ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
+    return vsw__ring_create(name, size, SOCKET_ID_ANY, RING_F_SC_DEQ);
 }
 
 /* tx_burst of a VM NIC port (lcore): queues up to n frames for the guest,
@@ -68,7 +69,7 @@ static inline void vm_port_queue_free(struct rte_ring *r)
         VSA_TSAN_ACQUIRE(r);
         rte_pktmbuf_free(m);
     }
-    rte_ring_free(r);
+    vsw__ring_free(r);
 }
 
 #endif /* VM_PORT_QUEUE_H */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "common/vsa_shm.h"
 #include "vsp-net/vspn_wire.h"
@@ -465,9 +466,9 @@ static void release_recv(struct vspn_vsp *v)
         STAT_ADD(v, ctrl_dropped, v->ctrlq_len);
     v->ctrlq_len = 0;
     v->ctrlq_head = 0;
-    free(v->free_stack);
-    free(v->chain);
-    free(v->slot_state);
+    vsa_free(v->free_stack);
+    vsa_free(v->chain);
+    vsa_free(v->slot_state);
     v->free_stack = NULL;
     v->chain = NULL;
     v->slot_state = NULL;
@@ -503,7 +504,7 @@ static int cmp_u64(const void *a, const void *b)
 static int pages_overlap(const struct hv_gpadl *a, const struct hv_gpadl *b)
 {
     uint32_t na = hv_gpadl_npages(a), nb = b ? hv_gpadl_npages(b) : 0;
-    uint64_t *p = malloc(((size_t)na + nb) * sizeof(*p));
+    uint64_t *p = vsa_malloc(((size_t)na + nb) * sizeof(*p));
     int dup = 0;
 
     if (!p)
@@ -518,7 +519,7 @@ static int pages_overlap(const struct hv_gpadl *a, const struct hv_gpadl *b)
             dup = 1;
             break;
         }
-    free(p);
+    vsa_free(p);
     return dup;
 }
 
@@ -705,9 +706,9 @@ static int on_recv_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
             STAT_INC(v, buf_overlap);
         goto fail_put;
     }
-    v->free_stack = malloc((size_t)n * sizeof(uint32_t));
-    v->chain = malloc((size_t)n * sizeof(uint32_t));
-    v->slot_state = calloc(n, 1);
+    v->free_stack = vsa_malloc((size_t)n * sizeof(uint32_t));
+    v->chain = vsa_malloc((size_t)n * sizeof(uint32_t));
+    v->slot_state = vsa_calloc(n, 1);
     if (!v->free_stack || !v->chain || !v->slot_state) {
         STAT_INC(v, buf_nomem);
         release_recv(v);
@@ -1172,7 +1173,7 @@ int vspn_vsp_create(const struct vspn_vsp_cfg *cfg,
                                 : VSPN_VSP_SEND_SECTION_DEFAULT;
     if (ss < 68u || (ss & 7u) || ss > VSPN_VSP_ASM_MAX)
         return -EINVAL;
-    v = calloc(1, sizeof(*v));
+    v = vsa_calloc(1, sizeof(*v));
     if (!v)
         return -ENOMEM;
     v->ops = *ops;
@@ -1198,7 +1199,7 @@ void vspn_vsp_destroy(struct vspn_vsp *v)
         return;
     release_buffers(v);
     hv_mem_put(v->mem);
-    free(v);
+    vsa_free(v);
 }
 
 void vspn_vsp_reset(struct vspn_vsp *v)

@@ -2,8 +2,10 @@
 /*
  * vsw_alloc.h — the DPDK allocations of vswitch/'s control paths as
  * injection points of the allocation hook (common/vsa_alloc.h).  Private
- * to vswitch/ (DPDK types allowed); never included by the datapath
- * (dp.c), which allocates only mbufs from its pools.
+ * to vswitch/ and to the port classes that plug into it (vsp-net/'s
+ * netvsp_port.c, tulip_port.c, vm_port_queue.h; DPDK types allowed);
+ * never included by the datapath (dp.c), which allocates only mbufs from
+ * its pools.
  *
  * Memory and rings and pools from these wrappers are tracked and must go
  * back through the matching release below.  VSW__INJECT() makes a driver

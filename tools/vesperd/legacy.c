@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "hv/hv_part.h"
 #include "tools/vesperd/vesperd.h"
@@ -62,7 +63,7 @@ static void on_work(void *arg)
 int vd_legacy_open(struct vd *d, const struct ctl_port *cp,
                    struct vsw_port **out, struct vsa_errmsg *em)
 {
-    struct vd_legacy *l = calloc(1, sizeof(*l));
+    struct vd_legacy *l = vsa_calloc(1, sizeof(*l));
     int rc;
 
     if (!l)
@@ -70,16 +71,16 @@ int vd_legacy_open(struct vd *d, const struct ctl_port *cp,
     snprintf(l->name, sizeof(l->name), "%s", cp->name);
     rc = tulip_port_create(d->vsw, cp->name, &cp->mac, &l->tp, &l->port, em);
     if (rc < 0) {
-        free(l);
+        vsa_free(l);
         return rc;
     }
     rc = vd_vm_watch_add(d->vms, tulip_port_fd(l->tp), on_work, l,
                          &l->watch);
     if (rc < 0) {
         vsw_port_close(d->vsw, l->port);
-        free(l);
-        return vsa_errmsg_set(em, rc, "port %s: cannot watch its queue",
-                              cp->name);
+        vsa_free(l);
+        return vsa_errmsg_set(em, rc, "port %s: cannot watch its queue: "
+                              "%s", cp->name, strerror(-rc));
     }
     l->next = legacies;
     legacies = l;
@@ -101,7 +102,7 @@ bool vd_legacy_close(struct vd *d, struct vsw_port *port)
                     l->name);
         vd_vm_watch_del(d->vms, l->watch);
         vsw_port_close(d->vsw, l->port); /* frees l->tp (detaches first) */
-        free(l);
+        vsa_free(l);
         return true;
     }
     return false;
@@ -113,7 +114,7 @@ void vd_legacy_forget(void)
         struct vd_legacy *l = legacies;
 
         legacies = l->next;
-        free(l);
+        vsa_free(l);
     }
 }
 

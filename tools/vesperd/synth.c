@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "hv/hv_part.h"
 #include "tools/vesperd/vesperd.h"
@@ -48,7 +49,7 @@ static void on_tx(void *arg)
 int vd_synth_open(struct vd *d, const struct ctl_port *cp,
                   struct vsw_port **out, struct vsa_errmsg *em)
 {
-    struct vd_synth *s = calloc(1, sizeof(*s));
+    struct vd_synth *s = vsa_calloc(1, sizeof(*s));
     int rc;
 
     if (!s)
@@ -57,15 +58,15 @@ int vd_synth_open(struct vd *d, const struct ctl_port *cp,
     rc = netvsp_port_create(d->vsw, cp->name, &cp->mac, 1500, &s->np,
                             &s->port, em);
     if (rc < 0) {
-        free(s);
+        vsa_free(s);
         return rc;
     }
     rc = vd_vm_watch_add(d->vms, netvsp_port_fd(s->np), on_tx, s, &s->watch);
     if (rc < 0) {
         vsw_port_close(d->vsw, s->port);
-        free(s);
-        return vsa_errmsg_set(em, rc, "port %s: cannot watch its queue",
-                              cp->name);
+        vsa_free(s);
+        return vsa_errmsg_set(em, rc, "port %s: cannot watch its queue: "
+                              "%s", cp->name, strerror(-rc));
     }
     s->next = synths;
     synths = s;
@@ -82,7 +83,7 @@ bool vd_synth_close(struct vd *d, struct vsw_port *port)
         *pp = s->next;
         vd_vm_watch_del(d->vms, s->watch);
         vsw_port_close(d->vsw, s->port); /* frees s->np (detaches first) */
-        free(s);
+        vsa_free(s);
         return true;
     }
     return false;
@@ -93,7 +94,7 @@ void vd_synth_forget(void)
     while (synths) {
         struct vd_synth *s = synths;
         synths = s->next;
-        free(s);
+        vsa_free(s);
     }
 }
 

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "common/vsa_time.h"
 
@@ -57,6 +58,10 @@ struct vd_vm_nic {
     char switch_name[CTL_NAME_MAX];
     struct vd_vm_nic_info info; /* points into this struct */
     uint32_t relid;      /* 0: not offered (yet) */
+    /* A synthetic NIC's offer, allocated when the NIC is (a configuration
+     * prepare), so that offering it at the commit cannot fail for lack of
+     * memory; NULL once offered. */
+    struct hv_vmbus_offer_mem *offer_mem;
     struct hv_chan *ch;  /* while open */
     int sig_fd;          /* guest→host eventfd in our epoll, -1 */
     bool upper;          /* the glue took the channel */
@@ -266,10 +271,17 @@ static void nic_set_cfg(struct vd_vm_nic *nic, const struct ctl_config *cfg,
 static struct vd_vm_nic *nic_new(const char *vm, const struct ctl_config *cfg,
                                  const struct ctl_port *p)
 {
-    struct vd_vm_nic *nic = calloc(1, sizeof(*nic));
+    struct vd_vm_nic *nic = vsa_calloc(1, sizeof(*nic));
 
     if (!nic)
         return NULL;
+    if (p->nic_type != CTL_NIC_LEGACY) {
+        nic->offer_mem = hv_vmbus_offer_mem_alloc();
+        if (!nic->offer_mem) {
+            vsa_free(nic);
+            return NULL;
+        }
+    }
     snprintf(nic->name, sizeof(nic->name), "%s", p->nic);
     snprintf(nic->port, sizeof(nic->port), "%s", p->name);
     nic->sig_fd = -1;
@@ -301,7 +313,8 @@ static int nic_attach(struct vd_vm *vm, struct vd_vm_nic *nic)
     nic->info.part = vm->part;
     if (nic_is_legacy(nic))
         return 0; /* an emulated PCI device: nothing on the VMBus */
-    rc = hv_vmbus_host_add_offer(vm_bus(vm), &oc, &nic->relid);
+    rc = hv_vmbus_host_add_offer_mem(vm_bus(vm), &oc, &nic->offer_mem,
+                                     &nic->relid);
     if (rc)
         nic->relid = 0; /* vd_vm_tick retries */
     return rc;
@@ -338,6 +351,15 @@ static void nic_dev_down(struct vd_vm_host *h, struct vd_vm_nic *nic)
     h->devs_up--;
 }
 
+/* Frees a NIC that is not offered and has no device up. */
+static void nic_free(struct vd_vm_nic *nic)
+{
+    if (!nic)
+        return;
+    hv_vmbus_offer_mem_free(nic->offer_mem);
+    vsa_free(nic);
+}
+
 /* Withdraws nic's offer (closing its channel first) or detaches its
  * device, and frees it. */
 static void nic_destroy(struct vd_vm_nic *nic)
@@ -346,7 +368,7 @@ static void nic_destroy(struct vd_vm_nic *nic)
         (void)hv_vmbus_host_rescind(vm_bus(nic->vm), nic->relid);
     if (nic->vm)
         nic_dev_down(nic->vm->host, nic);
-    free(nic);
+    nic_free(nic);
 }
 
 /* Stops servicing nic's channel (hv_part_host closes its fds after us). */
@@ -696,7 +718,7 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
                      const struct ctl_vm *cv, struct vd_vm **out,
                      struct vsa_errmsg *em)
 {
-    struct vd_vm *vm = calloc(1, sizeof(*vm));
+    struct vd_vm *vm = vsa_calloc(1, sizeof(*vm));
     int rc;
 
     if (!vm)
@@ -753,9 +775,9 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
 out_part:
     hv_part_host_destroy(vm->part);
     for (unsigned i = 0; i < vm->n_nics; i++)
-        free(vm->nics[i]);
+        nic_free(vm->nics[i]);
 out_free:
-    free(vm);
+    vsa_free(vm);
     return rc;
 }
 
@@ -769,8 +791,8 @@ static void vm_destroy(struct vd_vm_host *h, struct vd_vm *vm)
     /* Calls p_chan_close for open channels and p_guest_down. */
     hv_part_host_destroy(vm->part);
     for (unsigned i = 0; i < vm->n_nics; i++)
-        free(vm->nics[i]);
-    free(vm);
+        nic_free(vm->nics[i]);
+    vsa_free(vm);
 }
 
 /* After any guest activity: close channels with broken rings, enforce the
@@ -805,7 +827,7 @@ int vd_vm_host_create(const char *vm_dir, struct vd_vm_host **out,
 
     if (!vm_dir || !*vm_dir || strlen(vm_dir) >= sizeof(h->dir))
         return vsa_errmsg_set(em, -ENAMETOOLONG, "VM directory: bad path");
-    h = calloc(1, sizeof(*h));
+    h = vsa_calloc(1, sizeof(*h));
     if (!h)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     snprintf(h->dir, sizeof(h->dir), "%s", vm_dir);
@@ -846,7 +868,7 @@ out_work:
 out_ep:
     close(h->epfd);
 out_free:
-    free(h);
+    vsa_free(h);
     return rc;
 }
 
@@ -866,7 +888,7 @@ void vd_vm_host_destroy(struct vd_vm_host *h)
     close(h->timer_fd);
     close(h->work_fd);
     close(h->epfd);
-    free(h);
+    vsa_free(h);
 }
 
 int vd_vm_host_set_nic_ops(struct vd_vm_host *h,
@@ -987,7 +1009,7 @@ int vd_vm_run(struct vd_vm_host *h, int timeout_ms)
         struct vd_vm_watch *w = h->dead;
 
         h->dead = w->next;
-        free(w);
+        vsa_free(w);
     }
     return n;
 }
@@ -995,7 +1017,7 @@ int vd_vm_run(struct vd_vm_host *h, int timeout_ms)
 int vd_vm_watch_add(struct vd_vm_host *h, int fd, vd_vm_watch_fn *fn,
                     void *arg, struct vd_vm_watch **out)
 {
-    struct vd_vm_watch *w = calloc(1, sizeof(*w));
+    struct vd_vm_watch *w = vsa_calloc(1, sizeof(*w));
     int rc;
 
     if (!w)
@@ -1006,7 +1028,7 @@ int vd_vm_watch_add(struct vd_vm_host *h, int fd, vd_vm_watch_fn *fn,
     w->arg = arg;
     rc = ep_add(h, fd, EPOLLIN, &w->tag);
     if (rc) {
-        free(w);
+        vsa_free(w);
         return rc;
     }
     w->next = h->watches;
@@ -1027,7 +1049,7 @@ void vd_vm_watch_del(struct vd_vm_host *h, struct vd_vm_watch *w)
     ep_del(h, w->fd);
     w->dead = true;
     if (!h->in_run) {
-        free(w);
+        vsa_free(w);
         return;
     }
     /* A later event of this batch may still point at it. */
@@ -1057,25 +1079,25 @@ void vd_vm_tick(struct vd_vm_host *h)
 static void txn_free(struct vd_vm_txn *txn)
 {
     for (uint32_t i = 0; i < txn->n_new; i++)
-        free(txn->new_nics[i]);
-    free(txn->new_nics);
-    free(txn->new_nic_vm);
-    free(txn);
+        nic_free(txn->new_nics[i]);
+    vsa_free(txn->new_nics);
+    vsa_free(txn->new_nic_vm);
+    vsa_free(txn);
 }
 
 int vd_vm_prepare(struct vd_vm_host *h, const struct ctl_config *cfg,
                   struct vd_vm_txn **out, struct vsa_errmsg *em)
 {
     uint32_t n_nics = cfg->n_ports - cfg->n_doc_ports;
-    struct vd_vm_txn *txn = calloc(1, sizeof(*txn));
+    struct vd_vm_txn *txn = vsa_calloc(1, sizeof(*txn));
     struct vd_vm **tail;
     int rc;
 
     if (!txn)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     txn->cfg = cfg;
-    txn->new_nics = calloc(n_nics + 1, sizeof(*txn->new_nics));
-    txn->new_nic_vm = calloc(n_nics + 1, sizeof(*txn->new_nic_vm));
+    txn->new_nics = vsa_calloc(n_nics + 1, sizeof(*txn->new_nics));
+    txn->new_nic_vm = vsa_calloc(n_nics + 1, sizeof(*txn->new_nic_vm));
     if (!txn->new_nics || !txn->new_nic_vm) {
         rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
         goto out_abort;

@@ -19,7 +19,9 @@
  *   2. a change of nearly everything: a switch's aging, another's fdb_max
  *      (a new FDB), a new switch and port, a port removed, VLAN modes, the
  *      static entry moved, the host vNIC's addresses and MTU, a VM NIC
- *      removed and one changed, a second VM added;
+ *      removed, one changed and one added (offered to the running VM at
+ *      the commit, with the offer's memory allocated in the prepare), a
+ *      second VM added;
  *   3. removing everything.
  * After each failure vd_apply must have returned the system error with an
  * "out of memory" message, and the state dump must be byte for byte the
@@ -30,11 +32,18 @@
  * VM socket directory; no tracked allocation may be left, nor (ASan build)
  * anything LSan finds.  The call after the last failure must succeed.
  *
- * VM partitions (tools/vesperd/vm.c) and the vsp-net ports allocate with
- * their own allocators, not through the hooks: their allocations are not
- * injection points here, only the switch port each NIC opens is
- * (vsw_port_open_class); LSan and the memzone/heap dump check that they
- * unwind when it fails.
+ * The VM side is swept too: the partition, its VMBus host and GPADL
+ * table, each NIC's record and offer (tools/vesperd/vm.c, hv/), the NIC
+ * glue (synth.c, legacy.c), and the switch ports of the NICs with their
+ * own memory, queues and 21140 model (vsp-net/netvsp_port.c,
+ * tulip_port.c, tulip.c) all allocate through common/vsa_alloc.h.
+ *
+ * Regression tests for: a NIC glue that could not watch its port's queue
+ * reported "cannot watch its queue" without the reason, so an allocation
+ * failure there did not read as one; and a synthetic NIC added to a
+ * running VM allocated its offer in vd_vm_commit, after the point of no
+ * return, where a failure left the NIC configured but not offered until a
+ * tick retried it (the offer's memory now comes from the prepare).
  *
  * Regression test for: a failed write of the document after the new
  * configuration was published rolled back by committing the previous one
@@ -124,7 +133,9 @@ static bool netns;
     " 'vms':["                                                               \
     "  {'name':'vm1','nics':["                                               \
     "   {'name':'eth0','type':'synthetic','switch':'priv',"                  \
-    "    'mac':'02:00:00:00:aa:01','vlan':{'mode':'access','vid':10}}]},"    \
+    "    'mac':'02:00:00:00:aa:01','vlan':{'mode':'access','vid':10}},"      \
+    "   {'name':'eth2','type':'synthetic','switch':'priv',"                  \
+    "    'mac':'02:00:00:00:aa:03'}]},"                                      \
     "  {'name':'vm2','nics':["                                               \
     "   {'name':'eth0','type':'synthetic','switch':'priv2',"                 \
     "    'mac':'02:00:00:00:bb:01'}]}],"                                     \
@@ -315,8 +326,9 @@ static void check_change(void)
 {
     struct oom_buf b = { 0 };
 
-    assert_int_equal(d.cfg->n_ports, 5);
+    assert_int_equal(d.cfg->n_ports, 6);
     assert_true(vd_port_index(&d, "p2") < 0);
+    assert_true(vd_port_index(&d, "vm1.eth2") >= 0);
     assert_true(fdb_static_on("priv", 10, 0x020000000002ull, "p1"));
     assert_non_null(vsw_switch_fdb(d.vsw, "priv2"));
     assert_int_equal(vsw_fdb_capacity_slots(vsw_switch_fdb(d.vsw, "priv")),
