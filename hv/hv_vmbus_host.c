@@ -42,6 +42,16 @@ struct hv_vmbus_host {
     struct hv_chan *chans; /* offer order */
     unsigned nchans;
     uint32_t next_relid;
+    /* GPADLs refused at their header whose bodies are still to come: a
+     * guest sends header and bodies back to back before it sees the
+     * answer (Linux's vmbus_establish_gpadl does), so those bodies are
+     * dropped quietly instead of counted as messages for an unknown
+     * GPADL.  A few at a time; the oldest is forgotten first. */
+    struct {
+        uint32_t id;
+        uint32_t pfns_left; /* 0: free entry */
+    } refused[4];
+    unsigned refused_next;
     struct hv_stats stats;
 };
 
@@ -146,6 +156,7 @@ static void bus_reset(struct hv_vmbus_host *h)
         c = next;
     }
     hv_gpadl_table_clear(h->gpadls);
+    memset(h->refused, 0, sizeof(h->refused));
     h->version = 0;
 }
 
@@ -179,6 +190,49 @@ static int gpadl_refuse(struct hv_vmbus_host *h, uint32_t relid, uint32_t id,
                why);
     gpadl_reply(h, relid, id, HV_VMBUS_OPEN_FAILED);
     return -EPROTO;
+}
+
+/* A GPADL refused at its header: its bodies, still to come, will be
+ * dropped quietly (see struct hv_vmbus_host).  Only for a page count the
+ * host could have accepted: bodies of a larger one are violations. */
+static void gpadl_expect_bodies(struct hv_vmbus_host *h,
+                                const struct hv_msg_gpadl_header *gh)
+{
+    unsigned i;
+
+    if (gh->total_pfns <= gh->npfns || gh->total_pfns > HV_GPADL_MAX_PAGES)
+        return;
+    i = h->refused_next++ % (sizeof(h->refused) / sizeof(h->refused[0]));
+    h->refused[i].id = gh->gpadl;
+    h->refused[i].pfns_left = gh->total_pfns - gh->npfns;
+}
+
+/* A body of a GPADL refused at its header: true (and accounted) if it is
+ * one the guest could not help sending. */
+static bool gpadl_refused_body(struct hv_vmbus_host *h,
+                               const struct hv_msg_gpadl_body *gb)
+{
+    for (unsigned i = 0; i < sizeof(h->refused) / sizeof(h->refused[0]);
+         i++) {
+        if (h->refused[i].pfns_left == 0 || h->refused[i].id != gb->gpadl)
+            continue;
+        if (gb->npfns > h->refused[i].pfns_left)
+            return false; /* more than announced: a violation after all */
+        h->refused[i].pfns_left -= gb->npfns;
+        return true;
+    }
+    return false;
+}
+
+/* The host has no memory for a GPADL: refused, but not the guest's fault
+ * (counted nomem, not bad_gpadl, so not a violation). */
+static int gpadl_nomem(struct hv_vmbus_host *h, uint32_t relid, uint32_t id)
+{
+    HV_STAT_INC(&h->stats, nomem);
+    VSA_LOG_RL(&host_rl, WARN, "channel %u: GPADL %#x refused: out of host "
+               "memory", relid, id);
+    gpadl_reply(h, relid, id, HV_VMBUS_OPEN_FAILED);
+    return -ENOMEM;
 }
 
 /* A GPADL received its last PFN: answer and keep or drop it. */
@@ -250,6 +304,10 @@ static int on_gpadl_header(struct hv_vmbus_host *h,
         return gpadl_refuse(h, c->relid, gh->gpadl, "duplicate id");
     if (rc == -ENOSPC)
         return gpadl_refuse(h, c->relid, gh->gpadl, "too many GPADLs");
+    if (rc == -ENOMEM) {
+        gpadl_expect_bodies(h, gh);
+        return gpadl_nomem(h, c->relid, gh->gpadl);
+    }
     if (rc)
         return gpadl_refuse(h, c->relid, gh->gpadl, "page count");
     hv_gpadl_add_pfns(g, gh->pfns, gh->npfns); /* failure noted in g */
@@ -262,6 +320,8 @@ static int on_gpadl_body(struct hv_vmbus_host *h,
     struct hv_gpadl *g = hv_gpadl_lookup(h->gpadls, gb->gpadl);
     uint32_t relid;
 
+    if (!g && gpadl_refused_body(h, gb))
+        return 0;
     if (!g || hv_gpadl_complete(g)) {
         HV_STAT_INC(&h->stats, bad_gpadl);
         VSA_LOG_RL(&host_rl, WARN, "GPADL_BODY for unknown or complete "
@@ -317,6 +377,7 @@ static int on_open(struct hv_vmbus_host *h, const struct hv_msg_open *o)
     struct hv_gpadl *g;
     uint32_t npages, off = o->downstream_offset;
     const char *why = NULL;
+    int rc;
 
     if (!c || c->state != HV_CHAN_OFFERED)
         return refuse(h, c, HV_MSG_OPENCHANNEL, "channel not offered");
@@ -346,9 +407,16 @@ static int on_open(struct hv_vmbus_host *h, const struct hv_msg_open *o)
         .stats = &c->stats,
     };
     if ((off - 1u) > HV_RING_MAX_DSIZE / HV_PAGE_SIZE ||
-        (npages - off - 1u) > HV_RING_MAX_DSIZE / HV_PAGE_SIZE ||
-        hv_ring_create_gpadl(&in_cfg, g, 0, &c->in) != 0 ||
-        hv_ring_create_gpadl(&out_cfg, g, off, &c->out) != 0) {
+        (npages - off - 1u) > HV_RING_MAX_DSIZE / HV_PAGE_SIZE)
+        rc = -EINVAL;
+    else if ((rc = hv_ring_create_gpadl(&in_cfg, g, 0, &c->in)) == 0)
+        rc = hv_ring_create_gpadl(&out_cfg, g, off, &c->out);
+    if (rc == -ENOMEM) {
+        HV_STAT_INC(&h->stats, nomem); /* not the guest's fault */
+        why = "out of host memory";
+        goto fail_rings;
+    }
+    if (rc) {
         why = "ring indices out of range";
         goto fail_rings;
     }

@@ -29,6 +29,19 @@
  *    the guest reads OID_GEN_MEDIA_CONNECT_STATUS "disconnected"; the VSP
  *    side of that, and the MEDIA_(DIS)CONNECT indications, are in
  *    test_vsp_vsc.c, test_link) and the stats say so.
+ *  * Channel open without memory (TESTS.md #29): the guest brings the NIC
+ *    up as Linux's netvsc does (ring GPADL, OPENCHANNEL with the VSP
+ *    attached by the open callback as vesperd's glue does, NVSP INIT,
+ *    receive buffer GPADL and SEND_RECV_BUF, send buffer GPADL and
+ *    SEND_SEND_BUF) while host allocation k fails, k = 1..N
+ *    (tests/unit/vswitch/vsw_oom.h): the guest sees a failure status,
+ *    closes and tears down, and then the channel, the host's GPADLs, the
+ *    port and the switch are as before, nothing tracked is left (LSan in
+ *    ASan builds), and no violation was counted (a host out of memory is
+ *    not the guest's fault).  Regression test for: a GPADL refused for
+ *    lack of memory counted bad_gpadl, and the GPADL_BODY messages the
+ *    guest had already sent after its header counted again as bodies of
+ *    an unknown GPADL.
  *
  * How: the EAL runs in this process (no hugepages, one datapath lcore that
  * never sees the port: it is opened but not published, so the test thread
@@ -65,9 +78,11 @@
 #include "hv/hv_vmbus.h"
 #include "vsp-net/netvsp_port.h"
 #include "vsp-net/nvsp.h"
+#include "vsp-net/vsp.h"
 #include "vswitch/vswitch.h"
 
 #include "tests/unit/vsp-net/port_test_eal.h"
+#include "tests/unit/vswitch/vsw_oom.h"
 
 #define GMEM_GPA 0x40000000ull
 #define GMEM_PAGES 64u
@@ -127,17 +142,13 @@ static void pump(struct pair *p)
 static const struct hv_vmbus_host_ops host_ops = { .send = host_send };
 static const struct hv_vmbus_guest_ops guest_ops = { .send = guest_send };
 
-/* Opens the netvsc channel; the guest's rings in *out / *in. */
-static struct hv_chan *pair_open(struct pair *p, struct hv_ring **out,
-                                 struct hv_ring **in)
+/* The host (with `ops`, context p) offers one netvsc channel and the guest
+ * connects and sees it (READY); returns its relid. */
+static uint32_t pair_connect(struct pair *p,
+                             const struct hv_vmbus_host_ops *ops)
 {
     struct hv_vmbus_offer_cfg cfg = { .if_type = hv_guid_netvsc };
-    struct hv_ring_cfg oc = { .role = HV_RING_WRITER,
-                              .dsize = (RING_PAGES - 1) * 4096 };
-    struct hv_ring_cfg ic = { .role = HV_RING_READER,
-                              .dsize = (RING_PAGES - 1) * 4096 };
-    uint64_t pfns[2 * RING_PAGES];
-    uint32_t relid, id;
+    uint32_t relid;
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, p->sv), 0);
     p->gmem = aligned_alloc(4096, GMEM_PAGES * 4096);
@@ -146,7 +157,7 @@ static struct hv_chan *pair_open(struct pair *p, struct hv_ring **out,
     assert_int_equal(hv_mem_create(&p->mem), 0);
     assert_int_equal(hv_mem_add_buffer(p->mem, p->gmem, GMEM_GPA,
                                        GMEM_PAGES * 4096), 0);
-    assert_int_equal(hv_vmbus_host_create(&host_ops, p, &p->h), 0);
+    assert_int_equal(hv_vmbus_host_create(ops, p, &p->h), 0);
     assert_int_equal(hv_vmbus_host_connect(p->h, p->mem), 0);
     assert_int_equal(hv_vmbus_host_add_offer(p->h, &cfg, &relid), 0);
     assert_int_equal(hv_vmbus_guest_create(&guest_ops, p, NULL, 0, &p->vg),
@@ -154,22 +165,57 @@ static struct hv_chan *pair_open(struct pair *p, struct hv_ring **out,
     assert_int_equal(hv_vmbus_guest_connect(p->vg), 0);
     pump(p);
     assert_int_equal(hv_vmbus_guest_state(p->vg), HV_GUEST_READY);
+    return relid;
+}
+
+/* The guest's view of the rings at the start of its memory (control pages
+ * initialised: a fresh channel). */
+static void guest_rings(struct pair *p, struct hv_ring **out,
+                        struct hv_ring **in)
+{
+    struct hv_ring_cfg oc = { .role = HV_RING_WRITER,
+                              .dsize = (RING_PAGES - 1) * 4096 };
+    struct hv_ring_cfg ic = { .role = HV_RING_READER,
+                              .dsize = (RING_PAGES - 1) * 4096 };
 
     hv_ring_ctl_init(p->gmem);
     hv_ring_ctl_init(p->gmem + RING_PAGES * 4096);
-    for (uint32_t i = 0; i < 2 * RING_PAGES; i++)
-        pfns[i] = (GMEM_GPA >> 12) + i;
-    id = hv_vmbus_guest_next_gpadl_id(p->vg);
-    assert_int_equal(hv_vmbus_guest_gpadl_create(p->vg, relid, id, pfns,
-                                                 2 * RING_PAGES), 0);
-    pump(p);
-    assert_int_equal(hv_vmbus_guest_gpadl_status(p->vg, id), 0);
-    assert_int_equal(hv_vmbus_guest_open(p->vg, relid, 1, id, RING_PAGES), 0);
-    pump(p);
-    assert_int_equal(hv_vmbus_guest_open_status(p->vg, relid), 0);
     assert_int_equal(hv_ring_create_buf(&oc, p->gmem, out), 0);
     assert_int_equal(hv_ring_create_buf(&ic, p->gmem + RING_PAGES * 4096, in),
                      0);
+}
+
+/* The guest builds a GPADL of `npages` guest pages from `first_page` on;
+ * returns its id, with the host's answer (0 = created) in *status. */
+static uint32_t guest_gpadl(struct pair *p, uint32_t relid,
+                            uint32_t first_page, uint32_t npages, int *status)
+{
+    uint64_t pfns[GMEM_PAGES];
+    uint32_t id = hv_vmbus_guest_next_gpadl_id(p->vg);
+
+    assert_true(first_page + npages <= GMEM_PAGES);
+    for (uint32_t i = 0; i < npages; i++)
+        pfns[i] = (GMEM_GPA >> 12) + first_page + i;
+    assert_int_equal(hv_vmbus_guest_gpadl_create(p->vg, relid, id, pfns,
+                                                 npages), 0);
+    pump(p);
+    *status = hv_vmbus_guest_gpadl_status(p->vg, id);
+    return id;
+}
+
+/* Opens the netvsc channel; the guest's rings in *out / *in. */
+static struct hv_chan *pair_open(struct pair *p, struct hv_ring **out,
+                                 struct hv_ring **in)
+{
+    uint32_t relid = pair_connect(p, &host_ops), id;
+    int status;
+
+    guest_rings(p, out, in);
+    id = guest_gpadl(p, relid, 0, 2 * RING_PAGES, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(hv_vmbus_guest_open(p->vg, relid, 1, id, RING_PAGES), 0);
+    pump(p);
+    assert_int_equal(hv_vmbus_guest_open_status(p->vg, relid), 0);
     return hv_vmbus_host_chan(p->h, relid);
 }
 
@@ -425,8 +471,8 @@ static void test_service_budget_loses_nothing(void **state)
 static void test_gpadl_request(void **state)
 {
     struct vspn_nvsp_msg m;
-    uint64_t pfns[BUF_PAGES];
     uint32_t gpadl, relid;
+    int status;
     struct rig r;
     (void)state;
 
@@ -457,13 +503,8 @@ static void test_gpadl_request(void **state)
     assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
 
     /* a real receive buffer: pages after the rings */
-    gpadl = hv_vmbus_guest_next_gpadl_id(r.p.vg);
-    for (uint32_t i = 0; i < BUF_PAGES; i++)
-        pfns[i] = (GMEM_GPA >> 12) + BUF_PAGE + i;
-    assert_int_equal(hv_vmbus_guest_gpadl_create(r.p.vg, relid, gpadl, pfns,
-                                                 BUF_PAGES), 0);
-    pump(&r.p);
-    assert_int_equal(hv_vmbus_guest_gpadl_status(r.p.vg, gpadl), 0);
+    gpadl = guest_gpadl(&r.p, relid, BUF_PAGE, BUF_PAGES, &status);
+    assert_int_equal(status, 0);
     guest_recv_buf(r.gout, 4, gpadl);
     assert_int_equal(pass(r.np), 0);
     netvsp_port_fd_ack(r.np);
@@ -609,6 +650,207 @@ static void test_connected(void **state)
     rig_down(&r);
 }
 
+/* ---- TESTS.md #29: opening the channel with each host allocation failing -- */
+
+#define SEND_PAGE (BUF_PAGE + BUF_PAGES) /* the send buffer after it */
+#define SEND_PAGES 8u
+
+/* The sweep's guest and port (the host ops' callbacks reach them here). */
+static struct {
+    struct pair p;
+    uint32_t relid;
+    struct hv_ring *gout, *gin;
+    struct netvsp_port *np;
+    struct vsw_port *port;
+    uint32_t gpadls[3]; /* the GPADLs the host created in this attempt */
+    unsigned n_gpadls;
+    bool open;          /* the host opened the channel in this attempt */
+    uint64_t recv_slots; /* after the successful attempt */
+} ow;
+
+/* vesperd's glue (tools/vesperd/synth.c): the VSP comes with the open. */
+static int ow_chan_open(void *ctx, struct hv_chan *ch)
+{
+    struct pair *p = ctx;
+
+    return netvsp_port_attach(ow.np, ch, p->h, p->mem);
+}
+
+static void ow_chan_close(void *ctx, struct hv_chan *ch)
+{
+    (void)ctx;
+    (void)ch;
+    netvsp_port_detach(ow.np);
+}
+
+static const struct hv_vmbus_host_ops ow_host_ops = {
+    .send = host_send,
+    .chan_open = ow_chan_open,
+    .chan_close = ow_chan_close,
+};
+
+/* SEND_SEND_BUF naming GPADL `gpadl`. */
+static void guest_send_buf(struct hv_ring *gout, uint64_t tid, uint32_t gpadl)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_SEND_BUF };
+
+    m.u.buf.gpadl = gpadl;
+    m.u.buf.id = 0xbeef;
+    guest_msg(gout, &m, tid, true);
+}
+
+/* A GPADL of the guest's pages; false if the host refused it. */
+static bool ow_gpadl(uint32_t first_page, uint32_t npages, uint32_t *id)
+{
+    int status;
+
+    *id = guest_gpadl(&ow.p, ow.relid, first_page, npages, &status);
+    if (status != 0)
+        return false;
+    ow.gpadls[ow.n_gpadls++] = *id;
+    return true;
+}
+
+/* One buffer message (its GPADL looked up by the control thread between
+ * two lcore passes); the status of the completion of type `comp`. */
+static uint32_t ow_buffer(bool recv, uint32_t gpadl, uint64_t tid)
+{
+    struct vspn_nvsp_msg m;
+
+    if (recv)
+        guest_recv_buf(ow.gout, tid, gpadl);
+    else
+        guest_send_buf(ow.gout, tid, gpadl);
+    pass(ow.np);
+    netvsp_port_fd_ack(ow.np);
+    netvsp_port_service(ow.np);
+    pass(ow.np);
+    guest_reply(ow.gin, tid, &m, 0);
+    if (recv) {
+        assert_int_equal(m.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+        return m.u.recv_buf_complete.status;
+    }
+    assert_int_equal(m.type, VSPN_NVSP_SEND_SEND_BUF_COMPLETE);
+    return m.u.send_buf_complete.status;
+}
+
+/* Not armed: a fresh view of the guest's rings for the attempt. */
+static void ow_prepare(struct oom_op *o)
+{
+    (void)o;
+    guest_rings(&ow.p, &ow.gout, &ow.gin);
+}
+
+/* Armed: what a Linux netvsc guest does to bring its NIC up, up to a
+ * usable device.  -ENOMEM as soon as the host refuses a step. */
+static int ow_run(struct oom_op *o)
+{
+    struct vspn_nvsp_msg m;
+    uint32_t id;
+
+    (void)o;
+    if (!ow_gpadl(0, 2 * RING_PAGES, &id))
+        return -ENOMEM;
+    assert_int_equal(hv_vmbus_guest_open(ow.p.vg, ow.relid, 1, id,
+                                         RING_PAGES), 0);
+    pump(&ow.p);
+    if (hv_vmbus_guest_open_status(ow.p.vg, ow.relid) != 0)
+        return -ENOMEM;
+    ow.open = true;
+    guest_init_ndis(ow.gout, 1);
+    pass(ow.np);
+    guest_reply(ow.gin, 1, &m, 0);
+    assert_int_equal(m.type, VSPN_NVSP_INIT_COMPLETE);
+    assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    if (!ow_gpadl(BUF_PAGE, BUF_PAGES, &id) ||
+        ow_buffer(true, id, 3) != VSPN_NVSP_STATUS_SUCCESS)
+        return -ENOMEM;
+    if (!ow_gpadl(SEND_PAGE, SEND_PAGES, &id) ||
+        ow_buffer(false, id, 4) != VSPN_NVSP_STATUS_SUCCESS)
+        return -ENOMEM;
+    ow.recv_slots = port_stat(ow.np, "recv_slots");
+    return 0;
+}
+
+/* Not armed, after every attempt: the guest closes what it opened and
+ * tears its GPADLs down.  A host that ran out of memory refused steps, but
+ * the guest broke no rule: no violation may have been counted. */
+static void ow_after(struct oom_op *o)
+{
+    const struct hv_stats *hs = hv_vmbus_host_stats(ow.p.h);
+
+    (void)o;
+    if (ow.open)
+        assert_int_equal(hv_vmbus_guest_close(ow.p.vg, ow.relid), 0);
+    pump(&ow.p);
+    for (unsigned i = 0; i < ow.n_gpadls; i++)
+        assert_int_equal(hv_vmbus_guest_gpadl_teardown(ow.p.vg, ow.relid,
+                                                       ow.gpadls[i]), 0);
+    pump(&ow.p);
+    ow.open = false;
+    ow.n_gpadls = 0;
+    hv_ring_destroy(ow.gout);
+    hv_ring_destroy(ow.gin);
+    ow.gout = ow.gin = NULL;
+    assert_int_equal(hs->bad_gpadl + hs->bad_msg + hs->bad_state +
+                         hs->chan_violation_closed,
+                     0);
+    assert_int_equal(vsp_stat(ow.np, "violations"), 0);
+}
+
+/* The channel, the host's GPADLs, the port's own state and the switch. */
+static char *ow_dump(struct oom_op *o)
+{
+    struct oom_buf b = { 0 };
+    json_t *st = netvsp_port_stats_json(ow.np);
+
+    (void)o;
+    assert_non_null(st);
+    oom_printf(&b, "channel %s, %u GPADLs, attached %d, link %d\n",
+               hv_chan_state_name(hv_chan_state(
+                   hv_vmbus_host_chan(ow.p.h, ow.relid))),
+               hv_vmbus_host_gpadl_count(ow.p.h),
+               json_is_true(json_object_get(st, "attached")),
+               vsw_port_link_up(ow.port));
+    json_decref(st);
+    oom_dump_vsw(&b, g.sw);
+    return b.s;
+}
+
+static void ow_done(struct oom_op *o)
+{
+    (void)o;
+    assert_true(ow.recv_slots >= VSPN_VSP_MIN_RECV_SLOTS);
+}
+
+static void test_open_oom(void **state)
+{
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x29 } };
+    struct vsa_errmsg em;
+    struct oom_op op = {
+        .name = "synthetic NIC: channel open to buffers",
+        .prepare = ow_prepare,
+        .run = ow_run,
+        .after = ow_after,
+        .dump = ow_dump,
+        .done = ow_done,
+    };
+    (void)state;
+
+    memset(&ow, 0, sizeof(ow));
+    ow.relid = pair_connect(&ow.p, &ow_host_ops);
+    assert_int_equal(netvsp_port_create(g.sw, "vm.oom", &mac, 1500, &ow.np,
+                                        &ow.port, &em), 0);
+    oom_lsan_setup();
+    oom_install();
+    oom_sweep(&op);
+    vsa_alloc_set_hook(NULL);
+    /* the host refused for lack of memory, and said so */
+    assert_true(hv_vmbus_host_stats(ow.p.h)->nomem > 0);
+    vsw_port_close(g.sw, ow.port);
+    pair_free(&ow.p);
+}
+
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
 static int group_setup(void **state)
@@ -632,6 +874,7 @@ int main(void)
         cmocka_unit_test(test_violation_posted),
         cmocka_unit_test(test_lcore_serves),
         cmocka_unit_test(test_connected),
+        cmocka_unit_test(test_open_oom),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
