@@ -17,6 +17,10 @@
  *  * a guest that stops draining (A.26 flavour): the backlog stays within
  *    the receive slots, the excess is counted, host memory is flat, and
  *    traffic resumes when the guest drains again;
+ *  * a guest that keeps exactly one receive slot free while the host has
+ *    two frames for it (#26's second variant), 10,000 times: one frame is
+ *    posted, the other counted h2g_no_section at once, nothing is queued
+ *    in the host waiting for a second slot, host memory is flat;
  *  * repetition (A.28): INIT 100,000 times (refused versions: answered;
  *    after a negotiated version: the first closes the channel, the rest
  *    are dropped), buffer setup/revoke 20,000 times (reopen between),
@@ -626,6 +630,70 @@ static void test_non_draining_guest(void **state)
     free_pair(P);
 }
 
+/* The guest hands back exactly one receive packet at a time (#26's "keeps
+ * exactly one slot free while packets need two"): every frame fits one
+ * slot, so the host posts what one slot holds and counts the rest at once;
+ * it never waits for a second slot with frames queued, and nothing grows. */
+static void guest_takes_one(void)
+{
+    struct vspn_pkt_scratch sc;
+    struct hv_ring_pkt rp;
+    struct vspn_pkt pk;
+
+    assert_int_equal(hv_ring_read_pkt(P->h2g_r, P->pktbuf, sizeof(P->pktbuf),
+                                      &rp), 0);
+    (void)hv_ring_read_end(P->h2g_r);
+    assert_int_equal(vspn_pkt_from_ring(&rp, &sc, &pk), 0);
+    vspn_vsc_handle_pkt(P->vsc, &pk); /* receives it and completes it */
+    vspn_vsc_poll(P->vsc);
+}
+
+static void test_one_slot_free(void **state)
+{
+    static uint8_t fb[2][256];
+    struct vspn_frame fr[2];
+    const struct vspn_vsp_stats *st;
+    unsigned posted = 0, rx0;
+    uint64_t refused0;
+    uint32_t slots;
+    long allocs;
+    (void)state;
+
+    P = new_pair(NULL, VSPN_VSC_LINUX);
+    up(P);
+    st = vspn_vsp_stats(P->h.vsp);
+    slots = vspn_vsp_recv_slots(P->h.vsp);
+    for (unsigned i = 0; i < 2; i++) {
+        mkframe(fb[i], BCAST, 200, i);
+        fr[i] = (struct vspn_frame){ fb[i], 200, 0, false };
+    }
+    /* fill every slot, one frame per transfer packet */
+    P->guest_drains = false;
+    while (vspn_vsp_recv_slots_free(P->h.vsp) > 0)
+        posted += vspn_vsp_deliver(P->h.vsp, fr, 1);
+    assert_int_equal(posted, slots);
+    rx0 = P->guest_rx;
+    refused0 = st->h2g_no_section;
+    allocs = live_allocs;
+    for (unsigned round = 0; round < 10000; round++) {
+        guest_takes_one();
+        hp_pump(P, 2); /* the host reads the completion: one slot free */
+        assert_int_equal(vspn_vsp_recv_slots_free(P->h.vsp), 1);
+        assert_int_equal(vspn_vsp_deliver(P->h.vsp, fr, 2), 1);
+        assert_int_equal(vspn_vsp_recv_slots_free(P->h.vsp), 0);
+        assert_int_equal(vspn_vsp_queued(P->h.vsp), 0);
+    }
+    assert_int_equal(P->guest_rx - rx0, 10000);
+    assert_int_equal(st->h2g_no_section - refused0, 10000);
+    assert_int_equal(live_allocs, allocs);
+    /* the guest drains again: every slot comes back */
+    P->guest_drains = true;
+    hp_pump(P, 1000);
+    assert_int_equal(vspn_vsp_recv_slots_free(P->h.vsp), slots);
+    assert_int_equal(P->h.nclose, 0);
+    free_pair(P);
+}
+
 static void test_repetition(void **state)
 {
     uint8_t msg[64];
@@ -1187,6 +1255,7 @@ int main(void)
         cmocka_unit_test(test_mtu),
         cmocka_unit_test(test_link),
         cmocka_unit_test(test_non_draining_guest),
+        cmocka_unit_test(test_one_slot_free),
         cmocka_unit_test(test_repetition),
         cmocka_unit_test(test_section_bounds),
         cmocka_unit_test(test_buffer_setup_bounds),
