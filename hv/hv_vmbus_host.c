@@ -422,7 +422,9 @@ static int on_open(struct hv_vmbus_host *h, const struct hv_msg_open *o)
     }
     hv_gpadl_put(g); /* the rings hold their own references */
     c->openid = o->openid;
-    if (h->ops.chan_open && h->ops.chan_open(h->ctx, c) != 0) {
+    if (h->ops.chan_open && (rc = h->ops.chan_open(h->ctx, c)) != 0) {
+        if (rc == -ENOMEM)
+            HV_STAT_INC(&h->stats, nomem);
         chan_shutdown(h, c);
         return open_reply(h, c, o->openid, HV_VMBUS_OPEN_FAILED);
     }
