@@ -589,6 +589,22 @@ static void test_link(void **state)
 
 /* ---- bounds and backlog ------------------------------------------------------------ */
 
+/* A pair brought up (P), n broadcast frames of 200 bytes in fb/fr for the
+ * host to deliver, the receive slots in *slots; the VSP's counters. */
+static const struct vspn_vsp_stats *backlog_pair(uint8_t (*fb)[256],
+                                                 struct vspn_frame *fr,
+                                                 unsigned n, uint32_t *slots)
+{
+    P = new_pair(NULL, VSPN_VSC_LINUX);
+    up(P);
+    *slots = vspn_vsp_recv_slots(P->h.vsp);
+    for (unsigned i = 0; i < n; i++) {
+        mkframe(fb[i], BCAST, 200, i);
+        fr[i] = (struct vspn_frame){ fb[i], 200, 0, false };
+    }
+    return vspn_vsp_stats(P->h.vsp);
+}
+
 static void test_non_draining_guest(void **state)
 {
     static uint8_t fb[32][256];
@@ -599,14 +615,7 @@ static void test_non_draining_guest(void **state)
     const struct vspn_vsp_stats *st;
     (void)state;
 
-    P = new_pair(NULL, VSPN_VSC_LINUX);
-    up(P);
-    st = vspn_vsp_stats(P->h.vsp);
-    slots = vspn_vsp_recv_slots(P->h.vsp);
-    for (unsigned i = 0; i < 32; i++) {
-        mkframe(fb[i], BCAST, 200, i);
-        fr[i] = (struct vspn_frame){ fb[i], 200, 0, false };
-    }
+    st = backlog_pair(fb, fr, 32, &slots);
     P->guest_drains = false;
     allocs = live_allocs;
     for (unsigned round = 0; round < 1000; round++) {
@@ -659,14 +668,7 @@ static void test_one_slot_free(void **state)
     long allocs;
     (void)state;
 
-    P = new_pair(NULL, VSPN_VSC_LINUX);
-    up(P);
-    st = vspn_vsp_stats(P->h.vsp);
-    slots = vspn_vsp_recv_slots(P->h.vsp);
-    for (unsigned i = 0; i < 2; i++) {
-        mkframe(fb[i], BCAST, 200, i);
-        fr[i] = (struct vspn_frame){ fb[i], 200, 0, false };
-    }
+    st = backlog_pair(fb, fr, 2, &slots);
     /* fill every slot, one frame per transfer packet */
     P->guest_drains = false;
     while (vspn_vsp_recv_slots_free(P->h.vsp) > 0)
