@@ -38,6 +38,15 @@ static struct hv_ring *mk(struct tring *t, enum hv_ring_role role,
     return rc ? NULL : r;
 }
 
+/* A ring of `dsize` data bytes with a writer and a reader, no stats. */
+static void pair_new(struct tring *t, uint32_t dsize, struct hv_ring **w,
+                     struct hv_ring **r)
+{
+    tring_init(t, dsize);
+    *w = mk(t, HV_RING_WRITER, NULL, NULL);
+    *r = mk(t, HV_RING_READER, NULL, NULL);
+}
+
 /* Destroys a writer/reader pair and frees their ring. */
 static void pair_free(struct tring *t, struct hv_ring *w, struct hv_ring *r)
 {
@@ -80,9 +89,7 @@ static void test_never_full(void **state)
     struct hv_ring_pkt p;
     (void)state;
 
-    tring_init(&t, 64);
-    w = mk(&t, HV_RING_WRITER, NULL, NULL);
-    r = mk(&t, HV_RING_READER, NULL, NULL);
+    pair_new(&t, 64, &w, &r);
     /* 16-byte packet + 8 trailer = 24; 64 → two fit (48), a third needs
      * writable (16) > 24: refused. */
     assert_int_equal(hv_ring_write_inband(w, 0, 1, NULL, 0, NULL), 0);
@@ -171,9 +178,7 @@ static void test_typed_packets(void **state)
     bool sig;
     (void)state;
 
-    tring_init(&t, 1024);
-    w = mk(&t, HV_RING_WRITER, NULL, NULL);
-    r = mk(&t, HV_RING_READER, NULL, NULL);
+    pair_new(&t, 1024, &w, &r);
     assert_int_equal(hv_ring_write_xfer(w, HV_PKT_FLAG_COMPLETION_REQUESTED,
                                         77, 0xCAFE, rg, 3, msg, sizeof(msg),
                                         &sig), 0);
@@ -510,9 +515,7 @@ static void test_write_hold(void **state)
     (void)state;
 
     for (unsigned i = 0; i < VSA_TEST_LEN(rows); i++) {
-        tring_init(&t, 4096);
-        w = mk(&t, HV_RING_WRITER, NULL, NULL);
-        r = mk(&t, HV_RING_READER, NULL, NULL);
+        pair_new(&t, 4096, &w, &r);
         assert_int_equal(hv_ring_write_inband(w, 0, 1, buf, 8, NULL), 0);
         if (rows[i].reader_caught_up)
             assert_int_equal(hv_ring_read_pkt(r, buf, sizeof(buf), &p), 0);
@@ -549,9 +552,7 @@ static void test_write_hold(void **state)
 
     /* Full while holding: the held packets go out, then -EAGAIN with
      * pending_send_sz; the reader drains them and wakes the writer. */
-    tring_init(&t, 1024);
-    w = mk(&t, HV_RING_WRITER, NULL, NULL);
-    r = mk(&t, HV_RING_READER, NULL, NULL);
+    pair_new(&t, 1024, &w, &r);
     hv_ring_write_hold(w);
     while (hv_ring_write_inband(w, 0, n, buf, 100, NULL) == 0)
         n++;
@@ -580,9 +581,7 @@ static void test_index_views(void **state)
     struct hv_ring_pkt p;
     (void)state;
 
-    tring_init(&t, 4096);
-    w = mk(&t, HV_RING_WRITER, NULL, NULL);
-    r = mk(&t, HV_RING_READER, NULL, NULL);
+    pair_new(&t, 4096, &w, &r);
     for (unsigned k = 0; k < 4; k++)
         assert_int_equal(hv_ring_write_inband(w, 0, k, buf, 8, NULL), 0);
     /* The writer had room by its view: read_index was loaded by the two
@@ -676,9 +675,7 @@ static void test_pending_send_cycle(void **state)
     unsigned n = 0, reads = 0;
     (void)state;
 
-    tring_init(&t, 1024);
-    w = mk(&t, HV_RING_WRITER, NULL, NULL);
-    r = mk(&t, HV_RING_READER, NULL, NULL);
+    pair_new(&t, 1024, &w, &r);
     assert_int_equal(ctl_get(t.mem, HV_RING_OFF_FEATURES) & 1, 1);
     while (hv_ring_write_inband(w, 0, n, buf, 100, NULL) == 0)
         n++;
