@@ -61,7 +61,7 @@ struct netvsp_port {
     _Atomic bool connected;         /* netvsp_port_set_connected */
     /* lcore → control thread (efd wakes it): */
     _Atomic(const char *) violation; /* close the channel, this reason */
-    _Atomic int gpadl_state;        /* GPADL_*: the parked packet's GPADL */
+    _Atomic int gpadl_state;        /* GPADL_*: the parked packet's buffer */
     _Atomic uint64_t out_progress;  /* passes in which queued output moved
                                        (a guest signal for room was real) */
     int efd;
@@ -85,7 +85,8 @@ struct netvsp_port {
     bool is_parked;
     unsigned gpadl_wakes;
     uint32_t gpadl_want;            /* id asked for (before GPADL_WANTED) */
-    struct hv_gpadl *gpadl_answer;  /* reference (before GPADL_ANSWERED) */
+    bool gpadl_want_recv;           /* ... as a receive buffer */
+    struct vspn_buf buf_answer;     /* prepared (before GPADL_ANSWERED) */
     struct rte_mbuf *stage[STAGE_MAX];
     unsigned n_stage;
     uint8_t *lin;                   /* one linearised chained mbuf */
@@ -162,10 +163,11 @@ static void post_violation(struct netvsp_port *np, const char *why)
     wake_control(np);
 }
 
-/* True if `pkt` is a SEND_RECV_BUF / SEND_SEND_BUF naming a GPADL: the VSP
- * will ask for it (ops->gpadl_get), and only the control thread may look
- * GPADLs up.  Reads the lcore's private copy of the packet. */
-static bool wants_gpadl(const struct vspn_pkt *pkt, uint32_t *id)
+/* True if `pkt` is a SEND_RECV_BUF (*recv) / SEND_SEND_BUF naming a GPADL:
+ * the VSP will ask for the buffer (ops->buf_get), and only the control
+ * thread may look GPADLs up, and prepare buffers (vspn_vsp_buf_prepare
+ * allocates and sorts).  Reads the lcore's private copy of the packet. */
+static bool wants_gpadl(const struct vspn_pkt *pkt, uint32_t *id, bool *recv)
 {
     uint32_t type;
 
@@ -175,6 +177,7 @@ static bool wants_gpadl(const struct vspn_pkt *pkt, uint32_t *id)
     if (type != VSPN_NVSP_SEND_RECV_BUF && type != VSPN_NVSP_SEND_SEND_BUF)
         return false;
     memcpy(id, (const uint8_t *)pkt->data + 4, 4);
+    *recv = type == VSPN_NVSP_SEND_RECV_BUF;
     return true;
 }
 
@@ -185,16 +188,14 @@ static void handle(struct netvsp_port *np, const struct vspn_pkt *pkt)
         post_violation(np, np->close_reason);
 }
 
-/* The parked packet got its answer: handle it now.  A reference the VSP
- * did not take (the message was refused) is dropped. */
+/* The parked packet got its answer: handle it now.  A buffer the VSP did
+ * not take (the table refused the message in this state) is dropped:
+ * freeing is all the lcore does with it. */
 static void unpark(struct netvsp_port *np)
 {
     np->is_parked = false;
     handle(np, &np->parked);
-    if (np->gpadl_answer) {
-        hv_gpadl_put(np->gpadl_answer);
-        np->gpadl_answer = NULL;
-    }
+    vspn_buf_release(&np->buf_answer);
     atomic_store_explicit(&np->gpadl_state, GPADL_IDLE, memory_order_relaxed);
 }
 
@@ -224,6 +225,7 @@ static void serve(struct netvsp_port *np, unsigned want)
         struct hv_ring_pkt rp;
         struct vspn_pkt pkt;
         uint32_t id;
+        bool recv;
         int rc;
 
         rc = hv_ring_read_pkt(np->in, np->pkt_buf, PKT_BUF_SIZE, &rp);
@@ -238,11 +240,12 @@ static void serve(struct netvsp_port *np, unsigned want)
             post_violation(np, "malformed packet ranges");
             return;
         }
-        if (wants_gpadl(&pkt, &id)) {
+        if (wants_gpadl(&pkt, &id, &recv)) {
             /* pkt_buf and scratch stay untouched: no read until unpark */
             np->parked = pkt;
             np->is_parked = true;
             np->gpadl_want = id;
+            np->gpadl_want_recv = recv;
             count(&np->gpadl_requests, 1);
             atomic_store_explicit(&np->gpadl_state, GPADL_WANTED,
                                   memory_order_release);
@@ -456,17 +459,20 @@ static void vsp_signal(void *ctx)
     hv_chan_notify_guest(np->ch);
 }
 
-/* Only the parked packet's GPADL, which the control thread looked up. */
-static struct hv_gpadl *vsp_gpadl_get(void *ctx, uint32_t id)
+/* Only the parked packet's buffer, which the control thread prepared (the
+ * VSP asks for the one the parked message names). */
+static void vsp_buf_get(void *ctx, uint32_t id, bool recv,
+                        struct vspn_buf *out)
 {
     struct netvsp_port *np = ctx;
-    struct hv_gpadl *g = NULL;
 
-    if (np->gpadl_answer && np->gpadl_want == id) {
-        g = np->gpadl_answer;
-        np->gpadl_answer = NULL;
+    if (np->gpadl_want == id && np->gpadl_want_recv == recv) {
+        *out = np->buf_answer;
+        memset(&np->buf_answer, 0, sizeof(np->buf_answer));
+    } else {
+        memset(out, 0, sizeof(*out));
+        out->status = -ENOENT;
     }
-    return g;
 }
 
 /* Only recorded here: the control thread closes the channel, which
@@ -521,7 +527,7 @@ static const struct vspn_vsp_ops vsp_ops = {
     .send_xfer_page = vsp_send_xfer,
     .send_inband = vsp_send_inband,
     .signal = vsp_signal,
-    .gpadl_get = vsp_gpadl_get,
+    .buf_get = vsp_buf_get,
     .close = vsp_close,
     .rx_frame = vsp_rx_frame,
 };
@@ -627,10 +633,7 @@ void netvsp_port_detach(struct netvsp_port *np)
     np_unlock(np);
 
     atomic_store(&np->link, false);
-    if (np->gpadl_answer) {
-        hv_gpadl_put(np->gpadl_answer);
-        np->gpadl_answer = NULL;
-    }
+    vspn_buf_release(&np->buf_answer);
     np->is_parked = false;
     atomic_store(&np->gpadl_state, GPADL_IDLE);
     atomic_store(&np->violation, NULL);
@@ -660,9 +663,14 @@ bool netvsp_port_service(struct netvsp_port *np)
     }
     if (atomic_load_explicit(&np->gpadl_state, memory_order_acquire) ==
         GPADL_WANTED) {
-        np->gpadl_answer = hv_vmbus_host_gpadl_get(np->vmbus,
-                                                   hv_chan_relid(np->ch),
-                                                   np->gpadl_want);
+        /* The lcore wrote the request, and the VSP's receive buffer that
+         * the preparation reads, before its release store of WANTED; it
+         * reads neither again before it sees ANSWERED. */
+        vspn_vsp_buf_prepare(np->vsp, np->gpadl_want_recv,
+                             hv_vmbus_host_gpadl_get(np->vmbus,
+                                                     hv_chan_relid(np->ch),
+                                                     np->gpadl_want),
+                             &np->buf_answer);
         atomic_store_explicit(&np->gpadl_state, GPADL_ANSWERED,
                               memory_order_release);
         work = true;

@@ -40,9 +40,11 @@
  *   - closing the channel on a violation the lcore found (hv_chan_violation
  *     belongs to the thread that owns hv/); until then the lcore leaves
  *     the channel alone;
- *   - GPADL lookups: a SEND_RECV_BUF / SEND_SEND_BUF is parked by the
- *     lcore (no further ring reads) until the control thread has looked
- *     the GPADL up and taken a reference for the VSP; the first
+ *   - buffers: a SEND_RECV_BUF / SEND_SEND_BUF is parked by the lcore
+ *     (no further ring reads) until the control thread has looked the
+ *     GPADL up and prepared the buffer for the VSP (vspn_vsp_buf_prepare:
+ *     the reference, the page-overlap sort, the slot tables), so that no
+ *     pass of the lcore allocates; the first
  *     GPADL_FAST_WAKES requests per attach wake it at once, later ones
  *     wait for the tick;
  *   - attach and detach: a spinlock (atomic_flag) that the lcore holds for

@@ -500,7 +500,8 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* True if a guest page appears twice in a, or in both a and b.  -1 on
- * allocation failure. */
+ * allocation failure.  Sorts every page number: the reason why it runs
+ * where buffers are prepared, not where packets are handled. */
 static int pages_overlap(const struct hv_gpadl *a, const struct hv_gpadl *b)
 {
     uint32_t na = hv_gpadl_npages(a), nb = b ? hv_gpadl_npages(b) : 0;
@@ -521,6 +522,97 @@ static int pages_overlap(const struct hv_gpadl *a, const struct hv_gpadl *b)
         }
     vsa_free(p);
     return dup;
+}
+
+/* The slot tables of a receive buffer of n slots, all free, slot 0 handed
+ * out first.  false on allocation failure (what was obtained stays in *b,
+ * for vspn_buf_release). */
+static bool slot_tables_alloc(struct vspn_buf *b, uint32_t n)
+{
+    b->free_stack = vsa_malloc((size_t)n * sizeof(uint32_t));
+    b->chain = vsa_malloc((size_t)n * sizeof(uint32_t));
+    b->slot_state = vsa_calloc(n, 1); /* SLOT_FREE */
+    if (!b->free_stack || !b->chain || !b->slot_state)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        b->free_stack[i] = n - 1 - i;
+        b->chain[i] = SLOT_NONE;
+    }
+    return true;
+}
+
+void vspn_vsp_buf_prepare(const struct vspn_vsp *v, bool recv,
+                          struct hv_gpadl *g, struct vspn_buf *b)
+{
+    uint32_t unit = recv ? v->recv_slot_size : v->send_section_size;
+    uint64_t n64;
+    int ov, status;
+
+    memset(b, 0, sizeof(*b));
+    b->gpadl = g;
+    /* Nothing for a message the table will not let through to its
+     * handler: a guest repeating SEND_RECV_BUF gets its FAILURE (or loses
+     * the channel) without the host building tables for it. */
+    if (vspn_vsp_table_action(v->state, recv ? VSPN_NVSP_SEND_RECV_BUF
+                                             : VSPN_NVSP_SEND_SEND_BUF,
+                              v->version) != VSPN_ACT_ALLOW) {
+        b->status = -EPERM;
+        goto refused;
+    }
+    if (!g) {
+        b->status = -ENOENT;
+        return;
+    }
+    n64 = hv_gpadl_size(g) / unit;
+    if (n64 < (recv ? VSPN_VSP_MIN_RECV_SLOTS : 1) || n64 > UINT32_MAX / 2) {
+        b->status = -ERANGE;
+        goto refused;
+    }
+    b->count = (uint32_t)n64;
+    /* A receive buffer is checked against itself; a send buffer against
+     * itself and the receive buffer (the same GPADL twice overlaps). */
+    if (!recv && g == v->rbuf)
+        ov = 1;
+    else
+        ov = pages_overlap(g, recv ? NULL : v->rbuf);
+    if (ov) {
+        b->status = ov < 0 ? -ENOMEM : -EEXIST;
+        goto refused;
+    }
+    if (recv && !slot_tables_alloc(b, b->count)) {
+        b->status = -ENOMEM;
+        goto refused;
+    }
+    return;
+
+refused:
+    /* A refused buffer holds nothing: the receiver of *b releases nothing
+     * (where that is a datapath lcore, it then frees nothing either). */
+    status = b->status;
+    vspn_buf_release(b);
+    b->status = status;
+}
+
+void vspn_buf_release(struct vspn_buf *b)
+{
+    if (!b)
+        return;
+    vsa_free(b->free_stack);
+    vsa_free(b->chain);
+    vsa_free(b->slot_state);
+    hv_gpadl_put(b->gpadl);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Counts why a prepared buffer was refused. */
+static void count_buf_refusal(struct vspn_vsp *v, int status)
+{
+    if (status == -EEXIST)
+        STAT_INC(v, buf_overlap);
+    else if (status == -ENOMEM)
+        STAT_INC(v, buf_nomem);
+    else
+        STAT_INC(v, bad_gpadl);
 }
 
 /* ---- violations --------------------------------------------------------------------------- */
@@ -683,44 +775,23 @@ static int on_recv_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
                        const struct vspn_nvsp_msg *m)
 {
     struct vspn_nvsp_msg r = { .type = VSPN_NVSP_SEND_RECV_BUF_COMPLETE };
-    struct hv_gpadl *g = v->ops.gpadl_get(v->ctx, m->u.buf.gpadl);
-    uint64_t n64;
+    struct vspn_buf b;
     uint32_t n;
-    int ov;
 
-    if (!g) {
-        STAT_INC(v, bad_gpadl);
-        goto fail;
+    v->ops.buf_get(v->ctx, m->u.buf.gpadl, true, &b);
+    if (b.status != 0) {
+        count_buf_refusal(v, b.status);
+        vspn_buf_release(&b);
+        fail_reply(v, pkt, VSPN_NVSP_SEND_RECV_BUF);
+        return 0;
     }
-    n64 = hv_gpadl_size(g) / v->recv_slot_size;
-    if (n64 < VSPN_VSP_MIN_RECV_SLOTS || n64 > UINT32_MAX / 2) {
-        STAT_INC(v, bad_gpadl);
-        goto fail_put;
-    }
-    n = (uint32_t)n64;
-    ov = pages_overlap(g, NULL);
-    if (ov) {
-        if (ov < 0)
-            STAT_INC(v, buf_nomem);
-        else
-            STAT_INC(v, buf_overlap);
-        goto fail_put;
-    }
-    v->free_stack = vsa_malloc((size_t)n * sizeof(uint32_t));
-    v->chain = vsa_malloc((size_t)n * sizeof(uint32_t));
-    v->slot_state = vsa_calloc(n, 1);
-    if (!v->free_stack || !v->chain || !v->slot_state) {
-        STAT_INC(v, buf_nomem);
-        release_recv(v);
-        goto fail_put;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        v->free_stack[i] = n - 1 - i; /* slot 0 is handed out first */
-        v->chain[i] = SLOT_NONE;
-    }
+    n = b.count;
+    v->free_stack = b.free_stack;
+    v->chain = b.chain;
+    v->slot_state = b.slot_state;
     v->nslots = n;
     v->nfree = n;
-    v->rbuf = g;
+    v->rbuf = b.gpadl;
     v->rbuf_id = m->u.buf.id;
     v->state = VSPN_VSP_RXBUF;
     r.u.recv_buf_complete.status = VSPN_NVSP_STATUS_SUCCESS;
@@ -731,52 +802,28 @@ static int on_recv_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
     r.u.recv_buf_complete.sections[0].end_offset = n * v->recv_slot_size;
     send_nvsp_comp(v, pkt->trans_id, &r);
     return 0;
-
-fail_put:
-    hv_gpadl_put(g);
-fail:
-    fail_reply(v, pkt, VSPN_NVSP_SEND_RECV_BUF);
-    return 0;
 }
 
 static int on_send_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
                        const struct vspn_nvsp_msg *m)
 {
     struct vspn_nvsp_msg r = { .type = VSPN_NVSP_SEND_SEND_BUF_COMPLETE };
-    struct hv_gpadl *g = v->ops.gpadl_get(v->ctx, m->u.buf.gpadl);
-    uint64_t n64;
-    int ov;
+    struct vspn_buf b;
 
-    if (!g) {
-        STAT_INC(v, bad_gpadl);
+    v->ops.buf_get(v->ctx, m->u.buf.gpadl, false, &b);
+    if (b.status != 0) {
+        count_buf_refusal(v, b.status);
+        vspn_buf_release(&b);
         fail_reply(v, pkt, VSPN_NVSP_SEND_SEND_BUF);
         return 0;
     }
-    n64 = hv_gpadl_size(g) / v->send_section_size;
-    if (n64 < 1 || n64 > UINT32_MAX / 2) {
-        STAT_INC(v, bad_gpadl);
-        goto fail_put;
-    }
-    ov = g == v->rbuf ? 1 : pages_overlap(g, v->rbuf);
-    if (ov) {
-        if (ov < 0)
-            STAT_INC(v, buf_nomem);
-        else
-            STAT_INC(v, buf_overlap);
-        goto fail_put;
-    }
-    v->sbuf = g;
+    v->sbuf = b.gpadl;
     v->sbuf_id = m->u.buf.id;
-    v->nsections = (uint32_t)n64;
+    v->nsections = b.count;
     v->state = VSPN_VSP_READY;
     r.u.send_buf_complete.status = VSPN_NVSP_STATUS_SUCCESS;
     r.u.send_buf_complete.section_size = v->send_section_size;
     send_nvsp_comp(v, pkt->trans_id, &r);
-    return 0;
-
-fail_put:
-    hv_gpadl_put(g);
-    fail_reply(v, pkt, VSPN_NVSP_SEND_SEND_BUF);
     return 0;
 }
 
@@ -1152,7 +1199,7 @@ int vspn_vsp_create(const struct vspn_vsp_cfg *cfg,
     uint32_t mtu, rs, ss;
 
     if (!cfg || !ops || !out || !ops->send_completion ||
-        !ops->send_xfer_page || !ops->signal || !ops->gpadl_get ||
+        !ops->send_xfer_page || !ops->signal || !ops->buf_get ||
         !ops->close || !ops->rx_frame)
         return -EINVAL;
     mtu = cfg->mtu ? cfg->mtu : VSPN_VSP_MTU_DEFAULT;

@@ -17,8 +17,8 @@
  * send_xfer_page (transfer-page packets naming receive-buffer ranges),
  * send_inband (host notifications; unused while the VSP offers no VF and
  * no sub-channel), signal (called once at the end of each entry point if
- * any write needed it, spec vmbus.md §5.1), gpadl_get (a referenced GPADL
- * of this channel by id), close (protocol violation), rx_frame (a guest
+ * any write needed it, spec vmbus.md §5.1), buf_get (a buffer GPADL of
+ * this channel by id, prepared: see "Buffers and sections"), close (protocol violation), rx_frame (a guest
  * frame for the switch) and mac_changed.
  *
  * NVSP states and the dispatch table
@@ -64,7 +64,7 @@
  * Buffers and sections
  * --------------------
  * SEND_RECV_BUF names a GPADL the guest built; the VSP takes a reference
- * (ops->gpadl_get), carves it into `num_sub_allocs` slots of the receive
+ * (ops->buf_get), carves it into `num_sub_allocs` slots of the receive
  * section size (cfg, default max(1728, header + PPIs + MTU frame rounded to
  * 64)) and answers one section {0, size, count, end}.  SEND_SEND_BUF takes
  * a reference on the send buffer and answers the section size (cfg,
@@ -306,6 +306,28 @@ struct vspn_vsp_cfg {
     const char *name;            /* for log lines; may be NULL */
 };
 
+/* A buffer made ready for SEND_RECV_BUF / SEND_SEND_BUF.  Everything in
+ * taking a buffer that allocates or takes time in proportion to its size
+ * happens here, not in vspn_vsp_handle_pkt: the overlap check sorts every
+ * page number of the buffers (up to 2 x HV_GPADL_MAX_PAGES), and a
+ * receive buffer's slot tables are allocated and filled.  A glue whose
+ * service thread is a datapath lcore (netvsp_port) holds the message back,
+ * prepares on its control thread and hands the result over in buf_get. */
+struct vspn_buf {
+    struct hv_gpadl *gpadl;   /* reference, NULL if none */
+    int status;               /* 0 (usable), -ENOENT (no such GPADL),
+                                 -ERANGE (fewer than VSPN_VSP_MIN_RECV_SLOTS
+                                 slots or no send section), -EEXIST (a
+                                 guest page twice, in it or in it and the
+                                 receive buffer), -ENOMEM, -EPERM (the
+                                 VSP's state does not take this message:
+                                 nothing prepared) */
+    uint32_t count;           /* receive slots or send sections */
+    uint32_t *free_stack;     /* receive buffer: the slot tables */
+    uint32_t *chain;
+    uint8_t *slot_state;
+};
+
 /* Send ops return 1 (written; the reader must be signalled), 0 (written,
  * no signal needed), or a negative errno (-EAGAIN: ring full). */
 struct vspn_vsp_ops {
@@ -317,9 +339,12 @@ struct vspn_vsp_ops {
     int (*send_inband)(void *ctx, uint16_t flags, uint64_t trans_id,
                        const void *msg, size_t size); /* optional, unused */
     void (*signal)(void *ctx);
-    /* Referenced complete GPADL `id` of this channel, NULL if none.  The
-     * VSP drops the reference with hv_gpadl_put. */
-    struct hv_gpadl *(*gpadl_get)(void *ctx, uint32_t id);
+    /* Buffer GPADL `id` of this channel for a SEND_RECV_BUF (recv) or a
+     * SEND_SEND_BUF, as vspn_vsp_buf_prepare() makes it: the host looks
+     * the GPADL up (a reference, or NULL when it has none complete of
+     * that id) and prepares it, here or earlier on another thread.  The
+     * VSP takes what *out holds. */
+    void (*buf_get)(void *ctx, uint32_t id, bool recv, struct vspn_buf *out);
     /* Protocol violation: close the channel.  Called at most once.  Must
      * not destroy the VSP. */
     void (*close)(void *ctx, const char *reason);
@@ -353,6 +378,20 @@ void vspn_vsp_destroy(struct vspn_vsp *vsp);
  * empties the queues, RNDIS back to UNINITIALIZED, state WAIT_INIT.
  * Counters and link state are kept. */
 void vspn_vsp_reset(struct vspn_vsp *vsp);
+
+/* ---- Buffers ----------------------------------------------------------------------- */
+/* Prepares GPADL g (a reference, taken over; NULL: none of that id) as the
+ * receive (recv) or send buffer of `vsp` into *out (status says whether it
+ * is usable).  Reads only the VSP's section sizes, fixed at creation, and
+ * its receive buffer, which only vspn_vsp_handle_pkt and reset change: it
+ * may run on another thread than the service thread while the message
+ * that asks for the buffer is held back and nothing else of the VSP runs,
+ * provided the hand-over orders the two (release/acquire). */
+void vspn_vsp_buf_prepare(const struct vspn_vsp *vsp, bool recv,
+                          struct hv_gpadl *g, struct vspn_buf *out);
+/* Drops what a prepared buffer holds (the VSP did not take it); NULL and a
+ * zeroed buffer are no-ops. */
+void vspn_buf_release(struct vspn_buf *b);
 
 /* ---- Guest input ------------------------------------------------------------------ */
 /* Returns 0 (handled; a FAILURE/INVALID status may have been sent),

@@ -72,10 +72,10 @@ static void o_signal(void *ctx)
     (void)ctx;
 }
 
-static struct hv_gpadl *o_gpadl(void *ctx, uint32_t id)
+static void o_buf(void *ctx, uint32_t id, bool recv, struct vspn_buf *out)
 {
     (void)ctx;
-    return hv_gpadl_get(gt, 1, id);
+    vspn_vsp_buf_prepare(vsp, recv, hv_gpadl_get(gt, 1, id), out);
 }
 
 static void o_close(void *ctx, const char *why)
@@ -100,7 +100,7 @@ static const struct vspn_vsp_ops ops = {
     .send_completion = o_comp,
     .send_xfer_page = o_xfer,
     .signal = o_signal,
-    .gpadl_get = o_gpadl,
+    .buf_get = o_buf,
     .close = o_close,
     .rx_frame = o_rx,
 };

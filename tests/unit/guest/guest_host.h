@@ -166,12 +166,15 @@ static inline void gh_signal(void *ctx)
     (void)hv_chan_notify_guest(n->ch);
 }
 
-static inline struct hv_gpadl *gh_gpadl(void *ctx, uint32_t id)
+static inline void gh_buf(void *ctx, uint32_t id, bool recv,
+                          struct vspn_buf *out)
 {
     struct gh_nic *n = ctx;
 
-    return hv_vmbus_host_gpadl_get(hv_part_host_vmbus(n->h->part), n->relid,
-                                   id);
+    vspn_vsp_buf_prepare(n->vsp, recv,
+                         hv_vmbus_host_gpadl_get(hv_part_host_vmbus(n->h->part),
+                                                 n->relid, id),
+                         out);
 }
 
 static inline void gh_close(void *ctx, const char *why)
@@ -222,7 +225,7 @@ static const struct vspn_vsp_ops gh_vsp_ops = {
     .send_completion = gh_comp,
     .send_xfer_page = gh_xfer,
     .signal = gh_signal,
-    .gpadl_get = gh_gpadl,
+    .buf_get = gh_buf,
     .close = gh_close,
     .rx_frame = gh_rx,
 };

@@ -42,6 +42,12 @@
  *    lack of memory counted bad_gpadl, and the GPADL_BODY messages the
  *    guest had already sent after its header counted again as bodies of
  *    an unknown GPADL.
+ *  * No allocation on the lcore: a whole bring-up with 4 MiB buffers,
+ *    counting the injection points of common/vsa_alloc.h by who reaches
+ *    them: no pass of the lcore reaches one; the control thread's service
+ *    prepares each buffer (the page-overlap sort's array, the receive
+ *    buffer's three slot tables).  Regression test for: the lcore
+ *    allocated, sorted and filled them while it handled the message.
  *
  * How: the EAL runs in this process (no hugepages, one datapath lcore that
  * never sees the port: it is opened but not published, so the test thread
@@ -104,6 +110,7 @@ struct pair {
     int sv[2]; /* [0] host end, [1] guest end */
     struct hv_mem *mem;
     uint8_t *gmem;
+    uint32_t gmem_pages;
     struct hv_vmbus_host *h;
     struct hv_vmbus_guest *vg;
 };
@@ -142,21 +149,24 @@ static void pump(struct pair *p)
 static const struct hv_vmbus_host_ops host_ops = { .send = host_send };
 static const struct hv_vmbus_guest_ops guest_ops = { .send = guest_send };
 
-/* The host (with `ops`, context p) offers one netvsc channel and the guest
- * connects and sees it (READY); returns its relid. */
-static uint32_t pair_connect(struct pair *p,
-                             const struct hv_vmbus_host_ops *ops)
+/* The host (with `ops`, context p) offers one netvsc channel and the guest,
+ * with `pages` pages of memory, connects and sees it (READY); returns its
+ * relid. */
+static uint32_t pair_connect_pages(struct pair *p,
+                                   const struct hv_vmbus_host_ops *ops,
+                                   uint32_t pages)
 {
     struct hv_vmbus_offer_cfg cfg = { .if_type = hv_guid_netvsc };
+    size_t size = (size_t)pages * 4096;
     uint32_t relid;
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, p->sv), 0);
-    p->gmem = aligned_alloc(4096, GMEM_PAGES * 4096);
+    p->gmem_pages = pages;
+    p->gmem = aligned_alloc(4096, size);
     assert_non_null(p->gmem);
-    memset(p->gmem, 0, GMEM_PAGES * 4096);
+    memset(p->gmem, 0, size);
     assert_int_equal(hv_mem_create(&p->mem), 0);
-    assert_int_equal(hv_mem_add_buffer(p->mem, p->gmem, GMEM_GPA,
-                                       GMEM_PAGES * 4096), 0);
+    assert_int_equal(hv_mem_add_buffer(p->mem, p->gmem, GMEM_GPA, size), 0);
     assert_int_equal(hv_vmbus_host_create(ops, p, &p->h), 0);
     assert_int_equal(hv_vmbus_host_connect(p->h, p->mem), 0);
     assert_int_equal(hv_vmbus_host_add_offer(p->h, &cfg, &relid), 0);
@@ -166,6 +176,12 @@ static uint32_t pair_connect(struct pair *p,
     pump(p);
     assert_int_equal(hv_vmbus_guest_state(p->vg), HV_GUEST_READY);
     return relid;
+}
+
+static uint32_t pair_connect(struct pair *p,
+                             const struct hv_vmbus_host_ops *ops)
+{
+    return pair_connect_pages(p, ops, GMEM_PAGES);
 }
 
 /* The guest's view of the rings at the start of its memory (control pages
@@ -190,14 +206,16 @@ static void guest_rings(struct pair *p, struct hv_ring **out,
 static uint32_t guest_gpadl(struct pair *p, uint32_t relid,
                             uint32_t first_page, uint32_t npages, int *status)
 {
-    uint64_t pfns[GMEM_PAGES];
+    uint64_t *pfns = calloc(npages, sizeof(*pfns));
     uint32_t id = hv_vmbus_guest_next_gpadl_id(p->vg);
 
-    assert_true(first_page + npages <= GMEM_PAGES);
+    assert_non_null(pfns);
+    assert_true(first_page + npages <= p->gmem_pages);
     for (uint32_t i = 0; i < npages; i++)
         pfns[i] = (GMEM_GPA >> 12) + first_page + i;
     assert_int_equal(hv_vmbus_guest_gpadl_create(p->vg, relid, id, pfns,
                                                  npages), 0);
+    free(pfns);
     pump(p);
     *status = hv_vmbus_guest_gpadl_status(p->vg, id);
     return id;
@@ -851,6 +869,119 @@ static void test_open_oom(void **state)
     pair_free(&ow.p);
 }
 
+/* ---- no allocation on the lcore ------------------------------------------- */
+
+/* Injection points reached, split by who reached them: the lcore's pass
+ * (test_pass_allocs.in_pass set around netvsp_port_poll) or anything else
+ * (the control thread's service, the guest, the host's channel work). */
+static struct {
+    bool in_pass;
+    unsigned lcore, control;
+    char first_lcore[64];
+} pa;
+
+static bool pa_inject(void *arg, const char *what)
+{
+    (void)arg;
+    if (pa.in_pass) {
+        if (pa.lcore++ == 0)
+            snprintf(pa.first_lcore, sizeof(pa.first_lcore), "%s", what);
+    } else {
+        pa.control++;
+    }
+    return false;
+}
+
+static unsigned pa_pass(struct netvsp_port *np)
+{
+    unsigned n;
+
+    pa.in_pass = true;
+    n = pass(np);
+    pa.in_pass = false;
+    return n;
+}
+
+/* The whole bring-up a Linux guest does, with 4 MiB buffers: no pass of
+ * the lcore allocates; the buffers are prepared by the control thread's
+ * service (the page-overlap check sorts the page numbers there, 2,048 for
+ * the send buffer, and the receive buffer's slot tables are built
+ * there).  Regression test for: SEND_RECV_BUF and
+ * SEND_SEND_BUF were served on the lcore, which allocated, sorted and
+ * filled the slot tables in the middle of the datapath's loop. */
+static void test_buffers_prepared_off_lcore(void **state)
+{
+    /* (the largest, HV_GPADL_MAX_PAGES, would take some 600 GPADL_BODY
+     * messages each: more than the socketpair holds before pump() runs) */
+    const uint32_t pages = 1024;
+    struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x2a } };
+    struct vsa_alloc_hook hook = { .inject = pa_inject };
+    struct vspn_nvsp_msg m;
+    struct vsa_errmsg em;
+    uint32_t ring, rbuf, sbuf;
+    unsigned control_before;
+    int status;
+    (void)state;
+
+    memset(&ow, 0, sizeof(ow));
+    memset(&pa, 0, sizeof(pa));
+    ow.relid = pair_connect_pages(&ow.p, &ow_host_ops, 2 * pages + 64);
+    assert_int_equal(netvsp_port_create(g.sw, "vm.pa", &mac, 1500, &ow.np,
+                                        &ow.port, &em), 0);
+    guest_rings(&ow.p, &ow.gout, &ow.gin);
+    vsa_alloc_set_hook(&hook);
+
+    ring = guest_gpadl(&ow.p, ow.relid, 0, 2 * RING_PAGES, &status);
+    assert_int_equal(status, 0);
+    assert_int_equal(hv_vmbus_guest_open(ow.p.vg, ow.relid, 1, ring,
+                                         RING_PAGES), 0);
+    pump(&ow.p);
+    assert_int_equal(hv_vmbus_guest_open_status(ow.p.vg, ow.relid), 0);
+    guest_init_ndis(ow.gout, 1);
+    pa_pass(ow.np);
+    guest_reply(ow.gin, 1, &m, 0);
+    assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+
+    rbuf = guest_gpadl(&ow.p, ow.relid, 64, pages, &status);
+    assert_int_equal(status, 0);
+    sbuf = guest_gpadl(&ow.p, ow.relid, 64 + pages, pages, &status);
+    assert_int_equal(status, 0);
+    for (int recv = 1; recv >= 0; recv--) {
+        uint64_t tid = recv ? 3 : 4;
+
+        if (recv)
+            guest_recv_buf(ow.gout, tid, rbuf);
+        else
+            guest_send_buf(ow.gout, tid, sbuf);
+        pa_pass(ow.np); /* parks it */
+        control_before = pa.control;
+        netvsp_port_fd_ack(ow.np);
+        assert_true(netvsp_port_service(ow.np));
+        /* the overlap check's array, and for the receive buffer its three
+         * slot tables, were allocated here */
+        assert_int_equal(pa.control - control_before, recv ? 4 : 1);
+        pa_pass(ow.np); /* answers it */
+        guest_reply(ow.gin, tid, &m, 0);
+        assert_int_equal(recv ? m.u.recv_buf_complete.status
+                              : m.u.send_buf_complete.status,
+                         VSPN_NVSP_STATUS_SUCCESS);
+    }
+    assert_int_equal(port_stat(ow.np, "recv_slots"),
+                     (uint64_t)pages * 4096 / port_stat(ow.np,
+                                                        "recv_slot_size"));
+    if (pa.lcore)
+        fail_msg("the lcore reached %u injection points, the first %s",
+                 pa.lcore, pa.first_lcore);
+
+    vsa_alloc_set_hook(NULL);
+    assert_int_equal(hv_vmbus_guest_close(ow.p.vg, ow.relid), 0);
+    pump(&ow.p);
+    hv_ring_destroy(ow.gout);
+    hv_ring_destroy(ow.gin);
+    vsw_port_close(g.sw, ow.port);
+    pair_free(&ow.p);
+}
+
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
 static int group_setup(void **state)
@@ -875,6 +1006,7 @@ int main(void)
         cmocka_unit_test(test_lcore_serves),
         cmocka_unit_test(test_connected),
         cmocka_unit_test(test_open_oom),
+        cmocka_unit_test(test_buffers_prepared_off_lcore),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

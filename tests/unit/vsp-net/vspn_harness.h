@@ -133,10 +133,14 @@ static inline void hx_signal(void *ctx)
     ((struct hx *)ctx)->nsignal++;
 }
 
-static inline struct hv_gpadl *hx_gpadl_get(void *ctx, uint32_t id)
+/* Looks the buffer up and prepares it on the spot: the harness has one
+ * thread, so handling and preparing need no hand-over. */
+static inline void hx_buf_get(void *ctx, uint32_t id, bool recv,
+                              struct vspn_buf *out)
 {
     struct hx *h = ctx;
-    return hv_gpadl_get(h->gt, HX_RELID, id);
+    vspn_vsp_buf_prepare(h->vsp, recv, hv_gpadl_get(h->gt, HX_RELID, id),
+                         out);
 }
 
 static inline void hx_close(void *ctx, const char *why)
@@ -165,7 +169,7 @@ static const struct vspn_vsp_ops hx_ops = {
     .send_completion = hx_send_completion,
     .send_xfer_page = hx_send_xfer,
     .signal = hx_signal,
-    .gpadl_get = hx_gpadl_get,
+    .buf_get = hx_buf_get,
     .close = hx_close,
     .rx_frame = hx_rx_frame,
 };
@@ -516,10 +520,12 @@ static inline void hp_h_signal(void *ctx)
     ((struct hp *)ctx)->guest_sig++;
 }
 
-static inline struct hv_gpadl *hp_h_gpadl(void *ctx, uint32_t id)
+static inline void hp_h_buf(void *ctx, uint32_t id, bool recv,
+                            struct vspn_buf *out)
 {
     struct hp *p = ctx;
-    return hv_gpadl_get(p->h.gt, HX_RELID, id);
+    vspn_vsp_buf_prepare(p->h.vsp, recv, hv_gpadl_get(p->h.gt, HX_RELID, id),
+                         out);
 }
 
 static inline void hp_h_close(void *ctx, const char *why)
@@ -544,7 +550,7 @@ static const struct vspn_vsp_ops hp_host_ops = {
     .send_completion = hp_h_comp,
     .send_xfer_page = hp_h_xfer,
     .signal = hp_h_signal,
-    .gpadl_get = hp_h_gpadl,
+    .buf_get = hp_h_buf,
     .close = hp_h_close,
     .rx_frame = hp_h_rx,
 };
