@@ -89,6 +89,10 @@ int hv_mem_add_fd(struct hv_mem *mem, int fd, uint64_t gpa, uint64_t size)
         return -errno;
     if (st.st_size < 0 || (uint64_t)st.st_size < size)
         return -EINVAL;
+    /* An injection point (common/vsa_alloc.h): the mapping is the
+     * partition's largest use of host address space. */
+    if (vsa_alloc_fail("mmap"))
+        return -ENOMEM;
     p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
         return -errno;

@@ -10,7 +10,9 @@
  * {kind u32, len u32} + len bytes of payload (little-endian; layouts in
  * docs/vmbus-transport.md).  Kinds:
  *   HELLO        host→guest  accepted; {proto u32, reserved u32}
- *   REFUSED      host→guest  another guest is connected; then close
+ *   REFUSED      host→guest  {reason u32}: another guest is connected, or
+ *                            the host has no memory for the partition;
+ *                            then close
  *   CHAN_MSG     both        one VMBus channel message (≤ 240 bytes)
  *   MEM_REGION   guest→host  {gpa u64, size u64} + a sealed memfd
  *   SIGNAL_SETUP guest→host  {relid u32, dir u32} + an fd; dir 0 = guest
@@ -32,7 +34,9 @@
  * one; any other fd, a truncated frame or a length that does not match is
  * counted (bad_frame) and dropped.  MEM_REGION failures (unsealed memfd,
  * overlap, bad size) disconnect the guest: without its memory nothing else
- * can work.
+ * can work.  So does a region the host cannot map for lack of memory
+ * (mmap ENOMEM), which counts `nomem`, not bad_frame: the guest broke no
+ * rule.
  *
  * Host: hv_part_host listens, accepts ONE guest at a time (a second one
  * gets REFUSED and is closed), maps its regions into a fresh hv_mem, runs
@@ -124,7 +128,8 @@ enum hv_part_kind {
 #define HV_PART_SIGNAL_TO_HOST 0u
 #define HV_PART_SIGNAL_TO_GUEST 1u
 #define HV_PART_MAX_IRQS 8u
-#define HV_PART_REFUSED_BUSY 1u
+#define HV_PART_REFUSED_BUSY 1u  /* another guest is connected */
+#define HV_PART_REFUSED_NOMEM 2u /* the host has no memory for a partition */
 
 /* An emulated-device access (IO_TRAP / IO_TRAP_DONE payload, 32 bytes). */
 struct hv_part_io {
@@ -217,7 +222,8 @@ struct hv_part_guest_chan {
 };
 
 /* Connects to `path` and waits up to timeout_ms for HELLO.  Returns 0,
- * -EBUSY (another guest is connected), -ETIMEDOUT, -EPROTO, or -errno. */
+ * -EBUSY (another guest is connected), -ENOMEM (refused: the host has no
+ * memory for a partition), -ETIMEDOUT, -EPROTO, or -errno. */
 int hv_part_guest_connect(const char *path, int timeout_ms,
                           struct hv_part_guest **out);
 /* Closes the socket and every fd, unmaps the memory. */

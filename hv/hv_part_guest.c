@@ -154,7 +154,9 @@ int hv_part_guest_connect(const char *path, int timeout_ms,
     if (rc == 0)
         rc = hv__part_recv(pg->fd, &f);
     if (rc == 0 && f.kind == HV_PART_REFUSED)
-        rc = -EBUSY;
+        rc = f.len == 4 && hv__le32(f.payload) == HV_PART_REFUSED_NOMEM
+                 ? -ENOMEM
+                 : -EBUSY;
     else if (rc == 0 && (f.kind != HV_PART_HELLO || f.len != 8 ||
                          hv__le32(f.payload) != HV_PART_PROTO_VERSION))
         rc = -EPROTO;

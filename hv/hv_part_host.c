@@ -209,7 +209,15 @@ int hv_part_host_on_listen(struct hv_part_host *p)
     }
     rc = hv_mem_create(&p->mem);
     if (rc) {
+        /* Said to the guest, so that it does not wait for a HELLO. */
+        uint8_t why[4];
+        hv__put32(why, HV_PART_REFUSED_NOMEM);
+        (void)hv__part_send(fd, HV_PART_REFUSED, why, sizeof(why), -1);
         close(fd);
+        p->refused++;
+        HV_STAT_INC(&p->stats, nomem);
+        VSA_LOG_RL(&part_rl, WARN, "%s: guest refused: out of host memory",
+                   p->path);
         return rc;
     }
     p->cfd = fd;
@@ -251,10 +259,16 @@ static int on_mem_region(struct hv_part_host *p, struct hv__part_frame *f)
     rc = hv_mem_add_fd(p->mem, f->fd, gpa, size);
     close(f->fd);
     if (rc) {
-        HV_STAT_INC(&p->stats, bad_frame);
+        /* Without its memory the guest cannot run: disconnected either
+         * way, but a host out of memory is not the guest's fault. */
+        if (rc == -ENOMEM)
+            HV_STAT_INC(&p->stats, nomem);
+        else
+            HV_STAT_INC(&p->stats, bad_frame);
         VSA_LOG_RL(&part_rl, WARN, "%s: memory region %#llx+%#llx refused "
-                   "(%d); disconnecting", p->path, (unsigned long long)gpa,
-                   (unsigned long long)size, rc);
+                   "(%s); disconnecting", p->path, (unsigned long long)gpa,
+                   (unsigned long long)size,
+                   rc == -ENOMEM ? "out of host memory" : strerror(-rc));
         guest_down(p);
         return -ECONNRESET;
     }

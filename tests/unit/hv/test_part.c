@@ -28,6 +28,10 @@
  *    with the smallest send buffer and never read, takes 100,000 raises
  *    without the host blocking; a guest that closed its end gets its raises
  *    counted as failed (-EPIPE).
+ *  * guest connect without memory (TESTS.md #29): every host injection
+ *    point from the accept to the channel open fails once in turn; the
+ *    guest is told (REFUSED reason 2 at connect: -ENOMEM), the host counts
+ *    nomem and blames the guest for nothing, and leaks nothing.
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -54,6 +58,7 @@
 
 #include <cmocka.h>
 
+#include "common/vsa_alloc.h"
 #include "hv/hv_part.h"
 #include "hv/hv_part_wire.h"
 
@@ -477,6 +482,121 @@ static void test_reconnect_no_leak(void **state)
     hv_part_host_destroy(h);
 }
 
+/* ---- guest connect without memory (TESTS.md #29) -------------------------- */
+
+/* The injection points of common/vsa_alloc.h that the HOST thread reaches
+ * (the guest runs in another thread of this process and allocates through
+ * the same hooks: its points are not counted, and never fail). */
+static struct {
+    pthread_t host;
+    unsigned seen, fail_at;
+    long live;          /* tracked allocations of the host thread, net */
+    char failed[32];    /* the point that failed */
+} co;
+
+static bool co_inject(void *arg, const char *what)
+{
+    (void)arg;
+    if (!pthread_equal(pthread_self(), co.host) || ++co.seen != co.fail_at)
+        return false;
+    snprintf(co.failed, sizeof(co.failed), "%s", what);
+    return true;
+}
+
+static void co_track(void *arg, const void *p, int delta)
+{
+    (void)arg;
+    (void)p;
+    if (pthread_equal(pthread_self(), co.host))
+        co.live += delta;
+}
+
+/* Counters of the partition socket and of its VMBus host, summed: those
+ * that blame the guest, and nomem. */
+static uint64_t blamed(struct hv_part_host *h)
+{
+    const struct hv_stats *a = hv_part_host_stats(h);
+    const struct hv_stats *b = hv_vmbus_host_stats(hv_part_host_vmbus(h));
+    uint64_t n = 0;
+
+    for (const struct hv_stats *st = a;; st = b) {
+        n += st->bad_frame + st->bad_gpadl + st->bad_msg + st->bad_state +
+             st->chan_violation_closed;
+        if (st == b)
+            return n;
+    }
+}
+
+static uint64_t nomem(struct hv_part_host *h)
+{
+    return hv_part_host_stats(h)->nomem +
+           hv_vmbus_host_stats(hv_part_host_vmbus(h))->nomem;
+}
+
+/* A guest comes up as vesper-guest does (connect, share memory, VMBus
+ * handshake, open a channel with its ring GPADL) while host injection
+ * point k fails, k = 1..N, until an attempt runs without reaching a k-th
+ * point.  After each failed attempt: the guest was told (connect returns
+ * -ENOMEM, or a later step fails), the host counted `nomem` once and
+ * blamed the guest for nothing, and once the guest has gone the host holds
+ * nothing more than before (tracked allocations, fds, memfd mappings), no
+ * GPADL, and listens again: the final attempt succeeds.  Regression test
+ * for: a host without memory for the partition closed the connection
+ * without a word (the guest waited for a HELLO until its timeout; nothing
+ * was counted or logged), and a region the host could not map for lack of
+ * memory counted bad_frame. */
+static void test_connect_oom(void **state)
+{
+    struct vsa_alloc_hook hook = { .inject = co_inject, .track = co_track };
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    unsigned fds0 = count_fds(), maps0 = count_memfd_maps(), k;
+    (void)state;
+
+    memset(&co, 0, sizeof(co));
+    co.host = pthread_self();
+    vsa_alloc_set_hook(&hook);
+    for (k = 1;; k++) {
+        uint64_t nomem0 = nomem(h), blamed0 = blamed(h);
+        struct script s;
+        pthread_t th;
+
+        co.seen = 0;
+        co.fail_at = k;
+        co.failed[0] = 0;
+        start_arg(&s, &th, guest_cycle, 1); /* closes its channel */
+        run_host_until(h, &s.done);
+        pthread_join(th, NULL);
+        for (int i = 0; i < 200 && hv_part_host_connected(h); i++)
+            hv_part_host_run_once(h, 1);
+        assert_false(hv_part_host_connected(h));
+        assert_int_equal(blamed(h), blamed0);
+        assert_int_equal(hv_vmbus_host_gpadl_count(hv_part_host_vmbus(h)), 0);
+        assert_int_equal(count_fds(), fds0);
+        assert_int_equal(count_memfd_maps(), maps0);
+        if (co.live != 0)
+            fail_msg("point %u (%s) failed: %ld allocations left", k,
+                     co.failed, co.live);
+        if (co.seen < k) { /* nothing failed: the final attempt */
+            assert_int_equal(s.rc, 0);
+            assert_int_equal(nomem(h), nomem0);
+            break;
+        }
+        if (s.rc == 0 || nomem(h) != nomem0 + 1)
+            fail_msg("point %u (%s) failed: guest rc %d, nomem +%llu", k,
+                     co.failed, s.rc,
+                     (unsigned long long)(nomem(h) - nomem0));
+        if (k == 1) /* the partition's memory table: refused at connect */
+            assert_int_equal(s.rc, -ENOMEM);
+    }
+    vsa_alloc_set_hook(NULL);
+    print_message("guest connect to channel open: %u host points, each "
+                  "failed once\n", k - 1);
+    assert_true(k - 1 >= 3); /* memory table, mapping, GPADL at least */
+    assert_int_equal(hs.opens, 1);
+    hv_part_host_destroy(h);
+}
+
 /* ---- emulated devices and interrupt lines ------------------------------- */
 
 static int g_io(struct hv_part_guest *pg, uint32_t dev, uint32_t flags,
@@ -842,6 +962,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_io_irq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_irq_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_unanswered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_oom, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
