@@ -138,7 +138,7 @@ other_pct() {
 # the sample rows counting trapped accesses (legacy-pair), whose delta over
 # each window divided by the window's OUT packets is its traps_per_pkt)
 add_windows() {
-    local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} traps=${9:-} rep mout min dt
+    local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} traps=${9:-} rep wrep mout min dt
     local rows trows="" tr tpp lo="out" li="in"
     is_guest_scenario "$scen" && { lo="rx B"; li="offered A"; }
     if ! rows=$("$PY" "$BENCH_DIR/benchlib.py" windows "$samples" "$outs" "$ins" "$start" "$SECS" "$REPS"); then
@@ -156,8 +156,10 @@ add_windows() {
             tr=$(awk -v r="$rep" '$1 == r {print $2}' <<< "$trows")
             tpp=$(awk -v t="$tr" -v m="$mout" 'BEGIN {if (t != "" && m > 0) printf "%.4f", t / m}')
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$rep" "$mout" "$min" "$dt" "$busy" "$other" "$tpp" >> "$WINDOWS"
-        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)%s\n' "$engine" "$scen" "$rep" "$mout" "$lo" "$min" "$li" "$dt" "${tpp:+  $tpp trapped accesses/pkt}"
+        # numbered after the windows of earlier starts (run.sh, STARTS)
+        wrep=$((rep + ${REP_BASE:-0}))
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$wrep" "$mout" "$min" "$dt" "$busy" "$other" "$tpp" >> "$WINDOWS"
+        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)%s\n' "$engine" "$scen" "$wrep" "$mout" "$lo" "$min" "$li" "$dt" "${tpp:+  $tpp trapped accesses/pkt}"
     done <<< "$rows"
 }
 

@@ -13,7 +13,8 @@
 #   tests/bench/run.sh l2-1k vlan-access     # selected scenarios
 #   tests/bench/run.sh synth-pair legacy-pair # the guest paths only
 #   tests/bench/run.sh build-release         # Vesper from another build dir
-#   REPS=1 SECS=3 tests/bench/run.sh         # quick run
+#   REPS=1 SECS=3 tests/bench/run.sh         # quick run (one start each)
+#   STARTS=1 tests/bench/run.sh              # the 3 windows from one start
 #   ENGINES="testpmd ovs" tests/bench/run.sh # peers only
 #   NO_HUGE=1 tests/bench/run.sh             # force the --no-huge fallback
 #
@@ -30,6 +31,13 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/../.." && pwd)"
 BUILD=${BUILD:-$ROOT/build}
 REPS=${REPS:-3}
+# Switching scenarios: every engine is started STARTS times and measures
+# REPS / STARTS windows per start (default: one window from each of three
+# starts).  Where an engine's memory lands differs from one start to the
+# next, and so does its rate: testpmd drew 41.8, 61.3 and 58.1 Mpps on
+# l2-64k in three starts of the same binary, Vesper 18-28 Mpps; the median
+# over starts is not one draw.  Guest paths always use one start.
+STARTS=${STARTS:-$REPS}
 SECS=${SECS:-10}
 WARM=${WARM:-5}
 ENGINES=${ENGINES:-testpmd ovs vesper}
@@ -71,9 +79,11 @@ main() {
     for e in $ENGINES; do
         case "$e" in testpmd|ovs|vesper) ;; *) warn "unknown engine '$e' in ENGINES (known: testpmd ovs vesper)"; exit 2 ;; esac
     done
-    for v in REPS SECS WARM; do
+    for v in REPS SECS WARM STARTS; do
         [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { warn "$v must be a positive integer (got '${!v}')"; exit 2; }
     done
+    (( REPS % STARTS == 0 )) || { warn "REPS ($REPS) must be a multiple of STARTS ($STARTS)"; exit 2; }
+    TOTAL_REPS=$REPS
     [ "$(id -u)" = 0 ] || { warn "must run as root (hugepages, DPDK)"; exit 2; }
 
     # Guest paths need vesper-guest, and synth-pair dpdk-testpmd (the guest
@@ -131,7 +141,7 @@ print("buildtype=%s native=%s b_sanitize=%s" % (o.get("buildtype"), o.get("nativ
 EOF
     )
     fi
-    say "# Vesper bench $(date -u +%FT%TZ)  mode=$BENCH_MODE  reps=$REPS x ${SECS}s  warm=${WARM}s  engines=[$ENGINES]"
+    say "# Vesper bench $(date -u +%FT%TZ)  mode=$BENCH_MODE  reps=$REPS x ${SECS}s ($STARTS start(s) per engine)  warm=${WARM}s  engines=[$ENGINES]"
     say "# cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, tsc ${TSC_MHZ} MHz, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
     has_engine vesper && say "# vesper build: $buildinfo ($VESPERD)"
     has_engine vesper && [ "$want_guest" = 1 ] && say "# vesper guest: $VESPER_GUEST"
@@ -144,12 +154,30 @@ EOF
     for scen in "${SCENARIOS[@]}"; do
         say ""
         say "== $scen ($BENCH_MODE)"
+        rm -f "$LOGS/$scen".*   # an earlier run's logs of this scenario
+        starts=$STARTS
+        is_guest_scenario "$scen" && starts=1
+        # what the engine functions measure per start (take_windows,
+        # add_windows); REP_BASE numbers the windows across starts
+        REPS=$((TOTAL_REPS / starts))
         for eng in testpmd ovs vesper; do
             has_engine "$eng" || continue
             fn="run_$eng"
             is_guest_scenario "$scen" && fn="run_${eng}_guest"
-            if ! "$fn" "$scen"; then failed+=("$eng/$scen"); fi
+            for ((start_no = 1; start_no <= starts; start_no++)); do
+                REP_BASE=$(( (start_no - 1) * REPS ))
+                [ "$starts" -gt 1 ] && say "  -- $eng: start $start_no of $starts"
+                rc=0; "$fn" "$scen" || rc=1
+                # keep each start's logs: SCEN.ENGINE.* -> SCEN.ENGINE.*.sN
+                if [ "$starts" -gt 1 ]; then
+                    for f in "$LOGS/$scen".*; do
+                        [[ -f "$f" && ! "$f" =~ \.s[0-9]+$ ]] && mv -f "$f" "$f.s$start_no"
+                    done
+                fi
+                if [ "$rc" != 0 ]; then failed+=("$eng/$scen"); break; fi
+            done
         done
+        REPS=$TOTAL_REPS REP_BASE=0
     done
 
     say ""
