@@ -35,7 +35,7 @@ REPS=${REPS:-3}
 # REPS / STARTS windows per start (default: one window from each of three
 # starts).  Where an engine's memory lands differs from one start to the
 # next, and so does its rate: testpmd drew 41.8, 61.3 and 58.1 Mpps on
-# l2-64k in three starts of the same binary, Vesper 18-28 Mpps; the median
+# l2-64k in three starts of the same binary, Vesper 15-28 Mpps; the median
 # over starts is not one draw.  Guest paths always use one start.
 STARTS=${STARTS:-$REPS}
 SECS=${SECS:-10}

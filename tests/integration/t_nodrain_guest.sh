@@ -44,7 +44,9 @@
 
 need_guests hostile
 FLOOD_RATE=20000    # frames/s toward bad
-FLOOD_SECS=20
+# TESTS.md #26 asks for flat memory over 10 minutes: NODRAIN_SECS=600 runs
+# the flood that long (make test: 20 s)
+FLOOD_SECS=${NODRAIN_SECS:-20}
 IPERF_SECS=8
 IPERF_FRACTION=50   # % of the baseline
 RSS_MARGIN=5        # %
@@ -102,8 +104,8 @@ BPS0=$BPS
 log "baseline iperf3 vm1 -> vm2: $(mbit "$BPS0") Mbit/s"
 
 # ---- the attack ---------------------------------------------------------------------
-bg "$TMP/hostile-nodrain.log" timeout 90 "$HOSTILE" \
-    --partition "$VMDIR/bad.sock" --mode nodrain --duration 60000
+bg "$TMP/hostile-nodrain.log" timeout $((FLOOD_SECS + 70)) "$HOSTILE" \
+    --partition "$VMDIR/bad.sock" --mode nodrain --duration $(((FLOOD_SECS + 40) * 1000))
 wait_for "grep -q 'nic ready' '$TMP/hostile-nodrain.log'" 20 ||
     { cat "$TMP/hostile-nodrain.log"; fail "hostile_guest --mode nodrain did not come up"; }
 wait_for "fdb_has sw $BAD_MAC bad.nic0" 10 || fail "the switch did not learn bad's MAC"
@@ -129,6 +131,7 @@ sleep 1
 # RSS reference: under the whole load (full backlog, flood, iperf3), so
 # that what the load allocates once is not taken for growth
 RSS0=$(vd_rss)
+RSS_MIN=$RSS0 RSS_MAX=$RSS0
 MAX_FLIGHT=0 n=0
 while kill -0 "$FLOOD_PID" 2>/dev/null; do
     dp=$(bad_dp)
@@ -137,7 +140,10 @@ while kill -0 "$FLOOD_PID" 2>/dev/null; do
     [ "$f" -le "$SLOTS" ] || fail "receive slots in flight $f > $SLOTS"
     [ "$f" -gt "$MAX_FLIGHT" ] && MAX_FLIGHT=$f
     n=$((n + 1))
-    log "sample $n: $f slots in flight, VmRSS $(vd_rss) kB"
+    r=$(vd_rss)
+    [ "$r" -lt "$RSS_MIN" ] && RSS_MIN=$r
+    [ "$r" -gt "$RSS_MAX" ] && RSS_MAX=$r
+    log "sample $n: $f slots in flight, VmRSS $r kB"
     sleep 1
 done
 wait "$FLOOD_PID"
@@ -164,7 +170,7 @@ assert_gt "$(jq '.vsp.h2g_no_section // 0' <<<"$dp")" 0 "the excess is counted (
 
 # ---- host resources and the other VMs --------------------------------------------------
 RSS1=$(vd_rss)
-log "vesperd VmRSS $RSS0 kB -> $RSS1 kB over the flood ($((SECONDS - T_FLOOD)) s)"
+log "vesperd VmRSS $RSS0 kB -> $RSS1 kB over the flood ($((SECONDS - T_FLOOD)) s; $RSS_MIN..$RSS_MAX kB in the $n samples)"
 assert_le "$RSS1" "$((RSS0 + RSS0 * RSS_MARGIN / 100))" "vesperd RSS within +$RSS_MARGIN %"
 assert_le "$CPU" "$CPU_BUDGET" "control thread CPU while bad does not drain (% of a core)"
 assert_le "$(awk -v b="$BPS0" -v f="$IPERF_FRACTION" 'BEGIN { printf "%.0f", b * f / 100 }')" \
