@@ -107,6 +107,43 @@ static bool is_vdev_name(const char *name)
     return strncmp(name, "net_", 4) == 0 || strncmp(name, "eth_", 4) == 0;
 }
 
+/* The operator's message for a refused rte_dev_probe().  DPDK's errno
+ * says little by itself ("Bad address" for a driver name nobody knows),
+ * so the cases an operator meets are named; DPDK's own words go to
+ * vesperd's log (EAL lines). */
+static bool is_pci_name(const char *name)
+{
+    unsigned a, b, c, d;
+    char end;
+
+    return sscanf(name, "%x:%x:%x.%x%c", &a, &b, &c, &d, &end) == 4 ||
+           sscanf(name, "%x:%x.%x%c", &a, &b, &c, &end) == 3;
+}
+
+static int probe_error(struct vsa_errmsg *em, const char *devargs,
+                       const char *name, int rc)
+{
+    if (rc == -ENOMEM)
+        return vsa_errmsg_set(em, -ENOMEM, "device '%s' could not be "
+                              "created: out of memory", devargs);
+    if (rc == -EFAULT) /* rte_devargs_parse: no bus took the name */
+        return vsa_errmsg_set(em, -ENODEV, "device '%s' could not be "
+                              "created: no DPDK driver or bus knows that "
+                              "name (a virtual device is net_<driver><n>, "
+                              "e.g. net_af_packet0,iface=eth1; a PCI device "
+                              "is its address, bound to vfio-pci)", devargs);
+    if (is_pci_name(name))
+        return vsa_errmsg_set(em, -ENODEV, "device '%s' could not be "
+                              "created (%s): a PCI device needs vesperd "
+                              "started with --pci and the device bound to "
+                              "vfio-pci; vesperd's log has DPDK's reason",
+                              devargs, strerror(-rc));
+    return vsa_errmsg_set(em, -ENODEV, "device '%s' could not be created: "
+                          "its driver refused it (%s): a bad or unknown "
+                          "argument, or a device it cannot open; vesperd's "
+                          "log has DPDK's reason", devargs, strerror(-rc));
+}
+
 int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
                      struct vsa_errmsg *em)
 {
@@ -125,9 +162,7 @@ int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
     p->vdev = is_vdev_name(p->devname);
     rc = VSW__INJECT("rte_dev_probe", rte_dev_probe(devargs));
     if (rc < 0)
-        return vsa_errmsg_set(em, rc == -ENOMEM ? -ENOMEM : -ENODEV,
-                              "device '%s' could not be created: %s",
-                              devargs, strerror(-rc));
+        return probe_error(em, devargs, p->devname, rc);
     if (rte_eth_dev_get_port_by_name(p->devname, &port_id) != 0) {
         if (p->vdev)
             rte_eal_hotplug_remove("vdev", p->devname);

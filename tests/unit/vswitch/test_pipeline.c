@@ -16,6 +16,9 @@
  * tagging, multi-segment frames included; tx buffers overflowing within one
  * loop iteration; that a port leaving a VLAN loses its entries in it; and
  * that every mbuf returns to the pool (TESTS.md #25) after each phase.
+ * Also: a device DPDK will not create (unknown driver name, an argument its
+ * driver refuses, a PCI address without --pci) is refused with a message
+ * naming that cause.
  *
  * How: the EAL runs in this process (no hugepages, lcore 1 is the one
  * datapath lcore).  Every port is a `net_pcap` vdev whose rx_pcap file the
@@ -46,6 +49,7 @@
 #include <pcap/pcap.h>
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_mempool.h>
 
@@ -1452,6 +1456,41 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* ---- refused devices: the operator's message ------------------------------ */
+
+/* A device DPDK will not create is refused with -ENODEV and a message that
+ * names the likely cause, not DPDK's bare errno (which was "Bad address"
+ * for a driver name nobody knows); nothing is left open. */
+static void test_open_refused(void **state)
+{
+    static const struct {
+        const char *devargs, *says;
+    } cases[] = {
+        { "net_bogus0", "no DPDK driver or bus knows that name" },
+        { "net_null7,no_such_arg=1", "its driver refused it" },
+        { "0000:00:1f.0", "a PCI device needs vesperd started with --pci" },
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct vsw_port_spec spec = { .cls = VSW_PORT_DPDK,
+                                      .devargs = cases[i].devargs };
+        struct vsw_port *p = NULL;
+        struct vsa_errmsg em;
+        int rc;
+
+        snprintf(spec.name, sizeof(spec.name), "refused%zu", i);
+        rc = vsw_port_open(g.sw, &spec, &p, &em);
+        assert_int_equal(rc, -ENODEV);
+        assert_null(p);
+        if (!strstr(em.msg, cases[i].says) ||
+            !strstr(em.msg, cases[i].devargs))
+            fail_msg("%s: message \"%s\" does not say \"%s\"",
+                     cases[i].devargs, em.msg, cases[i].says);
+        assert_int_equal(rte_eth_dev_count_avail(), 0);
+    }
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, test_setup, test_teardown)
 
 int main(void)
@@ -1466,6 +1505,7 @@ int main(void)
         T(test_static),
         T(test_counters),
         T(test_fanin),
+        T(test_open_refused),
         T(test_mempool),   /* last: after every phase */
     };
     return cmocka_run_group_tests_name("vswitch-pipeline", tests, group_setup,
