@@ -126,7 +126,7 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
         return NULL;
     si = ctl_switch_find(d->cfg, name);
     if (si < 0)
-        return err_set(e, CTL_RPC_NOT_FOUND, "switch '%s' does not exist",
+        return err_set(e, CTL_RPC_NOT_FOUND, "switch \"%s\" does not exist",
                        name);
     const struct ctl_switch *s = &d->cfg->switches[si];
     struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw, s->name);
@@ -187,7 +187,7 @@ static json_t *m_port_list(struct vd *d, json_t *params,
         si = ctl_switch_find(d->cfg, sw);
         if (si < 0)
             return err_set(e, CTL_RPC_NOT_FOUND,
-                           "switch '%s' does not exist", sw);
+                           "switch \"%s\" does not exist", sw);
     }
     arr = json_array();
     for (uint32_t i = 0; i < d->cfg->n_ports; i++)
@@ -241,7 +241,8 @@ static json_t *m_port_show(struct vd *d, json_t *params,
         return NULL;
     cp = find_port(d, name, &vp);
     if (!cp)
-        return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist", name);
+        return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
+                       name);
     json_t *r = doc_port(d, cp);
     if (!r)
         return NULL;
@@ -303,7 +304,7 @@ static int fdb_switch(struct vd *d, json_t *params, struct vsw_fdb **fdb,
         return -1;
     *si = ctl_switch_find(d->cfg, sw);
     if (*si < 0) {
-        err_set(e, CTL_RPC_NOT_FOUND, "switch '%s' does not exist", sw);
+        err_set(e, CTL_RPC_NOT_FOUND, "switch \"%s\" does not exist", sw);
         return -1;
     }
     *fdb = vsw_switch_fdb(d->vsw, sw);
@@ -435,7 +436,7 @@ static json_t *stats_common(struct vd *d, json_t *params, bool clear,
     if (pname) {
         only = vd_port_index(d, pname);
         if (only < 0)
-            return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist",
+            return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
                            pname);
     }
     arr = json_array();
@@ -537,7 +538,7 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
         return err_set(e, CTL_RPC_INVALID_PARAMS,
                        "file: '%s' is not an absolute path", file);
     if (!find_port(d, pname, &vp))
-        return err_set(e, CTL_RPC_NOT_FOUND, "port '%s' does not exist",
+        return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
                        pname);
     if (!vp)
         return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
@@ -615,7 +616,7 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
         return NULL;
     rc = vd_vm_show_json(d->vms, name, &r);
     if (rc == -ENOENT)
-        return err_set(e, CTL_RPC_NOT_FOUND, "VM '%s' does not exist", name);
+        return err_set(e, CTL_RPC_NOT_FOUND, "VM \"%s\" does not exist", name);
     if (rc)
         return NULL;
     /* each NIC's switch-port side: VSP versions and the glue's counters */
