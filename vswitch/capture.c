@@ -198,8 +198,13 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
     }
     cap->dumper = pcap_dump_open((pcap_t *)cap->pcap, file);
     if (!cap->dumper) {
-        rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,
-                            pcap_geterr((pcap_t *)cap->pcap));
+        /* libpcap's message names the file itself ("FILE: reason") */
+        const char *why = pcap_geterr((pcap_t *)cap->pcap);
+        size_t flen = strlen(file);
+
+        if (strncmp(why, file, flen) == 0 && strncmp(why + flen, ": ", 2) == 0)
+            why += flen + 2;
+        rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file, why);
         goto out_free;
     }
     sw->next_capture_id++;

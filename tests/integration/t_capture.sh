@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # (g) Capture: vesperctl capture writes a pcap that tshark reads: 10 frames
 # of vm1's ping, echo requests with vm1's MAC as source; on the trunk uplink
-# of an external switch the frames of an access-VLAN-10 port carry tag 10.
+# of an external switch the frames of an access-VLAN-10 port carry tag 10;
+# a file vesperd cannot write is refused, the reason said once.
 . "$(dirname "$0")/lib.sh"
 
 U=vt$VT_ID-u
@@ -66,3 +67,12 @@ fromvm=$(awk -F'\t' -v m="$(mac_of 3)" '$2 == m && $3 == 10 && $4 == 8' "$TMP/ca
 assert_gt "$fromvm" 0 "vm3's echo requests are tagged 10 on the uplink"
 untagged=$(awk -F'\t' '$3 == ""' "$TMP/cap-uplink.txt" | wc -l)
 assert_eq "$untagged" 0 "no untagged frames on the trunk uplink"
+
+# 3. a file vesperd cannot write: refused, the reason named once
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 1 \
+      -w "$TMP/no/such/dir/cap.pcap" 2>&1)
+rc=$?
+echo "$out"
+assert_eq "$rc" 1 "capture to a missing directory is refused (exit 1)"
+assert_eq "$out" "vesperctl: cannot write $TMP/no/such/dir/cap.pcap: No such file or directory" \
+    "the message names the file and the reason once"
