@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@
 #include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "tools/ctl/ctl_store.h"
+#include "tools/vesperd/cores.h"
 #include "tools/vesperd/vesperd.h"
 
 VSA_LOG_MODULE(vesperd);
@@ -107,14 +109,6 @@ static const char *nic_state_dir(const char *socket_path)
     return dir;
 }
 
-static int count_cores(const char *list)
-{
-    int n = 1;
-    for (const char *p = list; *p; p++)
-        n += *p == ',';
-    return n;
-}
-
 static volatile sig_atomic_t stop_now;
 
 int main(int argc, char **argv)
@@ -125,7 +119,9 @@ int main(int argc, char **argv)
     bool no_huge = false, pci = false, check_only = false;
     char *eal_argv[64];
     int eal_argc = 0, extra_start = argc;
-    char main_lcore[16], mem_prefix[64];
+    char main_lcore[16], mem_prefix[64], cores_err[256];
+    struct vd_cores cl;
+    cpu_set_t allowed;
     struct vsa_errmsg em = { "" };
     json_t *doc = NULL;
     int rc, tfd = -1, sfd = -1;
@@ -196,6 +192,19 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* --cores is checked here: the EAL would answer a CPU that is not
+     * there with its whole usage text. */
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+        fprintf(stderr, "vesperd: cannot read the CPUs it may use: %s\n",
+                strerror(errno));
+        return 1;
+    }
+    if (vd_cores_parse(cores, &allowed, &cl, cores_err,
+                       sizeof(cores_err)) < 0) {
+        fprintf(stderr, "vesperd: %s\n", cores_err);
+        return 2;
+    }
+
     /* The configuration is checked before DPDK starts: a damaged file
      * must stop us without touching anything. */
     rc = ctl_store_load(d.config_path, &doc, &em);
@@ -223,12 +232,11 @@ int main(int argc, char **argv)
 
     /* EAL arguments */
     d.hugepages = !no_huge && hugepages_usable();
-    snprintf(d.lcores, sizeof(d.lcores), "%s", cores);
-    snprintf(main_lcore, sizeof(main_lcore), "%.*s",
-             (int)strcspn(cores, ",-"), cores);
+    snprintf(d.lcores, sizeof(d.lcores), "%s", cl.eal_list);
+    snprintf(main_lcore, sizeof(main_lcore), "%u", cl.cpu[0]);
     eal_argv[eal_argc++] = argv[0];
     eal_argv[eal_argc++] = "-l";
-    eal_argv[eal_argc++] = (char *)cores;
+    eal_argv[eal_argc++] = cl.eal_list;
     eal_argv[eal_argc++] = "--main-lcore";
     eal_argv[eal_argc++] = main_lcore;
     if (!pci)
@@ -267,7 +275,7 @@ int main(int argc, char **argv)
     }
 
     struct vsw_params vp = { .n_mbufs = (uint32_t)mbufs,
-                             .n_dp_lcores = (uint32_t)count_cores(cores) - 1,
+                             .n_dp_lcores = cl.n - 1,
                              .nic_journal_dir = nic_state_dir(d.socket_path) };
     if (!vp.nic_journal_dir) {
         fprintf(stderr, "vesperd: socket path too long: %s\n", d.socket_path);

@@ -42,7 +42,7 @@ struct vd {
     const char *socket_path;
     const char *vm_dir;
     bool hugepages;
-    char lcores[64];
+    char lcores[160]; /* the EAL -l list (vd_cores.eal_list) */
     int epfd;
 };
 
