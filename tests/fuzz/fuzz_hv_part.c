@@ -29,7 +29,6 @@
  * Seeds (tests/fuzz/corpus/fuzz_hv_part/) hold a memory region, signal and
  * interrupt setups, a trapped access and a VMBus INITIATE_CONTACT.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -45,6 +44,7 @@
 
 #include "common/vsa_log.h"
 #include "hv/hv_part.h"
+#include "tests/proc_self.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -63,34 +63,6 @@ static void io_trap(void *ctx, struct hv_part_io *io)
 }
 
 static const struct hv_part_host_ops ops = { .io_trap = io_trap };
-
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    unsigned n = 0;
-
-    if (!d)
-        abort();
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static unsigned count_maps(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    unsigned n = 0;
-
-    if (!f)
-        abort();
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, "memfd:fuzz-guest") != NULL;
-    fclose(f);
-    return n;
-}
 
 static void run_host(void)
 {
@@ -228,8 +200,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!host)
         setup();
     /* (counted per input: the caller may hold other fds in between) */
-    fds0 = count_fds();
-    maps0 = count_maps();
+    fds0 = proc_self_fds();
+    maps0 = proc_self_maps("memfd:fuzz-guest");
     while (off + 3 <= size) {
         unsigned ctl = data[off];
         size_t len = (size_t)data[off + 1] | (size_t)data[off + 2] << 8;
@@ -259,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     guest_close();
     if (hv_vmbus_host_gpadl_count(hv_part_host_vmbus(host)) != 0 ||
-        count_fds() != fds0 || count_maps() != maps0)
+        proc_self_fds() != fds0 || proc_self_maps("memfd:fuzz-guest") != maps0)
         abort();
     return 0;
 }

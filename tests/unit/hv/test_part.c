@@ -35,7 +35,6 @@
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -59,6 +58,7 @@
 #include <cmocka.h>
 
 #include "common/vsa_alloc.h"
+#include "tests/proc_self.h"
 #include "hv/hv_part.h"
 #include "hv/hv_part_wire.h"
 
@@ -66,30 +66,6 @@
 #define TMO 5000
 
 static char dir[64], sock_path[128];
-
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    unsigned n = 0;
-
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static unsigned count_memfd_maps(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    char line[512];
-    unsigned n = 0;
-
-    while (fgets(line, sizeof(line), f))
-        n += strstr(line, "memfd:vesper-guest") != NULL;
-    fclose(f);
-    return n;
-}
 
 struct host_side {
     unsigned opens, closes, ups, downs;
@@ -460,8 +436,8 @@ static void test_reconnect_no_leak(void **state)
     unsigned fds0, maps0;
     (void)state;
 
-    fds0 = count_fds();
-    maps0 = count_memfd_maps();
+    fds0 = proc_self_fds();
+    maps0 = proc_self_maps("memfd:vesper-guest");
     for (unsigned i = 0; i < 100; i++) {
         struct script s;
         pthread_t th;
@@ -477,8 +453,8 @@ static void test_reconnect_no_leak(void **state)
     assert_int_equal(hv_part_host_accepted(h), 100);
     assert_int_equal(hs.opens, 100);
     assert_int_equal(hs.closes, 100);
-    assert_int_equal(count_fds(), fds0);
-    assert_int_equal(count_memfd_maps(), maps0);
+    assert_int_equal(proc_self_fds(), fds0);
+    assert_int_equal(proc_self_maps("memfd:vesper-guest"), maps0);
     hv_part_host_destroy(h);
 }
 
@@ -550,7 +526,7 @@ static void test_connect_oom(void **state)
     struct vsa_alloc_hook hook = { .inject = co_inject, .track = co_track };
     struct host_side hs = { 0 };
     struct hv_part_host *h = mk_host(&hs);
-    unsigned fds0 = count_fds(), maps0 = count_memfd_maps(), k;
+    unsigned fds0 = proc_self_fds(), maps0 = proc_self_maps("memfd:vesper-guest"), k;
     (void)state;
 
     memset(&co, 0, sizeof(co));
@@ -572,8 +548,8 @@ static void test_connect_oom(void **state)
         assert_false(hv_part_host_connected(h));
         assert_int_equal(blamed(h), blamed0);
         assert_int_equal(hv_vmbus_host_gpadl_count(hv_part_host_vmbus(h)), 0);
-        assert_int_equal(count_fds(), fds0);
-        assert_int_equal(count_memfd_maps(), maps0);
+        assert_int_equal(proc_self_fds(), fds0);
+        assert_int_equal(proc_self_maps("memfd:vesper-guest"), maps0);
         if (co.live != 0)
             fail_msg("point %u (%s) failed: %ld allocations left", k,
                      co.failed, co.live);
@@ -859,7 +835,7 @@ static void test_irq_lines(void **state)
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     hv_part_host_run_once(h, 100);
     assert_true(hv_part_host_connected(h));
-    fds0 = count_fds();
+    fds0 = proc_self_fds();
 
     /* refused, each a bad frame whose fd the host closes: an eventfd ... */
     efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -900,7 +876,7 @@ static void test_irq_lines(void **state)
     assert_int_equal(hv_part_host_irq_fd(h, 1), -1);
     assert_int_equal(hv_part_host_raise_irq(h, 1), -ENOTCONN);
     assert_true(hv_part_host_connected(h));
-    assert_int_equal(count_fds(), fds0); /* the host kept none of them */
+    assert_int_equal(proc_self_fds(), fds0); /* the host kept none of them */
 
     /* A socketpair end is taken.  The guest keeps the host's end too and
      * turns it hostile: blocking (the file is shared), the smallest send

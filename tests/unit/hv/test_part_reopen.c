@@ -27,7 +27,6 @@
  * The host runs in the main thread, the guest in a helper thread (as a
  * separate process would); the guest reports failures through s->rc.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -44,6 +43,7 @@
 
 #include "common/vsa_log.h"
 #include "hv/hv_part.h"
+#include "tests/proc_self.h"
 
 #define GPA 0x20000000ull
 #define REGION_PAGES 24u
@@ -53,18 +53,6 @@
 #define TMO 5000
 
 static char dir[64], sock_path[128];
-
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    unsigned n = 0;
-
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 struct host_side {
     atomic_uint opens, closes;
@@ -109,7 +97,7 @@ static int note_fail(struct script *s, int rc, const char *what, unsigned round)
 
 static void note_fds(unsigned *min, unsigned *max)
 {
-    unsigned n = count_fds();
+    unsigned n = proc_self_fds();
 
     if (n > *max)
         *max = n;
@@ -167,7 +155,7 @@ static int guest_run(struct script *s)
         else if ((rc = hv_part_guest_close_chan(pg, &a, TMO)))
             rc = note_fail(s, rc, "close A again", i);
         if (i == 0)
-            s->fds_base = count_fds();
+            s->fds_base = proc_self_fds();
         else
             note_fds(&s->fds_min, &s->fds_max);
     }
@@ -199,7 +187,7 @@ static int guest_run(struct script *s)
         if (a.to_host_fd != -1 || a.from_host_fd != -1 || a.out || a.in)
             rc = note_fail(s, -EBADF, "refused open left state", i);
         if (i == 0)
-            s->rfds_base = count_fds();
+            s->rfds_base = proc_self_fds();
         else
             note_fds(&s->rfds_min, &s->rfds_max);
     }

@@ -47,7 +47,6 @@
  * The host (vd_vm_run) runs in the main thread; each guest in a helper
  * thread, as a separate process would.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -60,6 +59,7 @@
 #include <unistd.h>
 
 #include "common/vsa_time.h"
+#include "tests/proc_self.h"
 #include "tests/unit/tools/tools_test.h"
 #include "tools/vesperd/vm.h"
 
@@ -154,18 +154,6 @@ static json_t *show_chan(struct vd_vm_host *h, const char *vm,
 static bool connected(struct vd_vm_host *h, const char *vm)
 {
     return hv_part_host_connected(vd_vm_part(h, vm));
-}
-
-static unsigned count_fds(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    unsigned n = 0;
-
-    while ((e = readdir(d)) != NULL)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
 }
 
 /* ---- guest scripts (one thread each) --------------------------------------- */
@@ -737,7 +725,7 @@ static void test_reconnect_no_leak(void **state)
 
     (void)state;
     apply(h, DOC_VMS("{'name':'vm1','nics':[" NIC("eth0") "]}"));
-    fds0 = count_fds();
+    fds0 = proc_self_fds();
     for (int i = 0; i < 30; i++) {
         struct script s;
         pthread_t t;
@@ -748,7 +736,7 @@ static void test_reconnect_no_leak(void **state)
     }
     assert_int_equal(show_int(h, "vm1", "connects"), 30);
     assert_int_equal(show_int(h, "vm1", "gpadls"), 0);
-    assert_int_equal(count_fds(), fds0);
+    assert_int_equal(proc_self_fds(), fds0);
     vd_vm_host_destroy(h);
 }
 
