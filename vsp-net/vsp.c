@@ -771,6 +771,23 @@ static int on_ndis_config(struct vspn_vsp *v, const struct vspn_pkt *pkt,
     return 0;
 }
 
+/* The buffer a SEND_RECV_BUF (recv) or SEND_SEND_BUF names, as the host
+ * prepared it (ops->buf_get); false, after counting why and answering
+ * FAILURE, when it was refused. */
+static bool take_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
+                     const struct vspn_nvsp_msg *m, bool recv,
+                     struct vspn_buf *b)
+{
+    v->ops.buf_get(v->ctx, m->u.buf.gpadl, recv, b);
+    if (b->status == 0)
+        return true;
+    count_buf_refusal(v, b->status);
+    vspn_buf_release(b);
+    fail_reply(v, pkt,
+               recv ? VSPN_NVSP_SEND_RECV_BUF : VSPN_NVSP_SEND_SEND_BUF);
+    return false;
+}
+
 static int on_recv_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
                        const struct vspn_nvsp_msg *m)
 {
@@ -778,13 +795,8 @@ static int on_recv_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
     struct vspn_buf b;
     uint32_t n;
 
-    v->ops.buf_get(v->ctx, m->u.buf.gpadl, true, &b);
-    if (b.status != 0) {
-        count_buf_refusal(v, b.status);
-        vspn_buf_release(&b);
-        fail_reply(v, pkt, VSPN_NVSP_SEND_RECV_BUF);
+    if (!take_buf(v, pkt, m, true, &b))
         return 0;
-    }
     n = b.count;
     v->free_stack = b.free_stack;
     v->chain = b.chain;
@@ -810,13 +822,8 @@ static int on_send_buf(struct vspn_vsp *v, const struct vspn_pkt *pkt,
     struct vspn_nvsp_msg r = { .type = VSPN_NVSP_SEND_SEND_BUF_COMPLETE };
     struct vspn_buf b;
 
-    v->ops.buf_get(v->ctx, m->u.buf.gpadl, false, &b);
-    if (b.status != 0) {
-        count_buf_refusal(v, b.status);
-        vspn_buf_release(&b);
-        fail_reply(v, pkt, VSPN_NVSP_SEND_SEND_BUF);
+    if (!take_buf(v, pkt, m, false, &b))
         return 0;
-    }
     v->sbuf = b.gpadl;
     v->sbuf_id = m->u.buf.id;
     v->nsections = b.count;
