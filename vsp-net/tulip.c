@@ -18,8 +18,11 @@
  * each new frame and on CSR2.  Interrupt summaries are recomputed, not
  * sticky: NIS/AIS = OR of the CSR7-enabled normal/abnormal sources.
  *
+ * Transmit automatic polling (CSR0 TAP) runs on the caller's clock:
+ * vspn_tulip_tap_period_ns says when, vspn_tulip_tap polls.
+ *
  * XXX (no time source in this API, or not used by the drivers we target):
- * CSR0 TAP automatic transmit polling, the CSR11 timer (GTE) and the CSR15
+ * the CSR11 timer (GTE; its time unit is unverified, §3.8) and the CSR15
  * watchdogs (RWT, TJT by time) are stored but never fire; CSR0 BLE (big-
  * endian data buffers) and TDES1 AC (guest-supplied CRC) are ignored;
  * PCI command bits (I/O, memory, bus master) are kept for the guest but
@@ -444,6 +447,36 @@ bool vspn_tulip_poll(struct vspn_tulip *t)
 bool vspn_tulip_pending(const struct vspn_tulip *t)
 {
     return t->tx_pending;
+}
+
+/* ---- transmit automatic polling (CSR0 TAP) -------------------------------- */
+
+static unsigned tap_code(const struct vspn_tulip *t)
+{
+    return (t->csr[0] >> VSPN_TULIP_CSR0_TAP_SHIFT) & VSPN_TULIP_CSR0_TAP_MASK;
+}
+
+uint64_t vspn_tulip_tap_period_ns(const struct vspn_tulip *t)
+{
+    /* §3.1: codes 1-3 on every 21140; 4-7 as later chips define them */
+    static const uint32_t period_ns[8] = {
+        0, 200000, 800000, 1600000, 12800, 25600, 51200, 102400,
+    };
+
+    if (vspn__tulip_ts(t) != VSPN_TULIP_TS_SUSPENDED)
+        return 0;
+    return period_ns[tap_code(t)];
+}
+
+void vspn_tulip_tap(struct vspn_tulip *t)
+{
+    if (!enter(t))
+        return;
+    if (tap_code(t) != 0 && vspn__tulip_ts(t) == VSPN_TULIP_TS_SUSPENDED) {
+        t->stats.tap_polls++;
+        vspn__tulip_tx_run(t);
+    }
+    leave(t, false);
 }
 
 /* ---- receive -------------------------------------------------------------- */

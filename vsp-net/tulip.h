@@ -97,6 +97,7 @@ struct vspn_tulip_stats {
     uint64_t budget_exhausted; /* a poll stopped at VSPN_TULIP_TX_BUDGET */
     uint64_t irqs;             /* ops->irq(true) calls */
     uint64_t resets;           /* CSR0 SWR */
+    uint64_t tap_polls;        /* automatic transmit polls (CSR0 TAP) */
 };
 
 struct vspn_tulip;
@@ -128,6 +129,21 @@ bool vspn_tulip_poll(struct vspn_tulip *t);
 /* True if vspn_tulip_poll has work (transmit running with descriptors
  * left after an exhausted budget). */
 bool vspn_tulip_pending(const struct vspn_tulip *t);
+
+/* Transmit automatic polling (§3.1, CSR0 TAP): while TAP is set and the
+ * transmit process is suspended, the 21140 polls its transmit list by
+ * itself every TAP period, as if the guest had written CSR1.  The model
+ * has no clock: the caller asks for the period and calls vspn_tulip_tap
+ * when it has passed.
+ *
+ * The period in nanoseconds (200 µs, 800 µs, 1.6 ms for TAP 1-3; 12.8,
+ * 25.6, 51.2, 102.4 µs for TAP 4-7), or 0 when there is nothing to poll
+ * for: TAP off, or the transmit process not suspended. */
+uint64_t vspn_tulip_tap_period_ns(const struct vspn_tulip *t);
+/* The TAP period passed: polls the transmit list (within the poll budget,
+ * as a CSR1 write does) if TAP is still on and the process suspended;
+ * otherwise nothing.  Counted in tap_polls when it polls. */
+void vspn_tulip_tap(struct vspn_tulip *t);
 
 /* A frame from the switch (without CRC).  Returns 0 (delivered into a
  * receive descriptor), -EAGAIN (no descriptor owned by the device: counted

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -39,7 +42,7 @@ VSA_LOG_MODULE(tulip_port);
     X(csr_reads) X(csr_writes) X(cfg_reads) X(cfg_writes) X(bad_access)      \
     X(tx_frames) X(tx_bytes) X(tx_setup_frames) X(tx_dropped)                \
     X(rx_frames) X(rx_bytes) X(rx_filtered) X(rx_missed) X(rx_dropped)       \
-    X(dma_errors) X(budget_exhausted) X(irqs) X(resets)
+    X(dma_errors) X(budget_exhausted) X(irqs) X(resets) X(tap_polls)
 #define TULIP_STATS_COUNT_(n) +1
 _Static_assert(sizeof(struct vspn_tulip_stats) ==
                    (0 TULIP_STATS(TULIP_STATS_COUNT_)) * sizeof(uint64_t),
@@ -67,6 +70,7 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(rx_disconnected, "frames dropped: NIC disconnected")                   \
     X(poll_yields, "service calls that left transmit work for later")        \
     X(rx_yields, "service calls that left frames for later")                 \
+    X(tap_timer_errors, "TAP timer could not be (dis)armed")                 \
     X(device_resets, "devices replaced by a power-on one (guest gone)")
 
 struct tulip_port_stats {
@@ -79,7 +83,7 @@ struct tulip_port {
     /* lcore-facing */
     struct rte_ring *to_switch;     /* guest frames → rx_burst */
     struct rte_ring *to_guest;      /* tx_burst → guest */
-    int efd;
+    int efd;                        /* work queued (lcore) or left over */
     _Atomic bool link;
     /* false: the NIC is disconnected (tulip_port_set_connected); rx_burst
      * then frees what is still queued from the guest, counted. */
@@ -89,6 +93,9 @@ struct tulip_port {
                                               * rx_burst: disconnected */
 
     /* control thread */
+    int tfd;                        /* timerfd: the device's TAP polls */
+    int pfd;                        /* epoll of efd and tfd: tulip_port_fd */
+    uint64_t tap_armed_ns;          /* tfd's interval, 0 = disarmed */
     struct rte_mempool *pool;
     char name[VSW_NAME_MAX];
     struct vsa_mac mac;
@@ -144,6 +151,10 @@ static void tp_free(struct tulip_port *tp)
 {
     vm_port_queue_free(tp->to_switch);
     vm_port_queue_free(tp->to_guest);
+    if (tp->pfd >= 0)
+        close(tp->pfd);
+    if (tp->tfd >= 0)
+        close(tp->tfd);
     if (tp->efd >= 0)
         close(tp->efd);
     vspn_tulip_destroy(tp->dev);
@@ -276,13 +287,55 @@ static bool rx_running(const struct vspn_tulip *dev)
     return ((vspn_tulip_csr(dev, 5) >> 17) & 7u) != 0;
 }
 
-/* After anything the guest or the switch did: link, leftover work. */
+/* Arms the TAP timer with the device's period (at least
+ * TULIP_PORT_TAP_MIN_NS), or disarms it when the device has nothing to
+ * poll for; the timerfd is only touched when the period changes. */
+static void tap_sync(struct tulip_port *tp)
+{
+    uint64_t ns = tp->mem && tp->dev ? vspn_tulip_tap_period_ns(tp->dev) : 0;
+    struct itimerspec its = { 0 };
+
+    if (ns != 0 && ns < TULIP_PORT_TAP_MIN_NS)
+        ns = TULIP_PORT_TAP_MIN_NS;
+    if (ns == tp->tap_armed_ns)
+        return;
+    its.it_interval.tv_sec = (time_t)(ns / 1000000000u);
+    its.it_interval.tv_nsec = (long)(ns % 1000000000u);
+    its.it_value = its.it_interval;
+    if (timerfd_settime(tp->tfd, 0, &its, NULL) != 0) {
+        tp->st.tap_timer_errors++;
+        return;
+    }
+    tp->tap_armed_ns = ns;
+}
+
+/* After anything the guest or the switch did: link, leftover work, the
+ * TAP timer. */
 static void after(struct tulip_port *tp)
 {
     atomic_store(&tp->link, tp->mem && tp->dev && rx_running(tp->dev) &&
                                 atomic_load(&tp->connected));
     if (tp->dev && vspn_tulip_pending(tp->dev))
         self_wake(tp);
+    tap_sync(tp);
+}
+
+/* tulip_port_fd: one fd for vesperd to watch, readable when either the
+ * eventfd or the TAP timer is. */
+static int pfd_open(struct tulip_port *tp)
+{
+    struct epoll_event ev = { .events = EPOLLIN };
+
+    tp->pfd = epoll_create1(EPOLL_CLOEXEC);
+    if (tp->pfd < 0)
+        return -errno;
+    ev.data.fd = tp->efd;
+    if (epoll_ctl(tp->pfd, EPOLL_CTL_ADD, tp->efd, &ev) != 0)
+        return -errno;
+    ev.data.fd = tp->tfd;
+    if (epoll_ctl(tp->pfd, EPOLL_CTL_ADD, tp->tfd, &ev) != 0)
+        return -errno;
+    return 0;
 }
 
 /* ---- control thread ------------------------------------------------------ */
@@ -300,7 +353,7 @@ int tulip_port_create(struct vsw *sw, const char *name,
     tp = vsw__zmalloc("tulip_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
     if (!tp)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
-    tp->efd = -1;
+    tp->efd = tp->tfd = tp->pfd = -1;
     tp->pool = vsw_pktmbuf_pool(sw);
     tp->mac = *mac;
     atomic_store(&tp->connected, true);
@@ -314,6 +367,13 @@ int tulip_port_create(struct vsw *sw, const char *name,
     tp->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!tp->to_switch || !tp->to_guest || tp->efd < 0) {
         rc = vsa_errmsg_set(em, -ENOMEM, "port %s: out of memory", name);
+        goto out_free;
+    }
+    tp->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    rc = tp->tfd < 0 ? -errno : pfd_open(tp);
+    if (rc < 0) {
+        rc = vsa_errmsg_set(em, rc, "port %s: cannot set up its wakeups: %s",
+                            name, strerror(-rc));
         goto out_free;
     }
     rc = dev_new(tp);
@@ -379,6 +439,7 @@ void tulip_port_detach(struct tulip_port *tp)
         tp->st.rx_no_guest++;
         rte_pktmbuf_free(m);
     }
+    tap_sync(tp); /* no guest: disarmed */
     VSA_LOG(INFO, "port %s: guest detached; device reset", tp->name);
 }
 
@@ -466,6 +527,10 @@ void tulip_port_service(struct tulip_port *tp)
     uint64_t junk;
 
     (void)!read(tp->efd, &junk, sizeof(junk));
+    /* The TAP period passed (once or more: one poll does). */
+    if (read(tp->tfd, &junk, sizeof(junk)) == (ssize_t)sizeof(junk) &&
+        junk > 0 && tp->dev && tp->mem)
+        vspn_tulip_tap(tp->dev);
     /* Transmit work a poll demand left over.  The budget is checked
      * before a poll is made: each poll is up to VSPN_TULIP_TX_BUDGET
      * descriptors of work. */
@@ -519,7 +584,7 @@ bool tulip_port_connected(const struct tulip_port *tp)
 
 int tulip_port_fd(const struct tulip_port *tp)
 {
-    return tp->efd;
+    return tp->pfd;
 }
 
 static int jset_u64(json_t *o, const char *k, uint64_t v)

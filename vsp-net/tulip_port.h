@@ -34,6 +34,13 @@
  *     each frame to vspn_tulip_receive (a frame the device cannot take —
  *     no descriptor, filtered, receiver stopped — is dropped and counted,
  *     as the silicon would);
+ *   - transmit automatic polling (CSR0 TAP): while the device has a TAP
+ *     period (vspn_tulip_tap_period_ns), a timerfd fires every period,
+ *     but never more often than every TULIP_PORT_TAP_MIN_NS (200 µs, the
+ *     period of TAP 1, the shortest of codes 1-3): a guest that picks
+ *     TAP 4-7 (12.8-102.4 µs) gets its frames sent up to 200 µs later,
+ *     not a control thread woken 78,000 times a second; each expiry is one
+ *     vspn_tulip_tap call in tulip_port_service;
  *   - transmit work a poll demand left over (the model's per-demand
  *     descriptor budget) continues in tulip_port_service, at most
  *     TULIP_PORT_POLL_BUDGET polls and TULIP_PORT_RX_BUDGET frames per
@@ -71,6 +78,7 @@
 #define TULIP_PORT_RING_SIZE 1024 /* mbufs queued in each direction */
 #define TULIP_PORT_RX_BUDGET 256  /* frames to the guest per service call */
 #define TULIP_PORT_POLL_BUDGET 4  /* vspn_tulip_poll calls per service call */
+#define TULIP_PORT_TAP_MIN_NS 200000u /* shortest TAP timer period */
 
 struct tulip_port;
 struct hv_mem;
@@ -112,12 +120,13 @@ void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io);
 void tulip_port_set_connected(struct tulip_port *tp, bool connected);
 bool tulip_port_connected(const struct tulip_port *tp);
 
-/* Delivers frames queued for the guest and continues leftover transmit
- * work, within the budgets.  Call when tulip_port_fd() is readable and
- * periodically. */
+/* Delivers frames queued for the guest, makes the TAP poll that is due
+ * and continues leftover transmit work, within the budgets.  Call when
+ * tulip_port_fd() is readable and periodically. */
 void tulip_port_service(struct tulip_port *tp);
-/* An eventfd (ours, not the guest's) that becomes readable when tx_burst
- * queued frames or a service call left work over. */
+/* An fd (ours, not the guest's; an epoll fd over an eventfd and the TAP
+ * timerfd) that becomes readable when tx_burst queued frames, a service
+ * call left work over or a TAP period passed. */
 int tulip_port_fd(const struct tulip_port *tp);
 
 /* Device state and counters for `vm show` (JSON object, new reference;

@@ -22,6 +22,8 @@
 #define VSPN_TULIP_CSR0_SWR (1u << 0)
 #define VSPN_TULIP_CSR0_DSL_SHIFT 2
 #define VSPN_TULIP_CSR0_DSL_MASK 0x1fu
+#define VSPN_TULIP_CSR0_TAP_SHIFT 17
+#define VSPN_TULIP_CSR0_TAP_MASK 0x7u
 #define VSPN_TULIP_CSR0_DBO (1u << 20)
 
 /* ---- CSR5 status (§3.3) --------------------------------------------------- */

@@ -22,13 +22,15 @@
  *            5  guest memory write: off u16, n u8, n input bytes
  *            6  descriptor: slot u8, flags u8, word1 u32, addr u16 x2
  *                (mostly inside guest memory, sometimes outside/MMIO)
- *            7  up to 4 vspn_tulip_poll() calls
+ *            7  up to 4 vspn_tulip_poll() calls, then a TAP period
+ *                passing (vspn_tulip_tap, a no-op without a period)
  *            8  link up/down: u8 & 1
  *            9  serial-ROM read of word u8 % 64 through CSR9, Linux way
  * Invariants (abort): every transmitted frame is 14..VSPN_TULIP_MAX_FRAME
  * bytes; the reported interrupt line equals (CSR5 & CSR7 & (NIS|AIS)) != 0
  * and NIS/AIS equal the OR of the enabled sources; pending work implies a
- * running transmitter; the DMA calls of one operation stay within the
+ * running transmitter; a TAP period implies a suspended transmitter;
+ * the DMA calls of one operation stay within the
  * per-kick bound; a receive's verdict agrees with vspn_tulip_filter_pass;
  * the SROM returns the configured MAC at words 10-12; CSR8 reads zero
  * right after a read.
@@ -337,6 +339,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned n = 0;
             while (n++ < 4 && vspn_tulip_poll(t))
                 ;
+            if (vspn_tulip_tap_period_ns(t) != 0 &&
+                strcmp(vspn_tulip_tx_state(t), "suspended") != 0)
+                abort();
+            vspn_tulip_tap(t);
             break;
         }
         case 8:
@@ -352,7 +358,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         }
-        if (dma_ops > ((op % 10 == 7) ? 4u * DMA_BOUND : DMA_BOUND))
+        if (dma_ops > ((op % 10 == 7) ? 5u * DMA_BOUND : DMA_BOUND))
             abort();
         {
             const struct vspn_tulip_stats *st = vspn_tulip_stats(t);

@@ -13,7 +13,9 @@
 #      the physical side talks to vm1;
 #  (d) `vm nic disconnect` / `vm nic connect` take each VM's TAP carrier
 #      down and up (legacy: the PHY link; synthetic: RNDIS media status)
-#      and stop and restore its traffic.
+#      and stop and restore its traffic;
+#  (e) vm1's agent again, its driver using transmit automatic polling
+#      (CSR0 TAP) instead of CSR1 writes: vesperd's timer sends its frames.
 . "$(dirname "$0")/lib.sh"
 
 need_guests
@@ -186,4 +188,25 @@ assert_eq "$(ctl_json config show | jq -c '(.config // .) | [.vms[].nics[].conne
 # the guest agent exits cleanly (the driver's close sequence)
 kill -TERM "$GUEST1_PID"
 wait_pid "$GUEST1_PID" 10 || fail "vesper-guest (legacy) did not exit on SIGTERM"
+vesperd_alive || fail "vesperd died"
+
+# (e) transmit automatic polling: vm1's agent again, its driver setting CSR0
+# TAP 1 (every 200 µs) and never writing CSR1; vesperd's timer makes the
+# device poll the transmit list, and traffic flows as before
+tap0=$(model tap_polls)
+bg "$TMP/guest1-tap.log" "$GUEST" --partition "$VMDIR/vm1.sock" \
+    --nic legacy --tap eth0 --netns "vt$VT_ID-vm1" --tx-autopoll 1 -v
+GUEST1_PID=$BG_PID
+wait_for "[ \"\$(port_link vm1.nic0)\" = up ]" 20 ||
+    { tail -30 "$TMP/guest1-tap.log"; fail "vm1 (TAP 1): its switch port did not come up"; }
+assert_ping 1 "$NET_C.2" 5
+assert_ping 2 "$NET_C.1" 3
+assert_gt "$(( $(model tap_polls) - tap0 ))" 0 "vesperd's TAP timer polled vm1's transmit list (tap_polls)"
+kill -TERM "$GUEST1_PID"
+wait_pid "$GUEST1_PID" 10 || fail "vesper-guest (legacy, TAP 1) did not exit on SIGTERM"
+# at exit (-v) the agent prints its driver's non-zero counters
+txf=$(sed -n 's/.*\.tulip\.tx_frames \([0-9]*\)$/\1/p' "$TMP/guest1-tap.log")
+assert_gt "${txf:-0}" 0 "vm1's driver (TAP 1) transmitted frames"
+assert_eq "$(grep -c '\.tulip\.tx_polls ' "$TMP/guest1-tap.log")" 0 \
+    "vm1's driver (TAP 1) wrote no transmit poll demand (CSR1)"
 vesperd_alive || fail "vesperd died"

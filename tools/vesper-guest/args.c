@@ -27,6 +27,7 @@ enum {
     OPT_SECONDS,
     OPT_SIZE,
     OPT_INTERVAL,
+    OPT_TX_AUTOPOLL,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +41,7 @@ static const struct option long_opts[] = {
     { "seconds", required_argument, NULL, OPT_SECONDS },
     { "size", required_argument, NULL, OPT_SIZE },
     { "interval-ms", required_argument, NULL, OPT_INTERVAL },
+    { "tx-autopoll", required_argument, NULL, OPT_TX_AUTOPOLL },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -220,6 +222,11 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
                             VG_BENCH_INTERVAL_MIN_MS,
                             VG_BENCH_INTERVAL_MAX_MS);
             break;
+        case OPT_TX_AUTOPOLL:
+            if (parse_u32(optarg, 0, VG_TX_AUTOPOLL_MAX, &o->tx_autopoll))
+                return fail(err, errsz, "--tx-autopoll: expected 0-%u",
+                            VG_TX_AUTOPOLL_MAX);
+            break;
         case 'v':
             o->verbose = true;
             break;
@@ -241,6 +248,15 @@ int vg_args_parse(int argc, char **argv, struct vg_opts *o, char *err,
     if (o->nnics == 0)
         return fail(err, errsz, "--nic synthetic[:INDEX] or "
                     "legacy[:INDEX] is required");
+    if (o->tx_autopoll) {
+        bool legacy = false;
+
+        for (unsigned i = 0; i < o->nnics; i++)
+            legacy |= o->nics[i].kind == VG_NIC_LEGACY;
+        if (!legacy)
+            return fail(err, errsz, "--tx-autopoll is for legacy NICs, and "
+                        "no --nic is legacy");
+    }
 
     if (o->cmd == VG_CMD_BENCH) {
         if (o->nnics != 2)
@@ -289,10 +305,12 @@ void vg_args_usage(FILE *f)
     fputs(
 "usage: vesper-guest --partition PATH --nic synthetic[:INDEX]|legacy[:INDEX]\n"
 "                    --tap NAME [--nic ... --tap NAME ...] [--netns NS]\n"
-"                    [--handshake linux|minimal] [--mtu N] [-v]\n"
+"                    [--handshake linux|minimal] [--mtu N] [--tx-autopoll TAP]\n"
+"                    [-v]\n"
 "       vesper-guest bench --partition PATH [--partition2 PATH2]\n"
 "                    --nic KIND:I --nic KIND:J [--seconds S] [--size BYTES]\n"
-"                    [--interval-ms N] [--handshake linux|minimal] [--mtu N] [-v]\n"
+"                    [--interval-ms N] [--handshake linux|minimal] [--mtu N]\n"
+"                    [--tx-autopoll TAP] [-v]\n"
 "\n"
 "Guest agent of a Vesper child partition: joins the partition socket PATH,\n"
 "brings up each NIC and presents it as TAP interface NAME (in network\n"
@@ -305,6 +323,9 @@ void vg_args_usage(FILE *f)
 "  INDEX defaults to 0.\n"
 "  --handshake  linux (default, spec 6.1) or minimal (iPXE, spec 6.3)\n"
 "  --mtu        MTU asked of the host for synthetic NICs (default 1500)\n"
+"  --tx-autopoll  legacy NICs: CSR0 TAP code 1-7 (1 = every 200 us); the\n"
+"               device polls the transmit list itself and the driver never\n"
+"               writes CSR1 (default 0: one CSR1 per batch, as Linux)\n"
 "  -v           log more; print counters at exit (always on SIGUSR1)\n"
 "bench: drives two NICs (KIND synthetic or legacy) from one thread in poll\n"
 "mode (first sends, second receives; --partition2: the second is in that\n"

@@ -7,10 +7,12 @@
  *
  *   vesper-guest --partition PATH --nic synthetic[:INDEX]|legacy[:INDEX]
  *                --tap NAME [--nic ... --tap NAME ...] [--netns NS]
- *                [--handshake linux|minimal] [--mtu N] [-v]
+ *                [--handshake linux|minimal] [--mtu N] [--tx-autopoll TAP]
+ *                [-v]
  *   vesper-guest bench --partition PATH [--partition2 PATH2]
  *                --nic KIND:I --nic KIND:J [--seconds S] [--size BYTES]
- *                [--interval-ms N] [--handshake linux|minimal] [--mtu N] [-v]
+ *                [--interval-ms N] [--handshake linux|minimal] [--mtu N]
+ *                [--tx-autopoll TAP] [-v]
  *
  * Agent mode pairs the k-th --nic with the k-th --tap.  synthetic:INDEX is
  * the INDEX-th synthetic NIC offer (0-63); legacy:INDEX the emulated DEC
@@ -23,6 +25,8 @@
  * are synthetic or legacy (KIND), mixed freely; with a legacy NIC --size
  * is at most 1514 (MTU 1500).  --interval-ms N (bench only, 10-3600000)
  * prints a progress line of cumulative counters every N ms.
+ * --tx-autopoll TAP (0-7, legacy NICs; at least one --nic must be legacy)
+ * has their drivers set CSR0 TAP and never write CSR1.
  *
  * Thread-safety: vg_args_parse uses getopt_long (global state); call it
  * from one thread.
@@ -47,6 +51,7 @@
 #define VG_BENCH_SIZE_MIN 60u /* Ethernet minimum without the FCS */
 #define VG_BENCH_INTERVAL_MIN_MS 10u
 #define VG_BENCH_INTERVAL_MAX_MS 3600000u
+#define VG_TX_AUTOPOLL_MAX 7u /* CSR0 TAP codes */
 
 enum vg_cmd {
     VG_CMD_RUN,
@@ -79,6 +84,7 @@ struct vg_opts {
     double seconds;         /* bench */
     uint32_t size;          /* bench frame size, bytes */
     uint32_t interval_ms;   /* bench progress lines; 0: none */
+    uint32_t tx_autopoll;   /* legacy NICs: CSR0 TAP code; 0: CSR1 kicks */
 };
 
 /* Parses argv (argv[1] may be "bench").  Returns 0, or -EINVAL with a

@@ -223,6 +223,7 @@ static int bench_open(struct bench *b, const struct vg_opts *o)
             l->ifname = bn->name;
             l->read_rx_mode = b_rx_mode;
             l->poll_mode = true;
+            l->tx_autopoll = o->tx_autopoll;
             vg_legacy_init(l);
             continue;
         }

@@ -174,6 +174,7 @@ int vg_legacy_open(struct vg_legacy *l)
         return rc;
     if (l->poll_mode) /* before open: no I/O, CSR7 is written by open */
         (void)vg_tulip_set_poll_mode(l->drv, true);
+    (void)vg_tulip_set_tx_autopoll(l->drv, l->tx_autopoll); /* checked 0-7 */
     /* The filter the interface wants is in the first setup frame. */
     l->mode_read_failed = l->read_rx_mode(l->rx_mode_ctx, l->ifname,
                                           &l->mode) != 0;

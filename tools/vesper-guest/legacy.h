@@ -33,7 +33,10 @@
  *    driver this NIC ran, printed with the trapped accesses per frame;
  *  * poll mode (poll_mode, for `vesper-guest bench`): the driver runs in
  *    vg_tulip_set_poll_mode from open on, and the caller calls
- *    vg_legacy_poll in a loop instead of waiting for the interrupt.
+ *    vg_legacy_poll in a loop instead of waiting for the interrupt;
+ *  * transmit automatic polling (tx_autopoll, `--tx-autopoll`): the
+ *    driver sets CSR0 TAP and never writes CSR1
+ *    (vg_tulip_set_tx_autopoll).
  *
  * Thread-safety: one thread drives the NIC and its partition.
  */
@@ -72,6 +75,7 @@ struct vg_legacy {
     void *rx_mode_ctx;
     int timeout_ms;                /* per trapped access */
     bool poll_mode;                /* driver in poll mode from open on */
+    unsigned tx_autopoll;          /* CSR0 TAP code from open on, 0: off */
 
     /* Kept across connections. */
     uint64_t totals[VG_TULIP_STATS_N]; /* of drivers already destroyed */

@@ -354,6 +354,7 @@ int vg_agent_init(struct vg_agent *a, const struct vg_opts *o,
         p->leg.name = p->name;
         p->leg.ifname = o->nics[i].tap;
         p->leg.timeout_ms = a->timeout_ms;
+        p->leg.tx_autopoll = o->tx_autopoll;
         vg_legacy_init(&p->leg);
         p->nic.part = &a->part;
         p->nic.index = o->nics[i].index;

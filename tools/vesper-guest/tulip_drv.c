@@ -28,6 +28,8 @@ VSA_LOG_MODULE(vg_tulip);
 
 #define CSR0_SWR 0x00000001u
 #define CSR0_VALUE 0x01A08000u /* MWI | MRL | MRM | CAL 16 LW, PBL 0 (§3.1) */
+#define CSR0_TAP_SHIFT 17       /* transmit automatic polling (§3.1) */
+#define CSR0_TAP_MAX 7u
 
 #define CSR5_TI (1u << 0)
 #define CSR5_TPS (1u << 1)
@@ -141,6 +143,7 @@ struct vg_tulip {
     uint8_t tx_kind[VG_TULIP_TX_RING];
     unsigned unkicked;          /* descriptors queued since the last CSR1 */
     bool poll_mode;             /* CSR7 = IRQ_MASK_POLL (vg_tulip_poll) */
+    unsigned tx_autopoll;       /* CSR0 TAP code from open on, 0 = CSR1 */
 
     /* Address filter. */
     struct vg_tulip_rx_mode mode;
@@ -761,8 +764,19 @@ static void tx_reclaim(struct vg_tulip *t)
     }
 }
 
+/* CSR7: poll mode keeps only the abnormal sources; with TAP the device
+ * finds the list empty at every period, so TU would interrupt each time. */
+static uint32_t irq_mask(const struct vg_tulip *t)
+{
+    uint32_t m = t->poll_mode ? IRQ_MASK_POLL : IRQ_MASK;
+
+    return t->tx_autopoll ? m & ~CSR5_TU : m;
+}
+
 static void tx_kick(struct vg_tulip *t)
 {
+    if (t->tx_autopoll)
+        t->unkicked = 0; /* the device polls the list itself (CSR0 TAP) */
     if (!t->unkicked)
         return;
     wr(t, 1, 0); /* §9.3: transmit poll demand */
@@ -999,7 +1013,7 @@ int vg_tulip_open(struct vg_tulip *t)
     wr(t, 0, CSR0_SWR);
     (void)cfg_rd(t, CFG_ID, 4); /* flush */
     sleep_us(100);
-    wr(t, 0, CSR0_VALUE);
+    wr(t, 0, CSR0_VALUE | t->tx_autopoll << CSR0_TAP_SHIFT);
     (void)cfg_rd(t, CFG_ID, 4);
     sleep_us(100);
     /* 5. List bases. */
@@ -1024,7 +1038,7 @@ int vg_tulip_open(struct vg_tulip *t)
     wr(t, 6, t->csr6 | CSR6_ST);
     /* 9. Clear and enable interrupts (poll mode: the abnormal ones). */
     wr(t, 5, IRQ_MASK);
-    wr(t, 7, t->poll_mode ? IRQ_MASK_POLL : IRQ_MASK);
+    wr(t, 7, irq_mask(t));
     /* 10. Both processes; receive poll demand. */
     wr(t, 6, t->csr6 | CSR6_SR | CSR6_ST);
     (void)rd(t, 6);
@@ -1135,13 +1149,25 @@ int vg_tulip_set_poll_mode(struct vg_tulip *t, bool on)
         return t->io_err;
     t->poll_mode = on;
     if (t->open && !t->io_err)
-        wr(t, 7, on ? IRQ_MASK_POLL : IRQ_MASK);
+        wr(t, 7, irq_mask(t));
     return t->io_err;
 }
 
 bool vg_tulip_poll_mode(const struct vg_tulip *t)
 {
     return t->poll_mode;
+}
+
+/* ---- transmit automatic polling ------------------------------------------------ */
+
+int vg_tulip_set_tx_autopoll(struct vg_tulip *t, unsigned tap)
+{
+    if (tap > CSR0_TAP_MAX)
+        return -EINVAL;
+    if (t->open)
+        return -EBUSY;
+    t->tx_autopoll = tap;
+    return 0;
 }
 
 int vg_tulip_poll(struct vg_tulip *t)

@@ -48,7 +48,9 @@
  * it becomes full; completed descriptors are also reclaimed opportunistically
  * on every send (they are memory, not registers).  The transmit poll demand
  * (CSR1) is written once per batch by vg_tulip_flush, not per frame — and
- * by vg_tulip_send itself when the ring is full, so the device can free it.
+ * by vg_tulip_send itself when the ring is full, so the device can free it;
+ * with transmit automatic polling (vg_tulip_set_tx_autopoll) never: the
+ * device polls the list every TAP period.
  *
  * Receive: every completed descriptor (OWN = 0) is checked (FS, LS, no ES,
  * 18 ≤ FL ≤ buffer) and its frame without the 4 CRC bytes handed to
@@ -241,6 +243,13 @@ int vg_tulip_irq_fd(const struct vg_tulip *t);
  * open.  0 or the ops' error. */
 int vg_tulip_set_poll_mode(struct vg_tulip *t, bool on);
 bool vg_tulip_poll_mode(const struct vg_tulip *t);
+/* Transmit automatic polling (§3.1 CSR0 TAP, code 1-7; 0, the default:
+ * off).  With it, open writes the code into CSR0 and the driver never
+ * writes CSR1: the device polls the transmit list every TAP period, and
+ * CSR7 leaves TU out (the device finds the list empty at every period).
+ * Takes effect at the next open; kept across close and open.  0, -EINVAL
+ * (code > 7), -EBUSY (open). */
+int vg_tulip_set_tx_autopoll(struct vg_tulip *t, unsigned tap);
 /* One poll: reclaims completed transmit descriptors, hands every completed
  * receive descriptor to sink->rx and gives it back, queues a pending setup
  * frame, and — only when irq_fd is readable — services the interrupt as

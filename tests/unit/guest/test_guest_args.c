@@ -174,6 +174,18 @@ static void test_legacy(void **state)
     assert_int_equal(o.nics[2].index, 1);
     assert_int_equal(o.nics[3].kind, VG_NIC_SYNTHETIC);
     assert_int_equal(o.nics[3].index, 0);
+    assert_int_equal(o.tx_autopoll, 0);
+    /* --tx-autopoll: a CSR0 TAP code for the legacy NICs, in either mode */
+    assert_int_equal(PARSE(&o, err, "--partition", "/p", "--nic", "legacy",
+                           "--tap", "eth0", "--tx-autopoll", "1"), 0);
+    assert_int_equal(o.tx_autopoll, 1);
+    assert_int_equal(PARSE(&o, err, "bench", "--partition", "/p", "--nic",
+                           "synthetic", "--nic", "legacy", "--tx-autopoll",
+                           "7"), 0);
+    assert_int_equal(o.tx_autopoll, 7);
+    assert_int_equal(PARSE(&o, err, "--partition", "/p", "--nic", "synthetic",
+                           "--tap", "s0", "--tx-autopoll", "1"), -EINVAL);
+    assert_non_null(strstr(err, "--tx-autopoll is for legacy NICs"));
 }
 
 static void test_help(void **state)
@@ -238,6 +250,12 @@ static void test_refused(void **state)
           "legacy:1", "--interval-ms" },
         { "--partition", "/p", "--nic", "legacy", "--tap", "t",
           "--interval-ms", "100" },                           /* bench only */
+        { "--partition", "/p", "--nic", "legacy", "--tap", "t",
+          "--tx-autopoll", "8" },                             /* TAP 0-7 */
+        { "--partition", "/p", "--nic", "legacy", "--tap", "t",
+          "--tx-autopoll", "-1" },
+        { "--partition", "/p", "--nic", "synthetic", "--tap", "t",
+          "--tx-autopoll", "1" },                             /* no legacy */
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "--bogus" },
         { "--partition", "/p", "--nic", "synthetic", "--tap", "t", "--mtu" },
         { "bench", "--partition", "/p", "--nic", "synthetic:0" },

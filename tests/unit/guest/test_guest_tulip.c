@@ -715,6 +715,71 @@ static void test_tx_1000_frames(void **state)
     fx_free(f);
 }
 
+/* Transmit automatic polling: with TAP 1 the driver opens with CSR0 TAP
+ * set and TU masked, never writes CSR1, and its frames leave when the
+ * model's TAP period passes (the test plays the glue's timer); setting it
+ * while open is refused, codes above 7 too. */
+static void test_tx_autopoll(void **state)
+{
+    struct fx *f = fx_new();
+    uint8_t b[VG_TULIP_MAX_FRAME];
+    unsigned sent = 0, deferred = 0;
+
+    (void)state;
+    assert_int_equal(vg_tulip_set_tx_autopoll(f->drv, 8), -EINVAL);
+    assert_int_equal(vg_tulip_set_tx_autopoll(f->drv, 1), 0);
+    up(f);
+    assert_int_equal(vspn_tulip_csr(f->dev, 0) >> 17 & 7u, 1);
+    assert_int_equal(vspn_tulip_csr(f->dev, 7) & (1u << 2), 0); /* no TU */
+    assert_int_equal(vspn_tulip_tap_period_ns(f->dev), 200000);
+    assert_int_equal(vg_tulip_set_tx_autopoll(f->drv, 0), -EBUSY);
+    assert_int_equal(f->ntx, 0); /* the setup frame went at open (ST) */
+
+    /* 300 frames, more than the ring: the driver waits for TI when full */
+    while (sent < 300) {
+        size_t len = make_frame(b, sent, &peer_mac, &dev_mac,
+                                frame_len(sent));
+        int rc = vg_tulip_send(f->drv, b, len);
+
+        if (rc == -EAGAIN) {
+            vspn_tulip_tap(f->dev); /* the period passed */
+            (void)service(f);
+            assert_true(++deferred < 1000);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(vg_tulip_flush(f->drv), 0);
+        sent++;
+    }
+    assert_true(f->ntx < 300); /* nothing leaves without a poll */
+    vspn_tulip_tap(f->dev);
+    (void)service(f);
+    assert_int_equal(f->ntx, 300);
+    for (unsigned i = 0; i < 300; i++) {
+        size_t len = make_frame(b, i, &peer_mac, &dev_mac, frame_len(i));
+
+        assert_int_equal(f->tx[i].len, len);
+        assert_memory_equal(f->tx[i].data, b, len);
+    }
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_polls), 0);
+    assert_true(vspn_tulip_stats(f->dev)->tap_polls >= 2);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_irqs_spurious), 0);
+    /* still up after close and open with TAP, and off again if asked */
+    vg_tulip_close(f->drv, true);
+    (void)service(f);
+    assert_int_equal(vg_tulip_set_tx_autopoll(f->drv, 0), 0);
+    assert_int_equal(vg_tulip_open(f->drv), 0);
+    (void)service(f);
+    assert_int_equal(vspn_tulip_csr(f->dev, 0) >> 17 & 7u, 0);
+    assert_int_equal(vspn_tulip_tap_period_ns(f->dev), 0);
+    make_frame(b, 0, &peer_mac, &dev_mac, 60);
+    assert_int_equal(vg_tulip_send(f->drv, b, 60), 0);
+    assert_int_equal(vg_tulip_flush(f->drv), 0);
+    assert_int_equal(f->ntx, 301);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_polls), 1);
+    fx_free(f);
+}
+
 /* ---- receive ---------------------------------------------------------------------- */
 
 static void test_rx_ring_wrap(void **state)
@@ -1809,6 +1874,7 @@ int main(void)
         cmocka_unit_test(test_setup_frame_filters),
         cmocka_unit_test(test_setup_frame_waits_for_room),
         cmocka_unit_test(test_tx_1000_frames),
+        cmocka_unit_test(test_tx_autopoll),
         cmocka_unit_test(test_rx_ring_wrap),
         cmocka_unit_test(test_poll_mode_10000_frames),
         cmocka_unit_test(test_link_follows_phy),

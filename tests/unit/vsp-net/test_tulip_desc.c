@@ -479,6 +479,76 @@ static void test_tx_budget_and_poll(void **state)
     tb_free(b);
 }
 
+/* Transmit automatic polling (§3.1 TAP): a period only while TAP is on and
+ * the transmitter is suspended; a TAP poll sends what the guest owned to
+ * the device without a CSR1 write, and does nothing otherwise. */
+static void test_tx_automatic_polling(void **state)
+{
+    static const uint64_t want_ns[8] = {
+        0, 200000, 800000, 1600000, 12800, 25600, 51200, 102400,
+    };
+    struct tb *b = tb_new();
+    const struct vspn_tulip_stats *st = vspn_tulip_stats(b->t);
+
+    (void)state;
+    desc(b, TXRING, 0, 0, 0, 0);
+    desc(b, TXRING + 16, 0, T_TER, 0, 0);
+    wr(b, 0, 1u << 17); /* TAP 1 while stopped: nothing to poll for */
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 0);
+    vspn_tulip_tap(b->t);
+    assert_int_equal(st->tap_polls, 0);
+    start(b, RXRING, TXRING, M_ST); /* empty ring: suspended */
+    for (uint32_t code = 0; code < 8; code++) {
+        wr(b, 0, code << 17);
+        assert_int_equal(vspn_tulip_tap_period_ns(b->t), want_ns[code]);
+    }
+    assert_int_equal(rd(b, 0) >> 17 & 7u, 7); /* TAP reads back */
+
+    /* TAP off: the timer's call is a no-op, the frame waits for CSR1. */
+    wr(b, 0, 0);
+    put_frame(b, TXBUF, 60, 1);
+    desc(b, TXRING, OWN, T_FS | T_LS | 60u, TXBUF, 0);
+    vspn_tulip_tap(b->t);
+    assert_int_equal(b->ntx, 0);
+    assert_int_equal(st->tap_polls, 0);
+
+    /* TAP on: the poll sends it, closes the descriptor, suspends again. */
+    wr(b, 0, 2u << 17);
+    wr(b, 5, 0x1ffff);
+    vspn_tulip_tap(b->t);
+    assert_int_equal(st->tap_polls, 1);
+    assert_int_equal(b->ntx, 1);
+    assert_sent(b, 0, TXBUF, 60);
+    assert_int_equal(r32(b, TXRING), 0);
+    assert_int_equal(S_TS(rd(b, 5)), 6);
+    assert_true(rd(b, 5) & S_TU); /* the next descriptor is the guest's */
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 800000);
+    vspn_tulip_tap(b->t); /* nothing owned: polls, sends nothing */
+    assert_int_equal(st->tap_polls, 2);
+    assert_int_equal(b->ntx, 1);
+
+    /* The next frame goes on the next period's poll. */
+    put_frame(b, TXBUF, 60, 2);
+    desc(b, TXRING + 16, OWN, T_FS | T_LS | T_TER | 60u, TXBUF, 0);
+    vspn_tulip_tap(b->t);
+    assert_int_equal(b->ntx, 2);
+    assert_int_equal(S_TS(rd(b, 5)), 6);
+
+    /* Stopped, or reset: no period, and a late timer call does nothing. */
+    wr(b, 6, M_MBO);
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 0);
+    desc(b, TXRING, OWN, T_FS | T_LS | 60u, TXBUF, 0);
+    vspn_tulip_tap(b->t);
+    assert_int_equal(b->ntx, 2);
+    wr(b, 6, M_MBO | M_ST); /* sends it (a CSR6 ST fetches at once) */
+    assert_int_equal(b->ntx, 3);
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 800000);
+    wr(b, 0, 1); /* SWR */
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 0);
+    assert_int_equal(st->tap_polls, 3);
+    tb_free(b);
+}
+
 /* ---- TESTS.md A.9 -------------------------------------------------------------- */
 
 /* A frame of `total` bytes over 4 descriptors with both buffers. */
@@ -1067,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_big_endian_descriptors),
         cmocka_unit_test(test_linux_sequence),
         cmocka_unit_test(test_tx_budget_and_poll),
+        cmocka_unit_test(test_tx_automatic_polling),
         cmocka_unit_test(test_a9_tx_frame_max),
         cmocka_unit_test(test_a9_rx_chain_max),
         cmocka_unit_test(test_a9_circular_tx),

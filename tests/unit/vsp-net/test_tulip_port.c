@@ -519,6 +519,89 @@ static void test_traffic_and_budgets(void **state)
     assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
 }
 
+/* Services the port whenever its fd is readable, for `ms`; returns how
+ * many times it was. */
+static unsigned service_for(struct guest *gs, unsigned ms)
+{
+    uint64_t end = now_ms() + ms;
+    unsigned n = 0;
+
+    while (now_ms() < end) {
+        struct pollfd pf = { .fd = tulip_port_fd(gs->tp), .events = POLLIN };
+
+        if (poll(&pf, 1, 1) == 1) {
+            tulip_port_service(gs->tp);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* CSR0 TAP: the port's timer polls the guest's transmit list, so a frame
+ * the guest owned to the device leaves without a CSR1 write; never more
+ * than every TULIP_PORT_TAP_MIN_NS, and only while the device has a
+ * period (TAP on, transmitter suspended, a guest attached). */
+static void test_tap_timer(void **state)
+{
+    struct guest a, b;
+    uint64_t t0, polls;
+    (void)state;
+
+    g.pool_baseline = rte_mempool_avail_count(g.pool);
+    guest_open(&a, "vm.leg7", 8);
+    guest_open(&b, "vm.leg8", 9);
+    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
+    assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
+    guest_up(&a, 4, 4);
+    guest_up(&b, 4, 4);
+    commit(&a, &b);
+    vsw_tick(g.sw);
+
+    /* TAP off: nothing wakes the port, the owned frame waits */
+    service_for(&a, 2);
+    guest_queue(&a, 0, 4, &b.mac, 1);
+    assert_int_equal(service_for(&a, 20), 0);
+    assert_int_equal(pstat(&a, "guest_frames"), 0);
+    assert_int_equal(pstat(&a, "tap_polls"), 0);
+
+    /* TAP 1 (200 µs): the next period sends it */
+    t0 = now_ms();
+    wr(&a, 0, 1u << 17);
+    WAIT_FOR((service_for(&a, 1), pstat(&a, "guest_frames") == 1));
+    assert_true(now_ms() - t0 < 1000);
+    assert_true(pstat(&a, "tap_polls") >= 1);
+    assert_false(get32(&a, TXRING) & OWN);
+    WAIT_FOR(tx_packets(&b) == 1);
+    /* and keeps polling while suspended: a second frame, no CSR1 */
+    guest_queue(&a, 1, 4, &b.mac, 2);
+    WAIT_FOR((service_for(&a, 1), pstat(&a, "guest_frames") == 2));
+
+    /* TAP 4 asks for 12.8 µs: served every 200 µs at most */
+    wr(&a, 0, 4u << 17);
+    service_for(&a, 2);
+    polls = pstat(&a, "tap_polls");
+    t0 = now_ms();
+    assert_true(service_for(&a, 40) >= 1);
+    assert_true(pstat(&a, "tap_polls") - polls <=
+                (now_ms() - t0 + 1) * 1000000u / TULIP_PORT_TAP_MIN_NS + 4);
+
+    /* TAP off again, or the guest gone: the timer stops */
+    wr(&a, 0, 0);
+    service_for(&a, 2);
+    assert_int_equal(service_for(&a, 20), 0);
+    wr(&a, 0, 1u << 17);
+    assert_true(service_for(&a, 20) > 0);
+    tulip_port_detach(a.tp);
+    service_for(&a, 2);
+    assert_int_equal(service_for(&a, 20), 0);
+    assert_int_equal(pstat(&a, "tap_timer_errors"), 0);
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
 static uint64_t link_down_drops(struct guest *gs)
 {
     struct vsw_port_stats st;
@@ -748,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_io_and_attach),
         cmocka_unit_test(test_traffic_and_budgets),
         cmocka_unit_test(test_connect),
+        cmocka_unit_test(test_tap_timer),
         cmocka_unit_test(test_to_guest_two_producers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
