@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "common/vsa_alloc.h"
 #include "common/vsa_shm.h"
@@ -71,6 +73,7 @@ static int check_new_region(const struct hv_mem *m, uint64_t gpa,
 
 int hv_mem_add_fd(struct hv_mem *mem, int fd, uint64_t gpa, uint64_t size)
 {
+    struct statfs sfs;
     struct stat st;
     void *p;
     int seals, rc;
@@ -85,6 +88,15 @@ int hv_mem_add_fd(struct hv_mem *mem, int fd, uint64_t gpa, uint64_t size)
     seals = fcntl(fd, F_GET_SEALS);
     if (seals < 0 || !(seals & F_SEAL_SHRINK))
         return -EINVAL;
+    /* Only a shmem memfd.  A hugetlbfs one (MFD_HUGETLB) also takes seals,
+     * but the guest can punch its pages out (fallocate) and, with the
+     * pool empty, turn a host access into SIGBUS; and its mapping is
+     * rounded up to the huge page, so munmap(size) would fail and leak it
+     * with the pages it holds. */
+    if (fstatfs(fd, &sfs) < 0)
+        return -errno;
+    if (sfs.f_type != TMPFS_MAGIC)
+        return -EMEDIUMTYPE;
     if (fstat(fd, &st) < 0)
         return -errno;
     if (st.st_size < 0 || (uint64_t)st.st_size < size)

@@ -18,9 +18,13 @@
  *  * base and size are multiples of 4096, size > 0, size ≤ HV_MEM_MAX_REGION,
  *    base + size ≤ HV_MEM_MAX_GPA (no wrap), no overlap with another region,
  *    at most HV_MEM_MAX_REGIONS regions;
- *  * for an fd: it must carry F_SEAL_SHRINK (otherwise the guest could
- *    truncate the file and turn a later host access into SIGBUS) and its
- *    size must cover `size`.  The fd is not kept: the mapping holds the file.
+ *  * for an fd: it must be a shmem memfd (tmpfs; a hugetlbfs memfd is
+ *    refused: the guest could punch its huge pages out and turn a host
+ *    access into SIGBUS once the pool is empty, and its mapping would be
+ *    rounded up to the huge page size), carry F_SEAL_SHRINK (otherwise the
+ *    guest could truncate the file and turn a later host access into
+ *    SIGBUS), and its size must cover `size`.  The fd is not kept: the
+ *    mapping holds the file.
  *
  * Every accessor takes [gpa, gpa + size) and succeeds only if that range
  * lies entirely inside ONE region; the arithmetic cannot overflow (the check
@@ -72,8 +76,9 @@ void hv_mem_put(struct hv_mem *mem);
 
 /* Maps `size` bytes of memfd `fd` MAP_SHARED at guest address `gpa`.  The
  * caller keeps (and closes) fd.  Returns 0, -EINVAL (alignment, size, range,
- * not sealed against shrink, file too small), -EEXIST (overlap), -ENOSPC
- * (too many regions), or the -errno of mmap. */
+ * not sealed against shrink, file too small), -EMEDIUMTYPE (not a shmem
+ * memfd), -EEXIST (overlap), -ENOSPC (too many regions), or the -errno of
+ * fstatfs or mmap. */
 int hv_mem_add_fd(struct hv_mem *mem, int fd, uint64_t gpa, uint64_t size);
 
 /* Registers an existing buffer (not owned, not unmapped) as guest memory at

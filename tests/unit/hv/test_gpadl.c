@@ -27,6 +27,7 @@
 #include "hv/hv_gpadl.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_ring.h"
+#include "tests/proc_self.h"
 
 #define R1_GPA 0x100000ull
 #define R1_PAGES 16u
@@ -134,6 +135,38 @@ static void test_mem_memfd(void **state)
     memcpy(p + 4100, "guest", 6);
     assert_string_equal((char *)hv_mem_ptr(m, 4100, 6), "guest");
     munmap(p, 8192);
+    hv_mem_put(m);
+}
+
+/* A hugetlbfs memfd, sealed and big enough, is refused before any mapping
+ * (its huge pages can be punched out from under the host: SIGBUS; and its
+ * mapping could not be unmapped by size).  Any other file is too. */
+static void test_mem_memfd_hugetlb(void **state)
+{
+    struct hv_mem *m;
+    int fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+    unsigned maps;
+    (void)state;
+
+    assert_int_equal(hv_mem_create(&m), 0);
+    if (fd < 0) {
+        /* a kernel without hugetlbfs: nothing to refuse */
+        assert_true(errno == EINVAL || errno == ENOENT || errno == ENOSYS);
+    } else {
+        assert_int_equal(ftruncate(fd, 2u << 20), 0);
+        assert_int_equal(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+        maps = proc_self_maps("memfd:t");
+        assert_int_equal(hv_mem_add_fd(m, fd, 0, 4096), -EMEDIUMTYPE);
+        assert_int_equal(hv_mem_add_fd(m, fd, 0, 2u << 20), -EMEDIUMTYPE);
+        assert_int_equal(proc_self_maps("memfd:t"), maps);
+        close(fd);
+    }
+    /* not a memfd at all (F_GET_SEALS fails): refused as before */
+    fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(hv_mem_add_fd(m, fd, 0, 4096), -EINVAL);
+    close(fd);
+    assert_int_equal(hv_mem_region_count(m), 0);
     hv_mem_put(m);
 }
 
@@ -307,6 +340,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_mem_bounds, setup, teardown),
         cmocka_unit_test(test_mem_memfd),
+        cmocka_unit_test(test_mem_memfd_hugetlb),
         cmocka_unit_test_setup_teardown(test_gpadl_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpadl_deferred_teardown, setup,
                                         teardown),
