@@ -438,7 +438,9 @@ static int vsp_send_xfer(void *ctx, uint64_t trans_id, uint16_t pageset_id,
 {
     struct netvsp_port *np = ctx;
     bool sig = false;
-    int rc = hv_ring_write_xfer(hv_chan_out_ring(np->ch), 0, trans_id,
+    /* completion-requested: the guest returns the receive slots */
+    int rc = hv_ring_write_xfer(hv_chan_out_ring(np->ch),
+                                HV_PKT_FLAG_COMPLETION_REQUESTED, trans_id,
                                 pageset_id, ranges, n, msg, size, &sig);
     return rc < 0 ? rc : sig;
 }

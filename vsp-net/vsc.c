@@ -858,6 +858,10 @@ static int on_xfer(struct vspn_vsc *c, const struct vspn_pkt *pkt)
     struct vspn_nvsp_msg m;
 
     STAT_INC(c, rx_batches);
+    /* The host asks for every one (spec nvsp-rndis.md §1); like Linux, the
+     * receive slots are returned either way. */
+    if (!(pkt->flags & HV_PKT_FLAG_COMPLETION_REQUESTED))
+        STAT_INC(c, rx_no_comp_flag);
     if (!pkt->data || vspn_nvsp_decode(pkt->data, pkt->data_size, &m) != 0 ||
         m.type != VSPN_NVSP_SEND_RNDIS_PKT ||
         pkt->xfer_pageset != c->recv_id || c->nrslots == 0) {

@@ -144,6 +144,8 @@ struct vspn_vsc_ops {
     X(rx_bytes, "frame bytes received")                                        \
     X(rx_batches, "transfer-page packets received")                            \
     X(rx_bad_xfer, "transfer-page packets with a foreign pageset id")          \
+    X(rx_no_comp_flag, "transfer-page packets without completion-requested "  \
+                       "(acknowledged all the same)")                          \
     X(rx_bad_range, "receive ranges outside the receive buffer")               \
     X(rx_bad_rndis, "malformed RNDIS messages from the host")                  \
     X(rx_bad_ppi, "malformed per-packet info from the host")                   \

@@ -1313,10 +1313,11 @@ unsigned vspn_vsp_deliver(struct vspn_vsp *v, const struct vspn_frame *frames,
     struct hv_ring_xfer_range ranges[VSPN_VSP_BATCH_MAX];
     uint8_t hdr[VSPN_RNDIS_PACKET_SIZE + 32];
     unsigned done = 0, i = 0;
-    uint32_t mtu = eff_mtu(v);
+    uint32_t mtu;
 
     if (!v || (n && !frames))
         return 0;
+    mtu = eff_mtu(v);
     if (!rx_ready(v)) {
         STAT_ADD(v, h2g_not_ready, n);
         return 0;

@@ -136,3 +136,14 @@ wait_for "vm 1 ping -c 1 -W 1 $NET_A.2 >/dev/null" 40 ||
       fail "no traffic after restarting vesperd"; }
 ok "traffic flows again after vesperd restarted"
 assert_ping 2 "$NET_A.1" 3
+
+# vm2's agent exits cleanly and prints its counters (-v): vesperd sent
+# every transfer-page packet with completion-requested (spec nvsp-rndis.md
+# §1; the guest returns the receive slots either way, so only the count
+# shows a host that leaves the flag out)
+kill -TERM "$GUEST2_PID"
+wait_pid "$GUEST2_PID" 10 || fail "vesper-guest (vm2) did not exit on SIGTERM"
+batches=$(sed -n 's/.*\.vsc\.rx_batches \([0-9]*\)$/\1/p' "$TMP/guest2.log" | tail -1)
+assert_gt "${batches:-0}" 0 "vm2 received transfer-page packets (rx_batches)"
+assert_eq "$(grep -c '\.vsc\.rx_no_comp_flag ' "$TMP/guest2.log")" 0 \
+    "every one asked for a completion (rx_no_comp_flag 0)"
