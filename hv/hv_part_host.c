@@ -48,6 +48,37 @@ static struct sig_pair *sig_find(struct hv_part_host *p, uint32_t relid)
     return NULL;
 }
 
+static void sig_release(struct sig_pair *s)
+{
+    for (unsigned d = 0; d < 2; d++)
+        if (s->fd[d] >= 0)
+            close(s->fd[d]);
+    s->used = false;
+}
+
+/* A free entry for a new relid.  Entries of channels that are gone (a
+ * rescinded NIC the guest released) are given back here: relids are not
+ * reused while the guest stays, so they would otherwise hold their fds
+ * and, after HV_VMBUS_MAX_CHANNELS NIC re-adds, leave no entry for a new
+ * channel.  NULL if every entry belongs to a live channel. */
+static struct sig_pair *sig_new(struct hv_part_host *p, uint32_t relid)
+{
+    struct sig_pair *s = NULL;
+
+    for (unsigned i = 0; i < HV_VMBUS_MAX_CHANNELS; i++) {
+        struct sig_pair *e = &p->sigs[i];
+
+        if (e->used && !hv_vmbus_host_chan(p->vmbus, e->relid))
+            sig_release(e);
+        if (!e->used && !s)
+            s = e;
+    }
+    if (s)
+        *s = (struct sig_pair){ .relid = relid, .fd = { -1, -1 },
+                                .used = true };
+    return s;
+}
+
 /* ---- hv_vmbus_host callbacks ------------------------------------------- */
 
 static int vm_send(void *ctx, const void *msg, size_t size)
@@ -105,12 +136,9 @@ static void guest_down(struct hv_part_host *p)
     hv_vmbus_host_disconnect(p->vmbus); /* closes channels, drops GPADLs */
     hv_mem_put(p->mem);                 /* unmapped with the last GPADL */
     p->mem = NULL;
-    for (unsigned i = 0; i < HV_VMBUS_MAX_CHANNELS; i++) {
-        for (unsigned d = 0; d < 2; d++)
-            if (p->sigs[i].used && p->sigs[i].fd[d] >= 0)
-                close(p->sigs[i].fd[d]);
-        p->sigs[i].used = false;
-    }
+    for (unsigned i = 0; i < HV_VMBUS_MAX_CHANNELS; i++)
+        if (p->sigs[i].used)
+            sig_release(&p->sigs[i]);
     for (unsigned i = 0; i < HV_PART_MAX_IRQS; i++) {
         if (p->irq_fds[i] >= 0)
             close(p->irq_fds[i]);
@@ -298,12 +326,8 @@ static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
     if (dir == HV_PART_SIGNAL_TO_HOST && hv_chan_in_signal_fd_check(f->fd))
         return bad_frame(p, f, "guest-to-host signal fd not an eventfd");
     s = sig_find(p, relid);
-    for (unsigned i = 0; !s && i < HV_VMBUS_MAX_CHANNELS; i++)
-        if (!p->sigs[i].used) {
-            s = &p->sigs[i];
-            *s = (struct sig_pair){ .relid = relid, .fd = { -1, -1 },
-                                    .used = true };
-        }
+    if (!s)
+        s = sig_new(p, relid);
     if (!s)
         return bad_frame(p, f, "too many");
     if (s->fd[dir] >= 0)

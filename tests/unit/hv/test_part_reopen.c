@@ -24,6 +24,13 @@
  *    Fds are flat (from the first refusal on) and the region is whole
  *    again at the end;
  *  * the host ends with no GPADL and as many closes as opens.
+ *  * a NIC removed and added again 100 times while the guest stays
+ *    connected (rescind, RELID_RELEASED, a new offer with a new relid,
+ *    opened and closed): the host's signal-fd entry of each released
+ *    channel is given back.  It was kept until the guest disconnected, so
+ *    every cycle held two more fds and, once the 64 entries were used up,
+ *    the new channel's SIGNAL_SETUP was refused ("too many") and it could
+ *    not open.  Fds are flat from the first cycle on.
  * The host runs in the main thread, the guest in a helper thread (as a
  * separate process would); the guest reports failures through s->rc.
  */
@@ -50,6 +57,7 @@
 #define RING_PAGES 4u /* per direction: 8 pages per channel */
 #define ROUNDS 1000u
 #define REFUSED 200u
+#define READDS 100u /* more than HV_VMBUS_MAX_CHANNELS signal entries */
 #define TMO 5000
 
 static char dir[64], sock_path[128];
@@ -86,6 +94,9 @@ struct script {
     char why[160];
     unsigned fds_base, fds_max, fds_min;     /* rounds */
     unsigned rfds_base, rfds_max, rfds_min;  /* refused opens */
+    /* re-add test: the guest asks the host (main thread) to rescind this
+     * relid and offer the NIC again */
+    atomic_uint readd_relid;
 };
 
 static int note_fail(struct script *s, int rc, const char *what, unsigned round)
@@ -199,6 +210,83 @@ static int guest_run(struct script *s)
     return rc;
 }
 
+/* The netvsc offer that is not rescinded, waiting for it; RELID_RELEASED
+ * for `released` once its rescind has arrived (0: none to wait for). */
+static uint32_t wait_new_offer(struct hv_part_guest *pg, uint32_t released)
+{
+    struct hv_vmbus_guest *g = hv_part_guest_vmbus(pg);
+    uint32_t relid = 0;
+
+    for (int ms = 0; ms < TMO; ms++) {
+        for (unsigned i = 0; released && i < hv_vmbus_guest_offer_count(g);
+             i++) {
+            const struct hv_vmbus_guest_offer *o = hv_vmbus_guest_offer_at(g, i);
+
+            if (o->offer.child_relid == released && o->rescinded) {
+                if (hv_vmbus_guest_relid_released(g, released) != 0)
+                    return 0;
+                released = 0;
+            }
+        }
+        relid = hv_vmbus_guest_find_offer(g, &hv_guid_netvsc, 0);
+        if (relid && !released)
+            return relid;
+        (void)hv_part_guest_poll(pg, 1);
+    }
+    return 0;
+}
+
+static int guest_readd(struct script *s)
+{
+    struct hv_part_guest *pg;
+    struct hv_part_guest_chan a;
+    uint32_t relid = 0;
+    int rc;
+
+    rc = hv_part_guest_connect(sock_path, TMO, &pg);
+    if (!rc)
+        rc = hv_part_guest_add_memory(pg, GPA, REGION_PAGES * 4096ull);
+    if (!rc)
+        rc = hv_part_guest_handshake(pg, TMO);
+    if (rc) {
+        hv_part_guest_close(pg);
+        return note_fail(s, rc, "connect", 0);
+    }
+    s->fds_min = UINT32_MAX;
+    s->fds_max = 0;
+    for (unsigned i = 0; i < READDS && !rc; i++) {
+        uint32_t old = relid;
+
+        relid = wait_new_offer(pg, old);
+        if (!relid || relid == old)
+            rc = note_fail(s, -ETIMEDOUT, "new offer", i);
+        else if ((rc = hv_part_guest_open_chan(pg, relid, RING_PAGES, &a,
+                                               TMO)))
+            rc = note_fail(s, rc, "open", i);
+        else if ((rc = hv_part_guest_close_chan(pg, &a, TMO)))
+            rc = note_fail(s, rc, "close", i);
+        if (rc)
+            break;
+        settle(pg);
+        if (i == 0)
+            s->fds_base = proc_self_fds();
+        else
+            note_fds(&s->fds_min, &s->fds_max);
+        atomic_store(&s->readd_relid, relid); /* host: rescind, offer anew */
+    }
+    hv_part_guest_close(pg);
+    return rc;
+}
+
+static void *guest_readd_main(void *arg)
+{
+    struct script *s = arg;
+
+    s->rc = guest_readd(s);
+    atomic_store(&s->done, true);
+    return NULL;
+}
+
 static void *guest_main(void *arg)
 {
     struct script *s = arg;
@@ -252,10 +340,56 @@ static void test_reopen_flat(void **state)
     rmdir(dir);
 }
 
+static void test_readd_flat(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_vmbus_offer_cfg cfg = { .if_type = hv_guid_netvsc };
+    struct hv_vmbus_host *vm;
+    struct hv_part_host *h;
+    struct script s;
+    pthread_t t;
+    unsigned readds = 0;
+    (void)state;
+
+    strcpy(dir, "/tmp/hv-readd-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(sock_path, sizeof(sock_path), "%s/vm.sock", dir);
+    assert_int_equal(hv_part_host_create(sock_path, &hops, &hs, &h), 0);
+    vm = hv_part_host_vmbus(h);
+    assert_int_equal(hv_vmbus_host_add_offer(vm, &cfg, NULL), 0);
+    memset(&s, 0, sizeof(s));
+    s.hs = &hs;
+    assert_int_equal(pthread_create(&t, NULL, guest_readd_main, &s), 0);
+    for (unsigned i = 0; i < 10000000 && !atomic_load(&s.done); i++) {
+        uint32_t relid = atomic_exchange(&s.readd_relid, 0);
+
+        if (relid) { /* the NIC removed and added again (vm nic del/add) */
+            readds++;
+            cfg.if_instance.b[0] = (uint8_t)readds;
+            cfg.if_instance.b[1] = (uint8_t)(readds >> 8);
+            assert_int_equal(hv_vmbus_host_rescind(vm, relid), 0);
+            assert_int_equal(hv_vmbus_host_add_offer(vm, &cfg, NULL), 0);
+        }
+        hv_part_host_run_once(h, 1);
+    }
+    pthread_join(t, NULL);
+    if (s.rc)
+        fprintf(stderr, "guest: %s\n", s.why);
+    assert_int_equal(s.rc, 0);
+    print_message("fds: %u after re-add 1, %u..%u afterwards\n", s.fds_base,
+                  s.fds_min, s.fds_max);
+    assert_int_equal(s.fds_min, s.fds_base);
+    assert_int_equal(s.fds_max, s.fds_base);
+    assert_int_equal(atomic_load(&hs.opens), READDS);
+    hv_part_host_destroy(h);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reopen_flat),
+        cmocka_unit_test(test_readd_flat),
     };
     vsa_log_set_level(VSA_LOG_ERR);
     return cmocka_run_group_tests(tests, NULL, NULL);
