@@ -27,7 +27,9 @@
  *     gives level semantics: the guest re-reads CSR5 when it is poked).
  *
  * Work bounds (hostile guests): one transmit poll demand (or
- * vspn_tulip_poll) processes at most VSPN_TULIP_TX_BUDGET descriptors; a
+ * vspn_tulip_poll) fetches at most VSPN_TULIP_TX_BUDGET descriptors,
+ * counting the receive descriptors its loopback frames fill (plus the one
+ * frame in progress: VSPN_TULIP_MAX_CHAIN more at most); a
  * frame that spans more than VSPN_TULIP_MAX_CHAIN descriptors, or whose
  * buffers sum to more than VSPN_TULIP_MAX_FRAME bytes, is dropped with the
  * error bits a 21140 sets and counted; a receive walks at most
@@ -98,6 +100,7 @@ struct vspn_tulip_stats {
     uint64_t irqs;             /* ops->irq(true) calls */
     uint64_t resets;           /* CSR0 SWR */
     uint64_t tap_polls;        /* automatic transmit polls (CSR0 TAP) */
+    uint64_t desc_reads;       /* descriptors fetched, transmit and receive */
 };
 
 struct vspn_tulip;

@@ -43,6 +43,7 @@ static int desc_read(struct vspn_tulip *t, uint32_t addr, struct desc *d)
     uint8_t raw[VSPN_TULIP_DESC_SIZE];
     bool be = (t->csr[0] & VSPN_TULIP_CSR0_DBO) != 0;
 
+    t->stats.desc_reads++; /* the work budgets count these */
     if (t->ops.dma.read(t->ctx, addr, raw, sizeof(raw)) != 0) {
         vspn__tulip_bus_error(t);
         return -EFAULT;
@@ -235,10 +236,13 @@ static int tx_desc(struct vspn_tulip *t, const struct desc *d)
 
 bool vspn__tulip_tx_run(struct vspn_tulip *t)
 {
+    /* Descriptor fetches, not frames: a looped-back frame can fill up to
+     * VSPN_TULIP_MAX_CHAIN receive descriptors of two buffers each. */
+    uint64_t end = t->stats.desc_reads + VSPN_TULIP_TX_BUDGET;
     struct desc d;
 
     t->tx_pending = false;
-    for (unsigned n = 0; n < VSPN_TULIP_TX_BUDGET; n++) {
+    while (t->stats.desc_reads < end) {
         if (vspn__tulip_ts(t) == VSPN_TULIP_TS_STOPPED)
             return false; /* bus error */
         vspn__tulip_set_ts(t, VSPN_TULIP_TS_FETCHING);

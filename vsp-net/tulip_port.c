@@ -42,7 +42,8 @@ VSA_LOG_MODULE(tulip_port);
     X(csr_reads) X(csr_writes) X(cfg_reads) X(cfg_writes) X(bad_access)      \
     X(tx_frames) X(tx_bytes) X(tx_setup_frames) X(tx_dropped)                \
     X(rx_frames) X(rx_bytes) X(rx_filtered) X(rx_missed) X(rx_dropped)       \
-    X(dma_errors) X(budget_exhausted) X(irqs) X(resets) X(tap_polls)
+    X(dma_errors) X(budget_exhausted) X(irqs) X(resets) X(tap_polls)         \
+    X(desc_reads)
 #define TULIP_STATS_COUNT_(n) +1
 _Static_assert(sizeof(struct vspn_tulip_stats) ==
                    (0 TULIP_STATS(TULIP_STATS_COUNT_)) * sizeof(uint64_t),
@@ -524,7 +525,7 @@ void tulip_port_service(struct tulip_port *tp)
     struct rte_mbuf *ms[DELIVER_BATCH];
     unsigned polls = TULIP_PORT_POLL_BUDGET;
     unsigned budget = TULIP_PORT_RX_BUDGET;
-    uint64_t junk;
+    uint64_t junk, reads0;
 
     (void)!read(tp->efd, &junk, sizeof(junk));
     /* The TAP period passed (once or more: one poll does). */
@@ -542,12 +543,24 @@ void tulip_port_service(struct tulip_port *tp)
         polls--;
         (void)vspn_tulip_poll(tp->dev);
     }
-    /* Frames for the guest: never take more than the budget left. */
+    /* Frames for the guest: never take more than the budgets left, in
+     * frames and in descriptor fetches (a guest whose receive list holds
+     * 64 tiny buffers per frame makes each frame cost 64). */
+    reads0 = tp->dev ? vspn_tulip_stats(tp->dev)->desc_reads : 0;
     while (budget > 0) {
+        uint64_t used = (tp->dev ? vspn_tulip_stats(tp->dev)->desc_reads
+                                 : reads0) - reads0;
         unsigned want = budget < DELIVER_BATCH ? budget : DELIVER_BATCH;
-        unsigned n = rte_ring_sc_dequeue_burst(tp->to_guest, (void **)ms,
-                                               want, NULL);
+        unsigned n, fit;
 
+        if (used >= TULIP_PORT_RX_DESC_BUDGET)
+            break;
+        /* frames that fit at VSPN_TULIP_MAX_CHAIN fetches each, + 1 */
+        fit = (unsigned)(TULIP_PORT_RX_DESC_BUDGET - used) /
+                  VSPN_TULIP_MAX_CHAIN + 1;
+        if (want > fit)
+            want = fit;
+        n = rte_ring_sc_dequeue_burst(tp->to_guest, (void **)ms, want, NULL);
         if (n == 0)
             break;
         VSA_TSAN_ACQUIRE(tp->to_guest);
@@ -556,7 +569,7 @@ void tulip_port_service(struct tulip_port *tp)
             deliver(tp, ms[i]);
         rte_pktmbuf_free_bulk(ms, n);
     }
-    if (budget == 0 && !rte_ring_empty(tp->to_guest)) {
+    if (!rte_ring_empty(tp->to_guest)) { /* a budget ran out */
         tp->st.rx_yields++;
         self_wake(tp);
     }

@@ -44,8 +44,11 @@
  *   - transmit work a poll demand left over (the model's per-demand
  *     descriptor budget) continues in tulip_port_service, at most
  *     TULIP_PORT_POLL_BUDGET polls and TULIP_PORT_RX_BUDGET frames per
- *     call; the budget is checked before work is taken, and leftover work
- *     re-arms the eventfd so that other ports and clients get their turn.
+ *     call, those frames within TULIP_PORT_RX_DESC_BUDGET descriptor
+ *     fetches (+ VSPN_TULIP_MAX_CHAIN for the last one: a guest can make
+ *     one frame fill 64 receive descriptors); the budgets are checked
+ *     before work is taken, and leftover work re-arms the eventfd so that
+ *     other ports and clients get their turn.
  * Both rings are bounded: a guest that stops receiving costs only its own
  * port, as counted drops.
  *
@@ -77,6 +80,7 @@
 
 #define TULIP_PORT_RING_SIZE 1024 /* mbufs queued in each direction */
 #define TULIP_PORT_RX_BUDGET 256  /* frames to the guest per service call */
+#define TULIP_PORT_RX_DESC_BUDGET 256u /* ... and their descriptor fetches */
 #define TULIP_PORT_POLL_BUDGET 4  /* vspn_tulip_poll calls per service call */
 #define TULIP_PORT_TAP_MIN_NS 200000u /* shortest TAP timer period */
 

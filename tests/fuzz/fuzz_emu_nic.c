@@ -49,12 +49,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define GSIZE 0x4000u
 #define MMIO 0xfebf0000u
 #define OWN (1u << 31)
-/* per operation: TX_BUDGET descriptors, each 1 read + 2 buffers + close,
- * plus a looped-back receive of up to MAX_CHAIN descriptors (read, two
- * buffers, close each); the SROM/other ops do no DMA */
+/* per operation: TX_BUDGET descriptor fetches, transmit and looped-back
+ * receive ones together, + MAX_CHAIN for the frame in progress; each
+ * fetched descriptor is 1 read + 2 buffers + close; the SROM/other ops do
+ * no DMA */
 #define DMA_BOUND                                                            \
-    (VSPN_TULIP_TX_BUDGET * (4u + 4u * VSPN_TULIP_MAX_CHAIN) +               \
-     4u * VSPN_TULIP_MAX_CHAIN + 8u)
+    (4u * (VSPN_TULIP_TX_BUDGET + VSPN_TULIP_MAX_CHAIN) + 8u)
 
 static const uint8_t mac[6] = { 0x00, 0x15, 0x5d, 0x77, 0x88, 0x99 };
 

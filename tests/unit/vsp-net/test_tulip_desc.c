@@ -1030,8 +1030,9 @@ static void test_a10_loopback(void **state)
     assert_int_equal(st->rx_frames, 3);
 
     /* Storm: self-chained TX descriptor and a 4-entry RX ring, both
-     * re-armed by a hostile guest: each kick moves exactly the budget,
-     * receive never transmits (no recursion), poll continues. */
+     * re-armed by a hostile guest: each kick fetches exactly the budget of
+     * descriptors (a transmit and a receive one per frame), receive never
+     * transmits (no recursion), poll continues. */
     b->rearm_own = true;
     wr(b, 6, M_MBO | M_OM_INT);
     for (unsigned i = 0; i < 4; i++)
@@ -1041,14 +1042,57 @@ static void test_a10_loopback(void **state)
     wr(b, 3, RXRING);
     wr(b, 4, TXRING);
     wr(b, 6, M_MBO | M_ST | M_SR | M_OM_INT);
-    assert_int_equal(st->rx_frames, 3 + VSPN_TULIP_TX_BUDGET);
+    assert_int_equal(st->rx_frames, 3 + VSPN_TULIP_TX_BUDGET / 2);
     assert_true(vspn_tulip_pending(b->t));
     assert_true(vspn_tulip_poll(b->t));
-    assert_int_equal(st->rx_frames, 3 + 2 * VSPN_TULIP_TX_BUDGET);
+    assert_int_equal(st->rx_frames, 3 + VSPN_TULIP_TX_BUDGET);
     assert_int_equal(b->ntx, 0);
     b->rearm_own = false;
     wr(b, 6, M_MBO);
     assert_false(vspn_tulip_pending(b->t));
+    assert_int_equal(st->dma_errors, 0);
+    tb_free(b);
+}
+
+/* The loopback amplifier: every looped frame spread over 64 receive
+ * descriptors of 12 + 12 bytes.  The budget counts those fetches too, so
+ * one CSR1 write costs at most VSPN_TULIP_TX_BUDGET + VSPN_TULIP_MAX_CHAIN
+ * descriptors (it cost 256 frames x 65 before), and poll goes on. */
+static void test_a10_loopback_rx_chains(void **state)
+{
+    const unsigned nrx = 8 * VSPN_TULIP_MAX_CHAIN;
+    struct tb *b = tb_new();
+    const struct vspn_tulip_stats *st = vspn_tulip_stats(b->t);
+    uint64_t reads;
+
+    (void)state;
+    b->rearm_own = true; /* every closed descriptor is owned again */
+    for (unsigned i = 0; i < nrx; i++)
+        desc(b, RXRING + 16 * i, OWN, (i == nrx - 1 ? R_RER : 0) | BS(12, 12),
+             RXBUF + 32 * i, RXBUF + 32 * i + 16);
+    mkframe(gp(b, TXBUF), 1514, tb_mac, 3);
+    desc(b, TXRING, OWN, T_TCH | T_FS | T_LS | 1514u, TXBUF, TXRING);
+    wr(b, 3, RXRING);
+    wr(b, 4, TXRING);
+    reads = st->desc_reads;
+    wr(b, 6, M_MBO | M_ST | M_SR | M_PR | M_OM_INT);
+    print_message("one kick: %llu fetches, %llu frames\n",
+                  (unsigned long long)(st->desc_reads - reads),
+                  (unsigned long long)st->rx_frames);
+    assert_true(st->desc_reads - reads <=
+                VSPN_TULIP_TX_BUDGET + VSPN_TULIP_MAX_CHAIN);
+    assert_true(st->rx_frames >= 1 && st->rx_frames <= 4);
+    assert_true(vspn_tulip_pending(b->t));
+    for (unsigned k = 0; k < 10; k++) {
+        reads = st->desc_reads;
+        assert_true(vspn_tulip_poll(b->t));
+        assert_true(st->desc_reads - reads <=
+                    VSPN_TULIP_TX_BUDGET + VSPN_TULIP_MAX_CHAIN);
+    }
+    assert_true(st->rx_frames >= 11 && st->rx_frames <= 44);
+    assert_int_equal(b->ntx, 0);
+    b->rearm_own = false;
+    wr(b, 6, M_MBO);
     assert_int_equal(st->dma_errors, 0);
     tb_free(b);
 }
@@ -1145,6 +1189,7 @@ int main(void)
         cmocka_unit_test(test_a9_zero_length),
         cmocka_unit_test(test_a9_outside_memory),
         cmocka_unit_test(test_a10_loopback),
+        cmocka_unit_test(test_a10_loopback_rx_chains),
         cmocka_unit_test(test_a10_self_dma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
