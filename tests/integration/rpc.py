@@ -15,6 +15,14 @@ one JSON object per line over a Unix stream socket).
                                           "answered N of M" to OUTFILE; exit 0
                                           only if every request was answered
                                           with a result and a matching id
+  rpc.py SOCK flood METHOD SECONDS        writes METHOD requests as fast as
+                                          the socket takes them for SECONDS,
+                                          never reading an answer; prints
+                                          "sent N CLOSED" if vesperd hung up
+                                          on it, else "sent N OPEN"
+  rpc.py SOCK latency N                   N switch.list calls 0.1 s apart on
+                                          one connection; prints the slowest
+                                          answer in ms ("max_ms M")
 Exit status 3 when the socket cannot be reached or no answer came in time.
 """
 import json
@@ -106,6 +114,37 @@ def main():
                     state = "CLOSED"
                     break
             print(state)
+            return 0
+        if mode == "flood":
+            line = json.dumps({"jsonrpc": "2.0", "id": 1,
+                               "method": sys.argv[3]}).encode() + b"\n"
+            chunk = line * max(1, 65536 // len(line))
+            deadline = time.time() + float(sys.argv[4])
+            sent, state = 0, "OPEN"
+            s.setblocking(False)
+            while time.time() < deadline:
+                try:
+                    sent += s.send(chunk) // len(line)
+                except BlockingIOError:
+                    time.sleep(0.001)  # vesperd reads no faster: fine
+                except (BrokenPipeError, ConnectionResetError):
+                    state = "CLOSED"
+                    break
+            print(f"sent {sent} {state}")
+            return 0
+        if mode == "latency":
+            worst, buf = 0.0, b""
+            for i in range(int(sys.argv[3])):
+                t0 = time.time()
+                s.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
+                                      "method": "switch.list"}).encode() + b"\n")
+                line, buf = read_line(s, buf)
+                if line is None:
+                    print("EOF")
+                    return 3
+                worst = max(worst, time.time() - t0)
+                time.sleep(0.1)
+            print(f"max_ms {worst * 1000:.0f}")
             return 0
         if mode == "hold":
             stop, out = sys.argv[3], sys.argv[4]

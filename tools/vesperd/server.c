@@ -6,12 +6,19 @@
  * client has an output buffer drained on EPOLLOUT, so a client that does not
  * read its answers stalls only itself.  A client whose output exceeds 64 MiB
  * unread is disconnected.
+ *
+ * Turns: the control thread serves every VM and the timer too, so a client
+ * gets one read (64 KiB) and at most LINES_PER_TURN requests per wakeup.
+ * A client with requests left over ("backlog") is not read from (the
+ * socket pushes back on it) and gets its next turn through kick_fd, an
+ * eventfd in the same epoll set, after whatever else was ready.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,6 +31,9 @@ VSA_LOG_MODULE(vesperd_server);
 
 #define MAX_CLIENTS 64
 #define MAX_OUTPUT (64u << 20)
+/* requests served per client per wakeup: a mutating one persists the
+ * configuration (fsync), so a turn stays a few fsyncs long at most */
+#define LINES_PER_TURN 8
 
 struct client {
     int fd;
@@ -31,9 +41,13 @@ struct client {
     char *out;
     size_t out_len, out_off, out_cap;
     bool closing;     /* close once the output is written */
+    bool kill;        /* close now (output over MAX_OUTPUT) */
+    bool backlog;     /* requests may be left in `in`: serve before reading */
+    bool overflow;    /* the line being read passed 1 MiB: answer, hang up */
 };
 
 static int listen_fd = -1;
+static int kick_fd = -1; /* eventfd: clients with a backlog */
 static struct client clients[MAX_CLIENTS];
 
 static void client_close(struct vd *d, struct client *c)
@@ -46,12 +60,25 @@ static void client_close(struct vd *d, struct client *c)
     c->fd = -1;
 }
 
+/* EPOLLIN only while we want input: not with a backlog (kick_fd brings
+ * the next turn) nor while closing (the input would stay readable and wake
+ * the loop for nothing); EPOLLOUT while output waits. */
 static void update_events(struct vd *d, struct client *c)
 {
-    struct epoll_event ev = { .events = EPOLLIN, .data.fd = c->fd };
+    struct epoll_event ev = { .events = 0, .data.fd = c->fd };
+
+    if (!c->backlog && !c->closing)
+        ev.events |= EPOLLIN;
     if (c->out_len > c->out_off)
         ev.events |= EPOLLOUT;
     epoll_ctl(d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void kick(void)
+{
+    uint64_t one = 1;
+
+    (void)!write(kick_fd, &one, sizeof(one));
 }
 
 static bool flush_out(struct client *c)
@@ -133,13 +160,23 @@ int vd_server_open(struct vd *d, struct vsa_errmsg *em)
     }
     ev.data.fd = listen_fd;
     epoll_ctl(d->epfd, EPOLL_CTL_ADD, listen_fd, &ev);
+    kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (kick_fd < 0) {
+        int err = errno;
+        close(listen_fd);
+        listen_fd = -1;
+        return vsa_errmsg_set(em, -err, "control socket: eventfd: %s",
+                              strerror(err));
+    }
+    ev.data.fd = kick_fd;
+    epoll_ctl(d->epfd, EPOLL_CTL_ADD, kick_fd, &ev);
     return 0;
 }
 
 bool vd_server_owns(const struct vd *d, int fd)
 {
     (void)d;
-    if (fd == listen_fd)
+    if (fd == listen_fd || fd == kick_fd)
         return true;
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (clients[i].fd == fd)
@@ -182,48 +219,98 @@ static void handle_line(struct vd *d, struct client *c, const char *line,
 
     if (ctl_rpc_parse(line, len, &req, &err) < 0) {
         if (err && !queue_json(c, err))
-            c->closing = true;
+            c->kill = true;
         return;
     }
     resp = vd_rpc_handle(d, &req);
     ctl_rpc_req_release(&req);
     if (resp && !queue_json(c, resp))
-        c->closing = true;
+        c->kill = true;
 }
 
+static void oversize(struct client *c)
+{
+    /* over 1 MiB without a newline: answer and hang up */
+    if (!queue_json(c, ctl_rpc_error(NULL, CTL_RPC_INVALID_REQUEST,
+                    "request exceeds %u bytes", (unsigned)CTL_RPC_MAX_LINE)))
+        c->kill = true;
+    c->closing = true;
+}
+
+/* Serves at most LINES_PER_TURN buffered requests; a backlog if the turn
+ * ended with (possibly) more.  The requests before an oversized one are
+ * answered first. */
+static void serve_lines(struct vd *d, struct client *c)
+{
+    const char *line;
+    size_t len;
+    int lrc = 0;
+
+    c->backlog = false;
+    for (int i = 0; !c->kill && !c->closing; i++) {
+        if (i == LINES_PER_TURN) {
+            c->backlog = true;
+            return;
+        }
+        lrc = ctl_linebuf_next(&c->in, &line, &len);
+        if (lrc <= 0)
+            break;
+        handle_line(d, c, line, len);
+    }
+    if (!c->kill && !c->closing && (lrc == -EMSGSIZE || c->overflow))
+        oversize(c);
+}
+
+/* One read of at most 64 KiB, then its requests. */
 static void read_client(struct vd *d, struct client *c)
 {
     char buf[65536];
+    ssize_t n = read(c->fd, buf, sizeof(buf));
+    int arc;
 
-    for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof(buf));
-        if (n == 0) {
+    if (n == 0) {
+        c->closing = true;
+        return;
+    }
+    if (n < 0) {
+        if (errno != EAGAIN && errno != EINTR)
             c->closing = true;
-            return;
-        }
-        if (n < 0) {
-            if (errno != EAGAIN && errno != EINTR)
-                c->closing = true;
-            return;
-        }
-        int arc = ctl_linebuf_append(&c->in, buf, (size_t)n);
-        const char *line;
-        size_t len;
-        int lrc;
+        return;
+    }
+    arc = ctl_linebuf_append(&c->in, buf, (size_t)n);
+    if (arc == -EMSGSIZE)
+        c->overflow = true;
+    else if (arc < 0)
+        c->kill = true; /* out of memory */
+    serve_lines(d, c);
+}
 
-        while ((lrc = ctl_linebuf_next(&c->in, &line, &len)) > 0)
-            handle_line(d, c, line, len);
-        if (lrc == -EMSGSIZE || arc == -EMSGSIZE) {
-            /* over 1 MiB without a newline: answer and hang up */
-            queue_json(c, ctl_rpc_error(NULL, CTL_RPC_INVALID_REQUEST,
-                "request exceeds %u bytes", (unsigned)CTL_RPC_MAX_LINE));
-            c->closing = true;
-            return;
-        }
-        if (arc < 0) {
-            c->closing = true;
-            return;
-        }
+/* After a turn: write what can be written, close, or watch again. */
+static void after_turn(struct vd *d, struct client *c)
+{
+    if (c->kill || !flush_out(c) ||
+        (c->closing && c->out_len == c->out_off)) {
+        client_close(d, c);
+        return;
+    }
+    if (c->backlog)
+        kick();
+    update_events(d, c);
+}
+
+/* kick_fd: one more turn for each client with a backlog. */
+static void serve_backlogs(struct vd *d)
+{
+    uint64_t junk;
+
+    (void)!read(kick_fd, &junk, sizeof(junk));
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &clients[i];
+
+        if (c->fd < 0 || !c->backlog)
+            continue;
+        serve_lines(d, c);
+        after_turn(d, c);
     }
 }
 
@@ -235,20 +322,19 @@ void vd_server_event(struct vd *d, int fd, uint32_t events)
         accept_clients(d);
         return;
     }
+    if (fd == kick_fd) {
+        serve_backlogs(d);
+        return;
+    }
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (clients[i].fd == fd)
             c = &clients[i];
     if (!c)
         return;
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-        if (!c->closing)
-            read_client(d, c);
-    if (!flush_out(c) ||
-        (c->closing && c->out_len == c->out_off)) {
-        client_close(d, c);
-        return;
-    }
-    update_events(d, c);
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing &&
+        !c->backlog)
+        read_client(d, c);
+    after_turn(d, c);
 }
 
 void vd_server_close(struct vd *d)
@@ -260,5 +346,9 @@ void vd_server_close(struct vd *d)
         close(listen_fd);
         unlink(d->socket_path);
         listen_fd = -1;
+    }
+    if (kick_fd >= 0) {
+        close(kick_fd);
+        kick_fd = -1;
     }
 }
