@@ -128,11 +128,13 @@ int ctl_store_save(const char *path, const json_t *doc,
         goto out_unlink;
     }
     ctl_free(text);
+    /* The rename is done: from here on the new file is the file. */
     err = sync_dir(dir);
-    if (err)
-        return vsa_errmsg_set(em, -err,
-                              "%s: written, but syncing directory %s failed: "
-                              "%s", path, dir, strerror(err));
+    if (err) {
+        vsa_errmsg_set(em, -err, "%s: written, but syncing directory %s "
+                       "failed: %s", path, dir, strerror(err));
+        return 1;
+    }
     return 0;
 
 out_unlink:

@@ -59,7 +59,10 @@ int ctl_store_load(const char *path, json_t **doc, struct vsa_errmsg *em);
 /* Validates `doc` and replaces the file at `path` atomically.  Returns 0;
  * -EINVAL (invalid document, nothing written); -ENOMEM; or the -errno of
  * the failed step (named in `em` with the path).  The old file is intact on
- * any failure. */
+ * any failure.  Returns 1 (with `em` saying so) when the new file is in
+ * place but its directory could not be synced: it is what a restart
+ * reads, only a crash of the machine could still bring the old one back,
+ * so the caller goes on as saved and warns. */
 int ctl_store_save(const char *path, const json_t *doc,
                    struct vsa_errmsg *em);
 

@@ -324,6 +324,10 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
             rc = fail(e, CTL_RPC_SYSTEM, &em);
             goto out_abort_fwd;
         }
+        /* 1: the new file is in place, not yet durable: applied all the
+         * same, or the running state would differ from the file */
+        if (rc > 0)
+            VSA_LOG(WARN, "%s", em.msg);
     }
 
     /* 5. publish; VMs (channels of NICs that left are detached), release

@@ -315,7 +315,7 @@ static int save_unprivileged(const char *path, const json_t *doc,
         rc = ctl_store_save(path, doc, &em);
         w = write(pfd[1], em.msg, strlen(em.msg) + 1);
         (void)w;
-        _exit(rc < 0 ? -rc : 0);
+        _exit(rc < 0 ? -rc : rc > 0 ? 200 + rc : 0);
     }
     close(pfd[1]);
     memset(msg, 0, msg_size);
@@ -325,6 +325,8 @@ static int save_unprivileged(const char *path, const json_t *doc,
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_not_equal(WEXITSTATUS(status), 100);
+    if (WEXITSTATUS(status) >= 200)
+        return WEXITSTATUS(status) - 200;
     return -WEXITSTATUS(status);
 }
 
@@ -366,6 +368,47 @@ static void test_save_readonly_dir(void **state)
     json_decref(other);
 }
 
+/* The rename went through but the directory cannot be synced (here: it
+ * cannot be opened for reading, mode 0333 for an unprivileged user):
+ * the new file is the file, and the save says 1, "written, but ...", not a
+ * failure after which the caller would roll back to a state the file no
+ * longer holds. */
+static void test_save_dir_sync_fails(void **state)
+{
+    char dir[256], path[512], msg[VSA_ERRMSG_SIZE];
+    struct vsa_errmsg em;
+    json_t *good = ctl_default_config(), *other = jq(TT_RICH_DOC);
+    json_t *loaded = NULL;
+    struct stat st;
+    int rc;
+
+    (void)state;
+    if (geteuid() != 0) { /* cannot make a directory we cannot read */
+        json_decref(good);
+        json_decref(other);
+        skip();
+    }
+    assert_int_equal(stat(tmpdir, &st), 0);
+    assert_int_equal(chmod(tmpdir, 0711), 0); /* nobody may pass */
+    snprintf(dir, sizeof(dir), "%s/wx", tmpdir);
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(ctl_store_save(path, good, &em), 0);
+    assert_int_equal(chmod(dir, 0333), 0);
+
+    rc = save_unprivileged(path, other, msg, sizeof(msg));
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(chmod(tmpdir, st.st_mode & 07777), 0);
+    assert_int_equal(rc, 1);
+    assert_substr(msg, "written, but syncing directory");
+    assert_int_equal(ctl_store_load(path, &loaded, &em), 0);
+    assert_true(json_equal(other, loaded)); /* the new document */
+    assert_int_equal(count_others(dir, "config.json"), 0);
+    json_decref(loaded);
+    json_decref(good);
+    json_decref(other);
+}
+
 /* A parent path that is a file, not a directory. */
 static void test_save_bad_parent(void **state)
 {
@@ -394,6 +437,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_invalid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_save_readonly_dir, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_save_dir_sync_fails, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_save_bad_parent, setup,
                                         teardown),
