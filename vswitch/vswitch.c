@@ -23,6 +23,7 @@
 
 #include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
+#include "common/vsa_vdev.h"
 #include "vswitch/port_class.h"
 #include "vswitch/vsw_alloc.h"
 #include "vswitch/vsw_private.h"
@@ -449,7 +450,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                                 spec->name);
             goto out_free;
         }
-        free_vdev_name("net_tap_vsp", vdev, sizeof(vdev));
+        free_vdev_name(VSA_VDEV_TAP_PREFIX, vdev, sizeof(vdev));
         snprintf(devargs, sizeof(devargs), "%s,iface=%s", vdev,
                  spec->ifname);
         snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);
@@ -461,7 +462,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         } else if (spec->ifname && spec->ifname[0]) {
             /* looked up (must exist) by nic_save() below */
             set_up = true;
-            free_vdev_name("net_af_packet_vsp", vdev, sizeof(vdev));
+            free_vdev_name(VSA_VDEV_AF_PACKET_PREFIX, vdev, sizeof(vdev));
             snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,
                      spec->ifname);
             snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/vsa_vdev.h"
 #include "tools/ctl/ctl_alloc.h"
 #include "tools/ctl/ctl_private.h"
 
@@ -784,6 +785,15 @@ static int check_devargs(struct pctx *c, const char *s)
                         "devargs: device name of \"%s\" has characters "
                         "outside A-Z a-z 0-9 _ . : -",
                         ctl__safe_str(s, sbuf, sizeof(sbuf)));
+    if (strncmp(s, VSA_VDEV_TAP_PREFIX, strlen(VSA_VDEV_TAP_PREFIX)) == 0 ||
+        strncmp(s, VSA_VDEV_AF_PACKET_PREFIX,
+                strlen(VSA_VDEV_AF_PACKET_PREFIX)) == 0)
+        return perr(c, CTL__FAULT_VALUE,
+                    "devargs: device names " VSA_VDEV_TAP_PREFIX "… and "
+                    VSA_VDEV_AF_PACKET_PREFIX "… are reserved for the "
+                    "devices vesperd makes (internal ports, uplinks by "
+                    "interface name); \"%.*s\" is one: choose another name",
+                    (int)(dlen < 40 ? dlen : 40), s);
     return 0;
 }
 

@@ -490,6 +490,14 @@ static const struct bad_case bad_cases[] = {
           "'class':'dpdk','devargs':'net_ring0,nodeaction=x'}", ""),
       "ports[2] (\"p2\"): devargs: device \"net_ring0\" is already used by "
       "ports[1] (\"p1\")" },
+    /* the names vesperd gives its own TAP and af_packet devices: a dpdk
+     * port named so could take one of them at the next start */
+    { PORT_DOC("'class':'dpdk','devargs':'net_tap_vsp0,iface=tx0'"),
+      "devargs: device names net_tap_vsp… and net_af_packet_vsp… are "
+      "reserved for the devices vesperd makes (internal ports, uplinks by "
+      "interface name); \"net_tap_vsp0\" is one: choose another name" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_packet_vsp12,iface=veth0'"),
+      "\"net_af_packet_vsp12\" is one: choose another name" },
     { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
           "'class':'uplink','ifname':'vesper0'}", ""),
       "ports[1] (\"ext.uplink\"): ifname: \"vesper0\" is already used by "
