@@ -13,9 +13,13 @@
  * never waited for.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 #include <rte_malloc.h>
@@ -156,6 +160,56 @@ void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p)
     }
 }
 
+/* Opens `file` for a capture: a new file, or an existing regular file that
+ * is empty or already a capture (pcap or pcapng magic), truncated.
+ * Anything else is refused, so that a typo cannot turn vesperd (root)
+ * into a tool that truncates its own configuration or any other file; a
+ * symbolic link as the last component too (O_NOFOLLOW).  0 with *out, or
+ * -errno with the reason in em. */
+static int open_capture_file(const char *file, FILE **out,
+                             struct vsa_errmsg *em)
+{
+    static const uint32_t magics[] = {
+        0xa1b2c3d4u, 0xd4c3b2a1u, 0xa1b23c4du, 0x4d3cb2a1u, /* pcap */
+        0x0a0d0d0au,                                          /* pcapng */
+    };
+    int fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    struct stat st;
+    uint32_t magic = 0;
+    bool known = false;
+    int err;
+
+    if (fd < 0) {
+        err = errno;
+        return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
+                              err == ELOOP ? "it is a symbolic link"
+                                           : strerror(err));
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return vsa_errmsg_set(em, -EINVAL, "cannot write %s: not a regular "
+                              "file", file);
+    }
+    if (st.st_size > 0) {
+        if (pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic))
+            for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
+                known |= magic == magics[i];
+        if (!known) {
+            close(fd);
+            return vsa_errmsg_set(em, -EEXIST, "%s exists and is not a "
+                                  "capture file; refusing to overwrite it",
+                                  file);
+        }
+    }
+    if (ftruncate(fd, 0) != 0 || !(*out = fdopen(fd, "wb"))) {
+        err = errno;
+        close(fd);
+        return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
+                              strerror(err));
+    }
+    return 0;
+}
+
 int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
                       const char *file, uint64_t count,
                       enum vsw_capture_dir dir, uint32_t snaplen,
@@ -164,6 +218,7 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
     struct vsw_capture *cap;
     char ringname[RTE_RING_NAMESIZE];
     int slot = -1, rc;
+    FILE *fp;
 
     if (atomic_load(&port->capture))
         return vsa_errmsg_set(em, -EBUSY, "port %s is already being "
@@ -196,15 +251,14 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
         rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
         goto out_free;
     }
-    cap->dumper = pcap_dump_open((pcap_t *)cap->pcap, file);
+    rc = open_capture_file(file, &fp, em);
+    if (rc < 0)
+        goto out_free;
+    cap->dumper = pcap_dump_fopen((pcap_t *)cap->pcap, fp);
     if (!cap->dumper) {
-        /* libpcap's message names the file itself ("FILE: reason") */
-        const char *why = pcap_geterr((pcap_t *)cap->pcap);
-        size_t flen = strlen(file);
-
-        if (strncmp(why, file, flen) == 0 && strncmp(why + flen, ": ", 2) == 0)
-            why += flen + 2;
-        rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file, why);
+        rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,
+                            pcap_geterr((pcap_t *)cap->pcap));
+        fclose(fp);
         goto out_free;
     }
     sw->next_capture_id++;

@@ -76,3 +76,28 @@ echo "$out"
 assert_eq "$rc" 1 "capture to a missing directory is refused (exit 1)"
 assert_eq "$out" "vesperctl: cannot write $TMP/no/such/dir/cap.pcap: No such file or directory" \
     "the message names the file and the reason once"
+
+# 4. a file that is not a capture (vesperd's own configuration, here) is
+# never overwritten: refused, the file unchanged; an earlier capture is
+# written over; a symbolic link is refused
+sum0=$(sha256sum <"$VT_CONFIG")
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 1 -w "$VT_CONFIG" 2>&1)
+rc=$?
+echo "$out"
+assert_eq "$rc" 1 "capture onto the configuration file is refused (exit 1)"
+assert_eq "$out" "vesperctl: $VT_CONFIG exists and is not a capture file; refusing to overwrite it" \
+    "the message says why"
+assert_eq "$(sha256sum <"$VT_CONFIG")" "$sum0" "the configuration file is unchanged"
+ln -s "$VT_CONFIG" "$TMP/link.pcap"
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 1 -w "$TMP/link.pcap" 2>&1)
+assert_eq "$out" "vesperctl: cannot write $TMP/link.pcap: it is a symbolic link" \
+    "a symbolic link is refused"
+bg "$TMP/recap.out" timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 2 \
+    -w "$TMP/cap-uplink.pcap"
+RECAP_PID=$BG_PID
+sleep 1
+vm 1 ping -n -c 3 -i 0.2 "$NET_A.2" >/dev/null || true
+wait_pid "$RECAP_PID" 20 || fail "the capture over an earlier one did not finish"
+assert_eq "$(tshark -r "$TMP/cap-uplink.pcap" 2>/dev/null | wc -l)" 2 \
+    "an earlier capture file is written over (2 frames now)"
+vesperd_alive || fail "vesperd died"
