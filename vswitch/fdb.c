@@ -122,6 +122,34 @@ int vsw_fdb_set_port_limit(struct vsw_fdb *fdb, uint16_t port, uint32_t limit)
 
 /* ---- Static entries ------------------------------------------------------ */
 
+/* A slot of bucket b for a new static entry: a free one, else one whose
+ * learned entry is evicted for it; NULL if b holds static entries only. */
+static struct vsw_fdb_slot *__fdb_static_slot(struct vsw_fdb *fdb,
+                                              struct vsw_fdb_bucket *b)
+    VSW__REQUIRES(fdb->lock)
+{
+    for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++)
+        if (atomic_load_explicit(&b->slots[j].key, memory_order_relaxed) == 0)
+            return &b->slots[j];
+    for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++) {
+        struct vsw_fdb_slot *s = &b->slots[j];
+        uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+
+        if (v & (VSW__FDB_VAL_STATIC | VSW__FDB_VAL_DEAD))
+            continue;
+        /* Claimed like a removal (fdb_private.h); an lcore's refresh or
+         * move in between makes the CAS fail: try the next slot. */
+        if (atomic_compare_exchange_strong_explicit(
+                &s->val, &v, VSW__FDB_VAL_DEAD, memory_order_acq_rel,
+                memory_order_relaxed)) {
+            __fdb_clear(fdb, s, v);
+            vsw__fdb_count_inc(&fdb->stats.static_evicted);
+            return s;
+        }
+    }
+    return NULL;
+}
+
 int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
                        uint16_t port)
 {
@@ -147,12 +175,13 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
             vsw__fdb_port_release(fdb, vsw__fdb_val_port(v));
         goto out_unlock;
     }
-    if (atomic_load_explicit(&fdb->n_entries, memory_order_relaxed) >=
-        fdb->max_entries) {
-        err = -ENOSPC;
-        goto out_unlock;
-    }
-    s = __fdb_free_slot(fdb, hash);
+    /* Not counted against max_entries here (the configuration bounds the
+     * static entries by it) and preferring the first bucket, as
+     * vsw_fdb_statics_fit counts. */
+    s = __fdb_static_slot(fdb, &fdb->buckets[vsw__fdb_bucket1(fdb, hash)]);
+    if (s == NULL)
+        s = __fdb_static_slot(fdb,
+                              &fdb->buckets[vsw__fdb_bucket2(fdb, hash)]);
     if (s == NULL) {
         vsw__fdb_count_inc(&fdb->stats.bucket_full);
         err = -ENOSPC;
@@ -162,6 +191,110 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
 
 out_unlock:
     fdb_unlock(fdb);
+    return err;
+}
+
+/* Static slots per bucket: those of static entries `keep` accepts. */
+static unsigned bucket_kept_statics(const struct vsw_fdb *fdb, uint32_t b,
+                                    vsw_fdb_keep_fn *keep, const void *arg)
+{
+    unsigned n = 0;
+
+    for (int j = 0; j < VSW__FDB_BUCKET_SLOTS; j++) {
+        const struct vsw_fdb_slot *s = &fdb->buckets[b].slots[j];
+        uint64_t k = atomic_load_explicit(&s->key, memory_order_acquire);
+        uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
+
+        if (k == 0 || !(v & VSW__FDB_VAL_STATIC) || (v & VSW__FDB_VAL_DEAD))
+            continue;
+        struct vsw_fdb_entry e = {
+            .vid = (uint16_t)((k >> VSW__FDB_KEY_VID_SHIFT) & 0xfff),
+            .mac = k & VSW_FDB_MAC_MASK,
+            .port = vsw__fdb_val_port(v),
+            .is_static = true,
+        };
+        n += keep(&e, arg);
+    }
+    return n;
+}
+
+int vsw_fdb_statics_fit(struct vsw_fdb *fdb,
+                        const struct vsw_fdb_static_key *want, uint32_t n,
+                        vsw_fdb_keep_fn *keep, const void *keep_arg,
+                        uint32_t *bad)
+{
+    /* per bucket: 0 = not looked at yet, else 1 + slots still available
+     * to new static entries */
+    uint8_t *room;
+    int err = 0;
+
+    if (n == 0)
+        return 0;
+    room = vsa_calloc(fdb->n_buckets, sizeof(*room));
+    if (!room)
+        return -ENOMEM;
+    fdb_lock(fdb);
+    /* Pass 1, as vsw_fdb_add_static is called (vsw_commit_publish): keys
+     * in the table as learned entries become static in place, so their
+     * slots are taken first.  Pass 2: the others, first bucket first. */
+    for (int pass = 1; pass <= 2 && !err; pass++) {
+        for (uint32_t i = 0; i < n && !err; i++) {
+            uint64_t key, hash, v;
+            struct vsw_fdb_slot *s;
+            uint32_t b[2];
+            int got = -1;
+
+            if (!fdb_key_valid(want[i].vid, want[i].mac)) {
+                *bad = i;
+                err = -EINVAL;
+                break;
+            }
+            key = vsw_fdb_key(want[i].vid, want[i].mac);
+            hash = vsw_fdb_hash(fdb, key);
+            s = vsw__fdb_find(fdb, key, hash, &v, VSW_FDB_PROBE_ORDERED);
+            if (s && (v & VSW__FDB_VAL_STATIC)) {
+                struct vsw_fdb_entry e = {
+                    .vid = want[i].vid, .mac = want[i].mac,
+                    .port = vsw__fdb_val_port(v), .is_static = true,
+                };
+                if (keep(&e, keep_arg))
+                    continue; /* stays; its slot is counted below */
+                s = NULL;     /* dropped first, then added anew */
+            }
+            if (pass == 1) {
+                if (s) { /* learned: made static in place */
+                    uint32_t bi = (uint32_t)((s - &fdb->buckets[0].slots[0]) /
+                                             VSW__FDB_BUCKET_SLOTS);
+                    if (room[bi] == 0)
+                        room[bi] = (uint8_t)(1 + VSW__FDB_BUCKET_SLOTS -
+                                             bucket_kept_statics(
+                                                 fdb, bi, keep, keep_arg));
+                    room[bi]--;
+                }
+                continue;
+            }
+            if (s)
+                continue; /* done in pass 1 */
+            b[0] = vsw__fdb_bucket1(fdb, hash);
+            b[1] = vsw__fdb_bucket2(fdb, hash);
+            for (int k = 0; k < 2 && got < 0; k++) {
+                if (room[b[k]] == 0)
+                    room[b[k]] = (uint8_t)(1 + VSW__FDB_BUCKET_SLOTS -
+                                           bucket_kept_statics(fdb, b[k], keep,
+                                                               keep_arg));
+                if (room[b[k]] > 1) {
+                    room[b[k]]--;
+                    got = k;
+                }
+            }
+            if (got < 0) {
+                *bad = i;
+                err = -ENOSPC;
+            }
+        }
+    }
+    fdb_unlock(fdb);
+    vsa_free(room);
     return err;
 }
 
@@ -316,6 +449,7 @@ void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out)
     out->displaced = LOAD(displaced);
     out->learn_busy = LOAD(learn_busy);
     out->static_conflict = LOAD(static_conflict);
+    out->static_evicted = LOAD(static_evicted);
 #undef LOAD
 }
 
@@ -471,7 +605,8 @@ static bool __fdb_move_to_second(struct vsw_fdb *fdb, struct vsw_fdb_slot *from,
  * of its second (one step of cuckoo displacement, never further, and never
  * back towards a first bucket, whose probe comes first).  The new key's
  * first bucket is tried first, so that it lands where lookups prefetch.
- * NULL if no resident can move. */
+ * Static entries stay where they are: vsw_fdb_statics_fit counts on them
+ * holding their slots.  NULL if no resident can move. */
 static struct vsw_fdb_slot *__fdb_make_room(struct vsw_fdb *fdb, uint64_t hash)
 {
     uint32_t cand[2] = { vsw__fdb_bucket1(fdb, hash),
@@ -485,7 +620,9 @@ static struct vsw_fdb_slot *__fdb_make_room(struct vsw_fdb *fdb, uint64_t hash)
             uint64_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
             uint64_t kh = vsw_fdb_hash(fdb, k);
 
-            if (k == 0 || vsw__fdb_bucket1(fdb, kh) != cand[b])
+            if (k == 0 || vsw__fdb_bucket1(fdb, kh) != cand[b] ||
+                (atomic_load_explicit(&s->val, memory_order_relaxed) &
+                 VSW__FDB_VAL_STATIC))
                 continue;
             struct vsw_fdb_bucket *alt =
                 &fdb->buckets[vsw__fdb_bucket2(fdb, kh)];

@@ -89,10 +89,16 @@
  * --------------
  * Added by the operator (vsw_fdb_add_static).  They never age, never move
  * (a learned source on another port is refused and counted
- * `static_conflict`), are not counted against per-port learn limits, but do
- * count toward max_entries.  Adding a static entry over a learned entry for
- * the same key replaces it.  vsw_fdb_del removes either kind; flushes remove
- * static entries only when asked to.
+ * `static_conflict`; nor are they displaced to their second bucket), are
+ * not counted against per-port learn limits, and take precedence over
+ * learned entries: adding one over a learned entry for the same key
+ * replaces it, and when neither of its buckets has a free slot it evicts a
+ * learned entry there (counted `static_evicted`), also when learned entries
+ * have filled max_entries.  The configuration keeps their number within
+ * max_entries, and vsw_fdb_statics_fit tells beforehand whether a set of
+ * them finds room: only static entries crowding both buckets of a key
+ * leave none.  vsw_fdb_del removes either kind; flushes remove static
+ * entries only when asked to.
  *
  * Thread-safety
  * -------------
@@ -184,6 +190,7 @@ struct vsw_fdb_stats {
     uint64_t learn_busy;      /* learns skipped: writer lock busy or the
                                  entry changed under a concurrent update */
     uint64_t static_conflict; /* learns refused: static entry on another port */
+    uint64_t static_evicted;  /* learned entries evicted by a static add */
 };
 
 /* ---- Lifecycle ---------------------------------------------------------- */
@@ -210,12 +217,33 @@ int vsw_fdb_set_port_limit(struct vsw_fdb *fdb, uint16_t port, uint32_t limit);
 
 /* ---- Static entries ------------------------------------------------------ */
 
-/* Adds or updates a static entry; replaces a learned entry for the same key.
- * Returns 0, -EINVAL (vid outside 1..4094, mac wider than 48 bits, port >=
- * VSW_FDB_MAX_PORTS), -ENOSPC (table at max_entries, or both buckets full;
- * the latter is also counted `bucket_full`). */
+/* Adds or updates a static entry; replaces a learned entry for the same key,
+ * or takes the slot of a learned entry in one of its buckets (see "Static
+ * entries").  Returns 0, -EINVAL (vid outside 1..4094, mac wider than 48
+ * bits, port >= VSW_FDB_MAX_PORTS), -ENOSPC (both buckets hold static
+ * entries only; counted `bucket_full`). */
 int vsw_fdb_add_static(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac,
                        uint16_t port);
+
+/* A static entry to come, for vsw_fdb_statics_fit. */
+struct vsw_fdb_static_key {
+    uint16_t vid;
+    uint64_t mac;
+};
+
+/* Whether vsw_fdb_add_static will find room for every key of want[0..n)
+ * once the static entries that `keep` rejects are removed, when called as
+ * vsw_commit_publish does: first for the keys the table holds as learned
+ * entries (made static in place), then for the others, each of which gets
+ * a slot (free or learned) in its first bucket, else in its second,
+ * counting the slots the keys before it take.  Changes nothing.
+ * Returns 0; -ENOSPC with the index of the first key that finds none in
+ * *bad; -EINVAL (a key out of range, *bad set); -ENOMEM. */
+typedef bool vsw_fdb_keep_fn(const struct vsw_fdb_entry *e, const void *arg);
+int vsw_fdb_statics_fit(struct vsw_fdb *fdb,
+                        const struct vsw_fdb_static_key *want, uint32_t n,
+                        vsw_fdb_keep_fn *keep, const void *keep_arg,
+                        uint32_t *bad);
 
 /* Removes the entry for (vid, mac), static or learned.  Returns 0, -ENOENT
  * (no such entry), -EINVAL (vid outside 1..4094 or mac wider than 48 bits). */

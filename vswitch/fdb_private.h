@@ -112,6 +112,7 @@ struct vsw_fdb_counters {
     _Atomic uint64_t displaced;
     _Atomic uint64_t learn_busy;
     _Atomic uint64_t static_conflict;
+    _Atomic uint64_t static_evicted;
 };
 
 struct vsw_fdb {

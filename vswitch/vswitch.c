@@ -24,6 +24,7 @@
 #include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "common/vsa_vdev.h"
+#include "vswitch/fdb_dp.h"
 #include "vswitch/port_class.h"
 #include "vswitch/vsw_alloc.h"
 #include "vswitch/vsw_private.h"
@@ -763,6 +764,64 @@ static bool is_stale_static(const struct vsw_fdb_entry *e, const void *arg)
     return true;
 }
 
+static bool is_kept_static(const struct vsw_fdb_entry *e, const void *arg)
+{
+    return !is_stale_static(e, arg);
+}
+
+/* Whether every static entry of the new configuration will find room in
+ * its switch's FDB at publication (vsw_fdb_statics_fit), so that a commit
+ * is refused here rather than published without one.  0, -ENOSPC or
+ * -ENOMEM with em set. */
+static int statics_fit(const struct vsw_cfg *cfg,
+                       struct vsw_switch_state *next_sw,
+                       struct vsa_errmsg *em)
+{
+    struct vsw_fdb_static_key *want;
+    uint32_t *idx;
+    int rc = 0;
+
+    if (cfg->n_statics == 0)
+        return 0;
+    want = vsa_calloc(cfg->n_statics, sizeof(*want));
+    idx = vsa_calloc(cfg->n_statics, sizeof(*idx));
+    if (!want || !idx) {
+        rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < cfg->n_switches && rc == 0; i++) {
+        struct stale_static_arg a = { cfg, i };
+        uint32_t n = 0, bad = 0;
+
+        for (uint32_t k = 0; k < cfg->n_statics; k++) {
+            if (cfg->statics[k].switch_idx != i)
+                continue;
+            want[n].vid = cfg->statics[k].vid;
+            want[n].mac = vsa_mac_to_u64(&cfg->statics[k].mac);
+            idx[n++] = k;
+        }
+        rc = vsw_fdb_statics_fit(next_sw[i].fdb, want, n, is_kept_static, &a,
+                                 &bad);
+        if (rc == -ENOMEM) {
+            vsa_errmsg_set(em, rc, "out of memory");
+        } else if (rc < 0) {
+            char mac[VSA_MAC_STRLEN];
+
+            vsa_errmsg_set(em, rc, "switch %s: no room for static FDB entry "
+                           "%s vlan %u: both of its buckets hold static "
+                           "entries only (too many static entries hash "
+                           "alike; a larger fdb_max spreads them)",
+                           next_sw[i].name,
+                           vsa_mac_format(&cfg->statics[idx[bad]].mac, mac),
+                           cfg->statics[idx[bad]].vid);
+        }
+    }
+out:
+    vsa_free(want);
+    vsa_free(idx);
+    return rc;
+}
+
 static void drop_stale_statics(struct vsw_fdb *fdb, struct fdb_match_walk *w,
                                const struct vsw_cfg *cfg, uint32_t switch_idx)
 {
@@ -881,6 +940,9 @@ int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
         }
         nx->fdb = c->created[i];
     }
+    rc = statics_fit(cfg, c->next_sw, em);
+    if (rc < 0)
+        goto out_abort;
 
     s = snapshot_alloc(cfg->n_ports, cfg->n_switches);
     if (!s) {
@@ -951,13 +1013,31 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
     for (uint32_t i = 0; i < cfg->n_switches; i++)
         if (!c->created[i])
             drop_stale_statics(next_sw[i].fdb, &c->walk, cfg, i);
-    for (uint32_t i = 0; i < cfg->n_statics; i++) {
-        const struct vsw_cfg_static *st = &cfg->statics[i];
-        int rc = vsw_fdb_add_static(next_sw[st->switch_idx].fdb, st->vid,
-                                    vsa_mac_to_u64(&st->mac), st->port->id);
-        if (rc < 0)
-            VSA_LOG(WARN, "static FDB entry %u on switch %s not added: %s",
-                    i, next_sw[st->switch_idx].name, strerror(-rc));
+    /* In the order vsw_fdb_statics_fit counted: keys the table holds
+     * become static in place first, so that no new static entry evicts
+     * one of them; then the new ones. */
+    for (int pass = 1; pass <= 2; pass++) {
+        for (uint32_t i = 0; i < cfg->n_statics; i++) {
+            const struct vsw_cfg_static *st = &cfg->statics[i];
+            struct vsw_fdb *fdb = next_sw[st->switch_idx].fdb;
+            uint64_t key = vsw_fdb_key(st->vid, vsa_mac_to_u64(&st->mac));
+            bool held = vsw_fdb_lookup(fdb, key, vsw_fdb_hash(fdb, key)) !=
+                        VSW_FDB_PORT_NONE;
+            int rc;
+
+            if (held != (pass == 1))
+                continue;
+            rc = vsw_fdb_add_static(fdb, st->vid, vsa_mac_to_u64(&st->mac),
+                                    st->port->id);
+            /* statics_fit() found room for every one and only this thread
+             * adds, drops or ages entries; what an lcore does meanwhile
+             * (learn into a free slot, move a learned entry to its second
+             * bucket) leaves that room but in a corner case */
+            if (rc < 0)
+                VSA_LOG(ERR, "static FDB entry %u on switch %s not added: "
+                        "%s", i, next_sw[st->switch_idx].name,
+                        strerror(-rc));
+        }
     }
 
     /* FDBs of switches that disappear or were rebuilt retire after the

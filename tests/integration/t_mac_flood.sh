@@ -3,13 +3,16 @@
 # (f) MAC flood: 100,000 frames with random source MACs from port vm3
 # (learn limit 1000) leave vm1's and vm2's FDB entries in place, learn at
 # most 1000 MACs on vm3, count the refusals, and vm1 <-> vm2 still talk.
+# Then vm3 without a limit fills the table (fdb_max 2048): a static entry
+# the operator adds to the full table is installed all the same (it was
+# saved but not installed before).
 . "$(dirname "$0")/lib.sh"
 
 for n in 1 2 3; do
     vm_add "$n" "$NET_A.$n/24"
 done
 start_vesperd
-ctl_ok switch add sw --type private
+ctl_ok switch add sw --type private --fdb-max 2048
 vm_attach 1 sw
 vm_attach 2 sw
 vm_attach 3 sw --learn-limit 1000
@@ -48,3 +51,19 @@ dl=$(stat_of vm3 .drops.learn_limit)
 log "vm3 drops.learn_limit: $dl"
 assert_ping 1 "$NET_A.2" 5
 assert_ping 2 "$NET_A.1" 5
+
+# the table full of learned entries takes a static entry
+ctl_ok port set vm3 --learn-limit 0
+vm 3 timeout 60 "$PY" "$VT_DIR/macflood.py" "vt$VT_ID-v3" 20000 >/dev/null 2>&1 ||
+    fail "macflood.py failed"
+sleep 1
+ss=$(ctl_json switch show sw)
+log "after the second flood: $(jq -c '{fdb_entries, table_full: .fdb_stats.table_full}' <<<"$ss")"
+assert_gt "$(jq -r '.fdb_stats.table_full' <<<"$ss")" 0 "the table filled up (table_full counts refused learns)"
+ctl_ok fdb add sw --vlan 1 --mac 02:00:00:ee:00:01 --port vm1
+fdb_has sw 02:00:00:ee:00:01 vm1 || fail "the static entry added to the full table is not in fdb show"
+ok "a static entry added to a full table is installed"
+assert_eq "$(ctl_json config show | jq -r '[(.config // .).fdb_static[] | select(.mac == "02:00:00:ee:00:01")] | length')" 1 \
+    "and stored"
+assert_ping 1 "$NET_A.2" 3
+vesperd_alive || fail "vesperd died"

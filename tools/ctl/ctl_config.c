@@ -1369,6 +1369,26 @@ static int check_fdb_unique(struct pctx *c, const struct ctl_config *cfg)
                 orig);
 }
 
+/* Static entries per switch within its fdb_max: the FDB takes them in
+ * before learned ones, but it holds fdb_max entries. */
+static int check_fdb_count(struct pctx *c, const struct ctl_config *cfg)
+{
+    for (uint32_t s = 0; s < cfg->n_switches; s++) {
+        uint32_t n = 0;
+
+        for (uint32_t i = 0; i < cfg->n_fdb_static; i++)
+            n += cfg->fdb_static[i].switch_idx == s;
+        if (n > cfg->switches[s].fdb_max) {
+            set_where(c, "switches", s, cfg->switches[s].name);
+            return perr(c, CTL__FAULT_RULE,
+                        "fdb_max: %u static FDB entries on this switch, more "
+                        "than its fdb_max of %u", n,
+                        cfg->switches[s].fdb_max);
+        }
+    }
+    return 0;
+}
+
 /*
  * Static helpers: the document
  */
@@ -1468,7 +1488,8 @@ static int parse_top(struct pctx *c, const json_t *doc,
             goto out_free;
         cfg->n_fdb_static = i + 1;
     }
-    if ((rc = check_fdb_unique(c, cfg)) < 0)
+    if ((rc = check_fdb_unique(c, cfg)) < 0 ||
+        (rc = check_fdb_count(c, cfg)) < 0)
         goto out_free;
     *out = cfg;
     return 0;

@@ -143,7 +143,7 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
         struct vsw_fdb_stats st;
         vsw_fdb_get_stats(fdb, &st);
         json_object_set_new(r, "fdb_stats", json_pack(
-            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
             "learned", (json_int_t)st.learned, "moved", (json_int_t)st.moved,
             "refreshed", (json_int_t)st.refreshed,
             "aged", (json_int_t)st.aged,
@@ -152,7 +152,8 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
             "bucket_full", (json_int_t)st.bucket_full,
             "displaced", (json_int_t)st.displaced,
             "learn_busy", (json_int_t)st.learn_busy,
-            "static_conflict", (json_int_t)st.static_conflict));
+            "static_conflict", (json_int_t)st.static_conflict,
+            "static_evicted", (json_int_t)st.static_evicted));
     }
     return r;
 }

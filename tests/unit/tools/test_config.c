@@ -791,6 +791,36 @@ static void test_limits(void **state)
     json_decref(doc);
 }
 
+/* A switch's static FDB entries fit in its fdb_max (the FDB takes them
+ * before learned entries, but holds fdb_max): 16 on fdb_max 16 parse, a
+ * 17th is refused, naming the switch. */
+static void test_fdb_static_within_fdb_max(void **state)
+{
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg em;
+    json_t *doc = jq(DOC("{'name':'priv','type':'private','fdb_max':16}",
+                         P_RING, ""));
+    json_t *fdb = json_object_get(doc, "fdb_static");
+    char mac[32];
+
+    (void)state;
+    for (int i = 0; i < 17; i++) {
+        snprintf(mac, sizeof(mac), "02:00:00:00:01:%02x", i);
+        if (i == 16) {
+            assert_int_equal(ctl_config_parse(doc, &cfg, &em), 0);
+            ctl_config_free(cfg);
+        }
+        json_array_append_new(fdb, json_pack("{s:s,s:i,s:s,s:s}", "switch",
+                                             "priv", "vlan", 1, "mac", mac,
+                                             "port", "p1"));
+    }
+    assert_int_equal(ctl_config_parse(doc, &cfg, &em), -EINVAL);
+    assert_substr(em.msg, "switches[0] (\"priv\"): fdb_max: 17 static FDB "
+                          "entries on this switch, more than its fdb_max of "
+                          "16");
+    json_decref(doc);
+}
+
 /* The largest valid document (1024 ports, 65536 static entries, 64
  * switches) parses, and quickly: the pairwise checks are bounded. */
 static void test_max_size(void **state)
@@ -1011,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_nul_in_string),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_fdb_static_within_fdb_max),
         cmocka_unit_test(test_max_size),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_vms),

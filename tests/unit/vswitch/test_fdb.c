@@ -451,15 +451,28 @@ static void test_static(void **state)
     assert_int_equal(vsw_fdb_port_count(f, 2), 0);
     vsw_fdb_destroy(f);
 
-    /* Statics count toward max_entries. */
+    /* Statics count toward max_entries: with 4 in a table of 4 nothing
+     * more is learned.  The FDB does not refuse a fifth static for it (the
+     * configuration keeps them within fdb_max; a slot is free). */
     f = mk(4, 10, 7);
     for (uint64_t i = 0; i < 4; i++)
         assert_int_equal(vsw_fdb_add_static(f, 1, 0x100 + i, 1), 0);
-    assert_int_equal(vsw_fdb_add_static(f, 1, 0x200, 1), -ENOSPC);
     assert_int_equal(learn(f, 1, 0x300, 1, 1), VSW_FDB_REFUSED);
     assert_int_equal(stats(f).table_full, 1);
+    assert_int_equal(vsw_fdb_add_static(f, 1, 0x200, 1), 0);
     /* Updating an existing static needs no room. */
     assert_int_equal(vsw_fdb_add_static(f, 1, 0x100, 2), 0);
+    vsw_fdb_destroy(f);
+
+    /* A table full of learned entries takes a static entry all the same:
+     * it evicts one (the operator's entry wins over what was learned). */
+    f = mk(16, 10, 7);
+    for (uint64_t i = 0; vsw_fdb_count(f) < 16; i++)
+        (void)learn(f, 1, 0x400 + i, 1, 1);
+    assert_int_equal(learn(f, 1, 0x500, 1, 1), VSW_FDB_REFUSED);
+    assert_int_equal(vsw_fdb_add_static(f, 1, 0x500, 2), 0);
+    assert_int_equal(lookup(f, 1, 0x500), 2);
+    assert_true(vsw_fdb_count(f) == 16 || vsw_fdb_count(f) == 17);
     vsw_fdb_destroy(f);
 }
 
@@ -483,8 +496,6 @@ static void test_bucket_full(void **state)
         assert_int_equal(learn(f, 1, macs[i], 1, 1), VSW_FDB_NEW);
     assert_int_equal(learn(f, 1, macs[8], 1, 1), VSW_FDB_REFUSED);
     assert_int_equal(stats(f).bucket_full, 1);
-    assert_int_equal(vsw_fdb_add_static(f, 1, macs[8], 1), -ENOSPC);
-    assert_int_equal(stats(f).bucket_full, 2);
     assert_int_equal(vsw_fdb_count(f), 8);
     assert_int_equal(vsw_fdb_port_count(f, 1), 8);
     for (int i = 0; i < 8; i++)
@@ -493,6 +504,86 @@ static void test_bucket_full(void **state)
     assert_int_equal(vsw_fdb_del(f, 1, macs[3]), 0);
     assert_int_equal(learn(f, 1, macs[8], 1, 1), VSW_FDB_NEW);
     assert_int_equal(lookup(f, 1, macs[3]), VSW_FDB_PORT_NONE);
+
+    /* A static entry takes a learned one's slot (evicted, counted), and
+     * only static entries in both buckets leave it none. */
+    assert_int_equal(vsw_fdb_add_static(f, 1, macs[3], 2), 0);
+    assert_int_equal(stats(f).static_evicted, 1);
+    assert_int_equal(vsw_fdb_count(f), 8);
+    assert_int_equal(vsw_fdb_port_count(f, 1), 7);
+    assert_int_equal(lookup(f, 1, macs[3]), 2);
+    {
+        int refused = 0, in = 0;
+
+        for (int i = 0; i < 9; i++) {
+            int rc = vsw_fdb_add_static(f, 1, macs[i], 3);
+
+            assert_true(rc == 0 || rc == -ENOSPC);
+            refused += rc != 0;
+        }
+        for (int i = 0; i < 9; i++)
+            in += lookup(f, 1, macs[i]) == 3;
+        assert_int_equal(refused, 1); /* 8 slots, all static now */
+        assert_int_equal(in, 8);
+    }
+    assert_int_equal(vsw_fdb_port_count(f, 1), 0);
+    assert_int_equal(vsw_fdb_count(f), 8);
+    vsw_fdb_destroy(f);
+}
+
+/* vsw_fdb_statics_fit agrees with what vsw_fdb_add_static then does: nine
+ * keys whose buckets both lie in {0, 1} (8 slots) do not fit, eight do,
+ * and nine do once a static entry there is one the new set drops. */
+static bool keep_all_but(const struct vsw_fdb_entry *e, const void *arg)
+{
+    return e->mac != *(const uint64_t *)arg;
+}
+
+static void test_statics_fit(void **state)
+{
+    (void)state;
+    struct vsw_fdb *f = mk(16, 10, 99); /* 8 buckets */
+    struct vsw_fdb_static_key want[9];
+    uint64_t none = 0, bad = 0;
+    uint32_t badi = 99;
+    int n = 0;
+
+    rng_seed(5);
+    while (n < 9) {
+        uint64_t mac = rand_mac();
+        uint64_t h = vsw_fdb_hash(f, vsw_fdb_key(1, mac));
+        if (vsw__fdb_bucket1(f, h) < 2 && vsw__fdb_bucket2(f, h) < 2)
+            want[n++] = (struct vsw_fdb_static_key){ .vid = 1, .mac = mac };
+    }
+    /* learned entries in the way do not count */
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(learn(f, 1, want[i].mac, 1, 1), VSW_FDB_NEW);
+    assert_int_equal(vsw_fdb_statics_fit(f, want, 8, keep_all_but, &none,
+                                         &badi), 0);
+    assert_int_equal(vsw_fdb_statics_fit(f, want, 9, keep_all_but, &none,
+                                         &badi), -ENOSPC);
+    assert_int_equal(badi, 8);
+    /* learned entries count against a new key once they are made static
+     * in place first */
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(vsw_fdb_add_static(f, 1, want[i].mac, 2), 0);
+    assert_int_equal(vsw_fdb_add_static(f, 1, want[8].mac, 2), -ENOSPC);
+    /* all 8 present: those need no slot, the ninth still none */
+    assert_int_equal(vsw_fdb_statics_fit(f, want, 9, keep_all_but, &none,
+                                         &badi), -ENOSPC);
+    assert_int_equal(badi, 8);
+    /* the set without want[0] and with want[8]: want[0]'s slot is free by
+     * then (dropped before the adds) */
+    bad = want[0].mac;
+    assert_int_equal(vsw_fdb_statics_fit(f, want + 1, 8, keep_all_but, &bad,
+                                         &badi), 0);
+    assert_int_equal(vsw_fdb_del(f, 1, want[0].mac), 0);
+    assert_int_equal(vsw_fdb_add_static(f, 1, want[8].mac, 2), 0);
+    /* a key out of range */
+    want[0].vid = 4095;
+    assert_int_equal(vsw_fdb_statics_fit(f, want, 1, keep_all_but, &none,
+                                         &badi), -EINVAL);
+    assert_int_equal(badi, 0);
     vsw_fdb_destroy(f);
 }
 
@@ -1226,6 +1317,16 @@ struct dt_model {
     uint32_t results[5];
 };
 
+/* static entries in the model (they are not held to max_entries) */
+static uint32_t dt_statics(const struct dt_model *m)
+{
+    uint32_t n = 0;
+
+    for (int i = 0; i < DT_KEYS; i++)
+        n += m->e[i].present && m->e[i].is_static;
+    return n;
+}
+
 static void dt_remove(struct dt_model *m, int i)
 {
     if (!m->e[i].is_static)
@@ -1302,7 +1403,7 @@ static void dt_static(struct vsw_fdb *f, struct dt_model *m, int i,
                       uint16_t port)
 {
     struct dt_entry *e = &m->e[i];
-    uint64_t bf = stats(f).bucket_full;
+    uint64_t bf = stats(f).bucket_full, ev = stats(f).static_evicted;
     int err = vsw_fdb_add_static(f, m->vid[i], m->mac[i], port);
 
     if (e->present) {
@@ -1311,16 +1412,30 @@ static void dt_static(struct vsw_fdb *f, struct dt_model *m, int i,
             m->pc[e->port]--;
         *e = (struct dt_entry){.present = true, .is_static = true,
                                .port = port};
-    } else if (m->count >= m->max) {
-        assert_int_equal(err, -ENOSPC);
     } else if (err != 0) {
+        /* both buckets hold static entries only (max_entries is the
+         * configuration's to enforce for statics) */
         assert_int_equal(err, -ENOSPC);
         assert_int_equal(stats(f).bucket_full, bf + 1);
+        assert_int_equal(stats(f).static_evicted, ev);
         m->bucket_full_refusals++;
     } else {
         *e = (struct dt_entry){.present = true, .is_static = true,
                                .port = port};
         m->count++;
+        if (stats(f).static_evicted != ev) { /* took a learned one's slot */
+            int gone = -1;
+
+            assert_int_equal(stats(f).static_evicted, ev + 1);
+            for (int k = 0; k < DT_KEYS; k++)
+                if (k != i && m->e[k].present && !m->e[k].is_static &&
+                    lookup(f, m->vid[k], m->mac[k]) == VSW_FDB_PORT_NONE) {
+                    assert_int_equal(gone, -1); /* exactly one */
+                    gone = k;
+                }
+            assert_true(gone >= 0);
+            dt_remove(m, gone);
+        }
     }
 }
 
@@ -1413,7 +1528,7 @@ static void dt_run(uint32_t max, uint32_t ops, uint64_t seed, bool crowded)
                              m->e[i].present ? m->e[i].port
                                              : VSW_FDB_PORT_NONE);
         }
-        assert_true(vsw_fdb_count(f) <= max);
+        assert_true(vsw_fdb_count(f) <= max + dt_statics(m));
         if (op % 1000 == 0)
             dt_check_all(f, m);
     }
@@ -1454,6 +1569,7 @@ int main(void)
         cmocka_unit_test(test_move),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_bucket_full),
+        cmocka_unit_test(test_statics_fit),
         cmocka_unit_test(test_displacement),
         cmocka_unit_test(test_slot_check),
         cmocka_unit_test(test_probe_modes),
