@@ -30,7 +30,8 @@
  *     the port's `untagged_vid`, tagged otherwise.
  *
  * Access ports drop tagged frames other than priority-tagged ones (a VM must
- * not pick its own VLAN); that is the security rule, not an omission.
+ * not pick its own VLAN), and priority-tagged ones with a VLAN tag behind
+ * the priority tag; that is the security rule, not an omission.
  *
  * Thread-safety: plain values.  The data path reads compiled `struct
  * vlan_port` values inside RCU-published configuration snapshots and never
@@ -112,14 +113,23 @@ void vlan_port_compile(const struct vlan_port_mode *m, struct vlan_port *out);
 
 /* Ingress classification.  `tagged` says whether the frame carries an
  * 802.1Q tag (TPID 0x8100), `tag_vid` is its VID (0..4095, ignored if
- * untagged).  On VLAN_ADMIT, *vid holds the frame's VLAN (1..4094). */
+ * untagged), `inner_tagged` whether another 0x8100 tag follows it.  On
+ * VLAN_ADMIT, *vid holds the frame's VLAN (1..4094).
+ *
+ * A priority tag (VID 0) with a VLAN tag behind it is refused on a port
+ * that takes no tagged frames (access): admitted to the port's VLAN, it
+ * would leave a trunk whose native VLAN goes out untagged with the inner
+ * tag outermost, and the VM would have picked its VLAN after all (the
+ * double-tagging hop). */
 static inline enum vlan_verdict
 vlan_port_ingress(const struct vlan_port *p, bool tagged, uint16_t tag_vid,
-                  uint16_t *vid)
+                  bool inner_tagged, uint16_t *vid)
 {
     if (!tagged || tag_vid == 0) {
         if (p->pvid == 0)
             return VLAN_DROP_UNTAGGED;
+        if (tagged && inner_tagged && !p->accept_tagged)
+            return VLAN_DROP_TAGGED;
         *vid = p->pvid;
         return VLAN_ADMIT;
     }

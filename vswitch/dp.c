@@ -278,7 +278,8 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
             drop_pkt(lc, in->id, VSW_DROP_RUNT, m);
             continue;
         }
-        v = vlan_port_ingress(&in->vlan, l2.tagged, l2.tag_vid, &pm->vid);
+        v = vlan_port_ingress(&in->vlan, l2.tagged, l2.tag_vid,
+                              l2.inner_tagged, &pm->vid);
         if (unlikely(v != VLAN_ADMIT)) {
             /* vlan_verdict 1..4 map onto the first four drop reasons */
             drop_pkt(lc, in->id, (enum vsw_drop)(v - 1), m);

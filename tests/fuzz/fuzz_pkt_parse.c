@@ -136,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const struct vlan_port *in = &ports[i];
         uint16_t vid = 0;
         enum vlan_verdict v =
-            vlan_port_ingress(in, l2.tagged, l2.tag_vid, &vid);
+            vlan_port_ingress(in, l2.tagged, l2.tag_vid, l2.inner_tagged, &vid);
         const char *name = vlan_verdict_name(v);
         bool prio = !l2.tagged || l2.tag_vid == 0;
 

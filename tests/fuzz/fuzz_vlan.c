@@ -193,7 +193,7 @@ static void check_port(const struct vlan_port_mode *m,
         CHECK(!member || vid_ok(v));
 
         /* ingress of a frame tagged with v */
-        verdict = vlan_port_ingress(p, true, (uint16_t)v, &vid);
+        verdict = vlan_port_ingress(p, true, (uint16_t)v, false, &vid);
         if (v == 0) {
             CHECK(verdict == (p->pvid ? VLAN_ADMIT : VLAN_DROP_UNTAGGED));
         } else if (v == 4095) {
@@ -364,7 +364,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      &l2) == 0) {
         uint16_t vid = 0;
         enum vlan_verdict v =
-            vlan_port_ingress(&port, l2.tagged, l2.tag_vid, &vid);
+            vlan_port_ingress(&port, l2.tagged, l2.tag_vid, l2.inner_tagged,
+                              &vid);
 
         CHECK(strcmp(vlan_verdict_name(v), "?") != 0);
         if (v == VLAN_ADMIT) {

@@ -136,6 +136,7 @@ enum test_frame {
     F_DOUBLE,    /* 0x8100 VID 10, then 0x8100 VID 20 */
     F_STAG,      /* 0x88a8 VID 10 outer, 0x8100 VID 20 inner: not a C-tag */
     F_TPID9100,  /* 0x9100 VID 10: not a C-tag */
+    F_PRIO_DOUBLE, /* priority tag, then 0x8100 VID 20 (double-tag hop) */
     F_COUNT
 };
 
@@ -173,6 +174,8 @@ static const struct frame_spec frames[F_COUNT] = {
                    true, 10, 0, true, 0x8100, 18 },
     [F_STAG] = { "0x88a8 10 / 0x8100 20", { 0x88a8, 0x8100 },
                  { 0x000a, 0x0014 }, false, 0, 0, false, 0x88a8, 14 },
+    [F_PRIO_DOUBLE] = { "priority 0 / VID 20", { 0x8100, 0x8100 },
+                        { 0x0000, 0x0014 }, true, 0, 0, true, 0x8100, 18 },
     [F_TPID9100] = { "0x9100 10", { 0x9100, 0 }, { 0x000a, 0 },
                      false, 0, 0, false, 0x9100, 14 },
 };
@@ -216,26 +219,28 @@ struct ingress_cell {
 #define NM { VLAN_DROP_NOT_MEMBER, 0 }
 #define RS { VLAN_DROP_RESERVED, 0 }
 
-/* Columns: untagged, prio, 1, 10, 20, 30, 4094, 4095, double, 88a8, 9100 */
+/* Columns: untagged, prio, 1, 10, 20, 30, 4094, 4095, double, 88a8, 9100,
+ * prio + 20 (a trunk takes it into its native VLAN, as a priority-tagged
+ * frame) */
 static const struct ingress_cell ingress_golden[M_COUNT][F_COUNT] = {
     [M_ACCESS1] =
-        { AD(1), AD(1), DT, DT, DT, DT, DT, RS, DT, AD(1), AD(1) },
+        { AD(1), AD(1), DT, DT, DT, DT, DT, RS, DT, AD(1), AD(1), DT },
     [M_ACCESS10] =
-        { AD(10), AD(10), DT, DT, DT, DT, DT, RS, DT, AD(10), AD(10) },
+        { AD(10), AD(10), DT, DT, DT, DT, DT, RS, DT, AD(10), AD(10), DT },
     [M_ACCESS4094] =
         { AD(4094), AD(4094), DT, DT, DT, DT, DT, RS, DT, AD(4094),
-          AD(4094) },
+          AD(4094), DT },
     [M_TRUNK_10_20] =
-        { DU, DU, NM, AD(10), AD(20), NM, NM, RS, AD(10), DU, DU },
+        { DU, DU, NM, AD(10), AD(20), NM, NM, RS, AD(10), DU, DU, DU },
     [M_NATIVE1] =
         { AD(1), AD(1), AD(1), AD(10), AD(20), NM, NM, RS, AD(10), AD(1),
-          AD(1) },
+          AD(1), AD(1) },
     [M_NATIVE10_TAG] =
         { AD(10), AD(10), NM, AD(10), AD(20), NM, NM, RS, AD(10), AD(10),
-          AD(10) },
+          AD(10), AD(10) },
     [M_TRUNK_ALL] =
         { DU, DU, AD(1), AD(10), AD(20), AD(30), AD(4094), RS, AD(10), DU,
-          DU },
+          DU, DU },
 };
 
 #undef AD
@@ -332,7 +337,8 @@ static void test_ingress_egress_matrix(void **state)
             int ei;
 
             assert_int_equal(vsw_parse_l2(buf, (uint32_t)len, &l2), 0);
-            got = vlan_port_ingress(&ports[m], l2.tagged, l2.tag_vid, &vid);
+            got = vlan_port_ingress(&ports[m], l2.tagged, l2.tag_vid,
+                                    l2.inner_tagged, &vid);
             cells++;
             if (got != want->verdict)
                 fail_msg("[%s] x [%s]: verdict %s, want %s", mode_names[m],
@@ -483,7 +489,7 @@ static void test_full_vid_sweep(void **state)
                 want = VLAN_ADMIT;
             else
                 want = VLAN_DROP_NOT_MEMBER;
-            got = vlan_port_ingress(&ports[m], true, (uint16_t)v, &vid);
+            got = vlan_port_ingress(&ports[m], true, (uint16_t)v, false, &vid);
             if (got != want)
                 fail_msg("[%s] tag %u: %s, want %s", mode_names[m], v,
                          vlan_verdict_name(got), vlan_verdict_name(want));
@@ -505,7 +511,7 @@ static void test_full_vid_sweep(void **state)
         for (unsigned v = 0; v < 4096; v += 7) {
             uint16_t vid = 0;
             enum vlan_verdict got =
-                vlan_port_ingress(&ports[m], false, (uint16_t)v, &vid);
+                vlan_port_ingress(&ports[m], false, (uint16_t)v, false, &vid);
             assert_int_equal(got, g->pvid ? VLAN_ADMIT : VLAN_DROP_UNTAGGED);
             if (got == VLAN_ADMIT)
                 assert_int_equal(vid, g->pvid);
