@@ -58,7 +58,7 @@ void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
     c = rte_pktmbuf_copy(m, sw->capture_pool, 0, cap->snaplen);
     if (unlikely(c == NULL)) {
         vsw__ctr_add(&lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL], 1);
-        return;
+        goto give_back;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     st = RTE_MBUF_DYNFIELD(c, sw->capture_ts_offset, struct capture_stamp *);
@@ -68,7 +68,15 @@ void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
     if (unlikely(rte_ring_mp_enqueue(cap->ring, c) != 0)) {
         vsw__ctr_add(&lc->counters[port_id].drops[VSW_DROP_CAPTURE_FULL], 1);
         rte_pktmbuf_free(c);
+        goto give_back;
     }
+    return;
+give_back:
+    /* A count of COUNT means COUNT frames in the file: a frame that was
+     * not copied gives its place to a later one (the capture finishes
+     * when `written` reaches the limit). */
+    if (cap->limit)
+        atomic_fetch_sub_explicit(&cap->taken, 1, memory_order_relaxed);
 }
 
 static void write_record(struct vsw *sw, struct vsw_capture *cap,
@@ -164,9 +172,11 @@ void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p)
  * is empty or already a capture (pcap or pcapng magic), truncated.
  * Anything else is refused, so that a typo cannot turn vesperd (root)
  * into a tool that truncates its own configuration or any other file; a
- * symbolic link as the last component too (O_NOFOLLOW).  0 with *out, or
- * -errno with the reason in em. */
-static int open_capture_file(const char *file, FILE **out,
+ * symbolic link as the last component too (O_NOFOLLOW), and a file a
+ * running capture writes (by device and inode, whatever the path).  0 with
+ * *out and the file's identity in *st, or -errno with the reason in em. */
+static int open_capture_file(const struct vsw *sw, const char *file,
+                             FILE **out, struct stat *st,
                              struct vsa_errmsg *em)
 {
     static const uint32_t magics[] = {
@@ -174,7 +184,6 @@ static int open_capture_file(const char *file, FILE **out,
         0x0a0d0d0au,                                          /* pcapng */
     };
     int fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    struct stat st;
     uint32_t magic = 0;
     bool known = false;
     int err;
@@ -185,12 +194,22 @@ static int open_capture_file(const char *file, FILE **out,
                               err == ELOOP ? "it is a symbolic link"
                                            : strerror(err));
     }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         close(fd);
         return vsa_errmsg_set(em, -EINVAL, "cannot write %s: not a regular "
                               "file", file);
     }
-    if (st.st_size > 0) {
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        const struct vsw_capture *c = sw->captures[i];
+
+        if (c && !c->done && c->file_dev == (uint64_t)st->st_dev &&
+            c->file_ino == (uint64_t)st->st_ino) {
+            close(fd);
+            return vsa_errmsg_set(em, -EBUSY, "cannot write %s: capture %d "
+                                  "is writing it", file, c->id);
+        }
+    }
+    if (st->st_size > 0) {
         if (pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic))
             for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
                 known |= magic == magics[i];
@@ -218,6 +237,7 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
     struct vsw_capture *cap;
     char ringname[RTE_RING_NAMESIZE];
     int slot = -1, rc;
+    struct stat fst;
     FILE *fp;
 
     if (atomic_load(&port->capture))
@@ -251,9 +271,11 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
         rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
         goto out_free;
     }
-    rc = open_capture_file(file, &fp, em);
+    rc = open_capture_file(sw, file, &fp, &fst, em);
     if (rc < 0)
         goto out_free;
+    cap->file_dev = (uint64_t)fst.st_dev;
+    cap->file_ino = (uint64_t)fst.st_ino;
     cap->dumper = pcap_dump_fopen((pcap_t *)cap->pcap, fp);
     if (!cap->dumper) {
         rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,

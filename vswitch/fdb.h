@@ -92,9 +92,11 @@
  * `static_conflict`; nor are they displaced to their second bucket), are
  * not counted against per-port learn limits, and take precedence over
  * learned entries: adding one over a learned entry for the same key
- * replaces it, and when neither of its buckets has a free slot it evicts a
- * learned entry there (counted `static_evicted`), also when learned entries
- * have filled max_entries.  The configuration keeps their number within
+ * replaces it, and a new one takes a free slot of its first bucket, else
+ * the slot of a learned entry there (evicted, counted `static_evicted`),
+ * and only if that bucket holds static entries only its second bucket the
+ * same way: it stays in the bucket lookups probe first, and max_entries
+ * being reached by learned entries does not keep it out.  The configuration keeps their number within
  * max_entries, and vsw_fdb_statics_fit tells beforehand whether a set of
  * them finds room: only static entries crowding both buckets of a key
  * leave none.  vsw_fdb_del removes either kind; flushes remove static

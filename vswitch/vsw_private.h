@@ -189,6 +189,7 @@ struct vsw_capture {
     void *pcap;                    /* pcap_t * (dead handle) */
     void *dumper;                  /* pcap_dumper_t * */
     char file[512];
+    uint64_t file_dev, file_ino;   /* the file, to refuse a second writer */
     bool done;
 };
 
