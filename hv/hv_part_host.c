@@ -129,7 +129,9 @@ static const struct hv_vmbus_host_ops vm_ops = {
 
 /* ---- connection lifecycle ------------------------------------------------- */
 
-static void guest_down(struct hv_part_host *p)
+/* The connection goes; ops->guest_down is told if ops->guest_up was
+ * (`was_up`: not when the HELLO could not even be sent). */
+static void guest_drop(struct hv_part_host *p, bool was_up)
 {
     if (p->cfd < 0)
         return;
@@ -146,8 +148,13 @@ static void guest_down(struct hv_part_host *p)
     }
     close(p->cfd);
     p->cfd = -1;
-    if (p->ops.guest_down)
+    if (was_up && p->ops.guest_down)
         p->ops.guest_down(p->ctx);
+}
+
+static void guest_down(struct hv_part_host *p)
+{
+    guest_drop(p, true);
 }
 
 int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
@@ -254,7 +261,7 @@ int hv_part_host_on_listen(struct hv_part_host *p)
     hv__put32(hello + 4, 0);
     rc = hv__part_send(fd, HV_PART_HELLO, hello, sizeof(hello), -1);
     if (rc) {
-        guest_down(p);
+        guest_drop(p, false); /* gone before it was up: no guest_down */
         return rc;
     }
     p->accepted++;

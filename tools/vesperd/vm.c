@@ -579,10 +579,14 @@ static void timer_run(struct vd_vm_host *h)
                 next = nic->rearm_ms;
         }
     }
-    if (next)
+    if (next) {
         timer_arm(h, next);
-    else
+    } else {
         (void)timerfd_settime(h->timer_fd, 0, &off, NULL);
+        /* a sig_rearm above may have armed it: timer_arm would otherwise
+         * take the disarmed timer for one due then, and arm none */
+        h->timer_ms = 0;
+    }
 }
 
 /* ---- hv_part_host callbacks (control thread, inside hv_part_host_*) ------- */

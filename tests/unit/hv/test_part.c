@@ -331,6 +331,38 @@ static void test_connect_share_refuse(void **state)
     assert_int_equal(access(sock_path, F_OK), -1);
 }
 
+/* A guest that connects and hangs up before the HELLO: the host's send
+ * fails, and the guest, never up, is not reported down either (vesperd
+ * counted a disconnect without a connect, and a loop of these inflated
+ * it). */
+static void test_gone_before_hello(void **state)
+{
+    struct host_side hs = { 0 };
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct hv_part_host *h;
+    unsigned fds0;
+    (void)state;
+
+    assert_int_equal(hv_part_host_create(sock_path, &hops, &hs, &h), 0);
+    assert_true(strlen(sock_path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+    fds0 = proc_self_fds();
+    for (int i = 0; i < 5; i++) {
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        close(fd); /* before the host accepts and says HELLO */
+        (void)hv_part_host_on_listen(h);
+        assert_false(hv_part_host_connected(h));
+    }
+    assert_int_equal(hs.ups, 0);
+    assert_int_equal(hs.downs, 0);
+    assert_int_equal(hv_part_host_accepted(h), 0);
+    assert_int_equal(proc_self_fds(), fds0);
+    hv_part_host_destroy(h);
+}
+
 static void test_bad_frames(void **state)
 {
     struct host_side hs = { 0 };
@@ -933,6 +965,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connect_share_refuse, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gone_before_hello, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_no_leak, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_io_irq, setup, teardown),
