@@ -139,18 +139,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             vlan_port_ingress(in, l2.tagged, l2.tag_vid, l2.inner_tagged, &vid);
         const char *name = vlan_verdict_name(v);
         bool prio = !l2.tagged || l2.tag_vid == 0;
+        /* a priority tag with a VLAN tag behind it (vlan.h) */
+        bool prio_hop = l2.tagged && l2.tag_vid == 0 && l2.inner_tagged;
 
         CHECK(strcmp(name, "?") != 0);
         switch (v) {
         case VLAN_ADMIT:
             CHECK(vid >= VLAN_VID_MIN && vid <= VLAN_VID_MAX);
             CHECK(vid == (prio ? in->pvid : l2.tag_vid));
+            CHECK(!(prio_hop && !in->accept_tagged));
             break;
         case VLAN_DROP_UNTAGGED:
             CHECK(prio && in->pvid == 0);
             break;
         case VLAN_DROP_TAGGED:
-            CHECK(!prio && !in->accept_tagged && l2.tag_vid < 4095);
+            CHECK(!in->accept_tagged &&
+                  ((!prio && l2.tag_vid < 4095) || (prio_hop && in->pvid)));
             break;
         case VLAN_DROP_NOT_MEMBER:
             CHECK(!prio && in->accept_tagged && l2.tag_vid < 4095 &&
