@@ -658,6 +658,20 @@ static void test_setup_frame_waits_for_room(void **state)
 
 /* ---- transmit --------------------------------------------------------------------- */
 
+/* The device sent exactly frames 0..n-1 of make_frame, in order. */
+static void expect_sent(struct fx *f, unsigned n)
+{
+    uint8_t b[VG_TULIP_MAX_FRAME];
+
+    assert_int_equal(f->ntx, n);
+    for (unsigned i = 0; i < n; i++) {
+        size_t len = make_frame(b, i, &peer_mac, &dev_mac, frame_len(i));
+
+        assert_int_equal(f->tx[i].len, len);
+        assert_memory_equal(f->tx[i].data, b, len);
+    }
+}
+
 static void test_tx_1000_frames(void **state)
 {
     struct fx *f = fx_new();
@@ -685,13 +699,7 @@ static void test_tx_1000_frames(void **state)
     }
     assert_int_equal(vg_tulip_flush(f->drv), 0);
     irqs += service(f);
-    assert_int_equal(f->ntx, 1000);
-    for (unsigned i = 0; i < 1000; i++) {
-        size_t len = make_frame(b, i, &peer_mac, &dev_mac, frame_len(i));
-
-        assert_int_equal(f->tx[i].len, len);
-        assert_memory_equal(f->tx[i].data, b, len);
-    }
+    expect_sent(f, 1000);
     assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_frames), 1000);
     assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_errors), 0);
     assert_int_equal(vspn_tulip_stats(f->dev)->tx_dropped, 0);
@@ -754,13 +762,7 @@ static void test_tx_autopoll(void **state)
     assert_true(f->ntx < 300); /* nothing leaves without a poll */
     vspn_tulip_tap(f->dev);
     (void)service(f);
-    assert_int_equal(f->ntx, 300);
-    for (unsigned i = 0; i < 300; i++) {
-        size_t len = make_frame(b, i, &peer_mac, &dev_mac, frame_len(i));
-
-        assert_int_equal(f->tx[i].len, len);
-        assert_memory_equal(f->tx[i].data, b, len);
-    }
+    expect_sent(f, 300);
     assert_int_equal(dstat(f, VG_TULIP_STATS_ID_tx_polls), 0);
     assert_true(vspn_tulip_stats(f->dev)->tap_polls >= 2);
     assert_int_equal(dstat(f, VG_TULIP_STATS_ID_irqs_spurious), 0);

@@ -132,6 +132,24 @@ static int region_whole(struct hv_part_guest *pg)
     return p && gpa == GPA ? 0 : -ENOMEM;
 }
 
+/* Connect, the region, the VMBus handshake; the failure noted as `what`. */
+static int guest_connect(struct script *s, struct hv_part_guest **pg,
+                         const char *what)
+{
+    int rc = hv_part_guest_connect(sock_path, TMO, pg);
+
+    if (rc)
+        return note_fail(s, rc, what, 0);
+    rc = hv_part_guest_add_memory(*pg, GPA, REGION_PAGES * 4096ull);
+    if (!rc)
+        rc = hv_part_guest_handshake(*pg, TMO);
+    if (rc) {
+        hv_part_guest_close(*pg);
+        return note_fail(s, rc, what, 0);
+    }
+    return 0;
+}
+
 static int guest_run(struct script *s)
 {
     struct hv_part_guest *pg;
@@ -139,16 +157,8 @@ static int guest_run(struct script *s)
     uint32_t ra, rb;
     int rc;
 
-    rc = hv_part_guest_connect(sock_path, TMO, &pg);
-    if (rc)
-        return note_fail(s, rc, "connect", 0);
-    rc = hv_part_guest_add_memory(pg, GPA, REGION_PAGES * 4096ull);
-    if (!rc)
-        rc = hv_part_guest_handshake(pg, TMO);
-    if (rc) {
-        hv_part_guest_close(pg);
-        return note_fail(s, rc, "memory/handshake", 0);
-    }
+    if ((rc = guest_connect(s, &pg, "connect, memory or handshake")))
+        return rc;
     ra = hv_vmbus_guest_offer_at(hv_part_guest_vmbus(pg), 0)->offer.child_relid;
     rb = hv_vmbus_guest_offer_at(hv_part_guest_vmbus(pg), 1)->offer.child_relid;
     s->fds_min = UINT32_MAX;
@@ -177,15 +187,8 @@ static int guest_run(struct script *s)
         return rc;
 
     /* opens the host refuses, on a fresh connection */
-    rc = hv_part_guest_connect(sock_path, TMO, &pg);
-    if (!rc)
-        rc = hv_part_guest_add_memory(pg, GPA, REGION_PAGES * 4096ull);
-    if (!rc)
-        rc = hv_part_guest_handshake(pg, TMO);
-    if (rc) {
-        hv_part_guest_close(pg);
-        return note_fail(s, rc, "reconnect", 0);
-    }
+    if ((rc = guest_connect(s, &pg, "reconnect")))
+        return rc;
     atomic_store(&s->hs->refuse, true);
     s->rfds_min = UINT32_MAX;
     for (unsigned i = 0; i < REFUSED && !rc; i++) {
@@ -243,15 +246,8 @@ static int guest_readd(struct script *s)
     uint32_t relid = 0;
     int rc;
 
-    rc = hv_part_guest_connect(sock_path, TMO, &pg);
-    if (!rc)
-        rc = hv_part_guest_add_memory(pg, GPA, REGION_PAGES * 4096ull);
-    if (!rc)
-        rc = hv_part_guest_handshake(pg, TMO);
-    if (rc) {
-        hv_part_guest_close(pg);
-        return note_fail(s, rc, "connect", 0);
-    }
+    if ((rc = guest_connect(s, &pg, "connect")))
+        return rc;
     s->fds_min = UINT32_MAX;
     s->fds_max = 0;
     for (unsigned i = 0; i < READDS && !rc; i++) {
@@ -296,6 +292,20 @@ static void *guest_main(void *arg)
     return NULL;
 }
 
+/* The guest thread ended well, and the fds were flat after its first
+ * `what` on. */
+static void guest_ok_fds_flat(struct script *s, pthread_t t, const char *what)
+{
+    pthread_join(t, NULL);
+    if (s->rc)
+        fprintf(stderr, "guest: %s\n", s->why);
+    assert_int_equal(s->rc, 0);
+    print_message("fds: %u after %s 1, %u..%u afterwards\n", s->fds_base,
+                  what, s->fds_min, s->fds_max);
+    assert_int_equal(s->fds_min, s->fds_base);
+    assert_int_equal(s->fds_max, s->fds_base);
+}
+
 static void test_reopen_flat(void **state)
 {
     struct host_side hs = { 0 };
@@ -319,14 +329,7 @@ static void test_reopen_flat(void **state)
     assert_int_equal(pthread_create(&t, NULL, guest_main, &s), 0);
     for (unsigned i = 0; i < 10000000 && !atomic_load(&s.done); i++)
         hv_part_host_run_once(h, 1);
-    pthread_join(t, NULL);
-    if (s.rc)
-        fprintf(stderr, "guest: %s\n", s.why);
-    assert_int_equal(s.rc, 0);
-    print_message("fds: %u after round 1, %u..%u afterwards\n", s.fds_base,
-                  s.fds_min, s.fds_max);
-    assert_int_equal(s.fds_min, s.fds_base);
-    assert_int_equal(s.fds_max, s.fds_base);
+    guest_ok_fds_flat(&s, t, "round");
     print_message("fds: %u after refusal 1, %u..%u afterwards\n",
                   s.rfds_base, s.rfds_min, s.rfds_max);
     assert_int_equal(s.rfds_min, s.rfds_base);
@@ -372,14 +375,7 @@ static void test_readd_flat(void **state)
         }
         hv_part_host_run_once(h, 1);
     }
-    pthread_join(t, NULL);
-    if (s.rc)
-        fprintf(stderr, "guest: %s\n", s.why);
-    assert_int_equal(s.rc, 0);
-    print_message("fds: %u after re-add 1, %u..%u afterwards\n", s.fds_base,
-                  s.fds_min, s.fds_max);
-    assert_int_equal(s.fds_min, s.fds_base);
-    assert_int_equal(s.fds_max, s.fds_base);
+    guest_ok_fds_flat(&s, t, "re-add");
     assert_int_equal(atomic_load(&hs.opens), READDS);
     hv_part_host_destroy(h);
     rmdir(dir);

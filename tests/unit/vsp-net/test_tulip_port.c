@@ -444,6 +444,24 @@ static void test_io_and_attach(void **state)
     guest_close(&a);
 }
 
+/* Two guests, each attached and up (A with `a_tx` transmit descriptors,
+ * B with `b_rx` receive ones), named vm.legN / vm.legN+1. */
+static void pair_up(struct guest *a, struct guest *b, unsigned n,
+                    unsigned a_tx, unsigned b_rx)
+{
+    char na[16], nb[16];
+
+    snprintf(na, sizeof(na), "vm.leg%u", n);
+    snprintf(nb, sizeof(nb), "vm.leg%u", n + 1);
+    g.pool_baseline = rte_mempool_avail_count(g.pool);
+    guest_open(a, na, (uint8_t)(n + 1));
+    guest_open(b, nb, (uint8_t)(n + 2));
+    assert_int_equal(tulip_port_attach(a->tp, a->mem, on_irq, a), 0);
+    assert_int_equal(tulip_port_attach(b->tp, b->mem, on_irq, b), 0);
+    guest_up(a, 4, a_tx);
+    guest_up(b, b_rx, 4);
+}
+
 static void test_traffic_and_budgets(void **state)
 {
     struct guest a, b;
@@ -451,13 +469,7 @@ static void test_traffic_and_budgets(void **state)
     uint32_t rdes0;
     (void)state;
 
-    g.pool_baseline = rte_mempool_avail_count(g.pool);
-    guest_open(&a, "vm.leg1", 2);
-    guest_open(&b, "vm.leg2", 3);
-    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
-    assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
-    guest_up(&a, 4, NBURST);
-    guest_up(&b, 8, 4);
+    pair_up(&a, &b, 1, NBURST, 8);
     commit(&a, &b);
     /* the switch polls link state on its timer: both receivers run */
     vsw_tick(g.sw);
@@ -547,13 +559,7 @@ static void test_tap_timer(void **state)
     uint64_t t0, polls;
     (void)state;
 
-    g.pool_baseline = rte_mempool_avail_count(g.pool);
-    guest_open(&a, "vm.leg7", 8);
-    guest_open(&b, "vm.leg8", 9);
-    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
-    assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
-    guest_up(&a, 4, 4);
-    guest_up(&b, 4, 4);
+    pair_up(&a, &b, 7, 4, 4);
     commit(&a, &b);
     vsw_tick(g.sw);
 
@@ -614,13 +620,7 @@ static void test_rx_descriptor_budget(void **state)
     unsigned calls = 0;
     (void)state;
 
-    g.pool_baseline = rte_mempool_avail_count(g.pool);
-    guest_open(&a, "vm.leg9", 10);
-    guest_open(&b, "vm.leg10", 11);
-    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
-    assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
-    guest_up(&a, 4, NBURST);
-    guest_up(&b, 4, 4);
+    pair_up(&a, &b, 9, NBURST, 4);
     for (unsigned i = 0; i < nrx; i++) /* rings at RXRING: 40 KiB */
         desc(&b, RXRING + 16 * i, OWN, (i == nrx - 1 ? R_RER : 0) | 1u,
              RXBUF + i);

@@ -476,6 +476,18 @@ static void test_static(void **state)
     vsw_fdb_destroy(f);
 }
 
+/* n MACs (VLAN 1) whose two candidate buckets both lie in {0, 1}. */
+static void crowded_macs(const struct vsw_fdb *f, uint64_t *macs, int n)
+{
+    rng_seed(5);
+    for (int i = 0; i < n;) {
+        uint64_t mac = rand_mac();
+        uint64_t h = vsw_fdb_hash(f, vsw_fdb_key(1, mac));
+        if (vsw__fdb_bucket1(f, h) < 2 && vsw__fdb_bucket2(f, h) < 2)
+            macs[i++] = mac;
+    }
+}
+
 /* Keys whose two candidate buckets both lie in {0, 1}: once those 8 slots
  * hold such keys, the next one has nowhere to go. */
 static void test_bucket_full(void **state)
@@ -483,15 +495,8 @@ static void test_bucket_full(void **state)
     (void)state;
     struct vsw_fdb *f = mk(16, 10, 99); /* 8 buckets */
     uint64_t macs[9];
-    int n = 0;
 
-    rng_seed(5);
-    while (n < 9) {
-        uint64_t mac = rand_mac();
-        uint64_t h = vsw_fdb_hash(f, vsw_fdb_key(1, mac));
-        if (vsw__fdb_bucket1(f, h) < 2 && vsw__fdb_bucket2(f, h) < 2)
-            macs[n++] = mac;
-    }
+    crowded_macs(f, macs, 9);
     for (int i = 0; i < 8; i++)
         assert_int_equal(learn(f, 1, macs[i], 1, 1), VSW_FDB_NEW);
     assert_int_equal(learn(f, 1, macs[8], 1, 1), VSW_FDB_REFUSED);
@@ -544,17 +549,12 @@ static void test_statics_fit(void **state)
     (void)state;
     struct vsw_fdb *f = mk(16, 10, 99); /* 8 buckets */
     struct vsw_fdb_static_key want[9];
-    uint64_t none = 0, bad = 0;
+    uint64_t none = 0, bad = 0, macs[9];
     uint32_t badi = 99;
-    int n = 0;
 
-    rng_seed(5);
-    while (n < 9) {
-        uint64_t mac = rand_mac();
-        uint64_t h = vsw_fdb_hash(f, vsw_fdb_key(1, mac));
-        if (vsw__fdb_bucket1(f, h) < 2 && vsw__fdb_bucket2(f, h) < 2)
-            want[n++] = (struct vsw_fdb_static_key){ .vid = 1, .mac = mac };
-    }
+    crowded_macs(f, macs, 9);
+    for (int i = 0; i < 9; i++)
+        want[i] = (struct vsw_fdb_static_key){ .vid = 1, .mac = macs[i] };
     /* learned entries in the way do not count */
     for (int i = 0; i < 8; i++)
         assert_int_equal(learn(f, 1, want[i].mac, 1, 1), VSW_FDB_NEW);

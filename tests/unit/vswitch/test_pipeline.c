@@ -1382,6 +1382,15 @@ static void test_fanin(void **state)
 
 /* ---- mempool (TESTS.md #25 flavour) -------------------------------------- */
 
+/* n copies of m into the capture as an lcore makes them, then a drain. */
+static void capture_copies(struct vsw_capture *cap, struct rte_mbuf *m,
+                           uint16_t port_id, int n)
+{
+    for (int i = 0; i < n; i++)
+        vsw__capture_copy(g.sw, g.sw->lcores[0], cap, m, port_id);
+    vsw_tick(g.sw);
+}
+
 /* A capture of COUNT frames ends with COUNT frames in its file even when
  * copies were lost on the way (ring full: more than 4095 frames between
  * two drains): a lost copy gives its place to a later frame.  It used to
@@ -1415,10 +1424,8 @@ static void test_capture_count_after_losses(void **state)
     assert_non_null(m);
     memcpy(rte_pktmbuf_append(m, (uint16_t)f.len), f.b, f.len);
 
-    /* 5000 copies, no drain: the ring takes 4095 */
-    for (int i = 0; i < 5000; i++)
-        vsw__capture_copy(g.sw, g.sw->lcores[0], cap, m, t->id);
-    vsw_tick(g.sw);
+    /* 5000 copies, then the drain: the ring took 4095 */
+    capture_copies(cap, m, t->id, 5000);
     assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
     assert_false(ci.done);
     assert_int_equal(ci.captured, 4095);
@@ -1432,9 +1439,7 @@ static void test_capture_count_after_losses(void **state)
     assert_non_null(strstr(em.msg, "is writing it"));
 
     /* the frames after the drain fill the places the lost ones left */
-    for (int i = 0; i < 2000; i++)
-        vsw__capture_copy(g.sw, g.sw->lcores[0], cap, m, t->id);
-    vsw_tick(g.sw);
+    capture_copies(cap, m, t->id, 2000);
     assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
     assert_true(ci.done);
     assert_int_equal(ci.captured, 5000);
