@@ -261,10 +261,14 @@ int vsw_fdb_statics_fit(struct vsw_fdb *fdb,
                     continue; /* stays; its slot is counted below */
                 s = NULL;     /* dropped first, then added anew */
             }
+            b[0] = vsw__fdb_bucket1(fdb, hash);
+            b[1] = vsw__fdb_bucket2(fdb, hash);
             if (pass == 1) {
-                if (s) { /* learned: made static in place */
-                    uint32_t bi = (uint32_t)((s - &fdb->buckets[0].slots[0]) /
-                                             VSW__FDB_BUCKET_SLOTS);
+                if (s) { /* learned: made static in place, in the bucket
+                          * of its two that holds it */
+                    const struct vsw_fdb_slot *s1 = fdb->buckets[b[0]].slots;
+                    uint32_t bi = s >= s1 && s < s1 + VSW__FDB_BUCKET_SLOTS
+                                      ? b[0] : b[1];
                     if (room[bi] == 0)
                         room[bi] = (uint8_t)(1 + VSW__FDB_BUCKET_SLOTS -
                                              bucket_kept_statics(
@@ -275,8 +279,6 @@ int vsw_fdb_statics_fit(struct vsw_fdb *fdb,
             }
             if (s)
                 continue; /* done in pass 1 */
-            b[0] = vsw__fdb_bucket1(fdb, hash);
-            b[1] = vsw__fdb_bucket2(fdb, hash);
             for (int k = 0; k < 2 && got < 0; k++) {
                 if (room[b[k]] == 0)
                     room[b[k]] = (uint8_t)(1 + VSW__FDB_BUCKET_SLOTS -
