@@ -96,8 +96,10 @@ flood() { # WHAT DST-MAC: sets T (to vm2's port), D (delivered), F (refused)
         [ $((c1[4] - c0[4])) -ge 1000 ] && [ $((c1[0] - c0[0])) -eq $((c1[2] - c0[2])) ] &&
             [ $((c1[5] - c0[5] + c1[6] - c0[6])) -eq $((c1[4] - c0[4])) ]
     }
+    # the snapshot settled() last took and judged: a new read here could
+    # catch a background frame (neighbour discovery, say) between the
+    # port's tx counter and the VSP's delivered one
     wait_for settled 10
-    read -ra c1 <<<"$(counters)"
     for i in 0 1 2 3 4 5 6; do c1[i]=$((c1[i] - c0[i])); done
     log "$what: 1000 sent; vm1 TAP tx ${c1[0]} (dropped ${c1[1]})," \
         "VSP from guest ${c1[2]}, vm1 port rx ${c1[3]}, vm2 port tx ${c1[4]}," \
