@@ -1096,9 +1096,15 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
     if (was == up)
         return;
     VSA_LOG(INFO, "port %s: link %s", p->name, up ? "up" : "down");
-    if (!up)
-        for (uint32_t i = 0; i < sw->n_switches; i++)
-            vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, false);
+    if (up)
+        return;
+    /* A burst that read link_up before the store above may still learn on
+     * the port; once every lcore has passed a quiescent state, none does
+     * (dp.c learns only while its input port's link is up), so the flush
+     * that follows leaves nothing behind. */
+    vsw__rcu_synchronize(sw->qsbr);
+    for (uint32_t i = 0; i < sw->n_switches; i++)
+        vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, false);
 }
 
 void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up)

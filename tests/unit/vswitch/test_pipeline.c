@@ -241,6 +241,8 @@ struct tport {
     struct vsw_port *p;           /* NULL once closed */
     uint16_t id;                  /* vsw port id while it was open */
     char in[256], out[256];
+    char dev[32];                 /* its ethdev's name */
+    bool ring;                    /* net_ring loopback: no files */
     struct flist sent;            /* what its rx_pcap held */
     struct flist got;             /* what its tx_pcap held at close */
     struct vsw_port_stats st;     /* counters at close */
@@ -318,8 +320,9 @@ static struct tport *tp_open(unsigned slot, const char *label,
     for (uint32_t i = 0; in && i < in->n; i++)
         fl_add_raw(&t->sent, in->v[i].b, in->v[i].len);
     pcap_write(t->in, &t->sent);
-    snprintf(devargs, sizeof(devargs), "net_pcap_t%u,rx_pcap=%s,tx_pcap=%s",
-             g.seq, t->in, t->out);
+    snprintf(t->dev, sizeof(t->dev), "net_pcap_t%u", g.seq);
+    snprintf(devargs, sizeof(devargs), "%s,rx_pcap=%s,tx_pcap=%s", t->dev,
+             t->in, t->out);
     g.seq++;
     memset(&spec, 0, sizeof(spec));
     snprintf(spec.name, sizeof(spec.name), "%s", label);
@@ -429,7 +432,8 @@ static void phase_end(void)
         struct tport *t = &g.tp[i];
         if (!t->used)
             continue;
-        pcap_read(t->out, &t->got);
+        if (!t->ring) /* a ring port was sent nothing (test_no_learning_*) */
+            pcap_read(t->out, &t->got);
         if (t->st.rx_packets != t->sent.n ||
             t->st.rx_bytes != fl_bytes(&t->sent))
             fail_msg("port %s: rx %lu frames / %lu bytes, sent %u / %lu",
@@ -928,6 +932,96 @@ static void test_vlan_leave_flushes(void **state)
     expect_out(3, &e);
     for (unsigned k = 0; k < 4; k++)
         expect_drops(k, DROPS_END);
+}
+
+/* ---- bug: learning on a port whose link is down ------------------------ */
+
+/* Opens a net_ring port (its one ring loops tx back to rx) and queues `in`
+ * on it from this thread: the port's rx returns them once it is published.
+ * Unlike net_pcap, net_ring can set its link down.  Nothing may be sent to
+ * such a port (it would come back in). */
+static struct tport *tp_open_ring(unsigned slot, const char *label,
+                                  struct vlan_port_mode mode,
+                                  const struct flist *in)
+{
+    struct tport *t = &g.tp[slot];
+    struct vsw_port_spec spec;
+    struct vsa_errmsg em;
+    uint16_t pid;
+    int rc;
+
+    assert_true(slot < MAX_TP);
+    assert_false(t->used);
+    memset(t, 0, sizeof(*t));
+    t->used = true;
+    t->ring = true;
+    snprintf(t->label, sizeof(t->label), "%s", label);
+    t->mode = mode;
+    snprintf(t->dev, sizeof(t->dev), "net_ring_t%u", g.seq++);
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "%s", label);
+    spec.cls = VSW_PORT_DPDK;
+    spec.devargs = t->dev;
+    rc = vsw_port_open(g.sw, &spec, &t->p, &em);
+    if (rc != 0)
+        fail_msg("vsw_port_open(%s): %d %s", t->dev, rc, em.msg);
+    t->id = vsw_port_id(t->p);
+    assert_int_equal(rte_eth_dev_get_port_by_name(t->dev, &pid), 0);
+    for (uint32_t i = 0; i < in->n; i++) {
+        struct rte_mbuf *m = rte_pktmbuf_alloc(g.pool);
+        assert_non_null(m);
+        memcpy(rte_pktmbuf_append(m, (uint16_t)in->v[i].len), in->v[i].b,
+               in->v[i].len);
+        assert_int_equal(rte_eth_tx_burst(pid, 0, &m, 1), 1);
+        fl_add_raw(&t->sent, in->v[i].b, in->v[i].len);
+    }
+    return t;
+}
+
+/* Sets the link of slot's ethdev and lets the switch notice (vsw_tick). */
+static void tp_link(unsigned slot, bool up)
+{
+    uint16_t pid;
+
+    assert_int_equal(rte_eth_dev_get_port_by_name(g.tp[slot].dev, &pid), 0);
+    assert_int_equal(up ? rte_eth_dev_set_link_up(pid)
+                        : rte_eth_dev_set_link_down(pid), 0);
+    vsw_tick(g.sw);
+    assert_true(vsw_port_link_up(g.tp[slot].p) == up);
+}
+
+/* Bug (found by review): the link-down flush ran without a grace period and
+ * the lcores went on learning from the port, so an entry for a station on a
+ * port whose link was down could be (re)learned right after the flush and
+ * then sent that station's unicast into `link_down` drops instead of
+ * flooding it, until the entry aged out.  A port whose link is down now
+ * forwards what it still receives but learns nothing. */
+static void test_no_learning_while_link_down(void **state)
+{
+    struct flist in = { 0 }, e = { 0 };
+    struct frame a, b;
+
+    (void)state;
+    a = fr_untagged(BCAST, MAC(0xa1), 46, 1);
+    b = fr_untagged(MAC(0xa2), MAC(0xa1), 46, 2);
+    fl_add(&in, &a);
+    fl_add(&in, &b);
+    tp_open_ring(0, "D", m_access(1), &in);
+    tp_open(1, "U", m_access(1), 0, NULL);
+    tp_link(0, false);
+    step();
+    assert_int_equal(fdb_port_of(1, MAC(0xa1), NULL), -1);
+    tp_link(0, true);
+    phase_end();
+    fl_free(&in);
+
+    fl_add(&e, &a);                 /* both flooded to U, nothing learned */
+    fl_add(&e, &b);
+    expect_out(1, &e);
+    fl_free(&e);
+    expect_out(0, &e);
+    expect_drops(0, DROPS_END);
+    expect_drops(1, DROPS_END);
 }
 
 /* ---- two switches, same VLAN --------------------------------------------- */
@@ -1570,6 +1664,7 @@ int main(void)
         T(test_learning),
         T(test_switch_isolation),
         T(test_vlan_leave_flushes),
+        T(test_no_learning_while_link_down),
         T(test_runts),
         T(test_learn_limit),
         T(test_static),
