@@ -6,11 +6,12 @@
 # below, each under a timeout and all within a total time budget, prints
 # PASS/FAIL per test (with the log of a failure and the tail of its vesperd
 # log) and closes with "N passed, M failed[, K skipped]".  Exit status 1 if
-# any test failed.
+# any test failed or was skipped (unless VT_ALLOW_SKIP=1).
 #
 #   VT_ONLY="restart capture"   run only these tests
 #   VT_BUDGET=470               total seconds for the suite
 #   VT_NO_HUGE=1                start vesperd with --no-huge
+#   VT_ALLOW_SKIP=1             skipped tests do not fail the suite
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -55,6 +56,12 @@ finish() {
         echo "$passed passed, $failed failed, $skipped skipped"
     else
         echo "$passed passed, $failed failed"
+    fi
+    # A skipped test has shown nothing: it fails the suite unless the caller
+    # says skips are expected (VT_ALLOW_SKIP=1, e.g. a run without root).
+    if [ "$skipped" -gt 0 ] && [ "${VT_ALLOW_SKIP:-0}" != 1 ]; then
+        echo "$skipped test(s) skipped: failing (set VT_ALLOW_SKIP=1 to allow)"
+        failed=$((failed + skipped))
     fi
     [ "$failed" -eq 0 ]
     exit $?
