@@ -92,18 +92,29 @@ static void nl_done(struct nl_sock *sk)
     nl_socket_free(sk);
 }
 
-static int get_link(struct nl_sock *sk, const char *ifname,
-                    struct rtnl_link **out, struct vsa_errmsg *em)
+/* The link of ifname, or of ifindex when ifname is NULL. */
+static int get_link_by(struct nl_sock *sk, int ifindex, const char *ifname,
+                       struct rtnl_link **out, struct vsa_errmsg *em)
 {
     int rc = NL_INJECT("rtnl_link_get_kernel",
-                       rtnl_link_get_kernel(sk, 0, ifname, out));
+                       rtnl_link_get_kernel(sk, ifname ? 0 : ifindex, ifname,
+                                            out));
 
     if (rc == -NLE_NOMEM)
         return vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
-    if (rc < 0)
+    if (rc < 0 && ifname)
         return vsa_errmsg_set(em, -ENODEV,
                               "interface '%s' does not exist", ifname);
+    if (rc < 0)
+        return vsa_errmsg_set(em, -ENODEV,
+                              "interface %d does not exist", ifindex);
     return 0;
+}
+
+static int get_link(struct nl_sock *sk, const char *ifname,
+                    struct rtnl_link **out, struct vsa_errmsg *em)
+{
+    return get_link_by(sk, 0, ifname, out, em);
 }
 
 static struct rtnl_link *link_alloc(struct vsa_errmsg *em)
@@ -116,8 +127,8 @@ static struct rtnl_link *link_alloc(struct vsa_errmsg *em)
     return l;
 }
 
-int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
-                       struct vsa_errmsg *em)
+static int lookup(int ifindex, const char *ifname,
+                  struct vsw_hostif_info *out, struct vsa_errmsg *em)
 {
     struct rtnl_link *link = NULL;
     struct nl_addr *addr;
@@ -127,11 +138,13 @@ int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
     sk = nl_open(&rc, em);
     if (!sk)
         return rc;
-    rc = get_link(sk, ifname, &link, em);
+    rc = get_link_by(sk, ifindex, ifname, &link, em);
     if (rc == 0) {
         unsigned flags = rtnl_link_get_flags(link);
+        const char *name = rtnl_link_get_name(link);
 
         memset(out, 0, sizeof(*out));
+        snprintf(out->name, sizeof(out->name), "%s", name ? name : "");
         out->ifindex = rtnl_link_get_ifindex(link);
         out->mtu = rtnl_link_get_mtu(link);
         out->up = (flags & IFF_UP) != 0;
@@ -143,6 +156,20 @@ int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
     }
     nl_done(sk);
     return rc;
+}
+
+int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
+                       struct vsa_errmsg *em)
+{
+    return lookup(0, ifname, out, em);
+}
+
+int vsw__hostif_lookup_index(int ifindex, struct vsw_hostif_info *out,
+                             struct vsa_errmsg *em)
+{
+    if (ifindex <= 0)
+        return vsa_errmsg_set(em, -ENODEV, "no interface index");
+    return lookup(ifindex, NULL, out, em);
 }
 
 int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,

@@ -107,6 +107,7 @@ struct vsw_port {
     uint16_t rx_lcore;             /* datapath lcore index polling it */
     bool kernel_bound;             /* af_packet/af_xdp on kernel NIC ifname */
     bool kernel_carrier;           /* last carrier seen via netlink */
+    bool kernel_gone;              /* its NIC (nic_prior.ifindex) is gone */
     struct vsw_hostif_state nic_prior; /* kernel_bound: the NIC before it
                                           was bound, put back on close */
     struct vsw_port_stats base;    /* counters at open / last clear */
@@ -255,6 +256,7 @@ void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
                        uint16_t port_id);
 /* hostif.c (libnl) */
 struct vsw_hostif_info {
+    char name[16];                 /* IFNAMSIZ */
     int ifindex;
     struct vsa_mac mac;
     uint32_t mtu;
@@ -263,6 +265,10 @@ struct vsw_hostif_info {
 };
 int vsw__hostif_lookup(const char *ifname, struct vsw_hostif_info *out,
                        struct vsa_errmsg *em);
+/* The same by interface index (a renamed NIC keeps it, a NIC deleted and
+ * made again under its old name does not): 0, -ENODEV, -ENOMEM, -EIO. */
+int vsw__hostif_lookup_index(int ifindex, struct vsw_hostif_info *out,
+                             struct vsa_errmsg *em);
 int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em);
 void vsw__hostif_isolate(const char *ifname);

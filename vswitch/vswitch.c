@@ -529,8 +529,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             goto out_restore;
         }
         if (rc == 0) {
-            p->kernel_carrier = info.carrier;
-            atomic_store(&p->link_up, info.carrier &&
+            p->kernel_carrier = info.up && info.carrier;
+            atomic_store(&p->link_up, p->kernel_carrier &&
                                           atomic_load(&p->link_up));
         }
         vsw__hostif_isolate(p->ifname);
@@ -1107,14 +1107,37 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
         vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, false);
 }
 
-void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up)
+/* What the kernel says of the NIC behind the kernel-bound port p: up (admin
+ * up with carrier) or not, or gone.  Gone is for good: the index is not
+ * reused while the port lives, and a NIC made again under the old name is
+ * another NIC, which the port's socket is not bound to. */
+static void kernel_nic_seen(struct vsw *sw, struct vsw_port *p,
+                            const char *name, bool up, bool gone)
 {
+    if (gone && !p->kernel_gone) {
+        VSA_LOG(WARN, "port %s: kernel NIC %s (ifindex %d) is gone; the "
+                "port stays down until it is deleted and added again",
+                p->name, p->ifname, p->nic_prior.ifindex);
+        p->kernel_gone = true;
+    }
+    if (!gone && name && name[0] && strcmp(name, p->ifname) != 0) {
+        VSA_LOG(INFO, "port %s: kernel NIC %s (ifindex %d) is now named %s",
+                p->name, p->ifname, p->nic_prior.ifindex, name);
+        snprintf(p->ifname, sizeof(p->ifname), "%s", name);
+    }
+    p->kernel_carrier = up && !p->kernel_gone;
+    set_link(sw, p, p->kernel_carrier && p->ops->link_get(p));
+}
+
+void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
+                           bool up, bool gone)
+{
+    if (ifindex <= 0)
+        return;
     for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
         struct vsw_port *p = sw->ports[i];
-        if (p && p->kernel_bound && strcmp(p->ifname, ifname) == 0) {
-            p->kernel_carrier = up;
-            set_link(sw, p, up && p->ops->link_get(p));
-        }
+        if (p && p->kernel_bound && p->nic_prior.ifindex == ifindex)
+            kernel_nic_seen(sw, p, ifname, up, gone);
     }
 }
 
@@ -1129,17 +1152,18 @@ void vsw_tick(struct vsw *sw)
         struct vsw_port *p = sw->ports[i];
         if (!p)
             continue;
-        bool up = p->ops->link_get(p);
-        if (p->kernel_bound) {
-            if (poll_kernel) {
-                struct vsw_hostif_info info;
-                struct vsa_errmsg ignore;
-                if (vsw__hostif_lookup(p->ifname, &info, &ignore) == 0)
-                    p->kernel_carrier = info.carrier;
-            }
-            up = up && p->kernel_carrier;
+        if (p->kernel_bound && poll_kernel) {
+            struct vsw_hostif_info info;
+            struct vsa_errmsg ignore;
+            int rc = vsw__hostif_lookup_index(p->nic_prior.ifindex, &info,
+                                              &ignore);
+            if (rc == 0 || rc == -ENODEV) /* else: try again next poll */
+                kernel_nic_seen(sw, p, info.name, rc == 0 && info.up &&
+                                info.carrier, rc == -ENODEV);
+            continue;
         }
-        set_link(sw, p, up);
+        set_link(sw, p, p->ops->link_get(p) &&
+                            (!p->kernel_bound || p->kernel_carrier));
     }
     /* Aging: each tick sweeps a bounded slice of one switch's table so the
      * control thread never does O(table) work at once. */

@@ -242,8 +242,13 @@ struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name);
 /* Polls link state, flushes FDB entries of ports whose link went down, runs
  * a bounded aging sweep per switch, drains captures.  Call every ~100 ms. */
 void vsw_tick(struct vsw *sw);
-/* Called by the netlink monitor when a kernel interface's carrier changes. */
-void vsw_kernel_link_event(struct vsw *sw, const char *ifname, bool up);
+/* Called by the netlink monitor on a kernel link event: the interface of
+ * `ifindex` (now named `ifname`) is up (admin up with carrier) or not, or
+ * `gone` (deleted).  Ports follow the interface they bound by its index, so
+ * a renamed NIC is still theirs and a NIC made again under the old name is
+ * not: that port stays down until it is deleted and added again. */
+void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
+                           bool up, bool gone);
 /* Current time base the lcores use for FDB ages, in seconds. */
 uint32_t vsw_now_s(const struct vsw *sw);
 

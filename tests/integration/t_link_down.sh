@@ -41,3 +41,52 @@ assert_ping 1 "$NET_A.2" 5
 assert_ping 2 "$NET_A.1" 5
 fdb_has sw "$(mac_of 1)" vm1 || fail "vm1's MAC not learned again after link up"
 ok "vm1's MAC learned again"
+
+# A kernel NIC whose carrier stays on when it is set down (a TAP held open by
+# a process): the port follows the admin state too, and the once-a-second
+# poll does not bring it back up.  The port follows the NIC it bound by
+# ifindex: renamed, it is still that NIC; gone and made again under the same
+# name, it is not.
+
+# tap_hold NAME: a process holding TAP device NAME open (the device goes
+# when the process does), its pid in TAP_PID.
+tap_hold() {
+    python3 -c '
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))
+time.sleep(3600)' "$1" &
+    TAP_PID=$!
+    VT_PIDS+=("$TAP_PID")
+    wait_for "ip link show $1 >/dev/null 2>&1" 3 || fail "TAP $1 not made"
+}
+
+d0="vt$VT_ID-d0"
+tap_hold "$d0"
+ctl_ok switch add ext --type external --uplink "$d0"
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 3 ||
+    fail "ext.uplink not up on $d0"
+must ip link set "$d0" down
+wait_for "[ \"\$(port_link ext.uplink)\" = down ]" 2 ||
+    fail "ext.uplink still $(port_link ext.uplink) 2 s after $d0 was set down"
+sleep 2.5   # two carrier polls: the TAP keeps its carrier while down
+assert_eq "$(port_link ext.uplink)" down "ext.uplink stays down while $d0 is down"
+
+must ip link set "$d0" name "$d0"x
+must ip link set "$d0"x up
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 3 ||
+    fail "ext.uplink not up 3 s after its NIC, renamed ${d0}x, came up"
+ok "ext.uplink follows its NIC through a rename"
+
+kill "$TAP_PID"
+wait_for "! ip link show ${d0}x >/dev/null 2>&1" 3 || fail "TAP ${d0}x still there"
+tap_hold "$d0"x
+must ip link set "$d0"x up
+wait_for "[ \"\$(port_link ext.uplink)\" = down ]" 2 ||
+    fail "ext.uplink still $(port_link ext.uplink) after its NIC was deleted"
+sleep 2.5
+assert_eq "$(port_link ext.uplink)" down \
+    "ext.uplink stays down when a new NIC takes the old name"
+grep -q "kernel NIC ${d0}x (ifindex [0-9]*) is gone" "$TMP/vesperd.log" ||
+    fail "no log line says ext.uplink's NIC is gone"
+ok "ext.uplink stays down, and says why, once its NIC is gone"

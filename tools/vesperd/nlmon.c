@@ -23,22 +23,30 @@ VSA_LOG_MODULE(vesperd_nlmon);
 
 static struct nl_sock *sk;
 
+struct nlmon_msg {
+    struct vd *d;
+    bool deleted;                  /* RTM_DELLINK */
+};
+
 static void link_cb(struct nl_object *obj, void *arg)
 {
-    struct vd *d = arg;
+    struct nlmon_msg *m = arg;
     struct rtnl_link *link = (struct rtnl_link *)obj;
-    const char *name = rtnl_link_get_name(link);
     unsigned flags = rtnl_link_get_flags(link);
 
-    if (!name)
-        return;
-    vsw_kernel_link_event(d->vsw, name,
-                          (flags & IFF_UP) && (flags & IFF_LOWER_UP));
+    vsw_kernel_link_event(m->d->vsw, rtnl_link_get_ifindex(link),
+                          rtnl_link_get_name(link),
+                          (flags & IFF_UP) && (flags & IFF_LOWER_UP),
+                          m->deleted);
 }
 
 static int msg_cb(struct nl_msg *msg, void *arg)
 {
-    if (nl_msg_parse(msg, link_cb, arg) < 0)
+    struct nlmon_msg m = {
+        .d = arg, .deleted = nlmsg_hdr(msg)->nlmsg_type == RTM_DELLINK,
+    };
+
+    if (nl_msg_parse(msg, link_cb, &m) < 0)
         return NL_SKIP;
     return NL_OK;
 }
