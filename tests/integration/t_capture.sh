@@ -49,10 +49,12 @@ assert_gt "$req" 0 "capture holds ICMP echo requests from vm1's MAC ($req)"
 rep=$(awk -F'\t' -v m="$(mac_of 1)" '$3 == m && $4 == 0' "$TMP/cap.txt" | wc -l)
 log "echo replies to vm1 in the capture: $rep"
 
-# 2. the trunk uplink: vm3's frames leave tagged with VLAN 10
+# 2. the trunk uplink: vm3's frames leave tagged with VLAN 10 (with the
+# largest snaplen vesperctl takes: vesperd takes it too, and records up to
+# 2048 bytes of a frame)
 bg "$TMP/ping3.log" vm 3 ping -n -i 0.1 "$NET_C.10"
 out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture ext.uplink -c 10 \
-      -w "$TMP/cap-uplink.pcap" 2>&1)
+      --snaplen 262144 -w "$TMP/cap-uplink.pcap" 2>&1)
 rc=$?
 echo "$out"
 kill "$BG_PID"

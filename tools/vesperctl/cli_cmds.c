@@ -88,7 +88,8 @@ static const struct ctl_cli_opt port_add_opts[] = {
      .help = "switch to attach to (required)"},
     {.name = "--class", .type = CTL_CLI_T_CHOICE, .key = "class",
      .choices = port_classes, .flags = CTL_CLI_F_REQUIRED,
-     .metavar = "CLASS", .help = "dpdk or internal (required)"},
+     .metavar = "CLASS",
+     .help = "dpdk (required; internal ports are made by switch add)"},
     {.name = "--devargs", .type = CTL_CLI_T_STRING, .key = "devargs",
      .metavar = "DEVARGS",
      .help = "dpdk: the device, e.g. net_af_packet0,iface=veth1"},
@@ -170,7 +171,8 @@ static const struct ctl_cli_opt capture_opts[] = {
      .help = "rx, tx or both (default both)"},
     {.name = "--snaplen", .type = CTL_CLI_T_UINT, .key = "snaplen",
      .min = 1, .max = 262144, .metavar = "N",
-     .help = "bytes kept of each frame (1..262144)"},
+     .help = "bytes kept of each frame (1..262144; at most 2048 are "
+             "kept, the default)"},
     {.name = "--duration", .type = CTL_CLI_T_UINT, .min = 1,
      .max = 31536000, .metavar = "SEC", .help = "stop after SEC seconds"},
     OPT_END,
@@ -407,9 +409,8 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
      {"NAME", CTL_CLI_T_NAME, "name", false}, NULL, NULL},
 
     {"port", "add", "port.add", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
-     "NAME --switch S (--class dpdk --devargs DEVARGS | --class internal "
-     "--ifname IF [--address CIDR]... [--mtu N]) [--access VID | --trunk SET "
-     "[--native VID] [--native-tagged]] [--learn-limit N]",
+     "NAME --switch S --class dpdk --devargs DEVARGS [--access VID | "
+     "--trunk SET [--native VID] [--native-tagged]] [--learn-limit N]",
      "attach a new port to a switch",
      {"NAME", CTL_CLI_T_NAME, "name", false}, port_add_opts, finish_port_add},
     {"port", "del", "port.del", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
@@ -452,7 +453,7 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
      "NAME", "show a VM's partition, channels and counters",
      {"NAME", CTL_CLI_T_NAME, "name", false}, NULL, NULL},
     {"vm", "nic add", "vm.nic.add", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_FIELDS,
-     "VM --switch S --type synthetic [--name NIC] [--mac MAC] "
+     "VM --switch S --type synthetic|legacy [--name NIC] [--mac MAC] "
      "[--access VID | --trunk SET [--native VID] [--native-tagged]] "
      "[--learn-limit N]",
      "add a NIC to a VM (live: a running guest sees it at once)",

@@ -521,7 +521,7 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
         ctl_param_string(params, "port", true, &pname, e) < 0 ||
         ctl_param_string(params, "file", true, &file, e) < 0 ||
         ctl_param_uint(params, "count", false, 0, UINT32_MAX, &count, e) < 0 ||
-        ctl_param_uint(params, "snaplen", false, 0, 65535, &snaplen, e) < 0 ||
+        ctl_param_uint(params, "snaplen", false, 0, 262144, &snaplen, e) < 0 ||
         ctl_param_string(params, "direction", false, &dir, e) < 0)
         return NULL;
     if (!dir)
