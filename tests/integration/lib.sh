@@ -387,17 +387,17 @@ start_vesperd() {
 
 # stop_vesperd: SIGTERM, wait up to 15 s, then SIGKILL.  Sets
 # $VESPERD_STATUS to its exit status.
-stop_vesperd() {
-    local pid=$VT_VESPERD_PID i
+stop_vesperd() { # [SIGNAL] (default TERM)
+    local pid=$VT_VESPERD_PID i sig=${1:-TERM}
     VESPERD_STATUS=
     [ -n "$pid" ] || return 0
-    kill -TERM "$pid" 2>/dev/null
+    kill -"$sig" "$pid" 2>/dev/null
     for ((i = 0; i < 150; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-        log "vesperd did not stop within 15 s of SIGTERM; SIGKILL"
+        log "vesperd did not stop within 15 s of SIG$sig; SIGKILL"
         kill -9 "$pid" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null

@@ -65,6 +65,13 @@ assert_eq "$(sha256sum <"$VT_CONFIG")" "$FILE0" "config file unchanged by the sh
 start_vesperd
 check_state "after SIGTERM + restart"
 
+# 1b. SIGHUP (the terminal of `make run` gone) stops it as cleanly
+stop_vesperd HUP
+assert_eq "$VESPERD_STATUS" 0 "vesperd exits 0 on SIGHUP (status 129 = killed by the signal)"
+[ -e "$VT_SOCK" ] && fail "control socket $VT_SOCK left behind after SIGHUP"
+start_vesperd
+check_state "after SIGHUP + restart"
+
 # 2. kill -9 under traffic
 FILE1=$(sha256sum <"$VT_CONFIG")
 [ "$FILE1" = "$FILE0" ] || log "NOTE: vesperd rewrote the config file while starting"

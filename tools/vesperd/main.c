@@ -222,12 +222,16 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    /* Block SIGINT/SIGTERM before DPDK starts its threads, so that every
-     * thread inherits the mask and the signals reach our signalfd (and a
-     * clean shutdown) instead of killing the process in some EAL thread. */
+    /* Block the signals that stop vesperd before DPDK starts its threads,
+     * so that every thread inherits the mask and the signals reach our
+     * signalfd (and a clean shutdown: kernel NICs given back, socket
+     * removed) instead of killing the process in some EAL thread.  SIGHUP
+     * too: `make run` in a terminal that goes away. */
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGQUIT);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
     /* EAL arguments */
