@@ -794,6 +794,16 @@ static int check_devargs(struct pctx *c, const char *s)
                     "devices vesperd makes (internal ports, uplinks by "
                     "interface name); \"%.*s\" is one: choose another name",
                     (int)(dlen < 40 ? dlen : 40), s);
+    /* DPDK takes eth_af_packet, eth_pcap, ... as old aliases of net_...;
+     * vesperd tells a kernel-bound device (af_packet, af_xdp: set up,
+     * isolated, its carrier followed, given back on close) by its net_
+     * name, so the alias would bind the NIC without any of that. */
+    if (strncmp(s, "eth_", 4) == 0)
+        return perr(c, CTL__FAULT_VALUE,
+                    "devargs: \"%.*s\" is DPDK's old alias of a net_ device; "
+                    "write net_%.*s",
+                    (int)(dlen < 40 ? dlen : 40), s,
+                    (int)(dlen < 40 ? dlen - 4 : 36), s + 4);
     return 0;
 }
 

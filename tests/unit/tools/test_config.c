@@ -498,6 +498,10 @@ static const struct bad_case bad_cases[] = {
       "interface name); \"net_tap_vsp0\" is one: choose another name" },
     { PORT_DOC("'class':'dpdk','devargs':'net_af_packet_vsp12,iface=veth0'"),
       "\"net_af_packet_vsp12\" is one: choose another name" },
+    /* DPDK's eth_ aliases would bind a kernel NIC unnoticed */
+    { PORT_DOC("'class':'dpdk','devargs':'eth_af_packet0,iface=veth0'"),
+      "devargs: \"eth_af_packet0\" is DPDK's old alias of a net_ device; "
+      "write net_af_packet0" },
     { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
           "'class':'uplink','ifname':'vesper0'}", ""),
       "ports[1] (\"ext.uplink\"): ifname: \"vesper0\" is already used by "
