@@ -185,8 +185,10 @@ unsigned vsw__nic_journal_recover(const char *dir)
         return 0;
     while ((e = readdir(d)) != NULL) {
         char path[PATH_MAX];
-        struct vsw_hostif_state was, now;
+        struct vsw_hostif_state was;
+        struct vsw_hostif_info now;
         struct vsa_errmsg em;
+        int rc;
 
         if (strncmp(e->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) != 0)
             continue;
@@ -198,8 +200,15 @@ unsigned vsw__nic_journal_recover(const char *dir)
         if (!entry_read(path, &was)) {
             VSA_LOG(WARN, "%s is not a NIC state vesperd wrote: removed",
                     path);
-        } else if (vsw__hostif_save(was.ifname, &now, &em) < 0 ||
-                   now.ifindex != was.ifindex) {
+        } else if ((rc = vsw__hostif_lookup(was.ifname, &now, &em)) < 0 &&
+                   rc != -ENODEV) {
+            /* netlink out of memory or unreachable: not a sign the NIC
+             * is gone, so the record stays for the next start */
+            VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
+                    "stop cleanly: cannot look it up (%s); %s kept for the "
+                    "next start", was.ifname, was.ifindex, em.msg, path);
+            continue;
+        } else if (rc < 0 || now.ifindex != was.ifindex) {
             VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
                     "stop cleanly is gone or renamed: nothing given back",
                     was.ifname, was.ifindex);

@@ -287,8 +287,9 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st);
  * it open; -EBUSY: another process holds it); add records `s` before a
  * port first binds
  * its NIC; del forgets it once the NIC is given back; recover gives back
- * every NIC a previous process left recorded and empties the directory
- * (returns how many it restored). */
+ * every NIC a previous process left recorded and removes its record, or
+ * the record alone if the NIC is gone (returns how many it restored); a
+ * record whose NIC cannot be looked up just now stays for the next start. */
 int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em);
 int vsw__nic_journal_add(const char *dir, const struct vsw_hostif_state *s,
                          struct vsa_errmsg *em);

@@ -35,6 +35,7 @@
 
 #include <cmocka.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "vswitch/vsw_private.h"
 
@@ -143,6 +144,48 @@ static void test_give_back(void **state)
     assert_int_equal(entries(), 0);
     /* del of an entry that is not there is quiet */
     vsw__nic_journal_del(dir, st.ifindex);
+    close(lock);
+}
+
+static bool fail_netlink(void *arg, const char *what)
+{
+    (void)arg;
+    return strcmp(what, "nl_socket_alloc") == 0;
+}
+
+/* Bug (found by review): a record whose NIC could not be looked up for a
+ * passing reason (netlink out of memory) was taken for a NIC gone and
+ * deleted, and the NIC stayed up and promiscuous for good.  Now it stays
+ * for the next start. */
+static void test_lookup_failure_keeps_record(void **state)
+{
+    static const struct vsa_alloc_hook hook = { .inject = fail_netlink };
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char s[64];
+    int lock;
+    (void)state;
+
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    close(lock);
+
+    vsa_alloc_set_hook(&hook);
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    vsa_alloc_set_hook(NULL);
+    assert_int_equal(entries(), 1);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "up promisc");
+
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    assert_int_equal(entries(), 0);
     close(lock);
 }
 
@@ -302,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock),
         cmocka_unit_test(test_give_back),
+        cmocka_unit_test(test_lookup_failure_keeps_record),
         cmocka_unit_test(test_leftovers_left_alone),
         cmocka_unit_test(test_v6_addresses_back),
     };
