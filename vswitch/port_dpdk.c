@@ -84,11 +84,26 @@ static void ethdev_close(struct vsw *sw, struct vsw_port *p)
                 strerror(-rc));
 }
 
+/* The device's own drops, from its ethdev counters (read while the lcores
+ * run: the PMDs keep them per queue and a read is at worst a little old).
+ * oerrors is left out: what a device does not take is tx_full already. */
+static void ethdev_drops(struct vsw_port *p, uint64_t drops[VSW_DROP_MAX])
+{
+    struct rte_eth_stats st;
+
+    if (rte_eth_stats_get(p->eth_port, &st) != 0)
+        return;
+    drops[VSW_DROP_RX_MISSED] += st.imissed;
+    drops[VSW_DROP_RX_NO_MBUF] += st.rx_nombuf;
+    drops[VSW_DROP_RX_ERRORS] += st.ierrors;
+}
+
 const struct vsw_port_ops vsw__ethdev_ops = {
     .name = "ethdev",
     .rx_burst = ethdev_rx,
     .tx_burst = ethdev_tx,
     .link_get = ethdev_link,
+    .dev_drops = ethdev_drops,
     .close = ethdev_close,
 };
 

@@ -237,6 +237,10 @@ struct vsw_port_ops {
     uint16_t (*tx_burst)(struct vsw_port *p, uint16_t lcore_idx,
                          struct rte_mbuf **pkts, uint16_t n);
     bool (*link_get)(struct vsw_port *p);
+    /* Adds what the device itself dropped (the device: drop reasons) to
+     * drops[]; NULL for a device that drops nothing of its own.  Control
+     * thread. */
+    void (*dev_drops)(struct vsw_port *p, uint64_t drops[VSW_DROP_MAX]);
     void (*close)(struct vsw *sw, struct vsw_port *p);
 };
 

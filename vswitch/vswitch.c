@@ -1192,6 +1192,8 @@ static void sum_counters(const struct vsw *sw, uint16_t id,
         for (int d = 0; d < VSW_DROP_MAX; d++)
             out->drops[d] += vsw__ctr_read(&c->drops[d]);
     }
+    if (sw->ports[id] && sw->ports[id]->ops->dev_drops)
+        sw->ports[id]->ops->dev_drops(sw->ports[id], out->drops);
 }
 
 void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,

@@ -83,7 +83,12 @@ struct vsw_port;
     XX(LEARN_REFUSED, "learn_refused",                                   \
        "source not learned: port limit, table full or busy (the frame "  \
        "was forwarded; switch show gives the reasons)")                  \
-    XX(CAPTURE_FULL, "capture_full", "capture copy not taken")
+    XX(CAPTURE_FULL, "capture_full", "capture copy not taken")           \
+    XX(RX_MISSED, "rx_missed",                                           \
+       "device: frames its receive queue had no room for (imissed)")    \
+    XX(RX_NO_MBUF, "rx_no_mbuf",                                         \
+       "device: frames it had no packet buffer for (rx_nombuf)")        \
+    XX(RX_ERRORS, "rx_errors", "device: bad frames received (ierrors)")
 
 enum vsw_drop {
 #define VSW_DROP_ENUM(e, name, help) VSW_DROP_##e,

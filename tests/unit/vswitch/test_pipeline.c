@@ -1545,6 +1545,87 @@ static void test_capture_count_after_losses(void **state)
     phase_end();
 }
 
+/* ---- a device's own drops, an empty pool (TESTS.md #25) ---------------- */
+
+/* Frames a device drops itself (here: no mbuf to receive into, the pool
+ * empty) are counted per port as `rx_no_mbuf`, from the device's counters
+ * (they never reach the switch's own); once buffers are back, forwarding
+ * goes on and no mbuf is lost. */
+static void test_device_drops_counted(void **state)
+{
+    struct flist in = { 0 }, in2 = { 0 }, e = { 0 };
+    struct vsw_port_stats st;
+    struct rte_mbuf **held;
+    unsigned n_held = 0, lc;
+    uint64_t deadline, seen;
+    struct frame a;
+
+    (void)state;
+    for (unsigned k = 0; k < 4; k++) {
+        a = fr_untagged(BCAST, MAC(0xb0), 46, (uint8_t)k);
+        fl_add(&in, &a);
+    }
+    tp_open(0, "X", m_access(1), 0, &in);
+    tp_open(1, "U", m_access(1), 0, NULL);
+    /* Empty the pool: every lcore's cache back into it (no port is
+     * published yet, so no lcore touches its cache now), then take all. */
+    RTE_LCORE_FOREACH(lc) {
+        struct rte_mempool_cache *c = rte_mempool_default_cache(g.pool, lc);
+        if (c)
+            rte_mempool_cache_flush(c, g.pool);
+    }
+    held = calloc(g.pool->size, sizeof(*held));
+    assert_non_null(held);
+    while (n_held < g.pool->size &&
+           (held[n_held] = rte_pktmbuf_alloc(g.pool)) != NULL)
+        n_held++;
+    assert_int_equal(rte_mempool_avail_count(g.pool), 0);
+
+    assert_int_equal(commit(true), 0);
+    deadline = now_ms() + WAIT_MS;
+    do {
+        usleep(1000);
+        vsw_get_port_stats(g.sw, g.tp[0].p, &st);
+    } while (st.drops[VSW_DROP_RX_NO_MBUF] == 0 && now_ms() < deadline);
+    seen = st.drops[VSW_DROP_RX_NO_MBUF];
+    if (seen == 0)
+        fail_msg("no rx_no_mbuf counted on X with the pool empty");
+    assert_int_equal(st.rx_packets, 0);
+    {
+        struct rte_eth_stats es;
+        uint16_t pid;
+        assert_int_equal(rte_eth_dev_get_port_by_name(g.tp[0].dev, &pid), 0);
+        assert_int_equal(rte_eth_stats_get(pid, &es), 0);
+        assert_true(es.rx_nombuf >= seen);
+    }
+
+    /* The pcap device drops each frame it read and had no buffer for:
+     * all four, one per poll, each counted. */
+    deadline = now_ms() + WAIT_MS;
+    while (st.drops[VSW_DROP_RX_NO_MBUF] < in.n && now_ms() < deadline) {
+        usleep(1000);
+        vsw_get_port_stats(g.sw, g.tp[0].p, &st);
+    }
+    assert_int_equal(st.drops[VSW_DROP_RX_NO_MBUF], in.n);
+    assert_int_equal(st.rx_packets, 0);
+    g.tp[0].sent.n = 0; /* phase_end: X received nothing */
+
+    /* Buffers back: a new port forwards, and no mbuf is lost. */
+    rte_pktmbuf_free_bulk(held, n_held);
+    free(held);
+    a = fr_untagged(BCAST, MAC(0xb1), 46, 9);
+    fl_add(&in2, &a);
+    tp_open(2, "Y", m_access(1), 0, &in2);
+    step();
+    phase_end();
+    fl_add(&e, &a);
+    expect_out(1, &e);
+    expect_drops(0, D(RX_NO_MBUF, in.n), DROPS_END);
+    fl_free(&in);
+    fl_free(&in2);
+    fl_free(&e);
+}
+
 static void test_mempool(void **state)
 {
     (void)state;
@@ -1672,6 +1753,7 @@ int main(void)
         T(test_fanin),
         T(test_capture_count_after_losses),
         T(test_open_refused),
+        T(test_device_drops_counted),
         T(test_mempool),   /* last: after every phase */
     };
     return cmocka_run_group_tests_name("vswitch-pipeline", tests, group_setup,
