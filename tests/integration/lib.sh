@@ -540,6 +540,19 @@ fdb_count() {
     ctl --json fdb show "$1" --port "$2" 2>/dev/null | jq '.entries | length'
 }
 
+# tap_hold NAME: a process holding TAP device NAME open (the device goes
+# when the process does), its pid in TAP_PID.
+tap_hold() {
+    python3 -c '
+import fcntl, os, struct, sys, time
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))
+time.sleep(3600)' "$1" &
+    TAP_PID=$!
+    VT_PIDS+=("$TAP_PID")
+    wait_for "ip link show $1 >/dev/null 2>&1" 3 || fail "TAP $1 not made"
+}
+
 # port_link PORT: "up" or "down" from port list.
 port_link() {
     ctl --json port list 2>/dev/null |

@@ -48,19 +48,6 @@ ok "vm1's MAC learned again"
 # ifindex: renamed, it is still that NIC; gone and made again under the same
 # name, it is not.
 
-# tap_hold NAME: a process holding TAP device NAME open (the device goes
-# when the process does), its pid in TAP_PID.
-tap_hold() {
-    python3 -c '
-import fcntl, os, struct, sys, time
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))
-time.sleep(3600)' "$1" &
-    TAP_PID=$!
-    VT_PIDS+=("$TAP_PID")
-    wait_for "ip link show $1 >/dev/null 2>&1" 3 || fail "TAP $1 not made"
-}
-
 d0="vt$VT_ID-d0"
 tap_hold "$d0"
 ctl_ok switch add ext --type external --uplink "$d0"

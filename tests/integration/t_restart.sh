@@ -96,3 +96,29 @@ leftovers=$(find "$(dirname "$VT_CONFIG")" -maxdepth 1 -name 'config.json?*' | w
 log "temp files beside the config: $leftovers"
 start_vesperd
 check_state "after kill -9 + restart"
+
+# 3. a NIC missing at start: vesperd starts without that port's device, says
+# why in port show, runs the rest, and binds the NIC once it is back
+u0="vt$VT_ID-u0"
+tap_hold "$u0"
+ctl_ok switch add ext --type external --uplink "$u0"
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 3 || fail "ext.uplink not up on $u0"
+stop_vesperd
+kill "$TAP_PID"
+wait_for "! ip link show $u0 >/dev/null 2>&1" 3 || fail "TAP $u0 still there"
+start_vesperd
+why=$(ctl --json port show ext.uplink | jq -r '.device_absent // empty')
+[ -n "$why" ] || fail "port show ext.uplink does not say why it has no device"
+ok "vesperd started without $u0; port show ext.uplink: $why"
+assert_eq "$(port_link ext.uplink)" down "ext.uplink is down while $u0 is missing"
+assert_ping 1 "$NET_A.2" 5
+ok "vm1 and vm2 still talk with ext.uplink's NIC missing"
+ctl_ok switch add s2 --type private
+ok "a change is taken while ext.uplink's device is absent"
+tap_hold "$u0"
+must ip link set "$u0" up
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 8 ||
+    fail "ext.uplink not up 8 s after $u0 came back"
+assert_eq "$(ctl --json port show ext.uplink | jq -r '.device_absent // "none"')" none \
+    "port show ext.uplink: device found"
+ok "ext.uplink bound to $u0 once it came back"

@@ -249,12 +249,22 @@ static int fail(struct ctl_rpc_err *e, int code, const struct vsa_errmsg *em)
     return -1;
 }
 
-int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
+/* How an apply treats a port device that cannot be opened. */
+enum apply_mode {
+    APPLY_STRICT,    /* a change: new ports must open, absent ones stay */
+    APPLY_START,     /* the replay at start: what does not open is absent */
+    APPLY_RETRY,     /* the same, quietly, for the absent ones again */
+};
+
+static int apply(struct vd *d, json_t *newdoc, bool persist,
+                 enum apply_mode mode, struct ctl_rpc_err *e)
 {
     struct ctl_config *ncfg = NULL;
     struct vd_vm_txn *vtxn = NULL;
     struct vsw_port **nports = NULL;
     struct vsw_host_addrs **haddrs = NULL;
+    char (*absent)[VD_ABSENT_MSG] = NULL;
+    uint32_t n_absent = 0;
     bool *opened = NULL, *kept = NULL;
     uint32_t old_n = d->cfg ? d->cfg->n_ports : 0;
     struct vsa_errmsg em = { "" };
@@ -268,7 +278,8 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     opened = vsa_calloc(ncfg->n_ports + 1, sizeof(*opened));
     kept = vsa_calloc(old_n + 1, sizeof(*kept));
     haddrs = vsa_calloc(ncfg->n_ports + 1, sizeof(*haddrs));
-    if (!nports || !opened || !kept || !haddrs) {
+    absent = vsa_calloc(ncfg->n_ports + 1, sizeof(*absent));
+    if (!nports || !opened || !kept || !haddrs || !absent) {
         vsa_errmsg_set(&em, -ENOMEM, "out of memory");
         rc = fail(e, CTL_RPC_SYSTEM, &em);
         goto out_free;
@@ -281,14 +292,27 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
             if (!kept[j] && same_device(&d->cfg->ports[j], np)) {
                 nports[i] = d->ports[j];
                 kept[j] = true;
+                /* absent before: stays so in a change */
+                if (!nports[i] && d->absent[j][0] &&
+                    mode == APPLY_STRICT) {
+                    memcpy(absent[i], d->absent[j], sizeof(absent[i]));
+                    n_absent++;
+                }
                 break;
             }
         }
     }
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
-        if (nports[i])
+        if (nports[i] || absent[i][0])
             continue;
         rc = open_port(d, &ncfg->ports[i], &nports[i], &em);
+        if (rc < 0 && rc != -ENOMEM && mode != APPLY_STRICT &&
+            !ctl_port_is_vm_nic(&ncfg->ports[i])) {
+            nports[i] = NULL;
+            snprintf(absent[i], sizeof(absent[i]), "%s", em.msg);
+            n_absent++;
+            continue;
+        }
         if (rc < 0) {
             nports[i] = NULL;
             rc = fail(e, CTL_RPC_SYSTEM, &em);
@@ -354,6 +378,14 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     d->cfg = ncfg;
     vsa_free(d->ports);
     d->ports = nports;
+    for (uint32_t i = 0; i < ncfg->n_ports; i++)
+        if (absent[i][0] && mode == APPLY_START)
+            VSA_LOG(WARN, "port %s: no device (%s); trying again every "
+                    "%d s", ncfg->ports[i].name, absent[i],
+                    VD_RETRY_S);
+    vsa_free(d->absent);
+    d->absent = absent;
+    d->n_absent = n_absent;
     vsa_free(opened);
     vsa_free(kept);
     return 0;
@@ -371,11 +403,40 @@ out_close_new:
             close_port(d, nports[i]);
 out_free:
     vsa_free(haddrs);
+    vsa_free(absent);
     vsa_free(nports);
     vsa_free(opened);
     vsa_free(kept);
     ctl_config_free(ncfg);
     return rc;
+}
+
+int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
+{
+    return apply(d, newdoc, persist, APPLY_STRICT, e);
+}
+
+int vd_apply_start(struct vd *d, json_t *doc, struct ctl_rpc_err *e)
+{
+    return apply(d, doc, true, APPLY_START, e);
+}
+
+void vd_apply_retry(struct vd *d)
+{
+    struct ctl_rpc_err e = { 0, "" };
+    uint32_t before = d->n_absent;
+
+    if (before == 0 || !d->doc)
+        return;
+    /* the running document again: kept ports stay as they are, the
+     * absent ones are opened if they can be now (nothing is written) */
+    if (apply(d, d->doc, false, APPLY_RETRY, &e) < 0) {
+        VSA_LOG(WARN, "retrying absent port devices: %s", e.msg);
+        return;
+    }
+    if (d->n_absent < before)
+        VSA_LOG(INFO, "%u of %u absent port devices opened",
+                before - d->n_absent, before);
 }
 
 int vd_port_index(const struct vd *d, const char *name)

@@ -302,7 +302,7 @@ int main(int argc, char **argv)
     vd_synth_init(&d);
     vd_legacy_init(&d);
     struct ctl_rpc_err e = { 0, "" };
-    if (vd_apply(&d, doc, true, &e) < 0) {
+    if (vd_apply_start(&d, doc, &e) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s: %s\n",
                 d.config_path, e.msg);
         json_decref(doc);
@@ -346,6 +346,7 @@ int main(int argc, char **argv)
             d.config_path, d.vm_dir,
             d.hugepages ? "hugepages" : "no hugepages (--no-huge)");
 
+    unsigned retry_ticks = 0;
     while (!stop_now) {
         struct epoll_event evs[32];
         int n = epoll_wait(d.epfd, evs, 32, 1000);
@@ -358,6 +359,10 @@ int main(int argc, char **argv)
                     vd_vm_tick(d.vms);
                     vd_synth_tick(&d);
                     vd_legacy_tick(&d);
+                    if (++retry_ticks >= VD_RETRY_S * 10) {
+                        retry_ticks = 0;
+                        vd_apply_retry(&d);
+                    }
                 }
             } else if (fd == sfd) {
                 struct signalfd_siginfo si;
@@ -382,6 +387,7 @@ int main(int argc, char **argv)
     vd_legacy_forget();
     ctl_config_free(d.cfg);
     vsa_free(d.ports);
+    vsa_free(d.absent);
     json_decref(d.doc);
     close(tfd);
     close(sfd);

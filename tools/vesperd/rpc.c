@@ -257,6 +257,12 @@ static json_t *m_port_show(struct vd *d, json_t *params,
         json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
     json_object_set_new(r, "link", json_string(vp && vsw_port_link_up(vp)
                                                    ? "up" : "down"));
+    {
+        int i = vd_port_index(d, cp->name);
+        if (!vp && i >= 0 && d->absent && d->absent[i][0])
+            json_object_set_new(r, "device_absent",
+                                json_string(d->absent[i]));
+    }
     json_object_set_new(r, "mac", json_string(vsa_mac_format(&m, mac)));
     json_object_set_new(r, "fdb_entries",
         json_integer(fdb && vp ? vsw_fdb_port_count(fdb, vsw_port_id(vp))

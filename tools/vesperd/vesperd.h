@@ -31,12 +31,19 @@
 #define VD_DEFAULT_CONFIG "/var/lib/vesper/config.json"
 #define VD_DEFAULT_SOCKET "/run/vesper/vesperd.sock"
 #define VD_VERSION "0.1.0"
+#define VD_ABSENT_MSG 192
+#define VD_RETRY_S 5       /* absent port devices are tried this often */
 
 struct vd {
     struct vsw *vsw;
     json_t *doc;
     struct ctl_config *cfg;
     struct vsw_port **ports;      /* [cfg->n_ports] */
+    /* [cfg->n_ports]: why ports[i] has no device ("" if it has one): a
+     * device that could not be opened when vesperd started (a NIC not
+     * there yet); vd_apply_retry() tries those again. */
+    char (*absent)[VD_ABSENT_MSG];
+    uint32_t n_absent;
     struct vd_vm_host *vms;       /* VM partitions (vm.c) */
     const char *config_path;
     const char *socket_path;
@@ -47,8 +54,17 @@ struct vd {
 };
 
 /* apply.c: makes `newdoc` the running and stored configuration, or changes
- * nothing.  Takes a reference on success.  Returns 0 or fills e. */
+ * nothing.  Takes a reference on success.  Returns 0 or fills e.  A port
+ * whose device was absent stays so (it is no reason to refuse a change);
+ * every other new port must open. */
 int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e);
+/* The same for the configuration replayed at start: a port whose device
+ * cannot be opened (other than for want of memory) is left without one,
+ * logged and listed in d->absent, and the rest runs. */
+int vd_apply_start(struct vd *d, json_t *doc, struct ctl_rpc_err *e);
+/* Tries again to open the devices of absent ports (vd_apply_start's rule);
+ * called every VD_RETRY_S seconds, a no-op when none is absent. */
+void vd_apply_retry(struct vd *d);
 /* Index of the port named `name` in d->cfg, or -1. */
 int vd_port_index(const struct vd *d, const char *name);
 
