@@ -69,6 +69,8 @@ struct netvsp_port {
     _Atomic uint64_t rx_disconnected; /* guest frames dropped: disconnected */
     _Atomic uint64_t no_mbuf;       /* guest frames dropped: no mbuf */
     _Atomic uint64_t stage_full;    /* guest frames dropped: stage full */
+    _Atomic uint64_t rx_detached;   /* guest frames dropped: staged when
+                                       the channel detached */
     _Atomic uint64_t guest_refused; /* switch frames the VSP did not post */
     _Atomic uint64_t gpadl_requests; /* buffer GPADLs resolved for the VSP */
 
@@ -640,7 +642,9 @@ void netvsp_port_detach(struct netvsp_port *np)
     atomic_store(&np->gpadl_state, GPADL_IDLE);
     atomic_store(&np->violation, NULL);
     if (np->n_stage) {
+        /* Staged from the guest, never taken by the switch. */
         rte_pktmbuf_free_bulk(np->stage, np->n_stage);
+        count(&np->rx_detached, np->n_stage);
         np->n_stage = 0;
     }
     vspn_vsp_destroy(vsp); /* drops the buffer GPADL references */
@@ -751,12 +755,13 @@ json_t *netvsp_port_stats_json(struct netvsp_port *np)
 
     vsp_snapshot(np, &s);
 #define LOAD(f) ((json_int_t)atomic_load_explicit(&np->f, memory_order_relaxed))
-    o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I}",
+    o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
                   "attached", s.attached,
                   "connected", (int)atomic_load(&np->connected),
                   "rx_disconnected", LOAD(rx_disconnected),
                   "no_mbuf", LOAD(no_mbuf),
                   "stage_full", LOAD(stage_full),
+                  "rx_detached", LOAD(rx_detached),
                   "guest_refused", LOAD(guest_refused),
                   "gpadl_requests", LOAD(gpadl_requests));
 #undef LOAD

@@ -85,7 +85,9 @@ int netvsp_port_create(struct vsw *sw, const char *name,
  * (a channel is attached), -EINVAL (the channel has no rings), -ENOMEM. */
 int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
                        struct hv_vmbus_host *vmbus, struct hv_mem *mem);
-/* The channel is closing: stop using its rings, drop GPADL references. */
+/* The channel is closing: stop using its rings, drop GPADL references.
+ * Guest frames staged and not yet taken by the switch are freed (counted
+ * rx_detached). */
 void netvsp_port_detach(struct netvsp_port *np);
 /* The control thread's part (see above): closes the channel on a
  * violation the lcore posted, answers a parked GPADL request.  Call when

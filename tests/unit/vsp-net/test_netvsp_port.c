@@ -29,6 +29,10 @@
  *    the guest reads OID_GEN_MEDIA_CONNECT_STATUS "disconnected"; the VSP
  *    side of that, and the MEDIA_(DIS)CONNECT indications, are in
  *    test_vsp_vsc.c, test_link) and the stats say so.
+ *  * Detach with guest frames staged: one ring packet carries 8 frames, a
+ *    pass asked for 1 hands 1 to the switch and keeps 7 staged; the
+ *    detach frees them and counts them (rx_detached 7).  Regression test
+ *    for: they were freed uncounted.
  *  * Channel open without memory (TESTS.md #29): the guest brings the NIC
  *    up as Linux's netvsc does (ring GPADL, OPENCHANNEL with the VSP
  *    attached by the open callback as vesperd's glue does, NVSP INIT,
@@ -84,6 +88,7 @@
 #include "hv/hv_vmbus.h"
 #include "vsp-net/netvsp_port.h"
 #include "vsp-net/nvsp.h"
+#include "vsp-net/rndis.h"
 #include "vsp-net/vsp.h"
 #include "vswitch/vswitch.h"
 
@@ -385,6 +390,30 @@ static void guest_recv_buf(struct hv_ring *gout, uint64_t tid, uint32_t gpadl)
     guest_msg(gout, &m, tid, true);
 }
 
+/* SEND_RNDIS_PKT on `channel` with the RNDIS message `msg` copied to guest
+ * page `page` and named by one GPA-direct range (how Linux sends control
+ * messages). */
+static void guest_rndis(struct pair *p, struct hv_ring *gout, uint64_t tid,
+                        uint32_t channel, uint32_t page, const void *msg,
+                        uint32_t len)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RNDIS_PKT };
+    struct hv_ring_gpa_page gp = { .byte_count = len, .byte_offset = 0,
+                                   .pfn = (GMEM_GPA >> 12) + page };
+    uint8_t buf[VSPN_NVSP_ENCODE_MAX];
+    bool sig = false;
+    int n;
+
+    assert_true(len <= 4096 && page < p->gmem_pages);
+    memcpy(p->gmem + (size_t)page * 4096, msg, len);
+    m.u.rndis_pkt.channel_type = channel;
+    m.u.rndis_pkt.section_index = VSPN_NVSP_NO_SECTION;
+    n = vspn_nvsp_encode(&m, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(hv_ring_write_gpa(gout, HV_PKT_FLAG_COMPLETION_REQUESTED,
+                                       tid, &gp, 1, buf, (size_t)n, &sig), 0);
+}
+
 /* 64 bytes whose NVSP type (1337) does not exist: a violation. */
 static void guest_junk(struct hv_ring *gout, uint64_t tid)
 {
@@ -665,6 +694,70 @@ static void test_connected(void **state)
     assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
     vsw_tick(g.sw);
     assert_false(vsw_port_link_up(r.port));
+    rig_down(&r);
+}
+
+/* Frames the guest sent and the switch has not taken yet are dropped when
+ * the channel detaches: counted, like every other drop. */
+static void test_detach_counts_staged(void **state)
+{
+    struct vspn_nvsp_msg m;
+    struct rte_mbuf *mb[1];
+    uint8_t msg[1024];
+    uint32_t gpadl, len = 0;
+    int status, n;
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic6", 0x06, true);
+    /* NVSP, a receive buffer, RNDIS INITIALIZE: the guest may send */
+    guest_init_ndis(r.gout, 1);
+    assert_int_equal(pass(r.np), 0);
+    guest_reply(r.gin, 1, &m, 0);
+    assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    gpadl = guest_gpadl(&r.p, hv_chan_relid(r.ch), BUF_PAGE, BUF_PAGES,
+                        &status);
+    assert_int_equal(status, 0);
+    guest_recv_buf(r.gout, 3, gpadl);
+    assert_int_equal(pass(r.np), 0);
+    netvsp_port_fd_ack(r.np);
+    assert_true(netvsp_port_service(r.np));
+    assert_int_equal(pass(r.np), 0);
+    guest_reply(r.gin, 3, &m, 0);
+    assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    n = vspn_rndis_encode_init(msg, sizeof(msg), 1, 0x4000);
+    assert_true(n > 0);
+    guest_rndis(&r.p, r.gout, 4, VSPN_NVSP_CHANNEL_CONTROL,
+                BUF_PAGE + BUF_PAGES, msg, (uint32_t)n);
+    assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "rndis_ctrl"), 1);
+
+    /* one message of 8 broadcast frames; the switch takes one */
+    for (unsigned i = 0; i < 8; i++) {
+        uint8_t *f;
+
+        n = vspn_rndis_packet_hdr(msg + len, sizeof(msg) - len, NULL, 60);
+        assert_true(n > 0);
+        f = msg + len + n;
+        memset(f, 0, 60);
+        memset(f, 0xff, 6);
+        f[6] = 0x02;
+        f[11] = 0x06;
+        f[12] = 0x08;
+        f[14] = (uint8_t)i;
+        len += (uint32_t)n + 60;
+    }
+    guest_rndis(&r.p, r.gout, 5, VSPN_NVSP_CHANNEL_DATA, BUF_PAGE + BUF_PAGES,
+                msg, len);
+    assert_int_equal(netvsp_port_poll(r.np, mb, 1), 1);
+    rte_pktmbuf_free(mb[0]);
+    assert_int_equal(vsp_stat(r.np, "g2h_frames"), 8);
+    assert_int_equal(port_stat(r.np, "rx_detached"), 0);
+
+    netvsp_port_detach(r.np);
+    assert_int_equal(port_stat(r.np, "rx_detached"), 7);
+    assert_int_equal(port_stat(r.np, "rx_disconnected"), 0);
+    assert_int_equal(port_stat(r.np, "stage_full"), 0);
     rig_down(&r);
 }
 
@@ -1005,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_violation_posted),
         cmocka_unit_test(test_lcore_serves),
         cmocka_unit_test(test_connected),
+        cmocka_unit_test(test_detach_counts_staged),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_buffers_prepared_off_lcore),
     };
