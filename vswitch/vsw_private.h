@@ -110,6 +110,7 @@ struct vsw_port {
     bool kernel_gone;              /* its NIC (nic_prior.ifindex) is gone */
     struct vsw_hostif_state nic_prior; /* kernel_bound: the NIC before it
                                           was bound, put back on close */
+    uint64_t open_drained;         /* frames drain_rx discarded at open */
     struct vsw_port_stats base;    /* counters at open / last clear */
 };
 

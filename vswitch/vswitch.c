@@ -350,17 +350,22 @@ static void devargs_iface(const char *devargs, char *out, size_t size)
 /* Discards what a new device received before it carries traffic.  The
  * af_packet PMD opens its socket for every interface and binds it to its
  * own only afterwards, so its queue can hold other ports' frames; learning
- * from them would move other ports' MACs onto the new port.  Bounded. */
-static void drain_rx(struct vsw_port *p)
+ * from them would move other ports' MACs onto the new port.  Bounded.
+ * Returns the number of frames discarded (drop reason open_drained: frames
+ * of the NIC's own are among them). */
+static uint64_t drain_rx(struct vsw_port *p)
 {
     struct rte_mbuf *pkts[VSW_BURST];
+    uint64_t drained = 0;
 
     for (int i = 0; i < 256; i++) {
         uint16_t n = p->ops->rx_burst(p, 0, pkts, VSW_BURST);
         if (n == 0)
             break;
         rte_pktmbuf_free_bulk(pkts, n);
+        drained += n;
     }
+    return drained;
 }
 
 /* Another open port bound to the kernel NIC of ifindex (not `self`). */
@@ -419,6 +424,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
 {
     struct vsw_port *p;
     char devargs[640], vdev[RTE_ETH_NAME_MAX_LEN];
+    uint64_t drained = 0;
     bool set_up = false;
     int id, rc;
 
@@ -504,7 +510,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         goto out_restore;
     }
     if (p->kernel_bound)
-        drain_rx(p);
+        drained = drain_rx(p);
     if (spec->cls == VSW_PORT_INTERNAL) {
         rc = vsw__hostif_set_addrs(spec->ifname, spec->addresses,
                                    spec->n_addresses, spec->mtu, em);
@@ -538,6 +544,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     p->rx_lcore = pick_rx_lcore(sw);
     sw->ports[id] = p;
     vsw_clear_port_stats(sw, p);
+    p->open_drained = drained; /* after the clear: the port's first drops */
     VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, p->devname);
     *out = p;
     return 0;
@@ -1179,12 +1186,15 @@ void vsw_tick(struct vsw *sw)
 
 /* ---- Counters ----------------------------------------------------------- */
 
-static void sum_counters(const struct vsw *sw, uint16_t id,
+static void sum_counters(const struct vsw *sw, const struct vsw_port *p,
                          struct vsw_port_stats *out)
 {
+    struct vsw_port *q;
+
     memset(out, 0, sizeof(*out));
+    out->drops[VSW_DROP_OPEN_DRAINED] = p->open_drained;
     for (unsigned l = 0; l < sw->n_dp_lcores; l++) {
-        const struct vsw_port_counters *c = &sw->lcores[l]->counters[id];
+        const struct vsw_port_counters *c = &sw->lcores[l]->counters[p->id];
         out->rx_packets += vsw__ctr_read(&c->rx_packets);
         out->rx_bytes += vsw__ctr_read(&c->rx_bytes);
         out->tx_packets += vsw__ctr_read(&c->tx_packets);
@@ -1192,8 +1202,9 @@ static void sum_counters(const struct vsw *sw, uint16_t id,
         for (int d = 0; d < VSW_DROP_MAX; d++)
             out->drops[d] += vsw__ctr_read(&c->drops[d]);
     }
-    if (sw->ports[id] && sw->ports[id]->ops->dev_drops)
-        sw->ports[id]->ops->dev_drops(sw->ports[id], out->drops);
+    q = sw->ports[p->id];
+    if (q && q->ops->dev_drops)
+        q->ops->dev_drops(q, out->drops);
 }
 
 void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,
@@ -1201,7 +1212,7 @@ void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,
 {
     const struct vsw_port_stats *b = &port->base;
 
-    sum_counters(sw, port->id, out);
+    sum_counters(sw, port, out);
     out->rx_packets -= b->rx_packets;
     out->rx_bytes -= b->rx_bytes;
     out->tx_packets -= b->tx_packets;
@@ -1214,5 +1225,5 @@ void vsw_clear_port_stats(struct vsw *sw, const struct vsw_port *port)
 {
     struct vsw_port *p = sw->ports[port->id];
     if (p)
-        sum_counters(sw, p->id, &p->base);
+        sum_counters(sw, p, &p->base);
 }

@@ -80,6 +80,8 @@ struct vsw_port;
     XX(TX_FULL, "tx_full", "output queue full")                           \
     XX(LINK_DOWN, "link_down", "output port link down")                  \
     XX(NO_MBUF, "no_mbuf", "no buffer for a flood copy or tag")          \
+    XX(OPEN_DRAINED, "open_drained",                                     \
+       "received before the port carried traffic, discarded at open")    \
     XX(LEARN_REFUSED, "learn_refused",                                   \
        "source not learned: port limit, table full or busy (the frame "  \
        "was forwarded; switch show gives the reasons)")                  \

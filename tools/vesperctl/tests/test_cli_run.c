@@ -559,7 +559,8 @@ static const char stats_result[] =
     "\"drops\":{\"vlan_untagged\":0,\"vlan_tagged_on_access\":0,"
     "\"vlan_not_allowed\":3,\"vlan_reserved\":0,\"runt\":0,\"same_port\":2,"
     "\"no_member\":0,\"tx_full\":0,\"link_down\":0,\"no_mbuf\":0,"
-    "\"learn_refused\":9,\"capture_full\":0}}]}}";
+    "\"open_drained\":4,\"learn_refused\":9,\"capture_full\":0,"
+    "\"rx_missed\":0,\"rx_no_mbuf\":0,\"rx_errors\":0}}]}}";
 
 static const char info_result[] =
     "{\"result\":{\"version\":\"0.1.0\",\"pid\":4242,"
@@ -665,17 +666,19 @@ static void test_tables(void **state)
                   " 100  52:54:00:12:34:56  vm1      learned   17\n");
     expect_output("fdb.show", "{\"result\":{\"entries\":[]}}", "fdb show sw1",
                   "VLAN  MAC  PORT  TYPE  AGE\n");
-    /* DROPS = 3 + 2; learn_refused counts events, not lost frames. */
+    /* DROPS = 3 + 2 + 4 (open_drained frames are lost too); learn_refused
+     * counts events, not lost frames. */
     expect_output("stats.get", stats_result, "stats",
                   "PORT  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  DROPS\n"
-                  "vm1      1200    151234     1100    140000      5\n");
+                  "vm1      1200    151234     1100    140000      9\n");
     expect_output("stats.get", stats_result, "stats vm1",
                   "PORT  RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  DROPS\n"
-                  "vm1      1200    151234     1100    140000      5\n"
+                  "vm1      1200    151234     1100    140000      9\n"
                   "\n"
                   "DROP-REASON       COUNT\n"
                   "vlan_not_allowed      3\n"
                   "same_port             2\n"
+                  "open_drained          4\n"
                   "learn_refused         9\n");
     expect_output("fdb.flush", "{\"result\":{\"ok\":true,\"flushed\":42}}",
                   "fdb flush sw1", "flushed 42 entries\n");
