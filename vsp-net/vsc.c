@@ -125,7 +125,10 @@ struct vspn_vsc {
     uint32_t user_len;
     uint8_t user_buf[VSPN_VSC_OID_RESULT_MAX];
 
-    uint64_t compq[VSPN_VSC_COMPQ_MAX];
+    struct {
+        uint64_t tid;
+        uint32_t status;            /* the NVSP status to send */
+    } compq[VSPN_VSC_COMPQ_MAX];    /* acks that found the ring full */
     uint32_t cq_head;
     uint32_t cq_len;
 
@@ -789,50 +792,53 @@ static void on_rx_msg(struct vspn_vsc *c, uint32_t len)
 
 static void cq_flush(struct vspn_vsc *c);
 
-static void ack_xfer(struct vspn_vsc *c, uint64_t tid, uint32_t status)
+/* Sends the completion of receive ranges `tid` with `status` (empty in
+ * minimal mode).  The send's result. */
+static int send_ack(struct vspn_vsc *c, uint64_t tid, uint32_t status)
 {
     struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RNDIS_PKT_COMPLETE };
     uint8_t buf[VSPN_NVSP_ENCODE_MAX];
     size_t n = 0;
-    int rc;
 
-    cq_flush(c);
     if (c->cfg.mode == VSPN_VSC_LINUX) {
         m.u.rndis_pkt_complete.status = status;
         (void)vspn_nvsp_encode(&m, buf, sizeof(buf));
         n = 8; /* Linux sends type + status only */
     }
+    return c->ops.send_completion(c->ctx, tid, n ? buf : NULL, n);
+}
+
+static void ack_xfer(struct vspn_vsc *c, uint64_t tid, uint32_t status)
+{
+    uint32_t tail;
+    int rc;
+
+    cq_flush(c);
     if (c->cq_len == 0) {
-        rc = c->ops.send_completion(c->ctx, tid, n ? buf : NULL, n);
+        rc = send_ack(c, tid, status);
         if (rc >= 0) {
             note(c, rc);
             return;
         }
     }
-    /* The status of a deferred ack is not kept: it is resent as SUCCESS. */
+    /* Queued with its status: a failure resent as SUCCESS would hide a
+     * bad range from the host. */
     if (c->cq_len == VSPN_VSC_COMPQ_MAX) {
         STAT_INC(c, comp_dropped);
         return;
     }
-    c->compq[(c->cq_head + c->cq_len) % VSPN_VSC_COMPQ_MAX] = tid;
+    tail = (c->cq_head + c->cq_len) % VSPN_VSC_COMPQ_MAX;
+    c->compq[tail].tid = tid;
+    c->compq[tail].status = status;
     c->cq_len++;
     STAT_INC(c, comp_deferred);
 }
 
 static void cq_flush(struct vspn_vsc *c)
 {
-    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RNDIS_PKT_COMPLETE };
-    uint8_t buf[VSPN_NVSP_ENCODE_MAX];
-    size_t n = 0;
-
-    if (c->cfg.mode == VSPN_VSC_LINUX) {
-        m.u.rndis_pkt_complete.status = VSPN_NVSP_STATUS_SUCCESS;
-        (void)vspn_nvsp_encode(&m, buf, sizeof(buf));
-        n = 8;
-    }
     while (c->cq_len) {
-        int rc = c->ops.send_completion(c->ctx, c->compq[c->cq_head],
-                                        n ? buf : NULL, n);
+        int rc = send_ack(c, c->compq[c->cq_head].tid,
+                          c->compq[c->cq_head].status);
         if (rc < 0)
             return;
         note(c, rc);

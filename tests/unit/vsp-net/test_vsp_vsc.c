@@ -32,6 +32,11 @@
  *    (deferred, no use-after-free), bogus and duplicate completions;
  *  * Linux's mixed section + GPA form, multi-packet sections and the
  *    max_pkts_per_msg bound, the completion queue when the ring is full;
+ *  * the guest's queue of receive completions: a FAILURE (a transfer-page
+ *    packet the guest refuses) that waits for room in a full guest→host
+ *    ring goes out as FAILURE (the host counts guest_rx_nack).
+ *    Regression test for: the queue kept only the trans_id and resent
+ *    every deferred completion as SUCCESS;
  *  * the guest's batched sends (vspn_vsc_send_more): eight frames per
  *    message, as many as fit in a section, all delivered in order.
  * Live heap allocations are counted through -Wl,--wrap=malloc/calloc/free.
@@ -1185,6 +1190,64 @@ static void test_completion_queue(void **state)
     hx_fini(&H);
 }
 
+/* The guest refuses a transfer-page packet (foreign pageset id) while its
+ * ring to the host is full: the FAILURE waits in its queue and reaches the
+ * host as FAILURE, completing the slot. */
+static void test_deferred_failure_ack(void **state)
+{
+    const struct vspn_vsp_stats *hs;
+    const struct vspn_vsc_stats *gs;
+    struct vspn_pkt_scratch sc;
+    struct hv_ring_pkt rp;
+    struct vspn_pkt pk;
+    struct vspn_frame fr;
+    uint8_t f[60], filler[8] = { 0 };
+    uint64_t nacks, completed;
+    unsigned fillers = 0;
+    bool sig;
+    (void)state;
+
+    P = new_pair(NULL, VSPN_VSC_LINUX);
+    up(P);
+    hs = vspn_vsp_stats(P->h.vsp);
+    gs = vspn_vsc_stats(P->vsc);
+    nacks = hs->guest_rx_nack;
+    completed = hs->xfer_completed;
+
+    /* one frame for the guest; the guest→host ring then full */
+    mkframe(f, BCAST, sizeof(f), 1);
+    fr = (struct vspn_frame){ .data = f, .len = sizeof(f) };
+    assert_int_equal(vspn_vsp_deliver(P->h.vsp, &fr, 1), 1);
+    while (hv_ring_write_comp(P->g2h_w, 0, filler, sizeof(filler), &sig) == 0)
+        fillers++;
+    assert_true(fillers > 0);
+
+    /* the guest reads the packet with a pageset id not its own */
+    assert_int_equal(hv_ring_read_pkt(P->h2g_r, P->pktbuf, sizeof(P->pktbuf),
+                                      &rp), 0);
+    (void)hv_ring_read_end(P->h2g_r);
+    assert_int_equal(vspn_pkt_from_ring(&rp, &sc, &pk), 0);
+    assert_int_equal(pk.type, HV_PKT_XFER_PAGES);
+    pk.xfer_pageset ^= 0x5a5a;
+    assert_int_equal(vspn_vsc_handle_pkt(P->vsc, &pk), 0);
+    assert_int_equal(gs->rx_bad_xfer, 1);
+    assert_int_equal(gs->comp_deferred, 1);
+    assert_int_equal(vspn_vsc_poll(P->vsc), 1); /* still no room */
+
+    /* the fillers leave the ring (not the host's business); the queued
+     * completion goes out and the host handles it */
+    while (hv_ring_read_pkt(P->g2h_r, P->pktbuf, sizeof(P->pktbuf), &rp) == 0)
+        ;
+    (void)hv_ring_read_end(P->g2h_r);
+    assert_int_equal(vspn_vsc_poll(P->vsc), 0);
+    assert_true(hp_pump(P, 100) > 0);
+    assert_int_equal(hs->guest_rx_nack - nacks, 1);
+    assert_int_equal(hs->xfer_completed - completed, 1);
+    assert_int_equal(hs->bad_completion, 0);
+    assert_int_equal(gs->comp_dropped, 0);
+    free_pair(P);
+}
+
 static void test_teardown_order(void **state)
 {
     (void)state;
@@ -1265,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_multi_packet_section),
         cmocka_unit_test(test_send_more_batches),
         cmocka_unit_test(test_completion_queue),
+        cmocka_unit_test(test_deferred_failure_ack),
         cmocka_unit_test(test_teardown_order),
         cmocka_unit_test(test_create_args),
     };
