@@ -11,7 +11,11 @@
  *            random bytes in the data area; signals the host each time.
  *   gpadl    GPADL_HEADERs with PFNs outside guest memory, total counts
  *            larger than what is ever sent, bodies for unknown GPADLs,
- *            duplicate ids, unknown channels, malformed sizes.
+ *            duplicate ids, unknown channels, malformed sizes.  The host's
+ *            GPADL_CREATED answers for the duplicated id are read off the
+ *            socket: the result line counts the valid GPADLs created
+ *            (created=, of 20) and the duplicate headers refused
+ *            (duplicates_refused=, of duplicates=).
  *   init     opens the channel and sends NVSP INIT 100,000 times as fast
  *            as the ring allows (draining the host's answers).  The host
  *            answers the first and closes the channel at the second (INIT
@@ -54,6 +58,7 @@
 
 #include "hv/hv_chan_msg.h"
 #include "hv/hv_part.h"
+#include "hv/hv_part_wire.h"
 #include "hv/hv_ring.h"
 #include "hv/hv_vmbus.h"
 #include "tools/vesper-guest/counters.h"
@@ -327,20 +332,60 @@ static size_t gpadl_header(uint8_t *b, uint32_t relid, uint32_t id,
     return 28u + 8u * n;
 }
 
+/* The host's GPADL_CREATED answers for one id, in arrival order. */
+static struct {
+    uint32_t id;
+    unsigned n;
+    uint32_t status[4];
+} g_watch;
+
+/* Like pump(), but reads the partition frames itself so that it sees the
+ * answers hv_vmbus_guest drops (GPADLs it did not create: the headers
+ * sent raw); records those for g_watch.id, hands every channel message on
+ * to hv_vmbus_guest.  Until `want` answers arrived or `ms` passed. */
+static void pump_watch(struct hv_part_guest *pg, int ms, unsigned want)
+{
+    static struct hv__part_frame f;
+    uint64_t end = now_ms() + (uint64_t)ms;
+    int fd = hv_part_guest_fd(pg);
+
+    while (g_watch.n < want && now_ms() < end) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct hv_chan_msg m;
+        int rc;
+
+        if (poll(&pfd, 1, 20) <= 0)
+            continue;
+        rc = hv__part_recv(fd, &f);
+        if (rc == -EAGAIN)
+            continue;
+        if (rc)
+            break;
+        if (f.fd >= 0)
+            close(f.fd);
+        if (f.kind != HV_PART_CHAN_MSG)
+            continue;
+        if (hv_chan_msg_decode(f.payload, f.len, &m) == 0 &&
+            m.type == HV_MSG_GPADL_CREATED &&
+            m.u.gpadl_created.gpadl == g_watch.id && g_watch.n < 4)
+            g_watch.status[g_watch.n++] = m.u.gpadl_created.status;
+        (void)hv_vmbus_guest_handle_msg(hv_part_guest_vmbus(pg), f.payload,
+                                        f.len);
+    }
+}
+
 static int mode_gpadl(void)
 {
     struct hv_part_guest *pg = connect_ready(true);
-    struct hv_vmbus_guest *g;
     uint8_t b[256];
     uint64_t pfns[26];
     uint64_t base_pfn = GPA_BASE >> 12, gpa;
-    uint32_t relid, good = 0;
-    unsigned sent = 0;
+    uint32_t relid;
+    unsigned sent = 0, created = 0, dups = 0, dups_refused = 0;
     size_t n;
 
     if (!pg)
         return 1;
-    g = hv_part_guest_vmbus(pg);
     relid = netvsc_relid(pg);
     if (!relid) {
         hv_part_guest_close(pg);
@@ -393,17 +438,24 @@ static int mode_gpadl(void)
         n = gpadl_header(b, relid, id + 6, 4096, 1, pfns, 1);
         sent += send_raw_msg(pg, b, n + 40) == 0; /* trailing junk */
         sent += send_raw_msg(pg, b, 20) == 0;     /* truncated */
-        /* 8. duplicate ids: one valid GPADL, then the same id again */
+        /* 8. duplicate ids: one valid GPADL, then the same id again: the
+         *    host creates the first (status 0) and refuses the others */
         uint32_t gid = id + 7;
         pfns[0] = gpa >> 12;
         pfns[1] = (gpa >> 12) + 1;
         n = gpadl_header(b, relid, gid, 2 * 4096, 2, pfns, 2);
+        memset(&g_watch, 0, sizeof(g_watch));
+        g_watch.id = gid;
         sent += send_raw_msg(pg, b, n) == 0;
-        pump(pg, 20);
-        if (hv_vmbus_guest_gpadl_status(g, gid) == 0 || round == 0)
-            good++;
-        sent += send_raw_msg(pg, b, n) == 0; /* same id */
-        sent += send_raw_msg(pg, b, n) == 0;
+        pump_watch(pg, TMO, 1);
+        created += g_watch.n == 1 && g_watch.status[0] == 0;
+        for (unsigned k = 0; k < 2; k++) {
+            sent += send_raw_msg(pg, b, n) == 0; /* same id */
+            dups++;
+        }
+        pump_watch(pg, TMO, 3);
+        for (unsigned k = 1; k < g_watch.n; k++)
+            dups_refused += g_watch.status[k] != 0;
         /* and a teardown of an id that never existed */
         memset(b, 0, sizeof(b));
         put32(b, 0, HV_MSG_GPADL_TEARDOWN);
@@ -414,7 +466,8 @@ static int mode_gpadl(void)
     }
     pump(pg, 200);
     hv_part_guest_close(pg);
-    printf("result: gpadl bad messages sent=%u\n", sent);
+    printf("result: gpadl bad messages sent=%u created=%u duplicates=%u "
+           "duplicates_refused=%u\n", sent, created, dups, dups_refused);
     return sent ? 0 : 1;
 }
 

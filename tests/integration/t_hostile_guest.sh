@@ -8,6 +8,8 @@
 # OIDs, garbage frames), reconnecting between modes.  The stream must finish
 # with no error on one connection above 10 Mbit/s, every attack must show
 # in bad's counters, and vesperd must stay alive with flat RSS and fds.
+# Duplicate GPADL ids: each round's valid GPADL is created and both repeats
+# of its id are refused (the answers hostile_guest read).
 # Repeated INIT (issue: "gets its channel closed"): the second INIT closes
 # bad's channel, which must be BROKEN with exactly one more violation close
 # while the attacker still holds its connection, and only the first INIT
@@ -100,6 +102,13 @@ rb() { jq '.[0].channels[0].counters.ring_broken' <<<"$1"; }
 assert_eq "$(($(rb "$MODE_AFTER") - $(rb "$MODE_BEFORE")))" 7 \
     "each of the 7 ring attacks broke bad's ring"
 run_mode gpadl bad_gpadl
+# each round's duplicated id: the host created the first header and refused
+# every repeat (hostile_guest read its GPADL_CREATED answers)
+gres=$(grep '^result: gpadl' "$TMP/hostile-gpadl.log")
+num_of() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<"$gres"; }
+assert_eq "$(num_of created)" 20 "mode gpadl: each round's valid GPADL was created"
+assert_eq "$(num_of duplicates)" 40 "mode gpadl: two duplicate headers per round sent"
+assert_eq "$(num_of duplicates_refused)" 40 "mode gpadl: every duplicate GPADL id refused"
 run_mode init chan_violation_closed
 # the channel's own view, read while hostile_guest held the connection
 ch_after() { jq -r ".[0].channels[0].$1" <<<"$MODE_AFTER"; }
