@@ -210,13 +210,13 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
     send_one(lc, s, s->ports[targets[nt - 1]], m, pm);
 }
 
-/* Pass 2 over the frames pass 1 admitted: learn (if `learn`), look up,
- * forward.  Always inlined, so that each probe gets its own loop. */
+/* Pass 2 over the frames pass 1 admitted: learn, look up, forward.  Always
+ * inlined, so that each probe gets its own loop. */
 static inline VSA_ALWAYS_INLINE void
 forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
                struct vsw_dp_port *in, struct rte_mbuf **pkts,
                const struct vsw_pkt_meta *meta, uint16_t n, uint32_t now_s,
-               enum vsw_fdb_probe probe, bool learn)
+               enum vsw_fdb_probe probe)
 {
     struct vsw_fdb *fdb = in->sw->fdb;
 
@@ -225,8 +225,7 @@ forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
         const struct vsw_pkt_meta *pm = &meta[i];
         uint16_t out;
 
-        /* never learn a multicast source */
-        if (learn && !((pm->skey >> 40) & 1)) {
+        if (!((pm->skey >> 40) & 1)) { /* never learn a multicast source */
             enum vsw_fdb_learn_result r = vsw_fdb_learn_probe(
                 fdb, pm->skey, pm->shash, in->id, now_s, probe);
             if (unlikely(r == VSW_FDB_REFUSED))
@@ -258,7 +257,6 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
     struct vsw_capture *cap;
     uint16_t keep = 0;
     uint64_t bytes = 0;
-    bool learn;
 
     cap = atomic_load_explicit(&in->port->capture, memory_order_relaxed);
     if (unlikely(cap != NULL) && (cap->dir & VSW_CAPTURE_RX))
@@ -302,17 +300,12 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
     vsw__ctr_add(&ic->rx_packets, n);
     vsw__ctr_add(&ic->rx_bytes, bytes);
 
-    /* A port whose link is down still forwards what it had queued, but
-     * learns nothing: its entries were flushed (after a grace period, see
-     * set_link in vswitch.c) and must stay flushed until the link is up.
-     * Pass 2, with the bucket probe suited to the table's fill. */
-    learn = atomic_load_explicit(&in->port->link_up, memory_order_relaxed);
+    /* Pass 2, with the bucket probe suited to the table's fill. */
     if (vsw_fdb_probe_mode(fdb) == VSW_FDB_PROBE_ALL)
-        forward_frames(lc, s, in, pkts, meta, keep, now_s, VSW_FDB_PROBE_ALL,
-                       learn);
+        forward_frames(lc, s, in, pkts, meta, keep, now_s, VSW_FDB_PROBE_ALL);
     else
         forward_frames(lc, s, in, pkts, meta, keep, now_s,
-                       VSW_FDB_PROBE_ORDERED, learn);
+                       VSW_FDB_PROBE_ORDERED);
 }
 
 /* Flushes the tx buffers that hold a whole burst or more and keeps the

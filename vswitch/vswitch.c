@@ -1096,6 +1096,18 @@ uint32_t vsw_now_s(const struct vsw *sw)
     return vsw__now_s(sw);
 }
 
+/* Removes the learned entries of p, whose link is down, if it has any: at
+ * the link-down itself, and on every tick after it for what an lcore
+ * learned from frames still in flight or queued on the port then.  Unicast
+ * to a station must not go into a down port while the station may be
+ * elsewhere: without an entry it floods. */
+static void flush_down_port(struct vsw *sw, const struct vsw_port *p)
+{
+    for (uint32_t i = 0; i < sw->n_switches; i++)
+        if (vsw_fdb_port_count(sw->switches[i].fdb, p->id))
+            vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, false);
+}
+
 static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
 {
     bool was = atomic_exchange(&p->link_up, up);
@@ -1103,15 +1115,8 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
     if (was == up)
         return;
     VSA_LOG(INFO, "port %s: link %s", p->name, up ? "up" : "down");
-    if (up)
-        return;
-    /* A burst that read link_up before the store above may still learn on
-     * the port; once every lcore has passed a quiescent state, none does
-     * (dp.c learns only while its input port's link is up), so the flush
-     * that follows leaves nothing behind. */
-    vsw__rcu_synchronize(sw->qsbr);
-    for (uint32_t i = 0; i < sw->n_switches; i++)
-        vsw_fdb_flush_all(sw->switches[i].fdb, p->id, 0, false);
+    if (!up)
+        flush_down_port(sw, p);
 }
 
 /* What the kernel says of the NIC behind the kernel-bound port p: up (admin
@@ -1167,10 +1172,12 @@ void vsw_tick(struct vsw *sw)
             if (rc == 0 || rc == -ENODEV) /* else: try again next poll */
                 kernel_nic_seen(sw, p, info.name, rc == 0 && info.up &&
                                 info.carrier, rc == -ENODEV);
-            continue;
+        } else {
+            set_link(sw, p, p->ops->link_get(p) &&
+                                (!p->kernel_bound || p->kernel_carrier));
         }
-        set_link(sw, p, p->ops->link_get(p) &&
-                            (!p->kernel_bound || p->kernel_carrier));
+        if (!atomic_load(&p->link_up))
+            flush_down_port(sw, p);
     }
     /* Aging: each tick sweeps a bounded slice of one switch's table so the
      * control thread never does O(table) work at once. */
