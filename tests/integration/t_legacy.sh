@@ -176,6 +176,16 @@ for n in 1 2; do
     ok "vm$n ($type): carrier down after vm nic disconnect"
     assert_eq "$(port_link "vm$n.nic0")" down "vm$n.nic0's switch port is down"
     assert_no_ping "$n" "$NET_C.10"
+    # and toward the VM: frames for it enter from the wire, none leaves
+    # through its port (its guest is not what stops them: its carrier is
+    # down, so it would drop them unseen)
+    up0=$(stat_of ext.uplink .rx_packets)
+    tx0=$(stat_of "vm$n.nic0" .tx_packets)
+    phys ping -n -c 5 -i 0.2 -W 1 "$NET_C.$n" >/dev/null 2>&1
+    up1=$(stat_of ext.uplink .rx_packets)
+    assert_gt "$((up1 - up0))" 4 "frames toward vm$n entered from the wire"
+    assert_eq "$(stat_of "vm$n.nic0" .tx_packets)" "$tx0" \
+        "vm$n.nic0 sends nothing while disconnected"
     ctl_ok vm nic connect "vm$n" nic0
     wait_for "[ \"\$(carrier $n)\" = 1 ]" 8 ||
         { tail -20 "$TMP/guest$n.log"; fail "vm$n ($type): carrier still down 8 s after vm nic connect"; }
