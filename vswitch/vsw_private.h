@@ -21,6 +21,7 @@
 #include <rte_spinlock.h>
 
 #include "common/vsa_compiler.h"
+#include "common/vsa_log.h"
 #include "common/vsa_tsan.h"
 #include "vswitch/vswitch.h"
 
@@ -111,6 +112,8 @@ struct vsw_port {
     struct vsw_hostif_state nic_prior; /* kernel_bound: the NIC before it
                                           was bound, put back on close */
     uint64_t open_drained;         /* frames drain_rx discarded at open */
+    struct vsa_ratelimit link_rl;  /* its link up/down log lines: a
+                                      flapping NIC must not flood the log */
     struct vsw_port_stats base;    /* counters at open / last clear */
 };
 

@@ -435,6 +435,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     p = vsw__zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
     if (!p)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    p->link_rl.burst = 10; /* link log lines: 10 per 10 s */
+    p->link_rl.period_s = 10;
     p->id = (uint16_t)id;
     p->cls = spec->cls;
     snprintf(p->name, sizeof(p->name), "%s", spec->name);
@@ -603,6 +605,8 @@ int vsw_port_open_class(struct vsw *sw, const char *name,
     p = vsw__zmalloc("vsw_port", sizeof(*p), RTE_CACHE_LINE_SIZE);
     if (!p)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    p->link_rl.burst = 10; /* link log lines: 10 per 10 s */
+    p->link_rl.period_s = 10;
     p->id = (uint16_t)id;
     p->cls = VSW_PORT_DPDK; /* not an ethdev class; see pclass */
     p->ops = &vsw__class_ops;
@@ -1114,7 +1118,8 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
 
     if (was == up)
         return;
-    VSA_LOG(INFO, "port %s: link %s", p->name, up ? "up" : "down");
+    VSA_LOG_RL(&p->link_rl, INFO, "port %s: link %s", p->name,
+               up ? "up" : "down");
     if (!up)
         flush_down_port(sw, p);
 }

@@ -42,6 +42,37 @@ assert_ping 2 "$NET_A.1" 5
 fdb_has sw "$(mac_of 1)" vm1 || fail "vm1's MAC not learned again after link up"
 ok "vm1's MAC learned again"
 
+# TESTS.md #30: 1,000 flaps of vm1's link, as fast as ip can make them,
+# while vm2 and vm3 ping each other: they lose nothing, vesperd stays up,
+# and vm1 works once its link stays up
+vm_add 3 "$NET_A.3/24"
+vm_attach 3 sw
+assert_ping 2 "$NET_A.3" 3
+bg "$TMP/ping-flap.log" vm 2 ping -n -i 0.01 -W 1 "$NET_A.3"
+PING_PID=$BG_PID
+downs0=$(grep -c 'port vm1: link down' "$TMP/vesperd.log")
+t0=$(date +%s%N)
+for ((i = 0; i < 1000; i++)); do
+    echo "link set vt$VT_ID-v1 down"
+    echo "link set vt$VT_ID-v1 up"
+done | ip -n "vt$VT_ID-vm1" -batch - || fail "ip -batch of 1,000 flaps failed"
+ms=$((($(date +%s%N) - t0) / 1000000))
+sleep 1
+kill -INT "$PING_PID" 2>/dev/null
+wait_pid "$PING_PID" 5
+tail -2 "$TMP/ping-flap.log"
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$TMP/ping-flap.log")
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping-flap.log")
+assert_gt "$sent" 50 "vm2 pinged vm3 through the flaps ($sent echo requests)"
+assert_eq "$got" "$sent" "vm2 -> vm3 lost nothing while vm1 flapped 1,000 times in $ms ms"
+vesperd_alive || fail "vesperd died under the flaps"
+downs=$(($(grep -c 'port vm1: link down' "$TMP/vesperd.log") - downs0))
+assert_gt "$downs" 1 "vesperd saw vm1 go down during the flaps ($downs times; events coalesce)"
+wait_for "[ \"\$(port_link vm1)\" = up ]" 5 || fail "vm1 not up after the flaps"
+assert_ping 1 "$NET_A.2" 5
+fdb_has sw "$(mac_of 1)" vm1 || fail "vm1's MAC not learned after the flaps"
+ok "vm1 works again after 1,000 flaps"
+
 # A kernel NIC whose carrier stays on when it is set down (a TAP held open by
 # a process): the port follows the admin state too, and the once-a-second
 # poll does not bring it back up.  The port follows the NIC it bound by
