@@ -18,6 +18,13 @@
  * The reader drains until empty or broken, and every packet is pushed
  * through the type helpers (transfer-page ranges, GPA-direct ranges and
  * PFNs) and its payload is summed, so ASan sees every byte it hands out.
+ *
+ * The ring's own accesses are bounded too: a flat ring is a heap block of
+ * exactly its control page and data area, allocated per input, so a byte
+ * read or written past either end lands in ASan's redzone; in the GPADL
+ * layout the pages of guest memory that are not the ring's (0, 2 and 5)
+ * are poisoned.  (The ring used to sit at the start of a 24 KiB block:
+ * anything up to 16 KiB past its data area was never reported.)
  */
 #include <errno.h>
 #include <stdint.h>
@@ -28,6 +35,22 @@
 #include "hv/hv_gpadl.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_ring.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FUZZ_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUZZ_ASAN 1
+#endif
+#endif
+#ifdef FUZZ_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -81,7 +104,7 @@ static void drain(struct hv_ring *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t *mem; /* 4 pages scattered layout needs 3 + spare */
+    static uint8_t *mem; /* GPADL layout: guest pages 0..5, ring on 4, 1, 3 */
     struct hv_ring_cfg rcfg = { .role = HV_RING_READER };
     struct hv_ring_cfg wcfg = { .role = HV_RING_WRITER };
     struct hv_stats st = { 0 };
@@ -89,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct hv_gpadl_table *t = NULL;
     struct hv_gpadl *g = NULL;
     struct hv_ring *r = NULL, *w = NULL;
-    uint8_t *ring;
+    uint8_t *ring = NULL;
     uint32_t dsize;
     uint8_t flags;
 
@@ -102,7 +125,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     dsize = dsizes[data[0] % 6];
     flags = data[1];
     drain_unmasked = (flags & 16) != 0;
-    memset(mem, 0, 4096 * 6);
     rcfg.dsize = wcfg.dsize = dsize;
     rcfg.stats = wcfg.stats = &st;
     if (flags & 1)
@@ -113,6 +135,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((flags & 4) && dsize == 8192) {
         /* pages: ctl at page 4, data at pages 1 and 3 (not contiguous) */
         uint64_t pfns[3] = { 4, 1, 3 };
+
+        UNPOISON(mem, 6 * 4096);
+        memset(mem, 0, 6 * 4096);
+        POISON(mem, 4096);
+        POISON(mem + 2 * 4096, 4096);
+        POISON(mem + 5 * 4096, 4096);
         if (hv_mem_create(&hmem) || hv_mem_add_buffer(hmem, mem, 0, 6 * 4096) ||
             hv_gpadl_table_create(NULL, NULL, &t) ||
             hv_gpadl_begin(t, hmem, 1, 1, 3, &g) ||
@@ -140,7 +168,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     }
 
-    ring = mem;
+    ring = calloc(1, HV_RING_CTL_SIZE + dsize);
+    if (!ring)
+        abort();
     memcpy(ring + HV_RING_OFF_WRITE_INDEX, data + 2, 4);
     memcpy(ring + HV_RING_OFF_READ_INDEX, data + 6, 4);
     memcpy(ring + HV_RING_OFF_INTR_MASK, data + 10, 4);
@@ -200,5 +230,6 @@ out:
     if (t)
         hv_gpadl_table_destroy(t);
     hv_mem_put(hmem);
+    free(ring);
     return 0;
 }
