@@ -23,7 +23,11 @@
  * Invariants (abort): every host completion decodes as NVSP; every
  * transfer-page range holds one decodable RNDIS message inside the
  * receive buffer; a QUERY/SET of an OID outside the allow-list is answered
- * NOT_SUPPORTED with no data, by the VSP and by the pure functions; the
+ * NOT_SUPPORTED with no data, by the VSP and by the pure functions, and
+ * the VSP counts it in oid_unsupported (an allowed one not) — the
+ * allow-list being the documented one, tests/rndis_oids.h, not the
+ * product's (an OID the product allows without a handler also answers
+ * NOT_SUPPORTED, so only the counter tells); the
  * host never writes guest memory outside the receive buffer (so the
  * guest's payload stays untouched); a delivered frame comes back bit for
  * bit in the receive buffer with the VLAN it was given.
@@ -36,6 +40,7 @@
 #include "common/vsa_log.h"
 #include "hv/hv_gpadl.h"
 #include "hv/hv_mem.h"
+#include "tests/rndis_oids.h"
 #include "vsp-net/nvsp.h"
 #include "vsp-net/rndis.h"
 #include "vsp-net/vsp.h"
@@ -63,6 +68,9 @@ static uint8_t shadow[GSIZE - RECV_SIZE];
 /* expectations for the next control reply */
 static bool expect_unsupported;
 static uint32_t expect_type;
+/* what oid_unsupported must grow by for the next control message (-1:
+ * no expectation) */
+static int expect_unsup_count;
 /* the last RNDIS message the host posted */
 static uint32_t last_off, last_len;
 
@@ -227,6 +235,12 @@ static void section_msg(uint32_t channel, uint32_t idx, const uint8_t *msg,
         abort();
 }
 
+static uint64_t unsupported(void)
+{
+    return vspn_vsp_stats_get(vspn_vsp_stats(vsp),
+                              VSPN_VSP_STATS_ID_oid_unsupported);
+}
+
 static void ack_all(void)
 {
     static const uint8_t ack[8] = { 108, 0, 0, 0, 1, 0, 0, 0 };
@@ -245,18 +259,23 @@ static void expect_for(const uint8_t *msg, uint32_t len)
     struct vspn_rndis_msg m;
 
     expect_unsupported = false;
+    expect_unsup_count = -1;
     if (vspn_rndis_decode(msg, len, &m) != 0)
         return;
     if (vspn_vsp_rndis_state(vsp) != VSPN_RNDIS_INITIALIZED)
         return;
+    if (m.type == VSPN_RNDIS_MSG_QUERY || m.type == VSPN_RNDIS_MSG_SET)
+        expect_unsup_count = 0;
     if (m.type == VSPN_RNDIS_MSG_QUERY &&
-        !vspn_rndis_oid_allowed(m.u.oid.oid, false)) {
+        !rndis_doc_oid_allowed(m.u.oid.oid, false)) {
         expect_unsupported = true;
         expect_type = VSPN_RNDIS_MSG_QUERY_CMPLT;
+        expect_unsup_count = 1;
     } else if (m.type == VSPN_RNDIS_MSG_SET &&
-               !vspn_rndis_oid_allowed(m.u.oid.oid, true)) {
+               !rndis_doc_oid_allowed(m.u.oid.oid, true)) {
         expect_unsupported = true;
         expect_type = VSPN_RNDIS_MSG_SET_CMPLT;
+        expect_unsup_count = 1;
     }
 }
 
@@ -285,11 +304,11 @@ static void pure(const uint8_t *msg, uint32_t len)
     if (vspn_rndis_decode(out, (size_t)n, &c) != 0)
         abort();
     if ((m.type == VSPN_RNDIS_MSG_QUERY &&
-         !vspn_rndis_oid_allowed(m.u.oid.oid, false) &&
+         !rndis_doc_oid_allowed(m.u.oid.oid, false) &&
          (c.u.query_cmplt.status != VSPN_RNDIS_STATUS_NOT_SUPPORTED ||
           c.u.query_cmplt.info_len)) ||
         (m.type == VSPN_RNDIS_MSG_SET &&
-         !vspn_rndis_oid_allowed(m.u.oid.oid, true) &&
+         !rndis_doc_oid_allowed(m.u.oid.oid, true) &&
          c.u.cmplt.status != VSPN_RNDIS_STATUS_NOT_SUPPORTED))
         abort();
     sink += d.filter + d.nmcast + d.cur_mac.b[5];
@@ -349,6 +368,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ntids = 0;
     next_tid = 1;
     expect_unsupported = false;
+    expect_unsup_count = -1;
 
     ver = vers[(flags & 7) % 6];
     memset(&m, 0, sizeof(m));
@@ -390,6 +410,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0:
         case 1: {
             uint32_t off = (uint32_t)aux * 16u;
+            uint64_t unsup;
             bool immediate;
 
             if (len == 0 || off + len > SCRATCH_SIZE)
@@ -400,11 +421,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              * queued before it */
             immediate = vspn_vsp_poll(vsp) == 0 &&
                         vspn_vsp_recv_slots_free(vsp) > 0;
+            expect_unsup_count = -1;
             if (op % 8 == 0 && immediate)
                 expect_for(p, len);
+            unsup = unsupported();
             gpa_msg(op % 8 == 0 ? 1 : 0, off, p, len);
             if (expect_unsupported)
                 abort(); /* the NOT_SUPPORTED reply never came */
+            if (expect_unsup_count >= 0 &&
+                unsupported() != unsup + (uint64_t)expect_unsup_count)
+                abort();
             break;
         }
         case 2:

@@ -13,6 +13,9 @@
  *    size, SETs change exactly what they should, bad information buffers
  *    (NDIS object headers, lengths, RSS tables with out-of-range queues,
  *    A.7) answer INVALID_LENGTH / INVALID_DATA and change nothing.
+ *  * The allow-list is the documented one (tests/rndis_oids.h, not the
+ *    product's own list): SUPPORTED_LIST holds exactly its 23 OIDs, and no
+ *    other OID of the classes the spec's OIDs come from is allowed.
  *  * Every OID of the spec tables plus 10^5 random 32-bit OIDs outside the
  *    allow-list answer NOT_SUPPORTED without touching the payload: the guest
  *    buffer's checksum is unchanged, the device state is unchanged, and the
@@ -32,6 +35,7 @@
 #include <cmocka.h>
 
 #include "common/vsa_log.h"
+#include "tests/rndis_oids.h"
 #include "vspn_harness.h"
 
 static struct hx H;
@@ -412,6 +416,54 @@ static void test_vsp_malformed(void **state)
     hx_fini(&H);
 }
 
+/* The product's allow-list is the documented one, exactly: the list it
+ * answers SUPPORTED_LIST with holds the 23 documented OIDs once each, and
+ * vspn_rndis_oid_allowed() agrees with tests/rndis_oids.h for QUERY and
+ * SET on every OID of the classes the spec's OIDs come from (all 2^16 low
+ * halves of each). */
+static void test_allow_list_documented(void **state)
+{
+    static const uint16_t classes[] = { 0x0001, 0x0002, 0x0101, 0x0102,
+                                        0xFC01, 0xFD01, 0xFF00 };
+    const uint32_t *list;
+    unsigned nl = vspn_rndis_oid_list(&list), nq = 0, ns = 0;
+    size_t nu = RNDIS_DOC_N(rndis_doc_query_oids);
+    (void)state;
+
+    /* the documented union: 23 OIDs */
+    for (size_t i = 0; i < RNDIS_DOC_N(rndis_doc_set_oids); i++)
+        nu += !rndis_doc_oid_allowed(rndis_doc_set_oids[i], false);
+    assert_int_equal(nu, RNDIS_DOC_N_OIDS);
+    /* the product's list: as many, each documented, none twice */
+    assert_int_equal(nl, RNDIS_DOC_N_OIDS);
+    for (unsigned i = 0; i < nl; i++) {
+        if (!rndis_doc_oid_allowed(list[i], false) &&
+            !rndis_doc_oid_allowed(list[i], true))
+            fail_msg("0x%08x is in the product's list, not in the "
+                     "documented one", list[i]);
+        for (unsigned j = 0; j < i; j++)
+            assert_true(list[j] != list[i]);
+    }
+    for (size_t c = 0; c < sizeof(classes) / sizeof(classes[0]); c++) {
+        for (uint32_t lo = 0; lo <= 0xFFFF; lo++) {
+            uint32_t oid = (uint32_t)classes[c] << 16 | lo;
+            bool q = vspn_rndis_oid_allowed(oid, false);
+            bool st = vspn_rndis_oid_allowed(oid, true);
+
+            if (q != rndis_doc_oid_allowed(oid, false) ||
+                st != rndis_doc_oid_allowed(oid, true))
+                fail_msg("0x%08x: the product allows QUERY %d SET %d, the "
+                         "documented list QUERY %d SET %d", oid, q, st,
+                         rndis_doc_oid_allowed(oid, false),
+                         rndis_doc_oid_allowed(oid, true));
+            nq += q;
+            ns += st;
+        }
+    }
+    assert_int_equal(nq, RNDIS_DOC_N(rndis_doc_query_oids));
+    assert_int_equal(ns, RNDIS_DOC_N(rndis_doc_set_oids));
+}
+
 static void test_allowed_queries(void **state)
 {
     uint8_t out[1024], in[256];
@@ -422,11 +474,12 @@ static void test_allowed_queries(void **state)
 
     setup_vsp(false);
     assert_int_equal(query(VSPN_OID_GEN_SUPPORTED_LIST, NULL, 0, out, &n), 0);
+    assert_int_equal(nl, RNDIS_DOC_N_OIDS);
     assert_int_equal(n, 4 * nl);
     for (unsigned i = 0; i < nl; i++) {
         assert_int_equal(get32(out + 4 * i), list[i]);
-        assert_true(vspn_rndis_oid_allowed(list[i], false) ||
-                    vspn_rndis_oid_allowed(list[i], true));
+        assert_true(rndis_doc_oid_allowed(list[i], false) ||
+                    rndis_doc_oid_allowed(list[i], true));
     }
     assert_int_equal(query(VSPN_OID_GEN_MAXIMUM_FRAME_SIZE, NULL, 0, out, &n),
                      0);
@@ -755,16 +808,25 @@ static void test_spec_oids(void **state)
 
     setup_vsp(false);
     for (size_t i = 0; i < sizeof(oids) / 4; i++) {
+        bool doc_q = rndis_doc_oid_allowed(oids[i], false);
+        bool doc_s = rndis_doc_oid_allowed(oids[i], true);
+        uint64_t unsup = HX_STAT(&H, oid_unsupported);
         uint32_t q = query(oids[i], NULL, 0, out, &n);
         uint32_t s;
 
-        if (vspn_rndis_oid_allowed(oids[i], false))
+        if (doc_q)
             assert_int_equal(q, 0);
         else
             assert_int_equal(q, VSPN_RNDIS_STATUS_NOT_SUPPORTED);
+        /* counted as outside the allow-list even where the answer alone
+         * would not tell (an OID allowed with no handler answers
+         * NOT_SUPPORTED too) */
+        assert_int_equal(HX_STAT(&H, oid_unsupported), unsup + !doc_q);
         s = set(oids[i], in, 0);
-        if (!vspn_rndis_oid_allowed(oids[i], true))
+        if (!doc_s)
             assert_int_equal(s, VSPN_RNDIS_STATUS_NOT_SUPPORTED);
+        assert_int_equal(HX_STAT(&H, oid_unsupported),
+                         unsup + !doc_q + !doc_s);
     }
     /* the spec lists OFFLOAD_ENCAPSULATION but no guest sends it */
     assert_false(vspn_rndis_oid_allowed(VSPN_OID_OFFLOAD_ENCAPSULATION, true));
@@ -801,8 +863,8 @@ static void test_random_oids(void **state)
         x ^= x >> 7;
         x ^= x << 17;
         oid = (uint32_t)x;
-        if (vspn_rndis_oid_allowed(oid, false) ||
-            vspn_rndis_oid_allowed(oid, true))
+        if (rndis_doc_oid_allowed(oid, false) ||
+            rndis_doc_oid_allowed(oid, true))
             continue;
         for (size_t i = 0; i < sizeof(payload); i++)
             payload[i] = (uint8_t)(x >> (i % 56));
@@ -868,8 +930,8 @@ static void test_payload_never_read(void **state)
 
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         oid = (uint32_t)(x >> 32);
-        if (vspn_rndis_oid_allowed(oid, false) ||
-            vspn_rndis_oid_allowed(oid, true))
+        if (rndis_doc_oid_allowed(oid, false) ||
+            rndis_doc_oid_allowed(oid, true))
             continue;
         assert_int_equal(vspn_rndis_query(&d, oid, guard, 0xFFFFFFFF, out,
                                           sizeof(out), &n),
@@ -962,6 +1024,7 @@ int main(void)
         cmocka_unit_test(test_decode_lengths),
         cmocka_unit_test(test_decode_offsets),
         cmocka_unit_test(test_vsp_malformed),
+        cmocka_unit_test(test_allow_list_documented),
         cmocka_unit_test(test_allowed_queries),
         cmocka_unit_test(test_allowed_sets),
         cmocka_unit_test(test_spec_oids),
