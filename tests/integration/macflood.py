@@ -3,11 +3,12 @@
 """Sends COUNT Ethernet frames with random unicast source MACs on IFACE
 (AF_PACKET SOCK_RAW; run it inside the namespace that owns IFACE).
 
-  macflood.py IFACE [COUNT] [DST-MAC]
+  macflood.py IFACE [COUNT] [DST-MAC] [RATE]
 
 Frames: DST-MAC (default broadcast), a random locally administered unicast
 source, EtherType 0x88b5 (IEEE local experimental), 46 bytes of zeros.
-Prints "sent N frames, U distinct sources".
+RATE (frames per second, default 0: as fast as the socket takes them) paces
+the sending.  Prints "sent N frames, U distinct sources".
 """
 import os
 import socket
@@ -24,6 +25,7 @@ def main():
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 100000
     dst = bytes.fromhex((sys.argv[3] if len(sys.argv) > 3
                          else "ff:ff:ff:ff:ff:ff").replace(":", ""))
+    rate = float(sys.argv[4]) if len(sys.argv) > 4 else 0
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
@@ -34,6 +36,10 @@ def main():
     sent = 0
     t0 = time.time()
     for i in range(count):
+        if rate and i % 100 == 0:  # pace by the hundred
+            ahead = t0 + i / rate - time.time()
+            if ahead > 0:
+                time.sleep(ahead)
         src = bytearray(rnd[6 * i:6 * i + 6])
         src[0] = (src[0] & 0xFC) | 0x02  # unicast, locally administered
         src = bytes(src)

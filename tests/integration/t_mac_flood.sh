@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # (f) MAC flood: 100,000 frames with random source MACs from port vm3
-# (learn limit 1000) leave vm1's and vm2's FDB entries in place, learn at
-# most 1000 MACs on vm3, count the refusals, and vm1 <-> vm2 still talk.
+# (learn limit 1000, 50,000 frames/s) arrive (90 %, 80 % under ASan), leave
+# vm1's and vm2's FDB entries in place, learn at most 1000 MACs on vm3, count
+# the refusals, are forwarded all the same, and vm1 <-> vm2 still talk.
 # Then vm3 without a limit fills the table (fdb_max 2048): a static entry
 # the operator adds to the full table is installed all the same (it was
 # saved but not installed before).
@@ -15,7 +16,11 @@ start_vesperd
 ctl_ok switch add sw --type private --fdb-max 2048
 vm_attach 1 sw
 vm_attach 2 sw
-vm_attach 3 sw --learn-limit 1000
+# vm3 with an af_packet ring of 8192 frames (the PMD's default is 512): at
+# 50,000 frames/s that holds 160 ms of frames while the lcore is off the CPU
+# (this machine's 2 cores are shared), 10 ms with 512
+ctl_ok port add vm3 --switch sw --class dpdk \
+    --devargs "$(vm_devargs 3),framecnt=8192" --learn-limit 1000
 show=$(ctl_json port show vm3)
 assert_eq "$(jq -r '.learn_limit' <<<"$show")" 1000 "vm3 has learn_limit 1000"
 
@@ -26,14 +31,34 @@ fdb_has sw "$(mac_of 2)" vm2 || fail "vm2's MAC not learned before the flood"
 ok "vm1 and vm2 learned"
 
 rx0=$(stat_of vm3 .rx_packets)
-out=$(vm 3 timeout 60 "$PY" "$VT_DIR/macflood.py" "vt$VT_ID-v3" 100000 2>&1)
+lr0=$(stat_of vm3 .drops.learn_refused)
+out0=$(($(stat_of vm1 .tx_packets) + $(stat_of vm1 .drops.tx_full)))
+# 100,000 broadcast frames at 50,000/s; macflood.py waits out a full socket
+# buffer, so all of them leave vm3's veth, and the veth pair drops none:
+# what vesperd misses is what its af_packet ring could not hold
+out=$(vm 3 timeout 60 "$PY" "$VT_DIR/macflood.py" "vt$VT_ID-v3" 100000 \
+    ff:ff:ff:ff:ff:ff 50000 2>&1)
 rc=$?
 echo "$out"
 [ $rc -eq 0 ] || fail "macflood.py failed ($rc)"
+assert_contains "$out" "sent 100000 frames" "macflood.py sent the 100,000 frames"
 sleep 1
 rx1=$(stat_of vm3 .rx_packets)
 log "vm3 rx_packets: $rx0 -> $rx1"
-assert_gt "$((rx1 - rx0))" 1000 "vesperd received more than 1000 flood frames on vm3"
+# Measured (rx of 100,000): gcc build 100,000, also with two CPU hogs
+# running; ASan build 98.9-100 %, 88-96 % with two CPU hogs (the first
+# flood of a run; later ones 100 %).  Without the pacing and the larger
+# ring it was 34-99 % in either build, by the load on the machine.  A switch
+# that loses frames on the way in or cannot take 50,000 frames/s of refused
+# learns fails the bound (an lcore that sleeps 10 ms per loop, at most
+# 25,600 frames/s: 56 %).
+if [ "$VT_ASAN" = 1 ]; then
+    min_rx=80000
+else
+    min_rx=90000
+fi
+assert_gt "$((rx1 - rx0))" "$((min_rx - 1))" \
+    "vesperd received at least $min_rx of the 100,000 flood frames on vm3"
 
 n3=$(fdb_count sw vm3)
 log "fdb entries on vm3: $n3"
@@ -47,8 +72,16 @@ ss=$(ctl_json switch show sw)
 echo "$ss" | jq -c '.fdb_stats'
 ll=$(jq -r '.fdb_stats.learn_limit // 0' <<<"$ss")
 assert_gt "$ll" 0 "switch show fdb_stats.learn_limit counts refused learns"
-dl=$(stat_of vm3 .drops.learn_limit)
-log "vm3 drops.learn_limit: $dl"
+# vm3 sends nothing else: every frame it sent was learned (n3 MACs) or
+# refused (port at its limit), and forwarded all the same — flooded to vm1
+# (and vm2); 10 frames of slack for anything vm3's own kernel sends
+lr1=$(stat_of vm3 .drops.learn_refused)
+log "vm3 drops.learn_refused: $lr0 -> $lr1"
+assert_gt "$((lr1 - lr0))" "$((rx1 - rx0 - n3 - 10))" \
+    "vm3 counts every flood frame it did not learn in drops.learn_refused"
+out1=$(($(stat_of vm1 .tx_packets) + $(stat_of vm1 .drops.tx_full)))
+assert_gt "$((out1 - out0))" "$((rx1 - rx0 - 1))" \
+    "every flood frame vesperd received went to vm1 (tx_packets + drops.tx_full)"
 assert_ping 1 "$NET_A.2" 5
 assert_ping 2 "$NET_A.1" 5
 
@@ -60,6 +93,7 @@ sleep 1
 ss=$(ctl_json switch show sw)
 log "after the second flood: $(jq -c '{fdb_entries, table_full: .fdb_stats.table_full}' <<<"$ss")"
 assert_gt "$(jq -r '.fdb_stats.table_full' <<<"$ss")" 0 "the table filled up (table_full counts refused learns)"
+assert_le "$(jq -r '.fdb_entries' <<<"$ss")" 2048 "the full table holds at most fdb_max (2048) entries"
 ctl_ok fdb add sw --vlan 1 --mac 02:00:00:ee:00:01 --port vm1
 fdb_has sw 02:00:00:ee:00:01 vm1 || fail "the static entry added to the full table is not in fdb show"
 ok "a static entry added to a full table is installed"

@@ -92,8 +92,11 @@ assert_eq "$(sha256sum <"$VT_CONFIG")" "$FILE1" "config file is the last committ
 [ "$(jq -S . "$VT_CONFIG")" = "$(jq -S . <<<"$CFG0")" ] ||
     fail "config file after kill -9 is not the configuration that was committed"
 ok "config file after kill -9 holds the committed configuration"
-leftovers=$(find "$(dirname "$VT_CONFIG")" -maxdepth 1 -name 'config.json?*' | wc -l)
-log "temp files beside the config: $leftovers"
+# a save writes config.json.tmp.<pid> and renames it over the file: nothing
+# of the kind may be left beside it
+leftovers=$(find "$(dirname "$VT_CONFIG")" -maxdepth 1 \
+    -name "$(basename "$VT_CONFIG")?*" -printf '%f ')
+assert_eq "$leftovers" "" "no temp file beside the config after kill -9"
 start_vesperd
 check_state "after kill -9 + restart"
 
