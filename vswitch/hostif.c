@@ -102,6 +102,14 @@ static int get_link_by(struct nl_sock *sk, int ifindex, const char *ifname,
 
     if (rc == -NLE_NOMEM)
         return vsa_errmsg_set(em, -ENOMEM, "netlink: out of memory");
+    /* only "no such interface" is -ENODEV: the carrier poll takes that
+     * for a NIC gone for good */
+    if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NODEV && ifname)
+        return vsa_errmsg_set(em, -EIO, "netlink: looking up '%s': %s",
+                              ifname, nl_geterror(rc));
+    if (rc < 0 && rc != -NLE_OBJ_NOTFOUND && rc != -NLE_NODEV)
+        return vsa_errmsg_set(em, -EIO, "netlink: looking up interface %d: "
+                              "%s", ifindex, nl_geterror(rc));
     if (rc < 0 && ifname)
         return vsa_errmsg_set(em, -ENODEV,
                               "interface '%s' does not exist", ifname);

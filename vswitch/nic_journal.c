@@ -80,15 +80,28 @@ int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
     return fd;
 }
 
-int vsw__nic_journal_add(const char *dir, const struct vsw_hostif_state *s,
+static bool entry_read(const char *path, struct vsw_hostif_state *s);
+
+int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
                          struct vsa_errmsg *em)
 {
     char tmp[PATH_MAX], path[PATH_MAX];
+    struct vsw_hostif_state kept;
     FILE *f;
     int ok;
 
     entry_path(tmp, sizeof(tmp), dir, s->ifindex, ".tmp");
     entry_path(path, sizeof(path), dir, s->ifindex, "");
+    /* A record of this NIC already there was kept by recover (it could not
+     * give the NIC back): it holds the state before the crashed vesperd
+     * bound it, which is what this binding must give back too. */
+    if (entry_read(path, &kept) && kept.ifindex == s->ifindex &&
+        strcmp(kept.ifname, s->ifname) == 0) {
+        VSA_LOG(INFO, "NIC %s: using the state recorded before a vesperd "
+                "that did not stop cleanly bound it", s->ifname);
+        *s = kept;
+        return 0;
+    }
     f = fopen(tmp, "we");
     if (!f)
         return vsa_errmsg_set(em, -errno, "cannot record the state of %s in "

@@ -543,7 +543,7 @@ fdb_count() {
 # tap_hold NAME: a process holding TAP device NAME open (the device goes
 # when the process does), its pid in TAP_PID.
 tap_hold() {
-    python3 -c '
+    "$PY" -c '
 import fcntl, os, struct, sys, time
 fd = os.open("/dev/net/tun", os.O_RDWR)
 fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x1002))

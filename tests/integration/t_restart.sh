@@ -120,8 +120,8 @@ ctl_ok switch add s2 --type private
 ok "a change is taken while ext.uplink's device is absent"
 tap_hold "$u0"
 must ip link set "$u0" up
-wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 8 ||
-    fail "ext.uplink not up 8 s after $u0 came back"
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 12 ||
+    fail "ext.uplink not up 12 s after $u0 came back (retried every 5 s)"
 assert_eq "$(ctl --json port show ext.uplink | jq -r '.device_absent // "none"')" none \
     "port show ext.uplink: device found"
 ok "ext.uplink bound to $u0 once it came back"

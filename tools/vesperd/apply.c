@@ -309,7 +309,8 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
         if (rc < 0 && rc != -ENOMEM && mode != APPLY_STRICT &&
             !ctl_port_is_vm_nic(&ncfg->ports[i])) {
             nports[i] = NULL;
-            snprintf(absent[i], sizeof(absent[i]), "%s", em.msg);
+            snprintf(absent[i], sizeof(absent[i]), "%.*s",
+                     (int)sizeof(absent[i]) - 1, em.msg);
             n_absent++;
             continue;
         }

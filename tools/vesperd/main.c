@@ -359,7 +359,8 @@ int main(int argc, char **argv)
                     vd_vm_tick(d.vms);
                     vd_synth_tick(&d);
                     vd_legacy_tick(&d);
-                    if (++retry_ticks >= VD_RETRY_S * 10) {
+                    retry_ticks += ticks; /* expirations merged */
+                    if (retry_ticks >= VD_RETRY_S * 10) {
                         retry_ticks = 0;
                         vd_apply_retry(&d);
                     }

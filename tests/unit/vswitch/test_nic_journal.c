@@ -155,8 +155,9 @@ static bool fail_netlink(void *arg, const char *what)
 
 /* Bug (found by review): a record whose NIC could not be looked up for a
  * passing reason (netlink out of memory) was taken for a NIC gone and
- * deleted, and the NIC stayed up and promiscuous for good.  Now it stays
- * for the next start. */
+ * deleted, and the NIC stayed up and promiscuous for good.  Now it stays;
+ * and a port that binds the NIC again gives back the state it holds
+ * (add used to write the NIC's current, crashed-into state over it). */
 static void test_lookup_failure_keeps_record(void **state)
 {
     static const struct vsa_alloc_hook hook = { .inject = fail_netlink };
@@ -180,9 +181,19 @@ static void test_lookup_failure_keeps_record(void **state)
     link_state(s, sizeof(s));
     assert_string_equal(s, "up promisc");
 
+    /* The same start binds the NIC again: what it must give back is the
+     * kept record's state (down, not promiscuous), not the state the
+     * crashed vesperd left (up, promiscuous), and the record stays. */
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_true(st.up && st.promisc);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_false(st.up);
+    assert_false(st.promisc);
+    assert_int_equal(entries(), 1);
+    vsw__hostif_restore(&st);
+    vsw__nic_journal_del(dir, st.ifindex);
     link_state(s, sizeof(s));
     assert_string_equal(s, "down nopromisc");
     assert_int_equal(entries(), 0);

@@ -816,8 +816,10 @@ static void test_open_drained(void **state)
     pthread_t th;
 
     (void)state;
-    if (!g.netns)
+    if (!g.netns) {
+        no_netns("the open's drain (veth) is");
         skip();
+    }
     veth_add("vto-d0", "vto-d0p");
     if_set_flags("vto-d0p", IFF_UP);
     sll.sll_ifindex = (int)if_nametoindex("vto-d0p");
