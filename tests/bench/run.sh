@@ -36,7 +36,10 @@ REPS=${REPS:-3}
 # starts).  Where an engine's memory lands differs from one start to the
 # next, and so does its rate: testpmd drew 41.8, 61.3 and 58.1 Mpps on
 # l2-64k in three starts of the same binary, Vesper 15-28 Mpps; the median
-# over starts is not one draw.  Guest paths always use one start.
+# over starts is not one draw.  The rate also drifts within a start, over
+# tens of seconds (one Vesper start gave 22.4, 23.0 and then 33.1 Mpps in
+# three 3 s windows): the starts take turns across the engines (below).
+# Guest paths always use one start.
 STARTS=${STARTS:-$REPS}
 SECS=${SECS:-10}
 WARM=${WARM:-5}
@@ -160,12 +163,18 @@ EOF
         # what the engine functions measure per start (take_windows,
         # add_windows); REP_BASE numbers the windows across starts
         REPS=$((TOTAL_REPS / starts))
-        for eng in testpmd ovs vesper; do
-            has_engine "$eng" || continue
-            fn="run_$eng"
-            is_guest_scenario "$scen" && fn="run_${eng}_guest"
-            for ((start_no = 1; start_no <= starts; start_no++)); do
-                REP_BASE=$(( (start_no - 1) * REPS ))
+        # Starts go round the engines (testpmd, ovs, vesper, testpmd, ...),
+        # not one engine's starts in a row: the machine's speed drifts over
+        # minutes (other guests on the host), and taking turns spreads that
+        # over every engine instead of handing one engine a slow stretch.
+        unset eng_failed; declare -A eng_failed=()
+        for ((start_no = 1; start_no <= starts; start_no++)); do
+            REP_BASE=$(( (start_no - 1) * REPS ))
+            for eng in testpmd ovs vesper; do
+                has_engine "$eng" || continue
+                [ -n "${eng_failed[$eng]:-}" ] && continue
+                fn="run_$eng"
+                is_guest_scenario "$scen" && fn="run_${eng}_guest"
                 [ "$starts" -gt 1 ] && say "  -- $eng: start $start_no of $starts"
                 rc=0; "$fn" "$scen" || rc=1
                 # keep each start's logs: SCEN.ENGINE.* -> SCEN.ENGINE.*.sN
@@ -174,7 +183,7 @@ EOF
                         [[ -f "$f" && ! "$f" =~ \.s[0-9]+$ ]] && mv -f "$f" "$f.s$start_no"
                     done
                 fi
-                if [ "$rc" != 0 ]; then failed+=("$eng/$scen"); break; fi
+                if [ "$rc" != 0 ]; then failed+=("$eng/$scen"); eng_failed[$eng]=1; fi
             done
         done
         REPS=$TOTAL_REPS REP_BASE=0
