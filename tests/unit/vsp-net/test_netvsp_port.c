@@ -443,6 +443,30 @@ static void guest_reply(struct hv_ring *gin, uint64_t tid,
     assert_int_equal(vspn_nvsp_decode(pkt.data, pkt.data_size, r), 0);
 }
 
+/* The guest gives a real receive buffer (pages after the rings) as
+ * trans_id `tid`; the lcore parks it, the control thread prepares it, the
+ * next pass completes it with SUCCESS (the completion in *reply).  Returns
+ * the buffer's GPADL. */
+static uint32_t give_recv_buf(struct rig *r, uint64_t tid,
+                              struct vspn_nvsp_msg *reply)
+{
+    struct vspn_nvsp_msg *m = reply;
+    int status;
+    uint32_t gpadl = guest_gpadl(&r->p, hv_chan_relid(r->ch), BUF_PAGE,
+                                 BUF_PAGES, &status);
+
+    assert_int_equal(status, 0);
+    guest_recv_buf(r->gout, tid, gpadl);
+    assert_int_equal(pass(r->np), 0);
+    netvsp_port_fd_ack(r->np);
+    assert_true(netvsp_port_service(r->np));
+    assert_int_equal(pass(r->np), 0);
+    guest_reply(r->gin, tid, m, 0);
+    assert_int_equal(m->type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
+    assert_int_equal(m->u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    return gpadl;
+}
+
 /* Completions of the refused INITs tid0, tid0 + 1, ... as far as they
  * came; returns the next trans_id expected. */
 static uint64_t guest_refused_inits(struct hv_ring *gin, uint64_t tid0)
@@ -519,7 +543,6 @@ static void test_gpadl_request(void **state)
 {
     struct vspn_nvsp_msg m;
     uint32_t gpadl, relid;
-    int status;
     struct rig r;
     (void)state;
 
@@ -550,16 +573,7 @@ static void test_gpadl_request(void **state)
     assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_FAILURE);
 
     /* a real receive buffer: pages after the rings */
-    gpadl = guest_gpadl(&r.p, relid, BUF_PAGE, BUF_PAGES, &status);
-    assert_int_equal(status, 0);
-    guest_recv_buf(r.gout, 4, gpadl);
-    assert_int_equal(pass(r.np), 0);
-    netvsp_port_fd_ack(r.np);
-    assert_true(netvsp_port_service(r.np));
-    assert_int_equal(pass(r.np), 0);
-    guest_reply(r.gin, 4, &m, 0);
-    assert_int_equal(m.type, VSPN_NVSP_SEND_RECV_BUF_COMPLETE);
-    assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    gpadl = give_recv_buf(&r, 4, &m);
     assert_int_equal(m.u.recv_buf_complete.num_sections, 1);
     assert_true(port_stat(r.np, "recv_slots") >= 4);
     assert_int_equal(port_stat(r.np, "gpadl_requests"), 2);
@@ -704,8 +718,8 @@ static void test_detach_counts_staged(void **state)
     struct vspn_nvsp_msg m;
     struct rte_mbuf *mb[1];
     uint8_t msg[1024];
-    uint32_t gpadl, len = 0;
-    int status, n;
+    uint32_t len = 0;
+    int n;
     struct rig r;
     (void)state;
 
@@ -715,16 +729,7 @@ static void test_detach_counts_staged(void **state)
     assert_int_equal(pass(r.np), 0);
     guest_reply(r.gin, 1, &m, 0);
     assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
-    gpadl = guest_gpadl(&r.p, hv_chan_relid(r.ch), BUF_PAGE, BUF_PAGES,
-                        &status);
-    assert_int_equal(status, 0);
-    guest_recv_buf(r.gout, 3, gpadl);
-    assert_int_equal(pass(r.np), 0);
-    netvsp_port_fd_ack(r.np);
-    assert_true(netvsp_port_service(r.np));
-    assert_int_equal(pass(r.np), 0);
-    guest_reply(r.gin, 3, &m, 0);
-    assert_int_equal(m.u.recv_buf_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    (void)give_recv_buf(&r, 3, &m);
     n = vspn_rndis_encode_init(msg, sizeof(msg), 1, 0x4000);
     assert_true(n > 0);
     guest_rndis(&r.p, r.gout, 4, VSPN_NVSP_CHANNEL_CONTROL,

@@ -102,6 +102,19 @@ static int next_process_recovers(int lock)
     return lock;
 }
 
+/* What a port's binding does first: takes the journal's lock, records
+ * vtj0's state (st) and journals it.  Returns the lock. */
+static int record_vtj0(struct vsw_hostif_state *st)
+{
+    struct vsa_errmsg em;
+    int lock = vsw__nic_journal_open(dir, &em);
+
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__hostif_save("vtj0", st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, st, &em), 0);
+    return lock;
+}
+
 static void test_lock(void **state)
 {
     struct vsa_errmsg em;
@@ -122,17 +135,13 @@ static void test_lock(void **state)
 static void test_give_back(void **state)
 {
     struct vsw_hostif_state st;
-    struct vsa_errmsg em;
     char s[64];
     int lock;
     (void)state;
 
-    lock = vsw__nic_journal_open(dir, &em);
-    assert_true(lock >= 0);
     link_state(s, sizeof(s));
     assert_string_equal(s, "down nopromisc");
-    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
-    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    lock = record_vtj0(&st);
     assert_int_equal(entries(), 1);
     /* what a binding does; then the process "dies" */
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
@@ -167,10 +176,7 @@ static void test_lookup_failure_keeps_record(void **state)
     int lock;
     (void)state;
 
-    lock = vsw__nic_journal_open(dir, &em);
-    assert_true(lock >= 0);
-    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
-    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    lock = record_vtj0(&st);
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     close(lock);
 
