@@ -9,7 +9,8 @@
  * 802.1ad and 0x9100 TPIDs, which are *not* VLAN tags here); flooding
  * within a VLAN and a switch, never back to the ingress port; learning and
  * unicast, the `same_port` drop, a MAC move followed by the very next frame
- * (TESTS.md #18); runt frames, every cut of golden frames (TESTS.md #14:
+ * and a storm of moves counted exactly while the control thread works the
+ * FDB (TESTS.md #18); runt frames, every cut of golden frames (TESTS.md #14:
  * counted, never forwarded; padded frames unchanged); the per-port learn
  * limit without touching other ports' entries (TESTS.md #17); static FDB
  * entries from the configuration; rx/tx packet and byte counters after
@@ -33,6 +34,8 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +57,7 @@
 #include <rte_mempool.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_tsan.h"
 #include "vlan/vlan.h"
 #include "vswitch/fdb.h"
 #include "vswitch/vsw_private.h"
@@ -380,13 +384,11 @@ static int commit(bool with_ports)
     return rc;
 }
 
-/* Commits every open port and waits until each has received its whole
- * input file (forwarded or dropped: rx counts both). */
-static void step(void)
+/* Waits until every open port has received what it was sent. */
+static void wait_all_rx(void)
 {
     uint64_t deadline;
 
-    assert_int_equal(commit(true), 0);
     deadline = now_ms() + WAIT_MS;
     for (;;) {
         bool done = true;
@@ -411,6 +413,14 @@ static void step(void)
             return;
         usleep(500);
     }
+}
+
+/* Commits every open port and waits until each has received its whole
+ * input file (forwarded or dropped: rx counts both). */
+static void step(void)
+{
+    assert_int_equal(commit(true), 0);
+    wait_all_rx();
 }
 
 /* Unpublishes and closes every port, reads the output files, then checks
@@ -1026,6 +1036,195 @@ static void test_down_port_keeps_no_entries(void **state)
     expect_out(0, &e);
     expect_drops(0, DROPS_END);
     expect_drops(1, DROPS_END);
+}
+
+/* ---- MAC flap storm (TESTS.md #18) ----------------------------------------- */
+
+#define STORM_N 60000                  /* frames, alternately from A and B */
+#define STORM_DST 0x020000330001ull    /* static on C */
+#define STORM_MAC 0x020000330002ull    /* the station that flaps */
+#define STORM_OTHER 0x020000330003ull  /* the control thread's static */
+
+struct storm_ctl {
+    struct vsw_fdb *fdb;
+    uint16_t port;                     /* where STORM_OTHER goes */
+    _Atomic bool stop;
+    _Atomic uint64_t rounds;
+    _Atomic int err;                   /* first failed call's return */
+};
+
+/* The control thread's part: what vesperd's control thread does all the
+ * time (tick: link poll, sweep; walk: `fdb show`) plus static entries
+ * added and removed, which take the FDB's writer lock.  No assertion here:
+ * cmocka asserts only on the main thread. */
+static int fdb_count_cb(const struct vsw_fdb_entry *e, void *arg)
+{
+    (void)e;
+    (*(uint32_t *)arg)++;
+    return 0;
+}
+
+static void *storm_control(void *arg)
+{
+    struct storm_ctl *c = arg;
+
+    while (!atomic_load(&c->stop)) {
+        uint32_t n = 0;
+        int rc = vsw_fdb_add_static(c->fdb, 1, STORM_OTHER, c->port);
+        if (rc == 0)
+            rc = vsw_fdb_del(c->fdb, 1, STORM_OTHER);
+        if (rc != 0 && atomic_load(&c->err) == 0)
+            atomic_store(&c->err, rc);
+        vsw_tick(g.sw);
+        vsw_fdb_walk(c->fdb, fdb_count_cb, &n);
+        atomic_fetch_add(&c->rounds, 1);
+    }
+    return NULL;
+}
+
+/* Puts m on slot's net_ring port (its rx side), spinning while the ring is
+ * full, and records it as sent. */
+static void ring_put(unsigned slot, uint16_t pid, struct rte_mbuf *m)
+{
+    uint64_t deadline = now_ms() + WAIT_MS;
+
+    fl_add_raw(&g.tp[slot].sent, rte_pktmbuf_mtod(m, uint8_t *),
+               m->data_len);
+    VSA_TSAN_RELEASE(g.tp[slot].p); /* the port's rx acquires (port_dpdk.c) */
+    while (rte_eth_tx_burst(pid, 0, &m, 1) == 0)
+        if (now_ms() > deadline)
+            fail_msg("ring port %s full for %d ms", g.tp[slot].label,
+                     WAIT_MS);
+}
+
+/* An mbuf from pool holding f, with the frame's number in its payload's
+ * first 4 bytes. */
+static struct rte_mbuf *storm_mbuf(struct rte_mempool *pool,
+                                   const struct frame *f, uint32_t number)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+    uint8_t *p;
+
+    assert_non_null(m);
+    p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)f->len);
+    assert_non_null(p);
+    memcpy(p, f->b, f->len);
+    p[14] = (uint8_t)(number >> 24);
+    p[15] = (uint8_t)(number >> 16);
+    p[16] = (uint8_t)(number >> 8);
+    p[17] = (uint8_t)number;
+    return m;
+}
+
+/* One station's frames alternate between ports A and B as fast as the test
+ * can put them on the two rings, while a control thread works the FDB.
+ * Every frame goes to C (a static entry), so C's output is the order in
+ * which the lcore processed them, and the exact number of moves follows
+ * from it: every frame from the other port than the one before.  The move
+ * counter must equal that, nothing may be lost or refused, and the station
+ * ends on the port of the last frame. */
+static void test_move_storm(void **state)
+{
+    struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, "sw0");
+    struct flist none = { 0 }, exp = { 0 };
+    struct vsw_fdb_stats st0, st1;
+    struct storm_ctl ctl = { 0 };
+    struct rte_mempool *pool;
+    static struct rte_mbuf *storm[STORM_N + 1];
+    uint16_t pid[2];
+    uint64_t moves = 0, t0, t1;
+    int last = 0, final_port;
+    pthread_t th;
+    struct frame f;
+
+    (void)state;
+    assert_non_null(fdb);
+    /* Every frame is built before the storm, in a pool of its own: the
+     * test thread then only enqueues, and never reuses an mbuf the lcore
+     * has freed (a hand-over through the pool's ring TSan cannot see). */
+    pool = rte_pktmbuf_pool_create("storm", STORM_N + 1, 0, 0,
+                                   RTE_PKTMBUF_HEADROOM + 128,
+                                   SOCKET_ID_ANY);
+    assert_non_null(pool);
+    f = fr_untagged(STORM_DST, STORM_MAC, 46, 0);
+    for (uint32_t i = 0; i <= STORM_N; i++)
+        storm[i] = storm_mbuf(pool, &f, i);
+    tp_open_ring(0, "A", m_access(1), &none);
+    tp_open_ring(1, "B", m_access(1), &none);
+    tp_open(2, "C", m_access(1), 0, NULL);
+    add_static(1, STORM_DST, 2);
+    for (unsigned k = 0; k < 2; k++)
+        assert_int_equal(
+            rte_eth_dev_get_port_by_name(g.tp[k].dev, &pid[k]), 0);
+    step();
+    /* Learned on A first, so that every later frame is a hit or a move. */
+    ring_put(0, pid[0], storm[0]);
+    wait_all_rx();
+    assert_int_equal(fdb_port_of(1, STORM_MAC, NULL), g.tp[0].id);
+    vsw_fdb_get_stats(fdb, &st0);
+
+    ctl.fdb = fdb;
+    ctl.port = g.tp[2].id;
+    assert_int_equal(pthread_create(&th, NULL, storm_control, &ctl), 0);
+    t0 = now_ms();
+    for (uint32_t i = 1; i <= STORM_N; i++) /* odd numbers from B */
+        ring_put(i & 1, pid[i & 1], storm[i]);
+    /* stopped before this thread calls into the switch again: both are
+     * control threads, and vesperd has one */
+    atomic_store(&ctl.stop, true);
+    pthread_join(th, NULL);
+    wait_all_rx();
+    t1 = now_ms();
+    assert_int_equal(atomic_load(&ctl.err), 0);
+    assert_true(atomic_load(&ctl.rounds) > 0);
+    vsw_fdb_get_stats(fdb, &st1);
+    final_port = fdb_port_of(1, STORM_MAC, NULL);
+    phase_end();
+    assert_int_equal(rte_mempool_avail_count(pool), STORM_N + 1);
+    rte_mempool_free(pool);
+
+    /* C got every frame once, each port's in its order. */
+    assert_int_equal(g.tp[2].got.n, STORM_N + 1);
+    {
+        uint32_t next[2] = { 2, 1 };
+
+        for (uint32_t k = 0; k < g.tp[2].got.n; k++) {
+            const struct fref *r = &g.tp[2].got.v[k];
+            uint32_t i;
+            int from;
+
+            assert_int_equal(r->len, f.len);
+            i = (uint32_t)r->b[14] << 24 | (uint32_t)r->b[15] << 16 |
+                (uint32_t)r->b[16] << 8 | r->b[17];
+            if (k == 0) { /* the learning frame */
+                assert_int_equal(i, 0);
+                continue;
+            }
+            from = (int)(i & 1);
+            if (i != next[from])
+                fail_msg("C's frame %u is number %u, expected %u from %s",
+                         k, i, next[from], from ? "B" : "A");
+            next[from] += 2;
+            moves += from != last;
+            last = from;
+        }
+    }
+    print_message("move storm: %u frames in %lu ms, %lu moves, %lu control "
+                  "rounds\n", STORM_N, (unsigned long)(t1 - t0),
+                  (unsigned long)moves,
+                  (unsigned long)atomic_load(&ctl.rounds));
+    /* the lcore takes at most a burst from a port before polling the
+     * other, so the station moved at least once per two bursts */
+    assert_true(moves >= STORM_N / (2 * VSW_BURST));
+    assert_int_equal(st1.moved - st0.moved, moves);
+    assert_int_equal(final_port, g.tp[last].id);
+    assert_int_equal(st1.learned - st0.learned, 0);
+    assert_int_equal(st1.learn_busy - st0.learn_busy, 0);
+    assert_int_equal(st1.static_conflict - st0.static_conflict, 0);
+    expect_out(0, &exp);
+    expect_out(1, &exp);
+    for (unsigned k = 0; k < 3; k++)
+        expect_drops(k, DROPS_END);
 }
 
 /* ---- two switches, same VLAN --------------------------------------------- */
@@ -1750,6 +1949,7 @@ int main(void)
         T(test_switch_isolation),
         T(test_vlan_leave_flushes),
         T(test_down_port_keeps_no_entries),
+        T(test_move_storm),
         T(test_runts),
         T(test_learn_limit),
         T(test_static),
