@@ -18,6 +18,9 @@
 VSA_LOG_MODULE(vswitch_fdb);
 
 #define FDB_FLUSH_CHUNK 1024 /* slots per lock hold in vsw_fdb_flush_all */
+#define FDB_FLUSH_PASSES 4   /* the last one holds the lock throughout */
+
+void (*vsw__fdb_between_chunks)(struct vsw_fdb *fdb);
 
 static void fdb_lock(struct vsw_fdb *fdb) VSW__ACQUIRE(fdb->lock) VSW__NO_TSA;
 static bool fdb_trylock(struct vsw_fdb *fdb)
@@ -37,10 +40,22 @@ static enum vsw_fdb_learn_result __fdb_learn_new(struct vsw_fdb *fdb,
                                                  uint64_t key, uint64_t hash,
                                                  uint16_t port, uint32_t now_s)
     VSW__REQUIRES(fdb->lock);
-static uint32_t __fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
-                            bool include_static, uint32_t budget,
-                            uint32_t *cursor, bool *done)
+/* What a flush removes: entries on `port` (VSW_FDB_PORT_NONE = any) in
+ * `vid` (0 = any), static ones only if include_static, and, if `match` is
+ * set, only those it accepts. */
+struct fdb_filter {
+    uint16_t port;
+    uint16_t vid;
+    bool include_static;
+    vsw_fdb_match_fn *match;
+    const void *arg;
+};
+
+static uint32_t __fdb_flush(struct vsw_fdb *fdb, const struct fdb_filter *f,
+                            uint32_t budget, uint32_t *cursor, bool *done)
     VSW__REQUIRES(fdb->lock);
+static uint32_t fdb_flush_whole(struct vsw_fdb *fdb,
+                                const struct fdb_filter *f);
 static struct vsw_fdb_slot *fdb_slot(const struct vsw_fdb *fdb, uint32_t i);
 static bool fdb_key_valid(uint16_t vid, uint64_t mac);
 static uint64_t fdb_mix(uint64_t x);
@@ -334,23 +349,67 @@ uint32_t vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
                        bool include_static, uint32_t budget,
                        uint32_t *cursor, bool *done)
 {
+    const struct fdb_filter f = { .port = port, .vid = vid,
+                                  .include_static = include_static };
+
     fdb_lock(fdb);
-    uint32_t n = __fdb_flush(fdb, port, vid, include_static, budget, cursor,
-                             done);
+    uint32_t n = __fdb_flush(fdb, &f, budget, cursor, done);
     fdb_unlock(fdb);
     return n;
+}
+
+/* Passes over the whole table, FDB_FLUSH_CHUNK slots per lock hold.  Between
+ * two holds an lcore's insert can displace an entry from a slot the pass
+ * has not reached to one it has passed (__fdb_make_room), so a pass during
+ * which anything was displaced is repeated; after FDB_FLUSH_PASSES such
+ * passes the last one holds the lock throughout, and nothing moves. */
+static uint32_t fdb_flush_whole(struct vsw_fdb *fdb,
+                                const struct fdb_filter *f)
+{
+    uint32_t n = 0;
+
+    for (unsigned pass = 1;; pass++) {
+        uint64_t displaced = atomic_load_explicit(&fdb->stats.displaced,
+                                                  memory_order_acquire);
+        uint32_t cursor = 0;
+        bool done = false;
+
+        if (pass == FDB_FLUSH_PASSES) {
+            fdb_lock(fdb);
+            n += __fdb_flush(fdb, f, UINT32_MAX, &cursor, &done);
+            fdb_unlock(fdb);
+            return n;
+        }
+        while (!done) {
+            fdb_lock(fdb);
+            n += __fdb_flush(fdb, f, FDB_FLUSH_CHUNK, &cursor, &done);
+            fdb_unlock(fdb);
+            if (VSA_UNLIKELY(vsw__fdb_between_chunks != NULL) && !done)
+                vsw__fdb_between_chunks(fdb);
+        }
+        if (atomic_load_explicit(&fdb->stats.displaced,
+                                 memory_order_acquire) == displaced)
+            return n;
+    }
 }
 
 uint32_t vsw_fdb_flush_all(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
                            bool include_static)
 {
-    uint32_t cursor = 0, n = 0;
-    bool done = false;
+    const struct fdb_filter f = { .port = port, .vid = vid,
+                                  .include_static = include_static };
 
-    while (!done)
-        n += vsw_fdb_flush(fdb, port, vid, include_static, FDB_FLUSH_CHUNK,
-                           &cursor, &done);
-    return n;
+    return fdb_flush_whole(fdb, &f);
+}
+
+uint32_t vsw_fdb_remove_matching(struct vsw_fdb *fdb, vsw_fdb_match_fn *match,
+                                 const void *arg)
+{
+    const struct fdb_filter f = { .port = VSW_FDB_PORT_NONE, .vid = 0,
+                                  .include_static = true, .match = match,
+                                  .arg = arg };
+
+    return fdb_flush_whole(fdb, &f);
 }
 
 uint32_t vsw_fdb_age_sweep(struct vsw_fdb *fdb, uint32_t now_s,
@@ -509,9 +568,8 @@ static enum vsw_fdb_learn_result __fdb_learn_new(struct vsw_fdb *fdb,
     return VSW_FDB_NEW;
 }
 
-static uint32_t __fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
-                            bool include_static, uint32_t budget,
-                            uint32_t *cursor, bool *done)
+static uint32_t __fdb_flush(struct vsw_fdb *fdb, const struct fdb_filter *f,
+                            uint32_t budget, uint32_t *cursor, bool *done)
 {
     uint32_t n_slots = vsw_fdb_capacity_slots(fdb);
     uint32_t i = *cursor, n = 0;
@@ -525,16 +583,30 @@ static uint32_t __fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
         uint64_t k = atomic_load_explicit(&s->key, memory_order_relaxed);
         if (k == 0)
             continue;
-        if (vid != 0 && ((k >> VSW__FDB_KEY_VID_SHIFT) & 0xfff) != vid)
+        uint16_t vid = (uint16_t)((k >> VSW__FDB_KEY_VID_SHIFT) & 0xfff);
+        if (f->vid != 0 && vid != f->vid)
             continue;
         uint64_t v = atomic_load_explicit(&s->val, memory_order_acquire);
         /* Judged on the value the CAS replaces: a learned entry that an
          * lcore moves off `port` meanwhile is kept. */
         for (;;) {
-            if (!include_static && (v & VSW__FDB_VAL_STATIC))
+            if (v & VSW__FDB_VAL_DEAD)
+                break; /* being moved: not an entry of this slot */
+            if (!f->include_static && (v & VSW__FDB_VAL_STATIC))
                 break;
-            if (port != VSW_FDB_PORT_NONE && vsw__fdb_val_port(v) != port)
+            if (f->port != VSW_FDB_PORT_NONE &&
+                vsw__fdb_val_port(v) != f->port)
                 break;
+            if (f->match != NULL) {
+                struct vsw_fdb_entry e = {
+                    .vid = vid, .mac = k & VSW_FDB_MAC_MASK,
+                    .port = vsw__fdb_val_port(v),
+                    .is_static = (v & VSW__FDB_VAL_STATIC) != 0,
+                    .last_seen_s = vsw__fdb_val_ts(v),
+                };
+                if (!f->match(&e, f->arg))
+                    break;
+            }
             if (atomic_compare_exchange_weak_explicit(
                     &s->val, &v, VSW__FDB_VAL_DEAD, memory_order_acq_rel,
                     memory_order_relaxed)) {

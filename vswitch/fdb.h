@@ -258,16 +258,32 @@ int vsw_fdb_del(struct vsw_fdb *fdb, uint16_t vid, uint64_t mac);
  * VLAN).  Examines at most `budget` slots from *cursor (start at 0) and
  * advances it; sets *done when the whole table has been walked (a cursor
  * past the end also gives done).  Returns the number of entries removed by
- * this call.  Entries learned behind the cursor during a multi-call flush
- * are not removed. */
+ * this call.  Between calls, entries can be learned behind the cursor, and
+ * a displacement (see "Table") can move an entry from ahead of the cursor
+ * to behind it: a multi-call flush removes neither.  vsw_fdb_flush_all()
+ * removes every matching entry present throughout. */
 uint32_t vsw_fdb_flush(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
                        bool include_static, uint32_t budget,
                        uint32_t *cursor, bool *done);
 
 /* The whole flush in one call, in chunks of 1024 slots with the lock dropped
- * between chunks.  Returns the number of entries removed. */
+ * between chunks.  A pass during which a displacement happened is repeated
+ * (at most 3 times; a 4th pass holds the lock throughout), so every
+ * matching entry present throughout is removed.  Returns the number of
+ * entries removed. */
 uint32_t vsw_fdb_flush_all(struct vsw_fdb *fdb, uint16_t port, uint16_t vid,
                            bool include_static);
+
+/* Which entries vsw_fdb_remove_matching() removes.  Called with the
+ * writer lock held: it must not call into the FDB. */
+typedef bool vsw_fdb_match_fn(const struct vsw_fdb_entry *e, const void *arg);
+
+/* Removes every entry, static or learned, that match(e, arg) accepts, as
+ * vsw_fdb_flush_all() does (chunks, passes repeated after a
+ * displacement): every matching entry present throughout is removed.
+ * Returns the number removed. */
+uint32_t vsw_fdb_remove_matching(struct vsw_fdb *fdb, vsw_fdb_match_fn *match,
+                                 const void *arg);
 
 /* Examines at most `budget` slots from the sweep cursor (wrapping) and
  * removes learned entries idle for at least aging_s at `now_s`.  Returns the
@@ -288,9 +304,11 @@ uint32_t vsw_fdb_port_count(const struct vsw_fdb *fdb, uint16_t port);
 uint32_t vsw_fdb_capacity_slots(const struct vsw_fdb *fdb);
 
 /* Calls fn for every entry, in slot order, without taking the lock.  An
- * entry added or removed during the walk may or may not be reported; an
- * entry present throughout is reported exactly once.  fn may call
- * vsw_fdb_del(). */
+ * entry added or removed during the walk may or may not be reported, and so
+ * may an entry that a displacement moves during it (missed, or reported
+ * twice); any other entry present throughout is reported exactly once.  A
+ * listing for display is what it is for; to remove entries use
+ * vsw_fdb_remove_matching(), which is exact.  fn may call vsw_fdb_del(). */
 void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg);
 
 /* Copies the event counters. */

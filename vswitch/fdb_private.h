@@ -215,4 +215,9 @@ static inline void vsw__fdb_count_inc(_Atomic uint64_t *c)
     atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
 }
 
+/* Test hook (NULL but in tests): called by vsw_fdb_flush_all() and
+ * vsw_fdb_remove_matching() between two lock holds of a pass, where an
+ * lcore's insert may displace an entry. */
+extern void (*vsw__fdb_between_chunks)(struct vsw_fdb *fdb);
+
 #endif /* VSW_FDB_PRIVATE_H */

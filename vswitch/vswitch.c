@@ -717,43 +717,6 @@ struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name)
     return st ? st->fdb : NULL;
 }
 
-/* Deletes every FDB entry for which `match` is true: walk, collect a batch,
- * delete it, walk again while batches come back full (deleting inside the
- * walk callback would race the walk's own cursor).  The batch lives in the
- * prepared commit, so that nothing after the preparation allocates. */
-typedef bool fdb_match_fn(const struct vsw_fdb_entry *e, const void *arg);
-
-struct fdb_match_walk {
-    fdb_match_fn *match;
-    const void *arg;
-    uint32_t n;
-    struct vsw_fdb_entry hits[256];
-};
-
-static int collect_match(const struct vsw_fdb_entry *e, void *arg)
-{
-    struct fdb_match_walk *w = arg;
-
-    if (!w->match(e, w->arg))
-        return 0;
-    w->hits[w->n++] = *e;
-    return w->n == VSA_ARRAY_LEN(w->hits); /* stop when full; loop again */
-}
-
-static void fdb_delete_matching(struct vsw_fdb *fdb,
-                                struct fdb_match_walk *w,
-                                fdb_match_fn *match, const void *arg)
-{
-    w->match = match;
-    w->arg = arg;
-    do {
-        w->n = 0;
-        vsw_fdb_walk(fdb, collect_match, w);
-        for (uint32_t i = 0; i < w->n; i++)
-            vsw_fdb_del(fdb, w->hits[i].vid, w->hits[i].mac);
-    } while (w->n == VSA_ARRAY_LEN(w->hits));
-}
-
 /* A static entry of switch `switch_idx` that `cfg` no longer has. */
 struct stale_static_arg {
     const struct vsw_cfg *cfg;
@@ -833,11 +796,11 @@ out:
     return rc;
 }
 
-static void drop_stale_statics(struct vsw_fdb *fdb, struct fdb_match_walk *w,
-                               const struct vsw_cfg *cfg, uint32_t switch_idx)
+static void drop_stale_statics(struct vsw_fdb *fdb, const struct vsw_cfg *cfg,
+                               uint32_t switch_idx)
 {
     struct stale_static_arg a = { cfg, switch_idx };
-    fdb_delete_matching(fdb, w, is_stale_static, &a);
+    vsw_fdb_remove_matching(fdb, is_stale_static, &a);
 }
 
 /* Learned entries of a port in a VLAN the port no longer carries would keep
@@ -861,12 +824,11 @@ static bool is_left_vlan(const struct vsw_fdb_entry *e, const void *arg)
            !vlan_bitmap_test(dp->vlan.member, e->vid);
 }
 
-static void drop_left_vlans(struct vsw_fdb *fdb, struct fdb_match_walk *w,
-                            const struct vsw_snapshot *s,
+static void drop_left_vlans(struct vsw_fdb *fdb, const struct vsw_snapshot *s,
                             const struct vsw_dp_switch *dsw)
 {
     struct left_vlan_arg a = { s, dsw };
-    fdb_delete_matching(fdb, w, is_left_vlan, &a);
+    vsw_fdb_remove_matching(fdb, is_left_vlan, &a);
 }
 
 /* Whether a port published in both `old` and `s` carries fewer VLANs in s. */
@@ -891,7 +853,7 @@ struct vsw_commit {
     struct vsw_snapshot *snap;
     struct vsw_switch_state next_sw[VSW_MAX_SWITCHES];
     struct vsw_fdb *created[VSW_MAX_SWITCHES]; /* new FDBs, by cfg index */
-    struct fdb_match_walk walk;
+    bool *held;             /* [n_statics]: vsw_commit_publish's scratch */
 };
 
 int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
@@ -926,6 +888,13 @@ int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
     if (!c)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
     c->cfg = cfg;
+    if (cfg->n_statics) {
+        c->held = vsa_calloc(cfg->n_statics, sizeof(*c->held));
+        if (!c->held) {
+            rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
+            goto out_abort;
+        }
+    }
 
     /* Switch states: keep FDBs of switches that stay (same name and size). */
     for (uint32_t i = 0; i < cfg->n_switches; i++) {
@@ -993,6 +962,7 @@ void vsw_commit_abort(struct vsw *sw, struct vsw_commit *c)
     snapshot_free(c->snap);
     for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++)
         vsw_fdb_destroy(c->created[i]);
+    vsa_free(c->held);
     vsa_free(c);
 }
 
@@ -1023,20 +993,28 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
      * configured (learned entries stay), then add the configured set. */
     for (uint32_t i = 0; i < cfg->n_switches; i++)
         if (!c->created[i])
-            drop_stale_statics(next_sw[i].fdb, &c->walk, cfg, i);
+            drop_stale_statics(next_sw[i].fdb, cfg, i);
     /* In the order vsw_fdb_statics_fit counted: keys the table holds
      * become static in place first, so that no new static entry evicts
-     * one of them; then the new ones. */
+     * one of them; then the new ones.  Whether the table holds a key is
+     * looked up once: an lcore can learn it between two lookups, and a
+     * key judged new in the first pass and held in the second would be
+     * added in neither. */
+    for (uint32_t i = 0; i < cfg->n_statics; i++) {
+        const struct vsw_cfg_static *st = &cfg->statics[i];
+        struct vsw_fdb *fdb = next_sw[st->switch_idx].fdb;
+        uint64_t key = vsw_fdb_key(st->vid, vsa_mac_to_u64(&st->mac));
+
+        c->held[i] = vsw_fdb_lookup(fdb, key, vsw_fdb_hash(fdb, key)) !=
+                     VSW_FDB_PORT_NONE;
+    }
     for (int pass = 1; pass <= 2; pass++) {
         for (uint32_t i = 0; i < cfg->n_statics; i++) {
             const struct vsw_cfg_static *st = &cfg->statics[i];
             struct vsw_fdb *fdb = next_sw[st->switch_idx].fdb;
-            uint64_t key = vsw_fdb_key(st->vid, vsa_mac_to_u64(&st->mac));
-            bool held = vsw_fdb_lookup(fdb, key, vsw_fdb_hash(fdb, key)) !=
-                        VSW_FDB_PORT_NONE;
             int rc;
 
-            if (held != (pass == 1))
+            if (c->held[i] != (pass == 1))
                 continue;
             rc = vsw_fdb_add_static(fdb, st->vid, vsa_mac_to_u64(&st->mac),
                                     st->port->id);
@@ -1076,8 +1054,9 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
                 vsw_fdb_flush_all(next_sw[i].fdb, (uint16_t)p, 0, true);
         }
         if (shrank)
-            drop_left_vlans(next_sw[i].fdb, &c->walk, s, &s->switch_mem[i]);
+            drop_left_vlans(next_sw[i].fdb, s, &s->switch_mem[i]);
     }
+    vsa_free(c->held);
     vsa_free(c);
 }
 
