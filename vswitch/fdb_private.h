@@ -26,17 +26,21 @@
  *           the entry's final port (for the per-port counts) and makes any
  *           concurrent fast-path CAS on the old value fail.
  * Writers of values without the lock (the fast path: refresh and move) use
- * one CAS of val from the value they validated, so they can never write
- * into a slot that was removed or reused in between (that CAS fails), and
+ * one CAS of val from the value they validated, so a slot that was removed
+ * or reused in between makes that CAS fail (but see below), and
  * control-side value changes (static over learned) use CAS loops too.
  *
  * The tag closes the ABA window: a reader that loads k1 = A, then a value
  * written for key B after A was removed and the slot reused, then k2 = A
  * again (A re-inserted into the same slot) rejects the value because B's
- * tag differs from A's.  Likewise a stale fast-path CAS only succeeds on a
- * value that carries A's tag.  A residual false accept needs that double
- * reuse inside a reader's few-instruction window *and* a 14-bit tag
- * collision of two keys sharing a bucket.
+ * tag differs from A's.  A residual false accept needs that double reuse
+ * inside a reader's few-instruction window *and* a 14-bit tag collision of
+ * two keys sharing a bucket.  A stale fast-path CAS needs less: a single
+ * reuse, by a key B whose value equals the one validated for A (same tag,
+ * port and second), between the lcore's find and its CAS; it then
+ * re-points B to the moving port (the per-port counts stay right).  That
+ * takes a 14-bit tag collision inside a window of a few instructions, and
+ * costs at worst one misdirected entry until B is next seen or ages.
  *
  * Per-port learned counts change lock-free (a move reserves one on the new
  * port with a bounded CAS loop, vsw__fdb_port_reserve, and releases the old
