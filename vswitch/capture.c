@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <pcap/pcap.h>
 #include <rte_malloc.h>
 #include <rte_mbuf_dyn.h>
@@ -168,13 +170,80 @@ void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p)
     }
 }
 
+/* Kernel pseudo filesystems: their "regular files" are interfaces, where
+ * a write is a command to the kernel, not data (/proc/self/comm renames
+ * the thread, /proc/sys/kernel/hostname the host, /proc/sysrq-trigger
+ * acts at once).  Most show a size of 0, so the "new or empty" rule alone
+ * would let a capture write its pcap header into them.  By statfs f_type
+ * (<linux/magic.h>; the few the header lacks are the kernel's own values,
+ * from the file named). */
+#ifndef CONFIGFS_MAGIC
+#define CONFIGFS_MAGIC 0x62656570u      /* fs/configfs/mount.c */
+#endif
+#ifndef FUSECTL_SUPER_MAGIC
+#define FUSECTL_SUPER_MAGIC 0x65735543u /* fs/fuse/control.c */
+#endif
+#ifndef MQUEUE_MAGIC
+#define MQUEUE_MAGIC 0x19800202u        /* ipc/mqueue.c */
+#endif
+#ifndef RPCAUTH_GSSMAGIC
+#define RPCAUTH_GSSMAGIC 0x67596969u    /* net/sunrpc/rpc_pipe.c */
+#endif
+
+static const struct {
+    unsigned long magic;
+    const char *name;
+} pseudo_fs[] = {
+    { PROC_SUPER_MAGIC, "procfs" },
+    { SYSFS_MAGIC, "sysfs" },
+    { DEBUGFS_MAGIC, "debugfs" },
+    { TRACEFS_MAGIC, "tracefs" },
+    { SECURITYFS_MAGIC, "securityfs" },
+    { CGROUP_SUPER_MAGIC, "cgroup" },
+    { CGROUP2_SUPER_MAGIC, "cgroup2" },
+    { BPF_FS_MAGIC, "bpf" },
+    { CONFIGFS_MAGIC, "configfs" },
+    { EFIVARFS_MAGIC, "efivarfs" },
+    { PSTOREFS_MAGIC, "pstore" },
+    { SELINUX_MAGIC, "selinuxfs" },
+    { SMACK_MAGIC, "smackfs" },
+    { AAFS_MAGIC, "apparmorfs" },
+    { DEVPTS_SUPER_MAGIC, "devpts" },
+    { FUSECTL_SUPER_MAGIC, "fusectl" },
+    { BINFMTFS_MAGIC, "binfmt_misc" },
+    { NSFS_MAGIC, "nsfs" },
+    { RDTGROUP_SUPER_MAGIC, "resctrl" },
+    { MQUEUE_MAGIC, "mqueue" },
+    { RPCAUTH_GSSMAGIC, "rpc_pipefs" },
+    { BINDERFS_SUPER_MAGIC, "binderfs" },
+    { USBDEVICE_SUPER_MAGIC, "usbfs" },
+    { XENFS_SUPER_MAGIC, "xenfs" },
+    { OPENPROM_SUPER_MAGIC, "openpromfs" },
+};
+
+/* The pseudo filesystem fd is on, or NULL (also when fstatfs fails: the
+ * file passed fstat, and an unknown filesystem is not refused). */
+static const char *pseudo_fs_of(int fd)
+{
+    struct statfs sfs;
+
+    if (fstatfs(fd, &sfs) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(pseudo_fs) / sizeof(pseudo_fs[0]); i++)
+        if ((unsigned long)sfs.f_type == pseudo_fs[i].magic)
+            return pseudo_fs[i].name;
+    return NULL;
+}
+
 /* Opens `file` for a capture: a new file, or an existing regular file that
  * is empty or already a capture (pcap or pcapng magic), truncated.
  * Anything else is refused, so that a typo cannot turn vesperd (root)
  * into a tool that truncates its own configuration or any other file; a
- * symbolic link as the last component too (O_NOFOLLOW), and a file a
- * running capture writes (by device and inode, whatever the path).  0 with
- * *out and the file's identity in *st, or -errno with the reason in em. */
+ * symbolic link as the last component too (O_NOFOLLOW), a file on a
+ * kernel pseudo filesystem (pseudo_fs[]: nothing is written to it, not
+ * even the truncation), and a file a running capture writes (by device
+ * and inode, whatever the path).  0 with *out and the file's identity in
+ * *st, or -errno with the reason in em. */
 static int open_capture_file(const struct vsw *sw, const char *file,
                              FILE **out, struct stat *st,
                              struct vsa_errmsg *em)
@@ -186,6 +255,7 @@ static int open_capture_file(const struct vsw *sw, const char *file,
     int fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     uint32_t magic = 0;
     bool known = false;
+    const char *fs;
     int err;
 
     if (fd < 0) {
@@ -198,6 +268,14 @@ static int open_capture_file(const struct vsw *sw, const char *file,
         close(fd);
         return vsa_errmsg_set(em, -EINVAL, "cannot write %s: not a regular "
                               "file", file);
+    }
+    fs = pseudo_fs_of(fd);
+    if (fs) {
+        close(fd);
+        return vsa_errmsg_set(em, -EINVAL, "cannot write %s: it is on %s, a "
+                              "kernel pseudo filesystem where a write is a "
+                              "command, not data; capture to a file on a "
+                              "disk or tmpfs", file, fs);
     }
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         const struct vsw_capture *c = sw->captures[i];

@@ -1748,6 +1748,66 @@ static void test_capture_count_after_losses(void **state)
     phase_end();
 }
 
+/* The bytes of a (small) file, or "" if it cannot be read. */
+static void slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+
+    if (f) {
+        n = fread(buf, 1, size - 1, f);
+        fclose(f);
+    }
+    buf[n] = '\0';
+}
+
+/* A file on a kernel pseudo filesystem is refused, whatever its size, and
+ * nothing is written to it: /proc/self/comm (size 0, so it passed the
+ * "new or empty" rule, and vesperd wrote the pcap header into it, renaming
+ * its own main thread; /proc/sys/kernel/hostname and /proc/sysrq-trigger
+ * are the same kind of file) and a sysfs attribute.  The message names the
+ * file and the filesystem. */
+static void test_capture_pseudo_files(void **state)
+{
+    static const struct {
+        const char *file, *fs;
+    } cases[] = {
+        { "/proc/self/comm", "procfs" },
+        { "/sys/class/net/lo/tx_queue_len", "sysfs" },
+    };
+    struct vsa_errmsg em;
+    struct tport *t;
+
+    (void)state;
+    t = tp_open(0, "PS", m_access(1), 0, NULL);
+    assert_int_equal(commit(true), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char before[256], after[256];
+        int id;
+
+        slurp(cases[i].file, before, sizeof(before));
+        assert_true(before[0] != '\0');
+        id = vsw_capture_start(g.sw, t->p, cases[i].file, 1,
+                               VSW_CAPTURE_BOTH, 0, &em);
+        if (id >= 0) {
+            /* started (the defect): stopping it writes the file, so the
+             * check below shows what a capture does to it */
+            struct vsw_capture_info ci;
+
+            vsw_capture_stop(g.sw, id, &ci);
+        }
+        slurp(cases[i].file, after, sizeof(after));
+        assert_string_equal(after, before);
+        assert_int_equal(id, -EINVAL);
+        if (!strstr(em.msg, cases[i].file) || !strstr(em.msg, cases[i].fs) ||
+            !strstr(em.msg, "pseudo filesystem"))
+            fail_msg("%s: message \"%s\" does not name the file and %s",
+                     cases[i].file, em.msg, cases[i].fs);
+        assert_null(atomic_load(&t->p->capture));
+    }
+    phase_end();
+}
+
 /* ---- a device's own drops, an empty pool (TESTS.md #25) ---------------- */
 
 /* Frames a device drops itself (here: no mbuf to receive into, the pool
@@ -1956,6 +2016,7 @@ int main(void)
         T(test_counters),
         T(test_fanin),
         T(test_capture_count_after_losses),
+        T(test_capture_pseudo_files),
         T(test_open_refused),
         T(test_device_drops_counted),
         T(test_mempool),   /* last: after every phase */
