@@ -11,11 +11,22 @@
  * on the fast path is one relaxed pointer load per burst; when the ring or
  * the pool is exhausted the copy is skipped and counted (capture_full),
  * never waited for.
+ *
+ * Write errors: libpcap's writes go through stdio and report nothing, so
+ * the stream's error flag is checked after every record and the flush on
+ * every drain.  The first failure (a full disk, an I/O error, a file size
+ * limit) ends the capture with that errno: the file is cut back to the
+ * last good flush (whole records, so it stays a valid pcap), what stdio
+ * still buffers is dropped, and the frames that did not reach the file are
+ * counted (`lost`); vsw_capture_status reports the error and vesperctl
+ * fails with it.  Errors only close(2) would report (NFS) are not seen.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -81,6 +92,49 @@ give_back:
         atomic_fetch_sub_explicit(&cap->taken, 1, memory_order_relaxed);
 }
 
+/* A write into the capture's file failed with `err`; the capture ends
+ * with it (the caller finishes it).  What stdio still buffers is dropped,
+ * never written after the cut, and the file is cut back to the last good
+ * flush: whole records, so a reader gets those frames and no torn one.
+ * The frames counted as written since that flush are lost. */
+static void write_failed(struct vsw_capture *cap, int err)
+{
+    FILE *fp = pcap_dump_file((pcap_dumper_t *)cap->dumper);
+
+    if (cap->err)
+        return;
+    cap->err = err > 0 ? err : EIO;
+    __fpurge(fp);
+    /* best effort: the error stands whether or not the cut works */
+    (void)!ftruncate(fileno(fp), (off_t)cap->synced_off);
+    cap->lost += cap->written - cap->synced;
+    cap->written = cap->synced;
+    VSA_LOG(WARN, "capture %d of port %s: writing %s: %s; the capture ends "
+            "with %" PRIu64 " frames in the file", cap->id,
+            cap->port_name, cap->file,
+            strerror(cap->err), cap->written);
+}
+
+/* Flushes stdio's buffer into the file and notes what the file now holds;
+ * a failure ends the capture. */
+static void flush_file(struct vsw_capture *cap)
+{
+    pcap_dumper_t *pd = (pcap_dumper_t *)cap->dumper;
+    FILE *fp = pcap_dump_file(pd);
+    off_t off;
+
+    errno = 0;
+    if (pcap_dump_flush(pd) != 0 || ferror(fp)) {
+        write_failed(cap, errno);
+        return;
+    }
+    off = ftello(fp);
+    if (off >= 0) {
+        cap->synced = cap->written;
+        cap->synced_off = (int64_t)off;
+    }
+}
+
 static void write_record(struct vsw *sw, struct vsw_capture *cap,
                          struct rte_mbuf *c)
 {
@@ -101,7 +155,13 @@ static void write_record(struct vsw *sw, struct vsw_capture *cap,
     data = rte_pktmbuf_read(c, 0, h.caplen, buf);
     if (!data)
         return;
+    errno = 0;
     pcap_dump((u_char *)cap->dumper, &h, data);
+    if (ferror(pcap_dump_file((pcap_dumper_t *)cap->dumper))) {
+        write_failed(cap, errno);
+        cap->lost++; /* this frame */
+        return;
+    }
     cap->written++;
 }
 
@@ -114,13 +174,15 @@ static void drain_one(struct vsw *sw, struct vsw_capture *cap)
                                           NULL)) > 0) {
         VSA_TSAN_ACQUIRE(cap->ring);
         for (unsigned i = 0; i < n; i++) {
-            if (!cap->done)
+            if (cap->err)
+                cap->lost++; /* the file failed: nothing more goes in */
+            else if (!cap->done)
                 write_record(sw, cap, batch[i]);
             rte_pktmbuf_free(batch[i]);
         }
     }
-    if (cap->dumper)
-        pcap_dump_flush((pcap_dumper_t *)cap->dumper);
+    if (cap->dumper && !cap->err)
+        flush_file(cap);
 }
 
 /* Detaches the capture from its port and waits until no lcore can still
@@ -156,7 +218,7 @@ void vsw__capture_drain(struct vsw *sw)
         if (!cap || cap->done)
             continue;
         drain_one(sw, cap);
-        if (cap->limit && cap->written >= cap->limit)
+        if (cap->err || (cap->limit && cap->written >= cap->limit))
             finish(sw, cap);
     }
 }
@@ -361,12 +423,27 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
         fclose(fp);
         goto out_free;
     }
+    /* The file header, written now: a file that cannot take even that
+     * (a full disk) is refused here rather than failing on the first
+     * drain. */
+    errno = 0;
+    if (pcap_dump_flush((pcap_dumper_t *)cap->dumper) != 0 || ferror(fp)) {
+        int err = errno > 0 ? errno : EIO;
+
+        rc = vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
+                            strerror(err));
+        __fpurge(fp);
+        pcap_dump_close((pcap_dumper_t *)cap->dumper);
+        goto out_free;
+    }
+    cap->synced_off = (int64_t)ftello(fp);
     sw->next_capture_id++;
     cap->port = port;
     cap->dir = (uint8_t)dir;
     cap->snaplen = snaplen;
     cap->limit = count;
     snprintf(cap->file, sizeof(cap->file), "%s", file);
+    snprintf(cap->port_name, sizeof(cap->port_name), "%s", port->name);
     if (sw->captures[slot]) {
         vsw__ring_free(sw->captures[slot]->ring);
         vsw__free(sw->captures[slot]);
@@ -403,9 +480,16 @@ static void fill_info(const struct vsw_capture *cap, uint16_t port_id,
     if (!out)
         return;
     out->port_id = port_id;
+    snprintf(out->port, sizeof(out->port), "%s", cap->port_name);
     snprintf(out->file, sizeof(out->file), "%s", cap->file);
     out->captured = cap->written;
     out->done = cap->done;
+    out->dir = (enum vsw_capture_dir)cap->dir;
+    out->lost = cap->lost;
+    out->error[0] = '\0';
+    if (cap->err)
+        snprintf(out->error, sizeof(out->error), "writing %s: %s", cap->file,
+                 strerror(cap->err));
 }
 
 int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out)
@@ -414,8 +498,11 @@ int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out)
 
     if (!cap)
         return -ENOENT;
-    if (!cap->done)
+    if (!cap->done) {
         drain_one(sw, cap);
+        if (cap->err)
+            finish(sw, cap);
+    }
     fill_info(cap, cap->port ? cap->port->id : 0xffff, out);
     return 0;
 }

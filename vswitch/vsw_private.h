@@ -194,7 +194,16 @@ struct vsw_capture {
     void *pcap;                    /* pcap_t * (dead handle) */
     void *dumper;                  /* pcap_dumper_t * */
     char file[512];
+    char port_name[VSW_NAME_MAX];  /* the port's, kept after it detached */
     uint64_t file_dev, file_ino;   /* the file, to refuse a second writer */
+    /* Write errors (capture.c, write_failed): `synced` frames and
+     * `synced_off` bytes were in the file at the last good flush; `err` is
+     * the errno of the write that failed (the capture then ends), `lost`
+     * the frames that did not reach the file because of it. */
+    uint64_t synced;
+    int64_t synced_off;
+    uint64_t lost;
+    int err;
     bool done;
 };
 

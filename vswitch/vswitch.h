@@ -278,16 +278,27 @@ enum vsw_capture_dir { VSW_CAPTURE_RX = 1, VSW_CAPTURE_TX = 2,
 
 /* Starts recording the port's frames into a pcap file (libpcap).  count 0 =
  * until stopped.  Returns a capture id > 0, or -EBUSY (port already
- * captured), -EIO (file), -ENOMEM. */
+ * captured), -EINVAL/-EEXIST/-errno (the file: not one a capture may
+ * write, or the pcap header could not be written), -ENOMEM.
+ *
+ * A write that fails later (a full disk, an I/O error) ends the capture:
+ * the file is cut back to the frames written before (whole records, a
+ * valid pcap), the error is kept for vsw_capture_info.error and logged
+ * once, and the frames that did not reach the file are counted in
+ * vsw_capture_info.lost. */
 int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
                       const char *file, uint64_t count,
                       enum vsw_capture_dir dir, uint32_t snaplen,
                       struct vsa_errmsg *em);
 struct vsw_capture_info {
-    uint16_t port_id;
+    uint16_t port_id;              /* 0xffff once the capture has ended */
+    char port[VSW_NAME_MAX];       /* the port's name, also after the end */
     char file[512];
-    uint64_t captured;
+    uint64_t captured;             /* frames in the file */
     bool done;
+    enum vsw_capture_dir dir;
+    uint64_t lost;                 /* frames lost to `error` */
+    char error[640];               /* "writing FILE: reason", or "" */
 };
 int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out);
 /* Stops (if running), flushes and forgets the capture. */

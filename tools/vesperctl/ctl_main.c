@@ -46,9 +46,17 @@ static void sleep_ms(unsigned ms)
     (void)nanosleep(&ts, NULL);
 }
 
-/* Calls method with {"id": id}; returns the result's "captured" in *n. */
+/* The end of a capture a write error ended ("error" in capture.status or
+ * capture.stop): the daemon's reason and what the file holds. */
+struct capture_failure {
+    char msg[768];
+};
+
+/* Calls method with {"id": id}; returns the result's "captured" in *n and
+ * its "error", if any, in fail->msg. */
 static int capture_call(struct ctl_conn *c, const char *method, json_int_t id,
-                        json_int_t *n, bool *done, struct vsa_errmsg *em)
+                        json_int_t *n, bool *done,
+                        struct capture_failure *fail, struct vsa_errmsg *em)
 {
     json_t *params = json_pack("{s:I}", "id", id);
     json_t *res = NULL;
@@ -67,6 +75,9 @@ static int capture_call(struct ctl_conn *c, const char *method, json_int_t id,
         *n = json_integer_value(json_object_get(res, "captured"));
     if (done)
         *done = json_is_true(json_object_get(res, "done"));
+    if (json_is_string(json_object_get(res, "error")))
+        snprintf(fail->msg, sizeof(fail->msg), "%s",
+                 json_string_value(json_object_get(res, "error")));
     json_decref(res);
     return rc;
 }
@@ -79,6 +90,7 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
     struct sigaction sa = {.sa_handler = on_sigint}, old_sa;
     uint64_t deadline = 0;
     struct vsa_errmsg em = {{0}};
+    struct capture_failure fail = {{0}};
     json_t *res = NULL;
     json_int_t id, captured = 0;
     bool done = false;
@@ -112,7 +124,8 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
         if (ctl_main__interrupted ||
             (deadline && vsa_time_now_ms() >= deadline))
             break;
-        rc = capture_call(c, "capture.status", id, &captured, &done, &em);
+        rc = capture_call(c, "capture.status", id, &captured, &done, &fail,
+                          &em);
         if (rc < 0) {
             exit_code = call_failed(err, rc, &em);
             goto out;
@@ -124,11 +137,20 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
             break;
     }
     if (!done) {
-        rc = capture_call(c, "capture.stop", id, &captured, NULL, &em);
+        rc = capture_call(c, "capture.stop", id, &captured, NULL, &fail,
+                          &em);
         if (rc < 0) {
             exit_code = call_failed(err, rc, &em);
             goto out;
         }
+    }
+    if (fail.msg[0]) {
+        /* A write error ended it: the file holds only part of it. */
+        fprintf(err, "%s: %s (capture %" JSON_INTEGER_FORMAT " ended; %"
+                JSON_INTEGER_FORMAT " frames are in the file)\n", PROG,
+                fail.msg, id, captured);
+        exit_code = CTL_EXIT_FAIL;
+        goto out;
     }
     rc = ctl_out_capture(out, req->json, id, port ? port : "",
                          file ? file : "", captured);

@@ -499,16 +499,29 @@ static json_t *m_daemon_info(struct vd *d, json_t *params,
 
 /* ---- capture ------------------------------------------------------------ */
 
-static json_t *capture_info_json(int id, const struct vsw_capture_info *ci,
-                                 struct vd *d)
+static const char *capture_dir_name(enum vsw_capture_dir dir)
 {
-    const char *pname = "";
-    for (uint32_t i = 0; d->cfg && i < d->cfg->n_ports; i++)
-        if (d->ports[i] && vsw_port_id(d->ports[i]) == ci->port_id)
-            pname = d->cfg->ports[i].name;
-    return json_pack("{s:i,s:s,s:s,s:I,s:b}", "id", id, "port", pname,
-                     "file", ci->file, "captured", (json_int_t)ci->captured,
-                     "done", ci->done);
+    return dir == VSW_CAPTURE_RX ? "rx" : dir == VSW_CAPTURE_TX ? "tx"
+                                                                : "both";
+}
+
+/* {"id","port","file","direction","captured","done"}, and "error" and
+ * "lost" for a capture a write error ended. */
+static json_t *capture_info_json(int id, const struct vsw_capture_info *ci)
+{
+    json_t *r = json_pack("{s:i,s:s,s:s,s:s,s:I,s:b}", "id", id, "port",
+                          ci->port, "file", ci->file, "direction",
+                          capture_dir_name(ci->dir), "captured",
+                          (json_int_t)ci->captured, "done", ci->done);
+
+    if (r && ci->error[0] &&
+        (json_object_set_new(r, "error", json_string(ci->error)) < 0 ||
+         json_object_set_new(r, "lost", json_integer((json_int_t)ci->lost)) <
+             0)) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
 }
 
 static json_t *m_capture_start(struct vd *d, json_t *params,
@@ -574,8 +587,8 @@ static json_t *capture_by_id(struct vd *d, json_t *params, bool stop,
     if (rc < 0)
         return err_set(e, CTL_RPC_NOT_FOUND, "capture %d does not exist",
                        (int)id);
-    json_t *r = capture_info_json((int)id, &ci, d);
-    if (stop)
+    json_t *r = capture_info_json((int)id, &ci);
+    if (r && stop)
         json_object_set_new(r, "ok", json_true());
     return r;
 }

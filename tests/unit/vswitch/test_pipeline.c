@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -45,6 +46,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1808,6 +1811,114 @@ static void test_capture_pseudo_files(void **state)
     phase_end();
 }
 
+/* Fills the filesystem `path` is in with the file `path`, then gives back
+ * `room` bytes of it (rounded by the filesystem to its pages). */
+static void fill_fs(const char *path, size_t room)
+{
+    static const char zeros[4096];
+    FILE *f = fopen(path, "wb");
+    long n = 0;
+    size_t w;
+
+    assert_non_null(f);
+    setvbuf(f, NULL, _IONBF, 0);
+    while ((w = fwrite(zeros, 1, sizeof(zeros), f)) == sizeof(zeros))
+        n += (long)w;
+    n += (long)w;
+    assert_int_equal(errno, ENOSPC);
+    fclose(f);
+    assert_int_equal(truncate(path, n > (long)room ? n - (long)room : 0), 0);
+}
+
+/* A write that fails is not a good capture (it was reported as one: every
+ * pcap_dump/pcap_dump_flush result was ignored).  On a real tmpfs of 64 KiB
+ * (mounted in a mount namespace of this thread, gone with the process):
+ *   - with no room at all, the start is refused with the reason: the pcap
+ *     header could not be written;
+ *   - with one page left, 20 frames go in, then a burst of 100 fills the
+ *     page: the capture ends (done, its port free to capture again) with
+ *     "writing FILE: No space left on device", the 100 counted lost, and
+ *     the file cut back to the 20 frames of the last good flush, a valid
+ *     pcap that reads back (no torn record). */
+static void test_capture_write_error(void **state)
+{
+    struct frame f = fr_untagged(BCAST, MAC(0x78), 46, 2);
+    struct vsw_capture_info ci;
+    struct vsa_errmsg em;
+    struct flist got = { 0 };
+    struct rte_mbuf *m;
+    struct tport *t;
+    char mnt[PATH_MAX], file[PATH_MAX + 16], filler[PATH_MAX + 16];
+    char want[PATH_MAX + 64];
+    int id;
+
+    (void)state;
+    snprintf(mnt, sizeof(mnt), "%s/small", g.dir);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0700") != 0)
+        fail_msg("a tmpfs of our own at %s: %s", mnt, strerror(errno));
+    snprintf(file, sizeof(file), "%s/cap.pcap", mnt);
+    snprintf(filler, sizeof(filler), "%s/filler", mnt);
+    snprintf(want, sizeof(want), "writing %s: %s", file, strerror(ENOSPC));
+    t = tp_open(0, "WE", m_access(1), 0, NULL);
+    assert_int_equal(commit(true), 0);
+
+    /* no room: the header cannot be written */
+    fill_fs(filler, 0);
+    id = vsw_capture_start(g.sw, t->p, file, 0, VSW_CAPTURE_RX, 0, &em);
+    if (id >= 0) {
+        vsw_capture_stop(g.sw, id, &ci);
+        fail_msg("capture %d started on a full filesystem", id);
+    }
+    assert_int_equal(id, -ENOSPC);
+    assert_non_null(strstr(em.msg, file));
+    assert_non_null(strstr(em.msg, strerror(ENOSPC)));
+    assert_null(atomic_load(&t->p->capture));
+
+    /* one page: 20 frames fit, 120 do not */
+    assert_int_equal(unlink(filler), 0);
+    fill_fs(filler, 4096);
+    id = vsw_capture_start(g.sw, t->p, file, 0, VSW_CAPTURE_RX, 0, &em);
+    if (id < 0)
+        fail_msg("capture start: %s", em.msg);
+    m = rte_pktmbuf_alloc(g.pool);
+    assert_non_null(m);
+    memcpy(rte_pktmbuf_append(m, (uint16_t)f.len), f.b, f.len);
+    capture_copies(atomic_load(&t->p->capture), m, t->id, 20);
+    assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
+    assert_false(ci.done);
+    assert_int_equal(ci.captured, 20);
+    assert_string_equal(ci.error, "");
+    capture_copies(atomic_load(&t->p->capture), m, t->id, 100);
+    rte_pktmbuf_free(m);
+    assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
+    assert_string_equal(ci.error, want);
+    assert_true(ci.done);
+    assert_int_equal(ci.captured, 20);
+    assert_int_equal(ci.lost, 100);
+    assert_string_equal(ci.port, "WE");
+    assert_null(atomic_load(&t->p->capture));
+    pcap_read(file, &got);
+    assert_int_equal(got.n, 20);
+    for (uint32_t i = 0; i < got.n; i++) {
+        assert_int_equal(got.v[i].len, f.len);
+        assert_memory_equal(got.v[i].b, f.b, f.len);
+    }
+    fl_free(&got);
+    /* stop reports the same end; the port can be captured again */
+    assert_int_equal(vsw_capture_stop(g.sw, id, &ci), 0);
+    assert_string_equal(ci.error, want);
+    assert_int_equal(unlink(filler), 0);
+    id = vsw_capture_start(g.sw, t->p, file, 0, VSW_CAPTURE_RX, 0, &em);
+    assert_true(id > 0);
+    assert_int_equal(vsw_capture_stop(g.sw, id, &ci), 0);
+    assert_string_equal(ci.error, "");
+    assert_int_equal(umount2(mnt, MNT_DETACH), 0);
+    phase_end();
+}
+
 /* ---- a device's own drops, an empty pool (TESTS.md #25) ---------------- */
 
 /* Frames a device drops itself (here: no mbuf to receive into, the pool
@@ -2017,6 +2128,7 @@ int main(void)
         T(test_fanin),
         T(test_capture_count_after_losses),
         T(test_capture_pseudo_files),
+        T(test_capture_write_error),
         T(test_open_refused),
         T(test_device_drops_counted),
         T(test_mempool),   /* last: after every phase */

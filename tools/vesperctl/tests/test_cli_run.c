@@ -22,6 +22,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -916,6 +917,7 @@ struct capture_script {
     unsigned sigint_on;    /* status call that raises SIGINT (0: never) */
     unsigned statuses;     /* status calls seen */
     json_int_t stop_count; /* "captured" in capture.stop */
+    const char *error;     /* "error" of the status that reports done */
 };
 
 static json_t *capture_handler(const char *method, json_t *params,
@@ -932,13 +934,19 @@ static json_t *capture_handler(const char *method, json_t *params,
         return json_pack("{s:{s:i, s:s}}", "error", "code", -32001,
                          "message", "capture 7 expected");
     if (!strcmp(method, "capture.status")) {
+        bool done = cs->done_after && cs->statuses + 1 >= cs->done_after;
+        json_t *r;
+
         cs->statuses++;
         if (cs->sigint_on && cs->statuses == cs->sigint_on)
             raise(SIGINT);
-        return json_pack("{s:{s:i, s:s, s:s, s:i, s:b}}", "result", "id", 7,
-                         "port", "p1", "file", "/tmp/c.pcap", "captured",
-                         (int)cs->statuses, "done",
-                         cs->done_after && cs->statuses >= cs->done_after);
+        r = json_pack("{s:{s:i, s:s, s:s, s:i, s:b}}", "result", "id", 7,
+                      "port", "p1", "file", "/tmp/c.pcap", "captured",
+                      (int)cs->statuses, "done", done);
+        if (done && cs->error)
+            json_object_set_new(json_object_get(r, "result"), "error",
+                                json_string(cs->error));
+        return r;
     }
     if (!strcmp(method, "capture.stop"))
         return json_pack("{s:{s:b, s:I}}", "result", "ok", 1, "captured",
@@ -1042,6 +1050,27 @@ static void test_capture_duration(void **state)
     run_free(&r);
 }
 
+/* A capture a write error ended: the daemon's reason on stderr, what the
+ * file holds, exit 1 (it used to print "captured N frames" and exit 0). */
+static void test_capture_write_error(void **state)
+{
+    struct capture_script cs = {
+        .done_after = 2,
+        .error = "writing /tmp/c.pcap: No space left on device"};
+    struct run r;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("capture p1 -w /tmp/c.pcap -c 10");
+    assert_int_equal(r.rc, 1);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "vesperctl: writing /tmp/c.pcap: No space "
+                               "left on device (capture 7 ended; 2 frames "
+                               "are in the file)\n");
+    assert_int_equal(fake_srv_n_requests(srv), 3); /* no stop: it ended */
+    run_free(&r);
+}
+
 static void test_capture_errors(void **state)
 {
     struct run r;
@@ -1094,6 +1123,7 @@ int main(void)
         cmocka_unit_test_setup(test_capture_sigint, setup),
         cmocka_unit_test_setup(test_capture_duration, setup),
         cmocka_unit_test_setup(test_capture_errors, setup),
+        cmocka_unit_test_setup(test_capture_write_error, setup),
     };
     int rc;
 
