@@ -2,6 +2,13 @@
 /*
  * ctl_main.c — vesperctl_main(): parse, connect, call, print; and the
  * capture loop (capture.start, capture.status every 100 ms, capture.stop).
+ *
+ * The capture loop runs on the one connection vesperctl_main opened, from
+ * capture.start to the end: vesperd ties the capture to that connection
+ * and ends it when the connection closes, so a vesperctl killed without a
+ * chance to call capture.stop (SIGKILL, a crash) does not leave it
+ * running.  SIGINT, SIGTERM and SIGHUP (Ctrl-C, kill, a closed terminal)
+ * end the loop with capture.stop and the usual summary.
  */
 #include "tools/vesperctl/vesperctl.h"
 
@@ -21,6 +28,10 @@
 #define CAPTURE_POLL_MS 100
 
 static volatile sig_atomic_t ctl_main__interrupted;
+
+/* The signals that end a capture cleanly. */
+static const int capture_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define N_CAPTURE_SIGNALS (sizeof(capture_signals) / sizeof(capture_signals[0]))
 
 static void on_sigint(int sig)
 {
@@ -87,7 +98,8 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
 {
     const char *port = json_string_value(json_object_get(req->params, "port"));
     const char *file = json_string_value(json_object_get(req->params, "file"));
-    struct sigaction sa = {.sa_handler = on_sigint}, old_sa;
+    struct sigaction sa = {.sa_handler = on_sigint};
+    struct sigaction old_sa[N_CAPTURE_SIGNALS];
     uint64_t deadline = 0;
     struct vsa_errmsg em = {{0}};
     struct capture_failure fail = {{0}};
@@ -99,7 +111,8 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
     /* No SA_RESTART: Ctrl-C must cut the 100 ms sleep short. */
     sigemptyset(&sa.sa_mask);
     ctl_main__interrupted = 0;
-    sigaction(SIGINT, &sa, &old_sa);
+    for (size_t i = 0; i < N_CAPTURE_SIGNALS; i++)
+        sigaction(capture_signals[i], &sa, &old_sa[i]);
 
     rc = ctl_conn_call(c, req->method, req->params, &res, &em);
     if (rc < 0) {
@@ -156,7 +169,8 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
                          file ? file : "", captured);
     exit_code = rc < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 out:
-    sigaction(SIGINT, &old_sa, NULL);
+    for (size_t i = 0; i < N_CAPTURE_SIGNALS; i++)
+        sigaction(capture_signals[i], &old_sa[i], NULL);
     return exit_code;
 }
 

@@ -12,8 +12,10 @@
  * unreachable (cannot connect, the connection broke, or no answer within
  * --timeout).
  *
- * `capture` installs a SIGINT handler while it runs (and restores the old
- * one): Ctrl-C stops the capture cleanly with capture.stop.
+ * `capture` installs a SIGINT, SIGTERM and SIGHUP handler while it runs
+ * (and restores the old ones): each stops the capture cleanly with
+ * capture.stop.  It keeps its one connection to the end; vesperd ends the
+ * capture if that connection closes first (vesperctl killed).
  *
  * Thread-safety: one call at a time per process (the SIGINT flag is
  * process-wide); everything else is local to the call.

@@ -914,7 +914,8 @@ static void test_help_exit(void **state)
 
 struct capture_script {
     unsigned done_after;   /* status call that reports done (0: never) */
-    unsigned sigint_on;    /* status call that raises SIGINT (0: never) */
+    unsigned sigint_on;    /* status call that raises `sig` (0: never) */
+    int sig;               /* 0: SIGINT */
     unsigned statuses;     /* status calls seen */
     json_int_t stop_count; /* "captured" in capture.stop */
     const char *error;     /* "error" of the status that reports done */
@@ -939,7 +940,7 @@ static json_t *capture_handler(const char *method, json_t *params,
 
         cs->statuses++;
         if (cs->sigint_on && cs->statuses == cs->sigint_on)
-            raise(SIGINT);
+            raise(cs->sig ? cs->sig : SIGINT);
         r = json_pack("{s:{s:i, s:s, s:s, s:i, s:b}}", "result", "id", 7,
                       "port", "p1", "file", "/tmp/c.pcap", "captured",
                       (int)cs->statuses, "done", done);
@@ -1013,23 +1014,32 @@ static void test_capture_count(void **state)
     run_free(&r);
 }
 
+/* Ctrl-C, and SIGTERM (kill) and SIGHUP (a closed terminal) the same way:
+ * capture.stop, the summary, exit 0 (SIGTERM and SIGHUP used to kill
+ * vesperctl, and with it this test, leaving the capture running). */
 static void test_capture_sigint(void **state)
 {
-    struct capture_script cs = {.sigint_on = 2, .stop_count = 5};
-    struct run r;
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 
     (void)state;
-    fake_srv_set_handler(srv, capture_handler, &cs);
-    r = run("capture p1 -w /tmp/c.pcap");
-    assert_int_equal(r.rc, 0);
-    assert_string_equal(r.out, "captured 5 frames to /tmp/c.pcap\n");
-    assert_int_equal(fake_srv_n_requests(srv), 4);
-    assert_string_equal(method_of(3), "capture.stop");
-    run_free(&r);
-    /* The old disposition is back. */
-    struct sigaction sa;
-    sigaction(SIGINT, NULL, &sa);
-    assert_true(sa.sa_handler == SIG_DFL);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
+        struct capture_script cs = {.sigint_on = 2, .sig = sigs[i],
+                                    .stop_count = 5};
+        struct sigaction sa;
+        struct run r;
+
+        fake_srv_reset(srv);
+        fake_srv_set_handler(srv, capture_handler, &cs);
+        r = run("capture p1 -w /tmp/c.pcap");
+        assert_int_equal(r.rc, 0);
+        assert_string_equal(r.out, "captured 5 frames to /tmp/c.pcap\n");
+        assert_int_equal(fake_srv_n_requests(srv), 4);
+        assert_string_equal(method_of(3), "capture.stop");
+        run_free(&r);
+        /* The old disposition is back. */
+        sigaction(sigs[i], NULL, &sa);
+        assert_true(sa.sa_handler == SIG_DFL);
+    }
 }
 
 static void test_capture_duration(void **state)
