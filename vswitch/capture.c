@@ -524,3 +524,49 @@ int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out)
     sw->captures[slot] = NULL;
     return 0;
 }
+
+int vsw_capture_end(struct vsw *sw, int id, struct vsw_capture_info *out)
+{
+    struct vsw_capture *cap = find_capture(sw, id, NULL);
+    uint16_t port_id;
+
+    if (!cap)
+        return -ENOENT;
+    port_id = cap->port ? cap->port->id : 0xffff;
+    if (!cap->done)
+        finish(sw, cap);
+    fill_info(cap, port_id, out);
+    return 0;
+}
+
+int vsw_capture_of_port(const struct vsw *sw, const struct vsw_port *port)
+{
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        const struct vsw_capture *cap = sw->captures[i];
+
+        if (cap && !cap->done && cap->port == port)
+            return cap->id;
+    }
+    return -ENOENT;
+}
+
+int vsw_capture_ids(const struct vsw *sw, int *ids, int max)
+{
+    int all[VSW_MAX_CAPTURES];
+    int n = 0;
+
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        const struct vsw_capture *cap = sw->captures[i];
+        int j;
+
+        if (!cap)
+            continue;
+        for (j = n; j > 0 && all[j - 1] > cap->id; j--)
+            all[j] = all[j - 1]; /* insertion sort: 16 at most */
+        all[j] = cap->id;
+        n++;
+    }
+    for (int i = 0; i < n && i < max; i++)
+        ids[i] = all[i];
+    return n;
+}

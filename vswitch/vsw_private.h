@@ -207,8 +207,6 @@ struct vsw_capture {
     bool done;
 };
 
-#define VSW_MAX_CAPTURES 16
-
 struct vsw_switch_state {
     char name[VSW_NAME_MAX];
     struct vsw_fdb *fdb;

@@ -276,6 +276,10 @@ void vsw_clear_port_stats(struct vsw *sw, const struct vsw_port *port);
 enum vsw_capture_dir { VSW_CAPTURE_RX = 1, VSW_CAPTURE_TX = 2,
                        VSW_CAPTURE_BOTH = 3 };
 
+/* Captures kept at once, running or ended and not yet forgotten (one
+ * running capture per port). */
+#define VSW_MAX_CAPTURES 16
+
 /* Starts recording the port's frames into a pcap file (libpcap).  count 0 =
  * until stopped.  Returns a capture id > 0, or -EBUSY (port already
  * captured), -EINVAL/-EEXIST/-errno (the file: not one a capture may
@@ -303,5 +307,13 @@ struct vsw_capture_info {
 int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out);
 /* Stops (if running), flushes and forgets the capture. */
 int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out);
+/* Stops (if running) and flushes the capture but keeps it: status still
+ * reports it (done) until vsw_capture_stop forgets it. */
+int vsw_capture_end(struct vsw *sw, int id, struct vsw_capture_info *out);
+/* The id of the capture running on `port`, or -ENOENT. */
+int vsw_capture_of_port(const struct vsw *sw, const struct vsw_port *port);
+/* The ids of every capture kept (running or ended), ascending, into
+ * ids[0..max-1]; returns how many there are. */
+int vsw_capture_ids(const struct vsw *sw, int *ids, int max);
 
 #endif /* VSW_VSWITCH_H */

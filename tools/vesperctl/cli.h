@@ -13,7 +13,10 @@
  * Design:
  *   - Commands are a static table (cli_cmds.c): words ("switch add", or
  *     three for "vm nic add"), the method, at most two positional
- *     arguments and a table of options.  An
+ *     arguments and a table of options.  A one-word command may share its
+ *     word with a group ("capture PORT" and "capture stop PORT"): a word
+ *     after it that names one of the group's commands selects that one,
+ *     anything else the one-word command.  An
  *     option either maps to one params key ("--fdb-max" -> "fdb_max") or is
  *     kept aside for the command's finish hook, which applies the rules that
  *     span several options (--access vs --trunk, what --type external needs)
@@ -83,6 +86,8 @@ enum ctl_cli_view {
     CTL_CLI_VIEW_STATS,       /* per-port counters (+ drop reasons) */
     CTL_CLI_VIEW_CONFIG,      /* result.config as indented JSON, always */
     CTL_CLI_VIEW_CAPTURE,     /* "captured N frames to FILE" */
+    CTL_CLI_VIEW_CAPTURE_STOP, /* "stopped capture N of PORT: ..." */
+    CTL_CLI_VIEW_CAPTURE_LIST, /* ID PORT DIRECTION FRAMES STATE FILE */
     CTL_CLI_VIEW_VM_LIST,     /* NAME STATE NICS */
     CTL_CLI_VIEW_VM_SHOW,     /* fields, a channel table, counters */
 };

@@ -560,10 +560,21 @@ static void append_group_names(struct vsa_errmsg *em, const char *group,
     snprintf(em->msg + n, sizeof(em->msg) - n, ")");
 }
 
+/* The one-word command spelled `word` (group NULL), or NULL. */
+static const struct ctl_cli_cmd *find_single(const char *word)
+{
+    for (size_t k = 0; k < ctl_cli__n_cmds; k++)
+        if (!ctl_cli__cmds[k].group && streq(ctl_cli__cmds[k].name, word))
+            return &ctl_cli__cmds[k];
+    return NULL;
+}
+
 /*
  * Finds the command named by argv[*i] (and argv[*i + 1] for a group) and
  * advances *i past its words.  A bare group followed by --help (or nothing,
- * when `for_help`) sets req->help_group and returns NULL with rc 0.
+ * when `for_help`) sets req->help_group and returns NULL with rc 0.  A
+ * group that is also a one-word command ("capture") gives that command
+ * unless the next words name one of the group's.
  */
 static const struct ctl_cli_cmd *lookup(int argc, char **argv, int *i,
                                         bool for_help,
@@ -587,6 +598,11 @@ static const struct ctl_cli_cmd *lookup(int argc, char **argv, int *i,
                 }
                 req->help_group = ctl_cli__cmds[k].group;
             }
+        }
+        if (find_single(word)) {
+            req->help_group = NULL;
+            (*i)++;
+            return find_single(word);
         }
         if ((!sub && for_help) || (sub && is_help(sub))) {
             req->action = CTL_CLI_ACT_HELP;
@@ -621,11 +637,9 @@ static const struct ctl_cli_cmd *lookup(int argc, char **argv, int *i,
         append_group_names(em, word, NULL);
         return NULL;
     }
-    for (size_t k = 0; k < ctl_cli__n_cmds; k++) {
-        if (!ctl_cli__cmds[k].group && streq(ctl_cli__cmds[k].name, word)) {
-            (*i)++;
-            return &ctl_cli__cmds[k];
-        }
+    if (find_single(word)) {
+        (*i)++;
+        return find_single(word);
     }
     *rc = vsa_errmsg_set(em, -EINVAL, "unknown command '%.*s'", QUOTE_MAX,
                          word);
@@ -763,12 +777,28 @@ static void print_command_help(FILE *f, const struct ctl_cli_cmd *cmd)
     if (!strcmp(cmd->name, "stats"))
         fprintf(f, " (stats.clear with --clear)");
     if (cmd->action == CTL_CLI_ACT_CAPTURE)
-        fprintf(f, ", then capture.status every 100 ms, capture.stop");
+        fprintf(f, ", then capture.status every 100 ms, capture.stop\n"
+                   "\n"
+                   "Ctrl-C, SIGTERM or SIGHUP stop the capture and print the "
+                   "summary; if\nvesperctl dies, vesperd stops the capture "
+                   "when its connection closes.\nFILE must be new, empty or "
+                   "an earlier capture, and not on /proc, /sys or\nanother "
+                   "kernel pseudo filesystem.  A write error (a full disk) "
+                   "ends the\ncapture: vesperctl prints it and exits 1.");
     fprintf(f, "\n");
     if (cmd->opts && cmd->opts[0].name) {
         fprintf(f, "\nOptions:\n");
         for (const struct ctl_cli_opt *o = cmd->opts; o->name; o++)
             print_option(f, o->name, o->alias, o->metavar, o->help);
+    }
+    if (!cmd->group && is_group(cmd->name)) {
+        /* "capture": the group's commands too */
+        fprintf(f, "\nAlso:\n");
+        for (size_t k = 0; k < ctl_cli__n_cmds; k++)
+            if (streq(ctl_cli__cmds[k].group, cmd->name)) {
+                print_synopsis(f, &ctl_cli__cmds[k], "  ");
+                fprintf(f, "      %s\n", ctl_cli__cmds[k].summary);
+            }
     }
     fprintf(f, "\nGlobal options (--socket, --json, --timeout) may be given "
                "too; see '%s --help'.\n", PROG);

@@ -532,6 +532,75 @@ static int view_stats(FILE *out, const struct ctl_cli_req *req,
     return rc;
 }
 
+/* A capture's state word: running, done, or failed (a write error). */
+static const char *capture_state(const json_t *c)
+{
+    if (json_object_get(c, "error"))
+        return "failed";
+    return json_is_true(json_object_get(c, "done")) ? "done" : "running";
+}
+
+/* capture.list: a table, then the reason of each failed capture. */
+static int view_capture_list(FILE *out, const json_t *result)
+{
+    static const char *const headers[] = {"ID", "PORT", "DIRECTION",
+                                          "FRAMES", "STATE", "FILE"};
+    const json_t *list = json_object_get(result, "captures");
+    struct ctl_table t;
+    size_t i;
+    json_t *c;
+    int rc = 0;
+
+    if (!json_is_array(list))
+        return print_json(out, result);
+    ctl_table_init(&t, 6, headers, "rllrll");
+    json_array_foreach(list, i, c) {
+        char id[CELL_SIZE], frames[CELL_SIZE];
+        const char *cells[6] = {
+            scalar(json_object_get(c, "id"), id, sizeof(id)),
+            json_string_value(json_object_get(c, "port")),
+            json_string_value(json_object_get(c, "direction")),
+            scalar(json_object_get(c, "captured"), frames, sizeof(frames)),
+            capture_state(c),
+            json_string_value(json_object_get(c, "file")),
+        };
+
+        rc = ctl_table_add_row(&t, cells);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    json_array_foreach(list, i, c) {
+        const char *error = json_string_value(json_object_get(c, "error"));
+
+        if (rc == 0 && error)
+            fprintf(out, "capture %" JSON_INTEGER_FORMAT ": %s\n",
+                    json_integer_value(json_object_get(c, "id")), error);
+    }
+    return rc;
+}
+
+/* capture.stop by port: what the stopped capture left. */
+static int view_capture_stop(FILE *out, const json_t *result)
+{
+    const char *port = json_string_value(json_object_get(result, "port"));
+    const char *file = json_string_value(json_object_get(result, "file"));
+    const char *error = json_string_value(json_object_get(result, "error"));
+
+    if (!port || !file ||
+        !json_is_integer(json_object_get(result, "captured")))
+        return print_json(out, result);
+    fprintf(out, "stopped capture %" JSON_INTEGER_FORMAT " of %s: %"
+            JSON_INTEGER_FORMAT " frames in %s\n",
+            json_integer_value(json_object_get(result, "id")), port,
+            json_integer_value(json_object_get(result, "captured")), file);
+    if (error)
+        fprintf(out, "error: %s\n", error);
+    return 0;
+}
+
 int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
 {
     if (req->view == CTL_CLI_VIEW_CONFIG) {
@@ -563,6 +632,10 @@ int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
         return view_vm_list(out, result);
     case CTL_CLI_VIEW_VM_SHOW:
         return view_vm_show(out, result);
+    case CTL_CLI_VIEW_CAPTURE_STOP:
+        return view_capture_stop(out, result);
+    case CTL_CLI_VIEW_CAPTURE_LIST:
+        return view_capture_list(out, result);
     default:
         return print_json(out, result);
     }

@@ -11,8 +11,20 @@
  * counters, FDB, capture); vm.show adds each NIC's port-side state:
  * "datapath" of a channel (synthetic, synth.c) or of a device (legacy,
  * legacy.c).
+ *
+ * Captures belong to the control connection that started them
+ * (d->capture_owners): when it closes, they end (vd_rpc_conn_closed).
+ * vesperctl holds one connection for a capture's whole life (capture.start,
+ * capture.status every 100 ms, capture.stop), so a vesperctl that is killed
+ * (SIGKILL, or a crash: no capture.stop) no longer leaves a capture
+ * writing forever with its port busy.  Tying the capture to the connection
+ * rather than to a lease the client must renew needs nothing from the
+ * client and cannot expire under a slow but live one.  `capture.stop` by
+ * port (vesperctl capture stop PORT) ends any running capture for the
+ * operator; it stays listed, ended, for the connection that owns it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -499,6 +511,30 @@ static json_t *m_daemon_info(struct vd *d, json_t *params,
 
 /* ---- capture ------------------------------------------------------------ */
 
+/* Frees the owner entry of capture `id`. */
+static void owners_forget(struct vd *d, int id)
+{
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++)
+        if (d->capture_owners[i].id == id)
+            d->capture_owners[i].id = 0;
+}
+
+/* Frees the owner entries of captures vswitch no longer holds. */
+static void owners_prune(struct vd *d)
+{
+    int ids[VSW_MAX_CAPTURES];
+    int n = vsw_capture_ids(d->vsw, ids, VSW_MAX_CAPTURES);
+
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        bool kept = false;
+
+        for (int j = 0; j < n && j < VSW_MAX_CAPTURES; j++)
+            kept |= ids[j] == d->capture_owners[i].id;
+        if (!kept)
+            d->capture_owners[i].id = 0;
+    }
+}
+
 static const char *capture_dir_name(enum vsw_capture_dir dir)
 {
     return dir == VSW_CAPTURE_RX ? "rx" : dir == VSW_CAPTURE_TX ? "tx"
@@ -563,45 +599,134 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
     if (!vp)
         return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
                        "datapath yet; nothing to capture", pname);
+    /* Free the owner entries of captures vswitch has forgotten (a slot an
+     * ended capture left was reused): there is then one for every capture
+     * vswitch can hold, so the new one always gets an entry. */
+    owners_prune(d);
     id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
                            &em);
     if (id < 0)
         return err_set(e, id == -EBUSY ? CTL_RPC_RULE : CTL_RPC_SYSTEM, "%s",
                        em.msg);
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        if (d->capture_owners[i].id == 0) {
+            d->capture_owners[i].id = id;
+            d->capture_owners[i].conn = d->rpc_conn;
+            break;
+        }
+    }
     return json_pack("{s:i}", "id", id);
 }
 
-static json_t *capture_by_id(struct vd *d, json_t *params, bool stop,
-                             struct ctl_rpc_err *e)
+static json_t *m_capture_status(struct vd *d, json_t *params,
+                                struct ctl_rpc_err *e)
 {
     static const char *const keys[] = { "id", NULL };
     struct vsw_capture_info ci;
     uint64_t id;
-    int rc;
 
     if (known_only(params, keys, e) ||
         ctl_param_uint(params, "id", true, 1, INT32_MAX, &id, e) < 0)
         return NULL;
-    rc = stop ? vsw_capture_stop(d->vsw, (int)id, &ci)
-              : vsw_capture_status(d->vsw, (int)id, &ci);
+    if (vsw_capture_status(d->vsw, (int)id, &ci) < 0)
+        return err_set(e, CTL_RPC_NOT_FOUND, "capture %d does not exist",
+                       (int)id);
+    return capture_info_json((int)id, &ci);
+}
+
+/* By "id" (its owner: the capture ends and is forgotten) or by "port"
+ * (anyone, vesperctl capture stop: the port's running capture ends and
+ * stays, ended, for its owner to see). */
+static json_t *m_capture_stop(struct vd *d, json_t *params,
+                              struct ctl_rpc_err *e)
+{
+    static const char *const keys[] = { "id", "port", NULL };
+    struct vsw_capture_info ci;
+    const char *pname = NULL;
+    struct vsw_port *vp;
+    uint64_t id = 0;
+    int rc;
+
+    if (known_only(params, keys, e) ||
+        ctl_param_uint(params, "id", false, 1, INT32_MAX, &id, e) < 0 ||
+        ctl_param_string(params, "port", false, &pname, e) < 0)
+        return NULL;
+    if ((id != 0) == (pname != NULL))
+        return err_set(e, CTL_RPC_INVALID_PARAMS,
+                       "give exactly one of id and port");
+    if (pname) {
+        if (!find_port(d, pname, &vp))
+            return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
+                           pname);
+        rc = vp ? vsw_capture_of_port(d->vsw, vp) : -ENOENT;
+        if (rc < 0)
+            return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" is not being "
+                           "captured", pname);
+        id = (uint64_t)rc;
+        rc = vsw_capture_end(d->vsw, (int)id, &ci);
+    } else {
+        rc = vsw_capture_stop(d->vsw, (int)id, &ci);
+        owners_forget(d, (int)id);
+    }
     if (rc < 0)
         return err_set(e, CTL_RPC_NOT_FOUND, "capture %d does not exist",
                        (int)id);
+    if (pname)
+        VSA_LOG(INFO, "capture %d of port %s stopped by capture.stop "
+                "(%" PRIu64 " frames in %s)", (int)id, ci.port, ci.captured,
+                ci.file);
     json_t *r = capture_info_json((int)id, &ci);
-    if (r && stop)
-        json_object_set_new(r, "ok", json_true());
+    if (r && json_object_set_new(r, "ok", json_true()) < 0) {
+        json_decref(r);
+        r = NULL;
+    }
     return r;
 }
 
-static json_t *m_capture_status(struct vd *d, json_t *p,
-                                struct ctl_rpc_err *e)
+static json_t *m_capture_list(struct vd *d, json_t *params,
+                              struct ctl_rpc_err *e)
 {
-    return capture_by_id(d, p, false, e);
+    static const char *const keys[] = { NULL };
+    int ids[VSW_MAX_CAPTURES], n;
+    json_t *list;
+
+    if (known_only(params, keys, e))
+        return NULL;
+    n = vsw_capture_ids(d->vsw, ids, VSW_MAX_CAPTURES);
+    list = json_array();
+    for (int i = 0; list && i < n && i < VSW_MAX_CAPTURES; i++) {
+        struct vsw_capture_info ci;
+
+        if (vsw_capture_status(d->vsw, ids[i], &ci) < 0)
+            continue;
+        if (json_array_append_new(list, capture_info_json(ids[i], &ci)) <
+            0) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    return list ? json_pack("{s:o}", "captures", list) : NULL;
 }
 
-static json_t *m_capture_stop(struct vd *d, json_t *p, struct ctl_rpc_err *e)
+void vd_rpc_conn_closed(struct vd *d, uint64_t conn)
 {
-    return capture_by_id(d, p, true, e);
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
+        struct vd_capture_owner *o = &d->capture_owners[i];
+        struct vsw_capture_info ci;
+        bool running;
+
+        if (o->id == 0 || o->conn != conn)
+            continue;
+        if (vsw_capture_status(d->vsw, o->id, &ci) == 0) {
+            running = !ci.done;
+            vsw_capture_stop(d->vsw, o->id, &ci);
+            if (running)
+                VSA_LOG(INFO, "capture %d of port %s stopped: the client "
+                        "that started it went away (%" PRIu64 " frames in "
+                        "%s)", o->id, ci.port, ci.captured, ci.file);
+        }
+        o->id = 0;
+    }
 }
 
 /* ---- vm ------------------------------------------------------------------ */
@@ -678,6 +803,7 @@ static const struct {
     { "capture.start", m_capture_start },
     { "capture.status", m_capture_status },
     { "capture.stop", m_capture_stop },
+    { "capture.list", m_capture_list },
     { "daemon.info", m_daemon_info },
     { "vm.list", m_vm_list },
     { "vm.show", m_vm_show },
@@ -713,7 +839,8 @@ static json_t *mutate(struct vd *d, const char *method, json_t *params,
     return result;
 }
 
-json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req)
+json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req,
+                      uint64_t conn)
 {
     struct ctl_rpc_err e = { 0, "" };
     json_t *params = req->params;
@@ -723,6 +850,7 @@ json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req)
 
     if (!params)
         params = empty = json_object();
+    d->rpc_conn = conn;
     if (ctl_method_is_mutating(req->method)) {
         found = true;
         result = mutate(d, req->method, params, &e);

@@ -12,6 +12,11 @@
  * A client with requests left over ("backlog") is not read from (the
  * socket pushes back on it) and gets its next turn through kick_fd, an
  * eventfd in the same epoll set, after whatever else was ready.
+ *
+ * Connections are numbered (conn, from 1, never reused: an fd is) and the
+ * number goes with each request to vd_rpc_handle; when a client hangs up
+ * or is disconnected, vd_rpc_conn_closed ends what it owned (the captures
+ * it started, rpc.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +42,7 @@ VSA_LOG_MODULE(vesperd_server);
 
 struct client {
     int fd;
+    uint64_t conn;    /* this connection's number (0: slot free) */
     struct ctl_linebuf in;
     char *out;
     size_t out_len, out_off, out_cap;
@@ -49,9 +55,14 @@ struct client {
 static int listen_fd = -1;
 static int kick_fd = -1; /* eventfd: clients with a backlog */
 static struct client clients[MAX_CLIENTS];
+static uint64_t next_conn = 1;
 
-static void client_close(struct vd *d, struct client *c)
+/* `hangup`: the client went (or was sent) away while vesperd runs, so what
+ * it owned ends; not at shutdown, where vsw_destroy() ends everything. */
+static void client_close(struct vd *d, struct client *c, bool hangup)
 {
+    if (hangup)
+        vd_rpc_conn_closed(d, c->conn);
     epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     ctl_linebuf_free(&c->in);
@@ -205,6 +216,7 @@ static void accept_clients(struct vd *d)
         }
         memset(c, 0, sizeof(*c));
         c->fd = fd;
+        c->conn = next_conn++;
         ctl_linebuf_init(&c->in);
         struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
         epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -222,7 +234,7 @@ static void handle_line(struct vd *d, struct client *c, const char *line,
             c->kill = true;
         return;
     }
-    resp = vd_rpc_handle(d, &req);
+    resp = vd_rpc_handle(d, &req, c->conn);
     ctl_rpc_req_release(&req);
     if (resp && !queue_json(c, resp))
         c->kill = true;
@@ -290,7 +302,7 @@ static void after_turn(struct vd *d, struct client *c)
 {
     if (c->kill || !flush_out(c) ||
         (c->closing && c->out_len == c->out_off)) {
-        client_close(d, c);
+        client_close(d, c, true);
         return;
     }
     if (c->backlog)
@@ -341,7 +353,7 @@ void vd_server_close(struct vd *d)
 {
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (clients[i].fd >= 0)
-            client_close(d, &clients[i]);
+            client_close(d, &clients[i], false);
     if (listen_fd >= 0) {
         close(listen_fd);
         unlink(d->socket_path);

@@ -51,6 +51,13 @@ struct vd {
     bool hugepages;
     char lcores[160]; /* the EAL -l list (vd_cores.eal_list) */
     int epfd;
+    /* Captures and the control connection that started each (rpc.c): a
+     * capture ends when that connection closes.  id 0: entry free. */
+    struct vd_capture_owner {
+        int id;
+        uint64_t conn;
+    } capture_owners[VSW_MAX_CAPTURES];
+    uint64_t rpc_conn; /* the connection of the request being handled */
 };
 
 /* apply.c: makes `newdoc` the running and stored configuration, or changes
@@ -99,9 +106,14 @@ json_t *vd_legacy_stats_json(const char *port_name);
  * (tulip_port_set_connected); false if it is not one. */
 bool vd_legacy_set_connected(struct vsw_port *port, bool connected);
 
-/* rpc.c: handles one request; returns the response (NULL for a
+/* rpc.c: handles one request that came on control connection `conn`
+ * (server.c numbers them); returns the response (NULL for a
  * notification). */
-json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req);
+json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req,
+                      uint64_t conn);
+/* Control connection `conn` closed: the captures it started end and are
+ * forgotten (one INFO line for each that was still running). */
+void vd_rpc_conn_closed(struct vd *d, uint64_t conn);
 
 /* server.c */
 int vd_server_open(struct vd *d, struct vsa_errmsg *em);

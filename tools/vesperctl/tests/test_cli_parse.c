@@ -499,6 +499,12 @@ static void test_help_requests(void **state)
         {"switch add --type bogus -h", "switch", "add"},
         {"help stats", "", "stats"},
         {"capture --help", "", "capture"},
+        {"help capture", "", "capture"},
+        {"capture -h p1 -w x", "", "capture"},
+        {"capture stop --help", "capture", "stop"},
+        {"help capture stop", "capture", "stop"},
+        {"capture list -h", "capture", "list"},
+        {"help capture list", "capture", "list"},
         {"help config", "config", NULL},
         {"help vm", "vm", NULL},
         {"vm --help", "vm", NULL},
@@ -628,6 +634,68 @@ static void test_capture_request(void **state)
     ctl_cli_req_release(&req);
 }
 
+/* "capture" is a command and a group: "capture stop PORT" and "capture
+ * list" are the group's, anything else after "capture" is the capture
+ * command's (a port named "stop" is captured with "--" before it). */
+static void test_capture_group(void **state)
+{
+    struct ctl_cli_req req;
+    struct vsa_errmsg em;
+    char cwd[PATH_MAX], want[PATH_MAX + 64];
+
+    (void)state;
+    expect_params("capture stop p1", "capture.stop", "{\"port\":\"p1\"}");
+    expect_params("capture stop --json vm1.nic0", "capture.stop",
+                  "{\"port\":\"vm1.nic0\"}");
+    expect_params("capture list", "capture.list", "{}");
+    assert_int_equal(parse_line("capture list", &req, &em), 0);
+    assert_int_equal(req.action, CTL_CLI_ACT_RPC);
+    assert_int_equal(req.view, CTL_CLI_VIEW_CAPTURE_LIST);
+    ctl_cli_req_release(&req);
+    assert_int_equal(parse_line("capture stop p1", &req, &em), 0);
+    assert_int_equal(req.view, CTL_CLI_VIEW_CAPTURE_STOP);
+    ctl_cli_req_release(&req);
+    expect_usage("capture stop", "missing PORT");
+    expect_usage("capture stop p1 p2", "unexpected argument 'p2'");
+    expect_usage("capture stop p1 -w x", "unknown option '-w' for 'capture "
+                                         "stop'");
+    expect_usage("capture list p1", "unexpected argument 'p1'");
+    expect_usage("capture", "missing PORT");
+
+    /* its help names the group's commands and what ends a capture */
+    {
+        static const char *const says[] = {
+            "usage: vesperctl capture PORT -w FILE", "vesperctl capture stop "
+            "PORT", "vesperctl capture list", "SIGTERM or SIGHUP",
+            "connection closes", "pseudo filesystem", "exits 1"};
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        assert_int_equal(parse_line("help capture", &req, &em), 0);
+        f = open_memstream(&buf, &size);
+        assert_non_null(f);
+        ctl_cli_print_help(f, &req);
+        fclose(f);
+        for (size_t i = 0; i < sizeof(says) / sizeof(*says); i++)
+            if (!strstr(buf, says[i]))
+                fail_msg("help capture does not say '%s':\n%s", says[i], buf);
+        free(buf);
+        ctl_cli_req_release(&req);
+    }
+
+    /* a port named like a subcommand */
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "{\"port\":\"stop\",\"file\":\"%s/x.pcap\"}",
+             strcmp(cwd, "/") ? cwd : "");
+    expect_params("capture -w x.pcap -- stop", "capture.start", want);
+    assert_int_equal(parse_line("capture -w x.pcap -- list", &req, &em), 0);
+    assert_int_equal(req.action, CTL_CLI_ACT_CAPTURE);
+    assert_string_equal(
+        json_string_value(json_object_get(req.params, "port")), "list");
+    ctl_cli_req_release(&req);
+}
+
 /* argc 0 / NULL argv / NULL em are handled. */
 static void test_degenerate_calls(void **state)
 {
@@ -663,6 +731,7 @@ static void test_random_argv(void **state)
         "0", "4094", "4095", "1-10,20", "--", "-", "", "=", "--mtu=",
         "--trunk=1-", "\xff", "-h", "x.pcap", "18446744073709551616",
         "vm", "nic", "vm1", "eth0", "--name", "synthetic", "legacy",
+        "stop",
     };
     uint32_t seed = 12345;
 
@@ -709,6 +778,7 @@ int main(void)
         cmocka_unit_test(test_help_requests),
         cmocka_unit_test(test_help_lists_real_options),
         cmocka_unit_test(test_capture_request),
+        cmocka_unit_test(test_capture_group),
         cmocka_unit_test(test_degenerate_calls),
         cmocka_unit_test(test_random_argv),
     };

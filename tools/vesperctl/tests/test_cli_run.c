@@ -1042,6 +1042,40 @@ static void test_capture_sigint(void **state)
     }
 }
 
+/* capture stop PORT and capture list as an operator reads them. */
+static void test_capture_stop_list(void **state)
+{
+    (void)state;
+    expect_output("capture.stop",
+                  "{\"result\":{\"id\":7,\"port\":\"vm1\",\"file\":"
+                  "\"/tmp/a.pcap\",\"direction\":\"both\",\"captured\":120,"
+                  "\"done\":true,\"ok\":true}}",
+                  "capture stop vm1",
+                  "stopped capture 7 of vm1: 120 frames in /tmp/a.pcap\n");
+    expect_output("capture.list",
+                  "{\"result\":{\"captures\":["
+                  "{\"id\":3,\"port\":\"ext0.uplink\",\"file\":"
+                  "\"/tmp/up.pcap\",\"direction\":\"rx\",\"captured\":5231,"
+                  "\"done\":false},"
+                  "{\"id\":7,\"port\":\"vm1\",\"file\":\"/tmp/a.pcap\","
+                  "\"direction\":\"both\",\"captured\":100,\"done\":true},"
+                  "{\"id\":9,\"port\":\"vm2\",\"file\":\"/mnt/small/b.pcap\","
+                  "\"direction\":\"tx\",\"captured\":20,\"done\":true,"
+                  "\"error\":\"writing /mnt/small/b.pcap: No space left on "
+                  "device\",\"lost\":100}]}}",
+                  "capture list",
+                  "ID  PORT         DIRECTION  FRAMES  STATE    FILE\n"
+                  " 3  ext0.uplink  rx           5231  running  /tmp/up.pcap\n"
+                  " 7  vm1          both          100  done     /tmp/a.pcap\n"
+                  " 9  vm2          tx             20  failed   "
+                  "/mnt/small/b.pcap\n"
+                  "capture 9: writing /mnt/small/b.pcap: No space left on "
+                  "device\n");
+    expect_output("capture.list", "{\"result\":{\"captures\":[]}}",
+                  "capture list",
+                  "ID  PORT  DIRECTION  FRAMES  STATE  FILE\n");
+}
+
 static void test_capture_duration(void **state)
 {
     struct capture_script cs = {.stop_count = 11};
@@ -1131,6 +1165,7 @@ int main(void)
         cmocka_unit_test_setup(test_capture_until_done, setup),
         cmocka_unit_test_setup(test_capture_count, setup),
         cmocka_unit_test_setup(test_capture_sigint, setup),
+        cmocka_unit_test_setup(test_capture_stop_list, setup),
         cmocka_unit_test_setup(test_capture_duration, setup),
         cmocka_unit_test_setup(test_capture_errors, setup),
         cmocka_unit_test_setup(test_capture_write_error, setup),
