@@ -147,6 +147,7 @@ VT_IDS=/tmp/vesper-integ-ids
 VT_PIDS=()       # background processes to kill at exit
 VT_NETNS=()      # namespaces we made
 VT_LINKS=()      # root-namespace links we made
+VT_MOUNTS=()     # mounts we made (under $TMP), unmounted before it goes
 VT_VESPERD_PID=
 VT_FAILED=0
 VT_ID=
@@ -249,6 +250,9 @@ vt_cleanup() {
             rm -rf "$VT_LOGDIR/$VT_NAME.tmp"
             cp -r "$TMP" "$VT_LOGDIR/$VT_NAME.tmp" 2>/dev/null
         fi
+        for l in "${VT_MOUNTS[@]}"; do
+            umount -l "$l" 2>/dev/null
+        done
         rm -rf "$TMP"
     fi
     [ -n "$VT_ID" ] && rm -rf "${VT_IDS:?}/$VT_ID"

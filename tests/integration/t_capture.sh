@@ -3,7 +3,11 @@
 # (g) Capture: vesperctl capture writes a pcap that tshark reads: 10 frames
 # of vm1's ping, echo requests with vm1's MAC as source; on the trunk uplink
 # of an external switch the frames of an access-VLAN-10 port carry tag 10;
-# a file vesperd cannot write is refused, the reason said once.
+# a file vesperd cannot write is refused, the reason said once; files on
+# /proc and /sys are refused and left alone; a full disk ends a capture
+# with its error (exit 1) and a readable file; a vesperctl killed with
+# SIGKILL leaves no capture behind, SIGTERM stops one cleanly, and
+# `capture list` / `capture stop PORT` show and end one started elsewhere.
 . "$(dirname "$0")/lib.sh"
 
 U=vt$VT_ID-u
@@ -102,4 +106,129 @@ vm 1 ping -n -c 3 -i 0.2 "$NET_A.2" >/dev/null || true
 wait_pid "$RECAP_PID" 20 || fail "the capture over an earlier one did not finish"
 assert_eq "$(tshark -r "$TMP/cap-uplink.pcap" 2>/dev/null | wc -l)" 2 \
     "an earlier capture file is written over (2 frames now)"
+vesperd_alive || fail "vesperd died"
+
+# 5. kernel pseudo filesystems: refused, nothing written.  /proc/self/comm
+# is vesperd's own main thread name (it used to become the pcap magic);
+# /proc/version (read-only, a failed write that passed for a capture); a
+# sysfs attribute.
+comm0=$(cat "/proc/$VT_VESPERD_PID/comm")
+for f in /proc/self/comm /proc/version /sys/class/net/lo/tx_queue_len; do
+    case $f in /proc/*) fs=procfs ;; *) fs=sysfs ;; esac
+    [ "$f" = /proc/self/comm ] && before=$comm0 || before=$(cat "$f")
+    out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 1 -w "$f" 2>&1)
+    rc=$?
+    echo "$out"
+    assert_eq "$rc" 1 "capture onto $f is refused (exit 1)"
+    assert_eq "$out" "vesperctl: cannot write $f: it is on $fs, a kernel pseudo filesystem where a write is a command, not data; capture to a file on a disk or tmpfs" \
+        "the message names $f and $fs"
+    [ "$f" = /proc/self/comm ] && after=$(cat "/proc/$VT_VESPERD_PID/comm") || after=$(cat "$f")
+    assert_eq "$after" "$before" "$f is unchanged"
+done
+
+# 6. a full disk: a real tmpfs of 64 KiB.  Full: the start is refused.  One
+# page left: 1 KB pings fill it; the capture ends with the error, vesperctl
+# says it and exits 1, vesperd logs it once, and the file holds whole
+# frames (tshark reads what vesperctl says is there).
+SMALL=$TMP/small
+mkdir "$SMALL"
+must mount -t tmpfs -o size=64k,mode=0700 tmpfs "$SMALL"
+VT_MOUNTS+=("$SMALL")
+dd if=/dev/zero of="$SMALL/filler" bs=4k 2>/dev/null
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -w "$SMALL/cap.pcap" 2>&1)
+rc=$?
+echo "$out"
+assert_eq "$rc" 1 "capture onto a full tmpfs is refused (exit 1)"
+assert_eq "$out" "vesperctl: cannot write $SMALL/cap.pcap: No space left on device" \
+    "the message says why"
+truncate -s -4096 "$SMALL/filler"
+bg "$TMP/ping-big.log" vm 1 ping -n -s 1000 -i 0.05 "$NET_A.2"
+PING_PID=$BG_PID
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -w "$SMALL/cap.pcap" 2>&1)
+rc=$?
+echo "$out"
+kill "$PING_PID"
+assert_eq "$rc" 1 "a capture whose disk fills up fails (exit 1)"
+assert_match "$out" "^vesperctl: writing $SMALL/cap.pcap: No space left on device \(capture [0-9]+ ended; [0-9]+ frames are in the file\)$" \
+    "vesperctl prints the write error and what the file holds"
+n=$(sed -E 's/.*ended; ([0-9]+) frames.*/\1/' <<<"$out")
+assert_eq "$(tshark -r "$SMALL/cap.pcap" 2>/dev/null | wc -l)" "$n" \
+    "tshark reads the $n frames, a valid pcap"
+assert_eq "$(grep -c "writing $SMALL/cap.pcap: No space left on device" "$TMP/vesperd.log")" 1 \
+    "vesperd logs the error once"
+must umount "$SMALL"
+VT_MOUNTS=()
+
+# 7. vesperctl killed with SIGKILL mid-capture (no capture.stop): vesperd
+# stops the capture when the connection closes; the file stops growing and
+# the port can be captured again.  (It used to run on, the port "already
+# being captured", with no way to stop it.)
+bg "$TMP/ping-k.log" vm 1 ping -n -i 0.02 "$NET_A.2"
+PING_PID=$BG_PID
+bg "$TMP/cap-k.out" "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -w "$TMP/k.pcap"
+CAP_PID=$BG_PID
+wait_for '[ "$(stat -c %s "$TMP/k.pcap" 2>/dev/null || echo 0)" -gt 1000 ]' 20 ||
+    fail "the capture to k.pcap did not grow"
+out=$(ctl capture list 2>&1)
+echo "$out"
+assert_match "$out" "^ *[0-9]+  vm1 +both +[0-9]+  running  $TMP/k.pcap$" \
+    "capture list shows the running capture: port, direction, frames, state, file"
+kill -9 "$CAP_PID"
+wait "$CAP_PID" 2>/dev/null
+wait_for '! ctl capture list | grep -qF "$TMP/k.pcap"' 5 ||
+    fail "the capture of the killed vesperctl is still listed"
+size1=$(stat -c %s "$TMP/k.pcap")
+sleep 1
+size2=$(stat -c %s "$TMP/k.pcap")
+assert_eq "$size2" "$size1" "k.pcap stops growing once its vesperctl is killed"
+assert_contains "$(cat "$TMP/vesperd.log")" "stopped: the client that started it went away" \
+    "vesperd logs why it stopped the capture"
+tshark -r "$TMP/k.pcap" >/dev/null 2>&1 || fail "k.pcap is not a readable pcap"
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 3 -w "$TMP/k2.pcap" 2>&1)
+rc=$?
+echo "$out"
+assert_eq "$rc" 0 "vm1 can be captured again"
+assert_eq "$out" "captured 3 frames to $TMP/k2.pcap" "the new capture has its 3 frames"
+
+# 8. SIGTERM: vesperctl stops the capture (capture.stop) and prints the summary
+bg "$TMP/cap-t.out" "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -w "$TMP/t.pcap"
+CAP_PID=$BG_PID
+wait_for 'ctl capture list | grep -qF "$TMP/t.pcap"' 10 || fail "capture to t.pcap did not start"
+kill -TERM "$CAP_PID"
+wait_pid "$CAP_PID" 10
+rc=$?
+assert_eq "$rc" 0 "vesperctl ends on SIGTERM with exit 0"
+assert_match "$(cat "$TMP/cap-t.out")" "^captured [0-9]+ frames to $TMP/t.pcap$" \
+    "and prints the summary"
+assert_eq "$(ctl capture list | grep -cF "$TMP/t.pcap")" 0 "no capture is left"
+
+# 9. capture stop PORT: the operator ends a capture another vesperctl runs;
+# that vesperctl sees it end and prints its summary (exit 0)
+bg "$TMP/cap-s.out" "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -w "$TMP/s.pcap"
+CAP_PID=$BG_PID
+wait_for 'ctl capture list | grep -qF "$TMP/s.pcap"' 10 || fail "capture to s.pcap did not start"
+sleep 0.5
+out=$(ctl capture stop vm1 2>&1)
+rc=$?
+echo "$out"
+assert_eq "$rc" 0 "capture stop vm1 succeeds"
+assert_match "$out" "^stopped capture [0-9]+ of vm1: [0-9]+ frames in $TMP/s.pcap$" \
+    "capture stop says what it stopped"
+stopped=$(sed -E 's/.*: ([0-9]+) frames in.*/\1/' <<<"$out")
+wait_pid "$CAP_PID" 10
+rc=$?
+assert_eq "$rc" 0 "the capturing vesperctl ends (exit 0)"
+assert_eq "$(cat "$TMP/cap-s.out")" "captured $stopped frames to $TMP/s.pcap" \
+    "it prints the frames the stopped capture wrote"
+assert_eq "$(tshark -r "$TMP/s.pcap" 2>/dev/null | wc -l)" "$stopped" "s.pcap holds them"
+out=$(ctl capture stop vm1 2>&1)
+rc=$?
+assert_eq "$rc" 1 "capture stop of a port nobody captures fails (exit 1)"
+assert_eq "$out" "vesperctl: port \"vm1\" is not being captured" "and says so"
+# (the ended capture is listed, done, until its vesperctl's connection
+# closes; vesperd may see that close just after this list request)
+wait_for '[ "$(ctl capture list)" = "ID  PORT  DIRECTION  FRAMES  STATE  FILE" ]' 5 ||
+    fail "capture list is not empty at the end: $(ctl capture list)"
+ok "capture list is empty at the end"
+kill "$PING_PID"
 vesperd_alive || fail "vesperd died"
