@@ -696,6 +696,61 @@ static void test_capture_group(void **state)
     ctl_cli_req_release(&req);
 }
 
+/* README.md (its path is argv[1], from meson) */
+static const char *readme_path;
+
+/* The README's CLI reference gives the capture commands exactly as their
+ * help does ("| `capture PORT -w FILE ...` |", '|' escaped as in a
+ * Markdown table), so the two cannot drift apart. */
+static void test_readme_capture_rows(void **state)
+{
+    static const char *const cmds[] = {"capture", "capture stop",
+                                       "capture list"};
+    char *readme = NULL;
+    size_t size = 0;
+    FILE *f;
+
+    (void)state;
+    if (!readme_path)
+        skip(); /* run by hand without the path */
+    f = fopen(readme_path, "r");
+    if (!f)
+        fail_msg("%s: %s", readme_path, strerror(errno));
+    FILE *m = open_memstream(&readme, &size);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    fclose(m);
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++) {
+        struct ctl_cli_req req;
+        struct vsa_errmsg em;
+        char line[64], *help = NULL, row[512], *p;
+        size_t hsize = 0, k = 0;
+
+        snprintf(line, sizeof(line), "help %s", cmds[i]);
+        assert_int_equal(parse_line(line, &req, &em), 0);
+        f = open_memstream(&help, &hsize);
+        ctl_cli_print_help(f, &req);
+        fclose(f);
+        ctl_cli_req_release(&req);
+        /* "usage: vesperctl SYNOPSIS\n" -> "| `SYNOPSIS` |" */
+        assert_true(strncmp(help, "usage: vesperctl ", 17) == 0);
+        k = (size_t)snprintf(row, sizeof(row), "| `");
+        for (p = help + 17; *p && *p != '\n' && k + 4 < sizeof(row); p++) {
+            if (*p == '|')
+                row[k++] = '\\';
+            row[k++] = *p;
+        }
+        snprintf(row + k, sizeof(row) - k, "` |");
+        if (!strstr(readme, row))
+            fail_msg("README.md has no CLI row %s", row);
+        free(help);
+    }
+    free(readme);
+}
+
 /* argc 0 / NULL argv / NULL em are handled. */
 static void test_degenerate_calls(void **state)
 {
@@ -763,7 +818,7 @@ static void test_random_argv(void **state)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uint_bounds),
@@ -779,9 +834,12 @@ int main(void)
         cmocka_unit_test(test_help_lists_real_options),
         cmocka_unit_test(test_capture_request),
         cmocka_unit_test(test_capture_group),
+        cmocka_unit_test(test_readme_capture_rows),
         cmocka_unit_test(test_degenerate_calls),
         cmocka_unit_test(test_random_argv),
     };
 
+    if (argc > 1)
+        readme_path = argv[1];
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
