@@ -23,6 +23,15 @@ one JSON object per line over a Unix stream socket).
   rpc.py SOCK latency N                   N switch.list calls 0.1 s apart on
                                           one connection; prints the slowest
                                           answer in ms ("max_ms M")
+  rpc.py SOCK owners PORT DIR N           capture ownership: N connections each
+                                          run a 1-frame capture of PORT into
+                                          DIR and stay open once it is done
+                                          (vesperd keeps the ended captures
+                                          for them); one more starts an
+                                          endless capture and closes; prints
+                                          "ended N", "started ID", then
+                                          "gone ID" if vesperd ended it within
+                                          5 s, else "running ID"
 Exit status 3 when the socket cannot be reached or no answer came in time.
 """
 import json
@@ -50,6 +59,58 @@ def read_line(s, buf):
         buf += chunk
     line, _, rest = buf.partition(b"\n")
     return line, rest
+
+
+class Conn:
+    """One connection, requests answered in order."""
+
+    def __init__(self, path):
+        self.s = connect(path)
+        self.buf = b""
+        self.next_id = 1
+
+    def call(self, method, params):
+        self.next_id += 1
+        self.s.sendall(json.dumps({"jsonrpc": "2.0", "id": self.next_id,
+                                   "method": method,
+                                   "params": params}).encode() + b"\n")
+        line, self.buf = read_line(self.s, self.buf)
+        if line is None:
+            raise ConnectionResetError("vesperd closed the connection")
+        r = json.loads(line)
+        if "result" not in r:
+            raise RuntimeError(f"{method}: {r.get('error')}")
+        return r["result"]
+
+
+def owners(path, port, d, n):
+    conns = []
+    for i in range(n):
+        c = Conn(path)
+        cid = c.call("capture.start", {"port": port, "count": 1,
+                                       "file": f"{d}/own{i}.pcap"})["id"]
+        deadline = time.time() + 10
+        while not c.call("capture.status", {"id": cid})["done"]:
+            if time.time() > deadline:
+                print(f"capture {cid} not done")
+                return 1
+            time.sleep(0.05)
+        conns.append(c)
+    print(f"ended {n}")
+    c = Conn(path)
+    cid = c.call("capture.start", {"port": port,
+                                   "file": f"{d}/own-endless.pcap"})["id"]
+    print(f"started {cid}")
+    c.s.close()
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        kept = conns[0].call("capture.list", {})["captures"]
+        if not any(k["id"] == cid and not k["done"] for k in kept):
+            print(f"gone {cid}")
+            return 0
+        time.sleep(0.1)
+    print(f"running {cid}")
+    return 1
 
 
 def main():
@@ -132,6 +193,9 @@ def main():
                     break
             print(f"sent {sent} {state}")
             return 0
+        if mode == "owners":
+            s.close()
+            return owners(path, sys.argv[3], sys.argv[4], int(sys.argv[5]))
         if mode == "latency":
             worst, buf = 0.0, b""
             for i in range(int(sys.argv[3])):

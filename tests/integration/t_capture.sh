@@ -230,5 +230,14 @@ assert_eq "$out" "vesperctl: port \"vm1\" is not being captured" "and says so"
 wait_for '[ "$(ctl capture list)" = "ID  PORT  DIRECTION  FRAMES  STATE  FILE" ]' 5 ||
     fail "capture list is not empty at the end: $(ctl capture list)"
 ok "capture list is empty at the end"
+
+# 10. every capture slot taken by an ended capture whose client is still
+# connected (16 connections, one 1-frame capture each): a 17th start reuses
+# the oldest slot, and it too ends when its connection closes
+out=$("$PY" "$VT_DIR/rpc.py" "$VT_SOCK" owners vm1 "$TMP" 16 2>&1)
+rc=$?
+echo "$out"
+assert_eq "$rc" 0 "a capture in a reused slot ends with its connection"
+assert_match "$out" "^gone [0-9]+$" "rpc.py saw it end"
 kill "$PING_PID"
 vesperd_alive || fail "vesperd died"

@@ -599,15 +599,15 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
     if (!vp)
         return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
                        "datapath yet; nothing to capture", pname);
-    /* Free the owner entries of captures vswitch has forgotten (a slot an
-     * ended capture left was reused): there is then one for every capture
-     * vswitch can hold, so the new one always gets an entry. */
-    owners_prune(d);
     id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
                            &em);
     if (id < 0)
         return err_set(e, id == -EBUSY ? CTL_RPC_RULE : CTL_RPC_SYSTEM, "%s",
                        em.msg);
+    /* Free the owner entries of captures vswitch has forgotten (the start
+     * may just have reused the slot of an ended one): vswitch holds at
+     * most VSW_MAX_CAPTURES, this one among them, so it gets an entry. */
+    owners_prune(d);
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         if (d->capture_owners[i].id == 0) {
             d->capture_owners[i].id = id;
