@@ -665,9 +665,14 @@ static void test_capture_group(void **state)
     /* its help names the group's commands and what ends a capture */
     {
         static const char *const says[] = {
-            "usage: vesperctl capture PORT -w FILE", "vesperctl capture stop "
-            "PORT", "vesperctl capture list", "SIGTERM or SIGHUP",
-            "connection closes", "pseudo filesystem", "exits 1"};
+            "usage: vesperctl capture PORT -w FILE",
+            "vesperctl capture stop PORT",
+            "vesperctl capture list",
+            "SIGTERM or SIGHUP",
+            "connection closes",
+            "pseudo filesystem",
+            "exits 1",
+        };
         char *buf = NULL;
         size_t size = 0;
         FILE *f;
