@@ -314,12 +314,24 @@ static int open_capture_file(const struct vsw *sw, const char *file,
         0xa1b2c3d4u, 0xd4c3b2a1u, 0xa1b23c4du, 0x4d3cb2a1u, /* pcap */
         0x0a0d0d0au,                                          /* pcapng */
     };
-    int fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     uint32_t magic = 0;
     bool known = false;
     const char *fs;
-    int err;
+    struct stat pre;
+    int fd, err;
 
+    /* Opening can itself act: a FIFO's open wakes the reader waiting on
+     * it, a tape device rewinds, a terminal can become vesperd's
+     * controlling tty.  So an existing path that is not a regular file is
+     * refused before any open, and the open cannot block or take a tty
+     * (fstat below checks again what was opened). */
+    if (lstat(file, &pre) == 0 && !S_ISREG(pre.st_mode))
+        return vsa_errmsg_set(em, -EINVAL, "cannot write %s: %s", file,
+                              S_ISLNK(pre.st_mode)
+                                  ? "it is a symbolic link"
+                                  : "not a regular file");
+    fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+                        O_NOCTTY, 0644);
     if (fd < 0) {
         err = errno;
         return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
@@ -360,7 +372,8 @@ static int open_capture_file(const struct vsw *sw, const char *file,
                                   file);
         }
     }
-    if (ftruncate(fd, 0) != 0 || !(*out = fdopen(fd, "wb"))) {
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
+        ftruncate(fd, 0) != 0 || !(*out = fdopen(fd, "wb"))) {
         err = errno;
         close(fd);
         return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,

@@ -33,6 +33,7 @@
  * comparing every output file and counter with the golden data below.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
@@ -1811,6 +1812,58 @@ static void test_capture_pseudo_files(void **state)
     phase_end();
 }
 
+/* A reader blocked in open(2) on a FIFO, until a writer opens it. */
+static void *fifo_reader(void *arg)
+{
+    const char *path = arg;
+    int fd = open(path, O_RDONLY);
+
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/* Found by review: the capture file was opened (O_RDWR, blocking, able to
+ * take a terminal) before it was checked to be a regular file, so naming
+ * a FIFO woke the process waiting to read it, and a device node got an
+ * open with whatever that does (a tape rewinds, a tty can become the
+ * controlling terminal).  Now a path that exists and is not a regular
+ * file is refused before anything opens it. */
+static void test_capture_not_opened(void **state)
+{
+    char fifo[PATH_MAX];
+    struct vsa_errmsg em;
+    struct tport *t;
+    pthread_t th;
+    int id, fd;
+
+    (void)state;
+    t = tp_open(0, "FO", m_access(1), 0, NULL);
+    assert_int_equal(commit(true), 0);
+    snprintf(fifo, sizeof(fifo), "%s/capture.fifo", g.dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(pthread_create(&th, NULL, fifo_reader, fifo), 0);
+    usleep(50 * 1000); /* the reader is in open() by now, or soon */
+    id = vsw_capture_start(g.sw, t->p, fifo, 1, VSW_CAPTURE_BOTH, 0, &em);
+    assert_int_equal(id, -EINVAL);
+    assert_non_null(strstr(em.msg, "not a regular file"));
+    usleep(100 * 1000);
+    /* still blocked: nothing opened the FIFO for writing */
+    assert_int_equal(pthread_tryjoin_np(th, NULL), EBUSY);
+    fd = open(fifo, O_WRONLY | O_NONBLOCK);
+    assert_true(fd >= 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    close(fd);
+    unlink(fifo);
+
+    id = vsw_capture_start(g.sw, t->p, "/dev/null", 1, VSW_CAPTURE_BOTH, 0,
+                           &em);
+    assert_int_equal(id, -EINVAL);
+    assert_non_null(strstr(em.msg, "not a regular file"));
+    assert_null(atomic_load(&t->p->capture));
+    phase_end();
+}
+
 /* Fills the filesystem `path` is in with the file `path`, then gives back
  * `room` bytes of it (rounded by the filesystem to its pages). */
 static void fill_fs(const char *path, size_t room)
@@ -2128,6 +2181,7 @@ int main(void)
         T(test_fanin),
         T(test_capture_count_after_losses),
         T(test_capture_pseudo_files),
+        T(test_capture_not_opened),
         T(test_capture_write_error),
         T(test_open_refused),
         T(test_device_drops_counted),
