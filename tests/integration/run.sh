@@ -35,6 +35,7 @@ TESTS=(
     mac_flood:75
     capture:75
     bad_input:75
+    cli:45
     link_down:60
     nic_state:60
     synthetic:120

@@ -59,7 +59,10 @@
 #define CTL_CLI_IFNAME_MAX 15  /* kernel interface names (IFNAMSIZ - 1) */
 #define CTL_CLI_VID_MIN 1
 #define CTL_CLI_VID_MAX 4094
-#define CTL_CLI_VLAN_SET_MAX 4096 /* bytes of a VLAN set string */
+/* Bytes of a VLAN set string: more than any set takes written canonically
+ * (the longest, the 2047 even VIDs, takes 9,682), so that every set vesperd
+ * holds and prints can be given back. */
+#define CTL_CLI_VLAN_SET_MAX 16384
 
 /* Exit codes of vesperctl. */
 enum ctl_cli_exit {

@@ -741,21 +741,22 @@ const char *ctl_cli_cmd_name(const struct ctl_cli_cmd *cmd)
 
 /* --- usage ------------------------------------------------------------ */
 
+/* "  --name, --alias METAVAR" then the help from column HELP_COL (on a line
+ * of its own when the spelling reaches it).  Printed directly, not through
+ * a buffer that could cut a long spelling. */
 static void print_option(FILE *f, const char *name, const char *alias,
                          const char *metavar, const char *help)
 {
-    char left[96];
-    int n;
+    int n = fprintf(f, "  %s%s%s%s%s", name, alias ? ", " : "",
+                    alias ? alias : "", metavar ? " " : "",
+                    metavar ? metavar : "");
 
-    n = snprintf(left, sizeof(left), "  %s%s%s%s%s", name,
-                 alias ? ", " : "", alias ? alias : "",
-                 metavar ? " " : "", metavar ? metavar : "");
     if (n < 0)
         return;
     if (n >= HELP_COL)
-        fprintf(f, "%s\n%*s%s\n", left, HELP_COL, "", help);
+        fprintf(f, "\n%*s%s\n", HELP_COL, "", help);
     else
-        fprintf(f, "%-*s%s\n", HELP_COL, left, help);
+        fprintf(f, "%*s%s\n", HELP_COL - n, "", help);
 }
 
 static void print_synopsis(FILE *f, const struct ctl_cli_cmd *cmd,

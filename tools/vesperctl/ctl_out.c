@@ -45,31 +45,30 @@ static const char *scalar(const json_t *v, char *buf, size_t size)
 }
 
 /* A port's vlan object as port.list words it: "access 10",
- * "trunk 1-10,20 native 5 tagged". */
-static const char *vlan_text(const json_t *vlan, char *buf, size_t size)
+ * "trunk 1-10,20 native 5 tagged".  Written whole, not through a buffer:
+ * the allowed set of a trunk takes up to 9.7 KB.  False (nothing printed)
+ * if vlan is not a vlan object. */
+static bool print_vlan(FILE *out, const json_t *vlan)
 {
     const char *mode = json_string_value(json_object_get(vlan, "mode"));
     const char *allowed;
     json_int_t native;
 
     if (mode && !strcmp(mode, "access")) {
-        snprintf(buf, size, "access %" JSON_INTEGER_FORMAT,
-                 json_integer_value(json_object_get(vlan, "vid")));
-        return buf;
+        fprintf(out, "access %" JSON_INTEGER_FORMAT,
+                json_integer_value(json_object_get(vlan, "vid")));
+        return true;
     }
     if (!mode || strcmp(mode, "trunk"))
-        return NULL;
+        return false;
     allowed = json_string_value(json_object_get(vlan, "allowed"));
     native = json_integer_value(json_object_get(vlan, "native"));
-    snprintf(buf, size, "trunk %s", allowed ? allowed : "1-4094");
-    if (native > 0) {
-        size_t n = strlen(buf);
-        snprintf(buf + n, size - n, " native %" JSON_INTEGER_FORMAT "%s",
-                 native,
-                 json_is_true(json_object_get(vlan, "native_tagged"))
-                     ? " tagged" : "");
-    }
-    return buf;
+    fprintf(out, "trunk %s", allowed ? allowed : "1-4094");
+    if (native > 0)
+        fprintf(out, " native %" JSON_INTEGER_FORMAT "%s", native,
+                json_is_true(json_object_get(vlan, "native_tagged"))
+                    ? " tagged" : "");
+    return true;
 }
 
 /* An object whose members are all scalars (counters, flags). */
@@ -103,8 +102,6 @@ static void print_pairs(FILE *out, const json_t *obj)
 static void print_field_value(FILE *out, const json_t *v)
 {
     char buf[CELL_SIZE];
-    char vbuf[4200];
-    const char *text;
     size_t i;
     json_t *e;
 
@@ -124,9 +121,8 @@ static void print_field_value(FILE *out, const json_t *v)
         return;
     }
     if (json_is_object(v)) {
-        text = vlan_text(v, vbuf, sizeof(vbuf));
-        if (text)
-            fputs(text, out);
+        if (print_vlan(out, v))
+            ;
         else if (is_flat(v))
             print_pairs(out, v);
         else
@@ -224,14 +220,102 @@ static int view_switch_list(FILE *out, const json_t *result)
     return view_list(out, result, "switches", 4, headers, "llrr", keys);
 }
 
+/* Most characters of a trunk's VLAN set in port list's table. */
+#define VLAN_CELL_SET_MAX 32
+
+/* VLAN IDs in a set ("1-10,20": 11), or -1 if it is not one. */
+static long vlan_set_count(const char *set, size_t len)
+{
+    const char *p = set, *end = set + len;
+    long n = 0;
+
+    while (p < end) {
+        unsigned long lo, hi;
+        char *q;
+
+        if (*p < '0' || *p > '9') /* strtoul would take a sign or space */
+            return -1;
+        lo = hi = strtoul(p, &q, 10);
+        p = q;
+        if (p < end && *p == '-') {
+            if (p[1] < '0' || p[1] > '9')
+                return -1;
+            hi = strtoul(p + 1, &q, 10);
+            p = q;
+        }
+        if (p > end || hi < lo || hi > 4094)
+            return -1;
+        n += (long)(hi - lo + 1);
+        if (p < end && *p++ != ',')
+            return -1;
+    }
+    return n;
+}
+
+/*
+ * port list's VLAN cell: vesperd's words for the port's mode ("trunk SET
+ * native N tagged"), a SET longer than VLAN_CELL_SET_MAX cut after its last
+ * whole element that fits, with ",...(+N more)" where N counts the VLAN
+ * IDs left out: a set can take 9.7 KB, and the table pads every row to its
+ * widest cell.  `port show` and --json give the set whole.  Returns buf,
+ * or `text` itself when it is short enough or not a trunk as expected
+ * (whole, never cut without saying so).
+ */
+static const char *vlan_cell(const char *text, char *buf, size_t size)
+{
+    const char *set, *rest;
+    size_t len, keep;
+    long more;
+    int n;
+
+    if (!text || strncmp(text, "trunk ", 6) != 0)
+        return text;
+    set = text + 6;
+    len = strcspn(set, " ");
+    rest = set + len;
+    if (len <= VLAN_CELL_SET_MAX)
+        return text;
+    for (keep = VLAN_CELL_SET_MAX; keep > 0 && set[keep] != ','; keep--)
+        ;
+    more = vlan_set_count(set + keep + (keep > 0), len - keep - (keep > 0));
+    if (keep == 0 || more <= 0)
+        return text;
+    n = snprintf(buf, size, "trunk %.*s,...(+%ld more)%s", (int)keep, set,
+                 more, rest);
+    return n > 0 && (size_t)n < size ? buf : text;
+}
+
 static int view_port_list(FILE *out, const json_t *result)
 {
     static const char *const headers[] = {"NAME", "SWITCH", "CLASS", "VLAN",
                                           "LINK"};
     static const char *const keys[] = {"name", "switch", "class", "vlan",
                                        "link"};
+    const json_t *list = json_object_get(result, "ports");
+    struct ctl_table t;
+    size_t i;
+    json_t *e;
+    int rc = 0;
 
-    return view_list(out, result, "ports", 5, headers, "lllll", keys);
+    if (!json_is_array(list))
+        return print_json(out, result);
+    ctl_table_init(&t, 5, headers, "lllll");
+    json_array_foreach(list, i, e) {
+        char bufs[5][CELL_SIZE], vlan[128];
+        const char *cells[5];
+
+        for (size_t c = 0; c < 5; c++)
+            cells[c] = scalar(json_object_get(e, keys[c]), bufs[c],
+                              sizeof(bufs[c]));
+        cells[3] = vlan_cell(cells[3], vlan, sizeof(vlan));
+        rc = ctl_table_add_row(&t, cells);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0)
+        ctl_table_print(&t, out);
+    ctl_table_free(&t);
+    return rc;
 }
 
 static int view_vm_list(FILE *out, const json_t *result)

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "tools/ctl/ctl_mutate.h"
 #include "tools/vesperd/vesperd.h"
@@ -46,12 +47,38 @@ static json_t *err_set(struct ctl_rpc_err *e, int code, const char *fmt, ...)
 static json_t *err_set(struct ctl_rpc_err *e, int code, const char *fmt, ...)
 {
     va_list ap;
+    int n;
 
     e->code = code;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
     va_end(ap);
+    /* Echoed values are cut by quoted() already; should a message still
+     * not fit, say so rather than end it mid-word. */
+    if (n >= (int)sizeof(e->msg))
+        memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
     return NULL;
+}
+
+/* Room for a value echoed in a message: QUOTE_MAX bytes and "...". */
+#define QUOTE_MAX 64
+#define QUOTE_SIZE (QUOTE_MAX + 4)
+
+/* A client's string as a message quotes it: cut after at most QUOTE_MAX
+ * bytes (not inside a UTF-8 character), with "..." to show that it was: a
+ * name or path can be as long as the request line, and the message has
+ * 512 bytes for all of it. */
+static const char *quoted(const char *s, char buf[QUOTE_SIZE])
+{
+    size_t n = strnlen(s, QUOTE_MAX + 1);
+
+    if (n <= QUOTE_MAX)
+        return s;
+    for (n = QUOTE_MAX; n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; n--)
+        ;
+    memcpy(buf, s, n);
+    memcpy(buf + n, "...", 4);
+    return buf;
 }
 
 static json_t *ok_result(void)
@@ -72,20 +99,34 @@ static const struct ctl_port *find_port(struct vd *d, const char *name,
     return &d->cfg->ports[i];
 }
 
-static void vlan_summary(const struct vlan_port_mode *m, char *buf,
-                         size_t size)
+/*
+ * The port's VLAN mode in words, as port.list and port.show give it:
+ * "access 10", "trunk 1-10,20 native 5 tagged".  The allowed set is
+ * written whole, in a string of its own length: the 2047 even VIDs take
+ * 9,682 bytes, the longest set there is, and a fixed buffer cut it without
+ * a sign ("...151,153,15" read as a set ending in VLAN 15).  vesperctl
+ * shortens it for its table, saying so.  NULL if out of memory.
+ */
+static json_t *vlan_summary(const struct vlan_port_mode *m)
 {
-    if (m->mode == VLAN_MODE_ACCESS) {
-        snprintf(buf, size, "access %u", m->access_vid);
-        return;
-    }
-    char set[256];
-    vlan_set_format(m->allowed, set, sizeof(set));
+    size_t len;
+    char *set;
+    json_t *j;
+
+    if (m->mode == VLAN_MODE_ACCESS)
+        return json_sprintf("access %u", m->access_vid);
+    len = vlan_set_format(m->allowed, NULL, 0);
+    set = vsa_malloc(len + 1);
+    if (!set)
+        return NULL;
+    vlan_set_format(m->allowed, set, len + 1);
     if (m->native_vid)
-        snprintf(buf, size, "trunk %s native %u%s", set[0] ? set : "-",
-                 m->native_vid, m->native_tagged ? " tagged" : "");
+        j = json_sprintf("trunk %s native %u%s", set[0] ? set : "-",
+                         m->native_vid, m->native_tagged ? " tagged" : "");
     else
-        snprintf(buf, size, "trunk %s", set[0] ? set : "-");
+        j = json_sprintf("trunk %s", set[0] ? set : "-");
+    vsa_free(set);
+    return j;
 }
 
 static uint32_t switch_port_count(struct vd *d, uint32_t sidx)
@@ -131,6 +172,7 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
 {
     static const char *const keys[] = { "name", NULL };
     const char *name;
+    char qb[QUOTE_SIZE];
     int si;
 
     if (known_only(params, keys, e) ||
@@ -139,7 +181,7 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
     si = ctl_switch_find(d->cfg, name);
     if (si < 0)
         return err_set(e, CTL_RPC_NOT_FOUND, "switch \"%s\" does not exist",
-                       name);
+                       quoted(name, qb));
     const struct ctl_switch *s = &d->cfg->switches[si];
     struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw, s->name);
     json_t *ports = json_array();
@@ -175,12 +217,11 @@ static json_t *m_switch_show(struct vd *d, json_t *params,
 static json_t *port_brief(struct vd *d, uint32_t i)
 {
     const struct ctl_port *p = &d->cfg->ports[i];
-    char vl[320];
 
-    vlan_summary(&p->vlan, vl, sizeof(vl));
-    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", p->name,
+    return json_pack("{s:s,s:s,s:s,s:o,s:s}", "name", p->name,
                      "switch", d->cfg->switches[p->switch_idx].name,
-                     "class", ctl_port_class_name(p->cls), "vlan", vl,
+                     "class", ctl_port_class_name(p->cls),
+                     "vlan", vlan_summary(&p->vlan),
                      "link", d->ports[i] && vsw_port_link_up(d->ports[i])
                                  ? "up" : "down");
 }
@@ -190,6 +231,7 @@ static json_t *m_port_list(struct vd *d, json_t *params,
 {
     static const char *const keys[] = { "switch", NULL };
     const char *sw = NULL;
+    char qb[QUOTE_SIZE];
     int si = -1;
     json_t *arr;
 
@@ -200,7 +242,7 @@ static json_t *m_port_list(struct vd *d, json_t *params,
         si = ctl_switch_find(d->cfg, sw);
         if (si < 0)
             return err_set(e, CTL_RPC_NOT_FOUND,
-                           "switch \"%s\" does not exist", sw);
+                           "switch \"%s\" does not exist", quoted(sw, qb));
     }
     arr = json_array();
     for (uint32_t i = 0; i < d->cfg->n_ports; i++)
@@ -247,7 +289,7 @@ static json_t *m_port_show(struct vd *d, json_t *params,
     const char *name;
     struct vsw_port *vp;
     const struct ctl_port *cp;
-    char mac[VSA_MAC_STRLEN];
+    char mac[VSA_MAC_STRLEN], qb[QUOTE_SIZE];
 
     if (known_only(params, keys, e) ||
         ctl_param_string(params, "name", true, &name, e) < 0)
@@ -255,16 +297,14 @@ static json_t *m_port_show(struct vd *d, json_t *params,
     cp = find_port(d, name, &vp);
     if (!cp)
         return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
-                       name);
+                       quoted(name, qb));
     json_t *r = doc_port(d, cp);
     if (!r)
         return NULL;
     struct vsa_mac m = vp ? vsw_port_mac(vp) : cp->mac;
     struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw,
                                          d->cfg->switches[cp->switch_idx].name);
-    char vl[320];
-    vlan_summary(&cp->vlan, vl, sizeof(vl));
-    json_object_set_new(r, "vlan_summary", json_string(vl));
+    json_object_set_new(r, "vlan_summary", vlan_summary(&cp->vlan));
     if (vp)
         json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
     json_object_set_new(r, "link", json_string(vp && vsw_port_link_up(vp)
@@ -318,12 +358,14 @@ static int fdb_switch(struct vd *d, json_t *params, struct vsw_fdb **fdb,
                       int *si, struct ctl_rpc_err *e)
 {
     const char *sw;
+    char qb[QUOTE_SIZE];
 
     if (ctl_param_string(params, "switch", true, &sw, e) < 0)
         return -1;
     *si = ctl_switch_find(d->cfg, sw);
     if (*si < 0) {
-        err_set(e, CTL_RPC_NOT_FOUND, "switch \"%s\" does not exist", sw);
+        err_set(e, CTL_RPC_NOT_FOUND, "switch \"%s\" does not exist",
+                quoted(sw, qb));
         return -1;
     }
     *fdb = vsw_switch_fdb(d->vsw, sw);
@@ -404,6 +446,7 @@ static json_t *fdb_del_learned(struct vd *d, json_t *params,
     struct vsw_fdb *fdb;
     const char *macs;
     struct vsa_mac mac;
+    char mbuf[VSA_MAC_STRLEN], qb[QUOTE_SIZE];
     uint64_t vid;
     int si;
 
@@ -413,10 +456,11 @@ static json_t *fdb_del_learned(struct vd *d, json_t *params,
         return NULL;
     if (vsa_mac_parse(macs, &mac) < 0)
         return err_set(e, CTL_RPC_INVALID_PARAMS, "mac: '%s' is not a MAC "
-                       "address", macs);
+                       "address", quoted(macs, qb));
     if (vsw_fdb_del(fdb, (uint16_t)vid, vsa_mac_to_u64(&mac)) < 0)
         return err_set(e, CTL_RPC_NOT_FOUND, "no FDB entry for %s in VLAN %u "
-                       "on switch '%s'", macs, (unsigned)vid,
+                       "on switch '%s'", vsa_mac_format(&mac, mbuf),
+                       (unsigned)vid,
                        d->cfg->switches[si].name);
     return ok_result();
 }
@@ -446,6 +490,7 @@ static json_t *stats_common(struct vd *d, json_t *params, bool clear,
 {
     static const char *const keys[] = { "port", NULL };
     const char *pname = NULL;
+    char qb[QUOTE_SIZE];
     json_t *arr;
     int only = -1;
 
@@ -456,7 +501,7 @@ static json_t *stats_common(struct vd *d, json_t *params, bool clear,
         only = vd_port_index(d, pname);
         if (only < 0)
             return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
-                           pname);
+                           quoted(pname, qb));
     }
     arr = json_array();
     for (uint32_t i = 0; i < d->cfg->n_ports; i++) {
@@ -753,6 +798,7 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
 {
     static const char *const keys[] = { "name", NULL };
     const char *name;
+    char qb[QUOTE_SIZE];
     json_t *r = NULL;
     int rc;
 
@@ -761,7 +807,8 @@ static json_t *m_vm_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
         return NULL;
     rc = vd_vm_show_json(d->vms, name, &r);
     if (rc == -ENOENT)
-        return err_set(e, CTL_RPC_NOT_FOUND, "VM \"%s\" does not exist", name);
+        return err_set(e, CTL_RPC_NOT_FOUND, "VM \"%s\" does not exist",
+                       quoted(name, qb));
     if (rc)
         return NULL;
     /* each NIC's switch-port side: VSP versions and the glue's counters */
@@ -847,6 +894,7 @@ json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req,
     json_t *result = NULL;
     bool found = false;
     json_t *empty = NULL;
+    char qb[QUOTE_SIZE];
 
     if (!params)
         params = empty = json_object();
@@ -865,8 +913,8 @@ json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req,
     }
     json_decref(empty);
     if (!found) {
-        e.code = CTL_RPC_METHOD_NOT_FOUND;
-        snprintf(e.msg, sizeof(e.msg), "unknown method '%s'", req->method);
+        err_set(&e, CTL_RPC_METHOD_NOT_FOUND, "unknown method '%s'",
+                quoted(req->method, qb));
     }
     if (!result && e.code == 0) {
         e.code = CTL_RPC_SYSTEM;

@@ -16,6 +16,9 @@
  * and for legacy NICs a device table — index, state, RX/TX process state,
  * IRQ line, trapped accesses — with the device's and the port's non-zero
  * counters).
+ * VLAN sets are never cut without saying so: port list's table shortens a
+ * long trunk set to "...(+N more)", N the VLANs left out; port show and
+ * --json give the longest set (the 2047 even VIDs) whole.
  */
 #include <errno.h>
 #include <limits.h>
@@ -865,6 +868,82 @@ static void test_json_output(void **state)
     }
 }
 
+/* A comma list of the VIDs from..4094 in steps of 2 (the 2047 even VIDs,
+ * 9,682 bytes, are the longest set there is). */
+static char *vid_list(unsigned from, unsigned to)
+{
+    char *s = calloc(1, 10 * 2048);
+
+    assert_non_null(s);
+    for (unsigned v = from; v <= to; v += 2)
+        sprintf(s + strlen(s), "%s%u", v > from ? "," : "", v);
+    return s;
+}
+
+/* The longest VLAN sets: port list's table says how many VLANs it leaves
+ * out instead of cutting the set ("...151,153,15" read as a set ending in
+ * VLAN 15); --json, and port show's vlan and vlan_summary lines, carry the
+ * set whole. */
+static void test_long_vlan_sets(void **state)
+{
+    char *even = vid_list(2, 4094), *odd = vid_list(1, 399);
+    char *reply, *want;
+    json_t *got, *res;
+    struct run r;
+
+    (void)state;
+    assert_int_equal(strlen(even), 9682);
+    assert_true(asprintf(&reply,
+        "{\"result\":{\"ports\":["
+        "{\"name\":\"p0\",\"switch\":\"lab\",\"class\":\"dpdk\","
+        "\"vlan\":\"trunk %s native 2 tagged\",\"link\":\"up\"},"
+        "{\"name\":\"p1\",\"switch\":\"lab\",\"class\":\"dpdk\","
+        "\"vlan\":\"trunk %s\",\"link\":\"down\"},"
+        "{\"name\":\"p2\",\"switch\":\"lab\",\"class\":\"dpdk\","
+        "\"vlan\":\"trunk 1-10,20-30,40-50,60-70,80-90,100-110,120-130\","
+        "\"link\":\"up\"},"
+        "{\"name\":\"p3\",\"switch\":\"lab\",\"class\":\"dpdk\","
+        "\"vlan\":\"trunk 1-4094 native 1\",\"link\":\"up\"}]}}",
+        even, odd) > 0);
+    expect_output("port.list", reply, "port list",
+        "NAME  SWITCH  CLASS  VLAN                                       "
+        "                            LINK\n"
+        "p0    lab     dpdk   trunk "
+        "2,4,6,8,10,12,14,16,18,20,22,24,...(+2035 more) native 2 tagged  up\n"
+        "p1    lab     dpdk   trunk "
+        "1,3,5,7,9,11,13,15,17,19,21,23,...(+188 more)                    down\n"
+        "p2    lab     dpdk   trunk 1-10,20-30,40-50,60-70,80-90,...(+22 "
+        "more)                       up\n"
+        "p3    lab     dpdk   trunk 1-4094 native 1                      "
+        "                            up\n");
+    fake_srv_reset(srv);
+    fake_srv_set_reply(srv, "port.list", reply);
+    r = run("--json port list");
+    assert_int_equal(r.rc, 0);
+    got = json_loads(r.out, 0, NULL);
+    res = json_loads(reply, 0, NULL);
+    assert_non_null(got);
+    assert_true(json_equal(got, json_object_get(res, "result")));
+    json_decref(got);
+    json_decref(res);
+    run_free(&r);
+    free(reply);
+
+    assert_true(asprintf(&reply,
+        "{\"result\":{\"name\":\"p0\",\"vlan\":{\"mode\":\"trunk\","
+        "\"allowed\":\"%s\",\"native\":2,\"native_tagged\":true},"
+        "\"vlan_summary\":\"trunk %s native 2 tagged\"}}", even, even) > 0);
+    assert_true(asprintf(&want,
+        "name:          p0\n"
+        "vlan:          trunk %s native 2 tagged\n"
+        "vlan_summary:  trunk %s native 2 tagged\n", even, even) > 0);
+    expect_output("port.show", reply, "port show p0", want);
+    free(want);
+    free(reply);
+    free(even);
+    free(odd);
+}
+
 static void test_config_show(void **state)
 {
     static const char doc[] =
@@ -1160,6 +1239,7 @@ int main(void)
         cmocka_unit_test_setup(test_tables, setup),
         cmocka_unit_test_setup(test_vm_tables, setup),
         cmocka_unit_test_setup(test_json_output, setup),
+        cmocka_unit_test_setup(test_long_vlan_sets, setup),
         cmocka_unit_test_setup(test_config_show, setup),
         cmocka_unit_test_setup(test_help_exit, setup),
         cmocka_unit_test_setup(test_capture_until_done, setup),
