@@ -28,7 +28,10 @@
  *     Every message names the offending argument as the user spelled it.
  *   - Global options (--socket, --json, --timeout, --help) are accepted
  *     before the command and anywhere after it.  "--opt=value" and
- *     "--opt value" are both accepted; "--" ends the options.
+ *     "--opt value" are both accepted; "--" ends the options.  -h/--help
+ *     is help wherever an option may stand (and then wins over any other
+ *     mistake), but not as an option's value ("--name -h": "needs a
+ *     value") nor after "--".
  *
  * Limits: arguments are C strings of any length; values copied into params
  * must be valid UTF-8 (JSON).  Echoed values are cut at 64 bytes.

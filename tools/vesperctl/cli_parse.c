@@ -351,6 +351,39 @@ static const struct ctl_cli_opt *find_option(const struct ctl_cli_cmd *cmd,
     return NULL;
 }
 
+/*
+ * Does the command line ask for help: -h or --help where an option may
+ * stand, anywhere after the command's words?  The arguments are walked as
+ * parse_command() reads them but without checking any value, so that help
+ * wins over any other mistake on the line ("switch add --type bogus -h"),
+ * while "-h" as the value of an option that takes one ("--name -h", an
+ * error there: "--name needs a value") or after "--" (a name) is not a
+ * request for help: a script's mistake must not pass as success.
+ */
+static bool help_requested(const struct ctl_cli_cmd *cmd, int argc,
+                           char **argv, int i)
+{
+    for (; i < argc; i++) {
+        const char *arg = argv[i], *v;
+        const struct ctl_cli_opt *o;
+
+        if (streq(arg, "--"))
+            return false;
+        if (arg[0] != '-' || arg[1] == '\0')
+            continue; /* a positional */
+        if (is_help(arg))
+            return true;
+        if (spells(arg, "--socket", &v) || spells(arg, "--timeout", &v)) {
+            i += !v; /* the next argument is its value, whatever it is */
+            continue;
+        }
+        o = find_option(cmd, arg, &v);
+        if (o && o->type != CTL_CLI_T_FLAG && !v)
+            i++;
+    }
+    return false;
+}
+
 /* "switch add" or "stats" into buf. */
 static const char *full_name(const struct ctl_cli_cmd *cmd, char *buf,
                              size_t size)
@@ -375,11 +408,9 @@ static int parse_command(const struct ctl_cli_cmd *cmd, int argc, char **argv,
     req->method = cmd->method;
     req->action = cmd->action;
     req->view = cmd->view;
-    for (int j = i; j < argc && !streq(argv[j], "--"); j++) {
-        if (is_help(argv[j])) {
-            req->action = CTL_CLI_ACT_HELP;
-            return 0;
-        }
+    if (help_requested(cmd, argc, argv, i)) {
+        req->action = CTL_CLI_ACT_HELP;
+        return 0;
     }
 
     params = json_object();

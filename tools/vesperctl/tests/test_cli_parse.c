@@ -7,7 +7,8 @@
  * interface names and CIDRs accept exactly what docs/config.md allows; the
  * engine handles option spellings ("--x v", "--x=v", "--" and global
  * options anywhere), detects missing values and duplicates, resolves help
- * requests, and never leaks or crashes on arbitrary argv (a short
+ * requests (-h/--help only where an option may stand, not as an option's
+ * value or after "--"), and never leaks or crashes on arbitrary argv (a short
  * deterministic random sweep, the in-tree cousin of fuzz_ctl_cmd).
  * The vm commands map to their methods, including the three-word
  * "vm nic add/del" (two positionals for del), take both NIC types (a
@@ -528,6 +529,17 @@ static void test_help_requests(void **state)
         {"vm nic connect --help", "vm", "nic connect"},
         {"vm nic add vm1 --type legacy -h", "vm", "nic add"},
         {"help vm show", "vm", "show"},
+        /* in option position: before, between or after the arguments,
+         * also after an option's "=value" or a flag */
+        {"switch del -h", "switch", "del"},
+        {"switch del sw1 --help", "switch", "del"},
+        {"port set -h p1 --access 10", "port", "set"},
+        {"port set p1 --access 10 -h", "port", "set"},
+        {"switch add s --mtu=-h --help", "switch", "add"},
+        {"port set p1 --trunk 5 --native-tagged -h", "port", "set"},
+        {"switch list --timeout 5 -h", "switch", "list"},
+        /* "-h" stands for --learn-limit's value; "--help" asks for help */
+        {"port set p1 --learn-limit -h --help", "port", "set"},
     };
     char *buf = NULL;
     size_t size = 0;
@@ -567,6 +579,27 @@ static void test_help_requests(void **state)
 
 /* Every option named in a command's help text is accepted by the parser
  * for that command (the usage text cannot drift from the table). */
+/* -h/--help is help only where an option may stand: as the value of an
+ * option that takes one, or after "--", it is not, so that a script's
+ * mistake ("--name -h") is an error, not usage and exit 0. */
+static void test_help_not_a_value(void **state)
+{
+    (void)state;
+    expect_usage("vm nic add vm1 --switch lab --type synthetic --name -h",
+                 "--name needs a value");
+    expect_usage("vm nic add vm1 --switch lab --type synthetic --name "
+                 "--help", "--name needs a value");
+    expect_usage("port set p1 --access --help", "--access needs a value");
+    expect_usage("switch add s --type -h", "--type needs a value");
+    expect_usage("switch list --socket -h", "--socket needs a value");
+    expect_usage("switch list --timeout --help", "--timeout needs a value");
+    expect_usage("--timeout -h switch list", "--timeout needs a value");
+    /* after "--" it is an argument: here a (valid) switch name */
+    expect_params("switch del -- -h", "switch.del", "{\"name\":\"-h\"}");
+    expect_usage("switch show sw1 -- --help",
+                 "unexpected argument '--help'");
+}
+
 static void test_help_lists_real_options(void **state)
 {
     static const char *const cmds[] = {"switch add", "port add", "port set",
@@ -848,6 +881,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_engine_errors),
         cmocka_unit_test(test_vm_commands),
         cmocka_unit_test(test_help_requests),
+        cmocka_unit_test(test_help_not_a_value),
         cmocka_unit_test(test_help_lists_real_options),
         cmocka_unit_test(test_capture_request),
         cmocka_unit_test(test_capture_group),

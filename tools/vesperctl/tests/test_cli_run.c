@@ -976,7 +976,7 @@ static void test_help_exit(void **state)
 {
     static const char *const lines[] = {"--help", "help", "help switch add",
                                         "switch add --help", "port --help",
-                                        "capture -h"};
+                                        "capture -h", "switch del -h"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(lines) / sizeof(*lines); i++) {
@@ -984,6 +984,19 @@ static void test_help_exit(void **state)
         assert_int_equal(r.rc, 0);
         assert_non_null(strstr(r.out, "usage:"));
         assert_string_equal(r.err, "");
+        run_free(&r);
+    }
+    assert_int_equal(fake_srv_n_requests(srv), 0);
+
+    /* "-h" as an option's value is not help: exit 2, nothing sent. */
+    {
+        struct run r = run("vm nic add vm1 --switch lab --type synthetic "
+                           "--name -h");
+
+        assert_int_equal(r.rc, 2);
+        assert_string_equal(r.out, "");
+        assert_string_equal(r.err, "vesperctl: --name needs a value\n"
+                                   "Try 'vesperctl help vm nic add'.\n");
         run_free(&r);
     }
     assert_int_equal(fake_srv_n_requests(srv), 0);
