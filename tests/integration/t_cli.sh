@@ -8,6 +8,8 @@
 #    bytes, the longest set there is) comes back whole in port list --json,
 #    port show (vlan and vlan_summary) and config show, and port list's
 #    table shortens it saying how many VLANs it leaves out.
+#  * "show" lines come in docs/cli.md's order (name first) although vesperd
+#    sends its results with sorted keys.
 . "$(dirname "$0")/lib.sh"
 
 # same ACTUAL EXPECTED MSG: assert_eq for long values (logs their length
@@ -60,3 +62,17 @@ same "$(ctl_json port show p0 | jq -r .vlan_summary)" \
 assert_contains "$(ctl port list)" \
     "trunk 1,3,5,7,9,11,13,15,17,19,21,23,...(+188 more)" \
     "port list: 200 odd VIDs shortened, saying so"
+
+# --- show commands: docs/cli.md's order, not vesperd's sorted keys
+assert_eq "$(ctl switch show lab | cut -d: -f1 | tr '\n' ' ')" \
+    "name type fdb_max aging_s management_os ports fdb_entries fdb_stats " \
+    "switch show: its lines in docs/cli.md's order"
+assert_eq "$(ctl port show p0 | cut -d: -f1 | tr '\n' ' ')" \
+    "name switch class devargs mac vlan vlan_summary learn_limit link id fdb_entries " \
+    "port show: its lines in docs/cli.md's order"
+assert_eq "$(ctl info | cut -d: -f1 | tr '\n' ' ')" \
+    "version pid config socket vm_dir lcores hugepages " \
+    "info: its lines in docs/cli.md's order"
+assert_match "$(ctl switch show lab | grep '^fdb_stats:')" \
+    '^fdb_stats: +learned=[0-9]+ moved=[0-9]+ refreshed=[0-9]+ aged=[0-9]+ learn_limit=' \
+    "switch show: fdb_stats in rpc.md's order"

@@ -83,23 +83,99 @@ static bool is_flat(const json_t *obj)
     return json_object_size(obj) > 0;
 }
 
-/* "learned=1 moved=0 ..." */
-static void print_pairs(FILE *out, const json_t *obj)
-{
-    char buf[CELL_SIZE];
-    const char *key;
-    json_t *v;
-    bool first = true;
+/*
+ * The order of a "show" command's "key: value" lines.  vesperd sends its
+ * results with sorted keys (server.c), which would put a port's name after
+ * its mac; these lists give the order people read them in (what an object
+ * is, then its settings, then its state), and any member not listed
+ * follows in the order it came, so nothing vesperd adds is lost.
+ */
+static const char *const switch_show_order[] = {
+    "name", "type", "fdb_max", "aging_s", "management_os", "ports",
+    "fdb_entries", "fdb_stats", NULL,
+};
+static const char *const port_show_order[] = {
+    "name", "switch", "class", "vm", "nic", "type", "devargs", "ifname",
+    "addresses", "mtu", "mac", "vlan", "vlan_summary", "learn_limit",
+    "connected", "link", "device_absent", "id", "fdb_entries", NULL,
+};
+static const char *const info_order[] = {
+    "version", "pid", "config", "socket", "vm_dir", "lcores", "hugepages",
+    NULL,
+};
+static const char *const vm_nic_add_order[] = {"name", "port", "mac", NULL};
+/* switch show's fdb_stats, as fdb.h's struct vsw_fdb_stats and rpc.md
+ * list them: what learning did, then why it was refused. */
+static const char *const fdb_stats_order[] = {
+    "learned", "moved", "refreshed", "aged", "learn_limit", "table_full",
+    "bucket_full", "displaced", "learn_busy", "static_conflict",
+    "static_evicted", NULL,
+};
 
-    json_object_foreach((json_t *)obj, key, v) {
-        fprintf(out, "%s%s=%s", first ? "" : " ", key,
-                scalar(v, buf, sizeof(buf)));
-        first = false;
-    }
+static const struct {
+    const char *method; /* or, for a member object, its key */
+    const char *const *order;
+} field_orders[] = {
+    {"switch.show", switch_show_order},
+    {"port.show", port_show_order},
+    {"daemon.info", info_order},
+    {"vm.nic.add", vm_nic_add_order},
+    {"fdb_stats", fdb_stats_order},
+};
+
+static const char *const *field_order(const char *name)
+{
+    for (size_t i = 0; name && i < VSA_ARRAY_LEN(field_orders); i++)
+        if (!strcmp(field_orders[i].method, name))
+            return field_orders[i].order;
+    return NULL;
 }
 
-/* One value of a "key: value" list. */
-static void print_field_value(FILE *out, const json_t *v)
+/* obj's keys in the order `order` (may be NULL) lists them, then the
+ * others as they come.  Returns a malloc'd array of json_object_size(obj)
+ * keys (free it), or NULL if out of memory. */
+static const char **ordered_keys(const json_t *obj, const char *const *order)
+{
+    size_t n = 0, size = json_object_size(obj);
+    const char **keys = malloc((size ? size : 1) * sizeof(*keys));
+    const char *key;
+    json_t *v;
+
+    if (!keys)
+        return NULL;
+    for (const char *const *k = order; k && *k; k++)
+        if (json_object_get(obj, *k))
+            keys[n++] = *k;
+    json_object_foreach((json_t *)obj, key, v) {
+        bool listed = false;
+
+        for (const char *const *k = order; k && *k && !listed; k++)
+            listed = !strcmp(*k, key);
+        if (!listed)
+            keys[n++] = key;
+    }
+    return keys;
+}
+
+/* "learned=1 moved=0 ..." in the order of `order`, then the others. */
+static int print_pairs(FILE *out, const json_t *obj,
+                       const char *const *order)
+{
+    const char **keys = ordered_keys(obj, order);
+    char buf[CELL_SIZE];
+
+    if (!keys)
+        return -ENOMEM;
+    for (size_t i = 0; i < json_object_size(obj); i++)
+        fprintf(out, "%s%s=%s", i ? " " : "", keys[i],
+                scalar(json_object_get(obj, keys[i]), buf, sizeof(buf)));
+    free(keys);
+    return 0;
+}
+
+/* One value of a "key: value" list; a flat object's members in `order`. */
+static int print_field_value(FILE *out, const json_t *v,
+                             const char *const *order)
 {
     char buf[CELL_SIZE];
     size_t i;
@@ -108,7 +184,7 @@ static void print_field_value(FILE *out, const json_t *v)
     if (json_is_array(v)) {
         if (json_array_size(v) == 0) {
             fputs("-", out);
-            return;
+            return 0;
         }
         json_array_foreach(v, i, e) {
             if (i > 0)
@@ -118,41 +194,46 @@ static void print_field_value(FILE *out, const json_t *v)
             else
                 fputs(scalar(e, buf, sizeof(buf)), out);
         }
-        return;
+        return 0;
     }
     if (json_is_object(v)) {
         if (print_vlan(out, v))
-            ;
-        else if (is_flat(v))
-            print_pairs(out, v);
-        else
-            json_dumpf(v, out, JSON_COMPACT);
-        return;
+            return 0;
+        if (is_flat(v))
+            return print_pairs(out, v, order);
+        json_dumpf(v, out, JSON_COMPACT);
+        return 0;
     }
     fputs(scalar(v, buf, sizeof(buf)), out);
+    return 0;
 }
 
-/* "key: value" lines; "ok" (of a mutation that reports what it made) is
- * implied by the exit status and not printed. */
-static int view_fields(FILE *out, const json_t *result)
+/* "key: value" lines in the order field_order() gives for the method;
+ * "ok" (of a mutation that reports what it made) is implied by the exit
+ * status and not printed. */
+static int view_fields(FILE *out, const char *method, const json_t *result)
 {
-    const char *key;
-    json_t *v;
-    int width = 0;
+    const char **keys = ordered_keys(result, field_order(method));
+    size_t n = json_object_size(result);
+    int width = 0, rc = 0;
 
-    json_object_foreach((json_t *)result, key, v) {
-        int n = (int)strlen(key);
-        if (n > width && strcmp(key, "ok"))
-            width = n;
+    if (!keys)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        int len = (int)strlen(keys[i]);
+        if (len > width && strcmp(keys[i], "ok"))
+            width = len;
     }
-    json_object_foreach((json_t *)result, key, v) {
-        if (!strcmp(key, "ok"))
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (!strcmp(keys[i], "ok"))
             continue;
-        fprintf(out, "%s:%*s", key, width + 2 - (int)strlen(key), "");
-        print_field_value(out, v);
+        fprintf(out, "%s:%*s", keys[i], width + 2 - (int)strlen(keys[i]), "");
+        rc = print_field_value(out, json_object_get(result, keys[i]),
+                               field_order(keys[i]));
         fputc('\n', out);
     }
-    return 0;
+    free(keys);
+    return rc;
 }
 
 /* "k=v ..." of the non-zero integers of obj; "-" if none. */
@@ -334,7 +415,7 @@ static void vm_show_line(FILE *out, int width, const char *key,
     if (json_is_object(v))
         print_nonzero(out, v);
     else
-        print_field_value(out, v);
+        print_field_value(out, v, NULL);
     fputc('\n', out);
 }
 
@@ -699,7 +780,7 @@ int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
     case CTL_CLI_VIEW_NONE:
         return 0;
     case CTL_CLI_VIEW_FIELDS:
-        return view_fields(out, result);
+        return view_fields(out, req->method, result);
     case CTL_CLI_VIEW_SWITCH_LIST:
         return view_switch_list(out, result);
     case CTL_CLI_VIEW_PORT_LIST:

@@ -8,9 +8,11 @@
  * docs/rpc.md defines (method, params, jsonrpc, id); daemon errors exit 1
  * with the daemon's message; usage errors exit 2, name the bad argument and
  * send nothing; --json prints valid JSON equal to the result; the human
- * tables look as docs/cli.md shows; an unreachable, silent, closing or
- * babbling daemon gives exit 3 or 1 with a clear message; and the capture
- * loop stops on done, on COUNT, on --duration and on SIGINT.
+ * tables look as docs/cli.md shows, and "show" lines come in their own
+ * order (name first) although vesperd sends keys sorted; an unreachable,
+ * silent, closing or babbling daemon gives exit 3 or 1 with a clear
+ * message; and the capture loop stops on done, on COUNT, on --duration and
+ * on SIGINT.
  * The vm commands send vm.* requests and show vm list / vm show as tables
  * (the show view: partition fields, a channel table, non-zero counters,
  * and for legacy NICs a device table — index, state, RX/TX process state,
@@ -566,18 +568,20 @@ static const char stats_result[] =
     "\"open_drained\":4,\"learn_refused\":9,\"capture_full\":0,"
     "\"rx_missed\":0,\"rx_no_mbuf\":0,\"rx_errors\":0}}]}}";
 
+/* As vesperd sends it: keys sorted (show views print them in their own
+ * order). */
 static const char info_result[] =
-    "{\"result\":{\"version\":\"0.1.0\",\"pid\":4242,"
-    "\"config\":\"/var/lib/vesper/config.json\","
-    "\"socket\":\"/run/vesper/vesperd.sock\",\"lcores\":\"0,1\","
-    "\"hugepages\":false}}";
+    "{\"result\":{\"config\":\"/var/lib/vesper/config.json\","
+    "\"hugepages\":false,\"lcores\":\"0,1\",\"pid\":4242,"
+    "\"socket\":\"/run/vesper/vesperd.sock\",\"version\":\"0.1.0\"}}";
 
 static const char port_show_result[] =
-    "{\"result\":{\"name\":\"vm1\",\"switch\":\"sw1\",\"class\":\"dpdk\","
-    "\"devargs\":\"net_tap0,iface=t0\",\"vlan\":{\"mode\":\"trunk\","
-    "\"allowed\":\"1-10,20\",\"native\":5,\"native_tagged\":true},"
-    "\"learn_limit\":0,\"link\":\"up\",\"mac\":\"02:00:00:00:00:09\","
-    "\"fdb_entries\":4}}";
+    "{\"result\":{\"class\":\"dpdk\",\"devargs\":\"net_tap0,iface=t0\","
+    "\"fdb_entries\":4,\"id\":3,\"learn_limit\":0,\"link\":\"up\","
+    "\"mac\":\"02:00:00:00:00:09\",\"name\":\"vm1\",\"switch\":\"sw1\","
+    "\"vlan\":{\"allowed\":\"1-10,20\",\"mode\":\"trunk\",\"native\":5,"
+    "\"native_tagged\":true},"
+    "\"vlan_summary\":\"trunk 1-10,20 native 5 tagged\"}}";
 
 static const char vm_list_result[] =
     "{\"result\":{\"vms\":["
@@ -694,29 +698,54 @@ static void test_tables(void **state)
                   "lcores:     0,1\n"
                   "hugepages:  no\n");
     expect_output("port.show", port_show_result, "port show vm1",
-                  "name:         vm1\n"
-                  "switch:       sw1\n"
-                  "class:        dpdk\n"
-                  "devargs:      net_tap0,iface=t0\n"
-                  "vlan:         trunk 1-10,20 native 5 tagged\n"
-                  "learn_limit:  0\n"
-                  "link:         up\n"
-                  "mac:          02:00:00:00:00:09\n"
-                  "fdb_entries:  4\n");
+                  "name:          vm1\n"
+                  "switch:        sw1\n"
+                  "class:         dpdk\n"
+                  "devargs:       net_tap0,iface=t0\n"
+                  "mac:           02:00:00:00:00:09\n"
+                  "vlan:          trunk 1-10,20 native 5 tagged\n"
+                  "vlan_summary:  trunk 1-10,20 native 5 tagged\n"
+                  "learn_limit:   0\n"
+                  "link:          up\n"
+                  "id:            3\n"
+                  "fdb_entries:   4\n");
     /* Members rpc.md does not list are shown too: flat objects as
      * key=value pairs, deeper ones as compact JSON. */
     expect_output("switch.show",
-                  "{\"result\":{\"name\":\"sw1\",\"type\":\"private\","
-                  "\"management_os\":false,\"ports\":[],"
-                  "\"fdb_stats\":{\"learned\":4,\"aged\":1},"
-                  "\"deep\":{\"a\":[1]}}}",
+                  "{\"result\":{\"deep\":{\"a\":[1]},"
+                  "\"fdb_stats\":{\"aged\":1,\"learned\":4,\"zz_new\":2},"
+                  "\"management_os\":false,\"name\":\"sw1\",\"ports\":[],"
+                  "\"type\":\"private\"}}",
                   "switch show sw1",
                   "name:           sw1\n"
                   "type:           private\n"
                   "management_os:  no\n"
                   "ports:          -\n"
-                  "fdb_stats:      learned=4 aged=1\n"
+                  "fdb_stats:      learned=4 aged=1 zz_new=2\n"
                   "deep:           {\"a\":[1]}\n");
+    /* vesperd's whole switch.show, keys sorted as it sends them: lines in
+     * docs/cli.md's order. */
+    expect_output("switch.show",
+                  "{\"result\":{\"aging_s\":300,\"fdb_entries\":3,"
+                  "\"fdb_max\":8192,\"fdb_stats\":{\"aged\":13,"
+                  "\"bucket_full\":0,\"displaced\":0,\"learn_busy\":0,"
+                  "\"learn_limit\":0,\"learned\":131,\"moved\":2,"
+                  "\"refreshed\":90412,\"static_conflict\":0,"
+                  "\"static_evicted\":0,\"table_full\":0},"
+                  "\"management_os\":true,\"name\":\"ext0\","
+                  "\"ports\":[\"ext0.uplink\",\"ext0-host\"],"
+                  "\"type\":\"external\"}}",
+                  "switch show ext0",
+                  "name:           ext0\n"
+                  "type:           external\n"
+                  "fdb_max:        8192\n"
+                  "aging_s:        300\n"
+                  "management_os:  yes\n"
+                  "ports:          ext0.uplink, ext0-host\n"
+                  "fdb_entries:    3\n"
+                  "fdb_stats:      learned=131 moved=2 refreshed=90412 aged=13 "
+                  "learn_limit=0 table_full=0 bucket_full=0 displaced=0 "
+                  "learn_busy=0 static_conflict=0 static_evicted=0\n");
     /* Mutating commands are silent on success. */
     expect_output("switch.add", "{\"result\":{\"ok\":true}}",
                   "switch add s --type private", "");
@@ -728,6 +757,15 @@ static void test_tables(void **state)
 static void test_vm_tables(void **state)
 {
     (void)state;
+    /* What vesperd chose, keys sorted as it sends them; printed name,
+     * port, mac as docs/cli.md shows. */
+    expect_output("vm.nic.add",
+                  "{\"result\":{\"mac\":\"b2:34:33:db:14:00\","
+                  "\"name\":\"nic0\",\"ok\":true,\"port\":\"vm1.nic0\"}}",
+                  "vm nic add vm1 --switch lab --type synthetic",
+                  "name:  nic0\n"
+                  "port:  vm1.nic0\n"
+                  "mac:   b2:34:33:db:14:00\n");
     expect_output("vm.list", vm_list_result, "vm list",
                   "NAME    STATE      NICS\n"
                   "vm1     connected     2\n"
