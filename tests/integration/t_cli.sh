@@ -10,6 +10,12 @@
 #    table shortens it saying how many VLANs it leaves out.
 #  * "show" lines come in docs/cli.md's order (name first) although vesperd
 #    sends its results with sorted keys.
+#  * Errors speak CLI terms and name objects, not RPC names or document
+#    indexes: port del of a VM NIC or an uplink names the vesperctl command
+#    (and the RPC method), a VLAN change that a static FDB entry forbids
+#    names the entry and the ways out, a duplicate device names the port
+#    that has it, fdb show --port tells a missing port from one on another
+#    switch; a client's long name is cut in a message, saying so.
 . "$(dirname "$0")/lib.sh"
 
 # same ACTUAL EXPECTED MSG: assert_eq for long values (logs their length
@@ -76,3 +82,48 @@ assert_eq "$(ctl info | cut -d: -f1 | tr '\n' ' ')" \
 assert_match "$(ctl switch show lab | grep '^fdb_stats:')" \
     '^fdb_stats: +learned=[0-9]+ moved=[0-9]+ refreshed=[0-9]+ aged=[0-9]+ learn_limit=' \
     "switch show: fdb_stats in rpc.md's order"
+
+# --- errors in CLI terms
+# expect_err DESC EXIT TEXT ARGS...: vesperctl ARGS exits EXIT and its
+# message contains TEXT (fixed string).
+expect_err() {
+    local desc=$1 want_rc=$2 text=$3 out rc
+    shift 3
+    out=$(ctl "$@" 2>&1)
+    rc=$?
+    assert_eq "$rc" "$want_rc" "$desc: exit status"
+    assert_contains "$out" "$text" "$desc: the message"
+}
+ctl_ok switch add ext1 --type external --uplink-devargs net_null1
+ctl_ok vm add vm1
+ctl_ok vm nic add vm1 --switch lab --type synthetic --name n0
+ctl_ok port add p1 --switch lab --class dpdk --devargs net_null2 --access 10
+ctl_ok fdb add lab --vlan 10 --mac 02:00:00:00:00:10 --port p1
+expect_err "port del of a VM NIC" 1 \
+    "port \"vm1.n0\" is NIC \"n0\" of VM \"vm1\": delete the NIC instead ('vesperctl vm nic del vm1 n0', RPC vm.nic.del)" \
+    port del vm1.n0
+expect_err "port del of an uplink" 1 \
+    "port \"ext1.uplink\" is the uplink of switch \"ext1\" and goes only with it ('vesperctl switch del ext1', RPC switch.del)" \
+    port del ext1.uplink
+expect_err "port set leaving a static entry's VLAN" 1 \
+    "static FDB entry 02:00:00:00:00:10 in VLAN 10 on port \"p1\" needs the port in VLAN 10: delete the entry first ('vesperctl fdb del lab --vlan 10 --mac 02:00:00:00:00:10', RPC fdb.del) or keep VLAN 10" \
+    port set p1 --access 11
+expect_err "a second port on the same device" 1 \
+    "port \"p2\": devargs: device \"net_null2\" is already used by port \"p1\"" \
+    port add p2 --switch lab --class dpdk --devargs net_null2
+expect_err "fdb show of a port that does not exist" 1 \
+    "port \"nope\" does not exist" fdb show lab --port nope
+expect_err "fdb flush of a port on another switch" 1 \
+    "port \"ext1.uplink\" is on switch \"ext1\", not \"lab\"" \
+    fdb flush lab --port ext1.uplink
+long=$(printf 'x%.0s' $(seq 1 300))
+resp=$("$PY" "$VT_DIR/rpc.py" "$VT_SOCK" call port.show "{\"name\":\"$long\"}")
+msg=$(jq -r .error.message <<<"$resp")
+assert_eq "$msg" "port \"$(printf 'x%.0s' $(seq 1 64))...\" does not exist" \
+    "a 300-byte name is cut at 64 bytes in the message, with '...'"
+
+# --- -h as an option's value is not help
+expect_err "--name -h" 2 "--name needs a value" \
+    vm nic add vm1 --switch lab --type synthetic --name -h
+out=$(ctl switch del -h) || fail "switch del -h exits $?"
+assert_contains "$out" "usage: vesperctl switch del NAME" "switch del -h is help"

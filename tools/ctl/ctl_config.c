@@ -36,6 +36,10 @@ struct pctx {
     enum ctl__fault fault;
     char where[160];           /* e.g. `ports[2] ("p1")`, "" at top level */
     const char *field_prefix;  /* "" or "vlan." */
+    /* Name objects as an operator knows them (`port "p1"`), not by their
+     * place in the document (`ports[2] ("p1")`): for a document ctl_mutate
+     * built, whose indexes the RPC client or vesperctl user never saw. */
+    bool by_name;
 };
 
 static const char *const top_keys[] = {
@@ -79,13 +83,15 @@ int ctl_config_parse(const json_t *doc, struct ctl_config **out,
 {
     enum ctl__fault fault;
 
-    return ctl__config_parse(doc, out, em, &fault);
+    return ctl__config_parse(doc, out, em, &fault, false);
 }
 
 int ctl__config_parse(const json_t *doc, struct ctl_config **out,
-                      struct vsa_errmsg *em, enum ctl__fault *fault)
+                      struct vsa_errmsg *em, enum ctl__fault *fault,
+                      bool by_name)
 {
-    struct pctx c = { .em = em, .fault = CTL__FAULT_NONE, .field_prefix = "" };
+    struct pctx c = { .em = em, .fault = CTL__FAULT_NONE, .field_prefix = "",
+                      .by_name = by_name };
     int rc;
 
     vsa_errmsg_clear(em);
@@ -346,14 +352,45 @@ const char *ctl__safe_str(const char *s, char *buf, size_t size)
     return buf;
 }
 
+/* Object i of document array `array` ("switches", "ports", "vms") named
+ * `name` in a message: `ports[2] ("p1")`, or `port "p1"` by_name.  A name
+ * not (yet) known valid is left out. */
+static const char *obj_ref(const struct pctx *c, const char *array,
+                           uint32_t i, const char *name, char *buf,
+                           size_t size)
+{
+    static const char *const words[][2] = {
+        { "switches", "switch" }, { "ports", "port" }, { "vms", "VM" },
+    };
+    bool named = name && ctl_name_is_valid(name);
+
+    for (size_t k = 0; c->by_name && named && k < VSA_ARRAY_LEN(words); k++)
+        if (strcmp(array, words[k][0]) == 0) {
+            snprintf(buf, size, "%s \"%s\"", words[k][1], name);
+            return buf;
+        }
+    if (named)
+        snprintf(buf, size, "%s[%u] (\"%s\")", array, i, name);
+    else
+        snprintf(buf, size, "%s[%u]", array, i);
+    return buf;
+}
+
 static void set_where(struct pctx *c, const char *array, uint32_t i,
                       const char *name)
 {
-    if (name && ctl_name_is_valid(name))
-        snprintf(c->where, sizeof(c->where), "%s[%u] (\"%s\")", array, i,
-                 name);
-    else
-        snprintf(c->where, sizeof(c->where), "%s[%u]", array, i);
+    obj_ref(c, array, i, name, c->where, sizeof(c->where));
+}
+
+/* What a second object of the same name is told: which one it repeats
+ * (`duplicate of ports[1]`), or by_name, where c->where names it already,
+ * that it exists. */
+static int perr_dup_name(struct pctx *c, const char *array, uint32_t j)
+{
+    if (c->by_name)
+        return perr(c, CTL__FAULT_DUPLICATE, "exists already");
+    return perr(c, CTL__FAULT_DUPLICATE, "name: duplicate of %s[%u]", array,
+                j);
 }
 
 static bool in_list(const char *const *list, const char *key)
@@ -602,8 +639,7 @@ static int parse_switch(struct pctx *c, struct ctl_config *cfg,
     snprintf(sw->name, sizeof(sw->name), "%s", name);
     for (uint32_t j = 0; j < i; j++)
         if (strcmp(cfg->switches[j].name, name) == 0)
-            return perr(c, CTL__FAULT_DUPLICATE,
-                        "name: duplicate of switches[%u]", j);
+            return perr_dup_name(c, "switches", j);
 
     if ((rc = get_string(c, v, "type", true, &type)) < 0)
         return rc;
@@ -964,23 +1000,23 @@ static int check_port_unique(struct pctx *c, const struct ctl_config *cfg,
 {
     const struct ctl_port *p = &cfg->ports[i];
     size_t dlen = p->devargs[0] ? devname_len(p->devargs) : 0;
+    char ref[CTL_NAME_MAX + 32];
 
     for (uint32_t j = 0; j < i; j++) {
         const struct ctl_port *q = &cfg->ports[j];
 
         if (strcmp(q->name, p->name) == 0)
-            return perr(c, CTL__FAULT_DUPLICATE,
-                        "name: duplicate of ports[%u]", j);
+            return perr_dup_name(c, "ports", j);
         if (dlen && q->devargs[0] && devname_len(q->devargs) == dlen &&
             strncasecmp(q->devargs, p->devargs, dlen) == 0)
             return perr(c, CTL__FAULT_DUPLICATE,
-                        "devargs: device \"%.*s\" is already used by "
-                        "ports[%u] (\"%s\")", (int)dlen, p->devargs, j,
-                        q->name);
+                        "devargs: device \"%.*s\" is already used by %s",
+                        (int)dlen, p->devargs,
+                        obj_ref(c, "ports", j, q->name, ref, sizeof(ref)));
         if (p->ifname[0] && strcmp(q->ifname, p->ifname) == 0)
             return perr(c, CTL__FAULT_DUPLICATE,
-                        "ifname: \"%s\" is already used by ports[%u] (\"%s\")",
-                        p->ifname, j, q->name);
+                        "ifname: \"%s\" is already used by %s", p->ifname,
+                        obj_ref(c, "ports", j, q->name, ref, sizeof(ref)));
     }
     return 0;
 }
@@ -1063,32 +1099,44 @@ static int check_membership(struct pctx *c, const struct ctl_config *cfg)
  * Static helpers: VMs and their NICs
  */
 
-/* `vms[i] ("vm").nics[k] ("nic")` into c->where. */
+/* NIC k of VM i in a message: `vms[i] ("vm").nics[k] ("nic")`, or
+ * by_name `NIC "nic" of VM "vm"`.  A name not (yet) known valid is left
+ * out.  (vm is a valid name: its VM was parsed first.) */
+static const char *nic_ref(const struct pctx *c, uint32_t i, const char *vm,
+                           uint32_t k, const char *nic, char *buf,
+                           size_t size)
+{
+    bool named = nic && ctl_name_is_valid(nic);
+
+    if (c->by_name && named)
+        snprintf(buf, size, "NIC \"%s\" of VM \"%s\"", nic, vm);
+    else if (named)
+        snprintf(buf, size, "vms[%u] (\"%s\").nics[%u] (\"%s\")", i, vm, k,
+                 nic);
+    else
+        snprintf(buf, size, "vms[%u] (\"%s\").nics[%u]", i, vm, k);
+    return buf;
+}
+
 static void set_nic_where(struct pctx *c, uint32_t i, const char *vm,
                           uint32_t k, const char *nic)
 {
-    int n = snprintf(c->where, sizeof(c->where), "vms[%u] (\"%s\").nics[%u]",
-                     i, vm, k);
-
-    if (nic && ctl_name_is_valid(nic) && n > 0 &&
-        (size_t)n < sizeof(c->where))
-        snprintf(c->where + n, sizeof(c->where) - (size_t)n, " (\"%s\")",
-                 nic);
+    nic_ref(c, i, vm, k, nic, c->where, sizeof(c->where));
 }
 
 /* How port p is named in a message: `ports[3] ("p1")` for a configured
- * port, `vms[0] ("vm1").nics[1] ("eth0")` for a VM NIC. */
-static const char *port_ref(const struct ctl_config *cfg, uint32_t p,
+ * port, `vms[0] ("vm1").nics[1] ("eth0")` for a VM NIC; by_name `port
+ * "p1"`, `NIC "eth0" of VM "vm1"`. */
+static const char *port_ref(const struct pctx *c,
+                            const struct ctl_config *cfg, uint32_t p,
                             char *buf, size_t size)
 {
     const struct ctl_port *q = &cfg->ports[p];
 
     if (!ctl_port_is_vm_nic(q))
-        snprintf(buf, size, "ports[%u] (\"%s\")", p, q->name);
-    else
-        snprintf(buf, size, "vms[%u] (\"%s\").nics[%u] (\"%s\")", q->vm_idx,
-                 cfg->vms[q->vm_idx].name, q->nic_idx, q->nic);
-    return buf;
+        return obj_ref(c, "ports", p, q->name, buf, size);
+    return nic_ref(c, q->vm_idx, cfg->vms[q->vm_idx].name, q->nic_idx,
+                   q->nic, buf, size);
 }
 
 static int parse_nic_type(struct pctx *c, const json_t *v,
@@ -1168,8 +1216,7 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
         return rc;
     for (uint32_t j = vm->first_port; j < pi; j++)
         if (strcmp(cfg->ports[j].nic, name) == 0)
-            return perr(c, CTL__FAULT_DUPLICATE,
-                        "name: duplicate of nics[%u]", cfg->ports[j].nic_idx);
+            return perr_dup_name(c, "nics", cfg->ports[j].nic_idx);
     port->cls = CTL_PORT_SYNTHETIC;
     port->vm_idx = vi;
     port->nic_idx = k;
@@ -1202,14 +1249,14 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
         if (strcmp(q->name, port->name) == 0)
             return perr(c, CTL__FAULT_DUPLICATE,
                         "port name \"%s\" is already used by %s", port->name,
-                        port_ref(cfg, j, ref, sizeof(ref)));
+                        port_ref(c, cfg, j, ref, sizeof(ref)));
         if (ctl_port_is_vm_nic(q) &&
             memcmp(&q->mac, &port->mac, sizeof(q->mac)) == 0)
             return perr(c, CTL__FAULT_DUPLICATE,
                         "mac: %s%s is already used by %s%s",
                         derived ? "the derived address " : "",
                         vsa_mac_format(&port->mac, mbuf),
-                        port_ref(cfg, j, ref, sizeof(ref)),
+                        port_ref(c, cfg, j, ref, sizeof(ref)),
                         derived ? "; set \"mac\" explicitly" : "");
     }
     return 0;
@@ -1235,11 +1282,13 @@ static int parse_vm(struct pctx *c, struct ctl_config *cfg, const json_t *v,
         return rc;
     for (uint32_t j = 0; j < i; j++)
         if (strcmp(cfg->vms[j].name, name) == 0)
-            return perr(c, CTL__FAULT_DUPLICATE, "name: duplicate of vms[%u]",
-                        j);
+            return perr_dup_name(c, "vms", j);
     snprintf(vm->name, sizeof(vm->name), "%s", name);
     if ((rc = get_array(c, v, "nics", false, &nics)) < 0)
         return rc;
+    if (json_array_size(nics) > CTL_MAX_VM_NICS && c->by_name)
+        return perr(c, CTL__FAULT_RULE, "%zu NICs, at most %d",
+                    json_array_size(nics), CTL_MAX_VM_NICS);
     if (json_array_size(nics) > CTL_MAX_VM_NICS)
         return perr(c, CTL__FAULT_RULE, "nics: %zu entries, at most %d",
                     json_array_size(nics), CTL_MAX_VM_NICS);
@@ -1258,6 +1307,23 @@ static int parse_vm(struct pctx *c, struct ctl_config *cfg, const json_t *v,
 /*
  * Static helpers: static FDB entries
  */
+
+/* Entry i (switch, VLAN and MAC parsed) in c->where: `fdb_static[i]`, or
+ * by_name `static FDB entry 02:00:00:00:00:01 in VLAN 10 on switch "s"`. */
+static void set_fdb_where(struct pctx *c, const struct ctl_config *cfg,
+                          uint32_t i)
+{
+    const struct ctl_fdb_static *e = &cfg->fdb_static[i];
+    char mbuf[VSA_MAC_STRLEN];
+
+    if (c->by_name)
+        snprintf(c->where, sizeof(c->where),
+                 "static FDB entry %s in VLAN %u on switch \"%s\"",
+                 vsa_mac_format(&e->mac, mbuf), e->vid,
+                 cfg->switches[e->switch_idx].name);
+    else
+        set_where(c, "fdb_static", i, NULL);
+}
 
 static int parse_fdb(struct pctx *c, struct ctl_config *cfg, const json_t *v,
                      uint32_t i)
@@ -1309,6 +1375,7 @@ static int parse_fdb(struct pctx *c, struct ctl_config *cfg, const json_t *v,
                     ctl__safe_str(pname, sbuf, sizeof(sbuf)));
     e->port_idx = (uint32_t)idx;
     port = &cfg->ports[idx];
+    set_fdb_where(c, cfg, i);
     if (port->switch_idx != e->switch_idx)
         return perr(c, CTL__FAULT_RULE,
                     "port: \"%s\" is on switch \"%s\", not \"%s\"",
@@ -1373,7 +1440,9 @@ static int check_fdb_unique(struct pctx *c, const struct ctl_config *cfg)
     ctl_free(keys);
     if (dup == UINT32_MAX)
         return 0;
-    set_where(c, "fdb_static", dup, NULL);
+    set_fdb_where(c, cfg, dup);
+    if (c->by_name)
+        return perr(c, CTL__FAULT_DUPLICATE, "exists already");
     return perr(c, CTL__FAULT_DUPLICATE,
                 "duplicate of fdb_static[%u] (same switch, vlan and mac)",
                 orig);

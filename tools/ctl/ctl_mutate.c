@@ -116,7 +116,7 @@ int ctl_mutate(const json_t *doc, const char *method, json_t *params,
     if ((rc = ctl_params_check_known(params, ctl_methods[i].params, e)) < 0)
         return rc;
 
-    rc = ctl__config_parse(doc, &cfg, &vem, &fault);
+    rc = ctl__config_parse(doc, &cfg, &vem, &fault, false);
     if (rc == -ENOMEM)
         return ctl_rpc_err_set(e, rc, CTL_RPC_SYSTEM, "out of memory");
     if (rc < 0)
@@ -135,7 +135,9 @@ int ctl_mutate(const json_t *doc, const char *method, json_t *params,
     if (rc < 0)
         goto out;
 
-    rc = ctl__config_parse(m.doc, &newcfg, &vem, &fault);
+    /* The client never saw this document: its messages name objects, not
+     * indexes into it. */
+    rc = ctl__config_parse(m.doc, &newcfg, &vem, &fault, true);
     if (rc == -ENOMEM) {
         rc = nomem(&m);
         goto out;
@@ -330,8 +332,10 @@ static int want_vlan_mac(struct mctx *m, uint16_t *vid, struct vsa_mac *mac)
     return 0;
 }
 
-/* A `vlan` parameter as its canonical JSON, or the default when absent. */
-static int want_vlan_json(struct mctx *m, bool *present, json_t **out)
+/* A `vlan` parameter as its canonical JSON, or the default when absent;
+ * *mode_out (if not NULL) gets it parsed. */
+static int want_vlan_json(struct mctx *m, bool *present, json_t **out,
+                          struct vlan_port_mode *mode_out)
 {
     struct vlan_port_mode mode;
     struct vsa_errmsg vem;
@@ -346,6 +350,8 @@ static int want_vlan_json(struct mctx *m, bool *present, json_t **out)
     if (rc > 0 && ctl_vlan_from_json(v, &mode, &vem) < 0)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
                                "parameter %s", vem.msg);
+    if (mode_out)
+        *mode_out = mode;
     *out = ctl_vlan_to_json(&mode);
     return *out ? 0 : nomem(m);
 }
@@ -687,7 +693,7 @@ static int m_port_add(struct mctx *m)
         return rc;
     if ((rc = port_exists(m, name)) < 0)
         return rc;
-    if ((rc = want_vlan_json(m, NULL, &vlan)) < 0)
+    if ((rc = want_vlan_json(m, NULL, &vlan, NULL)) < 0)
         return rc;
 
     ports = doc_array(m, "ports");
@@ -723,18 +729,22 @@ static int m_port_del(struct mctx *m)
     if ((rc = want_port(m, "name", &p)) < 0)
         return rc;
     port = &cfg->ports[p];
+    /* Worded for both clients: the vesperctl command, then the method. */
     if (ctl_port_is_vm_nic(port))
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
-                               "port \"%s\" is NIC \"%s\" of VM \"%s\"; "
-                               "delete it with vm.nic.del", port->name,
-                               port->nic, cfg->vms[port->vm_idx].name);
+                               "port \"%s\" is NIC \"%s\" of VM \"%s\": "
+                               "delete the NIC instead ('vesperctl vm nic "
+                               "del %s %s', RPC vm.nic.del)", port->name,
+                               port->nic, cfg->vms[port->vm_idx].name,
+                               cfg->vms[port->vm_idx].name, port->nic);
     if (port->cls == CTL_PORT_UPLINK || port->cls == CTL_PORT_INTERNAL)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
-                               "port \"%s\" is the %s of switch \"%s\"; it "
-                               "goes with its switch (switch.del)",
-                               port->name,
+                               "port \"%s\" is the %s of switch \"%s\" and "
+                               "goes only with it ('vesperctl switch del "
+                               "%s', RPC switch.del)", port->name,
                                port->cls == CTL_PORT_UPLINK ? "uplink"
                                                             : "host vNIC",
+                               cfg->switches[port->switch_idx].name,
                                cfg->switches[port->switch_idx].name);
     n_fdb = remove_statics_of(m, (uint32_t)p, 1);
     json_array_remove(json_object_get(m->doc, "ports"), (size_t)p);
@@ -744,8 +754,39 @@ static int m_port_del(struct mctx *m)
     return 0;
 }
 
+/* A port's static FDB entries pin their VLANs on it.  A new VLAN mode
+ * without one of them is refused here, naming the entry and the ways out:
+ * the check of the new document would only say that the port is not a
+ * member of the VLAN. */
+static int statics_keep_vlans(struct mctx *m, uint32_t p,
+                              const struct vlan_port_mode *mode)
+{
+    const struct ctl_config *cfg = m->cfg;
+    struct vlan_port compiled;
+    char mbuf[VSA_MAC_STRLEN];
+
+    vlan_port_compile(mode, &compiled);
+    for (uint32_t i = 0; i < cfg->n_fdb_static; i++) {
+        const struct ctl_fdb_static *f = &cfg->fdb_static[i];
+
+        if (f->port_idx != p || vlan_bitmap_test(compiled.member, f->vid))
+            continue;
+        vsa_mac_format(&f->mac, mbuf);
+        return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
+                               "static FDB entry %s in VLAN %u on port "
+                               "\"%s\" needs the port in VLAN %u: delete the "
+                               "entry first ('vesperctl fdb del %s --vlan %u "
+                               "--mac %s', RPC fdb.del) or keep VLAN %u",
+                               mbuf, f->vid, cfg->ports[p].name, f->vid,
+                               cfg->switches[f->switch_idx].name, f->vid,
+                               mbuf, f->vid);
+    }
+    return 0;
+}
+
 static int m_port_set(struct mctx *m)
 {
+    struct vlan_port_mode mode;
     uint64_t learn_limit;
     json_t *vlan = NULL, *port;
     bool has_vlan;
@@ -761,8 +802,12 @@ static int m_port_set(struct mctx *m)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
                                "missing parameter: give \"vlan\" and/or "
                                "\"learn_limit\"");
-    if ((rc = want_vlan_json(m, &has_vlan, &vlan)) < 0)
+    if ((rc = want_vlan_json(m, &has_vlan, &vlan, &mode)) < 0)
         return rc;
+    if (has_vlan && (rc = statics_keep_vlans(m, (uint32_t)p, &mode)) < 0) {
+        json_decref(vlan);
+        return rc;
+    }
     port = doc_port_item(m, (uint32_t)p);
     if ((has_vlan && jset(port, "vlan", json_incref(vlan))) ||
         (has_limit &&
@@ -1016,7 +1061,7 @@ static int m_vm_nic_add(struct mctx *m)
     snprintf(port, sizeof(port), "%s.%s", vmname, name);
     if ((rc = port_exists(m, port)) < 0)
         return rc;
-    if ((rc = want_vlan_json(m, NULL, &vlan)) < 0)
+    if ((rc = want_vlan_json(m, NULL, &vlan, NULL)) < 0)
         return rc;
 
     vmobj = doc_item(m, "vms", (uint32_t)v);

@@ -27,9 +27,15 @@ enum ctl__fault {
     CTL__FAULT_RULE,        /* membership, VLAN, learn limit, size limits */
 };
 
-/* ctl_config_parse() that also reports the class of the fault. */
+/* ctl_config_parse() that also reports the class of the fault.  With
+ * by_name, messages name objects as an operator knows them (`port "p1"`,
+ * `NIC "eth0" of VM "vm1"`, `static FDB entry MAC in VLAN V on switch
+ * "s"`) rather than by their place in the document (`ports[3] ("p1")`,
+ * `fdb_static[1]`): for a document ctl_mutate built, which its client
+ * never saw. */
 int ctl__config_parse(const json_t *doc, struct ctl_config **out,
-                      struct vsa_errmsg *em, enum ctl__fault *fault);
+                      struct vsa_errmsg *em, enum ctl__fault *fault,
+                      bool by_name);
 
 /* "object", "array", "string", "integer", "real", "boolean", "null". */
 const char *ctl__json_type_name(const json_t *v);

@@ -382,16 +382,25 @@ static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
     const char *pname = NULL;
     struct vsw_port *vp;
     const struct ctl_port *cp;
+    char qb[QUOTE_SIZE];
 
     *port_id = -1;
     if (ctl_param_string(params, "port", false, &pname, e) < 0)
         return -1;
     if (!pname)
         return 0;
+    /* A name that exists nowhere is a typo, not a port elsewhere: say
+     * which, as port.show and fdb.add do. */
     cp = find_port(d, pname, &vp);
-    if (!cp || cp->switch_idx != (uint32_t)si) {
-        err_set(e, CTL_RPC_NOT_FOUND, "port '%s' is not on switch '%s'",
-                pname, d->cfg->switches[si].name);
+    if (!cp) {
+        err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
+                quoted(pname, qb));
+        return -1;
+    }
+    if (cp->switch_idx != (uint32_t)si) {
+        err_set(e, CTL_RPC_RULE, "port \"%s\" is on switch \"%s\", not "
+                "\"%s\"", cp->name, d->cfg->switches[cp->switch_idx].name,
+                d->cfg->switches[si].name);
         return -1;
     }
     *port_id = vp ? vsw_port_id(vp) : FDB_NO_PORT;

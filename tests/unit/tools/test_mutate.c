@@ -8,8 +8,11 @@
  * port.del take their static entries with them, port.set replaces the vlan
  * object whole, new objects are canonical) and result; every error class
  * is reported with its code (-32601, -32602, -32001, -32002, -32003,
- * -32004) and a message naming the object; duplicates of switch, port,
- * devargs device and ifname are -32002; and after any failed mutation the
+ * -32004) and a message naming the object as the client knows it, never
+ * by its index in a document it did not see (port.del of a VM NIC or an
+ * uplink names the vesperctl command and the method; port.set refused by
+ * a static entry names the entry and the ways out); duplicates of switch,
+ * port, devargs device and ifname are -32002; and after any failed mutation the
  * input document is byte-identical (json_dumps with JSON_SORT_KEYS before
  * and after) and no new document or result is returned.
  * VMs: vm.add / vm.del / vm.nic.add / vm.nic.del / vm.nic.set write
@@ -59,8 +62,15 @@ static json_t *mutate_ok(const json_t *doc, const char *method,
     return newdoc;
 }
 
+/* Document arrays: a message that names an object by its index in one
+ * ("ports[3]") speaks of a document the client never saw. */
+static const char *const doc_indexes[] = {
+    "switches[", "ports[", "vms[", "nics[", "fdb_static[", NULL,
+};
+
 /* Runs a mutation that must fail with `code` and a message containing
- * `msg`, leaving `doc` byte-identical. */
+ * `msg`, leaving `doc` byte-identical.  Unless the stored document itself
+ * is at fault (-32004), the message names objects, not indexes. */
 static void mutate_fail(const json_t *doc, const char *method,
                         const char *params, int code, const char *msg)
 {
@@ -77,6 +87,11 @@ static void mutate_fail(const json_t *doc, const char *method,
         fail_msg("%s %s: code %d, expected %d (%s)", method,
                  params ? params : "", e.code, code, e.msg);
     assert_substr(e.msg, msg);
+    for (const char *const *ix = doc_indexes; code != CTL_RPC_SYSTEM && *ix;
+         ix++)
+        if (strstr(e.msg, *ix))
+            fail_msg("%s %s: \"%s\" names a document index", method,
+                     params ? params : "", e.msg);
     assert_null(newdoc);
     assert_null(res);
     after = jdump(doc);
@@ -277,13 +292,13 @@ static void test_switch_add_errors(void **state)
                 CTL_RPC_EXISTS, "port \"vesper0\" exists already");
     mutate_fail(doc, "switch.add",
                 "{'name':'s','type':'external','uplink':'eth0'}",
-                CTL_RPC_EXISTS, "ifname: \"eth0\" is already used by ports[1] "
-                "(\"ext.uplink\")");
+                CTL_RPC_EXISTS, "port \"s.uplink\": ifname: \"eth0\" is "
+                "already used by port \"ext.uplink\"");
     mutate_fail(doc, "switch.add",
                 "{'name':'s','type':'external','uplink_devargs':"
                 "'net_ring0,x=1'}", CTL_RPC_EXISTS,
-                "devargs: device \"net_ring0\" is already used by ports[3] "
-                "(\"p1\")");
+                "port \"s.uplink\": devargs: device \"net_ring0\" is already "
+                "used by port \"p1\"");
     {
         json_t *d = mutate_ok(doc, "port.add",
                               "{'name':'x.uplink','switch':'priv',"
@@ -368,7 +383,7 @@ static void test_switch_set(void **state)
                 CTL_RPC_INVALID_PARAMS, "unknown parameter \"type\"");
     /* p2 has learn_limit 100: the switch cannot shrink below it. */
     mutate_fail(doc, "switch.set", "{'name':'priv','fdb_max':99}",
-                CTL_RPC_RULE, "ports[4] (\"p2\"): learn_limit: 100 exceeds "
+                CTL_RPC_RULE, "port \"p2\": learn_limit: 100 exceeds "
                 "fdb_max 99 of switch \"priv\"");
     json_decref(doc);
 }
@@ -441,12 +456,12 @@ static void test_port_add(void **state)
                 "port \"p1\" exists already");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
                 "'devargs':'NET_RING0,iface=x'}", CTL_RPC_EXISTS,
-                "devargs: device \"NET_RING0\" is already used by ports[3] "
-                "(\"p1\")");
+                "port \"p3\": devargs: device \"NET_RING0\" is already used "
+                "by port \"p1\"");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
                 "'class':'internal','ifname':'eth0'}", CTL_RPC_EXISTS,
-                "ifname: \"eth0\" is already used by ports[1] "
-                "(\"ext.uplink\")");
+                "port \"p3\": ifname: \"eth0\" is already used by port "
+                "\"ext.uplink\"");
     /* membership rules */
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
                 "'class':'internal','ifname':'t3'}", CTL_RPC_RULE,
@@ -478,9 +493,13 @@ static void test_port_del(void **state)
     mutate_fail(doc, "port.del", "{'name':'p9'}", CTL_RPC_NOT_FOUND,
                 "port \"p9\" does not exist");
     mutate_fail(doc, "port.del", "{'name':'ext.uplink'}", CTL_RPC_RULE,
-                "port \"ext.uplink\" is the uplink of switch \"ext\"");
+                "port \"ext.uplink\" is the uplink of switch \"ext\" and "
+                "goes only with it ('vesperctl switch del ext', RPC "
+                "switch.del)");
     mutate_fail(doc, "port.del", "{'name':'vesper0'}", CTL_RPC_RULE,
-                "port \"vesper0\" is the host vNIC of switch \"default\"");
+                "port \"vesper0\" is the host vNIC of switch \"default\" "
+                "and goes only with it ('vesperctl switch del default', RPC "
+                "switch.del)");
     mutate_fail(doc, "port.del", "{'name':'p1','force':true}",
                 CTL_RPC_INVALID_PARAMS, "unknown parameter \"force\"");
     json_decref(doc);
@@ -500,10 +519,14 @@ static void test_port_set(void **state)
                 "'vlan':{'mode':'trunk','allowed':'100-200','native':7,"
                 "'native_tagged':true}}");
     json_decref(d);
-    /* The static entry in VLAN 200 pins that VLAN on the uplink. */
+    /* The static entry in VLAN 200 pins that VLAN on the uplink: the
+     * message names the entry and the ways out, in CLI and RPC terms. */
     mutate_fail(doc, "port.set", "{'name':'ext.uplink','vlan':{'mode':"
                 "'access','vid':1}}", CTL_RPC_RULE,
-                "port \"ext.uplink\" is not a member of VLAN 200");
+                "static FDB entry 02:00:00:00:00:02 in VLAN 200 on port "
+                "\"ext.uplink\" needs the port in VLAN 200: delete the entry "
+                "first ('vesperctl fdb del ext --vlan 200 --mac "
+                "02:00:00:00:00:02', RPC fdb.del) or keep VLAN 200");
     /* vlan is replaced whole: absent trunk keys take their defaults. */
     d = mutate_ok(doc, "port.set", "{'name':'ext.uplink','vlan':{'mode':"
                   "'trunk','allowed':'200'}}", NULL);
@@ -522,7 +545,8 @@ static void test_port_set(void **state)
                 "give \"vlan\" and/or \"learn_limit\"");
     mutate_fail(doc, "port.set", "{'name':'p2','vlan':{'mode':'access',"
                 "'vid':30}}", CTL_RPC_RULE,
-                "fdb_static[0]: port \"p2\" is not a member of VLAN 20");
+                "static FDB entry 02:00:00:00:00:01 in VLAN 20 on port "
+                "\"p2\" needs the port in VLAN 20");
     mutate_fail(doc, "port.set", "{'name':'p1','vlan':{'mode':'trunk',"
                 "'native_tagged':true}}", CTL_RPC_INVALID_PARAMS,
                 "vlan.native_tagged: needs a native VLAN");
@@ -867,8 +891,7 @@ static void test_vm_nic_add(void **state)
         }
         mutate_fail(cur, "vm.nic.add",
                     "{'vm':'vm1','switch':'priv','type':'synthetic'}",
-                    CTL_RPC_RULE, "vms[0] (\"vm1\"): nics: 9 entries, at "
-                    "most 8");
+                    CTL_RPC_RULE, "VM \"vm1\": 9 NICs, at most 8");
         json_decref(cur);
     }
     json_decref(doc);
@@ -972,8 +995,9 @@ static void test_vm_ports(void **state)
 
     (void)state;
     mutate_fail(doc, "port.del", "{'name':'vm1.eth0'}", CTL_RPC_RULE,
-                "port \"vm1.eth0\" is NIC \"eth0\" of VM \"vm1\"; delete it "
-                "with vm.nic.del");
+                "port \"vm1.eth0\" is NIC \"eth0\" of VM \"vm1\": delete the "
+                "NIC instead ('vesperctl vm nic del vm1 eth0', RPC "
+                "vm.nic.del)");
     mutate_fail(doc, "port.add", "{'name':'x','switch':'priv',"
                 "'class':'synthetic'}", CTL_RPC_INVALID_PARAMS,
                 "synthetic ports are VM NICs, created by vm.nic.add");
@@ -990,7 +1014,7 @@ static void test_vm_ports(void **state)
     /* a NIC's VLAN change must keep its static entry's VLAN */
     mutate_fail(doc, "port.set", "{'name':'vm1.eth0','vlan':{'mode':"
                 "'access','vid':21}}", CTL_RPC_RULE,
-                "port \"vm1.eth0\" is not a member of VLAN 20");
+                "in VLAN 20 on port \"vm1.eth0\" needs the port in VLAN 20");
     mutate_fail(doc, "switch.del", "{'name':'priv'}", CTL_RPC_RULE,
                 "switch \"priv\" still has ports attached (p1, vm1.eth0)");
     mutate_fail(doc, "switch.del", "{'name':'ext'}", CTL_RPC_RULE,
