@@ -16,6 +16,8 @@
 #    names the entry and the ways out, a duplicate device names the port
 #    that has it, fdb show --port tells a missing port from one on another
 #    switch; a client's long name is cut in a message, saying so.
+#  * A --timeout that expires (exit 3) says that the change may still have
+#    been applied, and it is.
 . "$(dirname "$0")/lib.sh"
 
 # same ACTUAL EXPECTED MSG: assert_eq for long values (logs their length
@@ -127,3 +129,16 @@ expect_err "--name -h" 2 "--name needs a value" \
     vm nic add vm1 --switch lab --type synthetic --name -h
 out=$(ctl switch del -h) || fail "switch del -h exits $?"
 assert_contains "$out" "usage: vesperctl switch del NAME" "switch del -h is help"
+
+# --- a timeout is not "not done"
+out=$(ctl --timeout 0.001 switch add tmo --type private 2>&1)
+rc=$?
+if [ "$rc" = 3 ]; then
+    assert_contains "$out" \
+        "; the request may still have been applied: check with 'vesperctl config show'" \
+        "a change that timed out says it may still have been applied"
+else
+    assert_eq "$rc" 0 "switch add within 1 ms (no timeout this time)"
+fi
+wait_for "ctl switch show tmo" 5 || fail "the switch whose switch add timed out was not created"
+ok "the switch whose switch add timed out (exit $rc) exists"

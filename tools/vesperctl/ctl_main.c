@@ -48,6 +48,32 @@ static int call_failed(FILE *err, int rc, const struct vsa_errmsg *em)
     return CTL_EXIT_FAIL;
 }
 
+/*
+ * What a request that timed out may have done.  vesperd does not drop a
+ * request it has read when its client stops waiting: a change that
+ * arrives late is made all the same (an exit status of 3, "unreachable",
+ * does not mean "not done").  Reads need no warning.  Returns the sentence
+ * to add to the timeout message, or "".
+ */
+static const char *timeout_hint(const char *method)
+{
+    static const char *const reads[] = {
+        "switch.list", "switch.show", "port.list", "port.show", "fdb.show",
+        "stats.get", "config.get", "daemon.info", "vm.list", "vm.show",
+        "capture.status",
+    };
+    static const char *const unpersisted[] = {"fdb.flush", "stats.clear"};
+
+    for (size_t i = 0; i < sizeof(reads) / sizeof(*reads); i++)
+        if (!strcmp(method, reads[i]))
+            return "";
+    for (size_t i = 0; i < sizeof(unpersisted) / sizeof(*unpersisted); i++)
+        if (!strcmp(method, unpersisted[i]))
+            return "; the request may still have been applied";
+    return "; the request may still have been applied: check with "
+           "'vesperctl config show'";
+}
+
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000,
@@ -215,6 +241,12 @@ int vesperctl_main(int argc, char **argv, FILE *out, FILE *err)
         exit_code = run_capture(conn, &req, out, err);
     } else {
         rc = ctl_conn_call(conn, req.method, req.params, &result, &em);
+        if (rc == -ETIMEDOUT) {
+            size_t n = strlen(em.msg); /* ~40 bytes of 512: room left */
+
+            snprintf(em.msg + n, sizeof(em.msg) - n, "%s",
+                     timeout_hint(req.method));
+        }
         if (rc < 0) {
             exit_code = call_failed(err, rc, &em);
         } else {
