@@ -204,12 +204,34 @@ assert_eq "$(entries)" 0 "no record left"
 # (e3) a second vesperd on the same socket is refused before it touches
 # anything: its start-up would take the first one's records for leftovers
 out=$(timeout 60 "$VESPERD" --config "$TMP/third.json" --socket "$VT_SOCK" \
-    --cores 0,1 --file-prefix "${VT_PREFIX}x" $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) 2>&1)
+    --vm-dir "$TMP/third-vm" --cores 0,1 --file-prefix "${VT_PREFIX}x" $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) 2>&1)
 rc=$?
 rm -rf "/var/run/dpdk/${VT_PREFIX}x" # its EAL's runtime files (no-huge mode)
 log "second vesperd on $VT_SOCK -> exit $rc: $(tail -1 <<<"$out")"
 assert_eq "$rc" 1 "a second vesperd on the same socket exits 1"
-assert_contains "$out" "another vesperd is running" "it says why"
+assert_contains "$out" "another vesperd is running with the NIC state directory" "it says why"
+vesperd_alive || fail "the first vesperd died"
+ctl_ok info
+# (e4) nor on the same configuration file with another socket and VM
+# directory (both would save into it), (e5) nor on the same VM socket
+# directory (each would replace the other's partition sockets)
+second_vesperd() { # CONFIG SOCKET VMDIR
+    out=$(timeout 60 "$VESPERD" --config "$1" --socket "$2" --vm-dir "$3" \
+        --cores 0,1 --file-prefix "${VT_PREFIX}x" \
+        $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) 2>&1)
+    rc=$?
+    rm -rf "/var/run/dpdk/${VT_PREFIX}x"
+    log "second vesperd ($1, $2, $3) -> exit $rc: $(tail -1 <<<"$out")"
+}
+cfg_before=$(cat "$VT_CONFIG")
+second_vesperd "$VT_CONFIG" "$TMP/second.sock" "$TMP/second-vm"
+assert_eq "$rc" 1 "a second vesperd on the same configuration exits 1"
+assert_contains "$out" "another vesperd is running with the configuration $VT_CONFIG" "it names the file"
+assert_eq "$(cat "$VT_CONFIG")" "$cfg_before" "the configuration file is untouched"
+[ -e "$TMP/second.sock" ] && fail "the refused vesperd made its socket"
+second_vesperd "$TMP/third.json" "$TMP/second.sock" /run/vesper/vm # the first one's (the default)
+assert_eq "$rc" 1 "a second vesperd on the same VM socket directory exits 1"
+assert_contains "$out" "with the VM socket directory /run/vesper/vm" "it names the directory"
 vesperd_alive || fail "the first vesperd died"
 ctl_ok info
 ok "kernel NICs given back after SIGKILL"

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -291,4 +292,34 @@ static int sync_dir(const char *dir)
         err = errno;
     close(fd);
     return err;
+}
+
+int ctl_store_lock(const char *path, struct vsa_errmsg *em)
+{
+    char dir[PATH_MAX], lock[PATH_MAX];
+    int fd, rc, err;
+
+    if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
+    dir_of(path, dir, sizeof(dir));
+    rc = make_dirs(dir, em);
+    if (rc < 0)
+        return rc;
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        err = errno;
+        return vsa_errmsg_set(em, -err, "cannot open %s: %s", lock,
+                              strerror(err));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        err = errno;
+        close(fd);
+        if (err == EWOULDBLOCK)
+            return vsa_errmsg_set(em, -EBUSY, "another vesperd is running "
+                                  "with the configuration %s (it holds %s)",
+                                  path, lock);
+        return vsa_errmsg_set(em, -err, "cannot lock %s: %s", lock,
+                              strerror(err));
+    }
+    return fd;
 }

@@ -221,6 +221,16 @@ int main(int argc, char **argv)
         json_decref(doc);
         return 0;
     }
+    /* One vesperd per configuration file and per VM socket directory
+     * (the control socket's is taken with the NIC state directory, by
+     * vsw_create): refused before DPDK starts or anything is touched.
+     * The descriptors stay open for the process's life. */
+    if (ctl_store_lock(d.config_path, &em) < 0 ||
+        vd_vm_dir_lock(d.vm_dir, &em) < 0) {
+        fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
+        json_decref(doc);
+        return 1;
+    }
 
     /* Block the signals that stop vesperd before DPDK starts its threads,
      * so that every thread inherits the mask and the signals reach our

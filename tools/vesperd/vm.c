@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -822,6 +823,39 @@ static void vm_after(struct vd_vm *vm)
 }
 
 /* ---- public: lifecycle ---------------------------------------------------- */
+
+int vd_vm_dir_lock(const char *vm_dir, struct vsa_errmsg *em)
+{
+    char lock[PATH_MAX];
+    int fd, rc, err;
+
+    if ((size_t)snprintf(lock, sizeof(lock), "%s/.lock", vm_dir) >=
+        sizeof(lock))
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long",
+                              vm_dir);
+    rc = mkdir_p(vm_dir);
+    if (rc)
+        return vsa_errmsg_set(em, rc, "cannot create the VM socket "
+                              "directory %s: %s", vm_dir, strerror(-rc));
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        err = errno;
+        return vsa_errmsg_set(em, -err, "cannot open %s: %s", lock,
+                              strerror(err));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        err = errno;
+        close(fd);
+        if (err == EWOULDBLOCK)
+            return vsa_errmsg_set(em, -EBUSY, "another vesperd is running "
+                                  "with the VM socket directory %s (it holds "
+                                  "%s; give this one another --vm-dir)",
+                                  vm_dir, lock);
+        return vsa_errmsg_set(em, -err, "cannot lock %s: %s", lock,
+                              strerror(err));
+    }
+    return fd;
+}
 
 int vd_vm_host_create(const char *vm_dir, struct vd_vm_host **out,
                       struct vsa_errmsg *em)

@@ -254,6 +254,13 @@ struct vd_vm_dev_ops {
 
 /* ---- Lifecycle ---------------------------------------------------------- */
 
+/* Locks `vm_dir` for this process (created if missing, mode 0755): an
+ * exclusive flock(2) on "<vm_dir>/.lock", dropped by the kernel when the
+ * process ends.  Two vesperds on one directory would each replace the
+ * other's partition sockets.  Returns the lock's descriptor (keep it open),
+ * -EBUSY if another process holds it (em says so), or another -errno. */
+int vd_vm_dir_lock(const char *vm_dir, struct vsa_errmsg *em);
+
 /* An empty VM set whose sockets go into `vm_dir` (created on demand, mode
  * 0755).  Returns 0, -ENAMETOOLONG, -ENOMEM or the -errno of epoll/eventfd
  * (em says which). */
