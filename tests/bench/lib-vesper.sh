@@ -58,7 +58,7 @@ run_vesper() {
     new_prefix vsp; local prefix=$DPDK_PREFIX
     # shellcheck disable=SC2054  # commas belong to the arguments
     local cmd=("$VESPERD" --config "$run/config.json" --socket "$VESPER_SOCK" --cores 0,1
-               --mbufs "$VESPER_MBUFS" --file-prefix "$prefix")
+               --vm-dir "$run/vm" --mbufs "$VESPER_MBUFS" --file-prefix "$prefix")
     [ "$BENCH_HUGE" = 1 ] || cmd+=(--no-huge)
     # (vesperd itself adds --no-pci, and --in-memory with hugepages or
     # --no-huge -m 1024 --file-prefix P without; EAL extras would go after "--")

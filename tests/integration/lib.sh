@@ -357,8 +357,10 @@ write_empty_config() {
 # start_vesperd [EXTRA-ARGS...]: starts vesperd on $VT_CONFIG and waits (at
 # most 30 s) until it answers.  Writes an empty config first if none exists.
 start_vesperd() {
+    # a private --vm-dir unless the test names one (the last one counts):
+    # the default /run/vesper/vm is held by any other vesperd running here
     local args=(--config "$VT_CONFIG" --socket "$VT_SOCK" --cores 0,1
-                --file-prefix "$VT_PREFIX")
+                --file-prefix "$VT_PREFIX" --vm-dir "$TMP/vm")
     [ -f "$VT_CONFIG" ] || write_empty_config
     [ "${VT_NO_HUGE:-0}" = 1 ] && args+=(--no-huge)
     echo "---- start $(date +%T.%N) ----" >>"$TMP/vesperd.log"

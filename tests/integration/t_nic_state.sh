@@ -229,9 +229,9 @@ assert_eq "$rc" 1 "a second vesperd on the same configuration exits 1"
 assert_contains "$out" "another vesperd is running with the configuration $VT_CONFIG" "it names the file"
 assert_eq "$(cat "$VT_CONFIG")" "$cfg_before" "the configuration file is untouched"
 [ -e "$TMP/second.sock" ] && fail "the refused vesperd made its socket"
-second_vesperd "$TMP/third.json" "$TMP/second.sock" /run/vesper/vm # the first one's (the default)
+second_vesperd "$TMP/third.json" "$TMP/second.sock" "$TMP/vm" # the first one's
 assert_eq "$rc" 1 "a second vesperd on the same VM socket directory exits 1"
-assert_contains "$out" "with the VM socket directory /run/vesper/vm" "it names the directory"
+assert_contains "$out" "with the VM socket directory $TMP/vm" "it names the directory"
 vesperd_alive || fail "the first vesperd died"
 ctl_ok info
 ok "kernel NICs given back after SIGKILL"
