@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdio_ext.h>
@@ -283,6 +284,15 @@ static const struct {
     { OPENPROM_SUPER_MAGIC, "openpromfs" },
 };
 
+/* The name of the pseudo filesystem of statfs type f_type, or NULL. */
+static const char *pseudo_fs_name(unsigned long f_type)
+{
+    for (size_t i = 0; i < sizeof(pseudo_fs) / sizeof(pseudo_fs[0]); i++)
+        if (f_type == pseudo_fs[i].magic)
+            return pseudo_fs[i].name;
+    return NULL;
+}
+
 /* The pseudo filesystem fd is on, or NULL (also when fstatfs fails: the
  * file passed fstat, and an unknown filesystem is not refused). */
 static const char *pseudo_fs_of(int fd)
@@ -291,10 +301,41 @@ static const char *pseudo_fs_of(int fd)
 
     if (fstatfs(fd, &sfs) != 0)
         return NULL;
-    for (size_t i = 0; i < sizeof(pseudo_fs) / sizeof(pseudo_fs[0]); i++)
-        if ((unsigned long)sfs.f_type == pseudo_fs[i].magic)
-            return pseudo_fs[i].name;
-    return NULL;
+    return pseudo_fs_name((unsigned long)sfs.f_type);
+}
+
+/* The pseudo filesystem `file` is on, or would be created on (its
+ * directory's), before anything opens it: an open there can act already
+ * (O_CREAT in mqueue makes a queue, some debugfs files act on open).
+ * NULL if not, or if that cannot be told yet (fstatfs checks again). */
+static const char *pseudo_fs_of_path(const char *file, bool exists)
+{
+    char dir[PATH_MAX];
+    const char *slash;
+    struct statfs sfs;
+
+    if (exists)
+        return statfs(file, &sfs) == 0
+                   ? pseudo_fs_name((unsigned long)sfs.f_type)
+                   : NULL;
+    slash = strrchr(file, '/');
+    if (!slash || (size_t)(slash - file) >= sizeof(dir))
+        return NULL;
+    if (slash == file)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+    return statfs(dir, &sfs) == 0 ? pseudo_fs_name((unsigned long)sfs.f_type)
+                                  : NULL;
+}
+
+static int pseudo_fs_refused(const char *file, const char *fs,
+                             struct vsa_errmsg *em)
+{
+    return vsa_errmsg_set(em, -EINVAL, "cannot write %s: it is on %s, a "
+                          "kernel pseudo filesystem where a write is a "
+                          "command, not data; capture to a file on a disk or "
+                          "tmpfs", file, fs);
 }
 
 /* Opens `file` for a capture: a new file, or an existing regular file that
@@ -318,6 +359,7 @@ static int open_capture_file(const struct vsw *sw, const char *file,
     bool known = false;
     const char *fs;
     struct stat pre;
+    bool exists;
     int fd, err;
 
     /* Opening can itself act: a FIFO's open wakes the reader waiting on
@@ -325,11 +367,15 @@ static int open_capture_file(const struct vsw *sw, const char *file,
      * controlling tty.  So an existing path that is not a regular file is
      * refused before any open, and the open cannot block or take a tty
      * (fstat below checks again what was opened). */
-    if (lstat(file, &pre) == 0 && !S_ISREG(pre.st_mode))
+    exists = lstat(file, &pre) == 0;
+    if (exists && !S_ISREG(pre.st_mode))
         return vsa_errmsg_set(em, -EINVAL, "cannot write %s: %s", file,
                               S_ISLNK(pre.st_mode)
                                   ? "it is a symbolic link"
                                   : "not a regular file");
+    fs = pseudo_fs_of_path(file, exists);
+    if (fs)
+        return pseudo_fs_refused(file, fs, em);
     fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
                         O_NOCTTY, 0644);
     if (fd < 0) {
@@ -346,10 +392,7 @@ static int open_capture_file(const struct vsw *sw, const char *file,
     fs = pseudo_fs_of(fd);
     if (fs) {
         close(fd);
-        return vsa_errmsg_set(em, -EINVAL, "cannot write %s: it is on %s, a "
-                              "kernel pseudo filesystem where a write is a "
-                              "command, not data; capture to a file on a "
-                              "disk or tmpfs", file, fs);
+        return pseudo_fs_refused(file, fs, em);
     }
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         const struct vsw_capture *c = sw->captures[i];
@@ -401,8 +444,10 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
             slot = i;
             break;
         }
-        if (sw->captures[i]->done && slot < 0)
-            slot = i; /* reuse the oldest finished slot if none is free */
+        /* if none is free, reuse the oldest finished one (lowest id) */
+        if (sw->captures[i]->done &&
+            (slot < 0 || sw->captures[i]->id < sw->captures[slot]->id))
+            slot = i;
     }
     if (slot < 0)
         return vsa_errmsg_set(em, -EBUSY, "%d captures are running already",

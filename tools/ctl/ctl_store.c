@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -296,9 +297,12 @@ static int sync_dir(const char *dir)
 
 int ctl_store_lock(const char *path, struct vsa_errmsg *em)
 {
-    char dir[PATH_MAX], lock[PATH_MAX];
+    char dir[PATH_MAX], lock[PATH_MAX], real[PATH_MAX];
     int fd, rc, err;
 
+    /* the file itself, whatever path names it (a symbolic link, ./) */
+    if (realpath(path, real))
+        path = real;
     if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
         return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
     dir_of(path, dir, sizeof(dir));

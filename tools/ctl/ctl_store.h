@@ -67,9 +67,9 @@ int ctl_store_save(const char *path, const json_t *doc,
                    struct vsa_errmsg *em);
 
 /* Locks the configuration at `path` for this process: an exclusive
- * flock(2) on "<path>.lock" (created mode 0600, its directory as
- * ctl_store_save would), which the kernel drops when the process ends,
- * however it ends.  One daemon per configuration file: two would each
+ * flock(2) on "<path>.lock" (the path resolved if the file exists; created
+ * mode 0600, its directory as ctl_store_save would), which the kernel
+ * drops when the process ends, however it ends.  One daemon per configuration file: two would each
  * overwrite what the other saved.  Returns the lock's file descriptor (keep
  * it open), -EBUSY if another process holds it (em names the file), or
  * another -errno. */

@@ -60,13 +60,16 @@ static const char *timeout_hint(const char *method)
     static const char *const reads[] = {
         "switch.list", "switch.show", "port.list", "port.show", "fdb.show",
         "stats.get", "config.get", "daemon.info", "vm.list", "vm.show",
-        "capture.status",
+        "capture.status", "capture.list",
     };
     static const char *const unpersisted[] = {"fdb.flush", "stats.clear"};
 
     for (size_t i = 0; i < sizeof(reads) / sizeof(*reads); i++)
         if (!strcmp(method, reads[i]))
             return "";
+    if (!strncmp(method, "capture.", 8)) /* start, stop: not in the config */
+        return "; the request may still have been applied: check with "
+               "'vesperctl capture list'";
     for (size_t i = 0; i < sizeof(unpersisted) / sizeof(*unpersisted); i++)
         if (!strcmp(method, unpersisted[i]))
             return "; the request may still have been applied";
@@ -137,8 +140,14 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
     /* No SA_RESTART: Ctrl-C must cut the 100 ms sleep short. */
     sigemptyset(&sa.sa_mask);
     ctl_main__interrupted = 0;
-    for (size_t i = 0; i < N_CAPTURE_SIGNALS; i++)
-        sigaction(capture_signals[i], &sa, &old_sa[i]);
+    /* A signal this process inherited as ignored stays ignored: under
+     * nohup (SIGHUP) or as a background job of a script (SIGINT) the
+     * caller asked for the capture to survive it. */
+    for (size_t i = 0; i < N_CAPTURE_SIGNALS; i++) {
+        sigaction(capture_signals[i], NULL, &old_sa[i]);
+        if (old_sa[i].sa_handler != SIG_IGN)
+            sigaction(capture_signals[i], &sa, NULL);
+    }
 
     rc = ctl_conn_call(c, req->method, req->params, &res, &em);
     if (rc < 0) {

@@ -243,6 +243,11 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGHUP);
     sigaddset(&mask, SIGQUIT);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    /* A write past a file size limit (ulimit -f, systemd's LimitFSIZE=)
+     * fails with EFBIG instead of killing vesperd with SIGXFSZ: a capture
+     * that reaches it ends with that error, and DPDK's own memory files
+     * (their ftruncate counts too) make the EAL fail with a message. */
+    signal(SIGXFSZ, SIG_IGN);
 
     /* EAL arguments */
     d.hugepages = !no_huge && hugepages_usable();

@@ -624,6 +624,7 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
     enum vsw_capture_dir cd;
     struct vsw_port *vp;
     struct vsa_errmsg em = { "" };
+    char qb[QUOTE_SIZE];
     int id;
 
     if (known_only(params, keys, e) ||
@@ -643,16 +644,18 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
         cd = VSW_CAPTURE_BOTH;
     else
         return err_set(e, CTL_RPC_INVALID_PARAMS,
-                       "direction: '%s' is not rx, tx or both", dir);
+                       "direction: '%s' is not rx, tx or both",
+                       quoted(dir, qb));
     if (file[0] != '/')
         return err_set(e, CTL_RPC_INVALID_PARAMS,
-                       "file: '%s' is not an absolute path", file);
+                       "file: '%s' is not an absolute path",
+                       quoted(file, qb));
     if (!find_port(d, pname, &vp))
         return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
-                       pname);
+                       quoted(pname, qb));
     if (!vp)
         return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
-                       "datapath yet; nothing to capture", pname);
+                       "datapath yet; nothing to capture", quoted(pname, qb));
     id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
                            &em);
     if (id < 0)
@@ -699,6 +702,7 @@ static json_t *m_capture_stop(struct vd *d, json_t *params,
     const char *pname = NULL;
     struct vsw_port *vp;
     uint64_t id = 0;
+    char qb[QUOTE_SIZE];
     int rc;
 
     if (known_only(params, keys, e) ||
@@ -711,11 +715,11 @@ static json_t *m_capture_stop(struct vd *d, json_t *params,
     if (pname) {
         if (!find_port(d, pname, &vp))
             return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
-                           pname);
+                           quoted(pname, qb));
         rc = vp ? vsw_capture_of_port(d->vsw, vp) : -ENOENT;
         if (rc < 0)
             return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" is not being "
-                           "captured", pname);
+                           "captured", quoted(pname, qb));
         id = (uint64_t)rc;
         rc = vsw_capture_end(d->vsw, (int)id, &ci);
     } else {

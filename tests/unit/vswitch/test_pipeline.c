@@ -50,6 +50,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1809,18 +1810,79 @@ static void test_capture_pseudo_files(void **state)
                      cases[i].file, em.msg, cases[i].fs);
         assert_null(atomic_load(&t->p->capture));
     }
+    /* A new file in a pseudo filesystem: refused before an open could
+     * create it (in mqueue, O_CREAT makes a message queue that stays). */
+    {
+        char mq[PATH_MAX], file[PATH_MAX + 16];
+        int id;
+
+        snprintf(mq, sizeof(mq), "%s/mq", g.dir);
+        snprintf(file, sizeof(file), "%s/cap.pcap", mq);
+        assert_int_equal(mkdir(mq, 0700), 0);
+        if (unshare(CLONE_NEWNS) != 0 ||
+            mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("mqueue", mq, "mqueue", 0, NULL) != 0)
+            fail_msg("an mqueue mount of our own at %s: %s", mq,
+                     strerror(errno));
+        id = vsw_capture_start(g.sw, t->p, file, 1, VSW_CAPTURE_BOTH, 0,
+                               &em);
+        if (id >= 0) {
+            struct vsw_capture_info ci;
+
+            vsw_capture_stop(g.sw, id, &ci);
+        }
+        assert_int_equal(access(file, F_OK), -1); /* no queue made */
+        assert_int_equal(umount2(mq, MNT_DETACH), 0);
+        assert_int_equal(id, -EINVAL);
+        if (!strstr(em.msg, "mqueue"))
+            fail_msg("message \"%s\" does not name mqueue", em.msg);
+    }
     phase_end();
 }
 
 /* A reader blocked in open(2) on a FIFO, until a writer opens it. */
+static _Atomic pid_t fifo_reader_tid;
+
 static void *fifo_reader(void *arg)
 {
     const char *path = arg;
-    int fd = open(path, O_RDONLY);
+    int fd;
 
+    atomic_store(&fifo_reader_tid, (pid_t)syscall(SYS_gettid));
+    fd = open(path, O_RDONLY);
     if (fd >= 0)
         close(fd);
     return NULL;
+}
+
+/* Waits (at most WAIT_MS) until the reader thread sleeps in openat(2), as
+ * /proc/self/task/TID/syscall shows it. */
+static void wait_reader_in_open(void)
+{
+    uint64_t deadline = now_ms() + WAIT_MS;
+
+    for (;;) {
+        char path[64], buf[64] = "";
+        pid_t tid = atomic_load(&fifo_reader_tid);
+        FILE *f;
+
+        if (tid) {
+            snprintf(path, sizeof(path), "/proc/self/task/%d/syscall",
+                     (int)tid);
+            f = fopen(path, "r");
+            if (f) {
+                if (!fgets(buf, sizeof(buf), f))
+                    buf[0] = '\0';
+                fclose(f);
+            }
+            if (atoi(buf) == SYS_openat)
+                return;
+        }
+        if (now_ms() > deadline)
+            fail_msg("the FIFO reader is not in openat after %d ms (%s)",
+                     WAIT_MS, buf);
+        usleep(1000);
+    }
 }
 
 /* Found by review: the capture file was opened (O_RDWR, blocking, able to
@@ -1842,8 +1904,9 @@ static void test_capture_not_opened(void **state)
     assert_int_equal(commit(true), 0);
     snprintf(fifo, sizeof(fifo), "%s/capture.fifo", g.dir);
     assert_int_equal(mkfifo(fifo, 0600), 0);
+    atomic_store(&fifo_reader_tid, 0);
     assert_int_equal(pthread_create(&th, NULL, fifo_reader, fifo), 0);
-    usleep(50 * 1000); /* the reader is in open() by now, or soon */
+    wait_reader_in_open();
     id = vsw_capture_start(g.sw, t->p, fifo, 1, VSW_CAPTURE_BOTH, 0, &em);
     assert_int_equal(id, -EINVAL);
     assert_non_null(strstr(em.msg, "not a regular file"));
