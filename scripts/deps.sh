@@ -20,6 +20,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     # tshark asks whether non-root users may capture; answer no
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-    apt-get update -q
-    apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # A dpkg run cut short before (a machine reused) blocks every install
+    # until it is finished; a lock held at boot (apt-daily, unattended-
+    # upgrades) is waited for; a network blip gets two more tries.
+    dpkg --configure -a || true
+    for try in 1 2 3; do
+        if apt-get -o DPkg::Lock::Timeout=600 update -q &&
+           apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+               --no-install-recommends "${missing[@]}"; then
+            break
+        fi
+        [ "$try" = 3 ] && { echo "deps: apt-get failed 3 times" >&2; exit 1; }
+        echo "deps: apt-get failed; trying again in 10 s" >&2
+        sleep 10
+    done
 fi

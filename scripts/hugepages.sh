@@ -9,12 +9,15 @@ want=${1:-1024}
 avail_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 cap=$(( ${avail_kb:-0} / 2 / 2048 ))
 [ "$want" -gt "$cap" ] && want=$cap
-have=$(cat /proc/sys/vm/nr_hugepages 2>/dev/null || echo 0)
-[ "$have" -lt "$want" ] && { echo "$want" > /proc/sys/vm/nr_hugepages; } 2>/dev/null
+# the 2 MB pool itself (/proc/sys/vm/nr_hugepages and HugePages_* are the
+# default size's, 1 GB on a kernel booted with default_hugepagesz=1G)
+pool=/sys/kernel/mm/hugepages/hugepages-2048kB
+have=$(cat "$pool/nr_hugepages" 2>/dev/null || echo 0)
+[ "$have" -lt "$want" ] && { echo "$want" > "$pool/nr_hugepages"; } 2>/dev/null
 if ! mountpoint -q /dev/hugepages 2>/dev/null; then
     mkdir -p /dev/hugepages && mount -t hugetlbfs -o pagesize=2M nodev /dev/hugepages 2>/dev/null
 fi
-free=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
+free=$(cat "$pool/free_hugepages" 2>/dev/null || echo 0)
 if mountpoint -q /dev/hugepages 2>/dev/null && [ "${free:-0}" -ge 256 ]; then
     echo "hugepages: $free free 2 MB pages at /dev/hugepages"
 else

@@ -151,6 +151,7 @@ VT_MOUNTS=()     # mounts we made (under $TMP), unmounted before it goes
 VT_VESPERD_PID=
 VT_FAILED=0
 VT_ID=
+TMP=             # set below; vt_cleanup removes it, so never from the caller
 
 # vt_sweep PREFIX: removes namespaces and root links whose names belong to
 # PREFIX (vtNN-*, vtNNh), killing processes inside those namespaces by pid.
@@ -234,14 +235,19 @@ vt_cleanup() {
     [ -n "$VT_ID" ] && vt_sweep "vt$VT_ID"
     # DPDK runtime files of our --file-prefix (no-huge mode)
     [ -n "${VT_PREFIX:-}" ] && rm -rf "/var/run/dpdk/$VT_PREFIX"
-    # a sanitizer report from vesperd fails the test whatever else passed
-    if [ -f "${TMP:-}/vesperd.log" ] &&
-       grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' \
-           "$TMP/vesperd.log"; then
-        echo "FAIL: sanitizer report in the vesperd log:"
-        grep -m5 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY:' "$TMP/vesperd.log"
-        rc=1
-    fi
+    # a sanitizer report fails the test whatever else passed: from vesperd,
+    # or from any other program of ours whose output went to a log here
+    # (vesperctl, vesper-guest, hostile_guest: their exit status alone can
+    # read as an expected refusal)
+    local f
+    for f in "${TMP:-/nonexistent}"/*.log; do
+        [ -f "$f" ] || continue
+        if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$f"; then
+            echo "FAIL: sanitizer report in $(basename "$f"):"
+            grep -m5 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY:' "$f"
+            rc=1
+        fi
+    done
     if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
         if [ -f "$TMP/vesperd.log" ]; then
             cp "$TMP/vesperd.log" "$VT_LOGDIR/$VT_NAME.vesperd.log"

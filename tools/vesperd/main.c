@@ -67,18 +67,19 @@ static bool hugepages_usable(void)
 {
     struct statfs sfs;
     FILE *f;
-    char line[256];
     long free_pages = 0;
 
     if (statfs("/dev/hugepages", &sfs) < 0 ||
         (unsigned long)sfs.f_type != HUGETLBFS_MAGIC_)
         return false;
-    f = fopen("/proc/meminfo", "r");
+    /* the 2 MB pool's own count (HugePages_Free in /proc/meminfo is the
+     * default size's, which a kernel may boot with at 1 GB) */
+    f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+              "r");
     if (!f)
         return false;
-    while (fgets(line, sizeof(line), f))
-        if (sscanf(line, "HugePages_Free: %ld", &free_pages) == 1)
-            break;
+    if (fscanf(f, "%ld", &free_pages) != 1)
+        free_pages = 0;
     fclose(f);
     return free_pages >= 256;
 }
