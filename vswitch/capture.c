@@ -569,14 +569,10 @@ int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out)
 {
     int slot;
     struct vsw_capture *cap = find_capture(sw, id, &slot);
-    uint16_t port_id;
 
     if (!cap)
         return -ENOENT;
-    port_id = cap->port ? cap->port->id : 0xffff;
-    if (!cap->done)
-        finish(sw, cap);
-    fill_info(cap, port_id, out);
+    vsw_capture_end(sw, id, out);
     vsw__ring_free(cap->ring);
     vsw__free(cap);
     sw->captures[slot] = NULL;

@@ -29,10 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/vsa_lockfile.h"
 #include "common/vsa_log.h"
 #include "vswitch/vsw_private.h"
 
@@ -63,20 +63,11 @@ int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
      * from a crash.  The kernel drops the lock when the holder dies, even
      * by SIGKILL. */
     snprintf(path, sizeof(path), "%s/lock", dir);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return vsa_errmsg_set(em, -errno, "cannot open %s: %s", path,
-                              strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        int e = errno;
-        close(fd);
-        if (e == EWOULDBLOCK)
-            return vsa_errmsg_set(em, -EBUSY, "another vesperd is running "
-                                  "with the NIC state directory %s (the same "
-                                  "--socket)", dir);
-        return vsa_errmsg_set(em, -e, "cannot lock %s: %s", path,
-                              strerror(e));
-    }
+    fd = vsa_lockfile_take(path, em);
+    if (fd == -EBUSY)
+        return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with "
+                              "the NIC state directory %s (the same "
+                              "--socket)", dir);
     return fd;
 }
 

@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/vsa_lockfile.h"
 #include "tools/ctl/ctl_alloc.h"
 #include "tools/ctl/ctl_config.h"
 #include "tools/ctl/ctl_private.h"
@@ -298,7 +298,7 @@ static int sync_dir(const char *dir)
 int ctl_store_lock(const char *path, struct vsa_errmsg *em)
 {
     char dir[PATH_MAX], lock[PATH_MAX], real[PATH_MAX];
-    int fd, rc, err;
+    int fd, rc;
 
     /* the file itself, whatever path names it (a symbolic link, ./) */
     if (realpath(path, real))
@@ -309,21 +309,10 @@ int ctl_store_lock(const char *path, struct vsa_errmsg *em)
     rc = make_dirs(dir, em);
     if (rc < 0)
         return rc;
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        err = errno;
-        return vsa_errmsg_set(em, -err, "cannot open %s: %s", lock,
-                              strerror(err));
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        err = errno;
-        close(fd);
-        if (err == EWOULDBLOCK)
-            return vsa_errmsg_set(em, -EBUSY, "another vesperd is running "
-                                  "with the configuration %s (it holds %s)",
-                                  path, lock);
-        return vsa_errmsg_set(em, -err, "cannot lock %s: %s", lock,
-                              strerror(err));
-    }
+    fd = vsa_lockfile_take(lock, em);
+    if (fd == -EBUSY)
+        return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with "
+                              "the configuration %s (it holds %s)", path,
+                              lock);
     return fd;
 }

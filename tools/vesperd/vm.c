@@ -13,13 +13,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/vsa_alloc.h"
+#include "common/vsa_lockfile.h"
 #include "common/vsa_log.h"
 #include "common/vsa_time.h"
 
@@ -827,7 +827,7 @@ static void vm_after(struct vd_vm *vm)
 int vd_vm_dir_lock(const char *vm_dir, struct vsa_errmsg *em)
 {
     char lock[PATH_MAX];
-    int fd, rc, err;
+    int fd, rc;
 
     if ((size_t)snprintf(lock, sizeof(lock), "%s/.lock", vm_dir) >=
         sizeof(lock))
@@ -837,23 +837,11 @@ int vd_vm_dir_lock(const char *vm_dir, struct vsa_errmsg *em)
     if (rc)
         return vsa_errmsg_set(em, rc, "cannot create the VM socket "
                               "directory %s: %s", vm_dir, strerror(-rc));
-    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        err = errno;
-        return vsa_errmsg_set(em, -err, "cannot open %s: %s", lock,
-                              strerror(err));
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        err = errno;
-        close(fd);
-        if (err == EWOULDBLOCK)
-            return vsa_errmsg_set(em, -EBUSY, "another vesperd is running "
-                                  "with the VM socket directory %s (it holds "
-                                  "%s; give this one another --vm-dir)",
-                                  vm_dir, lock);
-        return vsa_errmsg_set(em, -err, "cannot lock %s: %s", lock,
-                              strerror(err));
-    }
+    fd = vsa_lockfile_take(lock, em);
+    if (fd == -EBUSY)
+        return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with "
+                              "the VM socket directory %s (it holds %s; give "
+                              "this one another --vm-dir)", vm_dir, lock);
     return fd;
 }
 
