@@ -182,6 +182,7 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
     const struct vsw_dp_switch *dsw = in->sw;
     uint16_t targets[VSW_MAX_PORTS];
     uint16_t nt = 0;
+    bool member_down = false;
 
     for (uint16_t i = 0; i < dsw->n_ports; i++) {
         uint16_t id = dsw->ports[i];
@@ -191,12 +192,16 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
             continue;
         if (vlan_port_egress(&o->vlan, pm->vid) == VLAN_EGRESS_SKIP)
             continue;
-        if (!atomic_load_explicit(&o->port->link_up, memory_order_relaxed))
+        if (!atomic_load_explicit(&o->port->link_up, memory_order_relaxed)) {
+            member_down = true;
             continue;
+        }
         targets[nt++] = id;
     }
     if (nt == 0) {
-        drop_pkt(lc, in->id, VSW_DROP_NO_MEMBER, m);
+        /* on the ingress port: no single output port is to blame */
+        drop_pkt(lc, in->id,
+                 member_down ? VSW_DROP_LINK_DOWN : VSW_DROP_NO_MEMBER, m);
         return;
     }
     for (uint16_t i = 0; i + 1 < nt; i++) {

@@ -78,7 +78,8 @@ struct vsw_port;
     XX(SAME_PORT, "same_port", "destination is on the ingress port")     \
     XX(NO_MEMBER, "no_member", "no other port in the frame's VLAN")      \
     XX(TX_FULL, "tx_full", "output queue full")                           \
-    XX(LINK_DOWN, "link_down", "output port link down")                  \
+    XX(LINK_DOWN, "link_down", "output port link down (a flood whose "   \
+       "every other VLAN member is down: on the ingress port)")         \
     XX(NO_MBUF, "no_mbuf", "no buffer for a flood copy or tag")          \
     XX(OPEN_DRAINED, "open_drained",                                     \
        "received before the port carried traffic, discarded at open")    \

@@ -1043,6 +1043,35 @@ static void test_down_port_keeps_no_entries(void **state)
     expect_drops(1, DROPS_END);
 }
 
+/* A flood with nowhere to go because every other member of the VLAN is
+ * down was counted `no_member`, as if the VLAN had no other port; it is
+ * `link_down`, on the ingress port.  A port of another VLAN changes
+ * nothing. */
+static void test_flood_members_down(void **state)
+{
+    struct flist in = { 0 }, none = { 0 };
+    struct frame a, b;
+
+    (void)state;
+    a = fr_untagged(BCAST, MAC(0xb1), 46, 1);
+    b = fr_untagged(MAC(0xb2), MAC(0xb1), 46, 2);   /* unknown unicast */
+    fl_add(&in, &a);
+    fl_add(&in, &b);
+    tp_open_ring(0, "D", m_access(1), &in);
+    tp_open_ring(1, "U", m_access(1), &none);
+    tp_open(2, "V", m_access(2), 0, NULL);
+    tp_link(1, false);
+    step();
+    tp_link(1, true);
+    phase_end();
+    fl_free(&in);
+
+    expect_out(2, &none);
+    expect_drops(0, D(LINK_DOWN, 2), DROPS_END);
+    expect_drops(1, DROPS_END);
+    expect_drops(2, DROPS_END);
+}
+
 /* ---- MAC flap storm (TESTS.md #18) ----------------------------------------- */
 
 #define STORM_N 60000                  /* frames, alternately from A and B */
@@ -2236,6 +2265,7 @@ int main(void)
         T(test_switch_isolation),
         T(test_vlan_leave_flushes),
         T(test_down_port_keeps_no_entries),
+        T(test_flood_members_down),
         T(test_move_storm),
         T(test_runts),
         T(test_learn_limit),
