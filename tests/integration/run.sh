@@ -31,6 +31,7 @@ TESTS=(
     external_vlan:75
     host_vnic:60
     restart:120
+    hugepages:45
     port_churn:90
     mac_flood:75
     capture:75

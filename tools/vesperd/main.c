@@ -10,7 +10,10 @@
  * --cores: the first core runs the control thread, the others the datapath
  * (default "0,1").  Hugepages are used when hugetlbfs is mounted at
  * /dev/hugepages with free 2 MB pages (then DPDK runs --in-memory),
- * otherwise DPDK gets --no-huge -m 1024 (slower, same behaviour).
+ * otherwise DPDK gets --no-huge -m 1024 (slower, same behaviour).  When
+ * DPDK cannot start on the hugepages, or the packet pool does not fit in
+ * what is free of them (other processes hold pages too), vesperd starts
+ * itself again with --no-huge (restart_without_hugepages).
  *
  * --vm-dir: where the VM partition sockets live (<DIR>/<VM>.sock, default
  * /run/vesper/vm); the VM module (vm.c) has an epoll set of its own, which
@@ -108,6 +111,37 @@ static const char *nic_state_dir(const char *socket_path)
         *slash = '/';
     }
     return dir;
+}
+
+/* Hugepages were free when vesperd looked, but DPDK could not start on
+ * them or the packet pool did not fit (`why`): the process replaces itself
+ * with the same command line plus --no-huge, so the pid, the terminal and
+ * every option stay, and the retry happens once (--no-huge is never
+ * retried).  What vesperd holds open is close-on-exec, the locks among it.
+ * The EAL pinned this thread to the control lcore's CPU: `cpus`, the set
+ * vesperd started with, is given back first, or the new image would see
+ * one CPU.  Returns only if the exec fails. */
+static int restart_without_hugepages(int argc, char **argv,
+                                     const cpu_set_t *cpus, const char *why)
+{
+    char *nargv[argc + 2];
+
+    fprintf(stderr, "vesperd: %s on hugepages; starting again without "
+            "them (--no-huge)\n", why);
+    fflush(NULL);
+    nargv[0] = argv[0];
+    nargv[1] = (char *)"--no-huge";
+    for (int i = 1; i < argc; i++)
+        nargv[i + 1] = argv[i];
+    nargv[argc + 1] = NULL;
+    if (sched_setaffinity(0, sizeof(*cpus), cpus) != 0) {
+        fprintf(stderr, "vesperd: cannot start again: restoring the CPU "
+                "set: %s\n", strerror(errno));
+        return 1;
+    }
+    execv("/proc/self/exe", nargv);
+    fprintf(stderr, "vesperd: cannot start again: %s\n", strerror(errno));
+    return 1;
 }
 
 static volatile sig_atomic_t stop_now;
@@ -289,8 +323,14 @@ int main(int argc, char **argv)
     }
     eal_argv[eal_argc] = NULL;
     if (rte_eal_init(eal_argc, eal_argv) < 0) {
+        int err = rte_errno;
+
         fprintf(stderr, "vesperd: DPDK EAL initialisation failed: %s\n",
-                rte_strerror(rte_errno));
+                rte_strerror(err));
+        /* not for arguments it refused: --no-huge would not change that */
+        if (d.hugepages && err != EINVAL && err != EALREADY)
+            return restart_without_hugepages(orig_argc, argv, &allowed,
+                                             "DPDK could not start");
         return 1;
     }
 
@@ -302,9 +342,13 @@ int main(int argc, char **argv)
         rte_eal_cleanup();
         return 1;
     }
-    if (vsw_create(&vp, &d.vsw, &em) < 0) {
+    rc = vsw_create(&vp, &d.vsw, &em);
+    if (rc < 0) {
         fprintf(stderr, "vesperd: %s\n", em.msg);
         rte_eal_cleanup();
+        if (rc == -ENOMEM && d.hugepages)
+            return restart_without_hugepages(orig_argc, argv, &allowed,
+                                             "not enough memory");
         return 1;
     }
 
