@@ -52,7 +52,7 @@ static void sig_release(struct sig_pair *s)
 {
     for (unsigned d = 0; d < 2; d++)
         if (s->fd[d] >= 0)
-            close(s->fd[d]);
+            hv__part_fd_discard(s->fd[d]);
     s->used = false;
 }
 
@@ -143,10 +143,10 @@ static void guest_drop(struct hv_part_host *p, bool was_up)
             sig_release(&p->sigs[i]);
     for (unsigned i = 0; i < HV_PART_MAX_IRQS; i++) {
         if (p->irq_fds[i] >= 0)
-            close(p->irq_fds[i]);
+            hv__part_fd_discard(p->irq_fds[i]);
         p->irq_fds[i] = -1;
     }
-    close(p->cfd);
+    hv__part_conn_close(p->cfd);
     p->cfd = -1;
     if (was_up && p->ops.guest_down)
         p->ops.guest_down(p->ctx);
@@ -237,7 +237,7 @@ int hv_part_host_on_listen(struct hv_part_host *p)
         uint8_t why[4];
         hv__put32(why, HV_PART_REFUSED_BUSY);
         (void)hv__part_send(fd, HV_PART_REFUSED, why, sizeof(why), -1);
-        close(fd);
+        hv__part_conn_close(fd); /* it may have sent descriptors already */
         p->refused++;
         VSA_LOG_RL(&part_rl, WARN, "%s: second guest refused", p->path);
         return 0;
@@ -248,7 +248,7 @@ int hv_part_host_on_listen(struct hv_part_host *p)
         uint8_t why[4];
         hv__put32(why, HV_PART_REFUSED_NOMEM);
         (void)hv__part_send(fd, HV_PART_REFUSED, why, sizeof(why), -1);
-        close(fd);
+        hv__part_conn_close(fd); /* it may have sent descriptors already */
         p->refused++;
         HV_STAT_INC(&p->stats, nomem);
         VSA_LOG_RL(&part_rl, WARN, "%s: guest refused: out of host memory",
@@ -276,8 +276,7 @@ static int bad_frame(struct hv_part_host *p, struct hv__part_frame *f,
     HV_STAT_INC(&p->stats, bad_frame);
     VSA_LOG_RL(&part_rl, WARN, "%s: frame kind %u refused: %s", p->path,
                f->kind, why);
-    if (f->fd >= 0)
-        close(f->fd);
+    hv__part_fd_discard(f->fd);
     f->fd = -1;
     return 0;
 }
@@ -292,7 +291,7 @@ static int on_mem_region(struct hv_part_host *p, struct hv__part_frame *f)
     gpa = hv__le64(f->payload);
     size = hv__le64(f->payload + 8);
     rc = hv_mem_add_fd(p->mem, f->fd, gpa, size);
-    close(f->fd);
+    hv__part_fd_discard(f->fd);
     if (rc) {
         /* Without its memory the guest cannot run: disconnected either
          * way, but a host out of memory is not the guest's fault. */
@@ -338,7 +337,7 @@ static int on_signal_setup(struct hv_part_host *p, struct hv__part_frame *f)
     if (!s)
         return bad_frame(p, f, "too many");
     if (s->fd[dir] >= 0)
-        close(s->fd[dir]);
+        hv__part_fd_discard(s->fd[dir]);
     s->fd[dir] = f->fd;
     f->fd = -1;
     return 0;
@@ -359,7 +358,7 @@ static int on_irq_setup(struct hv_part_host *p, struct hv__part_frame *f)
     if (hv_chan_signal_fd_check(f->fd))
         return bad_frame(p, f, "interrupt fd not a socketpair end");
     if (p->irq_fds[line] >= 0)
-        close(p->irq_fds[line]);
+        hv__part_fd_discard(p->irq_fds[line]);
     p->irq_fds[line] = f->fd;
     f->fd = -1;
     return 0;

@@ -54,12 +54,74 @@ static bool kind_carries_fd(uint32_t kind)
            kind == HV_PART_IRQ_SETUP;
 }
 
+void hv__part_fd_discard(int fd)
+{
+    static const struct linger abortive = { .l_onoff = 1, .l_linger = 0 };
+    int type;
+    socklen_t len = sizeof(type);
+
+    if (fd < 0)
+        return;
+    /* SO_TYPE answers ENOTSOCK for anything else without calling into the
+     * file's filesystem, and setting the linger never waits. */
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &abortive,
+                         sizeof(abortive));
+    close(fd);
+}
+
+void hv__part_conn_close(int sock)
+{
+    uint8_t buf[HV_PART_FRAME_HDR + HV_PART_MAX_PAYLOAD];
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * HV__PART_MAX_RECV_FDS)];
+    } cbuf;
+
+    if (sock < 0)
+        return;
+    /* Nothing more can be queued after this (the guest's send fails with
+     * EPIPE), so the drain below finds every descriptor still in flight. */
+    (void)shutdown(sock, SHUT_RD);
+    for (;;) {
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+        struct msghdr mh = { 0 };
+        ssize_t n;
+
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = cbuf.buf;
+        mh.msg_controllen = sizeof(cbuf.buf);
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 && mh.msg_controllen == 0)
+            break;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c;
+             c = CMSG_NXTHDR(&mh, c)) {
+            size_t k;
+
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                hv__part_fd_discard(fd);
+            }
+        }
+        if (n <= 0)
+            break;
+    }
+    close(sock);
+}
+
 int hv__part_recv(int sock, struct hv__part_frame *f)
 {
     uint8_t buf[HV_PART_FRAME_HDR + HV_PART_MAX_PAYLOAD];
     union {
         struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * 8)];
+        char buf[CMSG_SPACE(sizeof(int) * HV__PART_MAX_RECV_FDS)];
     } cbuf;
     struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
     struct msghdr mh = { 0 };
@@ -91,7 +153,7 @@ int hv__part_recv(int sock, struct hv__part_frame *f)
             if (nfds < 8)
                 fds[nfds++] = fd;
             else
-                close(fd);
+                hv__part_fd_discard(fd);
         }
     }
     if (n == 0 && nfds == 0)
@@ -109,7 +171,7 @@ int hv__part_recv(int sock, struct hv__part_frame *f)
     }
     if (bad) {
         for (int i = 0; i < nfds; i++)
-            close(fds[i]);
+            hv__part_fd_discard(fds[i]);
         return -EBADMSG;
     }
     memcpy(f->payload, buf + HV_PART_FRAME_HDR, f->len);

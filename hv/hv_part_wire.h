@@ -23,6 +23,28 @@ struct hv__part_frame {
 int hv__part_send(int sock, uint32_t kind, const void *payload, size_t len,
                   int fd);
 
+/* Descriptors a guest passes are closed by the host, and the last close
+ * of a file runs its release code, which the guest can make wait: a TCP
+ * socket with SO_LINGER set and a send queue its peer never reads blocks
+ * close() for as long as the linger time the guest chose (confirmed: a
+ * MEM_REGION frame held vesperd's control thread, which serves every VM,
+ * for the full 30 s).  Hence:
+ *   - hv__part_recv takes up to HV__PART_MAX_RECV_FDS descriptors
+ *     (SCM_MAX_FD, the most one message can carry): descriptors that do
+ *     not fit the control buffer would be dropped by the kernel inside
+ *     recvmsg, on this thread, before we could defuse them;
+ *   - every guest descriptor is closed with hv__part_fd_discard: a socket
+ *     is set to an abortive close (linger 0: reset, no wait) first;
+ *   - the connection is closed with hv__part_conn_close: its receive side
+ *     is shut first, then every descriptor still queued in it is received
+ *     and discarded, so none is released in the kernel by the close.
+ * Files whose close waits on another process in other ways (a FUSE file's
+ * flush) are not covered: the type checks refuse them, but the close of a
+ * refused one still happens here. */
+#define HV__PART_MAX_RECV_FDS 253
+void hv__part_fd_discard(int fd);
+void hv__part_conn_close(int sock);
+
 /* Receives one frame.  Returns 0, -ECONNRESET (peer closed), -EAGAIN,
  * -EBADMSG (truncated, length mismatch, extra or missing fds: every
  * received fd is closed), or -errno. */

@@ -806,14 +806,15 @@ int hv_chan_in_signal_fd(const struct hv_chan *ch)
 int hv_chan_signal_fd_check(int fd)
 {
     struct sockaddr_un peer;
-    socklen_t len = sizeof(peer);
-    struct stat st;
     int v;
+    socklen_t len = sizeof(v);
 
-    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+    /* getsockopt first: it answers ENOTSOCK for any other file without
+     * calling into its filesystem, which fstat would (a FUSE file the
+     * guest serves itself could make it wait). */
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
         return -ENOTSOCK;
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 ||
-        v != AF_UNIX)
+    if (v != AF_UNIX)
         return -EPROTOTYPE;
     len = sizeof(v);
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0 ||
@@ -838,14 +839,19 @@ int hv_chan_in_signal_fd_check(int fd)
     struct stat st;
     ssize_t n;
 
-    if (fd < 0 || fstat(fd, &st) < 0)
+    if (fd < 0)
         return -EBADF;
-    /* an anonymous inode carries no file type bits */
-    if ((st.st_mode & S_IFMT) != 0)
-        return -EINVAL;
+    /* The link first: procfs names the file without calling into its
+     * filesystem, so fstat only ever sees an anonymous inode (on a FUSE
+     * file the guest serves, fstat could wait for the guest). */
     snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
     n = readlink(path, link, sizeof(link));
+    if (n < 0)
+        return errno == ENOENT ? -EBADF : -EINVAL;
     if (n != (ssize_t)(sizeof(want) - 1) || memcmp(link, want, (size_t)n))
+        return -EINVAL;
+    /* an anonymous inode carries no file type bits */
+    if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT) != 0)
         return -EINVAL;
     return 0;
 }

@@ -52,6 +52,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -791,6 +792,180 @@ static void test_io_irq(void **state)
     hv_part_host_destroy(h);
 }
 
+/* ---- descriptors that make close() wait (review finding) ------------------ */
+
+#define LINGER_S 10
+
+/* A loopback TCP socket whose close(2) waits LINGER_S seconds: SO_LINGER
+ * set and a send queue its peer (*peer, kept open, never read) does not
+ * take.  The last close of it is the host's when the guest has passed it
+ * and closed its own copy. */
+static int lingering_socket(int *peer)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    struct linger l = { .l_onoff = 1, .l_linger = LINGER_S };
+    socklen_t alen = sizeof(a);
+    int lfd, c, one = 4096;
+    char buf[4096] = { 0 };
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &one,
+                                sizeof(one)), 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_int_equal(setsockopt(c, SOL_SOCKET, SO_SNDBUF, &one, sizeof(one)),
+                     0);
+    assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+    *peer = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(*peer >= 0);
+    close(lfd);
+    fcntl(c, F_SETFL, O_NONBLOCK);
+    while (send(c, buf, sizeof(buf), MSG_NOSIGNAL) > 0)
+        ;
+    assert_int_equal(setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+    return c;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Connects a raw guest and lets the host accept it. */
+static int raw_guest(void)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+    strcpy(sa.sun_path, sock_path);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+/* Sends a frame carrying n copies of fd. */
+static void send_fds(int sock, uint32_t kind, const void *payload,
+                     uint32_t len, int fd, int n)
+{
+    uint8_t frame[64] = { 0 };
+    union {
+        struct cmsghdr a;
+        char b[CMSG_SPACE(sizeof(int) * 16)];
+    } cb;
+    struct iovec iov = { .iov_base = frame, .iov_len = 8 + len };
+    struct msghdr mh = { 0 };
+    struct cmsghdr *c;
+
+    assert_true(len <= sizeof(frame) - 8 && n <= 16);
+    frame[0] = (uint8_t)kind;
+    frame[4] = (uint8_t)len;
+    memcpy(frame + 8, payload, len);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cb.b;
+    mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+    c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++)
+        memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof(int));
+    assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)(8 + len));
+}
+
+/* Runs the host for ~300 ms of polling and returns how long that took:
+ * the host waited somewhere if it is much longer. */
+static double host_spin(struct hv_part_host *h)
+{
+    double t0 = mono_s();
+
+    for (int i = 0; i < 30; i++)
+        hv_part_host_run_once(h, 10);
+    return mono_s() - t0;
+}
+
+/* Bug (found by review): every descriptor a guest passed was closed with a
+ * plain close(2) on the control thread, the one that serves every VM.  A
+ * guest passing a TCP socket with SO_LINGER and an unsent queue held that
+ * thread for the linger time it chose (31.6 s measured with 30 s), from
+ * any frame: one that takes an fd, one that must not carry one, the extra
+ * fds of a frame, the fds still queued when the host drops the guest, and
+ * those of a second guest that is refused.  Each case below took
+ * LINGER_S seconds or more before the fix. */
+static void test_lingering_fds(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    uint8_t region[16] = { 0 };
+    uint8_t chan[8] = { HV_MSG_REQUESTOFFERS };
+    int peers[5], g, g2, ls;
+    double t;
+    (void)state;
+
+    /* 1. MEM_REGION with it (not a memfd: refused, guest dropped) */
+    g = raw_guest();
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    ls = lingering_socket(&peers[0]);
+    send_fds(g, HV_PART_MEM_REGION, region, 16, ls, 1);
+    close(ls);
+    t = host_spin(h);
+    if (t > LINGER_S / 2.0)
+        fail_msg("MEM_REGION with a lingering socket held the host %.1f s",
+                 t);
+    close(g);
+    host_spin(h);
+
+    /* 2. a frame that must carry no fd, with 12 of them (8 are taken) */
+    g = raw_guest();
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    ls = lingering_socket(&peers[1]);
+    send_fds(g, HV_PART_CHAN_MSG, chan, 8, ls, 12);
+    close(ls);
+    t = host_spin(h);
+    if (t > LINGER_S / 2.0)
+        fail_msg("a bad frame with lingering sockets held the host %.1f s",
+                 t);
+    assert_true(hv_part_host_stats(h)->bad_frame >= 1);
+
+    /* 3. still queued when the host drops the guest: a bad MEM_REGION
+     * (disconnects), then a frame the host never reads */
+    ls = lingering_socket(&peers[2]);
+    send_fds(g, HV_PART_MEM_REGION, region, 16, ls, 1);
+    send_fds(g, HV_PART_CHAN_MSG, chan, 8, ls, 1);
+    close(ls);
+    t = host_spin(h);
+    if (t > LINGER_S / 2.0)
+        fail_msg("fds queued at the disconnect held the host %.1f s", t);
+    assert_false(hv_part_host_connected(h));
+    close(g);
+
+    /* 4. a second guest, refused, that sent one before it was accepted */
+    g = raw_guest();
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    g2 = raw_guest();
+    ls = lingering_socket(&peers[3]);
+    send_fds(g2, HV_PART_CHAN_MSG, chan, 8, ls, 1);
+    close(ls);
+    t = host_spin(h);
+    if (t > LINGER_S / 2.0)
+        fail_msg("a refused guest's fd held the host %.1f s", t);
+    assert_true(hv_part_host_connected(h));
+    close(g2);
+    close(g);
+    host_spin(h);
+    for (int i = 0; i < 4; i++)
+        close(peers[i]);
+    hv_part_host_destroy(h);
+}
+
 /* A guest that sends traps and never reads the answers: once its socket
  * is full the answers are dropped and counted, nothing blocks, the
  * connection stays. */
@@ -965,6 +1140,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_connect_share_refuse, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lingering_fds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_before_hello, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reconnect_no_leak, setup,
