@@ -136,6 +136,12 @@ static void flush_file(struct vsw_capture *cap)
     }
 }
 
+/* The capture has its count of frames in the file (0: no count). */
+static bool count_reached(const struct vsw_capture *cap)
+{
+    return cap->limit && cap->written >= cap->limit;
+}
+
 static void write_record(struct vsw *sw, struct vsw_capture *cap,
                          struct rte_mbuf *c)
 {
@@ -145,7 +151,7 @@ static void write_record(struct vsw *sw, struct vsw_capture *cap,
     uint8_t buf[RTE_MBUF_DEFAULT_BUF_SIZE];
     const uint8_t *data;
 
-    if (cap->limit && cap->written >= cap->limit)
+    if (count_reached(cap))
         return;
     h.ts.tv_sec = (time_t)(st->ts_ns / 1000000000ull);
     h.ts.tv_usec = (suseconds_t)((st->ts_ns % 1000000000ull) / 1000u);
@@ -197,7 +203,11 @@ static void detach(struct vsw *sw, struct vsw_capture *cap)
     cap->port = NULL;
 }
 
-static void finish(struct vsw *sw, struct vsw_capture *cap)
+/* Ends the capture: detached, drained, its file closed.  `why` is the
+ * cause its caller saw; a write error in the last drain, or the count
+ * reached by it, comes first (they ended it as much). */
+static void finish(struct vsw *sw, struct vsw_capture *cap,
+                   enum vsw_capture_ended why)
 {
     detach(sw, cap);
     drain_one(sw, cap);
@@ -209,7 +219,21 @@ static void finish(struct vsw *sw, struct vsw_capture *cap)
         pcap_close((pcap_t *)cap->pcap);
         cap->pcap = NULL;
     }
+    if (cap->err)
+        why = VSW_CAPTURE_ENDED_ERROR;
+    else if (count_reached(cap))
+        why = VSW_CAPTURE_ENDED_COUNT;
+    cap->ended = (uint8_t)why;
     cap->done = true;
+}
+
+/* Ends the capture if its file failed or holds its count of frames. */
+static void finish_if_over(struct vsw *sw, struct vsw_capture *cap)
+{
+    if (cap->err)
+        finish(sw, cap, VSW_CAPTURE_ENDED_ERROR);
+    else if (count_reached(cap))
+        finish(sw, cap, VSW_CAPTURE_ENDED_COUNT);
 }
 
 void vsw__capture_drain(struct vsw *sw)
@@ -219,8 +243,7 @@ void vsw__capture_drain(struct vsw *sw)
         if (!cap || cap->done)
             continue;
         drain_one(sw, cap);
-        if (cap->err || (cap->limit && cap->written >= cap->limit))
-            finish(sw, cap);
+        finish_if_over(sw, cap);
     }
 }
 
@@ -228,8 +251,13 @@ void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p)
 {
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         struct vsw_capture *cap = sw->captures[i];
-        if (cap && cap->port == p)
-            finish(sw, cap);
+
+        if (!cap || cap->port != p)
+            continue;
+        finish(sw, cap, VSW_CAPTURE_ENDED_PORT_CLOSED);
+        VSA_LOG(INFO, "capture %d of port %s ended: the port was closed "
+                "(%" PRIu64 " frames in %s)", cap->id, cap->port_name,
+                cap->written, cap->file);
     }
 }
 
@@ -542,6 +570,7 @@ static void fill_info(const struct vsw_capture *cap, uint16_t port_id,
     snprintf(out->file, sizeof(out->file), "%s", cap->file);
     out->captured = cap->written;
     out->done = cap->done;
+    out->ended = (enum vsw_capture_ended)cap->ended;
     out->dir = (enum vsw_capture_dir)cap->dir;
     out->lost = cap->lost;
     out->error[0] = '\0';
@@ -558,8 +587,7 @@ int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out)
         return -ENOENT;
     if (!cap->done) {
         drain_one(sw, cap);
-        if (cap->err)
-            finish(sw, cap);
+        finish_if_over(sw, cap);
     }
     fill_info(cap, cap->port ? cap->port->id : 0xffff, out);
     return 0;
@@ -588,7 +616,7 @@ int vsw_capture_end(struct vsw *sw, int id, struct vsw_capture_info *out)
         return -ENOENT;
     port_id = cap->port ? cap->port->id : 0xffff;
     if (!cap->done)
-        finish(sw, cap);
+        finish(sw, cap, VSW_CAPTURE_ENDED_STOPPED);
     fill_info(cap, port_id, out);
     return 0;
 }

@@ -204,7 +204,9 @@ struct vsw_capture {
     int64_t synced_off;
     uint64_t lost;
     int err;
+    bool err_closing;              /* `err` came from closing the file */
     bool done;
+    uint8_t ended;                 /* enum vsw_capture_ended, once done */
 };
 
 struct vsw_switch_state {

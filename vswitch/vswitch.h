@@ -295,21 +295,35 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
                       const char *file, uint64_t count,
                       enum vsw_capture_dir dir, uint32_t snaplen,
                       struct vsa_errmsg *em);
+/* Why a capture ended (vsw_capture_info.ended); the first cause counts. */
+enum vsw_capture_ended {
+    VSW_CAPTURE_RUNNING = 0,       /* it has not */
+    VSW_CAPTURE_ENDED_COUNT,       /* its count of frames is in the file */
+    VSW_CAPTURE_ENDED_STOPPED,     /* vsw_capture_end or vsw_capture_stop */
+    VSW_CAPTURE_ENDED_PORT_CLOSED, /* its port was closed (vsw_port_close) */
+    VSW_CAPTURE_ENDED_ERROR,       /* writing or closing the file failed */
+};
 struct vsw_capture_info {
     uint16_t port_id;              /* 0xffff once the capture has ended */
     char port[VSW_NAME_MAX];       /* the port's name, also after the end */
     char file[512];
     uint64_t captured;             /* frames in the file */
-    bool done;
+    bool done;                     /* ended != VSW_CAPTURE_RUNNING */
+    enum vsw_capture_ended ended;
     enum vsw_capture_dir dir;
     uint64_t lost;                 /* frames lost to `error` */
-    char error[640];               /* "writing FILE: reason", or "" */
+    char error[640];               /* "writing FILE: reason", "closing
+                                    * FILE: reason", or "" */
 };
+/* The capture's state, after writing what its ring holds (a capture whose
+ * file failed or that has its count of frames ends there). */
 int vsw_capture_status(struct vsw *sw, int id, struct vsw_capture_info *out);
 /* Stops (if running), flushes and forgets the capture. */
 int vsw_capture_stop(struct vsw *sw, int id, struct vsw_capture_info *out);
 /* Stops (if running) and flushes the capture but keeps it: status still
- * reports it (done) until vsw_capture_stop forgets it. */
+ * reports it (done) until vsw_capture_stop forgets it.  A capture either
+ * call ends is VSW_CAPTURE_ENDED_STOPPED (unless its last frames complete
+ * its count or fail); one that had ended keeps its reason. */
 int vsw_capture_end(struct vsw *sw, int id, struct vsw_capture_info *out);
 /* The id of the capture running on `port`, or -ENOENT. */
 int vsw_capture_of_port(const struct vsw *sw, const struct vsw_port *port);

@@ -595,15 +595,39 @@ static const char *capture_dir_name(enum vsw_capture_dir dir)
                                                                 : "both";
 }
 
-/* {"id","port","file","direction","captured","done"}, and "error" and
- * "lost" for a capture a write error ended. */
+/* The "ended" word of a capture that has ended (docs/rpc.md), or NULL. */
+static const char *capture_ended_name(enum vsw_capture_ended e)
+{
+    switch (e) {
+    case VSW_CAPTURE_ENDED_COUNT:
+        return "count";
+    case VSW_CAPTURE_ENDED_STOPPED:
+        return "stopped";
+    case VSW_CAPTURE_ENDED_PORT_CLOSED:
+        return "port_closed";
+    case VSW_CAPTURE_ENDED_ERROR:
+        return "error";
+    case VSW_CAPTURE_RUNNING:
+        break;
+    }
+    return NULL;
+}
+
+/* {"id","port","file","direction","captured","done"}, "ended" (why) once
+ * it has ended, and "error" and "lost" for a capture a write error ended. */
 static json_t *capture_info_json(int id, const struct vsw_capture_info *ci)
 {
+    const char *ended = capture_ended_name(ci->ended);
     json_t *r = json_pack("{s:i,s:s,s:s,s:s,s:I,s:b}", "id", id, "port",
                           ci->port, "file", ci->file, "direction",
                           capture_dir_name(ci->dir), "captured",
                           (json_int_t)ci->captured, "done", ci->done);
 
+    if (r && ended &&
+        json_object_set_new(r, "ended", json_string(ended)) < 0) {
+        json_decref(r);
+        return NULL;
+    }
     if (r && ci->error[0] &&
         (json_object_set_new(r, "error", json_string(ci->error)) < 0 ||
          json_object_set_new(r, "lost", json_integer((json_int_t)ci->lost)) <

@@ -1782,6 +1782,78 @@ static void test_capture_count_after_losses(void **state)
     phase_end();
 }
 
+/* Why a capture ended, as vsw_capture_info.ended tells it (vesperctl
+ * used to see only `done` and print the same summary whatever ended it):
+ *   - COUNT frames in the file: count;
+ *   - vsw_capture_end on a running capture (capture.stop by port, from
+ *     another client): stopped, and vsw_capture_stop then reports the same;
+ *   - its port closed under it (port.del): port_closed;
+ *   - the first cause stays: a capture that has its count keeps `count`
+ *     through vsw_capture_end and the close of its port.
+ * Running, it is VSW_CAPTURE_RUNNING. */
+static void test_capture_ended(void **state)
+{
+    static const char *const labels[] = { "EC", "ES", "EP" };
+    struct frame f = fr_untagged(BCAST, MAC(0x79), 46, 3);
+    struct vsw_capture_info ci;
+    struct vsa_errmsg em;
+    struct rte_mbuf *m;
+    int id[3];
+
+    (void)state;
+    for (unsigned i = 0; i < 3; i++) {
+        char file[PATH_MAX];
+        struct tport *t = tp_open(i, labels[i], m_access(1), 0, NULL);
+
+        snprintf(file, sizeof(file), "%s/ended_%s.pcap", g.dir, labels[i]);
+        id[i] = vsw_capture_start(g.sw, t->p, file, i == 0 ? 3 : 0,
+                                  VSW_CAPTURE_RX, 0, &em);
+        if (id[i] < 0)
+            fail_msg("capture start %s: %s", labels[i], em.msg);
+        assert_int_equal(vsw_capture_status(g.sw, id[i], &ci), 0);
+        assert_false(ci.done);
+        assert_int_equal(ci.ended, VSW_CAPTURE_RUNNING);
+    }
+    assert_int_equal(commit(true), 0);
+    m = rte_pktmbuf_alloc(g.pool);
+    assert_non_null(m);
+    memcpy(rte_pktmbuf_append(m, (uint16_t)f.len), f.b, f.len);
+
+    /* count: 3 frames of 5 copied, the capture ends with the drain */
+    capture_copies(atomic_load(&g.tp[0].p->capture), m, g.tp[0].id, 5);
+    rte_pktmbuf_free(m);
+    assert_int_equal(vsw_capture_status(g.sw, id[0], &ci), 0);
+    assert_true(ci.done);
+    assert_int_equal(ci.captured, 3);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_COUNT);
+    assert_int_equal(vsw_capture_end(g.sw, id[0], &ci), 0);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_COUNT);
+
+    /* stopped: ended by vsw_capture_end, kept until vsw_capture_stop */
+    assert_int_equal(vsw_capture_end(g.sw, id[1], &ci), 0);
+    assert_true(ci.done);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_STOPPED);
+    assert_int_equal(vsw_capture_status(g.sw, id[1], &ci), 0);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_STOPPED);
+
+    /* port_closed: phase_end closes every port; the ended ones keep
+     * their reason */
+    phase_end();
+    assert_int_equal(vsw_capture_status(g.sw, id[2], &ci), 0);
+    assert_true(ci.done);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_PORT_CLOSED);
+    assert_string_equal(ci.port, "EP");
+    assert_int_equal(vsw_capture_status(g.sw, id[0], &ci), 0);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_COUNT);
+    assert_int_equal(vsw_capture_status(g.sw, id[1], &ci), 0);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_STOPPED);
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(vsw_capture_stop(g.sw, id[i], &ci), 0);
+        assert_int_not_equal(ci.ended, VSW_CAPTURE_RUNNING);
+    }
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_PORT_CLOSED);
+}
+
 /* The bytes of a (small) file, or "" if it cannot be read. */
 static void slurp(const char *path, char *buf, size_t size)
 {
@@ -2273,6 +2345,7 @@ int main(void)
         T(test_counters),
         T(test_fanin),
         T(test_capture_count_after_losses),
+        T(test_capture_ended),
         T(test_capture_pseudo_files),
         T(test_capture_not_opened),
         T(test_capture_write_error),

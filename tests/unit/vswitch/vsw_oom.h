@@ -384,8 +384,9 @@ static inline void oom_dump_vsw(struct oom_buf *b, const struct vsw *sw)
             const struct vsw_capture *c = sw->captures[i];
             if (c)
                 oom_printf(b, "  capture %d: %p id %d port %p file %s done "
-                           "%d written %llu\n", i, (const void *)c, c->id,
-                           (const void *)c->port, c->file, (int)c->done,
+                           "%d ended %d written %llu\n", i, (const void *)c,
+                           c->id, (const void *)c->port, c->file,
+                           (int)c->done, (int)c->ended,
                            (unsigned long long)c->written);
         }
         oom_printf(b, "pool %u capture pool %u\n",
