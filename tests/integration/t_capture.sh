@@ -7,7 +7,9 @@
 # /proc and /sys are refused and left alone; a full disk ends a capture
 # with its error (exit 1) and a readable file; a vesperctl killed with
 # SIGKILL leaves no capture behind, SIGTERM stops one cleanly, and
-# `capture list` / `capture stop PORT` show and end one started elsewhere.
+# `capture list` / `capture stop PORT` show and end one started elsewhere
+# (whose vesperctl then says so); deleting the port of a running capture
+# ends it, and its vesperctl says why.
 . "$(dirname "$0")/lib.sh"
 
 U=vt$VT_ID-u
@@ -203,8 +205,10 @@ assert_match "$(cat "$TMP/cap-t.out")" "^captured [0-9]+ frames to $TMP/t.pcap$"
 assert_eq "$(ctl capture list | grep -cF "$TMP/t.pcap")" 0 "no capture is left"
 
 # 9. capture stop PORT: the operator ends a capture another vesperctl runs;
-# that vesperctl sees it end and prints its summary (exit 0)
-bg "$TMP/cap-s.out" "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -w "$TMP/s.pcap"
+# that vesperctl sees it end, says on stderr that it was stopped elsewhere
+# (it used to look like a normal end) and prints its summary (exit 0)
+bg "$TMP/cap-s.out" sh -c 'exec "$0" --socket "$1" capture vm1 -w "$2" 2>"$3"' \
+    "$VESPERCTL" "$VT_SOCK" "$TMP/s.pcap" "$TMP/cap-s.err"
 CAP_PID=$BG_PID
 wait_for 'ctl capture list | grep -qF "$TMP/s.pcap"' 10 || fail "capture to s.pcap did not start"
 sleep 0.5
@@ -220,6 +224,9 @@ rc=$?
 assert_eq "$rc" 0 "the capturing vesperctl ends (exit 0)"
 assert_eq "$(cat "$TMP/cap-s.out")" "captured $stopped frames to $TMP/s.pcap" \
     "it prints the frames the stopped capture wrote"
+assert_match "$(cat "$TMP/cap-s.err")" \
+    "^vesperctl: capture [0-9]+ of port vm1 was stopped elsewhere \(capture stop vm1\)$" \
+    "and says on stderr that it was stopped elsewhere"
 assert_eq "$(tshark -r "$TMP/s.pcap" 2>/dev/null | wc -l)" "$stopped" "s.pcap holds them"
 out=$(ctl capture stop vm1 2>&1)
 rc=$?
@@ -239,5 +246,31 @@ rc=$?
 echo "$out"
 assert_eq "$rc" 0 "a capture in a reused slot ends with its connection"
 assert_match "$out" "^gone [0-9]+$" "rpc.py saw it end"
+
+# 11. the port deleted under a running capture (vm2, which vm1's ping
+# reaches): the capture ends with it, the file is closed as a valid pcap,
+# and its vesperctl says why on stderr, "ended":"port_closed" in its --json
+# summary, exit 0 (it used to print an ordinary summary)
+bg "$TMP/cap-d.out" sh -c 'exec "$0" --socket "$1" --json capture vm2 -w "$2" 2>"$3"' \
+    "$VESPERCTL" "$VT_SOCK" "$TMP/d.pcap" "$TMP/cap-d.err"
+CAP_PID=$BG_PID
+wait_for '[ "$(stat -c %s "$TMP/d.pcap" 2>/dev/null || echo 0)" -gt 1000 ]' 20 ||
+    fail "the capture to d.pcap did not grow"
+ctl_ok port del vm2
+wait_pid "$CAP_PID" 10
+rc=$?
+cat "$TMP/cap-d.out" "$TMP/cap-d.err"
+assert_eq "$rc" 0 "the capture of a deleted port ends (exit 0)"
+assert_match "$(cat "$TMP/cap-d.err")" \
+    "^vesperctl: capture [0-9]+ of port vm2 ended: the port was deleted$" \
+    "vesperctl says on stderr that the port was deleted"
+assert_eq "$(jq -r .ended "$TMP/cap-d.out")" port_closed \
+    "its --json summary says \"ended\": \"port_closed\""
+n=$(jq -r .captured "$TMP/cap-d.out")
+assert_gt "$n" 0 "the capture of vm2 has frames ($n)"
+assert_eq "$(tshark -r "$TMP/d.pcap" 2>/dev/null | wc -l)" "$n" \
+    "d.pcap holds the $n frames, a valid pcap"
+assert_contains "$(cat "$TMP/vesperd.log")" "of port vm2 ended: the port was closed" \
+    "vesperd logs why the capture ended"
 kill "$PING_PID"
 vesperd_alive || fail "vesperd died"

@@ -86,17 +86,29 @@ static void sleep_ms(unsigned ms)
     (void)nanosleep(&ts, NULL);
 }
 
-/* The end of a capture a write error ended ("error" in capture.status or
- * capture.stop): the daemon's reason and what the file holds. */
-struct capture_failure {
-    char msg[768];
+/* A capture as capture.status or capture.stop reports it. */
+struct capture_state {
+    json_int_t captured; /* frames in the file */
+    bool done;
+    char ended[16];      /* why it ended (docs/rpc.md), or "" */
+    char error[768];     /* the reason a write error ended it, or "" */
 };
 
-/* Calls method with {"id": id}; returns the result's "captured" in *n and
- * its "error", if any, in fail->msg. */
+/* Copies the string `key` of res, if it is one, into buf. */
+static void copy_string(const json_t *res, const char *key, char *buf,
+                        size_t size)
+{
+    const char *v = json_string_value(json_object_get(res, key));
+
+    if (v)
+        snprintf(buf, size, "%s", v);
+}
+
+/* Calls method with {"id": id}; its result's "captured", "done", "ended"
+ * and "error" go to *st ("ended" and "error" only when present: a write
+ * error a status reported stays). */
 static int capture_call(struct ctl_conn *c, const char *method, json_int_t id,
-                        json_int_t *n, bool *done,
-                        struct capture_failure *fail, struct vsa_errmsg *em)
+                        struct capture_state *st, struct vsa_errmsg *em)
 {
     json_t *params = json_pack("{s:I}", "id", id);
     json_t *res = NULL;
@@ -112,14 +124,30 @@ static int capture_call(struct ctl_conn *c, const char *method, json_int_t id,
         rc = vsa_errmsg_set(em, -EBADMSG, "invalid response from vesperd: "
                             "%s without \"captured\"", method);
     else
-        *n = json_integer_value(json_object_get(res, "captured"));
-    if (done)
-        *done = json_is_true(json_object_get(res, "done"));
-    if (json_is_string(json_object_get(res, "error")))
-        snprintf(fail->msg, sizeof(fail->msg), "%s",
-                 json_string_value(json_object_get(res, "error")));
+        st->captured = json_integer_value(json_object_get(res, "captured"));
+    st->done = json_is_true(json_object_get(res, "done"));
+    copy_string(res, "ended", st->ended, sizeof(st->ended));
+    copy_string(res, "error", st->error, sizeof(st->error));
     json_decref(res);
     return rc;
+}
+
+/* A line on stderr when the capture ended for a reason its user did not
+ * choose and that leaves no error (a write error is said apart): another
+ * client stopped it (capture.stop by port), or its port was deleted.  A
+ * "stopped" in the result of vesperctl's own capture.stop (stopped_here)
+ * is that stop.  The summary and exit 0 follow, as after Ctrl-C: the file
+ * is a good capture, only shorter than asked. */
+static void say_why_ended(FILE *err, json_int_t id, const char *port,
+                          const struct capture_state *st, bool stopped_here)
+{
+    if (!strcmp(st->ended, "port_closed"))
+        fprintf(err, "%s: capture %" JSON_INTEGER_FORMAT " of port %s "
+                "ended: the port was deleted\n", PROG, id, port);
+    else if (!strcmp(st->ended, "stopped") && !stopped_here)
+        fprintf(err, "%s: capture %" JSON_INTEGER_FORMAT " of port %s was "
+                "stopped elsewhere (capture stop %s)\n", PROG, id, port,
+                port);
 }
 
 static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
@@ -131,10 +159,10 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
     struct sigaction old_sa[N_CAPTURE_SIGNALS];
     uint64_t deadline = 0;
     struct vsa_errmsg em = {{0}};
-    struct capture_failure fail = {{0}};
+    struct capture_state st = {0};
     json_t *res = NULL;
-    json_int_t id, captured = 0;
-    bool done = false;
+    json_int_t id;
+    bool stopped_here;
     int rc, exit_code;
 
     /* No SA_RESTART: Ctrl-C must cut the 100 ms sleep short. */
@@ -172,36 +200,36 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
         if (ctl_main__interrupted ||
             (deadline && vsa_time_now_ms() >= deadline))
             break;
-        rc = capture_call(c, "capture.status", id, &captured, &done, &fail,
-                          &em);
+        rc = capture_call(c, "capture.status", id, &st, &em);
         if (rc < 0) {
             exit_code = call_failed(err, rc, &em);
             goto out;
         }
-        if (done)
+        if (st.done)
             break;
         if (req->capture_count &&
-            (uint64_t)captured >= req->capture_count)
+            (uint64_t)st.captured >= req->capture_count)
             break;
     }
-    if (!done) {
-        rc = capture_call(c, "capture.stop", id, &captured, NULL, &fail,
-                          &em);
+    stopped_here = !st.done;
+    if (stopped_here) {
+        rc = capture_call(c, "capture.stop", id, &st, &em);
         if (rc < 0) {
             exit_code = call_failed(err, rc, &em);
             goto out;
         }
     }
-    if (fail.msg[0]) {
+    if (st.error[0]) {
         /* A write error ended it: the file holds only part of it. */
         fprintf(err, "%s: %s (capture %" JSON_INTEGER_FORMAT " ended; %"
                 JSON_INTEGER_FORMAT " frames are in the file)\n", PROG,
-                fail.msg, id, captured);
+                st.error, id, st.captured);
         exit_code = CTL_EXIT_FAIL;
         goto out;
     }
+    say_why_ended(err, id, port ? port : "", &st, stopped_here);
     rc = ctl_out_capture(out, req->json, id, port ? port : "",
-                         file ? file : "", captured);
+                         file ? file : "", st.captured, st.ended);
     exit_code = rc < 0 ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 out:
     for (size_t i = 0; i < N_CAPTURE_SIGNALS; i++)

@@ -697,12 +697,22 @@ static int view_stats(FILE *out, const struct ctl_cli_req *req,
     return rc;
 }
 
-/* A capture's state word: running, done, or failed (a write error). */
+/* A capture's state: running; done (its count reached, or a vesperd that
+ * does not say why it ended); stopped (capture.stop); port deleted; or
+ * failed (a write error). */
 static const char *capture_state(const json_t *c)
 {
+    const char *ended = json_string_value(json_object_get(c, "ended"));
+
     if (json_object_get(c, "error"))
         return "failed";
-    return json_is_true(json_object_get(c, "done")) ? "done" : "running";
+    if (!json_is_true(json_object_get(c, "done")))
+        return "running";
+    if (ended && !strcmp(ended, "stopped"))
+        return "stopped";
+    if (ended && !strcmp(ended, "port_closed"))
+        return "port deleted";
+    return "done";
 }
 
 /* capture.list: a table, then the reason of each failed capture. */
@@ -807,7 +817,7 @@ int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
 }
 
 int ctl_out_capture(FILE *out, bool json, json_int_t id, const char *port,
-                    const char *file, json_int_t captured)
+                    const char *file, json_int_t captured, const char *ended)
 {
     json_t *o;
     int rc;
@@ -819,6 +829,11 @@ int ctl_out_capture(FILE *out, bool json, json_int_t id, const char *port,
     }
     o = json_pack("{s:I, s:s, s:s, s:I}", "id", id, "port", port, "file",
                   file, "captured", captured);
+    if (o && ended && ended[0] &&
+        json_object_set_new(o, "ended", json_string(ended)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
     if (!o)
         return -ENOMEM;
     rc = print_json(out, o);

@@ -29,9 +29,10 @@
 int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result);
 
 /* Prints the end of a capture: "captured N frames to FILE", or with json
- * {"id","port","file","captured"}. */
+ * {"id","port","file","captured"} and "ended" (why it ended, as vesperd
+ * said it; left out if `ended` is NULL or ""). */
 int ctl_out_capture(FILE *out, bool json, json_int_t id, const char *port,
-                    const char *file, json_int_t captured);
+                    const char *file, json_int_t captured, const char *ended);
 
 /* True for the drop reasons that count events, not lost frames. */
 bool ctl_out_drop_is_event(const char *reason);

@@ -1065,6 +1065,8 @@ struct capture_script {
     unsigned statuses;     /* status calls seen */
     json_int_t stop_count; /* "captured" in capture.stop */
     const char *error;     /* "error" of the status that reports done */
+    const char *ended;     /* "ended" of the status that reports done */
+    const char *stop_ended; /* "ended" of capture.stop (NULL: "stopped") */
 };
 
 static json_t *capture_handler(const char *method, json_t *params,
@@ -1093,11 +1095,15 @@ static json_t *capture_handler(const char *method, json_t *params,
         if (done && cs->error)
             json_object_set_new(json_object_get(r, "result"), "error",
                                 json_string(cs->error));
+        if (done && cs->ended)
+            json_object_set_new(json_object_get(r, "result"), "ended",
+                                json_string(cs->ended));
         return r;
     }
     if (!strcmp(method, "capture.stop"))
-        return json_pack("{s:{s:b, s:I}}", "result", "ok", 1, "captured",
-                         cs->stop_count);
+        return json_pack("{s:{s:b, s:I, s:b, s:s}}", "result", "ok", 1,
+                         "captured", cs->stop_count, "done", 1, "ended",
+                         cs->stop_ended ? cs->stop_ended : "stopped");
     return NULL;
 }
 
@@ -1184,6 +1190,7 @@ static void test_capture_sigint(void **state)
         r = run("capture p1 -w /tmp/c.pcap");
         assert_int_equal(r.rc, 0);
         assert_string_equal(r.out, "captured 5 frames to /tmp/c.pcap\n");
+        assert_string_equal(r.err, ""); /* its own stop: nothing to say */
         assert_int_equal(fake_srv_n_requests(srv), 4);
         assert_string_equal(method_of(3), "capture.stop");
         run_free(&r);
@@ -1221,6 +1228,75 @@ static void test_capture_nohup(void **state)
     sigaction(SIGHUP, &before, NULL);
 }
 
+/* Why the capture ended, when vesperctl did not end it (it used to print
+ * the same summary whatever happened, so a capture stopped from another
+ * shell, or cut short by the deletion of its port, looked like a normal
+ * finish): a line on stderr, then the summary, exit 0.  Ended by its count
+ * it says nothing; --json carries "ended" in every case. */
+static void test_capture_ended(void **state)
+{
+    static const struct {
+        const char *ended, *err;
+    } cases[] = {
+        {"stopped", "vesperctl: capture 7 of port p1 was stopped elsewhere "
+                    "(capture stop p1)\n"},
+        {"port_closed", "vesperctl: capture 7 of port p1 ended: the port "
+                        "was deleted\n"},
+        {"count", ""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        struct capture_script cs = {.done_after = 2,
+                                    .ended = cases[i].ended};
+        json_t *got, *want;
+        struct run r;
+
+        fake_srv_reset(srv);
+        fake_srv_set_handler(srv, capture_handler, &cs);
+        r = run("capture p1 -w /tmp/c.pcap");
+        assert_int_equal(r.rc, 0);
+        assert_string_equal(r.err, cases[i].err);
+        assert_string_equal(r.out, "captured 2 frames to /tmp/c.pcap\n");
+        assert_int_equal(fake_srv_n_requests(srv), 3); /* no stop */
+        run_free(&r);
+
+        fake_srv_reset(srv);
+        cs = (struct capture_script){.done_after = 2,
+                                     .ended = cases[i].ended};
+        fake_srv_set_handler(srv, capture_handler, &cs);
+        r = run("--json capture p1 -w /tmp/c.pcap");
+        assert_int_equal(r.rc, 0);
+        assert_string_equal(r.err, cases[i].err);
+        got = json_loads(r.out, 0, NULL);
+        want = json_pack("{s:i, s:s, s:s, s:i, s:s}", "id", 7, "port", "p1",
+                         "file", "/tmp/c.pcap", "captured", 2, "ended",
+                         cases[i].ended);
+        if (!json_equal(got, want))
+            fail_msg("--json printed %s", r.out);
+        json_decref(got);
+        json_decref(want);
+        run_free(&r);
+    }
+
+    /* The port deleted just before vesperctl's own stop (--duration):
+     * the stop's result says so. */
+    {
+        struct capture_script cs = {.stop_count = 4,
+                                    .stop_ended = "port_closed"};
+        struct run r;
+
+        fake_srv_reset(srv);
+        fake_srv_set_handler(srv, capture_handler, &cs);
+        r = run("capture p1 -w /tmp/c.pcap --duration 1");
+        assert_int_equal(r.rc, 0);
+        assert_string_equal(r.err, "vesperctl: capture 7 of port p1 ended: "
+                                   "the port was deleted\n");
+        assert_string_equal(r.out, "captured 4 frames to /tmp/c.pcap\n");
+        run_free(&r);
+    }
+}
+
 /* capture stop PORT and capture list as an operator reads them. */
 static void test_capture_stop_list(void **state)
 {
@@ -1238,15 +1314,32 @@ static void test_capture_stop_list(void **state)
                   "\"done\":false},"
                   "{\"id\":7,\"port\":\"vm1\",\"file\":\"/tmp/a.pcap\","
                   "\"direction\":\"both\",\"captured\":100,\"done\":true},"
+                  "{\"id\":8,\"port\":\"p2\",\"file\":\"/tmp/b.pcap\","
+                  "\"direction\":\"rx\",\"captured\":10,\"done\":true,"
+                  "\"ended\":\"count\"},"
+                  "{\"id\":10,\"port\":\"p3\",\"file\":\"/tmp/c.pcap\","
+                  "\"direction\":\"rx\",\"captured\":11,\"done\":true,"
+                  "\"ended\":\"stopped\"},"
+                  "{\"id\":11,\"port\":\"p4\",\"file\":\"/tmp/d.pcap\","
+                  "\"direction\":\"rx\",\"captured\":12,\"done\":true,"
+                  "\"ended\":\"port_closed\"},"
                   "{\"id\":9,\"port\":\"vm2\",\"file\":\"/mnt/small/b.pcap\","
                   "\"direction\":\"tx\",\"captured\":20,\"done\":true,"
                   "\"error\":\"writing /mnt/small/b.pcap: No space left on "
-                  "device\",\"lost\":100}]}}",
+                  "device\",\"ended\":\"error\",\"lost\":100}]}}",
                   "capture list",
-                  "ID  PORT         DIRECTION  FRAMES  STATE    FILE\n"
-                  " 3  ext0.uplink  rx           5231  running  /tmp/up.pcap\n"
-                  " 7  vm1          both          100  done     /tmp/a.pcap\n"
-                  " 9  vm2          tx             20  failed   "
+                  "ID  PORT         DIRECTION  FRAMES  STATE         FILE\n"
+                  " 3  ext0.uplink  rx           5231  running       "
+                  "/tmp/up.pcap\n"
+                  " 7  vm1          both          100  done          "
+                  "/tmp/a.pcap\n"
+                  " 8  p2           rx             10  done          "
+                  "/tmp/b.pcap\n"
+                  "10  p3           rx             11  stopped       "
+                  "/tmp/c.pcap\n"
+                  "11  p4           rx             12  port deleted  "
+                  "/tmp/d.pcap\n"
+                  " 9  vm2          tx             20  failed        "
                   "/mnt/small/b.pcap\n"
                   "capture 9: writing /mnt/small/b.pcap: No space left on "
                   "device\n");
@@ -1350,6 +1443,7 @@ int main(void)
         cmocka_unit_test_setup(test_capture_duration, setup),
         cmocka_unit_test_setup(test_capture_errors, setup),
         cmocka_unit_test_setup(test_capture_write_error, setup),
+        cmocka_unit_test_setup(test_capture_ended, setup),
     };
     int rc;
 
