@@ -366,18 +366,70 @@ static int pseudo_fs_refused(const char *file, const char *fs,
                           "tmpfs", file, fs);
 }
 
-/* Opens `file` for a capture: a new file, or an existing regular file that
- * is empty or already a capture (pcap or pcapng magic), truncated.
- * Anything else is refused, so that a typo cannot turn vesperd (root)
- * into a tool that truncates its own configuration or any other file; a
- * symbolic link as the last component too (O_NOFOLLOW), a file on a
- * kernel pseudo filesystem (pseudo_fs[]: nothing is written to it, not
- * even the truncation), and a file a running capture writes (by device
- * and inode, whatever the path).  0 with *out and the file's identity in
- * *st, or -errno with the reason in em. */
-static int open_capture_file(const struct vsw *sw, const char *file,
-                             FILE **out, struct stat *st,
-                             struct vsa_errmsg *em)
+/* Opens `file`, creating it if it does not exist, after the checks that
+ * must come before any open.  Opening can itself act: a FIFO's open wakes
+ * the reader waiting on it, a tape device rewinds, a terminal can become
+ * vesperd's controlling tty.  So an existing path that is not a regular
+ * file is refused before any open, and the open cannot block or take a
+ * tty (open_capture_file checks again what was opened).  A path that did
+ * not exist is created with O_EXCL, so *created is true only for a file
+ * this open made (one that appeared since lstat is looked at again as an
+ * existing one).  An fd, or -errno with the reason in em. */
+static int open_path(const char *file, bool *created, struct vsa_errmsg *em)
+{
+    const char *fs;
+    struct stat pre;
+    bool exists;
+    int fd, err;
+
+    *created = false;
+    for (int tries = 0;; tries++) {
+        exists = lstat(file, &pre) == 0;
+        if (exists && !S_ISREG(pre.st_mode))
+            return vsa_errmsg_set(em, -EINVAL, "cannot write %s: %s", file,
+                                  S_ISLNK(pre.st_mode)
+                                      ? "it is a symbolic link"
+                                      : "not a regular file");
+        fs = pseudo_fs_of_path(file, exists);
+        if (fs)
+            return pseudo_fs_refused(file, fs, em);
+        fd = open(file, O_RDWR | O_CREAT | (exists ? 0 : O_EXCL) |
+                            O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+                  0644);
+        if (fd >= 0) {
+            *created = !exists;
+            return fd;
+        }
+        err = errno;
+        if (err != EEXIST || exists || tries > 0)
+            break;
+    }
+    return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
+                          err == ELOOP ? "it is a symbolic link"
+                                       : strerror(err));
+}
+
+/* Removes the file a failed start created, if `file` still names it (the
+ * same device and inode, by lstat: never a file put in its place since).
+ * An existing capture file that the start truncated stays, empty: its
+ * frames are gone already, and the file was there before. */
+static void remove_created(const char *file, const struct stat *st)
+{
+    struct stat now;
+
+    if (lstat(file, &now) == 0 && S_ISREG(now.st_mode) &&
+        now.st_dev == st->st_dev && now.st_ino == st->st_ino &&
+        unlink(file) != 0)
+        VSA_LOG(WARN, "cannot remove %s, created for a capture that did "
+                "not start: %s", file, strerror(errno));
+}
+
+/* Checks what open_path opened (fd, its identity in *st): a regular file
+ * not on a pseudo filesystem and not written by a running capture, new or
+ * empty or a capture already; then truncates it.  0, or -errno with the
+ * reason in em. */
+static int check_opened(const struct vsw *sw, const char *file, int fd,
+                        const struct stat *st, struct vsa_errmsg *em)
 {
     static const uint32_t magics[] = {
         0xa1b2c3d4u, 0xd4c3b2a1u, 0xa1b23c4du, 0x4d3cb2a1u, /* pcap */
@@ -386,71 +438,79 @@ static int open_capture_file(const struct vsw *sw, const char *file,
     uint32_t magic = 0;
     bool known = false;
     const char *fs;
-    struct stat pre;
-    bool exists;
-    int fd, err;
 
-    /* Opening can itself act: a FIFO's open wakes the reader waiting on
-     * it, a tape device rewinds, a terminal can become vesperd's
-     * controlling tty.  So an existing path that is not a regular file is
-     * refused before any open, and the open cannot block or take a tty
-     * (fstat below checks again what was opened). */
-    exists = lstat(file, &pre) == 0;
-    if (exists && !S_ISREG(pre.st_mode))
-        return vsa_errmsg_set(em, -EINVAL, "cannot write %s: %s", file,
-                              S_ISLNK(pre.st_mode)
-                                  ? "it is a symbolic link"
-                                  : "not a regular file");
-    fs = pseudo_fs_of_path(file, exists);
-    if (fs)
-        return pseudo_fs_refused(file, fs, em);
-    fd = open(file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-                        O_NOCTTY, 0644);
-    if (fd < 0) {
-        err = errno;
-        return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
-                              err == ELOOP ? "it is a symbolic link"
-                                           : strerror(err));
-    }
-    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        close(fd);
+    if (!S_ISREG(st->st_mode))
         return vsa_errmsg_set(em, -EINVAL, "cannot write %s: not a regular "
                               "file", file);
-    }
     fs = pseudo_fs_of(fd);
-    if (fs) {
-        close(fd);
+    if (fs)
         return pseudo_fs_refused(file, fs, em);
-    }
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         const struct vsw_capture *c = sw->captures[i];
 
         if (c && !c->done && c->file_dev == (uint64_t)st->st_dev &&
-            c->file_ino == (uint64_t)st->st_ino) {
-            close(fd);
+            c->file_ino == (uint64_t)st->st_ino)
             return vsa_errmsg_set(em, -EBUSY, "cannot write %s: capture %d "
                                   "is writing it", file, c->id);
-        }
     }
     if (st->st_size > 0) {
         if (pread(fd, &magic, sizeof(magic), 0) == (ssize_t)sizeof(magic))
             for (size_t i = 0; i < sizeof(magics) / sizeof(magics[0]); i++)
                 known |= magic == magics[i];
-        if (!known) {
-            close(fd);
+        if (!known)
             return vsa_errmsg_set(em, -EEXIST, "%s exists and is not a "
                                   "capture file; refusing to overwrite it",
                                   file);
-        }
     }
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 ||
-        ftruncate(fd, 0) != 0 || !(*out = fdopen(fd, "wb"))) {
-        err = errno;
-        close(fd);
+        ftruncate(fd, 0) != 0) {
+        int err = errno;
+
         return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
                               strerror(err));
     }
     return 0;
+}
+
+/* Opens `file` for a capture: a new file, or an existing regular file that
+ * is empty or already a capture (pcap or pcapng magic), truncated.
+ * Anything else is refused, so that a typo cannot turn vesperd (root)
+ * into a tool that truncates its own configuration or any other file; a
+ * symbolic link as the last component too (O_NOFOLLOW), a file on a
+ * kernel pseudo filesystem (pseudo_fs[]: nothing is written to it, not
+ * even the truncation), and a file a running capture writes (by device
+ * and inode, whatever the path).  0 with *out, the file's identity in *st
+ * and whether this call created it in *created (the caller removes it if
+ * the start fails after all); or -errno with the reason in em, and a file
+ * it created removed. */
+static int open_capture_file(const struct vsw *sw, const char *file,
+                             FILE **out, struct stat *st, bool *created,
+                             struct vsa_errmsg *em)
+{
+    int fd, rc, err;
+
+    fd = open_path(file, created, em);
+    if (fd < 0)
+        return fd;
+    if (fstat(fd, st) != 0) {
+        err = errno;
+        close(fd);
+        /* not removed: which file the path names is not known */
+        return vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
+                              strerror(err));
+    }
+    rc = check_opened(sw, file, fd, st, em);
+    if (rc == 0 && !(*out = fdopen(fd, "wb"))) {
+        err = errno;
+        rc = vsa_errmsg_set(em, -err, "cannot write %s: %s", file,
+                            strerror(err));
+    }
+    if (rc < 0) {
+        close(fd);
+        if (*created)
+            remove_created(file, st);
+    }
+    return rc;
 }
 
 int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
@@ -462,7 +522,8 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
     char ringname[RTE_RING_NAMESIZE];
     int slot = -1, rc;
     struct stat fst;
-    FILE *fp;
+    bool created = false;
+    FILE *fp = NULL;
 
     if (atomic_load(&port->capture))
         return vsa_errmsg_set(em, -EBUSY, "port %s is already being "
@@ -497,7 +558,7 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
         rc = vsa_errmsg_set(em, -ENOMEM, "out of memory");
         goto out_free;
     }
-    rc = open_capture_file(sw, file, &fp, &fst, em);
+    rc = open_capture_file(sw, file, &fp, &fst, &created, em);
     if (rc < 0)
         goto out_free;
     cap->file_dev = (uint64_t)fst.st_dev;
@@ -507,7 +568,7 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
         rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,
                             pcap_geterr((pcap_t *)cap->pcap));
         fclose(fp);
-        goto out_free;
+        goto out_remove;
     }
     /* The file header, written now: a file that cannot take even that
      * (a full disk) is refused here rather than failing on the first
@@ -520,7 +581,7 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
                             strerror(err));
         __fpurge(fp);
         pcap_dump_close((pcap_dumper_t *)cap->dumper);
-        goto out_free;
+        goto out_remove;
     }
     cap->synced_off = (int64_t)ftello(fp);
     sw->next_capture_id++;
@@ -540,6 +601,11 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
             file);
     return cap->id;
 
+out_remove:
+    /* refused, nothing left behind: a file the start created goes (an
+     * existing capture file stays, truncated: remove_created) */
+    if (created)
+        remove_created(file, &fst);
 out_free:
     if (cap->pcap)
         pcap_close((pcap_t *)cap->pcap);

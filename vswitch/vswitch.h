@@ -284,7 +284,8 @@ enum vsw_capture_dir { VSW_CAPTURE_RX = 1, VSW_CAPTURE_TX = 2,
 /* Starts recording the port's frames into a pcap file (libpcap).  count 0 =
  * until stopped.  Returns a capture id > 0, or -EBUSY (port already
  * captured), -EINVAL/-EEXIST/-errno (the file: not one a capture may
- * write, or the pcap header could not be written), -ENOMEM.
+ * write, or the pcap header could not be written), -ENOMEM.  A refused
+ * start leaves no file it created (an existing file it truncated stays).
  *
  * A write that fails later (a full disk, an I/O error) ends the capture:
  * the file is cut back to the frames written before (whole records, a

@@ -128,7 +128,8 @@ for f in /proc/self/comm /proc/version /sys/class/net/lo/tx_queue_len; do
     assert_eq "$after" "$before" "$f is unchanged"
 done
 
-# 6. a full disk: a real tmpfs of 64 KiB.  Full: the start is refused.  One
+# 6. a full disk: a real tmpfs of 64 KiB.  Full: the start is refused, and
+# the new file it had created is removed.  One
 # page left: 1 KB pings fill it; the capture ends with the error, vesperctl
 # says it and exits 1, vesperd logs it once, and the file holds whole
 # frames (tshark reads what vesperctl says is there).
@@ -143,6 +144,9 @@ echo "$out"
 assert_eq "$rc" 1 "capture onto a full tmpfs is refused (exit 1)"
 assert_eq "$out" "vesperctl: cannot write $SMALL/cap.pcap: No space left on device" \
     "the message says why"
+# (the file was new: the refused start removes it; it used to stay, empty)
+[ ! -e "$SMALL/cap.pcap" ] || fail "the refused start left $SMALL/cap.pcap behind"
+ok "the refused start leaves no file behind"
 truncate -s -4096 "$SMALL/filler"
 bg "$TMP/ping-big.log" vm 1 ping -n -s 1000 -i 0.05 "$NET_A.2"
 PING_PID=$BG_PID

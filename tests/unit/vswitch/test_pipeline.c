@@ -2051,7 +2051,8 @@ static void fill_fs(const char *path, size_t room)
  * pcap_dump/pcap_dump_flush result was ignored).  On a real tmpfs of 64 KiB
  * (mounted in a mount namespace of this thread, gone with the process):
  *   - with no room at all, the start is refused with the reason: the pcap
- *     header could not be written;
+ *     header could not be written; the file the start created is removed
+ *     (it stayed, empty), a file that was there before stays;
  *   - with one page left, 20 frames go in, then a burst of 100 fills the
  *     page: the capture ends (done, its port free to capture again) with
  *     "writing FILE: No space left on device", the 100 counted lost, and
@@ -2067,7 +2068,7 @@ static void test_capture_write_error(void **state)
     struct tport *t;
     char mnt[PATH_MAX], file[PATH_MAX + 16], filler[PATH_MAX + 16];
     char want[PATH_MAX + 64];
-    int id;
+    int id, fd;
 
     (void)state;
     snprintf(mnt, sizeof(mnt), "%s/small", g.dir);
@@ -2093,6 +2094,18 @@ static void test_capture_write_error(void **state)
     assert_non_null(strstr(em.msg, file));
     assert_non_null(strstr(em.msg, strerror(ENOSPC)));
     assert_null(atomic_load(&t->p->capture));
+    /* the file it created for that is gone (an empty one stayed) */
+    if (access(file, F_OK) == 0)
+        fail_msg("%s, created by the refused start, is still there", file);
+    assert_int_equal(errno, ENOENT);
+    /* a file that was there before stays, even empty (it takes no room) */
+    fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    id = vsw_capture_start(g.sw, t->p, file, 0, VSW_CAPTURE_RX, 0, &em);
+    assert_int_equal(id, -ENOSPC);
+    assert_int_equal(access(file, F_OK), 0);
+    assert_int_equal(unlink(file), 0);
 
     /* one page: 20 frames fit, 120 do not */
     assert_int_equal(unlink(filler), 0);
