@@ -19,7 +19,10 @@
  * last good flush (whole records, so it stays a valid pcap), what stdio
  * still buffers is dropped, and the frames that did not reach the file are
  * counted (`lost`); vsw_capture_status reports the error and vesperctl
- * fails with it.  Errors only close(2) would report (NFS) are not seen.
+ * fails with it.  An error that only close(2) reports (NFS, where data is
+ * written back at close) ends the capture the same way, as "closing FILE:
+ * reason" (close_file): nothing is cut or counted lost then, as what the
+ * server lacks is not known.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -203,18 +206,43 @@ static void detach(struct vsw *sw, struct vsw_capture *cap)
     cap->port = NULL;
 }
 
+/* Closes the capture's file.  Not with pcap_dump_close(): it returns
+ * nothing, and close(2) can fail where nothing failed before (NFS writes
+ * the data back when the file is closed, and reports a full disk, a quota
+ * or a server error only there).  libpcap's dumper is the stdio stream
+ * itself: pcap_dump_file() is documented to return it, and in libpcap
+ * 1.10 pcap_dump_close() is nothing but fclose() of it.  So fclose() of
+ * the stream is the same close with its result, and a failure ends the
+ * capture with that error (if no write error came first): the frames
+ * counted were written, but the file may not hold them all. */
+static void close_file(struct vsw_capture *cap)
+{
+    FILE *fp = pcap_dump_file((pcap_dumper_t *)cap->dumper);
+    int err;
+
+    cap->dumper = NULL;
+    errno = 0;
+    if (fclose(fp) == 0 || cap->err)
+        return;
+    err = errno;
+    cap->err = err > 0 ? err : EIO;
+    cap->err_closing = true;
+    VSA_LOG(WARN, "capture %d of port %s: closing %s: %s; its %" PRIu64
+            " frames may not all be in the file", cap->id, cap->port_name,
+            cap->file, strerror(cap->err), cap->written);
+}
+
 /* Ends the capture: detached, drained, its file closed.  `why` is the
- * cause its caller saw; a write error in the last drain, or the count
- * reached by it, comes first (they ended it as much). */
+ * cause its caller saw; a write error in the last drain or in the close,
+ * or the count reached by the last drain, comes first (they ended it as
+ * much). */
 static void finish(struct vsw *sw, struct vsw_capture *cap,
                    enum vsw_capture_ended why)
 {
     detach(sw, cap);
     drain_one(sw, cap);
-    if (cap->dumper) {
-        pcap_dump_close((pcap_dumper_t *)cap->dumper);
-        cap->dumper = NULL;
-    }
+    if (cap->dumper)
+        close_file(cap);
     if (cap->pcap) {
         pcap_close((pcap_t *)cap->pcap);
         cap->pcap = NULL;
@@ -641,7 +669,8 @@ static void fill_info(const struct vsw_capture *cap, uint16_t port_id,
     out->lost = cap->lost;
     out->error[0] = '\0';
     if (cap->err)
-        snprintf(out->error, sizeof(out->error), "writing %s: %s", cap->file,
+        snprintf(out->error, sizeof(out->error), "%s %s: %s",
+                 cap->err_closing ? "closing" : "writing", cap->file,
                  strerror(cap->err));
 }
 

@@ -198,8 +198,9 @@ struct vsw_capture {
     uint64_t file_dev, file_ino;   /* the file, to refuse a second writer */
     /* Write errors (capture.c, write_failed): `synced` frames and
      * `synced_off` bytes were in the file at the last good flush; `err` is
-     * the errno of the write that failed (the capture then ends), `lost`
-     * the frames that did not reach the file because of it. */
+     * the errno of the write that failed, or of the close (close_file,
+     * err_closing): the capture then ends; `lost` the frames that did not
+     * reach the file because of a write error. */
     uint64_t synced;
     int64_t synced_off;
     uint64_t lost;

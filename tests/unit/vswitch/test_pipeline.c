@@ -61,6 +61,7 @@
 #include <rte_errno.h>
 #include <rte_mempool.h>
 
+#include "closefail_fs.h"
 #include "common/vsa_log.h"
 #include "common/vsa_tsan.h"
 #include "vlan/vlan.h"
@@ -2149,6 +2150,68 @@ static void test_capture_write_error(void **state)
     phase_end();
 }
 
+/* An error that only close(2) reports ends the capture with it (it was
+ * not seen: pcap_dump_close returns nothing).  NFS reports that way the
+ * data it could not write back; closefail_fs is a real filesystem (FUSE)
+ * whose close fails the same way, mounted in a mount namespace of this
+ * thread.  Five frames are written (the header and the records reach the
+ * filesystem); ending the capture closes the file, the close fails with
+ * EIO, and the capture is an error: "closing FILE: reason", the five
+ * frames written, none counted lost. */
+static void test_capture_close_error(void **state)
+{
+    struct frame f = fr_untagged(BCAST, MAC(0x7a), 46, 4);
+    struct closefail_fs *fs;
+    struct vsw_capture_info ci;
+    struct vsa_errmsg em;
+    struct rte_mbuf *m;
+    struct tport *t;
+    char mnt[PATH_MAX], file[PATH_MAX + 16], want[PATH_MAX + 64];
+    int id, rc;
+
+    (void)state;
+    snprintf(mnt, sizeof(mnt), "%s/closefail", g.dir);
+    assert_int_equal(mkdir(mnt, 0700), 0);
+    if (unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        fail_msg("a mount namespace of our own: %s", strerror(errno));
+    rc = closefail_fs_mount(mnt, EIO, &fs);
+    if (rc == -ENOENT || rc == -ENODEV)
+        skip(); /* no FUSE on this machine */
+    if (rc < 0)
+        fail_msg("closefail_fs at %s: %s", mnt, strerror(-rc));
+    snprintf(file, sizeof(file), "%s/cap.pcap", mnt);
+    snprintf(want, sizeof(want), "closing %s: %s", file, strerror(EIO));
+    t = tp_open(0, "CE", m_access(1), 0, NULL);
+    assert_int_equal(commit(true), 0);
+    id = vsw_capture_start(g.sw, t->p, file, 0, VSW_CAPTURE_RX, 0, &em);
+    if (id < 0)
+        fail_msg("capture start: %s", em.msg);
+    m = rte_pktmbuf_alloc(g.pool);
+    assert_non_null(m);
+    memcpy(rte_pktmbuf_append(m, (uint16_t)f.len), f.b, f.len);
+    capture_copies(atomic_load(&t->p->capture), m, t->id, 5);
+    rte_pktmbuf_free(m);
+    assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
+    assert_false(ci.done);
+    assert_int_equal(ci.captured, 5);
+    /* pcap header 24 bytes, each record 16 + the frame */
+    assert_int_equal(closefail_fs_size(fs), 24 + 5 * (16 + f.len));
+    assert_int_equal(closefail_fs_failed_closes(fs), 0);
+
+    assert_int_equal(vsw_capture_end(g.sw, id, &ci), 0);
+    assert_int_equal(closefail_fs_failed_closes(fs), 1);
+    assert_true(ci.done);
+    assert_int_equal(ci.ended, VSW_CAPTURE_ENDED_ERROR);
+    assert_string_equal(ci.error, want);
+    assert_int_equal(ci.captured, 5);
+    assert_int_equal(ci.lost, 0);
+    assert_int_equal(vsw_capture_stop(g.sw, id, &ci), 0);
+    assert_string_equal(ci.error, want);
+    closefail_fs_unmount(fs);
+    phase_end();
+}
+
 /* ---- a device's own drops, an empty pool (TESTS.md #25) ---------------- */
 
 /* Frames a device drops itself (here: no mbuf to receive into, the pool
@@ -2362,6 +2425,7 @@ int main(void)
         T(test_capture_pseudo_files),
         T(test_capture_not_opened),
         T(test_capture_write_error),
+        T(test_capture_close_error),
         T(test_open_refused),
         T(test_device_drops_counted),
         T(test_mempool),   /* last: after every phase */
