@@ -37,7 +37,10 @@ int hv__part_send(int sock, uint32_t kind, const void *payload, size_t len,
  *     is set to an abortive close (linger 0: reset, no wait) first;
  *   - the connection is closed with hv__part_conn_close: its receive side
  *     is shut first, then every descriptor still queued in it is received
- *     and discarded, so none is released in the kernel by the close.
+ *     and discarded, so none is released in the kernel by the close (the
+ *     drain ends after 8 empty messages in a row, which is also how the
+ *     end of the queue looks: descriptors behind 8 empty messages are
+ *     still released by the close);
  * Files whose close waits on another process in other ways (a FUSE file's
  * flush) are not covered: the type checks refuse them, but the close of a
  * refused one still happens here. */
