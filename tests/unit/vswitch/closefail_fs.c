@@ -41,7 +41,8 @@ struct closefail_fs {
     char name[256];
     _Atomic uint64_t size;
     _Atomic unsigned failed_closes;
-    unsigned char buf[BUF_SIZE];
+    /* aligned: the requests are read in place as the kernel's structs */
+    _Alignas(8) unsigned char buf[BUF_SIZE];
 };
 
 static void reply(struct closefail_fs *fs, uint64_t unique, int err,
