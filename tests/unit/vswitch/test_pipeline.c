@@ -269,6 +269,9 @@ static struct {
     struct vsw *sw;
     struct rte_mempool *pool;
     unsigned pool_baseline;
+    /* learns refused so far because an FDB's writer lock was busy, both
+     * switches (read by phase_end; see expect_drops) */
+    uint64_t learn_busy;
     char dir[64];
     unsigned seq;
     struct tport tp[MAX_TP];
@@ -436,6 +439,17 @@ static void step(void)
 static void phase_end(void)
 {
     assert_int_equal(commit(false), 0);
+    /* after the commit's grace period: the lcore has finished counting */
+    g.learn_busy = 0;
+    for (unsigned i = 0; i < 2; i++) {
+        struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, i ? "sw1" : "sw0");
+        struct vsw_fdb_stats fs;
+
+        if (!fdb)
+            continue;
+        vsw_fdb_get_stats(fdb, &fs);
+        g.learn_busy += fs.learn_busy;
+    }
     for (unsigned i = 0; i < MAX_TP; i++) {
         struct tport *t = &g.tp[i];
         if (!t->used || !t->p)
@@ -512,11 +526,20 @@ static void expect_drops(unsigned slot, ...)
     while ((d = va_arg(ap, int)) >= 0)
         want[d] = va_arg(ap, uint64_t);
     va_end(ap);
-    for (d = 0; d < VSW_DROP_MAX; d++)
+    for (d = 0; d < VSW_DROP_MAX; d++) {
+        /* A learn that finds the FDB's writer lock held (by the commit
+         * that published the ports, still at its FDB work while the lcore
+         * already forwards) is skipped and counted by design (fdb.h,
+         * learn_busy; the next frame learns).  Seen under TSan with two
+         * suites in parallel; not what these tests check. */
+        if (d == VSW_DROP_LEARN_REFUSED && t->st.drops[d] > want[d] &&
+            t->st.drops[d] - want[d] <= g.learn_busy)
+            continue;
         if (t->st.drops[d] != want[d])
             fail_msg("port %s: drop %s = %lu, expected %lu", t->label,
                      vsw_drop_name((enum vsw_drop)d),
                      (unsigned long)t->st.drops[d], (unsigned long)want[d]);
+    }
 }
 #define DROPS_END (-1)
 #define D(reason, n) VSW_DROP_##reason, (uint64_t)(n)
