@@ -20,6 +20,13 @@ one JSON object per line over a Unix stream socket).
                                           never reading an answer; prints
                                           "sent N CLOSED" if vesperd hung up
                                           on it, else "sent N OPEN"
+  rpc.py SOCK fill OUTFILE RELEASE STOP   opens connections, each answering
+                                          one switch.list, until vesperd
+                                          refuses one; writes "held N" and the
+                                          refusal line to OUTFILE; closes one
+                                          connection once the file RELEASE
+                                          exists ("released" to OUTFILE), all
+                                          once STOP exists
   rpc.py SOCK latency N                   N switch.list calls 0.1 s apart on
                                           one connection; prints the slowest
                                           answer in ms ("max_ms M")
@@ -113,6 +120,37 @@ def owners(path, port, d, n):
     return 1
 
 
+def fill(path, out, release, stop):
+    held, refusal = [], "none"
+    req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "switch.list",
+                      "params": {}}).encode() + b"\n"
+    while len(held) < 1000:
+        c = connect(path)
+        try:
+            c.sendall(req)
+            line, _ = read_line(c, b"")
+        except (BrokenPipeError, ConnectionResetError):
+            line, _ = read_line(c, b"")  # the reason may wait unread
+        if line is None or b'"result"' not in line:
+            refusal = "EOF" if line is None else line.decode(errors="replace")
+            c.close()
+            break
+        held.append(c)
+    with open(out, "w") as f:
+        f.write(f"held {len(held)}\n{refusal}\n")
+    while not os.path.exists(release) and not os.path.exists(stop):
+        time.sleep(0.05)
+    if held:
+        held.pop().close()
+    with open(out, "a") as f:
+        f.write("released\n")
+    while not os.path.exists(stop):
+        time.sleep(0.05)
+    for c in held:
+        c.close()
+    return 0
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -193,6 +231,9 @@ def main():
                     break
             print(f"sent {sent} {state}")
             return 0
+        if mode == "fill":
+            s.close()
+            return fill(path, sys.argv[3], sys.argv[4], sys.argv[5])
         if mode == "owners":
             s.close()
             return owners(path, sys.argv[3], sys.argv[4], int(sys.argv[5]))

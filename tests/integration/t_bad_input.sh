@@ -137,6 +137,33 @@ rc=$?
 assert_ne "$rc" 0 "vesperctl port show (unknown) exits non-zero"
 assert_match "$out" "nosuchport" "vesperctl names the unknown port"
 
+# --- all 64 control connections in use: a clear refusal, then room again
+bg "$TMP/fill.out" "$PY" "$RPC" "$VT_SOCK" fill "$TMP/fill.result" \
+    "$TMP/fill.release" "$TMP/fill.stop"
+FILL_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+    [ -s "$TMP/fill.result" ] && break
+    sleep 0.1
+done
+held=$(awk 'NR == 1 { print $2 }' "$TMP/fill.result" 2>/dev/null)
+refusal=$(sed -n 2p "$TMP/fill.result" 2>/dev/null)
+# the hold client above has one connection; fill took the other 63
+assert_eq "$held" 63 "a client can hold the 63 connections left beside the hold client"
+check_error "the 65th connection" "$refusal" -32004 'too many control clients'
+out=$(ctl switch list 2>&1)
+rc=$?
+assert_eq "$rc" 1 "vesperctl exits 1 while every connection is in use"
+assert_match "$out" "too many control clients.*close one" \
+    "vesperctl says why it was refused and what to do"
+touch "$TMP/fill.release"
+for ((i = 0; i < 100; i++)); do
+    grep -q released "$TMP/fill.result" && break
+    sleep 0.1
+done
+ctl_ok switch list
+touch "$TMP/fill.stop"
+wait_pid "$FILL_PID" 15 || fail "the fill client did not end"
+
 # --- nothing changed, everyone still served
 vesperd_alive || fail "vesperd died during the bad input"
 CFG1=$(ctl config show) || fail "config show failed after the bad input"

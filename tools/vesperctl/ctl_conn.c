@@ -246,7 +246,9 @@ int ctl_conn_call(struct ctl_conn *c, const char *method, json_t *params,
     text[text_len] = '\n'; /* json_dumps never emits a raw newline */
     rc = send_all(c, text, text_len + 1, deadline);
     free(text);
-    if (rc < 0)
+    /* A send that failed because vesperd hung up may still have its reason
+     * waiting to be read (it refuses a client over its limit that way). */
+    if (rc < 0 && rc != -ECONNRESET)
         goto fail;
     rc = recv_line(c, deadline, &line_len);
     if (rc < 0)

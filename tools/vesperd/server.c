@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * server.c — the control socket: a Unix stream socket (mode 0660), any
- * number of clients, one JSON-RPC request per line (tools/ctl/ctl_jsonrpc.h
+ * server.c — the control socket: a Unix stream socket (mode 0660), up to
+ * MAX_CLIENTS clients, one JSON-RPC request per line (tools/ctl/ctl_jsonrpc.h
  * does the framing and the 1 MiB limit).  Sockets are non-blocking; each
  * client has an output buffer drained on EPOLLOUT, so a client that does not
  * read its answers stalls only itself.  A client whose output exceeds 64 MiB
@@ -20,10 +20,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -195,23 +197,77 @@ bool vd_server_owns(const struct vd *d, int fd)
     return false;
 }
 
+/* All MAX_CLIENTS slots are taken: tell the new client why (one line, id
+ * null, before it even asked; vesperctl reads it after a failed send too),
+ * then close.  The line is small enough for an empty socket buffer, and
+ * the socket is non-blocking, so a client that is not reading cannot
+ * stall us here. */
+static void refuse_client(int fd)
+{
+    static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
+    json_t *e = ctl_rpc_error(NULL, CTL_RPC_SYSTEM,
+                              "too many control clients: all %d connections "
+                              "to vesperd are in use; close one (an idle "
+                              "script or watcher) and retry", MAX_CLIENTS);
+    char *s = e ? json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+    json_decref(e);
+    if (s) {
+        size_t n = strlen(s);
+        s[n] = '\n'; /* json_dumps never emits a raw newline */
+        (void)!send(fd, s, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        free(s);
+    }
+    close(fd);
+    VSA_LOG_RL(&rl, WARN, "too many control clients (%d); refused one",
+               MAX_CLIENTS);
+}
+
+/* The first free slot, or NULL. */
+static struct client *free_slot(void)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (clients[i].fd < 0)
+            return &clients[i];
+    return NULL;
+}
+
+/* Every slot is taken: closes the clients that have hung up and left
+ * nothing to serve, whose hangup this loop has not handled yet (a client
+ * that just closed must not cost the next one its connection). */
+static void reap_hungup(struct vd *d)
+{
+    struct pollfd pfd[MAX_CLIENTS];
+
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        pfd[i] = (struct pollfd){ .fd = clients[i].fd };
+    if (poll(pfd, MAX_CLIENTS, 0) <= 0)
+        return;
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &clients[i];
+        int unread = 0;
+
+        if (c->fd >= 0 && (pfd[i].revents & POLLHUP) && !c->backlog &&
+            ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0)
+            client_close(d, c, true);
+    }
+}
+
 static void accept_clients(struct vd *d)
 {
     for (;;) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        struct client *c = NULL;
+        struct client *c;
 
         if (fd < 0)
             return;
-        for (int i = 0; i < MAX_CLIENTS; i++)
-            if (clients[i].fd < 0) {
-                c = &clients[i];
-                break;
-            }
+        c = free_slot();
         if (!c) {
-            static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
-            VSA_LOG_RL(&rl, WARN, "too many control clients; refusing one");
-            close(fd);
+            reap_hungup(d);
+            c = free_slot();
+        }
+        if (!c) {
+            refuse_client(fd);
             continue;
         }
         memset(c, 0, sizeof(*c));
