@@ -216,6 +216,14 @@ bg "$TMP/cap-s.out" sh -c 'exec "$0" --socket "$1" capture vm1 -w "$2" 2>"$3"' \
 CAP_PID=$BG_PID
 wait_for 'ctl capture list | grep -qF "$TMP/s.pcap"' 10 || fail "capture to s.pcap did not start"
 sleep 0.5
+# by id, from a connection that does not own it: refused, pointing to the port
+cid=$(ctl --json capture list | jq -r --arg f "$TMP/s.pcap" '.captures[] | select(.file == $f) | .id')
+out=$("$PY" "$VT_DIR/rpc.py" "$VT_SOCK" call capture.stop "{\"id\": $cid}")
+assert_eq "$(jq -r '.error.code' <<<"$out")" -32003 "capture.stop by id from another connection is refused"
+assert_match "$(jq -r '.error.message' <<<"$out")" \
+    "^capture $cid belongs to another connection; stop it by its port: 'vesperctl capture stop vm1'" \
+    "and the refusal names the way to stop it"
+kill -0 "$CAP_PID" 2>/dev/null || fail "the capturing vesperctl ended on the refused stop"
 out=$(ctl capture stop vm1 2>&1)
 rc=$?
 echo "$out"

@@ -573,6 +573,15 @@ static void owners_forget(struct vd *d, int id)
             d->capture_owners[i].id = 0;
 }
 
+/* The owner entry of capture `id`, or NULL. */
+static const struct vd_capture_owner *owner_of(const struct vd *d, int id)
+{
+    for (int i = 0; i < VSW_MAX_CAPTURES; i++)
+        if (d->capture_owners[i].id == id)
+            return &d->capture_owners[i];
+    return NULL;
+}
+
 /* Frees the owner entries of captures vswitch no longer holds. */
 static void owners_prune(struct vd *d)
 {
@@ -715,9 +724,9 @@ static json_t *m_capture_status(struct vd *d, json_t *params,
     return capture_info_json((int)id, &ci);
 }
 
-/* By "id" (its owner: the capture ends and is forgotten) or by "port"
- * (anyone, vesperctl capture stop: the port's running capture ends and
- * stays, ended, for its owner to see). */
+/* By "id" (its owner only: the capture ends and is forgotten) or by
+ * "port" (anyone, vesperctl capture stop: the port's running capture ends
+ * and stays, ended, for its owner to see). */
 static json_t *m_capture_stop(struct vd *d, json_t *params,
                               struct ctl_rpc_err *e)
 {
@@ -747,6 +756,16 @@ static json_t *m_capture_stop(struct vd *d, json_t *params,
         id = (uint64_t)rc;
         rc = vsw_capture_end(d->vsw, (int)id, &ci);
     } else {
+        const struct vd_capture_owner *o = owner_of(d, (int)id);
+
+        /* forgetting it would take it from under its owner, whose next
+         * capture.status would then find no capture */
+        if (o && o->conn != d->rpc_conn && vsw_capture_status(d->vsw,
+                                                              (int)id, &ci) == 0)
+            return err_set(e, CTL_RPC_RULE, "capture %d belongs to another "
+                           "connection; stop it by its port: 'vesperctl "
+                           "capture stop %s' (RPC capture.stop with port)",
+                           (int)id, ci.port);
         rc = vsw_capture_stop(d->vsw, (int)id, &ci);
         owners_forget(d, (int)id);
     }
