@@ -40,6 +40,17 @@ VSA_LOG_MODULE(netvsp_port);
  * receive slots and control messages produce no frame).  Checked before
  * a read: a packet read is consumed and must be handled. */
 #define SERVICE_BUDGET 64
+/* Bytes a pass may copy out of the guest before it stops reading: its
+ * ring packets (len8 x 8, as hv_ring_read_pkt copies them) and what the
+ * VSP gathered for them (g2h_copied: send-buffer sections, GPA ranges).
+ * Checked before each read, so a pass reads at least one packet and
+ * copies at most this plus one packet (a ring packet of up to 64 KiB and
+ * a gather of up to VSPN_VSP_ASM_MAX).  Frames the switch takes stop a
+ * pass long before (a full stage of mbuf-sized frames is under 100 KiB);
+ * this bounds a guest whose large sends are all dropped, which never fill
+ * the stage: SERVICE_BUDGET of them copied 64 x (64 + 64) KiB = 8 MiB in
+ * one pass while the other ports of the lcore waited. */
+#define SERVICE_BYTE_BUDGET (256u * 1024u)
 #define DELIVER_BATCH 32
 /* GPADL requests that wake the control thread at once, per attach; later
  * ones wait for its 100 ms tick, so a guest that loops on SEND_RECV_BUF
@@ -73,6 +84,8 @@ struct netvsp_port {
                                        the channel detached */
     _Atomic uint64_t guest_refused; /* switch frames the VSP did not post */
     _Atomic uint64_t gpadl_requests; /* buffer GPADLs resolved for the VSP */
+    _Atomic uint64_t byte_yields;   /* passes that reached
+                                       SERVICE_BYTE_BUDGET */
 
     /* ---- under `lock` (set by attach before `active`) ------------------ */
     struct hv_chan *ch;
@@ -206,8 +219,11 @@ static void unpark(struct netvsp_port *np)
  * are staged, output that waited for ring space or receive slots. */
 static void serve(struct netvsp_port *np, unsigned want)
 {
+    const struct vspn_vsp_stats *st = vspn_vsp_stats(np->vsp);
     unsigned budget = SERVICE_BUDGET, queued;
     bool connected = atomic_load(&np->connected), link;
+    uint64_t copied0 = __atomic_load_n(&st->g2h_copied, __ATOMIC_RELAXED);
+    uint64_t ring_bytes = 0;
 
     if (connected != np->link_applied) {
         np->link_applied = connected;
@@ -230,6 +246,11 @@ static void serve(struct netvsp_port *np, unsigned want)
         bool recv;
         int rc;
 
+        if (ring_bytes + __atomic_load_n(&st->g2h_copied, __ATOMIC_RELAXED) -
+                copied0 >= SERVICE_BYTE_BUDGET) {
+            count(&np->byte_yields, 1); /* the rest waits for the next */
+            break;
+        }
         rc = hv_ring_read_pkt(np->in, np->pkt_buf, PKT_BUF_SIZE, &rp);
         if (rc == -EAGAIN)
             break;
@@ -238,6 +259,7 @@ static void serve(struct netvsp_port *np, unsigned want)
             post_violation(np, "guest ring violation");
             return;
         }
+        ring_bytes += (uint32_t)rp.len8 * 8u;
         if (vspn_pkt_from_ring(&rp, &np->scratch, &pkt) < 0) {
             post_violation(np, "malformed packet ranges");
             return;
@@ -755,7 +777,7 @@ json_t *netvsp_port_stats_json(struct netvsp_port *np)
 
     vsp_snapshot(np, &s);
 #define LOAD(f) ((json_int_t)atomic_load_explicit(&np->f, memory_order_relaxed))
-    o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I}",
+    o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                   "attached", s.attached,
                   "connected", (int)atomic_load(&np->connected),
                   "rx_disconnected", LOAD(rx_disconnected),
@@ -763,7 +785,8 @@ json_t *netvsp_port_stats_json(struct netvsp_port *np)
                   "stage_full", LOAD(stage_full),
                   "rx_detached", LOAD(rx_detached),
                   "guest_refused", LOAD(guest_refused),
-                  "gpadl_requests", LOAD(gpadl_requests));
+                  "gpadl_requests", LOAD(gpadl_requests),
+                  "byte_yields", LOAD(byte_yields));
 #undef LOAD
     if (o && s.attached) {
         json_t *c = json_object();

@@ -18,10 +18,13 @@
  * way OVS-DPDK serves vhost-user queues on its PMD threads:
  *   - rx_burst (netvsp_port_poll) is one service pass: it reads the
  *     guest→host ring until the burst the switch asked for is staged (at
- *     most SERVICE_BUDGET ring packets), hands each packet to the VSP,
- *     whose guest frames become mbufs returned straight to the pipeline,
- *     retries output that waited for ring space or receive slots, and
- *     wakes a guest writer that waits for room (§5.2).
+ *     most SERVICE_BUDGET ring packets, and no further packet once it
+ *     copied SERVICE_BYTE_BUDGET bytes of the guest's: ring packets and
+ *     the sections and GPA ranges they name, so that a guest whose large
+ *     sends are all dropped cannot hold the lcore), hands each packet to
+ *     the VSP, whose guest frames become mbufs returned straight to the
+ *     pipeline, retries output that waited for ring space or receive
+ *     slots, and wakes a guest writer that waits for room (§5.2).
  *   - tx_burst (netvsp_port_xmit) copies the switch's frames into the
  *     guest's receive buffer (vspn_vsp_deliver: one transfer-page packet
  *     per batch) and signals the guest only if its ring rules ask for it

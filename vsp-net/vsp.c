@@ -879,7 +879,9 @@ static int on_subchannel(struct vspn_vsp *v, const struct vspn_pkt *pkt,
 /* ---- SEND_RNDIS_PKT ---------------------------------------------------------------------- */
 
 /* Copies the message bytes (section first, then GPA ranges) into asm_buf,
- * once.  Returns the byte count, or 0 after counting the reason. */
+ * once.  Returns the byte count, or 0 after counting the reason.  Every
+ * byte copied counts in g2h_copied, also those of a message refused
+ * afterwards: a glue that bounds its work per pass charges them. */
 static uint32_t gather(struct vspn_vsp *v, const struct vspn_pkt *pkt,
                        const struct vspn_nvsp_msg *m)
 {
@@ -888,6 +890,7 @@ static uint32_t gather(struct vspn_vsp *v, const struct vspn_pkt *pkt,
     uint32_t n = 0;
 
     if (idx != VSPN_NVSP_NO_SECTION) {
+        /* hv_gpadl_read copies all or nothing */
         if (!v->sbuf || idx >= v->nsections || size == 0 ||
             size > v->send_section_size ||
             hv_gpadl_read(v->sbuf, (uint64_t)idx * v->send_section_size,
@@ -898,35 +901,27 @@ static uint32_t gather(struct vspn_vsp *v, const struct vspn_pkt *pkt,
         n = size; /* ≤ send_section_size ≤ VSPN_VSP_ASM_MAX (create) */
     }
     if (pkt->type == HV_PKT_GPA_DIRECT) {
-        if (pkt->gpa_cnt == 0 || !pkt->gpa) {
-            STAT_INC(v, bad_gpa);
-            return 0;
-        }
+        if (pkt->gpa_cnt == 0 || !pkt->gpa)
+            goto bad_gpa;
         for (uint32_t i = 0; i < pkt->gpa_cnt; i++) {
             const struct hv_ring_gpa_range *r = &pkt->gpa[i];
             uint32_t left = r->byte_count, off = r->byte_offset;
 
-            if (left > VSPN_VSP_ASM_MAX - n || off >= HV_PAGE_SIZE) {
-                STAT_INC(v, bad_gpa);
-                return 0;
-            }
+            if (left > VSPN_VSP_ASM_MAX - n || off >= HV_PAGE_SIZE)
+                goto bad_gpa;
             for (uint32_t p = 0; left; p++) {
                 uint32_t chunk = HV_PAGE_SIZE - off;
                 uint64_t pfn;
 
                 if (chunk > left)
                     chunk = left;
-                if (p >= r->npfns) {
-                    STAT_INC(v, bad_gpa);
-                    return 0;
-                }
+                if (p >= r->npfns)
+                    goto bad_gpa;
                 pfn = hv_ring_gpa_pfn(r, p);
                 if (!v->mem || pfn > (HV_MEM_MAX_GPA >> HV_PAGE_SHIFT) ||
                     hv_mem_read(v->mem, (pfn << HV_PAGE_SHIFT) + off,
-                                v->asm_buf + n, chunk) != 0) {
-                    STAT_INC(v, bad_gpa);
-                    return 0;
-                }
+                                v->asm_buf + n, chunk) != 0)
+                    goto bad_gpa;
                 n += chunk;
                 left -= chunk;
                 off = 0;
@@ -936,9 +931,16 @@ static uint32_t gather(struct vspn_vsp *v, const struct vspn_pkt *pkt,
         STAT_INC(v, bad_section); /* in-band without a section: no data */
         return 0;
     }
+    STAT_ADD(v, g2h_copied, n);
     if (n == 0)
         STAT_INC(v, bad_section);
     return n;
+
+bad_gpa:
+    /* the section and the ranges before the bad one were copied */
+    STAT_ADD(v, g2h_copied, n);
+    STAT_INC(v, bad_gpa);
+    return 0;
 }
 
 static uint32_t frame_payload(const uint8_t *f, uint32_t len)

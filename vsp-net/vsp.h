@@ -78,9 +78,11 @@
  * bytes of one message are copied ONCE into a private assembly buffer of
  * VSPN_VSP_ASM_MAX bytes (the most a send may carry; GPA ranges resolved
  * through hv_mem, each range inside one guest memory region) and parsed
- * only there.  Completion status: SUCCESS; FAILURE for a bad section, GPA
- * range or a message in a state that cannot take it; INVALID_RNDIS_PKT for
- * a malformed RNDIS message.
+ * only there; g2h_copied counts those bytes, also for a message refused
+ * later, so that a glue can bound what one of its passes copies
+ * (netvsp_port.c, SERVICE_BYTE_BUDGET).  Completion status: SUCCESS;
+ * FAILURE for a bad section, GPA range or a message in a state that cannot
+ * take it; INVALID_RNDIS_PKT for a malformed RNDIS message.
  *
  * Data path
  * ---------
@@ -251,6 +253,7 @@ const char *vspn_vsp_action_name(enum vspn_vsp_action a);
     X(offload_unsupported, "frames asking for an offload the host lacks")      \
     X(g2h_frames, "guest-to-host frames handed to rx_frame")                   \
     X(g2h_bytes, "guest-to-host frame bytes")                                  \
+    X(g2h_copied, "bytes of guest sends copied in (sections, GPA ranges)")     \
     X(g2h_runt, "guest frames shorter than an Ethernet header")                \
     X(g2h_oversize, "guest frames over the negotiated MTU")                    \
     X(g2h_link_down, "guest frames dropped while the link is down")            \

@@ -15,6 +15,18 @@
  *    FAILURE) and legal in WAIT_INIT: the first pass handles exactly 64,
  *    five passes all 300, the guest gets 300 completions with trans_ids
  *    1..300 in order, and no pass wakes the control thread.
+ *  * Byte budget: a pass also stops reading once it copied
+ *    SERVICE_BYTE_BUDGET (256 KiB) of the guest's data.  The guest queues
+ *    64 sends of 64 KiB each (GPA-direct, 16 pages; 8 RNDIS packets of
+ *    8 KiB frames, all over the MTU and dropped, so none counts against
+ *    the burst): each pass copies at most the budget plus one send (4
+ *    sends), counts a yield, and the 16 passes together handle all 64 and
+ *    complete each with SUCCESS, in order.  Then 20 sends whose last page
+ *    lies outside guest memory: refused (bad_gpa) after 60 KiB were
+ *    copied, and charged for them.  Regression test for: a pass stopped
+ *    only at 64 ring packets, so this guest made one pass copy 64 sends
+ *    of 64 KiB (4 MiB; 8 MiB with 64 KiB ring packets) while the other
+ *    ports of the lcore waited.
  *  * GPADL requests: a SEND_RECV_BUF is parked by the lcore (no further
  *    ring reads) and wakes the control thread, which looks the GPADL up;
  *    the next pass answers the guest: FAILURE for an id that is not a
@@ -62,6 +74,7 @@
  */
 #include <errno.h>
 #include <ftw.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -104,6 +117,11 @@
 #define BUF_PAGE 32u  /* first guest page after the rings: receive buffer */
 #define BUF_PAGES 16u
 #define BAD_VERSION 0x30000u /* between v1 and v4: refused with FAILURE */
+#define BYTE_BUDGET (256u * 1024u) /* SERVICE_BYTE_BUDGET of netvsp_port.c */
+#define BIG_PAGE (BUF_PAGE + BUF_PAGES) /* 16 pages after the receive buffer */
+#define BIG_PAGES 16u
+#define BIG_SIZE (BIG_PAGES * 4096u) /* one send: 64 KiB */
+#define NBIG 64u
 
 static struct {
     struct vsw *sw;
@@ -766,6 +784,157 @@ static void test_detach_counts_staged(void **state)
     rig_down(&r);
 }
 
+/* NVSP, a receive buffer, RNDIS INITIALIZE: the guest may send frames.
+ * What the host answered is read off the guest's ring. */
+static void rndis_up(struct rig *r)
+{
+    static uint8_t buf[4096];
+    struct vspn_nvsp_msg m;
+    struct hv_ring_pkt pkt;
+    uint8_t msg[64];
+    int n;
+
+    guest_init_ndis(r->gout, 1);
+    assert_int_equal(pass(r->np), 0);
+    guest_reply(r->gin, 1, &m, 0);
+    assert_int_equal(m.u.init_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+    (void)give_recv_buf(r, 3, &m);
+    n = vspn_rndis_encode_init(msg, sizeof(msg), 1, 0x4000);
+    assert_true(n > 0);
+    guest_rndis(&r->p, r->gout, 4, VSPN_NVSP_CHANNEL_CONTROL, BIG_PAGE, msg,
+                (uint32_t)n);
+    assert_int_equal(pass(r->np), 0);
+    assert_int_equal(vsp_stat(r->np, "rndis_ctrl"), 1);
+    while (hv_ring_read_pkt(r->gin, buf, sizeof(buf), &pkt) == 0)
+        ;
+    (void)hv_ring_read_end(r->gin);
+}
+
+/* One 64 KiB data send with trans_id `tid`: the 16 pages of BIG_PAGE as 16
+ * GPA-direct ranges; with `bad_last` the last range names a page outside
+ * guest memory, so the host copies 60 KiB and refuses the send (bad_gpa).
+ * Returns the ring bytes it took (trailer included). */
+static uint32_t guest_big_send(struct rig *r, uint64_t tid, bool bad_last)
+{
+    struct vspn_nvsp_msg m = { .type = VSPN_NVSP_SEND_RNDIS_PKT };
+    struct hv_ring_gpa_page gp[BIG_PAGES];
+    uint8_t buf[VSPN_NVSP_ENCODE_MAX];
+    uint32_t before = hv_ring_own_index(r->gout);
+    bool sig = false;
+    int n;
+
+    for (uint32_t i = 0; i < BIG_PAGES; i++)
+        gp[i] = (struct hv_ring_gpa_page){
+            .byte_count = 4096, .byte_offset = 0,
+            .pfn = (GMEM_GPA >> 12) + BIG_PAGE + i };
+    if (bad_last)
+        gp[BIG_PAGES - 1].pfn = (GMEM_GPA >> 12) + GMEM_PAGES;
+    m.u.rndis_pkt.channel_type = VSPN_NVSP_CHANNEL_DATA;
+    m.u.rndis_pkt.section_index = VSPN_NVSP_NO_SECTION;
+    n = vspn_nvsp_encode(&m, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(hv_ring_write_gpa(r->gout,
+                                       HV_PKT_FLAG_COMPLETION_REQUESTED, tid,
+                                       gp, BIG_PAGES, buf, (size_t)n, &sig),
+                     0);
+    return hv_ring_bytes_readable(hv_ring_own_index(r->gout), before,
+                                  (RING_PAGES - 1) * 4096);
+}
+
+/* Passes until `nsends` queued sends, each making the host copy `cost`
+ * bytes (ring packet and gather), are handled; each pass must copy at
+ * most the byte budget plus one send, and handle at least one.  Returns
+ * the number of passes. */
+static unsigned passes_bounded(struct rig *r, uint64_t nsends, uint32_t cost)
+{
+    uint64_t handled = 0, in0 = vsp_stat(r->np, "pkts_in");
+    unsigned passes = 0;
+
+    while (handled < nsends && passes < 2 * nsends) {
+        uint64_t n;
+
+        assert_int_equal(pass(r->np), 0); /* no frame got through */
+        passes++;
+        n = vsp_stat(r->np, "pkts_in") - in0 - handled;
+        handled += n;
+        if (n * cost > BYTE_BUDGET + cost)
+            fail_msg("pass %u copied %" PRIu64 " bytes (%" PRIu64 " sends "
+                     "of %u), more than the budget (%u) and one send",
+                     passes, n * cost, n, cost, BYTE_BUDGET);
+        assert_true(n >= 1); /* at least one packet per pass */
+    }
+    assert_true(handled == nsends);
+    return passes;
+}
+
+/* A guest whose sends are large and all dropped: each pass copies at most
+ * the byte budget plus one send, and every send is handled in the end.
+ * Sends refused after most of their bytes were copied count the same. */
+static void test_service_byte_budget(void **state)
+{
+    struct vspn_nvsp_msg m;
+    uint8_t *big;
+    uint64_t copied0;
+    uint32_t cost = 0;
+    unsigned passes;
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic7", 0x07, true);
+    rndis_up(&r);
+    copied0 = vsp_stat(r.np, "g2h_copied"); /* the RNDIS INITIALIZE */
+    /* 8 RNDIS packets of 8 KiB back to back, each an 8148-byte broadcast
+     * frame: over the MTU (1500), dropped */
+    big = r.p.gmem + (size_t)BIG_PAGE * 4096;
+    for (uint32_t off = 0; off < BIG_SIZE; off += BIG_SIZE / 8) {
+        uint32_t flen = BIG_SIZE / 8 - VSPN_RNDIS_PACKET_SIZE;
+        uint8_t *f = big + off + VSPN_RNDIS_PACKET_SIZE;
+
+        assert_int_equal(vspn_rndis_packet_hdr(big + off, BIG_SIZE - off,
+                                               NULL, flen),
+                         VSPN_RNDIS_PACKET_SIZE);
+        memset(f, 0, flen);
+        memset(f, 0xff, 6);
+        f[6] = 0x02;
+        f[12] = 0x08;
+    }
+    for (uint64_t i = 0; i < NBIG; i++)
+        cost = guest_big_send(&r, 100 + i, false) + BIG_SIZE;
+    passes = passes_bounded(&r, NBIG, cost);
+    /* 4 sends reach the budget: 16 passes, each stopped there */
+    assert_int_equal(passes, NBIG / 4);
+    assert_int_equal(port_stat(r.np, "byte_yields"), passes);
+    assert_true(vsp_stat(r.np, "g2h_copied") - copied0 ==
+                (uint64_t)NBIG * BIG_SIZE);
+    assert_int_equal(vsp_stat(r.np, "g2h_oversize"), NBIG * 8);
+    assert_int_equal(vsp_stat(r.np, "g2h_frames"), 0);
+    for (uint64_t i = 0; i < NBIG; i++) {
+        guest_reply(r.gin, 100 + i, &m, 0);
+        assert_int_equal(m.type, VSPN_NVSP_SEND_RNDIS_PKT_COMPLETE);
+        assert_int_equal(m.u.rndis_pkt_complete.status,
+                         VSPN_NVSP_STATUS_SUCCESS);
+    }
+
+    /* refused at the last page: 60 KiB copied each, charged all the same
+     * (5 sends reach the budget) */
+    for (uint64_t i = 0; i < 20; i++)
+        cost = guest_big_send(&r, 200 + i, true) + BIG_SIZE - 4096;
+    passes = passes_bounded(&r, 20, cost);
+    assert_int_equal(passes, 4);
+    assert_int_equal(vsp_stat(r.np, "bad_gpa"), 20);
+    assert_true(vsp_stat(r.np, "g2h_copied") - copied0 ==
+                (uint64_t)NBIG * BIG_SIZE + 20ull * (BIG_SIZE - 4096));
+    for (uint64_t i = 0; i < 20; i++) {
+        guest_reply(r.gin, 200 + i, &m, 0);
+        assert_int_equal(m.u.rndis_pkt_complete.status,
+                         VSPN_NVSP_STATUS_FAILURE);
+    }
+    assert_int_equal(vsp_stat(r.np, "violations"), 0);
+    assert_false(fd_readable(netvsp_port_fd(r.np)));
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    rig_down(&r);
+}
+
 /* ---- TESTS.md #29: opening the channel with each host allocation failing -- */
 
 #define SEND_PAGE (BUF_PAGE + BUF_PAGES) /* the send buffer after it */
@@ -1104,6 +1273,7 @@ int main(void)
         cmocka_unit_test(test_lcore_serves),
         cmocka_unit_test(test_connected),
         cmocka_unit_test(test_detach_counts_staged),
+        cmocka_unit_test(test_service_byte_budget),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_buffers_prepared_off_lcore),
     };
