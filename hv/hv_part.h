@@ -201,8 +201,9 @@ int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line);
  * irqs_no_fd), or the -errno of send (e.g. -EPIPE: the guest closed its
  * end; counted irqs_failed). */
 int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line);
-/* Partition counters: transport (bad_frame, msgs_in/out) and emulated
- * devices (io_traps, bad_io, io_unanswered, irqs_*). */
+/* Partition counters: transport (bad_frame, nomem) and emulated devices
+ * (io_traps, bad_io, io_unanswered, irqs_*).  Channel messages are counted
+ * by the VMBus host (hv_vmbus_host_stats: msgs_in, msgs_out). */
 const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p);
 /* Connections accepted and refused so far. */
 uint64_t hv_part_host_accepted(const struct hv_part_host *p);

@@ -81,13 +81,14 @@ static struct sig_pair *sig_new(struct hv_part_host *p, uint32_t relid)
 
 /* ---- hv_vmbus_host callbacks ------------------------------------------- */
 
+/* Channel messages are counted by hv_vmbus_host (msgs_in, msgs_out),
+ * whose counters vm show adds to ours. */
 static int vm_send(void *ctx, const void *msg, size_t size)
 {
     struct hv_part_host *p = ctx;
 
     if (p->cfd < 0)
         return -ENOTCONN;
-    HV_STAT_INC(&p->stats, msgs_out);
     return hv__part_send(p->cfd, HV_PART_CHAN_MSG, msg, size, -1);
 }
 
@@ -442,7 +443,6 @@ int hv_part_host_on_conn(struct hv_part_host *p)
     }
     switch (f.kind) {
     case HV_PART_CHAN_MSG:
-        HV_STAT_INC(&p->stats, msgs_in);
         (void)hv_vmbus_host_handle_msg(p->vmbus, f.payload, f.len);
         return 0;
     case HV_PART_MEM_REGION:

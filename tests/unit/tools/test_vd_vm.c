@@ -10,7 +10,10 @@
  *    one channel per synthetic NIC with the netvsc class GUID and the
  *    name-derived instance GUID; it opens the channel over a ring GPADL,
  *    and the packets it writes are consumed and counted as unhandled;
- *    vm.show reports all of it;
+ *    vm.show reports all of it, each channel message counted once
+ *    (regression: the partition socket counted msgs_in and msgs_out as
+ *    well as the VMBus host, and vm.show added the two: 8 and 10 for the
+ *    guest's 4 messages and the host's 5);
  *  * a NIC added to the running VM is offered live, a NIC removed is
  *    rescinded live (its open channel closed first);
  *  * a guest disconnecting resets the partition, a new guest reconnects
@@ -478,6 +481,13 @@ static void test_lifecycle(void **state)
                      "unhandled_packets")), 3);
     assert_int_equal(json_integer_value(json_object_get(
                      json_object_get(c, "counters"), "pkts_read")), 3);
+    /* INITIATE_CONTACT, REQUESTOFFERS, GPADL_HEADER, OPENCHANNEL; and
+     * VERSION_RESPONSE, the offer, ALLOFFERS_DELIVERED, GPADL_CREATED,
+     * OPENCHANNEL_RESULT */
+    assert_int_equal(json_integer_value(json_object_get(
+                     json_object_get(r, "counters"), "msgs_in")), 4);
+    assert_int_equal(json_integer_value(json_object_get(
+                     json_object_get(r, "counters"), "msgs_out")), 5);
     vd_vm_instance_guid("vm1", "eth0", &inst);
     assert_string_equal(json_string_value(json_object_get(c, "instance")),
                         vd_vm_guid_format(&inst, guid));
