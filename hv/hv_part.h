@@ -44,6 +44,16 @@
  * its two signal fds.  When the guest disconnects, every channel is closed,
  * GPADLs and mappings are released, every received fd is closed, and the
  * host listens again: reconnecting needs no reconfiguration.
+ * The connection is non-blocking (the host's own file, which the guest
+ * cannot change): a frame the guest's socket has no room for fails with
+ * EAGAIN instead of blocking the control thread.  A channel message that
+ * cannot be sent (the socket full, after about 280 unread frames: the
+ * guest does not read it; or any other send error) is counted msgs_lost
+ * by hv_vmbus_host and ends the connection: VMBus does not resend, the
+ * guest would wait for that reply for ever and its view of the bus
+ * (GPADLs, channels) would differ from the host's.  The send shuts the socket down, which wakes the owner's
+ * poll, and the next hv_part_host_on_conn drops the guest (one
+ * rate-limited log line); reconnecting starts afresh.
  *
  * Guest: hv_part_guest connects, waits for HELLO, allocates its memory as
  * memfds (sealed against shrinking) and shares them, creates signal fds, and
@@ -203,7 +213,7 @@ int hv_part_host_irq_fd(const struct hv_part_host *p, uint32_t line);
 int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line);
 /* Partition counters: transport (bad_frame, nomem) and emulated devices
  * (io_traps, bad_io, io_unanswered, irqs_*).  Channel messages are counted
- * by the VMBus host (hv_vmbus_host_stats: msgs_in, msgs_out). */
+ * by the VMBus host (hv_vmbus_host_stats: msgs_in, msgs_out, msgs_lost). */
 const struct hv_stats *hv_part_host_stats(const struct hv_part_host *p);
 /* Connections accepted and refused so far. */
 uint64_t hv_part_host_accepted(const struct hv_part_host *p);

@@ -36,6 +36,8 @@ struct hv_part_host {
     struct hv_stats stats;
     uint64_t accepted;
     uint64_t refused;
+    int unsent; /* -errno of a channel message not sent: the connection
+                   ends at the next hv_part_host_on_conn (drop_unsent) */
 };
 
 static struct vsa_ratelimit part_rl = VSA_RATELIMIT_INIT(10, 10);
@@ -81,15 +83,26 @@ static struct sig_pair *sig_new(struct hv_part_host *p, uint32_t relid)
 
 /* ---- hv_vmbus_host callbacks ------------------------------------------- */
 
-/* Channel messages are counted by hv_vmbus_host (msgs_in, msgs_out),
- * whose counters vm show adds to ours. */
+/* Channel messages are counted by hv_vmbus_host (msgs_in, msgs_out,
+ * msgs_lost), whose counters vm show adds to ours.  One that cannot be
+ * sent is lost for good (VMBus does not resend), so the guest's view of
+ * the bus and ours would differ from then on: the connection ends.  Not
+ * here, inside hv_vmbus_host's call: the shutdown wakes the owner's poll
+ * on the connection, and hv_part_host_on_conn drops the guest
+ * (drop_unsent). */
 static int vm_send(void *ctx, const void *msg, size_t size)
 {
     struct hv_part_host *p = ctx;
+    int rc;
 
     if (p->cfd < 0)
         return -ENOTCONN;
-    return hv__part_send(p->cfd, HV_PART_CHAN_MSG, msg, size, -1);
+    rc = hv__part_send(p->cfd, HV_PART_CHAN_MSG, msg, size, -1);
+    if (rc && !p->unsent) {
+        p->unsent = rc;
+        (void)shutdown(p->cfd, SHUT_RDWR);
+    }
+    return rc;
 }
 
 static int vm_chan_open(void *ctx, struct hv_chan *ch)
@@ -149,6 +162,7 @@ static void guest_drop(struct hv_part_host *p, bool was_up)
     }
     hv__part_conn_close(p->cfd);
     p->cfd = -1;
+    p->unsent = 0;
     if (was_up && p->ops.guest_down)
         p->ops.guest_down(p->ctx);
 }
@@ -422,6 +436,18 @@ static int on_io_trap(struct hv_part_host *p, struct hv__part_frame *f)
     return rc;
 }
 
+/* A channel message could not be sent (vm_send): -ECONNRESET, the guest
+ * dropped.  -EAGAIN is a full socket: its answers are not read. */
+static int drop_unsent(struct hv_part_host *p)
+{
+    VSA_LOG_RL(&part_rl, WARN, "%s: channel message not sent (%s); "
+               "disconnecting the guest", p->path,
+               p->unsent == -EAGAIN ? "the guest does not read its socket"
+                                    : strerror(-p->unsent));
+    guest_down(p);
+    return -ECONNRESET;
+}
+
 int hv_part_host_on_conn(struct hv_part_host *p)
 {
     struct hv__part_frame f;
@@ -429,6 +455,8 @@ int hv_part_host_on_conn(struct hv_part_host *p)
 
     if (p->cfd < 0)
         return -ENOTCONN;
+    if (p->unsent)
+        return drop_unsent(p);
     rc = hv__part_recv(p->cfd, &f);
     if (rc == -EAGAIN)
         return 0;
@@ -444,7 +472,7 @@ int hv_part_host_on_conn(struct hv_part_host *p)
     switch (f.kind) {
     case HV_PART_CHAN_MSG:
         (void)hv_vmbus_host_handle_msg(p->vmbus, f.payload, f.len);
-        return 0;
+        return p->unsent ? drop_unsent(p) : 0;
     case HV_PART_MEM_REGION:
         return on_mem_region(p, &f);
     case HV_PART_SIGNAL_SETUP:

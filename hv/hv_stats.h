@@ -62,6 +62,7 @@
     X(gpadl_deferred, "GPADL teardowns deferred while referenced")            \
     X(msgs_in, "channel messages received")                                   \
     X(msgs_out, "channel messages sent")                                      \
+    X(msgs_lost, "channel messages the transport could not send")             \
     X(io_traps, "emulated-device accesses trapped (IO_TRAP)")                 \
     X(bad_io, "IO_TRAP refused: size not 1, 2 or 4, or bad flags")            \
     X(io_unanswered, "IO_TRAP_DONE replies the guest socket had no room for") \

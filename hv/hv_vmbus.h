@@ -137,7 +137,12 @@ struct hv_chan;
 struct hv_vmbus_host;
 
 struct hv_vmbus_host_ops {
-    /* Sends one encoded channel message to the guest.  Required. */
+    /* Sends one encoded channel message to the guest: 0, or a negative
+     * errno if it was not sent.  Required.  A message not sent is counted
+     * (msgs_lost, not msgs_out) and never resent: VMBus has no
+     * retransmission, and a guest that missed a reply waits for it for
+     * ever, so a transport that cannot deliver one should end the
+     * connection (hv_part_host does; hv_part.h). */
     int (*send)(void *ctx, const void *msg, size_t size);
     /* A channel was opened; non-zero refuses the open.  Optional. */
     int (*chan_open)(void *ctx, struct hv_chan *ch);

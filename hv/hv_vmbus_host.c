@@ -67,15 +67,21 @@ static const uint32_t host_versions[] = {
 
 /* ---- helpers ------------------------------------------------------------ */
 
+/* One message to the guest.  Counted msgs_out once the transport took it;
+ * otherwise msgs_lost, and not resent: VMBus has no retransmission, so the
+ * guest never sees it (a reply it waits for never comes) and what becomes
+ * of the connection is the transport's call (hv_vmbus_host_ops.send). */
 static int send_msg(struct hv_vmbus_host *h, const struct hv_chan_msg *m)
 {
     uint8_t buf[HV_CHAN_MSG_MAX_SIZE];
     int n = hv_chan_msg_encode(m, buf, sizeof(buf));
+    int rc = n < 0 ? n : h->ops.send(h->ctx, buf, (size_t)n);
 
-    if (n < 0)
-        return n;
-    HV_STAT_INC(&h->stats, msgs_out);
-    return h->ops.send(h->ctx, buf, (size_t)n);
+    if (rc == 0)
+        HV_STAT_INC(&h->stats, msgs_out);
+    else
+        HV_STAT_INC(&h->stats, msgs_lost);
+    return rc;
 }
 
 static void freed_cb(void *ctx, uint32_t relid, uint32_t id)

@@ -28,6 +28,13 @@
  *    with the smallest send buffer and never read, takes 100,000 raises
  *    without the host blocking; a guest that closed its end gets its raises
  *    counted as failed (-EPIPE).
+ *  * a guest that never reads its socket: once it is full, the channel
+ *    message the host could not send is counted msgs_lost (not msgs_out)
+ *    and the guest is disconnected, whether the message answered the
+ *    guest (VERSION_RESPONSE) or came from the control thread (RESCIND,
+ *    with the host otherwise idle: the failed send wakes its poll); the
+ *    guest reads exactly msgs_out channel messages, then EOF.  Replies
+ *    it does not read to trapped accesses only count io_unanswered.
  *  * guest connect without memory (TESTS.md #29): every host injection
  *    point from the accept to the channel open fails once in turn; the
  *    guest is told (REFUSED reason 2 at connect: -ENOMEM), the host counts
@@ -36,6 +43,7 @@
  * in a helper thread, as a separate process would.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1008,6 +1016,169 @@ static void test_io_unanswered(void **state)
     hv_part_host_destroy(h);
 }
 
+/* Counter `name` of s by its name (a test fails, rather than not
+ * compiling, where the counter does not exist). */
+static uint64_t stat_named(const struct hv_stats *s, const char *name)
+{
+    for (unsigned i = 0; i < HV_STATS_N; i++)
+        if (!strcmp(hv_stats_name(i), name))
+            return hv_stats_get(s, i);
+    fail_msg("no hv counter %s", name);
+    return 0;
+}
+
+/* One CHAN_MSG frame carrying `m` into frame[]; its length. */
+static size_t chan_frame(uint8_t *frame, size_t cap, const struct hv_chan_msg *m)
+{
+    int n = hv_chan_msg_encode(m, frame + 8, cap - 8);
+
+    assert_true(n > 0);
+    memset(frame, 0, 8);
+    frame[0] = HV_PART_CHAN_MSG;
+    frame[4] = (uint8_t)n;
+    return 8 + (size_t)n;
+}
+
+/* What the raw guest `fd` finds on its socket: HELLO (once), CHAN_MSG
+ * frames (*chan) and IO_TRAP_DONE frames (*io), up to the EOF that must
+ * end it. */
+static void read_to_eof(int fd, unsigned *chan, unsigned *io)
+{
+    uint8_t buf[8 + HV_PART_MAX_PAYLOAD];
+    unsigned hello = 0;
+    ssize_t n;
+
+    *chan = *io = 0;
+    while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+        assert_true(n >= 8);
+        if (buf[0] == HV_PART_HELLO)
+            hello++;
+        else if (buf[0] == HV_PART_CHAN_MSG)
+            (*chan)++;
+        else if (buf[0] == HV_PART_IO_TRAP_DONE)
+            (*io)++;
+        else
+            fail_msg("frame kind %u", buf[0]);
+    }
+    assert_int_equal(n, 0); /* EOF: the host closed, nothing more comes */
+    assert_int_equal(hello, 1);
+}
+
+/* Bug (review): a channel message was counted msgs_out before the send,
+ * whose failure everyone ignored: a reply the guest's full socket could
+ * not take was counted as sent, lost without a trace, and the guest
+ * stayed connected waiting for it.  Here the guest sends INITIATE_CONTACT
+ * and never reads: each is answered (VERSION_RESPONSE) until its socket
+ * is full; the one that does not fit is counted msgs_lost and the guest
+ * is disconnected. */
+static void test_unsent_reply(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    const struct hv_stats *vs = hv_vmbus_host_stats(hv_part_host_vmbus(h));
+    struct hv_chan_msg m = { .type = HV_MSG_INITIATE_CONTACT };
+    uint8_t frame[8 + HV_PART_MAX_PAYLOAD];
+    unsigned chan, io;
+    size_t len;
+    int fd;
+    (void)state;
+
+    m.u.initiate.version = HV_VMBUS_VERSION_WIN10;
+    len = chan_frame(frame, sizeof(frame), &m);
+    fd = raw_guest();
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    for (int i = 0; i < 5000 && hv_part_host_connected(h); i++) {
+        (void)send(fd, frame, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        hv_part_host_run_once(h, 0);
+    }
+    alarm(0);
+    if (hv_part_host_connected(h))
+        fail_msg("the guest stays connected: %" PRIu64 " answers sent, %"
+                 PRIu64 " received", stat_named(vs, "msgs_out"),
+                 stat_named(vs, "msgs_in"));
+    assert_int_equal(hs.downs, 1);
+    assert_int_equal(stat_named(vs, "msgs_lost"), 1);
+    /* every INITIATE_CONTACT the host read was answered or lost */
+    assert_true(stat_named(vs, "msgs_in") ==
+                stat_named(vs, "msgs_out") + stat_named(vs, "msgs_lost"));
+    assert_true(stat_named(vs, "msgs_out") > 100); /* the socket held many */
+    read_to_eof(fd, &chan, &io);
+    assert_true(chan == stat_named(vs, "msgs_out"));
+    assert_int_equal(io, 0);
+    close(fd);
+    hv_part_host_destroy(h);
+}
+
+/* The same for a message of the control thread, sent while the guest
+ * sends nothing: its socket full of unread IO_TRAP_DONE answers (counted
+ * io_unanswered, the connection stays), the host rescinds the channel;
+ * the RESCIND is lost (msgs_lost) and the host's next poll, woken by
+ * nothing but that, disconnects the guest. */
+static void test_unsent_rescind(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *h = mk_host(&hs);
+    struct hv_vmbus_host *bus = hv_part_host_vmbus(h);
+    const struct hv_stats *vs = hv_vmbus_host_stats(bus);
+    struct hv_chan_msg m = { .type = HV_MSG_INITIATE_CONTACT };
+    struct hv_part_io trap = { .dev = 0, .flags = HV_PART_IO_CONFIG,
+                               .addr = 0, .size = 4 };
+    uint8_t frame[8 + HV_PART_MAX_PAYLOAD];
+    unsigned chan, io;
+    size_t len;
+    int fd;
+    (void)state;
+
+    fd = raw_guest();
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    m.u.initiate.version = HV_VMBUS_VERSION_WIN10;
+    len = chan_frame(frame, sizeof(frame), &m);
+    assert_int_equal(send(fd, frame, len, MSG_NOSIGNAL), (ssize_t)len);
+    m = (struct hv_chan_msg){ .type = HV_MSG_REQUESTOFFERS };
+    len = chan_frame(frame, sizeof(frame), &m);
+    assert_int_equal(send(fd, frame, len, MSG_NOSIGNAL), (ssize_t)len);
+    while (hv_part_host_run_once(h, 10) > 0)
+        ;
+    assert_int_equal(hv_vmbus_host_state(bus), HV_VMBUS_READY);
+    /* VERSION_RESPONSE, the offer, ALLOFFERS_DELIVERED */
+    assert_int_equal(stat_named(vs, "msgs_out"), 3);
+
+    memset(frame, 0, 8);
+    frame[0] = HV_PART_IO_TRAP;
+    frame[4] = HV__PART_IO_SIZE;
+    hv__part_io_put(frame + 8, &trap);
+    signal(SIGALRM, on_alarm);
+    alarm(10);
+    for (int i = 0; i < 5000 && st_unanswered(h) == 0; i++) {
+        (void)send(fd, frame, 8 + HV__PART_IO_SIZE, MSG_DONTWAIT);
+        hv_part_host_run_once(h, 0);
+    }
+    while (hv_part_host_run_once(h, 0) > 0)
+        ;
+    assert_true(st_unanswered(h) > 0);
+    assert_true(hv_part_host_connected(h));
+    assert_int_equal(stat_named(vs, "msgs_lost"), 0);
+
+    assert_int_equal(hv_vmbus_host_rescind(bus, hv_chan_relid(
+                         hv_vmbus_host_chan_at(bus, 0))), 0);
+    assert_int_equal(stat_named(vs, "msgs_lost"), 1);
+    assert_int_equal(stat_named(vs, "msgs_out"), 3);
+    /* the guest sends nothing: only the failed send can wake the host */
+    assert_int_equal(hv_part_host_run_once(h, 1000), 1);
+    alarm(0);
+    assert_false(hv_part_host_connected(h));
+    assert_int_equal(hs.downs, 1);
+    read_to_eof(fd, &chan, &io);
+    assert_int_equal(chan, 3);
+    assert_true(io > 0);
+    close(fd);
+    hv_part_host_destroy(h);
+}
+
 /* Sends IRQ_SETUP for `line` with `fd` on the raw guest socket `sock` and
  * lets the host take it. */
 static void irq_setup(struct hv_part_host *h, int sock, uint32_t line, int fd)
@@ -1148,6 +1319,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_io_irq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_irq_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_unanswered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsent_reply, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsent_rescind, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_connect_oom, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
