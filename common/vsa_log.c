@@ -64,28 +64,102 @@ void vsa_log_emit(enum vsa_log_level level, const char *module,
     }
 }
 
-bool vsa_ratelimit_allow(struct vsa_ratelimit *rl)
+void vsa_ratelimit_init(struct vsa_ratelimit *rl, uint32_t burst,
+                        uint32_t period_s, const char *label)
+{
+    rl->burst = burst;
+    rl->period_s = period_s;
+    atomic_store(&rl->window_start_ms, 0);
+    atomic_store(&rl->used, 0);
+    atomic_store(&rl->suppressed, 0);
+    vsa_ratelimit_set_label(rl, label);
+}
+
+void vsa_ratelimit_set_label(struct vsa_ratelimit *rl, const char *label)
+{
+    snprintf(rl->label, sizeof(rl->label), "%s", label ? label : "");
+}
+
+/* One token from `rl`.  *lost: how many messages the window that this
+ * call closed had suppressed (0: no window closed, or nothing lost). */
+static bool rl_take(struct vsa_ratelimit *rl, uint64_t *lost)
 {
     uint64_t now = vsa_time_now_ms();
     uint64_t start = atomic_load_explicit(&rl->window_start_ms,
                                           memory_order_relaxed);
 
+    *lost = 0;
     /* now < start: the window opened at clock 0 (stored as 1) or another
      * thread opened it with a later reading; we are inside it. */
     if (start == 0 ||
         (now >= start && now - start >= (uint64_t)rl->period_s * 1000u)) {
         if (atomic_compare_exchange_strong(&rl->window_start_ms, &start,
                                            now ? now : 1)) {
-            uint64_t lost = atomic_exchange(&rl->suppressed, 0);
+            *lost = atomic_exchange(&rl->suppressed, 0);
             atomic_store(&rl->used, 0);
-            if (lost)
-                vsa_log_emit(VSA_LOG_WARN, "ratelimit",
-                             "%llu similar messages suppressed",
-                             (unsigned long long)lost);
         }
     }
     if (atomic_fetch_add(&rl->used, 1) < rl->burst)
         return true;
     atomic_fetch_add(&rl->suppressed, 1);
     return false;
+}
+
+static void rl_report(const struct vsa_ratelimit *rl, const char *module,
+                      uint64_t lost)
+{
+    if (rl->label[0])
+        vsa_log_emit(VSA_LOG_WARN, module, "%s: %llu similar messages "
+                     "suppressed", rl->label, (unsigned long long)lost);
+    else
+        vsa_log_emit(VSA_LOG_WARN, module, "%llu similar messages "
+                     "suppressed", (unsigned long long)lost);
+}
+
+bool vsa_ratelimit_allow(struct vsa_ratelimit *rl)
+{
+    uint64_t lost;
+    bool ok = rl_take(rl, &lost);
+
+    if (lost)
+        rl_report(rl, "ratelimit", lost);
+    return ok;
+}
+
+bool vsa_ratelimit_allow_pair(struct vsa_ratelimit *own,
+                              struct vsa_ratelimit *all, const char *module)
+{
+    uint64_t lost, all_lost;
+    bool ok;
+
+    if (!module)
+        module = "ratelimit";
+    if (!own || !all) {
+        struct vsa_ratelimit *rl = own ? own : all;
+
+        if (!rl)
+            return true;
+        ok = rl_take(rl, &lost);
+        if (lost)
+            rl_report(rl, module, lost);
+        return ok;
+    }
+    ok = rl_take(own, &lost);
+    if (lost) {
+        /* The VM's report is a line its guest caused, too. */
+        bool report = rl_take(all, &all_lost);
+
+        if (all_lost)
+            rl_report(all, module, all_lost);
+        if (report)
+            rl_report(own, module, lost);
+        else /* that take counted 1 for the report: count its content */
+            atomic_fetch_add(&all->suppressed, lost - 1);
+    }
+    if (!ok)
+        return false;
+    ok = rl_take(all, &all_lost);
+    if (all_lost)
+        rl_report(all, module, all_lost);
+    return ok;
 }

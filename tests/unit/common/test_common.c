@@ -15,7 +15,12 @@
  *   - the manual time source can be set, advanced and removed;
  *   - a rate limiter allows `burst` messages per window, suppresses the
  *     rest, opens a new window exactly `period` later on the manual clock,
- *     and reports how many it suppressed;
+ *     and reports how many it suppressed, naming its label if it has one;
+ *   - per-VM limits (vsa_ratelimit_allow_pair, VSA_LOG_RL2): VM A flooding
+ *     does not suppress VM B's first message, a VM over its own budget
+ *     draws nothing from the shared one, the shared bucket caps many VMs
+ *     together (their suppression reports included), and each bucket
+ *     reports its own suppressions under its own label;
  *   - log level filtering and the capture hook (also the stderr format when
  *     no hook is installed);
  *   - vsa_shm_read / vsa_shm_write copy exactly the n bytes asked for, for
@@ -658,6 +663,189 @@ static void test_ratelimit_degenerate(void **state)
         assert_true(vsa_ratelimit_allow(&every));
 }
 
+/* vsa_ratelimit_init / _set_label, and the label in the report. */
+static void test_ratelimit_label(void **state)
+{
+    struct vsa_ratelimit rl = VSA_RATELIMIT_INIT_LABEL(1, 10, "all VMs");
+    char longname[200];
+
+    (void)state;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(1000);
+    assert_string_equal(rl.label, "all VMs");
+    assert_true(vsa_ratelimit_allow(&rl));
+    assert_false(vsa_ratelimit_allow(&rl));
+    assert_false(vsa_ratelimit_allow(&rl));
+    vsa_time_manual_advance(10000);
+    assert_true(vsa_ratelimit_allow(&rl));
+    assert_int_equal(n_cap, 1);
+    assert_string_equal(cap[0].module, "ratelimit");
+    assert_string_equal(cap[0].msg, "all VMs: 2 similar messages suppressed");
+
+    /* init empties the bucket and sets the label; NULL means none */
+    assert_false(vsa_ratelimit_allow(&rl));
+    vsa_ratelimit_init(&rl, 2, 5, "vm vm1");
+    assert_int_equal(rl.burst, 2);
+    assert_int_equal(rl.period_s, 5);
+    assert_true(atomic_load(&rl.suppressed) == 0);
+    assert_string_equal(rl.label, "vm vm1");
+    assert_true(vsa_ratelimit_allow(&rl));
+    assert_true(vsa_ratelimit_allow(&rl));
+    assert_false(vsa_ratelimit_allow(&rl));
+    /* set_label keeps the budget */
+    vsa_ratelimit_set_label(&rl, "vm vm2");
+    assert_false(vsa_ratelimit_allow(&rl));
+    vsa_time_manual_advance(5000);
+    n_cap = 0;
+    assert_true(vsa_ratelimit_allow(&rl));
+    assert_int_equal(n_cap, 1);
+    assert_string_equal(cap[0].msg, "vm vm2: 2 similar messages suppressed");
+    vsa_ratelimit_set_label(&rl, NULL);
+    assert_string_equal(rl.label, "");
+    vsa_ratelimit_init(&rl, 1, 5, NULL);
+    assert_string_equal(rl.label, "");
+
+    /* a long label is cut, NUL-terminated */
+    memset(longname, 'x', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    vsa_ratelimit_set_label(&rl, longname);
+    assert_int_equal(strlen(rl.label), VSA_RATELIMIT_LABEL_SIZE - 1);
+}
+
+/* Per-VM buckets: A floods, B's first message still goes out; A over its
+ * own budget takes nothing from the shared one. */
+static void test_ratelimit_pair_per_vm(void **state)
+{
+    struct vsa_ratelimit a, b;
+    struct vsa_ratelimit all = VSA_RATELIMIT_INIT_LABEL(8, 10, "all VMs");
+    int allowed = 0;
+
+    (void)state;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(20000);
+    vsa_ratelimit_init(&a, 3, 10, "vm a");
+    vsa_ratelimit_init(&b, 3, 10, "vm b");
+    for (int i = 0; i < 100; i++)
+        allowed += vsa_ratelimit_allow_pair(&a, &all, "mod");
+    assert_int_equal(allowed, 3);
+    assert_true(atomic_load(&a.suppressed) == 97);
+    /* the shared bucket lent A three tokens, no more */
+    assert_int_equal(atomic_load(&all.used), 3);
+    assert_true(atomic_load(&all.suppressed) == 0);
+    assert_true(vsa_ratelimit_allow_pair(&b, &all, "mod"));
+    assert_int_equal(n_cap, 0);
+
+    /* next window: each bucket reports its own suppressions, under the
+     * module given and its own label */
+    vsa_time_manual_advance(10000);
+    assert_true(vsa_ratelimit_allow_pair(&a, &all, "mod"));
+    assert_int_equal(n_cap, 1);
+    assert_int_equal(cap[0].level, VSA_LOG_WARN);
+    assert_string_equal(cap[0].module, "mod");
+    assert_string_equal(cap[0].msg, "vm a: 97 similar messages suppressed");
+    assert_true(vsa_ratelimit_allow_pair(&b, &all, "mod"));
+    assert_int_equal(n_cap, 1); /* B lost nothing */
+
+    /* NULL buckets: only the other one counts; no module: "ratelimit" */
+    vsa_ratelimit_init(&a, 1, 10, "vm a");
+    assert_true(vsa_ratelimit_allow_pair(&a, NULL, NULL));
+    assert_false(vsa_ratelimit_allow_pair(&a, NULL, NULL));
+    vsa_time_manual_advance(10000);
+    assert_true(vsa_ratelimit_allow_pair(&a, NULL, NULL));
+    assert_int_equal(n_cap, 2);
+    assert_string_equal(cap[1].module, "ratelimit");
+    assert_string_equal(cap[1].msg, "vm a: 1 similar messages suppressed");
+    assert_true(vsa_ratelimit_allow_pair(NULL, NULL, "mod"));
+    vsa_ratelimit_init(&all, 1, 10, NULL);
+    assert_true(vsa_ratelimit_allow_pair(NULL, &all, "mod"));
+    assert_false(vsa_ratelimit_allow_pair(NULL, &all, "mod"));
+}
+
+/* The shared bucket caps many VMs together: 100 VMs with a message each
+ * get `burst` lines out; the VMs' suppression reports need it too, and
+ * what they would have said is added to its own report. */
+static void test_ratelimit_pair_global_cap(void **state)
+{
+    struct vsa_ratelimit vms[100];
+    struct vsa_ratelimit all = VSA_RATELIMIT_INIT_LABEL(10, 10, "all VMs");
+    int allowed = 0;
+
+    (void)state;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(40000);
+    for (int i = 0; i < 100; i++) {
+        char label[16];
+
+        snprintf(label, sizeof(label), "vm %d", i);
+        vsa_ratelimit_init(&vms[i], 2, 10, label);
+    }
+    /* each VM: 3 messages, of which its own bucket allows 2 */
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 100; i++)
+            allowed += vsa_ratelimit_allow_pair(&vms[i], &all, "mod");
+    assert_int_equal(allowed, 10);
+    assert_int_equal(n_cap, 0);
+    /* the shared bucket suppressed 200 - 10 (2 per VM passed their own) */
+    assert_true(atomic_load(&all.suppressed) == 190);
+
+    /* next window: 100 VM reports want out, each followed by its
+     * message; the shared bucket reports first, then lets 10 lines
+     * through: 5 reports and 5 messages */
+    vsa_time_manual_advance(10000);
+    allowed = 0;
+    for (int i = 0; i < 100; i++)
+        allowed += vsa_ratelimit_allow_pair(&vms[i], &all, "mod");
+    assert_int_equal(allowed, 5);
+    assert_int_equal(n_cap, 1 + 5);
+    assert_string_equal(cap[0].msg, "all VMs: 190 similar messages "
+                                    "suppressed");
+    assert_string_equal(cap[1].msg, "vm 0: 1 similar messages suppressed");
+    assert_string_equal(cap[5].msg, "vm 4: 1 similar messages suppressed");
+    /* what the other 95 VMs' reports would have said (1 each) and their
+     * 95 messages are in the shared bucket's next report */
+    vsa_time_manual_advance(10000);
+    n_cap = 0;
+    assert_true(vsa_ratelimit_allow_pair(NULL, &all, "mod"));
+    assert_int_equal(n_cap, 1);
+    assert_string_equal(cap[0].msg, "all VMs: 190 similar messages "
+                                    "suppressed");
+}
+
+/* VSA_LOG_RL2: level first (no bucket consulted), then both buckets. */
+static void test_log_rl2_macro(void **state)
+{
+    struct vsa_ratelimit a, b;
+    static struct vsa_ratelimit all =
+        VSA_RATELIMIT_INIT_LABEL(50, 10, "all VMs");
+
+    (void)state;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(60000);
+    vsa_ratelimit_init(&a, 2, 10, "vm a");
+    vsa_ratelimit_init(&b, 2, 10, "vm b");
+    for (int i = 0; i < 20; i++)
+        VSA_LOG_RL2(&a, &all, WARN, "vm %s: bad frame %d", "a", i);
+    VSA_LOG_RL2(&b, &all, WARN, "vm %s: bad frame %d", "b", 0);
+    assert_int_equal(n_cap, 3);
+    assert_string_equal(cap[0].module, "test_common");
+    assert_string_equal(cap[0].msg, "vm a: bad frame 0");
+    assert_string_equal(cap[1].msg, "vm a: bad frame 1");
+    assert_string_equal(cap[2].msg, "vm b: bad frame 0");
+
+    vsa_log_set_level(VSA_LOG_ERR);
+    VSA_LOG_RL2(&a, &all, WARN, "never");
+    assert_true(atomic_load(&a.suppressed) == 18);
+    assert_int_equal(atomic_load(&all.used), 3);
+    vsa_log_set_level(VSA_LOG_INFO);
+
+    vsa_time_manual_advance(10000);
+    VSA_LOG_RL2(&a, &all, INFO, "vm %s: back", "a");
+    assert_int_equal(n_cap, 5);
+    assert_string_equal(cap[3].module, "test_common");
+    assert_string_equal(cap[3].msg, "vm a: 18 similar messages suppressed");
+    assert_string_equal(cap[4].msg, "vm a: back");
+}
+
 /* ---- vsa_shm ----------------------------------------------------------- */
 
 static void test_shm_copies(void **state)
@@ -707,6 +895,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ratelimit_clock_at_zero,
                                         log_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_ratelimit_degenerate, log_setup,
+                                        log_teardown),
+        cmocka_unit_test_setup_teardown(test_ratelimit_label, log_setup,
+                                        log_teardown),
+        cmocka_unit_test_setup_teardown(test_ratelimit_pair_per_vm,
+                                        log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_ratelimit_pair_global_cap,
+                                        log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_log_rl2_macro, log_setup,
                                         log_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
