@@ -104,6 +104,19 @@
  * something the guest did, and the guest re-reads its status register
  * when woken.
  *
+ * Logging
+ * -------
+ * Every line a guest can cause (refused connections, frames, memory
+ * regions and device accesses, failed interrupts) starts with "vm NAME:"
+ * (hv_part_host_set_name: the VM's name; by default the socket path).
+ * Each partition carries its own log budget, HV_PART_LOG_VM_BURST lines
+ * per HV_PART_LOG_PERIOD_S seconds, and every line also needs a token from
+ * the budget of all partitions of the process (HV_PART_LOG_ALL_BURST per
+ * period): a guest that floods silences only itself, and many of them
+ * cannot flood the log (vsa_log.h, VSA_LOG_RL2).  The partition's
+ * hv_vmbus_host logs under the same name with a budget of its own
+ * (hv_vmbus.h, Logging).
+ *
  * Thread-safety
  * -------------
  * Both objects belong to one thread (the control thread on the host, the
@@ -140,6 +153,10 @@ enum hv_part_kind {
 #define HV_PART_MAX_IRQS 8u
 #define HV_PART_REFUSED_BUSY 1u  /* another guest is connected */
 #define HV_PART_REFUSED_NOMEM 2u /* the host has no memory for a partition */
+/* Log budgets (see Logging): per partition, and for all together. */
+#define HV_PART_LOG_VM_BURST 10u
+#define HV_PART_LOG_ALL_BURST 50u
+#define HV_PART_LOG_PERIOD_S 10u
 
 /* An emulated-device access (IO_TRAP / IO_TRAP_DONE payload, 32 bytes). */
 struct hv_part_io {
@@ -182,6 +199,11 @@ int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
                         void *ctx, struct hv_part_host **out);
 /* Disconnects the guest, closes and unlinks the socket. */
 void hv_part_host_destroy(struct hv_part_host *p);
+/* Names the VM in log lines, here and in its hv_vmbus_host ("vm NAME:
+ * ..."; NULL: the socket path, the default).  Call it before a guest
+ * connects. */
+void hv_part_host_set_name(struct hv_part_host *p, const char *name);
+const char *hv_part_host_name(const struct hv_part_host *p);
 
 /* For the caller's epoll loop. */
 int hv_part_host_listen_fd(const struct hv_part_host *p);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +26,7 @@ struct sig_pair {
 
 struct hv_part_host {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    char name[HV_VMBUS_NAME_SIZE]; /* the VM's, in log lines; path */
     int lfd;
     int cfd;
     struct hv_part_host_ops ops;
@@ -38,9 +40,14 @@ struct hv_part_host {
     uint64_t refused;
     int unsent; /* -errno of a channel message not sent: the connection
                    ends at the next hv_part_host_on_conn (drop_unsent) */
+    /* This VM's budget for the lines its guest triggers. */
+    struct vsa_ratelimit log_rl;
 };
 
-static struct vsa_ratelimit part_rl = VSA_RATELIMIT_INIT(10, 10);
+/* The budget of all partitions together, on top of each one's own. */
+static struct vsa_ratelimit part_rl =
+    VSA_RATELIMIT_INIT_LABEL(HV_PART_LOG_ALL_BURST, HV_PART_LOG_PERIOD_S,
+                             "all VMs");
 
 static struct sig_pair *sig_find(struct hv_part_host *p, uint32_t relid)
 {
@@ -113,8 +120,8 @@ static int vm_chan_open(void *ctx, struct hv_chan *ch)
     /* Both directions must be wired before a channel can run. */
     if (!s || s->fd[HV_PART_SIGNAL_TO_HOST] < 0 ||
         s->fd[HV_PART_SIGNAL_TO_GUEST] < 0) {
-        VSA_LOG_RL(&part_rl, WARN, "channel %u: open without signal fds",
-                   hv_chan_relid(ch));
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: channel %u: open "
+                    "without signal fds", p->name, hv_chan_relid(ch));
         return -ENOTCONN;
     }
     hv_chan_set_signal_fds(ch, s->fd[HV_PART_SIGNAL_TO_HOST],
@@ -192,9 +199,12 @@ int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
     if (ops)
         p->ops = *ops;
     p->ctx = ctx;
+    vsa_ratelimit_init(&p->log_rl, HV_PART_LOG_VM_BURST, HV_PART_LOG_PERIOD_S,
+                       NULL);
     rc = hv_vmbus_host_create(&vm_ops, p, &p->vmbus);
     if (rc)
         goto out_free;
+    hv_part_host_set_name(p, path);
     p->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (p->lfd < 0) {
         rc = -errno;
@@ -217,6 +227,22 @@ out_vmbus:
 out_free:
     vsa_free(p);
     return rc;
+}
+
+void hv_part_host_set_name(struct hv_part_host *p, const char *name)
+{
+    char label[VSA_RATELIMIT_LABEL_SIZE];
+
+    snprintf(p->name, sizeof(p->name), "%s", name ? name : p->path);
+    snprintf(label, sizeof(label), "vm %.*s", (int)sizeof(label) - 4,
+             p->name);
+    vsa_ratelimit_set_label(&p->log_rl, label);
+    hv_vmbus_host_set_name(p->vmbus, p->name);
+}
+
+const char *hv_part_host_name(const struct hv_part_host *p)
+{
+    return p->name;
 }
 
 void hv_part_host_destroy(struct hv_part_host *p)
@@ -254,7 +280,8 @@ int hv_part_host_on_listen(struct hv_part_host *p)
         (void)hv__part_send(fd, HV_PART_REFUSED, why, sizeof(why), -1);
         hv__part_conn_close(fd); /* it may have sent descriptors already */
         p->refused++;
-        VSA_LOG_RL(&part_rl, WARN, "%s: second guest refused", p->path);
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: second guest refused",
+                    p->name);
         return 0;
     }
     rc = hv_mem_create(&p->mem);
@@ -266,8 +293,8 @@ int hv_part_host_on_listen(struct hv_part_host *p)
         hv__part_conn_close(fd); /* it may have sent descriptors already */
         p->refused++;
         HV_STAT_INC(&p->stats, nomem);
-        VSA_LOG_RL(&part_rl, WARN, "%s: guest refused: out of host memory",
-                   p->path);
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: guest refused: out "
+                    "of host memory", p->name);
         return rc;
     }
     p->cfd = fd;
@@ -289,8 +316,8 @@ static int bad_frame(struct hv_part_host *p, struct hv__part_frame *f,
                      const char *why)
 {
     HV_STAT_INC(&p->stats, bad_frame);
-    VSA_LOG_RL(&part_rl, WARN, "%s: frame kind %u refused: %s", p->path,
-               f->kind, why);
+    VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: frame kind %u refused: "
+                "%s", p->name, f->kind, why);
     hv__part_fd_discard(f->fd);
     f->fd = -1;
     return 0;
@@ -314,10 +341,10 @@ static int on_mem_region(struct hv_part_host *p, struct hv__part_frame *f)
             HV_STAT_INC(&p->stats, nomem);
         else
             HV_STAT_INC(&p->stats, bad_frame);
-        VSA_LOG_RL(&part_rl, WARN, "%s: memory region %#llx+%#llx refused "
-                   "(%s); disconnecting", p->path, (unsigned long long)gpa,
-                   (unsigned long long)size,
-                   rc == -ENOMEM ? "out of host memory" : strerror(-rc));
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: memory region "
+                    "%#llx+%#llx refused (%s); disconnecting", p->name,
+                    (unsigned long long)gpa, (unsigned long long)size,
+                    rc == -ENOMEM ? "out of host memory" : strerror(-rc));
         guest_down(p);
         return -ECONNRESET;
     }
@@ -409,8 +436,9 @@ static int on_io_trap(struct hv_part_host *p, struct hv__part_frame *f)
     if (!io_valid(&io)) {
         /* Answered all the same: the guest is waiting for it. */
         HV_STAT_INC(&p->stats, bad_io);
-        VSA_LOG_RL(&part_rl, WARN, "%s: device %u: access refused (size %u, "
-                   "flags %#x)", p->path, io.dev, io.size, io.flags);
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: device %u: access "
+                    "refused (size %u, flags %#x)", p->name, io.dev, io.size,
+                    io.flags);
         if (!(io.flags & HV_PART_IO_WRITE))
             io.value = ~0ull;
     } else if (io.flags & HV_PART_IO_WRITE) {
@@ -440,10 +468,10 @@ static int on_io_trap(struct hv_part_host *p, struct hv__part_frame *f)
  * dropped.  -EAGAIN is a full socket: its answers are not read. */
 static int drop_unsent(struct hv_part_host *p)
 {
-    VSA_LOG_RL(&part_rl, WARN, "%s: channel message not sent (%s); "
-               "disconnecting the guest", p->path,
-               p->unsent == -EAGAIN ? "the guest does not read its socket"
-                                    : strerror(-p->unsent));
+    VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: channel message not "
+                "sent (%s); disconnecting the guest", p->name,
+                p->unsent == -EAGAIN ? "the guest does not read its socket"
+                                     : strerror(-p->unsent));
     guest_down(p);
     return -ECONNRESET;
 }
@@ -462,7 +490,8 @@ int hv_part_host_on_conn(struct hv_part_host *p)
         return 0;
     if (rc == -EBADMSG) {
         HV_STAT_INC(&p->stats, bad_frame);
-        VSA_LOG_RL(&part_rl, WARN, "%s: malformed frame", p->path);
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: malformed frame",
+                    p->name);
         return 0;
     }
     if (rc) {
@@ -560,8 +589,8 @@ int hv_part_host_raise_irq(struct hv_part_host *p, uint32_t line)
         return 0;
     }
     HV_STAT_INC(&p->stats, irqs_failed);
-    VSA_LOG_RL(&part_rl, WARN, "%s: interrupt line %u: send: %s", p->path,
-               line, strerror(err));
+    VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: interrupt line %u: "
+                "send: %s", p->name, line, strerror(err));
     return -err;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,9 +47,15 @@ struct hv_ring {
     uint8_t *data;
     struct hv_gpadl *gpadl;
     uint64_t gpadl_data_off;
+    /* the violation's log line (hv_ring_cfg) */
+    struct vsa_ratelimit *log_rl;
+    char name[HV_RING_NAME_SIZE];
 };
 
-static struct vsa_ratelimit ring_rl = VSA_RATELIMIT_INIT(5, 10);
+/* Every ring of the process together; each VM's own budget comes with the
+ * configuration (hv_ring_cfg.log_rl). */
+static struct vsa_ratelimit ring_rl = VSA_RATELIMIT_INIT_LABEL(20, 10,
+                                                               "all rings");
 
 /* ---- built-in backends ------------------------------------------------ */
 
@@ -127,8 +134,12 @@ static int violate(struct hv_ring *r, const char *why, uint32_t a, uint32_t b)
         /* atomic: hv_ring_broken() may be called on another thread */
         __atomic_store_n(&r->broken, true, __ATOMIC_RELAXED);
         HV_STAT_INC(r->stats, ring_broken);
-        VSA_LOG_RL(&ring_rl, WARN, "ring %p broken: %s (%u, %u)", (void *)r,
-                   why, a, b);
+        if (r->name[0])
+            VSA_LOG_RL2(r->log_rl, &ring_rl, WARN, "%s broken: %s (%u, %u)",
+                        r->name, why, a, b);
+        else
+            VSA_LOG_RL2(r->log_rl, &ring_rl, WARN, "ring %p broken: %s "
+                        "(%u, %u)", (void *)r, why, a, b);
     }
     return -EPROTO;
 }
@@ -212,6 +223,9 @@ static int ring_alloc(const struct hv_ring_cfg *cfg,
     r->accept_types = cfg->accept_types ? cfg->accept_types
                                         : HV_RING_TYPES_DEFAULT;
     r->stats = cfg->stats;
+    r->log_rl = cfg->log_rl;
+    if (cfg->name)
+        snprintf(r->name, sizeof(r->name), "%s", cfg->name);
     *out = r;
     return 0;
 }

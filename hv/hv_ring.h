@@ -33,7 +33,9 @@
  * the packet after it; nothing is ever parsed in place.  Any violation
  * returns -EPROTO, counts the reason and marks the ring broken: sticky,
  * every later call returns -EPROTO and touches no shared memory.  The
- * owner (hv_vmbus_host) closes the channel.
+ * owner (hv_vmbus_host) closes the channel.  The break is logged once per
+ * ring, under the name and per-VM log budget given at creation (hv_ring_cfg)
+ * and a budget shared by all rings of the process.
  *
  * Signalling (§5)
  * ---------------
@@ -117,6 +119,7 @@
 #define HV_RING_MIN_DSIZE 32u
 #define HV_RING_MAX_DSIZE (1u << 30)
 #define HV_RING_MAX_PKT_DEFAULT 65536u
+#define HV_RING_NAME_SIZE 160u /* hv_ring_cfg.name, NUL included */
 
 /* Packet types (§3) used here; others are refused by the reader. */
 #define HV_PKT_INBAND 0x6u
@@ -152,6 +155,14 @@ struct hv_ring_cfg {
     uint32_t max_pkt;       /* 0: HV_RING_MAX_PKT_DEFAULT */
     uint32_t accept_types;  /* reader: HV_PKT_TYPE_BIT mask; 0: default */
     struct hv_stats *stats; /* may be NULL */
+    /* For the one log line of a violation (both optional): whose ring it
+     * is, copied and cut to HV_RING_NAME_SIZE - 1 characters ("vm vm1:
+     * channel 3: guest-to-host ring"; NULL: the ring's address), and the
+     * log budget of that VM, drawn together with the one of all rings
+     * (vsa_log.h, VSA_LOG_RL2; NULL: that one only).  The bucket must
+     * outlive the ring; the ring's thread draws from it. */
+    const char *name;
+    struct vsa_ratelimit *log_rl;
 };
 
 /* One packet as returned by the reader; every pointer points into the
@@ -195,6 +206,7 @@ struct hv_ring_gpa_iter {
 };
 
 struct hv_ring;
+struct vsa_ratelimit;
 
 /* ---- Lifecycle ---------------------------------------------------------
  * Each constructor loads both indices once and validates them (< dsize,

@@ -78,6 +78,19 @@
  * queued will wake the guest.  A closed or broken peer is counted too.
  * The guest reads 8 bytes per signal, as it would from an eventfd.
  *
+ * Logging
+ * -------
+ * Every line a guest can cause (refused messages and GPADLs, closed
+ * channels, broken rings) starts with "vm NAME:" (hv_vmbus_host_set_name;
+ * hv_part_host sets it) and names the channel where there is one.  Each
+ * host carries its own log budget, HV_VMBUS_LOG_VM_BURST lines per
+ * HV_VMBUS_LOG_PERIOD_S seconds, which its channels' rings share, and every
+ * line also needs a token from the budget of all hosts of the process
+ * together (HV_VMBUS_LOG_ALL_BURST per period): a VM that floods silences
+ * only itself, and a thousand of them cannot flood the log (vsa_log.h,
+ * VSA_LOG_RL2).  Suppressed lines are reported per budget ("vm NAME: N
+ * similar messages suppressed").
+ *
  * Thread-safety
  * -------------
  * hv_vmbus_host_* and hv_chan_violation are control-thread only.  The rings
@@ -108,6 +121,11 @@
 
 #define HV_VMBUS_MAX_CHANNELS 64u
 #define HV_VMBUS_OPEN_FAILED 1u /* status in OPENCHANNEL_RESULT / CREATED */
+#define HV_VMBUS_NAME_SIZE 108u /* a name: a partition socket path fits */
+/* Log budgets (see Logging): per host, and for all hosts together. */
+#define HV_VMBUS_LOG_VM_BURST 10u
+#define HV_VMBUS_LOG_ALL_BURST 50u
+#define HV_VMBUS_LOG_PERIOD_S 10u
 
 enum hv_vmbus_state {
     HV_VMBUS_DISCONNECTED,
@@ -155,6 +173,11 @@ struct hv_vmbus_host_ops {
 int hv_vmbus_host_create(const struct hv_vmbus_host_ops *ops, void *ctx,
                          struct hv_vmbus_host **out);
 void hv_vmbus_host_destroy(struct hv_vmbus_host *h);
+/* Names the VM in log lines ("vm NAME: ..."; default "vmbus"; NULL
+ * restores it; cut to HV_VMBUS_NAME_SIZE - 1 characters).  Call it before
+ * the guest connects: the rings of open channels keep the old name. */
+void hv_vmbus_host_set_name(struct hv_vmbus_host *h, const char *name);
+const char *hv_vmbus_host_name(const struct hv_vmbus_host *h);
 
 /* Transport up with guest memory `mem` (a reference is taken).
  * -EBUSY if already connected. */

@@ -53,9 +53,15 @@ struct hv_vmbus_host {
     } refused[4];
     unsigned refused_next;
     struct hv_stats stats;
+    char name[HV_VMBUS_NAME_SIZE]; /* the VM's, in log lines */
+    /* This VM's budget for the lines its guest triggers (and its rings'). */
+    struct vsa_ratelimit log_rl;
 };
 
-static struct vsa_ratelimit host_rl = VSA_RATELIMIT_INIT(10, 10);
+/* The budget of all VMs together, on top of each VM's own. */
+static struct vsa_ratelimit host_rl =
+    VSA_RATELIMIT_INIT_LABEL(HV_VMBUS_LOG_ALL_BURST, HV_VMBUS_LOG_PERIOD_S,
+                             "all VMs");
 
 static const uint32_t host_versions[] = {
     HV_VMBUS_VERSION_WS2008,     HV_VMBUS_VERSION_WIN7,
@@ -170,8 +176,9 @@ static int refuse(struct hv_vmbus_host *h, struct hv_chan *c, uint32_t type,
                   const char *why)
 {
     HV_STAT_INC(&h->stats, bad_state);
-    VSA_LOG_RL(&host_rl, WARN, "guest message %s refused: %s (channel %u)",
-               hv_chan_msg_type_name(type), why, c ? c->relid : 0);
+    VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: guest message %s "
+                "refused: %s (channel %u)", h->name,
+                hv_chan_msg_type_name(type), why, c ? c->relid : 0);
     if (c && c->state == HV_CHAN_OPEN)
         hv_chan_violation(c, why);
     return -EPROTO;
@@ -192,8 +199,8 @@ static int gpadl_refuse(struct hv_vmbus_host *h, uint32_t relid, uint32_t id,
                         const char *why)
 {
     HV_STAT_INC(&h->stats, bad_gpadl);
-    VSA_LOG_RL(&host_rl, WARN, "channel %u: GPADL %#x refused: %s", relid, id,
-               why);
+    VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: channel %u: GPADL %#x "
+                "refused: %s", h->name, relid, id, why);
     gpadl_reply(h, relid, id, HV_VMBUS_OPEN_FAILED);
     return -EPROTO;
 }
@@ -235,8 +242,8 @@ static bool gpadl_refused_body(struct hv_vmbus_host *h,
 static int gpadl_nomem(struct hv_vmbus_host *h, uint32_t relid, uint32_t id)
 {
     HV_STAT_INC(&h->stats, nomem);
-    VSA_LOG_RL(&host_rl, WARN, "channel %u: GPADL %#x refused: out of host "
-               "memory", relid, id);
+    VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: channel %u: GPADL %#x "
+                "refused: out of host memory", h->name, relid, id);
     gpadl_reply(h, relid, id, HV_VMBUS_OPEN_FAILED);
     return -ENOMEM;
 }
@@ -330,8 +337,8 @@ static int on_gpadl_body(struct hv_vmbus_host *h,
         return 0;
     if (!g || hv_gpadl_complete(g)) {
         HV_STAT_INC(&h->stats, bad_gpadl);
-        VSA_LOG_RL(&host_rl, WARN, "GPADL_BODY for unknown or complete "
-                   "GPADL %#x", gb->gpadl);
+        VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: GPADL_BODY for "
+                    "unknown or complete GPADL %#x", h->name, gb->gpadl);
         return -EPROTO;
     }
     relid = hv_gpadl_relid(g);
@@ -357,8 +364,9 @@ static int on_gpadl_teardown(struct hv_vmbus_host *h,
     }
     if (rc < 0) {
         HV_STAT_INC(&h->stats, bad_gpadl);
-        VSA_LOG_RL(&host_rl, WARN, "channel %u: teardown of unknown GPADL "
-                   "%#x", c->relid, t->gpadl);
+        VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: channel %u: "
+                    "teardown of unknown GPADL %#x", h->name, c->relid,
+                    t->gpadl);
         return -EPROTO;
     }
     return 0;
@@ -380,6 +388,7 @@ static int on_open(struct hv_vmbus_host *h, const struct hv_msg_open *o)
 {
     struct hv_chan *c = find_chan(h, o->child_relid);
     struct hv_ring_cfg in_cfg, out_cfg;
+    char in_name[HV_RING_NAME_SIZE], out_name[HV_RING_NAME_SIZE];
     struct hv_gpadl *g;
     uint32_t npages, off = o->downstream_offset;
     const char *why = NULL;
@@ -406,12 +415,20 @@ static int on_open(struct hv_vmbus_host *h, const struct hv_msg_open *o)
                         HV_PKT_TYPE_BIT(HV_PKT_GPA_DIRECT) |
                         HV_PKT_TYPE_BIT(HV_PKT_COMP),
         .stats = &c->stats,
+        .name = in_name,
+        .log_rl = &h->log_rl,
     };
     out_cfg = (struct hv_ring_cfg){
         .role = HV_RING_WRITER,
         .dsize = (npages - off - 1u) * HV_PAGE_SIZE,
         .stats = &c->stats,
+        .name = out_name,
+        .log_rl = &h->log_rl,
     };
+    snprintf(in_name, sizeof(in_name), "vm %s: channel %u: guest-to-host "
+             "ring", h->name, c->relid);
+    snprintf(out_name, sizeof(out_name), "vm %s: channel %u: host-to-guest "
+             "ring", h->name, c->relid);
     if ((off - 1u) > HV_RING_MAX_DSIZE / HV_PAGE_SIZE ||
         (npages - off - 1u) > HV_RING_MAX_DSIZE / HV_PAGE_SIZE)
         rc = -EINVAL;
@@ -446,7 +463,8 @@ fail_rings:
 fail_put:
     hv_gpadl_put(g);
 fail:
-    VSA_LOG_RL(&host_rl, WARN, "channel %u: open refused: %s", c->relid, why);
+    VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: channel %u: open "
+                "refused: %s", h->name, c->relid, why);
     return open_reply(h, c, o->openid, HV_VMBUS_OPEN_FAILED);
 }
 
@@ -503,6 +521,9 @@ int hv_vmbus_host_create(const struct hv_vmbus_host_ops *ops, void *ctx,
     h->ops = *ops;
     h->ctx = ctx;
     h->next_relid = 1;
+    vsa_ratelimit_init(&h->log_rl, HV_VMBUS_LOG_VM_BURST,
+                       HV_VMBUS_LOG_PERIOD_S, NULL);
+    hv_vmbus_host_set_name(h, "vmbus");
     *out = h;
     return 0;
 }
@@ -516,6 +537,21 @@ void hv_vmbus_host_destroy(struct hv_vmbus_host *h)
         chan_free(h, h->chans);
     hv_gpadl_table_destroy(h->gpadls);
     vsa_free(h);
+}
+
+void hv_vmbus_host_set_name(struct hv_vmbus_host *h, const char *name)
+{
+    char label[VSA_RATELIMIT_LABEL_SIZE];
+
+    snprintf(h->name, sizeof(h->name), "%s", name ? name : "vmbus");
+    snprintf(label, sizeof(label), "vm %.*s", (int)sizeof(label) - 4,
+             h->name);
+    vsa_ratelimit_set_label(&h->log_rl, label);
+}
+
+const char *hv_vmbus_host_name(const struct hv_vmbus_host *h)
+{
+    return h->name;
 }
 
 int hv_vmbus_host_connect(struct hv_vmbus_host *h, struct hv_mem *mem)
@@ -620,8 +656,8 @@ int hv_vmbus_host_handle_msg(struct hv_vmbus_host *h, const void *msg,
     HV_STAT_INC(&h->stats, msgs_in);
     if (hv_chan_msg_decode(msg, len, &m) != 0) {
         HV_STAT_INC(&h->stats, bad_msg);
-        VSA_LOG_RL(&host_rl, WARN, "malformed channel message (%zu bytes)",
-                   len);
+        VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: malformed channel "
+                    "message (%zu bytes)", h->name, len);
         return -EBADMSG;
     }
     if (!hv_chan_msg_from_guest(m.type))
@@ -792,7 +828,8 @@ void hv_chan_violation(struct hv_chan *ch, const char *why)
         return;
     HV_STAT_INC(&ch->stats, chan_violation_closed);
     HV_STAT_INC(&h->stats, chan_violation_closed);
-    VSA_LOG_RL(&host_rl, WARN, "channel %u closed: %s", ch->relid, why);
+    VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: channel %u closed: %s",
+                h->name, ch->relid, why);
     chan_shutdown(h, ch);
     ch->state = HV_CHAN_BROKEN;
     hv_vmbus_host_reap(h);

@@ -748,6 +748,7 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
                        "socket %s: %s", cv->name, vm->path, strerror(-rc));
         goto out_free;
     }
+    hv_part_host_set_name(vm->part, vm->name); /* hv/'s lines: "vm NAME:" */
     for (uint32_t k = 0; k < cv->n_nics; k++) {
         const struct ctl_port *p = &cfg->ports[cv->first_port + k];
         struct vd_vm_nic *nic = nic_new(vm->name, cfg, p);

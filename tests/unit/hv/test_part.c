@@ -39,6 +39,14 @@
  *    point from the accept to the channel open fails once in turn; the
  *    guest is told (REFUSED reason 2 at connect: -ENOMEM), the host counts
  *    nomem and blames the guest for nothing, and leaks nothing.
+ *  * log lines per VM (bug: one token bucket per file for every guest, so
+ *    a VM that flooded silenced every other VM's first real problem): VM
+ *    A's 30 bad frames do not suppress VM B's first one; A gets
+ *    HV_PART_LOG_VM_BURST lines per window and a report naming it; with
+ *    more VMs than HV_PART_LOG_ALL_BURST each sending one bad frame,
+ *    exactly HV_PART_LOG_ALL_BURST lines come out, and the shared budget
+ *    reports the rest; lines of hv_part_host and of its hv_vmbus_host say
+ *    "vm NAME:" with the name hv_part_host_set_name gave.
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -67,9 +75,12 @@
 #include <cmocka.h>
 
 #include "common/vsa_alloc.h"
+#include "common/vsa_log.h"
+#include "common/vsa_time.h"
 #include "tests/proc_self.h"
 #include "hv/hv_part.h"
 #include "hv/hv_part_wire.h"
+#include "hv/hv_wire.h"
 
 #define GPA 0x10000000ull
 #define TMO 5000
@@ -1305,6 +1316,206 @@ static void test_irq_lines(void **state)
     hv_part_host_destroy(h);
 }
 
+/* ---- log lines per VM ------------------------------------------------------ */
+
+#define LOGCAP_MAX 512
+
+static struct {
+    enum vsa_log_level level;
+    char module[32];
+    char msg[256];
+} logcap[LOGCAP_MAX];
+static unsigned n_logcap;
+static uint64_t log_clock; /* manual clock: only ever moves forward */
+
+static void logcap_hook(enum vsa_log_level level, const char *module,
+                        const char *msg)
+{
+    if (n_logcap < LOGCAP_MAX) {
+        logcap[n_logcap].level = level;
+        snprintf(logcap[n_logcap].module, sizeof(logcap[n_logcap].module),
+                 "%s", module);
+        snprintf(logcap[n_logcap].msg, sizeof(logcap[n_logcap].msg), "%s",
+                 msg);
+    }
+    n_logcap++;
+}
+
+/* Captures log lines on a manual clock an hour past every window that the
+ * earlier tests (on the real clock) or an earlier call opened. */
+static void log_start(void)
+{
+    uint64_t now = vsa_time_now_ms();
+
+    log_clock = (now > log_clock ? now : log_clock) + 3600u * 1000u;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(log_clock);
+    n_logcap = 0;
+    vsa_log_set_hook(logcap_hook);
+}
+
+static void log_advance(uint64_t ms)
+{
+    log_clock += ms;
+    vsa_time_manual_set(log_clock);
+}
+
+static void log_stop(void)
+{
+    vsa_log_set_hook(NULL);
+    vsa_time_set_source(NULL);
+}
+
+/* Captured lines that contain both `a` and `b`. */
+static unsigned log_count(const char *a, const char *b)
+{
+    unsigned n = 0;
+
+    assert_true(n_logcap <= LOGCAP_MAX);
+    for (unsigned i = 0; i < n_logcap; i++)
+        if (strstr(logcap[i].msg, a) && strstr(logcap[i].msg, b))
+            n++;
+    return n;
+}
+
+/* A raw guest connection to `h` at `path`, accepted. */
+static int log_guest(struct hv_part_host *h, const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    assert_true(strlen(path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(hv_part_host_on_listen(h), 0);
+    assert_true(hv_part_host_connected(h));
+    return fd;
+}
+
+/* One frame from the guest, handled by the host. */
+static void log_frame(struct hv_part_host *h, int fd, uint32_t kind,
+                      const void *payload, uint32_t len)
+{
+    uint8_t frame[HV_PART_FRAME_HDR + HV_PART_MAX_PAYLOAD];
+
+    assert_true(len <= HV_PART_MAX_PAYLOAD);
+    hv__put32(frame, kind);
+    hv__put32(frame + 4, len);
+    if (len)
+        memcpy(frame + HV_PART_FRAME_HDR, payload, len);
+    assert_int_equal(send(fd, frame, HV_PART_FRAME_HDR + len, 0),
+                     (ssize_t)(HV_PART_FRAME_HDR + len));
+    assert_int_equal(hv_part_host_on_conn(h), 0);
+}
+
+/* VM A floods bad frames; VM B's first bad frame is still logged. */
+static void test_log_per_vm(void **state)
+{
+    struct host_side hs = { 0 };
+    struct hv_part_host *a, *b;
+    char pa[128], pb[128];
+    int fa, fb;
+    (void)state;
+
+    snprintf(pa, sizeof(pa), "%s/vma.sock", dir);
+    snprintf(pb, sizeof(pb), "%s/vmb.sock", dir);
+    assert_int_equal(hv_part_host_create(pa, &hops, &hs, &a), 0);
+    assert_int_equal(hv_part_host_create(pb, &hops, &hs, &b), 0);
+    fa = log_guest(a, pa);
+    fb = log_guest(b, pb);
+    log_start();
+    for (int i = 0; i < 30; i++)
+        log_frame(a, fa, 99, NULL, 0);
+    log_frame(b, fb, 99, NULL, 0);
+    assert_int_equal(hv_part_host_stats(a)->bad_frame, 30);
+    assert_int_equal(hv_part_host_stats(b)->bad_frame, 1);
+    /* A's own budget, no more; B's first line is there */
+    assert_int_equal(log_count(pa, "frame kind 99 refused"),
+                     HV_PART_LOG_VM_BURST);
+    assert_int_equal(log_count(pb, "frame kind 99 refused"), 1);
+    /* (the earlier tests may leave an "all VMs: N ... suppressed") */
+    assert_int_equal(log_count("vm ", ""), HV_PART_LOG_VM_BURST + 1);
+
+    /* the next window: A's report names A (by default its socket path) */
+    log_advance(HV_PART_LOG_PERIOD_S * 1000u);
+    n_logcap = 0;
+    log_frame(a, fa, 99, NULL, 0);
+    assert_int_equal(n_logcap, 2);
+    assert_int_equal(logcap[0].level, VSA_LOG_WARN);
+    assert_string_equal(logcap[0].module, "hv_part_host");
+    assert_true(strncmp(logcap[0].msg, "vm ", 3) == 0);
+    assert_int_equal(log_count(pa, ": 20 similar messages suppressed"), 1);
+    assert_int_equal(log_count(pa, "frame kind 99 refused: kind"), 1);
+    log_stop();
+    close(fa);
+    close(fb);
+    hv_part_host_destroy(a);
+    hv_part_host_destroy(b);
+}
+
+/* Names, and the budget of all VMs together: HV_PART_LOG_ALL_BURST + 10
+ * partitions send one bad frame each. */
+static void test_log_names_and_cap(void **state)
+{
+    enum { N = HV_PART_LOG_ALL_BURST + 10 };
+    struct host_side hs = { 0 };
+    struct hv_part_host *h[N];
+    int fd[N];
+    char path[128], line[64];
+    static const uint8_t junk[4] = { 0xff, 0xff, 0xff, 0xff };
+    (void)state;
+
+    for (unsigned i = 0; i < N; i++) {
+        char name[16];
+
+        snprintf(path, sizeof(path), "%s/vm%02u.sock", dir, i);
+        assert_int_equal(hv_part_host_create(path, &hops, &hs, &h[i]), 0);
+        assert_string_equal(hv_part_host_name(h[i]), path);
+        snprintf(name, sizeof(name), "vm%02u", i);
+        hv_part_host_set_name(h[i], name);
+        assert_string_equal(hv_part_host_name(h[i]), name);
+        assert_string_equal(hv_vmbus_host_name(hv_part_host_vmbus(h[i])),
+                            name);
+        fd[i] = log_guest(h[i], path);
+    }
+    log_start();
+    for (unsigned i = 0; i < N; i++)
+        log_frame(h[i], fd[i], 99, NULL, 0);
+    assert_int_equal(n_logcap, HV_PART_LOG_ALL_BURST);
+    assert_string_equal(logcap[0].module, "hv_part_host");
+    assert_string_equal(logcap[0].msg, "vm vm00: frame kind 99 refused: "
+                                       "kind");
+    snprintf(line, sizeof(line), "vm vm%02u: frame kind 99 refused: kind",
+             HV_PART_LOG_ALL_BURST - 1);
+    assert_string_equal(logcap[HV_PART_LOG_ALL_BURST - 1].msg, line);
+
+    /* the hv_vmbus_host of a partition speaks with the same name, from
+     * its own budgets */
+    log_frame(h[N - 1], fd[N - 1], HV_PART_CHAN_MSG, junk, sizeof(junk));
+    assert_int_equal(n_logcap, HV_PART_LOG_ALL_BURST + 1);
+    snprintf(line, sizeof(line), "vm vm%02u: malformed channel message "
+             "(4 bytes)", N - 1);
+    assert_string_equal(logcap[n_logcap - 1].module, "hv_vmbus_host");
+    assert_string_equal(logcap[n_logcap - 1].msg, line);
+
+    /* the next window: the shared budget reports the 10 it held back */
+    log_advance(HV_PART_LOG_PERIOD_S * 1000u);
+    n_logcap = 0;
+    log_frame(h[0], fd[0], 99, NULL, 0);
+    assert_int_equal(n_logcap, 2);
+    assert_string_equal(logcap[0].module, "hv_part_host");
+    assert_string_equal(logcap[0].msg, "all VMs: 10 similar messages "
+                                       "suppressed");
+    assert_string_equal(logcap[1].msg, "vm vm00: frame kind 99 refused: "
+                                       "kind");
+    log_stop();
+    for (unsigned i = 0; i < N; i++) {
+        close(fd[i]);
+        hv_part_host_destroy(h[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1323,6 +1534,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsent_rescind, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_connect_oom, setup, teardown),
+        /* last: they leave the log buckets in windows of a manual clock */
+        cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_names_and_cap, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
