@@ -57,6 +57,12 @@ VSA_LOG_MODULE(netvsp_port);
  * cannot make the lcore write an eventfd per message. */
 #define GPADL_FAST_WAKES 8
 
+/* attach / detach lines of all ports together, on top of each port's */
+static struct vsa_ratelimit attach_all_rl =
+    VSA_RATELIMIT_INIT_LABEL(NETVSP_PORT_LOG_ATTACH_ALL_BURST,
+                             NETVSP_PORT_LOG_ATTACH_PERIOD_S,
+                             "all synthetic ports");
+
 enum { GPADL_IDLE, GPADL_WANTED, GPADL_ANSWERED };
 
 struct netvsp_port {
@@ -105,6 +111,10 @@ struct netvsp_port {
     struct rte_mbuf *stage[STAGE_MAX];
     unsigned n_stage;
     uint8_t *lin;                   /* one linearised chained mbuf */
+
+    /* ---- log budgets of this NIC's guest (lock-free, vsa_log.h) -------- */
+    struct vsa_ratelimit vsp_rl;    /* the VSP's violations (lcore) */
+    struct vsa_ratelimit attach_rl; /* attach / detach lines (control) */
 
     /* ---- control thread ------------------------------------------------ */
     struct vsw *sw;
@@ -565,6 +575,7 @@ int netvsp_port_create(struct vsw *sw, const char *name,
                        struct netvsp_port **out, struct vsw_port **port,
                        struct vsa_errmsg *em)
 {
+    char label[VSA_RATELIMIT_LABEL_SIZE];
     struct netvsp_port *np;
     int rc;
 
@@ -579,6 +590,11 @@ int netvsp_port_create(struct vsw *sw, const char *name,
     np->mtu = mtu ? mtu : 1500;
     atomic_store(&np->connected, true);
     snprintf(np->name, sizeof(np->name), "%s", name);
+    snprintf(label, sizeof(label), "port %s", name);
+    vsa_ratelimit_init(&np->vsp_rl, NETVSP_PORT_LOG_VSP_BURST,
+                       NETVSP_PORT_LOG_VSP_PERIOD_S, label);
+    vsa_ratelimit_init(&np->attach_rl, NETVSP_PORT_LOG_ATTACH_BURST,
+                       NETVSP_PORT_LOG_ATTACH_PERIOD_S, label);
     np->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     np->pkt_buf = vsa_malloc(PKT_BUF_SIZE);
     np->lin = vsa_malloc(RTE_MBUF_DEFAULT_DATAROOM);
@@ -619,6 +635,7 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
     cfg.link_up = atomic_load(&np->connected);
     cfg.mem = mem;
     cfg.name = np->name;
+    cfg.log_rl = &np->vsp_rl;
     rc = vspn_vsp_create(&cfg, &vsp_ops, np, &vsp);
     if (rc < 0)
         return rc;
@@ -636,8 +653,8 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
     np->gpadl_wakes = 0;
     atomic_store_explicit(&np->active, true, memory_order_relaxed);
     np_unlock(np);
-    VSA_LOG(INFO, "port %s: guest channel %u attached", np->name,
-            hv_chan_relid(ch));
+    VSA_LOG_RL2(&np->attach_rl, &attach_all_rl, INFO, "port %s: guest "
+                "channel %u attached", np->name, hv_chan_relid(ch));
     return 0;
 }
 
@@ -670,8 +687,8 @@ void netvsp_port_detach(struct netvsp_port *np)
         np->n_stage = 0;
     }
     vspn_vsp_destroy(vsp); /* drops the buffer GPADL references */
-    VSA_LOG(INFO, "port %s: guest channel %u detached", np->name,
-            hv_chan_relid(ch));
+    VSA_LOG_RL2(&np->attach_rl, &attach_all_rl, INFO, "port %s: guest "
+                "channel %u detached", np->name, hv_chan_relid(ch));
     np->vmbus = NULL;
 }
 

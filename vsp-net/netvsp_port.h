@@ -57,6 +57,18 @@
  *   - connect/disconnect: posted (an atomic flag) and given to the VSP
  *     by the lcore's next pass.
  *
+ * Logging: the lines a guest causes name the port ("port VM.NIC: ...";
+ * attach and detach name the channel too), and each port carries its own
+ * budgets, so that a guest that misbehaves silences only itself:
+ * NETVSP_PORT_LOG_VSP_BURST NVSP violation lines per
+ * NETVSP_PORT_LOG_VSP_PERIOD_S seconds (drawn by the VSP, vsp.h), and
+ * NETVSP_PORT_LOG_ATTACH_BURST attach / detach lines per
+ * NETVSP_PORT_LOG_ATTACH_PERIOD_S seconds (a guest that loops opening and
+ * closing its channel is logged a few times a minute; a normal one every
+ * time).  Each line also needs a token from a budget of all ports of the
+ * process (NETVSP_PORT_LOG_ATTACH_ALL_BURST per period for attach and
+ * detach; vsp.h for violations), so many guests cannot flood the log.
+ *
  * Thread-safety: netvsp_port_create/attach/detach/service/set_connected/
  * stats_json/close run on the control thread; netvsp_port_poll and
  * netvsp_port_xmit (rx/tx_burst) on lcores: poll on the one lcore that
@@ -75,6 +87,13 @@
 
 struct netvsp_port;
 struct hv_mem;
+
+/* Log budgets (see Logging): per port, and attach/detach of all ports. */
+#define NETVSP_PORT_LOG_VSP_BURST 10u
+#define NETVSP_PORT_LOG_VSP_PERIOD_S 10u
+#define NETVSP_PORT_LOG_ATTACH_BURST 6u
+#define NETVSP_PORT_LOG_ATTACH_ALL_BURST 60u
+#define NETVSP_PORT_LOG_ATTACH_PERIOD_S 60u
 
 /* Opens the switch port `name` for a synthetic NIC with MAC `mac`.
  * Returns 0, -ENOMEM, -ENOSPC (no port id). */

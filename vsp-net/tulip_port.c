@@ -106,8 +106,15 @@ struct tulip_port {
     void *irq_arg;
     struct vspn_tulip_stats base;   /* counters of replaced devices */
     struct tulip_port_stats st;
+    struct vsa_ratelimit attach_rl; /* this guest's attach / detach lines */
     uint8_t lin[LIN_SIZE];          /* a non-contiguous mbuf, linearised */
 };
+
+/* attach / detach lines of all ports together, on top of each port's */
+static struct vsa_ratelimit attach_all_rl =
+    VSA_RATELIMIT_INIT_LABEL(TULIP_PORT_LOG_ATTACH_ALL_BURST,
+                             TULIP_PORT_LOG_ATTACH_PERIOD_S,
+                             "all legacy ports");
 
 /* ---- lcore side ---------------------------------------------------------- */
 
@@ -348,6 +355,7 @@ int tulip_port_create(struct vsw *sw, const char *name,
     static _Atomic unsigned seq;
     struct tulip_port *tp;
     char rname[RTE_RING_NAMESIZE];
+    char label[VSA_RATELIMIT_LABEL_SIZE];
     unsigned id = atomic_fetch_add(&seq, 1);
     int rc;
 
@@ -359,6 +367,9 @@ int tulip_port_create(struct vsw *sw, const char *name,
     tp->mac = *mac;
     atomic_store(&tp->connected, true);
     snprintf(tp->name, sizeof(tp->name), "%s", name);
+    snprintf(label, sizeof(label), "port %s", name);
+    vsa_ratelimit_init(&tp->attach_rl, TULIP_PORT_LOG_ATTACH_BURST,
+                       TULIP_PORT_LOG_ATTACH_PERIOD_S, label);
     snprintf(rname, sizeof(rname), "tulip_in%u", id);
     tp->to_switch = vsw__ring_create(rname, TULIP_PORT_RING_SIZE,
                                      SOCKET_ID_ANY,
@@ -408,7 +419,8 @@ int tulip_port_attach(struct tulip_port *tp, struct hv_mem *mem,
     tp->irq_arg = arg;
     vspn_tulip_set_link(tp->dev, atomic_load(&tp->connected));
     after(tp);
-    VSA_LOG(INFO, "port %s: guest attached", tp->name);
+    VSA_LOG_RL2(&tp->attach_rl, &attach_all_rl, INFO, "port %s: guest "
+                "attached", tp->name);
     return 0;
 }
 
@@ -428,8 +440,9 @@ void tulip_port_detach(struct tulip_port *tp)
         tp->st.device_resets++;
     }
     if (dev_new(tp) < 0)
-        VSA_LOG(WARN, "port %s: no device until the guest returns (out of "
-                "memory)", tp->name);
+        VSA_LOG_RL2(&tp->attach_rl, &attach_all_rl, WARN, "port %s: no "
+                    "device until the guest returns (out of memory)",
+                    tp->name);
     hv_mem_put(tp->mem);
     tp->mem = NULL;
     tp->irq = NULL;
@@ -441,7 +454,8 @@ void tulip_port_detach(struct tulip_port *tp)
         rte_pktmbuf_free(m);
     }
     tap_sync(tp); /* no guest: disarmed */
-    VSA_LOG(INFO, "port %s: guest detached; device reset", tp->name);
+    VSA_LOG_RL2(&tp->attach_rl, &attach_all_rl, INFO, "port %s: guest "
+                "detached; device reset", tp->name);
 }
 
 bool tulip_port_attached(const struct tulip_port *tp)

@@ -64,6 +64,14 @@
  * function given to tulip_port_attach, which must not block (vesperd:
  * hv_part_host_raise_irq).
  *
+ * Logging: the attach / detach lines (a guest's comings and goings, and
+ * the warning of a detach that found no memory for a fresh device) name
+ * the port ("port VM.NIC: ...") and are limited per port,
+ * TULIP_PORT_LOG_ATTACH_BURST per TULIP_PORT_LOG_ATTACH_PERIOD_S seconds
+ * (a guest that loops connecting is logged a few times a minute, a normal
+ * one every time), and for all ports together,
+ * TULIP_PORT_LOG_ATTACH_ALL_BURST per period (vsa_log.h, VSA_LOG_RL2).
+ *
  * Thread-safety: everything but rx_burst/tx_burst (through vswitch, on one
  * lcore) runs on the control thread.
  */
@@ -83,6 +91,10 @@
 #define TULIP_PORT_RX_DESC_BUDGET 256u /* ... and their descriptor fetches */
 #define TULIP_PORT_POLL_BUDGET 4  /* vspn_tulip_poll calls per service call */
 #define TULIP_PORT_TAP_MIN_NS 200000u /* shortest TAP timer period */
+/* Log budgets of attach / detach lines (see Logging). */
+#define TULIP_PORT_LOG_ATTACH_BURST 6u
+#define TULIP_PORT_LOG_ATTACH_ALL_BURST 60u
+#define TULIP_PORT_LOG_ATTACH_PERIOD_S 60u
 
 struct tulip_port;
 struct hv_mem;

@@ -42,7 +42,8 @@ struct ctrlq_ent {
 struct vspn_vsp {
     struct vspn_vsp_ops ops;
     void *ctx;
-    char name[32];
+    char name[64];         /* a port name: "VM.NIC", up to 63 characters */
+    struct vsa_ratelimit *log_rl; /* the VM's log budget, NULL */
     uint32_t host_mtu;
     uint32_t recv_slot_size;
     uint32_t send_section_size;
@@ -88,7 +89,10 @@ struct vspn_vsp {
     uint8_t asm_buf[VSPN_VSP_ASM_MAX]; /* private copy of one guest send */
 };
 
-static struct vsa_ratelimit vsp_rl = VSA_RATELIMIT_INIT(10, 10);
+/* The budget of all VSPs together, on top of each VM's (cfg->log_rl). */
+static struct vsa_ratelimit vsp_rl =
+    VSA_RATELIMIT_INIT_LABEL(VSPN_VSP_LOG_ALL_BURST, VSPN_VSP_LOG_PERIOD_S,
+                             "all VMs");
 
 /* ---- counters -------------------------------------------------------------- */
 
@@ -622,8 +626,8 @@ static int violation(struct vspn_vsp *v, int rc)
     if (v->state == VSPN_VSP_CLOSED)
         return rc;
     STAT_INC(v, violations);
-    VSA_LOG_RL(&vsp_rl, WARN, "%s: NVSP protocol violation: %s; closing",
-               v->name, v->why);
+    VSA_LOG_RL2(v->log_rl, &vsp_rl, WARN, "port %s: NVSP protocol violation: "
+                "%s; closing", v->name, v->why);
     v->state = VSPN_VSP_CLOSED;
     /* Let go of guest buffers now: the glue may close the channel later. */
     release_buffers(v);
@@ -1235,6 +1239,7 @@ int vspn_vsp_create(const struct vspn_vsp_cfg *cfg,
     v->ops = *ops;
     v->ctx = ctx;
     snprintf(v->name, sizeof(v->name), "%s", cfg->name ? cfg->name : "vsp");
+    v->log_rl = cfg->log_rl;
     v->host_mtu = mtu;
     v->recv_slot_size = rs;
     v->send_section_size = ss;

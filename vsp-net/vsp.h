@@ -131,7 +131,11 @@
  *
  * Counters and logs: VSPN_VSP_STATS_FOREACH (X-macro, name + help);
  * everything a guest can trigger is counted, and logged only through
- * VSA_LOG_RL.
+ * VSA_LOG_RL2: "port NAME: ..." (cfg->name), with a token from the VM's
+ * own budget (cfg->log_rl, which outlives the VSP: a guest that reopens
+ * its channel gets no fresh budget) and one from the budget of all VSPs
+ * of the process, VSPN_VSP_LOG_ALL_BURST lines per VSPN_VSP_LOG_PERIOD_S
+ * seconds.
  *
  * Thread-safety
  * -------------
@@ -296,6 +300,11 @@ const char *vspn_vsp_stats_help(unsigned id);
 uint64_t vspn_vsp_stats_get(const struct vspn_vsp_stats *s, unsigned id);
 
 /* ---- Configuration and ops ---------------------------------------------------- */
+/* Budget of the lines all VSPs of the process log together. */
+#define VSPN_VSP_LOG_ALL_BURST 50u
+#define VSPN_VSP_LOG_PERIOD_S 10u
+struct vsa_ratelimit;
+
 struct vspn_vsp_cfg {
     struct vsa_mac mac;          /* permanent MAC of the NIC */
     uint32_t mtu;                /* host MTU (payload); 0: 1500 */
@@ -306,7 +315,11 @@ struct vspn_vsp_cfg {
     uint32_t send_section_size;  /* 0: 6144 */
     struct hv_mem *mem;          /* guest memory for GPA-direct (ref taken;
                                   * NULL: GPA-direct sends fail) */
-    const char *name;            /* for log lines; may be NULL */
+    const char *name;            /* for log lines (the port's); may be
+                                  * NULL */
+    struct vsa_ratelimit *log_rl; /* the VM's log budget, outliving the
+                                   * VSP (vsa_log.h); NULL: only the
+                                   * process-wide one */
 };
 
 /* A buffer made ready for SEND_RECV_BUF / SEND_SEND_BUF.  Everything in

@@ -58,6 +58,13 @@
  *    lack of memory counted bad_gpadl, and the GPADL_BODY messages the
  *    guest had already sent after its header counted again as bodies of
  *    an unknown GPADL.
+ *  * Log lines per VM (bug: attach / detach were logged at INFO without
+ *    any limit, two lines per open/close cycle of a guest, forever, and
+ *    the VSP's violations shared one bucket for every guest): guest A's 20
+ *    attach/detach cycles give NETVSP_PORT_LOG_ATTACH_BURST lines and guest
+ *    B's attach is still logged; a violation is logged as "port VM.NIC:
+ *    NVSP protocol violation" and the channel's closing as "vm VM: channel
+ *    N closed".
  *  * No allocation on the lcore: a whole bring-up with 4 MiB buffers,
  *    counting the injection points of common/vsa_alloc.h by who reaches
  *    them: no pass of the lcore reaches one; the control thread's service
@@ -96,6 +103,7 @@
 #include <rte_mbuf.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_time.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_ring.h"
 #include "hv/hv_vmbus.h"
@@ -1251,6 +1259,81 @@ static void test_buffers_prepared_off_lcore(void **state)
 
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
+/* ---- log lines per VM ----------------------------------------------------- */
+
+#define LOGCAP_MAX 128
+
+static char logcap[LOGCAP_MAX][200];
+static unsigned n_logcap;
+
+static void logcap_hook(enum vsa_log_level level, const char *module,
+                        const char *msg)
+{
+    (void)level;
+    (void)module;
+    if (n_logcap < LOGCAP_MAX)
+        snprintf(logcap[n_logcap], sizeof(logcap[0]), "%s", msg);
+    n_logcap++;
+}
+
+static unsigned log_count(const char *prefix)
+{
+    unsigned n = 0;
+
+    assert_true(n_logcap <= LOGCAP_MAX);
+    for (unsigned i = 0; i < n_logcap; i++)
+        if (strncmp(logcap[i], prefix, strlen(prefix)) == 0)
+            n++;
+    return n;
+}
+
+static void test_log_per_vm(void **state)
+{
+    struct rig a, b;
+    (void)state;
+
+    rig_up(&a, "vmA.eth0", 0x0a, false);
+    rig_up(&b, "vmB.eth0", 0x0b, false);
+    hv_vmbus_host_set_name(a.p.h, "vmA");
+    /* a manual clock past every window the earlier tests opened (the port
+     * is not published: the lcore never reads it) */
+    vsa_time_manual_set(vsa_time_now_ms() + 3600u * 1000u);
+    vsa_time_set_source(vsa_time_manual);
+    n_logcap = 0;
+    vsa_log_set_hook(logcap_hook);
+    vsa_log_set_level(VSA_LOG_INFO); /* port_test_eal_up: WARN */
+
+    /* A opens and closes its channel 20 times: only its own budget */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(netvsp_port_attach(a.np, a.ch, a.p.h, a.p.mem), 0);
+        netvsp_port_detach(a.np);
+    }
+    assert_int_equal(netvsp_port_attach(b.np, b.ch, b.p.h, b.p.mem), 0);
+    assert_int_equal(log_count("port vmA.eth0: guest channel "),
+                     NETVSP_PORT_LOG_ATTACH_BURST);
+    assert_int_equal(log_count("port vmB.eth0: guest channel 1 attached"),
+                     1);
+    /* (the earlier tests may leave an "all ...: N ... suppressed") */
+    assert_int_equal(log_count("port "), NETVSP_PORT_LOG_ATTACH_BURST + 1);
+
+    /* a violation names the port, the channel's closing the VM */
+    n_logcap = 0;
+    assert_int_equal(netvsp_port_attach(a.np, a.ch, a.p.h, a.p.mem), 0);
+    guest_junk(a.gout, 1);
+    pass(a.np);
+    netvsp_port_fd_ack(a.np);
+    assert_true(netvsp_port_service(a.np));
+    assert_int_equal(hv_chan_state(a.ch), HV_CHAN_BROKEN);
+    assert_int_equal(log_count("port vmA.eth0: NVSP protocol violation: "),
+                     1);
+    assert_int_equal(log_count("vm vmA: channel 1 closed: "), 1);
+    vsa_log_set_hook(NULL);
+    vsa_log_set_level(VSA_LOG_WARN);
+    vsa_time_set_source(NULL);
+    rig_down(&a);
+    rig_down(&b);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -1276,6 +1359,7 @@ int main(void)
         cmocka_unit_test(test_service_byte_budget),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_buffers_prepared_off_lcore),
+        cmocka_unit_test(test_log_per_vm),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -26,6 +26,11 @@
  *    across a guest reconnect (the device is replaced); its switch port
  *    is down (the switch drops frames to it, link_down); frames the guest
  *    transmits and frames queued for it are dropped and counted;
+ *  * attach / detach log lines per port (bug: logged at INFO without any
+ *    limit, so a guest looping connect/disconnect wrote two lines per
+ *    cycle forever): guest A's 20 cycles give TULIP_PORT_LOG_ATTACH_BURST
+ *    lines, guest B's attach is still logged, and A's next window starts
+ *    with a report naming A's port;
  *  * every mbuf goes back to the pool;
  *  * the queue toward the guest takes two transmitting lcores at once
  *    (vm_port_queue_create_to_guest is multi-producer): 2 x 250,000
@@ -62,6 +67,7 @@
 #include <rte_mempool.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_time.h"
 #include "hv/hv_mem.h"
 #include "hv/hv_part.h"
 #include "vsp-net/tulip.h"
@@ -773,6 +779,84 @@ static void test_connect(void **state)
 
 /* ---- group setup: EAL and the switch -------------------------------------- */
 
+/* ---- attach / detach log lines per port ------------------------------------ */
+
+#define LOGCAP_MAX 128
+
+static char logcap[LOGCAP_MAX][160];
+static char logcap_module[LOGCAP_MAX][32];
+static unsigned n_logcap;
+
+static void logcap_hook(enum vsa_log_level level, const char *module,
+                        const char *msg)
+{
+    (void)level;
+    if (n_logcap < LOGCAP_MAX) {
+        snprintf(logcap[n_logcap], sizeof(logcap[0]), "%s", msg);
+        snprintf(logcap_module[n_logcap], sizeof(logcap_module[0]), "%s",
+                 module);
+    }
+    n_logcap++;
+}
+
+static unsigned log_count(const char *prefix)
+{
+    unsigned n = 0;
+
+    assert_true(n_logcap <= LOGCAP_MAX);
+    for (unsigned i = 0; i < n_logcap; i++)
+        if (strncmp(logcap[i], prefix, strlen(prefix)) == 0)
+            n++;
+    return n;
+}
+
+static void test_attach_log_per_port(void **state)
+{
+    struct guest a, b;
+    uint64_t t0;
+    (void)state;
+
+    guest_open(&a, "vm.lgA", 0x41);
+    guest_open(&b, "vm.lgB", 0x42);
+    /* a manual clock past every window the earlier tests opened (nothing
+     * on the lcore reads the clock) */
+    t0 = vsa_time_now_ms() + 3600u * 1000u;
+    vsa_time_set_source(vsa_time_manual);
+    vsa_time_manual_set(t0);
+    n_logcap = 0;
+    vsa_log_set_hook(logcap_hook);
+    vsa_log_set_level(VSA_LOG_INFO); /* port_test_eal_up: WARN */
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
+        tulip_port_detach(a.tp);
+    }
+    assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
+    assert_int_equal(log_count("port vm.lgA: guest "),
+                     TULIP_PORT_LOG_ATTACH_BURST);
+    assert_int_equal(log_count("port vm.lgA: guest attached"),
+                     (TULIP_PORT_LOG_ATTACH_BURST + 1) / 2);
+    assert_int_equal(log_count("port vm.lgB: guest attached"), 1);
+    /* (the earlier tests may leave an "all ...: N ... suppressed") */
+    assert_int_equal(log_count("port "), TULIP_PORT_LOG_ATTACH_BURST + 1);
+
+    /* the next window: A's report names A's port */
+    vsa_time_manual_set(t0 + TULIP_PORT_LOG_ATTACH_PERIOD_S * 1000u);
+    n_logcap = 0;
+    assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
+    assert_int_equal(n_logcap, 2);
+    assert_string_equal(logcap_module[0], "tulip_port");
+    assert_int_equal(log_count("port vm.lgA: 34 similar messages "
+                               "suppressed"), 1);
+    assert_int_equal(log_count("port vm.lgA: guest attached"), 1);
+    vsa_log_set_hook(NULL);
+    vsa_log_set_level(VSA_LOG_WARN);
+    vsa_time_set_source(NULL);
+    tulip_port_detach(a.tp);
+    tulip_port_detach(b.tp);
+    guest_close(&a);
+    guest_close(&b);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -891,6 +975,7 @@ int main(void)
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_tap_timer),
         cmocka_unit_test(test_rx_descriptor_budget),
+        cmocka_unit_test(test_attach_log_per_port),
         cmocka_unit_test(test_to_guest_two_producers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
