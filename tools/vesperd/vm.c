@@ -26,12 +26,21 @@
 VSA_LOG_MODULE(vesperd_vm);
 
 /* Everything a guest can trigger logs through these buckets: comings and
- * goings (info), and trouble (warn), so that one cannot starve the other. */
-static struct vsa_ratelimit info_rl = VSA_RATELIMIT_INIT(20, 10);
-static struct vsa_ratelimit warn_rl = VSA_RATELIMIT_INIT(10, 10);
+ * goings (info), and trouble (warn), so that one cannot starve the other.
+ * Each VM has its own three (struct vd_vm); these hold all VMs together,
+ * and a line needs a token from both (VSA_LOG_RL2), so that a VM that
+ * floods silences only itself. */
+static struct vsa_ratelimit info_rl =
+    VSA_RATELIMIT_INIT_LABEL(VD_VM_LOG_INFO_ALL_BURST,
+                             VD_VM_LOG_INFO_ALL_PERIOD_S, "all VMs");
+static struct vsa_ratelimit warn_rl =
+    VSA_RATELIMIT_INIT_LABEL(VD_VM_LOG_WARN_ALL_BURST,
+                             VD_VM_LOG_WARN_PERIOD_S, "all VMs");
 /* Signal storms have their own: a guest that storms on and off must not
  * silence the other warnings. */
-static struct vsa_ratelimit storm_rl = VSA_RATELIMIT_INIT(5, 60);
+static struct vsa_ratelimit storm_rl =
+    VSA_RATELIMIT_INIT_LABEL(VD_VM_LOG_STORM_ALL_BURST,
+                             VD_VM_LOG_STORM_PERIOD_S, "all VMs");
 
 #define SUN_PATH_SIZE sizeof(((struct sockaddr_un *)0)->sun_path)
 #define EVENTS_PER_RUN 64
@@ -96,6 +105,8 @@ struct vd_vm {
     uint64_t violations_base; /* vm_violations() when the guest came */
     uint64_t connects, disconnects, kicked, offer_retries;
     uint64_t io_absent;      /* trapped accesses to no device index */
+    /* this VM's share of info_rl, warn_rl, storm_rl (VD_VM_LOG_*) */
+    struct vsa_ratelimit info_rl, warn_rl, storm_rl;
 };
 
 struct vd_vm_watch {
@@ -331,9 +342,10 @@ static void nic_dev_up(struct vd_vm_host *h, struct vd_vm_nic *nic)
     rc = h->dev_ops.dev_attach(h->dev_ops_ctx, &nic->info);
     if (rc) {
         nic->dev_refused++;
-        VSA_LOG_RL(&warn_rl, WARN, "vm %s: nic %s: device %u not attached "
-                   "(%s): it reads as absent", nic->vm->name, nic->name,
-                   nic->info.dev_index, strerror(rc < 0 ? -rc : rc));
+        VSA_LOG_RL2(&nic->vm->warn_rl, &warn_rl, WARN, "vm %s: nic %s: "
+                    "device %u not attached (%s): it reads as absent",
+                    nic->vm->name, nic->name, nic->info.dev_index,
+                    strerror(rc < 0 ? -rc : rc));
         return;
     }
     nic->dev_up = true;
@@ -509,11 +521,12 @@ static void sig_backoff(struct vd_vm_host *h, struct vd_vm_nic *nic)
     nic->rearm_ms = vsa_time_now_ms() + nic->backoff_ms;
     HV_STAT_INC(hv_chan_stats(nic->ch), storm_backoffs);
     if (first)
-        VSA_LOG_RL(&storm_rl, WARN, "vm %s: nic %s: %u guest signals in a "
-                   "row found no work (signal storm): the channel's signals "
-                   "are ignored for up to %u ms at a time; its ring is still "
-                   "polled", nic->vm->name, nic->name, VD_VM_STORM_IDLE_MAX,
-                   VD_VM_STORM_BACKOFF_MAX_MS);
+        VSA_LOG_RL2(&nic->vm->storm_rl, &storm_rl, WARN, "vm %s: nic %s: "
+                    "%u guest signals in a row found no work (signal storm): "
+                    "the channel's signals are ignored for up to %u ms at a "
+                    "time; its ring is still polled", nic->vm->name,
+                    nic->name, VD_VM_STORM_IDLE_MAX,
+                    VD_VM_STORM_BACKOFF_MAX_MS);
     timer_arm(h, nic->rearm_ms);
 }
 
@@ -551,9 +564,9 @@ static void sig_rearm(struct vd_vm_host *h, struct vd_vm_nic *nic)
     /* Work (a real signal), or a guest that went quiet: watched again.
      * An edge-triggered fd whose counter is non-zero reports at once. */
     if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, nic->sig_fd, &ev) < 0)
-        VSA_LOG_RL(&warn_rl, WARN, "vm %s: nic %s: cannot watch the "
-                   "channel's signal again: %s", nic->vm->name, nic->name,
-                   strerror(errno));
+        VSA_LOG_RL2(&nic->vm->warn_rl, &warn_rl, WARN, "vm %s: nic %s: "
+                    "cannot watch the channel's signal again: %s",
+                    nic->vm->name, nic->name, strerror(errno));
     nic->sig_off = false;
     sig_calm(nic);
 }
@@ -621,9 +634,9 @@ static int p_chan_open(void *ctx, struct hv_chan *ch)
         rc = ep_add(h, hv_chan_in_signal_fd(ch), EPOLLIN | EPOLLET,
                     &nic->sig_tag);
         if (rc) {
-            VSA_LOG_RL(&warn_rl, WARN, "vm %s: nic %s: cannot watch the "
-                       "channel's signal: %s", vm->name, nic->name,
-                       strerror(-rc));
+            VSA_LOG_RL2(&vm->warn_rl, &warn_rl, WARN, "vm %s: nic %s: "
+                        "cannot watch the channel's signal: %s", vm->name,
+                        nic->name, strerror(-rc));
             nic_chan_down(h, nic);
             return rc;
         }
@@ -633,9 +646,9 @@ static int p_chan_open(void *ctx, struct hv_chan *ch)
     nic->sig_pkts = chan_pkts_read(ch);
     nic->sig_off = false;
     sig_calm(nic);
-    VSA_LOG_RL(&info_rl, INFO, "vm %s: nic %s: channel %u open%s", vm->name,
-               nic->name, hv_chan_relid(ch),
-               nic->upper ? "" : " (no handler: packets are dropped)");
+    VSA_LOG_RL2(&vm->info_rl, &info_rl, INFO, "vm %s: nic %s: channel %u "
+                "open%s", vm->name, nic->name, hv_chan_relid(ch),
+                nic->upper ? "" : " (no handler: packets are dropped)");
     return 0;
 }
 
@@ -658,8 +671,8 @@ static void p_guest_up(void *ctx)
     vm->violations_base = vm_violations(vm);
     rc = ep_add(vm->host, fd, EPOLLIN, &vm->conn_tag);
     if (rc) {
-        VSA_LOG_RL(&warn_rl, WARN, "vm %s: cannot watch the guest "
-                   "connection: %s", vm->name, strerror(-rc));
+        VSA_LOG_RL2(&vm->warn_rl, &warn_rl, WARN, "vm %s: cannot watch the "
+                    "guest connection: %s", vm->name, strerror(-rc));
         vm->kick = true; /* after hv_part_host_on_listen returns */
         return;
     }
@@ -667,7 +680,8 @@ static void p_guest_up(void *ctx)
     /* The guest's memory exists from now on (its regions follow). */
     for (unsigned i = 0; i < vm->n_nics; i++)
         nic_dev_up(vm->host, vm->nics[i]);
-    VSA_LOG_RL(&info_rl, INFO, "vm %s: guest connected", vm->name);
+    VSA_LOG_RL2(&vm->info_rl, &info_rl, INFO, "vm %s: guest connected",
+                vm->name);
 }
 
 static void p_guest_down(void *ctx)
@@ -681,8 +695,8 @@ static void p_guest_down(void *ctx)
      * that took it out of the epoll set. */
     vm->conn_fd = -1;
     vm->disconnects++;
-    VSA_LOG_RL(&info_rl, INFO, "vm %s: guest disconnected; waiting for it",
-               vm->name);
+    VSA_LOG_RL2(&vm->info_rl, &info_rl, INFO, "vm %s: guest disconnected; "
+                "waiting for it", vm->name);
 }
 
 /* A trapped access (hv/ validated size and flags; a read's value is
@@ -724,6 +738,7 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
                      struct vsa_errmsg *em)
 {
     struct vd_vm *vm = vsa_calloc(1, sizeof(*vm));
+    char label[VSA_RATELIMIT_LABEL_SIZE];
     int rc;
 
     if (!vm)
@@ -733,6 +748,13 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
     vm->listen_tag = (struct tag){ .kind = TAG_LISTEN, .obj = vm };
     vm->conn_tag = (struct tag){ .kind = TAG_CONN, .obj = vm };
     snprintf(vm->name, sizeof(vm->name), "%s", cv->name);
+    snprintf(label, sizeof(label), "vm %s", cv->name);
+    vsa_ratelimit_init(&vm->info_rl, VD_VM_LOG_INFO_BURST,
+                       VD_VM_LOG_INFO_PERIOD_S, label);
+    vsa_ratelimit_init(&vm->warn_rl, VD_VM_LOG_WARN_BURST,
+                       VD_VM_LOG_WARN_PERIOD_S, label);
+    vsa_ratelimit_init(&vm->storm_rl, VD_VM_LOG_STORM_BURST,
+                       VD_VM_LOG_STORM_PERIOD_S, label);
     rc = vd_vm_socket_path(h, cv->name, vm->path, sizeof(vm->path));
     if (rc) {
         vsa_errmsg_set(em, rc, "VM \"%s\": socket path %s/%s.sock is too "
@@ -812,8 +834,9 @@ static void vm_after(struct vd_vm *vm)
     hv_vmbus_host_check_rings(vm_bus(vm));
     v = vm_violations(vm) - vm->violations_base;
     if (v > VD_VM_MAX_VIOLATIONS && !vm->kick) {
-        VSA_LOG_RL(&warn_rl, WARN, "vm %s: guest disconnected after %llu "
-                   "protocol violations", vm->name, (unsigned long long)v);
+        VSA_LOG_RL2(&vm->warn_rl, &warn_rl, WARN, "vm %s: guest "
+                    "disconnected after %llu protocol violations", vm->name,
+                    (unsigned long long)v);
         vm->kick = true;
         vm->kicked++;
     }

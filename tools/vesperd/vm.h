@@ -59,6 +59,14 @@
  * / refused device accesses (bad_io) on one connection is disconnected
  * (`kicked`): other partitions and the control socket are never affected.
  *
+ * Logging: the lines a guest causes here (its connects and disconnects,
+ * channel opens, signal storms, kicks) say "vm NAME:", and so do hv/'s
+ * (hv_part_host_set_name).  Each VM has its own budgets (VD_VM_LOG_*: a
+ * guest that reconnects in a loop is logged a dozen times a minute, a
+ * normal one every time), and a line also needs a token from a budget of
+ * all VMs together, so one VM's flood never hides another VM's lines and
+ * many VMs cannot flood the log (vsa_log.h, VSA_LOG_RL2).
+ *
  * The synthetic port glue (struct vd_vm_nic_ops)
  * ----------------------------------------------
  * The switch port of a synthetic NIC (vswitch port class `synthetic`, the
@@ -217,6 +225,18 @@
 #define VD_VM_STORM_IDLE_MAX 32u
 #define VD_VM_STORM_BACKOFF_MIN_MS 1u
 #define VD_VM_STORM_BACKOFF_MAX_MS 4u
+/* Log budgets (Logging) of one VM and of all VMs together, per period:
+ * connects, disconnects and channel opens; warnings; signal storms. */
+#define VD_VM_LOG_INFO_BURST 12u
+#define VD_VM_LOG_INFO_PERIOD_S 60u
+#define VD_VM_LOG_INFO_ALL_BURST 40u
+#define VD_VM_LOG_INFO_ALL_PERIOD_S 10u
+#define VD_VM_LOG_WARN_BURST 10u
+#define VD_VM_LOG_WARN_ALL_BURST 30u
+#define VD_VM_LOG_WARN_PERIOD_S 10u
+#define VD_VM_LOG_STORM_BURST 2u
+#define VD_VM_LOG_STORM_ALL_BURST 10u
+#define VD_VM_LOG_STORM_PERIOD_S 60u
 
 struct vd_vm_host;
 struct vd_vm_txn;

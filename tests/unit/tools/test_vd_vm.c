@@ -46,7 +46,12 @@
  *    index; devices are attached when the guest connects or the NIC is
  *    added live, detached when it is removed (the legacy NICs after it
  *    renumbered at once) or the guest goes; without a glue the devices
- *    read as absent and the accesses are counted unhandled.
+ *    read as absent and the accesses are counted unhandled;
+ *  * log lines per VM (bug: one bucket for every VM's connect and
+ *    disconnect lines, so a guest reconnecting in a loop hid every other
+ *    VM's): vm1's guest connects and disconnects 20 times and gets
+ *    VD_VM_LOG_INFO_BURST lines, vm2's connect is still logged, and hv/'s
+ *    lines about vm2 name it as vm.show does.
  * The host (vd_vm_run) runs in the main thread; each guest in a helper
  * thread, as a separate process would.
  */
@@ -61,6 +66,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_log.h"
 #include "common/vsa_time.h"
 #include "tests/proc_self.h"
 #include "tests/unit/tools/tools_test.h"
@@ -1543,6 +1549,87 @@ static void test_nic_type_change(void **state)
 
 /* ---- identities --------------------------------------------------------------- */
 
+/* ---- log lines per VM ----------------------------------------------------- */
+
+#define LOGCAP_MAX 128
+
+static char logcap[LOGCAP_MAX][200];
+static unsigned n_logcap;
+
+static void logcap_hook(enum vsa_log_level level, const char *module,
+                        const char *msg)
+{
+    (void)level;
+    (void)module;
+    if (n_logcap < LOGCAP_MAX)
+        snprintf(logcap[n_logcap], sizeof(logcap[0]), "%s", msg);
+    n_logcap++;
+}
+
+static unsigned log_count(const char *prefix)
+{
+    unsigned n = 0;
+
+    assert_true(n_logcap <= LOGCAP_MAX);
+    for (unsigned i = 0; i < n_logcap; i++)
+        if (strncmp(logcap[i], prefix, strlen(prefix)) == 0)
+            n++;
+    return n;
+}
+
+/* A guest that only connects (the host accepts it in vd_vm_run). */
+static int raw_connect(const char *vm)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    char path[160];
+
+    assert_true(fd >= 0);
+    sock_path(vm, path, sizeof(path));
+    assert_true(strlen(path) < sizeof(sa.sun_path));
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    return fd;
+}
+
+static void test_log_per_vm(void **state)
+{
+    struct vd_vm_host *h = new_host();
+    /* a frame of kind 99 (none such), no payload */
+    static const uint8_t bad[8] = { 99 };
+    int fd;
+
+    (void)state;
+    apply(h, DOC_VMS("{'name':'vm1'},{'name':'vm2'}"));
+    /* a manual clock past every window the earlier tests opened */
+    vsa_time_manual_set(vsa_time_now_ms() + 3600u * 1000u);
+    vsa_time_set_source(vsa_time_manual);
+    n_logcap = 0;
+    vsa_log_set_hook(logcap_hook);
+    for (int i = 0; i < 20; i++) {
+        fd = raw_connect("vm1");
+        PUMP_UNTIL(h, connected(h, "vm1"));
+        close(fd);
+        PUMP_UNTIL(h, !connected(h, "vm1"));
+    }
+    fd = raw_connect("vm2");
+    PUMP_UNTIL(h, connected(h, "vm2"));
+    assert_int_equal(show_int(h, "vm1", "connects"), 20);
+    assert_int_equal(log_count("vm vm1: guest "), VD_VM_LOG_INFO_BURST);
+    assert_int_equal(log_count("vm vm2: guest connected"), 1);
+    /* (the earlier tests may leave an "all VMs: N ... suppressed") */
+    assert_int_equal(log_count("vm vm1: "), VD_VM_LOG_INFO_BURST);
+    /* hv/ names the VM as vm.show does */
+    assert_int_equal(send(fd, bad, sizeof(bad), 0), (ssize_t)sizeof(bad));
+    PUMP_UNTIL(h, hv_part_host_stats(vd_vm_part(h, "vm2"))->bad_frame == 1);
+    assert_int_equal(log_count("vm vm2: frame kind 99 refused: kind"), 1);
+    vsa_log_set_hook(NULL);
+    vsa_time_set_source(NULL);
+    close(fd);
+    PUMP_UNTIL(h, !connected(h, "vm2"));
+    vd_vm_host_destroy(h);
+}
+
 static void test_identities(void **state)
 {
     struct hv_guid a, b, c;
@@ -1582,6 +1669,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signal_storm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocking_eventfd, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
     };
 
     return cmocka_run_group_tests_name("tools-vd_vm", tests, NULL, NULL);
