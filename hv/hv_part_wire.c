@@ -2,8 +2,10 @@
 #include "hv/hv_part_wire.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "hv/hv_wire.h"
@@ -75,15 +77,24 @@ void hv__part_conn_close(int sock)
     uint8_t buf[HV_PART_FRAME_HDR + HV_PART_MAX_PAYLOAD];
     union {
         struct cmsghdr align;
-        char buf[CMSG_SPACE(sizeof(int) * HV__PART_MAX_RECV_FDS)];
+        char buf[CMSG_SPACE(sizeof(int) * HV__PART_MAX_RECV_FDS) +
+                 CMSG_SPACE(sizeof(struct timeval))];
     } cbuf;
+    int one = 1;
+    bool stamped;
 
     if (sock < 0)
         return;
     /* Nothing more can be queued after this (the guest's send fails with
      * EPIPE), so the drain below finds every descriptor still in flight. */
     (void)shutdown(sock, SHUT_RD);
-    for (unsigned round = 0, empty = 0; round < 1024; round++) {
+    /* A shut socket reads an empty queue as 0 bytes, like an empty
+     * message; with SO_TIMESTAMP every message read, empty or not, carries
+     * a timestamp, so a read with no control data is the end. */
+    stamped = setsockopt(sock, SOL_SOCKET, SO_TIMESTAMP, &one,
+                         sizeof(one)) == 0;
+    for (unsigned round = 0, empty = 0; round < HV__PART_DRAIN_MAX;
+         round++) {
         struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
         struct msghdr mh = { 0 };
         ssize_t n;
@@ -110,11 +121,7 @@ void hv__part_conn_close(int sock)
                 hv__part_fd_discard(fd);
             }
         }
-        /* 0 bytes and no fds: an empty message or the end of the queue,
-         * which look the same (both keep answering 0).  A queue holds at
-         * most net.unix.max_dgram_qlen (512) messages; a guest that puts
-         * 8 empty ones before a descriptor gets past the drain. */
-        if (n == 0 && mh.msg_controllen == 0 && ++empty == 8)
+        if (n == 0 && mh.msg_controllen == 0 && (stamped || ++empty == 8))
             break;
         if (n > 0 || mh.msg_controllen > 0)
             empty = 0;

@@ -37,14 +37,20 @@ int hv__part_send(int sock, uint32_t kind, const void *payload, size_t len,
  *     is set to an abortive close (linger 0: reset, no wait) first;
  *   - the connection is closed with hv__part_conn_close: its receive side
  *     is shut first, then every descriptor still queued in it is received
- *     and discarded, so none is released in the kernel by the close (the
- *     drain ends after 8 empty messages in a row, which is also how the
- *     end of the queue looks: descriptors behind 8 empty messages are
- *     still released by the close);
+ *     and discarded, so none is released in the kernel by the close.  A
+ *     shut socket reads its empty queue as 0 bytes, as it reads an empty
+ *     message; SO_TIMESTAMP tells them apart (every message read carries
+ *     a timestamp).  The drain reads at most HV__PART_DRAIN_MAX messages,
+ *     about as many as the guest's send buffer lets it queue (an empty
+ *     message takes 768 bytes of it, and SO_SNDBUF stops at twice
+ *     net.core.wmem_max: 554 messages with Debian's default 212,992, 10,923
+ *     with 4 MiB); each read costs about what the guest's send cost, and
+ *     descriptors queued beyond the cap are still released by the close;
  * Files whose close waits on another process in other ways (a FUSE file's
  * flush) are not covered: the type checks refuse them, but the close of a
  * refused one still happens here. */
 #define HV__PART_MAX_RECV_FDS 253
+#define HV__PART_DRAIN_MAX 16384
 void hv__part_fd_discard(int fd);
 void hv__part_conn_close(int sock);
 

@@ -980,7 +980,24 @@ static void test_lingering_fds(void **state)
     close(g2);
     close(g);
     host_spin(h);
-    for (int i = 0; i < 4; i++)
+
+    /* 5. queued behind 20 empty messages (the first one reads as a
+     * hangup), which look like the end of the queue to a drain that
+     * counts empty reads */
+    g = raw_guest();
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    ls = lingering_socket(&peers[4]);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(send(g, "", 0, 0), 0);
+    send_fds(g, HV_PART_CHAN_MSG, chan, 8, ls, 1);
+    close(ls);
+    t = host_spin(h);
+    if (t > LINGER_S / 2.0)
+        fail_msg("an fd behind 20 empty messages held the host %.1f s", t);
+    assert_false(hv_part_host_connected(h));
+    close(g);
+    for (int i = 0; i < 5; i++)
         close(peers[i]);
     hv_part_host_destroy(h);
 }
