@@ -81,6 +81,7 @@
 #include "hv/hv_part.h"
 #include "hv/hv_part_wire.h"
 #include "hv/hv_wire.h"
+#include "tests/unit/common/logcap.h"
 
 #define GPA 0x10000000ull
 #define TMO 5000
@@ -1335,28 +1336,7 @@ static void test_irq_lines(void **state)
 
 /* ---- log lines per VM ------------------------------------------------------ */
 
-#define LOGCAP_MAX 512
-
-static struct {
-    enum vsa_log_level level;
-    char module[32];
-    char msg[256];
-} logcap[LOGCAP_MAX];
-static unsigned n_logcap;
 static uint64_t log_clock; /* manual clock: only ever moves forward */
-
-static void logcap_hook(enum vsa_log_level level, const char *module,
-                        const char *msg)
-{
-    if (n_logcap < LOGCAP_MAX) {
-        logcap[n_logcap].level = level;
-        snprintf(logcap[n_logcap].module, sizeof(logcap[n_logcap].module),
-                 "%s", module);
-        snprintf(logcap[n_logcap].msg, sizeof(logcap[n_logcap].msg), "%s",
-                 msg);
-    }
-    n_logcap++;
-}
 
 /* Captures log lines on a manual clock an hour past every window that the
  * earlier tests (on the real clock) or an earlier call opened. */

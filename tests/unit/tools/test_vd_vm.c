@@ -71,6 +71,7 @@
 #include "tests/proc_self.h"
 #include "tests/unit/tools/tools_test.h"
 #include "tools/vesperd/vm.h"
+#include "tests/unit/common/logcap.h"
 
 #define GPA 0x10000000ull
 #define TMO 5000
@@ -1551,31 +1552,6 @@ static void test_nic_type_change(void **state)
 
 /* ---- log lines per VM ----------------------------------------------------- */
 
-#define LOGCAP_MAX 128
-
-static char logcap[LOGCAP_MAX][200];
-static unsigned n_logcap;
-
-static void logcap_hook(enum vsa_log_level level, const char *module,
-                        const char *msg)
-{
-    (void)level;
-    (void)module;
-    if (n_logcap < LOGCAP_MAX)
-        snprintf(logcap[n_logcap], sizeof(logcap[0]), "%s", msg);
-    n_logcap++;
-}
-
-static unsigned log_count(const char *prefix)
-{
-    unsigned n = 0;
-
-    assert_true(n_logcap <= LOGCAP_MAX);
-    for (unsigned i = 0; i < n_logcap; i++)
-        if (strncmp(logcap[i], prefix, strlen(prefix)) == 0)
-            n++;
-    return n;
-}
 
 /* A guest that only connects (the host accepts it in vd_vm_run). */
 static int raw_connect(const char *vm)
@@ -1615,14 +1591,14 @@ static void test_log_per_vm(void **state)
     fd = raw_connect("vm2");
     PUMP_UNTIL(h, connected(h, "vm2"));
     assert_int_equal(show_int(h, "vm1", "connects"), 20);
-    assert_int_equal(log_count("vm vm1: guest "), VD_VM_LOG_INFO_BURST);
-    assert_int_equal(log_count("vm vm2: guest connected"), 1);
+    assert_int_equal(logcap_count("vm vm1: guest "), VD_VM_LOG_INFO_BURST);
+    assert_int_equal(logcap_count("vm vm2: guest connected"), 1);
     /* (the earlier tests may leave an "all VMs: N ... suppressed") */
-    assert_int_equal(log_count("vm vm1: "), VD_VM_LOG_INFO_BURST);
+    assert_int_equal(logcap_count("vm vm1: "), VD_VM_LOG_INFO_BURST);
     /* hv/ names the VM as vm.show does */
     assert_int_equal(send(fd, bad, sizeof(bad), 0), (ssize_t)sizeof(bad));
     PUMP_UNTIL(h, hv_part_host_stats(vd_vm_part(h, "vm2"))->bad_frame == 1);
-    assert_int_equal(log_count("vm vm2: frame kind 99 refused: kind"), 1);
+    assert_int_equal(logcap_count("vm vm2: frame kind 99 refused: kind"), 1);
     vsa_log_set_hook(NULL);
     vsa_time_set_source(NULL);
     close(fd);

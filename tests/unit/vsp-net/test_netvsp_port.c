@@ -115,6 +115,7 @@
 
 #include "tests/unit/vsp-net/port_test_eal.h"
 #include "tests/unit/vswitch/vsw_oom.h"
+#include "tests/unit/common/logcap.h"
 
 #define GMEM_GPA 0x40000000ull
 #define GMEM_PAGES 64u
@@ -1261,31 +1262,6 @@ static void test_buffers_prepared_off_lcore(void **state)
 
 /* ---- log lines per VM ----------------------------------------------------- */
 
-#define LOGCAP_MAX 128
-
-static char logcap[LOGCAP_MAX][200];
-static unsigned n_logcap;
-
-static void logcap_hook(enum vsa_log_level level, const char *module,
-                        const char *msg)
-{
-    (void)level;
-    (void)module;
-    if (n_logcap < LOGCAP_MAX)
-        snprintf(logcap[n_logcap], sizeof(logcap[0]), "%s", msg);
-    n_logcap++;
-}
-
-static unsigned log_count(const char *prefix)
-{
-    unsigned n = 0;
-
-    assert_true(n_logcap <= LOGCAP_MAX);
-    for (unsigned i = 0; i < n_logcap; i++)
-        if (strncmp(logcap[i], prefix, strlen(prefix)) == 0)
-            n++;
-    return n;
-}
 
 static void test_log_per_vm(void **state)
 {
@@ -1309,12 +1285,12 @@ static void test_log_per_vm(void **state)
         netvsp_port_detach(a.np);
     }
     assert_int_equal(netvsp_port_attach(b.np, b.ch, b.p.h, b.p.mem), 0);
-    assert_int_equal(log_count("port vmA.eth0: guest channel "),
+    assert_int_equal(logcap_count("port vmA.eth0: guest channel "),
                      NETVSP_PORT_LOG_ATTACH_BURST);
-    assert_int_equal(log_count("port vmB.eth0: guest channel 1 attached"),
+    assert_int_equal(logcap_count("port vmB.eth0: guest channel 1 attached"),
                      1);
     /* (the earlier tests may leave an "all ...: N ... suppressed") */
-    assert_int_equal(log_count("port "), NETVSP_PORT_LOG_ATTACH_BURST + 1);
+    assert_int_equal(logcap_count("port "), NETVSP_PORT_LOG_ATTACH_BURST + 1);
 
     /* a violation names the port, the channel's closing the VM */
     n_logcap = 0;
@@ -1324,9 +1300,9 @@ static void test_log_per_vm(void **state)
     netvsp_port_fd_ack(a.np);
     assert_true(netvsp_port_service(a.np));
     assert_int_equal(hv_chan_state(a.ch), HV_CHAN_BROKEN);
-    assert_int_equal(log_count("port vmA.eth0: NVSP protocol violation: "),
+    assert_int_equal(logcap_count("port vmA.eth0: NVSP protocol violation: "),
                      1);
-    assert_int_equal(log_count("vm vmA: channel 1 closed: "), 1);
+    assert_int_equal(logcap_count("vm vmA: channel 1 closed: "), 1);
     vsa_log_set_hook(NULL);
     vsa_log_set_level(VSA_LOG_WARN);
     vsa_time_set_source(NULL);

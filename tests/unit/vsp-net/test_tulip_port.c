@@ -77,6 +77,7 @@
 #include "vswitch/vswitch.h"
 
 #include "tests/unit/vsp-net/port_test_eal.h"
+#include "tests/unit/common/logcap.h"
 
 #define GBASE 0x00100000u
 #define GSIZE (1024u * 1024u)
@@ -781,34 +782,6 @@ static void test_connect(void **state)
 
 /* ---- attach / detach log lines per port ------------------------------------ */
 
-#define LOGCAP_MAX 128
-
-static char logcap[LOGCAP_MAX][160];
-static char logcap_module[LOGCAP_MAX][32];
-static unsigned n_logcap;
-
-static void logcap_hook(enum vsa_log_level level, const char *module,
-                        const char *msg)
-{
-    (void)level;
-    if (n_logcap < LOGCAP_MAX) {
-        snprintf(logcap[n_logcap], sizeof(logcap[0]), "%s", msg);
-        snprintf(logcap_module[n_logcap], sizeof(logcap_module[0]), "%s",
-                 module);
-    }
-    n_logcap++;
-}
-
-static unsigned log_count(const char *prefix)
-{
-    unsigned n = 0;
-
-    assert_true(n_logcap <= LOGCAP_MAX);
-    for (unsigned i = 0; i < n_logcap; i++)
-        if (strncmp(logcap[i], prefix, strlen(prefix)) == 0)
-            n++;
-    return n;
-}
 
 static void test_attach_log_per_port(void **state)
 {
@@ -831,23 +804,23 @@ static void test_attach_log_per_port(void **state)
         tulip_port_detach(a.tp);
     }
     assert_int_equal(tulip_port_attach(b.tp, b.mem, on_irq, &b), 0);
-    assert_int_equal(log_count("port vm.lgA: guest "),
+    assert_int_equal(logcap_count("port vm.lgA: guest "),
                      TULIP_PORT_LOG_ATTACH_BURST);
-    assert_int_equal(log_count("port vm.lgA: guest attached"),
+    assert_int_equal(logcap_count("port vm.lgA: guest attached"),
                      (TULIP_PORT_LOG_ATTACH_BURST + 1) / 2);
-    assert_int_equal(log_count("port vm.lgB: guest attached"), 1);
+    assert_int_equal(logcap_count("port vm.lgB: guest attached"), 1);
     /* (the earlier tests may leave an "all ...: N ... suppressed") */
-    assert_int_equal(log_count("port "), TULIP_PORT_LOG_ATTACH_BURST + 1);
+    assert_int_equal(logcap_count("port "), TULIP_PORT_LOG_ATTACH_BURST + 1);
 
     /* the next window: A's report names A's port */
     vsa_time_manual_set(t0 + TULIP_PORT_LOG_ATTACH_PERIOD_S * 1000u);
     n_logcap = 0;
     assert_int_equal(tulip_port_attach(a.tp, a.mem, on_irq, &a), 0);
     assert_int_equal(n_logcap, 2);
-    assert_string_equal(logcap_module[0], "tulip_port");
-    assert_int_equal(log_count("port vm.lgA: 34 similar messages "
+    assert_string_equal(logcap[0].module, "tulip_port");
+    assert_int_equal(logcap_count("port vm.lgA: 34 similar messages "
                                "suppressed"), 1);
-    assert_int_equal(log_count("port vm.lgA: guest attached"), 1);
+    assert_int_equal(logcap_count("port vm.lgA: guest attached"), 1);
     vsa_log_set_hook(NULL);
     vsa_log_set_level(VSA_LOG_WARN);
     vsa_time_set_source(NULL);
