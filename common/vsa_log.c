@@ -116,14 +116,20 @@ static void rl_report(const struct vsa_ratelimit *rl, const char *module,
                      "suppressed", (unsigned long long)lost);
 }
 
-bool vsa_ratelimit_allow(struct vsa_ratelimit *rl)
+/* One token from `rl`, reporting what its closed window suppressed. */
+static bool rl_take_report(struct vsa_ratelimit *rl, const char *module)
 {
     uint64_t lost;
     bool ok = rl_take(rl, &lost);
 
     if (lost)
-        rl_report(rl, "ratelimit", lost);
+        rl_report(rl, module, lost);
     return ok;
+}
+
+bool vsa_ratelimit_allow(struct vsa_ratelimit *rl)
+{
+    return rl_take_report(rl, "ratelimit");
 }
 
 bool vsa_ratelimit_allow_pair(struct vsa_ratelimit *own,
@@ -137,12 +143,7 @@ bool vsa_ratelimit_allow_pair(struct vsa_ratelimit *own,
     if (!own || !all) {
         struct vsa_ratelimit *rl = own ? own : all;
 
-        if (!rl)
-            return true;
-        ok = rl_take(rl, &lost);
-        if (lost)
-            rl_report(rl, module, lost);
-        return ok;
+        return rl ? rl_take_report(rl, module) : true;
     }
     ok = rl_take(own, &lost);
     if (lost) {
@@ -156,10 +157,5 @@ bool vsa_ratelimit_allow_pair(struct vsa_ratelimit *own,
         else /* that take counted 1 for the report: count its content */
             atomic_fetch_add(&all->suppressed, lost - 1);
     }
-    if (!ok)
-        return false;
-    ok = rl_take(all, &all_lost);
-    if (all_lost)
-        rl_report(all, module, all_lost);
-    return ok;
+    return ok && rl_take_report(all, module);
 }

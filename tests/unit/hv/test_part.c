@@ -917,6 +917,26 @@ static double host_spin(struct hv_part_host *h)
  * fds of a frame, the fds still queued when the host drops the guest, and
  * those of a second guest that is refused.  Each case below took
  * LINGER_S seconds or more before the fix. */
+/* A raw guest the host has accepted. */
+static int accepted_guest(struct hv_part_host *h)
+{
+    int g = raw_guest();
+
+    hv_part_host_run_once(h, 100);
+    assert_true(hv_part_host_connected(h));
+    return g;
+}
+
+/* Serves the host until it idles; fails if that took half the linger:
+ * `what` held it. */
+static void assert_not_held(struct hv_part_host *h, const char *what)
+{
+    double t = host_spin(h);
+
+    if (t > LINGER_S / 2.0)
+        fail_msg("%s held the host %.1f s", what, t);
+}
+
 static void test_lingering_fds(void **state)
 {
     struct host_side hs = { 0 };
@@ -924,34 +944,23 @@ static void test_lingering_fds(void **state)
     uint8_t region[16] = { 0 };
     uint8_t chan[8] = { HV_MSG_REQUESTOFFERS };
     int peers[5], g, g2, ls;
-    double t;
     (void)state;
 
     /* 1. MEM_REGION with it (not a memfd: refused, guest dropped) */
-    g = raw_guest();
-    hv_part_host_run_once(h, 100);
-    assert_true(hv_part_host_connected(h));
+    g = accepted_guest(h);
     ls = lingering_socket(&peers[0]);
     send_fds(g, HV_PART_MEM_REGION, region, 16, ls, 1);
     close(ls);
-    t = host_spin(h);
-    if (t > LINGER_S / 2.0)
-        fail_msg("MEM_REGION with a lingering socket held the host %.1f s",
-                 t);
+    assert_not_held(h, "MEM_REGION with a lingering socket");
     close(g);
     host_spin(h);
 
     /* 2. a frame that must carry no fd, with 12 of them (8 are taken) */
-    g = raw_guest();
-    hv_part_host_run_once(h, 100);
-    assert_true(hv_part_host_connected(h));
+    g = accepted_guest(h);
     ls = lingering_socket(&peers[1]);
     send_fds(g, HV_PART_CHAN_MSG, chan, 8, ls, 12);
     close(ls);
-    t = host_spin(h);
-    if (t > LINGER_S / 2.0)
-        fail_msg("a bad frame with lingering sockets held the host %.1f s",
-                 t);
+    assert_not_held(h, "a bad frame with lingering sockets");
     assert_true(hv_part_host_stats(h)->bad_frame >= 1);
 
     /* 3. still queued when the host drops the guest: a bad MEM_REGION
@@ -960,23 +969,17 @@ static void test_lingering_fds(void **state)
     send_fds(g, HV_PART_MEM_REGION, region, 16, ls, 1);
     send_fds(g, HV_PART_CHAN_MSG, chan, 8, ls, 1);
     close(ls);
-    t = host_spin(h);
-    if (t > LINGER_S / 2.0)
-        fail_msg("fds queued at the disconnect held the host %.1f s", t);
+    assert_not_held(h, "fds queued at the disconnect");
     assert_false(hv_part_host_connected(h));
     close(g);
 
     /* 4. a second guest, refused, that sent one before it was accepted */
-    g = raw_guest();
-    hv_part_host_run_once(h, 100);
-    assert_true(hv_part_host_connected(h));
+    g = accepted_guest(h);
     g2 = raw_guest();
     ls = lingering_socket(&peers[3]);
     send_fds(g2, HV_PART_CHAN_MSG, chan, 8, ls, 1);
     close(ls);
-    t = host_spin(h);
-    if (t > LINGER_S / 2.0)
-        fail_msg("a refused guest's fd held the host %.1f s", t);
+    assert_not_held(h, "a refused guest's fd");
     assert_true(hv_part_host_connected(h));
     close(g2);
     close(g);
@@ -985,17 +988,13 @@ static void test_lingering_fds(void **state)
     /* 5. queued behind 20 empty messages (the first one reads as a
      * hangup), which look like the end of the queue to a drain that
      * counts empty reads */
-    g = raw_guest();
-    hv_part_host_run_once(h, 100);
-    assert_true(hv_part_host_connected(h));
+    g = accepted_guest(h);
     ls = lingering_socket(&peers[4]);
     for (int i = 0; i < 20; i++)
         assert_int_equal(send(g, "", 0, 0), 0);
     send_fds(g, HV_PART_CHAN_MSG, chan, 8, ls, 1);
     close(ls);
-    t = host_spin(h);
-    if (t > LINGER_S / 2.0)
-        fail_msg("an fd behind 20 empty messages held the host %.1f s", t);
+    assert_not_held(h, "an fd behind 20 empty messages");
     assert_false(hv_part_host_connected(h));
     close(g);
     for (int i = 0; i < 5; i++)
