@@ -57,6 +57,13 @@ assert_ping 2 "$NET_A.1" 5
 # the host vNIC of the internal switch reaches the VMs
 must ping -c 3 -i 0.2 -W 2 -I "vt${VT_ID}h" "$NET_A.1" >/dev/null
 ok "host vNIC pings vm1"
+# the text view carries the synthetic NIC's port and VSP lines too
+text=$(ctl vm show vm1)
+grep -Eq '^nic0 port: .*nvsp_version=[0-9]+\.[0-9]+' <<<"$text" ||
+    { echo "$text"; fail "vm show vm1 has no 'nic0 port:' line with the NVSP version"; }
+grep -Eq '^nic0 vsp: .*g2h_frames=[1-9]' <<<"$text" ||
+    { echo "$text"; fail "vm show vm1 has no 'nic0 vsp:' line with g2h_frames"; }
+ok "vm show (text) shows nic0's port and VSP counters"
 
 iperf_server 2 "$NET_A.2" 5201
 out=$(vm 1 timeout 30 iperf3 -c "$NET_A.2" -p 5201 -t 5 -J 2>&1)

@@ -244,10 +244,19 @@ static void print_nonzero(FILE *out, const json_t *obj)
     bool any = false;
 
     json_object_foreach((json_t *)obj, key, v) {
-        if (!json_is_integer(v) || json_integer_value(v) == 0)
+        json_int_t n = json_integer_value(v);
+        size_t len = strlen(key);
+
+        if (!json_is_integer(v) || n == 0)
             continue;
-        fprintf(out, "%s%s=%" JSON_INTEGER_FORMAT, any ? " " : "", key,
-                json_integer_value(v));
+        /* NVSP and NDIS versions are major << 16 | minor (6.30, not 393246) */
+        if (len > 8 && !strcmp(key + len - 8, "_version") && n > 0 &&
+            n <= 0xffffffff)
+            fprintf(out, "%s%s=%u.%u", any ? " " : "", key,
+                    (unsigned)(n >> 16), (unsigned)(n & 0xffff));
+        else
+            fprintf(out, "%s%s=%" JSON_INTEGER_FORMAT, any ? " " : "", key,
+                    n);
         any = true;
     }
     if (!any)
@@ -431,6 +440,21 @@ static bool any_nonzero(const json_t *obj)
     return false;
 }
 
+/* "NIC LABEL: k=v ..." with obj's non-zero integer members, after a blank
+ * line before the first such line; nothing when all are zero. */
+static void nic_counters_line(FILE *out, bool *first, const json_t *nic,
+                              const char *label, const json_t *obj)
+{
+    const char *name = json_string_value(json_object_get(nic, "nic"));
+
+    if (!any_nonzero(obj))
+        return;
+    fprintf(out, "%s%s %s: ", *first ? "\n" : "", name ? name : "?", label);
+    *first = false;
+    print_nonzero(out, obj);
+    fputc('\n', out);
+}
+
 /* vm.show's legacy NICs: one row per device (its index, state, the
  * device's receive/transmit process states and interrupt line from the
  * port side, trapped accesses), then the non-zero counters of the device
@@ -475,30 +499,19 @@ static int view_vm_devices(FILE *out, const json_t *devs)
     ctl_table_free(&t);
     json_array_foreach(devs, i, e) {
         const json_t *dp = json_object_get(e, "datapath");
-        const json_t *dev = json_object_get(dp, "device");
-        const char *nic = json_string_value(json_object_get(e, "nic"));
 
-        if (any_nonzero(dev)) {
-            fprintf(out, "%s%s device: ", first ? "\n" : "",
-                    nic ? nic : "?");
-            first = false;
-            print_nonzero(out, dev);
-            fputc('\n', out);
-        }
-        if (any_nonzero(dp)) {
-            fprintf(out, "%s%s port: ", first ? "\n" : "", nic ? nic : "?");
-            first = false;
-            print_nonzero(out, dp);
-            fputc('\n', out);
-        }
+        nic_counters_line(out, &first, e, "device",
+                          json_object_get(dp, "device"));
+        nic_counters_line(out, &first, e, "port", dp);
     }
     return rc;
 }
 
 /* vm.show: the partition as "key: value" lines in a fixed order (then any
  * other member the daemon adds), the counters as their non-zero members;
- * then one row per channel; then the non-zero counters of each channel
- * that has any; then the legacy NICs' devices (view_vm_devices). */
+ * then one row per channel; then, per channel, the non-zero members of its
+ * counters, of its synthetic NIC's port and of that port's VSP; then the
+ * legacy NICs' devices (view_vm_devices). */
 static int view_vm_show(FILE *out, const json_t *result)
 {
     static const char *const order[] = {
@@ -549,22 +562,15 @@ static int view_vm_show(FILE *out, const json_t *result)
     if (rc == 0)
         ctl_table_print(&t, out);
     ctl_table_free(&t);
+    /* per channel: the channel's counters, then its synthetic NIC's port
+     * (versions, receive slots, the glue's counters) and VSP counters */
     json_array_foreach(chans, i, e) {
-        const json_t *c = json_object_get(e, "counters");
-        const char *nic = json_string_value(json_object_get(e, "nic"));
+        const json_t *dp = json_object_get(e, "datapath");
 
-        bool any = false;
-        const char *k;
-        json_t *n;
-
-        json_object_foreach((json_t *)c, k, n)
-            any |= json_is_integer(n) && json_integer_value(n) != 0;
-        if (!any)
-            continue; /* nothing happened on this channel yet */
-        fprintf(out, "%s%s counters: ", first ? "\n" : "", nic ? nic : "?");
-        first = false;
-        print_nonzero(out, c);
-        fputc('\n', out);
+        nic_counters_line(out, &first, e, "counters",
+                          json_object_get(e, "counters"));
+        nic_counters_line(out, &first, e, "port", dp);
+        nic_counters_line(out, &first, e, "vsp", json_object_get(dp, "vsp"));
     }
     if (rc == 0 && json_array_size(devs))
         rc = view_vm_devices(out, devs);

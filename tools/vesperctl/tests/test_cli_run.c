@@ -628,11 +628,19 @@ static const char vm_show_result[] =
     "\"state\":\"connected\",\"violations\":0,\"vmbus_state\":\"ready\","
     "\"vmbus_version\":\"5.3\"}}";
 
-/* A VM with a synthetic NIC and two legacy NICs (one attached, one whose
- * guest is gone), as vesperd sends it (keys sorted). */
+/* A VM with a synthetic NIC (its port's and VSP's counters under
+ * "datapath") and two legacy NICs (one attached, one whose guest is gone),
+ * as vesperd sends it (keys sorted). */
 static const char vm_show_legacy_result[] =
     "{\"result\":{\"channels\":["
     "{\"closes\":0,\"connected\":true,\"counters\":{\"bad_index\":0},"
+    "\"datapath\":{\"attached\":true,\"byte_yields\":2,"
+    "\"connected\":true,\"gpadl_requests\":2,\"guest_refused\":0,"
+    "\"mtu\":1500,\"ndis_version\":393246,\"no_mbuf\":0,"
+    "\"nvsp_version\":393217,\"recv_slot_size\":1514,"
+    "\"recv_slots\":1024,\"recv_slots_in_flight\":0,\"rx_detached\":0,"
+    "\"rx_disconnected\":0,\"stage_full\":0,"
+    "\"vsp\":{\"g2h_frames\":40,\"h2g_frames\":38,\"pkts_in\":52}},"
     "\"handler\":\"synthetic\","
     "\"mac\":\"02:00:00:00:aa:05\",\"nic\":\"eth0\",\"offered\":true,"
     "\"opened\":true,\"opens\":1,\"port\":\"vm2.eth0\",\"relid\":1,"
@@ -850,6 +858,11 @@ static void test_vm_tables(void **state)
                   "CONNECTED  OFFERED  OPENED  UNHANDLED\n"
                   "eth0  vm2.eth0  02:00:00:00:aa:05      1  open   "
                   "yes        yes      yes     0\n"
+                  "\n"
+                  "eth0 port: byte_yields=2 gpadl_requests=2 mtu=1500 "
+                  "ndis_version=6.30 nvsp_version=6.1 recv_slot_size=1514 "
+                  "recv_slots=1024\n"
+                  "eth0 vsp: g2h_frames=40 h2g_frames=38 pkts_in=52\n"
                   "\n"
                   "DEV  NIC   PORT      MAC                STATE     "
                   "CONNECTED  RX       TX         IRQ  TRAPS\n"
