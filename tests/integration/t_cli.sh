@@ -113,6 +113,22 @@ expect_err "port set leaving a static entry's VLAN" 1 \
 expect_err "a second port on the same device" 1 \
     "port \"p2\": devargs: device \"net_null2\" is already used by port \"p1\"" \
     port add p2 --switch lab --class dpdk --devargs net_null2
+# what a port holds outside vesperd, named in devargs: a kernel interface
+# (the host vNIC's TAP here: a second TAP port on it would take that vNIC
+# down when it closes) or a vhost-user socket
+hostif="vt${VT_ID}i"
+ctl_ok switch add in1 --type internal --host-ifname "$hostif"
+hostport=$(ctl config show | jq -r '[.ports[] | select(.class == "internal")][0].name')
+expect_err "a TAP port on the host vNIC's interface" 1 \
+    "port \"p3\": devargs: interface \"$hostif\" is already used by port \"$hostport\"" \
+    port add p3 --switch lab --class dpdk --devargs "net_tap9,iface=$hostif"
+ip link show "$hostif" | grep -q "[<,]UP[,>]" || fail "the host vNIC $hostif went down"
+ctl_ok switch del in1
+ctl_ok port add v1 --switch lab --class dpdk --devargs "net_vhost5,iface=$TMP/v.sock"
+expect_err "a second vhost-user port on one socket" 1 \
+    "port \"v2\": devargs: vhost-user socket \"$TMP/v.sock\" is already used by port \"v1\" (in its devargs)" \
+    port add v2 --switch lab --class dpdk --devargs "net_vhost6,iface=$TMP/v.sock"
+ctl_ok port del v1
 expect_err "fdb show of a port that does not exist" 1 \
     "port \"nope\" does not exist" fdb show lab --port nope
 expect_err "fdb flush of a port on another switch" 1 \

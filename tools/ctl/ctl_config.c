@@ -994,16 +994,86 @@ static int check_port_on_switch(struct pctx *c, const struct ctl_port *port,
     return 0;
 }
 
-/* Uniqueness of name, devargs device name and ifname against ports[0..i). */
+/* What a port holds outside vesperd: the kernel interfaces it binds or
+ * creates (its ifname; iface= of an af_packet, af_xdp, TAP or TUN device;
+ * iface=, rx_iface=, rx_iface_in= and tx_iface= of a pcap device) and the
+ * vhost-user sockets it serves (iface= of net_vhost).  Two ports on one
+ * interface forward each other's frames twice, or across switches; with a
+ * TAP, the second port attaches to the first one's host vNIC and closing
+ * it takes that vNIC down.  Values point into the port (not copied). */
+#define PORT_HOLDS_MAX 8
+
+struct port_hold {
+    const char *what;  /* "interface" or "vhost-user socket" */
+    const char *field; /* "ifname" or "devargs" */
+    const char *val;
+    size_t len;
+};
+
+/* DPDK gives a virtual device to the driver whose name begins it. */
+static bool devname_is(const char *devargs, const char *driver)
+{
+    return strncmp(devargs, driver, strlen(driver)) == 0;
+}
+
+static unsigned port_holds(const struct ctl_port *p,
+                           struct port_hold out[PORT_HOLDS_MAX])
+{
+    static const char *const if_drivers[] = {
+        "net_af_packet", "net_af_xdp", "net_tap", "net_tun", "net_pcap",
+    };
+    static const char *const pcap_keys[] = {
+        "iface=", "rx_iface=", "rx_iface_in=", "tx_iface=",
+    };
+    const char *what = NULL;
+    unsigned n = 0, nkeys = 1;
+
+    if (p->ifname[0])
+        out[n++] = (struct port_hold){ "interface", "ifname", p->ifname,
+                                       strlen(p->ifname) };
+    if (!p->devargs[0])
+        return n;
+    for (size_t k = 0; k < VSA_ARRAY_LEN(if_drivers) && !what; k++)
+        if (devname_is(p->devargs, if_drivers[k]))
+            what = "interface";
+    if (devname_is(p->devargs, "net_pcap"))
+        nkeys = VSA_ARRAY_LEN(pcap_keys);
+    if (!what && devname_is(p->devargs, "net_vhost"))
+        what = "vhost-user socket";
+    if (!what)
+        return n;
+    /* key=value pairs after the device name, as DPDK's kvargs split them */
+    for (const char *a = strchr(p->devargs, ','); a && n < PORT_HOLDS_MAX;
+         a = strchr(a, ',')) {
+        a++;
+        for (unsigned k = 0; k < nkeys; k++) {
+            size_t kl = strlen(pcap_keys[k]);
+
+            if (strncmp(a, pcap_keys[k], kl) == 0 && a[kl] != ',' &&
+                a[kl] != '\0') {
+                out[n++] = (struct port_hold){ what, "devargs", a + kl,
+                                               strcspn(a + kl, ",") };
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+/* Uniqueness of name, devargs device name and what the port holds
+ * (port_holds) against ports[0..i). */
 static int check_port_unique(struct pctx *c, const struct ctl_config *cfg,
                              uint32_t i)
 {
     const struct ctl_port *p = &cfg->ports[i];
     size_t dlen = p->devargs[0] ? devname_len(p->devargs) : 0;
-    char ref[CTL_NAME_MAX + 32];
+    struct port_hold ph[PORT_HOLDS_MAX], qh[PORT_HOLDS_MAX];
+    unsigned np = port_holds(p, ph);
+    char ref[CTL_NAME_MAX + 32], sbuf[64];
 
     for (uint32_t j = 0; j < i; j++) {
         const struct ctl_port *q = &cfg->ports[j];
+        unsigned nq;
 
         if (strcmp(q->name, p->name) == 0)
             return perr_dup_name(c, "ports", j);
@@ -1013,10 +1083,26 @@ static int check_port_unique(struct pctx *c, const struct ctl_config *cfg,
                         "devargs: device \"%.*s\" is already used by %s",
                         (int)dlen, p->devargs,
                         obj_ref(c, "ports", j, q->name, ref, sizeof(ref)));
-        if (p->ifname[0] && strcmp(q->ifname, p->ifname) == 0)
-            return perr(c, CTL__FAULT_DUPLICATE,
-                        "ifname: \"%s\" is already used by %s", p->ifname,
-                        obj_ref(c, "ports", j, q->name, ref, sizeof(ref)));
+        nq = np ? port_holds(q, qh) : 0;
+        for (unsigned a = 0; a < np; a++)
+            for (unsigned b = 0; b < nq; b++) {
+                if (strcmp(ph[a].what, qh[b].what) != 0 ||
+                    ph[a].len != qh[b].len ||
+                    memcmp(ph[a].val, qh[b].val, ph[a].len) != 0)
+                    continue;
+                snprintf(sbuf, sizeof(sbuf), "%.*s",
+                         (int)(ph[a].len < 60 ? ph[a].len : 60), ph[a].val);
+                /* "ifname: \"X\" ...", "devargs: interface \"X\" ..." */
+                return perr(c, CTL__FAULT_DUPLICATE,
+                            "%s: %s%s\"%s\" is already used by %s%s",
+                            ph[a].field,
+                            ph[a].field[0] == 'd' ? ph[a].what : "",
+                            ph[a].field[0] == 'd' ? " " : "", sbuf,
+                            obj_ref(c, "ports", j, q->name, ref,
+                                    sizeof(ref)),
+                            strcmp(qh[b].field, "devargs") == 0
+                                ? " (in its devargs)" : "");
+            }
     }
     return 0;
 }

@@ -288,6 +288,35 @@ static void test_boundaries_ok(void **state)
 
 /* Legacy NICs: class legacy, VM NICs like the synthetic ones (VLAN modes,
  * learn_limit, derived or given MACs, static entries naming their port). */
+/* Interfaces and vhost-user sockets named in devargs: distinct ones pass,
+ * whatever their prefixes; a driver that binds none (net_ring) holds none. */
+static void test_devargs_holds_distinct(void **state)
+{
+    struct ctl_config *cfg;
+
+    (void)state;
+    cfg = parse_ok(
+        "{'version':1,'switches':[{'name':'p','type':'private'},"
+        " {'name':'i','type':'internal'}],"
+        "'ports':["
+        " {'name':'h','switch':'i','class':'internal','ifname':'veth1'},"
+        " {'name':'a','switch':'p','class':'dpdk',"
+        "  'devargs':'net_pcap0,rx_iface=veth10,tx_iface=veth11'},"
+        " {'name':'b','switch':'p','class':'dpdk',"
+        "  'devargs':'net_af_packet0,iface=veth12,qpairs=1'},"
+        " {'name':'c','switch':'p','class':'dpdk',"
+        "  'devargs':'net_tap_x,iface=tapx'},"
+        " {'name':'d','switch':'p','class':'dpdk',"
+        "  'devargs':'net_vhost0,iface=/run/a.sock'},"
+        " {'name':'e','switch':'p','class':'dpdk',"
+        "  'devargs':'net_vhost1,iface=/run/a.sock2'},"
+        " {'name':'f','switch':'p','class':'dpdk',"
+        "  'devargs':'net_ring0,nodeaction=r0:0:CREATE'}],"
+        "'fdb_static':[]}");
+    assert_int_equal(cfg->n_ports, 7);
+    ctl_config_free(cfg);
+}
+
 static void test_vms_legacy(void **state)
 {
     const struct ctl_port *e0, *e1;
@@ -506,6 +535,35 @@ static const struct bad_case bad_cases[] = {
           "'class':'uplink','ifname':'vesper0'}", ""),
       "ports[1] (\"ext.uplink\"): ifname: \"vesper0\" is already used by "
       "ports[0] (\"vesper0\")" },
+    /* one kernel interface (or vhost-user socket) named in devargs too */
+    { DOC(SW_DEF "," SW_PRIV, P_HOST ",{'name':'t','switch':'priv',"
+          "'class':'dpdk','devargs':'net_tap7,iface=vesper0'}", ""),
+      "ports[1] (\"t\"): devargs: interface \"vesper0\" is already used by "
+      "ports[0] (\"vesper0\")" },
+    { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
+          "'class':'uplink','devargs':'net_af_packet3,iface=veth1'},"
+          "{'name':'a','switch':'ext','class':'dpdk',"
+          "'devargs':'net_af_xdp2,start_queue=0,iface=veth1'}", ""),
+      "ports[2] (\"a\"): devargs: interface \"veth1\" is already used by "
+      "ports[1] (\"ext.uplink\") (in its devargs)" },
+    { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'a','switch':'default',"
+          "'class':'dpdk','devargs':'net_af_packet9,iface=veth2'},"
+          "{'name':'ext.uplink','switch':'ext','class':'uplink',"
+          "'ifname':'veth2'}", ""),
+      "ports[2] (\"ext.uplink\"): ifname: \"veth2\" is already used by "
+      "ports[1] (\"a\") (in its devargs)" },
+    { DOC(SW_DEF "," SW_PRIV, P_HOST ",{'name':'a','switch':'priv',"
+          "'class':'dpdk','devargs':'net_pcap0,rx_iface=veth3,tx_iface=veth4'},"
+          "{'name':'b','switch':'priv','class':'dpdk',"
+          "'devargs':'net_af_packet1,iface=veth4'}", ""),
+      "ports[2] (\"b\"): devargs: interface \"veth4\" is already used by "
+      "ports[1] (\"a\") (in its devargs)" },
+    { DOC(SW_DEF "," SW_PRIV, P_HOST ",{'name':'a','switch':'priv',"
+          "'class':'dpdk','devargs':'net_vhost0,iface=/run/v.sock'},"
+          "{'name':'b','switch':'priv','class':'dpdk',"
+          "'devargs':'net_vhost1,iface=/run/v.sock,queues=1'}", ""),
+      "ports[2] (\"b\"): devargs: vhost-user socket \"/run/v.sock\" is "
+      "already used by ports[1] (\"a\") (in its devargs)" },
     /* switch membership */
     { DOC(SW_DEF, P_HOST ",{'name':'u','switch':'default','class':'uplink',"
           "'ifname':'eth0'}", ""),
@@ -1041,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_vms_legacy),
         cmocka_unit_test(test_nic_mac_vectors),
         cmocka_unit_test(test_minimal),
+        cmocka_unit_test(test_devargs_holds_distinct),
         cmocka_unit_test(test_boundaries_ok),
         cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_nul_in_string),
