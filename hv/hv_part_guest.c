@@ -153,6 +153,8 @@ int hv_part_guest_connect(const char *path, int timeout_ms,
     rc = wait_readable(pg->fd, timeout_ms);
     if (rc == 0)
         rc = hv__part_recv(pg->fd, &f);
+    if (rc == 0) /* HELLO and REFUSED carry none: anything else is refused */
+        hv__part_fd_discard(f.fd);
     if (rc == 0 && f.kind == HV_PART_REFUSED)
         rc = f.len == 4 && hv__le32(f.payload) == HV_PART_REFUSED_NOMEM
                  ? -ENOMEM
@@ -449,8 +451,9 @@ int hv_part_guest_poll(struct hv_part_guest *pg, int timeout_ms)
         return 0;
     if (rc)
         return rc == -EBADMSG ? -EPROTO : rc;
-    if (f.fd >= 0)
-        close(f.fd);
+    /* No frame the host sends us carries an fd; one that does is dropped
+     * without waiting on it (hv_part_wire.h). */
+    hv__part_fd_discard(f.fd);
     switch (f.kind) {
     case HV_PART_CHAN_MSG:
         rc = hv_vmbus_guest_handle_msg(pg->vmbus, f.payload, f.len);

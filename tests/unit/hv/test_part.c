@@ -47,6 +47,9 @@
  *    exactly HV_PART_LOG_ALL_BURST lines come out, and the shared budget
  *    reports the rest; lines of hv_part_host and of its hv_vmbus_host say
  *    "vm NAME:" with the name hv_part_host_set_name gave.
+ *  * the guest side against a raw host played by the test: an fd on the
+ *    host's first frame is closed, not leaked; an fd on a later frame is
+ *    dropped without waiting on it (a lingering socket).
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -1512,6 +1515,97 @@ static void test_log_names_and_cap(void **state)
     }
 }
 
+/* ---- the guest side against a raw host (review of hv_part_guest) -------- */
+
+/* A listening partition socket at sock_path that nobody serves: the test
+ * plays the host by hand (accept, frames, close). */
+static int raw_listener(int backlog)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    strcpy(sa.sun_path, sock_path);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, backlog), 0);
+    return fd;
+}
+
+static void raw_hello(int c)
+{
+    uint8_t p[8] = { 0 };
+
+    hv__put32(p, HV_PART_PROTO_VERSION);
+    assert_int_equal(hv__part_send(c, HV_PART_HELLO, p, sizeof(p), -1), 0);
+}
+
+/* Guest script: hv_part_guest_connect, nothing more (s->pg kept). */
+static int guest_connect_only(struct script *s)
+{
+    return hv_part_guest_connect(sock_path, TMO, &s->pg);
+}
+
+/* Bug (review): a host whose first frame was one that carries an fd
+ * (IRQ_SETUP here) made hv_part_guest_connect fail with -EPROTO without
+ * closing the fd hv__part_recv had handed over: one leaked descriptor per
+ * attempt, and vesper-guest retries forever. */
+static void test_guest_connect_fd_frame(void **state)
+{
+    uint8_t payload[8] = { 0 };
+    unsigned fds0 = proc_self_fds();
+    struct script g;
+    pthread_t t;
+    int lfd, c, sv[2];
+    (void)state;
+
+    lfd = raw_listener(4);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+                                sv), 0);
+    start(&g, &t, guest_connect_only);
+    c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    send_fds(c, HV_PART_IRQ_SETUP, payload, sizeof(payload), sv[1], 1);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, -EPROTO);
+    close(c);
+    close(lfd);
+    close(sv[0]);
+    close(sv[1]);
+    assert_int_equal(proc_self_fds(), fds0);
+}
+
+/* Bug (review): hv_part_guest_poll closed an fd the host passed on a frame
+ * it does not expect with a plain close(2): a lingering socket held the
+ * guest's poll (vesper-guest's only thread) for its linger time. */
+static void test_guest_poll_lingering_fd(void **state)
+{
+    uint8_t payload[8] = { 0 };
+    struct script g;
+    pthread_t t;
+    int lfd, c, peer, sock;
+    double t0;
+    (void)state;
+
+    lfd = raw_listener(4);
+    start(&g, &t, guest_connect_only);
+    c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    raw_hello(c);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, 0);
+    sock = lingering_socket(&peer);
+    send_fds(c, HV_PART_IRQ_SETUP, payload, sizeof(payload), sock, 1);
+    close(sock); /* the guest holds the last reference */
+    t0 = mono_s();
+    assert_int_equal(hv_part_guest_poll(g.pg, TMO), -EPROTO);
+    if (mono_s() - t0 > LINGER_S / 2.0)
+        fail_msg("the host's fd held the guest %.1f s", mono_s() - t0);
+    hv_part_guest_close(g.pg);
+    close(peer);
+    close(c);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1530,6 +1624,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unsent_rescind, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_connect_oom, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_connect_fd_frame, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_guest_poll_lingering_fd, setup,
+                                        teardown),
         /* last: they leave the log buckets in windows of a manual clock */
         cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_names_and_cap, setup,
