@@ -20,6 +20,8 @@ VSA_LOG_MODULE(vg_agent);
 #define HELD_RETRY_MS 10 /* re-try a held frame even without a wakeup */
 
 static struct vsa_ratelimit agent_rl = VSA_RATELIMIT_INIT(10, 60);
+/* Connection life lines: a host may make them come every second. */
+static struct vsa_ratelimit conn_rl = VSA_RATELIMIT_INIT(10, 60);
 
 /* ---- host → TAP ------------------------------------------------------------ */
 
@@ -418,16 +420,17 @@ int vg_agent_connect(struct vg_agent *a)
         return rc;
     }
     VG_CNT_INC(&a->cnt, connects);
+    a->connected_ms = vsa_time_now_ms();
     if (a->was_connected)
-        VSA_LOG(INFO, "%s: connected again", a->part.path);
+        VSA_LOG_RL(&conn_rl, INFO, "%s: connected again", a->part.path);
     else if (a->retry_quiet)
-        VSA_LOG(INFO, "%s: connected", a->part.path);
+        VSA_LOG_RL(&conn_rl, INFO, "%s: connected", a->part.path);
     a->retry_quiet = false;
     a->was_connected = true;
     for (unsigned i = 0; i < a->nports; i++)
         if (!port_legacy(&a->ports[i]) && !a->ports[i].nic.chan_open)
-            VSA_LOG(WARN, "%s: not offered by the host yet; waiting",
-                    a->ports[i].name);
+            VSA_LOG_RL(&conn_rl, WARN, "%s: not offered by the host yet; "
+                       "waiting", a->ports[i].name);
     return 0;
 }
 
@@ -454,10 +457,25 @@ bool vg_agent_connected(const struct vg_agent *a)
 
 static void host_lost(struct vg_agent *a, const char *why)
 {
+    uint64_t now = vsa_time_now_ms();
+
     VG_CNT_INC(&a->cnt, host_lost);
-    VSA_LOG(WARN, "%s: %s; carrier off, reconnecting", a->part.path, why);
+    /* A connection that dies young (a host that breaks the ring at every
+     * channel open) must not become a reconnect loop, each round a new
+     * memory region and a full handshake: back off, doubling. */
+    if (now - a->connected_ms >= VG_AGENT_STABLE_MS)
+        a->backoff_ms = 0;
+    else if (a->backoff_ms == 0)
+        a->backoff_ms = a->retry_ms;
+    else
+        a->backoff_ms = a->backoff_ms >= VG_AGENT_BACKOFF_MAX_MS / 2
+                            ? VG_AGENT_BACKOFF_MAX_MS
+                            : 2 * a->backoff_ms;
+    VSA_LOG_RL(&conn_rl, WARN, "%s: %s; carrier off, reconnecting in %u ms",
+               a->part.path, why, a->backoff_ms);
     vg_agent_disconnect(a, false);
-    a->next_try_ms = vsa_time_now_ms(); /* at once, then every retry_ms */
+    /* then every retry_ms while attempts fail */
+    a->next_try_ms = vsa_time_now_ms() + a->backoff_ms;
 }
 
 /* Offers the host withdrew that none of our NICs had open: tell the host

@@ -37,8 +37,11 @@
  *    NIC offered later is opened when its offer arrives; a rescinded one
  *    is closed and RELID_RELEASED, carrier off), and when the host goes
  *    away (socket EOF, vesperd restart) or a NIC fails, drop everything of
- *    that connection but the TAPs and retry every retry_ms (1 s) forever,
- *    redoing the whole handshake;
+ *    that connection but the TAPs and reconnect, redoing the whole
+ *    handshake: at once after a connection that lived VG_AGENT_STABLE_MS,
+ *    else after a wait doubling from retry_ms to VG_AGENT_BACKOFF_MAX_MS
+ *    (a host that breaks every connection it accepts); a failed attempt
+ *    is retried every retry_ms (1 s) forever;
  *  * clean exit (SIGINT, SIGTERM, vg_agent_stop): NVSP/RNDIS teardown,
  *    CLOSECHANNEL, GPADL teardowns, UNLOAD; then exit status 0;
  *  * counters, printed on SIGUSR1 and at exit with -v.
@@ -62,6 +65,11 @@
 #include "tools/vesper-guest/tap.h"
 
 #define VG_AGENT_RETRY_MS 1000u
+/* A connection that dies younger than VG_AGENT_STABLE_MS makes the next
+ * attempt wait, doubling from retry_ms up to VG_AGENT_BACKOFF_MAX_MS; one
+ * that lived longer is retried at once. */
+#define VG_AGENT_STABLE_MS 5000u
+#define VG_AGENT_BACKOFF_MAX_MS 30000u
 #define VG_AGENT_TAP_BATCH 64u
 #define VG_AGENT_HOUSEKEEPING_MS 1000
 #define VG_AGENT_FRAME_BUF 65536u
@@ -94,6 +102,8 @@ struct vg_agent {
     unsigned retry_ms;      /* reconnect period */
     int timeout_ms;         /* per blocking handshake step */
     uint64_t next_try_ms;
+    uint64_t connected_ms;  /* when the current connection was made */
+    unsigned backoff_ms;    /* wait after a short-lived connection, or 0 */
     bool stopping;
     bool retry_quiet;       /* the first failure was logged already */
     bool was_connected;

@@ -12,6 +12,9 @@ VSA_LOG_MODULE(vg_part);
 #define VG_PART_PUMP_BUDGET 64u
 
 static struct vsa_ratelimit part_rl = VSA_RATELIMIT_INIT(5, 60);
+/* One line per connection: a host that drops every one makes them come
+ * every retry (the agent backs off, but the lines add up). */
+static struct vsa_ratelimit conn_rl = VSA_RATELIMIT_INIT(10, 60);
 
 int vg_part_connect(struct vg_part *p, uint64_t mem_size, int timeout_ms)
 {
@@ -38,9 +41,9 @@ int vg_part_connect(struct vg_part *p, uint64_t mem_size, int timeout_ms)
         hv_part_guest_close(pg);
         return rc;
     }
-    VSA_LOG(INFO, "%s: connected, VMBus version %#x, %u offers", p->path,
-            hv_vmbus_guest_version(hv_part_guest_vmbus(pg)),
-            hv_vmbus_guest_offer_count(hv_part_guest_vmbus(pg)));
+    VSA_LOG_RL(&conn_rl, INFO, "%s: connected, VMBus version %#x, %u offers",
+               p->path, hv_vmbus_guest_version(hv_part_guest_vmbus(pg)),
+               hv_vmbus_guest_offer_count(hv_part_guest_vmbus(pg)));
     p->pg = pg;
     return 0;
 }

@@ -13,7 +13,9 @@
  * echoed back to the same NIC with the MACs swapped (GH_ECHO) or
  * forwarded to the other NIC unchanged (GH_SWITCH, for the bench).
  * Commands (restart the partition socket, rescind / re-offer NIC 0) are
- * executed on the host thread; a snapshot of what the VSPs negotiated is
+ * executed on the host thread; with flap_ms set the host restarts its
+ * partition socket flap_ms after every time NIC 0 came up (filter set), a
+ * host whose connections all die young; a snapshot of what the VSPs negotiated is
  * published under a mutex after every round (gh_snap).
  *
  * Optionally (gh_start_ex with a MAC) the partition also has a legacy NIC:
@@ -35,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hv/hv_chan_msg.h"
@@ -105,6 +108,8 @@ struct gh_host {
     atomic_bool stop;
     int cmd_fd;
     _Atomic int cmd;
+    _Atomic int flap_ms;   /* > 0: restart that long after NIC 0 is up */
+    uint64_t up_since_ms;  /* host thread: when NIC 0 came up, or 0 */
     pthread_mutex_t mu;
     struct gh_state st;          /* under mu */
     struct gh_rec rx[GH_MAX_REC]; /* under mu, guest→host frames in order */
@@ -511,6 +516,26 @@ static inline void gh_publish(struct gh_host *h)
     pthread_mutex_unlock(&h->mu);
 }
 
+static inline void gh_flap(struct gh_host *h)
+{
+    struct timespec ts;
+    uint64_t now;
+    int ms = atomic_load(&h->flap_ms);
+
+    if (ms <= 0 || !h->nics[0].vsp || vspn_vsp_filter(h->nics[0].vsp) == 0) {
+        h->up_since_ms = 0;
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    if (h->up_since_ms == 0)
+        h->up_since_ms = now;
+    else if (now - h->up_since_ms >= (uint64_t)ms) {
+        h->up_since_ms = 0;
+        gh_command(h, GH_CMD_RESTART);
+    }
+}
+
 static inline void *gh_thread(void *arg)
 {
     struct gh_host *h = arg;
@@ -559,6 +584,7 @@ static inline void *gh_thread(void *arg)
         for (unsigned i = 0; i < h->nnics; i++)
             if (h->nics[i].ch && h->nics[i].vsp)
                 gh_service(h, &h->nics[i]);
+        gh_flap(h);
         gh_publish(h);
     }
     return NULL;

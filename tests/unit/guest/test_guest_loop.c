@@ -17,6 +17,9 @@
  *  * the run loop on its own thread: the host partition socket is
  *    restarted (vesperd restart) → the agent reconnects and redoes the
  *    handshake, traffic flows again; a stop request exits with status 0;
+ *  * a host whose connections die right after they are made (bug: the
+ *    agent reconnected at once, forever, each time with a new memory
+ *    region, a full handshake and log lines): the agent backs off;
  *  * live rescind and re-offer of the NIC: carrier off, RELID_RELEASED,
  *    the new offer is opened and traffic flows again; a withdrawn offer
  *    the agent does not use is released too (the host forgets it);
@@ -27,6 +30,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -415,6 +419,36 @@ static void test_reconnect_after_host_restart(void **state)
     fx_free(f);
 }
 
+/* Bug (review): host_lost scheduled the next connect at once, and only a
+ * failed connect backed off, so a connection that succeeded and died at
+ * once (a host breaking the ring at every channel open; here a host that
+ * restarts 20 ms after the NIC is up) made the agent reconnect in a tight
+ * loop: ~60 connects in 2 s.  It backs off now, doubling from retry_ms
+ * (100 ms here): about 5. */
+static void test_reconnect_backoff(void **state)
+{
+    struct fx *f = fx_new(VSPN_VSC_LINUX, 1, GH_ECHO);
+    uint64_t end, n;
+
+    (void)state;
+    atomic_store(&f->host.flap_ms, 20);
+    assert_int_equal(pthread_create(&f->thr, NULL, run_thread, f), 0);
+    end = vsa_time_now_ms() + 2000;
+    while (vsa_time_now_ms() < end)
+        usleep(10000);
+    vg_agent_stop(f->a);
+    pthread_join(f->thr, NULL);
+    f->thr = 0;
+    assert_int_equal(f->run_rc, 0);
+    n = cnt(f, VG_COUNTERS_ID_connects);
+    print_message("connects in 2 s: %llu, host_lost %llu\n",
+                  (unsigned long long)n,
+                  (unsigned long long)cnt(f, VG_COUNTERS_ID_host_lost));
+    assert_true(cnt(f, VG_COUNTERS_ID_host_lost) >= 2); /* it did flap */
+    assert_true(n >= 2 && n <= 7);
+    fx_free(f);
+}
+
 static bool host_chans(struct fx *f, void *arg)
 {
     struct gh_state s;
@@ -526,6 +560,7 @@ int main(void)
         cmocka_unit_test(test_linux_handshake_and_frames),
         cmocka_unit_test(test_minimal_handshake_and_frames),
         cmocka_unit_test(test_reconnect_after_host_restart),
+        cmocka_unit_test(test_reconnect_backoff),
         cmocka_unit_test(test_rescind_and_reoffer),
         cmocka_unit_test(test_bench_two_nics),
     };
