@@ -254,9 +254,15 @@ struct hv_part_guest_chan {
     int from_host_fd;    /* socket the host signals: read 8 bytes/signal */
 };
 
-/* Connects to `path` and waits up to timeout_ms for HELLO.  Returns 0,
- * -EBUSY (another guest is connected), -ENOMEM (refused: the host has no
- * memory for a partition), -ETIMEDOUT, -EPROTO, or -errno. */
+/* Every frame the guest sends waits at most this long for room in the
+ * host's queue; then the send fails -ECOMM (a host that stopped reading:
+ * treat it as gone). */
+#define HV_PART_GUEST_SEND_TIMEOUT_MS 2000
+
+/* Connects to `path` and waits up to timeout_ms (< 0: forever) in all for
+ * the connection (a full listen backlog) and HELLO.  Returns 0, -EBUSY
+ * (another guest is connected), -ENOMEM (refused: the host has no memory
+ * for a partition), -ETIMEDOUT, -EPROTO, or -errno. */
 int hv_part_guest_connect(const char *path, int timeout_ms,
                           struct hv_part_guest **out);
 /* Closes the socket and every fd, unmaps the memory. */
@@ -273,7 +279,9 @@ struct hv_mem *hv_part_guest_mem(struct hv_part_guest *pg);
 void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
                                 uint64_t *gpa);
 
-/* Sends one frame (no fd). */
+/* Sends one frame (no fd).  0, -ECOMM (not taken in
+ * HV_PART_GUEST_SEND_TIMEOUT_MS), or -errno; so do all the guest calls
+ * below that send. */
 int hv_part_guest_send(struct hv_part_guest *pg, uint32_t kind,
                        const void *payload, size_t len);
 /* Creates the two signal fds of channel `relid` (an eventfd to the host,

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,11 +74,20 @@ struct hv_part_guest {
 
 static void pages_free(struct hv_part_guest *pg, uint64_t gpa, uint64_t size);
 
+/* The socket is blocking with SO_SNDTIMEO (set_send_timeout): a send that
+ * the host does not take in time fails EAGAIN, reported -ECOMM so that no
+ * caller mistakes it for "try again" or for a wait that timed out. */
+static int g_part_send(struct hv_part_guest *pg, uint32_t kind,
+                       const void *payload, size_t len, int fd)
+{
+    int rc = hv__part_send(pg->fd, kind, payload, len, fd);
+
+    return rc == -EAGAIN ? -ECOMM : rc;
+}
+
 static int g_send_msg(void *ctx, const void *msg, size_t size)
 {
-    struct hv_part_guest *pg = ctx;
-
-    return hv__part_send(pg->fd, HV_PART_CHAN_MSG, msg, size, -1);
+    return g_part_send(ctx, HV_PART_CHAN_MSG, msg, size, -1);
 }
 
 /* The host let go of a GPADL: ring pages waiting for that are free. */
@@ -105,6 +115,22 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Bounds connect(2) and sendmsg(2): an AF_UNIX connect waits for room in
+ * the listener's backlog, a send for room in the peer's queue, each for at
+ * most SO_SNDTIMEO (0: forever; ms < 0 asks for that). */
+static int set_send_timeout(int fd, int ms)
+{
+    struct timeval tv = { 0 };
+
+    if (ms >= 0) {
+        ms = ms ? ms : 1; /* 0 would mean forever */
+        tv.tv_sec = ms / 1000;
+        tv.tv_usec = (ms % 1000) * 1000;
+    }
+    return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0
+               ? -errno : 0;
+}
+
 static int wait_readable(int fd, int timeout_ms)
 {
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -124,9 +150,10 @@ int hv_part_guest_connect(const char *path, int timeout_ms,
     static const struct hv_vmbus_guest_ops ops = { .send = g_send_msg,
                                                    .event = g_event };
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    uint64_t deadline = now_ms() + (uint64_t)(timeout_ms < 0 ? 0 : timeout_ms);
     struct hv__part_frame f;
     struct hv_part_guest *pg;
-    int rc;
+    int rc, left;
 
     if (!path || strlen(path) >= sizeof(sa.sun_path))
         return -ENAMETOOLONG;
@@ -140,17 +167,29 @@ int hv_part_guest_connect(const char *path, int timeout_ms,
         free(pg);
         return rc;
     }
+    rc = set_send_timeout(pg->fd, timeout_ms);
+    if (rc)
+        goto out_close;
     if (connect(pg->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        rc = -errno;
+        /* EAGAIN: the backlog stayed full until the deadline */
+        rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
         goto out_close;
     }
+    rc = set_send_timeout(pg->fd, HV_PART_GUEST_SEND_TIMEOUT_MS);
+    if (rc)
+        goto out_close;
     rc = hv_mem_create(&pg->mem);
     if (rc)
         goto out_close;
     rc = hv_vmbus_guest_create(&ops, pg, NULL, 0, &pg->vmbus);
     if (rc)
         goto out_mem;
-    rc = wait_readable(pg->fd, timeout_ms);
+    left = timeout_ms;
+    if (timeout_ms >= 0) {
+        uint64_t now = now_ms();
+        left = now < deadline ? (int)(deadline - now) : 0;
+    }
+    rc = wait_readable(pg->fd, left);
     if (rc == 0)
         rc = hv__part_recv(pg->fd, &f);
     if (rc == 0) /* HELLO and REFUSED carry none: anything else is refused */
@@ -228,8 +267,8 @@ int hv_part_guest_add_memory(struct hv_part_guest *pg, uint64_t gpa,
     if (rc == 0) {
         hv__put64(payload, gpa);
         hv__put64(payload + 8, size);
-        rc = hv__part_send(pg->fd, HV_PART_MEM_REGION, payload,
-                           sizeof(payload), fd);
+        rc = g_part_send(pg, HV_PART_MEM_REGION, payload, sizeof(payload),
+                         fd);
     }
     close(fd); /* the mapping (ours and the host's) keeps the file */
     if (rc) {
@@ -339,7 +378,7 @@ void *hv_part_guest_alloc_pages(struct hv_part_guest *pg, uint32_t npages,
 int hv_part_guest_send(struct hv_part_guest *pg, uint32_t kind,
                        const void *payload, size_t len)
 {
-    return hv__part_send(pg->fd, kind, payload, len, -1);
+    return g_part_send(pg, kind, payload, len, -1);
 }
 
 static int keep_fd(struct hv_part_guest *pg, int fd)
@@ -379,7 +418,7 @@ static int send_fd(struct hv_part_guest *pg, uint32_t kind, uint32_t a,
     }
     hv__put32(payload, a);
     hv__put32(payload + 4, b);
-    rc = hv__part_send(pg->fd, kind, payload, sizeof(payload), fd);
+    rc = g_part_send(pg, kind, payload, sizeof(payload), fd);
     if (fd != keep)
         close(fd); /* the host has its own copy now */
     if (rc) {
@@ -697,7 +736,7 @@ int hv_part_guest_io(struct hv_part_guest *pg, struct hv_part_io *io,
 
     hv__part_io_put(payload, io);
     pg->io_done = false;
-    rc = hv__part_send(pg->fd, HV_PART_IO_TRAP, payload, sizeof(payload), -1);
+    rc = g_part_send(pg, HV_PART_IO_TRAP, payload, sizeof(payload), -1);
     if (rc == 0)
         rc = pump_until(pg, timeout_ms, io_done, NULL);
     if (rc == 0)

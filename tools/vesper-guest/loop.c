@@ -412,7 +412,10 @@ int vg_agent_connect(struct vg_agent *a)
         rc = open_offered(a);
     if (rc) {
         VG_CNT_INC(&a->cnt, connect_failures);
-        vg_agent_disconnect(a, rc != -ECONNRESET && rc != -ETIMEDOUT);
+        /* No goodbye to a host that is gone or stopped reading (-ECOMM:
+         * each send of it would wait out its deadline again). */
+        vg_agent_disconnect(a, rc != -ECONNRESET && rc != -ETIMEDOUT &&
+                                   rc != -ECOMM);
         if (!a->retry_quiet)
             VSA_LOG(WARN, "%s: %s; retrying every %u ms", a->part.path,
                     strerror(-rc), a->retry_ms);

@@ -49,7 +49,9 @@
  *    "vm NAME:" with the name hv_part_host_set_name gave.
  *  * the guest side against a raw host played by the test: an fd on the
  *    host's first frame is closed, not leaked; an fd on a later frame is
- *    dropped without waiting on it (a lingering socket).
+ *    dropped without waiting on it (a lingering socket); connect gives up
+ *    at its deadline on a host whose backlog is full, and a send the host
+ *    does not take in HV_PART_GUEST_SEND_TIMEOUT_MS fails (-ECOMM).
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -1606,6 +1608,98 @@ static void test_guest_poll_lingering_fd(void **state)
     close(lfd);
 }
 
+static void on_alarm_guest(int sig)
+{
+    static const char msg[] = "test_part: the guest blocked\n";
+
+    (void)sig;
+    (void)!write(2, msg, sizeof(msg) - 1);
+    _exit(1);
+}
+
+/* Bug (review): the guest's connect(2) was blocking with no deadline: a
+ * host whose listen backlog was full (a stalled vesperd) hung
+ * hv_part_guest_connect, and with it vesper-guest, which reads SIGTERM
+ * from a signalfd in the same loop, forever. */
+static void test_guest_connect_deadline(void **state)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct hv_part_guest *pg = NULL;
+    int lfd, fill[16];
+    unsigned nfill = 0;
+    double t0, dt;
+    int rc;
+    (void)state;
+
+    lfd = raw_listener(0);
+    strcpy(sa.sun_path, sock_path);
+    for (;;) { /* fill the backlog nobody accepts from */
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        0);
+
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+            assert_true(nfill < 16);
+            fill[nfill++] = fd;
+            continue;
+        }
+        assert_int_equal(errno, EAGAIN);
+        close(fd);
+        break;
+    }
+    signal(SIGALRM, on_alarm_guest);
+    alarm(3);
+    t0 = mono_s();
+    rc = hv_part_guest_connect(sock_path, 200, &pg);
+    dt = mono_s() - t0;
+    alarm(0);
+    assert_int_equal(rc, -ETIMEDOUT);
+    if (dt > 0.5)
+        fail_msg("connect took %.2f s for a 200 ms deadline", dt);
+    for (unsigned i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
+/* Bug (review): the guest's sends blocked with no deadline: a host that
+ * accepted and then never read (its socket full) hung the guest in
+ * sendmsg(2) forever.  A send the host does not take within
+ * HV_PART_GUEST_SEND_TIMEOUT_MS fails -ECOMM now (vesper-guest: host
+ * lost). */
+static void test_guest_send_deadline(void **state)
+{
+    uint8_t payload[64] = { 0 };
+    struct script g;
+    pthread_t t;
+    int lfd, c, rc = 0;
+    unsigned sent = 0;
+    double t0 = 0;
+    (void)state;
+
+    lfd = raw_listener(4);
+    start(&g, &t, guest_connect_only);
+    c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    raw_hello(c);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, 0);
+    signal(SIGALRM, on_alarm_guest);
+    alarm((HV_PART_GUEST_SEND_TIMEOUT_MS + 999) / 1000 + 3);
+    while (rc == 0 && sent < 100000) {
+        t0 = mono_s();
+        rc = hv_part_guest_send(g.pg, HV_PART_CHAN_MSG, payload,
+                                sizeof(payload));
+        sent += rc == 0;
+    }
+    alarm(0);
+    assert_int_equal(rc, -ECOMM);
+    assert_true(sent > 0);
+    assert_true(mono_s() - t0 < HV_PART_GUEST_SEND_TIMEOUT_MS / 1000.0 + 1);
+    hv_part_guest_close(g.pg);
+    close(c);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1627,6 +1721,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_connect_fd_frame, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_guest_poll_lingering_fd, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_guest_connect_deadline, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_guest_send_deadline, setup,
                                         teardown),
         /* last: they leave the log buckets in windows of a manual clock */
         cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
