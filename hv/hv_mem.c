@@ -131,6 +131,12 @@ int hv_mem_add_buffer(struct hv_mem *mem, void *buf, uint64_t gpa,
     return 0;
 }
 
+int hv_mem_check_region(const struct hv_mem *mem, uint64_t gpa,
+                        uint64_t size)
+{
+    return check_new_region(mem, gpa, size);
+}
+
 void *hv_mem_ptr(const struct hv_mem *mem, uint64_t gpa, uint64_t size)
 {
     unsigned n;

@@ -88,6 +88,12 @@ int hv_mem_add_fd(struct hv_mem *mem, int fd, uint64_t gpa, uint64_t size);
 int hv_mem_add_buffer(struct hv_mem *mem, void *buf, uint64_t gpa,
                       uint64_t size);
 
+/* Whether a region [gpa, gpa+size) could be added now: 0 or the error
+ * hv_mem_add_buffer would return.  For a caller that must commit elsewhere
+ * first (the guest tells the host before it registers the region). */
+int hv_mem_check_region(const struct hv_mem *mem, uint64_t gpa,
+                        uint64_t size);
+
 /* Host pointer for [gpa, gpa+size) or NULL unless the range lies entirely
  * inside one region.  size 0 is refused. */
 void *hv_mem_ptr(const struct hv_mem *mem, uint64_t gpa, uint64_t size);

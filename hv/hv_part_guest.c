@@ -248,6 +248,9 @@ int hv_part_guest_add_memory(struct hv_part_guest *pg, uint64_t gpa,
         return -ENOSPC;
     if (size == 0 || size % HV_PAGE_SIZE || size > SIZE_MAX)
         return -EINVAL;
+    rc = hv_mem_check_region(pg->mem, gpa, size);
+    if (rc)
+        return rc;
     fd = memfd_create("vesper-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fd < 0)
         return -errno;
@@ -263,14 +266,15 @@ int hv_part_guest_add_memory(struct hv_part_guest *pg, uint64_t gpa,
         close(fd);
         return rc;
     }
-    rc = hv_mem_add_buffer(pg->mem, p, gpa, size);
-    if (rc == 0) {
-        hv__put64(payload, gpa);
-        hv__put64(payload + 8, size);
-        rc = g_part_send(pg, HV_PART_MEM_REGION, payload, sizeof(payload),
-                         fd);
-    }
+    hv__put64(payload, gpa);
+    hv__put64(payload + 8, size);
+    rc = g_part_send(pg, HV_PART_MEM_REGION, payload, sizeof(payload), fd);
     close(fd); /* the mapping (ours and the host's) keeps the file */
+    /* Registered only once the host has it: hv_mem cannot forget a region,
+     * and one left behind a failed send would point at unmapped memory.
+     * Checked above, and nothing else adds regions: this cannot fail. */
+    if (rc == 0)
+        rc = hv_mem_add_buffer(pg->mem, p, gpa, size);
     if (rc) {
         munmap(p, (size_t)size);
         return rc;

@@ -51,7 +51,8 @@
  *    host's first frame is closed, not leaked; an fd on a later frame is
  *    dropped without waiting on it (a lingering socket); connect gives up
  *    at its deadline on a host whose backlog is full, and a send the host
- *    does not take in HV_PART_GUEST_SEND_TIMEOUT_MS fails (-ECOMM).
+ *    does not take in HV_PART_GUEST_SEND_TIMEOUT_MS fails (-ECOMM); memory
+ *    whose MEM_REGION could not be sent is not left registered.
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -1700,6 +1701,37 @@ static void test_guest_send_deadline(void **state)
     close(lfd);
 }
 
+/* Bug (review): hv_part_guest_add_memory registered the region in the
+ * guest's hv_mem before sending it; when the send failed it unmapped the
+ * memory but left the region registered, so hv_mem_ptr handed out
+ * pointers into unmapped memory. */
+static void test_guest_add_memory_send_fails(void **state)
+{
+    struct script g;
+    pthread_t t;
+    int lfd, c;
+    (void)state;
+
+    lfd = raw_listener(4);
+    start(&g, &t, guest_connect_only);
+    c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    raw_hello(c);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, 0);
+    close(c); /* the host is gone: the MEM_REGION send fails */
+    assert_int_equal(hv_part_guest_add_memory(g.pg, GPA, 4 * HV_PAGE_SIZE),
+                     -EPIPE);
+    assert_null(hv_mem_ptr(hv_part_guest_mem(g.pg), GPA, HV_PAGE_SIZE));
+    /* nothing to allocate from either */
+    {
+        uint64_t gpa;
+        assert_null(hv_part_guest_alloc_pages(g.pg, 1, &gpa));
+    }
+    hv_part_guest_close(g.pg);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1726,6 +1758,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_guest_send_deadline, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_guest_add_memory_send_fails,
+                                        setup, teardown),
         /* last: they leave the log buckets in windows of a manual clock */
         cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_names_and_cap, setup,
