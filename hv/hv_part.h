@@ -296,7 +296,10 @@ int hv_part_guest_setup_signals(struct hv_part_guest *pg, uint32_t relid,
 int hv_part_guest_setup_irq(struct hv_part_guest *pg, uint32_t line,
                             int *fd);
 /* Receives and dispatches one frame (CHAN_MSG → hv_vmbus_guest;
- * IO_TRAP_DONE recorded).  0, -ETIMEDOUT, -ECONNRESET, -EPROTO. */
+ * IO_TRAP_DONE recorded).  0 (also for a channel message that was dropped
+ * as malformed or unexpected), -ETIMEDOUT, -ECONNRESET, -EPROTO,
+ * -EPROTONOSUPPORT (no common VMBus version), or the error of a send that
+ * answered the message. */
 int hv_part_guest_poll(struct hv_part_guest *pg, int timeout_ms);
 struct hv_vmbus_guest *hv_part_guest_vmbus(struct hv_part_guest *pg);
 

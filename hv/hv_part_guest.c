@@ -500,7 +500,12 @@ int hv_part_guest_poll(struct hv_part_guest *pg, int timeout_ms)
     switch (f.kind) {
     case HV_PART_CHAN_MSG:
         rc = hv_vmbus_guest_handle_msg(pg->vmbus, f.payload, f.len);
-        return rc == -EPROTONOSUPPORT ? rc : 0;
+        /* A message malformed or out of place (-EBADMSG, -EPROTO) is
+         * dropped: the connection is fine, and a waiter (pump_until) would
+         * give up on it.  Anything else is a failed version negotiation
+         * (-EPROTONOSUPPORT) or the error of the send that answered the
+         * message (REQUESTOFFERS, INITIATE_CONTACT): the caller's. */
+        return rc == -EBADMSG || rc == -EPROTO ? 0 : rc;
     case HV_PART_IO_TRAP_DONE:
         if (f.len != HV__PART_IO_SIZE)
             return -EPROTO;

@@ -52,7 +52,8 @@
  *    dropped without waiting on it (a lingering socket); connect gives up
  *    at its deadline on a host whose backlog is full, and a send the host
  *    does not take in HV_PART_GUEST_SEND_TIMEOUT_MS fails (-ECOMM); memory
- *    whose MEM_REGION could not be sent is not left registered.
+ *    whose MEM_REGION could not be sent is not left registered; a
+ *    handshake whose send fails reports the transport's error at once.
  * The host runs in the main thread (hv_part_host_run_once); each guest runs
  * in a helper thread, as a separate process would.
  */
@@ -1732,6 +1733,55 @@ static void test_guest_add_memory_send_fails(void **state)
     close(lfd);
 }
 
+/* Guest script: connect and handshake with a 2 s deadline. */
+static int guest_handshake_only(struct script *s)
+{
+    double t0;
+    int rc = hv_part_guest_connect(sock_path, TMO, &s->pg);
+
+    if (rc)
+        return rc;
+    t0 = mono_s();
+    rc = hv_part_guest_handshake(s->pg, 2000);
+    s->relid = (uint32_t)((mono_s() - t0) * 1000); /* ms it took */
+    hv_part_guest_close(s->pg);
+    return rc;
+}
+
+/* Bug (review): hv_part_guest_poll turned every error of
+ * hv_vmbus_guest_handle_msg but -EPROTONOSUPPORT into 0, so when the
+ * REQUESTOFFERS that answers VERSION_RESPONSE could not be sent (the host
+ * shut its receive side) the handshake waited its whole deadline and
+ * reported -ETIMEDOUT instead of the transport's -EPIPE. */
+static void test_guest_handshake_send_fails(void **state)
+{
+    struct hv_chan_msg m = { .type = HV_MSG_VERSION_RESPONSE };
+    uint8_t frame[8 + HV_PART_MAX_PAYLOAD];
+    struct script g;
+    pthread_t t;
+    int lfd, c;
+    size_t len;
+    (void)state;
+
+    lfd = raw_listener(4);
+    start(&g, &t, guest_handshake_only);
+    c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    assert_true(c >= 0);
+    raw_hello(c);
+    assert_true(recv(c, frame, sizeof(frame), 0) >= 8); /* INITIATE_CONTACT */
+    assert_int_equal(frame[0], HV_PART_CHAN_MSG);
+    assert_int_equal(shutdown(c, SHUT_RD), 0);
+    m.u.version_response.version_supported = 1;
+    len = chan_frame(frame, sizeof(frame), &m);
+    assert_int_equal(send(c, frame, len, MSG_NOSIGNAL), (ssize_t)len);
+    pthread_join(t, NULL);
+    assert_int_equal(g.rc, -EPIPE);
+    if (g.relid > 1000)
+        fail_msg("the handshake took %u ms to fail", g.relid);
+    close(c);
+    close(lfd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1759,6 +1809,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_send_deadline, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_guest_add_memory_send_fails,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_guest_handshake_send_fails,
                                         setup, teardown),
         /* last: they leave the log buckets in windows of a manual clock */
         cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
