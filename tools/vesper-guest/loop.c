@@ -646,18 +646,14 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
         pf[n++] = (struct pollfd){ .fd = a->sig_fd, .events = POLLIN };
     pf[n++] = (struct pollfd){ .fd = a->stop_fd, .events = POLLIN };
     nctl = n;
-    if (vg_part_connected(&a->part)) {
-        part_idx = (int)n;
-        pf[n++] = (struct pollfd){ .fd = vg_part_fd(&a->part),
-                                   .events = POLLIN };
-    } else if (wait < 0 || now + (uint64_t)wait > a->next_try_ms) {
-        wait = a->next_try_ms > now ? (int)(a->next_try_ms - now) : 0;
-    }
+    /* Flushes first: one may lose the host, and no fd of the connection
+     * it closed may be polled (its number may be reused meanwhile). */
+    for (unsigned i = 0; i < a->nports; i++)
+        if (port_flush(&a->ports[i]) && vg_part_connected(&a->part))
+            host_lost(a, "legacy NIC register access failed");
     for (unsigned i = 0; i < a->nports; i++) {
         struct vg_port *p = &a->ports[i];
 
-        if (port_flush(p) && vg_part_connected(&a->part))
-            host_lost(a, "legacy NIC register access failed");
         tap_idx[i] = nic_idx[i] = -1;
         if (!p->held) {
             tap_idx[i] = (int)n;
@@ -673,6 +669,13 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
         if (p->more)
             wait = 0;
     }
+    if (vg_part_connected(&a->part)) {
+        part_idx = (int)n;
+        pf[n++] = (struct pollfd){ .fd = vg_part_fd(&a->part),
+                                   .events = POLLIN };
+    } else if (wait < 0 || now + (uint64_t)wait > a->next_try_ms) {
+        wait = a->next_try_ms > now ? (int)(a->next_try_ms - now) : 0;
+    }
     if (vg_part_connected(&a->part) &&
         (wait < 0 || wait > VG_AGENT_HOUSEKEEPING_MS))
         wait = VG_AGENT_HOUSEKEEPING_MS;
@@ -685,7 +688,8 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
     for (unsigned i = 0; i < nctl; i++)
         if (pf[i].revents & POLLIN)
             on_control(a, pf[i].fd);
-    if (part_idx >= 0 && (pf[part_idx].revents & (POLLIN | POLLHUP | POLLERR)))
+    if (part_idx >= 0 && vg_part_connected(&a->part) &&
+        (pf[part_idx].revents & (POLLIN | POLLHUP | POLLERR)))
         on_partition(a);
 
     for (unsigned i = 0; i < a->nports; i++) {
