@@ -33,6 +33,7 @@
     X(drop_rx_tap_error, "host frames dropped: TAP write failed")             \
     X(drop_rx_size, "host frames dropped: too large to re-tag")               \
     X(host_signals, "signals sent to the host (eventfd writes)")              \
+    X(host_signal_errors, "signal writes that failed (EAGAIN: retried)")      \
     X(host_wakeups, "signals (legacy: interrupts) received from the host")    \
     X(missed_signals, "ring work found by a timeout, not a signal")           \
     X(ring_errors, "host-to-guest ring violations (channel reset)")           \

@@ -572,10 +572,21 @@ void vg_nic_flush(struct vg_nic *n)
         n->sig_pending = true;
     if (!n->sig_pending)
         return;
-    n->sig_pending = false;
-    if (n->ch.to_host_fd >= 0 &&
-        write(n->ch.to_host_fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+    if (n->ch.to_host_fd < 0) {
+        n->sig_pending = false;
+        return;
+    }
+    if (write(n->ch.to_host_fd, &one, sizeof(one)) == (ssize_t)sizeof(one)) {
+        n->sig_pending = false;
         VG_CNT_INC(n->cnt, host_signals);
+        return;
+    }
+    VG_CNT_INC(n->cnt, host_signal_errors);
+    /* EAGAIN: the eventfd's counter would overflow (the host, which
+     * shares it, filled it): still owed, the next flush tries again.
+     * Anything else will not get better by retrying. */
+    if (errno != EAGAIN)
+        n->sig_pending = false;
 }
 
 /* ---- introspection ---------------------------------------------------------------------- */
