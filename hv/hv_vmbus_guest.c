@@ -302,12 +302,20 @@ int hv_vmbus_guest_gpadl_teardown(struct hv_vmbus_guest *g, uint32_t relid,
     struct hv_chan_msg m = { .type = HV_MSG_GPADL_TEARDOWN };
     struct guest_gpadl *gp = find_gpadl(g, id);
 
+    int rc;
+
     if (!gp || gp->tearing)
         return -ENOENT;
+    /* State changes here are set before the send (its answer must find
+     * them) and undone when it fails: the host heard nothing, and the
+     * request may be retried. */
     gp->tearing = true;
     m.u.gpadl_teardown.child_relid = relid;
     m.u.gpadl_teardown.gpadl = id;
-    return gsend(g, &m);
+    rc = gsend(g, &m);
+    if (rc)
+        gp->tearing = false;
+    return rc;
 }
 
 int hv_vmbus_guest_open(struct hv_vmbus_guest *g, uint32_t relid,
@@ -316,16 +324,25 @@ int hv_vmbus_guest_open(struct hv_vmbus_guest *g, uint32_t relid,
 {
     struct hv_chan_msg m = { .type = HV_MSG_OPENCHANNEL };
     struct hv_vmbus_guest_offer *o = find_offer(g, relid);
+    int status, rc;
+    uint32_t prev_openid;
 
     if (!o)
         return -ENOENT;
+    status = o->open_status;
+    prev_openid = o->openid;
     o->open_status = -EINPROGRESS;
     o->openid = openid;
     m.u.open.child_relid = relid;
     m.u.open.openid = openid;
     m.u.open.ring_gpadl = ring_gpadl;
     m.u.open.downstream_offset = downstream_offset;
-    return gsend(g, &m);
+    rc = gsend(g, &m);
+    if (rc) {
+        o->open_status = status;
+        o->openid = prev_openid;
+    }
+    return rc;
 }
 
 int hv_vmbus_guest_open_status(const struct hv_vmbus_guest *g, uint32_t relid)
@@ -347,10 +364,15 @@ static int send_relid(struct hv_vmbus_guest *g, uint32_t type, uint32_t relid)
 int hv_vmbus_guest_close(struct hv_vmbus_guest *g, uint32_t relid)
 {
     struct hv_vmbus_guest_offer *o = find_offer(g, relid);
+    int status = o ? o->open_status : -ENOENT;
+    int rc;
 
     if (o)
         o->open_status = -ENOENT;
-    return send_relid(g, HV_MSG_CLOSECHANNEL, relid);
+    rc = send_relid(g, HV_MSG_CLOSECHANNEL, relid);
+    if (o && rc) /* not sent: the host still has it open */
+        o->open_status = status;
+    return rc;
 }
 
 int hv_vmbus_guest_relid_released(struct hv_vmbus_guest *g, uint32_t relid)
@@ -358,16 +380,22 @@ int hv_vmbus_guest_relid_released(struct hv_vmbus_guest *g, uint32_t relid)
     struct hv_vmbus_guest_offer *o = find_offer(g, relid);
     int rc = send_relid(g, HV_MSG_RELID_RELEASED, relid);
 
-    if (o) { /* forget it: the host will reuse nothing, but keep it tidy */
+    /* Forgotten once the host was told (the host will reuse nothing, but
+     * keep it tidy); kept otherwise, so that the release can be retried. */
+    if (o && rc == 0)
         *o = g->offers[--g->noffers];
-    }
     return rc;
 }
 
 int hv_vmbus_guest_unload(struct hv_vmbus_guest *g)
 {
     struct hv_chan_msg m = { .type = HV_MSG_UNLOAD };
+    enum hv_vmbus_guest_state prev = g->state;
+    int rc;
 
     g->state = HV_GUEST_UNLOADING;
-    return gsend(g, &m);
+    rc = gsend(g, &m);
+    if (rc)
+        g->state = prev;
+    return rc;
 }

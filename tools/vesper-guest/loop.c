@@ -482,11 +482,13 @@ static void host_lost(struct vg_agent *a, const char *why)
 }
 
 /* Offers the host withdrew that none of our NICs had open: tell the host
- * it may forget them (RELID_RELEASED), as any guest would. */
-static void release_rescinded(struct vg_agent *a)
+ * it may forget them (RELID_RELEASED), as any guest would.  0 or the
+ * error of a send that failed (the offer is kept). */
+static int release_rescinded(struct vg_agent *a)
 {
     struct hv_vmbus_guest *vb = hv_part_guest_vmbus(a->part.pg);
     unsigned i = 0;
+    int rc;
 
     while (i < hv_vmbus_guest_offer_count(vb)) {
         const struct hv_vmbus_guest_offer *o = hv_vmbus_guest_offer_at(vb, i);
@@ -501,8 +503,11 @@ static void release_rescinded(struct vg_agent *a)
             continue;
         }
         /* The offer leaves the list (the last one takes its place). */
-        (void)hv_vmbus_guest_relid_released(vb, relid);
+        rc = hv_vmbus_guest_relid_released(vb, relid);
+        if (rc)
+            return rc;
     }
+    return 0;
 }
 
 /* Acts on the VMBus state the partition's channel messages changed:
@@ -521,7 +526,10 @@ static void after_channel_msgs(struct vg_agent *a)
             port_close(p, true);
         }
     }
-    release_rescinded(a);
+    if (release_rescinded(a)) {
+        host_lost(a, "host went away");
+        return;
+    }
     rc = open_offered(a);
     if (rc == -ECONNRESET)
         host_lost(a, "host went away");

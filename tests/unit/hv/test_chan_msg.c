@@ -14,6 +14,10 @@
  *    IC(3.0) → UNLOAD → IC(0.13) sequence.
  *  * a (connection state × message type) table: only the cells of the
  *    dispatch table are accepted, all others are counted and refused.
+ *  * a guest request whose send fails leaves the guest's state as it was
+ *    (GPADL not tearing, channel still open / still closed, rescinded
+ *    offer kept, not UNLOADING), so it can be retried (bug: the state was
+ *    changed before the send and never rolled back).
  *  * a violation closes that channel only; teardown of an in-use ring GPADL
  *    is deferred until close; 10^4 create/open/close/teardown cycles leave
  *    the GPADL count at its baseline (TESTS.md A.28).
@@ -250,6 +254,7 @@ struct pair {
     unsigned opens, closes;
     int refuse_open;
     unsigned torndown;
+    int fail_send; /* guest sends fail with this (negative) when set */
 };
 
 static int host_send(void *ctx, const void *msg, size_t size)
@@ -261,6 +266,8 @@ static int host_send(void *ctx, const void *msg, size_t size)
 static int guest_send(void *ctx, const void *msg, size_t size)
 {
     struct pair *p = ctx;
+    if (p->fail_send)
+        return p->fail_send;
     return send(p->sv[1], msg, size, 0) == (ssize_t)size ? 0 : -EIO;
 }
 
@@ -862,6 +869,61 @@ static void test_signal_storm_coalesces(void **state)
     pair_free(p);
 }
 
+/* Bug (review): hv_vmbus_guest changed its state before the send and
+ * kept it when the send failed: a GPADL stayed "tearing" (a retry was
+ * refused -ENOENT, its status read -EINPROGRESS forever), a channel read
+ * closed while the host still had it open, an open read in progress with
+ * no OPENCHANNEL sent, a rescinded offer was forgotten before the host
+ * heard RELID_RELEASED, and the connection stayed UNLOADING. */
+static void test_send_failure_rolls_back(void **state)
+{
+    struct pair *p = pair_new(NULL, 0);
+    struct gchan gc = { 0 };
+    uint32_t r1, r2;
+    (void)state;
+
+    r1 = add_netvsc(p, 1);
+    r2 = add_netvsc(p, 2);
+    assert_int_equal(hv_vmbus_guest_connect(p->g), 0);
+    pump(p);
+    assert_int_equal(hv_vmbus_guest_state(p->g), HV_GUEST_READY);
+    assert_int_equal(guest_open(p, r1, 0, 4, &gc), 0);
+
+    p->fail_send = -EPIPE;
+    /* GPADL teardown */
+    assert_int_equal(hv_vmbus_guest_gpadl_teardown(p->g, r1, gc.gpadl),
+                     -EPIPE);
+    assert_int_equal(hv_vmbus_guest_gpadl_status(p->g, gc.gpadl), 0);
+    /* CLOSECHANNEL */
+    assert_int_equal(hv_vmbus_guest_close(p->g, r1), -EPIPE);
+    assert_int_equal(hv_vmbus_guest_open_status(p->g, r1), 0);
+    /* OPENCHANNEL (of the other offer) */
+    assert_int_equal(hv_vmbus_guest_open(p->g, r2, 0x78, gc.gpadl, 4),
+                     -EPIPE);
+    assert_int_equal(hv_vmbus_guest_open_status(p->g, r2), -ENOENT);
+    /* RELID_RELEASED of a rescinded offer */
+    p->fail_send = 0;
+    assert_int_equal(hv_vmbus_host_rescind(p->h, r2), 0);
+    pump(p);
+    p->fail_send = -EPIPE;
+    assert_int_equal(hv_vmbus_guest_relid_released(p->g, r2), -EPIPE);
+    assert_int_equal(hv_vmbus_guest_offer_count(p->g), 2);
+    /* UNLOAD */
+    assert_int_equal(hv_vmbus_guest_unload(p->g), -EPIPE);
+    assert_int_equal(hv_vmbus_guest_state(p->g), HV_GUEST_READY);
+
+    /* each one succeeds when retried */
+    p->fail_send = 0;
+    assert_int_equal(hv_vmbus_guest_relid_released(p->g, r2), 0);
+    assert_int_equal(hv_vmbus_guest_offer_count(p->g), 1);
+    guest_close(p, &gc);
+    assert_int_equal(hv_vmbus_guest_unload(p->g), 0);
+    pump(p);
+    assert_int_equal(hv_vmbus_guest_state(p->g), HV_GUEST_IDLE);
+    assert_int_equal(hv_vmbus_host_stats(p->h)->bad_msg, 0);
+    pair_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -874,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_gpadl_messages),
         cmocka_unit_test(test_isolation_and_repetition),
         cmocka_unit_test(test_signal_storm_coalesces),
+        cmocka_unit_test(test_send_failure_rolls_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
