@@ -676,10 +676,15 @@ int hv_part_guest_open_chan(struct hv_part_guest *pg, uint32_t relid,
     if (rc == 0)
         rc = pump_until(pg, timeout_ms, open_done, &relid);
     if (rc == 0) {
-        /* Remembered for close: the pages go back after TORNDOWN. */
+        /* A record still open for this relid is one whose close failed
+         * (CLOSECHANNEL not sent); the host let this open through, so it
+         * no longer uses that ring GPADL: tear it down (its pages go back
+         * at TORNDOWN) rather than overwrite the record and leak them. */
         r = ring_find(pg, RING_OPEN, relid);
-        if (!r)
-            r = ring_find(pg, RING_FREE, 0);
+        if (r)
+            (void)ring_release(pg, relid, r->gpadl, r->gpa, r->size);
+        /* Remembered for close: the pages go back after TORNDOWN. */
+        r = ring_find(pg, RING_FREE, 0);
         if (r)
             *r = (struct guest_ring){ .state = RING_OPEN, .relid = relid,
                                       .gpadl = ch->ring_gpadl, .gpa = gpa,
