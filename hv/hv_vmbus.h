@@ -334,8 +334,8 @@ int hv_vmbus_guest_gpadl_create(struct hv_vmbus_guest *g, uint32_t relid,
 /* -EINPROGRESS (waiting), 0 (created), -EIO (host refused), -ENOENT. */
 int hv_vmbus_guest_gpadl_status(const struct hv_vmbus_guest *g, uint32_t id);
 /* The requests below return 0, -ENOENT (gpadl_teardown, open: unknown
- * GPADL / offer) or the send error; a request whose send failed leaves the guest's state as it
- * was, so it may be retried. */
+ * GPADL / offer) or the send error; a request whose send failed leaves
+ * the guest's state as it was, so it may be retried. */
 int hv_vmbus_guest_gpadl_teardown(struct hv_vmbus_guest *g, uint32_t relid,
                                   uint32_t id);
 int hv_vmbus_guest_open(struct hv_vmbus_guest *g, uint32_t relid,
