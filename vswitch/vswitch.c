@@ -508,6 +508,18 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     }
     rc = vsw__ethdev_open(sw, p, devargs, em);
     if (rc < 0) {
+        struct vsw_hostif_info info;
+        struct vsa_errmsg ignore;
+
+        /* net_tap says only EINVAL when the name is taken by a veth, a
+         * bridge or someone else's TAP: name the actual fault */
+        if (spec->cls == VSW_PORT_INTERNAL && rc != -ENOMEM &&
+            vsw__hostif_lookup(spec->ifname, &info, &ignore) == 0)
+            rc = vsa_errmsg_set(em, -EEXIST, "interface %s already exists "
+                                "on this host (ifindex %d): a host vNIC is "
+                                "a new TAP that vesperd makes; choose "
+                                "another name or delete that interface",
+                                spec->ifname, info.ifindex);
         vsa_errmsg_prefix(em, "port %s", spec->name);
         goto out_restore;
     }

@@ -124,6 +124,12 @@ expect_err "a TAP port on the host vNIC's interface" 1 \
     port add p3 --switch lab --class dpdk --devargs "net_tap9,iface=$hostif"
 ip link show "$hostif" | grep -q "[<,]UP[,>]" || fail "the host vNIC $hostif went down"
 ctl_ok switch del in1
+# a host vNIC name that a kernel interface (a veth here) already has
+ip link add "vt$VT_ID-x" type veth peer name "vt$VT_ID-y" || fail "veth"
+expect_err "a host vNIC named like an existing veth" 1 \
+    "interface vt$VT_ID-x already exists on this host" \
+    switch add in2 --type internal --host-ifname "vt$VT_ID-x"
+ip link del "vt$VT_ID-x"
 ctl_ok port add v1 --switch lab --class dpdk --devargs "net_vhost5,iface=$TMP/v.sock"
 expect_err "a second vhost-user port on one socket" 1 \
     "port \"v2\": devargs: vhost-user socket \"$TMP/v.sock\" is already used by port \"v1\" (in its devargs)" \
