@@ -230,7 +230,10 @@ forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
         const struct vsw_pkt_meta *pm = &meta[i];
         uint16_t out;
 
-        if (!((pm->skey >> 40) & 1)) { /* never learn a multicast source */
+        uint64_t smac = pm->skey & VSW_FDB_MAC_MASK;
+
+        /* never learn a multicast or an all-zero source (not a station) */
+        if (!((smac >> 40) & 1) && smac != 0) {
             enum vsw_fdb_learn_result r = vsw_fdb_learn_probe(
                 fdb, pm->skey, pm->shash, in->id, now_s, probe);
             if (unlikely(r == VSW_FDB_REFUSED))

@@ -805,7 +805,7 @@ static void test_learning(void **state)
 {
     struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, "sw0");
     struct vsw_fdb_stats st0, st1;
-    struct frame a, b, c, d, e, f, gg, h, i, mc;
+    struct frame a, b, c, d, e, f, gg, h, i, mc, zs;
     struct flist in = { 0 }, exp = { 0 };
 
     (void)state;
@@ -823,18 +823,22 @@ static void test_learning(void **state)
     assert_int_equal(fdb_port_of(1, MAC(1), NULL), g.tp[0].id);
 
     /* Step 2: P5 sends to M1 (learned: P1 only) and to an unknown MAC
-     * (flooded to P1..P4); a frame with a multicast source is forwarded
-     * but its source is never learned. */
+     * (flooded to P1..P4); a frame with a multicast or an all-zero source
+     * (net_null sends those) is forwarded but its source is never
+     * learned. */
     fl_free(&in);
     b = fr_untagged(MAC(1), MAC(5), 46, 2);
     c = fr_untagged(MAC(99), MAC(5), 46, 3);
     mc = fr_untagged(MAC(1), MCAST_SRC, 46, 10);
+    zs = fr_untagged(MAC(1), 0, 46, 11);
     fl_add(&in, &b);
     fl_add(&in, &c);
     fl_add(&in, &mc);
+    fl_add(&in, &zs);
     tp_open(4, "P5", m_access(1), 0, &in);
     step();
     assert_int_equal(fdb_port_of(1, MCAST_SRC, NULL), -1);
+    assert_int_equal(fdb_port_of(1, 0, NULL), -1);
 
     /* Step 3: P6 broadcasts from M6, then sends to M6 from the same port:
      * the second frame is dropped as same_port. */
@@ -879,13 +883,13 @@ static void test_learning(void **state)
 
     /* Golden outputs. */
     {
-        const struct frame *p1[] = { &b, &c, &mc, &d, &f };
+        const struct frame *p1[] = { &b, &c, &mc, &zs, &d, &f };
         const struct frame *p2[] = { &a, &c, &d, &f };
         const struct frame *p5[] = { &d, &f, &i };
         const struct frame *p6[] = { &f };
         const struct frame *p7[] = { &h };
 
-        for (unsigned k = 0; k < 5; k++)
+        for (unsigned k = 0; k < 6; k++)
             fl_add(&exp, p1[k]);
         expect_out(0, &exp);
         fl_free(&exp);
