@@ -228,9 +228,8 @@ forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         const struct vsw_pkt_meta *pm = &meta[i];
-        uint16_t out;
-
         uint64_t smac = pm->skey & VSW_FDB_MAC_MASK;
+        uint16_t out;
 
         /* never learn a multicast or an all-zero source (not a station) */
         if (!((smac >> 40) & 1) && smac != 0) {
