@@ -302,8 +302,11 @@ out:
                               atomic_load_explicit(&np->out_progress,
                                                    memory_order_relaxed) + 1,
                               memory_order_relaxed);
-    link = vspn_vsp_has_recv_buf(np->vsp) && vspn_vsp_link(np->vsp) &&
-           connected;
+    /* up only while the guest can take frames: a receive buffer and an
+     * initialised RNDIS device (not before INITIALIZE, not after HALT) */
+    link = vspn_vsp_has_recv_buf(np->vsp) &&
+           vspn_vsp_rndis_state(np->vsp) == VSPN_RNDIS_INITIALIZED &&
+           vspn_vsp_link(np->vsp) && connected;
     /* stored only when it changes: the control thread reads that line */
     if (atomic_load_explicit(&np->link, memory_order_relaxed) != link)
         atomic_store(&np->link, link);

@@ -793,6 +793,45 @@ static void test_detach_counts_staged(void **state)
     rig_down(&r);
 }
 
+/* The port's link is up only while the guest can take frames: a receive
+ * buffer alone is not enough (before RNDIS INITIALIZE the VSP drops what
+ * the switch sends, h2g_not_ready), and RNDIS HALT takes it down again.
+ * Regression test: the link went up with the receive buffer. */
+static void test_link_follows_rndis(void **state)
+{
+    struct vspn_nvsp_msg m;
+    uint8_t msg[64];
+    int n;
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic9", 0x09, true);
+    guest_init_ndis(r.gout, 1);
+    assert_int_equal(pass(r.np), 0);
+    guest_reply(r.gin, 1, &m, 0);
+    (void)give_recv_buf(&r, 3, &m);
+    vsw_tick(g.sw);
+    assert_false(vsw_port_link_up(r.port));
+
+    n = vspn_rndis_encode_init(msg, sizeof(msg), 1, 0x4000);
+    assert_true(n > 0);
+    guest_rndis(&r.p, r.gout, 4, VSPN_NVSP_CHANNEL_CONTROL,
+                BUF_PAGE + BUF_PAGES, msg, (uint32_t)n);
+    assert_int_equal(pass(r.np), 0);
+    vsw_tick(g.sw);
+    assert_true(vsw_port_link_up(r.port));
+
+    n = vspn_rndis_encode_halt(msg, sizeof(msg), 2);
+    assert_true(n > 0);
+    guest_rndis(&r.p, r.gout, 5, VSPN_NVSP_CHANNEL_CONTROL,
+                BUF_PAGE + BUF_PAGES, msg, (uint32_t)n);
+    assert_int_equal(pass(r.np), 0);
+    assert_int_equal(vsp_stat(r.np, "rndis_ctrl"), 2);
+    vsw_tick(g.sw);
+    assert_false(vsw_port_link_up(r.port));
+    rig_down(&r);
+}
+
 /* NVSP, a receive buffer, RNDIS INITIALIZE: the guest may send frames.
  * What the host answered is read off the guest's ring. */
 static void rndis_up(struct rig *r)
@@ -1331,6 +1370,7 @@ int main(void)
         cmocka_unit_test(test_violation_posted),
         cmocka_unit_test(test_lcore_serves),
         cmocka_unit_test(test_connected),
+        cmocka_unit_test(test_link_follows_rndis),
         cmocka_unit_test(test_detach_counts_staged),
         cmocka_unit_test(test_service_byte_budget),
         cmocka_unit_test(test_open_oom),
