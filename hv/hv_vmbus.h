@@ -86,10 +86,11 @@
  * host carries its own log budget, HV_VMBUS_LOG_VM_BURST lines per
  * HV_VMBUS_LOG_PERIOD_S seconds, which its channels' rings share, and every
  * line also needs a token from the budget of all hosts of the process
- * together (HV_VMBUS_LOG_ALL_BURST per period): a VM that floods silences
- * only itself, and a thousand of them cannot flood the log (vsa_log.h,
- * VSA_LOG_RL2).  Suppressed lines are reported per budget ("vm NAME: N
- * similar messages suppressed").
+ * together (HV_VMBUS_LOG_ALL_BURST per period; a broken ring's line from
+ * hv_ring.c's budget of all rings instead, 20 per 10 s): a VM that floods
+ * silences only itself, and a thousand of them cannot flood the log
+ * (vsa_log.h, VSA_LOG_RL2).  Suppressed lines are reported per budget
+ * ("vm NAME: N similar messages suppressed", "all rings: ...").
  *
  * Thread-safety
  * -------------

@@ -348,8 +348,8 @@ int vsw__lcore_main(void *arg)
             atomic_load_explicit(&sw->snap, memory_order_acquire);
         uint32_t now_s = vsw__now_s(sw);
 
-        /* Poll again the ports that returned a full burst (at most
-         * VSW_RX_ROUNDS times) before flushing the partly filled buffers:
+        /* Poll again the ports that returned a full burst (VSW_RX_ROUNDS
+         * polls in all) before flushing the partly filled buffers:
          * under load their tx bursts are then larger and each device's tx
          * call costs less per frame.  Ports that returned less wait for
          * the next loop, so idle ports cost one poll per loop (a trunk

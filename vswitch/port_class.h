@@ -3,14 +3,16 @@
  * port_class.h — plugging another kind of port into the switch.
  *
  * The dpdk, internal and uplink classes are ethdevs and live in vswitch/.
- * Port classes whose device is not an ethdev (the synthetic NIC of
- * vsp-net/, later the emulated 21140) implement these operations and open
+ * Port classes whose device is not an ethdev (the synthetic NIC and the
+ * emulated 21140 of vsp-net/) implement these operations and open
  * their port with vsw_port_open_class(); the pipeline then treats them
  * like any other port (VLAN modes, FDB, counters, capture).
  *
- * Thread-safety: rx_burst and tx_burst run on the datapath lcore that polls
- * the port (lcore_idx is its index, 0..n-1) and must not block, allocate
- * outside the given pool, or log; link_get and close run on the control
+ * Thread-safety: rx_burst runs on the datapath lcore that polls the port;
+ * tx_burst on whichever lcore forwarded the frames, so on several at once
+ * when there are several lcores (lcore_idx is the caller's index, 0..n-1:
+ * one tx queue per lcore, or a lock).  Neither may block, allocate outside
+ * the given pool, or log; link_get and close run on the control
  * thread.  close is called only after no published configuration names the
  * port and an RCU grace period has passed, so no lcore is inside rx/tx.
  * This is the one vswitch header besides the datapath's own that includes

@@ -1175,8 +1175,8 @@ void vsw_tick(struct vsw *sw)
         if (!atomic_load(&p->link_up))
             flush_down_port(sw, p);
     }
-    /* Aging: each tick sweeps a bounded slice of one switch's table so the
-     * control thread never does O(table) work at once. */
+    /* Aging: each tick sweeps a bounded slice of every switch's table so
+     * the control thread never does O(table) work at once. */
     for (uint32_t i = 0; i < sw->n_switches; i++) {
         struct vsw_fdb *fdb = sw->switches[i].fdb;
         uint32_t slots = vsw_fdb_capacity_slots(fdb);
