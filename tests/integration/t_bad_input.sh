@@ -225,5 +225,18 @@ done
 [ ${#accepted[@]} -eq 0 ] ||
     fail "vesperd --check accepted the config cut at byte(s) ${accepted[*]}"
 ok "vesperd --check refuses the config cut at each of $n_off offsets"
+
+# --check on a file that is not there (a typo) fails: vesperd would start on
+# the defaults, but the file named was not validated.  It used to print
+# "PATH: valid" and exit 0.
+out=$("$VESPERD" --check --config "$TMP/no-such.json" 2>&1)
+rc=$?
+assert_eq "$rc" 1 "vesperd --check on a missing file exits 1"
+assert_contains "$out" "$TMP/no-such.json: no such file" "--check says the file does not exist"
+assert_not_contains "$out" "valid" "--check does not call a missing file valid"
+out=$("$VESPERD" --check --config "$TMP/truncated.json" 2>&1)
+assert_not_contains "$out" "refusing to start" "--check only checks: it does not say it refuses to start"
+out=$("$VESPERD" --check --config "$VT_CONFIG" 2>&1)
+assert_eq "$?:$out" "0:$VT_CONFIG: valid" "--check on the running vesperd's file"
 vesperd_alive || fail "the running vesperd died"
 ok "the running vesperd is unaffected"

@@ -243,6 +243,19 @@ int main(int argc, char **argv)
     /* The configuration is checked before DPDK starts: a damaged file
      * must stop us without touching anything. */
     rc = ctl_store_load(d.config_path, &doc, &em);
+    if (check_only) {
+        /* --check validates the file it is given: a missing one (a typo)
+         * is not valid, though vesperd would start on the defaults.  em
+         * names the file first ("PATH: no such file", "PATH: damaged:
+         * ...", "PATH: invalid configuration: ..."). */
+        if (rc < 0) {
+            fprintf(stderr, "%s\n", em.msg);
+            return 1;
+        }
+        printf("%s: valid\n", d.config_path);
+        json_decref(doc);
+        return 0;
+    }
     if (rc == -ENOENT) {
         doc = ctl_default_config();
         VSA_LOG(INFO, "%s does not exist; starting from the default "
@@ -250,11 +263,6 @@ int main(int argc, char **argv)
     } else if (rc < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
         return 1;
-    }
-    if (check_only) {
-        printf("%s: valid\n", d.config_path);
-        json_decref(doc);
-        return 0;
     }
     /* One vesperd per configuration file and per VM socket directory
      * (the control socket's is taken with the NIC state directory, by
