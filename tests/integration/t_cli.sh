@@ -135,6 +135,9 @@ expect_err "a second vhost-user port on one socket" 1 \
     "port \"v2\": devargs: vhost-user socket \"$TMP/v.sock\" is already used by port \"v1\" (in its devargs)" \
     port add v2 --switch lab --class dpdk --devargs "net_vhost6,iface=$TMP/v.sock"
 ctl_ok port del v1
+expect_err "switch del with a port and a VM NIC attached" 1 \
+    "switch \"lab\" still has ports attached (p0, p1, vm1.n0); delete them first: a port with 'vesperctl port del PORT' (RPC port.del), a VM NIC with 'vesperctl vm nic del VM NIC' (RPC vm.nic.del) or its VM with 'vesperctl vm del VM'" \
+    switch del lab
 expect_err "fdb show of a port that does not exist" 1 \
     "port \"nope\" does not exist" fdb show lab --port nope
 expect_err "fdb flush of a port on another switch" 1 \

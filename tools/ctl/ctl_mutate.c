@@ -562,7 +562,7 @@ static int m_switch_del(struct mctx *m)
     const char *removed[CTL_MAX_PORTS];
     size_t n_removed = 0, n_fdb = 0;
     char busy[256] = "";
-    size_t busy_len = 0;
+    size_t busy_len = 0, n_dpdk = 0, n_nics = 0;
     int s, rc;
 
     if ((rc = want_switch(m, "name", &s)) < 0)
@@ -573,16 +573,28 @@ static int m_switch_del(struct mctx *m)
         if (port->switch_idx != (uint32_t)s ||
             (port->cls != CTL_PORT_DPDK && !ctl_port_is_vm_nic(port)))
             continue;
+        if (ctl_port_is_vm_nic(port))
+            n_nics++;
+        else
+            n_dpdk++;
         if (busy_len < sizeof(busy))
             busy_len += (size_t)snprintf(busy + busy_len,
                                          sizeof(busy) - busy_len, "%s%s",
                                          busy_len ? ", " : "", port->name);
     }
+    /* How to delete each kind, worded for both clients (the vesperctl
+     * command, then the method): port.del refuses a VM NIC. */
     if (busy[0])
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_RULE,
                                "switch \"%s\" still has ports attached (%s); "
-                               "delete them first", cfg->switches[s].name,
-                               busy);
+                               "delete them first: %s%s%s",
+                               cfg->switches[s].name, busy,
+                               n_dpdk ? "a port with 'vesperctl port del "
+                                        "PORT' (RPC port.del)" : "",
+                               n_dpdk && n_nics ? ", " : "",
+                               n_nics ? "a VM NIC with 'vesperctl vm nic del "
+                                        "VM NIC' (RPC vm.nic.del) or its VM "
+                                        "with 'vesperctl vm del VM'" : "");
 
     /* Backwards, so that the remaining indexes stay valid. */
     for (uint32_t i = cfg->n_fdb_static; i-- > 0;)

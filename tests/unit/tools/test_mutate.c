@@ -333,7 +333,9 @@ static void test_switch_del(void **state)
     json_decref(d);
 
     mutate_fail(doc, "switch.del", "{'name':'priv'}", CTL_RPC_RULE,
-                "switch \"priv\" still has ports attached (p1, p2)");
+                "switch \"priv\" still has ports attached (p1, p2); delete "
+                "them first: a port with 'vesperctl port del PORT' (RPC "
+                "port.del)");
     mutate_fail(doc, "switch.del", "{'name':'nope'}", CTL_RPC_NOT_FOUND,
                 "switch \"nope\" does not exist");
     mutate_fail(doc, "switch.del", NULL, CTL_RPC_INVALID_PARAMS,
@@ -1016,9 +1018,15 @@ static void test_vm_ports(void **state)
                 "'access','vid':21}}", CTL_RPC_RULE,
                 "in VLAN 20 on port \"vm1.eth0\" needs the port in VLAN 20");
     mutate_fail(doc, "switch.del", "{'name':'priv'}", CTL_RPC_RULE,
-                "switch \"priv\" still has ports attached (p1, vm1.eth0)");
+                "switch \"priv\" still has ports attached (p1, vm1.eth0); "
+                "delete them first: a port with 'vesperctl port del PORT' "
+                "(RPC port.del), a VM NIC with 'vesperctl vm nic del VM NIC' "
+                "(RPC vm.nic.del) or its VM with 'vesperctl vm del VM'");
+    /* only VM NICs: no port.del hint (port.del refuses a VM NIC) */
     mutate_fail(doc, "switch.del", "{'name':'ext'}", CTL_RPC_RULE,
-                "switch \"ext\" still has ports attached (vm1.eth1)");
+                "switch \"ext\" still has ports attached (vm1.eth1); delete "
+                "them first: a VM NIC with 'vesperctl vm nic del VM NIC' "
+                "(RPC vm.nic.del) or its VM with 'vesperctl vm del VM'");
     /* the same for a legacy NIC's port */
     {
         json_t *d1 = mutate_ok(doc, "vm.nic.add", "{'vm':'vm2','name':'tu',"
