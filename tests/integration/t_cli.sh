@@ -138,6 +138,10 @@ ctl_ok port del v1
 expect_err "switch del with a port and a VM NIC attached" 1 \
     "switch \"lab\" still has ports attached (p0, p1, vm1.n0); delete them first: a port with 'vesperctl port del PORT' (RPC port.del), a VM NIC with 'vesperctl vm nic del VM NIC' (RPC vm.nic.del) or its VM with 'vesperctl vm del VM'" \
     switch del lab
+# port show's fdb_entries counts static entries too, as switch show's does
+assert_eq "$(ctl_json port show p1 | jq .fdb_entries)" \
+    "$(ctl_json fdb show lab | jq '[.entries[] | select(.port == "p1")] | length')" \
+    "port show p1: fdb_entries counts its static entry, as fdb show lists it"
 expect_err "fdb show of a port that does not exist" 1 \
     "port \"nope\" does not exist" fdb show lab --port nope
 expect_err "fdb flush of a port on another switch" 1 \

@@ -282,6 +282,31 @@ static json_t *doc_port(struct vd *d, const struct ctl_port *cp)
     return r;
 }
 
+struct port_fdb_count {
+    uint16_t port;
+    json_int_t n;
+};
+
+static int port_fdb_count_cb(const struct vsw_fdb_entry *en, void *arg)
+{
+    struct port_fdb_count *c = arg;
+
+    if (en->port == c->port)
+        c->n++;
+    return 0;
+}
+
+/* The port's entries in its switch's MAC table, learned and static, as
+ * switch.show's fdb_entries counts the switch's (vsw_fdb_port_count counts
+ * only the learned ones, which the learn limit bounds). */
+static json_int_t port_fdb_entries(struct vsw_fdb *fdb, uint16_t port)
+{
+    struct port_fdb_count c = { port, 0 };
+
+    vsw_fdb_walk(fdb, port_fdb_count_cb, &c);
+    return c.n;
+}
+
 static json_t *m_port_show(struct vd *d, json_t *params,
                            struct ctl_rpc_err *e)
 {
@@ -317,7 +342,7 @@ static json_t *m_port_show(struct vd *d, json_t *params,
     }
     json_object_set_new(r, "mac", json_string(vsa_mac_format(&m, mac)));
     json_object_set_new(r, "fdb_entries",
-        json_integer(fdb && vp ? vsw_fdb_port_count(fdb, vsw_port_id(vp))
+        json_integer(fdb && vp ? port_fdb_entries(fdb, vsw_port_id(vp))
                                : 0));
     return r;
 }
