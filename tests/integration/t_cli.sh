@@ -171,3 +171,22 @@ else
 fi
 wait_for "ctl switch show tmo" 5 || fail "the switch whose switch add timed out was not created"
 ok "the switch whose switch add timed out (exit $rc) exists"
+
+# --- a hand-written port: no vlan, no learn_limit, a device that is absent
+stop_vesperd
+cat >"$VT_CONFIG" <<'JSON'
+{ "version": 1,
+  "switches": [ { "name": "hw", "type": "private" } ],
+  "ports": [ { "name": "hand", "switch": "hw", "class": "dpdk",
+               "devargs": "net_bogus0" } ],
+  "fdb_static": [] }
+JSON
+start_vesperd --vm-dir "$TMP/vm"
+show=$(ctl_json port show hand)
+why=$(jq -r '.device_absent // empty' <<<"$show")
+want="device 'net_bogus0' could not be created: no DPDK driver or bus knows that name (a virtual device is net_<driver><n>, e.g. net_af_packet0,iface=eth1; a PCI device is its address, bound to vfio-pci)"
+# the reason whole (it was cut at 191 bytes, "...is its address, ")
+assert_contains "$why" "$want" "port show --json: device_absent is the whole reason"
+out=$(ctl port show hand) || fail "port show hand failed"
+assert_contains "$out" "$want" "port show: the device_absent line is whole"
+assert_contains "$(cat "$TMP/vesperd.log")" "$want" "the log gives the whole reason"

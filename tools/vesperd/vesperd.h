@@ -31,7 +31,7 @@
 #define VD_DEFAULT_CONFIG "/var/lib/vesper/config.json"
 #define VD_DEFAULT_SOCKET "/run/vesper/vesperd.sock"
 #define VD_VERSION "0.1.0"
-#define VD_ABSENT_MSG 192
+#define VD_ABSENT_MSG VSA_ERRMSG_SIZE /* the whole of the open error (em.msg) */
 #define VD_RETRY_S 5       /* absent port devices are tried this often */
 
 struct vd {
