@@ -18,6 +18,9 @@
 #    switch; a client's long name is cut in a message, saying so.
 #  * A --timeout that expires (exit 3) says that the change may still have
 #    been applied, and it is.
+#  * A hand-written port (no vlan, no learn_limit, a device that is not
+#    there): port show has every line, the defaults in effect, "mac: -",
+#    and device_absent gives the whole reason, as the log does.
 . "$(dirname "$0")/lib.sh"
 
 # same ACTUAL EXPECTED MSG: assert_eq for long values (logs their length
@@ -190,3 +193,12 @@ assert_contains "$why" "$want" "port show --json: device_absent is the whole rea
 out=$(ctl port show hand) || fail "port show hand failed"
 assert_contains "$out" "$want" "port show: the device_absent line is whole"
 assert_contains "$(cat "$TMP/vesperd.log")" "$want" "the log gives the whole reason"
+# every documented line, defaults for what the file leaves out
+assert_eq "$(cut -d: -f1 <<<"$out" | tr '\n' ' ')" \
+    "name switch class devargs mac vlan vlan_summary learn_limit link device_absent fdb_entries " \
+    "port show of a hand-written port: vlan and learn_limit lines are there"
+assert_eq "$(grep -E '^(vlan|learn_limit|mac):' <<<"$out" | tr -s ' ' | tr '\n' '|')" \
+    "mac: -|vlan: access 1|learn_limit: 0|" \
+    "port show: the default VLAN and learn limit; no fake MAC for a port without a device"
+assert_eq "$(jq -c '[.vlan, .learn_limit, .mac]' <<<"$show")" \
+    '[{"mode":"access","vid":1},0,null]' "port show --json: the same"

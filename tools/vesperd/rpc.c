@@ -329,6 +329,20 @@ static json_t *m_port_show(struct vd *d, json_t *params,
     struct vsa_mac m = vp ? vsw_port_mac(vp) : cp->mac;
     struct vsw_fdb *fdb = vsw_switch_fdb(d->vsw,
                                          d->cfg->switches[cp->switch_idx].name);
+    /* A hand-written port may leave out vlan and learn_limit (they have
+     * defaults, config.md): show the values in effect, so that port show
+     * has every line its documentation lists. */
+    if (!json_object_get(r, "vlan")) {
+        json_t *v = ctl_vlan_to_json(&cp->vlan);
+
+        if (!v || json_object_set_new(r, "vlan", v) < 0) {
+            json_decref(r);
+            return NULL;
+        }
+    }
+    if (!json_object_get(r, "learn_limit"))
+        json_object_set_new(r, "learn_limit",
+                            json_integer((json_int_t)cp->learn_limit));
     json_object_set_new(r, "vlan_summary", vlan_summary(&cp->vlan));
     if (vp)
         json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
@@ -340,7 +354,10 @@ static json_t *m_port_show(struct vd *d, json_t *params,
             json_object_set_new(r, "device_absent",
                                 json_string(d->absent[i]));
     }
-    json_object_set_new(r, "mac", json_string(vsa_mac_format(&m, mac)));
+    /* no device and no configured MAC (a dpdk port whose device is
+     * absent): null ("-"), not 00:00:00:00:00:00 */
+    json_object_set_new(r, "mac", vsa_mac_is_zero(&m) ? json_null()
+                        : json_string(vsa_mac_format(&m, mac)));
     json_object_set_new(r, "fdb_entries",
         json_integer(fdb && vp ? port_fdb_entries(fdb, vsw_port_id(vp))
                                : 0));
