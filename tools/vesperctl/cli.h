@@ -145,7 +145,7 @@ const char *ctl_cli_cmd_name(const struct ctl_cli_cmd *cmd);
  */
 
 /* Decimal digits only (no sign, no spaces), min <= value <= max.
- * -EINVAL: not a number; -ERANGE: out of range. */
+ * -EINVAL: not a number; -ERANGE: out of range (a negative number too). */
 int ctl_cli_parse_uint(const char *s, uint64_t min, uint64_t max,
                        uint64_t *out, struct vsa_errmsg *em);
 

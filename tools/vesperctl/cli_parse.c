@@ -63,8 +63,10 @@ static int parse_timeout(const char *s, uint32_t *ms, struct vsa_errmsg *em)
     uint64_t whole = 0, frac = 0;
     unsigned frac_digits = 0;
     const char *p = s;
-    bool digits = false;
+    bool digits = false, negative = *p == '-';
 
+    if (negative) /* a number, out of range */
+        p++;
     for (; *p >= '0' && *p <= '9'; p++, digits = true)
         if (whole <= CTL_CLI_MAX_TIMEOUT_MS)
             whole = whole * 10 + (uint64_t)(*p - '0');
@@ -82,7 +84,7 @@ static int parse_timeout(const char *s, uint32_t *ms, struct vsa_errmsg *em)
                               "--timeout: '%.*s' is not a number of seconds",
                               QUOTE_MAX, s);
     whole = whole * 1000 + frac;
-    if (whole == 0 || whole > CTL_CLI_MAX_TIMEOUT_MS)
+    if (negative || whole == 0 || whole > CTL_CLI_MAX_TIMEOUT_MS)
         return vsa_errmsg_set(em, -EINVAL,
                               "--timeout: %.*s is out of range (0.001..%u)",
                               QUOTE_MAX, s, CTL_CLI_MAX_TIMEOUT_MS / 1000);

@@ -33,6 +33,11 @@ int ctl_cli_parse_uint(const char *s, uint64_t min, uint64_t max,
 
     if (!s || !*s)
         return vsa_errmsg_set(em, -EINVAL, "'' is not a number");
+    /* A negative number is a number, only not one allowed here. */
+    if (s[0] == '-' && s[1] && strspn(s + 1, "0123456789") == strlen(s + 1))
+        return vsa_errmsg_set(em, -ERANGE,
+                              "%.*s is out of range (%" PRIu64 "..%" PRIu64 ")",
+                              QUOTE_MAX, s, min, max);
     for (const char *p = s; *p; p++) {
         if (!is_digit(*p))
             return vsa_errmsg_set(em, -EINVAL, "'%.*s' is not a number",

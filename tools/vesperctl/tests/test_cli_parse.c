@@ -110,8 +110,14 @@ static void test_uint_bounds(void **state)
                                         &v, &em), -ERANGE);
     assert_int_equal(ctl_cli_parse_uint("4294967296", 0, UINT32_MAX, &v, &em),
                      -ERANGE);
-    static const char *const not_numbers[] = {"", "-1", "+1", " 1", "1 ",
-                                              "0x10", "1e3", "12a", "1.5"};
+    /* a negative number is out of range, not "not a number" (the audit's
+     * '--fdb-max -1': "'-1' is not a number") */
+    assert_int_equal(ctl_cli_parse_uint("-1", 16, 1048576, &v, &em), -ERANGE);
+    assert_string_equal(em.msg, "-1 is out of range (16..1048576)");
+    assert_int_equal(ctl_cli_parse_uint("-0", 1, 5, &v, &em), -ERANGE);
+    static const char *const not_numbers[] = {"", "-", "--1", "-1x", "+1",
+                                              " 1", "1 ", "0x10", "1e3",
+                                              "12a", "1.5"};
     for (size_t i = 0; i < sizeof(not_numbers) / sizeof(*not_numbers); i++) {
         assert_int_equal(ctl_cli_parse_uint(not_numbers[i], 0, 100, &v, &em),
                          -EINVAL);
@@ -293,7 +299,12 @@ static void test_engine_spellings(void **state)
                   "{\"switch\":\"sw\",\"vlan\":7,"
                   "\"mac\":\"0a:0b:0c:0d:0e:0f\"}");
     /* A value may start with '-' when it is not an option name. */
-    expect_usage("switch set s --aging -5", "'-5' is not a number");
+    expect_usage("switch set s --aging -5", "--aging: -5 is out of range (");
+    expect_usage("switch set s --aging -x", "--aging: '-x' is not a number");
+    expect_usage("switch set s --fdb-max -1",
+                 "--fdb-max: -1 is out of range (16..");
+    expect_usage("port set p --learn-limit -5",
+                 "--learn-limit: -5 is out of range (0..");
     /* --native 0 is "no native VLAN". */
     expect_params("port set p --trunk 1-4094 --native 0", "port.set",
                   "{\"name\":\"p\",\"vlan\":{\"mode\":\"trunk\","
@@ -329,6 +340,10 @@ static void test_engine_errors(void **state)
     expect_usage("--timeout 0 switch list", "--timeout");
     expect_usage("--timeout 1x switch list", "--timeout");
     expect_usage("--timeout 86401 switch list", "--timeout");
+    expect_usage("--timeout -1 switch list",
+                 "--timeout: -1 is out of range (0.001..86400)");
+    expect_usage("--timeout -x switch list",
+                 "--timeout: '-x' is not a number of seconds");
     expect_usage("--json=yes switch list", "--json takes no value");
     expect_usage("switch set s --fdb-max 20 --fdb-max 30",
                  "--fdb-max given twice");
@@ -365,7 +380,7 @@ static void test_engine_errors(void **state)
     expect_usage("port add p --switch s --class internal --ifname "
                  "abcdefghijklmnop", "--ifname");
     expect_usage("capture p -w", "-w needs a value");
-    expect_usage("capture p -w f -c -1", "-c: '-1' is not a number");
+    expect_usage("capture p -w f -c -1", "-c: -1 is out of range (0..");
     expect_usage("capture p -w f --count 4294967296", "--count");
     expect_usage("capture p -w f --snaplen 0", "--snaplen");
     expect_usage("capture p -w f --duration 0", "--duration");
