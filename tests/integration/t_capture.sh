@@ -9,7 +9,8 @@
 # SIGKILL leaves no capture behind, SIGTERM stops one cleanly, and
 # `capture list` / `capture stop PORT` show and end one started elsewhere
 # (whose vesperctl then says so); deleting the port of a running capture
-# ends it, and its vesperctl says why.
+# ends it, and its vesperctl says why; vesperd stopping under a capture
+# leaves its vesperctl with the summary it knows (exit 3).
 . "$(dirname "$0")/lib.sh"
 
 U=vt$VT_ID-u
@@ -284,5 +285,31 @@ assert_eq "$(tshark -r "$TMP/d.pcap" 2>/dev/null | wc -l)" "$n" \
     "d.pcap holds the $n frames, a valid pcap"
 assert_contains "$(cat "$TMP/vesperd.log")" "of port vm2 ended: the port was closed" \
     "vesperd logs why the capture ended"
-kill "$PING_PID"
 vesperd_alive || fail "vesperd died"
+
+# 12. vesperd stops under a running capture (of vm1, whose ping now finds
+# no vm2 and ARPs): vesperctl says the connection closed, then the summary
+# it has from the last status (it printed only the first line), exit 3;
+# vesperd closed the file as a valid pcap with at least those frames
+bg "$TMP/cap-e.out" sh -c 'exec "$0" --socket "$1" capture vm1 -w "$2" 2>"$3"' \
+    "$VESPERCTL" "$VT_SOCK" "$TMP/e.pcap" "$TMP/cap-e.err"
+CAP_PID=$BG_PID
+wait_for '[ "$(stat -c %s "$TMP/e.pcap" 2>/dev/null || echo 0)" -gt 200 ]' 20 ||
+    fail "the capture to e.pcap did not grow"
+sleep 0.3 # a status that counts them
+stop_vesperd
+wait_pid "$CAP_PID" 10
+rc=$?
+cat "$TMP/cap-e.out" "$TMP/cap-e.err"
+assert_eq "$rc" 3 "the capture whose vesperd stopped exits 3"
+err=$(cat "$TMP/cap-e.err")
+assert_contains "$err" "vesperctl: vesperd closed the connection" \
+    "vesperctl says vesperd closed the connection"
+assert_match "$err" \
+    "^vesperctl: capture [0-9]+ of port vm1 to $TMP/e.pcap: at least [0-9]+ frames \\(vesperd's last count" \
+    "and then the capture, its file and the frames it knows of"
+n=$(sed -n 's/.* at least \([0-9]*\) frames.*/\1/p' <<<"$err")
+assert_gt "$n" 0 "vesperctl knew of frames ($n)"
+assert_le "$n" "$(tshark -r "$TMP/e.pcap" 2>/dev/null | wc -l)" \
+    "e.pcap, a valid pcap, holds at least the $n frames"
+kill "$PING_PID"

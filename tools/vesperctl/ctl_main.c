@@ -150,6 +150,27 @@ static void say_why_ended(FILE *err, json_int_t id, const char *port,
                 port);
 }
 
+/* capture.status or capture.stop failed: the reason; and if vesperd is
+ * gone (it stopped or crashed: the connection closed) or stopped
+ * answering, what is known of the capture from the last status.  A vesperd that stops closes the file as a valid pcap
+ * with at least those frames (it may have written more after that status);
+ * one that crashed may not have flushed the last of them.  Returns
+ * call_failed's exit code: the capture did not end as asked. */
+static int capture_lost(FILE *err, int rc, const struct vsa_errmsg *em,
+                        json_int_t id, const char *port, const char *file,
+                        const struct capture_state *st)
+{
+    int exit_code = call_failed(err, rc, em);
+
+    if (exit_code != CTL_EXIT_UNREACHABLE) /* vesperd answered: an error */
+        return exit_code;
+    fprintf(err, "%s: capture %" JSON_INTEGER_FORMAT " of port %s to %s: "
+            "at least %" JSON_INTEGER_FORMAT " frames (vesperd's last count; "
+            "a vesperd that crashed may not have flushed them all)\n", PROG,
+            id, port, file, st->captured);
+    return exit_code;
+}
+
 static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
                        FILE *out, FILE *err)
 {
@@ -202,7 +223,8 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
             break;
         rc = capture_call(c, "capture.status", id, &st, &em);
         if (rc < 0) {
-            exit_code = call_failed(err, rc, &em);
+            exit_code = capture_lost(err, rc, &em, id, port ? port : "",
+                                     file ? file : "", &st);
             goto out;
         }
         if (st.done)
@@ -215,7 +237,8 @@ static int run_capture(struct ctl_conn *c, const struct ctl_cli_req *req,
     if (stopped_here) {
         rc = capture_call(c, "capture.stop", id, &st, &em);
         if (rc < 0) {
-            exit_code = call_failed(err, rc, &em);
+            exit_code = capture_lost(err, rc, &em, id, port ? port : "",
+                                     file ? file : "", &st);
             goto out;
         }
     }

@@ -69,9 +69,14 @@ static int answer(struct fake_srv *s, int fd, const char *line, size_t n)
         if (s->handler)
             reply = s->handler(method, json_object_get(req, "params"), n_call,
                                s->handler_arg);
-        if (!reply && method)
+        if (reply && json_is_null(reply)) { /* the handler hangs up */
+            json_decref(reply);
+            reply = NULL;
+            mode = FAKE_SRV_CLOSE;
+        } else if (!reply && method) {
             reply = json_deep_copy(json_object_get(s->replies, method));
-        if (!reply)
+        }
+        if (!reply && mode == FAKE_SRV_ANSWER)
             reply = json_pack("{s:{s:b}}", "result", "ok", 1);
     }
     pthread_mutex_unlock(&s->lock);

@@ -27,7 +27,8 @@ enum fake_srv_mode {
 
 /* Returns the reply for request number n_call (0-based, over the server's
  * life since the last reset): an object holding "result" or "error"
- * (ownership passes to the server), or NULL for the default. */
+ * (ownership passes to the server), NULL for the default, or json_null()
+ * to close the connection without answering (vesperd going away). */
 typedef json_t *fake_srv_handler_fn(const char *method, json_t *params,
                                     unsigned n_call, void *arg);
 

@@ -1080,6 +1080,7 @@ struct capture_script {
     const char *error;     /* "error" of the status that reports done */
     const char *ended;     /* "ended" of the status that reports done */
     const char *stop_ended; /* "ended" of capture.stop (NULL: "stopped") */
+    unsigned close_on;     /* status call that hangs up instead (0: never) */
 };
 
 static json_t *capture_handler(const char *method, json_t *params,
@@ -1099,6 +1100,8 @@ static json_t *capture_handler(const char *method, json_t *params,
         bool done = cs->done_after && cs->statuses + 1 >= cs->done_after;
         json_t *r;
 
+        if (cs->close_on && cs->statuses + 1 == cs->close_on)
+            return json_null(); /* vesperd went away */
         cs->statuses++;
         if (cs->sigint_on && cs->statuses == cs->sigint_on)
             raise(cs->sig ? cs->sig : SIGINT);
@@ -1160,6 +1163,37 @@ static void test_capture_until_done(void **state)
     assert_true(json_equal(got, want));
     json_decref(got);
     json_decref(want);
+    run_free(&r);
+}
+
+/* vesperd stops under a running capture: vesperctl said only "vesperd
+ * closed the connection" (exit 3) and lost the summary.  It now adds what
+ * the last status said: the capture, its port and file, and at least that
+ * many frames; exit 3 still. */
+static void test_capture_vesperd_gone(void **state)
+{
+    struct capture_script cs = {.close_on = 4};
+    struct run r;
+
+    (void)state;
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("capture p1 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 3);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err,
+                        "vesperctl: vesperd closed the connection\n"
+                        "vesperctl: capture 7 of port p1 to /tmp/c.pcap: at "
+                        "least 3 frames (vesperd's last count; a vesperd "
+                        "that crashed may not have flushed them all)\n");
+    run_free(&r);
+    /* before any status: at least 0, still the capture and its file */
+    fake_srv_reset(srv);
+    cs = (struct capture_script){.close_on = 1};
+    fake_srv_set_handler(srv, capture_handler, &cs);
+    r = run("--json capture p1 -w /tmp/c.pcap");
+    assert_int_equal(r.rc, 3);
+    assert_non_null(strstr(r.err, "capture 7 of port p1 to /tmp/c.pcap: at "
+                                  "least 0 frames"));
     run_free(&r);
 }
 
@@ -1449,6 +1483,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_show, setup),
         cmocka_unit_test_setup(test_help_exit, setup),
         cmocka_unit_test_setup(test_capture_until_done, setup),
+        cmocka_unit_test_setup(test_capture_vesperd_gone, setup),
         cmocka_unit_test_setup(test_capture_count, setup),
         cmocka_unit_test_setup(test_capture_sigint, setup),
         cmocka_unit_test_setup(test_capture_nohup, setup),
