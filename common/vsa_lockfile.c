@@ -27,3 +27,15 @@ int vsa_lockfile_take(const char *path, struct vsa_errmsg *em)
     }
     return fd;
 }
+
+bool vsa_lockfile_busy(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    bool busy;
+
+    if (fd < 0)
+        return false;
+    busy = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return busy;
+}

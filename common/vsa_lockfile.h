@@ -14,6 +14,8 @@
 #ifndef VSA_LOCKFILE_H
 #define VSA_LOCKFILE_H
 
+#include <stdbool.h>
+
 #include "common/vsa_errmsg.h"
 
 /* Opens `path` (created mode 0600 if missing; close-on-exec, a symbolic
@@ -23,5 +25,12 @@
  * caller says what the lock stands for); another -errno with em naming
  * the step that failed. */
 int vsa_lockfile_take(const char *path, struct vsa_errmsg *em);
+
+/* True if `path` exists and another open file holds its lock.  Creates
+ * nothing and holds nothing when it returns (the probe takes the lock for
+ * an instant when it is free), so that a process can be refused before
+ * it changes anything; the answer may be stale at once, vsa_lockfile_take
+ * is the one that counts. */
+bool vsa_lockfile_busy(const char *path);
 
 #endif /* VSA_LOCKFILE_H */

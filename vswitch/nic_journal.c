@@ -47,6 +47,20 @@ static void entry_path(char *buf, size_t size, const char *dir, int ifindex,
     snprintf(buf, size, "%s/" ENTRY_PREFIX "%d%s", dir, ifindex, suffix);
 }
 
+static int busy_error(const char *dir, struct vsa_errmsg *em)
+{
+    return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with the "
+                          "NIC state directory %s (the same --socket)", dir);
+}
+
+int vsw_nic_journal_check(const char *dir, struct vsa_errmsg *em)
+{
+    char path[PATH_MAX];
+
+    snprintf(path, sizeof(path), "%s/lock", dir);
+    return vsa_lockfile_busy(path) ? busy_error(dir, em) : 0;
+}
+
 int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
 {
     char path[PATH_MAX];
@@ -65,9 +79,7 @@ int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
     snprintf(path, sizeof(path), "%s/lock", dir);
     fd = vsa_lockfile_take(path, em);
     if (fd == -EBUSY)
-        return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with "
-                              "the NIC state directory %s (the same "
-                              "--socket)", dir);
+        return busy_error(dir, em);
     return fd;
 }
 

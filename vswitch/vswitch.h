@@ -120,6 +120,11 @@ struct vsw_params {
  * left behind. */
 int vsw_create(const struct vsw_params *p, struct vsw **out,
                struct vsa_errmsg *em);
+/* Before rte_eal_init() too: -EBUSY (em says so, as vsw_create would) if
+ * another process holds the NIC state directory `dir`, else 0.  Creates
+ * nothing: a second vesperd on the same directory is refused before it
+ * starts DPDK.  vsw_create takes the lock itself. */
+int vsw_nic_journal_check(const char *dir, struct vsa_errmsg *em);
 /* Stops the lcores, closes every port, frees everything (out of memory
  * too: it then empties the published snapshot in place once the lcores
  * have stopped). */

@@ -206,10 +206,20 @@ assert_eq "$(entries)" 0 "no record left"
 out=$(timeout 60 "$VESPERD" --config "$TMP/third.json" --socket "$VT_SOCK" \
     --vm-dir "$TMP/third-vm" --cores 0,1 --file-prefix "${VT_PREFIX}x" $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) 2>&1)
 rc=$?
+left=()
+for f in "/var/run/dpdk/${VT_PREFIX}x" "$TMP/third-vm/.lock" "$TMP/third.json.lock"; do
+    [ -e "$f" ] && left+=("$f")
+done
 rm -rf "/var/run/dpdk/${VT_PREFIX}x" # its EAL's runtime files (no-huge mode)
 log "second vesperd on $VT_SOCK -> exit $rc: $(tail -1 <<<"$out")"
 assert_eq "$rc" 1 "a second vesperd on the same socket exits 1"
 assert_contains "$out" "another vesperd is running with the NIC state directory" "it says why"
+# before it changes anything (README): it left its VM directory's and its
+# configuration's lock files and DPDK's runtime directory behind, and
+# logged that it would start from the default configuration
+assert_eq "${left[*]}" "" "the refused vesperd leaves no lock file or DPDK runtime directory"
+assert_not_contains "$out" "starting from the default configuration" \
+    "the refused vesperd does not say it would start from the defaults"
 vesperd_alive || fail "the first vesperd died"
 ctl_ok info
 # (e4) nor on the same configuration file with another socket and VM

@@ -158,6 +158,7 @@ int main(int argc, char **argv)
     struct vd_cores cl;
     cpu_set_t allowed;
     struct vsa_errmsg em = { "" };
+    struct vsw_params vp = { 0 };
     json_t *doc = NULL;
     int rc, tfd = -1, sfd = -1;
     sigset_t mask;
@@ -256,23 +257,34 @@ int main(int argc, char **argv)
         json_decref(doc);
         return 0;
     }
-    if (rc == -ENOENT) {
-        doc = ctl_default_config();
-        VSA_LOG(INFO, "%s does not exist; starting from the default "
-                "configuration", d.config_path);
-    } else if (rc < 0) {
+    if (rc < 0 && rc != -ENOENT) {
         fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
         return 1;
     }
-    /* One vesperd per configuration file and per VM socket directory
-     * (the control socket's is taken with the NIC state directory, by
-     * vsw_create): refused before DPDK starts or anything is touched.
-     * The descriptors stay open for the process's life. */
-    if (ctl_store_lock(d.config_path, &em) < 0 ||
+    /* One vesperd per control socket, configuration file and VM socket
+     * directory: refused before DPDK starts or anything is touched.  The
+     * socket's lock (in its NIC state directory) is taken by vsw_create,
+     * after the EAL, which leaves runtime files behind, so it is only
+     * looked at here, first, creating nothing: a second vesperd on the
+     * same socket is refused before it takes (and creates) the others.
+     * The descriptors of the other two stay open for the process's life. */
+    vp.nic_journal_dir = nic_state_dir(d.socket_path);
+    if (!vp.nic_journal_dir) {
+        fprintf(stderr, "vesperd: socket path too long: %s\n", d.socket_path);
+        json_decref(doc);
+        return 1;
+    }
+    if (vsw_nic_journal_check(vp.nic_journal_dir, &em) < 0 ||
+        ctl_store_lock(d.config_path, &em) < 0 ||
         vd_vm_dir_lock(d.vm_dir, &em) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
         json_decref(doc);
         return 1;
+    }
+    if (rc == -ENOENT) {
+        doc = ctl_default_config();
+        VSA_LOG(INFO, "%s does not exist; starting from the default "
+                "configuration", d.config_path);
     }
 
     /* Block the signals that stop vesperd before DPDK starts its threads,
@@ -342,14 +354,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    struct vsw_params vp = { .n_mbufs = (uint32_t)mbufs,
-                             .n_dp_lcores = cl.n - 1,
-                             .nic_journal_dir = nic_state_dir(d.socket_path) };
-    if (!vp.nic_journal_dir) {
-        fprintf(stderr, "vesperd: socket path too long: %s\n", d.socket_path);
-        rte_eal_cleanup();
-        return 1;
-    }
+    vp.n_mbufs = (uint32_t)mbufs;
+    vp.n_dp_lcores = cl.n - 1;
     rc = vsw_create(&vp, &d.vsw, &em);
     if (rc < 0) {
         fprintf(stderr, "vesperd: %s\n", em.msg);
