@@ -152,10 +152,11 @@ static void say_why_ended(FILE *err, json_int_t id, const char *port,
 
 /* capture.status or capture.stop failed: the reason; and if vesperd is
  * gone (it stopped or crashed: the connection closed) or stopped
- * answering, what is known of the capture from the last status.  A vesperd that stops closes the file as a valid pcap
- * with at least those frames (it may have written more after that status);
- * one that crashed may not have flushed the last of them.  Returns
- * call_failed's exit code: the capture did not end as asked. */
+ * answering, what is known of the capture from the last status.  A
+ * vesperd that stops closes the file as a valid pcap with at least those
+ * frames (it may have written more after that status); one that crashed
+ * may not have flushed the last of them.  Returns call_failed's exit
+ * code: the capture did not end as asked. */
 static int capture_lost(FILE *err, int rc, const struct vsa_errmsg *em,
                         json_int_t id, const char *port, const char *file,
                         const struct capture_state *st)
@@ -165,8 +166,9 @@ static int capture_lost(FILE *err, int rc, const struct vsa_errmsg *em,
     if (exit_code != CTL_EXIT_UNREACHABLE) /* vesperd answered: an error */
         return exit_code;
     fprintf(err, "%s: capture %" JSON_INTEGER_FORMAT " of port %s to %s: "
-            "at least %" JSON_INTEGER_FORMAT " frames (vesperd's last count; "
-            "a vesperd that crashed may not have flushed them all)\n", PROG,
+            "at least %" JSON_INTEGER_FORMAT " frames if vesperd stopped "
+            "(its last count; after a crash the last of them may be "
+            "missing)\n", PROG,
             id, port, file, st->captured);
     return exit_code;
 }
