@@ -228,11 +228,11 @@ forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         const struct vsw_pkt_meta *pm = &meta[i];
-        uint64_t smac = pm->skey & VSW_FDB_MAC_MASK;
         uint16_t out;
 
-        /* never learn a multicast or an all-zero source (not a station) */
-        if (!((smac >> 40) & 1) && smac != 0) {
+        /* never learn a multicast source (an all-zero one: the FDB's miss
+         * path, so that no frame pays for that check) */
+        if (!((pm->skey >> 40) & 1)) {
             enum vsw_fdb_learn_result r = vsw_fdb_learn_probe(
                 fdb, pm->skey, pm->shash, in->id, now_s, probe);
             if (unlikely(r == VSW_FDB_REFUSED))

@@ -522,6 +522,8 @@ enum vsw_fdb_learn_result vsw__fdb_insert(struct vsw_fdb *fdb, uint64_t key,
 {
     if (port >= VSW_FDB_MAX_PORTS)
         return VSW_FDB_REFUSED;
+    if ((key & VSW_FDB_MAC_MASK) == 0) /* 00:00:00:00:00:00 is no station */
+        return VSW_FDB_IGNORED;
     /* The lcore never waits for a control thread: skip this frame. */
     if (!fdb_trylock(fdb)) {
         vsw__fdb_count_inc(&fdb->stats.learn_busy);

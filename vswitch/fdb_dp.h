@@ -18,9 +18,10 @@
  * (the pipeline reads vsw_fdb_probe_mode() once per burst and calls the
  * _probe variants, so that the compiler specialises the loop for each.)
  *
- * The caller learns only valid unicast source MACs on admitted VLANs
- * (1..4094) from ports < VSW_FDB_MAX_PORTS; a port out of range is refused,
- * and the key builder masks vid and mac to their widths.
+ * The caller learns only unicast source MACs on admitted VLANs (1..4094)
+ * from ports < VSW_FDB_MAX_PORTS; a port out of range is refused, an
+ * all-zero MAC ignored (checked on the miss path only: it is never in the
+ * table), and the key builder masks vid and mac to their widths.
  */
 #ifndef VSW_FDB_DP_H
 #define VSW_FDB_DP_H
@@ -42,7 +43,10 @@ enum vsw_fdb_learn_result {
     VSW_FDB_REFUSED,     /* not learned or not moved: see the counters
                             (learn_limit, table_full, bucket_full,
                             learn_busy, static_conflict) */
+    VSW_FDB_IGNORED,     /* an all-zero source MAC: no station, not learned
+                            (no counter: not a refusal) */
 };
+#define VSW_FDB_LEARN_RESULTS (VSW_FDB_IGNORED + 1)
 
 /* The learn slow path for a key that is not in the table (fdb.c): try-locks
  * the writer lock (refused and counted `learn_busy` if busy), rechecks the

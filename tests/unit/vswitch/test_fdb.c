@@ -269,6 +269,11 @@ static void test_bad_args(void **state)
     assert_int_equal(learn(f, 7, mac, 5, 1), VSW_FDB_NEW);
     assert_int_equal(learn(f, 7, mac, VSW_FDB_PORT_NONE, 1), VSW_FDB_REFUSED);
     assert_int_equal(lookup(f, 7, mac), 5);
+    /* ... and ignores an all-zero source: no station, no entry, no
+     * refusal counted */
+    assert_int_equal(learn(f, 7, 0, 5, 1), VSW_FDB_IGNORED);
+    assert_int_equal(lookup(f, 7, 0), VSW_FDB_PORT_NONE);
+    assert_int_equal(vsw_fdb_port_count(f, 5), 1);
 
     /* The key builder masks vid and mac to their widths. */
     assert_int_equal(vsw_fdb_key(7, mac | (0xffffull << 48)),

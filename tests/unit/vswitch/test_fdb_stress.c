@@ -53,7 +53,7 @@ struct stress {
     _Atomic uint64_t lookups;
     _Atomic uint64_t hits;
     _Atomic uint64_t writes;
-    _Atomic uint64_t results[5];
+    _Atomic uint64_t results[VSW_FDB_LEARN_RESULTS];
     uint64_t seed;
     uint32_t port_mod;  /* port p may be written for key i iff
                            p % port_mod == i % port_mod */
