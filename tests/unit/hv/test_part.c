@@ -748,12 +748,20 @@ static uint64_t st_unanswered(const struct hv_part_host *h)
     return hv_part_host_stats(h)->io_unanswered;
 }
 
+/* SIGALRM of a test that would hang: says which side blocked (set
+ * alarm_guest before alarm() when it is the guest's). */
+static volatile sig_atomic_t alarm_guest;
+
 static void on_alarm(int sig)
 {
-    static const char msg[] = "test_part: the host blocked\n";
+    static const char host[] = "test_part: the host blocked\n";
+    static const char guest[] = "test_part: the guest blocked\n";
 
     (void)sig;
-    (void)!write(2, msg, sizeof(msg) - 1);
+    if (alarm_guest)
+        (void)!write(2, guest, sizeof(guest) - 1);
+    else
+        (void)!write(2, host, sizeof(host) - 1);
     _exit(1);
 }
 
@@ -1610,15 +1618,6 @@ static void test_guest_poll_lingering_fd(void **state)
     close(lfd);
 }
 
-static void on_alarm_guest(int sig)
-{
-    static const char msg[] = "test_part: the guest blocked\n";
-
-    (void)sig;
-    (void)!write(2, msg, sizeof(msg) - 1);
-    _exit(1);
-}
-
 /* Bug (review): the guest's connect(2) was blocking with no deadline: a
  * host whose listen backlog was full (a stalled vesperd) hung
  * hv_part_guest_connect, and with it vesper-guest, which reads SIGTERM
@@ -1649,12 +1648,14 @@ static void test_guest_connect_deadline(void **state)
         close(fd);
         break;
     }
-    signal(SIGALRM, on_alarm_guest);
+    alarm_guest = 1;
+    signal(SIGALRM, on_alarm);
     alarm(3);
     t0 = mono_s();
     rc = hv_part_guest_connect(sock_path, 200, &pg);
     dt = mono_s() - t0;
     alarm(0);
+    alarm_guest = 0;
     assert_int_equal(rc, -ETIMEDOUT);
     if (dt > 0.5)
         fail_msg("connect took %.2f s for a 200 ms deadline", dt);
@@ -1685,7 +1686,8 @@ static void test_guest_send_deadline(void **state)
     raw_hello(c);
     pthread_join(t, NULL);
     assert_int_equal(g.rc, 0);
-    signal(SIGALRM, on_alarm_guest);
+    alarm_guest = 1;
+    signal(SIGALRM, on_alarm);
     alarm((HV_PART_GUEST_SEND_TIMEOUT_MS + 999) / 1000 + 3);
     while (rc == 0 && sent < 100000) {
         t0 = mono_s();
@@ -1694,6 +1696,7 @@ static void test_guest_send_deadline(void **state)
         sent += rc == 0;
     }
     alarm(0);
+    alarm_guest = 0;
     assert_int_equal(rc, -ECOMM);
     assert_true(sent > 0);
     assert_true(mono_s() - t0 < HV_PART_GUEST_SEND_TIMEOUT_MS / 1000.0 + 1);
