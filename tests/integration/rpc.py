@@ -15,9 +15,14 @@ one JSON object per line over a Unix stream socket).
                                           "answered N of M" to OUTFILE; exit 0
                                           only if every request was answered
                                           with a result and a matching id
-  rpc.py SOCK flood METHOD SECONDS        writes METHOD requests as fast as
+  rpc.py SOCK flood METHOD SECONDS [IDLEN]
+                                          writes METHOD requests as fast as
                                           the socket takes them for SECONDS,
-                                          never reading an answer; prints
+                                          never reading an answer (with
+                                          IDLEN, each has a string id of that
+                                          many bytes, which the answer
+                                          echoes: fewer, larger answers fill
+                                          vesperd's queue sooner); prints
                                           "sent N CLOSED" if vesperd hung up
                                           on it, else "sent N OPEN"
   rpc.py SOCK fill OUTFILE RELEASE STOP   opens connections, each answering
@@ -215,7 +220,9 @@ def main():
             print(state)
             return 0
         if mode == "flood":
-            line = json.dumps({"jsonrpc": "2.0", "id": 1,
+            idlen = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+            line = json.dumps({"jsonrpc": "2.0",
+                               "id": "i" * idlen if idlen else 1,
                                "method": sys.argv[3]}).encode() + b"\n"
             chunk = line * max(1, 65536 // len(line))
             deadline = time.time() + float(sys.argv[4])
