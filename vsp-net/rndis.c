@@ -636,7 +636,7 @@ void vspn_rndis_dev_init(struct vspn_rndis_dev *d, const struct vsa_mac *mac,
     d->link_speed = 100000000u; /* 10 Gbit/s in 100 bit/s units */
     d->link_up = true;
     d->ndis_version = 0x0006001Eu;
-    d->max_pkts = 8;
+    d->max_pkts = VSPN_RNDIS_MAX_PKTS;
     d->max_xfer = 65536;
     d->align_factor = 3;
     memcpy(d->friendly_name, name, sizeof(name));

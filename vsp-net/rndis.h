@@ -29,7 +29,11 @@
  *    block, when present, lies after the header, inside the message, and
  *    does not overlap the data.
  * MessageLength is authoritative for message boundaries inside a
- * multi-packet send section (§5.2); trailing bytes after it are ignored.
+ * multi-packet send (§5.2): the decoder reads one message and nothing of
+ * the buffer after MessageLength.  The VSP takes the next message of a
+ * data send from there; fewer than 8 bytes (a header) after the last
+ * message are ignored, 8 or more are decoded as a message and must be
+ * one.  A control send carries one message; bytes after it are ignored.
  *
  * PPI (§11): records {size, type, data offset, data}.  The walker bounds
  * every step by the bytes left: a record smaller than its 12-byte header,
@@ -110,6 +114,7 @@
 #define VSPN_RNDIS_DF_CONNECTIONLESS 1u
 #define VSPN_RNDIS_MEDIUM_802_3 0u
 #define VSPN_RNDIS_MAX_XFER_GUEST 0x4000u /* what guests request */
+#define VSPN_RNDIS_MAX_PKTS 8u /* INIT_CMPLT max_packets_per_message */
 
 /* ---- Status codes (§9.1) ------------------------------------------------ */
 #define VSPN_RNDIS_STATUS_SUCCESS 0x00000000u

@@ -1007,8 +1007,21 @@ static void guest_frame(struct vspn_vsp *v, const struct vspn_rndis_msg *msg)
     v->ops.rx_frame(v->ctx, f, len, pi.vlan_tci, pi.has_vlan);
 }
 
+/* A data send: up to max_pkts RNDIS_PACKETs back to back.  All of them
+ * are decoded before any frame goes to rx_frame, so the completion speaks
+ * for the whole send: SUCCESS, every frame taken (each may still be
+ * dropped and counted on its own), or INVALID_RNDIS_PKT, none taken.
+ *
+ * Where the send ends: spec §5.2 has the guest pad every message but the
+ * last to the host's alignment by enlarging its msg_len, and name in msg
+ * 107 "the number of bytes used in the section"; §8 starts every RNDIS
+ * message with the 8-byte {type, length}.  So MessageLength finds the next
+ * message, fewer than 8 bytes left after a message cannot start one and
+ * are ignored (padding of the last message to our 8-byte alignment fits
+ * in them), and 8 bytes or more are decoded as a message. */
 static uint32_t rndis_data(struct vspn_vsp *v, uint32_t total)
 {
+    struct vspn_rndis_msg msgs[VSPN_RNDIS_MAX_PKTS];
     uint32_t off = 0, count = 0;
 
     if (v->dev.state != VSPN_RNDIS_INITIALIZED) {
@@ -1016,22 +1029,27 @@ static uint32_t rndis_data(struct vspn_vsp *v, uint32_t total)
         STAT_INC(v, rndis_bad_state);
         return VSPN_NVSP_STATUS_FAILURE;
     }
-    while (off < total) {
-        struct vspn_rndis_msg msg;
+    while (total - off >= VSPN_RNDIS_HDR_SIZE) {
+        struct vspn_rndis_msg *msg = &msgs[count];
 
-        if (count == v->dev.max_pkts) {
+        if (count == v->dev.max_pkts || count == VSPN_RNDIS_MAX_PKTS) {
             STAT_INC(v, rndis_too_many);
             return VSPN_NVSP_STATUS_INVALID_RNDIS_PKT;
         }
-        if (vspn_rndis_decode(v->asm_buf + off, total - off, &msg) != 0 ||
-            msg.type != VSPN_RNDIS_MSG_PACKET) {
+        if (vspn_rndis_decode(v->asm_buf + off, total - off, msg) != 0 ||
+            msg->type != VSPN_RNDIS_MSG_PACKET) {
             STAT_INC(v, rndis_bad_msg);
             return VSPN_NVSP_STATUS_INVALID_RNDIS_PKT;
         }
-        guest_frame(v, &msg);
-        off += msg.len; /* ≥ 44 and ≤ total − off: progresses, no wrap */
+        off += msg->len; /* ≥ 44 and ≤ total − off: progresses, no wrap */
         count++;
     }
+    if (count == 0) {
+        STAT_INC(v, rndis_bad_msg); /* fewer bytes than a header */
+        return VSPN_NVSP_STATUS_INVALID_RNDIS_PKT;
+    }
+    for (uint32_t i = 0; i < count; i++)
+        guest_frame(v, &msgs[i]);
     return VSPN_NVSP_STATUS_SUCCESS;
 }
 

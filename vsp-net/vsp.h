@@ -82,13 +82,17 @@
  * later, so that a glue can bound what one of its passes copies
  * (netvsp_port.c, SERVICE_BYTE_BUDGET).  Completion status: SUCCESS;
  * FAILURE for a bad section, GPA range or a message in a state that cannot
- * take it; INVALID_RNDIS_PKT for a malformed RNDIS message.
+ * take it; INVALID_RNDIS_PKT for a malformed RNDIS message (none of the
+ * send's frames taken).
  *
  * Data path
  * ---------
  * Guest→host: a data send holds ≤ max_pkts_per_msg (8) RNDIS_PACKETs back
- * to back; each is decoded, its PPIs parsed, and the frame handed to
- * ops->rx_frame with the 802.1Q PPI as (tci, has_vlan).  Dropped and
+ * to back, each found at the MessageLength of the one before; fewer than 8
+ * bytes (an RNDIS header) after the last are ignored.  All are decoded
+ * before any frame is handed on, so a send with a malformed message (or
+ * a ninth) is refused whole; then each has its PPIs parsed and its frame
+ * handed to ops->rx_frame with the 802.1Q PPI as (tci, has_vlan).  Dropped and
  * counted: runts (< 14 bytes), frames whose payload exceeds the negotiated
  * MTU, malformed PPI, offload requests the host does not do (LSO, TX
  * checksum: it claims none), frames before RNDIS INITIALIZE / after HALT,

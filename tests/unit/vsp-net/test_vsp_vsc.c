@@ -1057,12 +1057,81 @@ static void test_multi_packet_section(void **state)
     assert_int_equal(hx_last_status(&H, 108), VSPN_NVSP_STATUS_SUCCESS);
     assert_int_equal(H.nframes, 3);
     assert_int_equal(H.frame_len, 60 + 2 * 7);
-    /* nine packets: the first eight go through, the ninth is refused */
+    /* nine packets: the send is refused, none of its frames taken */
     assert_int_equal(hx_rndis_section(&H, 6, 6144, sec, off, 0), 0);
     assert_int_equal(hx_last_status(&H, 108),
                      VSPN_NVSP_STATUS_INVALID_RNDIS_PKT);
-    assert_int_equal(H.nframes, 3 + 8);
+    assert_int_equal(H.nframes, 3);
     assert_int_equal(HX_STAT(&H, rndis_too_many), 1);
+    hx_fini(&H);
+}
+
+/* Bytes after the last RNDIS_PACKET of a data send: fewer than an RNDIS
+ * header (8) cannot start a message and are ignored (at most the padding
+ * to the host's 8-byte alignment); 8 or more are decoded as the next
+ * message.  A send with a malformed message forwards none of its frames,
+ * so INVALID_RNDIS_PKT never reports frames the switch already got.
+ * Regression test for: a section holding one packet and 4 trailing bytes
+ * forwarded the frame and then completed INVALID_RNDIS_PKT. */
+static void test_section_tail(void **state)
+{
+    uint8_t sec[6144], f[200];
+    uint32_t len1, len2, total;
+    uint64_t bad;
+    unsigned frames;
+    int h;
+    (void)state;
+
+    assert_int_equal(hx_init(&H, NULL), 0);
+    assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 6), 0);
+    memset(sec, 0xEE, sizeof(sec));
+    h = vspn_rndis_packet_hdr(sec, sizeof(sec), NULL, 60);
+    assert_true(h > 0);
+    mkframe(f, BCAST, 60, 1);
+    memcpy(sec + h, f, 60);
+    len1 = (uint32_t)h + 60;
+    bad = HX_STAT(&H, rndis_bad_msg);
+    /* 1 .. 7 trailing bytes, in a section and by GPA-direct: ignored */
+    for (uint32_t t = 0; t < VSPN_RNDIS_HDR_SIZE; t++) {
+        frames = H.nframes;
+        assert_int_equal(hx_rndis_section(&H, 2, 6144, sec, len1 + t, 0), 0);
+        assert_int_equal(hx_last_status(&H, 108), VSPN_NVSP_STATUS_SUCCESS);
+        assert_int_equal(H.nframes, frames + 1);
+        assert_int_equal(hx_rndis_gpa(&H, sec, len1 + t, 0), 0);
+        assert_int_equal(hx_last_status(&H, 108), VSPN_NVSP_STATUS_SUCCESS);
+        assert_int_equal(H.nframes, frames + 2);
+    }
+    assert_int_equal(HX_STAT(&H, rndis_bad_msg), bad);
+    /* 8 trailing bytes are a message header: malformed, nothing taken */
+    frames = H.nframes;
+    assert_int_equal(hx_rndis_section(&H, 2, 6144, sec,
+                                      len1 + VSPN_RNDIS_HDR_SIZE, 0), 0);
+    assert_int_equal(hx_last_status(&H, 108),
+                     VSPN_NVSP_STATUS_INVALID_RNDIS_PKT);
+    assert_int_equal(H.nframes, frames);
+    assert_int_equal(HX_STAT(&H, rndis_bad_msg), bad + 1);
+    /* a good packet, then one whose MessageLength runs past the send */
+    len1 = (len1 + 7u) & ~7u;
+    put32(sec + 4, len1);
+    h = vspn_rndis_packet_hdr(sec + len1, sizeof(sec) - len1, NULL, 60);
+    memcpy(sec + len1 + h, f, 60);
+    len2 = (uint32_t)h + 60;
+    total = len1 + len2;
+    assert_int_equal(hx_rndis_section(&H, 3, 6144, sec, total, 0), 0);
+    assert_int_equal(hx_last_status(&H, 108), VSPN_NVSP_STATUS_SUCCESS);
+    assert_int_equal(H.nframes, frames + 2);
+    put32(sec + len1 + 4, len2 + 8);
+    assert_int_equal(hx_rndis_section(&H, 3, 6144, sec, total, 0), 0);
+    assert_int_equal(hx_last_status(&H, 108),
+                     VSPN_NVSP_STATUS_INVALID_RNDIS_PKT);
+    assert_int_equal(H.nframes, frames + 2);
+    assert_int_equal(HX_STAT(&H, rndis_bad_msg), bad + 2);
+    /* a send of fewer bytes than a header holds no message */
+    assert_int_equal(hx_rndis_section(&H, 3, 6144, sec, 4, 0), 0);
+    assert_int_equal(hx_last_status(&H, 108),
+                     VSPN_NVSP_STATUS_INVALID_RNDIS_PKT);
+    assert_int_equal(H.nframes, frames + 2);
+    assert_int_equal(H.nclose, 0);
     hx_fini(&H);
 }
 
@@ -1326,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_buffer_setup_bounds),
         cmocka_unit_test(test_mixed_form),
         cmocka_unit_test(test_multi_packet_section),
+        cmocka_unit_test(test_section_tail),
         cmocka_unit_test(test_send_more_batches),
         cmocka_unit_test(test_completion_queue),
         cmocka_unit_test(test_deferred_failure_ack),
