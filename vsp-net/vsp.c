@@ -82,6 +82,14 @@ struct vspn_vsp {
     struct ctrlq_ent ctrlq[VSPN_VSP_CTRLQ_MAX];
     uint32_t ctrlq_head;
     uint32_t ctrlq_len;
+    /* The link indication is state, not a queue entry (it is never lost
+     * to a full queue): what the guest was last told (or read with
+     * MEDIA_CONNECT_STATUS after INITIALIZE), whether the link went the
+     * other way and came back since, and how many queued messages go
+     * before the indication owed (those queued before the change). */
+    bool link_told;
+    bool link_bounced;
+    uint32_t link_after;
 
     bool need_signal;
     char why[128];
@@ -422,28 +430,114 @@ static void slot_prefetch(const struct vspn_vsp *v, unsigned depth,
 
 /* ---- control messages to the guest ---------------------------------------------------- */
 
+/* Writes one control message into a free slot and posts it: 1 posted, 0
+ * no slot or ring full (retry later; nothing consumed), -1 the write into
+ * the receive buffer failed (the message is lost; counted). */
+static int ctrl_post(struct vspn_vsp *v, const uint8_t *msg, uint32_t len)
+{
+    struct hv_ring_xfer_range r;
+    uint32_t s = slot_alloc(v);
+
+    if (s == SLOT_NONE)
+        return 0; /* retried when the guest returns a slot */
+    if (hv_gpadl_write(v->rbuf, slot_off(v, s), msg, len) != 0) {
+        slot_free(v, s);
+        STAT_INC(v, ctrl_dropped);
+        return -1;
+    }
+    r.byte_count = len;
+    r.byte_offset = (uint32_t)slot_off(v, s); /* < 64 MiB */
+    if (post_xfer(v, s, &r, 1, VSPN_NVSP_CHANNEL_CONTROL) < 0)
+        return 0; /* ring full: retried on poll */
+    STAT_INC(v, ctrl_sent);
+    return 1;
+}
+
+/* Link indications owed to the guest: 1 (the current state), 2 (a bounce
+ * it has not seen: the opposite state, then the current one) or 0.  Only
+ * an initialised RNDIS device is told anything (link_owed): before
+ * INITIALIZE the guest reads MEDIA_CONNECT_STATUS, after HALT it hears
+ * nothing. */
+static unsigned link_pending(const struct vspn_vsp *v)
+{
+    if (v->link_up != v->link_told)
+        return 1;
+    return v->link_bounced ? 2 : 0;
+}
+
+static unsigned link_owed(const struct vspn_vsp *v)
+{
+    if (!v->rbuf || v->dev.state != VSPN_RNDIS_INITIALIZED)
+        return 0;
+    return link_pending(v);
+}
+
+/* Nothing owed: the guest knows the current state (it was just told, or
+ * it reads it after INITIALIZE, or it is not listening). */
+static void link_settle(struct vspn_vsp *v)
+{
+    v->link_told = v->link_up;
+    v->link_bounced = false;
+    v->link_after = 0;
+}
+
+/* Posts the next link indication owed; ctrl_post's result. */
+static int link_post(struct vspn_vsp *v)
+{
+    uint8_t out[VSPN_RNDIS_INDICATE_SIZE];
+    bool st = v->link_up != v->link_told ? v->link_up : !v->link_up;
+    int n, rc;
+
+    n = vspn_rndis_encode_indicate(out, sizeof(out),
+                                   st ? VSPN_RNDIS_STATUS_MEDIA_CONNECT
+                                      : VSPN_RNDIS_STATUS_MEDIA_DISCONNECT,
+                                   NULL, 0);
+    rc = n > 0 ? ctrl_post(v, out, (uint32_t)n) : -1;
+    if (rc != 0) {
+        /* told, or lost with the receive buffer's write (counted) */
+        v->link_told = st;
+        if (st == v->link_up)
+            v->link_bounced = false;
+        if (rc > 0)
+            STAT_INC(v, link_indications);
+    }
+    return rc;
+}
+
+/* Posts queued control messages in order, the link indication owed at
+ * its place (after the messages queued before the change), while slots
+ * and ring space last. */
 static void ctrl_flush(struct vspn_vsp *v)
 {
-    while (v->ctrlq_len && v->rbuf) {
-        struct ctrlq_ent *e = &v->ctrlq[v->ctrlq_head];
-        struct hv_ring_xfer_range r;
-        uint32_t s = slot_alloc(v);
+    while (v->rbuf) {
+        struct ctrlq_ent *e;
 
-        if (s == SLOT_NONE)
-            return; /* retried when the guest returns a slot */
-        if (hv_gpadl_write(v->rbuf, slot_off(v, s), e->msg, e->len) != 0) {
-            slot_free(v, s);
-            STAT_INC(v, ctrl_dropped);
-        } else {
-            r.byte_count = e->len;
-            r.byte_offset = (uint32_t)slot_off(v, s); /* < 64 MiB */
-            if (post_xfer(v, s, &r, 1, VSPN_NVSP_CHANNEL_CONTROL) < 0)
-                return; /* ring full: retried on poll */
-            STAT_INC(v, ctrl_sent);
+        if (link_owed(v) && (v->link_after == 0 || !v->ctrlq_len)) {
+            if (link_post(v) == 0)
+                return;
+            continue;
         }
+        if (!v->ctrlq_len)
+            return;
+        e = &v->ctrlq[v->ctrlq_head];
+        if (ctrl_post(v, e->msg, e->len) == 0)
+            return;
         v->ctrlq_head = (v->ctrlq_head + 1) % VSPN_VSP_CTRLQ_MAX;
         v->ctrlq_len--;
+        if (v->link_after)
+            v->link_after--;
     }
+}
+
+/* Drops every queued control message and the link indications owed
+ * (counted in ctrl_dropped). */
+static void ctrl_discard(struct vspn_vsp *v)
+{
+    if (v->ctrlq_len + link_pending(v))
+        STAT_ADD(v, ctrl_dropped, v->ctrlq_len + link_pending(v));
+    v->ctrlq_len = 0;
+    v->ctrlq_head = 0;
+    link_settle(v);
 }
 
 static void ctrl_push(struct vspn_vsp *v, const uint8_t *msg, uint32_t len)
@@ -466,10 +560,7 @@ static void ctrl_push(struct vspn_vsp *v, const uint8_t *msg, uint32_t len)
 
 static void release_recv(struct vspn_vsp *v)
 {
-    if (v->ctrlq_len)
-        STAT_ADD(v, ctrl_dropped, v->ctrlq_len);
-    v->ctrlq_len = 0;
-    v->ctrlq_head = 0;
+    ctrl_discard(v);
     vsa_free(v->free_stack);
     vsa_free(v->chain);
     vsa_free(v->slot_state);
@@ -1093,6 +1184,12 @@ static uint32_t rndis_control(struct vspn_vsp *v, uint32_t total)
         return VSPN_NVSP_STATUS_INVALID_RNDIS_PKT;
     }
     STAT_INC(v, rndis_ctrl);
+    if (msg.type == VSPN_RNDIS_MSG_INIT && n >= 16 &&
+        vspn__le32(out + 12) == VSPN_RNDIS_STATUS_SUCCESS) {
+        /* the guest reads MEDIA_CONNECT_STATUS after INITIALIZE (spec
+         * §6.1 step 13, §6.2 step 3): nothing older is owed */
+        link_settle(v);
+    }
     if (n >= 16 && (msg.type == VSPN_RNDIS_MSG_QUERY ||
                     msg.type == VSPN_RNDIS_MSG_SET)) {
         uint32_t st = vspn__le32(out + 12);
@@ -1265,6 +1362,7 @@ int vspn_vsp_create(const struct vspn_vsp_cfg *cfg,
     v->allow_mac_change = cfg->allow_mac_change;
     v->link_speed = cfg->link_speed ? cfg->link_speed : 100000000u;
     v->link_up = cfg->link_up;
+    link_settle(v);
     v->mem = cfg->mem ? hv_mem_get(cfg->mem) : NULL;
     v->state = VSPN_VSP_WAIT_INIT;
     rndis_dev_reset(v);
@@ -1439,24 +1537,32 @@ unsigned vspn_vsp_deliver(struct vspn_vsp *v, const struct vspn_frame *frames,
 
 void vspn_vsp_set_link(struct vspn_vsp *v, bool up)
 {
-    uint8_t out[VSPN_RNDIS_INDICATE_SIZE];
-    int n;
-
     if (!v || v->link_up == up)
         return;
     v->link_up = up;
     v->dev.link_up = up;
     if (v->state == VSPN_VSP_CLOSED || !v->rbuf ||
-        v->dev.state != VSPN_RNDIS_INITIALIZED)
-        return; /* the guest reads MEDIA_CONNECT_STATUS when it comes up */
-    n = vspn_rndis_encode_indicate(out, sizeof(out),
-                                   up ? VSPN_RNDIS_STATUS_MEDIA_CONNECT
-                                      : VSPN_RNDIS_STATUS_MEDIA_DISCONNECT,
-                                   NULL, 0);
-    if (n > 0) {
-        STAT_INC(v, link_indications);
-        ctrl_push(v, out, (uint32_t)n);
+        v->dev.state != VSPN_RNDIS_INITIALIZED) {
+        /* the guest reads MEDIA_CONNECT_STATUS when it comes up */
+        link_settle(v);
+        return;
     }
+    /* Back to what the guest was told before it heard of the change: it
+     * must still see the pair.  Linux netvsc (netvsc_link_change) takes
+     * the carrier off on MEDIA_DISCONNECT and on again on MEDIA_CONNECT,
+     * applying queued events 2 s apart so that link watchers see both
+     * (a network manager renews DHCP); a MEDIA_CONNECT while its carrier
+     * is on only announces the guest (netdev_notify_peers).  A cable
+     * pulled and put back, maybe into another network, must not look
+     * like nothing happened.  More flaps collapse: the guest sees at most
+     * that one bounce, or just the current state when it differs from
+     * what the guest was told. */
+    if (up == v->link_told)
+        v->link_bounced = true;
+    /* after every message queued before the change: an answer to
+     * MEDIA_CONNECT_STATUS given before it must not overtake it */
+    v->link_after = v->ctrlq_len;
+    ctrl_flush(v);
     flush_signal(v);
 }
 
@@ -1467,7 +1573,7 @@ unsigned vspn_vsp_poll(struct vspn_vsp *v)
     compq_flush(v);
     ctrl_flush(v);
     flush_signal(v);
-    return v->compq_len + v->ctrlq_len;
+    return v->compq_len + v->ctrlq_len + link_owed(v);
 }
 
 bool vspn_vsp_busy(const struct vspn_vsp *v)
@@ -1477,7 +1583,7 @@ bool vspn_vsp_busy(const struct vspn_vsp *v)
 
 unsigned vspn_vsp_queued(const struct vspn_vsp *v)
 {
-    return v ? v->compq_len + v->ctrlq_len : 0;
+    return v ? v->compq_len + v->ctrlq_len + link_owed(v) : 0;
 }
 
 enum vspn_vsp_state vspn_vsp_state(const struct vspn_vsp *v)

@@ -115,10 +115,14 @@
  * RNDIS control completions and INDICATE_STATUS use the same path (one
  * range, channel type control) through a FIFO of VSPN_VSP_CTRLQ_MAX
  * messages that is flushed whenever slots or ring space come back;
- * overflow drops and counts.  Link changes (vspn_vsp_set_link) queue
- * INDICATE_STATUS MEDIA_CONNECT / MEDIA_DISCONNECT once RNDIS is
- * initialised.  A COMP the ring cannot take waits in a FIFO of
- * VSPN_VSP_COMPQ_MAX entries (overflow: counted, lost); while anything is
+ * overflow drops and counts.  Link changes (vspn_vsp_set_link) are
+ * indicated (INDICATE_STATUS MEDIA_CONNECT / MEDIA_DISCONNECT) once RNDIS
+ * is initialised; the indication is state, not a queue entry, so a full
+ * queue never loses it: it goes out after the messages queued before the
+ * change, for the current link, and as a DISCONNECT + CONNECT pair when
+ * the link went down and back up before the guest heard of it (flaps
+ * collapse to that).  A COMP the ring cannot take waits in a FIFO of
+ * VSPN_VSP_COMPQ_MAX entries (overflow: counted, lost); while one is
  * queued vspn_vsp_busy() is true and the glue should stop reading the
  * guest's ring and call vspn_vsp_poll() when the guest frees ring space,
  * which pushes the backpressure back onto the guest.
@@ -284,7 +288,7 @@ const char *vspn_vsp_action_name(enum vspn_vsp_action a);
     X(ctrl_dropped, "RNDIS control messages dropped (queue full, no buffer)")  \
     X(comp_deferred, "completions queued because the ring was full")           \
     X(comp_dropped, "completions lost because the queue was full")             \
-    X(link_indications, "media connect/disconnect indications queued")
+    X(link_indications, "media connect/disconnect indications posted")
 
 struct vspn_vsp_stats {
 #define VSPN_VSP_STATS_FIELD_(n, h) uint64_t n;
@@ -424,15 +428,18 @@ int vspn_vsp_handle_pkt(struct vspn_vsp *vsp, const struct vspn_pkt *pkt);
  * counted drops). */
 unsigned vspn_vsp_deliver(struct vspn_vsp *vsp, const struct vspn_frame *frames,
                           unsigned n);
-/* Link state of the port; indicates MEDIA_CONNECT / MEDIA_DISCONNECT. */
+/* Link state of the port; indicates MEDIA_CONNECT / MEDIA_DISCONNECT to
+ * an initialised RNDIS device (see "Data path" for order and flaps). */
 void vspn_vsp_set_link(struct vspn_vsp *vsp, bool up);
-/* Retries queued completions and control messages; returns how many are
- * still queued. */
+/* Retries queued completions, control messages and link indications;
+ * returns how many are still waiting. */
 unsigned vspn_vsp_poll(struct vspn_vsp *vsp);
-/* True while output is queued: stop reading the guest ring, call poll. */
+/* True while completions are queued: stop reading the guest ring, call
+ * poll.  (Control messages wait for receive slots, which only the guest's
+ * completions, read from that ring, give back.) */
 bool vspn_vsp_busy(const struct vspn_vsp *vsp);
-/* Completions and control messages queued for ring space or receive
- * slots (what vspn_vsp_poll retries); 0 for NULL. */
+/* Completions, control messages and link indications (0-2) waiting for
+ * ring space or receive slots (what vspn_vsp_poll retries); 0 for NULL. */
 unsigned vspn_vsp_queued(const struct vspn_vsp *vsp);
 
 /* ---- Introspection ------------------------------------------------------------------- */

@@ -592,6 +592,171 @@ static void test_link(void **state)
     free_pair(P);
 }
 
+/* ---- link indications behind a full receive buffer ------------------------------- */
+
+/* What one control message posted to the guest was: its RNDIS type, and
+ * for an INDICATE_STATUS its status. */
+struct ctl_seen {
+    uint32_t type;
+    uint32_t status;
+};
+
+/* The guest holds every receive slot; `nkeep` KEEPALIVEs (and a QUERY of
+ * MEDIA_CONNECT_STATUS first when `query`) wait for one, then the host's
+ * link goes through `changes` (each a set_link value).  The guest then
+ * returns its slots one by one; what the host posts into them is written
+ * to seen[] (at most cap).  Returns how many messages came. */
+static unsigned link_backlog(unsigned nkeep, bool query, const bool *changes,
+                             unsigned nchanges, struct ctl_seen *seen,
+                             unsigned cap)
+{
+    static uint64_t tids[1024];
+    uint8_t b[128];
+    unsigned nslots, nseen = 0;
+    unsigned cursor = 0;
+    int n;
+
+    assert_int_equal(hx_init(&H, NULL), 0);
+    assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 6), 0);
+    hx_ack_all(&H, &cursor);
+    nslots = hx_fill_slots(&H, tids, 1024);
+    assert_int_equal(nslots, vspn_vsp_recv_slots(H.vsp));
+    if (query) {
+        n = vspn_rndis_encode_oid(b, sizeof(b), VSPN_RNDIS_MSG_QUERY, 0x70,
+                                  VSPN_OID_GEN_MEDIA_CONNECT_STATUS, NULL, 0);
+        assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    }
+    for (unsigned i = 0; i < nkeep; i++) {
+        n = vspn_rndis_encode_keepalive(b, sizeof(b), 0x100 + i);
+        assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    }
+    for (unsigned i = 0; i < nchanges; i++)
+        vspn_vsp_set_link(H.vsp, changes[i]);
+    for (unsigned i = 0; i < nslots && vspn_vsp_queued(H.vsp) > 0; i++) {
+        unsigned nx = H.nxfer;
+        const uint8_t *m;
+        uint32_t len;
+
+        assert_int_equal(hx_ack(&H, tids[i]), 0);
+        assert_true(H.nxfer <= nx + 1); /* one slot, one message */
+        if (H.nxfer == nx)
+            continue;
+        m = hx_last_rndis(&H, &len);
+        assert_non_null(m);
+        assert_true(nseen < cap);
+        seen[nseen].type = (uint32_t)m[0] | (uint32_t)m[1] << 8 |
+                           (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
+        seen[nseen].status = seen[nseen].type == VSPN_RNDIS_MSG_INDICATE_STATUS
+                                 ? ((uint32_t)m[8] | (uint32_t)m[9] << 8 |
+                                    (uint32_t)m[10] << 16 |
+                                    (uint32_t)m[11] << 24)
+                                 : 0;
+        nseen++;
+    }
+    assert_int_equal(vspn_vsp_queued(H.vsp), 0);
+    assert_int_equal(HX_STAT(&H, ctrl_dropped), 0);
+    assert_int_equal(H.nclose, 0);
+    return nseen;
+}
+
+/* The link indications of a link_backlog() run, in order, into st[]. */
+static unsigned indications(const struct ctl_seen *seen, unsigned n,
+                            uint32_t *st)
+{
+    unsigned k = 0;
+
+    for (unsigned i = 0; i < n; i++)
+        if (seen[i].type == VSPN_RNDIS_MSG_INDICATE_STATUS)
+            st[k++] = seen[i].status;
+    return k;
+}
+
+/* A link change is never lost behind a full control queue, and flaps the
+ * guest could not see yet collapse to what it must see: the current
+ * state, and a bounce (down+up) as the pair, so that a Linux guest takes
+ * its carrier down and up again (DHCP renews).  The indication follows
+ * every message queued before the change (a MEDIA_CONNECT_STATUS answer
+ * of the old state does not overtake it).  A guest VSC that drains late
+ * sees the bounce too.
+ * Regression test for: the guest held every receive slot, 16 KEEPALIVE
+ * completions filled the control queue, and the MEDIA_DISCONNECT of a
+ * link change was dropped (ctrl_dropped); the guest kept the link up
+ * until the next change. */
+static void test_link_backlog(void **state)
+{
+    static const bool down[] = { false };
+    static const bool bounce[] = { false, true };
+    static const bool down_up_down[] = { false, true, false };
+    static const bool two_bounces[] = { false, true, false, true };
+    struct ctl_seen seen[64];
+    uint32_t st[8];
+    unsigned n;
+    (void)state;
+
+    /* a full control queue: the link change still reaches the guest,
+     * after the 16 replies queued before it */
+    n = link_backlog(VSPN_VSP_CTRLQ_MAX, false, down, 1, seen, 64);
+    assert_int_equal(n, VSPN_VSP_CTRLQ_MAX + 1);
+    for (unsigned i = 0; i < VSPN_VSP_CTRLQ_MAX; i++)
+        assert_int_equal(seen[i].type, VSPN_RNDIS_MSG_KEEPALIVE_CMPLT);
+    assert_int_equal(seen[n - 1].type, VSPN_RNDIS_MSG_INDICATE_STATUS);
+    assert_int_equal(seen[n - 1].status, VSPN_RNDIS_STATUS_MEDIA_DISCONNECT);
+    assert_false(vspn_vsp_link(H.vsp));
+    hx_fini(&H);
+
+    /* a bounce behind a full queue: both halves, down first */
+    n = link_backlog(VSPN_VSP_CTRLQ_MAX, false, bounce, 2, seen, 64);
+    assert_int_equal(indications(seen, n, st), 2);
+    assert_int_equal(st[0], VSPN_RNDIS_STATUS_MEDIA_DISCONNECT);
+    assert_int_equal(st[1], VSPN_RNDIS_STATUS_MEDIA_CONNECT);
+    assert_int_equal(HX_STAT(&H, link_indications), 2);
+    hx_fini(&H);
+
+    /* down, up, down: the guest only needs "down" */
+    n = link_backlog(VSPN_VSP_CTRLQ_MAX, false, down_up_down, 3, seen, 64);
+    assert_int_equal(indications(seen, n, st), 1);
+    assert_int_equal(st[0], VSPN_RNDIS_STATUS_MEDIA_DISCONNECT);
+    hx_fini(&H);
+
+    /* two bounces with room in the queue: one bounce shown */
+    n = link_backlog(0, false, two_bounces, 4, seen, 64);
+    assert_int_equal(n, 2);
+    assert_int_equal(indications(seen, n, st), 2);
+    assert_int_equal(st[0], VSPN_RNDIS_STATUS_MEDIA_DISCONNECT);
+    assert_int_equal(st[1], VSPN_RNDIS_STATUS_MEDIA_CONNECT);
+    hx_fini(&H);
+
+    /* the answer to a MEDIA_CONNECT_STATUS query asked before the change
+     * goes first */
+    n = link_backlog(3, true, down, 1, seen, 64);
+    assert_int_equal(n, 5);
+    assert_int_equal(seen[0].type, VSPN_RNDIS_MSG_QUERY_CMPLT);
+    assert_int_equal(seen[4].type, VSPN_RNDIS_MSG_INDICATE_STATUS);
+    assert_int_equal(seen[4].status, VSPN_RNDIS_STATUS_MEDIA_DISCONNECT);
+    hx_fini(&H);
+
+    /* end to end: a guest that drains only after a bounce sees it */
+    {
+        uint8_t f[64];
+        struct vspn_frame fr = { f, 64, 0, false };
+
+        P = new_pair(NULL, VSPN_VSC_LINUX);
+        up(P);
+        mkframe(f, BCAST, 64, 1);
+        P->guest_drains = false;
+        while (vspn_vsp_recv_slots_free(P->h.vsp) > 0)
+            assert_int_equal(vspn_vsp_deliver(P->h.vsp, &fr, 1), 1);
+        vspn_vsp_set_link(P->h.vsp, false);
+        vspn_vsp_set_link(P->h.vsp, true);
+        P->guest_drains = true;
+        hp_pump(P, 1000);
+        assert_int_equal(P->link_changes, 2);
+        assert_true(vspn_vsc_link_up(P->vsc));
+        assert_int_equal(vspn_vsp_queued(P->h.vsp), 0);
+        free_pair(P);
+    }
+}
+
 /* ---- bounds and backlog ------------------------------------------------------------ */
 
 /* A pair brought up (P), n broadcast frames of 200 bytes in fb/fr for the
@@ -1388,6 +1553,7 @@ int main(void)
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_mtu),
         cmocka_unit_test(test_link),
+        cmocka_unit_test(test_link_backlog),
         cmocka_unit_test(test_non_draining_guest),
         cmocka_unit_test(test_one_slot_free),
         cmocka_unit_test(test_repetition),

@@ -432,6 +432,33 @@ static inline void hx_ack_all(struct hx *h, unsigned *cursor)
     }
 }
 
+/* The guest completes transfer-page packet `tid` (NVSP 108, SUCCESS). */
+static inline int hx_ack(struct hx *h, uint64_t tid)
+{
+    uint8_t ack[8] = { 108, 0, 0, 0, 1, 0, 0, 0 };
+
+    return hx_raw(h, HV_PKT_COMP, 0, tid, ack, 8);
+}
+
+/* Fills every free receive slot with a 64-byte broadcast frame, one per
+ * transfer-page packet, and records their trans_ids in tids[] (at most
+ * cap): the guest then holds every slot until it acks them (hx_ack).
+ * Needs RNDIS up with a filter that passes broadcast (hx_handshake stage
+ * 6) and the link up.  Returns how many were posted. */
+static inline unsigned hx_fill_slots(struct hx *h, uint64_t *tids,
+                                     unsigned cap)
+{
+    uint8_t f[64] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                      0x02, 0x11, 0, 0, 0, 1, 0x08, 0x00 };
+    struct vspn_frame fr = { f, sizeof(f), 0, false };
+    unsigned n = 0;
+
+    while (n < cap && vspn_vsp_recv_slots_free(h->vsp) > 0 &&
+           vspn_vsp_deliver(h->vsp, &fr, 1) == 1)
+        tids[n++] = hx_last(h)->tid;
+    return n;
+}
+
 /* The RNDIS message of range 0 of the last transfer-page packet. */
 static inline const uint8_t *hx_last_rndis(struct hx *h, uint32_t *len)
 {
