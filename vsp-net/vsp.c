@@ -1184,12 +1184,23 @@ static uint32_t rndis_control(struct vspn_vsp *v, uint32_t total)
         return VSPN_NVSP_STATUS_INVALID_RNDIS_PKT;
     }
     STAT_INC(v, rndis_ctrl);
-    if (msg.type == VSPN_RNDIS_MSG_INIT && n >= 16 &&
-        vspn__le32(out + 12) == VSPN_RNDIS_STATUS_SUCCESS) {
+    if (msg.type == VSPN_RNDIS_MSG_HALT) {
+        /* [MS-RNDIS] REMOTE_NDIS_HALT_MSG: the device discards the
+         * requests and packets outstanding when HALT arrives.  What waits
+         * here for a receive slot (completions of earlier requests, link
+         * indications) is dropped; requests after HALT are answered
+         * (FAILURE), INITIALIZE too. */
+        ctrl_discard(v);
+    } else if (msg.type == VSPN_RNDIS_MSG_INIT && n >= 16 &&
+               vspn__le32(out + 12) == VSPN_RNDIS_STATUS_SUCCESS) {
         /* the guest reads MEDIA_CONNECT_STATUS after INITIALIZE (spec
          * §6.1 step 13, §6.2 step 3): nothing older is owed */
         link_settle(v);
     }
+    /* RESET keeps the queue and the link indication owed: the device
+     * stays initialised with its addresses and filter (RESET_CMPLT
+     * addressing_reset 0), and its link state is what the guest was
+     * told, or is about to be. */
     if (n >= 16 && (msg.type == VSPN_RNDIS_MSG_QUERY ||
                     msg.type == VSPN_RNDIS_MSG_SET)) {
         uint32_t st = vspn__le32(out + 12);

@@ -115,17 +115,19 @@
  * RNDIS control completions and INDICATE_STATUS use the same path (one
  * range, channel type control) through a FIFO of VSPN_VSP_CTRLQ_MAX
  * messages that is flushed whenever slots or ring space come back;
- * overflow drops and counts.  Link changes (vspn_vsp_set_link) are
- * indicated (INDICATE_STATUS MEDIA_CONNECT / MEDIA_DISCONNECT) once RNDIS
- * is initialised; the indication is state, not a queue entry, so a full
- * queue never loses it: it goes out after the messages queued before the
- * change, for the current link, and as a DISCONNECT + CONNECT pair when
- * the link went down and back up before the guest heard of it (flaps
- * collapse to that).  A COMP the ring cannot take waits in a FIFO of
- * VSPN_VSP_COMPQ_MAX entries (overflow: counted, lost); while one is
- * queued vspn_vsp_busy() is true and the glue should stop reading the
- * guest's ring and call vspn_vsp_poll() when the guest frees ring space,
- * which pushes the backpressure back onto the guest.
+ * overflow drops and counts.  RNDIS HALT discards what waits there
+ * ([MS-RNDIS] REMOTE_NDIS_HALT_MSG: what is outstanding is dropped when
+ * HALT arrives; counted in ctrl_dropped); RESET keeps it.  Link changes
+ * (vspn_vsp_set_link) are indicated (INDICATE_STATUS MEDIA_CONNECT /
+ * MEDIA_DISCONNECT) once RNDIS is initialised; the indication is state,
+ * not a queue entry, so a full queue never loses it: it goes out after
+ * the messages queued before the change, for the current link, and as a
+ * DISCONNECT + CONNECT pair when the link went down and back up before
+ * the guest heard of it (flaps collapse to that).  A COMP the ring cannot
+ * take waits in a FIFO of VSPN_VSP_COMPQ_MAX entries (overflow: counted,
+ * lost); while one is queued vspn_vsp_busy() is true and the glue should
+ * stop reading the guest's ring and call vspn_vsp_poll() when the guest
+ * frees ring space, which pushes the backpressure back onto the guest.
  *
  * Teardown
  * --------
@@ -285,7 +287,7 @@ const char *vspn_vsp_action_name(enum vspn_vsp_action a);
     X(bad_completion, "guest completions naming nothing in flight")            \
     X(guest_rx_nack, "transfer completions carrying a failure status")         \
     X(ctrl_sent, "RNDIS control messages posted to the guest")                 \
-    X(ctrl_dropped, "RNDIS control messages dropped (queue full, no buffer)")  \
+    X(ctrl_dropped, "RNDIS control messages dropped (full, no buffer, HALT)")  \
     X(comp_deferred, "completions queued because the ring was full")           \
     X(comp_dropped, "completions lost because the queue was full")             \
     X(link_indications, "media connect/disconnect indications posted")

@@ -22,7 +22,9 @@
  *    pure functions never read an information buffer placed on a PROT_NONE
  *    page (so no payload byte is used as a pointer, length or handle).
  *  * RNDIS state rules: requests before INITIALIZE or after HALT complete
- *    with FAILURE, HALT has no completion, re-INITIALIZE works.
+ *    with FAILURE, HALT has no completion, re-INITIALIZE works; HALT
+ *    discards the control messages still waiting for a receive slot (none
+ *    reaches the halted device), RESET keeps them.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -1035,6 +1037,95 @@ static void test_rndis_states(void **state)
     hx_fini(&H);
 }
 
+/* HALT discards what the device had queued for the guest and is not yet
+ * in the receive buffer ([MS-RNDIS] REMOTE_NDIS_HALT_MSG: outstanding
+ * requests and packets are discarded when it arrives): nothing is posted
+ * once the guest returns a slot, the drop is counted in ctrl_dropped, and
+ * requests after HALT are still answered (FAILURE), re-INITIALIZE too.
+ * RESET keeps the queue and the owed link indication, in order.
+ * Regression test for: with every receive slot held by the guest,
+ * set_link(false) queued MEDIA_DISCONNECT, the guest sent HALT and acked
+ * one slot, and the INDICATE_STATUS went out to the halted device. */
+static void test_halt_discards_queued(void **state)
+{
+    static uint64_t tids[1024];
+    uint8_t b[128], copy[512];
+    struct vspn_rndis_msg r;
+    unsigned nslots, nx, next = 0;
+    uint64_t dropped;
+    int n;
+    (void)state;
+
+    assert_int_equal(hx_init(&H, NULL), 0);
+    ack_cursor = 0;
+    assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 6), 0);
+    hx_ack_all(&H, &ack_cursor);
+    nslots = hx_fill_slots(&H, tids, 1024);
+    assert_int_equal(nslots, vspn_vsp_recv_slots(H.vsp));
+    ack_cursor = H.nout; /* last_reply acks only what comes next */
+    /* a link change and a KEEPALIVE wait for a slot */
+    vspn_vsp_set_link(H.vsp, false);
+    n = vspn_rndis_encode_keepalive(b, sizeof(b), 0x51);
+    assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    assert_int_equal(vspn_vsp_queued(H.vsp), 2);
+    dropped = HX_STAT(&H, ctrl_dropped);
+    /* HALT: both discarded and counted */
+    n = vspn_rndis_encode_halt(b, sizeof(b), 0x52);
+    assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    assert_int_equal(vspn_vsp_rndis_state(H.vsp), VSPN_RNDIS_HALTED);
+    assert_int_equal(vspn_vsp_queued(H.vsp), 0);
+    assert_int_equal(HX_STAT(&H, ctrl_dropped), dropped + 2);
+    /* the guest returns slots: nothing goes out to the halted device */
+    nx = H.nxfer;
+    assert_int_equal(hx_ack(&H, tids[next++]), 0);
+    assert_int_equal(hx_ack(&H, tids[next++]), 0);
+    assert_int_equal(H.nxfer, nx);
+    assert_int_equal(vspn_vsp_poll(H.vsp), 0);
+    assert_int_equal(H.nxfer, nx);
+    /* a request after HALT is still answered, with FAILURE */
+    n = vspn_rndis_encode_keepalive(b, sizeof(b), 0x53);
+    assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    assert_int_equal(H.nxfer, nx + 1);
+    last_reply(&r, copy);
+    assert_int_equal(r.type, VSPN_RNDIS_MSG_KEEPALIVE_CMPLT);
+    assert_int_equal(r.u.cmplt.request_id, 0x53);
+    assert_int_equal(r.u.cmplt.status, VSPN_RNDIS_STATUS_FAILURE);
+    /* re-INITIALIZE: the guest reads the link (down) with a query */
+    n = vspn_rndis_encode_init(b, sizeof(b), 0x54, 0x4000);
+    assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    last_reply(&r, copy);
+    assert_int_equal(r.type, VSPN_RNDIS_MSG_INIT_CMPLT);
+    assert_int_equal(vspn_vsp_rndis_state(H.vsp), VSPN_RNDIS_INITIALIZED);
+    assert_int_equal(vspn_vsp_queued(H.vsp), 0);
+
+    /* RESET keeps what is queued: with every slot held again, the link
+     * comes up and the guest resets; both go out in that order */
+    while (vspn_vsp_recv_slots_free(H.vsp) > 0) {
+        /* KEEPALIVE replies take the slots the guest returned */
+        n = vspn_rndis_encode_keepalive(b, sizeof(b), 0x60);
+        assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    }
+    ack_cursor = H.nout;
+    vspn_vsp_set_link(H.vsp, true);
+    n = vspn_rndis_encode_reset(b, sizeof(b));
+    assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    assert_int_equal(vspn_vsp_rndis_state(H.vsp), VSPN_RNDIS_INITIALIZED);
+    assert_int_equal(vspn_vsp_queued(H.vsp), 2);
+    dropped = HX_STAT(&H, ctrl_dropped);
+    assert_int_equal(hx_ack(&H, tids[next++]), 0);
+    last_reply(&r, copy);
+    assert_int_equal(r.type, VSPN_RNDIS_MSG_INDICATE_STATUS);
+    assert_int_equal(r.u.indicate.status, VSPN_RNDIS_STATUS_MEDIA_CONNECT);
+    assert_int_equal(hx_ack(&H, tids[next++]), 0);
+    last_reply(&r, copy);
+    assert_int_equal(r.type, VSPN_RNDIS_MSG_RESET_CMPLT);
+    assert_int_equal(r.u.reset_cmplt.status, VSPN_RNDIS_STATUS_SUCCESS);
+    assert_int_equal(vspn_vsp_queued(H.vsp), 0);
+    assert_int_equal(HX_STAT(&H, ctrl_dropped), dropped);
+    assert_int_equal(H.nclose, 0);
+    hx_fini(&H);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1048,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_random_oids),
         cmocka_unit_test(test_payload_never_read),
         cmocka_unit_test(test_rndis_states),
+        cmocka_unit_test(test_halt_discards_queued),
     };
     vsa_log_set_level(VSA_LOG_ERR);
     return cmocka_run_group_tests(tests, NULL, NULL);
