@@ -5,6 +5,11 @@
 # in access VLAN 10 and the uplink a trunk allowing 10, the wire carries
 # 802.1Q tag 10, a Linux VLAN sub-interface talks to the VM, and untagged
 # traffic from the physical side no longer reaches it.
+# The uplink's veth is a port of a Linux bridge when the switch binds it;
+# it leaves the bridge (nomaster), joins it again and the bridge is deleted:
+# the kernel tells of each departure with an RTM_DELLINK of the bridge's
+# (AF_BRIDGE, the veth's ifindex), which is no deletion of the veth: the
+# uplink stays up, says nothing of a NIC gone, and carries traffic.
 . "$(dirname "$0")/lib.sh"
 
 U=vt$VT_ID-u          # uplink, root namespace (bound by vesperd)
@@ -19,6 +24,10 @@ must ip -n "$PHYS" addr add "$NET_B.10/24" dev "$P"
 must ip -n "$PHYS" link set "$P" up
 must ip link set "$U" up
 phys() { ip netns exec "$PHYS" "$@"; }
+BR=vt$VT_ID-br        # a Linux bridge $U is a port of (left down: silent)
+must ip link add "$BR" type bridge
+VT_LINKS+=("$BR")
+must ip link set "$U" master "$BR"
 
 vm_add 1 "$NET_B.1/24"
 start_vesperd
@@ -30,6 +39,24 @@ jq -e '.ports[] | select(.name == "ext.uplink")' <<<"$ports" >/dev/null ||
 
 # 1. access VLAN 1 <-> untagged physical network
 assert_ping 1 "$NET_B.10" 5
+
+# uplink_stays_up WHAT: after WHAT, the uplink's link is up (port show),
+# no line says its NIC is gone, and vm1 reaches the physical network.
+uplink_stays_up() {
+    sleep 0.5   # the event is read at once; the poll (1 s) is no cover
+    assert_eq "$(ctl_json port show ext.uplink | jq -r .link)" up \
+        "ext.uplink link after $1"
+    if grep -q "kernel NIC $U .*is gone" "$TMP/vesperd.log"; then
+        grep "is gone" "$TMP/vesperd.log"
+        fail "vesperd took $1 for $U's deletion"
+    fi
+    assert_ping 1 "$NET_B.10" 3
+}
+must ip link set "$U" nomaster
+uplink_stays_up "ip link set $U nomaster"
+must ip link set "$U" master "$BR"
+must ip link del "$BR"
+uplink_stays_up "ip link del $BR (of which $U was a port)"
 
 # 2. VM in access VLAN 10, uplink trunk allowing 10 (no native VLAN)
 ctl_ok port set vm1 --access 10

@@ -3,9 +3,19 @@
  * nlmon.c — follows kernel link events (RTNLGRP_LINK) with libnl so that a
  * carrier loss on a kernel NIC behind a port is seen at once (vsw_tick()
  * polls as a fallback).  Control thread only.
+ *
+ * Only the messages of family AF_UNSPEC describe the interface itself.
+ * RTNLGRP_LINK carries the bridge's too (AF_BRIDGE, the port's ifindex):
+ * an RTM_NEWLINK when a NIC becomes a bridge port or its port state
+ * changes, an RTM_DELLINK when it stops being one (`ip link set IF
+ * nomaster`, the bridge deleted) though the NIC itself stays.  Taking that
+ * RTM_DELLINK for the NIC's deletion left its port down for good; the
+ * bridge's RTM_NEWLINK says nothing of the NIC's carrier that an AF_UNSPEC
+ * message does not, so both are skipped.
  */
 #include <net/if.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
@@ -42,10 +52,15 @@ static void link_cb(struct nl_object *obj, void *arg)
 
 static int msg_cb(struct nl_msg *msg, void *arg)
 {
+    struct nlmsghdr *h = nlmsg_hdr(msg);
     struct nlmon_msg m = {
-        .d = arg, .deleted = nlmsg_hdr(msg)->nlmsg_type == RTM_DELLINK,
+        .d = arg, .deleted = h->nlmsg_type == RTM_DELLINK,
     };
 
+    if ((h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK) ||
+        !nlmsg_valid_hdr(h, sizeof(struct ifinfomsg)) ||
+        ((const struct ifinfomsg *)nlmsg_data(h))->ifi_family != AF_UNSPEC)
+        return NL_SKIP; /* a bridge port's (AF_BRIDGE): see the top */
     if (nl_msg_parse(msg, link_cb, &m) < 0)
         return NL_SKIP;
     return NL_OK;

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_vd_nlmon.c — vesperd's netlink link monitor (tools/vesperd/nlmon.c)
+ * on real kernel link events.
+ *
+ * Objective: what the monitor tells the switch (vsw_kernel_link_event) is
+ * true of the interface.
+ *  * A NIC that stops being a bridge port (`ip link set IF nomaster`, the
+ *    bridge deleted) is not deleted: the kernel sends an RTM_DELLINK of
+ *    family AF_BRIDGE with the NIC's ifindex then, and no event may say
+ *    `gone` for it; deleting the NIC does.  Regression test for: any
+ *    RTM_DELLINK was taken for the NIC's deletion, so an external switch's
+ *    uplink that had been a bridge port stayed down until vesperd
+ *    restarted.
+ * How: in a network namespace of its own (unshare; root), a veth pair and
+ * a bridge made with libnl.  The switch is the test's: it records the
+ * events (no DPDK, no vswitch linked).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+
+#include "common/vsa_log.h"
+#include "tools/vesperd/vesperd.h"
+
+/* ---- the switch's side: what the monitor reported ------------------------ */
+
+#define MAX_EVENTS 4096
+
+static struct {
+    struct {
+        int ifindex;
+        char name[IF_NAMESIZE];
+        bool up, gone;
+    } ev[MAX_EVENTS];
+    unsigned n;
+} rec;
+
+static struct vd d;
+static int vsw_marker; /* d.vsw: the monitor passes it on, never reads it */
+
+void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
+                           bool up, bool gone)
+{
+    assert_ptr_equal(sw, (struct vsw *)&vsw_marker);
+    if (rec.n == MAX_EVENTS)
+        return;
+    rec.ev[rec.n].ifindex = ifindex;
+    snprintf(rec.ev[rec.n].name, sizeof(rec.ev[rec.n].name), "%s",
+             ifname ? ifname : "");
+    rec.ev[rec.n].up = up;
+    rec.ev[rec.n].gone = gone;
+    rec.n++;
+}
+
+/* Events for ifindex: all of them, and those saying gone. */
+static unsigned events_of(int ifindex, unsigned *gone)
+{
+    unsigned n = 0;
+
+    *gone = 0;
+    for (unsigned i = 0; i < rec.n; i++) {
+        if (rec.ev[i].ifindex != ifindex)
+            continue;
+        n++;
+        if (rec.ev[i].gone)
+            (*gone)++;
+    }
+    return n;
+}
+
+/* Lets the monitor read everything the kernel queued for it, as vesperd's
+ * loop does (one call per wake-up), until it has been quiet for 200 ms. */
+static void drain(void)
+{
+    struct pollfd pfd = { .fd = vd_nlmon_fd(), .events = POLLIN };
+
+    assert_true(pfd.fd >= 0);
+    for (unsigned i = 0; i < 100000; i++) {
+        if (poll(&pfd, 1, 200) <= 0)
+            return;
+        vd_nlmon_event(&d);
+    }
+    fail_msg("the monitor's socket never went quiet");
+}
+
+/* ---- links (libnl) ------------------------------------------------------- */
+
+static struct nl_sock *nl(void)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+
+    assert_non_null(sk);
+    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
+    return sk;
+}
+
+static void nl_done(struct nl_sock *sk)
+{
+    nl_close(sk);
+    nl_socket_free(sk);
+}
+
+static void veth_add(const char *name, const char *peer)
+{
+    struct nl_sock *sk = nl();
+
+    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
+    nl_done(sk);
+}
+
+static void bridge_add(const char *name)
+{
+    struct nl_sock *sk = nl();
+
+    assert_int_equal(rtnl_link_bridge_add(sk, name), 0);
+    nl_done(sk);
+}
+
+static void link_del(const char *name)
+{
+    struct nl_sock *sk = nl();
+    struct rtnl_link *l = rtnl_link_alloc();
+
+    assert_non_null(l);
+    rtnl_link_set_name(l, name);
+    assert_int_equal(rtnl_link_delete(sk, l), 0);
+    rtnl_link_put(l);
+    nl_done(sk);
+}
+
+static int ifindex_of(const char *name)
+{
+    int i = (int)if_nametoindex(name);
+
+    assert_true(i > 0);
+    return i;
+}
+
+/* `ip link set slave master master` (master NULL: nomaster). */
+static void set_master(const char *slave, const char *master)
+{
+    struct nl_sock *sk = nl();
+    int rc = master ? rtnl_link_enslave_ifindex(sk, ifindex_of(master),
+                                                ifindex_of(slave))
+                    : rtnl_link_release_ifindex(sk, ifindex_of(slave));
+
+    if (rc < 0)
+        fail_msg("%s %s: %s", master ? "enslaving" : "releasing", slave,
+                 nl_geterror(rc));
+    nl_done(sk);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+/* A NIC leaves a bridge twice (nomaster; the bridge deleted): it is still
+ * there, and no event says otherwise.  Deleting it does say gone. */
+static void test_bridge_port_not_gone(void **state)
+{
+    unsigned n, gone;
+    int a;
+
+    (void)state;
+    veth_add("vtn-a", "vtn-b");
+    bridge_add("vtn-br");
+    a = ifindex_of("vtn-a");
+    drain();
+    rec.n = 0;
+
+    set_master("vtn-a", "vtn-br");
+    drain();
+    set_master("vtn-a", NULL);
+    drain();
+    set_master("vtn-a", "vtn-br");
+    drain();
+    link_del("vtn-br");
+    drain();
+    n = events_of(a, &gone);
+    print_message("vtn-a: %u events while it joined and left a bridge "
+                  "twice, %u of them gone\n", n, gone);
+    assert_true(n > 0); /* the monitor does hear of vtn-a */
+    assert_int_equal(gone, 0);
+    assert_int_equal(if_nametoindex("vtn-a"), (unsigned)a);
+
+    rec.n = 0;
+    link_del("vtn-a");
+    drain();
+    events_of(a, &gone);
+    assert_int_equal(gone, 1);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int setup(void **state)
+{
+    (void)state;
+    vsa_log_set_level(VSA_LOG_WARN);
+    if (unshare(CLONE_NEWNET) != 0) {
+        fprintf(stderr, "test_vd_nlmon: needs a network namespace of its "
+                "own (root): %s\n", strerror(errno));
+        return -1;
+    }
+    d.vsw = (struct vsw *)&vsw_marker;
+    if (vd_nlmon_open(&d) != 0) {
+        fprintf(stderr, "test_vd_nlmon: vd_nlmon_open failed\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    vd_nlmon_close();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bridge_port_not_gone),
+    };
+
+    return cmocka_run_group_tests_name("tools-vd_nlmon", tests, setup,
+                                       teardown);
+}
