@@ -372,11 +372,15 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
     rc = get_link(sk, ifname, &link, em);
     if (rc == 0) {
         unsigned flags = rtnl_link_get_flags(link);
+        const char *name = rtnl_link_get_name(link);
 
-        snprintf(out->ifname, sizeof(out->ifname), "%s", ifname);
+        /* The kernel's name: ifname may be one of its altnames, which
+         * the lookup takes too but /proc/sys/net/ipv6/conf does not. */
+        snprintf(out->ifname, sizeof(out->ifname), "%s",
+                 name && name[0] ? name : ifname);
         out->up = (flags & IFF_UP) != 0;
         out->promisc = (flags & IFF_PROMISC) != 0;
-        out->disable_ipv6 = read_disable_ipv6(ifname);
+        out->disable_ipv6 = read_disable_ipv6(out->ifname);
         out->ifindex = rtnl_link_get_ifindex(link);
         rtnl_link_put(link);
         if (out->disable_ipv6 == 0)

@@ -70,7 +70,8 @@ struct vsw_port_ops;
  * (hostif.c: vsw__hostif_save, vsw__hostif_restore). */
 struct vsw_hostif_state {
     int ifindex;                   /* 0: nothing saved */
-    char ifname[32];               /* its name then (for messages) */
+    char ifname[32];               /* its name then, the kernel's (not an
+                                      altname it was looked up by) */
     bool up;                       /* IFF_UP */
     bool promisc;                  /* IFF_PROMISC (set by a user) */
     int disable_ipv6;              /* net.ipv6.conf.<if>.disable_ipv6, -1:
@@ -102,7 +103,10 @@ struct vsw_port {
     char name[VSW_NAME_MAX];
     enum vsw_port_class cls;
     char devname[64];              /* ethdev / vdev name (RTE_ETH_NAME_MAX_LEN) */
-    char ifname[32];               /* kernel interface behind it, if any */
+    char ifname[32];               /* kernel interface behind it, if any
+                                      (kernel_bound: the kernel's name) */
+    char bound_as[32];             /* kernel_bound: the name it was bound
+                                      by (ifname, or an altname of it) */
     bool vdev;                     /* created by us: remove on close */
     struct vsa_mac mac;
     uint16_t rx_lcore;             /* datapath lcore index polling it */
@@ -291,7 +295,8 @@ int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em);
 void vsw__hostif_isolate(const char *ifname);
 /* Records what set_up_promisc and isolate (and the PMD's promiscuous mode)
- * will change on ifname: 0, -ENODEV, -ENOMEM (injection points), -EIO.
+ * will change on ifname (a name or an altname; out->ifname is the kernel's
+ * name of it): 0, -ENODEV, -ENOMEM (injection points), -EIO.
  * Restore puts it back on the interface of the recorded ifindex: clears
  * IFF_UP and IFF_PROMISC where they were clear (a NIC that was up or
  * promiscuous stays so) and writes disable_ipv6 back where it differs.  It

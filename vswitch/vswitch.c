@@ -382,17 +382,73 @@ static const struct vsw_port *nic_holder(const struct vsw *sw,
     return NULL;
 }
 
-/* Records the state of p's kernel NIC before anything changes it.  If
- * another port holds the NIC already (a port reopened on it before the old
- * one is closed), the state before that one's binding is the one to go
- * back to. */
-static int nic_save(struct vsw *sw, struct vsw_port *p, struct vsa_errmsg *em)
+static bool is_replaced(const struct vsw_port *q,
+                        const struct vsw_port_spec *spec)
+{
+    for (uint32_t i = 0; spec->replacing && i < spec->n_replacing; i++)
+        if (spec->replacing[i] == q)
+            return true;
+    return false;
+}
+
+/* An open port other than p holding p's kernel NIC (nic_prior.ifindex)
+ * that spec does not replace, or NULL. */
+static const struct vsw_port *nic_taken(const struct vsw *sw,
+                                        const struct vsw_port *p,
+                                        const struct vsw_port_spec *spec)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        const struct vsw_port *q = sw->ports[i];
+
+        if (q && q != p && q->nic_prior.ifindex == p->nic_prior.ifindex &&
+            !is_replaced(q, spec))
+            return q;
+    }
+    return NULL;
+}
+
+/* Records the state of p's kernel NIC (p->ifname, a name or an altname)
+ * before anything changes it, and makes p->ifname the kernel's name of
+ * it.  One NIC, one port: a NIC another port holds is refused, whatever
+ * name each used (the configuration's check compares the strings only),
+ * unless that port is being replaced (spec->replacing: a port reopened on
+ * the NIC before the old one is closed); the state before that one's
+ * binding is then the one to go back to. */
+static int nic_save(struct vsw *sw, struct vsw_port *p,
+                    const struct vsw_port_spec *spec, struct vsa_errmsg *em)
 {
     const struct vsw_port *q;
+    char as[sizeof(q->bound_as) + 16] = "";
     int rc = vsw__hostif_save(p->ifname, &p->nic_prior, em);
 
     if (rc < 0)
         return rc;
+    snprintf(p->bound_as, sizeof(p->bound_as), "%s", p->ifname);
+    snprintf(p->ifname, sizeof(p->ifname), "%s", p->nic_prior.ifname);
+    q = nic_taken(sw, p, spec);
+    if (q) {
+        if (strcmp(q->bound_as, p->ifname) != 0)
+            snprintf(as, sizeof(as), " (as %s)", q->bound_as);
+        if (strcmp(p->bound_as, p->ifname) != 0)
+            rc = vsa_errmsg_set(em, -EBUSY, "port %s: interface %s is an "
+                                "altname of kernel NIC %s (ifindex %d), "
+                                "which port %s binds already%s; a kernel NIC "
+                                "can be bound by one port only", p->name,
+                                p->bound_as, p->ifname, p->nic_prior.ifindex,
+                                q->name, as);
+        else
+            rc = vsa_errmsg_set(em, -EBUSY, "port %s: kernel NIC %s "
+                                "(ifindex %d) is bound by port %s already%s; "
+                                "a kernel NIC can be bound by one port only",
+                                p->name, p->ifname, p->nic_prior.ifindex,
+                                q->name, as);
+        memset(&p->nic_prior, 0, sizeof(p->nic_prior));
+        return rc;
+    }
+    if (strcmp(p->bound_as, p->ifname) != 0)
+        VSA_LOG(INFO, "port %s: %s is an altname of kernel NIC %s "
+                "(ifindex %d)", p->name, p->bound_as, p->ifname,
+                p->nic_prior.ifindex);
     q = nic_holder(sw, p, p->nic_prior.ifindex);
     if (q) {
         p->nic_prior = q->nic_prior;
@@ -469,7 +525,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             snprintf(devargs, sizeof(devargs), "%s", spec->devargs);
             devargs_iface(devargs, p->ifname, sizeof(p->ifname));
         } else if (spec->ifname && spec->ifname[0]) {
-            /* looked up (must exist) by nic_save() below */
+            /* looked up (must exist) by nic_save() below, which makes
+             * p->ifname the kernel's name of it */
             set_up = true;
             free_vdev_name(VSA_VDEV_AF_PACKET_PREFIX, vdev, sizeof(vdev));
             snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,
@@ -497,9 +554,13 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                       (strncmp(devargs, "net_af_packet", 13) == 0 ||
                        strncmp(devargs, "net_af_xdp", 10) == 0);
     if (p->kernel_bound) {
-        rc = nic_save(sw, p, em);
+        rc = nic_save(sw, p, spec, em);
         if (rc < 0)
             goto out_free;
+        /* an uplink by ifname: af_packet binds the kernel's name */
+        if (spec->cls == VSW_PORT_UPLINK && set_up)
+            snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,
+                     p->ifname);
     }
     if (set_up) {
         rc = vsw__hostif_set_up_promisc(p->ifname, true, em);

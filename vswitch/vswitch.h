@@ -146,11 +146,17 @@ struct vsw_port_spec {
     const char *const *addresses; /* INTERNAL: CIDRs */
     uint32_t n_addresses;
     uint32_t mtu;               /* INTERNAL; 0 = leave */
+    /* Open ports the caller closes once this one is in use (a port
+     * replaced in one transaction: renamed, or its devargs changed): this
+     * port may bind a kernel NIC one of them holds.  NULL if none. */
+    struct vsw_port *const *replacing;
+    uint32_t n_replacing;
 };
 
 /* Opens the device.  Returns 0, -EINVAL (bad spec), -ENODEV (device or
  * interface missing), -ENOSPC (no free id), -EIO (driver refused),
- * -ENOMEM (out of memory, the driver's included).
+ * -EBUSY (its kernel NIC is bound by another port), -ENOMEM (out of
+ * memory, the driver's included).
  *
  * A kernel NIC bound through af_packet or af_xdp is changed: set up and
  * promiscuous, its IPv6 switched off (net.ipv6.conf.<if>.disable_ipv6,
@@ -158,7 +164,13 @@ struct vsw_port_spec {
  * addresses set by hand, is recorded first; a failed open puts it back, and so
  * does vsw_port_close() (unless another open port is bound to the same
  * NIC), which never fails for it: a NIC gone meanwhile is nothing to
- * restore, a refusal is logged. */
+ * restore, a refusal is logged.
+ *
+ * The NIC is the one its name or altname (`ip link property add ...
+ * altname`) resolves to, by ifindex: the port's ifname (vsw_port_ifname)
+ * is the kernel's name of it.  One NIC, one port: a NIC another open port
+ * holds, under any of its names, is refused (-EBUSY, nothing changed),
+ * unless every port holding it is among spec->replacing. */
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em);
 void vsw_port_close(struct vsw *sw, struct vsw_port *port);

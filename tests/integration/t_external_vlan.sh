@@ -10,6 +10,9 @@
 # the kernel tells of each departure with an RTM_DELLINK of the bridge's
 # (AF_BRIDGE, the veth's ifindex), which is no deletion of the veth: the
 # uplink stays up, says nothing of a NIC gone, and carries traffic.
+# Then (4.) the uplink's NIC gets an altname: a second switch or a dpdk port
+# on it by that name is refused and changes nothing; another NIC bound by
+# its altname alone has IPv6 off on its name.
 . "$(dirname "$0")/lib.sh"
 
 U=vt$VT_ID-u          # uplink, root namespace (bound by vesperd)
@@ -106,3 +109,56 @@ log "ext.uplink drops.vlan_untagged: $drops0 -> $drops1"
 assert_gt "$drops1" "${drops0:-0}" "ext.uplink counts the untagged frames it dropped"
 # while tagged traffic still does
 assert_ping 1 "$NET_C.10" 3
+
+# 4. The uplink's NIC by an altname (ip link property add ... altname): a
+# second switch, or a dpdk port, binding it under that name is refused
+# (one NIC, one port: the configuration's own check compares strings only),
+# naming the altname, the NIC and the port holding it, and nothing of it is
+# applied.  A NIC bound by an altname alone is bound under its name: IPv6
+# off on the name, given back at switch del.
+ALT=vt$VT_ID-ualt
+must ip link property add dev "$U" altname "$ALT"
+cfg0=$(ctl_json config show)
+out=$(ctl switch add ext2 --type external --uplink "$ALT" 2>&1)
+rc=$?
+log "switch add ext2 --uplink $ALT -> exit $rc: $out"
+assert_eq "$rc" 1 "a second switch on $U by its altname is refused"
+assert_contains "$out" "interface $ALT is an altname of kernel NIC $U (ifindex " \
+    "the refusal names the altname and the NIC"
+assert_contains "$out" "which port ext.uplink binds already" \
+    "the refusal names the port holding $U"
+out=$(ctl port add p2 --switch ext --class dpdk \
+    --devargs "net_af_packet_vt$VT_ID,iface=$ALT" 2>&1)
+rc=$?
+log "port add p2 (af_packet on $ALT) -> exit $rc: $out"
+assert_eq "$rc" 1 "a dpdk port on $U by its altname is refused"
+assert_contains "$out" "which port ext.uplink binds already" \
+    "the refusal names the port holding $U"
+[ "$(ctl_json config show)" = "$cfg0" ] ||
+    fail "a refused change changed the configuration: $(ctl_json config show)"
+ok "the configuration is as before"
+assert_eq "$(ctl_json port list | jq -r '[.ports[].name] | sort | join(" ")')" \
+    "ext.uplink vm1" "no port of the refused changes exists"
+assert_ping 1 "$NET_C.10" 3
+
+U2=vt$VT_ID-w
+ALT2=vt$VT_ID-walt
+must ip link add "$U2" type veth peer name "$U2"p
+VT_LINKS+=("$U2")
+must ip link property add dev "$U2" altname "$ALT2"
+v6=/proc/sys/net/ipv6/conf/$U2/disable_ipv6
+[ -e "$v6" ] && must sysctl -qw "net.ipv6.conf.$U2.disable_ipv6=0"
+ctl_ok switch add ext3 --type external --uplink "$ALT2"
+if [ -e "$v6" ]; then
+    assert_eq "$(cat "$v6")" 1 "bound by its altname, $U2 has IPv6 off"
+fi
+sleep 1.2   # a carrier poll: the port's NIC is not "now named" $U2
+if grep -q "is now named" "$TMP/vesperd.log"; then
+    grep "is now named" "$TMP/vesperd.log"
+    fail "vesperd logged a rename of a NIC bound by its altname"
+fi
+ok "no rename logged for $U2 bound as $ALT2"
+ctl_ok switch del ext3
+if [ -e "$v6" ]; then
+    assert_eq "$(cat "$v6")" 0 "switch del: $U2 has IPv6 on again"
+fi

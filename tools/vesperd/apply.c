@@ -5,8 +5,10 @@
  *
  *  1. parse and validate the new document whole (ctl_config_parse);
  *  2. open the devices of ports that are new (a port whose name and device
- *     are unchanged is kept as it is, with its FDB entries and counters),
- *     and prepare the VM partitions (vd_vm_prepare: sockets of new VMs);
+ *     are unchanged is kept as it is, with its FDB entries and counters;
+ *     a new port may bind the kernel NIC of one that leaves, which closes
+ *     in 5, not one a staying port holds: vsw_port_open's -EBUSY), and
+ *     prepare the VM partitions (vd_vm_prepare: sockets of new VMs);
  *  3. prepare the new forwarding configuration (vsw_commit_prepare: every
  *     allocation it needs, nothing published), and the address changes of
  *     host vNICs that stay (vsw_port_host_addrs_prepare: the same);
@@ -81,7 +83,10 @@ static bool same_host_addrs(const struct ctl_port *a, const struct ctl_port *b)
     return true;
 }
 
+/* Opens cp's port.  `leaving`: the open ports this transaction closes
+ * (their kernel NICs may be bound again; any other holder refuses one). */
 static int open_port(struct vd *d, const struct ctl_port *cp,
+                     struct vsw_port *const *leaving, uint32_t n_leaving,
                      struct vsw_port **out, struct vsa_errmsg *em)
 {
     struct vsw_port_spec spec;
@@ -99,6 +104,8 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
     spec.addresses = (const char *const *)cp->addresses;
     spec.n_addresses = cp->n_addresses;
     spec.mtu = cp->mtu;
+    spec.replacing = leaving;
+    spec.n_replacing = n_leaving;
     return vsw_port_open(d->vsw, &spec, out, em);
 }
 
@@ -261,10 +268,10 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
 {
     struct ctl_config *ncfg = NULL;
     struct vd_vm_txn *vtxn = NULL;
-    struct vsw_port **nports = NULL;
+    struct vsw_port **nports = NULL, **leaving = NULL;
     struct vsw_host_addrs **haddrs = NULL;
     char (*absent)[VD_ABSENT_MSG] = NULL;
-    uint32_t n_absent = 0;
+    uint32_t n_absent = 0, n_leaving = 0;
     bool *opened = NULL, *kept = NULL;
     uint32_t old_n = d->cfg ? d->cfg->n_ports : 0;
     struct vsa_errmsg em = { "" };
@@ -279,7 +286,8 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
     kept = vsa_calloc(old_n + 1, sizeof(*kept));
     haddrs = vsa_calloc(ncfg->n_ports + 1, sizeof(*haddrs));
     absent = vsa_calloc(ncfg->n_ports + 1, sizeof(*absent));
-    if (!nports || !opened || !kept || !haddrs || !absent) {
+    leaving = vsa_calloc(old_n + 1, sizeof(*leaving));
+    if (!nports || !opened || !kept || !haddrs || !absent || !leaving) {
         vsa_errmsg_set(&em, -ENOMEM, "out of memory");
         rc = fail(e, CTL_RPC_SYSTEM, &em);
         goto out_free;
@@ -302,10 +310,16 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
             }
         }
     }
+    /* the ports that go: a new port may take over one's kernel NIC (a
+     * port renamed, its devargs changed), as they close only in step 5 */
+    for (uint32_t j = 0; j < old_n; j++)
+        if (!kept[j] && d->ports[j])
+            leaving[n_leaving++] = d->ports[j];
     for (uint32_t i = 0; i < ncfg->n_ports; i++) {
         if (nports[i] || absent[i][0])
             continue;
-        rc = open_port(d, &ncfg->ports[i], &nports[i], &em);
+        rc = open_port(d, &ncfg->ports[i], leaving, n_leaving, &nports[i],
+                       &em);
         if (rc < 0 && rc != -ENOMEM && mode != APPLY_STRICT &&
             !ctl_port_is_vm_nic(&ncfg->ports[i])) {
             nports[i] = NULL;
@@ -316,7 +330,11 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
         }
         if (rc < 0) {
             nports[i] = NULL;
-            rc = fail(e, CTL_RPC_SYSTEM, &em);
+            /* -EBUSY: its kernel NIC is another port's (under another of
+             * its names: the parse compares strings), as a duplicate
+             * ifname the parse sees */
+            rc = fail(e, rc == -EBUSY ? CTL_RPC_EXISTS : CTL_RPC_SYSTEM,
+                      &em);
             goto out_close_new;
         }
         opened[i] = true;
@@ -389,6 +407,7 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
     d->n_absent = n_absent;
     vsa_free(opened);
     vsa_free(kept);
+    vsa_free(leaving);
     return 0;
 
 out_abort_fwd:
@@ -403,6 +422,7 @@ out_close_new:
         if (opened[i])
             close_port(d, nports[i]);
 out_free:
+    vsa_free(leaving);
     vsa_free(haddrs);
     vsa_free(absent);
     vsa_free(nports);

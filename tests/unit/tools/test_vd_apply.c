@@ -365,6 +365,120 @@ static void test_apply_remove(void **state)
     sweep_apply("vd_apply: remove everything", DOC_EMPTY, check_empty);
 }
 
+/* ---- one kernel NIC, one port, under any of its names --------------------- */
+
+#define NIC "vt-nic"
+#define NIC_ALT "vt-nic-altname"
+
+#define EXT1 "  {'name':'e1','type':'external','fdb_max':64,'aging_s':300}"
+#define EXT1_PORT(how)                                                       \
+    "  {'name':'e1.uplink','switch':'e1','class':'uplink'," how "}"
+
+static int apply_plain(const char *text);
+
+/* e1's uplink by the NIC's altname. */
+#define DOC_EXT1                                                             \
+    "{'version':1,'switches':[" EXT1 "],"                                  \
+    " 'ports':[" EXT1_PORT("'ifname':'" NIC_ALT "'") "]}"
+
+/* ... and a new switch e2 whose uplink is the same NIC by its name, after
+ * a new port opened in the same transaction. */
+#define DOC_EXT2                                                             \
+    "{'version':1,'switches':[" EXT1 ","                                   \
+    "  {'name':'priv','type':'private','fdb_max':64,'aging_s':60},"          \
+    "  {'name':'e2','type':'external','fdb_max':64,'aging_s':300}],"         \
+    " 'ports':[" EXT1_PORT("'ifname':'" NIC_ALT "'") ","                     \
+    "  {'name':'p1','switch':'priv','class':'dpdk','devargs':" RING(0) "},"  \
+    "  {'name':'e2.uplink','switch':'e2','class':'uplink',"                  \
+    "   'ifname':'" NIC "'}]}"
+
+/* Both uplinks new in one document. */
+#define DOC_BOTH                                                             \
+    "{'version':1,'switches':[" EXT1 ","                                   \
+    "  {'name':'e2','type':'external','fdb_max':64,'aging_s':300}],"         \
+    " 'ports':[" EXT1_PORT("'ifname':'" NIC_ALT "'") ","                     \
+    "  {'name':'e2.uplink','switch':'e2','class':'uplink',"                  \
+    "   'ifname':'" NIC "'}]}"
+
+/* e1's uplink replaced: the NIC by devargs (another device, the same NIC). */
+#define DOC_EXT1_DEVARGS                                                     \
+    "{'version':1,'switches':[" EXT1 "],"                                  \
+    " 'ports':[" EXT1_PORT("'devargs':'net_af_packet9,iface=" NIC "'") "]}"
+
+/* A refused change: its code and message, and nothing changed (the dump
+ * holds the switch's ports and every interface's flags and
+ * disable_ipv6, vesperd's document and the file). */
+static void apply_refused(const char *text, int code, const char *const *says)
+{
+    struct ctl_rpc_err e = { 0, "" };
+    json_t *doc = jq(text);
+    char *before = dump_vd(NULL), *after;
+
+    assert_int_equal(vd_apply(&d, doc, true, &e), -1);
+    print_message("refused: %d %s\n", e.code, e.msg);
+    assert_int_equal(e.code, code);
+    for (; *says; says++)
+        if (!strstr(e.msg, *says))
+            fail_msg("message '%s' does not say '%s'", e.msg, *says);
+    after = dump_vd(NULL);
+    if (strcmp(before, after) != 0)
+        fail_msg("a refused change changed the state:\n--- before\n%s\n"
+                 "--- after\n%s", before, after);
+    free(before);
+    free(after);
+    json_decref(doc);
+}
+
+static void nic_expect(const char *want_flags, int want_ipv6off)
+{
+    char buf[256];
+    struct oom_buf b = { 0 };
+
+    snprintf(buf, sizeof(buf), " " NIC " mtu 1500 flags %s\n"
+             "   disable_ipv6 %d\n", want_flags, want_ipv6off);
+    oom_dump_netdevs(&b);
+    if (!strstr(b.s, buf))
+        fail_msg("expected '%s' in:\n%s", buf, b.s);
+    free(b.s);
+}
+
+/* An uplink bound by an altname of its NIC takes the NIC's name (IPv6 off
+ * on it); a second switch binding the NIC under another of its names is
+ * refused whole, with ports opened before it in the same change closed
+ * again; a port replacing the uplink in one change may bind its NIC. */
+static void test_apply_one_nic(void **state)
+{
+    static const char *const says_e2[] = {
+        "port e2.uplink: kernel NIC " NIC " (ifindex ",
+        "is bound by port e1.uplink already (as " NIC_ALT ")", NULL,
+    };
+
+    (void)state;
+    if (system("ip link add " NIC " type veth peer name " NIC "p && "
+               "ip link set " NIC "p up && "
+               "ip link property add dev " NIC " altname " NIC_ALT " && "
+               "sysctl -qw net.ipv6.conf." NIC ".disable_ipv6=0") != 0)
+        fail_msg("cannot make veth %s with altname %s", NIC, NIC_ALT);
+    nic_expect("0", 0);
+
+    assert_int_equal(apply_plain(DOC_EXT1), 0);
+    assert_string_equal(vsw_port_ifname(port_of("e1.uplink")), NIC);
+    nic_expect("101", 1);
+
+    apply_refused(DOC_EXT2, CTL_RPC_EXISTS, says_e2);
+    assert_int_equal(apply_plain(DOC_EMPTY), 0);
+    nic_expect("0", 0);
+    apply_refused(DOC_BOTH, CTL_RPC_EXISTS, says_e2);
+
+    assert_int_equal(apply_plain(DOC_EXT1), 0);
+    assert_int_equal(apply_plain(DOC_EXT1_DEVARGS), 0);
+    assert_string_equal(vsw_port_ifname(port_of("e1.uplink")), NIC);
+    nic_expect("101", 1);
+    assert_int_equal(apply_plain(DOC_EMPTY), 0);
+    nic_expect("0", 0);
+    assert_int_equal(system("ip link del " NIC), 0);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -503,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_apply_start),
         cmocka_unit_test(test_apply_change),
         cmocka_unit_test(test_apply_remove),
+        cmocka_unit_test(test_apply_one_nic),
     };
 
     /* Before any allocation, so that every block goes through the hooks. */

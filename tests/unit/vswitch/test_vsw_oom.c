@@ -28,10 +28,11 @@
  *   - vsw_port_open of the uplink class on a kernel NIC (a veth, af_packet):
  *     the NIC's up and promiscuous flags and its disable_ipv6 are in the
  *     dump, so every failure after vesperd changed them must have put them
- *     back; then a second port on the same NIC (failures there must not
- *     restore a NIC the first port still holds), and the closes: the NIC
- *     as it was before, one already up and promiscuous left so, a NIC
- *     deleted while bound closed without a complaint;
+ *     back; then a second port on the same NIC replacing the first
+ *     (failures there must not restore a NIC the first port still holds),
+ *     and the closes: the NIC as it was before, one already up and
+ *     promiscuous left so, a NIC deleted while bound closed without a
+ *     complaint;
  *   - vsw_port_open_class (a plugged-in port class);
  *   - the address and MTU change of a host vNIC, prepared (every
  *     allocation) and then applied;
@@ -342,25 +343,32 @@ static void done_open(struct oom_op *o)
     *c->out = g.opened;
 }
 
+static void sweep_open_spec(const char *what, const struct vsw_port_spec *spec,
+                            struct vsw_port **out)
+{
+    struct open_ctx c = { .spec = *spec, .out = out };
+    struct oom_op o = { .name = what, .run = run_open, .done = done_open,
+                        .dump = dump_world, .ctx = &c };
+
+    oom_sweep(&o);
+}
+
 static void sweep_open(const char *what, const char *name,
                        enum vsw_port_class cls, const char *devargs,
                        const char *ifname, const char *const *addrs,
                        uint32_t n_addrs, uint32_t mtu, struct vsw_port **out)
 {
-    struct open_ctx c;
-    struct oom_op o = { .name = what, .run = run_open, .done = done_open,
-                        .dump = dump_world, .ctx = &c };
+    struct vsw_port_spec spec;
 
-    memset(&c, 0, sizeof(c));
-    snprintf(c.spec.name, sizeof(c.spec.name), "%s", name);
-    c.spec.cls = cls;
-    c.spec.devargs = devargs;
-    c.spec.ifname = ifname;
-    c.spec.addresses = addrs;
-    c.spec.n_addresses = n_addrs;
-    c.spec.mtu = mtu;
-    c.out = out;
-    oom_sweep(&o);
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "%s", name);
+    spec.cls = cls;
+    spec.devargs = devargs;
+    spec.ifname = ifname;
+    spec.addresses = addrs;
+    spec.n_addresses = n_addrs;
+    spec.mtu = mtu;
+    sweep_open_spec(what, &spec, out);
 }
 
 /* ---- traffic ------------------------------------------------------------ */
@@ -738,6 +746,7 @@ static void count_hostif_warnings(enum vsa_log_level level,
 static void test_port_open_kernel_nic(void **state)
 {
     struct vsw_port *u0 = NULL, *u1 = NULL, *u2;
+    struct vsw_port_spec spec;
 
     (void)state;
     if (!g.netns) {
@@ -751,12 +760,18 @@ static void test_port_open_kernel_nic(void **state)
                VSW_PORT_UPLINK, NULL, "vto-u0", NULL, 0, 0, &u0);
     nic_expect("vto-u0", true, true, 1, "bound");
 
-    /* A second port on the NIC (a port reopened before the old one is
-     * closed): its failures must leave the NIC as u0 needs it, and closing
-     * u0 too; the last one out restores the state from before u0. */
-    sweep_open("vsw_port_open: dpdk (af_packet, NIC held by another port)",
-               "u1", VSW_PORT_DPDK, "net_af_packet_u1,iface=vto-u0", NULL,
-               NULL, 0, 0, &u1);
+    /* A second port on the NIC replacing u0 (a port reopened before the
+     * old one is closed): its failures must leave the NIC as u0 needs it,
+     * and closing u0 too; the last one out restores the state from before
+     * u0. */
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "u1");
+    spec.cls = VSW_PORT_DPDK;
+    spec.devargs = "net_af_packet_u1,iface=vto-u0";
+    spec.replacing = &u0;
+    spec.n_replacing = 1;
+    sweep_open_spec("vsw_port_open: dpdk (af_packet, NIC held by the port "
+                    "it replaces)", &spec, &u1);
     vsw_port_close(g.sw, u0);
     nic_expect("vto-u0", true, true, 1, "after closing u0 (u1 holds it)");
     vsw_port_close(g.sw, u1);

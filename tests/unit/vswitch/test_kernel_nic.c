@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_kernel_nic.c — a kernel NIC behind a port (af_packet on a veth):
+ * which NIC a port binds, and what the port knows of it.
+ *
+ * Objective:
+ *  * a port given an altname of the NIC (`ip link property add dev IF
+ *    altname ALT`) binds that NIC under the kernel's name: vsw_port_ifname
+ *    is the name, IPv6 is switched off on it (disable_ipv6 of the name: the
+ *    altname has no /proc/sys/net/ipv6/conf entry), the crash journal
+ *    records the name and the disable_ipv6 from before, the carrier poll
+ *    does not log a rename, and closing the port gives the NIC back.
+ *    Regression test for: the altname was kept as the port's ifname, so
+ *    the isolation wrote nothing (journal disable_ipv6=-1) and the first
+ *    poll logged "is now named";
+ *  * one NIC, one port: a second port on a NIC another port holds, under
+ *    any of its names (uplink by altname or by name, dpdk af_packet
+ *    devargs), is refused with -EBUSY and a message naming the interface,
+ *    the altname and the holding port, and changes nothing; a port that
+ *    replaces the holder (spec.replacing, one transaction) may.
+ *    Regression test for: nic_save() shared a NIC already held without a
+ *    word, so two switches could bind one NIC by name and altname.
+ * How: the EAL runs in this process (no hugepages, lcore 1 the datapath
+ * lcore) in a network namespace of its own (unshare; root); veths made with
+ * libnl, altnames with ip(8).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "common/vsa_log.h"
+#include "vswitch/vswitch.h"
+
+#define NIC "vtk-a"
+#define NIC_ALT "vtk-a-altname"
+
+static struct {
+    struct vsw *sw;
+    char dir[64];                /* the NIC journal */
+} g;
+
+/* ---- the host ------------------------------------------------------------ */
+
+static int sh(const char *cmd)
+{
+    int rc = system(cmd);
+
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static struct nl_sock *nl(void)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+
+    assert_non_null(sk);
+    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
+    return sk;
+}
+
+static void nl_done(struct nl_sock *sk)
+{
+    nl_close(sk);
+    nl_socket_free(sk);
+}
+
+/* A veth pair, `name` down and its peer up (carrier on `name`). */
+static void veth_add(const char *name, const char *peer)
+{
+    struct nl_sock *sk = nl();
+    struct ifreq ifr;
+    int fd;
+
+    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
+    nl_done(sk);
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", peer);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    ifr.ifr_flags |= IFF_UP;
+    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    close(fd);
+}
+
+static void link_del(const char *name)
+{
+    struct nl_sock *sk = nl();
+    struct rtnl_link *l = rtnl_link_alloc();
+
+    assert_non_null(l);
+    rtnl_link_set_name(l, name);
+    assert_int_equal(rtnl_link_delete(sk, l), 0);
+    rtnl_link_put(l);
+    nl_done(sk);
+}
+
+static void write_file(const char *path, const char *value)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        fail_msg("cannot write %s: %s", path, strerror(errno));
+    fputs(value, f);
+    fclose(f);
+}
+
+/* net.ipv6.conf.<name>.disable_ipv6, -1 if there is none. */
+static int disable_ipv6(const char *name)
+{
+    char path[128], buf[16] = "";
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+             name);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = '\0';
+    fclose(f);
+    return buf[0] ? atoi(buf) : -1;
+}
+
+static short if_flags(const char *name)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    close(fd);
+    return ifr.ifr_flags;
+}
+
+/* "up promisc ipv6off=1" */
+static void nic_state(const char *name, char *buf, size_t size)
+{
+    short f = if_flags(name);
+
+    snprintf(buf, size, "%s %s ipv6off=%d", f & IFF_UP ? "up" : "down",
+             f & IFF_PROMISC ? "promisc" : "nopromisc", disable_ipv6(name));
+}
+
+static void nic_expect(const char *name, const char *want, const char *when)
+{
+    char s[64];
+
+    nic_state(name, s, sizeof(s));
+    if (strcmp(s, want) != 0)
+        fail_msg("%s %s: '%s', expected '%s'", name, when, s, want);
+}
+
+/* NIC (veth, down, IPv6 on) with the altname NIC_ALT; its peer up. */
+static void nic_make(void)
+{
+    char path[128];
+
+    if (if_nametoindex(NIC))
+        link_del(NIC); /* what a failed test left */
+    veth_add(NIC, NIC "p");
+    if (sh("ip link property add dev " NIC " altname " NIC_ALT) != 0)
+        fail_msg("ip link property add dev %s altname %s failed", NIC,
+                 NIC_ALT);
+    assert_int_equal(if_nametoindex(NIC_ALT), if_nametoindex(NIC));
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+             NIC);
+    write_file(path, "0\n");
+    nic_expect(NIC, "down nopromisc ipv6off=0", "made");
+}
+
+/* ---- the switch's side --------------------------------------------------- */
+
+static struct vsw_port *open_spec(const struct vsw_port_spec *spec, int want,
+                                  char *msg, size_t size)
+{
+    struct vsa_errmsg em = { "" };
+    struct vsw_port *p = NULL;
+    int rc = vsw_port_open(g.sw, spec, &p, &em);
+
+    if (rc != want)
+        fail_msg("vsw_port_open(%s): %d (%s), expected %d", spec->name, rc,
+                 em.msg, want);
+    if (rc != 0)
+        assert_null(p);
+    if (msg)
+        snprintf(msg, size, "%s", em.msg);
+    return p;
+}
+
+static struct vsw_port *open_uplink(const char *name, const char *ifname,
+                                    int want, char *msg, size_t size)
+{
+    struct vsw_port_spec spec;
+
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "%s", name);
+    spec.cls = VSW_PORT_UPLINK;
+    spec.ifname = ifname;
+    return open_spec(&spec, want, msg, size);
+}
+
+static void assert_says(const char *msg, const char *what)
+{
+    if (!strstr(msg, what))
+        fail_msg("message '%s' does not say '%s'", msg, what);
+}
+
+/* Log lines of the switch (vswitch), counted by what they say. */
+static struct {
+    unsigned renamed;            /* "is now named" */
+    char last_warn[512];
+} logs;
+
+static void log_hook(enum vsa_log_level level, const char *module,
+                     const char *msg)
+{
+    (void)module;
+    if (strstr(msg, "is now named"))
+        logs.renamed++;
+    if (level <= VSA_LOG_WARN)
+        snprintf(logs.last_warn, sizeof(logs.last_warn), "%s", msg);
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+/* An uplink given the NIC's altname binds the NIC under its name. */
+static void test_altname_is_the_nic(void **state)
+{
+    char path[PATH_MAX], rec[512] = "";
+    struct vsw_port *u;
+    size_t n;
+    FILE *f;
+
+    (void)state;
+    nic_make();
+    u = open_uplink("u", NIC_ALT, 0, NULL, 0);
+    assert_string_equal(vsw_port_ifname(u), NIC);
+    nic_expect(NIC, "up promisc ipv6off=1", "bound by its altname");
+
+    /* the record a crash leaves: the name, IPv6 on before */
+    snprintf(path, sizeof(path), "%s/nic-%u", g.dir, if_nametoindex(NIC));
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(rec, 1, sizeof(rec) - 1, f);
+    rec[n] = '\0';
+    fclose(f);
+    assert_says(rec, "\nifname=" NIC "\n");
+    assert_says(rec, "\ndisable_ipv6=0\n");
+
+    /* the carrier polls see no rename */
+    logs.renamed = 0;
+    vsa_log_set_level(VSA_LOG_INFO);
+    vsa_log_set_hook(log_hook);
+    for (int i = 0; i < 21; i++)
+        vsw_tick(g.sw);
+    vsa_log_set_hook(NULL);
+    vsa_log_set_level(VSA_LOG_WARN);
+    assert_int_equal(logs.renamed, 0);
+    assert_string_equal(vsw_port_ifname(u), NIC);
+    assert_true(vsw_port_link_up(u));
+
+    vsw_port_close(g.sw, u);
+    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+    assert_int_equal(access(path, F_OK), -1);
+    link_del(NIC);
+}
+
+/* One NIC, one port, under whichever of its names; but a port replacing
+ * the holder may bind it. */
+static void test_one_nic_one_port(void **state)
+{
+    struct vsw_port *u0, *u1;
+    struct vsw_port_spec spec;
+    char msg[512];
+
+    (void)state;
+    nic_make();
+    u0 = open_uplink("u0", NIC, 0, NULL, 0);
+
+    open_uplink("u1", NIC_ALT, -EBUSY, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    assert_says(msg, "port u1: ");
+    assert_says(msg, NIC_ALT " is an altname of kernel NIC " NIC);
+    assert_says(msg, "port u0 binds already");
+    nic_expect(NIC, "up promisc ipv6off=1", "after a refused second port");
+
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "d1");
+    spec.cls = VSW_PORT_DPDK;
+    spec.devargs = "net_af_packet_vtk1,iface=" NIC_ALT;
+    open_spec(&spec, -EBUSY, msg, sizeof(msg));
+    assert_says(msg, "port u0");
+    spec.devargs = "net_af_packet_vtk1,iface=" NIC;
+    open_spec(&spec, -EBUSY, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    assert_says(msg, "kernel NIC " NIC " (ifindex ");
+    assert_says(msg, "bound by port u0 already");
+    nic_expect(NIC, "up promisc ipv6off=1", "after refused dpdk ports");
+    vsw_port_close(g.sw, u0);
+    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+
+    /* held through the altname: the name is refused, saying so */
+    u0 = open_uplink("u0", NIC_ALT, 0, NULL, 0);
+    open_uplink("u1", NIC, -EBUSY, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    assert_says(msg, "bound by port u0 already (as " NIC_ALT ")");
+
+    /* u1 replaces u0 (one transaction: u0 closes once u1 is in use) */
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "u1");
+    spec.cls = VSW_PORT_UPLINK;
+    spec.ifname = NIC;
+    spec.replacing = &u0;
+    spec.n_replacing = 1;
+    u1 = open_spec(&spec, 0, NULL, 0);
+    vsw_port_close(g.sw, u0);
+    nic_expect(NIC, "up promisc ipv6off=1", "u0 closed, u1 holds it");
+    vsw_port_close(g.sw, u1);
+    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+    link_del(NIC);
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag,
+                    struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    char prefix[64];
+    char *argv[] = {
+        "test_kernel_nic", "--no-huge", "-m", "256", "--no-pci",
+        "--file-prefix", prefix, "-l", "0,1", "--main-lcore", "0",
+        "--log-level", "lib.eal:error", "--no-telemetry", NULL,
+    };
+    struct vsw_params p = { .n_mbufs = 4095, .n_dp_lcores = 1 };
+    struct vsa_errmsg em = { "" };
+
+    (void)state;
+    vsa_log_set_level(VSA_LOG_WARN);
+    /* before the EAL starts threads: they inherit the namespace */
+    if (unshare(CLONE_NEWNET) != 0) {
+        fprintf(stderr, "test_kernel_nic: needs a network namespace of its "
+                "own (root): %s\n", strerror(errno));
+        return -1;
+    }
+    write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1\n");
+    write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1\n");
+    snprintf(prefix, sizeof(prefix), "vt_knic%d", (int)getpid());
+    if (rte_eal_init((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv) < 0) {
+        fprintf(stderr, "rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+        return -1;
+    }
+    snprintf(g.dir, sizeof(g.dir), "/tmp/vt_knic_XXXXXX");
+    if (!mkdtemp(g.dir))
+        return -1;
+    p.nic_journal_dir = g.dir;
+    if (vsw_create(&p, &g.sw, &em) != 0) {
+        fprintf(stderr, "vsw_create: %s\n", em.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char runtime[PATH_MAX];
+
+    (void)state;
+    if (g.sw)
+        vsw_destroy(g.sw);
+    snprintf(runtime, sizeof(runtime), "%s", rte_eal_get_runtime_dir());
+    rte_eal_cleanup();
+    if (runtime[0])
+        nftw(runtime, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    if (g.dir[0])
+        nftw(g.dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_altname_is_the_nic),
+        cmocka_unit_test(test_one_nic_one_port),
+    };
+
+    return cmocka_run_group_tests_name("vswitch-kernel-nic", tests, setup,
+                                       teardown);
+}
