@@ -1179,14 +1179,24 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
 /* What the kernel says of the NIC behind the kernel-bound port p: up (admin
  * up with carrier) or not, or gone.  Gone is for good: the index is not
  * reused while the port lives, and a NIC made again under the old name is
- * another NIC, which the port's socket is not bound to. */
+ * another NIC, which the port's socket is not bound to.  A new port binds
+ * it: the port deleted and added again (an uplink cannot be deleted alone,
+ * only with its switch), or the configuration replayed when vesperd
+ * starts, which looks the NIC up by the name the port was given (an
+ * absent one is tried again every few seconds). */
 static void kernel_nic_seen(struct vsw *sw, struct vsw_port *p,
                             const char *name, bool up, bool gone)
 {
     if (gone && !p->kernel_gone) {
         VSA_LOG(WARN, "port %s: kernel NIC %s (ifindex %d) is gone; the "
-                "port stays down until it is deleted and added again",
-                p->name, p->ifname, p->nic_prior.ifindex);
+                "port stays down until %s or vesperd restarts (either "
+                "binds the NIC named %s, once there is one)", p->name,
+                p->ifname, p->nic_prior.ifindex,
+                p->cls == VSW_PORT_UPLINK
+                    ? "its switch is deleted and added again (an uplink "
+                      "goes only with its switch)"
+                    : "it is deleted and added again",
+                p->bound_as);
         p->kernel_gone = true;
     }
     if (!gone && name && name[0] && strcmp(name, p->ifname) != 0) {

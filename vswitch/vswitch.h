@@ -271,7 +271,9 @@ void vsw_tick(struct vsw *sw);
  * `ifindex` (now named `ifname`) is up (admin up with carrier) or not, or
  * `gone` (deleted).  Ports follow the interface they bound by its index, so
  * a renamed NIC is still theirs and a NIC made again under the old name is
- * not: that port stays down until it is deleted and added again. */
+ * not: that port stays down until a new port replaces it (an uplink's
+ * switch deleted and added again, another port deleted and added again,
+ * or vesperd restarted), as the log line says. */
 void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
                            bool up, bool gone);
 /* Current time base the lcores use for FDB ages, in seconds. */

@@ -108,3 +108,25 @@ assert_eq "$(port_link ext.uplink)" down \
 grep -q "kernel NIC ${d0}x (ifindex [0-9]*) is gone" "$TMP/vesperd.log" ||
     fail "no log line says ext.uplink's NIC is gone"
 ok "ext.uplink stays down, and says why, once its NIC is gone"
+# and how it comes back, true of an uplink (port del refuses it: it goes
+# only with its switch); what it says does bring it back
+gone_line=$(grep "port ext.uplink: kernel NIC ${d0}x (ifindex [0-9]*) is gone" \
+    "$TMP/vesperd.log")
+log "$gone_line"
+assert_contains "$gone_line" "the port stays down until its switch is deleted and added again (an uplink goes only with its switch) or vesperd restarts (either binds the NIC named $d0, once there is one)" \
+    "the line says how an uplink comes back"
+tap_hold "$d0"
+stop_vesperd
+start_vesperd
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 5 ||
+    fail "ext.uplink not up on the new $d0 after vesperd restarted"
+ok "vesperd restarted: ext.uplink is up on the NIC named $d0"
+kill "$TAP_PID"
+wait_for "[ \"\$(port_link ext.uplink)\" = down ]" 3 ||
+    fail "ext.uplink still $(port_link ext.uplink) after $d0 was deleted"
+tap_hold "$d0"
+ctl_ok switch del ext
+ctl_ok switch add ext --type external --uplink "$d0"
+wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 3 ||
+    fail "ext.uplink not up on the new $d0 after switch del and add"
+ok "switch del and add: ext.uplink is up on the new $d0"

@@ -19,7 +19,12 @@
  *    the altname and the holding port, and changes nothing; a port that
  *    replaces the holder (spec.replacing, one transaction) may.
  *    Regression test for: nic_save() shared a NIC already held without a
- *    word, so two switches could bind one NIC by name and altname.
+ *    word, so two switches could bind one NIC by name and altname;
+ *  * a port whose NIC is deleted logs how it can come back, true of its
+ *    kind: an uplink with its switch (it cannot be deleted alone), another
+ *    port deleted and added again; either, or vesperd restarting.
+ *    Regression test for: an uplink was told to be deleted and added
+ *    again, which vesperd refuses.
  * How: the EAL runs in this process (no hugepages, lcore 1 the datapath
  * lcore) in a network namespace of its own (unshare; root); veths made with
  * libnl, altnames with ip(8).
@@ -344,6 +349,55 @@ static void test_one_nic_one_port(void **state)
     link_del(NIC);
 }
 
+/* A port whose NIC is deleted says how it comes back, and what it says is
+ * true of its kind: an uplink cannot be deleted alone (vesperd's port.del
+ * refuses it), only with its switch. */
+static void test_gone_says_how_back(void **state)
+{
+    struct vsw_port *u, *d;
+    struct vsw_port_spec spec;
+    char said_u[512], said_d[512];
+
+    (void)state;
+    veth_add("vtk-u", "vtk-up");
+    veth_add("vtk-d", "vtk-dp");
+    u = open_uplink("ext.uplink", "vtk-u", 0, NULL, 0);
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "p1");
+    spec.cls = VSW_PORT_DPDK;
+    spec.devargs = "net_af_packet_vtkd,iface=vtk-d";
+    d = open_spec(&spec, 0, NULL, 0);
+
+    vsa_log_set_hook(log_hook);
+    link_del("vtk-u");
+    logs.last_warn[0] = '\0';
+    for (int i = 0; i < 10 && !logs.last_warn[0]; i++)
+        vsw_tick(g.sw); /* the carrier poll: once in 10 ticks */
+    snprintf(said_u, sizeof(said_u), "%s", logs.last_warn);
+    link_del("vtk-d");
+    logs.last_warn[0] = '\0';
+    for (int i = 0; i < 10 && !logs.last_warn[0]; i++)
+        vsw_tick(g.sw);
+    snprintf(said_d, sizeof(said_d), "%s", logs.last_warn);
+    vsa_log_set_hook(NULL);
+    print_message("uplink: %s\ndpdk: %s\n", said_u, said_d);
+
+    assert_says(said_u, "port ext.uplink: kernel NIC vtk-u (ifindex ");
+    assert_says(said_u, "is gone; the port stays down until its switch is "
+                        "deleted and added again");
+    assert_says(said_u, "or vesperd restarts");
+    assert_says(said_u, "the NIC named vtk-u");
+    if (strstr(said_u, "until it is deleted"))
+        fail_msg("an uplink is told to be deleted alone: %s", said_u);
+    assert_says(said_d, "port p1: kernel NIC vtk-d (ifindex ");
+    assert_says(said_d, "is gone; the port stays down until it is deleted "
+                        "and added again or vesperd restarts");
+    assert_false(vsw_port_link_up(u));
+    assert_false(vsw_port_link_up(d));
+    vsw_port_close(g.sw, u);
+    vsw_port_close(g.sw, d);
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -414,6 +468,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_altname_is_the_nic),
         cmocka_unit_test(test_one_nic_one_port),
+        cmocka_unit_test(test_gone_says_how_back),
     };
 
     return cmocka_run_group_tests_name("vswitch-kernel-nic", tests, setup,
