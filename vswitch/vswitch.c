@@ -1152,12 +1152,13 @@ uint32_t vsw_now_s(const struct vsw *sw)
     return vsw__now_s(sw);
 }
 
-/* Removes the learned entries of p, whose link is down, if it has any: at
- * the link-down itself, and on every tick after it for what an lcore
- * learned from frames still in flight or queued on the port then.  Unicast
- * to a station must not go into a down port while the station may be
- * elsewhere: without an entry it floods. */
-static void flush_down_port(struct vsw *sw, const struct vsw_port *p)
+/* Removes the learned entries of p, if it has any.  For a port whose link
+ * is down: at the link-down itself, and on every tick after it for what an
+ * lcore learned from frames still in flight or queued on the port then.
+ * Unicast to a station must not go into a down port while the station may
+ * be elsewhere: without an entry it floods.  (And for a kernel NIC's port
+ * whose link-down may have gone unseen: vsw_kernel_resync.) */
+static void flush_learned(struct vsw *sw, const struct vsw_port *p)
 {
     for (uint32_t i = 0; i < sw->n_switches; i++)
         if (vsw_fdb_port_count(sw->switches[i].fdb, p->id))
@@ -1173,7 +1174,7 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
     VSA_LOG_RL(&p->link_rl, INFO, "port %s: link %s", p->name,
                up ? "up" : "down");
     if (!up)
-        flush_down_port(sw, p);
+        flush_learned(sw, p);
 }
 
 /* What the kernel says of the NIC behind the kernel-bound port p: up (admin
@@ -1220,6 +1221,39 @@ void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
     }
 }
 
+/* Asks the kernel about the NIC of the kernel-bound port p now (by
+ * ifindex): up, down or gone; a failed lookup (not -ENODEV) leaves the
+ * port as it is, for the next poll. */
+static void kernel_nic_poll(struct vsw *sw, struct vsw_port *p)
+{
+    struct vsw_hostif_info info;
+    struct vsa_errmsg ignore;
+    int rc = vsw__hostif_lookup_index(p->nic_prior.ifindex, &info, &ignore);
+
+    if (rc == 0 || rc == -ENODEV)
+        kernel_nic_seen(sw, p, info.name, rc == 0 && info.up && info.carrier,
+                        rc == -ENODEV);
+}
+
+/* Link events were lost: every kernel NIC's state may be other than the
+ * ports believe.  Each is looked up now.  A down and up again in between
+ * cannot be told from nothing having happened, and a link-down is when a
+ * port's learned entries go (the stations behind it may have moved, say
+ * to another NIC of this host, while it was down), so they go now, as if
+ * it had been down: their unicast floods until they are learned again,
+ * the same price a seen link-down pays.  Static entries stay. */
+void vsw_kernel_resync(struct vsw *sw)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        struct vsw_port *p = sw->ports[i];
+
+        if (!p || !p->kernel_bound)
+            continue;
+        kernel_nic_poll(sw, p);
+        flush_learned(sw, p);
+    }
+}
+
 void vsw_tick(struct vsw *sw)
 {
     uint32_t now = vsw__now_s(sw);
@@ -1231,20 +1265,13 @@ void vsw_tick(struct vsw *sw)
         struct vsw_port *p = sw->ports[i];
         if (!p)
             continue;
-        if (p->kernel_bound && poll_kernel) {
-            struct vsw_hostif_info info;
-            struct vsa_errmsg ignore;
-            int rc = vsw__hostif_lookup_index(p->nic_prior.ifindex, &info,
-                                              &ignore);
-            if (rc == 0 || rc == -ENODEV) /* else: try again next poll */
-                kernel_nic_seen(sw, p, info.name, rc == 0 && info.up &&
-                                info.carrier, rc == -ENODEV);
-        } else {
+        if (p->kernel_bound && poll_kernel)
+            kernel_nic_poll(sw, p);
+        else
             set_link(sw, p, p->ops->link_get(p) &&
                                 (!p->kernel_bound || p->kernel_carrier));
-        }
         if (!atomic_load(&p->link_up))
-            flush_down_port(sw, p);
+            flush_learned(sw, p);
     }
     /* Aging: each tick sweeps a bounded slice of every switch's table so
      * the control thread never does O(table) work at once. */

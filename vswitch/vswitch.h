@@ -276,6 +276,14 @@ void vsw_tick(struct vsw *sw);
  * or vesperd restarted), as the log line says. */
 void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
                            bool up, bool gone);
+/* Called by the netlink monitor when link events were lost (its socket's
+ * receive buffer overflowed): looks up the NIC of every kernel-bound port
+ * now, as vsw_tick's once-a-second poll does, and removes each such
+ * port's learned FDB entries (static ones stay): a link-down and up again
+ * among the lost events cannot be told from nothing, and a link-down is
+ * when the stations behind a port are forgotten (they may have moved).
+ * Their unicast floods until they are learned again. */
+void vsw_kernel_resync(struct vsw *sw);
 /* Current time base the lcores use for FDB ages, in seconds. */
 uint32_t vsw_now_s(const struct vsw *sw);
 

@@ -12,8 +12,18 @@
  * RTM_DELLINK for the NIC's deletion left its port down for good; the
  * bridge's RTM_NEWLINK says nothing of the NIC's carrier that an AF_UNSPEC
  * message does not, so both are skipped.
+ *
+ * Events can be lost: the kernel drops what does not fit the socket's
+ * receive buffer and says so once (ENOBUFS, libnl's -NLE_NOMEM).  The
+ * buffer is large (NLMON_RCVBUF) so that bursts fit; when it overflows all
+ * the same, what is still queued is read, then vsw_kernel_resync() looks
+ * up every kernel NIC port again and forgets what they learned (a
+ * down-and-up among the lost events cannot be told from nothing), and the
+ * loss is counted and logged (rate-limited).
  */
+#include <inttypes.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -31,7 +41,21 @@
 
 VSA_LOG_MODULE(vesperd_nlmon);
 
+/* The receive buffer asked for: libnl's 32 KiB holds a few dozen link
+ * messages (one is 1-2 KiB, its buffer up to twice that), which a burst
+ * (interfaces made by the hundred, a NIC flapping fast) overflowed.  As
+ * root (CAP_NET_ADMIN) SO_RCVBUFFORCE gets it whole; otherwise
+ * net.core.rmem_max caps it.  Memory is used only while events queue. */
+#define NLMON_RCVBUF (4 << 20)
+
+/* Reads after an overflow before the resync: the queue holds at most
+ * NLMON_RCVBUF of messages, far fewer than this. */
+#define NLMON_DRAIN_MAX 65536
+
 static struct nl_sock *sk;
+static uint64_t n_overflows;       /* receive buffer overflows */
+static struct vsa_ratelimit lost_rl = VSA_RATELIMIT_INIT(5, 60);
+static struct vsa_ratelimit err_rl = VSA_RATELIMIT_INIT(5, 60);
 
 struct nlmon_msg {
     struct vd *d;
@@ -66,6 +90,22 @@ static int msg_cb(struct nl_msg *msg, void *arg)
     return NL_OK;
 }
 
+static void set_rcvbuf(void)
+{
+    int size = NLMON_RCVBUF, got = 0;
+    socklen_t len = sizeof(got);
+
+    if (setsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVBUFFORCE, &size,
+                   sizeof(size)) < 0 &&
+        nl_socket_set_buffer_size(sk, size, 0) < 0)
+        VSA_LOG(WARN, "netlink link events: cannot enlarge the receive "
+                "buffer; a burst of events may overflow it (then every "
+                "kernel NIC port is looked up again)");
+    if (getsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVBUF, &got,
+                   &len) == 0)
+        VSA_LOG(DEBUG, "netlink link events: receive buffer %d bytes", got);
+}
+
 int vd_nlmon_open(struct vd *d)
 {
     sk = nl_socket_alloc();
@@ -80,6 +120,7 @@ int vd_nlmon_open(struct vd *d)
         sk = NULL;
         return -1;
     }
+    set_rcvbuf();
     return 0;
 }
 
@@ -90,9 +131,29 @@ int vd_nlmon_fd(void)
 
 void vd_nlmon_event(struct vd *d)
 {
-    (void)d;
-    if (sk)
-        nl_recvmsgs_default(sk);
+    int rc;
+
+    if (!sk)
+        return;
+    rc = nl_recvmsgs_default(sk);
+    if (rc == -NLE_NOMEM) {
+        /* the queue before the loss first, so that its (older) events
+         * cannot undo what the lookups find */
+        for (unsigned i = 0; i < NLMON_DRAIN_MAX; i++) {
+            rc = nl_recvmsgs_default(sk);
+            if (rc < 0 && rc != -NLE_NOMEM)
+                break;
+        }
+        n_overflows++;
+        VSA_LOG_RL(&lost_rl, WARN, "netlink link events lost (receive "
+                   "buffer full; %" PRIu64 " time%s so far): looking up "
+                   "every kernel NIC port again and forgetting the MACs "
+                   "they learned", n_overflows, n_overflows == 1 ? "" : "s");
+        vsw_kernel_resync(d->vsw);
+    } else if (rc < 0 && rc != -NLE_AGAIN) {
+        VSA_LOG_RL(&err_rl, WARN, "netlink link events: %s",
+                   nl_geterror(rc));
+    }
 }
 
 void vd_nlmon_close(void)

@@ -12,6 +12,14 @@
  *    RTM_DELLINK was taken for the NIC's deletion, so an external switch's
  *    uplink that had been a bridge port stayed down until vesperd
  *    restarted.
+ *  * The socket's receive buffer is large (the 32 KiB libnl left it at
+ *    held a few dozen events); when it overflows all the same (a burst
+ *    larger than it: here the test shrinks it), the loss is logged and,
+ *    after what was still queued has been read, every kernel NIC port is
+ *    looked up again (vsw_kernel_resync), so that the last word is the
+ *    kernel's state now.  Regression test for: vd_nlmon_event ignored
+ *    nl_recvmsgs' -NLE_NOMEM (ENOBUFS), so lost events (a short down and
+ *    up: the port's FDB entries not flushed) went unnoticed.
  * How: in a network namespace of its own (unshare; root), a veth pair and
  * a bridge made with libnl.  The switch is the test's: it records the
  * events (no DPDK, no vswitch linked).
@@ -27,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -45,11 +55,13 @@
 
 static struct {
     struct {
+        char kind;               /* 'e' event, 'r' resync */
         int ifindex;
         char name[IF_NAMESIZE];
         bool up, gone;
     } ev[MAX_EVENTS];
     unsigned n;
+    unsigned resyncs;
 } rec;
 
 static struct vd d;
@@ -61,12 +73,21 @@ void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
     assert_ptr_equal(sw, (struct vsw *)&vsw_marker);
     if (rec.n == MAX_EVENTS)
         return;
+    rec.ev[rec.n].kind = 'e';
     rec.ev[rec.n].ifindex = ifindex;
     snprintf(rec.ev[rec.n].name, sizeof(rec.ev[rec.n].name), "%s",
              ifname ? ifname : "");
     rec.ev[rec.n].up = up;
     rec.ev[rec.n].gone = gone;
     rec.n++;
+}
+
+void vsw_kernel_resync(struct vsw *sw)
+{
+    assert_ptr_equal(sw, (struct vsw *)&vsw_marker);
+    rec.resyncs++;
+    if (rec.n < MAX_EVENTS)
+        rec.ev[rec.n++].kind = 'r';
 }
 
 /* Events for ifindex: all of them, and those saying gone. */
@@ -76,7 +97,7 @@ static unsigned events_of(int ifindex, unsigned *gone)
 
     *gone = 0;
     for (unsigned i = 0; i < rec.n; i++) {
-        if (rec.ev[i].ifindex != ifindex)
+        if (rec.ev[i].kind != 'e' || rec.ev[i].ifindex != ifindex)
             continue;
         n++;
         if (rec.ev[i].gone)
@@ -205,6 +226,83 @@ static void test_bridge_port_not_gone(void **state)
     assert_int_equal(gone, 1);
 }
 
+static int rcvbuf(void)
+{
+    int v = 0;
+    socklen_t len = sizeof(v);
+
+    assert_int_equal(getsockopt(vd_nlmon_fd(), SOL_SOCKET, SO_RCVBUF, &v,
+                                &len), 0);
+    return v;
+}
+
+static void set_up(const char *name, bool up)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    if (up)
+        ifr.ifr_flags |= IFF_UP;
+    else
+        ifr.ifr_flags &= ~IFF_UP;
+    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    close(fd);
+}
+
+static unsigned lost_lines;
+
+static void log_hook(enum vsa_log_level level, const char *module,
+                     const char *msg)
+{
+    (void)module;
+    print_message("log: %s\n", msg);
+    if (level <= VSA_LOG_WARN && strstr(msg, "netlink link events lost"))
+        lost_lines++;
+}
+
+/* The buffer holds a burst: 1 MiB at least (the kernel reports twice what
+ * was set; libnl's default read 64 KiB). */
+static void test_rcvbuf_large(void **state)
+{
+    (void)state;
+    print_message("receive buffer: %d bytes\n", rcvbuf());
+    assert_true(rcvbuf() >= 1 << 20);
+}
+
+/* More events than the buffer holds (shrunk to the least the kernel
+ * allows): the loss is logged, and after reading what was queued the
+ * monitor asks for every kernel NIC port to be looked up again, last. */
+static void test_overflow_resyncs(void **state)
+{
+    int least = 1;
+
+    (void)state;
+    veth_add("vtn-f", "vtn-fp");
+    drain();
+    assert_int_equal(setsockopt(vd_nlmon_fd(), SOL_SOCKET, SO_RCVBUF, &least,
+                                sizeof(least)), 0);
+    print_message("receive buffer shrunk to %d bytes\n", rcvbuf());
+    rec.n = 0;
+    rec.resyncs = 0;
+    lost_lines = 0;
+    for (int i = 0; i < 50; i++) {
+        set_up("vtn-f", true);
+        set_up("vtn-f", false);
+    }
+    vsa_log_set_hook(log_hook);
+    drain();
+    vsa_log_set_hook(NULL);
+    print_message("%u calls, %u resyncs\n", rec.n, rec.resyncs);
+    assert_int_equal(rec.resyncs, 1);
+    assert_int_equal(rec.ev[rec.n - 1].kind, 'r');
+    assert_int_equal(lost_lines, 1);
+    link_del("vtn-f");
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static int setup(void **state)
@@ -235,6 +333,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bridge_port_not_gone),
+        cmocka_unit_test(test_rcvbuf_large),
+        cmocka_unit_test(test_overflow_resyncs),
     };
 
     return cmocka_run_group_tests_name("tools-vd_nlmon", tests, setup,

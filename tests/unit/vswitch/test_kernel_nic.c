@@ -24,7 +24,11 @@
  *    kind: an uplink with its switch (it cannot be deleted alone), another
  *    port deleted and added again; either, or vesperd restarting.
  *    Regression test for: an uplink was told to be deleted and added
- *    again, which vesperd refuses.
+ *    again, which vesperd refuses;
+ *  * vsw_kernel_resync (the netlink monitor lost events) removes the
+ *    learned entries of kernel NIC ports only (static ones and a host
+ *    vNIC's stay) and looks their NICs up: a carrier lost with no event
+ *    and no tick takes the port down.
  * How: the EAL runs in this process (no hugepages, lcore 1 the datapath
  * lcore) in a network namespace of its own (unshare; root); veths made with
  * libnl, altnames with ip(8).
@@ -47,6 +51,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+
 #include <cmocka.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -56,6 +64,9 @@
 #include <rte_errno.h>
 
 #include "common/vsa_log.h"
+#include "common/vsa_mac.h"
+#include "vlan/vlan.h"
+#include "vswitch/fdb.h"
 #include "vswitch/vswitch.h"
 
 #define NIC "vtk-a"
@@ -90,23 +101,31 @@ static void nl_done(struct nl_sock *sk)
     nl_socket_free(sk);
 }
 
+static void if_set_up(const char *name, bool up)
+{
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    if (up)
+        ifr.ifr_flags |= IFF_UP;
+    else
+        ifr.ifr_flags &= ~IFF_UP;
+    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    close(fd);
+}
+
 /* A veth pair, `name` down and its peer up (carrier on `name`). */
 static void veth_add(const char *name, const char *peer)
 {
     struct nl_sock *sk = nl();
-    struct ifreq ifr;
-    int fd;
 
     assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
     nl_done(sk);
-    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", peer);
-    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-    ifr.ifr_flags |= IFF_UP;
-    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-    close(fd);
+    if_set_up(peer, true);
 }
 
 static void link_del(const char *name)
@@ -398,6 +417,132 @@ static void test_gone_says_how_back(void **state)
     vsw_port_close(g.sw, d);
 }
 
+/* ---- lost link events ---------------------------------------------------- */
+
+#define MAC_U 0x0276aa000001ull  /* behind the kernel NIC's port */
+#define MAC_H 0x0276aa000002ull  /* behind the host vNIC's port */
+#define MAC_S 0x0276aa000003ull  /* static, on the kernel NIC's port */
+
+/* A frame from `src` sent out of interface `ifname` (into the switch). */
+static void send_from(const char *ifname, uint64_t src)
+{
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+                               .sll_protocol = htons(ETH_P_ALL),
+                               .sll_ifindex = (int)if_nametoindex(ifname) };
+    uint8_t f[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    for (int i = 0; i < 6; i++)
+        f[6 + i] = (uint8_t)(src >> (40 - 8 * i));
+    f[12] = 0x88;                /* IEEE local experimental ethertype */
+    f[13] = 0xb5;
+    assert_int_equal(sendto(fd, f, sizeof(f), 0, (struct sockaddr *)&sll,
+                            sizeof(sll)), (ssize_t)sizeof(f));
+    close(fd);
+}
+
+struct fdb_find {
+    uint64_t mac;
+    int port;                    /* -1: not there */
+    bool is_static;
+};
+
+static int find_cb(const struct vsw_fdb_entry *e, void *arg)
+{
+    struct fdb_find *f = arg;
+
+    if (e->mac != f->mac || e->vid != 1)
+        return 0;
+    f->port = e->port;
+    f->is_static = e->is_static;
+    return 1;
+}
+
+/* The port id of mac's entry in VLAN 1 of switch "k", -1 if none. */
+static int fdb_port(uint64_t mac, bool *is_static)
+{
+    struct fdb_find f = { .mac = mac, .port = -1 };
+    struct vsw_fdb *fdb = vsw_switch_fdb(g.sw, "k");
+
+    assert_non_null(fdb);
+    vsw_fdb_walk(fdb, find_cb, &f);
+    if (is_static)
+        *is_static = f.is_static;
+    return f.port;
+}
+
+/* Lost link events (the monitor's buffer overflowed): vsw_kernel_resync
+ * forgets what the kernel NIC's port learned (a down-and-up may be among
+ * them) and nothing else, and looks the NIC up: a carrier lost without an
+ * event or a tick takes the port down. */
+static void test_resync(void **state)
+{
+    struct vsw_port *u, *h;
+    struct vsw_port_spec spec;
+    struct vsw_cfg_switch cs = { .name = "k", .fdb_max = 64, .aging_s = 300 };
+    struct vsw_cfg_port cp[2];
+    struct vsw_cfg_static st;
+    struct vsw_cfg c = { .switches = &cs, .n_switches = 1, .ports = cp,
+                         .n_ports = 2, .statics = &st, .n_statics = 1 };
+    struct vsw_cfg none = { .switches = &cs, .n_switches = 0 };
+    struct vsa_errmsg em = { "" };
+    bool is_static = false;
+
+    (void)state;
+    veth_add("vtk-r", "vtk-rp");
+    u = open_uplink("ext.uplink", "vtk-r", 0, NULL, 0);
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "host");
+    spec.cls = VSW_PORT_INTERNAL;
+    spec.ifname = "vtk-h";
+    h = open_spec(&spec, 0, NULL, 0);
+    if_set_up("vtk-h", true);
+
+    memset(cp, 0, sizeof(cp));
+    cp[0].port = u;
+    cp[1].port = h;
+    for (int i = 0; i < 2; i++) {
+        vlan_port_mode_default(&cp[i].vlan);
+        cp[i].vlan.mode = VLAN_MODE_ACCESS;
+        cp[i].vlan.access_vid = 1;
+    }
+    memset(&st, 0, sizeof(st));
+    st.vid = 1;
+    st.mac = vsa_mac_from_u64(MAC_S);
+    st.port = u;
+    if (vsw_commit(g.sw, &c, &em) != 0)
+        fail_msg("vsw_commit: %s", em.msg);
+
+    for (int i = 0; i < 100 && (fdb_port(MAC_U, NULL) < 0 ||
+                                fdb_port(MAC_H, NULL) < 0); i++) {
+        send_from("vtk-rp", MAC_U);
+        send_from("vtk-h", MAC_H);
+        usleep(20000);
+    }
+    assert_int_equal(fdb_port(MAC_U, NULL), vsw_port_id(u));
+    assert_int_equal(fdb_port(MAC_H, NULL), vsw_port_id(h));
+    assert_true(vsw_port_link_up(u));
+
+    vsw_kernel_resync(g.sw);
+    assert_int_equal(fdb_port(MAC_U, NULL), -1);     /* forgotten */
+    assert_int_equal(fdb_port(MAC_H, NULL), vsw_port_id(h)); /* not kernel */
+    assert_int_equal(fdb_port(MAC_S, &is_static), vsw_port_id(u));
+    assert_true(is_static);
+    assert_true(vsw_port_link_up(u));                /* the NIC is up */
+
+    if_set_up("vtk-rp", false);                      /* no event, no tick */
+    assert_true(vsw_port_link_up(u));
+    vsw_kernel_resync(g.sw);
+    assert_false(vsw_port_link_up(u));
+
+    if (vsw_commit(g.sw, &none, &em) != 0)
+        fail_msg("vsw_commit: %s", em.msg);
+    vsw_port_close(g.sw, u);
+    vsw_port_close(g.sw, h);
+    link_del("vtk-r");
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -416,7 +561,8 @@ static int setup(void **state)
     char *argv[] = {
         "test_kernel_nic", "--no-huge", "-m", "256", "--no-pci",
         "--file-prefix", prefix, "-l", "0,1", "--main-lcore", "0",
-        "--log-level", "lib.eal:error", "--no-telemetry", NULL,
+        "--log-level", "lib.eal:error", "--log-level", "pmd.net.tap:critical",
+        "--no-telemetry", NULL,
     };
     struct vsw_params p = { .n_mbufs = 4095, .n_dp_lcores = 1 };
     struct vsa_errmsg em = { "" };
@@ -469,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_altname_is_the_nic),
         cmocka_unit_test(test_one_nic_one_port),
         cmocka_unit_test(test_gone_says_how_back),
+        cmocka_unit_test(test_resync),
     };
 
     return cmocka_run_group_tests_name("vswitch-kernel-nic", tests, setup,
