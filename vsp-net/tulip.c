@@ -18,13 +18,16 @@
  * each new frame and on CSR2.  Interrupt summaries are recomputed, not
  * sticky: NIS/AIS = OR of the CSR7-enabled normal/abnormal sources.
  *
- * Transmit automatic polling (CSR0 TAP) runs on the caller's clock:
- * vspn_tulip_tap_period_ns says when, vspn_tulip_tap polls.
+ * Transmit automatic polling (CSR0 TAP) and the CSR11 general-purpose
+ * timer run on the caller's clock: vspn_tulip_tap_period_ns and
+ * vspn_tulip_gp_timer_ns say when, vspn_tulip_tap polls and
+ * vspn_tulip_gp_timer_expire sets GTE.  Drivers do use the timer: Linux's
+ * tulip driver unmasks its interrupts only on GTE after an interrupt with
+ * too much work (tulip.h).
  *
- * XXX (no time source in this API, or not used by the drivers we target):
- * the CSR11 timer (GTE; its time unit is unverified, §3.8) and the CSR15
- * watchdogs (RWT, TJT by time) are stored but never fire; CSR0 BLE (big-
- * endian data buffers) and TDES1 AC (guest-supplied CRC) are ignored;
+ * XXX: the CSR15 watchdogs (RWT, TJT by time) are stored but never fire
+ * (an emulated wire neither jabbers nor streams endless frames); CSR0 BLE
+ * (big-endian data buffers) and TDES1 AC (guest-supplied CRC) are ignored;
  * PCI command bits (I/O, memory, bus master) are kept for the guest but
  * address decode and DMA gating are the glue's business.
  */
@@ -191,6 +194,22 @@ void vspn__tulip_bus_error(struct vspn_tulip *t)
     vspn__tulip_tx_abort(t);
 }
 
+/* CSR11 (re)started or stopped (§3.8): the period from now, counted in
+ * ticks of the port CSR6 selects (tulip.h). */
+static void gpt_start(struct vspn_tulip *t)
+{
+    uint64_t count = t->csr[11] & VSPN_TULIP_CSR11_COUNT, tick;
+
+    if (!(t->csr[6] & VSPN_TULIP_CSR6_PS))
+        tick = VSPN_TULIP_GPT_TICK_SRL_NS;
+    else if (t->csr[6] & VSPN_TULIP_CSR6_TTM)
+        tick = VSPN_TULIP_GPT_TICK_MII10_NS;
+    else
+        tick = VSPN_TULIP_GPT_TICK_100_NS;
+    t->gpt_ns = count * tick;
+    t->gpt_starts++;
+}
+
 /* CSR0 SWR: every CSR to its reset value, both processes stopped, filter
  * and partial frame dropped.  PCI configuration and the PHY's registers
  * (an external chip) are kept. */
@@ -205,6 +224,7 @@ static void soft_reset(struct vspn_tulip *t)
     t->csr[6] = CSR6_RESET;
     t->csr[7] = CSR7_RESET;
     t->csr[11] = CSR11_RESET;
+    gpt_start(t); /* count 0: stopped */
     t->missed = 0;
     t->csr9 = 0;
     t->gp_dir = t->gp_data = 0;
@@ -412,8 +432,9 @@ void vspn_tulip_csr_write(struct vspn_tulip *t, uint32_t off, uint32_t size,
     case 9:
         vspn__tulip_csr9_write(t, val);
         break;
-    case 11: /* XXX: no time source, the timer never expires (GTE) */
+    case 11: /* every write restarts the timer (§3.8) */
         t->csr[11] = (CSR11_RESET & ~CSR11_WMASK) | (val & CSR11_WMASK);
+        gpt_start(t);
         break;
     case 12:
         if (val & VSPN_TULIP_CSR12_GPC)
@@ -475,6 +496,35 @@ void vspn_tulip_tap(struct vspn_tulip *t)
     if (tap_code(t) != 0 && vspn__tulip_ts(t) == VSPN_TULIP_TS_SUSPENDED) {
         t->stats.tap_polls++;
         vspn__tulip_tx_run(t);
+    }
+    leave(t, false);
+}
+
+/* ---- general-purpose timer (CSR11) ---------------------------------------- */
+
+uint64_t vspn_tulip_gp_timer_ns(const struct vspn_tulip *t, uint32_t *starts,
+                                bool *continuous)
+{
+    if (starts)
+        *starts = t->gpt_starts;
+    if (continuous)
+        *continuous = (t->csr[11] & VSPN_TULIP_CSR11_CON) != 0;
+    return t->gpt_ns;
+}
+
+void vspn_tulip_gp_timer_expire(struct vspn_tulip *t)
+{
+    if (!enter(t))
+        return;
+    if (t->gpt_ns != 0) {
+        t->stats.gp_timer_expiries++;
+        /* abnormal (VSPN_TULIP_CSR5_ABNORMAL): Linux's CSR7 after too
+         * much work enables AIS|GTE, not NIS */
+        t->csr[5] |= VSPN_TULIP_CSR5_GTE;
+        if (!(t->csr[11] & VSPN_TULIP_CSR11_CON)) {
+            t->csr[11] &= ~VSPN_TULIP_CSR11_COUNT; /* ran down to 0 */
+            t->gpt_ns = 0;
+        }
     }
     leave(t, false);
 }

@@ -101,6 +101,7 @@ struct vspn_tulip_stats {
     uint64_t resets;           /* CSR0 SWR */
     uint64_t tap_polls;        /* automatic transmit polls (CSR0 TAP) */
     uint64_t desc_reads;       /* descriptors fetched, transmit and receive */
+    uint64_t gp_timer_expiries; /* CSR11 timer ran out: CSR5 GTE set */
 };
 
 struct vspn_tulip;
@@ -147,6 +148,36 @@ uint64_t vspn_tulip_tap_period_ns(const struct vspn_tulip *t);
  * as a CSR1 write does) if TAP is still on and the process suspended;
  * otherwise nothing.  Counted in tap_polls when it polls. */
 void vspn_tulip_tap(struct vspn_tulip *t);
+
+/* General-purpose timer (§3.8, CSR11): bits 15:0 a count of ticks, bit 16
+ * CON (continuous).  A CSR11 write (re)starts the timer from the count it
+ * writes (0 stops it); when the count runs out the device sets CSR5 GTE,
+ * an abnormal source (AIS), which interrupts as CSR7 allows.  A one-shot
+ * timer then stops and its count reads 0; a continuous one runs again
+ * with the same period.  Reads give the count as written while it runs
+ * (the model does not count down between expiries).
+ *
+ * The tick is taken from CSR6 at the CSR11 write: 81.92 µs on the MII
+ * port at 100 Mb/s (PS set, TTM clear: what the model's SROM leads Linux
+ * to select), 819.2 µs on the MII port at 10 Mb/s (PS and TTM), 204.8 µs
+ * on the 10 Mb/s serial port (PS clear).  The spec leaves the unit open;
+ * these are the ones Linux's de4x5 driver loads the 21140's timer with
+ * (load_ms_timer).  Linux's tulip driver relies on the timer: after an
+ * interrupt with too much work it masks CSR7 down to AIS|GTE (and the
+ * sources that were not pending) and writes CSR11 = 0x12, and only the
+ * GTE interrupt unmasks the rest again.
+ *
+ * Like TAP, the model has no clock.  The period in nanoseconds (from the
+ * start to the expiry, and from one expiry to the next when continuous),
+ * or 0 while the timer is stopped; `starts` (if not NULL) counts the
+ * CSR11 writes and resets that (re)started or stopped it, so a caller
+ * re-arms from now when it changes even if the period did not;
+ * `continuous` (if not NULL) says whether the timer runs again. */
+uint64_t vspn_tulip_gp_timer_ns(const struct vspn_tulip *t, uint32_t *starts,
+                                bool *continuous);
+/* The period passed: CSR5 GTE, counted in gp_timer_expiries; a one-shot
+ * timer stops.  Nothing while the timer is stopped (a late call). */
+void vspn_tulip_gp_timer_expire(struct vspn_tulip *t);
 
 /* A frame from the switch (without CRC).  Returns 0 (delivered into a
  * receive descriptor), -EAGAIN (no descriptor owned by the device: counted

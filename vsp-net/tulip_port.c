@@ -43,7 +43,7 @@ VSA_LOG_MODULE(tulip_port);
     X(tx_frames) X(tx_bytes) X(tx_setup_frames) X(tx_dropped)                \
     X(rx_frames) X(rx_bytes) X(rx_filtered) X(rx_missed) X(rx_dropped)       \
     X(dma_errors) X(budget_exhausted) X(irqs) X(resets) X(tap_polls)         \
-    X(desc_reads)
+    X(desc_reads) X(gp_timer_expiries)
 #define TULIP_STATS_COUNT_(n) +1
 _Static_assert(sizeof(struct vspn_tulip_stats) ==
                    (0 TULIP_STATS(TULIP_STATS_COUNT_)) * sizeof(uint64_t),
@@ -72,6 +72,7 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(poll_yields, "service calls that left transmit work for later")        \
     X(rx_yields, "service calls that left frames for later")                 \
     X(tap_timer_errors, "TAP timer could not be (dis)armed")                 \
+    X(gp_timer_errors, "CSR11 timer could not be (dis)armed")                \
     X(device_resets, "devices replaced by a power-on one (guest gone)")
 
 struct tulip_port_stats {
@@ -95,8 +96,12 @@ struct tulip_port {
 
     /* control thread */
     int tfd;                        /* timerfd: the device's TAP polls */
-    int pfd;                        /* epoll of efd and tfd: tulip_port_fd */
+    int gfd;                        /* timerfd: the device's CSR11 timer */
+    int pfd;                        /* epoll of efd, tfd, gfd: tulip_port_fd */
     uint64_t tap_armed_ns;          /* tfd's interval, 0 = disarmed */
+    uint64_t gpt_armed_ns;          /* gfd's period, 0 = disarmed */
+    uint32_t gpt_armed_starts;      /* ... for this start of the timer */
+    bool gpt_armed_cont;            /* ... and it repeats */
     struct rte_mempool *pool;
     char name[VSW_NAME_MAX];
     struct vsa_mac mac;
@@ -163,6 +168,8 @@ static void tp_free(struct tulip_port *tp)
         close(tp->pfd);
     if (tp->tfd >= 0)
         close(tp->tfd);
+    if (tp->gfd >= 0)
+        close(tp->gfd);
     if (tp->efd >= 0)
         close(tp->efd);
     vspn_tulip_destroy(tp->dev);
@@ -317,8 +324,45 @@ static void tap_sync(struct tulip_port *tp)
     tp->tap_armed_ns = ns;
 }
 
+static struct timespec ns_ts(uint64_t ns)
+{
+    return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000u),
+                              .tv_nsec = (long)(ns % 1000000000u) };
+}
+
+/* Arms the CSR11 timer for the device's period from now (at least
+ * TULIP_PORT_GPT_MIN_NS), one-shot or repeating as the device says, when
+ * the guest (re)started it; disarms it when the device's timer stopped.
+ * An idle timer costs nothing: the timerfd is only touched when the
+ * guest writes CSR11 or resets, or after an expiry. */
+static void gpt_sync(struct tulip_port *tp)
+{
+    uint32_t starts = 0;
+    bool cont = false;
+    uint64_t ns = tp->mem && tp->dev
+                      ? vspn_tulip_gp_timer_ns(tp->dev, &starts, &cont) : 0;
+    struct itimerspec its = { 0 };
+
+    if (ns != 0 && ns < TULIP_PORT_GPT_MIN_NS)
+        ns = TULIP_PORT_GPT_MIN_NS;
+    if (ns == tp->gpt_armed_ns &&
+        (ns == 0 || (starts == tp->gpt_armed_starts &&
+                     cont == tp->gpt_armed_cont)))
+        return;
+    its.it_value = ns_ts(ns);
+    if (cont)
+        its.it_interval = its.it_value;
+    if (timerfd_settime(tp->gfd, 0, &its, NULL) != 0) {
+        tp->st.gp_timer_errors++;
+        return;
+    }
+    tp->gpt_armed_ns = ns;
+    tp->gpt_armed_starts = starts;
+    tp->gpt_armed_cont = cont;
+}
+
 /* After anything the guest or the switch did: link, leftover work, the
- * TAP timer. */
+ * TAP and CSR11 timers. */
 static void after(struct tulip_port *tp)
 {
     atomic_store(&tp->link, tp->mem && tp->dev && rx_running(tp->dev) &&
@@ -326,10 +370,11 @@ static void after(struct tulip_port *tp)
     if (tp->dev && vspn_tulip_pending(tp->dev))
         self_wake(tp);
     tap_sync(tp);
+    gpt_sync(tp);
 }
 
-/* tulip_port_fd: one fd for vesperd to watch, readable when either the
- * eventfd or the TAP timer is. */
+/* tulip_port_fd: one fd for vesperd to watch, readable when the eventfd
+ * or either timer is. */
 static int pfd_open(struct tulip_port *tp)
 {
     struct epoll_event ev = { .events = EPOLLIN };
@@ -342,6 +387,9 @@ static int pfd_open(struct tulip_port *tp)
         return -errno;
     ev.data.fd = tp->tfd;
     if (epoll_ctl(tp->pfd, EPOLL_CTL_ADD, tp->tfd, &ev) != 0)
+        return -errno;
+    ev.data.fd = tp->gfd;
+    if (epoll_ctl(tp->pfd, EPOLL_CTL_ADD, tp->gfd, &ev) != 0)
         return -errno;
     return 0;
 }
@@ -362,7 +410,7 @@ int tulip_port_create(struct vsw *sw, const char *name,
     tp = vsw__zmalloc("tulip_port", sizeof(*tp), RTE_CACHE_LINE_SIZE);
     if (!tp)
         return vsa_errmsg_set(em, -ENOMEM, "out of memory");
-    tp->efd = tp->tfd = tp->pfd = -1;
+    tp->efd = tp->tfd = tp->gfd = tp->pfd = -1;
     tp->pool = vsw_pktmbuf_pool(sw);
     tp->mac = *mac;
     atomic_store(&tp->connected, true);
@@ -382,7 +430,9 @@ int tulip_port_create(struct vsw *sw, const char *name,
         goto out_free;
     }
     tp->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    rc = tp->tfd < 0 ? -errno : pfd_open(tp);
+    tp->gfd = tp->tfd < 0 ? -1 : timerfd_create(CLOCK_MONOTONIC,
+                                                TFD_NONBLOCK | TFD_CLOEXEC);
+    rc = tp->gfd < 0 ? -errno : pfd_open(tp);
     if (rc < 0) {
         rc = vsa_errmsg_set(em, rc, "port %s: cannot set up its wakeups: %s",
                             name, strerror(-rc));
@@ -453,7 +503,8 @@ void tulip_port_detach(struct tulip_port *tp)
         tp->st.rx_no_guest++;
         rte_pktmbuf_free(m);
     }
-    tap_sync(tp); /* no guest: disarmed */
+    tap_sync(tp); /* no guest: both timers disarmed */
+    gpt_sync(tp);
     VSA_LOG_RL2(&tp->attach_rl, &attach_all_rl, INFO, "port %s: guest "
                 "detached; device reset", tp->name);
 }
@@ -546,6 +597,16 @@ void tulip_port_service(struct tulip_port *tp)
     if (read(tp->tfd, &junk, sizeof(junk)) == (ssize_t)sizeof(junk) &&
         junk > 0 && tp->dev && tp->mem)
         vspn_tulip_tap(tp->dev);
+    /* The CSR11 period passed (more than once: GTE is one status bit).
+     * Only read while armed: a guest without the timer pays nothing. */
+    if (tp->gpt_armed_ns != 0 &&
+        read(tp->gfd, &junk, sizeof(junk)) == (ssize_t)sizeof(junk) &&
+        junk > 0) {
+        if (!tp->gpt_armed_cont)
+            tp->gpt_armed_ns = 0; /* a one-shot timerfd disarmed itself */
+        if (tp->dev && tp->mem)
+            vspn_tulip_gp_timer_expire(tp->dev);
+    }
     /* Transmit work a poll demand left over.  The budget is checked
      * before a poll is made: each poll is up to VSPN_TULIP_TX_BUDGET
      * descriptors of work. */

@@ -41,6 +41,18 @@
  *     TAP 4-7 (12.8-102.4 µs) gets its frames sent up to 200 µs later,
  *     not a control thread woken 78,000 times a second; each expiry is one
  *     vspn_tulip_tap call in tulip_port_service;
+ *   - the general-purpose timer (CSR11): a second timerfd, armed from the
+ *     CSR11 write (or the reset) that (re)started the device's timer
+ *     (vspn_tulip_gp_timer_ns), one-shot or repeating as the guest chose,
+ *     disarmed while the timer is stopped; each expiry is one
+ *     vspn_tulip_gp_timer_expire call (CSR5 GTE) in tulip_port_service.
+ *     It never fires sooner than TULIP_PORT_GPT_MIN_NS (200 µs) after its
+ *     start or its last expiry: the 21140 counts 81.92 µs ticks at 100
+ *     Mb/s, so a continuous timer of one tick would wake the control
+ *     thread 12,200 times a second; counts of 1 and 2 at 100 Mb/s expire
+ *     up to 118 µs late instead, every longer period (Linux's 0x12: 1.47
+ *     ms) as the guest asked.  A guest that never writes CSR11 costs
+ *     nothing: the timerfd stays disarmed and is not read;
  *   - transmit work a poll demand left over (the model's per-demand
  *     descriptor budget) continues in tulip_port_service, at most
  *     TULIP_PORT_POLL_BUDGET polls and TULIP_PORT_RX_BUDGET frames per
@@ -91,6 +103,7 @@
 #define TULIP_PORT_RX_DESC_BUDGET 256u /* ... and their descriptor fetches */
 #define TULIP_PORT_POLL_BUDGET 4  /* vspn_tulip_poll calls per service call */
 #define TULIP_PORT_TAP_MIN_NS 200000u /* shortest TAP timer period */
+#define TULIP_PORT_GPT_MIN_NS 200000u /* shortest CSR11 timer period */
 /* Log budgets of attach / detach lines (see Logging). */
 #define TULIP_PORT_LOG_ATTACH_BURST 6u
 #define TULIP_PORT_LOG_ATTACH_ALL_BURST 60u
@@ -136,13 +149,15 @@ void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io);
 void tulip_port_set_connected(struct tulip_port *tp, bool connected);
 bool tulip_port_connected(const struct tulip_port *tp);
 
-/* Delivers frames queued for the guest, makes the TAP poll that is due
- * and continues leftover transmit work, within the budgets.  Call when
+/* Delivers frames queued for the guest, makes the TAP poll that is due,
+ * expires the CSR11 timer when its period passed and continues leftover
+ * transmit work, within the budgets.  Call when
  * tulip_port_fd() is readable and periodically. */
 void tulip_port_service(struct tulip_port *tp);
 /* An fd (ours, not the guest's; an epoll fd over an eventfd and the TAP
- * timerfd) that becomes readable when tx_burst queued frames, a service
- * call left work over or a TAP period passed. */
+ * and CSR11 timerfds) that becomes readable when tx_burst queued frames,
+ * a service call left work over, a TAP period or the CSR11 timer's period
+ * passed. */
 int tulip_port_fd(const struct tulip_port *tp);
 
 /* Device state and counters for `vm show` (JSON object, new reference;

@@ -80,7 +80,18 @@
 #define VSPN_TULIP_CSR6_PM (1u << 7)
 #define VSPN_TULIP_CSR6_OM_SHIFT 10
 #define VSPN_TULIP_CSR6_ST (1u << 13)
+#define VSPN_TULIP_CSR6_PS (1u << 18)
+#define VSPN_TULIP_CSR6_TTM (1u << 22)
 #define VSPN_TULIP_CSR6_RA (1u << 30)
+
+/* ---- CSR11 general-purpose timer (§3.8) ----------------------------------- */
+#define VSPN_TULIP_CSR11_COUNT 0x0000ffffu
+#define VSPN_TULIP_CSR11_CON (1u << 16)
+/* One count (tulip.h, vspn_tulip_gp_timer_ns): 100 Mb/s MII, 10 Mb/s
+ * MII, 10 Mb/s serial port. */
+#define VSPN_TULIP_GPT_TICK_100_NS 81920u
+#define VSPN_TULIP_GPT_TICK_MII10_NS 819200u
+#define VSPN_TULIP_GPT_TICK_SRL_NS 204800u
 
 /* ---- CSR9 serial ROM / MII (§3.7) ----------------------------------------- */
 #define VSPN_TULIP_CSR9_SCS (1u << 0)
@@ -196,6 +207,11 @@ struct vspn_tulip {
 
     uint32_t rx_cur, tx_cur; /* current descriptor addresses */
     bool tx_pending;         /* budget exhausted with the process running */
+
+    /* CSR11 timer: its period while it runs (0: stopped), and the count
+     * of (re)starts the caller compares (vspn_tulip_gp_timer_ns). */
+    uint64_t gpt_ns;
+    uint32_t gpt_starts;
 
     /* Transmit frame being assembled (FS seen, LS not yet). */
     bool tx_in_frame;

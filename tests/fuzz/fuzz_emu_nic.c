@@ -23,13 +23,16 @@
  *            6  descriptor: slot u8, flags u8, word1 u32, addr u16 x2
  *                (mostly inside guest memory, sometimes outside/MMIO)
  *            7  up to 4 vspn_tulip_poll() calls, then a TAP period
- *                passing (vspn_tulip_tap, a no-op without a period)
+ *                passing (vspn_tulip_tap, a no-op without a period),
+ *                then the CSR11 timer's period passing
+ *                (vspn_tulip_gp_timer_expire, a no-op while stopped)
  *            8  link up/down: u8 & 1
  *            9  serial-ROM read of word u8 % 64 through CSR9, Linux way
  * Invariants (abort): every transmitted frame is 14..VSPN_TULIP_MAX_FRAME
  * bytes; the reported interrupt line equals (CSR5 & CSR7 & (NIS|AIS)) != 0
  * and NIS/AIS equal the OR of the enabled sources; pending work implies a
  * running transmitter; a TAP period implies a suspended transmitter;
+ * the CSR11 timer has a period exactly while its count is not 0;
  * the DMA calls of one operation stay within the
  * per-kick bound; a receive's verdict agrees with vspn_tulip_filter_pass;
  * the SROM returns the configured MAC at words 10-12; CSR8 reads zero
@@ -343,6 +346,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 strcmp(vspn_tulip_tx_state(t), "suspended") != 0)
                 abort();
             vspn_tulip_tap(t);
+            if ((vspn_tulip_gp_timer_ns(t, NULL, NULL) != 0) !=
+                ((vspn_tulip_csr(t, 11) & 0xffffu) != 0))
+                abort();
+            vspn_tulip_gp_timer_expire(t);
             break;
         }
         case 8:

@@ -8,6 +8,12 @@
  *    and the interrupt line (re-reported after a CSR write that leaves it
  *    asserted), CSR8 clear-on-read and its overflow, bad CSR widths,
  *    offsets and reserved registers counted;
+ *  * the CSR11 general-purpose timer (§3.8; it never expired): its period
+ *    in ticks of the port CSR6 selects (81.92 µs at 100 Mb/s MII, 819.2
+ *    µs at 10 Mb/s MII, 204.8 µs on the serial port), restarted by every
+ *    write, stopped by a count of 0 and by reset; its expiry sets GTE, an
+ *    abnormal source, and raises the line when CSR7 enables GTE and AIS;
+ *    one-shot stops (count reads 0), continuous runs on;
  *  * the serial ROM read through CSR9 exactly as Linux tulip's eeprom.c
  *    does (§7.1: size probe, then word by word) returns the configured MAC
  *    at byte 20 with a valid CRC-16 at 126 (checked with an independent
@@ -371,6 +377,103 @@ static void test_csr5_w1c_summaries_irq(void **state)
     wr(b, 5, S_TI | S_TU);
     assert_false(b->irq_level);
     assert_int_equal(vspn_tulip_stats(b->t)->irqs, b->irq_true);
+    tb_free(b);
+}
+
+static void test_gp_timer(void **state)
+{
+    struct tb *b = tb_new();
+    const struct vspn_tulip_stats *st = vspn_tulip_stats(b->t);
+    uint32_t starts, starts2;
+    bool cont = true;
+
+    (void)state;
+    /* power-on: stopped; a late expiry call does nothing */
+    assert_int_equal(rd(b, 11), 0xfffe0000u);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, &starts, &cont), 0);
+    assert_false(cont);
+    vspn_tulip_gp_timer_expire(b->t);
+    assert_false(rd(b, 5) & S_GTE);
+    assert_int_equal(st->gp_timer_expiries, 0);
+
+    /* the tick follows the port CSR6 selects at the write */
+    wr(b, 11, 5); /* reset CSR6: serial port, 204.8 µs */
+    assert_int_equal(rd(b, 11), 0xfffe0005u);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, &starts2, &cont),
+                     5u * 204800u);
+    assert_false(cont);
+    assert_true(starts2 != starts);
+    wr(b, 11, 0xffff); /* the longest: 13.42 s (de4x5's "max time") */
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL),
+                     65535ull * 204800u);
+    wr(b, 6, M_MBO | M_PS | M_TTM);
+    wr(b, 11, 1);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL), 819200u);
+    wr(b, 6, M_MBO | M_PS);
+    wr(b, 11, 0x12); /* Linux after too much work: 1.47 ms */
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, &starts, NULL),
+                     18u * 81920u);
+    /* the same value again restarts it: a new start, same period */
+    wr(b, 11, 0x12);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, &starts2, NULL),
+                     18u * 81920u);
+    assert_true(starts2 != starts);
+
+    /* one-shot expiry: GTE (abnormal), the line once CSR7 allows */
+    wr(b, 7, S_GTE | S_AIS);
+    assert_false(b->irq_level);
+    vspn_tulip_gp_timer_expire(b->t);
+    assert_int_equal(rd(b, 5) & 0x1ffffu, S_GTE | S_AIS);
+    assert_true(b->irq_level);
+    assert_int_equal(b->irq_true, 1);
+    assert_int_equal(st->gp_timer_expiries, 1);
+    assert_int_equal(rd(b, 11), 0xfffe0000u); /* ran down */
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL), 0);
+    wr(b, 5, S_GTE);
+    assert_false(b->irq_level);
+    vspn_tulip_gp_timer_expire(b->t); /* late: stopped, nothing */
+    assert_false(rd(b, 5) & S_GTE);
+    assert_int_equal(st->gp_timer_expiries, 1);
+    /* GTE is no normal source: it shows in AIS, and NIS enabled alone
+     * does not let it through */
+    wr(b, 7, S_GTE | S_NIS);
+    wr(b, 11, 3);
+    vspn_tulip_gp_timer_expire(b->t);
+    assert_int_equal(rd(b, 5) & 0x1ffffu, S_GTE | S_AIS);
+    assert_false(b->irq_level);
+    wr(b, 5, S_GTE);
+
+    /* continuous: runs on with its period, the count stays */
+    wr(b, 7, S_GTE | S_AIS);
+    wr(b, 11, 0x10003);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, &cont), 3u * 81920u);
+    assert_true(cont);
+    for (unsigned i = 0; i < 3; i++) {
+        vspn_tulip_gp_timer_expire(b->t);
+        assert_true(rd(b, 5) & S_GTE);
+        assert_true(b->irq_level);
+        wr(b, 5, S_GTE);
+        assert_false(b->irq_level);
+        assert_int_equal(rd(b, 11), 0xfffe0000u | 0x10003u);
+        assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL),
+                         3u * 81920u);
+    }
+    assert_int_equal(st->gp_timer_expiries, 5);
+    /* a count of 0 stops it, and so does a reset */
+    wr(b, 11, 0x10000);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL), 0);
+    vspn_tulip_gp_timer_expire(b->t);
+    assert_false(rd(b, 5) & S_GTE);
+    wr(b, 11, 0x10007);
+    vspn_tulip_gp_timer_ns(b->t, &starts, NULL);
+    wr(b, 0, 1);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, &starts2, &cont), 0);
+    assert_true(starts2 != starts);
+    assert_false(cont);
+    assert_int_equal(rd(b, 11), 0xfffe0000u);
+    vspn_tulip_gp_timer_expire(b->t);
+    assert_false(rd(b, 5) & S_GTE);
+    assert_int_equal(st->gp_timer_expiries, 5);
     tb_free(b);
 }
 
@@ -860,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_csr_masks),
         cmocka_unit_test(test_bad_csr_access),
         cmocka_unit_test(test_csr5_w1c_summaries_irq),
+        cmocka_unit_test(test_gp_timer),
         cmocka_unit_test(test_csr8_missed),
         cmocka_unit_test(test_srom_linux_read),
         cmocka_unit_test(test_mii),

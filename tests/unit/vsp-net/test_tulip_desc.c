@@ -9,7 +9,9 @@
  *    RDES0 FS/LS/FL (+4 for the FCS, which is really written), MF/FT, short
  *    frames padded to 60, big-endian descriptors (CSR0 DBO), the Linux
  *    dummy-descriptor-before-setup-frame workaround, the Linux bring-up and
- *    interrupt acknowledge sequence.
+ *    interrupt acknowledge sequence, and its "too much work" sequence
+ *    (CSR7 masked down to AIS|GTE, CSR11 = 0x12: the receive interrupts
+ *    come back only through the general-purpose timer, 1.47 ms later).
  *  * A.9: transmit chains summing to VSPN_TULIP_MAX_FRAME −1/0/+1 and
  *    spanning VSPN_TULIP_MAX_CHAIN ±1 descriptors (over → dropped with
  *    TDES0 ES|TO and CSR5 TJT, counted); receive chains whose buffers sum
@@ -440,6 +442,64 @@ static void test_linux_sequence(void **state)
     assert_int_equal(rd(b, 8), 0xe0000000u);
     assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), -ENETDOWN);
     assert_false(b->irq_level);
+    tb_free(b);
+}
+
+/* Linux tulip_interrupt() on a 21140 after more work than its limits in
+ * one interrupt: acknowledge all, CSR7 = ((~csr5) & 0x0001EBEF) | AIS |
+ * GTE, CSR11 = 0x12; its GTE branch restores CSR7 = 0x0001EBEF.  Frames
+ * keep coming meanwhile without an interrupt; the timer's period is 0x12
+ * ticks of 81.92 µs on the 100 Mb/s MII port Linux selects (CSR6
+ * 0x020E0000), and its expiry is what interrupts (bug: CSR11 never
+ * expired, receive interrupts stayed masked under any inbound load). */
+static void test_linux_too_much_work(void **state)
+{
+    struct tb *b = tb_new();
+    uint8_t f[100];
+    uint32_t s;
+    unsigned irqs;
+
+    (void)state;
+    tb_up(b, 8);
+    wr(b, 6, M_MBO | M_PS | (1u << 19) | (1u << 17) | M_ST | M_SR);
+    wr(b, 5, 0x0001ffffu);
+    mkframe(f, sizeof(f), tb_bcast, 1);
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), 0);
+    assert_true(b->irq_level);
+    s = rd(b, 5);
+    assert_true(s & S_RI);
+    /* too much work */
+    wr(b, 5, 0x8001ffffu);
+    wr(b, 7, ((~s) & 0x0001ebefu) | S_AIS | S_GTE);
+    wr(b, 11, 0x0012);
+    assert_false(b->irq_level);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL), 1474560u);
+    /* the flood goes on: received, no interrupt */
+    irqs = b->irq_true;
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), 0);
+    assert_true(rd(b, 5) & S_RI);
+    assert_false(b->irq_level);
+    assert_int_equal(b->irq_true, irqs);
+    /* 1.47 ms later: GTE interrupts */
+    vspn_tulip_gp_timer_expire(b->t);
+    assert_true(b->irq_level);
+    assert_int_equal(b->irq_true, irqs + 1);
+    s = rd(b, 5);
+    assert_int_equal(s & (S_GTE | S_AIS | S_RI), S_GTE | S_AIS | S_RI);
+    /* the driver's GTE branch: everything enabled again */
+    wr(b, 5, s & 0x0001ffffu);
+    wr(b, 7, 0x0001ebefu);
+    assert_false(b->irq_level);
+    for (unsigned i = 0; i < 8; i++)
+        desc(b, RXRING + 16 * i, OWN, (i == 7 ? R_RER : 0) | 1536u,
+             RXBUF + 2048u * i, 0);
+    assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), 0);
+    assert_true(b->irq_level);
+    assert_true(rd(b, 5) & S_NIS);
+    assert_int_equal(vspn_tulip_gp_timer_ns(b->t, NULL, NULL), 0);
+    assert_int_equal(vspn_tulip_stats(b->t)->gp_timer_expiries, 1);
     tb_free(b);
 }
 
@@ -1180,6 +1240,7 @@ int main(void)
         cmocka_unit_test(test_rx_spanning_chain_dsl),
         cmocka_unit_test(test_big_endian_descriptors),
         cmocka_unit_test(test_linux_sequence),
+        cmocka_unit_test(test_linux_too_much_work),
         cmocka_unit_test(test_tx_budget_and_poll),
         cmocka_unit_test(test_tx_automatic_polling),
         cmocka_unit_test(test_a9_tx_frame_max),

@@ -37,6 +37,7 @@
 #define S_RI (1u << 6)
 #define S_RU (1u << 7)
 #define S_RPS (1u << 8)
+#define S_GTE (1u << 11)
 #define S_LNF (1u << 12)
 #define S_FBE (1u << 13)
 #define S_AIS (1u << 15)
@@ -54,6 +55,8 @@
 #define M_OM_INT (1u << 10)
 #define M_OM_EXT (2u << 10)
 #define M_ST (1u << 13)
+#define M_PS (1u << 18)
+#define M_TTM (1u << 22)
 #define M_MBO (1u << 25)
 #define M_RA (1u << 30)
 /* descriptors */

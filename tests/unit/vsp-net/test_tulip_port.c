@@ -90,12 +90,17 @@
 #define WAIT_MS 5000
 
 /* CSR5 / CSR6 / descriptor bits (spec dec21140.md §3, §4) */
+#define S_RI (1u << 6)
+#define S_GTE (1u << 11)
 #define S_FBE (1u << 13)
+#define S_AIS (1u << 15)
 #define S_RS(v) (((v) >> 17) & 7u)
 #define M_SR (1u << 1)
 #define M_PR (1u << 6)
 #define M_ST (1u << 13)
+#define M_MII (7u << 17)    /* CA | PS | HBD: Linux's 0x020E0000 */
 #define M_MBO (1u << 25)
+#define LINUX_INTRS 0x0001ebefu /* what Linux enables on a 21140 (§3.5) */
 #define OWN (1u << 31)
 #define T_LS (1u << 30)
 #define T_FS (1u << 29)
@@ -615,6 +620,135 @@ static void test_tap_timer(void **state)
     assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Services both ports whenever their fds are readable, for `ms`. */
+static void service2_for(struct guest *a, struct guest *b, unsigned ms)
+{
+    uint64_t end = now_ms() + ms;
+
+    while (now_ms() < end) {
+        struct pollfd pf[2] = {
+            { .fd = tulip_port_fd(a->tp), .events = POLLIN },
+            { .fd = tulip_port_fd(b->tp), .events = POLLIN },
+        };
+
+        if (poll(pf, 2, 1) > 0) {
+            if (pf[0].revents)
+                tulip_port_service(a->tp);
+            if (pf[1].revents)
+                tulip_port_service(b->tp);
+        }
+    }
+}
+
+/* The CSR11 general-purpose timer (§3.8) as Linux's tulip driver uses it
+ * on a 21140 (bug: CSR11 was stored and never expired).  After an
+ * interrupt with too much work the driver acknowledges everything, masks
+ * CSR7 down to ((~csr5) & 0x0001EBEF) | AIS | GTE and writes CSR11 =
+ * 0x12; only the GTE interrupt restores CSR7.  Without the timer, B's
+ * receive interrupts stayed masked for good while A kept sending (a flood
+ * from another VM starved the guest).  Now B's interrupt comes 0x12 ticks
+ * of 81.92 µs (100 Mb/s MII) = 1.47 ms later, never sooner, once; a
+ * continuous timer of one tick fires no more often than every
+ * TULIP_PORT_GPT_MIN_NS; a stopped timer, or none, never wakes the
+ * port. */
+static void test_gp_timer(void **state)
+{
+    struct guest a, b;
+    uint64_t t0, exp0, ms;
+    unsigned irqs;
+    uint32_t csr5;
+    (void)state;
+
+    pair_up(&a, &b, 11, 8, 8);
+    commit(&a, &b);
+    vsw_tick(g.sw);
+    wr(&b, 6, M_MBO | M_MII | M_PR | M_ST | M_SR);
+
+    /* no timer: nothing wakes B's port */
+    service2_for(&a, &b, 2);
+    assert_int_equal(service_for(&b, 20), 0);
+
+    /* B takes a frame: RI|NIS, the interrupt; "too much work" */
+    guest_queue(&a, 0, 8, &b.mac, 1);
+    wr(&a, 1, 0);
+    WAIT_FOR((service2_for(&a, &b, 1), pstat(&b, "rx_delivered") == 1));
+    csr5 = rd(&b, 5);
+    assert_true(csr5 & S_RI);
+    wr(&b, 5, 0x8001ffffu);
+    wr(&b, 7, ((~csr5) & LINUX_INTRS) | S_AIS | S_GTE);
+    /* A keeps sending: received, but B's receive interrupt is masked */
+    irqs = b.irqs;
+    guest_queue(&a, 1, 8, &b.mac, 2);
+    wr(&a, 1, 0);
+    WAIT_FOR((service2_for(&a, &b, 1), pstat(&b, "rx_delivered") == 2));
+    service2_for(&a, &b, 5);
+    assert_int_equal(b.irqs, irqs);
+    assert_true(rd(&b, 5) & S_RI);
+
+    /* the timer: one GTE interrupt, 18 x 81.92 µs after the write */
+    t0 = now_ns();
+    wr(&b, 11, 0x12);
+    while (b.irqs == irqs && now_ns() - t0 < WAIT_MS * 1000000ull)
+        service2_for(&a, &b, 1);
+    if (b.irqs == irqs)
+        fail_msg("no GTE interrupt %u ms after CSR11 = 0x12", WAIT_MS);
+    assert_true(now_ns() - t0 >= 18u * 81920u);
+    assert_true(now_ns() - t0 < 1000000000u);
+    csr5 = rd(&b, 5);
+    assert_true(csr5 & S_GTE);
+    assert_true(csr5 & S_AIS);
+    assert_int_equal(pstat(&b, "gp_timer_expiries"), 1);
+    /* Linux's GTE branch: all interrupts back on; RI is pending */
+    wr(&b, 5, csr5 & 0x0001ffffu);
+    irqs = b.irqs;
+    wr(&b, 7, LINUX_INTRS);
+    wr(&b, 5, rd(&b, 5) & 0x0001ffffu);
+    guest_queue(&a, 2, 8, &b.mac, 3);
+    wr(&a, 1, 0);
+    WAIT_FOR((service2_for(&a, &b, 1), b.irqs > irqs));
+    assert_int_equal(pstat(&b, "rx_delivered"), 3);
+    /* one-shot: it does not come again */
+    assert_int_equal(rd(&b, 11) & 0x1ffffu, 0);
+    service2_for(&a, &b, 2);
+    assert_int_equal(service_for(&b, 20), 0);
+    assert_int_equal(pstat(&b, "gp_timer_expiries"), 1);
+
+    /* continuous, one tick (81.92 µs): served every 200 µs at most */
+    wr(&b, 5, rd(&b, 5) & 0x0001ffffu);
+    exp0 = pstat(&b, "gp_timer_expiries");
+    t0 = now_ms();
+    wr(&b, 11, 0x10001);
+    assert_true(service_for(&b, 40) >= 1);
+    ms = now_ms() - t0;
+    assert_true(pstat(&b, "gp_timer_expiries") - exp0 >= 1);
+    assert_true(pstat(&b, "gp_timer_expiries") - exp0 <=
+                (ms + 1) * 1000000u / TULIP_PORT_GPT_MIN_NS + 4);
+    assert_int_equal(rd(&b, 11) & 0x1ffffu, 0x10001);
+    /* stopped (count 0), or the guest gone: the timer never fires */
+    wr(&b, 11, 0x10000);
+    service_for(&b, 2);
+    assert_int_equal(service_for(&b, 20), 0);
+    wr(&b, 11, 0x10001);
+    assert_true(service_for(&b, 20) > 0);
+    tulip_port_detach(b.tp);
+    service_for(&b, 2);
+    assert_int_equal(service_for(&b, 20), 0);
+    assert_int_equal(pstat(&b, "gp_timer_errors"), 0);
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
 /* A guest whose receive list gives every frame 64 one-byte buffers: each
  * frame from the switch costs the device 64 descriptor fetches.  A service
  * call stops at TULIP_PORT_RX_DESC_BUDGET fetches (+ one frame's 64) and
@@ -947,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_traffic_and_budgets),
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_tap_timer),
+        cmocka_unit_test(test_gp_timer),
         cmocka_unit_test(test_rx_descriptor_budget),
         cmocka_unit_test(test_attach_log_per_port),
         cmocka_unit_test(test_to_guest_two_producers),
