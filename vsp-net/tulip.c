@@ -25,11 +25,13 @@
  * tulip driver unmasks its interrupts only on GTE after an interrupt with
  * too much work (tulip.h).
  *
+ * PCI command register: bus mastering gates every DMA (tulip.h; the
+ * checks are in tulip_desc.c); I/O and memory decode are the glue's, which
+ * knows the BAR of an access (vspn_tulip_pci_command).
+ *
  * XXX: the CSR15 watchdogs (RWT, TJT by time) are stored but never fire
  * (an emulated wire neither jabbers nor streams endless frames); CSR0 BLE
- * (big-endian data buffers) and TDES1 AC (guest-supplied CRC) are ignored;
- * PCI command bits (I/O, memory, bus master) are kept for the guest but
- * address decode and DMA gating are the glue's business.
+ * (big-endian data buffers) and TDES1 AC (guest-supplied CRC) are ignored.
  */
 #include "vsp-net/tulip.h"
 
@@ -354,6 +356,11 @@ void vspn_tulip_cfg_write(struct vspn_tulip *t, uint32_t off, uint32_t size,
     t->cfg[idx] = (t->cfg[idx] & ~wm) | (merged & wm);
 }
 
+uint16_t vspn_tulip_pci_command(const struct vspn_tulip *t)
+{
+    return (uint16_t)t->cfg[0x04 / 4];
+}
+
 /* ---- CSR access ----------------------------------------------------------- */
 
 uint32_t vspn_tulip_csr_read(struct vspn_tulip *t, uint32_t off,
@@ -462,12 +469,13 @@ bool vspn_tulip_poll(struct vspn_tulip *t)
     else
         t->tx_pending = false;
     leave(t, false);
-    return t->tx_pending;
+    return vspn_tulip_pending(t);
 }
 
 bool vspn_tulip_pending(const struct vspn_tulip *t)
 {
-    return t->tx_pending;
+    /* a fetch stalled without the bus waits for the guest to enable it */
+    return t->tx_pending && vspn__tulip_bus_master(t);
 }
 
 /* ---- transmit automatic polling (CSR0 TAP) -------------------------------- */
@@ -484,7 +492,8 @@ uint64_t vspn_tulip_tap_period_ns(const struct vspn_tulip *t)
         0, 200000, 800000, 1600000, 12800, 25600, 51200, 102400,
     };
 
-    if (vspn__tulip_ts(t) != VSPN_TULIP_TS_SUSPENDED)
+    if (vspn__tulip_ts(t) != VSPN_TULIP_TS_SUSPENDED ||
+        !vspn__tulip_bus_master(t))
         return 0;
     return period_ns[tap_code(t)];
 }
@@ -493,7 +502,8 @@ void vspn_tulip_tap(struct vspn_tulip *t)
 {
     if (!enter(t))
         return;
-    if (tap_code(t) != 0 && vspn__tulip_ts(t) == VSPN_TULIP_TS_SUSPENDED) {
+    if (tap_code(t) != 0 && vspn__tulip_ts(t) == VSPN_TULIP_TS_SUSPENDED &&
+        vspn__tulip_bus_master(t)) {
         t->stats.tap_polls++;
         vspn__tulip_tx_run(t);
     }

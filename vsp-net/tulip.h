@@ -19,6 +19,18 @@
  *     model never holds a pointer into guest memory, it copies descriptors
  *     in, validates, then acts (a guest rewriting a descriptor meanwhile
  *     changes nothing);
+ *   - bus mastering (PCI command bit 2, off at power-on) gates all DMA:
+ *     while it is off the device reads and writes no descriptor and no
+ *     buffer.  Received frames the filter accepts are dropped and counted
+ *     (rx_no_bus_master, -EACCES); a transmit poll demand (CSR1, CSR6 ST,
+ *     TAP) leaves the transmit process running but stalled at its
+ *     descriptor fetch, and the fetch happens when the guest turns bus
+ *     mastering back on (vspn_tulip_pending, vspn_tulip_poll), as a
+ *     device that cannot get the bus waits for it.  No status bit tells
+ *     the guest (a 21140 has none for this).  Linux clears the bit to
+ *     stop a device's DMA before kexec (pci_device_shutdown).  I/O and
+ *     memory decode (bits 0 and 1) are the caller's: only it knows which
+ *     BAR an access came through;
  *   - transmitted frames leave through ops->tx_frame, received frames come
  *     in through vspn_tulip_receive();
  *   - the interrupt line (level: CSR5 summary bits & CSR7 != 0) is reported
@@ -102,6 +114,7 @@ struct vspn_tulip_stats {
     uint64_t tap_polls;        /* automatic transmit polls (CSR0 TAP) */
     uint64_t desc_reads;       /* descriptors fetched, transmit and receive */
     uint64_t gp_timer_expiries; /* CSR11 timer ran out: CSR5 GTE set */
+    uint64_t rx_no_bus_master; /* accepted, dropped: bus mastering off */
 };
 
 struct vspn_tulip;
@@ -112,6 +125,11 @@ int vspn_tulip_create(const struct vspn_tulip_config *cfg,
                       const struct vspn_tulip_ops *ops, void *ctx,
                       struct vspn_tulip **out);
 void vspn_tulip_destroy(struct vspn_tulip *t);
+
+/* PCI command register bits (configuration offset 0x04). */
+#define VSPN_TULIP_PCI_CMD_IO 0x1u  /* I/O space: BAR0 decoded */
+#define VSPN_TULIP_PCI_CMD_MEM 0x2u /* memory space: BAR1 decoded */
+#define VSPN_TULIP_PCI_CMD_BM 0x4u  /* bus master: DMA allowed */
 
 /* PCI configuration space (§1): `size` 1, 2 or 4, naturally aligned;
  * anything else reads all-ones.  BAR sizing (write all-ones, read back
@@ -127,11 +145,17 @@ uint32_t vspn_tulip_csr_read(struct vspn_tulip *t, uint32_t off,
 void vspn_tulip_csr_write(struct vspn_tulip *t, uint32_t off, uint32_t size,
                           uint32_t val);
 
-/* Continues transmit work a poll demand left over (budget exhausted).
- * Returns true if more work remains. */
+/* The PCI command register (VSPN_TULIP_PCI_CMD_*), for the caller's
+ * address decode; not counted as a configuration read. */
+uint16_t vspn_tulip_pci_command(const struct vspn_tulip *t);
+
+/* Continues transmit work a poll demand left over (budget exhausted, or
+ * stalled while bus mastering was off).  Returns true if more work
+ * remains. */
 bool vspn_tulip_poll(struct vspn_tulip *t);
 /* True if vspn_tulip_poll has work (transmit running with descriptors
- * left after an exhausted budget). */
+ * left after an exhausted budget, or a stalled fetch) and bus mastering
+ * is on. */
 bool vspn_tulip_pending(const struct vspn_tulip *t);
 
 /* Transmit automatic polling (§3.1, CSR0 TAP): while TAP is set and the
@@ -142,7 +166,8 @@ bool vspn_tulip_pending(const struct vspn_tulip *t);
  *
  * The period in nanoseconds (200 µs, 800 µs, 1.6 ms for TAP 1-3; 12.8,
  * 25.6, 51.2, 102.4 µs for TAP 4-7), or 0 when there is nothing to poll
- * for: TAP off, or the transmit process not suspended. */
+ * for: TAP off, the transmit process not suspended, or bus mastering off
+ * (a poll could not fetch). */
 uint64_t vspn_tulip_tap_period_ns(const struct vspn_tulip *t);
 /* The TAP period passed: polls the transmit list (within the poll budget,
  * as a CSR1 write does) if TAP is still on and the process suspended;
@@ -182,7 +207,9 @@ void vspn_tulip_gp_timer_expire(struct vspn_tulip *t);
 /* A frame from the switch (without CRC).  Returns 0 (delivered into a
  * receive descriptor), -EAGAIN (no descriptor owned by the device: counted
  * missed, CSR8, RU), -EPERM (filtered), -EINVAL (runt or oversize),
- * -ENETDOWN (receiver stopped), -EFAULT (DMA refused). */
+ * -ENETDOWN (receiver stopped), -EACCES (accepted by the filter but
+ * dropped: bus mastering off, counted rx_no_bus_master), -EFAULT (DMA
+ * refused). */
 int vspn_tulip_receive(struct vspn_tulip *t, const uint8_t *frame,
                        uint32_t len);
 /* True if the address filter (§5, CSR6 PR/PM/HP/HO/IF) accepts `dst`. */

@@ -10,6 +10,10 @@
  *    used (the guest rewriting it meanwhile changes nothing);
  *  - all DMA goes through the caller's accessor; a refusal is a bus error
  *    (CSR5 FBE, processes stopped) and nothing else is touched;
+ *  - none at all while PCI bus mastering is off: the transmit process
+ *    stalls before its fetch (tx_pending, resumed by vspn_tulip_poll once
+ *    the bit is back), an accepted frame is dropped before any descriptor
+ *    is read (rx_no_bus_master);
  *  - a transmit run handles at most VSPN_TULIP_TX_BUDGET descriptors; a
  *    frame is assembled in tx_buf only while it fits VSPN_TULIP_MAX_FRAME
  *    bytes and VSPN_TULIP_MAX_CHAIN descriptors, otherwise it is dropped at
@@ -241,6 +245,12 @@ bool vspn__tulip_tx_run(struct vspn_tulip *t)
     uint64_t end = t->stats.desc_reads + VSPN_TULIP_TX_BUDGET;
     struct desc d;
 
+    if (!vspn__tulip_bus_master(t)) {
+        /* running, waiting for the bus: nothing read, nothing closed */
+        vspn__tulip_set_ts(t, VSPN_TULIP_TS_FETCHING);
+        t->tx_pending = true;
+        return false;
+    }
     t->tx_pending = false;
     while (t->stats.desc_reads < end) {
         if (vspn__tulip_ts(t) == VSPN_TULIP_TS_STOPPED)
@@ -313,6 +323,13 @@ int vspn__tulip_rx_frame(struct vspn_tulip *t, const uint8_t *frame,
             t->stats.rx_filtered++;
             return -EPERM;
         }
+    }
+
+    /* Accepted into the FIFO, but the device cannot reach memory: lost,
+     * before any descriptor is read. */
+    if (!vspn__tulip_bus_master(t)) {
+        t->stats.rx_no_bus_master++;
+        return -EACCES;
     }
 
     /* The frame as it came off the wire: padded to the minimum, FCS. */

@@ -43,7 +43,7 @@ VSA_LOG_MODULE(tulip_port);
     X(tx_frames) X(tx_bytes) X(tx_setup_frames) X(tx_dropped)                \
     X(rx_frames) X(rx_bytes) X(rx_filtered) X(rx_missed) X(rx_dropped)       \
     X(dma_errors) X(budget_exhausted) X(irqs) X(resets) X(tap_polls)         \
-    X(desc_reads) X(gp_timer_expiries)
+    X(desc_reads) X(gp_timer_expiries) X(rx_no_bus_master)
 #define TULIP_STATS_COUNT_(n) +1
 _Static_assert(sizeof(struct vspn_tulip_stats) ==
                    (0 TULIP_STATS(TULIP_STATS_COUNT_)) * sizeof(uint64_t),
@@ -55,6 +55,8 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(io_traps, "trapped accesses that reached the port")                    \
     X(io_no_device, "accesses while no device exists (out of memory)")       \
     X(io_out_of_range, "accesses beyond configuration space or the BAR")     \
+    X(io_not_decoded, "BAR accesses while the PCI command register turns "    \
+                      "that space off")                                      \
     X(irqs_raised, "interrupt line raised (assertions and re-assertions)")   \
     X(guest_frames, "frames the guest transmitted into the switch")          \
     X(guest_runts, "guest frames shorter than an Ethernet header")           \
@@ -67,6 +69,7 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(rx_invalid, "frames dropped: runt or oversize for the device")         \
     X(rx_stopped, "frames dropped: receive process stopped")                 \
     X(rx_dma_error, "frames dropped: DMA refused (bus error)")               \
+    X(rx_no_bus_master, "frames dropped: PCI bus mastering off")             \
     X(rx_no_guest, "frames dropped: no guest attached")                      \
     X(rx_disconnected, "frames dropped: NIC disconnected")                   \
     X(poll_yields, "service calls that left transmit work for later")        \
@@ -194,11 +197,20 @@ static const struct vsw_port_plugin legacy_class = {
 
 /* ---- device ops (control thread, inside a vspn_tulip_* call) ------------ */
 
+/* DMA is the guest's memory only while the guest lets the device master
+ * the bus.  The model does no DMA without bus mastering (tulip.h); this is
+ * the backstop, which would show as a bus error. */
+static bool dma_ok(const struct tulip_port *tp)
+{
+    return tp->mem && (vspn_tulip_pci_command(tp->dev) &
+                       VSPN_TULIP_PCI_CMD_BM);
+}
+
 static int dma_read(void *ctx, uint64_t gpa, void *buf, size_t len)
 {
     struct tulip_port *tp = ctx;
 
-    if (!tp->mem)
+    if (!dma_ok(tp))
         return -EFAULT; /* no guest: a bus error, as documented */
     return hv_mem_read(tp->mem, gpa, buf, len) ? -EFAULT : 0;
 }
@@ -207,7 +219,7 @@ static int dma_write(void *ctx, uint64_t gpa, const void *buf, size_t len)
 {
     struct tulip_port *tp = ctx;
 
-    if (!tp->mem)
+    if (!dma_ok(tp))
         return -EFAULT;
     return hv_mem_write(tp->mem, gpa, buf, len) ? -EFAULT : 0;
 }
@@ -541,6 +553,14 @@ void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io)
             tp->st.io_out_of_range++;
             return;
         }
+        /* PCI command bits 0/1: with its space's decode off the device
+         * does not answer (the read stays all-ones, the write is lost) */
+        if (!(vspn_tulip_pci_command(tp->dev) &
+              ((io->flags & HV_PART_IO_MEM) ? VSPN_TULIP_PCI_CMD_MEM
+                                            : VSPN_TULIP_PCI_CMD_IO))) {
+            tp->st.io_not_decoded++;
+            return;
+        }
         if (wr)
             vspn_tulip_csr_write(tp->dev, (uint32_t)io->addr, size,
                                  (uint32_t)io->value);
@@ -581,6 +601,7 @@ static void deliver(struct tulip_port *tp, struct rte_mbuf *m)
     case -EPERM: tp->st.rx_filtered++; break;
     case -ENETDOWN: tp->st.rx_stopped++; break;
     case -EFAULT: tp->st.rx_dma_error++; break;
+    case -EACCES: tp->st.rx_no_bus_master++; break;
     default: tp->st.rx_invalid++; break;
     }
 }

@@ -16,7 +16,12 @@
  * the NIC as a rebooted VM would (counters carry over).  While no guest
  * memory is attached every DMA is refused (-EFAULT), which the model turns
  * into a fatal bus error; nothing reaches guest memory except through the
- * bounds-checked hv_mem_read / hv_mem_write.
+ * bounds-checked hv_mem_read / hv_mem_write, and nothing at all while the
+ * guest keeps PCI bus mastering off (the model then does no DMA; the
+ * accessor refuses as a backstop).  The PCI command register's decode
+ * bits apply to the BARs: an I/O BAR access while I/O space is off, or a
+ * memory BAR access while memory space is off, does not reach the device
+ * (reads all-ones, writes dropped, counted io_not_decoded), as on PCI.
  *
  * Everything the device does runs on the CONTROL thread:
  *   - trapped accesses (tulip_port_io): PCI configuration space (offsets
@@ -133,7 +138,8 @@ bool tulip_port_attached(const struct tulip_port *tp);
 
 /* A trapped access (validated by hv/: size 1/2/4, known flags, a write's
  * value cut to size; a read's value preset to all-ones of size).  Fills
- * io->value for reads; out-of-range offsets and accesses without a device
+ * io->value for reads; out-of-range offsets, BAR accesses whose space the
+ * PCI command register does not decode and accesses without a device
  * leave it all-ones (writes dropped) and are counted. */
 void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io);
 

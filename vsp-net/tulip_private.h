@@ -206,7 +206,8 @@ struct vspn_tulip {
     uint8_t gp_dir, gp_data;
 
     uint32_t rx_cur, tx_cur; /* current descriptor addresses */
-    bool tx_pending;         /* budget exhausted with the process running */
+    bool tx_pending;         /* budget exhausted with the process running,
+                              * or a fetch stalled without bus mastering */
 
     /* CSR11 timer: its period while it runs (0: stopped), and the count
      * of (re)starts the caller compares (vspn_tulip_gp_timer_ns). */
@@ -245,6 +246,12 @@ static inline unsigned vspn__tulip_rs(const struct vspn_tulip *t)
 static inline unsigned vspn__tulip_ts(const struct vspn_tulip *t)
 {
     return (t->csr[5] >> VSPN_TULIP_CSR5_TS_SHIFT) & VSPN_TULIP_CSR5_STATE_MASK;
+}
+
+/* PCI command bit 2: the device may master the bus (DMA). */
+static inline bool vspn__tulip_bus_master(const struct vspn_tulip *t)
+{
+    return (t->cfg[0x04 / 4] & VSPN_TULIP_PCI_CMD_BM) != 0;
 }
 
 void vspn__tulip_set_rs(struct vspn_tulip *t, unsigned rs);

@@ -9,7 +9,9 @@
  *
  * Input: byte 0 = flags (bit 0: start from a Linux-like bring-up — rings,
  * perfect filter, interrupts, SR|ST; bit 1: hostile guest re-arms OWN on
- * every 4-byte status write; bit 2: internal loopback), then records
+ * every 4-byte status write; bit 2: internal loopback; bit 3: PCI bus
+ * mastering left off, which firmware and driver otherwise turn on with
+ * I/O and memory decode before anything else), then records
  * {op u8, operands...} (operands read as 0 past the end):
  *   op % 10 = 0  CSR write: sel u8 (CSR sel & 15; sel >> 4 >= 12: raw byte
  *                offset u8 and width (sel & 3) + 1), value u32 (for
@@ -33,10 +35,10 @@
  * and NIS/AIS equal the OR of the enabled sources; pending work implies a
  * running transmitter; a TAP period implies a suspended transmitter;
  * the CSR11 timer has a period exactly while its count is not 0;
- * the DMA calls of one operation stay within the
- * per-kick bound; a receive's verdict agrees with vspn_tulip_filter_pass;
- * the SROM returns the configured MAC at words 10-12; CSR8 reads zero
- * right after a read.
+ * the DMA calls of one operation stay within the per-kick bound, and are
+ * none while bus mastering was off; a receive's verdict agrees with
+ * vspn_tulip_filter_pass; the SROM returns the configured MAC at words
+ * 10-12; CSR8 reads zero right after a read.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -243,6 +245,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct in in = { data, size };
     struct vspn_tulip *t;
     uint8_t flags = g8(&in), frame[1600];
+    bool bm;
     struct vspn_tulip_stats prev;
 
     memcpy(cfg.mac.b, mac, 6);
@@ -251,6 +254,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     irq_level = false;
     if (vspn_tulip_create(&cfg, &ops, NULL, &t) != 0)
         abort();
+    vspn_tulip_cfg_write(t, 0x04, 2, (flags & 8u) ? 0x3u : 0x7u);
     if (flags & 1u)
         bring_up(t);
     if (flags & 4u)
@@ -263,6 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t off, sz, v;
 
         dma_ops = 0;
+        bm = (vspn_tulip_pci_command(t) & VSPN_TULIP_PCI_CMD_BM) != 0;
         prev = *vspn_tulip_stats(t);
         switch (op % 10) {
         case 0:
@@ -366,6 +371,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         }
         if (dma_ops > ((op % 10 == 7) ? 5u * DMA_BOUND : DMA_BOUND))
+            abort();
+        if (!bm && dma_ops != 0)
             abort();
         {
             const struct vspn_tulip_stats *st = vspn_tulip_stats(t);

@@ -12,6 +12,11 @@
  *    interrupt acknowledge sequence, and its "too much work" sequence
  *    (CSR7 masked down to AIS|GTE, CSR11 = 0x12: the receive interrupts
  *    come back only through the general-purpose timer, 1.47 ms later).
+ *  * PCI bus mastering off: no DMA at all (no descriptor fetch, no buffer
+ *    read or write, no status written back, no bus error); accepted frames
+ *    are dropped and counted, filtered ones still count as filtered; a
+ *    poll demand stalls the transmitter, TAP does not poll, and the
+ *    stalled fetch runs when the bit is back.
  *  * A.9: transmit chains summing to VSPN_TULIP_MAX_FRAME −1/0/+1 and
  *    spanning VSPN_TULIP_MAX_CHAIN ±1 descriptors (over → dropped with
  *    TDES0 ES|TO and CSR5 TJT, counted); receive chains whose buffers sum
@@ -606,6 +611,86 @@ static void test_tx_automatic_polling(void **state)
     wr(b, 0, 1); /* SWR */
     assert_int_equal(vspn_tulip_tap_period_ns(b->t), 0);
     assert_int_equal(st->tap_polls, 3);
+    tb_free(b);
+}
+
+/* Bus mastering off (PCI command bit 2; Linux clears it before kexec):
+ * the device must not read or write guest memory (bug: the model and the
+ * glue only checked that memory was attached). */
+static void test_bus_master_off(void **state)
+{
+    struct tb *b = tb_new();
+    const struct vspn_tulip_stats *st = vspn_tulip_stats(b->t);
+    const uint8_t other[6] = { 0x00, 0x15, 0x5d, 0x0e, 0x0e, 0x0e };
+    uint8_t f[80];
+    unsigned reads, writes;
+
+    (void)state;
+    tb_up(b, 4);
+    wr(b, 0, 0x01a08000u | (1u << 17)); /* TAP 1 */
+    wr(b, 5, 0x0001ffffu);
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 200000);
+    vspn_tulip_cfg_write(b->t, 0x04, 2, VSPN_TULIP_PCI_CMD_IO);
+    assert_int_equal(vspn_tulip_pci_command(b->t), VSPN_TULIP_PCI_CMD_IO);
+    reads = b->dma_reads;
+    writes = b->dma_writes;
+
+    /* a frame for us: lost before any descriptor is read */
+    mkframe(f, sizeof(f), tb_mac, 1);
+    assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), -EACCES);
+    assert_int_equal(b->dma_reads, reads);
+    assert_int_equal(b->dma_writes, writes);
+    assert_int_equal(st->rx_no_bus_master, 1);
+    assert_int_equal(r32(b, RXRING), OWN);
+    /* one the filter refuses: refused, as with the bus */
+    mkframe(f, sizeof(f), other, 2);
+    assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), -EPERM);
+    assert_int_equal(st->rx_no_bus_master, 1);
+
+    /* TAP has nothing it could do; a poll demand stalls the transmitter
+     * at its fetch: nothing read, nothing sent, no bus error */
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 0);
+    put_frame(b, TXBUF, 60, 3);
+    desc(b, TXRING + 16, OWN, T_FS | T_LS | 60u, TXBUF, 0);
+    vspn_tulip_tap(b->t);
+    assert_int_equal(st->tap_polls, 0);
+    wr(b, 1, 0);
+    assert_int_equal(b->dma_reads, reads);
+    assert_int_equal(b->dma_writes, writes);
+    assert_int_equal(b->ntx, 0);
+    assert_int_equal(S_TS(rd(b, 5)), 1); /* running: fetching */
+    assert_int_equal(rd(b, 5) & 0x1ffffu, 0); /* no FBE, RI, TU ... */
+    assert_false(vspn_tulip_pending(b->t));
+    assert_false(vspn_tulip_poll(b->t));
+    assert_int_equal(b->dma_reads, reads);
+    assert_int_equal(st->dma_errors, 0);
+    assert_false(b->irq_level);
+
+    /* the bit back: the stalled fetch goes on, and frames come in */
+    vspn_tulip_cfg_write(b->t, 0x04, 2, TB_PCI_CMD);
+    assert_true(vspn_tulip_pending(b->t));
+    assert_false(vspn_tulip_poll(b->t));
+    assert_int_equal(b->ntx, 1);
+    assert_sent(b, 0, TXBUF, 60);
+    assert_int_equal(r32(b, TXRING + 16), 0);
+    assert_int_equal(S_TS(rd(b, 5)), 6);
+    mkframe(f, sizeof(f), tb_mac, 4);
+    assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), 0);
+    assert_false(r32(b, RXRING) & OWN);
+
+    /* a stall ends with the transmitter stopped, or with a reset */
+    vspn_tulip_cfg_write(b->t, 0x04, 2, 0);
+    wr(b, 1, 0);
+    wr(b, 6, M_MBO);
+    vspn_tulip_cfg_write(b->t, 0x04, 2, TB_PCI_CMD);
+    assert_false(vspn_tulip_pending(b->t));
+    vspn_tulip_cfg_write(b->t, 0x04, 2, 0);
+    wr(b, 6, M_MBO | M_ST);
+    wr(b, 0, 1);
+    vspn_tulip_cfg_write(b->t, 0x04, 2, TB_PCI_CMD);
+    assert_false(vspn_tulip_pending(b->t));
+    assert_int_equal(b->ntx, 1);
+    assert_int_equal(st->dma_errors, 0);
     tb_free(b);
 }
 
@@ -1243,6 +1328,7 @@ int main(void)
         cmocka_unit_test(test_linux_too_much_work),
         cmocka_unit_test(test_tx_budget_and_poll),
         cmocka_unit_test(test_tx_automatic_polling),
+        cmocka_unit_test(test_bus_master_off),
         cmocka_unit_test(test_a9_tx_frame_max),
         cmocka_unit_test(test_a9_rx_chain_max),
         cmocka_unit_test(test_a9_circular_tx),

@@ -5,7 +5,8 @@
  * accessor that bounds-checks every access (-EFAULT outside, and inside
  * the MMIO window where the device's own BAR would sit), the device's
  * callbacks capture transmitted frames and interrupt-line calls, and a few
- * helpers write descriptors and run CSR accesses the way a driver does.
+ * helpers write descriptors and run CSR accesses the way a driver does
+ * (tb_new enables decode and bus mastering, as firmware and driver do).
  * Hostile-guest knobs: re-arm OWN whenever the device closes a transmit
  * descriptor (a second vCPU racing the device), re-enter the device from
  * the DMA accessor.
@@ -27,6 +28,9 @@
 #define TB_MAX_TX 512u
 
 #define CSR(n) ((uint32_t)(n) * 8u)
+/* PCI command: I/O, memory, bus master */
+#define TB_PCI_CMD (VSPN_TULIP_PCI_CMD_IO | VSPN_TULIP_PCI_CMD_MEM |          \
+                    VSPN_TULIP_PCI_CMD_BM)
 
 /* CSR5 */
 #define S_TI (1u << 0)
@@ -181,6 +185,9 @@ static inline struct tb *tb_new(void)
     b->mem = calloc(1, GSIZE);
     if (vspn_tulip_create(&cfg, &tb_ops, b, &b->t) != 0)
         abort();
+    /* firmware and driver (pci_enable_device, pci_set_master): decode on,
+     * bus mastering on; off at power-on */
+    vspn_tulip_cfg_write(b->t, 0x04, 2, TB_PCI_CMD);
     return b;
 }
 

@@ -6,6 +6,11 @@
  *  * trapped accesses reach the device: configuration space and both BARs;
  *    offsets beyond configuration space or the BAR read all-ones and are
  *    counted, and a 64-bit offset is never truncated onto a register;
+ *  * the PCI command register: a BAR answers only while its space is
+ *    decoded (I/O for BAR0, memory for BAR1; all-ones and lost writes
+ *    otherwise, counted); with bus mastering off nothing reaches guest
+ *    memory, frames for the guest are dropped and counted, a transmit
+ *    demand waits and goes once the bit is back;
  *  * without guest memory every DMA is refused, which the device turns
  *    into a fatal bus error (CSR5 FBE); attach takes the memory (twice is
  *    -EBUSY, none is -EINVAL); detach puts a power-on device in place and
@@ -212,11 +217,22 @@ static void guest_close(struct guest *gs)
     free(gs->ram);
 }
 
-/* Driver bring-up: rings (nrx receive descriptors of 1536 bytes, ntx host-
- * owned transmit descriptors), interrupts enabled, promiscuous (no setup
- * frame needed), receiver and transmitter started. */
+/* The PCI command register, as firmware and driver set it. */
+#define CMD_ALL (VSPN_TULIP_PCI_CMD_IO | VSPN_TULIP_PCI_CMD_MEM |             \
+                 VSPN_TULIP_PCI_CMD_BM)
+
+static void pci_command(struct guest *gs, uint32_t cmd)
+{
+    tio(gs, HV_PART_IO_CONFIG | HV_PART_IO_WRITE, 4, 2, cmd);
+}
+
+/* Driver bring-up: I/O and memory decode and bus mastering on, rings (nrx
+ * receive descriptors of 1536 bytes, ntx host-owned transmit
+ * descriptors), interrupts enabled, promiscuous (no setup frame needed),
+ * receiver and transmitter started. */
 static void guest_up(struct guest *gs, unsigned nrx, unsigned ntx)
 {
+    pci_command(gs, CMD_ALL);
     for (unsigned i = 0; i < nrx; i++)
         desc(gs, RXRING + 16 * i, OWN, (i == nrx - 1 ? R_RER : 0) | 1536u,
              RXBUF + 2048u * i);
@@ -405,13 +421,29 @@ static void test_io_and_attach(void **state)
     (void)state;
 
     guest_open(&a, "vm.leg0", 1);
-    /* configuration space and both BARs reach the device */
+    /* configuration space reaches the device; a BAR only while the PCI
+     * command register decodes its space (off at power-on): all-ones,
+     * writes dropped, counted */
     assert_int_equal(tio(&a, HV_PART_IO_CONFIG, 0, 4, 0), 0x00091011);
     assert_int_equal(tio(&a, HV_PART_IO_CONFIG, 2, 2, 0), 0x0009);
+    assert_int_equal(tio(&a, 0, 5 * 8, 4, 0), 0xffffffffu);
+    assert_int_equal(tio(&a, HV_PART_IO_MEM, 5 * 8, 4, 0), 0xffffffffu);
+    wr(&a, 7, 0x0001ebefu);
+    pci_command(&a, VSPN_TULIP_PCI_CMD_IO);
+    assert_int_equal(tio(&a, HV_PART_IO_MEM, 5 * 8, 4, 0), 0xffffffffu);
+    assert_int_equal(pstat(&a, "io_not_decoded"), 4);
+    assert_int_equal(pstat(&a, "csr_reads") + pstat(&a, "csr_writes"), 0);
+    assert_int_equal(rd(&a, 7), 0xf3fe0000u); /* the write was lost */
+    pci_command(&a, VSPN_TULIP_PCI_CMD_MEM);
+    assert_int_equal(rd(&a, 5), 0xffffffffu);
+    assert_int_equal(pstat(&a, "io_not_decoded"), 5);
+    /* both spaces on: both BARs reach the same registers */
+    pci_command(&a, CMD_ALL);
     assert_int_equal(tio(&a, 0, 5 * 8, 4, 0),
                      tio(&a, HV_PART_IO_MEM, 5 * 8, 4, 0));
+    assert_int_equal(tio(&a, 0, 5 * 8, 4, 0), 0xf0000000u);
     assert_int_equal(pstat(&a, "cfg_reads"), 2);
-    assert_int_equal(pstat(&a, "csr_reads"), 2);
+    assert_int_equal(pstat(&a, "csr_reads"), 4);
     /* beyond configuration space / the BAR: all-ones, counted, and a
      * 64-bit offset is not truncated onto CSR5 */
     assert_int_equal(tio(&a, HV_PART_IO_CONFIG, 256, 4, 0), 0xffffffffu);
@@ -419,9 +451,9 @@ static void test_io_and_attach(void **state)
     assert_int_equal(tio(&a, 0, 0x100000028ull, 4, 0), 0xffffffffu);
     tio(&a, HV_PART_IO_WRITE, 0x100000030ull, 4, M_ST); /* not CSR6 */
     assert_int_equal(pstat(&a, "io_out_of_range"), 4);
-    assert_int_equal(pstat(&a, "csr_reads"), 2);
+    assert_int_equal(pstat(&a, "csr_reads"), 4);
     assert_int_equal(pstat(&a, "csr_writes"), 0);
-    assert_int_equal(pstat(&a, "io_traps"), 8);
+    assert_int_equal(pstat(&a, "io_traps"), 18);
 
     /* no guest memory: a transmit demand is a fatal bus error */
     assert_false(tulip_port_attached(a.tp));
@@ -448,7 +480,10 @@ static void test_io_and_attach(void **state)
     assert_false(tulip_port_attached(a.tp));
     assert_int_equal(pstat(&a, "link"), 0);
     assert_int_equal(pstat(&a, "device_resets"), 1);
-    assert_false(rd(&a, 5) & S_FBE);
+    /* power-on: no decode until the next guest's firmware turns it on */
+    assert_int_equal(rd(&a, 5), 0xffffffffu);
+    pci_command(&a, VSPN_TULIP_PCI_CMD_IO);
+    assert_int_equal(rd(&a, 5), 0xf0000000u);
     assert_string_equal(pstr(&a, "rx_state", buf, sizeof(buf)), "stopped");
     assert_true(pstat(&a, "csr_writes") >= 9); /* the old device's, too */
     tulip_port_detach(a.tp); /* no-op */
@@ -742,6 +777,70 @@ static void test_gp_timer(void **state)
     service_for(&b, 2);
     assert_int_equal(service_for(&b, 20), 0);
     assert_int_equal(pstat(&b, "gp_timer_errors"), 0);
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
+/* PCI bus mastering off (Linux clears it before kexec): the device must
+ * not touch guest memory (bug: the port's DMA accessor only checked that
+ * memory was attached, so B's receive descriptors were filled and A's
+ * transmit list read with the bit clear).  B's frames are dropped and
+ * counted (rx_no_bus_master) with its descriptors and CSR5 untouched; A's
+ * poll demand reads nothing and sends nothing, no bus error either, and
+ * the frame leaves by itself once A turns bus mastering back on. */
+static void test_bus_master(void **state)
+{
+    struct guest a, b;
+    char buf[32];
+    unsigned irqs;
+    (void)state;
+
+    pair_up(&a, &b, 13, 4, 4);
+    commit(&a, &b);
+    vsw_tick(g.sw);
+
+    /* B stops mastering: A's frame to B reaches B's port, not B's memory */
+    pci_command(&b, VSPN_TULIP_PCI_CMD_IO);
+    irqs = b.irqs;
+    guest_queue(&a, 0, 4, &b.mac, 1);
+    wr(&a, 1, 0);
+    WAIT_FOR(tx_packets(&b) == 1);
+    service2_for(&a, &b, 5);
+    assert_true(get32(&b, RXRING) & OWN);
+    assert_int_equal(pstat(&b, "rx_delivered"), 0);
+    assert_int_equal(pstat(&b, "rx_no_bus_master"), 1);
+    assert_int_equal(pstat(&b, "dma_errors"), 0);
+    assert_int_equal(rd(&b, 5) & 0x1ffffu, 0); /* no RI, no FBE, no RU */
+    assert_int_equal(b.irqs, irqs);
+    assert_int_equal(pstat(&b, "link"), 1);
+    /* and takes frames again with the bit back */
+    pci_command(&b, CMD_ALL);
+    guest_queue(&a, 1, 4, &b.mac, 2);
+    wr(&a, 1, 0);
+    WAIT_FOR((service2_for(&a, &b, 1), pstat(&b, "rx_delivered") == 1));
+    assert_false(get32(&b, RXRING) & OWN);
+    assert_int_equal(gp(&b, RXBUF)[15], 2);
+
+    /* A stops mastering: its poll demand stalls, reads nothing */
+    pci_command(&a, VSPN_TULIP_PCI_CMD_IO);
+    guest_queue(&a, 2, 4, &b.mac, 3);
+    wr(&a, 1, 0);
+    service2_for(&a, &b, 10);
+    assert_true(get32(&a, TXRING + 32) & OWN);
+    assert_int_equal(pstat(&a, "guest_frames"), 2);
+    assert_int_equal(pstat(&a, "dma_errors"), 0);
+    assert_false(rd(&a, 5) & S_FBE);
+    assert_string_equal(pstr(&a, "tx_state", buf, sizeof(buf)), "running");
+    assert_int_equal(service_for(&a, 20), 0);
+    /* bus mastering back: the stalled fetch goes on by itself */
+    pci_command(&a, CMD_ALL);
+    WAIT_FOR((service2_for(&a, &b, 1), pstat(&b, "rx_delivered") == 2));
+    assert_false(get32(&a, TXRING + 32) & OWN);
+    assert_int_equal(pstat(&a, "guest_frames"), 3);
+    assert_int_equal(gp(&b, RXBUF + 2048)[15], 3);
 
     commit(NULL, NULL);
     guest_close(&a);
@@ -1082,6 +1181,7 @@ int main(void)
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_tap_timer),
         cmocka_unit_test(test_gp_timer),
+        cmocka_unit_test(test_bus_master),
         cmocka_unit_test(test_rx_descriptor_budget),
         cmocka_unit_test(test_attach_log_per_port),
         cmocka_unit_test(test_to_guest_two_producers),
