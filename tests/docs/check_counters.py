@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: BSD-3-Clause
 """check_counters.py SRC_ROOT — every counter and drop reason the code
-names in its X-macro lists is documented in docs/ (as `name`), so that an
-operator who reads one in `vm show`, `stats` or `port show` can look it
-up.  Fails listing the names no document mentions."""
+names in its X-macro lists (hv/, VSP, VSC, switch drops, the legacy
+NIC's device and port counters) is documented in docs/ (as `name`), so
+that an operator who reads one in `vm show`, `stats` or `port show` can
+look it up.  Fails listing the names no document mentions."""
 import pathlib
 import re
 import sys
@@ -15,6 +16,8 @@ LISTS = [
     ("vsp-net/vsp.h", "VSPN_VSP_STATS_FOREACH", r"X\((\w+),"),
     ("vsp-net/vsc.h", "VSPN_VSC_STATS_FOREACH", r"X\((\w+),"),
     ("vswitch/vswitch.h", "VSW_DROP_REASONS", r'XX\(\w+, "(\w+)",'),
+    ("vsp-net/tulip_port.c", "TULIP_STATS", r"X\((\w+)\)"),
+    ("vsp-net/tulip_port.c", "TULIP_PORT_STATS", r"X\((\w+),"),
 ]
 
 
