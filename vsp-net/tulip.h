@@ -22,9 +22,9 @@
  *   - bus mastering (PCI command bit 2, off at power-on) gates all DMA:
  *     while it is off the device reads and writes no descriptor and no
  *     buffer.  Received frames the filter accepts are dropped and counted
- *     (rx_no_bus_master, -EACCES); a transmit poll demand (CSR1, CSR6 ST,
- *     TAP) leaves the transmit process running but stalled at its
- *     descriptor fetch, and the fetch happens when the guest turns bus
+ *     (rx_no_bus_master, -EACCES); a transmit poll demand (CSR1, CSR6 ST;
+ *     TAP does not poll) leaves the transmit process running but stalled
+ *     at its descriptor fetch, and the fetch happens when the guest turns bus
  *     mastering back on (vspn_tulip_pending, vspn_tulip_poll), as a
  *     device that cannot get the bus waits for it.  No status bit tells
  *     the guest (a 21140 has none for this).  Linux clears the bit to
@@ -170,8 +170,8 @@ bool vspn_tulip_pending(const struct vspn_tulip *t);
  * (a poll could not fetch). */
 uint64_t vspn_tulip_tap_period_ns(const struct vspn_tulip *t);
 /* The TAP period passed: polls the transmit list (within the poll budget,
- * as a CSR1 write does) if TAP is still on and the process suspended;
- * otherwise nothing.  Counted in tap_polls when it polls. */
+ * as a CSR1 write does) if TAP is still on, the process suspended and bus
+ * mastering on; otherwise nothing.  Counted in tap_polls when it polls. */
 void vspn_tulip_tap(struct vspn_tulip *t);
 
 /* General-purpose timer (§3.8, CSR11): bits 15:0 a count of ticks, bit 16
