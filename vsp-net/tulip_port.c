@@ -211,7 +211,7 @@ static int dma_read(void *ctx, uint64_t gpa, void *buf, size_t len)
     struct tulip_port *tp = ctx;
 
     if (!dma_ok(tp))
-        return -EFAULT; /* no guest: a bus error, as documented */
+        return -EFAULT; /* no guest, or no bus master (dma_ok): a bus error */
     return hv_mem_read(tp->mem, gpa, buf, len) ? -EFAULT : 0;
 }
 
