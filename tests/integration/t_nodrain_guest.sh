@@ -152,7 +152,10 @@ iperf_result 5202
 BPS1=$BPS
 log "iperf3 vm1 -> vm2 under attack: $(mbit "$BPS1") Mbit/s ($(awk -v a="$BPS1" -v b="$BPS0" 'BEGIN { printf "%.2f", a / b }') of the baseline)"
 log "backlog over $n samples: at most $MAX_FLIGHT of $SLOTS slots in flight ($((MAX_FLIGHT * SLOT_SIZE)) of $((SLOTS * SLOT_SIZE)) bytes)"
-assert_gt "$n" $((FLOOD_SECS / 2)) "the backlog was sampled through the flood"
+# sampling starts about 5 s into the flood (fill, CPU reading, iperf3)
+# and a sample takes 1-1.8 s (vm show, VmRSS, sleep 1): an ASan vesperd on a
+# loaded machine took 10 samples in the last 15 s of a 20 s flood
+assert_gt "$n" $((FLOOD_SECS / 4)) "the backlog was sampled through the flood"
 assert_eq "$MAX_FLIGHT" "$SLOTS" "the backlog reached its cap and no more"
 
 # ---- accounting: every frame the port took was posted or counted ---------------
