@@ -17,8 +17,9 @@
  * bytes (len8 × 8 in total), then an 8-byte trailer whose upper 32 bits are
  * the write index at which the packet started.  Packets wrap modulo dsize.
  * Types: INBAND 0x6, transfer-page 0x7 (pageset id + byte ranges), GPA-
- * direct 0x9 (GPA ranges with PFN lists), COMP 0xb; flag bit 0 = completion
- * requested; trans_id is opaque and echoed in the completion.
+ * direct 0x9 (GPA ranges with PFN lists), cancel request 0xa (descriptor
+ * only; its trans_id names the request to cancel), COMP 0xb; flag bit 0 =
+ * completion requested; trans_id is opaque and echoed in the completion.
  *
  * Trust model
  * -----------
@@ -121,10 +122,14 @@
 #define HV_RING_MAX_PKT_DEFAULT 65536u
 #define HV_RING_NAME_SIZE 160u /* hv_ring_cfg.name, NUL included */
 
-/* Packet types (§3) used here; others are refused by the reader. */
+/* Packet types (§3) used here; others are refused by the reader.  A
+ * cancel request is accepted only where accept_types names it (not in
+ * the default): iPXE's netvsc sends one per outstanding transmit when it
+ * closes (nvsp-rndis.md §6.3). */
 #define HV_PKT_INBAND 0x6u
 #define HV_PKT_XFER_PAGES 0x7u
 #define HV_PKT_GPA_DIRECT 0x9u
+#define HV_PKT_CANCEL_REQUEST 0xau
 #define HV_PKT_COMP 0xbu
 #define HV_PKT_TYPE_BIT(t) (1u << (t))
 #define HV_RING_TYPES_DEFAULT                                                 \

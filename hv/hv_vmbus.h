@@ -49,8 +49,10 @@
  * to the channel; downstream_ringbuffer_pageoffset ≥ 2 and pages ≥ offset
  * + 2 (a control page and ≥ 1 data page per ring); both rings' indices are
  * validated at attach.  The guest→host ring accepts INBAND, GPA-direct and
- * COMP packets (the set a host accepts, §3); the host→guest ring is
- * written by us.
+ * COMP packets (the set a host accepts, §3) and cancel requests (0xa,
+ * which iPXE's netvsc sends when it closes, nvsp-rndis.md §6.3; the upper
+ * layer ignores them); any other type breaks the ring.  The host→guest
+ * ring is written by us.
  *
  * The upper layer (the network VSP) is told through hv_vmbus_host_ops:
  * chan_open may refuse; chan_close must stop using the channel and drop

@@ -413,6 +413,7 @@ static int on_open(struct hv_vmbus_host *h, const struct hv_msg_open *o)
         .dsize = (off - 1u) * HV_PAGE_SIZE,
         .accept_types = HV_PKT_TYPE_BIT(HV_PKT_INBAND) |
                         HV_PKT_TYPE_BIT(HV_PKT_GPA_DIRECT) |
+                        HV_PKT_TYPE_BIT(HV_PKT_CANCEL_REQUEST) |
                         HV_PKT_TYPE_BIT(HV_PKT_COMP),
         .stats = &c->stats,
         .name = in_name,

@@ -1425,6 +1425,13 @@ int vspn_vsp_handle_pkt(struct vspn_vsp *v, const struct vspn_pkt *pkt)
     case HV_PKT_GPA_DIRECT:
         rc = on_nvsp(v, pkt);
         break;
+    case HV_PKT_CANCEL_REQUEST:
+        /* Every send was finished in its own handle_pkt: nothing guest
+         * memory backs is outstanding, and a completion waiting in compq
+         * still goes out (one per request, cancelled or not). */
+        STAT_INC(v, cancel_ignored);
+        rc = 0;
+        break;
     default:
         STAT_INC(v, bad_pkt_type);
         rc = VIOLATION(v, -EPROTO, "VMBus packet type %u", pkt->type);

@@ -53,7 +53,14 @@
  * REVOKE_RECV_BUF, Linux's SWITCH_DATA_PATH) gets an empty completion.
  * A malformed NVSP message (nvsp.h decoder) or a VMBus packet type that
  * cannot carry it (GPA-direct other than SEND_RNDIS_PKT, anything but
- * INBAND / GPA-direct / COMP) is a violation.
+ * INBAND / GPA-direct / COMP / cancel request) is a violation.  A cancel
+ * request (0xa: iPXE sends one per outstanding transmit when it closes,
+ * spec nvsp-rndis.md §6.3) is counted in cancel_ignored and otherwise
+ * ignored, in every state but CLOSED: a send is handled whole inside
+ * handle_pkt (copied once, frames handed on, completion written or queued
+ * in the completion FIFO, which holds no guest memory), so there is
+ * nothing left to cancel; a queued completion still goes out, and the
+ * cancel itself is never answered.
  *
  * INIT negotiates the highest version of {1 (0x2), 2, 4, 5, 6, 6.1} inside
  * [min, max]; otherwise INIT_COMPLETE carries PROTOCOL_TOO_NEW (min above
@@ -247,6 +254,7 @@ const char *vspn_vsp_action_name(enum vspn_vsp_action a);
     X(nvsp_bad_msg, "malformed NVSP messages (size or field)")                 \
     X(nvsp_refused, "NVSP requests answered FAILURE by the dispatch table")    \
     X(bad_pkt_type, "VMBus packet type that cannot carry the message")         \
+    X(cancel_ignored, "VMBus cancel requests (iPXE's close), ignored")         \
     X(violations, "protocol violations (channel closed)")                      \
     X(after_close, "packets ignored after the channel was closed")             \
     X(init_ok, "NVSP INIT accepted")                                           \

@@ -5,8 +5,9 @@
  *
  * Input layout:
  *   [0]      ring size selector (dsize ∈ 32, 64, 128, 256, 4096, 8192)
- *   [1]      flags: bit 0 host type set (INBAND|GPA|COMP) instead of all
- *                   four, bit 1 also run the writer, bit 2 place the ring
+ *   [1]      flags: bit 0 host type set (INBAND|GPA|CANCEL|COMP) instead
+ *                   of the default four (INBAND|XFER|GPA|COMP), bit 1 also
+ *                   run the writer, bit 2 place the ring
  *                   in a GPADL with scattered pages (page-wise copies),
  *                   bit 3 the writer holds its packets and commits them
  *                   (hv_ring_write_hold/commit), the reader draining
@@ -130,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (flags & 1)
         rcfg.accept_types = HV_PKT_TYPE_BIT(HV_PKT_INBAND) |
                             HV_PKT_TYPE_BIT(HV_PKT_GPA_DIRECT) |
+                            HV_PKT_TYPE_BIT(HV_PKT_CANCEL_REQUEST) |
                             HV_PKT_TYPE_BIT(HV_PKT_COMP);
 
     if ((flags & 4) && dsize == 8192) {

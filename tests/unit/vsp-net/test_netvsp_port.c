@@ -35,6 +35,11 @@
  *  * Violations: an unknown NVSP type found by a pass is posted to the
  *    control thread: the channel stays open and untouched (no more ring
  *    reads) until netvsp_port_service closes it (BROKEN).
+ *  * Cancel requests: iPXE closes with a VMBus cancel request (0xa) for
+ *    each transmit not completed yet; the pass counts and ignores it
+ *    (cancel_ignored), the channel stays open, the send is completed once
+ *    and traffic goes on.  Regression test for: the guest-to-host ring
+ *    refused the type, so the channel was closed as a violation.
  *  * Connect / disconnect (netvsp_port_set_connected): the state is kept
  *    across channel attach and detach; a disconnected port's link stays
  *    down whatever the guest does, its VSP starts with the link down (so
@@ -1156,6 +1161,100 @@ static void ow_done(struct oom_op *o)
     assert_true(ow.recv_slots >= VSPN_VSP_MIN_RECV_SLOTS);
 }
 
+/* One broadcast frame (60 bytes, `tag` in its payload) sent as data with
+ * trans_id `tid`, by GPA-direct from BIG_PAGE (as iPXE sends). */
+static void guest_frame_send(struct rig *r, uint64_t tid, uint8_t tag)
+{
+    uint8_t msg[256];
+    uint8_t *f;
+    int n = vspn_rndis_packet_hdr(msg, sizeof(msg), NULL, 60);
+
+    assert_true(n > 0);
+    f = msg + n;
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    f[6] = 0x02;
+    f[11] = 0x0c;
+    f[12] = 0x08;
+    f[14] = tag;
+    guest_rndis(&r->p, r->gout, tid, VSPN_NVSP_CHANNEL_DATA, BIG_PAGE, msg,
+                (uint32_t)n + 60);
+}
+
+/* A VMBus cancel request (0xa) for `tid`, as iPXE's vmbus_send_cancellation
+ * writes it: the descriptor only, no flags. */
+static void guest_cancel(struct hv_ring *gout, uint64_t tid)
+{
+    bool sig = false;
+
+    assert_int_equal(hv_ring_write_pkt(gout, HV_PKT_CANCEL_REQUEST, 0, tid,
+                                       NULL, 0, NULL, 0, &sig), 0);
+}
+
+/* The guest's data send completed with SUCCESS, trans_id `tid`. */
+static void guest_send_done(struct rig *r, uint64_t tid)
+{
+    struct vspn_nvsp_msg m;
+
+    guest_reply(r->gin, tid, &m, 0);
+    assert_int_equal(m.type, VSPN_NVSP_SEND_RNDIS_PKT_COMPLETE);
+    assert_int_equal(m.u.rndis_pkt_complete.status, VSPN_NVSP_STATUS_SUCCESS);
+}
+
+/* iPXE closes its NIC with a cancel request for each transmit whose
+ * completion it has not seen yet (spec nvsp-rndis.md §6.3 step 6; the
+ * completion may be written, or queued on the host).  The channel stays
+ * open: the cancel is counted and ignored, the send's completion still
+ * comes (once), the cancel gets none, and traffic goes on.  Regression
+ * test for: the guest-to-host ring refused type 0xa, so the pass found a
+ * ring violation and the control thread closed the channel (BROKEN,
+ * "guest ring violation", bad_type). */
+static void test_cancel_ignored(void **state)
+{
+    static uint8_t buf[4096];
+    struct hv_ring_pkt pkt;
+    const struct hv_stats *cs;
+    uint64_t in0;
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic12", 0x0c, true);
+    cs = hv_chan_stats(r.ch);
+    rndis_up(&r);
+    in0 = vsp_stat(r.np, "pkts_in");
+
+    /* a send, then the cancel for it before its completion is read, then
+     * one naming nothing the host knows */
+    guest_frame_send(&r, 5, 1);
+    guest_cancel(r.gout, 5);
+    guest_cancel(r.gout, 4711);
+    assert_int_equal(pass(r.np), 1); /* the frame */
+    assert_int_equal(vsp_stat(r.np, "pkts_in") - in0, 3);
+    assert_int_equal(vsp_stat(r.np, "cancel_ignored"), 2);
+    assert_int_equal(vsp_stat(r.np, "bad_pkt_type"), 0);
+    assert_int_equal(vsp_stat(r.np, "violations"), 0);
+    assert_int_equal(hv_stats_get(cs, HV_STATS_ID_bad_type), 0);
+    assert_int_equal(hv_stats_get(cs, HV_STATS_ID_ring_broken), 0);
+    /* nothing for the control thread: the channel stays open */
+    assert_false(fd_readable(netvsp_port_fd(r.np)));
+    assert_false(netvsp_port_service(r.np));
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    /* the send's completion, and no answer to either cancel */
+    guest_send_done(&r, 5);
+    assert_int_equal(hv_ring_read_pkt(r.gin, buf, sizeof(buf), &pkt),
+                     -EAGAIN);
+
+    /* traffic goes on */
+    guest_frame_send(&r, 6, 2);
+    assert_int_equal(pass(r.np), 1);
+    guest_send_done(&r, 6);
+    assert_int_equal(vsp_stat(r.np, "g2h_frames"), 2);
+    assert_int_equal(vsp_stat(r.np, "cancel_ignored"), 2);
+    assert_int_equal(vsp_stat(r.np, "violations"), 0);
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    rig_down(&r);
+}
+
 static void test_open_oom(void **state)
 {
     struct vsa_mac mac = { { 0x02, 0, 0, 0, 0x42, 0x29 } };
@@ -1373,6 +1472,7 @@ int main(void)
         cmocka_unit_test(test_link_follows_rndis),
         cmocka_unit_test(test_detach_counts_staged),
         cmocka_unit_test(test_service_byte_budget),
+        cmocka_unit_test(test_cancel_ignored),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_buffers_prepared_off_lcore),
         cmocka_unit_test(test_log_per_vm),

@@ -328,15 +328,26 @@ static void test_every_cell(void **state)
     hx_fini(&H);
 }
 
-/* A GPA-direct packet may only carry SEND_RNDIS_PKT; anything but INBAND,
- * GPA-direct and COMP from the guest is a violation. */
+/* A GPA-direct packet may only carry SEND_RNDIS_PKT; a cancel request
+ * (iPXE's close) is counted and ignored, unanswered; anything else but
+ * INBAND, GPA-direct and COMP from the guest is a violation. */
 static void test_packet_types(void **state)
 {
     struct vspn_nvsp_msg m;
+    unsigned nout;
     (void)state;
 
     assert_int_equal(hx_init(&H, NULL), 0);
     assert_int_equal(hx_handshake(&H, VSPN_NVSP_VERSION_61, 3), 0);
+    nout = H.nout;
+    assert_int_equal(hx_raw(&H, HV_PKT_CANCEL_REQUEST, 0, 2, NULL, 0), 0);
+    assert_int_equal(hx_raw(&H, HV_PKT_CANCEL_REQUEST,
+                            HV_PKT_FLAG_COMPLETION_REQUESTED, 99, NULL, 0),
+                     0);
+    assert_int_equal(HX_STAT(&H, cancel_ignored), 2);
+    assert_int_equal(HX_STAT(&H, bad_pkt_type), 0);
+    assert_int_equal(H.nclose, 0);
+    assert_int_equal(H.nout, nout);
     msg_for(VSPN_NVSP_SEND_NDIS_VERSION, VSPN_NVSP_VERSION_61, &m);
     assert_int_equal(hx_gpa(&H, &m, HX_SCRATCH_OFF, 64, 5), -EPROTO);
     assert_int_equal(HX_STAT(&H, bad_pkt_type), 1);
@@ -348,6 +359,8 @@ static void test_packet_types(void **state)
     assert_int_equal(H.nclose, 1);
     /* closed: everything is ignored from now on */
     assert_int_equal(hx_init_msg(&H, VSPN_NVSP_VERSION_61), -EPIPE);
+    assert_int_equal(hx_raw(&H, HV_PKT_CANCEL_REQUEST, 0, 2, NULL, 0), -EPIPE);
+    assert_int_equal(HX_STAT(&H, cancel_ignored), 2);
     hx_fini(&H);
 }
 

@@ -690,6 +690,7 @@ static inline int hp_init(struct hp *p, const struct vspn_vsp_cfg *cfg,
         rc = hp_ring_pair(&p->g2h_mem, &p->g2h_w, &p->g2h_r,
                           HV_PKT_TYPE_BIT(HV_PKT_INBAND) |
                               HV_PKT_TYPE_BIT(HV_PKT_GPA_DIRECT) |
+                              HV_PKT_TYPE_BIT(HV_PKT_CANCEL_REQUEST) |
                               HV_PKT_TYPE_BIT(HV_PKT_COMP));
     if (!rc)
         rc = hp_ring_pair(&p->h2g_mem, &p->h2g_w, &p->h2g_r, 0);
