@@ -48,6 +48,7 @@
 
 #include "common/vsa_log.h"
 #include "tools/vesperd/vesperd.h"
+#include "tests/unit/common/ifflags.h"
 
 /* ---- the switch's side: what the monitor reported ------------------------ */
 
@@ -236,23 +237,6 @@ static int rcvbuf(void)
     return v;
 }
 
-static void set_up(const char *name, bool up)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-    if (up)
-        ifr.ifr_flags |= IFF_UP;
-    else
-        ifr.ifr_flags &= ~IFF_UP;
-    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-    close(fd);
-}
-
 static unsigned lost_lines;
 
 static void log_hook(enum vsa_log_level level, const char *module,
@@ -290,8 +274,8 @@ static void test_overflow_resyncs(void **state)
     rec.resyncs = 0;
     lost_lines = 0;
     for (int i = 0; i < 50; i++) {
-        set_up("vtn-f", true);
-        set_up("vtn-f", false);
+        ifflags_change("vtn-f", IFF_UP, 0);
+        ifflags_change("vtn-f", 0, IFF_UP);
     }
     vsa_log_set_hook(log_hook);
     drain();

@@ -68,6 +68,7 @@
 #include "vlan/vlan.h"
 #include "vswitch/fdb.h"
 #include "vswitch/vswitch.h"
+#include "tests/unit/common/ifflags.h"
 
 #define NIC "vtk-a"
 #define NIC_ALT "vtk-a-altname"
@@ -101,23 +102,6 @@ static void nl_done(struct nl_sock *sk)
     nl_socket_free(sk);
 }
 
-static void if_set_up(const char *name, bool up)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-    if (up)
-        ifr.ifr_flags |= IFF_UP;
-    else
-        ifr.ifr_flags &= ~IFF_UP;
-    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-    close(fd);
-}
-
 /* A veth pair, `name` down and its peer up (carrier on `name`). */
 static void veth_add(const char *name, const char *peer)
 {
@@ -125,7 +109,7 @@ static void veth_add(const char *name, const char *peer)
 
     assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
     nl_done(sk);
-    if_set_up(peer, true);
+    ifflags_change(peer, IFF_UP, 0);
 }
 
 static void link_del(const char *name)
@@ -167,23 +151,10 @@ static int disable_ipv6(const char *name)
     return buf[0] ? atoi(buf) : -1;
 }
 
-static short if_flags(const char *name)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-    close(fd);
-    return ifr.ifr_flags;
-}
-
 /* "up promisc ipv6off=1" */
 static void nic_state(const char *name, char *buf, size_t size)
 {
-    short f = if_flags(name);
+    short f = ifflags_get(name);
 
     snprintf(buf, size, "%s %s ipv6off=%d", f & IFF_UP ? "up" : "down",
              f & IFF_PROMISC ? "promisc" : "nopromisc", disable_ipv6(name));
@@ -497,7 +468,7 @@ static void test_resync(void **state)
     spec.cls = VSW_PORT_INTERNAL;
     spec.ifname = "vtk-h";
     h = open_spec(&spec, 0, NULL, 0);
-    if_set_up("vtk-h", true);
+    ifflags_change("vtk-h", IFF_UP, 0);
 
     memset(cp, 0, sizeof(cp));
     cp[0].port = u;
@@ -531,7 +502,7 @@ static void test_resync(void **state)
     assert_true(is_static);
     assert_true(vsw_port_link_up(u));                /* the NIC is up */
 
-    if_set_up("vtk-rp", false);                      /* no event, no tick */
+    ifflags_change("vtk-rp", 0, IFF_UP);                /* no event, no tick */
     assert_true(vsw_port_link_up(u));
     vsw_kernel_resync(g.sw);
     assert_false(vsw_port_link_up(u));

@@ -109,6 +109,7 @@
 #include <rte_ring.h>
 
 #include "common/vsa_log.h"
+#include "tests/unit/common/ifflags.h"
 #include "tests/unit/vswitch/vsw_oom.h"
 #include "vlan/vlan.h"
 #include "vswitch/port_class.h"
@@ -660,33 +661,6 @@ static void link_del(const char *name)
     nl_socket_free(sk);
 }
 
-static short if_flags(const char *name)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-    close(fd);
-    return ifr.ifr_flags;
-}
-
-static void if_set_flags(const char *name, short set)
-{
-    struct ifreq ifr;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-    assert_true(fd >= 0);
-    memset(&ifr, 0, sizeof(ifr));
-    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
-    ifr.ifr_flags |= set;
-    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
-    close(fd);
-}
-
 static void set_disable_ipv6(const char *name, int v)
 {
     char path[128];
@@ -701,7 +675,7 @@ static void set_disable_ipv6(const char *name, int v)
 static void nic_expect(const char *name, bool up, bool promisc, int ipv6off,
                        const char *when)
 {
-    short f = if_flags(name);
+    short f = ifflags_get(name);
 
     if (((f & IFF_UP) != 0) != up || ((f & IFF_PROMISC) != 0) != promisc ||
         oom_disable_ipv6(name) != ipv6off)
@@ -778,7 +752,7 @@ static void test_port_open_kernel_nic(void **state)
     nic_expect("vto-u0", false, false, 0, "after closing u0 and u1");
 
     /* Up, promiscuous and without IPv6 already: left so. */
-    if_set_flags("vto-u0", IFF_UP | IFF_PROMISC);
+    ifflags_change("vto-u0", IFF_UP | IFF_PROMISC, 0);
     set_disable_ipv6("vto-u0", 1);
     u2 = open_uplink("u2", "vto-u0");
     vsw_port_close(g.sw, u2);
@@ -836,7 +810,7 @@ static void test_open_drained(void **state)
         skip();
     }
     veth_add("vto-d0", "vto-d0p");
-    if_set_flags("vto-d0p", IFF_UP);
+    ifflags_change("vto-d0p", IFF_UP, 0);
     sll.sll_ifindex = (int)if_nametoindex("vto-d0p");
     fl.fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
     assert_true(fl.fd >= 0);
