@@ -48,7 +48,7 @@
 
 #include "common/vsa_log.h"
 #include "tools/vesperd/vesperd.h"
-#include "tests/unit/common/ifflags.h"
+#include "tests/unit/common/netif.h"
 
 /* ---- the switch's side: what the monitor reported ------------------------ */
 
@@ -124,47 +124,12 @@ static void drain(void)
 
 /* ---- links (libnl) ------------------------------------------------------- */
 
-static struct nl_sock *nl(void)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
-    return sk;
-}
-
-static void nl_done(struct nl_sock *sk)
-{
-    nl_close(sk);
-    nl_socket_free(sk);
-}
-
-static void veth_add(const char *name, const char *peer)
-{
-    struct nl_sock *sk = nl();
-
-    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
-    nl_done(sk);
-}
-
 static void bridge_add(const char *name)
 {
-    struct nl_sock *sk = nl();
+    struct nl_sock *sk = netif_nl();
 
     assert_int_equal(rtnl_link_bridge_add(sk, name), 0);
-    nl_done(sk);
-}
-
-static void link_del(const char *name)
-{
-    struct nl_sock *sk = nl();
-    struct rtnl_link *l = rtnl_link_alloc();
-
-    assert_non_null(l);
-    rtnl_link_set_name(l, name);
-    assert_int_equal(rtnl_link_delete(sk, l), 0);
-    rtnl_link_put(l);
-    nl_done(sk);
+    netif_nl_done(sk);
 }
 
 static int ifindex_of(const char *name)
@@ -178,7 +143,7 @@ static int ifindex_of(const char *name)
 /* `ip link set slave master master` (master NULL: nomaster). */
 static void set_master(const char *slave, const char *master)
 {
-    struct nl_sock *sk = nl();
+    struct nl_sock *sk = netif_nl();
     int rc = master ? rtnl_link_enslave_ifindex(sk, ifindex_of(master),
                                                 ifindex_of(slave))
                     : rtnl_link_release_ifindex(sk, ifindex_of(slave));
@@ -186,7 +151,7 @@ static void set_master(const char *slave, const char *master)
     if (rc < 0)
         fail_msg("%s %s: %s", master ? "enslaving" : "releasing", slave,
                  nl_geterror(rc));
-    nl_done(sk);
+    netif_nl_done(sk);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -199,7 +164,7 @@ static void test_bridge_port_not_gone(void **state)
     int a;
 
     (void)state;
-    veth_add("vtn-a", "vtn-b");
+    netif_veth_add("vtn-a", "vtn-b");
     bridge_add("vtn-br");
     a = ifindex_of("vtn-a");
     drain();
@@ -211,7 +176,7 @@ static void test_bridge_port_not_gone(void **state)
     drain();
     set_master("vtn-a", "vtn-br");
     drain();
-    link_del("vtn-br");
+    netif_link_del("vtn-br");
     drain();
     n = events_of(a, &gone);
     print_message("vtn-a: %u events while it joined and left a bridge "
@@ -221,7 +186,7 @@ static void test_bridge_port_not_gone(void **state)
     assert_int_equal(if_nametoindex("vtn-a"), (unsigned)a);
 
     rec.n = 0;
-    link_del("vtn-a");
+    netif_link_del("vtn-a");
     drain();
     events_of(a, &gone);
     assert_int_equal(gone, 1);
@@ -265,7 +230,7 @@ static void test_overflow_resyncs(void **state)
     int least = 1;
 
     (void)state;
-    veth_add("vtn-f", "vtn-fp");
+    netif_veth_add("vtn-f", "vtn-fp");
     drain();
     assert_int_equal(setsockopt(vd_nlmon_fd(), SOL_SOCKET, SO_RCVBUF, &least,
                                 sizeof(least)), 0);
@@ -284,7 +249,7 @@ static void test_overflow_resyncs(void **state)
     assert_int_equal(rec.resyncs, 1);
     assert_int_equal(rec.ev[rec.n - 1].kind, 'r');
     assert_int_equal(lost_lines, 1);
-    link_del("vtn-f");
+    netif_link_del("vtn-f");
 }
 
 /* ---- setup --------------------------------------------------------------- */

@@ -68,7 +68,7 @@
 #include "vlan/vlan.h"
 #include "vswitch/fdb.h"
 #include "vswitch/vswitch.h"
-#include "tests/unit/common/ifflags.h"
+#include "tests/unit/common/netif.h"
 
 #define NIC "vtk-a"
 #define NIC_ALT "vtk-a-altname"
@@ -87,41 +87,11 @@ static int sh(const char *cmd)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static struct nl_sock *nl(void)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
-    return sk;
-}
-
-static void nl_done(struct nl_sock *sk)
-{
-    nl_close(sk);
-    nl_socket_free(sk);
-}
-
 /* A veth pair, `name` down and its peer up (carrier on `name`). */
 static void veth_add(const char *name, const char *peer)
 {
-    struct nl_sock *sk = nl();
-
-    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
-    nl_done(sk);
+    netif_veth_add(name, peer);
     ifflags_change(peer, IFF_UP, 0);
-}
-
-static void link_del(const char *name)
-{
-    struct nl_sock *sk = nl();
-    struct rtnl_link *l = rtnl_link_alloc();
-
-    assert_non_null(l);
-    rtnl_link_set_name(l, name);
-    assert_int_equal(rtnl_link_delete(sk, l), 0);
-    rtnl_link_put(l);
-    nl_done(sk);
 }
 
 static void write_file(const char *path, const char *value)
@@ -175,7 +145,7 @@ static void nic_make(void)
     char path[128];
 
     if (if_nametoindex(NIC))
-        link_del(NIC); /* what a failed test left */
+        netif_link_del(NIC); /* what a failed test left */
     veth_add(NIC, NIC "p");
     if (sh("ip link property add dev " NIC " altname " NIC_ALT) != 0)
         fail_msg("ip link property add dev %s altname %s failed", NIC,
@@ -281,7 +251,7 @@ static void test_altname_is_the_nic(void **state)
     vsw_port_close(g.sw, u);
     nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
     assert_int_equal(access(path, F_OK), -1);
-    link_del(NIC);
+    netif_link_del(NIC);
 }
 
 /* One NIC, one port, under whichever of its names; but a port replacing
@@ -336,7 +306,7 @@ static void test_one_nic_one_port(void **state)
     nic_expect(NIC, "up promisc ipv6off=1", "u0 closed, u1 holds it");
     vsw_port_close(g.sw, u1);
     nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
-    link_del(NIC);
+    netif_link_del(NIC);
 }
 
 /* A port whose NIC is deleted says how it comes back, and what it says is
@@ -359,12 +329,12 @@ static void test_gone_says_how_back(void **state)
     d = open_spec(&spec, 0, NULL, 0);
 
     vsa_log_set_hook(log_hook);
-    link_del("vtk-u");
+    netif_link_del("vtk-u");
     logs.last_warn[0] = '\0';
     for (int i = 0; i < 10 && !logs.last_warn[0]; i++)
         vsw_tick(g.sw); /* the carrier poll: once in 10 ticks */
     snprintf(said_u, sizeof(said_u), "%s", logs.last_warn);
-    link_del("vtk-d");
+    netif_link_del("vtk-d");
     logs.last_warn[0] = '\0';
     for (int i = 0; i < 10 && !logs.last_warn[0]; i++)
         vsw_tick(g.sw);
@@ -511,7 +481,7 @@ static void test_resync(void **state)
         fail_msg("vsw_commit: %s", em.msg);
     vsw_port_close(g.sw, u);
     vsw_port_close(g.sw, h);
-    link_del("vtk-r");
+    netif_link_del("vtk-r");
 }
 
 /* ---- setup --------------------------------------------------------------- */

@@ -109,7 +109,7 @@
 #include <rte_ring.h>
 
 #include "common/vsa_log.h"
-#include "tests/unit/common/ifflags.h"
+#include "tests/unit/common/netif.h"
 #include "tests/unit/vswitch/vsw_oom.h"
 #include "vlan/vlan.h"
 #include "vswitch/port_class.h"
@@ -634,33 +634,6 @@ static void test_host_addrs(void **state)
 
 /* ---- a kernel NIC bound to a port ----------------------------------------- */
 
-/* A veth pair in our namespace (both ends down). */
-static void veth_add(const char *name, const char *peer)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-
-    assert_non_null(sk);
-    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
-    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
-    nl_close(sk);
-    nl_socket_free(sk);
-}
-
-static void link_del(const char *name)
-{
-    struct nl_sock *sk = nl_socket_alloc();
-    struct rtnl_link *l = rtnl_link_alloc();
-
-    assert_non_null(sk);
-    assert_non_null(l);
-    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
-    rtnl_link_set_name(l, name);
-    assert_int_equal(rtnl_link_delete(sk, l), 0);
-    rtnl_link_put(l);
-    nl_close(sk);
-    nl_socket_free(sk);
-}
-
 static void set_disable_ipv6(const char *name, int v)
 {
     char path[128];
@@ -727,7 +700,7 @@ static void test_port_open_kernel_nic(void **state)
         no_netns("the kernel NIC class (veth) is");
         skip();
     }
-    veth_add("vto-u0", "vto-u0p");
+    netif_veth_add("vto-u0", "vto-u0p");
     set_disable_ipv6("vto-u0", 0);
     nic_expect("vto-u0", false, false, 0, "before");
     sweep_open("vsw_port_open: uplink (kernel NIC, af_packet)", "u0",
@@ -760,7 +733,7 @@ static void test_port_open_kernel_nic(void **state)
 
     /* Deleted while bound: nothing to restore, nothing to complain of. */
     u2 = open_uplink("u2", "vto-u0");
-    link_del("vto-u0");
+    netif_link_del("vto-u0");
     hostif_warnings = 0;
     vsa_log_set_hook(count_hostif_warnings);
     vsw_port_close(g.sw, u2);
@@ -809,7 +782,7 @@ static void test_open_drained(void **state)
         no_netns("the open's drain (veth) is");
         skip();
     }
-    veth_add("vto-d0", "vto-d0p");
+    netif_veth_add("vto-d0", "vto-d0p");
     ifflags_change("vto-d0p", IFF_UP, 0);
     sll.sll_ifindex = (int)if_nametoindex("vto-d0p");
     fl.fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
@@ -844,7 +817,7 @@ static void test_open_drained(void **state)
     atomic_store(&fl.stop, true);
     assert_int_equal(pthread_join(th, NULL), 0);
     close(fl.fd);
-    link_del("vto-d0");
+    netif_link_del("vto-d0");
     print_message("open_drained %llu at open %u (%llu frames sent)\n",
                   (unsigned long long)drained, tries,
                   (unsigned long long)atomic_load(&fl.sent));

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * netif.h — kernel interfaces for unit tests that run as root in their own
+ * network namespace: veth pairs made and links deleted with libnl, flags
+ * read and changed (SIOCGIFFLAGS / SIOCSIFFLAGS).  A failed call fails the
+ * test.  Static functions: include once per test program.
+ *
+ *     netif_veth_add("veth0", "veth0p");        both ends down
+ *     ifflags_change("veth0", IFF_UP, 0);       up
+ *     ifflags_change("veth0", 0, IFF_UP);       down
+ *     assert_true(ifflags_get("veth0") & IFF_PROMISC);
+ *     netif_link_del("veth0");                  the pair goes
+ */
+#ifndef TESTS_NETIF_H
+#define TESTS_NETIF_H
+
+#include <net/if.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+
+static inline struct nl_sock *netif_nl(void)
+{
+    struct nl_sock *sk = nl_socket_alloc();
+
+    assert_non_null(sk);
+    assert_int_equal(nl_connect(sk, NETLINK_ROUTE), 0);
+    return sk;
+}
+
+static inline void netif_nl_done(struct nl_sock *sk)
+{
+    nl_close(sk);
+    nl_socket_free(sk);
+}
+
+static inline void netif_veth_add(const char *name, const char *peer)
+{
+    struct nl_sock *sk = netif_nl();
+
+    assert_int_equal(rtnl_link_veth_add(sk, name, peer, getpid()), 0);
+    netif_nl_done(sk);
+}
+
+static inline void netif_link_del(const char *name)
+{
+    struct nl_sock *sk = netif_nl();
+    struct rtnl_link *l = rtnl_link_alloc();
+
+    assert_non_null(l);
+    rtnl_link_set_name(l, name);
+    assert_int_equal(rtnl_link_delete(sk, l), 0);
+    rtnl_link_put(l);
+    netif_nl_done(sk);
+}
+
+static inline int ifflags__req(const char *name, struct ifreq *ifr)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(ifr, 0, sizeof(*ifr));
+    snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+    assert_int_equal(ioctl(fd, SIOCGIFFLAGS, ifr), 0);
+    return fd;
+}
+
+static inline short ifflags_get(const char *name)
+{
+    struct ifreq ifr;
+
+    close(ifflags__req(name, &ifr));
+    return ifr.ifr_flags;
+}
+
+/* Sets the flags in `set`, then clears those in `clear`. */
+static inline void ifflags_change(const char *name, short set, short clear)
+{
+    struct ifreq ifr;
+    int fd = ifflags__req(name, &ifr);
+
+    ifr.ifr_flags = (short)((ifr.ifr_flags | set) & ~clear);
+    assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    close(fd);
+}
+
+#endif
