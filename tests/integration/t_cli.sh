@@ -82,7 +82,7 @@ assert_eq "$(ctl port show p0 | cut -d: -f1 | tr '\n' ' ')" \
     "name switch class devargs mac vlan vlan_summary learn_limit link id fdb_entries " \
     "port show: its lines in docs/cli.md's order"
 assert_eq "$(ctl info | cut -d: -f1 | tr '\n' ' ')" \
-    "version pid config socket vm_dir lcores hugepages " \
+    "version pid config socket vm_dir lcores hugepages netlink_overflows " \
     "info: its lines in docs/cli.md's order"
 assert_match "$(ctl switch show lab | grep '^fdb_stats:')" \
     '^fdb_stats: +learned=[0-9]+ moved=[0-9]+ refreshed=[0-9]+ aged=[0-9]+ learn_limit=' \

@@ -101,7 +101,7 @@ static const char *const port_show_order[] = {
 };
 static const char *const info_order[] = {
     "version", "pid", "config", "socket", "vm_dir", "lcores", "hugepages",
-    NULL,
+    "netlink_overflows", NULL,
 };
 static const char *const vm_nic_add_order[] = {"name", "port", "mac", NULL};
 /* switch show's fdb_stats, as fdb.h's struct vsw_fdb_stats and rpc.md

@@ -156,6 +156,11 @@ void vd_nlmon_event(struct vd *d)
     }
 }
 
+uint64_t vd_nlmon_overflows(void)
+{
+    return n_overflows;
+}
+
 void vd_nlmon_close(void)
 {
     if (sk)

@@ -599,10 +599,12 @@ static json_t *m_daemon_info(struct vd *d, json_t *params,
     static const char *const keys[] = { NULL };
     if (known_only(params, keys, e))
         return NULL;
-    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b}", "version", VD_VERSION,
-                     "pid", (int)getpid(), "config", d->config_path,
-                     "socket", d->socket_path, "vm_dir", d->vm_dir,
-                     "lcores", d->lcores, "hugepages", d->hugepages);
+    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:I}", "version",
+                     VD_VERSION, "pid", (int)getpid(), "config",
+                     d->config_path, "socket", d->socket_path, "vm_dir",
+                     d->vm_dir, "lcores", d->lcores, "hugepages",
+                     d->hugepages, "netlink_overflows",
+                     (json_int_t)vd_nlmon_overflows());
 }
 
 /* ---- capture ------------------------------------------------------------ */

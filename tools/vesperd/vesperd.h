@@ -125,6 +125,9 @@ void vd_server_close(struct vd *d);
 int vd_nlmon_open(struct vd *d);
 int vd_nlmon_fd(void);
 void vd_nlmon_event(struct vd *d);
+/* Times the receive buffer overflowed (events lost, then a resync);
+ * daemon.info's netlink_overflows. */
+uint64_t vd_nlmon_overflows(void);
 void vd_nlmon_close(void);
 
 #endif /* VD_VESPERD_H */

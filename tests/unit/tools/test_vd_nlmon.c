@@ -228,6 +228,7 @@ static void test_rcvbuf_large(void **state)
 static void test_overflow_resyncs(void **state)
 {
     int least = 1;
+    uint64_t overflows0 = vd_nlmon_overflows();
 
     (void)state;
     netif_veth_add("vtn-f", "vtn-fp");
@@ -249,6 +250,7 @@ static void test_overflow_resyncs(void **state)
     assert_int_equal(rec.resyncs, 1);
     assert_int_equal(rec.ev[rec.n - 1].kind, 'r');
     assert_int_equal(lost_lines, 1);
+    assert_int_equal(vd_nlmon_overflows() - overflows0, 1); /* daemon.info */
     netif_link_del("vtn-f");
 }
 
