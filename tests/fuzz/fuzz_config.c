@@ -149,7 +149,7 @@ static void mutate_all(const json_t *doc, const struct ctl_config *cfg)
                json_pack("{s:s,s:i}", "name", s0, "fdb_max", 16));
     try_mutate(doc, "port.add",
                json_pack("{s:s,s:s,s:s,s:s}", "name", "fzp", "switch", s0,
-                         "class", "dpdk", "devargs", "net_null_fz"));
+                         "class", "dpdk", "devargs", "net_null_fz,no-rx=1"));
     try_mutate(doc, "port.set",
                json_pack("{s:s,s:{s:s,s:s,s:i}}", "name", p0, "vlan", "mode",
                          "trunk", "allowed", "1-4094", "native", 1));

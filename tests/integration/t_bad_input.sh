@@ -112,7 +112,7 @@ expect_rpc "unknown switch" switch.show '{"name":"nosuchsw"}' -32001 'nosuchsw'
 expect_rpc "unknown port" port.show '{"name":"nosuchport"}' -32001 'nosuchport'
 expect_rpc "port.del of an unknown port" port.del '{"name":"nosuchport"}' -32001 'nosuchport'
 expect_rpc "port.add to an unknown switch" port.add \
-    '{"name":"vm9","switch":"nosuchsw","class":"dpdk","devargs":"net_null_vt9"}' \
+    '{"name":"vm9","switch":"nosuchsw","class":"dpdk","devargs":"net_null_vt9,no-rx=1"}' \
     -32001 'nosuchsw'
 expect_rpc "fdb.del of an unknown entry" fdb.del \
     '{"switch":"sw","vlan":1,"mac":"02:00:00:00:99:99"}' -32001 '02:00:00:00:99:99|entry|mac'
@@ -120,7 +120,7 @@ expect_rpc "fdb.del of an unknown entry" fdb.del \
 # --- duplicates
 expect_rpc "duplicate switch name" switch.add '{"name":"sw","type":"private"}' -32002 'sw'
 expect_rpc "duplicate port name" port.add \
-    '{"name":"vm1","switch":"sw","class":"dpdk","devargs":"net_null_vt9"}' -32002 'vm1'
+    '{"name":"vm1","switch":"sw","class":"dpdk","devargs":"net_null_vt9,no-rx=1"}' -32002 'vm1'
 expect_rpc "duplicate devargs" port.add \
     "{\"name\":\"vm9\",\"switch\":\"sw\",\"class\":\"dpdk\",\"devargs\":\"$DEV1\"}" \
     -32002 'net_af_packet_vt1|devargs'

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # (cli) vesperctl against a real vesperd, for what its unit tests (a fake
 # server) cannot show: vesperd's own results.  Only virtual DPDK devices
-# (net_null), no namespace, no traffic.
+# (net_null, no-rx=1), no namespace, no traffic.
 #
 #  * VLAN sets are never cut short: a trunk of the 2047 even VIDs (9,682
 #    bytes, the longest set there is) comes back whole in port list --json,
@@ -45,7 +45,7 @@ ctl_ok switch add lab --type private
 # --- the longest VLAN set
 EVEN=$(seq -s, 2 2 4094)
 assert_eq "${#EVEN}" 9682 "the 2047 even VIDs as a comma list (bytes)"
-quiet port add p0 --switch lab --class dpdk --devargs net_null0 \
+quiet port add p0 --switch lab --class dpdk --devargs net_null0,no-rx=1 \
     --trunk "$EVEN" --native 2 --native-tagged
 list=$(ctl_json port list)
 same "$(jq -r '.ports[] | select(.name == "p0") | .vlan' <<<"$list")" \
@@ -99,10 +99,10 @@ expect_err() {
     assert_eq "$rc" "$want_rc" "$desc: exit status"
     assert_contains "$out" "$text" "$desc: the message"
 }
-ctl_ok switch add ext1 --type external --uplink-devargs net_null1
+ctl_ok switch add ext1 --type external --uplink-devargs net_null1,no-rx=1
 ctl_ok vm add vm1
 ctl_ok vm nic add vm1 --switch lab --type synthetic --name n0
-ctl_ok port add p1 --switch lab --class dpdk --devargs net_null2 --access 10
+ctl_ok port add p1 --switch lab --class dpdk --devargs net_null2,no-rx=1 --access 10
 ctl_ok fdb add lab --vlan 10 --mac 02:00:00:00:00:10 --port p1
 expect_err "port del of a VM NIC" 1 \
     "port \"vm1.n0\" is NIC \"n0\" of VM \"vm1\": delete the NIC instead ('vesperctl vm nic del vm1 n0', RPC vm.nic.del)" \
@@ -115,7 +115,10 @@ expect_err "port set leaving a static entry's VLAN" 1 \
     port set p1 --access 11
 expect_err "a second port on the same device" 1 \
     "port \"p2\": devargs: device \"net_null2\" is already used by port \"p1\"" \
-    port add p2 --switch lab --class dpdk --devargs net_null2
+    port add p2 --switch lab --class dpdk --devargs net_null2,no-rx=1
+expect_err "a net_null port that would receive recycled buffers" 1 \
+    "port \"p3\": devargs: \"net_null3\" would receive frames: DPDK's net_null makes them at full speed out of recycled packet buffers, which can hold other switches' traffic; add no-rx=1 for a port that only discards, or copy=1 for zero-filled test frames" \
+    port add p3 --switch lab --class dpdk --devargs net_null3
 # what a port holds outside vesperd, named in devargs: a kernel interface
 # (the host vNIC's TAP here: a second TAP port on it would take that vNIC
 # down when it closes) or a vhost-user socket

@@ -796,6 +796,27 @@ static size_t devname_len(const char *devargs)
     return comma ? (size_t)(comma - devargs) : strlen(devargs);
 }
 
+/* DPDK gives a virtual device to the driver whose name begins it. */
+static bool devname_is(const char *devargs, const char *driver)
+{
+    return strncmp(devargs, driver, strlen(driver)) == 0;
+}
+
+/* Whether devargs s has the argument key=1 (after the device name, as
+ * DPDK's kvargs split them). */
+static bool devargs_has_one(const char *s, const char *key)
+{
+    size_t kl = strlen(key);
+
+    for (const char *a = strchr(s, ','); a; a = strchr(a, ',')) {
+        a++;
+        if (strncmp(a, key, kl) == 0 && a[kl] == '=' && a[kl + 1] == '1' &&
+            (a[kl + 2] == ',' || a[kl + 2] == '\0'))
+            return true;
+    }
+    return false;
+}
+
 static int check_devargs(struct pctx *c, const char *s)
 {
     size_t len = strlen(s), dlen = devname_len(s);
@@ -840,6 +861,20 @@ static int check_devargs(struct pctx *c, const char *s)
                     "write net_%.*s",
                     (int)(dlen < 40 ? dlen : 40), s,
                     (int)(dlen < 40 ? dlen - 4 : 36), s + 4);
+    /* DPDK's net_null receives without end: each frame is a pool buffer
+     * given the length of a packet and nothing written into it, so it
+     * carries whatever frame that buffer last held, perhaps another
+     * switch's (isolation), flooded here at full speed.  copy=1 fills
+     * them with zeros; no-rx=1 makes the port a sink. */
+    if (devname_is(s, "net_null") && !devargs_has_one(s, "no-rx") &&
+        !devargs_has_one(s, "copy"))
+        return perr(c, CTL__FAULT_VALUE,
+                    "devargs: \"%s\" would receive frames: DPDK's net_null "
+                    "makes them at full speed out of recycled packet "
+                    "buffers, which can hold other switches' traffic; add "
+                    "no-rx=1 for a port that only discards, or copy=1 for "
+                    "zero-filled test frames",
+                    ctl__safe_str(s, sbuf, sizeof(sbuf)));
     return 0;
 }
 
@@ -1009,12 +1044,6 @@ struct port_hold {
     const char *val;
     size_t len;
 };
-
-/* DPDK gives a virtual device to the driver whose name begins it. */
-static bool devname_is(const char *devargs, const char *driver)
-{
-    return strncmp(devargs, driver, strlen(driver)) == 0;
-}
 
 static unsigned port_holds(const struct ctl_port *p,
                            struct port_hold out[PORT_HOLDS_MAX])

@@ -235,7 +235,7 @@ static void test_boundaries_ok(void **state)
         "  'vlan':{'mode':'trunk','allowed':'1-4094','native':4094,"
         "          'native_tagged':true}},"
         " {'name':'y','switch':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','class':'dpdk',"
-        "  'devargs':'net_null0','learn_limit':16,"
+        "  'devargs':'net_null0,size=128,copy=1','learn_limit':16,"
         "  'vlan':{'mode':'access','vid':4094}},"
         " {'name':'h','switch':'i','class':'internal',"
         "  'ifname':'abcdefghijklmno','mtu':68,"
@@ -513,7 +513,7 @@ static const struct bad_case bad_cases[] = {
       "vlan.native_tagged: expected a boolean, got string" },
     /* ports: uniqueness */
     { DOC(SW_DEF "," SW_PRIV, P_HOST "," P_RING ",{'name':'p1','switch':'priv',"
-          "'class':'dpdk','devargs':'net_null0'}", ""),
+          "'class':'dpdk','devargs':'net_null0,no-rx=1'}", ""),
       "ports[2] (\"p1\"): name: duplicate of ports[1]" },
     { DOC(SW_DEF "," SW_PRIV, P_HOST "," P_RING ",{'name':'p2','switch':'priv',"
           "'class':'dpdk','devargs':'net_ring0,nodeaction=x'}", ""),
@@ -531,6 +531,17 @@ static const struct bad_case bad_cases[] = {
     { PORT_DOC("'class':'dpdk','devargs':'eth_af_packet0,iface=veth0'"),
       "devargs: \"eth_af_packet0\" is DPDK's old alias of a net_ device; "
       "write net_af_packet0" },
+    /* net_null receives frames made of recycled buffers (another
+     * switch's traffic) unless told no-rx=1 or copy=1 */
+    { PORT_DOC("'class':'dpdk','devargs':'net_null4'"),
+      "devargs: \"net_null4\" would receive frames: DPDK's net_null makes "
+      "them at full speed out of recycled packet buffers, which can hold "
+      "other switches' traffic; add no-rx=1 for a port that only discards, "
+      "or copy=1 for zero-filled test frames" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_null4,no-rx=0,size=60'"),
+      "\"net_null4,no-rx=0,size=60\" would receive frames" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_null4,no-rx=10'"),
+      "would receive frames" },
     { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
           "'class':'uplink','ifname':'vesper0'}", ""),
       "ports[1] (\"ext.uplink\"): ifname: \"vesper0\" is already used by "
@@ -907,7 +918,7 @@ static void test_max_size(void **state)
     }
     for (int i = 0; i < CTL_MAX_PORTS; i++) {
         snprintf(name, sizeof(name), "p%d", i);
-        snprintf(dev, sizeof(dev), "net_null%d", i);
+        snprintf(dev, sizeof(dev), "net_null%d,no-rx=1", i);
         json_array_append_new(ports, json_pack("{s:s,s:s,s:s,s:s}", "name",
                                                name, "switch", "s0", "class",
                                                "dpdk", "devargs", dev));

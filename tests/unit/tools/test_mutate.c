@@ -302,7 +302,7 @@ static void test_switch_add_errors(void **state)
     {
         json_t *d = mutate_ok(doc, "port.add",
                               "{'name':'x.uplink','switch':'priv',"
-                              "'class':'dpdk','devargs':'net_null7'}", NULL);
+                              "'class':'dpdk','devargs':'net_null7,no-rx=1'}", NULL);
 
         mutate_fail(d, "switch.add",
                     "{'name':'x','type':'external','uplink':'eth7'}",
@@ -419,7 +419,7 @@ static void test_port_add(void **state)
     json_decref(d);
 
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'nope','class':'dpdk',"
-                "'devargs':'net_null3'}", CTL_RPC_NOT_FOUND,
+                "'devargs':'net_null3,no-rx=1'}", CTL_RPC_NOT_FOUND,
                 "switch \"nope\" does not exist");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'uplink',"
                 "'ifname':'eth3'}", CTL_RPC_INVALID_PARAMS,
@@ -430,7 +430,7 @@ static void test_port_add(void **state)
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk'}",
                 CTL_RPC_INVALID_PARAMS, "missing parameter \"devargs\"");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
-                "'devargs':'net_null3','ifname':'x'}", CTL_RPC_INVALID_PARAMS,
+                "'devargs':'net_null3,no-rx=1','ifname':'x'}", CTL_RPC_INVALID_PARAMS,
                 "parameter \"ifname\": only for class internal");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'default',"
                 "'class':'internal','ifname':'t3','devargs':'net_tap3'}",
@@ -443,18 +443,18 @@ static void test_port_add(void **state)
                 "'devargs':'net null'}", CTL_RPC_INVALID_PARAMS,
                 "contains a space");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
-                "'devargs':'net_null3','vlan':{'mode':'access','vid':5000}}",
+                "'devargs':'net_null3,no-rx=1','vlan':{'mode':'access','vid':5000}}",
                 CTL_RPC_INVALID_PARAMS, "vlan.vid: 5000 is outside 1..4094");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
-                "'devargs':'net_null3','vlan':'access'}",
+                "'devargs':'net_null3,no-rx=1','vlan':'access'}",
                 CTL_RPC_INVALID_PARAMS,
                 "parameter \"vlan\": expected an object, got string");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
-                "'devargs':'net_null3','learn_limit':1025}", CTL_RPC_RULE,
+                "'devargs':'net_null3,no-rx=1','learn_limit':1025}", CTL_RPC_RULE,
                 "learn_limit: 1025 exceeds fdb_max 1024");
     /* duplicates */
     mutate_fail(doc, "port.add", "{'name':'p1','switch':'priv','class':'dpdk',"
-                "'devargs':'net_null3'}", CTL_RPC_EXISTS,
+                "'devargs':'net_null3,no-rx=1'}", CTL_RPC_EXISTS,
                 "port \"p1\" exists already");
     mutate_fail(doc, "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
                 "'devargs':'NET_RING0,iface=x'}", CTL_RPC_EXISTS,
@@ -873,7 +873,7 @@ static void test_vm_nic_add(void **state)
     {
         json_t *d1 = mutate_ok(doc, "port.add",
                                "{'name':'vm2.x','switch':'priv',"
-                               "'class':'dpdk','devargs':'net_null9'}", NULL);
+                               "'class':'dpdk','devargs':'net_null9,no-rx=1'}", NULL);
 
         mutate_fail(d1, "vm.nic.add", "{'vm':'vm2','name':'x',"
                     "'switch':'priv','type':'synthetic'}", CTL_RPC_EXISTS,

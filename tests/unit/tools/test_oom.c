@@ -205,7 +205,7 @@ static void test_mutate_oom(void **state)
         { "switch.del", "{'name':'ext'}" },
         { "switch.set", "{'name':'priv','fdb_max':2048,'aging_s':20}" },
         { "port.add", "{'name':'p3','switch':'priv','class':'dpdk',"
-                      "'devargs':'net_null3','vlan':{'mode':'trunk',"
+                      "'devargs':'net_null3,no-rx=1','vlan':{'mode':'trunk',"
                       "'allowed':'1-10,20','native':20}}" },
         { "port.del", "{'name':'p2'}" },
         { "port.set", "{'name':'p1','vlan':{'mode':'trunk'},"
