@@ -496,6 +496,60 @@ void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg)
     }
 }
 
+struct inherit_arg {
+    struct vsw_fdb *dst;
+    uint32_t kept, lost;
+};
+
+static int inherit_one(const struct vsw_fdb_entry *e, void *arg)
+{
+    struct inherit_arg *a = arg;
+    uint64_t key = vsw_fdb_key(e->vid, e->mac);
+    enum vsw_fdb_learn_result r;
+
+    if (e->is_static)
+        return 0;
+    fdb_lock(a->dst);
+    r = __fdb_learn_new(a->dst, key, vsw_fdb_hash(a->dst, key), e->port,
+                        e->last_seen_s);
+    fdb_unlock(a->dst);
+    if (r == VSW_FDB_NEW)
+        a->kept++;
+    else if (r == VSW_FDB_REFUSED)
+        a->lost++;
+    /* else reported twice by the walk (a displacement): already kept */
+    return 0;
+}
+
+uint32_t vsw_fdb_inherit(struct vsw_fdb *dst, const struct vsw_fdb *src,
+                         uint32_t *lost)
+{
+    struct inherit_arg a = { .dst = dst };
+    const struct vsw_fdb_counters *from = &src->stats;
+    struct vsw_fdb_counters *to = &dst->stats;
+
+    vsw_fdb_walk(src, inherit_one, &a);
+    /* The counters go on from src's: the copies are not events. */
+#define COPY(f) atomic_store_explicit(&to->f, \
+        atomic_load_explicit(&from->f, memory_order_relaxed), \
+        memory_order_relaxed)
+    COPY(learned);
+    COPY(moved);
+    COPY(refreshed);
+    COPY(aged);
+    COPY(learn_limit);
+    COPY(table_full);
+    COPY(bucket_full);
+    COPY(displaced);
+    COPY(learn_busy);
+    COPY(static_conflict);
+    COPY(static_evicted);
+#undef COPY
+    if (lost)
+        *lost = a.lost;
+    return a.kept;
+}
+
 void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out)
 {
     const struct vsw_fdb_counters *c = &fdb->stats;

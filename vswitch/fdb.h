@@ -311,6 +311,18 @@ uint32_t vsw_fdb_capacity_slots(const struct vsw_fdb *fdb);
  * vsw_fdb_remove_matching(), which is exact.  fn may call vsw_fdb_del(). */
 void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg);
 
+/* Carries src's learned entries and event counters over into dst, a new
+ * table no lcore uses yet (an FDB that replaces src, e.g. for another
+ * max_entries): each learned entry keeps its port and last_seen and is
+ * subject to dst's limits (max_entries, buckets, port limits) as a learn
+ * would be; static entries are not copied (the caller adds dst's own).
+ * src may be in use meanwhile (read as vsw_fdb_walk() does: an entry
+ * learned or moved during the copy may be missed).  dst's counters are
+ * then set to src's, so the copies count as nothing.  Returns the entries
+ * carried over; *lost (if not NULL) gets those dst refused. */
+uint32_t vsw_fdb_inherit(struct vsw_fdb *dst, const struct vsw_fdb *src,
+                         uint32_t *lost);
+
 /* Copies the event counters. */
 void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out);
 

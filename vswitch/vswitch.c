@@ -969,7 +969,9 @@ int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
         }
     }
 
-    /* Switch states: keep FDBs of switches that stay (same name and size). */
+    /* Switch states: keep FDBs of switches that stay (same name and size);
+     * a switch whose size changed gets a new FDB, which inherits the old
+     * one's learned entries at publication. */
     for (uint32_t i = 0; i < cfg->n_switches; i++) {
         const struct vsw_cfg_switch *cs = &cfg->switches[i];
         struct vsw_switch_state *old = find_switch(sw, cs->name);
@@ -1100,6 +1102,23 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
                         "%s", i, next_sw[st->switch_idx].name,
                         strerror(-rc));
         }
+    }
+    /* A switch whose FDB was rebuilt (another fdb_max) keeps what its old
+     * one learned, and its counters, after the configured entries and
+     * limits: without this every unicast frame flooded until relearned,
+     * and switch show's fdb_stats started again from zero. */
+    for (uint32_t i = 0; i < cfg->n_switches; i++) {
+        struct vsw_switch_state *old = find_switch(sw, next_sw[i].name);
+        uint32_t kept, lost = 0;
+
+        if (!c->created[i] || !old || !old->fdb)
+            continue;
+        kept = vsw_fdb_inherit(next_sw[i].fdb, old->fdb, &lost);
+        if (lost)
+            VSA_LOG(WARN, "switch %s: its FDB now has room for %u entries: %u "
+                    "learned entr%s kept, %u not (learned again from the "
+                    "next frame if there is room)", next_sw[i].name,
+                    next_sw[i].fdb_max, kept, kept == 1 ? "y" : "ies", lost);
     }
 
     /* FDBs of switches that disappear or were rebuilt retire after the

@@ -1143,6 +1143,55 @@ static void test_walk(void **state)
 
 /* ---- hash ------------------------------------------------------------------- */
 
+/* vsw_fdb_inherit: learned entries (port, VLAN, last_seen) and counters
+ * into a table with another seed and size; static entries stay behind;
+ * the new table's port limit applies; a smaller table keeps what fits. */
+static void test_inherit(void **state)
+{
+    struct vsw_fdb *src = mk(64, 300, 11), *dst = mk(128, 300, 22);
+    struct vsw_fdb *small = mk(4, 300, 33);
+    struct vsw_fdb_stats ss, ds;
+    uint32_t lost = 99;
+
+    (void)state;
+    for (uint64_t i = 0; i < 10; i++)
+        assert_int_equal(learn(src, (uint16_t)(1 + i % 2), 0x020000000100 + i,
+                               (uint16_t)(i % 3), (uint32_t)(1000 + i)),
+                         VSW_FDB_NEW);
+    assert_int_equal(learn(src, 1, 0x020000000100, 5, 2000), VSW_FDB_MOVED);
+    assert_int_equal(vsw_fdb_add_static(src, 7, 0x020000000999, 2), 0);
+    ss = stats(src);
+
+    assert_int_equal(vsw_fdb_set_port_limit(dst, 1, 2), 0);
+    assert_int_equal(vsw_fdb_inherit(dst, src, &lost), 9);
+    assert_int_equal(lost, 1);              /* port 1 had 3, its limit is 2 */
+    assert_int_equal(lookup(dst, 7, 0x020000000999), VSW_FDB_PORT_NONE);
+    assert_int_equal(lookup(dst, 1, 0x020000000100), 5);
+    for (uint64_t i = 1; i < 10; i++) {
+        uint16_t want = (uint16_t)(i % 3);
+
+        if (want == 1 && lookup(dst, (uint16_t)(1 + i % 2),
+                                0x020000000100 + i) == VSW_FDB_PORT_NONE)
+            continue;                       /* the one the limit refused */
+        assert_int_equal(lookup(dst, (uint16_t)(1 + i % 2),
+                                0x020000000100 + i), want);
+        assert_int_equal(walk_find(dst, (uint16_t)(1 + i % 2),
+                                   0x020000000100 + i).last_seen_s,
+                         walk_find(src, (uint16_t)(1 + i % 2),
+                                   0x020000000100 + i).last_seen_s);
+    }
+    assert_int_equal(vsw_fdb_port_count(dst, 1), 2);
+    ds = stats(dst);
+    assert_memory_equal(&ds, &ss, sizeof(ds)); /* the copies count nothing */
+
+    assert_int_equal(vsw_fdb_inherit(small, src, &lost), 4);
+    assert_int_equal(lost, 6);
+    assert_int_equal(vsw_fdb_count(small), 4);
+    vsw_fdb_destroy(src);
+    vsw_fdb_destroy(dst);
+    vsw_fdb_destroy(small);
+}
+
 static void test_hash_seeding(void **state)
 {
     (void)state;
@@ -1680,6 +1729,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_bad_params),
         cmocka_unit_test(test_create_oom),
+        cmocka_unit_test(test_inherit),
         cmocka_unit_test(test_bad_args),
         cmocka_unit_test(test_learn_lookup),
         cmocka_unit_test(test_hit_does_not_store),

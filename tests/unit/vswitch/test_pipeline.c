@@ -277,6 +277,7 @@ static struct {
     struct tport tp[MAX_TP];
     struct tstatic statics[MAX_STATIC];
     unsigned n_statics;
+    uint32_t sw0_fdb_max;           /* 0: 8192 */
 } g;
 
 static uint64_t now_ms(void)
@@ -359,8 +360,9 @@ static void add_static(uint16_t vid, uint64_t mac, unsigned slot)
  * the static entries (all in sw0), or with no port at all. */
 static int commit(bool with_ports)
 {
-    static const struct vsw_cfg_switch swc[2] = {
-        { .name = "sw0", .fdb_max = 8192, .aging_s = 300 },
+    const struct vsw_cfg_switch swc[2] = {
+        { .name = "sw0", .fdb_max = g.sw0_fdb_max ? g.sw0_fdb_max : 8192,
+          .aging_s = 300 },
         { .name = "sw1", .fdb_max = 8192, .aging_s = 300 },
     };
     struct vsw_cfg_port cp[MAX_TP];
@@ -589,6 +591,7 @@ static void reset_ports(void)
         memset(&g.tp[i], 0, sizeof(g.tp[i]));
     }
     g.n_statics = 0;
+    g.sw0_fdb_max = 0;
 }
 
 static int test_setup(void **state)
@@ -926,6 +929,59 @@ static void test_learning(void **state)
  * port in a VLAN that the new configuration removes from the port, so
  * unicast to those stations was dropped on that port as `no_member`
  * instead of being flooded, until the entries aged out (300 s). */
+/* Another fdb_max gives sw0 a new FDB: the learned entries come along
+ * (same port), the counters go on, the static entry is there; shrunk to
+ * fewer slots than there are entries, what fits is kept, and a frame to a
+ * kept MAC still goes to its port alone. */
+static void test_fdb_resize_keeps_entries(void **state)
+{
+    struct flist in = { 0 };
+    struct frame fr[8];
+    struct vsw_fdb *fdb0, *fdb1;
+    struct vsw_fdb_stats stb, st0, st1;
+    bool is_static = false;
+    unsigned kept = 0;
+
+    (void)state;
+    for (unsigned i = 0; i < 8; i++) {
+        fr[i] = fr_untagged(BCAST, MAC(0xa0 + i), 46, (uint16_t)(1 + i));
+        fl_add(&in, &fr[i]);
+    }
+    fdb0 = vsw_switch_fdb(g.sw, "sw0");
+    vsw_fdb_get_stats(fdb0, &stb);
+    tp_open(0, "P", m_access(1), 0, &in);
+    tp_open(1, "Q", m_access(1), 0, NULL);
+    add_static(1, MAC(0xbb), 1);
+    step();
+    vsw_fdb_get_stats(fdb0, &st0);
+    assert_int_equal(st0.learned - stb.learned, 8);
+
+    g.sw0_fdb_max = 16384;
+    step();
+    fdb1 = vsw_switch_fdb(g.sw, "sw0");
+    assert_ptr_not_equal(fdb1, fdb0);       /* a new table */
+    for (unsigned i = 0; i < 8; i++)
+        assert_int_equal(fdb_port_of(1, MAC(0xa0 + i), NULL), g.tp[0].id);
+    assert_int_equal(fdb_port_of(1, MAC(0xbb), &is_static), g.tp[1].id);
+    assert_true(is_static);
+    vsw_fdb_get_stats(fdb1, &st1);
+    assert_int_equal(st1.learned, st0.learned);
+    assert_int_equal(st1.refreshed, st0.refreshed);
+    assert_int_equal(st1.table_full, st0.table_full);
+    assert_int_equal(vsw_fdb_count(fdb1), 9);
+
+    /* 4 entries in all: the static one and 3 learned */
+    g.sw0_fdb_max = 4;
+    step();
+    assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), 4);
+    assert_int_equal(fdb_port_of(1, MAC(0xbb), NULL), g.tp[1].id);
+    for (unsigned i = 0; i < 8; i++)
+        kept += fdb_port_of(1, MAC(0xa0 + i), NULL) == (int)g.tp[0].id;
+    assert_int_equal(kept, 3);
+    phase_end();
+    fl_free(&in);
+}
+
 static void test_vlan_leave_flushes(void **state)
 {
     struct flist in = { 0 }, e = { 0 };
@@ -2439,6 +2495,7 @@ int main(void)
         T(test_learning),
         T(test_switch_isolation),
         T(test_vlan_leave_flushes),
+        T(test_fdb_resize_keeps_entries),
         T(test_down_port_keeps_no_entries),
         T(test_flood_members_down),
         T(test_move_storm),
