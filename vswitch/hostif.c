@@ -2,12 +2,14 @@
 /*
  * hostif.c — host integration through libnl (route): look up a kernel NIC
  * (exists, MAC, MTU, carrier), set it up and promiscuous, keep the host off
- * it, record beforehand what that changes and put it back when the NIC is
- * let go of (vsw__hostif_save / vsw__hostif_restore), and configure a host
- * vNIC's addresses and MTU.  Control thread only; every call opens and
- * closes its own netlink socket (these are rare operator actions).  Link
- * events are followed by tools/vesperd's netlink monitor, which calls
- * vsw_kernel_link_event().
+ * it (IPv6 off), turn off its receive offloads that merge frames (GRO,
+ * LRO, hardware GRO: the ethtool ioctl, SIOCETHTOOL, since libnl-route
+ * has no ethtool), record beforehand what all that changes and put it
+ * back when the NIC is let go of (vsw__hostif_save / vsw__hostif_restore),
+ * and configure a host vNIC's addresses and MTU.  Control thread only;
+ * every call opens and closes its own netlink (or ioctl) socket (these are
+ * rare operator actions).  Link events are followed by tools/vesperd's
+ * netlink monitor, which calls vsw_kernel_link_event().
  *
  * Out of memory: libnl's allocations (socket, objects, caches, parsed
  * addresses) and its requests (which allocate their messages) are
@@ -29,7 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 
 #include <netlink/addr.h>
 #include <netlink/errno.h>
@@ -45,6 +52,9 @@ VSA_LOG_MODULE(vswitch_hostif);
 
 /* Restore failures: a NIC coming and going could repeat them. */
 static struct vsa_ratelimit restore_rl = VSA_RATELIMIT_INIT(5, 60);
+/* Offloads that stay on at a binding: a port opened again and again
+ * could repeat them. */
+static struct vsa_ratelimit offload_rl = VSA_RATELIMIT_INIT(5, 60);
 
 /* A libnl call returning 0 or -NLE_*, or -NLE_NOMEM without calling it if
  * the allocation hook fails this point. */
@@ -278,6 +288,327 @@ void vsw__hostif_isolate(const char *ifname)
     (void)write_disable_ipv6(ifname, 1);
 }
 
+/* ---- receive offloads that merge frames (SIOCETHTOOL) ---------------------
+ *
+ * AF_PACKET sockets, which the af_packet PMD reads, see a frame after GRO:
+ * with GRO on (the kernel's default on a physical NIC), or LRO or hardware
+ * GRO, a NIC hands the PMD TCP segments merged into frames of up to
+ * 64 KiB, which its ring slot (about 2 KB) cuts short; forwarded so, TCP
+ * into the VMs collapses.  (af_xdp in copy mode sees them too.)  Binding a
+ * kernel NIC turns them off, and its release turns back on those that were
+ * on.  With NETIF_F_GRO off the kernel does no software GRO at all
+ * (netif_elide_gro: fraglist GRO, rx-gro-list, and UDP forwarding GRO,
+ * rx-udp-gro-forwarding, are kinds of it), so those two are left as they
+ * are; LRO and hardware GRO are done by the NIC and are separate features.
+ *
+ * The features are found by name (ETHTOOL_GSSET_INFO and ETHTOOL_GSTRINGS
+ * of ETH_SS_FEATURES), read with ETHTOOL_GFEATURES and changed with
+ * ETHTOOL_SFEATURES, the interface ethtool -k / -K uses when netlink is
+ * not there.  No allocation: buffers on the stack (restore may not fail). */
+
+static const char *const offload_names[VSW_HOSTIF_N_OFFLOADS] = {
+    "rx-gro", "rx-lro", "rx-gro-hw",
+};
+/* How log lines call them (ethtool -k: generic-receive-offload,
+ * large-receive-offload, rx-gro-hw). */
+static const char *const offload_labels[VSW_HOSTIF_N_OFFLOADS] = {
+    "GRO", "LRO", "hardware GRO",
+};
+
+const char *vsw__hostif_offload_name(unsigned i)
+{
+    return i < VSW_HOSTIF_N_OFFLOADS ? offload_names[i] : NULL;
+}
+
+/* Feature names read at most: the kernel has fewer than 64
+ * (netdev_features_t is 64 bits wide). */
+#define FEATURES_MAX 128u
+#define FEATURE_WORDS ((FEATURES_MAX + 31u) / 32u)
+
+/* The features of one NIC. */
+struct nic_features {
+    int fd;                        /* any socket: SIOCETHTOOL */
+    char ifname[IF_NAMESIZE];
+    uint32_t words;                /* the kernel's feature words */
+    int bit[VSW_HOSTIF_N_OFFLOADS]; /* feature index, -1: absent */
+    struct ethtool_get_features_block blocks[FEATURE_WORDS];
+};
+
+/* SIOCETHTOOL on f->ifname: its non-negative result, or -errno. */
+static int ethtool_req(const struct nic_features *f, void *data)
+{
+    struct ifreq ifr;
+    int rc;
+
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", f->ifname);
+    ifr.ifr_data = data;
+    rc = ioctl(f->fd, SIOCETHTOOL, &ifr);
+    return rc < 0 ? -errno : rc;
+}
+
+/* f->blocks now (ETHTOOL_GFEATURES): 0 or -errno. */
+static int features_get(struct nic_features *f)
+{
+    union {
+        struct ethtool_gfeatures g;
+        uint8_t buf[sizeof(struct ethtool_gfeatures) +
+                    FEATURE_WORDS * sizeof(struct ethtool_get_features_block)];
+    } u;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    u.g.cmd = ETHTOOL_GFEATURES;
+    u.g.size = FEATURE_WORDS;
+    rc = ethtool_req(f, &u);
+    if (rc < 0)
+        return rc;
+    /* the kernel says how many words it has (SFEATURES wants exactly
+     * that many) and copies at most FEATURE_WORDS */
+    if (u.g.size == 0 || u.g.size > FEATURE_WORDS)
+        return -EOPNOTSUPP;
+    f->words = u.g.size;
+    memcpy(f->blocks, u.g.features, f->words * sizeof(f->blocks[0]));
+    return 0;
+}
+
+enum feature_field { AVAILABLE, ACTIVE, NEVER_CHANGED };
+
+/* One bit of offload i's feature; false if the NIC has no such feature. */
+static bool feature(const struct nic_features *f, unsigned i,
+                    enum feature_field which)
+{
+    const struct ethtool_get_features_block *blk;
+    int b = f->bit[i];
+    uint32_t word;
+
+    if (b < 0 || (uint32_t)b / 32 >= f->words)
+        return false;
+    blk = &f->blocks[b / 32];
+    word = which == AVAILABLE ? blk->available
+           : which == ACTIVE  ? blk->active
+                              : blk->never_changed;
+    return (word >> (b % 32)) & 1u;
+}
+
+/* Offload i is there and the NIC lets it be changed (ethtool -k does not
+ * call it [fixed]). */
+static bool offload_changeable(const struct nic_features *f, unsigned i)
+{
+    return feature(f, i, AVAILABLE) && !feature(f, i, NEVER_CHANGED);
+}
+
+/* The mask (VSW_HOSTIF_GRO...) of the offloads active now. */
+static unsigned offloads_active(const struct nic_features *f)
+{
+    unsigned m = 0;
+
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+        if (feature(f, i, ACTIVE))
+            m |= 1u << i;
+    return m;
+}
+
+/* Opens a socket for ifname, finds the offloads' bits by name and reads
+ * the features: 0 or -errno (f->fd closed then).  Allocates nothing. */
+static int features_open(struct nic_features *f, const char *ifname)
+{
+    union {
+        struct ethtool_sset_info s;
+        uint8_t buf[sizeof(struct ethtool_sset_info) + sizeof(uint32_t)];
+    } info;
+    union {
+        struct ethtool_gstrings g;
+        uint8_t buf[sizeof(struct ethtool_gstrings) +
+                    FEATURES_MAX * ETH_GSTRING_LEN];
+    } names;
+    uint32_t n;
+    int rc;
+
+    memset(f, 0, sizeof(*f));
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+        f->bit[i] = -1;
+    if (strlen(ifname) >= sizeof(f->ifname))
+        return -ENODEV;
+    snprintf(f->ifname, sizeof(f->ifname), "%s", ifname);
+    f->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (f->fd < 0) /* a kernel without IPv4: any socket will do */
+        f->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (f->fd < 0)
+        return -errno;
+
+    memset(&info, 0, sizeof(info));
+    info.s.cmd = ETHTOOL_GSSET_INFO;
+    info.s.sset_mask = 1ull << ETH_SS_FEATURES;
+    rc = ethtool_req(f, &info);
+    if (rc >= 0 && !(info.s.sset_mask & (1ull << ETH_SS_FEATURES)))
+        rc = -EOPNOTSUPP;
+    n = rc >= 0 ? info.s.data[0] : 0;
+    /* GSTRINGS copies all of them, whatever length is asked for */
+    if (rc >= 0 && n > FEATURES_MAX)
+        rc = -E2BIG;
+    if (rc >= 0) {
+        memset(&names, 0, sizeof(names));
+        names.g.cmd = ETHTOOL_GSTRINGS;
+        names.g.string_set = ETH_SS_FEATURES;
+        names.g.len = n;
+        rc = ethtool_req(f, &names);
+    }
+    if (rc >= 0) {
+        n = names.g.len < n ? names.g.len : n;
+        for (uint32_t b = 0; b < n; b++) {
+            const char *name = (const char *)names.g.data +
+                               (size_t)b * ETH_GSTRING_LEN;
+
+            for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+                if (strncmp(name, offload_names[i], ETH_GSTRING_LEN) == 0)
+                    f->bit[i] = (int)b;
+        }
+        rc = features_get(f);
+    }
+    if (rc < 0) {
+        close(f->fd);
+        f->fd = -1;
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void features_close(struct nic_features *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+/* Asks for the offloads in `mask` on (on) or off, only those the NIC lets
+ * be changed, and reads the features again: 0 or -errno.  Which of them
+ * took is for the caller to read in f. */
+static int offloads_set(struct nic_features *f, unsigned mask, bool on)
+{
+    union {
+        struct ethtool_sfeatures s;
+        uint8_t buf[sizeof(struct ethtool_sfeatures) +
+                    FEATURE_WORDS * sizeof(struct ethtool_set_features_block)];
+    } u;
+    int rc;
+
+    memset(&u, 0, sizeof(u));
+    u.s.cmd = ETHTOOL_SFEATURES;
+    u.s.size = f->words;
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++) {
+        if (!(mask & (1u << i)) || !offload_changeable(f, i))
+            continue;
+        u.s.features[f->bit[i] / 32].valid |= 1u << (f->bit[i] % 32);
+        if (on)
+            u.s.features[f->bit[i] / 32].requested |= 1u << (f->bit[i] % 32);
+    }
+    /* the kernel changes them all at once (ETHTOOL_F_WISH: one did not
+     * take, which the read below shows) */
+    rc = ethtool_req(f, &u);
+    if (rc >= 0)
+        rc = features_get(f);
+    return rc < 0 ? rc : 0;
+}
+
+/* "GRO, LRO" of the offloads in mask, in buf. */
+static const char *offload_list(unsigned mask, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS && len < size; i++)
+        if (mask & (1u << i))
+            len += (size_t)snprintf(buf + len, size - len, "%s%s",
+                                    len ? ", " : "", offload_labels[i]);
+    return buf;
+}
+
+int vsw__hostif_offloads_get(const char *ifname)
+{
+    struct nic_features f;
+    int rc = features_open(&f, ifname);
+
+    if (rc < 0)
+        return rc;
+    rc = (int)offloads_active(&f);
+    features_close(&f);
+    return rc;
+}
+
+void vsw__hostif_offloads_off(const char *ifname)
+{
+    struct nic_features f;
+    unsigned on, fixed = 0, want = 0;
+    char list[64];
+    int rc = features_open(&f, ifname);
+
+    if (rc < 0) {
+        VSA_LOG_RL(&offload_rl, WARN, "cannot read the offloads of '%s' "
+                   "(%s): GRO, LRO and hardware GRO stay as they are, and "
+                   "frames they merge are cut short", ifname, strerror(-rc));
+        return;
+    }
+    on = offloads_active(&f);
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+        if (on & (1u << i))
+            *(offload_changeable(&f, i) ? &want : &fixed) |= 1u << i;
+    if (fixed)
+        VSA_LOG_RL(&offload_rl, WARN, "'%s': %s on and fixed by its driver: "
+                   "frames it merges are cut short", ifname,
+                   offload_list(fixed, list, sizeof(list)));
+    if (want) {
+        rc = offloads_set(&f, want, false);
+        if (rc < 0)
+            VSA_LOG_RL(&offload_rl, WARN, "cannot turn %s off on '%s': %s",
+                       offload_list(want, list, sizeof(list)), ifname,
+                       strerror(-rc));
+        else if (offloads_active(&f) & want)
+            VSA_LOG_RL(&offload_rl, WARN, "'%s': %s stays on: frames it "
+                       "merges are cut short", ifname,
+                       offload_list(offloads_active(&f) & want, list,
+                                    sizeof(list)));
+        else
+            VSA_LOG(INFO, "'%s': %s off while it is bound", ifname,
+                    offload_list(want, list, sizeof(list)));
+    }
+    features_close(&f);
+}
+
+/* Turns on again on `name` the offloads of st that were on before the
+ * binding and are off now.  Returns those turned on; logged, never fails
+ * (see vsw__hostif_restore). */
+static unsigned restore_offloads(const struct vsw_hostif_state *st,
+                                 const char *name)
+{
+    struct nic_features f;
+    unsigned want, back;
+    char list[64];
+    int rc;
+
+    if (!(st->offloads & ((1u << VSW_HOSTIF_N_OFFLOADS) - 1)))
+        return 0;
+    rc = features_open(&f, name);
+    if (rc < 0) {
+        VSA_LOG_RL(&restore_rl, WARN, "cannot turn %s on again on '%s': %s",
+                   offload_list(st->offloads, list, sizeof(list)), name,
+                   strerror(-rc));
+        return 0;
+    }
+    want = st->offloads & ~offloads_active(&f);
+    if (!want) {
+        features_close(&f);
+        return 0;
+    }
+    rc = offloads_set(&f, want, true);
+    back = rc < 0 ? 0 : want & offloads_active(&f);
+    if (back != want)
+        VSA_LOG_RL(&restore_rl, WARN, "cannot turn %s on again on '%s'%s%s",
+                   offload_list(want & ~back, list, sizeof(list)), name,
+                   rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+    features_close(&f);
+    return back;
+}
+
 /* Records ifindex's IPv6 addresses set by hand into out->v6: permanent
  * (no lifetime: neither autoconfigured nor temporary) and of a scope wider
  * than the link (the kernel makes the link-local one again itself).  0 or
@@ -373,6 +704,7 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
     if (rc == 0) {
         unsigned flags = rtnl_link_get_flags(link);
         const char *name = rtnl_link_get_name(link);
+        int on;
 
         /* The kernel's name: ifname may be one of its altnames, which
          * the lookup takes too but /proc/sys/net/ipv6/conf does not. */
@@ -382,6 +714,9 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
         out->promisc = (flags & IFF_PROMISC) != 0;
         out->disable_ipv6 = read_disable_ipv6(out->ifname);
         out->ifindex = rtnl_link_get_ifindex(link);
+        /* none if they cannot be read: offloads_off then says so */
+        on = vsw__hostif_offloads_get(out->ifname);
+        out->offloads = on > 0 ? (unsigned)on : 0;
         rtnl_link_put(link);
         if (out->disable_ipv6 == 0)
             rc = save_v6(sk, out, em);
@@ -398,9 +733,10 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     struct vsa_errmsg em;
     struct nl_sock *sk;
     unsigned clear;
-    char name[sizeof(st->ifname)];
+    char name[sizeof(st->ifname)], what[160], list[64], offl[72] = "";
     bool restored_ipv6 = false;
-    unsigned v6_added = 0;
+    unsigned v6_added = 0, offloads_back;
+    size_t len = 0;
     int rc, now;
 
     if (!st->ifindex)
@@ -459,13 +795,24 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
      * on meanwhile: those already there are left as they are). */
     if (st->disable_ipv6 == 0 && read_disable_ipv6(name) == 0)
         v6_added = restore_v6(sk, st, name);
-    if (clear || restored_ipv6)
-        VSA_LOG(INFO, "'%s' given back as it was (%s%s%s%s%s)", name,
-                clear & IFF_UP ? "down" : "",
-                clear & IFF_UP && clear & IFF_PROMISC ? ", " : "",
-                clear & IFF_PROMISC ? "not promiscuous" : "",
-                clear && restored_ipv6 ? ", " : "",
-                restored_ipv6 ? "IPv6 on" : "");
+    offloads_back = restore_offloads(st, name);
+    what[0] = '\0';
+#define WHAT(cond, text)                                                    \
+    do {                                                                    \
+        if ((cond) && len < sizeof(what))                                   \
+            len += (size_t)snprintf(what + len, sizeof(what) - len, "%s%s", \
+                                    len ? ", " : "", text);                 \
+    } while (0)
+    WHAT(clear & IFF_UP, "down");
+    WHAT(clear & IFF_PROMISC, "not promiscuous");
+    WHAT(restored_ipv6, "IPv6 on");
+    if (offloads_back)
+        snprintf(offl, sizeof(offl), "%s on",
+                 offload_list(offloads_back, list, sizeof(list)));
+    WHAT(offloads_back, offl);
+#undef WHAT
+    if (what[0])
+        VSA_LOG(INFO, "'%s' given back as it was (%s)", name, what);
     if (v6_added)
         VSA_LOG(INFO, "'%s': %u IPv6 address%s set by hand added back", name,
                 v6_added, v6_added == 1 ? "" : "es");

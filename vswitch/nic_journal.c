@@ -4,7 +4,8 @@
  * the next one gives them back after a crash (prefix vsw__nic_journal_).
  *
  * Binding a kernel NIC changes it (up, promiscuous, IPv6 off, which drops
- * the IPv6 addresses set by hand: hostif.c);
+ * the IPv6 addresses set by hand, and GRO, LRO and hardware GRO off:
+ * hostif.c);
  * closing the port puts back what was there before (vsw__hostif_restore).
  * A vesperd killed with SIGKILL, or one that crashed, restores nothing,
  * and the next one would record the changed state as "before".  So the
@@ -18,6 +19,13 @@
  * (flock) keeps a second process off a directory in use.  vesperd keeps
  * the directory under /run (a tmpfs: after a reboot the NICs are fresh and
  * there is nothing to give back).
+ *
+ * A record is "vesper-nic-state 1" and key=value lines.  The offloads were
+ * added later as lines of their own (rx-gro=, rx-lro=, rx-gro-hw=, 0 or 1)
+ * without a new version: a record without them (written by an older
+ * vesperd, which did not turn them off) reads as none on, so none is
+ * turned on again, and an older vesperd skips lines it does not know, so
+ * it still gives back the rest of a newer record.
  *
  * Control thread only, like the rest of the port lifecycle.
  */
@@ -39,7 +47,7 @@
 VSA_LOG_MODULE(vswitch_nic_journal);
 
 #define ENTRY_PREFIX "nic-"
-#define ENTRY_MAGIC "vesper-nic-state 1"
+#define ENTRY_MAGIC "vesper-nic-state 1" /* not bumped for the offloads */
 
 static void entry_path(char *buf, size_t size, const char *dir, int ifindex,
                        const char *suffix)
@@ -112,6 +120,9 @@ int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
     ok = fprintf(f, ENTRY_MAGIC "\nifindex=%d\nifname=%s\nup=%d\npromisc=%d\n"
                  "disable_ipv6=%d\n", s->ifindex, s->ifname, s->up ? 1 : 0,
                  s->promisc ? 1 : 0, s->disable_ipv6) > 0;
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+        ok = fprintf(f, "%s=%d\n", vsw__hostif_offload_name(i),
+                     (s->offloads >> i) & 1u ? 1 : 0) > 0 && ok;
     for (unsigned i = 0; i < s->n_v6 && i < VSW_HOSTIF_V6_MAX; i++) {
         char a[INET6_ADDRSTRLEN];
 
@@ -139,11 +150,38 @@ void vsw__nic_journal_del(const char *dir, int ifindex)
         VSA_LOG(WARN, "cannot remove %s: %s", path, strerror(errno));
 }
 
-/* Reads one entry; false if it is not one we wrote. */
+/* Whether line is "<offload name>=0|1\n" of one of the offloads (it is
+ * then counted into *seen and *on); *bad if it is one of them with
+ * another value or a second time. */
+static bool offload_line(const char *line, unsigned *seen, unsigned *on,
+                         bool *bad)
+{
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++) {
+        const char *name = vsw__hostif_offload_name(i);
+        size_t len = strlen(name);
+
+        if (strncmp(line, name, len) != 0 || line[len] != '=')
+            continue;
+        if ((line[len + 1] != '0' && line[len + 1] != '1') ||
+            line[len + 2] != '\n' || (*seen & (1u << i)))
+            *bad = true;
+        *seen |= 1u << i;
+        if (line[len + 1] == '1')
+            *on |= 1u << i;
+        return true;
+    }
+    return false;
+}
+
+/* Reads one entry; false if it is not one we wrote.  An entry written
+ * before the offloads were recorded has no lines for them: none was
+ * turned off, none is turned on again. */
 static bool entry_read(const char *path, struct vsw_hostif_state *s)
 {
     char line[128], name[sizeof(s->ifname)];
     int ifindex = 0, up = -1, promisc = -1, v6 = -2, fields = 0;
+    unsigned offl_seen = 0, offl_on = 0;
+    bool offl_bad = false;
     FILE *f = fopen(path, "re");
 
     if (!f)
@@ -171,6 +209,8 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s)
             s->v6[s->n_v6++].prefixlen = (uint8_t)plen;
             continue;
         }
+        if (offload_line(line, &offl_seen, &offl_on, &offl_bad))
+            continue;
         fields += sscanf(line, "ifindex=%d", &ifindex) == 1;
         fields += sscanf(line, "ifname=%31[^\n]", name) == 1;
         fields += sscanf(line, "up=%d", &up) == 1;
@@ -179,7 +219,7 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s)
     }
     fclose(f);
     if (fields != 5 || ifindex <= 0 || !name[0] || (up != 0 && up != 1) ||
-        (promisc != 0 && promisc != 1) || v6 < -1 || v6 > 2)
+        (promisc != 0 && promisc != 1) || v6 < -1 || v6 > 2 || offl_bad)
         return false;
     if (s->n_v6 && v6 != 0)
         return false; /* addresses are only recorded while IPv6 was on */
@@ -188,6 +228,7 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s)
     s->up = up;
     s->promisc = promisc;
     s->disable_ipv6 = v6;
+    s->offloads = offl_on;
     return true;
 }
 
@@ -229,14 +270,23 @@ unsigned vsw__nic_journal_recover(const char *dir)
                     "stop cleanly is gone or renamed: nothing given back",
                     was.ifname, was.ifindex);
         } else {
+            char offl[64] = "";
+            size_t len = 0;
+
+            for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+                if (was.offloads & (1u << i) && len < sizeof(offl))
+                    len += (size_t)snprintf(offl + len, sizeof(offl) - len,
+                                            ", %s",
+                                            vsw__hostif_offload_name(i));
             vsw__hostif_restore(&was);
             VSA_LOG(WARN, "NIC %s given back as it was before a vesperd "
                     "that did not stop cleanly bound it (%s, %s, IPv6 %s, "
-                    "%u IPv6 address%s set by hand)",
+                    "%u IPv6 address%s set by hand, offloads on: %s)",
                     was.ifname, was.up ? "up" : "down",
                     was.promisc ? "promiscuous" : "not promiscuous",
                     was.disable_ipv6 == 0 ? "on" : "off or absent",
-                    was.n_v6, was.n_v6 == 1 ? "" : "es");
+                    was.n_v6, was.n_v6 == 1 ? "" : "es",
+                    offl[0] ? offl + 2 : "none");
             n++;
         }
         unlink(path);

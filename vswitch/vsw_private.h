@@ -66,6 +66,18 @@ struct vsw_port_ops;
  * logged and not restored). */
 #define VSW_HOSTIF_V6_MAX 16u
 
+/* The receive offloads of a kernel NIC that merge frames into one (up
+ * to 64 KiB), which binding it turns off (vsw__hostif_offloads_off): the
+ * af_packet PMD's ring slot holds one frame of about 2 KB, so a merged one
+ * would be truncated.  Bits of vsw_hostif_state.offloads; offload i is
+ * 1u << i, named by vsw__hostif_offload_name(i) (the kernel's feature
+ * name: what the NIC journal writes). */
+#define VSW_HOSTIF_GRO       0x1u  /* "rx-gro": software GRO, fraglist and
+                                      UDP forwarding GRO included */
+#define VSW_HOSTIF_LRO       0x2u  /* "rx-lro" */
+#define VSW_HOSTIF_GRO_HW    0x4u  /* "rx-gro-hw" */
+#define VSW_HOSTIF_N_OFFLOADS 3u
+
 /* What binding a kernel NIC to a port changes on it, as it was before
  * (hostif.c: vsw__hostif_save, vsw__hostif_restore). */
 struct vsw_hostif_state {
@@ -76,6 +88,8 @@ struct vsw_hostif_state {
     bool promisc;                  /* IFF_PROMISC (set by a user) */
     int disable_ipv6;              /* net.ipv6.conf.<if>.disable_ipv6, -1:
                                       none (no IPv6 on the host) */
+    unsigned offloads;             /* VSW_HOSTIF_GRO...: those that were on
+                                      (0 if they cannot be read) */
     /* IPv6 addresses set by hand (permanent, wider than link scope):
      * disable_ipv6 drops them, so they are added back with it. */
     unsigned n_v6;
@@ -294,14 +308,25 @@ int vsw__hostif_lookup_index(int ifindex, struct vsw_hostif_info *out,
 int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em);
 void vsw__hostif_isolate(const char *ifname);
-/* Records what set_up_promisc and isolate (and the PMD's promiscuous mode)
- * will change on ifname (a name or an altname; out->ifname is the kernel's
- * name of it): 0, -ENODEV, -ENOMEM (injection points), -EIO.
+/* Turns off on ifname the merging receive offloads that are on and that
+ * the NIC lets be changed (SIOCETHTOOL).  Best effort: one that stays on
+ * is logged (WARN, rate-limited), a fixed or absent one is left alone. */
+void vsw__hostif_offloads_off(const char *ifname);
+/* "rx-gro", "rx-lro", "rx-gro-hw" for i 0..VSW_HOSTIF_N_OFFLOADS-1. */
+const char *vsw__hostif_offload_name(unsigned i);
+/* The offloads of ifname (VSW_HOSTIF_GRO...) that are on now, or -errno
+ * (the NIC does not answer the ethtool ioctl): what save records. */
+int vsw__hostif_offloads_get(const char *ifname);
+/* Records what set_up_promisc, isolate and offloads_off (and the PMD's
+ * promiscuous mode) will change on ifname (a name or an altname;
+ * out->ifname is the kernel's name of it): 0, -ENODEV, -ENOMEM (injection
+ * points), -EIO.
  * Restore puts it back on the interface of the recorded ifindex: clears
  * IFF_UP and IFF_PROMISC where they were clear (a NIC that was up or
- * promiscuous stays so) and writes disable_ipv6 back where it differs.  It
- * cannot fail (no injection points): a vanished interface is nothing to
- * restore, a refusal is logged (rate-limited). */
+ * promiscuous stays so), writes disable_ipv6 back where it differs and
+ * turns on again the recorded offloads that are off.  It cannot fail (no
+ * injection points): a vanished interface is nothing to restore, a
+ * refusal is logged (rate-limited). */
 int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
                      struct vsa_errmsg *em);
 void vsw__hostif_restore(const struct vsw_hostif_state *st);

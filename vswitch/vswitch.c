@@ -547,9 +547,12 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
 
     /* af_packet / af_xdp take frames from a kernel NIC: its carrier is the
      * port's link, and the host should stay off it (vsw__hostif_isolate).
-     * What the binding changes there (up, promiscuous: ours or the PMD's;
-     * the isolation) is recorded first and put back on every failure below
-     * and on close (nic_restore). */
+     * Receive offloads that merge frames (GRO, LRO, hardware GRO) go off
+     * before the PMD opens it (vsw__hostif_offloads_off): the PMD would
+     * cut such frames short.  What the binding changes there (up,
+     * promiscuous: ours or the PMD's; the offloads; the isolation) is
+     * recorded first and put back on every failure below and on close
+     * (nic_restore). */
     p->kernel_bound = p->ifname[0] &&
                       (strncmp(devargs, "net_af_packet", 13) == 0 ||
                        strncmp(devargs, "net_af_xdp", 10) == 0);
@@ -557,6 +560,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         rc = nic_save(sw, p, spec, em);
         if (rc < 0)
             goto out_free;
+        vsw__hostif_offloads_off(p->ifname);
         /* an uplink by ifname: af_packet binds the kernel's name */
         if (spec->cls == VSW_PORT_UPLINK && set_up)
             snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,

@@ -1,39 +1,45 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Kernel NIC state: what vesperd changes on a kernel NIC it binds (sets it up
-# and promiscuous, switches its IPv6 off: net.ipv6.conf.IF.disable_ipv6) is
-# given back when it lets go of the NIC, and a failed bind changes nothing.
-# Each NIC is a veth in the root namespace (where vesperd runs), its peer up
-# in a namespace of the test; its state is read with `ip -j -d link show`
-# (flags UP and PROMISC, the promiscuity count) and from the sysctl.
-#  (a) a NIC down, not promiscuous, IPv6 on with an address set by hand:
-#      as the uplink of an external switch (switch add --uplink) it is up,
-#      promiscuous, IPv6 off (the address gone); after switch del exactly
-#      as before, the address back.  The same for a dpdk port with
-#      net_af_packet devargs (port add / port del).
-#  (b) a NIC already up and promiscuous, IPv6 off, stays so after switch
-#      del; one up but not promiscuous, IPv6 on, goes back to just that.
+# and promiscuous, switches its IPv6 off: net.ipv6.conf.IF.disable_ipv6, and
+# its receive offloads that merge frames: GRO, LRO, hardware GRO) is given
+# back when it lets go of the NIC, and a failed bind changes nothing.
+# Each NIC is a veth in the root namespace (where vesperd runs), GRO on
+# (`ethtool -K IF gro on`: a physical NIC's default; LRO and hardware GRO
+# are fixed off on a veth), its peer up in a namespace of the test; its
+# state is read with `ip -j -d link show` (flags UP and PROMISC, the
+# promiscuity count), from the sysctl and with `ethtool -k`
+# (generic-receive-offload), so every "as before" below includes GRO on.
+#  (a) a NIC down, not promiscuous, IPv6 on with an address set by hand,
+#      GRO on: as the uplink of an external switch (switch add --uplink) it
+#      is up, promiscuous, IPv6 off (the address gone), GRO off; after
+#      switch del exactly as before, the address back.  The same for a
+#      dpdk port with net_af_packet devargs (port add / port del).
+#  (b) a NIC already up and promiscuous, IPv6 off, GRO off, stays so after
+#      switch del; one up but not promiscuous, IPv6 on, GRO on, goes back
+#      to just that.
 #  (c) failed binds leave the NIC as it was: a dpdk port whose af_packet
 #      device the PMD refuses (qpairs=0) after vesperd set the NIC up and
-#      promiscuous; a switch add whose host vNIC cannot be created (its name
+#      promiscuous and turned its GRO off; a switch add whose host vNIC cannot be created (its name
 #      is taken by a veth) after its uplink was opened, set up and isolated
 #      (the transaction closes the uplink again).
 #  (d) vesperd stopping (SIGTERM) gives a bound NIC back too.
 #  (e) vesperd killed with SIGKILL while it holds a NIC: the NIC stays
 #      changed (the process is gone), but its state before the binding is
-#      on disk beside the socket (vesperd.nics/nic-IFINDEX), and the next
+#      on disk beside the socket (vesperd.nics/nic-IFINDEX; GRO on:
+#      rx-gro=1), and the next
 #      vesperd gives it back before it replays its configuration: with the
 #      same configuration the NIC is bound again and a later switch del
 #      gives back the state before the FIRST binding; with a configuration
 #      without the NIC it is given back at start-up, its IPv6 address
-#      set by hand too.  The record is gone
+#      set by hand and its GRO too.  The record is gone
 #      once the NIC is given back, and a second vesperd on the same socket
 #      is refused (it would take the first one's records for leftovers).
 . "$(dirname "$0")/lib.sh"
 
 PHYS=vt$VT_ID-phys
 
-# nic NAME: veth vt$VT_ID-NAME, down, IPv6 on; its peer up in $PHYS.
+# nic NAME: veth vt$VT_ID-NAME, down, IPv6 on, GRO on; its peer up in $PHYS.
 nic() {
     local ifc=vt$VT_ID-$1
     must ip link add "$ifc" type veth peer name "${ifc}p" netns "$PHYS"
@@ -42,18 +48,22 @@ nic() {
     if [ -e "/proc/sys/net/ipv6/conf/$ifc/disable_ipv6" ]; then
         must sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=0"
     fi
+    must ethtool -K "$ifc" gro on
 }
 
-# nic_state NAME: "up|down promisc|nopromisc promiscuity=N disable_ipv6=V"
-# (V "none" on a host without IPv6).
+# nic_state NAME: "up|down promisc|nopromisc promiscuity=N disable_ipv6=V
+# gro=on|off" (V "none" on a host without IPv6; gro: ethtool -k's
+# generic-receive-offload).
 nic_state() {
-    local ifc=vt$VT_ID-$1 j v
+    local ifc=vt$VT_ID-$1 j v g
     j=$(ip -j -d link show dev "$ifc" 2>/dev/null) || { echo absent; return; }
     v=$(cat "/proc/sys/net/ipv6/conf/$ifc/disable_ipv6" 2>/dev/null || echo none)
-    jq -r --arg v "$v" '.[0] |
+    g=$(ethtool -k "$ifc" 2>/dev/null |
+        sed -n 's/^generic-receive-offload: \([a-z]*\).*/\1/p')
+    jq -r --arg v "$v" --arg g "${g:-unknown}" '.[0] |
         (if any(.flags[]; . == "UP") then "up" else "down" end) + " " +
         (if any(.flags[]; . == "PROMISC") then "promisc" else "nopromisc" end) +
-        " promiscuity=\(.promiscuity) disable_ipv6=\($v)"' <<<"$j"
+        " promiscuity=\(.promiscuity) disable_ipv6=\($v) gro=\($g)"' <<<"$j"
 }
 
 # ipv6_off: what disable_ipv6 reads while vesperd holds a NIC.
@@ -66,12 +76,12 @@ v6_of() {
         jq -r '[.[0].addr_info[]? | "\(.local)/\(.prefixlen)"] | sort | join(" ")'
 }
 
-# assert_bound NAME WHAT: up, promiscuous, IPv6 off.
+# assert_bound NAME WHAT: up, promiscuous, IPv6 off, GRO off.
 assert_bound() {
     local s
     s=$(nic_state "$1")
-    [[ "$s" =~ ^up\ promisc\ promiscuity=[1-9][0-9]*\ disable_ipv6=$ipv6_off$ ]] ||
-        fail "$2: vt$VT_ID-$1 is '$s', expected up, promiscuous, disable_ipv6=$ipv6_off"
+    [[ "$s" =~ ^up\ promisc\ promiscuity=[1-9][0-9]*\ disable_ipv6=$ipv6_off\ gro=off$ ]] ||
+        fail "$2: vt$VT_ID-$1 is '$s', expected up, promiscuous, disable_ipv6=$ipv6_off, gro=off"
     ok "$2: vt$VT_ID-$1 $s"
 }
 
@@ -92,8 +102,8 @@ start_vesperd
 
 # ---- (a) a NIC down, not promiscuous, IPv6 on ------------------------------
 before=$(nic_state a)
-[[ "$before" == "down nopromisc promiscuity=0 "* ]] ||
-    fail "vt$VT_ID-a is not down and non-promiscuous to begin with: $before"
+[[ "$before" == "down nopromisc promiscuity=0 "*" gro=on" ]] ||
+    fail "vt$VT_ID-a is not down, non-promiscuous, GRO on to begin with: $before"
 # an IPv6 address set by hand, which disable_ipv6 drops while bound
 v6_before=""
 if [ "$ipv6_off" = 1 ]; then
@@ -116,30 +126,31 @@ assert_bound a "dpdk port p1 (net_af_packet)"
 ctl_ok port del p1
 assert_eq "$(nic_state a)" "$before" "port del: vt$VT_ID-a as before"
 
-# ---- (b) a NIC already up and promiscuous (IPv6 off); one up only ----------
+# ---- (b) a NIC already up and promiscuous (IPv6 off, GRO off); one up only -
 must ip link set "vt$VT_ID-b" up promisc on
 [ "$ipv6_off" = none ] || must sysctl -qw "net.ipv6.conf.vt$VT_ID-b.disable_ipv6=1"
+must ethtool -K "vt$VT_ID-b" gro off
 before_b=$(nic_state b)
-[[ "$before_b" == "up promisc promiscuity=1 "* ]] ||
-    fail "vt$VT_ID-b is not up and promiscuous to begin with: $before_b"
+[[ "$before_b" == "up promisc promiscuity=1 "*" gro=off" ]] ||
+    fail "vt$VT_ID-b is not up, promiscuous, GRO off to begin with: $before_b"
 must ip link set "vt$VT_ID-c" up
 before_c=$(nic_state c)
-[[ "$before_c" == "up nopromisc promiscuity=0 "* ]] ||
-    fail "vt$VT_ID-c is not up and non-promiscuous to begin with: $before_c"
+[[ "$before_c" == "up nopromisc promiscuity=0 "*" gro=on" ]] ||
+    fail "vt$VT_ID-c is not up, non-promiscuous, GRO on to begin with: $before_c"
 ctl_ok switch add extb --type external --uplink "vt$VT_ID-b"
 ctl_ok switch add extc --type external --uplink "vt$VT_ID-c"
 assert_bound b "uplink of extb"
 assert_bound c "uplink of extc"
 ctl_ok switch del extb
 ctl_ok switch del extc
-assert_eq "$(nic_state b)" "$before_b" "switch del: vt$VT_ID-b still up and promiscuous"
-assert_eq "$(nic_state c)" "$before_c" "switch del: vt$VT_ID-c up, not promiscuous again"
+assert_eq "$(nic_state b)" "$before_b" "switch del: vt$VT_ID-b still up and promiscuous, GRO off"
+assert_eq "$(nic_state c)" "$before_c" "switch del: vt$VT_ID-c up, not promiscuous, GRO on again"
 
 # ---- (c) failed binds ------------------------------------------------------
 before_d=$(nic_state d)
 before_e=$(nic_state e)
-[[ "$before_d" == "down nopromisc promiscuity=0 "* ]] ||
-    fail "vt$VT_ID-d is not down and non-promiscuous to begin with: $before_d"
+[[ "$before_d" == "down nopromisc promiscuity=0 "*" gro=on" ]] ||
+    fail "vt$VT_ID-d is not down, non-promiscuous, GRO on to begin with: $before_d"
 # the af_packet PMD refuses qpairs=0 when the device is probed, after
 # vesperd set the NIC up and promiscuous
 refused "a dpdk port with a refused af_packet device" port add bad --switch lab \
@@ -179,6 +190,9 @@ assert_bound a "uplink of ext after the restart"
 assert_eq "$(entries)" 1 "vt$VT_ID-a recorded while held"
 grep -q "^ifname=vt$VT_ID-a$" "$NICDIR/nic-$(cat /sys/class/net/vt$VT_ID-a/ifindex)" ||
     fail "the record is not vt$VT_ID-a's: $(cat "$NICDIR"/nic-* 2>&1)"
+grep -qx "rx-gro=1" "$NICDIR/nic-$(cat /sys/class/net/vt$VT_ID-a/ifindex)" ||
+    fail "the record does not say GRO was on: $(cat "$NICDIR"/nic-* 2>&1)"
+ok "the record says GRO was on"
 kill9_vesperd
 assert_bound a "SIGKILL: nothing given back by the dead process"
 # (e1) the same configuration: given back, then bound again, so that the

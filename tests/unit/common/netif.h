@@ -2,21 +2,27 @@
 /*
  * netif.h — kernel interfaces for unit tests that run as root in their own
  * network namespace: veth pairs made and links deleted with libnl, flags
- * read and changed (SIOCGIFFLAGS / SIOCSIFFLAGS).  A failed call fails the
- * test.  Static functions: include once per test program.
+ * read and changed (SIOCGIFFLAGS / SIOCSIFFLAGS), GRO read and switched
+ * (the legacy ETHTOOL_GGRO / ETHTOOL_SGRO: not the feature bits vswitch's
+ * hostif.c uses).  A failed call fails the test.  Static functions:
+ * include once per test program.
  *
  *     netif_veth_add("veth0", "veth0p");        both ends down
  *     ifflags_change("veth0", IFF_UP, 0);       up
  *     ifflags_change("veth0", 0, IFF_UP);       down
  *     assert_true(ifflags_get("veth0") & IFF_PROMISC);
+ *     netif_gro_set("veth0", true);             ethtool -K veth0 gro on
+ *     assert_true(netif_gro_get("veth0"));
  *     netif_link_del("veth0");                  the pair goes
  */
 #ifndef TESTS_NETIF_H
 #define TESTS_NETIF_H
 
+#include <errno.h>
 #include <net/if.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +32,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
@@ -93,6 +101,39 @@ static inline void ifflags_change(const char *name, short set, short clear)
     ifr.ifr_flags = (short)((ifr.ifr_flags | set) & ~clear);
     assert_int_equal(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
     close(fd);
+}
+
+/* ETHTOOL_GGRO (set) or ETHTOOL_SGRO of `name`: edata.data after it. */
+static inline bool netif__gro(const char *name, uint32_t cmd, bool on)
+{
+    struct ethtool_value ev = { .cmd = cmd, .data = on ? 1u : 0u };
+    struct ifreq ifr;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    assert_true(fd >= 0);
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    ifr.ifr_data = (void *)&ev;
+    if (ioctl(fd, SIOCETHTOOL, &ifr) != 0)
+        fail_msg("%s of %s: %s", cmd == ETHTOOL_SGRO ? "ETHTOOL_SGRO"
+                                                      : "ETHTOOL_GGRO",
+                 name, strerror(errno));
+    close(fd);
+    return ev.data != 0;
+}
+
+/* Whether GRO (generic-receive-offload) is on on `name`. */
+static inline bool netif_gro_get(const char *name)
+{
+    return netif__gro(name, ETHTOOL_GGRO, false);
+}
+
+/* ethtool -K name gro on|off, checked. */
+static inline void netif_gro_set(const char *name, bool on)
+{
+    (void)netif__gro(name, ETHTOOL_SGRO, on);
+    if (netif_gro_get(name) != on)
+        fail_msg("GRO of %s did not go %s", name, on ? "on" : "off");
 }
 
 #endif

@@ -15,9 +15,16 @@
  *    writes;
  *  * IPv6 addresses set by hand (permanent, global) are recorded, dropped
  *    by the binding (disable_ipv6) and added back by a port's close and by
- *    recover; link-local and addresses with a lifetime are not recorded.
+ *    recover; link-local and addresses with a lifetime are not recorded;
+ *  * receive offloads that merge frames: GRO on before is recorded
+ *    (rx-gro=1 in the record), turned off by the binding
+ *    (vsw__hostif_offloads_off) and turned on again by a port's close and
+ *    by recover; GRO off before stays off; a record written before the
+ *    offloads were recorded (no rx-gro line) is still given back and
+ *    leaves GRO alone; offload lines that are not what add writes refuse
+ *    the record.
  * How: in a network namespace of its own (unshare; root), on a veth made
- * with ip(8), read back with ip -j.  No DPDK.
+ * with ip(8), read back with ip -j and ethtool -k.  No DPDK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -324,6 +331,130 @@ static void test_v6_addresses_back(void **state)
     assert_int_equal(sh("ip -6 addr flush dev vtj0"), 0);
 }
 
+/* vtj0's generic-receive-offload as ethtool -k shows it: "on", "off" */
+static void gro_state(char *buf, size_t size)
+{
+    FILE *p = popen("ethtool -k vtj0 | sed -n 's/^generic-receive-offload: "
+                    "\\([a-z]*\\).*/\\1/p'", "r");
+    assert_non_null(p);
+    if (!fgets(buf, (int)size, p))
+        buf[0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    pclose(p);
+}
+
+static void gro_expect(const char *want, const char *when)
+{
+    char s[16];
+
+    gro_state(s, sizeof(s));
+    if (strcmp(s, want) != 0)
+        fail_msg("vtj0 %s: generic-receive-offload '%s', expected '%s'",
+                 when, s, want);
+}
+
+/* GRO on before a binding comes back, from a port's close and from the
+ * journal after a crash; only what the binding turned off comes back. */
+static void test_offloads_back(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char cmd[PATH_MAX + 96], s[64];
+    int lock;
+    (void)state;
+
+    assert_int_equal(sh("ethtool -K vtj0 gro on"), 0);
+    gro_expect("on", "made");
+    assert_int_equal(vsw__hostif_offloads_get("vtj0"), (int)VSW_HOSTIF_GRO);
+
+    /* bound, then closed */
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(st.offloads, VSW_HOSTIF_GRO); /* LRO, HW GRO fixed off */
+    vsw__hostif_offloads_off("vtj0");
+    gro_expect("off", "bound");
+    assert_int_equal(vsw__hostif_offloads_get("vtj0"), 0);
+    vsw__hostif_restore(&st);
+    gro_expect("on", "given back");
+
+    /* bound, then the process dies: the journal gives it back */
+    lock = record_vtj0(&st);
+    snprintf(cmd, sizeof(cmd), "test \"$(grep -cx -e rx-gro=1 -e rx-lro=0 "
+             "-e rx-gro-hw=0 '%s/nic-%d')\" = 3", dir, st.ifindex);
+    assert_int_equal(sh(cmd), 0);
+    vsw__hostif_offloads_off("vtj0");
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    gro_expect("off", "bound");
+    lock = next_process_recovers(lock);
+    gro_expect("on", "recovered");
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    assert_int_equal(entries(), 0);
+
+    /* off before: the binding changes nothing, nothing comes back */
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(st.offloads, 0);
+    vsw__hostif_offloads_off("vtj0");
+    assert_int_equal(sh("ethtool -K vtj0 gro on"), 0); /* someone else */
+    vsw__hostif_restore(&st);
+    gro_expect("on", "turned on by someone else while bound");
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+    close(lock);
+}
+
+/* A record from before the offloads were recorded (no offload lines) is
+ * given back all the same and turns no offload on; offload lines that are
+ * not what add writes refuse the record. */
+static void test_offloads_old_and_bad_records(void **state)
+{
+    static const char *const bad[] = {
+        "rx-gro=2\n",
+        "rx-gro=1\nrx-gro=1\n",
+        "rx-gro=1 \n",
+        "rx-gro-hw=\n",
+    };
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char text[256], name[32], s[64];
+    int lock;
+    (void)state;
+
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+
+    /* old */
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n", st.ifindex,
+             st.disable_ipv6);
+    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
+    put_file(name, text);
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    gro_expect("off", "given back from an old record");
+    assert_int_equal(entries(), 0);
+
+    /* bad offload lines */
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+                 "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
+                 st.ifindex, st.disable_ipv6, bad[i]);
+        snprintf(name, sizeof(name), "nic-%u", 30 + i);
+        put_file(name, text);
+    }
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "up promisc"); /* untouched */
+    gro_expect("off", "after refused records");
+    assert_int_equal(entries(), 0);
+    assert_int_equal(sh("ip link set vtj0 down promisc off"), 0);
+    close(lock);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -365,6 +496,8 @@ int main(void)
         cmocka_unit_test(test_lookup_failure_keeps_record),
         cmocka_unit_test(test_leftovers_left_alone),
         cmocka_unit_test(test_v6_addresses_back),
+        cmocka_unit_test(test_offloads_back),
+        cmocka_unit_test(test_offloads_old_and_bad_records),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
