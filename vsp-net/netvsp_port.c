@@ -437,6 +437,18 @@ static bool np_link(void *priv)
     return atomic_load(&np->link);
 }
 
+/* The negotiated MTU (the host's before a guest negotiated one). */
+static uint32_t np_mtu(void *priv)
+{
+    struct netvsp_port *np = priv;
+    uint32_t mtu;
+
+    np_lock(np);
+    mtu = np->vsp ? vspn_vsp_mtu(np->vsp) : np->mtu;
+    np_unlock(np);
+    return mtu;
+}
+
 static void np_close(void *priv)
 {
     struct netvsp_port *np = priv;
@@ -454,6 +466,7 @@ static const struct vsw_port_plugin synthetic_class = {
     .rx_burst = np_rx,
     .tx_burst = np_tx,
     .link_get = np_link,
+    .mtu_get = np_mtu,
     .close = np_close,
 };
 

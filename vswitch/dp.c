@@ -10,7 +10,9 @@
  *           buckets;
  *   pass 2  learn the source, look up the destination, then send to one
  *           port (tagging per the output port's mode) or flood copies to the
- *           VLAN's other members.
+ *           VLAN's other members; a frame longer than an output port's MTU
+ *           is dropped on that port (`oversize`), before it is tagged,
+ *           copied or queued.
  *
  * Output is batched per output port in this lcore's tx buffers.  A buffer
  * holding a whole burst is flushed right after the burst that filled it
@@ -155,10 +157,25 @@ static inline bool egress_tag(struct vsw_lcore *lc, uint16_t out_id,
     return true;
 }
 
+/* Whether m is longer than `out` can send (its MTU + 14, + 4 if m leaves
+ * it tagged).  The limit is checked on the frame as it arrived, before
+ * egress_tag: a tag that egress_tag pushes or pops changes the frame's
+ * length and its limit alike (vsw_dp_port.max_len), so one compare
+ * decides it whatever `act` is, and a frame dropped here was not
+ * touched. */
+static inline bool oversize(const struct vsw_dp_port *out,
+                            const struct rte_mbuf *m,
+                            const struct vsw_pkt_meta *pm)
+{
+    return m->pkt_len > out->max_len[pm->tagged];
+}
+
+/* `check_len`: false for a flood's copies, which flood() checked before it
+ * made them. */
 static inline __attribute__((always_inline)) void
 send_one(struct vsw_lcore *lc, struct vsw_snapshot *s,
-                            struct vsw_dp_port *out, struct rte_mbuf *m,
-                            const struct vsw_pkt_meta *pm)
+         struct vsw_dp_port *out, struct rte_mbuf *m,
+         const struct vsw_pkt_meta *pm, bool check_len)
 {
     enum vlan_egress act = vlan_port_egress(&out->vlan, pm->vid);
 
@@ -171,10 +188,17 @@ send_one(struct vsw_lcore *lc, struct vsw_snapshot *s,
         drop_pkt(lc, out->id, VSW_DROP_LINK_DOWN, m);
         return;
     }
+    if (check_len && unlikely(oversize(out, m, pm))) {
+        drop_pkt(lc, out->id, VSW_DROP_OVERSIZE, m);
+        return;
+    }
     if (egress_tag(lc, out->id, act, m, pm->tagged, pm->vid))
         enqueue_tx(lc, s, out->id, m);
 }
 
+/* A frame too long for a member is counted `oversize` on that member and
+ * no copy is made for it; if it fits no member, nothing else is counted
+ * (each member that would have sent it counted it). */
 static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
                   struct vsw_dp_port *in, struct rte_mbuf *m,
                   const struct vsw_pkt_meta *pm)
@@ -182,7 +206,7 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
     const struct vsw_dp_switch *dsw = in->sw;
     uint16_t targets[VSW_MAX_PORTS];
     uint16_t nt = 0;
-    bool member_down = false;
+    bool member_down = false, too_long = false;
 
     for (uint16_t i = 0; i < dsw->n_ports; i++) {
         uint16_t id = dsw->ports[i];
@@ -196,9 +220,18 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
             member_down = true;
             continue;
         }
+        if (unlikely(oversize(o, m, pm))) {
+            count_drop(lc, id, VSW_DROP_OVERSIZE);
+            too_long = true;
+            continue;
+        }
         targets[nt++] = id;
     }
     if (nt == 0) {
+        if (too_long) {
+            rte_pktmbuf_free(m);
+            return;
+        }
         /* on the ingress port: no single output port is to blame */
         drop_pkt(lc, in->id,
                  member_down ? VSW_DROP_LINK_DOWN : VSW_DROP_NO_MEMBER, m);
@@ -210,9 +243,9 @@ static void flood(struct vsw_lcore *lc, struct vsw_snapshot *s,
             count_drop(lc, targets[i], VSW_DROP_NO_MBUF);
             continue;
         }
-        send_one(lc, s, s->ports[targets[i]], c, pm);
+        send_one(lc, s, s->ports[targets[i]], c, pm, false);
     }
-    send_one(lc, s, s->ports[targets[nt - 1]], m, pm);
+    send_one(lc, s, s->ports[targets[nt - 1]], m, pm, false);
 }
 
 /* Pass 2 over the frames pass 1 admitted: learn, look up, forward.  Always
@@ -249,7 +282,7 @@ forward_frames(struct vsw_lcore *lc, struct vsw_snapshot *s,
         } else if (unlikely(out == in->id)) {
             drop_pkt(lc, in->id, VSW_DROP_SAME_PORT, m);
         } else {
-            send_one(lc, s, s->ports[out], m, pm);
+            send_one(lc, s, s->ports[out], m, pm, true);
         }
     }
 }

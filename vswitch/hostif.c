@@ -881,16 +881,10 @@ static int addr_prepare(const char *text, int ifindex, struct rtnl_addr **out,
     return 0;
 }
 
-/* A prepared address and MTU change (vsw__hostif_addrs_prepare). */
-struct vsw_host_addrs {
-    struct nl_sock *sk;
-    struct rtnl_link *link, *change;
-    struct rtnl_addr **objs;       /* [n] */
-    struct nl_cache *cache;        /* the addresses before */
-    uint32_t n, mtu;
-    int ifindex;
-    char ifname[IF_NAMESIZE];
-};
+/* A prepared address and MTU change (vsw__hostif_addrs_prepare): struct
+ * vsw_host_addrs, vsw_private.h. */
+_Static_assert(sizeof(((struct vsw_host_addrs *)0)->ifname) == IF_NAMESIZE,
+               "an interface name fits");
 
 void vsw__hostif_addrs_free(struct vsw_host_addrs *t)
 {
@@ -962,11 +956,12 @@ out_free:
 }
 
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
-                            struct vsa_errmsg *em)
+                            uint32_t *mtu_set, struct vsa_errmsg *em)
 {
     char buf[INET6_ADDRSTRLEN + 8];
     int rc;
 
+    *mtu_set = 0;
     rc = NL_REQUEST(inject, "rtnl_link_change",
                     rtnl_link_change(t->sk, t->link, t->change, 0));
     if (rc < 0) {
@@ -974,6 +969,7 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             "'%s': %s", t->mtu, t->ifname, nl_geterror(rc));
         goto out;
     }
+    *mtu_set = t->mtu;
     rc = flush_addrs(t->sk, t->cache, t->ifindex, inject);
     if (rc < 0) {
         rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot remove the "
@@ -1004,9 +1000,10 @@ int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em)
 {
     struct vsw_host_addrs *t;
+    uint32_t mtu_set;
     int rc = vsw__hostif_addrs_prepare(ifname, addrs, n, mtu, &t, em);
 
     if (rc < 0)
         return rc;
-    return vsw__hostif_addrs_apply(t, true, em);
+    return vsw__hostif_addrs_apply(t, true, &mtu_set, em);
 }

@@ -12,7 +12,7 @@
  * tx_burst on whichever lcore forwarded the frames, so on several at once
  * when there are several lcores (lcore_idx is the caller's index, 0..n-1:
  * one tx queue per lcore, or a lock).  Neither may block, allocate outside
- * the given pool, or log; link_get and close run on the control
+ * the given pool, or log; link_get, mtu_get and close run on the control
  * thread.  close is called only after no published configuration names the
  * port and an RCU grace period has passed, so no lcore is inside rx/tx.
  * This is the one vswitch header besides the datapath's own that includes
@@ -37,6 +37,13 @@ struct vsw_port_plugin {
     uint16_t (*tx_burst)(void *priv, uint16_t lcore_idx,
                          struct rte_mbuf **pkts, uint16_t n);
     bool (*link_get)(void *priv);
+    /* The largest L3 payload the port's device takes toward its guest
+     * (the negotiated MTU of a synthetic NIC), or NULL: VSW_PORT_MTU_DEFAULT.
+     * Asked at open and once a second (vsw_tick): a change is published
+     * with the next snapshot, and frames longer than the MTU the switch
+     * last published are dropped by the switch (`oversize`), not by the
+     * device.  Capped at VSW_PORT_MTU_MAX. */
+    uint32_t (*mtu_get)(void *priv);
     void (*close)(void *priv);
 };
 

@@ -175,7 +175,7 @@ int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
     struct rte_eth_conf conf;
     struct rte_eth_dev_info info;
     struct rte_ether_addr mac;
-    uint16_t port_id, nq;
+    uint16_t port_id, nq, mtu;
     int rc, sock;
 
     devargs_name(devargs, p->devname, sizeof(p->devname));
@@ -211,6 +211,12 @@ int vsw__ethdev_open(struct vsw *sw, struct vsw_port *p, const char *devargs,
                      rte_eth_dev_configure(port_id, 1, nq, &conf));
     if (rc < 0)
         goto out_remove;
+    /* the zeroed conf gives every device the default MTU, 1500: frames
+     * longer than that it may refuse or cut (vsw_port_mtu) */
+    if (rte_eth_dev_get_mtu(port_id, &mtu) == 0 && mtu)
+        p->mtu_dev = mtu;
+    else
+        p->mtu_dev = VSW_PORT_MTU_DEFAULT;
     sock = rte_eth_dev_socket_id(port_id);
     if (sock < 0)
         sock = (int)rte_socket_id();

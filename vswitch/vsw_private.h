@@ -130,6 +130,16 @@ struct vsw_port {
     struct vsw_hostif_state nic_prior; /* kernel_bound: the NIC before it
                                           was bound, put back on close */
     uint64_t open_drained;         /* frames drain_rx discarded at open */
+    /* The MTU (vsw_port_mtu): `mtu` is the smallest of the others that are
+     * known (0: not known or none) and VSW_PORT_MTU_MAX (vsw__port_mtu);
+     * the snapshots carry it as vsw_dp_port.max_len, so a change of it
+     * reaches the lcores with the next published snapshot
+     * (vswitch.c: mtu_update, mtu_republish). */
+    uint32_t mtu;
+    uint32_t mtu_dev;              /* the ethdev's (rte_eth_dev_get_mtu) or
+                                      a class's (vsw_port_plugin.mtu_get) */
+    uint32_t mtu_kernel;           /* kernel_bound: its kernel NIC's */
+    uint32_t mtu_conf;             /* a host vNIC's configured MTU */
     struct vsa_ratelimit link_rl;  /* its link up/down log lines: a
                                       flapping NIC must not flood the log */
     struct vsw_port_stats base;    /* counters at open / last clear */
@@ -140,6 +150,13 @@ struct vsw_dp_port {
     struct vsw_port *port;
     struct vsw_dp_switch *sw;
     uint16_t id;
+    /* The longest frame the port sends, as the frame arrived: [0] for one
+     * that arrived untagged (MTU + 14), [1] tagged (MTU + 18).  Whatever
+     * the port's egress tagging does to it, a frame fits the port's MTU
+     * exactly when its length on arrival fits this: a tag pushed or
+     * popped changes both its length and the limit by 4 bytes (dp.c
+     * send_one). */
+    uint16_t max_len[2];
     struct vlan_port vlan;
 };
 
@@ -155,6 +172,7 @@ struct vsw_snapshot {
     uint16_t n_rx[VSW_MAX_LCORES];
     uint16_t rx[VSW_MAX_LCORES][VSW_MAX_PORTS]; /* port ids polled per lcore */
     /* owned memory */
+    uint32_t n_ports;              /* port_mem[0..n_ports) */
     struct vsw_dp_port *port_mem;
     struct vsw_dp_switch *switch_mem;
     uint32_t n_switches;
@@ -254,6 +272,9 @@ struct vsw {
     int next_capture_id;
     int capture_ts_offset;         /* mbuf dynfield: capture timestamp (ns) */
 
+    bool mtu_stale;                /* a port's MTU changed and could not be
+                                      published (out of memory): vsw_tick
+                                      tries again */
     char nic_journal[256];         /* vsw_params.nic_journal_dir, or "" */
     int nic_journal_lock;          /* its lock file, or -1 */
     uint64_t ticks;                /* vsw_tick() calls */
@@ -347,14 +368,46 @@ int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
 /* The same in two steps: prepare allocates everything (and changes
  * nothing), apply sends the requests (injection points only if `inject`)
- * and frees the change; free drops a prepared change. */
+ * and frees the change; free drops a prepared change.  A prepared change
+ * names its port (NULL: none; vswitch.c sets it), whose MTU apply's
+ * caller updates. */
+struct nl_sock;
+struct nl_cache;
+struct rtnl_link;
+struct rtnl_addr;
+struct vsw_host_addrs {
+    struct vsw_port *port;
+    struct nl_sock *sk;
+    struct rtnl_link *link, *change;
+    struct rtnl_addr **objs;       /* [n] */
+    struct nl_cache *cache;        /* the addresses before */
+    uint32_t n, mtu;
+    int ifindex;
+    char ifname[16];               /* IF_NAMESIZE */
+};
 int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
                               uint32_t n, uint32_t mtu,
                               struct vsw_host_addrs **out,
                               struct vsa_errmsg *em);
+/* *mtu_set: the MTU it set on the interface, 0 if none (none asked, or
+ * the kernel refused it). */
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
-                            struct vsa_errmsg *em);
+                            uint32_t *mtu_set, struct vsa_errmsg *em);
 void vsw__hostif_addrs_free(struct vsw_host_addrs *t);
+
+/* The MTU of p from what is known of it (struct vsw_port: mtu). */
+static inline uint32_t vsw__port_mtu(const struct vsw_port *p)
+{
+    uint32_t mtu = VSW_PORT_MTU_MAX;
+
+    if (p->mtu_dev && p->mtu_dev < mtu)
+        mtu = p->mtu_dev;
+    if (p->mtu_kernel && p->mtu_kernel < mtu)
+        mtu = p->mtu_kernel;
+    if (p->mtu_conf && p->mtu_conf < mtu)
+        mtu = p->mtu_conf;
+    return mtu;
+}
 
 static inline uint32_t vsw__now_s(const struct vsw *sw)
 {

@@ -25,6 +25,7 @@
 #include "common/vsa_log.h"
 #include "common/vsa_vdev.h"
 #include "vswitch/fdb_dp.h"
+#include "vswitch/parse.h"
 #include "vswitch/port_class.h"
 #include "vswitch/vsw_alloc.h"
 #include "vswitch/vsw_private.h"
@@ -79,8 +80,16 @@ static struct vsw_snapshot *snapshot_alloc(uint32_t n_ports,
         snapshot_free(s);
         return NULL;
     }
+    s->n_ports = n_ports;
     s->n_switches = n_switches;
     return s;
+}
+
+/* The frame lengths a port of MTU mtu sends (vsw_dp_port.max_len). */
+static void dp_set_mtu(struct vsw_dp_port *dp, uint32_t mtu)
+{
+    dp->max_len[0] = (uint16_t)(mtu + VSW_ETH_HLEN);
+    dp->max_len[1] = (uint16_t)(mtu + VSW_ETH_HLEN + VSW_VLAN_HLEN);
 }
 
 /* Swaps in `next`, waits for every lcore to pass a quiescent point, frees
@@ -92,6 +101,63 @@ static void publish(struct vsw *sw, struct vsw_snapshot *next)
 
     vsw__rcu_synchronize(sw->qsbr);
     snapshot_free(old);
+}
+
+/* Out of memory for an MTU change's snapshot: repeats every tick. */
+static struct vsa_ratelimit mtu_rl = VSA_RATELIMIT_INIT(5, 60);
+
+/* Publishes a copy of the current snapshot in which every port's frame
+ * limits follow its MTU (struct vsw_port: mtu), if one of them differs:
+ * configuration is never changed in place under the lcores.  Out of
+ * memory, the lcores keep the snapshot they have (a port whose MTU went
+ * down then hands its device frames it may drop, as before there was a
+ * limit) and vsw_tick tries again. */
+static void mtu_republish(struct vsw *sw)
+{
+    struct vsw_snapshot *cur = atomic_load(&sw->snap), *s;
+    bool differs = false;
+
+    sw->mtu_stale = false;
+    for (uint32_t i = 0; i < cur->n_ports; i++)
+        if (cur->port_mem[i].max_len[0] !=
+            cur->port_mem[i].port->mtu + VSW_ETH_HLEN)
+            differs = true;
+    if (!differs)
+        return;
+    s = snapshot_alloc(cur->n_ports, cur->n_switches);
+    if (!s) {
+        sw->mtu_stale = true;
+        VSA_LOG_RL(&mtu_rl, WARN, "out of memory publishing a port's new "
+                   "MTU; trying again");
+        return;
+    }
+    memcpy(s->port_mem, cur->port_mem, sizeof(*cur->port_mem) * cur->n_ports);
+    memcpy(s->switch_mem, cur->switch_mem,
+           sizeof(*cur->switch_mem) * cur->n_switches);
+    memcpy(s->n_rx, cur->n_rx, sizeof(s->n_rx));
+    memcpy(s->rx, cur->rx, sizeof(s->rx));
+    for (uint32_t i = 0; i < s->n_ports; i++) {
+        struct vsw_dp_port *dp = &s->port_mem[i];
+
+        dp->sw = &s->switch_mem[cur->port_mem[i].sw - cur->switch_mem];
+        dp_set_mtu(dp, dp->port->mtu);
+        s->ports[dp->id] = dp;
+    }
+    publish(sw, s);
+}
+
+/* What is known of p's MTU changed (struct vsw_port: mtu_*): its MTU
+ * follows, and the lcores get it with a new snapshot if p is published. */
+static void mtu_update(struct vsw *sw, struct vsw_port *p)
+{
+    uint32_t mtu = vsw__port_mtu(p);
+
+    if (mtu == p->mtu)
+        return;
+    VSA_LOG_RL(&p->link_rl, INFO, "port %s: MTU %u (was %u)", p->name, mtu,
+               p->mtu);
+    p->mtu = mtu;
+    mtu_republish(sw);
 }
 
 /* ---- Lifecycle ---------------------------------------------------------- */
@@ -519,6 +585,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         snprintf(devargs, sizeof(devargs), "%s,iface=%s", vdev,
                  spec->ifname);
         snprintf(p->ifname, sizeof(p->ifname), "%s", spec->ifname);
+        p->mtu_conf = spec->mtu; /* 0: the new TAP's, the kernel's 1500 */
         break;
     case VSW_PORT_UPLINK:
         if (spec->devargs && spec->devargs[0]) {
@@ -617,14 +684,17 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             p->kernel_carrier = info.up && info.carrier;
             atomic_store(&p->link_up, p->kernel_carrier &&
                                           atomic_load(&p->link_up));
+            p->mtu_kernel = info.mtu;
         }
         vsw__hostif_isolate(p->ifname);
     }
+    p->mtu = vsw__port_mtu(p);
     p->rx_lcore = pick_rx_lcore(sw);
     sw->ports[id] = p;
     vsw_clear_port_stats(sw, p);
     p->open_drained = drained; /* after the clear: the port's first drops */
-    VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, p->devname);
+    VSA_LOG(INFO, "port %s opened (id %d, %s, MTU %u)", p->name, id,
+            p->devname, p->mtu);
     *out = p;
     return 0;
 
@@ -658,6 +728,15 @@ static void class_close(struct vsw *sw, struct vsw_port *p)
 {
     (void)sw;
     p->pclass->close(p->pclass_priv);
+}
+
+/* A plugged-in class's MTU (vsw_port_plugin.mtu_get). */
+static uint32_t class_mtu(struct vsw_port *p)
+{
+    uint32_t mtu = p->pclass->mtu_get ? p->pclass->mtu_get(p->pclass_priv)
+                                      : 0;
+
+    return mtu ? mtu : VSW_PORT_MTU_DEFAULT;
 }
 
 const struct vsw_port_ops vsw__class_ops = {
@@ -694,10 +773,13 @@ int vsw_port_open_class(struct vsw *sw, const char *name,
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->devname, sizeof(p->devname), "%s", cls->name);
     atomic_store(&p->link_up, cls->link_get(priv));
+    p->mtu_dev = class_mtu(p);
+    p->mtu = vsw__port_mtu(p);
     p->rx_lcore = pick_rx_lcore(sw);
     sw->ports[id] = p;
     vsw_clear_port_stats(sw, p);
-    VSA_LOG(INFO, "port %s opened (id %d, %s)", p->name, id, cls->name);
+    VSA_LOG(INFO, "port %s opened (id %d, %s, MTU %u)", p->name, id,
+            cls->name, p->mtu);
     *out = p;
     return 0;
 }
@@ -726,15 +808,33 @@ void vsw_port_close(struct vsw *sw, struct vsw_port *p)
     vsw__free(p);
 }
 
+/* Sends a prepared address and MTU change; a host vNIC whose MTU it set
+ * has that MTU in the datapath from then on. */
+static int host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
+                            bool inject, struct vsa_errmsg *em)
+{
+    struct vsw_port *p = h->port;
+    uint32_t mtu_set = 0;
+    int rc = vsw__hostif_addrs_apply(h, inject, &mtu_set, em);
+
+    if (p && mtu_set) {
+        p->mtu_conf = mtu_set;
+        mtu_update(sw, p);
+    }
+    return rc;
+}
+
 int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
                             const char *const *addresses, uint32_t n,
                             uint32_t mtu, struct vsa_errmsg *em)
 {
-    (void)sw;
-    if (port->cls != VSW_PORT_INTERNAL)
-        return vsa_errmsg_set(em, -EINVAL, "port %s is not a host vNIC",
-                              port->name);
-    return vsw__hostif_set_addrs(port->ifname, addresses, n, mtu, em);
+    struct vsw_host_addrs *h;
+    int rc = vsw_port_host_addrs_prepare(sw, port, addresses, n, mtu, &h,
+                                         em);
+
+    if (rc < 0)
+        return rc;
+    return host_addrs_apply(sw, h, true, em);
 }
 
 int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
@@ -742,12 +842,17 @@ int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
                                 uint32_t mtu, struct vsw_host_addrs **out,
                                 struct vsa_errmsg *em)
 {
+    int rc;
+
     (void)sw;
     if (port->cls != VSW_PORT_INTERNAL)
         return vsa_errmsg_set(em, -EINVAL, "port %s is not a host vNIC",
                               port->name);
-    return vsw__hostif_addrs_prepare(port->ifname, addresses, n, mtu, out,
-                                     em);
+    rc = vsw__hostif_addrs_prepare(port->ifname, addresses, n, mtu, out,
+                                   em);
+    if (rc == 0)
+        (*out)->port = port;
+    return rc;
 }
 
 /* The requests are not injection points here: the caller cannot fail any
@@ -756,8 +861,7 @@ int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
 int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
                               struct vsa_errmsg *em)
 {
-    (void)sw;
-    return vsw__hostif_addrs_apply(h, false, em);
+    return host_addrs_apply(sw, h, false, em);
 }
 
 void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h)
@@ -767,6 +871,7 @@ void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h)
 }
 
 uint16_t vsw_port_id(const struct vsw_port *port) { return port->id; }
+uint32_t vsw_port_mtu(const struct vsw_port *port) { return port->mtu; }
 const char *vsw_port_name(const struct vsw_port *port) { return port->name; }
 const char *vsw_port_ifname(const struct vsw_port *port)
 {
@@ -1135,6 +1240,21 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
         if (!kept)
             retired[n_retired++] = sw->switches[i].fdb;
     }
+    /* the ports' MTUs as they are now (mtu_update may have changed one
+     * since the prepare), a host vNIC's as configured; this publishes
+     * every change so far */
+    for (uint32_t i = 0; i < cfg->n_ports; i++) {
+        struct vsw_port *p = cfg->ports[i].port;
+
+        if (p->cls == VSW_PORT_INTERNAL && cfg->ports[i].mtu &&
+            cfg->ports[i].mtu != p->mtu_conf) {
+            p->mtu_conf = cfg->ports[i].mtu;
+            p->mtu = vsw__port_mtu(p);
+        }
+    }
+    for (uint32_t i = 0; i < s->n_ports; i++)
+        dp_set_mtu(&s->port_mem[i], s->port_mem[i].port->mtu);
+    sw->mtu_stale = false;
     shrank = vlans_shrank(atomic_load(&sw->snap), s);
     publish(sw, s);
     for (uint32_t i = 0; i < n_retired; i++)
@@ -1209,7 +1329,8 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
  * starts, which looks the NIC up by the name the port was given (an
  * absent one is tried again every few seconds). */
 static void kernel_nic_seen(struct vsw *sw, struct vsw_port *p,
-                            const char *name, bool up, bool gone)
+                            const char *name, uint32_t mtu, bool up,
+                            bool gone)
 {
     if (gone && !p->kernel_gone) {
         VSA_LOG(WARN, "port %s: kernel NIC %s (ifindex %d) is gone; the "
@@ -1230,17 +1351,21 @@ static void kernel_nic_seen(struct vsw *sw, struct vsw_port *p,
     }
     p->kernel_carrier = up && !p->kernel_gone;
     set_link(sw, p, p->kernel_carrier && p->ops->link_get(p));
+    if (!gone && mtu && mtu != p->mtu_kernel) {
+        p->mtu_kernel = mtu;
+        mtu_update(sw, p);
+    }
 }
 
 void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
-                           bool up, bool gone)
+                           uint32_t mtu, bool up, bool gone)
 {
     if (ifindex <= 0)
         return;
     for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
         struct vsw_port *p = sw->ports[i];
         if (p && p->kernel_bound && p->nic_prior.ifindex == ifindex)
-            kernel_nic_seen(sw, p, ifname, up, gone);
+            kernel_nic_seen(sw, p, ifname, mtu, up, gone);
     }
 }
 
@@ -1254,8 +1379,8 @@ static void kernel_nic_poll(struct vsw *sw, struct vsw_port *p)
     int rc = vsw__hostif_lookup_index(p->nic_prior.ifindex, &info, &ignore);
 
     if (rc == 0 || rc == -ENODEV)
-        kernel_nic_seen(sw, p, info.name, rc == 0 && info.up && info.carrier,
-                        rc == -ENODEV);
+        kernel_nic_seen(sw, p, info.name, rc == 0 ? info.mtu : 0,
+                        rc == 0 && info.up && info.carrier, rc == -ENODEV);
 }
 
 /* Link events were lost: every kernel NIC's state may be other than the
@@ -1293,9 +1418,19 @@ void vsw_tick(struct vsw *sw)
         else
             set_link(sw, p, p->ops->link_get(p) &&
                                 (!p->kernel_bound || p->kernel_carrier));
+        if (p->pclass && p->pclass->mtu_get && poll_kernel) {
+            uint32_t mtu = class_mtu(p);
+
+            if (mtu != p->mtu_dev) {
+                p->mtu_dev = mtu;
+                mtu_update(sw, p);
+            }
+        }
         if (!atomic_load(&p->link_up))
             flush_learned(sw, p);
     }
+    if (sw->mtu_stale)
+        mtu_republish(sw);
     /* Aging: each tick sweeps a bounded slice of every switch's table so
      * the control thread never does O(table) work at once. */
     for (uint32_t i = 0; i < sw->n_switches; i++) {

@@ -65,6 +65,23 @@
 #define VSW_MAX_LCORES 16
 #define VSW_NAME_MAX 64
 
+/* The largest MTU a port has (the L3 payload of a frame; the frame itself
+ * is MTU + 14 bytes, + 4 with an 802.1Q tag).  Why 1500: a frame is one
+ * mbuf of RTE_MBUF_DEFAULT_BUF_SIZE (2048 bytes of data room), and every
+ * ethdev is configured with a zeroed rte_eth_conf: no scattered receive,
+ * the default MTU of 1500.  Longer frames are refused, cut or chained by
+ * each device in its own way (net_tap counts them as receive errors and
+ * refuses to send more than its MTU + 22, net_af_packet cuts them to what
+ * its 2048-byte ring slot holds, 1982 bytes, a VM NIC drops a chain over
+ * 2048).  So every port's MTU is capped here, whatever its device, kernel
+ * NIC or configuration says, until the pools and devices are set up for
+ * jumbo frames; the configuration refuses a larger one (tools/ctl
+ * CTL_MTU_MAX). */
+#define VSW_PORT_MTU_MAX 1500u
+/* The MTU of a port whose device says nothing else (a VM NIC's class
+ * without mtu_get, a device whose MTU cannot be read). */
+#define VSW_PORT_MTU_DEFAULT 1500u
+
 struct vsw;
 struct vsw_port;
 
@@ -80,6 +97,7 @@ struct vsw_port;
     XX(TX_FULL, "tx_full", "output queue full")                           \
     XX(LINK_DOWN, "link_down", "output port link down (a flood whose "   \
        "every other VLAN member is down: on the ingress port)")         \
+    XX(OVERSIZE, "oversize", "frame longer than the output port's MTU")  \
     XX(NO_MBUF, "no_mbuf", "no buffer for a flood copy or tag")          \
     XX(OPEN_DRAINED, "open_drained",                                     \
        "received before the port carried traffic, discarded at open")    \
@@ -176,7 +194,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
 void vsw_port_close(struct vsw *sw, struct vsw_port *port);
 
 /* Reconfigures a host vNIC's addresses and MTU (libnl): the MTU, then the
- * old addresses go, then the new ones are added.  Returns 0, -EINVAL (not a
+ * old addresses go, then the new ones are added; the MTU is the port's in
+ * the datapath too (vsw_port_mtu).  Returns 0, -EINVAL (not a
  * host vNIC, bad address), -ENODEV, -ENOMEM, -EIO (the kernel refused a
  * change); allocation failures change nothing, a refused request leaves
  * the changes before it.  Same as the prepare/apply pair below. */
@@ -189,7 +208,8 @@ int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
  * allocation and parses the addresses, and changes nothing (0, -EINVAL,
  * -ENODEV, -ENOMEM); apply only sends the requests and frees the change
  * (0, -EIO, -ENOMEM: libnl could not build a request); abort frees a
- * prepared change (NULL is a no-op). */
+ * prepared change (NULL is a no-op).  The port stays open until then.
+ * An MTU the kernel took becomes the port's (vsw_port_mtu) at once. */
 struct vsw_host_addrs;
 int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
                                 const char *const *addresses, uint32_t n,
@@ -205,6 +225,14 @@ bool vsw_port_link_up(const struct vsw_port *port);
 struct vsa_mac vsw_port_mac(const struct vsw_port *port);
 /* The kernel interface behind the port, "" if none. */
 const char *vsw_port_ifname(const struct vsw_port *port);
+/* The port's MTU as the datapath applies it (published with the
+ * configuration, see vsw_commit): a frame leaving the port longer than
+ * MTU + 14 bytes (+ 4 with an 802.1Q tag) is dropped on it as `oversize`.
+ * The smallest of what its device reports (rte_eth_dev_get_mtu), the MTU
+ * of its kernel NIC (a port bound to one: followed through
+ * vsw_kernel_link_event and the 1 s poll), a host vNIC's configured MTU,
+ * a VM NIC's (vsw_port_plugin.mtu_get), and VSW_PORT_MTU_MAX. */
+uint32_t vsw_port_mtu(const struct vsw_port *port);
 
 /* ---- Configuration ------------------------------------------------------ */
 
@@ -219,6 +247,11 @@ struct vsw_cfg_port {
     uint32_t switch_idx;           /* index into vsw_cfg.switches */
     struct vlan_port_mode vlan;
     uint32_t learn_limit;          /* 0 = none */
+    /* A host vNIC's MTU as the configuration has it (the one its address
+     * change sets on the TAP), published with the configuration so that
+     * no second snapshot is needed when the change is sent; 0: as it is.
+     * Ignored for other classes. */
+    uint32_t mtu;
 };
 
 struct vsw_cfg_static {
@@ -268,14 +301,15 @@ struct vsw_fdb *vsw_switch_fdb(struct vsw *sw, const char *name);
  * a bounded aging sweep per switch, drains captures.  Call every ~100 ms. */
 void vsw_tick(struct vsw *sw);
 /* Called by the netlink monitor on a kernel link event: the interface of
- * `ifindex` (now named `ifname`) is up (admin up with carrier) or not, or
- * `gone` (deleted).  Ports follow the interface they bound by its index, so
+ * `ifindex` (now named `ifname`, with MTU `mtu`; 0: not said) is up (admin
+ * up with carrier) or not, or `gone` (deleted).  A port bound to it whose
+ * MTU this changes is published again with the new one (vsw_port_mtu).  Ports follow the interface they bound by its index, so
  * a renamed NIC is still theirs and a NIC made again under the old name is
  * not: that port stays down until a new port replaces it (an uplink's
  * switch deleted and added again, another port deleted and added again,
  * or vesperd restarted), as the log line says. */
 void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
-                           bool up, bool gone);
+                           uint32_t mtu, bool up, bool gone);
 /* Called by the netlink monitor when link events were lost (its socket's
  * receive buffer overflowed): looks up the NIC of every kernel-bound port
  * now, as vsw_tick's once-a-second poll does, and removes each such

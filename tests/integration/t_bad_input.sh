@@ -5,7 +5,9 @@
 # message naming the problem) and changes nothing: config show and the file
 # on disk are byte-identical afterwards, vesperd still runs, and a second
 # client connected all along keeps getting answers.  A damaged config file
-# and one with an unknown key make vesperd refuse to start, naming the file.
+# and one with an unknown key make vesperd refuse to start, naming the file;
+# a host vNIC MTU over 1500 is refused (RPC, vesperctl, a stored file),
+# naming the field and the range.
 . "$(dirname "$0")/lib.sh"
 
 RPC=$VT_DIR/rpc.py
@@ -129,6 +131,9 @@ expect_rpc "duplicate devargs" port.add \
 expect_rpc "learn limit above fdb_max" port.set '{"name":"vm1","learn_limit":2000}' \
     -32003 'learn_limit|fdb_max'
 expect_rpc "switch.del with ports attached" switch.del '{"name":"sw"}' -32003 'port|vm1'
+# no jumbo frames: the switch forwards an MTU of 1500 at most
+expect_rpc "a host vNIC MTU over 1500" switch.add \
+    '{"name":"j1","type":"internal","mtu":9000}' -32602 'mtu.*9000 is outside 68\.\.1500'
 
 # --- the same through vesperctl: non-zero exit and a message
 out=$(ctl switch add sw --type private 2>&1)
@@ -139,6 +144,11 @@ out=$(ctl port show nosuchport 2>&1)
 rc=$?
 assert_ne "$rc" 0 "vesperctl port show (unknown) exits non-zero"
 assert_match "$out" "nosuchport" "vesperctl names the unknown port"
+out=$(ctl switch add j2 --type internal --mtu 9000 2>&1)
+rc=$?
+assert_ne "$rc" 0 "vesperctl switch add --mtu 9000 exits non-zero"
+assert_contains "$out" "--mtu: 9000 is out of range (68..1500)" \
+    "vesperctl names the option and its range"
 
 # --- all 64 control connections in use: a clear refusal, then room again
 bg "$TMP/fill.out" "$PY" "$RPC" "$VT_SOCK" fill "$TMP/fill.result" \
@@ -209,6 +219,21 @@ assert_ne "$BAD_RC" 0 "vesperd refuses a config with an unknown key"
 assert_ne "$BAD_RC" 124 "vesperd exits (does not run) on an unknown key"
 assert_contains "$BAD_OUT" "$TMP/unknown-key.json" "the refusal names the file"
 assert_contains "$BAD_OUT" "colour" "the refusal names the unknown key"
+
+# a stored host vNIC MTU over 1500 (accepted before there was a limit):
+# refused, naming the port, the field and the range
+jq '.switches += [{"name":"j3","type":"internal"}] |
+    .ports += [{"name":"j3","switch":"j3","class":"internal",
+                "ifname":"vt'"$VT_ID"'j","mtu":9000}]' "$VT_CONFIG" \
+    >"$TMP/jumbo.json" || fail "cannot make the jumbo-MTU file"
+out=$("$VESPERD" --check --config "$TMP/jumbo.json" 2>&1)
+rc=$?
+assert_eq "$rc" 1 "vesperd --check refuses a host vNIC MTU of 9000"
+assert_contains "$out" 'ports[1] ("j3"): mtu: 9000 is outside 68..1500' \
+    "the refusal names the port, the field and the range"
+sed -i 's/"mtu": *9000/"mtu": 1500/' "$TMP/jumbo.json"
+out=$("$VESPERD" --check --config "$TMP/jumbo.json" 2>&1)
+assert_eq "$?:$out" "0:$TMP/jumbo.json: valid" "the same file with MTU 1500 is valid"
 
 # every truncation point before the closing brace is refused (--check does
 # not start DPDK, so a sweep is cheap)

@@ -114,7 +114,11 @@
 #define CTL_AGING_MAX 1000000
 #define CTL_AGING_DEFAULT 300
 #define CTL_MTU_MIN 68
-#define CTL_MTU_MAX 9000
+/* A host vNIC's MTU at most: the switch forwards frames of an MTU of 1500
+ * at most (vswitch.h VSW_PORT_MTU_MAX: its packet buffers hold 2048 bytes
+ * and no device takes jumbo frames), so a larger one would let the host
+ * send frames the switch only drops. */
+#define CTL_MTU_MAX 1500
 #define CTL_MTU_DEFAULT 1500
 
 enum ctl_switch_type {
@@ -152,7 +156,7 @@ struct ctl_port {
     char ifname[CTL_IFNAME_MAX];   /* "" when absent */
     char **addresses;       /* internal: CIDRs as written; NULL if none */
     uint32_t n_addresses;
-    uint32_t mtu;           /* internal: 68..9000; 0 for other classes */
+    uint32_t mtu;           /* internal: 68..1500; 0 for other classes */
     struct vlan_port_mode vlan;
     uint32_t learn_limit;   /* 0 = no per-port limit */
     /* VM NICs only (classes synthetic and legacy; CTL_NO_VM / "" / zero

@@ -35,8 +35,8 @@ static const char *const nic_types[] = {"synthetic", "legacy", NULL};
      .help = what " address, IPv4 or IPv6 with prefix (repeatable)"}
 #define OPT_MTU(what)                                                       \
     {.name = "--mtu", .type = CTL_CLI_T_UINT, .key = "mtu", .min = 68,      \
-     .max = 9000, .metavar = "N",                                           \
-     .help = what " MTU (68..9000, default 1500)"}
+     .max = 1500, .metavar = "N",                                           \
+     .help = what " MTU (68..1500, default 1500)"}
 #define OPT_VLAN_ROWS                                                       \
     {.name = "--access", .type = CTL_CLI_T_VID, .metavar = "VID",           \
      .help = "access port: untagged frames on VLAN VID (1..4094)"},         \

@@ -53,6 +53,9 @@
 
 VSA_LOG_MODULE(vesperd_apply);
 
+_Static_assert(CTL_MTU_MAX <= VSW_PORT_MTU_MAX,
+               "a host vNIC's MTU is one the switch forwards");
+
 static enum vsw_port_class port_class(enum ctl_port_class c)
 {
     switch (c) {
@@ -175,6 +178,9 @@ static int fwd_prepare(struct vd *d, const struct ctl_config *cfg,
         f->cps[np].switch_idx = cfg->ports[i].switch_idx;
         f->cps[np].vlan = cfg->ports[i].vlan;
         f->cps[np].learn_limit = cfg->ports[i].learn_limit;
+        /* a host vNIC's new MTU goes out with the configuration (the TAP
+         * gets it from the address change right after) */
+        f->cps[np].mtu = cfg->ports[i].mtu;
         np++;
     }
     for (uint32_t i = 0; i < cfg->n_fdb_static; i++) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * nlmon.c — follows kernel link events (RTNLGRP_LINK) with libnl so that a
- * carrier loss on a kernel NIC behind a port is seen at once (vsw_tick()
- * polls as a fallback).  Control thread only.
+ * carrier loss on a kernel NIC behind a port, or a change of its MTU, is
+ * seen at once (vsw_tick() polls as a fallback).  Control thread only.
  *
  * Only the messages of family AF_UNSPEC describe the interface itself.
  * RTNLGRP_LINK carries the bridge's too (AF_BRIDGE, the port's ifindex):
@@ -68,8 +68,9 @@ static void link_cb(struct nl_object *obj, void *arg)
     struct rtnl_link *link = (struct rtnl_link *)obj;
     unsigned flags = rtnl_link_get_flags(link);
 
+    /* IFLA_MTU is in every RTM_NEWLINK: a port follows its NIC's MTU */
     vsw_kernel_link_event(m->d->vsw, rtnl_link_get_ifindex(link),
-                          rtnl_link_get_name(link),
+                          rtnl_link_get_name(link), rtnl_link_get_mtu(link),
                           (flags & IFF_UP) && (flags & IFF_LOWER_UP),
                           m->deleted);
 }

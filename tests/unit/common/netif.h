@@ -136,4 +136,15 @@ static inline void netif_gro_set(const char *name, bool on)
         fail_msg("GRO of %s did not go %s", name, on ? "on" : "off");
 }
 
+/* `ip link set name mtu mtu`. */
+static inline void netif_set_mtu(const char *name, int mtu)
+{
+    struct ifreq ifr;
+    int fd = ifflags__req(name, &ifr);
+
+    ifr.ifr_mtu = mtu;
+    assert_int_equal(ioctl(fd, SIOCSIFMTU, &ifr), 0);
+    close(fd);
+}
+
 #endif

@@ -93,7 +93,7 @@ static void test_rich(void **state)
     assert_int_equal(up->vlan.native_vid, 1);
     vlan_set_format(up->vlan.allowed, buf, sizeof(buf));
     assert_string_equal(buf, "1-100,200");
-    assert_int_equal(cfg->ports[2].mtu, 9000);
+    assert_int_equal(cfg->ports[2].mtu, 1400);
     assert_int_equal(cfg->ports[0].n_addresses, 2);
     assert_string_equal(cfg->ports[0].addresses[1], "fd00::1/64");
     p2 = &cfg->ports[ctl_port_find(cfg, "p2")];
@@ -228,7 +228,8 @@ static void test_boundaries_ok(void **state)
         " {'name':'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa','type':'private',"
         "  'fdb_max':16,'aging_s':10},"
         " {'name':'b','type':'private','fdb_max':1048576,'aging_s':1000000},"
-        " {'name':'i','type':'internal'}],"
+        " {'name':'i','type':'internal'},"
+        " {'name':'j','type':'internal'}],"
         "'ports':["
         " {'name':'x','switch':'b','class':'dpdk','devargs':'0000:03:00.0',"
         "  'learn_limit':1048576,"
@@ -239,7 +240,9 @@ static void test_boundaries_ok(void **state)
         "  'vlan':{'mode':'access','vid':4094}},"
         " {'name':'h','switch':'i','class':'internal',"
         "  'ifname':'abcdefghijklmno','mtu':68,"
-        "  'addresses':['0.0.0.0/0','10.0.0.1/32','::/0','::1/128']}],"
+        "  'addresses':['0.0.0.0/0','10.0.0.1/32','::/0','::1/128']},"
+        " {'name':'k','switch':'j','class':'internal',"
+        "  'ifname':'k','mtu':1500}],"
         "'fdb_static':["
         " {'switch':'b','vlan':4094,'mac':'FE:FF:FF:FF:FF:FF','port':'x'},"
         " {'switch':'b','vlan':1,'mac':'02-00-00-00-00-01','port':'x'}]}");
@@ -248,6 +251,7 @@ static void test_boundaries_ok(void **state)
     assert_true(cfg->ports[0].vlan.native_tagged);
     assert_int_equal(cfg->ports[2].mtu, 68);
     assert_int_equal(cfg->ports[2].n_addresses, 4);
+    assert_int_equal(cfg->ports[3].mtu, 1500);
     ctl_config_free(cfg);
 }
 
@@ -452,8 +456,10 @@ static const struct bad_case bad_cases[] = {
     { DOC(SW_DEF, "{'name':'h','switch':'default','class':'internal',"
                   "'ifname':'..'}", ""),
       "ifname: \"..\" is not a valid interface name" },
-    { HOST_DOC("'mtu':67"), "ports[0] (\"vesper0\"): mtu: 67 is outside 68..9000" },
-    { HOST_DOC("'mtu':9001"), "mtu: 9001 is outside 68..9000" },
+    { HOST_DOC("'mtu':67"), "ports[0] (\"vesper0\"): mtu: 67 is outside 68..1500" },
+    /* no jumbo frames: the switch forwards an MTU of 1500 at most */
+    { HOST_DOC("'mtu':1501"), "ports[0] (\"vesper0\"): mtu: 1501 is outside 68..1500" },
+    { HOST_DOC("'mtu':9000"), "ports[0] (\"vesper0\"): mtu: 9000 is outside 68..1500" },
     { HOST_DOC("'addresses':'10.0.0.1/8'"),
       "addresses: expected an array, got string" },
     { HOST_DOC("'addresses':[10]"),

@@ -151,12 +151,12 @@ static void test_switch_add(void **state)
 
     d = mutate_ok(doc, "switch.add",
                   "{'name':'lab','type':'internal','addresses':['10.1.0.1/24'],"
-                  "'mtu':9000,'fdb_max':16,'aging_s':10}", &res);
+                  "'mtu':1400,'fdb_max':16,'aging_s':10}", &res);
     assert_json(find_named(d, "switches", "lab"),
                 "{'name':'lab','type':'internal','fdb_max':16,'aging_s':10}");
     assert_json(find_named(d, "ports", "lab"),
                 "{'name':'lab','switch':'lab','class':'internal',"
-                "'ifname':'lab','addresses':['10.1.0.1/24'],'mtu':9000,"
+                "'ifname':'lab','addresses':['10.1.0.1/24'],'mtu':1400,"
                 "'vlan':{'mode':'access','vid':1},'learn_limit':0}");
     assert_json(res, "{'ok':true,'ports':['lab']}");
     json_decref(d);
@@ -259,6 +259,10 @@ static void test_switch_add_errors(void **state)
     mutate_fail(doc, "switch.add",
                 "{'name':'s','type':'internal','mtu':67}",
                 CTL_RPC_INVALID_PARAMS, "parameter \"mtu\": 67 is outside");
+    mutate_fail(doc, "switch.add",
+                "{'name':'s','type':'internal','mtu':9000}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"mtu\": 9000 is outside 68..1500");
     mutate_fail(doc, "switch.add",
                 "{'name':'s','type':'internal','addresses':'10.0.0.1/8'}",
                 CTL_RPC_INVALID_PARAMS,

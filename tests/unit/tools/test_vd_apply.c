@@ -18,7 +18,8 @@
  *      and a static FDB entry;
  *   2. a change of nearly everything: a switch's aging, another's fdb_max
  *      (a new FDB), a new switch and port, a port removed, VLAN modes, the
- *      static entry moved, the host vNIC's addresses and MTU, a VM NIC
+ *      static entry moved, the host vNIC's addresses and MTU (the
+ *      switch's MTU of its port too), a VM NIC
  *      removed, one changed and one added (offered to the running VM at
  *      the commit, with the offer's memory allocated in the prepare), a
  *      second VM added;
@@ -313,6 +314,7 @@ static void check_start(void)
         assert_non_null(strstr(b.s, "vt-lab mtu 1500 flags 101\n"
                                     "   addr 10.66.0.1\n"));
         free(b.s);
+        assert_int_equal(vsw_port_mtu(port_of("vt-lab")), 1500);
     }
 }
 
@@ -339,6 +341,9 @@ static void check_change(void)
                                     "   addr 10.66.0.1\n"
                                     "   addr 10.67.0.1\n"));
         free(b.s);
+        /* the switch has the host vNIC's new MTU too, published with
+         * the configuration (no snapshot of its own after it) */
+        assert_int_equal(vsw_port_mtu(port_of("vt-lab")), 1400);
     }
 }
 

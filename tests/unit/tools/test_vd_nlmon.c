@@ -20,6 +20,10 @@
  *    kernel's state now.  Regression test for: vd_nlmon_event ignored
  *    nl_recvmsgs' -NLE_NOMEM (ENOBUFS), so lost events (a short down and
  *    up: the port's FDB entries not flushed) went unnoticed.
+ *  * Each event carries the interface's MTU, so that a port bound to a
+ *    kernel NIC follows a change of it (vsw_port_mtu).  Regression test
+ *    for: the MTU was not passed on, and a port kept the MTU its NIC had
+ *    when it was bound.
  * How: in a network namespace of its own (unshare; root), a veth pair and
  * a bridge made with libnl.  The switch is the test's: it records the
  * events (no DPDK, no vswitch linked).
@@ -59,6 +63,7 @@ static struct {
         char kind;               /* 'e' event, 'r' resync */
         int ifindex;
         char name[IF_NAMESIZE];
+        uint32_t mtu;
         bool up, gone;
     } ev[MAX_EVENTS];
     unsigned n;
@@ -69,7 +74,7 @@ static struct vd d;
 static int vsw_marker; /* d.vsw: the monitor passes it on, never reads it */
 
 void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
-                           bool up, bool gone)
+                           uint32_t mtu, bool up, bool gone)
 {
     assert_ptr_equal(sw, (struct vsw *)&vsw_marker);
     if (rec.n == MAX_EVENTS)
@@ -78,6 +83,7 @@ void vsw_kernel_link_event(struct vsw *sw, int ifindex, const char *ifname,
     rec.ev[rec.n].ifindex = ifindex;
     snprintf(rec.ev[rec.n].name, sizeof(rec.ev[rec.n].name), "%s",
              ifname ? ifname : "");
+    rec.ev[rec.n].mtu = mtu;
     rec.ev[rec.n].up = up;
     rec.ev[rec.n].gone = gone;
     rec.n++;
@@ -192,6 +198,31 @@ static void test_bridge_port_not_gone(void **state)
     assert_int_equal(gone, 1);
 }
 
+/* The NIC's MTU changes: the events after it say the new one. */
+static void test_mtu_reported(void **state)
+{
+    unsigned last = 0;
+    bool seen = false;
+    int a;
+
+    (void)state;
+    netif_veth_add("vtn-m", "vtn-mp");
+    a = ifindex_of("vtn-m");
+    drain();
+    rec.n = 0;
+    netif_set_mtu("vtn-m", 1400);
+    drain();
+    for (unsigned i = 0; i < rec.n; i++) {
+        if (rec.ev[i].kind == 'e' && rec.ev[i].ifindex == a) {
+            last = rec.ev[i].mtu;
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    assert_int_equal(last, 1400);
+    netif_link_del("vtn-m");
+}
+
 static int rcvbuf(void)
 {
     int v = 0;
@@ -284,6 +315,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bridge_port_not_gone),
+        cmocka_unit_test(test_mtu_reported),
         cmocka_unit_test(test_rcvbuf_large),
         cmocka_unit_test(test_overflow_resyncs),
     };

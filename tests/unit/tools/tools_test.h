@@ -71,7 +71,7 @@ static inline char *jdump(const json_t *j)
     "   'ifname':'eth0','vlan':{'mode':'trunk','allowed':'1-100,200',"       \
     "   'native':1,'native_tagged':false}},"                                 \
     "  {'name':'ext-host','switch':'ext','class':'internal',"                \
-    "   'ifname':'ext-host','mtu':9000},"                                    \
+    "   'ifname':'ext-host','mtu':1400},"                                    \
     "  {'name':'p1','switch':'priv','class':'dpdk','devargs':'net_ring0'},"  \
     "  {'name':'p2','switch':'priv','class':'dpdk',"                         \
     "   'devargs':'net_af_packet0,iface=veth1',"                             \
@@ -99,7 +99,7 @@ static inline char *jdump(const json_t *j)
     "   'ifname':'eth0','vlan':{'mode':'trunk','allowed':'1-100,200',"       \
     "   'native':1,'native_tagged':false}},"                                 \
     "  {'name':'ext-host','switch':'ext','class':'internal',"                \
-    "   'ifname':'ext-host','mtu':9000},"                                    \
+    "   'ifname':'ext-host','mtu':1400},"                                    \
     "  {'name':'p1','switch':'priv','class':'dpdk','devargs':'net_ring0'}],"  \
     " 'vms':["                                                               \
     "  {'name':'vm1','nics':["                                               \

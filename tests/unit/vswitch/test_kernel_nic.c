@@ -36,7 +36,12 @@
  *  * vsw_kernel_resync (the netlink monitor lost events) removes the
  *    learned entries of kernel NIC ports only (static ones and a host
  *    vNIC's stay) and looks their NICs up: a carrier lost with no event
- *    and no tick takes the port down.
+ *    and no tick takes the port down;
+ *  * a port's MTU (vsw_port_mtu) is its kernel NIC's, followed through
+ *    link events and the carrier poll, capped at 1500; a host vNIC's is
+ *    its configured one, also when a change sets it.  Regression test for:
+ *    no port had an MTU, so frames the NIC (or the TAP) could not take
+ *    were handed to it and lost there without a word.
  * How: the EAL runs in this process (no hugepages, lcore 1 the datapath
  * lcore) in a network namespace of its own (unshare; root); veths made with
  * libnl, altnames with ip(8).
@@ -560,6 +565,69 @@ static void test_resync(void **state)
     netif_link_del("vtk-r");
 }
 
+/* ---- MTU ------------------------------------------------------------------ */
+
+static void tick_poll(void)
+{
+    for (int i = 0; i < 10; i++) /* the carrier poll: once in 10 ticks */
+        vsw_tick(g.sw);
+}
+
+static void test_mtu_of_nic(void **state)
+{
+    struct vsw_port *u, *h;
+    struct vsw_port_spec spec;
+    struct vsw_host_addrs *ha = NULL;
+    struct vsa_errmsg em = { "" };
+    int ifindex;
+
+    (void)state;
+    veth_add("vtk-m", "vtk-mp");
+    netif_set_mtu("vtk-m", 1400);
+    u = open_uplink("ext.uplink", "vtk-m", 0, NULL, 0);
+    assert_int_equal(vsw_port_mtu(u), 1400);
+    ifindex = (int)if_nametoindex("vtk-m");
+
+    /* a link event says the new MTU */
+    netif_set_mtu("vtk-m", 1300);
+    vsw_kernel_link_event(g.sw, ifindex, "vtk-m", 1300, true, false);
+    assert_int_equal(vsw_port_mtu(u), 1300);
+    /* the poll finds it too; a jumbo MTU is capped */
+    netif_set_mtu("vtk-m", 9000);
+    tick_poll();
+    assert_int_equal(vsw_port_mtu(u), 1500);
+    netif_set_mtu("vtk-m", 1200);
+    tick_poll();
+    assert_int_equal(vsw_port_mtu(u), 1200);
+    /* an event of another NIC, and one that says nothing of it, change
+     * nothing */
+    vsw_kernel_link_event(g.sw, ifindex + 1000, "vtk-x", 1000, true, false);
+    vsw_kernel_link_event(g.sw, ifindex, "vtk-m", 0, true, false);
+    assert_int_equal(vsw_port_mtu(u), 1200);
+
+    /* a host vNIC: its configured MTU, at open and when changed */
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "host");
+    spec.cls = VSW_PORT_INTERNAL;
+    spec.ifname = "vtk-mh";
+    spec.mtu = 1280;
+    h = open_spec(&spec, 0, NULL, 0);
+    assert_int_equal(vsw_port_mtu(h), 1280);
+    if (vsw_port_set_host_addrs(g.sw, h, NULL, 0, 1400, &em) != 0)
+        fail_msg("vsw_port_set_host_addrs: %s", em.msg);
+    assert_int_equal(vsw_port_mtu(h), 1400);
+    if (vsw_port_host_addrs_prepare(g.sw, h, NULL, 0, 1300, &ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_prepare: %s", em.msg);
+    assert_int_equal(vsw_port_mtu(h), 1400);     /* not before it is sent */
+    if (vsw_port_host_addrs_apply(g.sw, ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_apply: %s", em.msg);
+    assert_int_equal(vsw_port_mtu(h), 1300);
+
+    vsw_port_close(g.sw, u);
+    vsw_port_close(g.sw, h);
+    netif_link_del("vtk-m");
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -634,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_gone_says_how_back),
         cmocka_unit_test(test_gro_off_while_bound),
         cmocka_unit_test(test_resync),
+        cmocka_unit_test(test_mtu_of_nic),
     };
 
     return cmocka_run_group_tests_name("vswitch-kernel-nic", tests, setup,

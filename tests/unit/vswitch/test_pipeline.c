@@ -66,6 +66,7 @@
 #include "common/vsa_tsan.h"
 #include "vlan/vlan.h"
 #include "vswitch/fdb.h"
+#include "vswitch/port_class.h"
 #include "vswitch/vsw_private.h"
 #include "vswitch/vswitch.h"
 
@@ -1660,10 +1661,13 @@ static void test_counters(void **state)
 
     (void)state;
     /* Step 1: C1 (access 1) sends 60, 100, 1514 and 4000 bytes (the last
-     * arrives as a multi-segment mbuf) to broadcast. */
+     * arrives as a multi-segment mbuf, and is longer than any port's MTU:
+     * counted oversize on each member, sent nowhere) to broadcast. */
     for (unsigned k = 0; k < 4; k++) {
         fr = fr_untagged(BCAST, MAC(0x51), plen1[k], (uint8_t)k);
         fl_add(&in, &fr);
+        if (k == 3)
+            continue;
         fl_add(&e_untag, &fr);
         fr = fr_tagged(BCAST, MAC(0x51), Q(0, 1), plen1[k], (uint8_t)k);
         fl_add(&e_tag, &fr);
@@ -1673,12 +1677,14 @@ static void test_counters(void **state)
     tp_open(2, "C3", m_trunk("1", 0, false), 0, NULL);  /* tags VLAN 1 */
     tp_open(3, "C4", m_access(2), 0, NULL);
     step();
-    /* Step 2: C5 (trunk {1}) sends 64, 68 and 4004 bytes tagged VLAN 1. */
+    /* Step 2: C5 (trunk {1}) sends 64, 68 and 4004 bytes tagged VLAN 1
+     * (the last one oversize again). */
     fl_free(&in);
     for (unsigned k = 0; k < 3; k++) {
         fr = fr_tagged(BCAST, MAC(0x55), Q(2, 1), plen5[k], (uint8_t)(k + 9));
         fl_add(&in, &fr);
-        fl_add(&e_tag, &fr);
+        if (k < 2)
+            fl_add(&e_tag, &fr);
     }
     tp_open(4, "C5", m_trunk("1", 0, false), 0, &in);
     step();
@@ -1686,7 +1692,7 @@ static void test_counters(void **state)
     fl_free(&in);
 
     /* C2 and C1 (access) get C5's frames untagged, C3 everything tagged. */
-    for (unsigned k = 0; k < 3; k++) {
+    for (unsigned k = 0; k < 2; k++) {
         fr = fr_untagged(BCAST, MAC(0x55), plen5[k], (uint8_t)(k + 9));
         fl_add(&in, &fr);
         fl_add(&e_untag, &fr);
@@ -1700,13 +1706,13 @@ static void test_counters(void **state)
 
     /* Exact values, written out. */
     static const struct {
-        uint64_t rx_p, rx_b, tx_p, tx_b;
+        uint64_t rx_p, rx_b, tx_p, tx_b, oversize;
     } want[5] = {
-        { 4, 60 + 100 + 1514 + 4000, 3, 60 + 64 + 4000 },            /* C1 */
-        { 0, 0, 7, 60 + 100 + 1514 + 4000 + 60 + 64 + 4000 },       /* C2 */
-        { 0, 0, 7, 64 + 104 + 1518 + 4004 + 64 + 68 + 4004 },       /* C3 */
-        { 0, 0, 0, 0 },                                             /* C4 */
-        { 3, 64 + 68 + 4004, 0, 0 },                                /* C5 */
+        { 4, 60 + 100 + 1514 + 4000, 2, 60 + 64, 1 },                /* C1 */
+        { 0, 0, 5, 60 + 100 + 1514 + 60 + 64, 2 },                  /* C2 */
+        { 0, 0, 5, 64 + 104 + 1518 + 64 + 68, 2 },                  /* C3 */
+        { 0, 0, 0, 0, 0 },                                          /* C4 */
+        { 3, 64 + 68 + 4004, 0, 0, 0 },                             /* C5 */
     };
     for (unsigned k = 0; k < 5; k++) {
         const struct vsw_port_stats *s = &g.tp[k].st;
@@ -1718,12 +1724,10 @@ static void test_counters(void **state)
                      (unsigned long)s->tx_packets, (unsigned long)s->tx_bytes,
                      (unsigned long)want[k].rx_p, (unsigned long)want[k].rx_b,
                      (unsigned long)want[k].tx_p, (unsigned long)want[k].tx_b);
-        expect_drops(k, DROPS_END);
+        expect_drops(k, D(OVERSIZE, want[k].oversize), DROPS_END);
     }
-    /* C3's copy of the 1514-byte frame carries the pushed tag, and so does
-     * the multi-segment one. */
-    assert_int_equal(g.tp[2].got.v[3].len, 4004);
-    assert_int_equal(g.tp[2].got.v[3].b[12], 0x81);
+    /* C3's copy of the 1514-byte frame carries the pushed tag: 1518 bytes,
+     * what an MTU of 1500 allows a tagged frame. */
     assert_int_equal(g.tp[2].got.v[2].len, 1518);
     assert_int_equal(g.tp[2].got.v[2].b[12], 0x81);
     assert_int_equal(g.tp[2].got.v[2].b[15], 0x01);
@@ -2376,6 +2380,277 @@ static void test_device_drops_counted(void **state)
     fl_free(&e);
 }
 
+/* ---- MTU: oversize frames dropped on the output port ---------------------- */
+
+/* Bug (found by review): no port had an MTU in the switch.  A frame longer
+ * than its output port could send was handed to the device, which refused
+ * it in its own way: net_tap refused one over its MTU + 22 and returned
+ * the rest of the tx burst with it (counted tx_full), net_af_packet's
+ * kernel dropped it silently (counted tx_packets), the VM NICs dropped it
+ * in counters of their own.  Now every port has an MTU (1500 for every
+ * ethdev here, rte_eth_dev_get_mtu), and the switch drops a frame longer
+ * than MTU + 14 (+ 4 if it leaves tagged) on the output port as
+ * `oversize`, before it is tagged or queued; the frames around it go out.
+ *
+ * A (access 10) sends B (access 10) 1514, 1515 and 1514 bytes in one burst
+ * (good, oversize, good) and T (trunk {10}, so tagged) 1514 (out with its
+ * tag, 1518) and 1515 (1519 tagged); then TS (trunk {10}) sends tagged
+ * frames of 1518 and 1519 bytes to B (out untagged: 1514 and 1515) and to
+ * T2 (trunk {10}: out as they are). */
+static void test_mtu_unicast(void **state)
+{
+    const uint64_t mb = MAC(0x61), mt = MAC(0x62), mt2 = MAC(0x63);
+    const uint64_t ma = MAC(0x64), mts = MAC(0x65);
+    struct flist in = { 0 }, e = { 0 };
+    struct frame a1, a2, a3, a4, a5, t1, t2, t3, t4, f;
+
+    (void)state;
+    a1 = fr_untagged(mb, ma, 1500, 1);
+    a2 = fr_untagged(mb, ma, 1501, 2);
+    a3 = fr_untagged(mb, ma, 1500, 3);
+    a4 = fr_untagged(mt, ma, 1500, 4);
+    a5 = fr_untagged(mt, ma, 1501, 5);
+    assert_int_equal(a1.len, 1514);
+    assert_int_equal(a2.len, 1515);
+    fl_add(&in, &a1);
+    fl_add(&in, &a2);
+    fl_add(&in, &a3);
+    fl_add(&in, &a4);
+    fl_add(&in, &a5);
+    tp_open(0, "A", m_access(10), 0, &in);
+    tp_open(1, "B", m_access(10), 0, NULL);
+    tp_open(2, "T", m_trunk("10", 0, false), 0, NULL);
+    tp_open(3, "T2", m_trunk("10", 0, false), 0, NULL);
+    add_static(10, mb, 1);
+    add_static(10, mt, 2);
+    add_static(10, mt2, 3);
+    for (unsigned k = 0; k < 4; k++)
+        assert_int_equal(vsw_port_mtu(g.tp[k].p), 1500);
+    step();
+    fl_free(&in);
+    t1 = fr_tagged(mb, mts, Q(0, 10), 1500, 6);
+    t2 = fr_tagged(mt2, mts, Q(0, 10), 1500, 7);
+    t3 = fr_tagged(mb, mts, Q(0, 10), 1501, 8);
+    t4 = fr_tagged(mt2, mts, Q(0, 10), 1501, 9);
+    assert_int_equal(t1.len, 1518);
+    assert_int_equal(t3.len, 1519);
+    fl_add(&in, &t1);
+    fl_add(&in, &t2);
+    fl_add(&in, &t3);
+    fl_add(&in, &t4);
+    tp_open(4, "TS", m_trunk("10", 0, false), 0, &in);
+    step();
+    phase_end();
+    fl_free(&in);
+
+    fl_add(&e, &a1);                                /* B: both good ones */
+    fl_add(&e, &a3);
+    f = fr_untagged(mb, mts, 1500, 6);              /* t1 untagged: 1514 */
+    fl_add(&e, &f);
+    expect_out(1, &e);
+    fl_free(&e);
+    f = fr_tagged(mt, ma, Q(0, 10), 1500, 4);       /* a4 tagged: 1518 */
+    fl_add(&e, &f);
+    expect_out(2, &e);
+    fl_free(&e);
+    fl_add(&e, &t2);                                /* 1518, as it came */
+    expect_out(3, &e);
+    fl_free(&e);
+    expect_drops(0, DROPS_END);
+    expect_drops(1, D(OVERSIZE, 2), DROPS_END);     /* a2, t3 */
+    expect_drops(2, D(OVERSIZE, 1), DROPS_END);     /* a5 */
+    expect_drops(3, D(OVERSIZE, 1), DROPS_END);     /* t4 */
+    expect_drops(4, DROPS_END);
+}
+
+/* A port of a plugged-in class (port_class.h) whose MTU the test sets: it
+ * keeps a copy of what the switch sends it (on the lcore, into a fixed
+ * array) and hands the copies to its tport when it is closed. */
+#define MC_FRAMES 32
+
+struct mtu_cls {
+    _Atomic uint32_t mtu;
+    struct tport *t;
+    unsigned n;                       /* lcore */
+    uint32_t len[MC_FRAMES];
+    uint8_t b[MC_FRAMES][2048];
+};
+
+static struct mtu_cls mcls;
+
+static uint16_t mc_rx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    (void)priv;
+    (void)lcore_idx;
+    (void)pkts;
+    (void)n;
+    return 0;
+}
+
+static uint16_t mc_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
+                      uint16_t n)
+{
+    struct mtu_cls *c = priv;
+
+    (void)lcore_idx;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+
+        if (c->n < MC_FRAMES && m->pkt_len <= sizeof(c->b[0])) {
+            const void *d = rte_pktmbuf_read(m, 0, m->pkt_len, c->b[c->n]);
+
+            if (d != c->b[c->n])
+                memcpy(c->b[c->n], d, m->pkt_len);
+            c->len[c->n++] = m->pkt_len;
+        }
+        rte_pktmbuf_free(m);
+    }
+    return n;
+}
+
+static bool mc_link(void *priv)
+{
+    (void)priv;
+    return true;
+}
+
+static uint32_t mc_mtu(void *priv)
+{
+    struct mtu_cls *c = priv;
+
+    return atomic_load(&c->mtu);
+}
+
+/* Control thread, after the lcores let go of the port. */
+static void mc_close(void *priv)
+{
+    struct mtu_cls *c = priv;
+
+    for (unsigned i = 0; i < c->n; i++)
+        fl_add_raw(&c->t->got, c->b[i], c->len[i]);
+    c->n = 0;
+}
+
+static const struct vsw_port_plugin mtu_class = {
+    .name = "test-mtu",
+    .rx_burst = mc_rx,
+    .tx_burst = mc_tx,
+    .link_get = mc_link,
+    .mtu_get = mc_mtu,
+    .close = mc_close,
+};
+
+/* Opens the test's class port (one at a time) with MTU mtu. */
+static struct tport *tp_open_class(unsigned slot, const char *label,
+                                   struct vlan_port_mode mode, uint32_t mtu)
+{
+    struct tport *t = &g.tp[slot];
+    struct vsa_mac mac = vsa_mac_from_u64(MAC(0x70 + slot));
+    struct vsa_errmsg em;
+    int rc;
+
+    assert_true(slot < MAX_TP);
+    assert_false(t->used);
+    memset(t, 0, sizeof(*t));
+    t->used = true;
+    t->ring = true; /* no files: mc_close fills `got` */
+    snprintf(t->label, sizeof(t->label), "%s", label);
+    t->mode = mode;
+    memset(&mcls, 0, sizeof(mcls));
+    atomic_store(&mcls.mtu, mtu);
+    mcls.t = t;
+    rc = vsw_port_open_class(g.sw, label, &mtu_class, &mcls, &mac, &t->p,
+                             &em);
+    if (rc != 0)
+        fail_msg("vsw_port_open_class(%s): %d %s", label, rc, em.msg);
+    t->id = vsw_port_id(t->p);
+    return t;
+}
+
+/* A flood with one member of a smaller MTU (S, 1000) loses only that
+ * member's copy of a frame too long for it, counted on S; a frame too
+ * long for every member is counted on each of them, not on the ingress
+ * port.  W (access 1) sends to broadcast 60, 1014 (S's longest), 1015,
+ * 1514 and 1515 bytes; B (access 1) and C (trunk {1}, tagged) have an MTU
+ * of 1500. */
+static void test_mtu_flood(void **state)
+{
+    static const unsigned plen[5] = { 46, 1000, 1001, 1500, 1501 };
+    struct flist in = { 0 }, eb = { 0 }, ec = { 0 }, es = { 0 };
+    struct frame fr;
+
+    (void)state;
+    for (unsigned k = 0; k < 5; k++) {
+        fr = fr_untagged(BCAST, MAC(0x66), plen[k], (uint8_t)k);
+        fl_add(&in, &fr);
+        if (k < 4)
+            fl_add(&eb, &fr);
+        if (k < 2)
+            fl_add(&es, &fr);
+        fr = fr_tagged(BCAST, MAC(0x66), Q(0, 1), plen[k], (uint8_t)k);
+        if (k < 4)
+            fl_add(&ec, &fr);
+    }
+    tp_open(0, "W", m_access(1), 0, &in);
+    tp_open(1, "B", m_access(1), 0, NULL);
+    tp_open(2, "C", m_trunk("1", 0, false), 0, NULL);
+    tp_open_class(3, "S", m_access(1), 1000);
+    assert_int_equal(vsw_port_mtu(g.tp[3].p), 1000);
+    step();
+    phase_end();
+    fl_free(&in);
+
+    expect_out(1, &eb);
+    expect_out(2, &ec);
+    expect_out(3, &es);
+    expect_drops(0, DROPS_END);
+    expect_drops(1, D(OVERSIZE, 1), DROPS_END);
+    expect_drops(2, D(OVERSIZE, 1), DROPS_END);
+    expect_drops(3, D(OVERSIZE, 3), DROPS_END);
+    fl_free(&eb);
+    fl_free(&ec);
+    fl_free(&es);
+}
+
+/* A port's MTU changes while it is published (a VM NIC's negotiated MTU,
+ * asked once a second by vsw_tick): the lcores get the new one with a new
+ * snapshot, without a commit.  R (net_ring, access 1) sends S (class,
+ * access 1) a 1114-byte frame while S's MTU is 1000 (oversize), then again
+ * after it became 1200 (out); 9000 is capped at 1500. */
+static void test_mtu_follows_class(void **state)
+{
+    struct flist none = { 0 }, e = { 0 };
+    struct frame fr = fr_untagged(BCAST, MAC(0x67), 1100, 1);
+    uint16_t pid;
+
+    (void)state;
+    tp_open_ring(0, "R", m_access(1), &none);
+    tp_open_class(1, "S", m_access(1), 1000);
+    assert_int_equal(rte_eth_dev_get_port_by_name(g.tp[0].dev, &pid), 0);
+    assert_int_equal(vsw_port_mtu(g.tp[0].p), 1500);
+    step();
+    ring_put(0, pid, storm_mbuf(g.pool, &fr, 0));
+    wait_all_rx();
+    atomic_store(&mcls.mtu, 1200);
+    for (int i = 0; i < 10; i++) /* one of them asks the class */
+        vsw_tick(g.sw);
+    assert_int_equal(vsw_port_mtu(g.tp[1].p), 1200);
+    ring_put(0, pid, storm_mbuf(g.pool, &fr, 1));
+    wait_all_rx();
+    atomic_store(&mcls.mtu, 9000);
+    for (int i = 0; i < 10; i++)
+        vsw_tick(g.sw);
+    assert_int_equal(vsw_port_mtu(g.tp[1].p), 1500);
+    phase_end();
+
+    fl_add_raw(&e, g.tp[0].sent.v[1].b, g.tp[0].sent.v[1].len);
+    expect_out(1, &e);
+    expect_drops(0, DROPS_END);
+    expect_drops(1, D(OVERSIZE, 1), DROPS_END);
+    fl_free(&e);
+}
+
 static void test_mempool(void **state)
 {
     (void)state;
@@ -2512,6 +2787,9 @@ int main(void)
         T(test_capture_close_error),
         T(test_open_refused),
         T(test_device_drops_counted),
+        T(test_mtu_unicast),
+        T(test_mtu_flood),
+        T(test_mtu_follows_class),
         T(test_mempool),   /* last: after every phase */
     };
     return cmocka_run_group_tests_name("vswitch-pipeline", tests, group_setup,

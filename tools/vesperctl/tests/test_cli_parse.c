@@ -369,7 +369,7 @@ static void test_engine_errors(void **state)
                  "--uplink-devargs: only for --type external");
     expect_usage("switch add s --type external --uplink a "
                  "--uplink-devargs b", "mutually exclusive");
-    expect_usage("switch add s --type external --uplink eth0 --mtu 9000",
+    expect_usage("switch add s --type external --uplink eth0 --mtu 1500",
                  "--mtu: only for --type internal");
     expect_usage("switch add s --type private --host-ifname h",
                  "--host-ifname");

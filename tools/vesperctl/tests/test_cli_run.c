@@ -115,11 +115,11 @@ static const struct {
      "\"fdb_max\":4096,\"aging_s\":600}"},
     {"switch add ext1 --type external --uplink-devargs 0000:03:00.0 "
      "--management-os --host-ifname ext1h --address 10.0.0.1/24 "
-     "--address fd00::1/64 --mtu 9000", "switch.add",
+     "--address fd00::1/64 --mtu 1400", "switch.add",
      "{\"name\":\"ext1\",\"type\":\"external\","
      "\"uplink_devargs\":\"0000:03:00.0\",\"management_os\":true,"
      "\"host_ifname\":\"ext1h\",\"addresses\":[\"10.0.0.1/24\","
-     "\"fd00::1/64\"],\"mtu\":9000}"},
+     "\"fd00::1/64\"],\"mtu\":1400}"},
     {"switch add int0 --type internal --address 192.168.5.1/24 --mtu 68",
      "switch.add",
      "{\"name\":\"int0\",\"type\":\"internal\","
@@ -399,8 +399,11 @@ static const struct {
      "--uplink: only for --type external"},
     {"switch add sw1 --type external", "--type external needs --uplink"},
     {"switch add sw1 --type internal --mtu 50",
-     "--mtu: 50 is out of range (68..9000)"},
-    {"switch add sw1 --type internal --mtu 9001", "--mtu: 9001"},
+     "--mtu: 50 is out of range (68..1500)"},
+    {"switch add sw1 --type internal --mtu 1501",
+     "--mtu: 1501 is out of range (68..1500)"},
+    {"switch add sw1 --type internal --mtu 9000",
+     "--mtu: 9000 is out of range (68..1500)"},
     {"switch add sw/1 --type private", "NAME: 'sw/1' is not a valid name"},
     {"switch add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --type private", "NAME"},
     {"switch add sw1 --type internal --address 10.0.0.1",
