@@ -773,10 +773,12 @@ static int view_capture_stop(FILE *out, const json_t *result)
     if (!port || !file ||
         !json_is_integer(json_object_get(result, "captured")))
         return print_json(out, result);
+    json_int_t n = json_integer_value(json_object_get(result, "captured"));
+
     fprintf(out, "stopped capture %" JSON_INTEGER_FORMAT " of %s: %"
-            JSON_INTEGER_FORMAT " frames in %s\n",
-            json_integer_value(json_object_get(result, "id")), port,
-            json_integer_value(json_object_get(result, "captured")), file);
+            JSON_INTEGER_FORMAT " frame%s in %s\n",
+            json_integer_value(json_object_get(result, "id")), port, n,
+            n == 1 ? "" : "s", file);
     if (error)
         fprintf(out, "error: %s\n", error);
     return 0;
@@ -803,10 +805,13 @@ int ctl_out_result(FILE *out, const struct ctl_cli_req *req, json_t *result)
         return view_port_list(out, result);
     case CTL_CLI_VIEW_FDB:
         return view_fdb(out, result);
-    case CTL_CLI_VIEW_FLUSHED:
-        fprintf(out, "flushed %" JSON_INTEGER_FORMAT " entries\n",
-                json_integer_value(json_object_get(result, "flushed")));
+    case CTL_CLI_VIEW_FLUSHED: {
+        json_int_t n = json_integer_value(json_object_get(result, "flushed"));
+
+        fprintf(out, "flushed %" JSON_INTEGER_FORMAT " entr%s\n", n,
+                n == 1 ? "y" : "ies");
         return 0;
+    }
     case CTL_CLI_VIEW_STATS:
         return view_stats(out, req, result);
     case CTL_CLI_VIEW_VM_LIST:
@@ -829,8 +834,8 @@ int ctl_out_capture(FILE *out, bool json, json_int_t id, const char *port,
     int rc;
 
     if (!json) {
-        fprintf(out, "captured %" JSON_INTEGER_FORMAT " frames to %s\n",
-                captured, file);
+        fprintf(out, "captured %" JSON_INTEGER_FORMAT " frame%s to %s\n",
+                captured, captured == 1 ? "" : "s", file);
         return 0;
     }
     o = json_pack("{s:I, s:s, s:s, s:I}", "id", id, "port", port, "file",

@@ -717,6 +717,8 @@ static void test_tables(void **state)
                   "learn_refused         9\n");
     expect_output("fdb.flush", "{\"result\":{\"ok\":true,\"flushed\":42}}",
                   "fdb flush sw1", "flushed 42 entries\n");
+    expect_output("fdb.flush", "{\"result\":{\"ok\":true,\"flushed\":1}}",
+                  "fdb flush sw1", "flushed 1 entry\n");
     expect_output("daemon.info", info_result, "info",
                   "version:    0.1.0\n"
                   "pid:        4242\n"
