@@ -207,6 +207,21 @@ static void assert_says(const char *msg, const char *what)
         fail_msg("message '%s' does not say '%s'", msg, what);
 }
 
+/* The NIC journal's record of `nic` (nic_journal.c), as text. */
+static void read_record(const char *nic, char *rec, size_t size)
+{
+    char path[PATH_MAX];
+    size_t n;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/nic-%u", g.dir, if_nametoindex(nic));
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(rec, 1, size - 1, f);
+    rec[n] = '\0';
+    fclose(f);
+}
+
 /* Log lines of the switch (vswitch), counted by what they say. */
 static struct {
     unsigned renamed;            /* "is now named" */
@@ -230,8 +245,6 @@ static void test_altname_is_the_nic(void **state)
 {
     char path[PATH_MAX], rec[512] = "";
     struct vsw_port *u;
-    size_t n;
-    FILE *f;
 
     (void)state;
     nic_make();
@@ -240,12 +253,8 @@ static void test_altname_is_the_nic(void **state)
     nic_expect(NIC, "up promisc ipv6off=1", "bound by its altname");
 
     /* the record a crash leaves: the name, IPv6 on before */
+    read_record(NIC, rec, sizeof(rec));
     snprintf(path, sizeof(path), "%s/nic-%u", g.dir, if_nametoindex(NIC));
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(rec, 1, sizeof(rec) - 1, f);
-    rec[n] = '\0';
-    fclose(f);
     assert_says(rec, "\nifname=" NIC "\n");
     assert_says(rec, "\ndisable_ipv6=0\n");
 
@@ -379,9 +388,7 @@ static void test_gro_off_while_bound(void **state)
     struct vsa_errmsg em = { "" };
     struct vsw_port_spec spec;
     struct vsw_port *u, *d = NULL;
-    char path[PATH_MAX], rec[512] = "";
-    size_t n;
-    FILE *f;
+    char rec[512] = "";
     int rc;
 
     (void)state;
@@ -393,12 +400,7 @@ static void test_gro_off_while_bound(void **state)
     nic_expect(NIC, "up promisc ipv6off=1", "bound");
     if (netif_gro_get(NIC))
         fail_msg("%s bound by an uplink: GRO still on", NIC);
-    snprintf(path, sizeof(path), "%s/nic-%u", g.dir, if_nametoindex(NIC));
-    f = fopen(path, "r");
-    assert_non_null(f);
-    n = fread(rec, 1, sizeof(rec) - 1, f);
-    rec[n] = '\0';
-    fclose(f);
+    read_record(NIC, rec, sizeof(rec));
     assert_says(rec, "\nrx-gro=1\n");
     assert_says(rec, "\nrx-lro=0\n");
     assert_says(rec, "\nrx-gro-hw=0\n");
