@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MEMFD_SIZE (64u << 10)
 
 static struct hv_part_host *host;
-static char sock_path[108];
+static char sock_dir[32], sock_path[108];
 static int guest = -1;
 
 static void io_trap(void *ctx, struct hv_part_io *io)
@@ -178,18 +178,30 @@ static void send_packet(const uint8_t *p, size_t len, const int *fds, int nfds)
     (void)sendmsg(guest, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* At exit: the host unlinks its socket, then its directory goes. */
+static void teardown(void)
+{
+    if (guest >= 0)
+        close(guest);
+    guest = -1;
+    hv_part_host_destroy(host);
+    host = NULL;
+    rmdir(sock_dir);
+}
+
 static void setup(void)
 {
     struct hv_vmbus_offer_cfg cfg = { .if_type = hv_guid_netvsc };
-    char dir[] = "/tmp/fuzz-hv-part-XXXXXX";
 
     vsa_log_set_level(VSA_LOG_ERR);
-    if (!mkdtemp(dir))
+    snprintf(sock_dir, sizeof(sock_dir), "/tmp/fuzz-hv-part-XXXXXX");
+    if (!mkdtemp(sock_dir))
         abort();
-    snprintf(sock_path, sizeof(sock_path), "%s/vm.sock", dir);
+    snprintf(sock_path, sizeof(sock_path), "%s/vm.sock", sock_dir);
     if (hv_part_host_create(sock_path, &ops, NULL, &host) != 0 ||
         hv_vmbus_host_add_offer(hv_part_host_vmbus(host), &cfg, NULL) != 0)
         abort();
+    atexit(teardown);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
