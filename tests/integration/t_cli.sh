@@ -79,7 +79,7 @@ assert_eq "$(ctl switch show lab | cut -d: -f1 | tr '\n' ' ')" \
     "name type fdb_max aging_s management_os ports fdb_entries fdb_stats " \
     "switch show: its lines in docs/cli.md's order"
 assert_eq "$(ctl port show p0 | cut -d: -f1 | tr '\n' ' ')" \
-    "name switch class devargs mac vlan vlan_summary learn_limit link id fdb_entries " \
+    "name switch class devargs mac vlan vlan_summary learn_limit link link_mtu id fdb_entries " \
     "port show: its lines in docs/cli.md's order"
 assert_eq "$(ctl info | cut -d: -f1 | tr '\n' ' ')" \
     "version pid config socket vm_dir lcores hugepages netlink_overflows " \

@@ -61,6 +61,9 @@ assert_contains "$table" "$(mac_of 2)" "fdb show table lists vm2's MAC"
 # af_packet's kernel dropped them without a word (counted tx_packets), the
 # TAP refused them and the rest of their tx burst (tx_full).
 TAP=vt${VT_ID}h
+# port show/list tell the MTU the switch sends a port frames up to
+assert_eq "$(ctl_json port show vm1 | jq -r .link_mtu)" 1500 \
+    "port show vm1: link_mtu before"
 must ip link set "vt$VT_ID-h1" mtu 9000
 must ip -n "vt$VT_ID-vm1" link set "vt$VT_ID-v1" mtu 9000
 
@@ -108,6 +111,12 @@ must ip -n "vt$VT_ID-vm2" link set "vt$VT_ID-v2" mtu 1400
 wait_for "grep -q 'port vm2: MTU 1400 (was 1500)' '$TMP/vesperd.log'" 5 ||
     fail "vesperd did not log vm2's new MTU: $(grep -i mtu "$TMP/vesperd.log" | tail -3)"
 ok "vm2's port follows its NIC's MTU (1400)"
+assert_eq "$(ctl_json port show vm2 | jq -r .link_mtu)" 1400 \
+    "port show vm2: link_mtu 1400"
+assert_eq "$(ctl_json port show vm1 | jq -r .link_mtu)" 1500 \
+    "port show vm1: link_mtu 1500 (its NIC's 9000, capped)"
+assert_eq "$(ctl port list | awk '$1 == "vm2" { print $NF }')" 1400 \
+    "port list: vm2's MTU column"
 big_ping "$NET_A.2" 1400 vm2
 got=$(vm 1 ping -n -c 3 -i 0.2 -W 1 -M do -s 1372 "$NET_A.2" 2>&1 |
       sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p')

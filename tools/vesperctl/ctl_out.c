@@ -97,7 +97,8 @@ static const char *const switch_show_order[] = {
 static const char *const port_show_order[] = {
     "name", "switch", "class", "vm", "nic", "type", "devargs", "ifname",
     "addresses", "mtu", "mac", "vlan", "vlan_summary", "learn_limit",
-    "connected", "link", "device_absent", "id", "fdb_entries", NULL,
+    "connected", "link", "link_mtu", "device_absent", "id", "fdb_entries",
+    NULL,
 };
 static const char *const info_order[] = {
     "version", "pid", "config", "socket", "vm_dir", "lcores", "hugepages",
@@ -378,9 +379,9 @@ static const char *vlan_cell(const char *text, char *buf, size_t size)
 static int view_port_list(FILE *out, const json_t *result)
 {
     static const char *const headers[] = {"NAME", "SWITCH", "CLASS", "VLAN",
-                                          "LINK"};
+                                          "LINK", "MTU"};
     static const char *const keys[] = {"name", "switch", "class", "vlan",
-                                       "link"};
+                                       "link", "link_mtu"};
     const json_t *list = json_object_get(result, "ports");
     struct ctl_table t;
     size_t i;
@@ -389,12 +390,12 @@ static int view_port_list(FILE *out, const json_t *result)
 
     if (!json_is_array(list))
         return print_json(out, result);
-    ctl_table_init(&t, 5, headers, "lllll");
+    ctl_table_init(&t, 6, headers, "lllllr");
     json_array_foreach(list, i, e) {
-        char bufs[5][CELL_SIZE], vlan[128];
-        const char *cells[5];
+        char bufs[6][CELL_SIZE], vlan[128];
+        const char *cells[6];
 
-        for (size_t c = 0; c < 5; c++)
+        for (size_t c = 0; c < 6; c++)
             cells[c] = scalar(json_object_get(e, keys[c]), bufs[c],
                               sizeof(bufs[c]));
         cells[3] = vlan_cell(cells[3], vlan, sizeof(vlan));

@@ -218,12 +218,17 @@ static json_t *port_brief(struct vd *d, uint32_t i)
 {
     const struct ctl_port *p = &d->cfg->ports[i];
 
-    return json_pack("{s:s,s:s,s:s,s:o,s:s}", "name", p->name,
-                     "switch", d->cfg->switches[p->switch_idx].name,
-                     "class", ctl_port_class_name(p->cls),
-                     "vlan", vlan_summary(&p->vlan),
-                     "link", d->ports[i] && vsw_port_link_up(d->ports[i])
-                                 ? "up" : "down");
+    json_t *r = json_pack("{s:s,s:s,s:s,s:o,s:s}", "name", p->name,
+                          "switch", d->cfg->switches[p->switch_idx].name,
+                          "class", ctl_port_class_name(p->cls),
+                          "vlan", vlan_summary(&p->vlan),
+                          "link", d->ports[i] && vsw_port_link_up(d->ports[i])
+                                      ? "up" : "down");
+
+    if (r && d->ports[i])
+        json_object_set_new(r, "link_mtu",
+                            json_integer(vsw_port_mtu(d->ports[i])));
+    return r;
 }
 
 static json_t *m_port_list(struct vd *d, json_t *params,
@@ -348,6 +353,9 @@ static json_t *m_port_show(struct vd *d, json_t *params,
         json_object_set_new(r, "id", json_integer(vsw_port_id(vp)));
     json_object_set_new(r, "link", json_string(vp && vsw_port_link_up(vp)
                                                    ? "up" : "down"));
+    /* the MTU the switch sends the port frames up to (vsw_port_mtu) */
+    if (vp)
+        json_object_set_new(r, "link_mtu", json_integer(vsw_port_mtu(vp)));
     {
         int i = vd_port_index(d, cp->name);
         if (!vp && i >= 0 && d->absent && d->absent[i][0])

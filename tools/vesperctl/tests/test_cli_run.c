@@ -567,7 +567,7 @@ static const char switch_list_result[] =
 static const char port_list_result[] =
     "{\"result\":{\"ports\":["
     "{\"name\":\"vesper0\",\"switch\":\"default\",\"class\":\"internal\","
-    "\"vlan\":\"access 1\",\"link\":\"up\"},"
+    "\"vlan\":\"access 1\",\"link\":\"up\",\"link_mtu\":1500},"
     "{\"name\":\"ext0.uplink\",\"switch\":\"ext0\",\"class\":\"uplink\","
     "\"vlan\":\"trunk 1-10 native 1\",\"link\":\"down\"}]}}";
 
@@ -691,10 +691,12 @@ static void test_tables(void **state)
                   "default      internal      1      3\n"
                   "ext-uplink0  external     12  10240\n");
     expect_output("port.list", port_list_result, "port list",
-                  "NAME         SWITCH   CLASS     VLAN                 LINK\n"
-                  "vesper0      default  internal  access 1             up\n"
-                  "ext0.uplink  ext0     uplink    trunk 1-10 native 1  "
-                  "down\n");
+                  "NAME         SWITCH   CLASS     VLAN                 LINK"
+                  "   MTU\n"
+                  "vesper0      default  internal  access 1             up  "
+                  "  1500\n"
+                  "ext0.uplink  ext0     uplink    trunk 1-10 native 1  down"
+                  "     -\n");
     expect_output("fdb.show", fdb_result, "fdb show sw1",
                   "VLAN  MAC                PORT     TYPE     AGE\n"
                   "   1  02:00:00:00:00:01  vesper0  static     -\n"
@@ -979,15 +981,17 @@ static void test_long_vlan_sets(void **state)
         even, odd) > 0);
     expect_output("port.list", reply, "port list",
         "NAME  SWITCH  CLASS  VLAN                                       "
-        "                            LINK\n"
+        "                            LINK  MTU\n"
         "p0    lab     dpdk   trunk "
-        "2,4,6,8,10,12,14,16,18,20,22,24,...(+2035 more) native 2 tagged  up\n"
+        "2,4,6,8,10,12,14,16,18,20,22,24,...(+2035 more) native 2 tagged  up  "
+        "    -\n"
         "p1    lab     dpdk   trunk "
-        "1,3,5,7,9,11,13,15,17,19,21,23,...(+188 more)                    down\n"
+        "1,3,5,7,9,11,13,15,17,19,21,23,...(+188 more)                    down"
+        "    -\n"
         "p2    lab     dpdk   trunk 1-10,20-30,40-50,60-70,80-90,...(+22 "
-        "more)                       up\n"
+        "more)                       up      -\n"
         "p3    lab     dpdk   trunk 1-4094 native 1                      "
-        "                            up\n");
+        "                            up      -\n");
     fake_srv_reset(srv);
     fake_srv_set_reply(srv, "port.list", reply);
     r = run("--json port list");
