@@ -128,6 +128,46 @@ static void try_mutate(const json_t *doc, const char *method, json_t *params)
     free(after);
 }
 
+/* The vm.* methods, and the port methods on a VM NIC's port. */
+static void mutate_vms(const json_t *doc, const struct ctl_config *cfg,
+                       const char *s0)
+{
+    const char *v0 = cfg->n_vms ? cfg->vms[0].name : "none";
+    const struct ctl_port *n0 =
+        cfg->n_vms && cfg->vms[0].n_nics ? &cfg->ports[cfg->vms[0].first_port]
+                                         : NULL;
+    const char *nic = n0 ? n0->nic : "none";
+
+    try_mutate(doc, "vm.add", json_pack("{s:s}", "name", "fzvm"));
+    try_mutate(doc, "vm.nic.add",
+               json_pack("{s:s,s:s,s:s}", "vm", v0, "switch", s0, "type",
+                         "synthetic"));
+    try_mutate(doc, "vm.nic.add",
+               json_pack("{s:s,s:s,s:s,s:s,s:s,s:{s:s,s:s},s:i}", "vm", v0,
+                         "name", "fzn", "switch", s0, "type", "legacy",
+                         "mac", "02:46:5a:00:00:02", "vlan", "mode", "trunk",
+                         "allowed", "1-4094", "learn_limit", 16));
+    try_mutate(doc, "vm.nic.set",
+               json_pack("{s:s,s:s,s:b}", "vm", v0, "name", nic, "connected",
+                         0));
+    if (n0) {
+        try_mutate(doc, "port.set",
+                   json_pack("{s:s,s:{s:s,s:i}}", "name", n0->name, "vlan",
+                             "mode", "access", "vid", 20));
+        try_mutate(doc, "fdb.add",
+                   json_pack("{s:s,s:i,s:s,s:s}", "switch",
+                             cfg->switches[n0->switch_idx].name, "vlan",
+                             n0->vlan.mode == VLAN_MODE_ACCESS
+                                 ? (int)n0->vlan.access_vid
+                                 : 1,
+                             "mac", "02:46:5a:00:00:03", "port", n0->name));
+        try_mutate(doc, "port.del", json_pack("{s:s}", "name", n0->name));
+    }
+    try_mutate(doc, "vm.nic.del",
+               json_pack("{s:s,s:s}", "vm", v0, "name", nic));
+    try_mutate(doc, "vm.del", json_pack("{s:s}", "name", v0));
+}
+
 static void mutate_all(const json_t *doc, const struct ctl_config *cfg)
 {
     const char *s0 = cfg->n_switches ? cfg->switches[0].name : "none";
@@ -170,6 +210,7 @@ static void mutate_all(const json_t *doc, const struct ctl_config *cfg)
     }
     try_mutate(doc, "port.del", json_pack("{s:s}", "name", p0));
     try_mutate(doc, "switch.del", json_pack("{s:s}", "name", s0));
+    mutate_vms(doc, cfg, s0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
