@@ -148,6 +148,24 @@ expect_err "switch del with a port and a VM NIC attached" 1 \
 assert_eq "$(ctl_json port show p1 | jq .fdb_entries)" \
     "$(ctl_json fdb show lab | jq '[.entries[] | select(.port == "p1")] | length')" \
     "port show p1: fdb_entries counts its static entry, as fdb show lists it"
+# fdb show lists entries by VLAN, then MAC, not in the table's hash order
+for e in "10 02:00:00:00:00:30 p1" "301 02:00:00:00:00:01 p0" \
+         "10 02:00:00:00:00:05 p1" "3 0a:00:00:00:00:01 p0" \
+         "10 02:00:00:00:00:20 p1" "3 02:00:00:00:00:ff p0"; do
+    read -r v m p <<<"$e"
+    quiet fdb add lab --vlan "$v" --mac "$m" --port "$p"
+done
+assert_eq "$(ctl_json fdb show lab | jq -r '[.entries[] | "\(.vlan)/\(.mac)"] | join(" ")')" \
+    "3/02:00:00:00:00:ff 3/0a:00:00:00:00:01 10/02:00:00:00:00:05 10/02:00:00:00:00:10 10/02:00:00:00:00:20 10/02:00:00:00:00:30 301/02:00:00:00:00:01" \
+    "fdb show: entries by VLAN, then MAC"
+assert_eq "$(ctl fdb show lab --vlan 10 | awk 'NR > 1 { print $2 }' | tr '\n' ' ')" \
+    "02:00:00:00:00:05 02:00:00:00:00:10 02:00:00:00:00:20 02:00:00:00:00:30 " \
+    "fdb show --vlan 10: its table in MAC order"
+for e in "10 02:00:00:00:00:30" "301 02:00:00:00:00:01" "10 02:00:00:00:00:05" \
+         "3 0a:00:00:00:00:01" "10 02:00:00:00:00:20" "3 02:00:00:00:00:ff"; do
+    read -r v m <<<"$e"
+    quiet fdb del lab --vlan "$v" --mac "$m"
+done
 expect_err "fdb show of a port that does not exist" 1 \
     "port \"nope\" does not exist" fdb show lab --port nope
 expect_err "fdb flush of a port on another switch" 1 \

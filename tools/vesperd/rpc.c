@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -374,9 +375,20 @@ static json_t *m_port_show(struct vd *d, json_t *params,
 
 /* ---- fdb ---------------------------------------------------------------- */
 
+/* fdb.show collects the entries it lists, then sorts them by VLAN and MAC
+ * (the table's own order is its hash's: the same MAC would appear
+ * anywhere from one call to the next). */
+struct fdb_row {
+    uint64_t key;                  /* VLAN << 48 | MAC: the sort order */
+    uint32_t age_s;
+    uint16_t port;
+    bool is_static;
+};
+
 struct fdb_walk {
-    struct vd *d;
-    json_t *arr;
+    struct fdb_row *rows;
+    size_t n, cap;
+    bool nomem;
     uint16_t vid;
     int port_id;
     uint32_t now;
@@ -385,23 +397,71 @@ struct fdb_walk {
 static int fdb_walk_cb(const struct vsw_fdb_entry *en, void *arg)
 {
     struct fdb_walk *w = arg;
-    struct vsa_mac m = vsa_mac_from_u64(en->mac);
-    char mac[VSA_MAC_STRLEN];
-    const char *pname = "?";
 
     if (w->vid && en->vid != w->vid)
         return 0;
     if (w->port_id >= 0 && en->port != w->port_id)
         return 0;
-    for (uint32_t i = 0; i < w->d->cfg->n_ports; i++)
-        if (w->d->ports[i] && vsw_port_id(w->d->ports[i]) == en->port)
-            pname = w->d->cfg->ports[i].name;
-    json_array_append_new(w->arr, json_pack("{s:i,s:s,s:s,s:b,s:I}",
-        "vlan", en->vid, "mac", vsa_mac_format(&m, mac), "port", pname,
-        "static", en->is_static,
-        "age_s", (json_int_t)(en->is_static || w->now < en->last_seen_s
-                                  ? 0 : w->now - en->last_seen_s)));
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        struct fdb_row *r = vsa_malloc(cap * sizeof(*r));
+
+        if (!r) {
+            w->nomem = true;
+            return 1; /* stops the walk */
+        }
+        if (w->n)
+            memcpy(r, w->rows, w->n * sizeof(*r));
+        vsa_free(w->rows);
+        w->rows = r;
+        w->cap = cap;
+    }
+    w->rows[w->n++] = (struct fdb_row){
+        .key = (uint64_t)en->vid << 48 | en->mac,
+        .age_s = en->is_static || w->now < en->last_seen_s
+                     ? 0 : w->now - en->last_seen_s,
+        .port = en->port,
+        .is_static = en->is_static,
+    };
     return 0;
+}
+
+static int fdb_row_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const struct fdb_row *)a)->key;
+    uint64_t y = ((const struct fdb_row *)b)->key;
+
+    return x < y ? -1 : x > y;
+}
+
+/* The rows as fdb.show's "entries", each port by its name. */
+static json_t *fdb_rows_json(struct vd *d, struct fdb_walk *w)
+{
+    const char *names[VSW_FDB_MAX_PORTS] = {0};
+    json_t *arr = json_array();
+
+    if (!arr)
+        return NULL;
+    for (uint32_t i = 0; i < d->cfg->n_ports; i++)
+        if (d->ports[i] && vsw_port_id(d->ports[i]) < VSW_FDB_MAX_PORTS)
+            names[vsw_port_id(d->ports[i])] = d->cfg->ports[i].name;
+    qsort(w->rows, w->n, sizeof(*w->rows), fdb_row_cmp);
+    for (size_t i = 0; i < w->n; i++) {
+        const struct fdb_row *r = &w->rows[i];
+        struct vsa_mac m = vsa_mac_from_u64(r->key & 0xffffffffffffULL);
+        char mac[VSA_MAC_STRLEN];
+        const char *pname = r->port < VSW_FDB_MAX_PORTS && names[r->port]
+                                ? names[r->port] : "?";
+
+        if (json_array_append_new(arr, json_pack("{s:i,s:s,s:s,s:b,s:I}",
+                "vlan", (int)(r->key >> 48), "mac", vsa_mac_format(&m, mac),
+                "port", pname, "static", r->is_static,
+                "age_s", (json_int_t)r->age_s)) < 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
 }
 
 static int fdb_switch(struct vd *d, json_t *params, struct vsw_fdb **fdb,
@@ -460,8 +520,9 @@ static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
 static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
 {
     static const char *const keys[] = { "switch", "vlan", "port", NULL };
-    struct fdb_walk w = { .d = d };
+    struct fdb_walk w = { .port_id = -1 };
     struct vsw_fdb *fdb;
+    json_t *arr;
     uint64_t vid = 0;
     int si;
 
@@ -470,11 +531,12 @@ static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
         fdb_port_filter(d, params, si, &w.port_id, e) < 0)
         return NULL;
     w.vid = (uint16_t)vid;
-    w.arr = json_array();
     w.now = vsw_now_s(d->vsw);
     if (w.port_id != FDB_NO_PORT)
         vsw_fdb_walk(fdb, fdb_walk_cb, &w);
-    return json_pack("{s:o}", "entries", w.arr);
+    arr = w.nomem ? NULL : fdb_rows_json(d, &w);
+    vsa_free(w.rows);
+    return arr ? json_pack("{s:o}", "entries", arr) : NULL;
 }
 
 static json_t *m_fdb_flush(struct vd *d, json_t *params,
