@@ -21,8 +21,11 @@
  * MTU change is made in two steps: vsw__hostif_addrs_prepare() makes every
  * allocation of its own (socket, objects, the list of the old addresses)
  * and changes nothing; vsw__hostif_addrs_apply() only sends the requests.
- * Their failures (the kernel's refusal, or libnl out of memory building a
- * message) can leave a part of the change made.
+ * If one fails (the kernel's refusal, or libnl out of memory building a
+ * message), the apply undoes the ones before it (vsw__hostif_addrs_revert),
+ * as the caller does after a later failure of its own: the interface then
+ * has its old addresses and MTU again, unless the kernel refuses those
+ * too (logged).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -824,6 +827,16 @@ out:
     nl_done(sk);
 }
 
+/* The addresses a host vNIC's configured list replaces: IPv4 and global
+ * IPv6 (the kernel keeps the link-local one itself). */
+static bool addr_is_managed(struct rtnl_addr *a, int ifindex)
+{
+    return rtnl_addr_get_ifindex(a) == ifindex &&
+           (rtnl_addr_get_family(a) == AF_INET ||
+            (rtnl_addr_get_family(a) == AF_INET6 &&
+             rtnl_addr_get_scope(a) == 0 /* global */));
+}
+
 /* Deletes every address on ifindex that `cache` lists (IPv4, global
  * IPv6) so the configured list is exact.  Returns 0, or -NLE_NOMEM if a
  * request could not be built (the deletions before it stay); any other
@@ -837,11 +850,7 @@ static int flush_addrs(struct nl_sock *sk, struct nl_cache *cache,
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
         int rc;
 
-        if (rtnl_addr_get_ifindex(a) != ifindex)
-            continue;
-        if (rtnl_addr_get_family(a) != AF_INET &&
-            !(rtnl_addr_get_family(a) == AF_INET6 &&
-              rtnl_addr_get_scope(a) == 0 /* global */))
+        if (!addr_is_managed(a, ifindex))
             continue;
         rc = NL_REQUEST(inject, "rtnl_addr_delete",
                         rtnl_addr_delete(sk, a, 0));
@@ -955,6 +964,13 @@ out_free:
     return rc;
 }
 
+static const char *addr_text(struct rtnl_addr *a, char *buf, size_t size)
+{
+    struct nl_addr *local = rtnl_addr_get_local(a);
+
+    return local ? nl_addr2str(local, buf, size) : "?";
+}
+
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             uint32_t *mtu_set, struct vsa_errmsg *em)
 {
@@ -962,38 +978,83 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
     int rc;
 
     *mtu_set = 0;
+    t->old_mtu = rtnl_link_get_mtu(t->link);
     rc = NL_REQUEST(inject, "rtnl_link_change",
                     rtnl_link_change(t->sk, t->link, t->change, 0));
     if (rc < 0) {
         rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot set MTU %u on "
                             "'%s': %s", t->mtu, t->ifname, nl_geterror(rc));
-        goto out;
+        goto out_revert;
     }
-    *mtu_set = t->mtu;
+    t->mtu_changed = t->mtu && t->mtu != t->old_mtu;
+    t->flushed = true; /* even in part: the revert adds back what is gone */
     rc = flush_addrs(t->sk, t->cache, t->ifindex, inject);
     if (rc < 0) {
         rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot remove the "
                             "addresses of '%s': %s", t->ifname,
                             nl_geterror(rc));
-        goto out;
+        goto out_revert;
     }
     for (uint32_t i = 0; i < t->n; i++) {
         rc = NL_REQUEST(inject, "rtnl_addr_add",
                         rtnl_addr_add(t->sk, t->objs[i], NLM_F_REPLACE));
         if (rc < 0) {
-            struct nl_addr *local = rtnl_addr_get_local(t->objs[i]);
             rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot add %s to "
                                 "'%s': %s",
-                                local ? nl_addr2str(local, buf, sizeof(buf))
-                                      : "?",
+                                addr_text(t->objs[i], buf, sizeof(buf)),
                                 t->ifname, nl_geterror(rc));
-            goto out;
+            goto out_revert;
         }
+        t->n_added = i + 1;
     }
-    rc = 0;
-out:
-    vsw__hostif_addrs_free(t);
+    *mtu_set = t->mtu;
+    return 0;
+
+out_revert:
+    vsw__hostif_addrs_revert(t);
     return rc;
+}
+
+void vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
+{
+    char buf[INET6_ADDRSTRLEN + 8];
+    struct nl_object *obj;
+    int rc;
+
+    for (uint32_t i = 0; i < t->n_added; i++) {
+        rc = rtnl_addr_delete(t->sk, t->objs[i], 0);
+        if (rc < 0 && rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND)
+            VSA_LOG_RL(&restore_rl, WARN, "cannot remove %s from '%s' "
+                       "again: %s", addr_text(t->objs[i], buf, sizeof(buf)),
+                       t->ifname, nl_geterror(rc));
+    }
+    for (obj = t->flushed ? nl_cache_get_first(t->cache) : NULL; obj;
+         obj = nl_cache_get_next(obj)) {
+        struct rtnl_addr *a = (struct rtnl_addr *)obj;
+
+        if (!addr_is_managed(a, t->ifindex))
+            continue;
+        rc = rtnl_addr_add(t->sk, a, NLM_F_REPLACE);
+        if (rc < 0 && rc != -NLE_EXIST)
+            VSA_LOG_RL(&restore_rl, WARN, "cannot add %s back to '%s': %s",
+                       addr_text(a, buf, sizeof(buf)), t->ifname,
+                       nl_geterror(rc));
+    }
+    if (t->mtu_changed) {
+        struct rtnl_link *change = rtnl_link_alloc();
+
+        rc = -NLE_NOMEM;
+        if (change) {
+            rtnl_link_set_mtu(change, t->old_mtu);
+            rc = rtnl_link_change(t->sk, t->link, change, 0);
+            rtnl_link_put(change);
+        }
+        if (rc < 0)
+            VSA_LOG_RL(&restore_rl, WARN, "cannot set MTU %u back on "
+                       "'%s': %s", t->old_mtu, t->ifname, nl_geterror(rc));
+    }
+    t->n_added = 0;
+    t->flushed = t->mtu_changed = false;
 }
 
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
@@ -1005,5 +1066,7 @@ int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
 
     if (rc < 0)
         return rc;
-    return vsw__hostif_addrs_apply(t, true, &mtu_set, em);
+    rc = vsw__hostif_addrs_apply(t, true, &mtu_set, em);
+    vsw__hostif_addrs_free(t);
+    return rc;
 }

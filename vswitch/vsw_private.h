@@ -384,15 +384,23 @@ struct vsw_host_addrs {
     uint32_t n, mtu;
     int ifindex;
     char ifname[16];               /* IF_NAMESIZE */
+    /* what vsw__hostif_addrs_apply did, for vsw__hostif_addrs_revert */
+    uint32_t old_mtu, n_added;
+    bool mtu_changed, flushed;
 };
 int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
                               uint32_t n, uint32_t mtu,
                               struct vsw_host_addrs **out,
                               struct vsa_errmsg *em);
-/* *mtu_set: the MTU it set on the interface, 0 if none (none asked, or
- * the kernel refused it). */
+/* Sends the prepared requests; t stays the caller's (free it).  *mtu_set:
+ * the MTU it set on the interface, 0 if none was asked.  A failure undoes
+ * what it did (vsw__hostif_addrs_revert) and sets *mtu_set to 0. */
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             uint32_t *mtu_set, struct vsa_errmsg *em);
+/* Undoes a successful vsw__hostif_addrs_apply: the addresses it added go,
+ * the ones it removed come back, the MTU is set back.  Best effort (a
+ * refusal is logged); no injection point. */
+void vsw__hostif_addrs_revert(struct vsw_host_addrs *t);
 void vsw__hostif_addrs_free(struct vsw_host_addrs *t);
 
 /* The MTU of p from what is known of it (struct vsw_port: mtu). */

@@ -808,33 +808,24 @@ void vsw_port_close(struct vsw *sw, struct vsw_port *p)
     vsw__free(p);
 }
 
-/* Sends a prepared address and MTU change; a host vNIC whose MTU it set
- * has that MTU in the datapath from then on. */
-static int host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
-                            bool inject, struct vsa_errmsg *em)
-{
-    struct vsw_port *p = h->port;
-    uint32_t mtu_set = 0;
-    int rc = vsw__hostif_addrs_apply(h, inject, &mtu_set, em);
-
-    if (p && mtu_set) {
-        p->mtu_conf = mtu_set;
-        mtu_update(sw, p);
-    }
-    return rc;
-}
-
 int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
                             const char *const *addresses, uint32_t n,
                             uint32_t mtu, struct vsa_errmsg *em)
 {
     struct vsw_host_addrs *h;
+    uint32_t mtu_set = 0;
     int rc = vsw_port_host_addrs_prepare(sw, port, addresses, n, mtu, &h,
                                          em);
 
     if (rc < 0)
         return rc;
-    return host_addrs_apply(sw, h, true, em);
+    rc = vsw__hostif_addrs_apply(h, true, &mtu_set, em);
+    vsw__hostif_addrs_free(h);
+    if (mtu_set) {
+        port->mtu_conf = mtu_set;
+        mtu_update(sw, port);
+    }
+    return rc;
 }
 
 int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
@@ -855,13 +846,23 @@ int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
     return rc;
 }
 
-/* The requests are not injection points here: the caller cannot fail any
- * more (vesperd has published), and what could go wrong is the kernel's
- * answer. */
+/* The port's MTU in the switch is left to the publication of the
+ * configuration that has the new one (vsw_commit_publish sets a host
+ * vNIC's from it): nothing to undo here if the transaction fails, and no
+ * snapshot published before that one. */
 int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
                               struct vsa_errmsg *em)
 {
-    return host_addrs_apply(sw, h, false, em);
+    uint32_t mtu_set;
+
+    (void)sw;
+    return vsw__hostif_addrs_apply(h, true, &mtu_set, em);
+}
+
+void vsw_port_host_addrs_revert(struct vsw *sw, struct vsw_host_addrs *h)
+{
+    (void)sw;
+    vsw__hostif_addrs_revert(h);
 }
 
 void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h)

@@ -197,19 +197,23 @@ void vsw_port_close(struct vsw *sw, struct vsw_port *port);
  * old addresses go, then the new ones are added; the MTU is the port's in
  * the datapath too (vsw_port_mtu).  Returns 0, -EINVAL (not a
  * host vNIC, bad address), -ENODEV, -ENOMEM, -EIO (the kernel refused a
- * change); allocation failures change nothing, a refused request leaves
- * the changes before it.  Same as the prepare/apply pair below. */
+ * change); a failure undoes the requests before it (the old addresses and
+ * MTU come back, unless the kernel refuses those too: logged).  Same as
+ * the prepare/apply pair below. */
 int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
                             const char *const *addresses, uint32_t n,
                             uint32_t mtu, struct vsa_errmsg *em);
 
-/* The same change in two steps, for a caller that must not fail after a
- * point (vesperd after publishing a configuration): prepare makes every
- * allocation and parses the addresses, and changes nothing (0, -EINVAL,
- * -ENODEV, -ENOMEM); apply only sends the requests and frees the change
- * (0, -EIO, -ENOMEM: libnl could not build a request); abort frees a
- * prepared change (NULL is a no-op).  The port stays open until then.
- * An MTU the kernel took becomes the port's (vsw_port_mtu) at once. */
+/* The same change in steps, for a transaction (vesperd's apply.c): prepare
+ * makes every allocation and parses the addresses, and changes nothing (0,
+ * -EINVAL, -ENODEV, -ENOMEM); apply only sends the requests (0, -EIO,
+ * -ENOMEM: libnl could not build a request), and a failure undoes the ones
+ * before it; revert undoes a successful apply when a later step of the
+ * transaction fails; abort frees the change, applied or not (NULL is a
+ * no-op).  The port stays open until then.  The port's MTU in the switch
+ * (vsw_port_mtu) becomes the new one when a configuration with it is
+ * published (vsw_commit_publish: struct vsw_cfg_port's mtu), not at the
+ * apply.  Control thread. */
 struct vsw_host_addrs;
 int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
                                 const char *const *addresses, uint32_t n,
@@ -217,6 +221,7 @@ int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
                                 struct vsa_errmsg *em);
 int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
                               struct vsa_errmsg *em);
+void vsw_port_host_addrs_revert(struct vsw *sw, struct vsw_host_addrs *h);
 void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h);
 
 uint16_t vsw_port_id(const struct vsw_port *port);

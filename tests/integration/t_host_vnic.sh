@@ -54,3 +54,52 @@ assert_eq "$(printf '%s' "$got" | sha256sum)" \
 got=$(vm 2 curl -sS --max-time 15 "http://$NET_A.254:$port/file.txt")
 assert_eq "$(printf '%s' "$got" | sha256sum)" \
     "$(printf '%s' "$content" | sha256sum)" "vm2 fetched the file from the host intact"
+
+# ---- port set changes the host vNIC's addresses and MTU in place ----------
+# The TAP and the port stay (no switch del); the kernel gets the new
+# address set (the old one goes) and MTU, the switch the new MTU, and the
+# document the new values.
+ctl_ok port set "$TAP" --address "$NET_A.253/24" --mtu 1400
+addrs=$(ip -o -4 addr show dev "$TAP")
+assert_contains "$addrs" "$NET_A.253/24" "port set: $TAP has $NET_A.253/24"
+assert_not_contains "$addrs" "$NET_A.254/" "port set: $NET_A.254 is gone from $TAP"
+assert_eq "$(cat "/sys/class/net/$TAP/mtu")" 1400 "port set: $TAP's MTU is 1400"
+assert_eq "$(ctl_json port show "$TAP" | jq -c '[.addresses, .mtu, .link_mtu]')" \
+    "[[\"$NET_A.253/24\"],1400,1400]" "port show: the new addresses, mtu and link_mtu"
+assert_eq "$(ctl_json config show | jq -c --arg t "$TAP" \
+             '.ports[] | select(.name == $t) | [.addresses, .mtu]')" \
+    "[[\"$NET_A.253/24\"],1400]" "config show: the new addresses and mtu are stored"
+got=$(vm_ping 1 "$NET_A.253" 3)
+assert_eq "$got" 3 "vm1 -> the host's new address $NET_A.253"
+# a frame of 1414 bytes reaches the TAP, one of 1415 is oversize there
+tap_oversize() {
+    ctl_json stats "$TAP" | jq --arg p "$TAP" '.ports[] | select(.name == $p) | .drops.oversize'
+}
+o0=$(tap_oversize)
+got=$(vm 1 ping -n -c 3 -i 0.2 -W 1 -M do -s 1372 "$NET_A.253" 2>&1 |
+      sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p')
+assert_eq "$got" 3 "ping -s 1372 (1414-byte frames) to the host vNIC at MTU 1400"
+got=$(vm 1 ping -n -c 3 -i 0.2 -W 1 -M do -s 1373 "$NET_A.253" 2>&1 |
+      sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p')
+assert_eq "${got:-?}" 0 "ping -s 1373 (1415-byte frames): no answer"
+assert_eq "$(( $(tap_oversize) - o0 ))" 3 "$TAP counted the 3 as oversize"
+
+# a change the kernel refuses changes nothing: IPv6 is off on the TAP
+# (disable_ipv6 above), so its IPv6 address fails, and the IPv4 address
+# and the MTU given with it are not applied either
+out=$(ctl port set "$TAP" --address "$NET_A.252/24" --address fd00:77::1/64 --mtu 1300 2>&1); rc=$?
+log "port set with an address the kernel refuses: exit $rc: $out"
+assert_eq "$rc" 1 "port set refused by the kernel: exit status"
+addrs=$(ip -o -4 addr show dev "$TAP")
+assert_contains "$addrs" "$NET_A.253/24" "refused port set: $NET_A.253 still on $TAP"
+assert_not_contains "$addrs" "$NET_A.252/" "refused port set: $NET_A.252 not on $TAP"
+assert_eq "$(cat "/sys/class/net/$TAP/mtu")" 1400 "refused port set: $TAP's MTU still 1400"
+assert_eq "$(ctl_json port show "$TAP" | jq -c '[.addresses, .mtu, .link_mtu]')" \
+    "[[\"$NET_A.253/24\"],1400,1400]" "refused port set: port show unchanged"
+
+ctl_ok port set "$TAP" --no-addresses
+assert_eq "$(ip -o -4 addr show dev "$TAP")" "" "port set --no-addresses: none left on $TAP"
+out=$(ctl port set vm1 --mtu 1400 2>&1); rc=$?
+assert_eq "$rc" 1 "port set --mtu of a dpdk port: exit status"
+assert_contains "$out" "only for a host vNIC (class internal); port \"vm1\" is class dpdk" \
+    "port set --mtu of a dpdk port: the message"

@@ -42,7 +42,7 @@ static const char *const p_port_add[] = {
     "vlan", "learn_limit", NULL
 };
 static const char *const p_port_set[] = {
-    "name", "vlan", "learn_limit", NULL
+    "name", "vlan", "learn_limit", "addresses", "mtu", NULL
 };
 static const char *const p_fdb_add[] = {
     "switch", "vlan", "mac", "port", NULL
@@ -796,13 +796,44 @@ static int statics_keep_vlans(struct mctx *m, uint32_t p,
     return 0;
 }
 
+/* port.set's "addresses" and "mtu": a host vNIC's only (the new document's
+ * check validates each address, as it does for port.add). */
+static int want_host_settings(struct mctx *m, const struct ctl_port *port,
+                              json_t **addresses, int *has_mtu,
+                              uint64_t *mtu)
+{
+    static const char *const keys[] = { "addresses", "mtu" };
+    int rc;
+
+    *addresses = NULL;
+    *has_mtu = 0;
+    if (port->cls != CTL_PORT_INTERNAL) {
+        for (size_t i = 0; i < VSA_ARRAY_LEN(keys); i++)
+            if (json_object_get(m->params, keys[i]))
+                return ctl_rpc_err_set(m->e, -EINVAL,
+                                       CTL_RPC_INVALID_PARAMS,
+                                       "parameter \"%s\": only for a host "
+                                       "vNIC (class internal); port \"%s\" "
+                                       "is class %s", keys[i], port->name,
+                                       ctl_port_class_name(port->cls));
+        return 0;
+    }
+    if ((rc = ctl_param_array(m->params, "addresses", false, addresses,
+                              m->e)) < 0)
+        return rc;
+    if ((*has_mtu = ctl_param_uint(m->params, "mtu", false, CTL_MTU_MIN,
+                                   CTL_MTU_MAX, mtu, m->e)) < 0)
+        return *has_mtu;
+    return 0;
+}
+
 static int m_port_set(struct mctx *m)
 {
     struct vlan_port_mode mode;
-    uint64_t learn_limit;
-    json_t *vlan = NULL, *port;
+    uint64_t learn_limit, mtu = 0;
+    json_t *vlan = NULL, *addresses, *port;
     bool has_vlan;
-    int p, has_limit, rc;
+    int p, has_limit, has_mtu, rc;
 
     if ((rc = want_port(m, "name", &p)) < 0)
         return rc;
@@ -810,10 +841,15 @@ static int m_port_set(struct mctx *m)
                                     CTL_FDB_MAX_MAX, &learn_limit,
                                     m->e)) < 0)
         return has_limit;
-    if (!json_object_get(m->params, "vlan") && !has_limit)
+    if ((rc = want_host_settings(m, &m->cfg->ports[p], &addresses, &has_mtu,
+                                 &mtu)) < 0)
+        return rc;
+    if (!json_object_get(m->params, "vlan") && !has_limit && !addresses &&
+        !has_mtu)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
-                               "missing parameter: give \"vlan\" and/or "
-                               "\"learn_limit\"");
+                               "missing parameter: give \"vlan\", "
+                               "\"learn_limit\" and/or (a host vNIC's) "
+                               "\"addresses\" or \"mtu\"");
     if ((rc = want_vlan_json(m, &has_vlan, &vlan, &mode)) < 0)
         return rc;
     if (has_vlan && (rc = statics_keep_vlans(m, (uint32_t)p, &mode)) < 0) {
@@ -823,7 +859,10 @@ static int m_port_set(struct mctx *m)
     port = doc_port_item(m, (uint32_t)p);
     if ((has_vlan && jset(port, "vlan", json_incref(vlan))) ||
         (has_limit &&
-         jset(port, "learn_limit", json_integer((json_int_t)learn_limit)))) {
+         jset(port, "learn_limit", json_integer((json_int_t)learn_limit))) ||
+        (addresses &&
+         jset(port, "addresses", json_deep_copy(addresses))) ||
+        (has_mtu && jset(port, "mtu", json_integer((json_int_t)mtu)))) {
         json_decref(vlan);
         return nomem(m);
     }

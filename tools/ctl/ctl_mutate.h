@@ -31,7 +31,9 @@
  *               switch) and VM NIC ports (vm.nic.del); removes the static
  *               FDB entries naming the port.
  *   port.set    replaces `vlan` whole and/or sets `learn_limit` (of a VM
- *               NIC's port too: the NIC object is edited).
+ *               NIC's port too: the NIC object is edited); for a host vNIC
+ *               (class internal) only, replaces `addresses` whole ([]
+ *               removes them all) and/or sets `mtu`.
  *   vm.add      {name}: a VM with no NIC.
  *   vm.del      removes the VM, its NICs and the static entries naming
  *               them; result {"removed_ports":[..],"removed_fdb_static":N}.

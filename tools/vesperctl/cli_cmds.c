@@ -105,6 +105,14 @@ static const struct ctl_cli_opt port_add_opts[] = {
 static const struct ctl_cli_opt port_set_opts[] = {
     OPT_VLAN_ROWS,
     OPT_LEARN_LIMIT,
+    {.name = "--address", .type = CTL_CLI_T_CIDR, .key = "addresses",
+     .flags = CTL_CLI_F_REPEAT, .metavar = "CIDR",
+     .help = "host vNIC: an address, IPv4 or IPv6 with prefix (repeatable; "
+             "the ones given replace all it has)"},
+    {.name = "--no-addresses", .type = CTL_CLI_T_FLAG,
+     .help = "host vNIC: remove all its addresses"},
+    {.name = "--mtu", .type = CTL_CLI_T_UINT, .key = "mtu", .min = 68,
+     .max = 1500, .metavar = "N", .help = "host vNIC: its MTU (68..1500)"},
     OPT_END,
 };
 
@@ -324,9 +332,18 @@ static int finish_port_set(struct ctl_cli_req *req, json_t *params,
     (void)req;
     if (rc < 0)
         return rc;
-    if (!has(params, "vlan") && !has(params, "learn_limit"))
+    if (has(aside, "--no-addresses")) {
+        if (has(params, "addresses"))
+            return vsa_errmsg_set(em, -EINVAL, "--address and "
+                                  "--no-addresses are mutually exclusive");
+        if (json_object_set_new(params, "addresses", json_array()) < 0)
+            return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    }
+    if (!has(params, "vlan") && !has(params, "learn_limit") &&
+        !has(params, "addresses") && !has(params, "mtu"))
         return vsa_errmsg_set(em, -EINVAL, "nothing to change: give "
-                              "--access, --trunk or --learn-limit");
+                              "--access, --trunk, --learn-limit, or a host "
+                              "vNIC's --address, --no-addresses or --mtu");
     return 0;
 }
 
@@ -418,8 +435,9 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
      NULL},
     {"port", "set", "port.set", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
      "NAME [--access VID | --trunk SET [--native VID] [--native-tagged]] "
-     "[--learn-limit N]",
-     "change a port's VLAN mode or learning limit",
+     "[--learn-limit N] [--address CIDR]... [--no-addresses] [--mtu N]",
+     "change a port's VLAN mode, learning limit, or a host vNIC's "
+     "addresses and MTU",
      {"NAME", CTL_CLI_T_PORT, "name", false}, port_set_opts, finish_port_set},
     {"port", "list", "port.list", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_PORT_LIST,
      "[--switch S]", "list ports", POS_NONE, port_list_opts, NULL},

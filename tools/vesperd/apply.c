@@ -10,19 +10,22 @@
  *     in 5, not one a staying port holds: vsw_port_open's -EBUSY), and
  *     prepare the VM partitions (vd_vm_prepare: sockets of new VMs);
  *  3. prepare the new forwarding configuration (vsw_commit_prepare: every
- *     allocation it needs, nothing published), and the address changes of
- *     host vNICs that stay (vsw_port_host_addrs_prepare: the same);
+ *     allocation it needs, nothing published), and the address and MTU
+ *     changes of host vNICs that stay (vsw_port_host_addrs_prepare: the
+ *     same), then send those to the kernel (vsw_port_host_addrs_apply: a
+ *     refusal undoes the ones before it);
  *  4. write the document atomically (ctl_store_save);
  *  5. publish the forwarding configuration (vsw_commit_publish, RCU), then
  *     commit the VM set (VMs that left are destroyed, NICs offered or
- *     rescinded live), close the devices of ports that left and send the
- *     prepared address changes.  Nothing in 5 fails but the kernel refusing
- *     an address change, which is logged.
+ *     rescinded live) and close the devices of ports that left.  Nothing
+ *     in 5 fails.
  *
- * A failure in 1-4 undoes what was done before it: the prepared commit is
- * freed, newly opened devices are closed, new partition sockets closed and
- * unlinked (vd_vm_abort).  The running state and the file are then exactly
- * as before.  Nothing is published before the document is on disk, so
+ * A failure in 1-4 undoes what was done before it: the host vNICs get
+ * their old addresses and MTU back (vsw_port_host_addrs_revert), the
+ * prepared commit is freed, newly opened devices are closed, new partition
+ * sockets closed and unlinked (vd_vm_abort).  The running state and the
+ * file are then exactly as before (a host vNIC's, unless the kernel
+ * refuses the old addresses back: logged).  Nothing is published before the document is on disk, so
  * there is no published configuration to roll back (a rollback would need
  * memory of its own, and could fail exactly when the apply did).  Every
  * allocation of 1-4 is an injection point of the allocation hooks
@@ -232,6 +235,39 @@ static int host_addrs_prepare(struct vd *d, const struct ctl_config *ncfg,
     return 0;
 }
 
+/* Sends the prepared changes of the host vNICs; if the kernel refuses
+ * one, the ones sent before it are undone (the refused one undid its own)
+ * and the whole apply fails: a TAP never keeps an address or MTU that the
+ * document does not have. */
+static int host_addrs_apply(struct vd *d, const struct ctl_config *ncfg,
+                            struct vsw_host_addrs **h, struct vsa_errmsg *em)
+{
+    for (uint32_t i = 0; i < ncfg->n_ports; i++) {
+        int rc;
+
+        if (!h[i])
+            continue;
+        rc = vsw_port_host_addrs_apply(d->vsw, h[i], em);
+        if (rc == 0)
+            continue;
+        vsa_errmsg_prefix(em, "port %s", ncfg->ports[i].name);
+        while (i-- > 0)
+            if (h[i])
+                vsw_port_host_addrs_revert(d->vsw, h[i]);
+        return rc;
+    }
+    return 0;
+}
+
+static void host_addrs_revert(struct vd *d, struct vsw_host_addrs **h,
+                              uint32_t n)
+{
+    for (uint32_t i = 0; h && i < n; i++)
+        if (h[i])
+            vsw_port_host_addrs_revert(d->vsw, h[i]);
+}
+
+/* Frees the changes, applied or not. */
 static void host_addrs_abort(struct vd *d, struct vsw_host_addrs **h,
                              uint32_t n)
 {
@@ -366,11 +402,19 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
         goto out_abort_fwd;
     }
 
+    /* 3b. the host vNICs' addresses and MTU (undone if 4 fails) */
+    rc = host_addrs_apply(d, ncfg, haddrs, &em);
+    if (rc < 0) {
+        rc = fail(e, CTL_RPC_SYSTEM, &em);
+        goto out_abort_fwd;
+    }
+
     /* 4. persist */
     if (persist) {
         rc = ctl_store_save(d->config_path, newdoc, &em);
         if (rc < 0) {
             rc = fail(e, CTL_RPC_SYSTEM, &em);
+            host_addrs_revert(d, haddrs, ncfg->n_ports);
             goto out_abort_fwd;
         }
         /* 1: the new file is in place, not yet durable: applied all the
@@ -390,12 +434,7 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
     for (uint32_t i = 0; i < ncfg->n_ports; i++)
         if (!opened[i] && nports[i])
             set_connected(nports[i], &ncfg->ports[i]);
-    for (uint32_t i = 0; i < ncfg->n_ports; i++) {
-        if (haddrs[i] &&
-            vsw_port_host_addrs_apply(d->vsw, haddrs[i], &em) < 0)
-            VSA_LOG(WARN, "port %s: %s", ncfg->ports[i].name, em.msg);
-    }
-    vsa_free(haddrs);
+    host_addrs_abort(d, haddrs, ncfg->n_ports); /* applied in 3b */
     json_incref(newdoc);
     json_decref(d->doc);
     d->doc = newdoc;

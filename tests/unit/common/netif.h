@@ -147,4 +147,15 @@ static inline void netif_set_mtu(const char *name, int mtu)
     close(fd);
 }
 
+/* `name`'s MTU (SIOCGIFMTU). */
+static inline int netif_mtu(const char *name)
+{
+    struct ifreq ifr;
+    int fd = ifflags__req(name, &ifr);
+
+    assert_int_equal(ioctl(fd, SIOCGIFMTU, &ifr), 0);
+    close(fd);
+    return ifr.ifr_mtu;
+}
+
 #endif

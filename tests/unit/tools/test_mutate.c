@@ -548,7 +548,8 @@ static void test_port_set(void **state)
     mutate_fail(doc, "port.set", "{'name':'p9','learn_limit':1}",
                 CTL_RPC_NOT_FOUND, "port \"p9\" does not exist");
     mutate_fail(doc, "port.set", "{'name':'p1'}", CTL_RPC_INVALID_PARAMS,
-                "give \"vlan\" and/or \"learn_limit\"");
+                "give \"vlan\", \"learn_limit\" and/or (a host vNIC's) "
+                "\"addresses\" or \"mtu\"");
     mutate_fail(doc, "port.set", "{'name':'p2','vlan':{'mode':'access',"
                 "'vid':30}}", CTL_RPC_RULE,
                 "static FDB entry 02:00:00:00:00:01 in VLAN 20 on port "
@@ -563,6 +564,53 @@ static void test_port_set(void **state)
                 CTL_RPC_RULE, "learn_limit: 2000 exceeds fdb_max 1024");
     mutate_fail(doc, "port.set", "{'name':'p1','switch':'default'}",
                 CTL_RPC_INVALID_PARAMS, "unknown parameter \"switch\"");
+    json_decref(doc);
+}
+
+/* A host vNIC's addresses and MTU change in place: addresses replaced
+ * whole, [] for none; any other class is refused, naming it. */
+static void test_port_set_host_vnic(void **state)
+{
+    json_t *doc = jq(TT_RICH_DOC), *d, *p;
+
+    (void)state;
+    d = mutate_ok(doc, "port.set", "{'name':'vesper0','addresses':"
+                  "['10.1.0.1/24','fd00::1/64'],'mtu':1400}", NULL);
+    p = find_named(d, "ports", "vesper0");
+    assert_json(json_object_get(p, "addresses"), "['10.1.0.1/24','fd00::1/64']");
+    assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 1400);
+    json_decref(d);
+    d = mutate_ok(doc, "port.set", "{'name':'vesper0','addresses':[]}", NULL);
+    p = find_named(d, "ports", "vesper0");
+    assert_json(json_object_get(p, "addresses"), "[]");
+    assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 1500);
+    json_decref(d);
+    d = mutate_ok(doc, "port.set", "{'name':'vesper0','mtu':68,"
+                  "'vlan':{'mode':'access','vid':5}}", NULL);
+    p = find_named(d, "ports", "vesper0");
+    assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 68);
+    assert_json(json_object_get(p, "addresses"),
+                "['192.168.100.1/24','fd00::1/64']");
+    json_decref(d);
+
+    mutate_fail(doc, "port.set", "{'name':'vesper0','mtu':1501}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"mtu\": 1501 is outside 68..1500");
+    mutate_fail(doc, "port.set", "{'name':'vesper0','addresses':'10.0.0.1/8'}",
+                CTL_RPC_INVALID_PARAMS, "parameter \"addresses\"");
+    mutate_fail(doc, "port.set", "{'name':'vesper0','addresses':['10.0.0.1']}",
+                CTL_RPC_INVALID_PARAMS, "is not an IPv4 or IPv6 CIDR");
+    mutate_fail(doc, "port.set", "{'name':'vesper0','addresses':"
+                "['10.0.0.1/8','10.0.0.1/16']}", CTL_RPC_EXISTS,
+                "repeats the address of");
+    mutate_fail(doc, "port.set", "{'name':'p1','mtu':1400}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"mtu\": only for a host vNIC (class internal); "
+                "port \"p1\" is class dpdk");
+    mutate_fail(doc, "port.set", "{'name':'ext.uplink','addresses':[]}",
+                CTL_RPC_INVALID_PARAMS,
+                "parameter \"addresses\": only for a host vNIC (class "
+                "internal); port \"ext.uplink\" is class uplink");
     json_decref(doc);
 }
 
@@ -1122,6 +1170,7 @@ int main(void)
         cmocka_unit_test(test_port_add),
         cmocka_unit_test(test_port_del),
         cmocka_unit_test(test_port_set),
+        cmocka_unit_test(test_port_set_host_vnic),
         cmocka_unit_test(test_fdb),
         cmocka_unit_test(test_vm_add_del),
         cmocka_unit_test(test_vm_nic_add),

@@ -213,6 +213,10 @@ static char *dump_vd(struct oom_op *o)
     dump_file(&b, cfg_path);
     dump_dir(&b, dir);
     dump_dir(&b, vm_dir);
+    /* a host vNIC's addresses and MTU: a failed apply gives the old ones
+     * back (vsw_port_host_addrs_revert) */
+    if (netns)
+        oom_dump_netdevs(&b);
     oom_printf(&b, "lcore 1 state %d\n",
                (int)rte_eal_get_lcore_state(rte_get_next_lcore(-1, 1, 0)));
     return b.s;

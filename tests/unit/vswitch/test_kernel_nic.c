@@ -623,7 +623,14 @@ static void test_mtu_of_nic(void **state)
     assert_int_equal(vsw_port_mtu(h), 1400);     /* not before it is sent */
     if (vsw_port_host_addrs_apply(g.sw, ha, &em) != 0)
         fail_msg("vsw_port_host_addrs_apply: %s", em.msg);
-    assert_int_equal(vsw_port_mtu(h), 1300);
+    /* the TAP has it; the switch takes it with the configuration that
+     * says so (vsw_commit_publish), not before */
+    assert_int_equal(netif_mtu("vtk-mh"), 1300);
+    assert_int_equal(vsw_port_mtu(h), 1400);
+    /* undone: the TAP's MTU is the old one again */
+    vsw_port_host_addrs_revert(g.sw, ha);
+    assert_int_equal(netif_mtu("vtk-mh"), 1400);
+    vsw_port_host_addrs_abort(g.sw, ha);
 
     vsw_port_close(g.sw, u);
     vsw_port_close(g.sw, h);

@@ -605,6 +605,8 @@ static void done_addrs_prepare(struct oom_op *o)
     assert_non_null(*h);
     if (vsw_port_host_addrs_apply(g.sw, *h, &em) != 0)
         fail_msg("vsw_port_host_addrs_apply: %s", em.msg);
+    vsw_port_host_addrs_abort(g.sw, *h);
+    *h = NULL;
     oom_dump_netdevs(&b);
     if (!strstr(b.s, "vto-h0 mtu 1280 flags 101\n   addr 10.79.0.1\n"
                      "   addr 10.77.0.1\n"))

@@ -314,6 +314,18 @@ static void test_engine_spellings(void **state)
     expect_params("port set p --learn-limit 1048576", "port.set",
                   "{\"name\":\"p\",\"learn_limit\":1048576}");
     expect_usage("port set p --learn-limit 1048577", "--learn-limit");
+    /* A host vNIC's addresses (replaced whole; --no-addresses for none)
+     * and MTU; vesperd refuses them for other classes. */
+    expect_params("port set h --address 10.0.0.1/24 --address fd00::1/64 "
+                  "--mtu 1400", "port.set",
+                  "{\"name\":\"h\",\"addresses\":[\"10.0.0.1/24\","
+                  "\"fd00::1/64\"],\"mtu\":1400}");
+    expect_params("port set h --no-addresses", "port.set",
+                  "{\"name\":\"h\",\"addresses\":[]}");
+    expect_usage("port set h --no-addresses --address 10.0.0.1/24",
+                 "--address and --no-addresses are mutually exclusive");
+    expect_usage("port set h --mtu 1501", "--mtu: 1501 is out of range");
+    expect_usage("port set h --address 10.0.0.1", "--address");
     /* Uplink port names are longer than 31 characters allowed for
      * new names: "<31 chars>.uplink". */
     expect_params("port show aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.uplink",
