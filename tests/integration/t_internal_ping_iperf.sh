@@ -48,6 +48,24 @@ echo "$table"
 assert_contains "$table" "$(mac_of 1)" "fdb show table lists vm1's MAC"
 assert_contains "$table" "$(mac_of 2)" "fdb show table lists vm2's MAC"
 
+# ---- IPv4 fragments --------------------------------------------------------
+# A datagram larger than the MTU leaves the VM as fragments, and a switch
+# forwards them as they are: 3 pings of 3000 bytes without DF are 3 x 3
+# frames each way (and a UDP flow of 4000-byte datagrams, iperf3 -u).
+got=$(vm 1 ping -n -c 3 -i 0.2 -W 1 -M dont -s 3000 "$NET_A.2" 2>&1 |
+      sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p')
+assert_eq "${got:-?}" 3 "ping -s 3000 -M dont (IPv4 fragments) vm1 -> vm2"
+iperf_server 2 "$NET_A.2" 5202
+# (stderr aside: iperf3 warns that 4000-byte blocks will be fragmented)
+out=$(vm 1 timeout 20 iperf3 -c "$NET_A.2" -p 5202 -u -b 20M -l 4000 -t 2 -J 2>"$TMP/iperf-udp.err")
+wait_pid "$IPERF_SERVER_PID" 10
+lost=$(jq -r '.end.sum.lost_percent // "?"' <<<"$out")
+got=$(jq -r '.end.sum.packets // 0' <<<"$out")
+log "iperf3 -u -l 4000: $got datagrams, ${lost}% lost"
+assert_gt "$got" 100 "iperf3 -u -l 4000: datagrams sent"
+assert_eq "$(awk -v l="$lost" 'BEGIN { print (l != "?" && l < 5) ? "yes" : "no" }')" yes \
+    "iperf3 -u -l 4000 (fragmented datagrams): under 5% lost (${lost}%)"
+
 # ---- frames longer than the output port's MTU -------------------------------
 # vm1's veth goes to MTU 9000 (both ends: the root end is what af_packet
 # binds, and a veth delivers nothing longer than the receiving end's MTU).
