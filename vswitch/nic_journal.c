@@ -25,7 +25,9 @@
  * without a new version: a record without them (written by an older
  * vesperd, which did not turn them off) reads as none on, so none is
  * turned on again, and an older vesperd skips lines it does not know, so
- * it still gives back the rest of a newer record.
+ * it still gives back the rest of a newer record.  Such a record that
+ * recover kept and a new binding takes over has no say on the offloads
+ * either: their state before is the NIC's now (add).
  *
  * Control thread only, like the rest of the port lifecycle.
  */
@@ -91,28 +93,42 @@ int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
     return fd;
 }
 
-static bool entry_read(const char *path, struct vsw_hostif_state *s);
+static bool entry_read(const char *path, struct vsw_hostif_state *s,
+                       unsigned *offl_seen);
+
+/* If path is a record of s's NIC that recover kept (it could not give
+ * the NIC back), reads it into s: it holds the state before the crashed
+ * vesperd bound it, which is what this binding must give back too.
+ * An offload the record has no line for was not recorded by the vesperd
+ * that wrote it (one from before the offloads were), which did not turn
+ * it off either: its state before is the one s just read from the NIC. */
+static void take_kept(const char *path, struct vsw_hostif_state *s)
+{
+    struct vsw_hostif_state kept;
+    unsigned seen;
+
+    if (!entry_read(path, &kept, &seen) || kept.ifindex != s->ifindex ||
+        strcmp(kept.ifname, s->ifname) != 0)
+        return;
+    VSA_LOG(INFO, "NIC %s: using the state recorded before a vesperd "
+            "that did not stop cleanly bound it", s->ifname);
+    kept.offloads |= s->offloads & ~seen;
+    *s = kept;
+}
 
 int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
                          struct vsa_errmsg *em)
 {
     char tmp[PATH_MAX], path[PATH_MAX];
-    struct vsw_hostif_state kept;
     FILE *f;
     int ok;
 
     entry_path(tmp, sizeof(tmp), dir, s->ifindex, ".tmp");
     entry_path(path, sizeof(path), dir, s->ifindex, "");
-    /* A record of this NIC already there was kept by recover (it could not
-     * give the NIC back): it holds the state before the crashed vesperd
-     * bound it, which is what this binding must give back too. */
-    if (entry_read(path, &kept) && kept.ifindex == s->ifindex &&
-        strcmp(kept.ifname, s->ifname) == 0) {
-        VSA_LOG(INFO, "NIC %s: using the state recorded before a vesperd "
-                "that did not stop cleanly bound it", s->ifname);
-        *s = kept;
-        return 0;
-    }
+    /* A kept record is written again as s then is, with its offloads
+     * taken from the NIC included: this vesperd turns them off, so the
+     * next one must know to turn them back on should this one crash too. */
+    take_kept(path, s);
     f = fopen(tmp, "we");
     if (!f)
         return vsa_errmsg_set(em, -errno, "cannot record the state of %s in "
@@ -175,18 +191,21 @@ static bool offload_line(const char *line, unsigned *seen, unsigned *on,
 
 /* Reads one entry; false if it is not one we wrote.  An entry written
  * before the offloads were recorded has no lines for them: none was
- * turned off, none is turned on again. */
-static bool entry_read(const char *path, struct vsw_hostif_state *s)
+ * turned off, none is turned on again.  *offl_seen: the offloads it has a
+ * line for (VSW_HOSTIF_GRO...). */
+static bool entry_read(const char *path, struct vsw_hostif_state *s,
+                       unsigned *offl_seen)
 {
     char line[128], name[sizeof(s->ifname)];
     int ifindex = 0, up = -1, promisc = -1, v6 = -2, fields = 0;
-    unsigned offl_seen = 0, offl_on = 0;
+    unsigned offl_on = 0;
     bool offl_bad = false;
     FILE *f = fopen(path, "re");
 
     if (!f)
         return false;
     memset(s, 0, sizeof(*s));
+    *offl_seen = 0;
     name[0] = '\0';
     if (!fgets(line, sizeof(line), f) ||
         strncmp(line, ENTRY_MAGIC "\n", sizeof(ENTRY_MAGIC)) != 0) {
@@ -209,7 +228,7 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s)
             s->v6[s->n_v6++].prefixlen = (uint8_t)plen;
             continue;
         }
-        if (offload_line(line, &offl_seen, &offl_on, &offl_bad))
+        if (offload_line(line, offl_seen, &offl_on, &offl_bad))
             continue;
         fields += sscanf(line, "ifindex=%d", &ifindex) == 1;
         fields += sscanf(line, "ifname=%31[^\n]", name) == 1;
@@ -244,6 +263,7 @@ unsigned vsw__nic_journal_recover(const char *dir)
         char path[PATH_MAX];
         struct vsw_hostif_state was;
         struct vsw_hostif_info now;
+        unsigned offl_seen;
         struct vsa_errmsg em;
         int rc;
 
@@ -254,7 +274,7 @@ unsigned vsw__nic_journal_recover(const char *dir)
             unlink(path); /* never renamed: the binding did not happen */
             continue;
         }
-        if (!entry_read(path, &was)) {
+        if (!entry_read(path, &was, &offl_seen)) {
             VSA_LOG(WARN, "%s is not a NIC state vesperd wrote: removed",
                     path);
         } else if ((rc = vsw__hostif_lookup(was.ifname, &now, &em)) < 0 &&

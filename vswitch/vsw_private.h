@@ -354,8 +354,9 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st);
 /* The crash journal of saved NIC states (nic_journal.c): open creates the
  * directory (0700) if needed and locks it, returning the lock's fd (keep
  * it open; -EBUSY: another process holds it); add records `s` before a
- * port first binds its NIC (a record recover kept is not overwritten: it
- * is read into `s` instead); del forgets it once the NIC is given back; recover gives back
+ * port first binds its NIC (a record recover kept wins over `s`: it is
+ * read into `s`, with the offloads it has no line for taken from `s`, and
+ * written again so); del forgets it once the NIC is given back; recover gives back
  * every NIC a previous process left recorded and removes its record, or
  * the record alone if the NIC is gone (returns how many it restored); a
  * record whose NIC cannot be looked up just now stays for the next start. */

@@ -22,7 +22,9 @@
  *    by recover; GRO off before stays off; a record written before the
  *    offloads were recorded (no rx-gro line) is still given back and
  *    leaves GRO alone; offload lines that are not what add writes refuse
- *    the record.
+ *    the record; such an old record that recover kept and a new binding
+ *    takes over gives GRO back all the same (its offloads are the NIC's
+ *    at that binding), after a close and after a second crash.
  * How: in a network namespace of its own (unshare; root), on a veth made
  * with ip(8), read back with ip -j and ethtool -k.  No DPDK.
  */
@@ -455,6 +457,99 @@ static void test_offloads_old_and_bad_records(void **state)
     close(lock);
 }
 
+/* A record of vtj0 "down, not promiscuous" plus `offl` (offload lines)
+ * left by a vesperd killed while it held vtj0 (up and promiscuous now),
+ * which the next start's recover keeps: it cannot look vtj0 up (netlink
+ * out of memory).  Returns that start's lock. */
+static int kept_record(const char *offl)
+{
+    static const struct vsa_alloc_hook hook = { .inject = fail_netlink };
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char text[256], name[32];
+    int lock;
+
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s", st.ifindex,
+             st.disable_ipv6, offl);
+    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
+    put_file(name, text);
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    vsa_alloc_set_hook(&hook);
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    vsa_alloc_set_hook(NULL);
+    assert_int_equal(entries(), 1);
+    return lock;
+}
+
+/* Bug (found by review): a record an older vesperd wrote (no offload
+ * lines) that recover kept was taken over whole by the next binding of
+ * its NIC, offloads included: none on, so GRO, on before and turned off
+ * by that binding, stayed off once the port was closed.  Now the offloads
+ * such a record lacks are the NIC's as the binding found it (the older
+ * vesperd never changed them), and the record is written again with
+ * them, so a second crash gives GRO back too; offload lines a kept record
+ * has still win over the NIC's state (the crashed vesperd turned it off). */
+static void test_kept_old_record_offloads(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char cmd[PATH_MAX + 96], s[64];
+    int lock;
+    (void)state;
+
+    assert_int_equal(sh("ethtool -K vtj0 gro on"), 0);
+
+    /* kept, bound again, closed */
+    lock = kept_record("");
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(st.offloads, VSW_HOSTIF_GRO);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_false(st.up || st.promisc); /* the record's */
+    assert_int_equal(st.offloads, VSW_HOSTIF_GRO); /* the NIC's */
+    vsw__hostif_offloads_off("vtj0");
+    gro_expect("off", "bound again");
+    vsw__hostif_restore(&st);
+    vsw__nic_journal_del(dir, st.ifindex);
+    gro_expect("on", "given back after a kept old record");
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    close(lock);
+
+    /* kept, bound again, killed again: the record now says GRO was on */
+    lock = kept_record("");
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    snprintf(cmd, sizeof(cmd), "grep -qx rx-gro=1 '%s/nic-%d'", dir,
+             st.ifindex);
+    assert_int_equal(sh(cmd), 0);
+    vsw__hostif_offloads_off("vtj0");
+    lock = next_process_recovers(lock);
+    gro_expect("on", "recovered after a second crash");
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    assert_int_equal(entries(), 0);
+    close(lock);
+
+    /* a kept record of this format: GRO was on before the crashed vesperd
+     * turned it off, and that is what comes back */
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+    lock = kept_record("rx-gro=1\nrx-lro=0\nrx-gro-hw=0\n");
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(st.offloads, 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(st.offloads, VSW_HOSTIF_GRO);
+    vsw__hostif_restore(&st);
+    vsw__nic_journal_del(dir, st.ifindex);
+    gro_expect("on", "given back after a kept record");
+    assert_int_equal(entries(), 0);
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+    close(lock);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -498,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_v6_addresses_back),
         cmocka_unit_test(test_offloads_back),
         cmocka_unit_test(test_offloads_old_and_bad_records),
+        cmocka_unit_test(test_kept_old_record_offloads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
