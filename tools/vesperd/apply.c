@@ -25,9 +25,10 @@
  * prepared commit is freed, newly opened devices are closed, new partition
  * sockets closed and unlinked (vd_vm_abort).  The running state and the
  * file are then exactly as before (a host vNIC's, unless the kernel
- * refuses the old addresses back: logged).  Nothing is published before the document is on disk, so
- * there is no published configuration to roll back (a rollback would need
- * memory of its own, and could fail exactly when the apply did).  Every
+ * refuses the old addresses back: logged).  Nothing is published before
+ * the document is on disk, so there is no published configuration to roll
+ * back (a rollback would need memory of its own, and could fail exactly
+ * when the apply did).  Every
  * allocation of 1-4 is an injection point of the allocation hooks
  * (common/vsa_alloc.h, tools/ctl/ctl_alloc.h, jansson's);
  * tests/unit/tools/test_vd_apply.c fails each one in turn (TESTS.md #29).
