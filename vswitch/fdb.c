@@ -496,39 +496,148 @@ void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg)
     }
 }
 
-struct inherit_arg {
-    struct vsw_fdb *dst;
-    uint32_t kept, lost;
+/* ---- Inheritance --------------------------------------------------------- */
+
+/* A learned entry of the old table, as vsw_fdb_inherit() copies it. */
+struct inherit_rec {
+    uint64_t key;
+    uint32_t last_seen_s;
+    uint32_t age;   /* seconds before the freshest entry's last_seen */
+    uint16_t port;
 };
 
-static int inherit_one(const struct vsw_fdb_entry *e, void *arg)
-{
-    struct inherit_arg *a = arg;
-    uint64_t key = vsw_fdb_key(e->vid, e->mac);
-    enum vsw_fdb_learn_result r;
+struct vsw_fdb_inherit_buf {
+    uint32_t cap;   /* records: the old table's max_entries */
+    uint32_t n;
+    struct inherit_rec rec[];
+};
 
-    if (e->is_static)
+struct vsw_fdb_inherit_buf *
+vsw_fdb_inherit_buf_alloc(const struct vsw_fdb *src)
+{
+    /* src never holds more than max_entries learned entries, and the walk
+     * reports no more (inherit_collect) */
+    struct vsw_fdb_inherit_buf *buf =
+        vsa_malloc(sizeof(*buf) +
+                   (size_t)src->max_entries * sizeof(buf->rec[0]));
+
+    if (buf == NULL)
+        return NULL;
+    buf->cap = src->max_entries;
+    buf->n = 0;
+    return buf;
+}
+
+void vsw_fdb_inherit_buf_free(struct vsw_fdb_inherit_buf *buf)
+{
+    vsa_free(buf);
+}
+
+/* Walk callback: src's learned entries into the buffer.  An entry an lcore
+ * displaces during the walk can be reported twice, but each such move put
+ * a new key into a slot the walk had passed (__fdb_make_room), which it
+ * does not report: so the reports fit in max_entries.  Were one not to
+ * fit, it is skipped like an entry learned during the copy. */
+static int inherit_collect(const struct vsw_fdb_entry *e, void *arg)
+{
+    struct vsw_fdb_inherit_buf *buf = arg;
+
+    if (e->is_static || buf->n == buf->cap)
         return 0;
-    fdb_lock(a->dst);
-    r = __fdb_learn_new(a->dst, key, vsw_fdb_hash(a->dst, key), e->port,
-                        e->last_seen_s);
-    fdb_unlock(a->dst);
-    if (r == VSW_FDB_NEW)
-        a->kept++;
-    else if (r == VSW_FDB_REFUSED)
-        a->lost++;
-    /* else reported twice by the walk (a displacement): already kept */
+    buf->rec[buf->n++] = (struct inherit_rec){
+        .key = vsw_fdb_key(e->vid, e->mac),
+        .last_seen_s = e->last_seen_s,
+        .port = e->port,
+    };
     return 0;
 }
 
-uint32_t vsw_fdb_inherit(struct vsw_fdb *dst, const struct vsw_fdb *src,
-                         uint32_t *lost)
+/* Freshest first; equal ages by key, so that the order does not depend
+ * on qsort. */
+static int inherit_rec_cmp(const void *pa, const void *pb)
 {
-    struct inherit_arg a = { .dst = dst };
+    const struct inherit_rec *a = pa, *b = pb;
+
+    if (a->age != b->age)
+        return a->age < b->age ? -1 : 1;
+    return a->key < b->key ? -1 : a->key > b->key;
+}
+
+/* Orders the records freshest first.  last_seen wraps (fdb.h, "Aging"), so
+ * it is not compared as it is: each record gets its age behind the
+ * freshest one (found with the wrapping distance), and the ages, which are
+ * plain unsigned numbers, are sorted: a total order whatever the values,
+ * and the true one while the entries span less than 2^31 s. */
+static void inherit_sort(struct vsw_fdb_inherit_buf *buf)
+{
+    uint32_t newest;
+
+    if (buf->n == 0)
+        return;
+    newest = buf->rec[0].last_seen_s;
+    for (uint32_t i = 1; i < buf->n; i++)
+        if ((int32_t)(buf->rec[i].last_seen_s - newest) > 0)
+            newest = buf->rec[i].last_seen_s;
+    for (uint32_t i = 0; i < buf->n; i++)
+        buf->rec[i].age = newest - buf->rec[i].last_seen_s;
+    qsort(buf->rec, buf->n, sizeof(buf->rec[0]), inherit_rec_cmp);
+}
+
+enum inherit_result {
+    INHERIT_KEPT,
+    INHERIT_LOST,    /* no room: learn limit, table or buckets full */
+    INHERIT_SKIPPED, /* dst holds the key already */
+};
+
+/* Learns one record into dst as an lcore would learn it at its last_seen. */
+static enum inherit_result inherit_one(struct vsw_fdb *dst,
+                                       const struct inherit_rec *r)
+{
+    uint64_t hash = vsw_fdb_hash(dst, r->key);
+    enum vsw_fdb_learn_result lr;
+    uint64_t v;
+
+    fdb_lock(dst);
+    /* A static entry of dst's configuration holding the key wins by design
+     * (a learn would count a static_conflict): the MAC is where the
+     * configuration says, not lost.  A learned one is this record reported
+     * twice by the walk, already kept. */
+    if (vsw__fdb_find(dst, r->key, hash, &v, VSW_FDB_PROBE_ORDERED)) {
+        fdb_unlock(dst);
+        return INHERIT_SKIPPED;
+    }
+    lr = __fdb_learn_new(dst, r->key, hash, r->port, r->last_seen_s);
+    fdb_unlock(dst);
+    return lr == VSW_FDB_NEW ? INHERIT_KEPT : INHERIT_LOST;
+}
+
+uint32_t vsw_fdb_inherit(struct vsw_fdb *dst, const struct vsw_fdb *src,
+                         struct vsw_fdb_inherit_buf *buf, uint32_t *lost)
+{
     const struct vsw_fdb_counters *from = &src->stats;
     struct vsw_fdb_counters *to = &dst->stats;
+    uint32_t kept = 0, n_lost = 0;
 
-    vsw_fdb_walk(src, inherit_one, &a);
+    /* Freshest first: when dst has less room than src had entries, what it
+     * keeps is the stations active last.  In the walk's (hash) order it
+     * kept any subset, stations about to age out among them, and then,
+     * full, refused to learn the active ones left out until those aged
+     * out: they flooded meanwhile. */
+    buf->n = 0;
+    vsw_fdb_walk(src, inherit_collect, buf);
+    inherit_sort(buf);
+    for (uint32_t i = 0; i < buf->n; i++) {
+        switch (inherit_one(dst, &buf->rec[i])) {
+        case INHERIT_KEPT:
+            kept++;
+            break;
+        case INHERIT_LOST:
+            n_lost++;
+            break;
+        case INHERIT_SKIPPED:
+            break;
+        }
+    }
     /* The counters go on from src's: the copies are not events. */
 #define COPY(f) atomic_store_explicit(&to->f, \
         atomic_load_explicit(&from->f, memory_order_relaxed), \
@@ -546,8 +655,8 @@ uint32_t vsw_fdb_inherit(struct vsw_fdb *dst, const struct vsw_fdb *src,
     COPY(static_evicted);
 #undef COPY
     if (lost)
-        *lost = a.lost;
-    return a.kept;
+        *lost = n_lost;
+    return kept;
 }
 
 void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out)

@@ -311,17 +311,34 @@ uint32_t vsw_fdb_capacity_slots(const struct vsw_fdb *fdb);
  * vsw_fdb_remove_matching(), which is exact.  fn may call vsw_fdb_del(). */
 void vsw_fdb_walk(const struct vsw_fdb *fdb, vsw_fdb_walk_fn *fn, void *arg);
 
+/* Scratch for vsw_fdb_inherit(): room for the learned entries src can
+ * hold (its max_entries).  Allocated apart from the copy so that a caller
+ * which must not fail when it copies (vsw_commit_publish) can get it
+ * beforehand, where running out of memory can still fail the change.
+ * NULL: out of memory. */
+struct vsw_fdb_inherit_buf;
+struct vsw_fdb_inherit_buf *
+vsw_fdb_inherit_buf_alloc(const struct vsw_fdb *src);
+/* NULL is a no-op. */
+void vsw_fdb_inherit_buf_free(struct vsw_fdb_inherit_buf *buf);
+
 /* Carries src's learned entries and event counters over into dst, a new
  * table no lcore uses yet (an FDB that replaces src, e.g. for another
  * max_entries): each learned entry keeps its port and last_seen and is
  * subject to dst's limits (max_entries, buckets, port limits) as a learn
  * would be; static entries are not copied (the caller adds dst's own).
- * src may be in use meanwhile (read as vsw_fdb_walk() does: an entry
- * learned or moved during the copy may be missed).  dst's counters are
- * then set to src's, so the copies count as nothing.  Returns the entries
- * carried over; *lost (if not NULL) gets those dst refused. */
+ * The entries go in most recently seen first, so that a dst with less
+ * room keeps the stations active last (still subject to the room in their
+ * two buckets).  buf (from vsw_fdb_inherit_buf_alloc(src)) holds them
+ * meanwhile; it may be reused.  src may be in use meanwhile (read as
+ * vsw_fdb_walk() does: an entry learned or moved during the copy may be
+ * missed).  dst's counters are then set to src's, so the copies count as
+ * nothing.  Returns the entries carried over; *lost (if not NULL) gets
+ * those dst had no room for (learn limit, table or buckets full).  An
+ * entry whose key a static entry of dst holds is neither: the static
+ * entry wins, as it does over a learn. */
 uint32_t vsw_fdb_inherit(struct vsw_fdb *dst, const struct vsw_fdb *src,
-                         uint32_t *lost);
+                         struct vsw_fdb_inherit_buf *buf, uint32_t *lost);
 
 /* Copies the event counters. */
 void vsw_fdb_get_stats(const struct vsw_fdb *fdb, struct vsw_fdb_stats *out);

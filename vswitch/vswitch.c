@@ -1037,6 +1037,8 @@ struct vsw_commit {
     struct vsw_switch_state next_sw[VSW_MAX_SWITCHES];
     struct vsw_fdb *created[VSW_MAX_SWITCHES]; /* new FDBs, by cfg index */
     bool *held;             /* [n_statics]: vsw_commit_publish's scratch */
+    /* by cfg index, for a new FDB replacing one: vsw_fdb_inherit's */
+    struct vsw_fdb_inherit_buf *inherit[VSW_MAX_SWITCHES];
 };
 
 int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
@@ -1104,6 +1106,17 @@ int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
             goto out_abort;
         }
         nx->fdb = c->created[i];
+        if (!old || !old->fdb)
+            continue;
+        /* The scratch the inherit sorts the old entries in: allocated
+         * here, where running out of memory fails the commit (as for the
+         * table itself), since the publication must not fail. */
+        c->inherit[i] = vsw_fdb_inherit_buf_alloc(old->fdb);
+        if (!c->inherit[i]) {
+            rc = vsa_errmsg_set(em, -ENOMEM, "switch %s: out of memory to "
+                                "carry its FDB over", cs->name);
+            goto out_abort;
+        }
     }
     rc = statics_fit(cfg, c->next_sw, em);
     if (rc < 0)
@@ -1145,8 +1158,10 @@ void vsw_commit_abort(struct vsw *sw, struct vsw_commit *c)
     if (!c)
         return;
     snapshot_free(c->snap);
-    for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++)
+    for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++) {
         vsw_fdb_destroy(c->created[i]);
+        vsw_fdb_inherit_buf_free(c->inherit[i]);
+    }
     vsa_free(c->held);
     vsa_free(c);
 }
@@ -1214,20 +1229,24 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
         }
     }
     /* A switch whose FDB was rebuilt (another fdb_max) keeps what its old
-     * one learned, and its counters, after the configured entries and
-     * limits: without this every unicast frame flooded until relearned,
-     * and switch show's fdb_stats started again from zero. */
+     * one learned, most recently seen first, and its counters, after the
+     * configured entries and limits: without this every unicast frame
+     * flooded until relearned, and switch show's fdb_stats started again
+     * from zero.  `lost` counts only the entries there was no room for (a
+     * key a new static entry holds is not one: the static entry wins). */
     for (uint32_t i = 0; i < cfg->n_switches; i++) {
         struct vsw_switch_state *old = find_switch(sw, next_sw[i].name);
         uint32_t kept, lost = 0;
 
-        if (!c->created[i] || !old || !old->fdb)
+        if (!c->inherit[i] || !old || !old->fdb)
             continue;
-        kept = vsw_fdb_inherit(next_sw[i].fdb, old->fdb, &lost);
+        kept = vsw_fdb_inherit(next_sw[i].fdb, old->fdb, c->inherit[i],
+                               &lost);
         if (lost)
             VSA_LOG(WARN, "switch %s: its FDB now has room for %u entries: %u "
-                    "learned entr%s kept, %u not (learned again from the "
-                    "next frame if there is room)", next_sw[i].name,
+                    "learned entr%s kept (the most recently seen), %u not "
+                    "(no room, or over a port's learn limit; learned again "
+                    "from the next frame if there is room)", next_sw[i].name,
                     next_sw[i].fdb_max, kept, kept == 1 ? "y" : "ies", lost);
     }
 
@@ -1273,6 +1292,8 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
         if (shrank)
             drop_left_vlans(next_sw[i].fdb, s, &s->switch_mem[i]);
     }
+    for (uint32_t i = 0; i < VSW_MAX_SWITCHES; i++)
+        vsw_fdb_inherit_buf_free(c->inherit[i]);
     vsa_free(c->held);
     vsa_free(c);
 }

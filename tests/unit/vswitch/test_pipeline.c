@@ -924,12 +924,6 @@ static void test_learning(void **state)
     }
 }
 
-/* ---- bug: entries kept for a VLAN the port left -------------------------- */
-
-/* Bug (found by this suite): vsw_commit() kept the learned entries of a
- * port in a VLAN that the new configuration removes from the port, so
- * unicast to those stations was dropped on that port as `no_member`
- * instead of being flooded, until the entries aged out (300 s). */
 /* Another fdb_max gives sw0 a new FDB: the learned entries come along
  * (same port), the counters go on, the static entry is there; shrunk to
  * fewer slots than there are entries, what fits is kept, and a frame to a
@@ -983,6 +977,67 @@ static void test_fdb_resize_keeps_entries(void **state)
     fl_free(&in);
 }
 
+/* What vswitch WARNs while a log hook counts (module vswitch only). */
+static unsigned n_inherit_warns;
+
+static void count_inherit_warns(enum vsa_log_level level, const char *module,
+                                const char *msg)
+{
+    if (level == VSA_LOG_WARN && strcmp(module, "vswitch") == 0 &&
+        strstr(msg, "learned entr"))
+        n_inherit_warns++;
+}
+
+/* A commit that changes fdb_max and makes a learned MAC static on another
+ * port: the MAC is static there, the other learned ones come along, and
+ * vesperd's log has no WARN of entries left out for want of room.
+ * Regression test: the overridden entry was counted lost, and the WARN
+ * said the FDB had room for 16384 entries, 3 kept, 1 not. */
+static void test_fdb_resize_static_not_lost(void **state)
+{
+    struct flist in = { 0 };
+    struct frame fr[4];
+    bool is_static = false;
+
+    (void)state;
+    for (unsigned i = 0; i < 4; i++) {
+        fr[i] = fr_untagged(BCAST, MAC(0xc0 + i), 46, (uint16_t)(1 + i));
+        fl_add(&in, &fr[i]);
+    }
+    tp_open(0, "P", m_access(1), 0, &in);
+    tp_open(1, "Q", m_access(1), 0, NULL);
+    step();
+    assert_int_equal(fdb_port_of(1, MAC(0xc0), NULL), g.tp[0].id);
+
+    g.sw0_fdb_max = 16384;
+    add_static(1, MAC(0xc0), 1);
+    n_inherit_warns = 0;
+    vsa_log_set_hook(count_inherit_warns);
+    step();
+    vsa_log_set_hook(NULL);
+    assert_int_equal(fdb_port_of(1, MAC(0xc0), &is_static), g.tp[1].id);
+    assert_true(is_static);
+    for (unsigned i = 1; i < 4; i++)
+        assert_int_equal(fdb_port_of(1, MAC(0xc0 + i), NULL), g.tp[0].id);
+    assert_int_equal(n_inherit_warns, 0);
+
+    /* 2 entries: the static one and 1 learned; 2 left out, WARNed */
+    g.sw0_fdb_max = 2;
+    vsa_log_set_hook(count_inherit_warns);
+    step();
+    vsa_log_set_hook(NULL);
+    assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), 2);
+    assert_int_equal(n_inherit_warns, 1);
+    phase_end();
+    fl_free(&in);
+}
+
+/* ---- bug: entries kept for a VLAN the port left -------------------------- */
+
+/* Bug (found by this suite): vsw_commit() kept the learned entries of a
+ * port in a VLAN that the new configuration removes from the port, so
+ * unicast to those stations was dropped on that port as `no_member`
+ * instead of being flooded, until the entries aged out (300 s). */
 static void test_vlan_leave_flushes(void **state)
 {
     struct flist in = { 0 }, e = { 0 };
@@ -2771,6 +2826,7 @@ int main(void)
         T(test_switch_isolation),
         T(test_vlan_leave_flushes),
         T(test_fdb_resize_keeps_entries),
+        T(test_fdb_resize_static_not_lost),
         T(test_down_port_keeps_no_entries),
         T(test_flood_members_down),
         T(test_move_storm),
