@@ -32,8 +32,9 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* OOM injection: the FDB allocates only with aligned_alloc (linked with
- * -Wl,--wrap=aligned_alloc).  fail_at = k fails the k-th call from now. */
+/* OOM injection: vsw_fdb_create allocates with aligned_alloc (linked with
+ * -Wl,--wrap=aligned_alloc; the FDB's other allocations are swept by
+ * vswitch-oom).  fail_at = k fails the k-th call from now. */
 void *__real_aligned_alloc(size_t align, size_t size);
 void *__wrap_aligned_alloc(size_t align, size_t size);
 static int alloc_fail_at;
