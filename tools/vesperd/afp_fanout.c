@@ -22,6 +22,7 @@
  * (-Ddpdk_static=false) the PMD's calls do not come here and fragments
  * are reassembled as before (docs/datapath.md, "Frame size (MTU)").
  */
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -37,10 +38,10 @@ int __wrap_setsockopt(int fd, int level, int name, const void *val,
 {
     if (level == SOL_PACKET && name == PACKET_FANOUT && val &&
         len == sizeof(int)) {
-        int arg;
+        uint32_t arg; /* id in the low 16 bits, type and flags above */
 
         memcpy(&arg, val, sizeof(arg));
-        arg &= ~(PACKET_FANOUT_FLAG_DEFRAG << 16);
+        arg &= ~((uint32_t)PACKET_FANOUT_FLAG_DEFRAG << 16);
         return __real_setsockopt(fd, level, name, &arg, len);
     }
     return __real_setsockopt(fd, level, name, val, len);
