@@ -4,8 +4,10 @@
  * (exists, MAC, MTU, carrier), set it up and promiscuous, keep the host off
  * it (IPv6 off), turn off its receive offloads that merge frames (GRO,
  * LRO, hardware GRO: the ethtool ioctl, SIOCETHTOOL, since libnl-route
- * has no ethtool), record beforehand what all that changes and put it
- * back when the NIC is let go of (vsw__hostif_save / vsw__hostif_restore),
+ * has no ethtool), on it and on the devices under it that receive its
+ * frames (a VLAN's link, a bond's slaves: found through netlink), record
+ * beforehand what all that changes and put it back when the NIC is let go
+ * of (vsw__hostif_save / vsw__hostif_restore),
  * and configure a host vNIC's addresses and MTU.  Control thread only;
  * every call opens and closes its own netlink (or ioctl) socket (these are
  * rare operator actions).  Link events are followed by tools/vesperd's
@@ -538,66 +540,87 @@ int vsw__hostif_offloads_get(const char *ifname)
     return rc;
 }
 
-void vsw__hostif_offloads_off(const char *ifname)
+/* Turns off on ifname the offloads that are on and that it lets be
+ * changed (ETHTOOL_SFEATURES).  0, or -errno if they cannot be read or
+ * changed; *was: those on before, *fixed: those on and fixed by the
+ * driver, *stays: those asked off that are still on. */
+static int offloads_turn_off(const char *ifname, unsigned *was,
+                             unsigned *fixed, unsigned *stays)
 {
     struct nic_features f;
-    unsigned on, fixed = 0, want = 0;
-    char list[64];
+    unsigned want = 0;
     int rc = features_open(&f, ifname);
 
-    if (rc < 0) {
+    *was = *fixed = *stays = 0;
+    if (rc < 0)
+        return rc;
+    *was = offloads_active(&f);
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+        if (*was & (1u << i))
+            *(offload_changeable(&f, i) ? &want : fixed) |= 1u << i;
+    if (want) {
+        rc = offloads_set(&f, want, false);
+        if (rc == 0)
+            *stays = offloads_active(&f) & want;
+    }
+    features_close(&f);
+    return rc;
+}
+
+void vsw__hostif_offloads_off(const char *ifname)
+{
+    unsigned was, fixed, stays, want;
+    char list[64];
+    int rc = offloads_turn_off(ifname, &was, &fixed, &stays);
+
+    want = was & ~fixed;
+    if (rc < 0 && !was) { /* not read (a refused change read them) */
         VSA_LOG_RL(&offload_rl, WARN, "cannot read the offloads of '%s' "
                    "(%s): GRO, LRO and hardware GRO stay as they are, and "
                    "frames they merge are cut short", ifname, strerror(-rc));
         return;
     }
-    on = offloads_active(&f);
-    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
-        if (on & (1u << i))
-            *(offload_changeable(&f, i) ? &want : &fixed) |= 1u << i;
     if (fixed)
         VSA_LOG_RL(&offload_rl, WARN, "'%s': %s on and fixed by its driver: "
                    "frames it merges are cut short", ifname,
                    offload_list(fixed, list, sizeof(list)));
-    if (want) {
-        rc = offloads_set(&f, want, false);
-        if (rc < 0)
-            VSA_LOG_RL(&offload_rl, WARN, "cannot turn %s off on '%s': %s",
-                       offload_list(want, list, sizeof(list)), ifname,
-                       strerror(-rc));
-        else if (offloads_active(&f) & want)
-            VSA_LOG_RL(&offload_rl, WARN, "'%s': %s stays on: frames it "
-                       "merges are cut short", ifname,
-                       offload_list(offloads_active(&f) & want, list,
-                                    sizeof(list)));
-        else
-            VSA_LOG(INFO, "'%s': %s off while it is bound", ifname,
-                    offload_list(want, list, sizeof(list)));
-    }
-    features_close(&f);
+    if (!want)
+        return;
+    if (rc < 0)
+        VSA_LOG_RL(&offload_rl, WARN, "cannot turn %s off on '%s': %s",
+                   offload_list(want, list, sizeof(list)), ifname,
+                   strerror(-rc));
+    else if (stays)
+        VSA_LOG_RL(&offload_rl, WARN, "'%s': %s stays on: frames it "
+                   "merges are cut short", ifname,
+                   offload_list(stays, list, sizeof(list)));
+    else
+        VSA_LOG(INFO, "'%s': %s off while it is bound", ifname,
+                offload_list(want, list, sizeof(list)));
 }
 
-/* Turns on again on `name` the offloads of st that were on before the
- * binding and are off now.  Returns those turned on; logged, never fails
- * (see vsw__hostif_restore). */
-static unsigned restore_offloads(const struct vsw_hostif_state *st,
-                                 const char *name)
+/* Turns on again on `name` the offloads of `offloads` (those on before
+ * the binding) that are off now.  Returns those turned on; logged
+ * (`what`: how the log calls the device), never fails (see
+ * vsw__hostif_restore). */
+static unsigned restore_offloads(unsigned offloads, const char *name,
+                                 const char *what)
 {
     struct nic_features f;
     unsigned want, back;
     char list[64];
     int rc;
 
-    if (!(st->offloads & ((1u << VSW_HOSTIF_N_OFFLOADS) - 1)))
+    if (!(offloads & ((1u << VSW_HOSTIF_N_OFFLOADS) - 1)))
         return 0;
     rc = features_open(&f, name);
     if (rc < 0) {
-        VSA_LOG_RL(&restore_rl, WARN, "cannot turn %s on again on '%s': %s",
-                   offload_list(st->offloads, list, sizeof(list)), name,
+        VSA_LOG_RL(&restore_rl, WARN, "cannot turn %s on again on %s: %s",
+                   offload_list(offloads, list, sizeof(list)), what,
                    strerror(-rc));
         return 0;
     }
-    want = st->offloads & ~offloads_active(&f);
+    want = offloads & ~offloads_active(&f);
     if (!want) {
         features_close(&f);
         return 0;
@@ -605,11 +628,278 @@ static unsigned restore_offloads(const struct vsw_hostif_state *st,
     rc = offloads_set(&f, want, true);
     back = rc < 0 ? 0 : want & offloads_active(&f);
     if (back != want)
-        VSA_LOG_RL(&restore_rl, WARN, "cannot turn %s on again on '%s'%s%s",
-                   offload_list(want & ~back, list, sizeof(list)), name,
+        VSA_LOG_RL(&restore_rl, WARN, "cannot turn %s on again on %s%s%s",
+                   offload_list(want & ~back, list, sizeof(list)), what,
                    rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
     features_close(&f);
     return back;
+}
+
+/* ---- the devices under a NIC (netlink) -----------------------------------
+ *
+ * GRO is done by the device whose NAPI receives a frame.  For a VLAN,
+ * macvlan or ipvlan that is the device under it (its IFLA_LINK), for a
+ * bond, team or bridge its slaves (the links whose master it is): they
+ * merge the frames, which then go up to the NIC af_packet reads, so
+ * turning GRO off on that NIC alone changes nothing.  Only LRO follows an
+ * upper device's setting down (NETIF_F_UPPER_DISABLES).  So vsw__hostif_save
+ * records the devices under the NIC, recursively (a VLAN on a bond of two
+ * NICs), and their offloads; binding turns those off too and restore turns
+ * back on those that were on.  IFLA_LINK of other kinds is not followed: a
+ * veth's is its peer, a tunnel's the device its outer packets leave by.
+ * A device put under the NIC after the binding (a slave added to the
+ * bond) is not followed: the binding says so.  Not injection points: a
+ * NIC whose lower devices cannot be listed is still bound (a WARN says
+ * what to run by hand). */
+
+static bool kind_is(const char *kind, const char *const *kinds, size_t n)
+{
+    for (size_t i = 0; kind && i < n; i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A kind whose IFLA_LINK is the device that receives its frames. */
+static bool kind_has_lower_link(const char *kind)
+{
+    static const char *const kinds[] = {
+        "vlan", "macvlan", "macvtap", "ipvlan", "ipvtap",
+    };
+
+    return kind_is(kind, kinds, sizeof(kinds) / sizeof(kinds[0]));
+}
+
+/* A kind whose slaves receive its frames. */
+static bool kind_has_slaves(const char *kind)
+{
+    static const char *const kinds[] = { "bond", "team", "bridge" };
+
+    return kind_is(kind, kinds, sizeof(kinds) / sizeof(kinds[0]));
+}
+
+/* One walk down from a NIC (vsw__hostif_save). */
+struct lower_walk {
+    struct nl_cache *links;        /* every link of the namespace */
+    struct vsw_hostif_state *st;   /* st->lower[] filled in */
+    unsigned left_out;             /* past VSW_HOSTIF_LOWER_MAX or _DEPTH */
+    char first_left_out[VSW_HOSTIF_LOWER_NAME];
+    bool elsewhere;                /* one in another network namespace */
+};
+
+static bool lower_recorded(const struct vsw_hostif_state *st, int ifindex)
+{
+    for (unsigned i = 0; i < st->n_lower; i++)
+        if (st->lower[i].ifindex == ifindex)
+            return true;
+    return false;
+}
+
+static void lower_walk(struct lower_walk *w, struct rtnl_link *link,
+                       unsigned depth);
+
+/* Records the link of ifindex, `depth` levels under the NIC, with the
+ * offloads it has on, and goes on under it. */
+static void lower_visit(struct lower_walk *w, int ifindex, unsigned depth)
+{
+    struct vsw_hostif_state *st = w->st;
+    struct vsw_hostif_lower *lw;
+    struct rtnl_link *l;
+    const char *name;
+    int on;
+
+    if (ifindex <= 0 || ifindex == st->ifindex ||
+        lower_recorded(st, ifindex))
+        return;
+    l = rtnl_link_get(w->links, ifindex);
+    if (!l)
+        return; /* gone since the dump */
+    name = rtnl_link_get_name(l);
+    if (depth > VSW_HOSTIF_LOWER_DEPTH ||
+        st->n_lower == VSW_HOSTIF_LOWER_MAX) {
+        if (!w->left_out++)
+            snprintf(w->first_left_out, sizeof(w->first_left_out), "%s",
+                     name ? name : "?");
+        rtnl_link_put(l);
+        return;
+    }
+    lw = &st->lower[st->n_lower++];
+    lw->ifindex = ifindex;
+    snprintf(lw->ifname, sizeof(lw->ifname), "%s", name ? name : "");
+    on = vsw__hostif_offloads_get(lw->ifname);
+    lw->offloads = on > 0 ? (unsigned)on : 0;
+    lower_walk(w, l, depth + 1);
+    rtnl_link_put(l);
+}
+
+/* Visits the devices right under `link`, which is depth - 1 levels under
+ * the NIC. */
+static void lower_walk(struct lower_walk *w, struct rtnl_link *link,
+                       unsigned depth)
+{
+    const char *kind = rtnl_link_get_type(link);
+    struct nl_object *obj;
+    int32_t nsid;
+
+    if (kind_has_lower_link(kind)) {
+        /* its IFLA_LINK is an index of another namespace: not ours */
+        if (rtnl_link_get_link_netnsid(link, &nsid) == 0)
+            w->elsewhere = true;
+        else
+            lower_visit(w, rtnl_link_get_link(link), depth);
+    }
+    if (!kind_has_slaves(kind))
+        return;
+    for (obj = nl_cache_get_first(w->links); obj;
+         obj = nl_cache_get_next(obj))
+        if (rtnl_link_get_master((struct rtnl_link *)obj) ==
+            rtnl_link_get_ifindex(link))
+            lower_visit(w, rtnl_link_get_ifindex((struct rtnl_link *)obj),
+                        depth);
+}
+
+/* Records in st->lower[] the devices under `link` (the NIC of st) and
+ * their offloads.  Logged, never fails: the NIC is bound all the same. */
+static void save_lowers(struct nl_sock *sk, struct rtnl_link *link,
+                        struct vsw_hostif_state *st)
+{
+    const char *kind = rtnl_link_get_type(link);
+    struct lower_walk w = { .st = st };
+    int rc;
+
+    if (!kind_has_lower_link(kind) && !kind_has_slaves(kind))
+        return; /* a NIC of its own (no kind: a physical one; a veth) */
+    rc = rtnl_link_alloc_cache(sk, AF_UNSPEC, &w.links);
+    if (rc < 0) {
+        VSA_LOG_RL(&offload_rl, WARN, "cannot list the devices under '%s' "
+                   "(a %s: %s): GRO, LRO and hardware GRO on them stay as "
+                   "they are, and frames they merge are cut short; turn "
+                   "them off by hand (ethtool -K DEV gro off lro off "
+                   "rx-gro-hw off)", st->ifname, kind, nl_geterror(rc));
+        return;
+    }
+    lower_walk(&w, link, 1);
+    nl_cache_free(w.links);
+    if (w.left_out)
+        VSA_LOG_RL(&offload_rl, WARN, "'%s': %u device%s under it (%s%s) "
+                   "not followed (at most %u, %u levels deep): their "
+                   "offloads stay as they are; run ethtool -K DEV gro off "
+                   "on each", st->ifname, w.left_out,
+                   w.left_out == 1 ? "" : "s", w.first_left_out,
+                   w.left_out == 1 ? "" : ", ...", VSW_HOSTIF_LOWER_MAX,
+                   VSW_HOSTIF_LOWER_DEPTH);
+    if (w.elsewhere)
+        VSA_LOG_RL(&offload_rl, WARN, "'%s': the device under it is in "
+                   "another network namespace: its GRO stays as it is; "
+                   "run ethtool -K DEV gro off there", st->ifname);
+}
+
+/* Appends "NAME (GRO, LRO)" to the list in buf. */
+static void name_list_add(char *buf, size_t size, const char *name,
+                          unsigned offloads)
+{
+    size_t len = strlen(buf);
+    char list[64];
+
+    if (len < size)
+        snprintf(buf + len, size - len, "%s%s (%s)", len ? ", " : "", name,
+                 offload_list(offloads, list, sizeof(list)));
+}
+
+/* The ethtool -K arguments that turn the offloads of mask off ("gro off
+ * lro off"), in buf. */
+static const char *ethtool_off_args(unsigned mask, char *buf, size_t size)
+{
+    static const char *const args[VSW_HOSTIF_N_OFFLOADS] = {
+        "gro", "lro", "rx-gro-hw",
+    };
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS && len < size; i++)
+        if (mask & (1u << i))
+            len += (size_t)snprintf(buf + len, size - len, "%s%s off",
+                                    len ? " " : "", args[i]);
+    return buf;
+}
+
+/* Turns the offloads off on one device under st's NIC: those it turned
+ * off.  One that stays on, or offloads that cannot be read, is a WARN
+ * saying what to run by hand. */
+static unsigned lower_off(const struct vsw_hostif_state *st,
+                          const struct vsw_hostif_lower *lw)
+{
+    unsigned was, fixed, stays, left;
+    char list[64], args[64];
+    int rc = offloads_turn_off(lw->ifname, &was, &fixed, &stays);
+
+    /* not read: any of them may be on */
+    left = rc < 0 ? (was ? was : (1u << VSW_HOSTIF_N_OFFLOADS) - 1)
+                  : fixed | stays;
+    if (left)
+        VSA_LOG_RL(&offload_rl, WARN, "cannot turn %s off on '%s', a device "
+                   "under '%s' (%s): the frames it merges reach '%s' and are "
+                   "cut short; run ethtool -K %s %s",
+                   offload_list(left, list, sizeof(list)), lw->ifname,
+                   st->ifname, rc < 0 ? strerror(-rc)
+                   : fixed == left ? "fixed by its driver"
+                                   : "its driver keeps it on",
+                   st->ifname, lw->ifname,
+                   ethtool_off_args(left, args, sizeof(args)));
+    return rc < 0 ? 0 : was & ~left;
+}
+
+void vsw__hostif_lowers_off(const struct vsw_hostif_state *st)
+{
+    char off[512] = "", already[256] = "";
+
+    for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++) {
+        const struct vsw_hostif_lower *lw = &st->lower[i];
+        unsigned done = lower_off(st, lw);
+        size_t len = strlen(already);
+
+        if (done)
+            name_list_add(off, sizeof(off), lw->ifname, done);
+        else if (len < sizeof(already))
+            snprintf(already + len, sizeof(already) - len, "%s%s",
+                     len ? ", " : "", lw->ifname);
+    }
+    if (!st->n_lower)
+        return;
+    /* names them: the operator can see what a release turns back on, and
+     * what a slave added later needs by hand */
+    VSA_LOG(INFO, "'%s': receive offloads off on the devices under it while "
+            "it is bound: %s%s%s; a device put under it later (a slave "
+            "added to a bond) is not followed: run ethtool -K DEV gro off",
+            st->ifname, off[0] ? off : "none turned off",
+            already[0] ? "; off already or not changed: " : "", already);
+}
+
+void vsw__hostif_restore_lowers(const struct vsw_hostif_state *st)
+{
+    for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++) {
+        const struct vsw_hostif_lower *lw = &st->lower[i];
+        char name[IF_NAMESIZE], what[IF_NAMESIZE + sizeof(st->ifname) + 32];
+        char list[64];
+        unsigned back;
+
+        if (!lw->offloads)
+            continue;
+        /* by index: the same device even if renamed (ioctl, allocates
+         * nothing) */
+        if (!if_indextoname((unsigned)lw->ifindex, name)) {
+            VSA_LOG(DEBUG, "'%s' (under '%s') is gone: nothing to restore",
+                    lw->ifname, st->ifname);
+            continue;
+        }
+        snprintf(what, sizeof(what), "'%s' (a device under '%s')", name,
+                 st->ifname);
+        back = restore_offloads(lw->offloads, name, what);
+        if (back)
+            VSA_LOG(INFO, "'%s', a device under '%s', given back as it was "
+                    "(%s on)", name, st->ifname,
+                    offload_list(back, list, sizeof(list)));
+    }
 }
 
 /* Records ifindex's IPv6 addresses set by hand into out->v6: permanent
@@ -720,11 +1010,13 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
         /* none if they cannot be read: offloads_off then says so */
         on = vsw__hostif_offloads_get(out->ifname);
         out->offloads = on > 0 ? (unsigned)on : 0;
-        rtnl_link_put(link);
         if (out->disable_ipv6 == 0)
             rc = save_v6(sk, out, em);
-        if (rc < 0)
+        if (rc == 0)
+            save_lowers(sk, link, out);
+        else
             memset(out, 0, sizeof(*out));
+        rtnl_link_put(link);
     }
     nl_done(sk);
     return rc;
@@ -737,6 +1029,7 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     struct nl_sock *sk;
     unsigned clear;
     char name[sizeof(st->ifname)], what[160], list[64], offl[72] = "";
+    char quoted[sizeof(name) + 2];
     bool restored_ipv6 = false;
     unsigned v6_added = 0, offloads_back;
     size_t len = 0;
@@ -744,6 +1037,8 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
 
     if (!st->ifindex)
         return;
+    /* first: an upper device such as a macvlan takes GRO from them */
+    vsw__hostif_restore_lowers(st);
     sk = nl_open_opt(false, &rc, &em);
     if (!sk) {
         VSA_LOG_RL(&restore_rl, WARN, "cannot restore '%s': %s", st->ifname,
@@ -798,7 +1093,8 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
      * on meanwhile: those already there are left as they are). */
     if (st->disable_ipv6 == 0 && read_disable_ipv6(name) == 0)
         v6_added = restore_v6(sk, st, name);
-    offloads_back = restore_offloads(st, name);
+    snprintf(quoted, sizeof(quoted), "'%s'", name);
+    offloads_back = restore_offloads(st->offloads, name, quoted);
     what[0] = '\0';
 #define WHAT(cond, text)                                                    \
     do {                                                                    \

@@ -27,15 +27,25 @@
  * turned on again, and an older vesperd skips lines it does not know, so
  * it still gives back the rest of a newer record.  Such a record that
  * recover kept and a new binding takes over has no say on the offloads
- * either: their state before is the NIC's now (add).
+ * either: their state before is the NIC's now (add).  So were the
+ * devices under the NIC whose offloads the binding turned off too (a
+ * VLAN's link, a bond's slaves: hostif.c), a line each:
+ * "lower=IFINDEX NAME rx-gro=0|1 rx-lro=0|1 rx-gro-hw=0|1"; a record
+ * without them has none (and a kept one takes those the new binding found
+ * from it: add), and an older vesperd gives back the NIC alone.  Recover
+ * turns a lower device's offloads back on only if its index still carries
+ * the recorded name, and also when the NIC itself is gone (a VLAN deleted
+ * while no vesperd ran leaves its link's GRO off).
  *
  * Control thread only, like the rest of the port lifecycle.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +106,25 @@ int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em)
 static bool entry_read(const char *path, struct vsw_hostif_state *s,
                        unsigned *offl_seen);
 
+/* Adds to kept the devices under the NIC that the fresh save s found and
+ * kept has no line for, with s's record of them: the vesperd that wrote
+ * kept did not turn their offloads off (an older one, which recorded no
+ * device under the NIC, or they came under it later), so their state now
+ * is the one before.  Those kept has a line for keep it (the crashed
+ * vesperd turned them off). */
+static void take_unrecorded_lowers(struct vsw_hostif_state *kept,
+                                   const struct vsw_hostif_state *s)
+{
+    for (unsigned i = 0; i < s->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++) {
+        bool recorded = false;
+
+        for (unsigned j = 0; j < kept->n_lower; j++)
+            recorded |= kept->lower[j].ifindex == s->lower[i].ifindex;
+        if (!recorded && kept->n_lower < VSW_HOSTIF_LOWER_MAX)
+            kept->lower[kept->n_lower++] = s->lower[i];
+    }
+}
+
 /* If path is a record of s's NIC that recover kept (it could not give
  * the NIC back), reads it into s: it holds the state before the crashed
  * vesperd bound it, which is what this binding must give back too.
@@ -113,7 +142,19 @@ static void take_kept(const char *path, struct vsw_hostif_state *s)
     VSA_LOG(INFO, "NIC %s: using the state recorded before a vesperd "
             "that did not stop cleanly bound it", s->ifname);
     kept.offloads |= s->offloads & ~seen;
+    take_unrecorded_lowers(&kept, s);
     *s = kept;
+}
+
+/* "lower=IFINDEX NAME rx-gro=1 rx-lro=0 rx-gro-hw=0\n" */
+static bool lower_write(FILE *f, const struct vsw_hostif_lower *lw)
+{
+    bool ok = fprintf(f, "lower=%d %s", lw->ifindex, lw->ifname) > 0;
+
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
+        ok = fprintf(f, " %s=%d", vsw__hostif_offload_name(i),
+                     (lw->offloads >> i) & 1u ? 1 : 0) > 0 && ok;
+    return fputc('\n', f) != EOF && ok;
 }
 
 int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
@@ -145,6 +186,8 @@ int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
         ok = inet_ntop(AF_INET6, s->v6[i].addr, a, sizeof(a)) &&
              fprintf(f, "ipv6=%s/%u\n", a, s->v6[i].prefixlen) > 0 && ok;
     }
+    for (unsigned i = 0; i < s->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++)
+        ok = lower_write(f, &s->lower[i]) && ok;
     ok = fflush(f) == 0 && ok;
     ok = fsync(fileno(f)) == 0 && ok;
     ok = fclose(f) == 0 && ok;
@@ -189,6 +232,40 @@ static bool offload_line(const char *line, unsigned *seen, unsigned *on,
     return false;
 }
 
+/* Reads "IFINDEX NAME" and the offloads of a lower= line (after the "=")
+ * into s->lower[]: false if it is not what lower_write writes, or one too
+ * many, or a device recorded twice. */
+static bool lower_read(const char *text, struct vsw_hostif_state *s)
+{
+    struct vsw_hostif_lower lw;
+    int n = 0;
+
+    memset(&lw, 0, sizeof(lw));
+    if (sscanf(text, "%d %15[^ \n]%n", &lw.ifindex, lw.ifname, &n) != 2 ||
+        lw.ifindex <= 0 || !isdigit((unsigned char)text[0]))
+        return false;
+    text += n;
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++) {
+        const char *name = vsw__hostif_offload_name(i);
+        size_t len = strlen(name);
+
+        if (text[0] != ' ' || strncmp(text + 1, name, len) != 0 ||
+            text[len + 1] != '=' ||
+            (text[len + 2] != '0' && text[len + 2] != '1'))
+            return false;
+        if (text[len + 2] == '1')
+            lw.offloads |= 1u << i;
+        text += len + 3;
+    }
+    if (strcmp(text, "\n") != 0 || s->n_lower == VSW_HOSTIF_LOWER_MAX)
+        return false;
+    for (unsigned i = 0; i < s->n_lower; i++)
+        if (s->lower[i].ifindex == lw.ifindex)
+            return false;
+    s->lower[s->n_lower++] = lw;
+    return true;
+}
+
 /* Reads one entry; false if it is not one we wrote.  An entry written
  * before the offloads were recorded has no lines for them: none was
  * turned off, none is turned on again.  *offl_seen: the offloads it has a
@@ -230,6 +307,13 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s,
         }
         if (offload_line(line, offl_seen, &offl_on, &offl_bad))
             continue;
+        if (strncmp(line, "lower=", 6) == 0) {
+            if (!lower_read(line + 6, s)) {
+                fclose(f);
+                return false;
+            }
+            continue;
+        }
         fields += sscanf(line, "ifindex=%d", &ifindex) == 1;
         fields += sscanf(line, "ifname=%31[^\n]", name) == 1;
         fields += sscanf(line, "up=%d", &up) == 1;
@@ -249,6 +333,60 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s,
     s->disable_ipv6 = v6;
     s->offloads = offl_on;
     return true;
+}
+
+/* "rx-gro, rx-lro" of the offloads in mask, "none" if none. */
+static const char *offload_names(unsigned mask, char *buf, size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS && len < size; i++)
+        if (mask & (1u << i))
+            len += (size_t)snprintf(buf + len, size - len, "%s%s",
+                                    len ? ", " : "",
+                                    vsw__hostif_offload_name(i));
+    return buf[0] ? buf : "none";
+}
+
+/* "eth0 (rx-gro), eth1 (none)" of s's lower devices, "none" if none. */
+static const char *lower_names(const struct vsw_hostif_state *s, char *buf,
+                               size_t size)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (unsigned i = 0; i < s->n_lower && len < size; i++) {
+        char offl[64];
+
+        len += (size_t)snprintf(buf + len, size - len, "%s%s (%s)",
+                                len ? ", " : "", s->lower[i].ifname,
+                                offload_names(s->lower[i].offloads, offl,
+                                              sizeof(offl)));
+    }
+    return buf[0] ? buf : "none";
+}
+
+/* Drops from s the lower devices whose index no longer carries the
+ * recorded name (gone, or the index reused): like the NIC itself, such a
+ * device is not touched. */
+static void lowers_still_there(struct vsw_hostif_state *s)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < s->n_lower; i++) {
+        char now[IF_NAMESIZE];
+        const struct vsw_hostif_lower *lw = &s->lower[i];
+
+        if (if_indextoname((unsigned)lw->ifindex, now) &&
+            strcmp(now, lw->ifname) == 0)
+            s->lower[n++] = *lw;
+        else
+            VSA_LOG(WARN, "%s (index %d), a device under NIC %s, is gone "
+                    "or renamed: its offloads are left as they are",
+                    lw->ifname, lw->ifindex, s->ifname);
+    }
+    s->n_lower = n;
 }
 
 unsigned vsw__nic_journal_recover(const char *dir)
@@ -286,27 +424,28 @@ unsigned vsw__nic_journal_recover(const char *dir)
                     "next start", was.ifname, was.ifindex, em.msg, path);
             continue;
         } else if (rc < 0 || now.ifindex != was.ifindex) {
+            lowers_still_there(&was);
+            vsw__hostif_restore_lowers(&was);
             VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
-                    "stop cleanly is gone or renamed: nothing given back",
-                    was.ifname, was.ifindex);
+                    "stop cleanly is gone or renamed: nothing of it given "
+                    "back%s", was.ifname, was.ifindex,
+                    was.n_lower ? " (the offloads of the devices under it "
+                                  "are)" : "");
         } else {
-            char offl[64] = "";
-            size_t len = 0;
+            char offl[64], lowers[320];
 
-            for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
-                if (was.offloads & (1u << i) && len < sizeof(offl))
-                    len += (size_t)snprintf(offl + len, sizeof(offl) - len,
-                                            ", %s",
-                                            vsw__hostif_offload_name(i));
+            lowers_still_there(&was);
             vsw__hostif_restore(&was);
             VSA_LOG(WARN, "NIC %s given back as it was before a vesperd "
                     "that did not stop cleanly bound it (%s, %s, IPv6 %s, "
-                    "%u IPv6 address%s set by hand, offloads on: %s)",
+                    "%u IPv6 address%s set by hand, offloads on: %s; "
+                    "devices under it: %s)",
                     was.ifname, was.up ? "up" : "down",
                     was.promisc ? "promiscuous" : "not promiscuous",
                     was.disable_ipv6 == 0 ? "on" : "off or absent",
                     was.n_v6, was.n_v6 == 1 ? "" : "es",
-                    offl[0] ? offl + 2 : "none");
+                    offload_names(was.offloads, offl, sizeof(offl)),
+                    lower_names(&was, lowers, sizeof(lowers)));
             n++;
         }
         unlink(path);

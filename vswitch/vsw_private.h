@@ -78,6 +78,13 @@ struct vsw_port_ops;
 #define VSW_HOSTIF_GRO_HW    0x4u  /* "rx-gro-hw" */
 #define VSW_HOSTIF_N_OFFLOADS 3u
 
+/* Lower devices of a kernel NIC recorded at most, and how deep under it
+ * they are looked for (vsw__hostif_save; more are logged and left as
+ * they are).  Their names are IFNAMSIZ (16) long at most. */
+#define VSW_HOSTIF_LOWER_MAX   16u
+#define VSW_HOSTIF_LOWER_DEPTH 4u
+#define VSW_HOSTIF_LOWER_NAME  16u
+
 /* What binding a kernel NIC to a port changes on it, as it was before
  * (hostif.c: vsw__hostif_save, vsw__hostif_restore). */
 struct vsw_hostif_state {
@@ -97,6 +104,19 @@ struct vsw_hostif_state {
         uint8_t addr[16];
         uint8_t prefixlen;
     } v6[VSW_HOSTIF_V6_MAX];
+    /* The devices under it whose NAPI receives its frames, and so merges
+     * them before the NIC (and af_packet) sees them: the link of a VLAN,
+     * macvlan/macvtap or ipvlan/ipvtap, the slaves of a bond, team or
+     * bridge, and theirs in turn.  Binding turns their offloads off too
+     * (vsw__hostif_lowers_off); restore turns back on those that were on
+     * (by ifindex). */
+    unsigned n_lower;
+    struct vsw_hostif_lower {
+        int ifindex;
+        char ifname[VSW_HOSTIF_LOWER_NAME]; /* its name then, for logs and
+                                               the journal's check */
+        unsigned offloads;         /* VSW_HOSTIF_GRO...: those on before */
+    } lower[VSW_HOSTIF_LOWER_MAX];
 };
 
 /* An open port (a resource).  Fast-path fields first. */
@@ -333,21 +353,39 @@ void vsw__hostif_isolate(const char *ifname);
  * the NIC lets be changed (SIOCETHTOOL).  Best effort: one that stays on
  * is logged (WARN, rate-limited), a fixed or absent one is left alone. */
 void vsw__hostif_offloads_off(const char *ifname);
+/* The same on the lower devices st recorded (vsw__hostif_save), named
+ * in an INFO line; one whose offloads cannot be changed is a WARN
+ * (rate-limited) saying what to run by hand.  Lower devices put under
+ * the NIC after the save (a slave added to the bond) are not followed.
+ * Called before vsw__hostif_offloads_off: an upper device such as a
+ * macvlan takes GRO from its lower one. */
+void vsw__hostif_lowers_off(const struct vsw_hostif_state *st);
+/* Turns on again on st's lower devices the offloads they had on before
+ * the binding, by ifindex (one gone is nothing to restore).  Part of
+ * vsw__hostif_restore; alone for a crash journal record whose NIC is
+ * gone but whose lower devices are not.  Never fails (logged). */
+void vsw__hostif_restore_lowers(const struct vsw_hostif_state *st);
 /* "rx-gro", "rx-lro", "rx-gro-hw" for i 0..VSW_HOSTIF_N_OFFLOADS-1. */
 const char *vsw__hostif_offload_name(unsigned i);
 /* The offloads of ifname (VSW_HOSTIF_GRO...) that are on now, or -errno
  * (the NIC does not answer the ethtool ioctl): what save records. */
 int vsw__hostif_offloads_get(const char *ifname);
-/* Records what set_up_promisc, isolate and offloads_off (and the PMD's
- * promiscuous mode) will change on ifname (a name or an altname;
- * out->ifname is the kernel's name of it): 0, -ENODEV, -ENOMEM (injection
- * points), -EIO.
+/* Records what set_up_promisc, isolate, offloads_off and lowers_off (and
+ * the PMD's promiscuous mode) will change on ifname (a name or an
+ * altname; out->ifname is the kernel's name of it): 0, -ENODEV, -ENOMEM
+ * (injection points), -EIO.  Its lower devices are found through
+ * netlink (IFLA_LINK of a VLAN, macvlan or ipvlan; the links whose
+ * master it is for a bond, team or bridge; recursively, at most
+ * VSW_HOSTIF_LOWER_MAX, VSW_HOSTIF_LOWER_DEPTH deep); if they cannot be
+ * listed that is a WARN and none is recorded: the binding goes on.
  * Restore puts it back on the interface of the recorded ifindex: clears
  * IFF_UP and IFF_PROMISC where they were clear (a NIC that was up or
  * promiscuous stays so), writes disable_ipv6 back where it differs and
- * turns on again the recorded offloads that are off.  It cannot fail (no
- * injection points): a vanished interface is nothing to restore, a
- * refusal is logged (rate-limited). */
+ * turns on again the recorded offloads that are off, on the NIC and on
+ * its recorded lower devices (vsw__hostif_restore_lowers, also when the
+ * NIC itself is gone).  It cannot fail (no injection points): a
+ * vanished interface is nothing to restore, a refusal is logged
+ * (rate-limited). */
 int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
                      struct vsa_errmsg *em);
 void vsw__hostif_restore(const struct vsw_hostif_state *st);

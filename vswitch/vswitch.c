@@ -448,6 +448,76 @@ static const struct vsw_port *nic_holder(const struct vsw *sw,
     return NULL;
 }
 
+/* The offloads port q recorded as on before its binding for the device
+ * of ifindex, if q holds that device: binds it, or binds a NIC above it
+ * (a VLAN on it, a bond it is a slave of: vsw_hostif_state.lower). */
+static bool offloads_held(const struct vsw_port *q, int ifindex,
+                          unsigned *offloads)
+{
+    const struct vsw_hostif_state *st = &q->nic_prior;
+
+    if (st->ifindex == ifindex) {
+        *offloads = st->offloads;
+        return true;
+    }
+    for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++)
+        if (st->lower[i].ifindex == ifindex) {
+            *offloads = st->lower[i].offloads;
+            return true;
+        }
+    return false;
+}
+
+/* Another open port (not `self`) whose binding turned the offloads of the
+ * device of ifindex off (or found them off), directly or under the NIC it
+ * binds, with what it recorded as on before in *offloads; or NULL. */
+static const struct vsw_port *offloads_holder(const struct vsw *sw,
+                                              const struct vsw_port *self,
+                                              int ifindex,
+                                              unsigned *offloads)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        const struct vsw_port *q = sw->ports[i];
+
+        if (q && q != self && q->nic_prior.ifindex &&
+            offloads_held(q, ifindex, offloads))
+            return q;
+    }
+    return NULL;
+}
+
+/* Two NICs over one device (eth0.100 and eth0.200 over eth0, or a NIC
+ * and a VLAN on it): the first binding turned its offloads off, so the
+ * second finds them off.  The second takes the first's record of what
+ * was on, so that whichever lets go last turns them back on (and a
+ * crash journal record of either does). */
+static void offloads_share(const struct vsw *sw, struct vsw_port *p)
+{
+    struct vsw_hostif_state *st = &p->nic_prior;
+    unsigned on;
+
+    if (offloads_holder(sw, p, st->ifindex, &on))
+        st->offloads = on;
+    for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++)
+        if (offloads_holder(sw, p, st->lower[i].ifindex, &on))
+            st->lower[i].offloads = on;
+}
+
+/* What p's release gives back: its record, less the offloads of devices
+ * another open port still holds off (that one turns them on). */
+static void offloads_unshare(const struct vsw *sw, const struct vsw_port *p,
+                             struct vsw_hostif_state *give)
+{
+    unsigned on, n = 0;
+
+    if (offloads_holder(sw, p, give->ifindex, &on))
+        give->offloads = 0;
+    for (unsigned i = 0; i < give->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++)
+        if (!offloads_holder(sw, p, give->lower[i].ifindex, &on))
+            give->lower[n++] = give->lower[i];
+    give->n_lower = n;
+}
+
 static bool is_replaced(const struct vsw_port *q,
                         const struct vsw_port_spec *spec)
 {
@@ -520,6 +590,7 @@ static int nic_save(struct vsw *sw, struct vsw_port *p,
         p->nic_prior = q->nic_prior;
         return 0;
     }
+    offloads_share(sw, p);
     /* the first holder: on disk too, for a crash (nic_journal.c) */
     if (sw->nic_journal[0]) {
         rc = vsw__nic_journal_add(sw->nic_journal, &p->nic_prior, em);
@@ -530,13 +601,19 @@ static int nic_save(struct vsw *sw, struct vsw_port *p,
 }
 
 /* Gives p's kernel NIC back as it was before p was opened, unless another
- * open port still holds it (that one does so when it goes).  Never fails:
- * a NIC gone meanwhile is nothing to restore, the rest is logged. */
+ * open port still holds it (that one does so when it goes), and the
+ * devices under it, but for those another port holds too (offloads
+ * stay off for it).  Never fails: a NIC gone meanwhile is nothing to
+ * restore, the rest is logged. */
 static void nic_restore(struct vsw *sw, struct vsw_port *p)
 {
+    struct vsw_hostif_state give;
+
     if (!p->nic_prior.ifindex || nic_holder(sw, p, p->nic_prior.ifindex))
         return;
-    vsw__hostif_restore(&p->nic_prior);
+    give = p->nic_prior;
+    offloads_unshare(sw, p, &give);
+    vsw__hostif_restore(&give);
     if (sw->nic_journal[0])
         vsw__nic_journal_del(sw->nic_journal, p->nic_prior.ifindex);
 }
@@ -615,8 +692,9 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     /* af_packet / af_xdp take frames from a kernel NIC: its carrier is the
      * port's link, and the host should stay off it (vsw__hostif_isolate).
      * Receive offloads that merge frames (GRO, LRO, hardware GRO) go off
-     * before the PMD opens it (vsw__hostif_offloads_off): the PMD would
-     * cut such frames short.  What the binding changes there (up,
+     * before the PMD opens it (vsw__hostif_offloads_off), and on the
+     * devices under it, which merge its frames if it is a VLAN, macvlan or
+     * bond (vsw__hostif_lowers_off): the PMD would cut such frames short.  What the binding changes there (up,
      * promiscuous: ours or the PMD's; the offloads; the isolation) is
      * recorded first and put back on every failure below and on close
      * (nic_restore). */
@@ -627,6 +705,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         rc = nic_save(sw, p, spec, em);
         if (rc < 0)
             goto out_free;
+        /* under it first: a macvlan's GRO follows its lower device's */
+        vsw__hostif_lowers_off(&p->nic_prior);
         vsw__hostif_offloads_off(p->ifname);
         /* an uplink by ifname: af_packet binds the kernel's name */
         if (spec->cls == VSW_PORT_UPLINK && set_up)

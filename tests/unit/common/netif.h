@@ -14,6 +14,9 @@
  *     netif_gro_set("veth0", true);             ethtool -K veth0 gro on
  *     assert_true(netif_gro_get("veth0"));
  *     netif_link_del("veth0");                  the pair goes
+ *     netif_ip("link set veth1 master br0");    ip(8), checked
+ *     if (!netif_ip_link_add("link veth0 name veth0.5 type vlan id 5"))
+ *         skip();                               no 802.1Q in this kernel
  */
 #ifndef TESTS_NETIF_H
 #define TESTS_NETIF_H
@@ -26,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -156,6 +160,49 @@ static inline int netif_mtu(const char *name)
     assert_int_equal(ioctl(fd, SIOCGIFMTU, &ifr), 0);
     close(fd);
     return ifr.ifr_mtu;
+}
+
+/* Runs `ip ARGS` (printf-style); its failure fails the test. */
+static inline void netif_ip(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static inline void netif_ip(const char *fmt, ...)
+{
+    char args[256], cmd[320];
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "ip %s", args);
+    rc = system(cmd);
+    if (rc != 0)
+        fail_msg("'%s' failed (status %d)", cmd, rc);
+}
+
+/* `ip link add ARGS` of a kind this kernel may not have (vlan, bond,
+ * team: CONFIG_VLAN_8021Q, CONFIG_BONDING unset on some test machines):
+ * true if made, false if the kernel says "Unknown device type"; any other
+ * failure fails the test. */
+static inline bool netif_ip_link_add(const char *args)
+{
+    char cmd[320], out[512] = "";
+    size_t n;
+    FILE *p;
+    int rc;
+
+    snprintf(cmd, sizeof(cmd), "ip link add %s 2>&1", args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    rc = pclose(p);
+    if (rc == 0)
+        return true;
+    if (strstr(out, "Unknown device type"))
+        return false;
+    fail_msg("'ip link add %s' failed (status %d): %s", args, rc, out);
+    return false;
 }
 
 #endif

@@ -33,6 +33,18 @@
  *    Regression test for: binding left GRO on, so the af_packet PMD read
  *    TCP segments merged into frames of up to 64 KiB and cut them short
  *    at its ring slot (about 2 KB): TCP from the wire collapsed;
+ *  * the same on the devices under the NIC, which merge its frames before
+ *    it sees them: the link of a macvlan (and of a VLAN, where the
+ *    kernel has 802.1Q), the slaves of a bridge under a macvlan (a walk
+ *    two levels down), a bond's slaves (where the kernel has bonding):
+ *    GRO off while bound, each named in the crash journal record
+ *    ("lower=IFINDEX NAME rx-gro=1 ...") and in the INFO line of the
+ *    binding, on again after the close or a failed open; one whose GRO
+ *    was off stays off.  Two NICs over one device (two macvlans on one
+ *    veth; a macvlan and its veth bound directly): the first release
+ *    leaves GRO off under the second, the last turns it on.
+ *    Regression test for: only the bound NIC's GRO went off, so an
+ *    uplink on a VLAN, macvlan or bond still got merged frames;
  *  * vsw_kernel_resync (the netlink monitor lost events) removes the
  *    learned entries of kernel NIC ports only (static ones and a host
  *    vNIC's stay) and looks their NICs up: a carrier lost with no event
@@ -226,6 +238,7 @@ static void read_record(const char *nic, char *rec, size_t size)
 static struct {
     unsigned renamed;            /* "is now named" */
     char last_warn[512];
+    char lowers_off[512];        /* vsw__hostif_lowers_off's INFO line */
 } logs;
 
 static void log_hook(enum vsa_log_level level, const char *module,
@@ -234,6 +247,8 @@ static void log_hook(enum vsa_log_level level, const char *module,
     (void)module;
     if (strstr(msg, "is now named"))
         logs.renamed++;
+    if (strstr(msg, "off on the devices under it while it is bound"))
+        snprintf(logs.lowers_off, sizeof(logs.lowers_off), "%s", msg);
     if (level <= VSA_LOG_WARN)
         snprintf(logs.last_warn, sizeof(logs.last_warn), "%s", msg);
 }
@@ -439,6 +454,237 @@ static void test_gro_off_while_bound(void **state)
     vsw_port_close(g.sw, u);
     assert_false(netif_gro_get(NIC));
     netif_link_del(NIC);
+}
+
+/* ---- the devices under the NIC ------------------------------------------- */
+
+#define LOW "vtk-l"  /* a device under the bound NIC: a veth */
+
+static void gro_expect(const char *dev, bool on, const char *when)
+{
+    if (netif_gro_get(dev) != on)
+        fail_msg("%s %s: GRO %s, expected %s", dev, when, on ? "off" : "on",
+                 on ? "on" : "off");
+}
+
+/* The journal's line for lower device dev, GRO on before or not. */
+static void lower_line(const char *dev, bool gro, char *buf, size_t size)
+{
+    snprintf(buf, size, "\nlower=%u %s rx-gro=%d rx-lro=0 rx-gro-hw=0\n",
+             if_nametoindex(dev), dev, gro ? 1 : 0);
+}
+
+/* nic's journal record names dev as a lower device, GRO on before or not. */
+static void record_has_lower(const char *nic, const char *dev, bool gro)
+{
+    char rec[1024] = "", line[96];
+
+    read_record(nic, rec, sizeof(rec));
+    lower_line(dev, gro, line, sizeof(line));
+    if (!strstr(rec, line))
+        fail_msg("the record of %s does not say '%s': %s", nic, line + 1,
+                 rec);
+}
+
+/* A veth `name` (made again if a failed test left it), GRO on; up unless
+ * it is to be enslaved (a bond takes only a device that is down). */
+static void low_make(const char *name, bool up)
+{
+    char peer[IF_NAMESIZE];
+
+    snprintf(peer, sizeof(peer), "%sp", name);
+    if (if_nametoindex(name))
+        netif_link_del(name);
+    veth_add(name, peer);
+    netif_gro_set(name, true);
+    if (up)
+        ifflags_change(name, IFF_UP, 0);
+}
+
+/* Opens an uplink on nic, its INFO line naming the devices under it in
+ * logs.lowers_off. */
+static struct vsw_port *open_uplink_logged(const char *nic)
+{
+    struct vsw_port *u;
+
+    logs.lowers_off[0] = '\0';
+    vsa_log_set_level(VSA_LOG_INFO);
+    vsa_log_set_hook(log_hook);
+    u = open_uplink("u", nic, 0, NULL, 0);
+    vsa_log_set_hook(NULL);
+    vsa_log_set_level(VSA_LOG_WARN);
+    print_message("%s\n", logs.lowers_off);
+    return u;
+}
+
+/* A macvlan's frames are received, and merged, by the device under it. */
+static void test_gro_off_under_macvlan(void **state)
+{
+    struct vsa_errmsg em = { "" };
+    struct vsw_port_spec spec;
+    struct vsw_port *u, *d = NULL;
+    int rc;
+
+    (void)state;
+    low_make(LOW, true);
+    netif_ip("link add link " LOW " name vtk-mv type macvlan mode passthru");
+
+    u = open_uplink_logged("vtk-mv");
+    gro_expect(LOW, false, "under an uplink's macvlan");
+    record_has_lower("vtk-mv", LOW, true);
+    assert_says(logs.lowers_off, LOW " (GRO)");
+    assert_says(logs.lowers_off, "not followed");
+    vsw_port_close(g.sw, u);
+    gro_expect(LOW, true, "given back by the uplink");
+
+    /* the PMD refuses the device after GRO went off */
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "d");
+    spec.cls = VSW_PORT_DPDK;
+    spec.devargs = "net_af_packet_vtkm,iface=vtk-mv,qpairs=0";
+    rc = vsw_port_open(g.sw, &spec, &d, &em);
+    assert_true(rc < 0);
+    assert_null(d);
+    gro_expect(LOW, true, "after a failed open");
+
+    /* off before the binding: off after it */
+    netif_gro_set(LOW, false);
+    u = open_uplink("u", "vtk-mv", 0, NULL, 0);
+    record_has_lower("vtk-mv", LOW, false);
+    vsw_port_close(g.sw, u);
+    gro_expect(LOW, false, "off before the binding");
+    netif_link_del(LOW); /* the macvlan goes with it */
+}
+
+/* A macvlan on a bridge of two veths: the walk goes two levels down (the
+ * bridge, then its ports); only the port whose GRO was on gets it back. */
+static void test_gro_off_under_bridge(void **state)
+{
+    struct vsw_port *u;
+
+    (void)state;
+    low_make("vtk-s1", true);
+    low_make("vtk-s2", true);
+    netif_gro_set("vtk-s2", false);
+    if (if_nametoindex("vtk-br"))
+        netif_link_del("vtk-br");
+    netif_ip("link add vtk-br type bridge");
+    netif_ip("link set vtk-s1 master vtk-br");
+    netif_ip("link set vtk-s2 master vtk-br");
+    netif_ip("link set vtk-br up");
+    netif_ip("link add link vtk-br name vtk-bm type macvlan mode bridge");
+
+    u = open_uplink_logged("vtk-bm");
+    gro_expect("vtk-s1", false, "a bridge port under the uplink");
+    gro_expect("vtk-s2", false, "a bridge port under the uplink");
+    record_has_lower("vtk-bm", "vtk-s1", true);
+    record_has_lower("vtk-bm", "vtk-s2", false);
+    assert_says(logs.lowers_off, "vtk-s1 (GRO)");
+    assert_says(logs.lowers_off, "off already or not changed: vtk-s2");
+    vsw_port_close(g.sw, u);
+    gro_expect("vtk-s1", true, "given back");
+    gro_expect("vtk-s2", false, "given back (off before)");
+    netif_link_del("vtk-bm");
+    netif_link_del("vtk-br");
+    netif_link_del("vtk-s1");
+    netif_link_del("vtk-s2");
+}
+
+/* A VLAN sub-interface: its link merges the frames. */
+static void test_gro_off_under_vlan(void **state)
+{
+    struct vsw_port *u;
+
+    (void)state;
+    low_make(LOW, true);
+    if (!netif_ip_link_add("link " LOW " name " LOW ".5 type vlan id 5")) {
+        netif_link_del(LOW);
+        print_message("no 802.1Q in this kernel (CONFIG_VLAN_8021Q): "
+                      "skipped; the macvlan test covers IFLA_LINK\n");
+        skip();
+    }
+    u = open_uplink_logged(LOW ".5");
+    gro_expect(LOW, false, "under an uplink's VLAN");
+    record_has_lower(LOW ".5", LOW, true);
+    assert_says(logs.lowers_off, LOW " (GRO)");
+    vsw_port_close(g.sw, u);
+    gro_expect(LOW, true, "given back");
+    netif_link_del(LOW);
+}
+
+/* A bond: its slaves merge the frames. */
+static void test_gro_off_under_bond(void **state)
+{
+    struct vsw_port *u;
+
+    (void)state;
+    if (if_nametoindex("vtk-bond"))
+        netif_link_del("vtk-bond");
+    if (!netif_ip_link_add("vtk-bond type bond mode active-backup")) {
+        print_message("no bonding in this kernel (CONFIG_BONDING): "
+                      "skipped; the bridge test covers slaves\n");
+        skip();
+    }
+    low_make("vtk-s1", false);
+    low_make("vtk-s2", false);
+    netif_ip("link set vtk-s1 master vtk-bond");
+    netif_ip("link set vtk-s2 master vtk-bond");
+    gro_expect("vtk-s1", true, "enslaved");
+    u = open_uplink_logged("vtk-bond");
+    gro_expect("vtk-s1", false, "a slave of an uplink's bond");
+    gro_expect("vtk-s2", false, "a slave of an uplink's bond");
+    record_has_lower("vtk-bond", "vtk-s1", true);
+    assert_says(logs.lowers_off, "vtk-s2 (GRO)");
+    vsw_port_close(g.sw, u);
+    gro_expect("vtk-s1", true, "given back");
+    gro_expect("vtk-s2", true, "given back");
+    netif_link_del("vtk-bond");
+    netif_link_del("vtk-s1");
+    netif_link_del("vtk-s2");
+}
+
+/* Two NICs over one device: GRO stays off until the last of them is let
+ * go of, whatever the order, and each record says it was on. */
+static void test_shared_lower(void **state)
+{
+    struct vsw_port *u1, *u2, *d;
+    char rec[512] = "";
+
+    (void)state;
+    low_make(LOW, true);
+    netif_ip("link add link " LOW " name vtk-m1 type macvlan mode bridge");
+    netif_ip("link add link " LOW " name vtk-m2 type macvlan mode bridge");
+
+    /* two macvlans on it */
+    u1 = open_uplink("u1", "vtk-m1", 0, NULL, 0);
+    u2 = open_uplink("u2", "vtk-m2", 0, NULL, 0);
+    gro_expect(LOW, false, "under two uplinks");
+    record_has_lower("vtk-m1", LOW, true);
+    record_has_lower("vtk-m2", LOW, true); /* found off: took u1's record */
+    vsw_port_close(g.sw, u1);
+    gro_expect(LOW, false, "u1 let go of, u2 still bound");
+    vsw_port_close(g.sw, u2);
+    gro_expect(LOW, true, "both let go of");
+
+    /* a macvlan, then the device under it bound by name: either order of
+     * release */
+    u2 = open_uplink("u2", "vtk-m2", 0, NULL, 0);
+    d = open_uplink("d", LOW, 0, NULL, 0);
+    read_record(LOW, rec, sizeof(rec)); /* found off: took u2's record */
+    assert_says(rec, "\nrx-gro=1\n");
+    vsw_port_close(g.sw, u2);
+    gro_expect(LOW, false, "the macvlan let go of, its device bound");
+    vsw_port_close(g.sw, d);
+    gro_expect(LOW, true, "both let go of");
+
+    d = open_uplink("d", LOW, 0, NULL, 0);
+    u2 = open_uplink("u2", "vtk-m2", 0, NULL, 0);
+    record_has_lower("vtk-m2", LOW, true);
+    vsw_port_close(g.sw, d);
+    gro_expect(LOW, false, "the device let go of, a macvlan on it bound");
+    vsw_port_close(g.sw, u2);
+    gro_expect(LOW, true, "both let go of");
+    netif_link_del(LOW);
 }
 
 /* ---- lost link events ---------------------------------------------------- */
@@ -710,6 +956,11 @@ int main(void)
         cmocka_unit_test(test_one_nic_one_port),
         cmocka_unit_test(test_gone_says_how_back),
         cmocka_unit_test(test_gro_off_while_bound),
+        cmocka_unit_test(test_gro_off_under_macvlan),
+        cmocka_unit_test(test_gro_off_under_bridge),
+        cmocka_unit_test(test_gro_off_under_vlan),
+        cmocka_unit_test(test_gro_off_under_bond),
+        cmocka_unit_test(test_shared_lower),
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_mtu_of_nic),
     };

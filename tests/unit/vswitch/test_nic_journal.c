@@ -24,13 +24,26 @@
  *    leaves GRO alone; offload lines that are not what add writes refuse
  *    the record; such an old record that recover kept and a new binding
  *    takes over gives GRO back all the same (its offloads are the NIC's
- *    at that binding), after a close and after a second crash.
+ *    at that binding), after a close and after a second crash;
+ *  * the devices under a NIC (a macvlan's link here): save records them
+ *    with their offloads, the record has a line each ("lower=IFINDEX NAME
+ *    rx-gro=1 rx-lro=0 rx-gro-hw=0"), and their GRO, turned off by
+ *    vsw__hostif_lowers_off, comes back from a port's close, from recover,
+ *    and from recover when the NIC itself is gone; a kept record (recover
+ *    could not look its NIC up) without a line for a device under it (an
+ *    older vesperd's) takes that device from the new binding's save, one
+ *    with a line keeps it; a lower device whose
+ *    index now carries another name is left alone; lower lines that are
+ *    not what add writes (or too many, or one device twice) refuse the
+ *    record; a bridge with 17 ports has 16 recorded (VSW_HOSTIF_LOWER_MAX)
+ *    and that record is given back.
  * How: in a network namespace of its own (unshare; root), on a veth made
  * with ip(8), read back with ip -j and ethtool -k.  No DPDK.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -550,6 +563,259 @@ static void test_kept_old_record_offloads(void **state)
     close(lock);
 }
 
+/* ---- the devices under a NIC: vtjm, a macvlan on vtj0 -------------------- */
+
+/* vtjm (passthru: it takes every frame vtj0 receives) on vtj0, GRO on
+ * vtj0. */
+static void vtjm_make(void)
+{
+    sh("ip link del vtjm 2>/dev/null"); /* what a failed test left */
+    assert_int_equal(sh("ip link add link vtj0 name vtjm type macvlan "
+                        "mode passthru && ethtool -K vtj0 gro on"), 0);
+}
+
+/* vtjm goes (vtj0 is no longer promiscuous for it); vtj0's GRO off. */
+static void vtjm_del(void)
+{
+    sh("ip link del vtjm 2>/dev/null");
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+}
+
+/* The record of ifindex has the line `want` (without its newline). */
+static void record_has(int ifindex, const char *want)
+{
+    char cmd[PATH_MAX + 160];
+
+    snprintf(cmd, sizeof(cmd), "grep -qx '%s' '%s/nic-%d'", want, dir,
+             ifindex);
+    if (sh(cmd) != 0)
+        fail_msg("the record nic-%d has no line '%s'", ifindex, want);
+}
+
+/* vtj0's lower= line as add writes it, GRO on before. */
+static void vtj0_lower_line(char *buf, size_t size)
+{
+    snprintf(buf, size, "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0",
+             if_nametoindex("vtj0"));
+}
+
+/* The devices under a NIC: recorded, in the journal, given back by a
+ * close, by recover, and by recover when the NIC itself is gone. */
+static void test_lowers_round_trip(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char line[96];
+    int lock;
+    (void)state;
+
+    vtjm_make();
+    vtj0_lower_line(line, sizeof(line));
+    assert_int_equal(vsw__hostif_save("vtjm", &st, &em), 0);
+    assert_int_equal(st.n_lower, 1);
+    assert_int_equal(st.lower[0].ifindex, (int)if_nametoindex("vtj0"));
+    assert_string_equal(st.lower[0].ifname, "vtj0");
+    assert_int_equal(st.lower[0].offloads, VSW_HOSTIF_GRO);
+
+    /* bound, then closed */
+    vsw__hostif_lowers_off(&st);
+    gro_expect("off", "under a bound macvlan");
+    vsw__hostif_restore(&st);
+    gro_expect("on", "given back by the close");
+
+    /* bound, then the process dies: the journal gives it back */
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__hostif_save("vtjm", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    record_has(st.ifindex, line);
+    vsw__hostif_lowers_off(&st);
+    gro_expect("off", "under a bound macvlan");
+    lock = next_process_recovers(lock);
+    gro_expect("on", "recovered");
+    assert_int_equal(entries(), 0);
+
+    /* the same, and the macvlan is deleted while no vesperd runs: the
+     * device under it gets its GRO back all the same */
+    assert_int_equal(vsw__hostif_save("vtjm", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    vsw__hostif_lowers_off(&st);
+    close(lock);
+    assert_int_equal(sh("ip link del vtjm"), 0);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 0); /* the NIC: gone */
+    gro_expect("on", "recovered, the macvlan gone");
+    assert_int_equal(entries(), 0);
+    close(lock);
+    vtjm_del();
+}
+
+/* A record of vtjm that recover keeps (netlink fails it), `lowers` its
+ * lower= lines ("" as an older vesperd wrote it).  Returns the lock. */
+static int kept_vtjm_record(const char *lowers)
+{
+    static const struct vsa_alloc_hook hook = { .inject = fail_netlink };
+    char text[512], name[32];
+    struct vsa_errmsg em;
+    int lock, idx = (int)if_nametoindex("vtjm");
+
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtjm\nup=0\npromisc=0\ndisable_ipv6=-1\n%s", idx,
+             lowers);
+    snprintf(name, sizeof(name), "nic-%d", idx);
+    put_file(name, text);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    vsa_alloc_set_hook(&hook);
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    vsa_alloc_set_hook(NULL);
+    assert_int_equal(entries(), 1);
+    return lock;
+}
+
+/* A kept record and the devices under its NIC: one it has no line for
+ * (an older vesperd's record) is taken from the new binding's save, so
+ * its GRO comes back and the rewritten record says so; one it has a line
+ * for keeps the record's state (the crashed vesperd turned GRO off). */
+static void test_lowers_kept_record(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char line[96], lowers[128];
+    int lock;
+    (void)state;
+
+    vtjm_make();
+    vtj0_lower_line(line, sizeof(line));
+
+    /* older record, no lower line: vtj0's GRO (on) from the save */
+    lock = kept_vtjm_record("");
+    assert_int_equal(vsw__hostif_save("vtjm", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(st.n_lower, 1);
+    assert_int_equal(st.lower[0].offloads, VSW_HOSTIF_GRO);
+    record_has(st.ifindex, line);
+    vsw__hostif_lowers_off(&st);
+    gro_expect("off", "under vtjm bound again");
+    vsw__hostif_restore(&st);
+    vsw__nic_journal_del(dir, st.ifindex);
+    gro_expect("on", "given back after a kept older record");
+    close(lock);
+
+    /* a record with vtj0's line (GRO on), vtj0 off now: the record's */
+    assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
+    snprintf(lowers, sizeof(lowers), "%s\n", line);
+    lock = kept_vtjm_record(lowers);
+    assert_int_equal(vsw__hostif_save("vtjm", &st, &em), 0);
+    assert_int_equal(st.lower[0].offloads, 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(st.n_lower, 1);
+    assert_int_equal(st.lower[0].offloads, VSW_HOSTIF_GRO);
+    vsw__hostif_restore(&st);
+    vsw__nic_journal_del(dir, st.ifindex);
+    gro_expect("on", "given back after a kept record");
+    assert_int_equal(entries(), 0);
+    close(lock);
+    vtjm_del();
+}
+
+/* A lower device whose index now carries another name is not touched;
+ * lower lines that are not what add writes refuse the whole record. */
+static void test_lowers_bad_records(void **state)
+{
+    static const char *const bad[] = {
+        "lower=x vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n",
+        "lower=%u vtj0 rx-gro=2 rx-lro=0 rx-gro-hw=0\n",
+        "lower=%u vtj0 rx-gro=1 rx-lro=0\n",
+        "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0 junk\n",
+        "lower=%u vtj0 rx-lro=0 rx-gro=1 rx-gro-hw=0\n",
+        "lower=%u\n",
+        "lower=0 vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n",
+        "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n"
+        "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n",
+    };
+    unsigned low = if_nametoindex("vtj0");
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char text[1536], lines[1200], name[32];
+    size_t len = 0;
+    int lock;
+    (void)state;
+
+    vtjm_make();
+    assert_int_equal(vsw__hostif_save("vtjm", &st, &em), 0);
+    vsw__hostif_lowers_off(&st);
+    assert_int_equal(sh("ip link set vtjm up promisc on"), 0);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+
+    /* vtj0's index under another name: vtjm is given back, vtj0 not */
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtjm\nup=0\npromisc=0\ndisable_ipv6=%d\n"
+             "lower=%u eth9 rx-gro=1 rx-lro=0 rx-gro-hw=0\n", st.ifindex,
+             st.disable_ipv6, low);
+    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
+    put_file(name, text);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    gro_expect("off", "its index recorded under another name");
+
+    /* bad lower lines, and one too many */
+    assert_int_equal(sh("ip link set vtjm up promisc on"), 0);
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char lower[128];
+
+        snprintf(lower, sizeof(lower), bad[i], low, low);
+        snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+                 "ifname=vtjm\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
+                 st.ifindex, st.disable_ipv6, lower);
+        snprintf(name, sizeof(name), "nic-%u", 40 + i);
+        put_file(name, text);
+    }
+    for (unsigned i = 0; i <= VSW_HOSTIF_LOWER_MAX; i++)
+        len += (size_t)snprintf(lines + len, sizeof(lines) - len,
+                                "lower=%u vtj%u rx-gro=1 rx-lro=0 "
+                                "rx-gro-hw=0\n", 100 + i, i);
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtjm\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
+             st.ifindex, st.disable_ipv6, lines);
+    put_file("nic-60", text);
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(sh("ip -j link show dev vtjm | jq -e 'any(.[0].flags[]; "
+                        ". == \"PROMISC\")' >/dev/null"), 0); /* untouched */
+    gro_expect("off", "after refused records");
+    assert_int_equal(entries(), 0);
+    close(lock);
+    vtjm_del();
+}
+
+/* A bridge with more ports than are recorded: at most
+ * VSW_HOSTIF_LOWER_MAX, the rest logged; a full record reads back. */
+static void test_lowers_bounded(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    int lock;
+    (void)state;
+
+    assert_int_equal(sh("ip link add vtjb type bridge && for i in $(seq 0 "
+                        "16); do ip link add vtjb$i type veth peer name "
+                        "vtjb${i}p && ip link set vtjb$i master vtjb || "
+                        "exit 1; done"), 0);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__hostif_save("vtjb", &st, &em), 0);
+    assert_int_equal(st.n_lower, VSW_HOSTIF_LOWER_MAX);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(sh("ip link set vtjb up promisc on"), 0);
+    lock = next_process_recovers(lock);
+    assert_int_equal(sh("ip -j link show dev vtjb | jq -e 'any(.[0].flags[]; "
+                        ". == \"PROMISC\") | not' >/dev/null"), 0);
+    close(lock);
+    assert_int_equal(sh("for i in $(seq 0 16); do ip link del vtjb$i; done; "
+                        "ip link del vtjb"), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -594,6 +860,10 @@ int main(void)
         cmocka_unit_test(test_offloads_back),
         cmocka_unit_test(test_offloads_old_and_bad_records),
         cmocka_unit_test(test_kept_old_record_offloads),
+        cmocka_unit_test(test_lowers_round_trip),
+        cmocka_unit_test(test_lowers_kept_record),
+        cmocka_unit_test(test_lowers_bad_records),
+        cmocka_unit_test(test_lowers_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
