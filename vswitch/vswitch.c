@@ -694,7 +694,8 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
      * Receive offloads that merge frames (GRO, LRO, hardware GRO) go off
      * before the PMD opens it (vsw__hostif_offloads_off), and on the
      * devices under it, which merge its frames if it is a VLAN, macvlan or
-     * bond (vsw__hostif_lowers_off): the PMD would cut such frames short.  What the binding changes there (up,
+     * bond (vsw__hostif_lowers_off): the PMD would cut such frames short.
+     * What the binding changes there (up,
      * promiscuous: ours or the PMD's; the offloads; the isolation) is
      * recorded first and put back on every failure below and on close
      * (nic_restore). */
