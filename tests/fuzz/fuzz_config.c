@@ -195,6 +195,12 @@ static void mutate_all(const json_t *doc, const struct ctl_config *cfg)
                          "trunk", "allowed", "1-4094", "native", 1));
     try_mutate(doc, "port.set",
                json_pack("{s:s,s:i}", "name", p0, "learn_limit", 16));
+    /* a host vNIC's addresses and MTU (refused for other classes) */
+    try_mutate(doc, "port.set",
+               json_pack("{s:s,s:[s,s],s:i}", "name", p0, "addresses",
+                         "10.46.0.1/24", "fd46::1/64", "mtu", 1280));
+    try_mutate(doc, "port.set",
+               json_pack("{s:s,s:[]}", "name", p0, "addresses"));
     try_mutate(doc, "fdb.add",
                json_pack("{s:s,s:i,s:s,s:s}", "switch", ps, "vlan", pvid,
                          "mac", "02:46:5a:00:00:01", "port", p0));

@@ -732,8 +732,9 @@ static void test_lowers_bad_records(void **state)
         "lower=%u vtj0 rx-lro=0 rx-gro=1 rx-gro-hw=0\n",
         "lower=%u\n",
         "lower=0 vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n",
-        "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n"
-        "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n",
+        /* one device twice: two lines in one element */
+        ("lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n"
+         "lower=%u vtj0 rx-gro=1 rx-lro=0 rx-gro-hw=0\n"),
     };
     unsigned low = if_nametoindex("vtj0");
     struct vsw_hostif_state st;
