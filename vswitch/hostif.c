@@ -875,6 +875,40 @@ void vsw__hostif_lowers_off(const struct vsw_hostif_state *st)
             already[0] ? "; off already or not changed: " : "", already);
 }
 
+/* Turns off again on `name` the merging offloads that are on although a
+ * port binds it (someone ran ethtool -K ... gro on, or a tool that manages
+ * the NIC did), WARN (rate-limited) if there were any.  One its driver
+ * fixes or keeps on was logged at the binding: left out here.  `under`:
+ * the bound NIC when `name` is a device under it, else NULL. */
+static void offloads_reassert(const char *name, const char *under)
+{
+    unsigned was, fixed, stays, again;
+    char list[64];
+
+    if (offloads_turn_off(name, &was, &fixed, &stays) < 0)
+        return; /* gone, or not answering: the binding logged that */
+    again = was & ~fixed & ~stays;
+    if (again)
+        VSA_LOG_RL(&offload_rl, WARN, "'%s'%s%s%s: %s turned on while it "
+                   "is bound: off again (the frames it merges would be cut "
+                   "short)", name, under ? " (under '" : "",
+                   under ? under : "", under ? "')" : "",
+                   offload_list(again, list, sizeof(list)));
+}
+
+void vsw__hostif_offloads_recheck(const struct vsw_hostif_state *st,
+                                  const char *ifname)
+{
+    offloads_reassert(ifname, NULL);
+    for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++) {
+        char name[IF_NAMESIZE];
+
+        /* by index: the device it recorded, whatever its name now */
+        if (if_indextoname((unsigned)st->lower[i].ifindex, name))
+            offloads_reassert(name, ifname);
+    }
+}
+
 void vsw__hostif_restore_lowers(const struct vsw_hostif_state *st)
 {
     for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++) {

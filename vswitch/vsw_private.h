@@ -360,6 +360,11 @@ void vsw__hostif_offloads_off(const char *ifname);
  * Called before vsw__hostif_offloads_off: an upper device such as a
  * macvlan takes GRO from its lower one. */
 void vsw__hostif_lowers_off(const struct vsw_hostif_state *st);
+/* Turns off again the merging offloads that are back on on ifname (the
+ * bound NIC's name now) or on st's lower devices while a port binds it:
+ * WARN (rate-limited) naming them.  The 1 s poll calls it (vsw_tick). */
+void vsw__hostif_offloads_recheck(const struct vsw_hostif_state *st,
+                                  const char *ifname);
 /* Turns on again on st's lower devices the offloads they had on before
  * the binding, by ifindex (one gone is nothing to restore).  Part of
  * vsw__hostif_restore; alone for a crash journal record whose NIC is

@@ -1516,9 +1516,13 @@ void vsw_tick(struct vsw *sw)
         struct vsw_port *p = sw->ports[i];
         if (!p)
             continue;
-        if (p->kernel_bound && poll_kernel)
+        if (p->kernel_bound && poll_kernel) {
             kernel_nic_poll(sw, p);
-        else
+            /* GRO turned on again by hand would cut TCP into the VMs
+             * short again (vsw__hostif_offloads_off at the binding) */
+            if (!p->kernel_gone && p->nic_prior.ifindex)
+                vsw__hostif_offloads_recheck(&p->nic_prior, p->ifname);
+        } else
             set_link(sw, p, p->ops->link_get(p) &&
                                 (!p->kernel_bound || p->kernel_carrier));
         if (p->pclass && p->pclass->mtu_get && poll_kernel) {

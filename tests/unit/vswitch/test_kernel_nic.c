@@ -398,6 +398,8 @@ static void test_gone_says_how_back(void **state)
 /* GRO goes off with the binding and comes back with the release (close,
  * or a failed open), recorded in the crash journal meanwhile; only what
  * the binding changed goes back. */
+static void tick_poll(void);
+
 static void test_gro_off_while_bound(void **state)
 {
     struct vsa_errmsg em = { "" };
@@ -419,6 +421,11 @@ static void test_gro_off_while_bound(void **state)
     assert_says(rec, "\nrx-gro=1\n");
     assert_says(rec, "\nrx-lro=0\n");
     assert_says(rec, "\nrx-gro-hw=0\n");
+    /* turned on by hand while bound: the 1 s poll turns it off again */
+    netif_gro_set(NIC, true);
+    tick_poll();
+    if (netif_gro_get(NIC))
+        fail_msg("%s: GRO turned on by hand while bound stays on", NIC);
     vsw_port_close(g.sw, u);
     nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
     if (!netif_gro_get(NIC))
@@ -534,6 +541,10 @@ static void test_gro_off_under_macvlan(void **state)
     record_has_lower("vtk-mv", LOW, true);
     assert_says(logs.lowers_off, LOW " (GRO)");
     assert_says(logs.lowers_off, "not followed");
+    /* turned on by hand under the bound NIC: off again at the next poll */
+    netif_gro_set(LOW, true);
+    tick_poll();
+    gro_expect(LOW, false, "turned on by hand, then polled");
     vsw_port_close(g.sw, u);
     gro_expect(LOW, true, "given back by the uplink");
 
