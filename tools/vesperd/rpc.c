@@ -445,7 +445,8 @@ static json_t *fdb_rows_json(struct vd *d, struct fdb_walk *w)
     for (uint32_t i = 0; i < d->cfg->n_ports; i++)
         if (d->ports[i] && vsw_port_id(d->ports[i]) < VSW_FDB_MAX_PORTS)
             names[vsw_port_id(d->ports[i])] = d->cfg->ports[i].name;
-    qsort(w->rows, w->n, sizeof(*w->rows), fdb_row_cmp);
+    if (w->n > 1) /* rows is NULL when there are none */
+        qsort(w->rows, w->n, sizeof(*w->rows), fdb_row_cmp);
     for (size_t i = 0; i < w->n; i++) {
         const struct fdb_row *r = &w->rows[i];
         struct vsa_mac m = vsa_mac_from_u64(r->key & 0xffffffffffffULL);
