@@ -903,8 +903,10 @@ void vsw__hostif_offloads_recheck(const struct vsw_hostif_state *st,
     for (unsigned i = 0; i < st->n_lower && i < VSW_HOSTIF_LOWER_MAX; i++) {
         char name[IF_NAMESIZE];
 
-        /* by index: the device it recorded, whatever its name now */
-        if (if_indextoname((unsigned)st->lower[i].ifindex, name))
+        /* the device recorded, by index and name: an index reused by
+         * another device, or a renamed one, is left alone */
+        if (if_indextoname((unsigned)st->lower[i].ifindex, name) &&
+            strcmp(name, st->lower[i].ifname) == 0)
             offloads_reassert(name, ifname);
     }
 }
@@ -1167,23 +1169,58 @@ static bool addr_is_managed(struct rtnl_addr *a, int ifindex)
              rtnl_addr_get_scope(a) == 0 /* global */));
 }
 
-/* Deletes every address on ifindex that `cache` lists (IPv4, global
- * IPv6) so the configured list is exact.  Returns 0, or -NLE_NOMEM if a
- * request could not be built (the deletions before it stay); any other
- * refusal (the address went meanwhile) is ignored, as it always was. */
-static int flush_addrs(struct nl_sock *sk, struct nl_cache *cache,
-                       int ifindex, bool inject)
+/* Whether a and b are the same address: family, bytes and prefix length
+ * (what the kernel tells addresses of an interface apart by). */
+static bool addr_same(struct rtnl_addr *a, struct rtnl_addr *b)
+{
+    struct nl_addr *x = rtnl_addr_get_local(a), *y = rtnl_addr_get_local(b);
+
+    return x && y && rtnl_addr_get_family(a) == rtnl_addr_get_family(b) &&
+           rtnl_addr_get_prefixlen(a) == rtnl_addr_get_prefixlen(b) &&
+           nl_addr_get_len(x) == nl_addr_get_len(y) &&
+           memcmp(nl_addr_get_binary_addr(x), nl_addr_get_binary_addr(y),
+                  nl_addr_get_len(x)) == 0;
+}
+
+/* Whether a (an address the interface had) is in the new list. */
+static bool addr_stays(const struct vsw_host_addrs *t, struct rtnl_addr *a)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        if (addr_same(t->objs[i], a))
+            return true;
+    return false;
+}
+
+/* Whether a (of the new list) was on the interface before. */
+static bool addr_was_there(const struct vsw_host_addrs *t, struct rtnl_addr *a)
 {
     struct nl_object *obj;
 
-    for (obj = nl_cache_get_first(cache); obj; obj = nl_cache_get_next(obj)) {
+    for (obj = nl_cache_get_first(t->cache); obj; obj = nl_cache_get_next(obj))
+        if (addr_is_managed((struct rtnl_addr *)obj, t->ifindex) &&
+            addr_same((struct rtnl_addr *)obj, a))
+            return true;
+    return false;
+}
+
+/* Deletes the addresses of the interface (IPv4, global IPv6) that the new
+ * list leaves out; those it keeps are not touched, so the routes through
+ * them stay (deleting an interface's last IPv4 address takes its routes
+ * with it, and adding it again does not bring them back).  Returns 0, or
+ * -NLE_NOMEM if a request could not be built (the deletions before it
+ * stay); any other refusal (the address went meanwhile) is ignored. */
+static int remove_old_addrs(struct vsw_host_addrs *t, bool inject)
+{
+    struct nl_object *obj;
+
+    for (obj = nl_cache_get_first(t->cache); obj; obj = nl_cache_get_next(obj)) {
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
         int rc;
 
-        if (!addr_is_managed(a, ifindex))
+        if (!addr_is_managed(a, t->ifindex) || addr_stays(t, a))
             continue;
         rc = NL_REQUEST(inject, "rtnl_addr_delete",
-                        rtnl_addr_delete(sk, a, 0));
+                        rtnl_addr_delete(t->sk, a, 0));
         if (rc == -NLE_NOMEM)
             return rc;
     }
@@ -1309,6 +1346,8 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
 
     *mtu_set = 0;
     t->old_mtu = rtnl_link_get_mtu(t->link);
+    /* before the request: the kernel may take the MTU and refuse the rest */
+    t->mtu_changed = t->mtu && t->mtu != t->old_mtu;
     rc = NL_REQUEST(inject, "rtnl_link_change",
                     rtnl_link_change(t->sk, t->link, t->change, 0));
     if (rc < 0) {
@@ -1316,9 +1355,8 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             "'%s': %s", t->mtu, t->ifname, nl_geterror(rc));
         goto out_revert;
     }
-    t->mtu_changed = t->mtu && t->mtu != t->old_mtu;
     t->flushed = true; /* even in part: the revert adds back what is gone */
-    rc = flush_addrs(t->sk, t->cache, t->ifindex, inject);
+    rc = remove_old_addrs(t, inject);
     if (rc < 0) {
         rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot remove the "
                             "addresses of '%s': %s", t->ifname,
@@ -1326,6 +1364,10 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
         goto out_revert;
     }
     for (uint32_t i = 0; i < t->n; i++) {
+        if (addr_was_there(t, t->objs[i])) { /* left as it is */
+            t->n_added = i + 1;
+            continue;
+        }
         rc = NL_REQUEST(inject, "rtnl_addr_add",
                         rtnl_addr_add(t->sk, t->objs[i], NLM_F_REPLACE));
         if (rc < 0) {
@@ -1352,6 +1394,8 @@ void vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
     int rc;
 
     for (uint32_t i = 0; i < t->n_added; i++) {
+        if (addr_was_there(t, t->objs[i]))
+            continue; /* not added: it stays */
         rc = rtnl_addr_delete(t->sk, t->objs[i], 0);
         if (rc < 0 && rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND)
             VSA_LOG_RL(&restore_rl, WARN, "cannot remove %s from '%s' "
@@ -1362,8 +1406,8 @@ void vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
          obj = nl_cache_get_next(obj)) {
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
 
-        if (!addr_is_managed(a, t->ifindex))
-            continue;
+        if (!addr_is_managed(a, t->ifindex) || addr_stays(t, a))
+            continue; /* not removed */
         rc = rtnl_addr_add(t->sk, a, NLM_F_REPLACE);
         if (rc < 0 && rc != -NLE_EXIST)
             VSA_LOG_RL(&restore_rl, WARN, "cannot add %s back to '%s': %s",

@@ -59,6 +59,15 @@ assert_eq "$(printf '%s' "$got" | sha256sum)" \
 # The TAP and the port stay (no switch del); the kernel gets the new
 # address set (the old one goes) and MTU, the switch the new MTU, and the
 # document the new values.
+# an MTU-only change leaves the addresses alone, so the routes through
+# them stay (deleting the TAP's last IPv4 address would take them along,
+# and adding it back does not restore them)
+RT=198.51.100.$((VT_IDN % 250 + 1))/32
+must ip route add "$RT" via "$NET_A.1" dev "$TAP"
+ctl_ok port set "$TAP" --mtu 1450
+assert_eq "$(cat "/sys/class/net/$TAP/mtu")" 1450 "port set --mtu: $TAP's MTU is 1450"
+assert_contains "$(ip route show "$RT")" "via $NET_A.1" \
+    "port set --mtu: the route through $TAP is still there"
 ctl_ok port set "$TAP" --address "$NET_A.253/24" --mtu 1400
 addrs=$(ip -o -4 addr show dev "$TAP")
 assert_contains "$addrs" "$NET_A.253/24" "port set: $TAP has $NET_A.253/24"
