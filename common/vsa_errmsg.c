@@ -31,3 +31,16 @@ void vsa_errmsg_prefix(struct vsa_errmsg *em, const char *fmt, ...)
     snprintf(em->msg, sizeof(em->msg), "%.*s", (int)sizeof(em->msg) - 1,
              both);
 }
+
+void vsa_errmsg_append(struct vsa_errmsg *em, const char *fmt, ...)
+{
+    size_t len;
+    va_list ap;
+
+    if (!em)
+        return;
+    len = strnlen(em->msg, sizeof(em->msg) - 1);
+    va_start(ap, fmt);
+    vsnprintf(em->msg + len, sizeof(em->msg) - len, fmt, ap);
+    va_end(ap);
+}

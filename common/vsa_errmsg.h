@@ -31,6 +31,10 @@ int vsa_errmsg_set(struct vsa_errmsg *em, int err, const char *fmt, ...)
 void vsa_errmsg_prefix(struct vsa_errmsg *em, const char *fmt, ...)
     VSA_PRINTF(2, 3);
 
+/* Appends "<suffix>" to the existing message (cut at the size). */
+void vsa_errmsg_append(struct vsa_errmsg *em, const char *fmt, ...)
+    VSA_PRINTF(2, 3);
+
 /* Clears the message. */
 static inline void vsa_errmsg_clear(struct vsa_errmsg *em)
 {

@@ -57,6 +57,8 @@ VSA_LOG_MODULE(vswitch_hostif);
 
 /* Restore failures: a NIC coming and going could repeat them. */
 static struct vsa_ratelimit restore_rl = VSA_RATELIMIT_INIT(5, 60);
+/* an undone host vNIC change: not lost among the NICs' restore lines */
+static struct vsa_ratelimit revert_rl = VSA_RATELIMIT_INIT(10, 60);
 /* Offloads that stay on at a binding: a port opened again and again
  * could repeat them. */
 static struct vsa_ratelimit offload_rl = VSA_RATELIMIT_INIT(5, 60);
@@ -1346,6 +1348,7 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
 
     *mtu_set = 0;
     t->old_mtu = rtnl_link_get_mtu(t->link);
+    t->was_down = !(rtnl_link_get_flags(t->link) & IFF_UP);
     /* before the request: the kernel may take the MTU and refuse the rest */
     t->mtu_changed = t->mtu && t->mtu != t->old_mtu;
     rc = NL_REQUEST(inject, "rtnl_link_change",
@@ -1355,6 +1358,7 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             "'%s': %s", t->mtu, t->ifname, nl_geterror(rc));
         goto out_revert;
     }
+    t->link_changed = true;
     t->flushed = true; /* even in part: the revert adds back what is gone */
     rc = remove_old_addrs(t, inject);
     if (rc < 0) {
@@ -1383,24 +1387,28 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
     return 0;
 
 out_revert:
-    vsw__hostif_addrs_revert(t);
+    if (vsw__hostif_addrs_revert(t) > 0)
+        vsa_errmsg_append(em, "; and '%s' could not be set back as it was "
+                          "(the log names what differs)", t->ifname);
     return rc;
 }
 
-void vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
+int vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
 {
     char buf[INET6_ADDRSTRLEN + 8];
     struct nl_object *obj;
-    int rc;
+    int failed = 0, rc;
 
     for (uint32_t i = 0; i < t->n_added; i++) {
         if (addr_was_there(t, t->objs[i]))
             continue; /* not added: it stays */
         rc = rtnl_addr_delete(t->sk, t->objs[i], 0);
-        if (rc < 0 && rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND)
-            VSA_LOG_RL(&restore_rl, WARN, "cannot remove %s from '%s' "
+        if (rc < 0 && rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND) {
+            failed++;
+            VSA_LOG_RL(&revert_rl, WARN, "cannot remove %s from '%s' "
                        "again: %s", addr_text(t->objs[i], buf, sizeof(buf)),
                        t->ifname, nl_geterror(rc));
+        }
     }
     for (obj = t->flushed ? nl_cache_get_first(t->cache) : NULL; obj;
          obj = nl_cache_get_next(obj)) {
@@ -1409,26 +1417,41 @@ void vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
         if (!addr_is_managed(a, t->ifindex) || addr_stays(t, a))
             continue; /* not removed */
         rc = rtnl_addr_add(t->sk, a, NLM_F_REPLACE);
-        if (rc < 0 && rc != -NLE_EXIST)
-            VSA_LOG_RL(&restore_rl, WARN, "cannot add %s back to '%s': %s",
+        if (rc < 0 && rc != -NLE_EXIST) {
+            failed++;
+            VSA_LOG_RL(&revert_rl, WARN, "cannot add %s back to '%s': %s",
                        addr_text(a, buf, sizeof(buf)), t->ifname,
                        nl_geterror(rc));
+        }
     }
-    if (t->mtu_changed) {
+    /* the MTU, and the link down again if it was (the change sets it up) */
+    if (t->mtu_changed || (t->link_changed && t->was_down)) {
         struct rtnl_link *change = rtnl_link_alloc();
 
         rc = -NLE_NOMEM;
         if (change) {
-            rtnl_link_set_mtu(change, t->old_mtu);
+            if (t->mtu_changed)
+                rtnl_link_set_mtu(change, t->old_mtu);
+            if (t->link_changed && t->was_down)
+                rtnl_link_unset_flags(change, IFF_UP);
             rc = rtnl_link_change(t->sk, t->link, change, 0);
             rtnl_link_put(change);
         }
-        if (rc < 0)
-            VSA_LOG_RL(&restore_rl, WARN, "cannot set MTU %u back on "
-                       "'%s': %s", t->old_mtu, t->ifname, nl_geterror(rc));
+        if (rc < 0) {
+            failed++;
+            snprintf(buf, sizeof(buf), "MTU %u", t->old_mtu);
+            VSA_LOG_RL(&revert_rl, WARN, "cannot set '%s' back %s%s%s: %s",
+                       t->ifname, t->mtu_changed ? "to " : "",
+                       t->mtu_changed ? buf : "",
+                       t->link_changed && t->was_down
+                           ? (t->mtu_changed ? " and down" : "down")
+                           : "",
+                       nl_geterror(rc));
+        }
     }
     t->n_added = 0;
-    t->flushed = t->mtu_changed = false;
+    t->flushed = t->mtu_changed = t->link_changed = false;
+    return failed;
 }
 
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,

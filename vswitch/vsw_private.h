@@ -431,6 +431,7 @@ struct vsw_host_addrs {
     /* what vsw__hostif_addrs_apply did, for vsw__hostif_addrs_revert */
     uint32_t old_mtu, n_added;
     bool mtu_changed, flushed;
+    bool link_changed, was_down;   /* the link request went; it was down */
 };
 int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
                               uint32_t n, uint32_t mtu,
@@ -442,9 +443,11 @@ int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             uint32_t *mtu_set, struct vsa_errmsg *em);
 /* Undoes a successful vsw__hostif_addrs_apply: the addresses it added go,
- * the ones it removed come back, the MTU is set back.  Best effort (a
- * refusal is logged); no injection point. */
-void vsw__hostif_addrs_revert(struct vsw_host_addrs *t);
+ * the ones it removed come back, the MTU is set back, and the link down
+ * again if it was (the apply sets it up).  Best effort: returns how many
+ * requests the kernel refused, each logged (0: all undone); no injection
+ * point. */
+int vsw__hostif_addrs_revert(struct vsw_host_addrs *t);
 void vsw__hostif_addrs_free(struct vsw_host_addrs *t);
 
 /* The MTU of p from what is known of it (struct vsw_port: mtu). */

@@ -940,10 +940,10 @@ int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
     return vsw__hostif_addrs_apply(h, true, &mtu_set, em);
 }
 
-void vsw_port_host_addrs_revert(struct vsw *sw, struct vsw_host_addrs *h)
+int vsw_port_host_addrs_revert(struct vsw *sw, struct vsw_host_addrs *h)
 {
     (void)sw;
-    vsw__hostif_addrs_revert(h);
+    return vsw__hostif_addrs_revert(h);
 }
 
 void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h)

@@ -193,13 +193,14 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                   struct vsw_port **out, struct vsa_errmsg *em);
 void vsw_port_close(struct vsw *sw, struct vsw_port *port);
 
-/* Reconfigures a host vNIC's addresses and MTU (libnl): the MTU, then the
- * old addresses go, then the new ones are added; the MTU is the port's in
- * the datapath too (vsw_port_mtu).  Returns 0, -EINVAL (not a
- * host vNIC, bad address), -ENODEV, -ENOMEM, -EIO (the kernel refused a
- * change); a failure undoes the requests before it (the old addresses and
- * MTU come back, unless the kernel refuses those too: logged).  Same as
- * the prepare/apply pair below. */
+/* Reconfigures a host vNIC's addresses and MTU (libnl): the MTU (and the
+ * link up), then the addresses the new list leaves out go, then the ones
+ * the TAP lacks are added; the MTU is the port's in the datapath too
+ * (vsw_port_mtu).  Returns 0, -EINVAL (not a host vNIC, bad address),
+ * -ENODEV, -ENOMEM, -EIO (the kernel refused a change); a failure undoes
+ * the requests before it (the old addresses, MTU and admin state come
+ * back, unless the kernel refuses those too: logged, and em says so).
+ * Same as the prepare/apply pair below. */
 int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
                             const char *const *addresses, uint32_t n,
                             uint32_t mtu, struct vsa_errmsg *em);
@@ -209,8 +210,9 @@ int vsw_port_set_host_addrs(struct vsw *sw, struct vsw_port *port,
  * -EINVAL, -ENODEV, -ENOMEM); apply only sends the requests (0, -EIO,
  * -ENOMEM: libnl could not build a request), and a failure undoes the ones
  * before it; revert undoes a successful apply when a later step of the
- * transaction fails; abort frees the change, applied or not (NULL is a
- * no-op).  The port stays open until then.  The port's MTU in the switch
+ * transaction fails (best effort: returns how many requests the kernel
+ * refused, each logged; 0 when the TAP is as it was, link admin state
+ * included); abort frees the change, applied or not (NULL is a no-op).  The port stays open until then.  The port's MTU in the switch
  * (vsw_port_mtu) becomes the new one when a configuration with it is
  * published (vsw_commit_publish: struct vsw_cfg_port's mtu), not at the
  * apply.  Control thread. */
@@ -221,7 +223,7 @@ int vsw_port_host_addrs_prepare(struct vsw *sw, struct vsw_port *port,
                                 struct vsa_errmsg *em);
 int vsw_port_host_addrs_apply(struct vsw *sw, struct vsw_host_addrs *h,
                               struct vsa_errmsg *em);
-void vsw_port_host_addrs_revert(struct vsw *sw, struct vsw_host_addrs *h);
+int vsw_port_host_addrs_revert(struct vsw *sw, struct vsw_host_addrs *h);
 void vsw_port_host_addrs_abort(struct vsw *sw, struct vsw_host_addrs *h);
 
 uint16_t vsw_port_id(const struct vsw_port *port);

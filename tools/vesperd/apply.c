@@ -25,7 +25,7 @@
  * prepared commit is freed, newly opened devices are closed, new partition
  * sockets closed and unlinked (vd_vm_abort).  The running state and the
  * file are then exactly as before (a host vNIC's, unless the kernel
- * refuses the old addresses back: logged).  Nothing is published before
+ * refuses the old addresses back: logged, and the error says which).  Nothing is published before
  * the document is on disk, so there is no published configuration to roll
  * back (a rollback would need memory of its own, and could fail exactly
  * when the apply did).  Every
@@ -236,6 +236,27 @@ static int host_addrs_prepare(struct vd *d, const struct ctl_config *ncfg,
     return 0;
 }
 
+/* Undoes the applied changes of the first n ports.  The kernel may refuse
+ * that too (it was best effort): the reply then names the host vNICs
+ * left different from the running configuration, whose WARN lines say
+ * how. */
+static void host_addrs_revert(struct vd *d, const struct ctl_config *ncfg,
+                              struct vsw_host_addrs **h, uint32_t n,
+                              struct vsa_errmsg *em)
+{
+    bool first = true;
+
+    for (uint32_t i = 0; h && i < n; i++) {
+        if (!h[i] || vsw_port_host_addrs_revert(d->vsw, h[i]) == 0)
+            continue;
+        vsa_errmsg_append(em, "%s%s", first ? "; and could not undo the "
+                          "change of port " : ", ", ncfg->ports[i].name);
+        first = false;
+    }
+    if (!first)
+        vsa_errmsg_append(em, " (the log names what differs)");
+}
+
 /* Sends the prepared changes of the host vNICs; if the kernel refuses
  * one, the ones sent before it are undone (the refused one undid its own)
  * and the whole apply fails: a TAP never keeps an address or MTU that the
@@ -252,20 +273,10 @@ static int host_addrs_apply(struct vd *d, const struct ctl_config *ncfg,
         if (rc == 0)
             continue;
         vsa_errmsg_prefix(em, "port %s", ncfg->ports[i].name);
-        while (i-- > 0)
-            if (h[i])
-                vsw_port_host_addrs_revert(d->vsw, h[i]);
+        host_addrs_revert(d, ncfg, h, i, em);
         return rc;
     }
     return 0;
-}
-
-static void host_addrs_revert(struct vd *d, struct vsw_host_addrs **h,
-                              uint32_t n)
-{
-    for (uint32_t i = 0; h && i < n; i++)
-        if (h[i])
-            vsw_port_host_addrs_revert(d->vsw, h[i]);
 }
 
 /* Frees the changes, applied or not. */
@@ -414,8 +425,8 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
     if (persist) {
         rc = ctl_store_save(d->config_path, newdoc, &em);
         if (rc < 0) {
+            host_addrs_revert(d, ncfg, haddrs, ncfg->n_ports, &em);
             rc = fail(e, CTL_RPC_SYSTEM, &em);
-            host_addrs_revert(d, haddrs, ncfg->n_ports);
             goto out_abort_fwd;
         }
         /* 1: the new file is in place, not yet durable: applied all the

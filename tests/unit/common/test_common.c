@@ -12,6 +12,7 @@
  *     format/parse and to_u64/from_u64 round-trip;
  *   - vsa_errmsg_set / _prefix return the error unchanged, accept NULL and
  *     truncate at VSA_ERRMSG_SIZE - 1 characters with a terminating NUL;
+ *     _append adds to the end, cut the same way;
  *   - the manual time source can be set, advanced and removed;
  *   - a rate limiter allows `burst` messages per window, suppresses the
  *     rest, opens a new window exactly `period` later on the manual clock,
@@ -306,6 +307,32 @@ static void test_errmsg_truncation(void **state)
         assert_memory_equal(em.msg, big,
                             len < VSA_ERRMSG_SIZE ? len : VSA_ERRMSG_SIZE - 1);
     }
+}
+
+static void test_errmsg_append(void **state)
+{
+    char big[2 * VSA_ERRMSG_SIZE];
+    struct vsa_errmsg em;
+
+    (void)state;
+    vsa_errmsg_append(NULL, "x");
+    vsa_errmsg_set(&em, -EIO, "cannot add 10.0.0.1/24");
+    vsa_errmsg_append(&em, "; %s", "undoing failed");
+    assert_string_equal(em.msg, "cannot add 10.0.0.1/24; undoing failed");
+    vsa_errmsg_clear(&em);
+    vsa_errmsg_append(&em, "alone");
+    assert_string_equal(em.msg, "alone");
+
+    /* cut at the size; a full message stays as it is */
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    vsa_errmsg_set(&em, -EIO, "head");
+    vsa_errmsg_append(&em, "%s", big);
+    assert_int_equal(strnlen(em.msg, sizeof(em.msg)), VSA_ERRMSG_SIZE - 1);
+    assert_memory_equal(em.msg, "headaaa", 7);
+    vsa_errmsg_append(&em, "more");
+    assert_int_equal(strnlen(em.msg, sizeof(em.msg)), VSA_ERRMSG_SIZE - 1);
+    assert_int_equal(em.msg[VSA_ERRMSG_SIZE - 2], 'a');
 }
 
 static void test_errmsg_prefix(void **state)
@@ -882,6 +909,7 @@ int main(void)
         cmocka_unit_test(test_errmsg_set),
         cmocka_unit_test(test_errmsg_truncation),
         cmocka_unit_test(test_errmsg_prefix),
+        cmocka_unit_test(test_errmsg_append),
         cmocka_unit_test(test_time_sources),
         cmocka_unit_test(test_shm_copies),
         cmocka_unit_test_setup_teardown(test_log_hook_and_levels, log_setup,

@@ -57,6 +57,11 @@
  * failure there was only logged; its allocations are now made with the
  * commit's (vsw_port_host_addrs_prepare).
  *
+ * test_apply_revert_refused: a failed write after a host vNIC's change
+ * whose undoing the kernel refuses in part (an IPv6 address that cannot
+ * come back) fails with an error that says so and names the port; before,
+ * only a rate-limited log line did.
+ *
  * Runs like test_vsw_oom.c: EAL in this process on lcore 1, in a network
  * namespace of its own with IPv6 off.
  */
@@ -326,6 +331,68 @@ static void test_apply_start(void **state)
 {
     (void)state;
     sweep_apply("vd_apply: start (from nothing)", DOC_START, check_start);
+}
+
+/* DOC_START with the host vNIC at MTU 1400. */
+#define DOC_START_MTU1400                                                    \
+    "{'version':1,"                                                          \
+    " 'switches':[{'name':'lab','type':'internal','fdb_max':256,"            \
+    "   'aging_s':300}],"                                                    \
+    " 'ports':[{'name':'vt-lab','switch':'lab','class':'internal',"          \
+    "   'ifname':'vt-lab','addresses':['10.66.0.1/24'],'mtu':1400}]}"
+
+static bool revert_ipv6_off;
+static void write_sysctl(const char *path, const char *value);
+
+/* At the deletion of vt-lab's IPv6 address: IPv6 is turned off on it
+ * (which removes the address), so that it cannot come back. */
+static bool ipv6_off_at_delete(void *arg, const char *what)
+{
+    if (!revert_ipv6_off && strcmp(what, "rtnl_addr_delete") == 0) {
+        write_sysctl("/proc/sys/net/ipv6/conf/vt-lab/disable_ipv6", "1\n");
+        revert_ipv6_off = true;
+    }
+    return oom_fail_cb(arg, what);
+}
+
+static void test_apply_revert_refused(void **state)
+{
+    static const struct vsa_alloc_hook hook = {
+        .inject = ipv6_off_at_delete,
+        .track = oom_track_cb,
+    };
+    struct ctl_rpc_err e = { 0, "" };
+    json_t *doc = jq(DOC_START_MTU1400);
+    struct oom_buf b = { 0 };
+    char bad_path[PATH_MAX];
+
+    (void)state;
+    if (!netns)
+        skip();
+    write_sysctl("/proc/sys/net/ipv6/conf/vt-lab/disable_ipv6", "0\n");
+    assert_int_equal(system("ip addr add 2001:db8:66::1/64 dev vt-lab "
+                            "nodad"), 0);
+    /* the write fails: the "directory" of the file is a file */
+    snprintf(bad_path, sizeof(bad_path), "%s/config.json", cfg_path);
+    d.config_path = bad_path;
+    vsa_alloc_set_hook(&hook);
+    assert_int_equal(vd_apply(&d, doc, true, &e), -1);
+    oom_install();
+    d.config_path = cfg_path;
+    assert_true(revert_ipv6_off);
+    print_message("refused: %s\n", e.msg);
+    assert_non_null(strstr(e.msg, "not a directory"));
+    if (!strstr(e.msg, "; and could not undo the change of port vt-lab "
+                       "(the log names what differs)"))
+        fail_msg("the error does not say vt-lab was left changed: %s",
+                 e.msg);
+    /* the rest was set back: the old MTU, the IPv4 address */
+    oom_dump_netdevs(&b);
+    assert_non_null(strstr(b.s, "vt-lab mtu 1500 flags 101\n"
+                                "   addr 10.66.0.1\n"));
+    free(b.s);
+    assert_int_equal(vsw_port_mtu(port_of("vt-lab")), 1500);
+    json_decref(doc);
 }
 
 static void check_change(void)
@@ -624,6 +691,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_apply_start),
+        cmocka_unit_test(test_apply_revert_refused),
         cmocka_unit_test(test_apply_change),
         cmocka_unit_test(test_apply_remove),
         cmocka_unit_test(test_apply_one_nic),

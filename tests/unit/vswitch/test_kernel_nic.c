@@ -885,13 +885,94 @@ static void test_mtu_of_nic(void **state)
     assert_int_equal(netif_mtu("vtk-mh"), 1300);
     assert_int_equal(vsw_port_mtu(h), 1400);
     /* undone: the TAP's MTU is the old one again */
-    vsw_port_host_addrs_revert(g.sw, ha);
+    assert_int_equal(vsw_port_host_addrs_revert(g.sw, ha), 0);
     assert_int_equal(netif_mtu("vtk-mh"), 1400);
     vsw_port_host_addrs_abort(g.sw, ha);
 
     vsw_port_close(g.sw, u);
     vsw_port_close(g.sw, h);
     netif_link_del("vtk-m");
+}
+
+/* True if `ip ARGS` prints `what`. */
+static bool ip_says(const char *args, const char *what)
+{
+    char cmd[256], out[4096] = "";
+    size_t n;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "ip %s 2>&1", args);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    return strstr(out, what) != NULL;
+}
+
+/* A host vNIC change undone (a later step of its transaction failed)
+ * gives the TAP back as it was, admin state included (the change sets
+ * the link up), and says when the kernel refuses part of that. */
+static void test_host_addrs_revert(void **state)
+{
+    const char *addrs[] = { "10.77.0.1/24" };
+    struct vsw_port_spec spec;
+    struct vsw_host_addrs *ha;
+    struct vsa_errmsg em;
+    struct vsw_port *h;
+    char path[128];
+
+    (void)state;
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "host");
+    spec.cls = VSW_PORT_INTERNAL;
+    spec.ifname = "vtk-rh";
+    h = open_spec(&spec, 0, NULL, 0);
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/vtk-rh/"
+             "disable_ipv6");
+    write_file(path, "0");
+    netif_ip("addr add 10.77.0.1/24 dev vtk-rh");
+    netif_ip("addr add 10.78.0.1/24 dev vtk-rh");
+    ifflags_change("vtk-rh", 0, IFF_UP);
+    netif_set_mtu("vtk-rh", 1500);
+
+    /* applied: up, MTU 1300, 10.78.0.1 gone, 10.77.0.1 kept */
+    if (vsw_port_host_addrs_prepare(g.sw, h, addrs, 1, 1300, &ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_prepare: %s", em.msg);
+    if (vsw_port_host_addrs_apply(g.sw, ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_apply: %s", em.msg);
+    assert_true(ifflags_get("vtk-rh") & IFF_UP);
+    assert_int_equal(netif_mtu("vtk-rh"), 1300);
+    assert_false(ip_says("-4 addr show dev vtk-rh", "10.78.0.1/24"));
+    assert_true(ip_says("-4 addr show dev vtk-rh", "10.77.0.1/24"));
+
+    /* undone: down again, MTU 1500, 10.78.0.1 back */
+    assert_int_equal(vsw_port_host_addrs_revert(g.sw, ha), 0);
+    if (ifflags_get("vtk-rh") & IFF_UP)
+        fail_msg("the change set vtk-rh up, and the revert left it up");
+    assert_int_equal(netif_mtu("vtk-rh"), 1500);
+    assert_true(ip_says("-4 addr show dev vtk-rh", "10.78.0.1/24"));
+    assert_true(ip_says("-4 addr show dev vtk-rh", "10.77.0.1/24"));
+    vsw_port_host_addrs_abort(g.sw, ha);
+
+    /* the kernel refuses an address back (an IPv6 one, IPv6 turned off on
+     * the TAP meanwhile): the revert says it could not undo everything,
+     * and still sets the rest back (IPv6 addresses need the link up: a
+     * link down loses them, net.ipv6.conf.*.keep_addr_on_down) */
+    ifflags_change("vtk-rh", IFF_UP, 0);
+    netif_ip("addr add 2001:db8:77::1/64 dev vtk-rh nodad");
+    if (vsw_port_host_addrs_prepare(g.sw, h, addrs, 1, 1300, &ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_prepare: %s", em.msg);
+    if (vsw_port_host_addrs_apply(g.sw, ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_apply: %s", em.msg);
+    assert_false(ip_says("-6 addr show dev vtk-rh", "2001:db8:77::1/64"));
+    write_file(path, "1");
+    assert_int_equal(vsw_port_host_addrs_revert(g.sw, ha), 1);
+    assert_int_equal(netif_mtu("vtk-rh"), 1500);
+    assert_true(ip_says("-4 addr show dev vtk-rh", "10.78.0.1/24"));
+    vsw_port_host_addrs_abort(g.sw, ha);
+
+    vsw_port_close(g.sw, h);
 }
 
 /* ---- setup --------------------------------------------------------------- */
@@ -974,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_shared_lower),
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_mtu_of_nic),
+        cmocka_unit_test(test_host_addrs_revert),
     };
 
     return cmocka_run_group_tests_name("vswitch-kernel-nic", tests, setup,
