@@ -231,14 +231,36 @@ out:
     return rc;
 }
 
-/* The path of ifname's disable_ipv6 sysctl in buf; false for a name that
- * is no single path component. */
-static bool disable_ipv6_path(const char *ifname, char *buf, size_t size)
+/* The path of ifname's net.<proto>.conf.<ifname>.<key> sysctl in buf;
+ * false for a name that is no single path component. */
+static bool conf_path(const char *proto, const char *ifname, const char *key,
+                      char *buf, size_t size)
 {
     if (!ifname[0] || strchr(ifname, '/') || strstr(ifname, ".."))
         return false;
-    snprintf(buf, size, "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    snprintf(buf, size, "/proc/sys/net/%s/conf/%s/%s", proto, ifname, key);
     return true;
+}
+
+static bool disable_ipv6_path(const char *ifname, char *buf, size_t size)
+{
+    return conf_path("ipv6", ifname, "disable_ipv6", buf, size);
+}
+
+/* Writes `value` to the sysctl at path: 0 or -errno. */
+static int write_int_file(const char *path, int value)
+{
+    char buf[16];
+    int fd, n, rc = 0;
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    n = snprintf(buf, sizeof(buf), "%d\n", value);
+    if (write(fd, buf, (size_t)n) != n)
+        rc = -errno;
+    close(fd);
+    return rc;
 }
 
 /* ifname's disable_ipv6 (0 or 1), -1 if there is none (a kernel without
@@ -265,19 +287,11 @@ static int read_disable_ipv6(const char *ifname)
 /* Writes `value` to ifname's disable_ipv6: 0 or -errno. */
 static int write_disable_ipv6(const char *ifname, int value)
 {
-    char path[128], buf[16];
-    int fd, n, rc = 0;
+    char path[128];
 
     if (!disable_ipv6_path(ifname, path, sizeof(path)))
         return -EINVAL;
-    fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    n = snprintf(buf, sizeof(buf), "%d\n", value);
-    if (write(fd, buf, (size_t)n) != n)
-        rc = -errno;
-    close(fd);
-    return rc;
+    return write_int_file(path, value);
 }
 
 /* A kernel NIC bound to a switch port carries the VMs' traffic, not the
@@ -1343,7 +1357,7 @@ static const char *addr_text(struct rtnl_addr *a, char *buf, size_t size)
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             uint32_t *mtu_set, struct vsa_errmsg *em)
 {
-    char buf[INET6_ADDRSTRLEN + 8];
+    char buf[INET6_ADDRSTRLEN + 8], path[128];
     int rc;
 
     *mtu_set = 0;
@@ -1359,6 +1373,12 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
         goto out_revert;
     }
     t->link_changed = true;
+    /* deleting the primary IPv4 address of a subnet takes the secondaries
+     * (and their routes) with it unless they are promoted; best effort,
+     * the loop below adds back a kept one that went all the same */
+    if (conf_path("ipv4", t->ifname, "promote_secondaries", path,
+                  sizeof(path)))
+        (void)write_int_file(path, 1);
     t->flushed = true; /* even in part: the revert adds back what is gone */
     rc = remove_old_addrs(t, inject);
     if (rc < 0) {
@@ -1368,12 +1388,16 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
         goto out_revert;
     }
     for (uint32_t i = 0; i < t->n; i++) {
-        if (addr_was_there(t, t->objs[i])) { /* left as it is */
-            t->n_added = i + 1;
-            continue;
-        }
+        /* one that was there is left as it is (no NLM_F_REPLACE: the
+         * kernel answers "exists" and changes nothing); added again only
+         * if the deletions took it (a secondary of a deleted primary) */
+        bool kept = addr_was_there(t, t->objs[i]);
+
         rc = NL_REQUEST(inject, "rtnl_addr_add",
-                        rtnl_addr_add(t->sk, t->objs[i], NLM_F_REPLACE));
+                        rtnl_addr_add(t->sk, t->objs[i],
+                                      kept ? 0 : NLM_F_REPLACE));
+        if (kept && rc == -NLE_EXIST)
+            rc = 0;
         if (rc < 0) {
             rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot add %s to "
                                 "'%s': %s",
@@ -1414,9 +1438,11 @@ int vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
          obj = nl_cache_get_next(obj)) {
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
 
-        if (!addr_is_managed(a, t->ifindex) || addr_stays(t, a))
-            continue; /* not removed */
-        rc = rtnl_addr_add(t->sk, a, NLM_F_REPLACE);
+        if (!addr_is_managed(a, t->ifindex))
+            continue;
+        /* every one it had, kept ones too (a deletion may have taken
+         * them); one still there answers "exists" and is not touched */
+        rc = rtnl_addr_add(t->sk, a, 0);
         if (rc < 0 && rc != -NLE_EXIST) {
             failed++;
             VSA_LOG_RL(&revert_rl, WARN, "cannot add %s back to '%s': %s",

@@ -106,6 +106,28 @@ assert_eq "$(cat "/sys/class/net/$TAP/mtu")" 1400 "refused port set: $TAP's MTU 
 assert_eq "$(ctl_json port show "$TAP" | jq -c '[.addresses, .mtu, .link_mtu]')" \
     "[[\"$NET_A.253/24\"],1400,1400]" "refused port set: port show unchanged"
 
+# an address kept while the primary of its subnet goes stays (the kernel
+# deletes a primary's secondaries with it unless they are promoted)
+ctl_ok port set "$TAP" --address "$NET_A.253/24" --address "$NET_A.252/24"
+ctl_ok port set "$TAP" --address "$NET_A.252/24"
+addrs=$(ip -o -4 addr show dev "$TAP")
+assert_contains "$addrs" "$NET_A.252/24" \
+    "port set: $NET_A.252, kept, is still on $TAP after its primary $NET_A.253 went"
+assert_not_contains "$addrs" "$NET_A.253/" "port set: $NET_A.253 is gone from $TAP"
+assert_eq "$(vm_ping 1 "$NET_A.252" 3)" 3 "vm1 -> the kept address $NET_A.252"
+
+# addresses vesperd would not manage, and IPv6 below MTU 1280, are refused
+# before anything is sent
+out=$(ctl port set "$TAP" --address fe80::5/64 2>&1); rc=$?
+assert_eq "$rc" 2 "port set --address fe80::5/64: exit status"
+assert_contains "$out" "'fe80::5/64' is a link-local address" "port set --address fe80::5/64: the message"
+out=$(ctl port set "$TAP" --address fd00:77::1/64 --mtu 1200 2>&1); rc=$?
+assert_eq "$rc" 1 "port set of an IPv6 address at MTU 1200: exit status"
+assert_contains "$out" "\"fd00:77::1/64\" is IPv6, which needs mtu 1280 or more (mtu is 1200)" \
+    "port set of an IPv6 address at MTU 1200: the message"
+assert_eq "$(ip -o -4 addr show dev "$TAP" | grep -c "$NET_A.252/24")" 1 \
+    "refused port set: $NET_A.252 still on $TAP"
+
 ctl_ok port set "$TAP" --no-addresses
 assert_eq "$(ip -o -4 addr show dev "$TAP")" "" "port set --no-addresses: none left on $TAP"
 out=$(ctl port set vm1 --mtu 1400 2>&1); rc=$?

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/vsa_addr.h"
 #include "common/vsa_vdev.h"
 #include "tools/ctl/ctl_alloc.h"
 #include "tools/ctl/ctl_private.h"
@@ -724,6 +725,7 @@ static int parse_addresses(struct pctx *c, struct ctl_port *port,
 {
     struct cidr cidrs[CTL_MAX_ADDRESSES];
     size_t n = json_array_size(arr), size;
+    const char *why;
     char sbuf[64];
     char *strs;
 
@@ -756,6 +758,19 @@ static int parse_addresses(struct pctx *c, struct ctl_port *port,
                         i, cidrs[i].prefix,
                         cidrs[i].family == AF_INET ? 32 : 128,
                         cidrs[i].family == AF_INET ? "IPv4" : "IPv6");
+        why = vsa_addr_unusable(cidrs[i].family, cidrs[i].addr,
+                                cidrs[i].prefix);
+        if (why)
+            return perr(c, CTL__FAULT_VALUE,
+                        "addresses[%zu]: \"%s\" is %s; a host vNIC takes "
+                        "unicast IPv4 and global IPv6 addresses", i,
+                        ctl__safe_str(s, sbuf, sizeof(sbuf)), why);
+        if (cidrs[i].family == AF_INET6 && port->mtu < VSA_IPV6_MIN_MTU)
+            return perr(c, CTL__FAULT_RULE,
+                        "addresses[%zu]: \"%s\" is IPv6, which needs mtu "
+                        "%d or more (mtu is %u)", i,
+                        ctl__safe_str(s, sbuf, sizeof(sbuf)),
+                        VSA_IPV6_MIN_MTU, port->mtu);
         for (size_t j = 0; j < i; j++)
             if (cidrs[j].family == cidrs[i].family &&
                 memcmp(cidrs[j].addr, cidrs[i].addr, 16) == 0)

@@ -62,7 +62,8 @@
  *           taken;
  *   -32003  the result breaks a configuration rule (membership, VLAN
  *           membership of a static entry, learn_limit above fdb_max, size
- *           limits, deleting an uplink / host vNIC / a switch in use);
+ *           limits, an IPv6 address on a host vNIC whose mtu is below
+ *           1280, deleting an uplink / host vNIC / a switch in use);
  *   -32004  the current document is itself invalid, or out of memory.
  *
  * Thread-safety: pure; `doc` is only read and may be shared with readers.

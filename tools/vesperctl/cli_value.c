@@ -11,6 +11,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "common/vsa_addr.h"
+
 /* Values are quoted in messages cut at this many bytes. */
 #define QUOTE_MAX 64
 
@@ -173,6 +175,7 @@ int ctl_cli_check_cidr(const char *s, struct vsa_errmsg *em)
     char addr[INET6_ADDRSTRLEN + 1];
     const char *slash = s ? strrchr(s, '/') : NULL;
     unsigned char bin[sizeof(struct in6_addr)];
+    const char *why;
     uint64_t plen;
     size_t alen;
     int family;
@@ -195,6 +198,11 @@ int ctl_cli_check_cidr(const char *s, struct vsa_errmsg *em)
         return vsa_errmsg_set(em, -EINVAL,
                               "'%.*s': prefix length must be 0..%d",
                               QUOTE_MAX, s, family == AF_INET ? 32 : 128);
+    why = vsa_addr_unusable(family, bin, (unsigned)plen);
+    if (why)
+        return vsa_errmsg_set(em, -EINVAL, "'%.*s' is %s; a host vNIC takes "
+                              "unicast IPv4 and global IPv6 addresses",
+                              QUOTE_MAX, s, why);
     return 0;
 bad:
     return vsa_errmsg_set(em, -EINVAL,

@@ -454,6 +454,10 @@ static json_t *fdb_rows_json(struct vd *d, struct fdb_walk *w)
         const char *pname = r->port < VSW_FDB_MAX_PORTS && names[r->port]
                                 ? names[r->port] : "?";
 
+        /* the lockless walk reports an entry that an lcore moves during
+         * it twice (vsw_fdb_walk): one row per (VLAN, MAC) */
+        if (i > 0 && r->key == w->rows[i - 1].key)
+            continue;
         if (json_array_append_new(arr, json_pack("{s:i,s:s,s:s,s:b,s:I}",
                 "vlan", (int)(r->key >> 48), "mac", vsa_mac_format(&m, mac),
                 "port", pname, "static", r->is_static,

@@ -240,9 +240,10 @@ static void test_boundaries_ok(void **state)
         "  'vlan':{'mode':'access','vid':4094}},"
         " {'name':'h','switch':'i','class':'internal',"
         "  'ifname':'abcdefghijklmno','mtu':68,"
-        "  'addresses':['0.0.0.0/0','10.0.0.1/32','::/0','::1/128']},"
+        "  'addresses':['1.0.0.0/1','10.0.0.1/32','223.255.255.255/32']},"
         " {'name':'k','switch':'j','class':'internal',"
-        "  'ifname':'k','mtu':1500}],"
+        "  'ifname':'k','mtu':1280,"
+        "  'addresses':['fd00::1/1','2001:db8::1/128','10.0.0.1/8']}],"
         "'fdb_static':["
         " {'switch':'b','vlan':4094,'mac':'FE:FF:FF:FF:FF:FF','port':'x'},"
         " {'switch':'b','vlan':1,'mac':'02-00-00-00-00-01','port':'x'}]}");
@@ -250,8 +251,9 @@ static void test_boundaries_ok(void **state)
     assert_int_equal(cfg->ports[0].learn_limit, 1048576);
     assert_true(cfg->ports[0].vlan.native_tagged);
     assert_int_equal(cfg->ports[2].mtu, 68);
-    assert_int_equal(cfg->ports[2].n_addresses, 4);
-    assert_int_equal(cfg->ports[3].mtu, 1500);
+    assert_int_equal(cfg->ports[2].n_addresses, 3);
+    assert_int_equal(cfg->ports[3].mtu, 1280);
+    assert_int_equal(cfg->ports[3].n_addresses, 3);
     ctl_config_free(cfg);
 }
 

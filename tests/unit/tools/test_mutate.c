@@ -585,13 +585,31 @@ static void test_port_set_host_vnic(void **state)
     assert_json(json_object_get(p, "addresses"), "[]");
     assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 1500);
     json_decref(d);
-    d = mutate_ok(doc, "port.set", "{'name':'vesper0','mtu':68,"
+    d = mutate_ok(doc, "port.set", "{'name':'vesper0','mtu':1280,"
                   "'vlan':{'mode':'access','vid':5}}", NULL);
     p = find_named(d, "ports", "vesper0");
-    assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 68);
+    assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 1280);
     assert_json(json_object_get(p, "addresses"),
                 "['192.168.100.1/24','fd00::1/64']");
     json_decref(d);
+    d = mutate_ok(doc, "port.set", "{'name':'vesper0','mtu':68,"
+                  "'addresses':['10.1.0.1/24']}", NULL);
+    p = find_named(d, "ports", "vesper0");
+    assert_int_equal(json_integer_value(json_object_get(p, "mtu")), 68);
+    json_decref(d);
+    /* below 1280 the kernel takes IPv6 addresses away: an IPv6 address
+     * kept from before is named */
+    mutate_fail(doc, "port.set", "{'name':'vesper0','mtu':1279}",
+                CTL_RPC_RULE,
+                "addresses[1]: \"fd00::1/64\" is IPv6, which needs mtu "
+                "1280 or more (mtu is 1279)");
+    /* only the addresses vesperd replaces (common/vsa_addr.h) */
+    mutate_fail(doc, "port.set", "{'name':'vesper0','addresses':"
+                "['10.0.0.1/8','fe80::5/64']}", CTL_RPC_INVALID_PARAMS,
+                "addresses[1]: \"fe80::5/64\" is a link-local address");
+    mutate_fail(doc, "port.set", "{'name':'vesper0','addresses':"
+                "['0.0.0.0/0']}", CTL_RPC_INVALID_PARAMS,
+                "addresses[0]: \"0.0.0.0/0\" is on a /0 prefix");
 
     mutate_fail(doc, "port.set", "{'name':'vesper0','mtu':1501}",
                 CTL_RPC_INVALID_PARAMS,

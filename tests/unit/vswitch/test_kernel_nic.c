@@ -88,6 +88,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 
+#include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "common/vsa_mac.h"
 #include "vlan/vlan.h"
@@ -975,6 +976,91 @@ static void test_host_addrs_revert(void **state)
     vsw_port_close(g.sw, h);
 }
 
+/* vtk-sh's IPv4 addresses back to 10.79.0.1/24 (primary) and .2 (its
+ * secondary). */
+static void two_in_a_subnet(void)
+{
+    netif_ip("addr flush dev vtk-sh");
+    netif_ip("addr add 10.79.0.1/24 dev vtk-sh");
+    netif_ip("addr add 10.79.0.2/24 dev vtk-sh");
+    assert_true(ip_says("-4 addr show dev vtk-sh", "secondary vtk-sh"));
+}
+
+static const char *promote_path =
+    "/proc/sys/net/ipv4/conf/vtk-sh/promote_secondaries";
+
+/* At the first deletion: the kernel takes secondaries with their primary
+ * again, whatever the apply set before it. */
+static bool no_promote_at_delete(void *arg, const char *what)
+{
+    (void)arg;
+    if (strcmp(what, "rtnl_addr_delete") == 0)
+        write_file(promote_path, "0");
+    return false;
+}
+
+/* An address kept while the primary of its subnet is deleted stays: the
+ * kernel deletes the secondaries with their primary (promote_secondaries
+ * 0, its default), which vesperd turns on for the TAP, and any it took
+ * all the same is added back, by the change and by its revert. */
+static void test_host_addrs_secondaries(void **state)
+{
+    static const struct vsa_alloc_hook hook = {
+        .inject = no_promote_at_delete,
+    };
+    const char *keep[] = { "10.79.0.2/24" };
+    const char *keep_new[] = { "10.79.0.2/24", "10.80.0.1/24" };
+    struct vsw_port_spec spec;
+    struct vsw_host_addrs *ha;
+    struct vsa_errmsg em;
+    struct vsw_port *h;
+
+    (void)state;
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "host");
+    spec.cls = VSW_PORT_INTERNAL;
+    spec.ifname = "vtk-sh";
+    h = open_spec(&spec, 0, NULL, 0);
+    write_file(promote_path, "0");
+
+    /* the primary goes, its secondary stays */
+    two_in_a_subnet();
+    if (vsw_port_set_host_addrs(g.sw, h, keep, 1, 0, &em) != 0)
+        fail_msg("vsw_port_set_host_addrs: %s", em.msg);
+    assert_false(ip_says("-4 addr show dev vtk-sh", "10.79.0.1/24"));
+    if (!ip_says("-4 addr show dev vtk-sh", "10.79.0.2/24"))
+        fail_msg("10.79.0.2/24 was kept, and went with 10.79.0.1/24");
+
+    /* the kernel takes it anyway: added back */
+    two_in_a_subnet();
+    vsa_alloc_set_hook(&hook);
+    if (vsw_port_set_host_addrs(g.sw, h, keep, 1, 0, &em) != 0)
+        fail_msg("vsw_port_set_host_addrs: %s", em.msg);
+    vsa_alloc_set_hook(NULL);
+    assert_false(ip_says("-4 addr show dev vtk-sh", "10.79.0.1/24"));
+    if (!ip_says("-4 addr show dev vtk-sh", "10.79.0.2/24"))
+        fail_msg("10.79.0.2/24, taken with its primary, was not added back");
+
+    /* undone after the kept one went (by the kernel, or by hand): both
+     * are back, the new one gone */
+    two_in_a_subnet();
+    if (vsw_port_host_addrs_prepare(g.sw, h, keep_new, 2, 0, &ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_prepare: %s", em.msg);
+    if (vsw_port_host_addrs_apply(g.sw, ha, &em) != 0)
+        fail_msg("vsw_port_host_addrs_apply: %s", em.msg);
+    assert_true(ip_says("-4 addr show dev vtk-sh", "10.80.0.1/24"));
+    netif_ip("addr del 10.79.0.2/24 dev vtk-sh");
+    assert_int_equal(vsw_port_host_addrs_revert(g.sw, ha), 0);
+    vsw_port_host_addrs_abort(g.sw, ha);
+    assert_true(ip_says("-4 addr show dev vtk-sh", "10.79.0.1/24"));
+    if (!ip_says("-4 addr show dev vtk-sh", "10.79.0.2/24"))
+        fail_msg("the revert did not add back 10.79.0.2/24, which the TAP "
+                 "had before the change");
+    assert_false(ip_says("-4 addr show dev vtk-sh", "10.80.0.1/24"));
+
+    vsw_port_close(g.sw, h);
+}
+
 /* ---- setup --------------------------------------------------------------- */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag,
@@ -1056,6 +1142,7 @@ int main(void)
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_mtu_of_nic),
         cmocka_unit_test(test_host_addrs_revert),
+        cmocka_unit_test(test_host_addrs_secondaries),
     };
 
     return cmocka_run_group_tests_name("vswitch-kernel-nic", tests, setup,

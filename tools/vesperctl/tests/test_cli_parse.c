@@ -248,13 +248,20 @@ static void test_names(void **state)
 static void test_cidr(void **state)
 {
     static const char *const good[] = {
-        "192.168.1.1/24", "10.0.0.1/32", "0.0.0.0/0", "fd00::1/64",
-        "::1/128", "fe80::1:2:3:4/10",
+        "192.168.1.1/24", "10.0.0.1/32", "1.0.0.1/1", "fd00::1/64",
+        "2001:db8::1/128", "223.255.255.254/8", "fe7f::1/64", "fc00::1/7",
+        "::2/64",
     };
     static const char *const bad[] = {
         "192.168.1.1", "192.168.1.1/33", "192.168.1.1/", "/24",
         "192.168.1/24", "fd00::1/129", "fd00::g/64", "1.2.3.4/24/1",
         "1.2.3.4/-1", "", "1.2.3.4/ 8",
+        /* not an address a host vNIC takes (common/vsa_addr.h) */
+        "0.0.0.0/0", "10.0.0.1/0", "0.1.2.3/8", "127.0.0.1/8",
+        "224.0.0.9/24", "239.1.1.1/32", "240.0.0.1/4",
+        "255.255.255.255/32", "::/0", "::/128", "::1/128",
+        "::ffff:10.0.0.1/96", "fe80::1:2:3:4/10", "febf::1/64",
+        "fec0::1/10", "feff::1/64", "ff02::9/64", "fd00::1/0",
     };
     struct vsa_errmsg em;
 
@@ -265,6 +272,14 @@ static void test_cidr(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         if (ctl_cli_check_cidr(bad[i], &em) != -EINVAL)
             fail_msg("'%s' accepted", bad[i]);
+    assert_int_equal(ctl_cli_check_cidr("fe80::5/64", &em), -EINVAL);
+    assert_string_equal(em.msg, "'fe80::5/64' is a link-local address (the "
+                        "kernel gives the interface its own); a host vNIC "
+                        "takes unicast IPv4 and global IPv6 addresses");
+    assert_int_equal(ctl_cli_check_cidr("224.0.0.9/24", &em), -EINVAL);
+    assert_string_equal(em.msg, "'224.0.0.9/24' is a multicast address; a "
+                        "host vNIC takes unicast IPv4 and global IPv6 "
+                        "addresses");
 }
 
 static void test_utf8(void **state)
