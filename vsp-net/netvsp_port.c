@@ -113,7 +113,8 @@ struct netvsp_port {
     uint8_t *lin;                   /* one linearised chained mbuf */
 
     /* ---- log budgets of this NIC's guest (lock-free, vsa_log.h) -------- */
-    struct vsa_ratelimit vsp_rl;    /* the VSP's violations (lcore) */
+    struct vsa_ratelimit vsp_rl;    /* the VSP's violations (lcore), when
+                                     * the attach names no VM budget */
     struct vsa_ratelimit attach_rl; /* attach / detach lines (control) */
 
     /* ---- control thread ------------------------------------------------ */
@@ -634,7 +635,8 @@ out_free:
 }
 
 int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
-                       struct hv_vmbus_host *vmbus, struct hv_mem *mem)
+                       struct hv_vmbus_host *vmbus, struct hv_mem *mem,
+                       struct vsa_ratelimit *vm_rl)
 {
     struct vspn_vsp_cfg cfg;
     struct vspn_vsp *vsp;
@@ -651,7 +653,7 @@ int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
     cfg.link_up = atomic_load(&np->connected);
     cfg.mem = mem;
     cfg.name = np->name;
-    cfg.log_rl = &np->vsp_rl;
+    cfg.log_rl = vm_rl ? vm_rl : &np->vsp_rl;
     rc = vspn_vsp_create(&cfg, &vsp_ops, np, &vsp);
     if (rc < 0)
         return rc;

@@ -58,10 +58,13 @@
  *     by the lcore's next pass.
  *
  * Logging: the lines a guest causes name the port ("port VM.NIC: ...";
- * attach and detach name the channel too), and each port carries its own
+ * attach and detach name the channel too), and each guest has its own
  * budgets, so that a guest that misbehaves silences only itself:
  * NETVSP_PORT_LOG_VSP_BURST NVSP violation lines per
- * NETVSP_PORT_LOG_VSP_PERIOD_S seconds (drawn by the VSP, vsp.h), and
+ * NETVSP_PORT_LOG_VSP_PERIOD_S seconds (drawn by the VSP, vsp.h) for all
+ * the NICs of one VM together when the attach names the VM's budget
+ * (vesperd does: a VM with 8 NICs would otherwise draw 8 times that, more
+ * than the budget of all VMs), else per port; and
  * NETVSP_PORT_LOG_ATTACH_BURST attach / detach lines per
  * NETVSP_PORT_LOG_ATTACH_PERIOD_S seconds (a guest that loops opening and
  * closing its channel is logged a few times a minute; a normal one every
@@ -103,10 +106,15 @@ int netvsp_port_create(struct vsw *sw, const char *name,
                        struct vsa_errmsg *em);
 
 /* The guest opened the NIC's channel: take its rings.  `vmbus` resolves
- * the guest's buffer GPADLs, `mem` is the guest's memory.  0, -EBUSY
- * (a channel is attached), -EINVAL (the channel has no rings), -ENOMEM. */
+ * the guest's buffer GPADLs, `mem` is the guest's memory.  `vm_rl`: the
+ * budget of the VM's violation lines, shared by all its NICs (vesperd:
+ * struct vd_vm_nic_info's vsp_rl), which must outlive the attachment;
+ * NULL: the port's own.  0, -EBUSY (a channel is attached), -EINVAL (the
+ * channel has no rings), -ENOMEM. */
+struct vsa_ratelimit;
 int netvsp_port_attach(struct netvsp_port *np, struct hv_chan *ch,
-                       struct hv_vmbus_host *vmbus, struct hv_mem *mem);
+                       struct hv_vmbus_host *vmbus, struct hv_mem *mem,
+                       struct vsa_ratelimit *vm_rl);
 /* The channel is closing: stop using its rings, drop GPADL references.
  * Guest frames staged and not yet taken by the switch are freed (counted
  * rx_detached). */

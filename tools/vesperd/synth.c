@@ -133,7 +133,7 @@ static int channel_opened(void *ctx, const struct vd_vm_nic_info *nic,
     if (!s)
         return -ENODEV;
     return netvsp_port_attach(s->np, ch, hv_part_host_vmbus(nic->part),
-                              hv_part_host_mem(nic->part));
+                              hv_part_host_mem(nic->part), nic->vsp_rl);
 }
 
 static bool channel_signal(void *ctx, const struct vd_vm_nic_info *nic,

@@ -107,6 +107,7 @@ struct vd_vm {
     uint64_t io_absent;      /* trapped accesses to no device index */
     /* this VM's share of info_rl, warn_rl, storm_rl (VD_VM_LOG_*) */
     struct vsa_ratelimit info_rl, warn_rl, storm_rl;
+    struct vsa_ratelimit vsp_rl;   /* its NICs' violations (vm.h) */
 };
 
 struct vd_vm_watch {
@@ -323,6 +324,7 @@ static int nic_attach(struct vd_vm *vm, struct vd_vm_nic *nic)
     nic->info.port = nic->port;
     nic->info.switch_name = nic->switch_name;
     nic->info.part = vm->part;
+    nic->info.vsp_rl = &vm->vsp_rl;
     if (nic_is_legacy(nic))
         return 0; /* an emulated PCI device: nothing on the VMBus */
     rc = hv_vmbus_host_add_offer_mem(vm_bus(vm), &oc, &nic->offer_mem,
@@ -755,6 +757,8 @@ static int vm_create(struct vd_vm_host *h, const struct ctl_config *cfg,
                        VD_VM_LOG_WARN_PERIOD_S, label);
     vsa_ratelimit_init(&vm->storm_rl, VD_VM_LOG_STORM_BURST,
                        VD_VM_LOG_STORM_PERIOD_S, label);
+    vsa_ratelimit_init(&vm->vsp_rl, VD_VM_LOG_VSP_BURST,
+                       VD_VM_LOG_VSP_PERIOD_S, label);
     rc = vd_vm_socket_path(h, cv->name, vm->path, sizeof(vm->path));
     if (rc) {
         vsa_errmsg_set(em, rc, "VM \"%s\": socket path %s/%s.sock is too "

@@ -234,6 +234,8 @@
 #define VD_VM_LOG_WARN_BURST 10u
 #define VD_VM_LOG_WARN_ALL_BURST 30u
 #define VD_VM_LOG_WARN_PERIOD_S 10u
+#define VD_VM_LOG_VSP_BURST 10u
+#define VD_VM_LOG_VSP_PERIOD_S 10u
 #define VD_VM_LOG_STORM_BURST 2u
 #define VD_VM_LOG_STORM_ALL_BURST 10u
 #define VD_VM_LOG_STORM_PERIOD_S 60u
@@ -253,6 +255,10 @@ struct vd_vm_nic_info {
     enum ctl_nic_type type;    /* synthetic or legacy */
     uint32_t dev_index;        /* legacy: device index = interrupt line;
                                 * VD_VM_NO_DEV for synthetic NICs */
+    /* the VM's budget of protocol violation lines, one for all its NICs
+     * (VD_VM_LOG_VSP_*; lcores draw from it): a guest with many NICs
+     * must not use up the budget of all VMs (vsp-net/vsp.c) */
+    struct vsa_ratelimit *vsp_rl;
 };
 #define VD_VM_NO_DEV UINT32_MAX
 

@@ -308,7 +308,8 @@ static void rig_up(struct rig *r, const char *name, uint8_t mac_last,
     assert_int_equal(netvsp_port_create(g.sw, name, &mac, 1500, &r->np,
                                         &r->port, &em), 0);
     if (attach)
-        assert_int_equal(netvsp_port_attach(r->np, r->ch, r->p.h, r->p.mem),
+        assert_int_equal(netvsp_port_attach(r->np, r->ch, r->p.h, r->p.mem,
+                                            NULL),
                          0);
 }
 
@@ -722,7 +723,7 @@ static void test_connected(void **state)
     netvsp_port_set_connected(r.np, false);
     assert_false(netvsp_port_connected(r.np));
     assert_false(port_connected(r.np));
-    assert_int_equal(netvsp_port_attach(r.np, r.ch, r.p.h, r.p.mem), 0);
+    assert_int_equal(netvsp_port_attach(r.np, r.ch, r.p.h, r.p.mem, NULL), 0);
     pass(r.np);
     assert_false(netvsp_port_connected(r.np));
     vsw_tick(g.sw);
@@ -1011,7 +1012,7 @@ static int ow_chan_open(void *ctx, struct hv_chan *ch)
 {
     struct pair *p = ctx;
 
-    return netvsp_port_attach(ow.np, ch, p->h, p->mem);
+    return netvsp_port_attach(ow.np, ch, p->h, p->mem, NULL);
 }
 
 static void ow_chan_close(void *ctx, struct hv_chan *ch)
@@ -1419,10 +1420,11 @@ static void test_log_per_vm(void **state)
 
     /* A opens and closes its channel 20 times: only its own budget */
     for (int i = 0; i < 20; i++) {
-        assert_int_equal(netvsp_port_attach(a.np, a.ch, a.p.h, a.p.mem), 0);
+        assert_int_equal(
+            netvsp_port_attach(a.np, a.ch, a.p.h, a.p.mem, NULL), 0);
         netvsp_port_detach(a.np);
     }
-    assert_int_equal(netvsp_port_attach(b.np, b.ch, b.p.h, b.p.mem), 0);
+    assert_int_equal(netvsp_port_attach(b.np, b.ch, b.p.h, b.p.mem, NULL), 0);
     assert_int_equal(logcap_count("port vmA.eth0: guest channel "),
                      NETVSP_PORT_LOG_ATTACH_BURST);
     assert_int_equal(logcap_count("port vmB.eth0: guest channel 1 attached"),
@@ -1432,7 +1434,7 @@ static void test_log_per_vm(void **state)
 
     /* a violation names the port, the channel's closing the VM */
     n_logcap = 0;
-    assert_int_equal(netvsp_port_attach(a.np, a.ch, a.p.h, a.p.mem), 0);
+    assert_int_equal(netvsp_port_attach(a.np, a.ch, a.p.h, a.p.mem, NULL), 0);
     guest_junk(a.gout, 1);
     pass(a.np);
     netvsp_port_fd_ack(a.np);
@@ -1446,6 +1448,56 @@ static void test_log_per_vm(void **state)
     vsa_time_set_source(NULL);
     rig_down(&a);
     rig_down(&b);
+}
+
+/* One NVSP violation on a fresh rig `name` whose attach names `vm_rl`. */
+static void violate_once(const char *name, uint8_t mac_last,
+                         struct vsa_ratelimit *vm_rl)
+{
+    struct rig r;
+
+    rig_up(&r, name, mac_last, false);
+    assert_int_equal(netvsp_port_attach(r.np, r.ch, r.p.h, r.p.mem, vm_rl),
+                     0);
+    guest_junk(r.gout, 1);
+    pass(r.np);
+    netvsp_port_fd_ack(r.np);
+    assert_true(netvsp_port_service(r.np));
+    assert_int_equal(hv_chan_state(r.ch), HV_CHAN_BROKEN);
+    rig_down(&r);
+}
+
+/* The violation lines of all the NICs of one VM draw from the VM's budget
+ * given at the attach: a VM with several NICs gets no more lines than one
+ * with one, and cannot use up the budget of all VMs (vsp.c) that another
+ * VM's line needs.  Before, each port had its own budget of
+ * NETVSP_PORT_LOG_VSP_BURST, and 8 NICs of one VM drew 80 lines per
+ * period from a shared 50. */
+static void test_log_vm_budget(void **state)
+{
+    struct vsa_ratelimit vm_a, vm_b;
+
+    (void)state;
+    vsa_ratelimit_init(&vm_a, 4, 10, "vm vmA");
+    vsa_ratelimit_init(&vm_b, 4, 10, "vm vmB");
+    vsa_time_manual_set(vsa_time_now_ms() + 7200u * 1000u);
+    vsa_time_set_source(vsa_time_manual);
+    n_logcap = 0;
+    vsa_log_set_hook(logcap_hook);
+
+    for (int i = 0; i < 6; i++) {
+        violate_once("vmA.eth0", 0x0c, &vm_a);
+        violate_once("vmA.eth1", 0x0d, &vm_a);
+    }
+    violate_once("vmB.eth0", 0x0e, &vm_b);
+    assert_int_equal(logcap_count("port vmA.eth0: NVSP protocol violation")
+                         + logcap_count("port vmA.eth1: NVSP protocol "
+                                        "violation"),
+                     4);
+    assert_int_equal(logcap_count("port vmB.eth0: NVSP protocol violation"),
+                     1);
+    vsa_log_set_hook(NULL);
+    vsa_time_set_source(NULL);
 }
 
 static int group_setup(void **state)
@@ -1476,6 +1528,7 @@ int main(void)
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_buffers_prepared_off_lcore),
         cmocka_unit_test(test_log_per_vm),
+        cmocka_unit_test(test_log_vm_budget),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
