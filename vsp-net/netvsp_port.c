@@ -76,6 +76,7 @@ struct netvsp_port {
                                        checked under the lock) */
     _Atomic bool link;
     _Atomic bool connected;         /* netvsp_port_set_connected */
+    _Atomic bool mac_spoofing;      /* netvsp_port_set_mac_spoofing */
     /* lcore → control thread (efd wakes it): */
     _Atomic(const char *) violation; /* close the channel, this reason */
     _Atomic int gpadl_state;        /* GPADL_*: the parked packet's buffer */
@@ -86,6 +87,10 @@ struct netvsp_port {
     _Atomic uint64_t rx_disconnected; /* guest frames dropped: disconnected */
     _Atomic uint64_t no_mbuf;       /* guest frames dropped: no mbuf */
     _Atomic uint64_t stage_full;    /* guest frames dropped: stage full */
+    _Atomic uint64_t rx_too_long;   /* guest frames dropped: longer than
+                                       an mbuf holds */
+    _Atomic uint64_t spoofed;       /* guest frames dropped: source MAC not
+                                       the NIC's */
     _Atomic uint64_t rx_detached;   /* guest frames dropped: staged when
                                        the channel detached */
     _Atomic uint64_t guest_refused; /* switch frames the VSP did not post */
@@ -549,7 +554,13 @@ static void vsp_rx_frame(void *ctx, const void *frame, size_t len,
     uint8_t *p;
 
     if (len < 14 || total > RTE_MBUF_DEFAULT_DATAROOM) {
-        count(&np->no_mbuf, 1);
+        count(&np->rx_too_long, 1); /* (the VSP passes no runt) */
+        return;
+    }
+    /* frame is the VSP's copy: read once here */
+    if (memcmp((const uint8_t *)frame + 6, np->mac.b, 6) != 0 &&
+        !atomic_load_explicit(&np->mac_spoofing, memory_order_relaxed)) {
+        count(&np->spoofed, 1);
         return;
     }
     if (np->n_stage == STAGE_MAX) {
@@ -746,6 +757,11 @@ bool netvsp_port_service(struct netvsp_port *np)
     return work;
 }
 
+void netvsp_port_set_mac_spoofing(struct netvsp_port *np, bool allow)
+{
+    atomic_store(&np->mac_spoofing, allow);
+}
+
 void netvsp_port_set_connected(struct netvsp_port *np, bool connected)
 {
     if (atomic_load(&np->connected) == connected)
@@ -812,12 +828,15 @@ json_t *netvsp_port_stats_json(struct netvsp_port *np)
 
     vsp_snapshot(np, &s);
 #define LOAD(f) ((json_int_t)atomic_load_explicit(&np->f, memory_order_relaxed))
-    o = json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+    o = json_pack("{s:b,s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
                   "attached", s.attached,
                   "connected", (int)atomic_load(&np->connected),
+                  "mac_spoofing", (int)atomic_load(&np->mac_spoofing),
                   "rx_disconnected", LOAD(rx_disconnected),
                   "no_mbuf", LOAD(no_mbuf),
                   "stage_full", LOAD(stage_full),
+                  "rx_too_long", LOAD(rx_too_long),
+                  "spoofed", LOAD(spoofed),
                   "rx_detached", LOAD(rx_detached),
                   "guest_refused", LOAD(guest_refused),
                   "gpadl_requests", LOAD(gpadl_requests),

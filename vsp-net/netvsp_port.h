@@ -138,6 +138,13 @@ bool netvsp_port_service(struct netvsp_port *np);
  * freed by rx_burst (counted rx_disconnected).  Connecting indicates
  * MEDIA_CONNECT.  Kept across channel attach/detach.  No-op if unchanged. */
 void netvsp_port_set_connected(struct netvsp_port *np, bool connected);
+/* Hyper-V's MAC address spoofing setting: off (the default), a guest
+ * frame whose source MAC is not the NIC's is dropped (counted `spoofed`)
+ * before the switch sees it, so a guest cannot take over another
+ * station's FDB entry and its traffic; on, any source MAC passes (a
+ * guest that bridges or runs nested VMs).  Takes effect with the lcore's
+ * next frame.  Control thread. */
+void netvsp_port_set_mac_spoofing(struct netvsp_port *np, bool allow);
 bool netvsp_port_connected(const struct netvsp_port *np);
 /* An eventfd that becomes readable when the lcore posted a violation or a
  * GPADL request for the control thread. */

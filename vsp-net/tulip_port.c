@@ -60,6 +60,7 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(irqs_raised, "interrupt line raised (assertions and re-assertions)")   \
     X(guest_frames, "frames the guest transmitted into the switch")          \
     X(guest_runts, "guest frames shorter than an Ethernet header")           \
+    X(guest_spoofed, "guest frames dropped: source MAC not the NIC's")      \
     X(guest_disconnected, "guest frames dropped: NIC disconnected")          \
     X(no_mbuf, "guest frames dropped: no mbuf")                              \
     X(to_switch_full, "guest frames dropped: ring to the switch full")       \
@@ -93,6 +94,7 @@ struct tulip_port {
     /* false: the NIC is disconnected (tulip_port_set_connected); rx_burst
      * then frees what is still queued from the guest, counted. */
     _Atomic bool connected;
+    _Atomic bool mac_spoofing;      /* tulip_port_set_mac_spoofing */
     _Atomic uint64_t to_guest_full; /* switch frames dropped: ring full */
     _Atomic uint64_t to_switch_disconnected; /* guest frames freed by
                                               * rx_burst: disconnected */
@@ -240,6 +242,12 @@ static void dev_tx_frame(void *ctx, const uint8_t *frame, uint32_t len)
     }
     if (len < 14) {
         tp->st.guest_runts++;
+        return;
+    }
+    /* frame is the model's copy: read once here */
+    if (memcmp(frame + 6, tp->mac.b, 6) != 0 &&
+        !atomic_load_explicit(&tp->mac_spoofing, memory_order_relaxed)) {
+        tp->st.guest_spoofed++;
         return;
     }
     m = rte_pktmbuf_alloc(tp->pool);
@@ -672,6 +680,11 @@ void tulip_port_service(struct tulip_port *tp)
     after(tp);
 }
 
+void tulip_port_set_mac_spoofing(struct tulip_port *tp, bool allow)
+{
+    atomic_store(&tp->mac_spoofing, allow);
+}
+
 void tulip_port_set_connected(struct tulip_port *tp, bool connected)
 {
     if (atomic_load(&tp->connected) == connected)
@@ -717,6 +730,9 @@ json_t *tulip_port_stats_json(const struct tulip_port *tp)
     if (!bad)
         bad |= json_object_set_new(o, "connected",
                                    json_boolean(atomic_load(&tp->connected)));
+    if (!bad)
+        bad |= json_object_set_new(
+            o, "mac_spoofing", json_boolean(atomic_load(&tp->mac_spoofing)));
     if (!bad && tp->dev) {
         bad |= json_object_set_new(o, "rx_state",
                                    json_string(vspn_tulip_rx_state(tp->dev)));

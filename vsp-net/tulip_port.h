@@ -153,6 +153,10 @@ void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io);
  * across attach/detach and the device's replacement.  No-op if
  * unchanged. */
 void tulip_port_set_connected(struct tulip_port *tp, bool connected);
+/* Hyper-V's MAC address spoofing setting, as netvsp_port_set_mac_spoofing:
+ * off (the default), a frame the guest transmits with a source MAC other
+ * than the NIC's is dropped (guest_spoofed).  Control thread. */
+void tulip_port_set_mac_spoofing(struct tulip_port *tp, bool allow);
 bool tulip_port_connected(const struct tulip_port *tp);
 
 /* Delivers frames queued for the guest, makes the TAP poll that is due,

@@ -116,6 +116,15 @@ mcast_seen() { # -> frames to GROUP_MAC that reached vm1's eth0
     n=$(grep -c "> $GROUP_MAC" "$f")
     echo "${n:-0}"
 }
+# MAC spoofing off (the default): frames vm1's guest transmits from other
+# source MACs than its NIC's are dropped at its device (guest_spoofed);
+# vm2, whose random-source flood follows, is let through
+sp0=$(legacy .datapath.guest_spoofed)
+vm 1 "$PY" "$VT_DIR/macflood.py" eth0 50 >/dev/null
+wait_for "[ \$((\$(legacy .datapath.guest_spoofed) - sp0)) -ge 50 ]" 10
+assert_eq "$(($(legacy .datapath.guest_spoofed) - sp0))" 50 \
+    "mac_spoofing off: vm1's 50 frames from random MACs counted guest_spoofed"
+ctl_ok vm nic set vm2 nic0 --mac-spoofing on
 filt0=$(model rx_filtered)
 seen=$(mcast_seen before)
 filt1=$(model rx_filtered)

@@ -122,7 +122,24 @@ flood() { # WHAT DST-MAC: sets T (to vm2's port), D (delivered), F (refused)
     assert_eq "${c1[2]}" "${c1[0]}" "$what: every frame vm1's TAP sent reached the VSP"
     assert_eq "$((D + F))" "$T" "$what: every frame vm2's port took was delivered or refused"
 }
+# MAC spoofing off (the default): frames vm1 sends from other source MACs
+# than its NIC's are dropped at its port, counted `spoofed`, and reach no
+# one; `vm nic set --mac-spoofing on` lets them through (the floods below
+# come from random source MACs)
+spoofed() { ctl --json vm show vm1 | jq -r '.channels[0].datapath.spoofed'; }
+s0=$(spoofed) d0=$(vsp_count vm2 h2g_frames)
+vm 1 "$PY" "$VT_DIR/macflood.py" eth0 200 >/dev/null
+wait_for "[ \$((\$(spoofed) - s0)) -ge 200 ]" 10
+assert_eq "$(($(spoofed) - s0))" 200 "mac_spoofing off: vm1's 200 frames from random MACs counted spoofed"
+assert_le "$(($(vsp_count vm2 h2g_frames) - d0))" 5 \
+    "mac_spoofing off: none of them delivered into vm2 (background frames aside)"
+ctl_ok vm nic set vm1 nic0 --mac-spoofing on
+assert_eq "$(ctl --json vm show vm1 | jq -r '.channels[0].datapath.mac_spoofing')" true \
+    "vm nic set --mac-spoofing on: the port says so"
+assert_eq "$(ctl_json config show | jq -r '.vms[] | select(.name == "vm1") | .nics[0].mac_spoofing')" \
+    true "vm nic set --mac-spoofing on: stored"
 flood "broadcast flood" ff:ff:ff:ff:ff:ff
+assert_eq "$(($(spoofed) - s0))" 200 "mac_spoofing on: no more frames counted spoofed"
 assert_gt "$D" 999 "broadcasts delivered into vm2 (h2g_frames)"
 flood "foreign-MAC flood" 02:99:99:99:99:99
 assert_gt "$F" 999 "frames to a foreign MAC refused by vm2's filter (h2g_filtered)"

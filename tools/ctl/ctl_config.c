@@ -49,7 +49,7 @@ static const char *const top_keys[] = {
 static const char *const vm_keys[] = { "name", "nics", NULL };
 static const char *const nic_keys[] = {
     "name", "type", "switch", "mac", "vlan", "learn_limit", "connected",
-    NULL
+    "mac_spoofing", NULL
 };
 static const char *const switch_keys[] = {
     "name", "type", "fdb_max", "aging_s", "management_os", NULL
@@ -1370,6 +1370,9 @@ static int parse_nic(struct pctx *c, struct ctl_config *cfg, uint32_t vi,
         return rc;
     port->connected = true;
     if ((rc = get_bool(c, v, "connected", false, &port->connected)) < 0)
+        return rc;
+    if ((rc = get_bool(c, v, "mac_spoofing", false, &port->mac_spoofing)) <
+        0)
         return rc;
 
     /* Host-wide: the port name among all ports, the MAC among NICs. */

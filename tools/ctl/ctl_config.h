@@ -44,8 +44,8 @@
  * empty, so a host with no switch at all is a valid (if useless) state.
  *
  * VMs (child partitions): `vms[]` holds {name, nics[]}; each NIC
- * {name, type, switch, mac, vlan, learn_limit, connected} is a switch
- * port named
+ * {name, type, switch, mac, vlan, learn_limit, connected, mac_spoofing}
+ * is a switch port named
  * `VM.NIC` (class CTL_PORT_SYNTHETIC or CTL_PORT_LEGACY, after the NIC's
  * type; ctl_port_is_vm_nic() tells).  In the parsed struct those ports
  * FOLLOW the entries of the document's `ports` array in cfg->ports
@@ -58,7 +58,9 @@
  * same VLAN and learn_limit settings.  `connected` (boolean, default
  * true) is Hyper-V's Connect-/Disconnect-VMNetworkAdapter: a disconnected
  * NIC keeps its port, but its link is down (the guest sees media
- * disconnect) and no frame passes either way.  A NIC
+ * disconnect) and no frame passes either way.  `mac_spoofing` (boolean,
+ * default false) is Hyper-V's MacAddressSpoofing: off, a frame the guest
+ * sends with a source MAC other than the NIC's is dropped.  A NIC
  * without `mac` gets ctl_vm_nic_mac(vm, nic, 0), a stable locally
  * administered unicast address (vm.nic.add stores the address it picks,
  * so that a later change of the derivation cannot renumber a NIC).  Class rules
@@ -169,6 +171,8 @@ struct ctl_port {
     bool connected;         /* `connected` (default true): false = the
                              * NIC is disconnected (link down in the guest,
                              * no frames either way) */
+    bool mac_spoofing;      /* `mac_spoofing` (default false): true = the
+                             * guest may send with any source MAC */
 };
 
 struct ctl_vm {

@@ -49,11 +49,12 @@ static const char *const p_fdb_add[] = {
 };
 static const char *const p_fdb_del[] = { "switch", "vlan", "mac", NULL };
 static const char *const p_vm_nic_add[] = {
-    "vm", "name", "switch", "type", "mac", "vlan", "learn_limit", NULL
+    "vm", "name", "switch", "type", "mac", "vlan", "learn_limit",
+    "mac_spoofing", NULL
 };
 static const char *const p_vm_nic_del[] = { "vm", "name", NULL };
 static const char *const p_vm_nic_set[] = {
-    "vm", "name", "connected", NULL
+    "vm", "name", "connected", "mac_spoofing", NULL
 };
 
 static const struct {
@@ -1077,6 +1078,7 @@ static int m_vm_nic_add(struct mctx *m)
     char mbuf[VSA_MAC_STRLEN], sbuf[64];
     json_t *vlan = NULL, *nic, *vmobj, *nics;
     uint64_t learn_limit = 0;
+    bool spoofing = false;
     struct vsa_mac mac;
     int v, s, rc;
 
@@ -1107,7 +1109,9 @@ static int m_vm_nic_add(struct mctx *m)
         (rc = want_nic_type(m, &type)) < 0 ||
         (rc = want_nic_mac(m, vmname, name, &mac)) < 0 ||
         (rc = ctl_param_uint(m->params, "learn_limit", false, 0,
-                             CTL_FDB_MAX_MAX, &learn_limit, m->e)) < 0)
+                             CTL_FDB_MAX_MAX, &learn_limit, m->e)) < 0 ||
+        (rc = ctl_param_bool(m->params, "mac_spoofing", false, &spoofing,
+                             m->e)) < 0)
         return rc;
     snprintf(port, sizeof(port), "%s.%s", vmname, name);
     if ((rc = port_exists(m, port)) < 0)
@@ -1129,6 +1133,7 @@ static int m_vm_nic_add(struct mctx *m)
         jset(nic, "mac", json_string(mbuf)) ||
         jset(nic, "vlan", json_incref(vlan)) ||
         jset(nic, "learn_limit", json_integer((json_int_t)learn_limit)) ||
+        (spoofing && jset(nic, "mac_spoofing", json_true())) ||
         jappend(nics, json_incref(nic)) ||
         jset(m->result, "name", json_string(name)) ||
         jset(m->result, "port", json_string(port)) ||
@@ -1180,23 +1185,30 @@ static int m_vm_nic_del(struct mctx *m)
     return 0;
 }
 
-/* vm.nic.set {vm, name, connected}: `connected` is written explicitly
- * (true as well, so that the document says what was asked). */
+/* vm.nic.set {vm, name, connected?, mac_spoofing?}: each one given is
+ * written explicitly (true or false, so that the document says what was
+ * asked); at least one. */
 static int m_vm_nic_set(struct mctx *m)
 {
-    bool connected;
-    int v, p, rc;
+    bool connected, spoofing;
+    int v, p, rc, has_conn, has_spoof;
 
     if ((rc = want_vm_nic(m, &v, &p)) < 0)
         return rc;
-    if ((rc = ctl_param_bool(m->params, "connected", false, &connected,
-                             m->e)) < 0)
-        return rc;
-    if (rc == 0)
+    if ((has_conn = ctl_param_bool(m->params, "connected", false, &connected,
+                                   m->e)) < 0)
+        return has_conn;
+    if ((has_spoof = ctl_param_bool(m->params, "mac_spoofing", false,
+                                    &spoofing, m->e)) < 0)
+        return has_spoof;
+    if (!has_conn && !has_spoof)
         return ctl_rpc_err_set(m->e, -EINVAL, CTL_RPC_INVALID_PARAMS,
-                               "missing parameter: give \"connected\"");
-    if (jset(doc_port_item(m, (uint32_t)p), "connected",
-             json_boolean(connected)))
+                               "missing parameter: give \"connected\" or "
+                               "\"mac_spoofing\"");
+    if ((has_conn && jset(doc_port_item(m, (uint32_t)p), "connected",
+                          json_boolean(connected))) ||
+        (has_spoof && jset(doc_port_item(m, (uint32_t)p), "mac_spoofing",
+                           json_boolean(spoofing))))
         return nomem(m);
     return 0;
 }

@@ -45,9 +45,12 @@
  *               {"name","port":"VM.NIC","mac"}.
  *   vm.nic.del  {vm, name}: removes the NIC and the static entries naming
  *               its port.
- *   vm.nic.set  {vm, name, connected}: connects (true) or disconnects
- *               (false) the NIC, Hyper-V's Connect-/Disconnect-
- *               VMNetworkAdapter; writes the NIC's `connected`.
+ *   vm.nic.set  {vm, name, connected?, mac_spoofing?} (one at least):
+ *               connects (true) or disconnects (false) the NIC, Hyper-V's
+ *               Connect-/Disconnect-VMNetworkAdapter, and allows or
+ *               forbids source MACs other than the NIC's
+ *               (MacAddressSpoofing); writes the NIC's `connected`,
+ *               `mac_spoofing`.
  *   fdb.del     returns CTL_RPC_NOT_FOUND when no static entry matches, so
  *               that vesperd can go on to delete a learned entry.
  * New objects are written in canonical form: every field explicit (the

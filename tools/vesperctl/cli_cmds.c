@@ -199,6 +199,19 @@ static const struct ctl_cli_opt vm_nic_add_opts[] = {
      .help = "unicast MAC (default: derived from the VM and NIC names)"},
     OPT_VLAN_ROWS,
     OPT_LEARN_LIMIT,
+    {.name = "--mac-spoofing", .type = CTL_CLI_T_FLAG, .key = "mac_spoofing",
+     .help = "let the guest send from other MACs than the NIC's (default: "
+             "such frames are dropped)"},
+    OPT_END,
+};
+
+static const char *const on_off[] = { "on", "off", NULL };
+
+static const struct ctl_cli_opt vm_nic_set_opts[] = {
+    {.name = "--mac-spoofing", .type = CTL_CLI_T_CHOICE, .key = "mac_spoofing",
+     .choices = on_off, .flags = CTL_CLI_F_REQUIRED, .metavar = "on|off",
+     .help = "on: the guest may send from any source MAC; off: frames from "
+             "other MACs than the NIC's are dropped (required)"},
     OPT_END,
 };
 
@@ -375,6 +388,23 @@ static int finish_vm_nic_disconnect(struct ctl_cli_req *req, json_t *params,
     return 0;
 }
 
+/* vm nic set: --mac-spoofing on|off as a boolean. */
+static int finish_vm_nic_set(struct ctl_cli_req *req, json_t *params,
+                             json_t *aside, struct vsa_errmsg *em)
+{
+    const char *v = json_string_value(json_object_get(params,
+                                                      "mac_spoofing"));
+
+    (void)req;
+    (void)aside;
+    if (!v)
+        return vsa_errmsg_set(em, -EINVAL, "--mac-spoofing needs on or off");
+    if (json_object_set_new(params, "mac_spoofing",
+                            json_boolean(strcmp(v, "on") == 0)) < 0)
+        return vsa_errmsg_set(em, -ENOMEM, "out of memory");
+    return 0;
+}
+
 static int finish_stats(struct ctl_cli_req *req, json_t *params,
                         json_t *aside, struct vsa_errmsg *em)
 {
@@ -473,7 +503,7 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
     {"vm", "nic add", "vm.nic.add", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_FIELDS,
      "VM --switch S --type synthetic|legacy [--name NIC] [--mac MAC] "
      "[--access VID | --trunk SET [--native VID] [--native-tagged]] "
-     "[--learn-limit N]",
+     "[--learn-limit N] [--mac-spoofing]",
      "add a NIC to a VM (live: a running guest sees it at once)",
      {"VM", CTL_CLI_T_NAME, "vm", false}, vm_nic_add_opts,
      finish_vm_nic_add},
@@ -489,6 +519,11 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
      CTL_CLI_VIEW_NONE, "VM NIC",
      "disconnect a NIC (the guest sees link down; no frames pass)",
      {"VM", CTL_CLI_T_NAME, "vm", false}, NULL, finish_vm_nic_disconnect,
+     {"NIC", CTL_CLI_T_NAME, "name", false}},
+    {"vm", "nic set", "vm.nic.set", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_NONE,
+     "VM NIC --mac-spoofing on|off",
+     "allow or forbid the guest other source MACs than the NIC's",
+     {"VM", CTL_CLI_T_NAME, "vm", false}, vm_nic_set_opts, finish_vm_nic_set,
      {"NIC", CTL_CLI_T_NAME, "name", false}},
 
     {NULL, "stats", "stats.get", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_STATS,

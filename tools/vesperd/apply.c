@@ -41,9 +41,9 @@
  * committed before ports are closed, so a NIC's channel is detached
  * (rescind) or its device detached before its port goes away.
  *
- * A VM NIC's `connected` is not part of its device: a new port gets it
- * right after it is opened (so it never shows link up to anyone while
- * disconnected), a kept port in step 5 (the guest then sees media
+ * A VM NIC's `connected` (and `mac_spoofing`) is not part of its device:
+ * a new port gets it right after it is opened (so it never shows link up
+ * to anyone while disconnected), a kept port in step 5 (the guest then sees media
  * disconnect / connect, vd_synth_set_connected, vd_legacy_set_connected).
  */
 #include <errno.h>
@@ -116,13 +116,14 @@ static int open_port(struct vd *d, const struct ctl_port *cp,
     return vsw_port_open(d->vsw, &spec, out, em);
 }
 
-/* A VM NIC port's connection state; nothing for other ports. */
+/* A VM NIC port's connection state and MAC spoofing; nothing for other
+ * ports. */
 static void set_connected(struct vsw_port *port, const struct ctl_port *cp)
 {
     if (!ctl_port_is_vm_nic(cp))
         return;
-    if (!vd_synth_set_connected(port, cp->connected))
-        (void)vd_legacy_set_connected(port, cp->connected);
+    if (!vd_synth_set_connected(port, cp->connected, cp->mac_spoofing))
+        (void)vd_legacy_set_connected(port, cp->connected, cp->mac_spoofing);
 }
 
 /* Closes a port of any class (VM NIC ports through their glue). */

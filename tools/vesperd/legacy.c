@@ -132,11 +132,13 @@ json_t *vd_legacy_stats_json(const char *port_name)
     return l ? tulip_port_stats_json(l->tp) : NULL;
 }
 
-bool vd_legacy_set_connected(struct vsw_port *port, bool connected)
+bool vd_legacy_set_connected(struct vsw_port *port, bool connected,
+                             bool mac_spoofing)
 {
     for (struct vd_legacy *l = legacies; l; l = l->next) {
         if (l->port != port)
             continue;
+        tulip_port_set_mac_spoofing(l->tp, mac_spoofing);
         tulip_port_set_connected(l->tp, connected);
         return true;
     }

@@ -111,11 +111,13 @@ json_t *vd_synth_stats_json(const char *port_name)
     return s ? netvsp_port_stats_json(s->np) : NULL;
 }
 
-bool vd_synth_set_connected(struct vsw_port *port, bool connected)
+bool vd_synth_set_connected(struct vsw_port *port, bool connected,
+                            bool mac_spoofing)
 {
     for (struct vd_synth *s = synths; s; s = s->next) {
         if (s->port != port)
             continue;
+        netvsp_port_set_mac_spoofing(s->np, mac_spoofing);
         netvsp_port_set_connected(s->np, connected);
         return true;
     }

@@ -87,8 +87,10 @@ void vd_synth_forget(void);
 /* The port's VSP counters (new reference) or NULL. */
 json_t *vd_synth_stats_json(const char *port_name);
 /* Connects or disconnects `port` if it is a synthetic NIC port
- * (netvsp_port_set_connected); false if it is not one. */
-bool vd_synth_set_connected(struct vsw_port *port, bool connected);
+ * (netvsp_port_set_connected) and sets its MAC spoofing
+ * (netvsp_port_set_mac_spoofing); false if it is not one. */
+bool vd_synth_set_connected(struct vsw_port *port, bool connected,
+                            bool mac_spoofing);
 
 /* legacy.c: the switch ports of legacy VM NICs (class legacy, an emulated
  * DEC 21140A each), wired to the VM partitions' device hooks. */
@@ -103,8 +105,10 @@ void vd_legacy_forget(void);
 /* The port's device state and counters (new reference) or NULL. */
 json_t *vd_legacy_stats_json(const char *port_name);
 /* Connects or disconnects `port` if it is a legacy NIC port
- * (tulip_port_set_connected); false if it is not one. */
-bool vd_legacy_set_connected(struct vsw_port *port, bool connected);
+ * (tulip_port_set_connected) and sets its MAC spoofing
+ * (tulip_port_set_mac_spoofing); false if it is not one. */
+bool vd_legacy_set_connected(struct vsw_port *port, bool connected,
+                             bool mac_spoofing);
 
 /* rpc.c: handles one request that came on control connection `conn`
  * (server.c numbers them); returns the response (NULL for a

@@ -1037,9 +1037,35 @@ static void test_vm_nic_set(void **state)
     json_decref(d2);
     json_decref(d);
 
+    /* mac_spoofing, alone or with connected; vm.nic.add takes it too */
+    d = mutate_ok(doc, "vm.nic.set",
+                  "{'vm':'vm1','name':'eth0','mac_spoofing':true}", NULL);
+    want = json_deep_copy(find_nic(doc, "vm1", "eth0"));
+    json_object_set_new(want, "mac_spoofing", json_true());
+    assert_true(json_equal(find_nic(d, "vm1", "eth0"), want));
+    json_decref(want);
+    d2 = mutate_ok(d, "vm.nic.set", "{'vm':'vm1','name':'eth0',"
+                   "'mac_spoofing':false,'connected':false}", NULL);
+    assert_true(json_is_false(json_object_get(find_nic(d2, "vm1", "eth0"),
+                                              "mac_spoofing")));
+    assert_true(json_is_false(json_object_get(find_nic(d2, "vm1", "eth0"),
+                                              "connected")));
+    json_decref(d2);
+    json_decref(d);
+    d = mutate_ok(doc, "vm.nic.add", "{'vm':'vm2','name':'br',"
+                  "'switch':'ext','type':'synthetic','mac_spoofing':true}",
+                  NULL);
+    assert_true(json_is_true(json_object_get(find_nic(d, "vm2", "br"),
+                                             "mac_spoofing")));
+    json_decref(d);
+    mutate_fail(doc, "vm.nic.set",
+                "{'vm':'vm1','name':'eth0','mac_spoofing':'on'}",
+                CTL_RPC_INVALID_PARAMS, "mac_spoofing");
+
     mutate_fail(doc, "vm.nic.set", "{'vm':'vm1','name':'eth0'}",
                 CTL_RPC_INVALID_PARAMS,
-                "missing parameter: give \"connected\"");
+                "missing parameter: give \"connected\" or "
+                "\"mac_spoofing\"");
     mutate_fail(doc, "vm.nic.set",
                 "{'vm':'vm1','name':'eth0','connected':'no'}",
                 CTL_RPC_INVALID_PARAMS, "connected");

@@ -780,6 +780,7 @@ static void test_detach_counts_staged(void **state)
         memset(f, 0, 60);
         memset(f, 0xff, 6);
         f[6] = 0x02;
+        f[10] = 0x42; /* the NIC's MAC */
         f[11] = 0x06;
         f[12] = 0x08;
         f[14] = (uint8_t)i;
@@ -1162,9 +1163,11 @@ static void ow_done(struct oom_op *o)
     assert_true(ow.recv_slots >= VSPN_VSP_MIN_RECV_SLOTS);
 }
 
-/* One broadcast frame (60 bytes, `tag` in its payload) sent as data with
- * trans_id `tid`, by GPA-direct from BIG_PAGE (as iPXE sends). */
-static void guest_frame_send(struct rig *r, uint64_t tid, uint8_t tag)
+/* One broadcast frame (60 bytes, `tag` in its payload) from
+ * 02:00:00:00:42:<src_last> sent as data with trans_id `tid`, by
+ * GPA-direct from BIG_PAGE (as iPXE sends). */
+static void guest_frame_from(struct rig *r, uint64_t tid, uint8_t tag,
+                             uint8_t src_last)
 {
     uint8_t msg[256];
     uint8_t *f;
@@ -1175,11 +1178,18 @@ static void guest_frame_send(struct rig *r, uint64_t tid, uint8_t tag)
     memset(f, 0, 60);
     memset(f, 0xff, 6);
     f[6] = 0x02;
-    f[11] = 0x0c;
+    f[10] = 0x42;
+    f[11] = src_last;
     f[12] = 0x08;
     f[14] = tag;
     guest_rndis(&r->p, r->gout, tid, VSPN_NVSP_CHANNEL_DATA, BIG_PAGE, msg,
                 (uint32_t)n + 60);
+}
+
+/* The same from the MAC of a rig whose mac_last is 0x0c. */
+static void guest_frame_send(struct rig *r, uint64_t tid, uint8_t tag)
+{
+    guest_frame_from(r, tid, tag, 0x0c);
 }
 
 /* A VMBus cancel request (0xa) for `tid`, as iPXE's vmbus_send_cancellation
@@ -1253,6 +1263,46 @@ static void test_cancel_ignored(void **state)
     assert_int_equal(vsp_stat(r.np, "cancel_ignored"), 2);
     assert_int_equal(vsp_stat(r.np, "violations"), 0);
     assert_int_equal(hv_chan_state(r.ch), HV_CHAN_OPEN);
+    rig_down(&r);
+}
+
+/* MAC spoofing (Hyper-V's MacAddressSpoofing): off by default, a frame
+ * whose source MAC is not the NIC's is dropped before the switch and
+ * counted `spoofed` (the guest's send still completes); on, it passes.
+ * Before, any source MAC passed, and a guest could take over another
+ * station's FDB entry and its unicast traffic. */
+static void test_mac_spoofing(void **state)
+{
+    struct rte_mbuf *mb[4];
+    struct rig r;
+    (void)state;
+
+    rig_up(&r, "vm.nic13", 0x0c, true);
+    rndis_up(&r);
+    guest_frame_from(&r, 5, 1, 0x0d); /* another station's MAC */
+    assert_int_equal(pass(r.np), 0);
+    guest_send_done(&r, 5);
+    assert_int_equal(port_stat(r.np, "spoofed"), 1);
+    guest_frame_send(&r, 6, 2);       /* its own */
+    assert_int_equal(netvsp_port_poll(r.np, mb, 4), 1);
+    assert_int_equal(rte_pktmbuf_mtod(mb[0], uint8_t *)[11], 0x0c);
+    rte_pktmbuf_free(mb[0]);
+    guest_send_done(&r, 6);
+
+    netvsp_port_set_mac_spoofing(r.np, true);
+    guest_frame_from(&r, 7, 3, 0x0d);
+    assert_int_equal(netvsp_port_poll(r.np, mb, 4), 1);
+    assert_int_equal(rte_pktmbuf_mtod(mb[0], uint8_t *)[11], 0x0d);
+    rte_pktmbuf_free(mb[0]);
+    guest_send_done(&r, 7);
+    assert_int_equal(port_stat(r.np, "spoofed"), 1);
+
+    netvsp_port_set_mac_spoofing(r.np, false);
+    guest_frame_from(&r, 8, 4, 0x0d);
+    assert_int_equal(pass(r.np), 0);
+    guest_send_done(&r, 8);
+    assert_int_equal(port_stat(r.np, "spoofed"), 2);
+    assert_int_equal(vsp_stat(r.np, "violations"), 0);
     rig_down(&r);
 }
 
@@ -1525,6 +1575,7 @@ int main(void)
         cmocka_unit_test(test_detach_counts_staged),
         cmocka_unit_test(test_service_byte_budget),
         cmocka_unit_test(test_cancel_ignored),
+        cmocka_unit_test(test_mac_spoofing),
         cmocka_unit_test(test_open_oom),
         cmocka_unit_test(test_buffers_prepared_off_lcore),
         cmocka_unit_test(test_log_per_vm),

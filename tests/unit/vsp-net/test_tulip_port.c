@@ -578,6 +578,46 @@ static void test_traffic_and_budgets(void **state)
     assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
 }
 
+/* MAC spoofing (Hyper-V's MacAddressSpoofing): off by default, a frame
+ * the guest transmits with another source MAC than the NIC's is dropped
+ * (guest_spoofed) and never reaches the switch; on, it passes.  Before,
+ * every source MAC passed. */
+static void test_mac_spoofing(void **state)
+{
+    struct guest a, b;
+    struct vsa_mac own;
+    (void)state;
+
+    pair_up(&a, &b, 20, 4, 8);
+    commit(&a, &b);
+    vsw_tick(g.sw);
+    own = a.mac;
+    a.mac.b[5] ^= 0x80;              /* another station's address */
+    guest_queue(&a, 0, 4, &b.mac, 1);
+    wr(&a, 1, 0);
+    assert_int_equal(pstat(&a, "guest_spoofed"), 1);
+    assert_int_equal(pstat(&a, "mac_spoofing"), 0);
+    a.mac = own;
+    guest_queue(&a, 1, 4, &b.mac, 2);
+    wr(&a, 1, 0);
+    WAIT_FOR(tx_packets(&b) == 1);   /* only its own frame */
+
+    tulip_port_set_mac_spoofing(a.tp, true);
+    assert_int_equal(pstat(&a, "mac_spoofing"), 1);
+    a.mac.b[5] ^= 0x80;
+    guest_queue(&a, 2, 4, &b.mac, 3);
+    a.mac = own;
+    wr(&a, 1, 0);
+    WAIT_FOR(tx_packets(&b) == 2);
+    assert_int_equal(pstat(&a, "guest_spoofed"), 1);
+    assert_int_equal(pstat(&a, "guest_frames"), 2); /* into the switch */
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
 /* Services the port whenever its fd is readable, for `ms`; returns how
  * many times it was. */
 static unsigned service_for(struct guest *gs, unsigned ms)
@@ -1178,6 +1218,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_and_attach),
         cmocka_unit_test(test_traffic_and_budgets),
+        cmocka_unit_test(test_mac_spoofing),
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_tap_timer),
         cmocka_unit_test(test_gp_timer),

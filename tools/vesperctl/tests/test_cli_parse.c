@@ -461,6 +461,10 @@ static void test_vm_commands(void **state)
     expect_params("vm nic add vm1 --switch lab --type legacy",
                   "vm.nic.add",
                   "{\"vm\":\"vm1\",\"switch\":\"lab\",\"type\":\"legacy\"}");
+    expect_params("vm nic add vm1 --switch lab --type legacy --mac-spoofing",
+                  "vm.nic.add",
+                  "{\"vm\":\"vm1\",\"switch\":\"lab\",\"type\":\"legacy\","
+                  "\"mac_spoofing\":true}");
     expect_params("vm nic add vm1 --switch lab --type legacy --name tulip0 "
                   "--mac 02:00:00:00:21:40 --trunk 10-20 --native 10 "
                   "--learn-limit 8", "vm.nic.add",
@@ -507,11 +511,21 @@ static void test_vm_commands(void **state)
     expect_usage("vm add", "missing NAME");
     expect_usage("vm add a b", "unexpected argument 'b'");
     expect_usage("vm frob", "vm: unknown command 'frob' (add, del, list, "
-                 "show, nic add, nic del, nic connect, nic disconnect)");
+                 "show, nic add, nic del, nic connect, nic disconnect, "
+                 "nic set)");
+    expect_params("vm nic set vm1 eth0 --mac-spoofing on", "vm.nic.set",
+                  "{\"vm\":\"vm1\",\"name\":\"eth0\","
+                  "\"mac_spoofing\":true}");
+    expect_params("vm nic set vm1 eth0 --mac-spoofing off", "vm.nic.set",
+                  "{\"vm\":\"vm1\",\"name\":\"eth0\","
+                  "\"mac_spoofing\":false}");
+    expect_usage("vm nic set vm1 eth0", "missing --mac-spoofing");
+    expect_usage("vm nic set vm1 eth0 --mac-spoofing yes",
+                 "--mac-spoofing: 'yes' is not one of on, off");
     expect_usage("vm nic frob", "vm nic: unknown command 'frob' (add, del, "
-                 "connect, disconnect)");
+                 "connect, disconnect, set)");
     expect_usage("vm nic", "vm nic: missing command (add, del, connect, "
-                 "disconnect)");
+                 "disconnect, set)");
     expect_usage("vm", "vm: missing command");
 
     /* port references reach VM NIC ports: 31 + 1 + 31 characters */

@@ -427,7 +427,7 @@ static const struct {
     {"vm nic add vm1 --type synthetic", "missing --switch"},
     {"vm nic del vm1", "missing NIC"},
     {"vm nic frob", "vm nic: unknown command 'frob' (add, del, connect, "
-     "disconnect)"},
+     "disconnect, set)"},
     {"vm nic disconnect vm1", "missing NIC"},
     {"vm frob", "vm: unknown command 'frob'"},
 };
