@@ -242,11 +242,6 @@ static bool conf_path(const char *proto, const char *ifname, const char *key,
     return true;
 }
 
-static bool disable_ipv6_path(const char *ifname, char *buf, size_t size)
-{
-    return conf_path("ipv6", ifname, "disable_ipv6", buf, size);
-}
-
 /* Writes `value` to the sysctl at path: 0 or -errno. */
 static int write_int_file(const char *path, int value)
 {
@@ -263,15 +258,17 @@ static int write_int_file(const char *path, int value)
     return rc;
 }
 
-/* ifname's disable_ipv6 (0 or 1), -1 if there is none (a kernel without
- * IPv6, an interface gone).  open/read: allocates nothing. */
-static int read_disable_ipv6(const char *ifname)
+/* ifname's net.<proto>.conf.<ifname>.<key>, -1 if there is none (a
+ * kernel without IPv6, an interface gone).  open/read: allocates
+ * nothing. */
+static int read_conf_int(const char *proto, const char *ifname,
+                         const char *key)
 {
     char path[128], buf[16];
     ssize_t n;
     int fd;
 
-    if (!disable_ipv6_path(ifname, path, sizeof(path)))
+    if (!conf_path(proto, ifname, key, path, sizeof(path)))
         return -1;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -284,29 +281,62 @@ static int read_disable_ipv6(const char *ifname)
     return atoi(buf);
 }
 
-/* Writes `value` to ifname's disable_ipv6: 0 or -errno. */
-static int write_disable_ipv6(const char *ifname, int value)
+/* Writes `value` to ifname's net.<proto>.conf.<ifname>.<key>: 0 or
+ * -errno. */
+static int write_conf_int(const char *proto, const char *ifname,
+                          const char *key, int value)
 {
     char path[128];
 
-    if (!disable_ipv6_path(ifname, path, sizeof(path)))
+    if (!conf_path(proto, ifname, key, path, sizeof(path)))
         return -EINVAL;
     return write_int_file(path, value);
 }
 
+/* ifname's disable_ipv6 (0 or 1), -1 if there is none. */
+static int read_disable_ipv6(const char *ifname)
+{
+    return read_conf_int("ipv6", ifname, "disable_ipv6");
+}
+
+static int write_disable_ipv6(const char *ifname, int value)
+{
+    return write_conf_int("ipv6", ifname, "disable_ipv6", value);
+}
+
 /* A kernel NIC bound to a switch port carries the VMs' traffic, not the
- * host's: stop the host from sending IPv6 autoconfiguration and router
- * solicitations on it (net.ipv6.conf.<ifname>.disable_ipv6 = 1, which also
- * drops the IPv6 addresses it had), which af_packet would otherwise take in
- * as frames from the wire (Hyper-V likewise unbinds the host's protocols
- * from a NIC given to an external switch).  IPv4 addresses the operator put
- * there are left alone.  Best effort.  vsw__hostif_save() records the
- * value before with the IPv6 addresses set by hand, vsw__hostif_restore()
- * puts it back and adds those addresses again (the kernel autoconfigures
- * the rest). */
+ * host's (Hyper-V likewise unbinds the host's protocols from a NIC given
+ * to an external switch).  af_packet takes the NIC's frames in beside the
+ * host's own stack, which would otherwise talk on it:
+ *  - IPv6: autoconfiguration and router solicitations, which af_packet
+ *    would take in as frames from the wire: disable_ipv6 = 1 (which also
+ *    drops the IPv6 addresses it had);
+ *  - ARP: with arp_ignore 0 (the default) the host answers a request that
+ *    arrives on the NIC for any of its addresses, those of its host vNICs
+ *    too, with the NIC's own MAC.  The asker then reaches those addresses
+ *    through the NIC, past the switch (its VLANs, its MTU, quarantine):
+ *    arp_ignore = 1 answers only for the NIC's own addresses;
+ *  - IPv4 sent to the NIC's MAC for another interface's address: with
+ *    rp_filter 0 the host takes it in; rp_filter = 1 drops what arrives
+ *    on a NIC without addresses, and elsewhere what the host would not
+ *    route back through the NIC.
+ * IPv4 addresses the operator put on the NIC are left alone and still
+ * answered; an arp_ignore the operator made stricter (2, 3, 8) and a
+ * loose rp_filter (2, which also drops all on a NIC without addresses)
+ * are kept.  Best effort.  vsw__hostif_save() records the values before
+ * (and the IPv6 addresses set by hand), vsw__hostif_restore() puts them
+ * back and adds those addresses again (the kernel autoconfigures the
+ * rest). */
 void vsw__hostif_isolate(const char *ifname)
 {
+    int v;
+
     (void)write_disable_ipv6(ifname, 1);
+    v = read_conf_int("ipv4", ifname, "arp_ignore");
+    if (v == 0 || (v >= 4 && v <= 7)) /* 4-7: reserved, answered as 0 */
+        (void)write_conf_int("ipv4", ifname, "arp_ignore", 1);
+    if (read_conf_int("ipv4", ifname, "rp_filter") == 0)
+        (void)write_conf_int("ipv4", ifname, "rp_filter", 1);
 }
 
 /* ---- receive offloads that merge frames (SIOCETHTOOL) ---------------------
@@ -1058,6 +1088,8 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
         out->up = (flags & IFF_UP) != 0;
         out->promisc = (flags & IFF_PROMISC) != 0;
         out->disable_ipv6 = read_disable_ipv6(out->ifname);
+        out->arp_ignore = read_conf_int("ipv4", out->ifname, "arp_ignore");
+        out->rp_filter = read_conf_int("ipv4", out->ifname, "rp_filter");
         out->ifindex = rtnl_link_get_ifindex(link);
         /* none if they cannot be read: offloads_off then says so */
         on = vsw__hostif_offloads_get(out->ifname);
@@ -1074,6 +1106,25 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
     return rc;
 }
 
+/* Writes `was` back to name's net.<proto>.conf.<name>.<key> if it is
+ * known (>= 0) and differs: true if it was written.  A refusal is a WARN
+ * (rate-limited). */
+static bool conf_restore(const char *proto, const char *name,
+                         const char *key, int was)
+{
+    int now = read_conf_int(proto, name, key), rc;
+
+    if (was < 0 || now < 0 || now == was)
+        return false;
+    rc = write_conf_int(proto, name, key, was);
+    if (rc < 0) {
+        VSA_LOG_RL(&restore_rl, WARN, "cannot set %s of '%s' back to %d: "
+                   "%s", key, name, was, strerror(-rc));
+        return false;
+    }
+    return true;
+}
+
 void vsw__hostif_restore(const struct vsw_hostif_state *st)
 {
     struct rtnl_link *link = NULL, *change = NULL;
@@ -1082,10 +1133,10 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     unsigned clear;
     char name[sizeof(st->ifname)], what[160], list[64], offl[72] = "";
     char quoted[sizeof(name) + 2];
-    bool restored_ipv6 = false;
+    bool restored_ipv6, restored_v4;
     unsigned v6_added = 0, offloads_back;
     size_t len = 0;
-    int rc, now;
+    int rc;
 
     if (!st->ifindex)
         return;
@@ -1131,16 +1182,12 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
             clear = 0;
         }
     }
-    now = read_disable_ipv6(name);
-    if (st->disable_ipv6 >= 0 && now >= 0 && now != st->disable_ipv6) {
-        rc = write_disable_ipv6(name, st->disable_ipv6);
-        if (rc < 0)
-            VSA_LOG_RL(&restore_rl, WARN, "cannot set disable_ipv6 of '%s' "
-                       "back to %d: %s", name, st->disable_ipv6,
-                       strerror(-rc));
-        else
-            restored_ipv6 = st->disable_ipv6 == 0;
-    }
+    restored_ipv6 = conf_restore("ipv6", name, "disable_ipv6",
+                                 st->disable_ipv6) &&
+                    st->disable_ipv6 == 0;
+    restored_v4 = conf_restore("ipv4", name, "arp_ignore", st->arp_ignore);
+    restored_v4 = conf_restore("ipv4", name, "rp_filter", st->rp_filter) ||
+                  restored_v4;
     /* The addresses disable_ipv6 dropped (also when someone switched IPv6
      * on meanwhile: those already there are left as they are). */
     if (st->disable_ipv6 == 0 && read_disable_ipv6(name) == 0)
@@ -1157,6 +1204,7 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     WHAT(clear & IFF_UP, "down");
     WHAT(clear & IFF_PROMISC, "not promiscuous");
     WHAT(restored_ipv6, "IPv6 on");
+    WHAT(restored_v4, "arp_ignore and rp_filter as before");
     if (offloads_back)
         snprintf(offl, sizeof(offl), "%s on",
                  offload_list(offloads_back, list, sizeof(list)));
@@ -1357,7 +1405,7 @@ static const char *addr_text(struct rtnl_addr *a, char *buf, size_t size)
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             uint32_t *mtu_set, struct vsa_errmsg *em)
 {
-    char buf[INET6_ADDRSTRLEN + 8], path[128];
+    char buf[INET6_ADDRSTRLEN + 8];
     int rc;
 
     *mtu_set = 0;
@@ -1376,9 +1424,7 @@ int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
     /* deleting the primary IPv4 address of a subnet takes the secondaries
      * (and their routes) with it unless they are promoted; best effort,
      * the loop below adds back a kept one that went all the same */
-    if (conf_path("ipv4", t->ifname, "promote_secondaries", path,
-                  sizeof(path)))
-        (void)write_int_file(path, 1);
+    (void)write_conf_int("ipv4", t->ifname, "promote_secondaries", 1);
     t->flushed = true; /* even in part: the revert adds back what is gone */
     rc = remove_old_addrs(t, inject);
     if (rc < 0) {

@@ -35,7 +35,11 @@
  * from it: add), and an older vesperd gives back the NIC alone.  Recover
  * turns a lower device's offloads back on only if its index still carries
  * the recorded name, and also when the NIC itself is gone (a VLAN deleted
- * while no vesperd ran leaves its link's GRO off).
+ * while no vesperd ran leaves its link's GRO off).  The NIC's
+ * net.ipv4.conf arp_ignore and rp_filter, which the binding raises too
+ * (hostif.c: vsw__hostif_isolate), came later the same way
+ * ("arp_ignore=N", "rp_filter=N"): a record without them leaves them as
+ * they are, and a kept one takes them from the new binding's save.
  *
  * Control thread only, like the rest of the port lifecycle.
  */
@@ -143,6 +147,11 @@ static void take_kept(const char *path, struct vsw_hostif_state *s)
             "that did not stop cleanly bound it", s->ifname);
     kept.offloads |= s->offloads & ~seen;
     take_unrecorded_lowers(&kept, s);
+    /* not recorded: the vesperd that wrote kept did not change them */
+    if (kept.arp_ignore < 0)
+        kept.arp_ignore = s->arp_ignore;
+    if (kept.rp_filter < 0)
+        kept.rp_filter = s->rp_filter;
     *s = kept;
 }
 
@@ -180,6 +189,10 @@ int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
     for (unsigned i = 0; i < VSW_HOSTIF_N_OFFLOADS; i++)
         ok = fprintf(f, "%s=%d\n", vsw__hostif_offload_name(i),
                      (s->offloads >> i) & 1u ? 1 : 0) > 0 && ok;
+    if (s->arp_ignore >= 0)
+        ok = fprintf(f, "arp_ignore=%d\n", s->arp_ignore) > 0 && ok;
+    if (s->rp_filter >= 0)
+        ok = fprintf(f, "rp_filter=%d\n", s->rp_filter) > 0 && ok;
     for (unsigned i = 0; i < s->n_v6 && i < VSW_HOSTIF_V6_MAX; i++) {
         char a[INET6_ADDRSTRLEN];
 
@@ -266,6 +279,28 @@ static bool lower_read(const char *text, struct vsw_hostif_state *s)
     return true;
 }
 
+/* If line is "<key>N\n", counts it in *seen and reads N into *val: true.
+ * Anything else after the key (no number, a sign, trailing text) reads
+ * as -2, which the record's check refuses. */
+static bool int_line(const char *line, const char *key, int *val,
+                     int *seen)
+{
+    size_t len = strlen(key);
+    unsigned v;
+    char end;
+
+    if (strncmp(line, key, len) != 0)
+        return false;
+    (*seen)++;
+    if (!isdigit((unsigned char)line[len]) ||
+        sscanf(line + len, "%u%c", &v, &end) != 2 || end != '\n' ||
+        v > 1000)
+        *val = -2;
+    else
+        *val = (int)v;
+    return true;
+}
+
 /* Reads one entry; false if it is not one we wrote.  An entry written
  * before the offloads were recorded has no lines for them: none was
  * turned off, none is turned on again.  *offl_seen: the offloads it has a
@@ -275,6 +310,7 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s,
 {
     char line[128], name[sizeof(s->ifname)];
     int ifindex = 0, up = -1, promisc = -1, v6 = -2, fields = 0;
+    int arp = -1, rpf = -1, v4_lines = 0;
     unsigned offl_on = 0;
     bool offl_bad = false;
     FILE *f = fopen(path, "re");
@@ -319,10 +355,17 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s,
         fields += sscanf(line, "up=%d", &up) == 1;
         fields += sscanf(line, "promisc=%d", &promisc) == 1;
         fields += sscanf(line, "disable_ipv6=%d", &v6) == 1;
+        if (int_line(line, "arp_ignore=", &arp, &v4_lines) ||
+            int_line(line, "rp_filter=", &rpf, &v4_lines))
+            continue;
     }
     fclose(f);
     if (fields != 5 || ifindex <= 0 || !name[0] || (up != 0 && up != 1) ||
         (promisc != 0 && promisc != 1) || v6 < -1 || v6 > 2 || offl_bad)
+        return false;
+    /* absent: an older vesperd's record (-1, left alone); each at most
+     * once and in the kernel's range */
+    if (v4_lines != (arp >= 0) + (rpf >= 0) || arp > 8 || rpf > 2)
         return false;
     if (s->n_v6 && v6 != 0)
         return false; /* addresses are only recorded while IPv6 was on */
@@ -331,6 +374,8 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s,
     s->up = up;
     s->promisc = promisc;
     s->disable_ipv6 = v6;
+    s->arp_ignore = arp;
+    s->rp_filter = rpf;
     s->offloads = offl_on;
     return true;
 }
@@ -438,13 +483,13 @@ unsigned vsw__nic_journal_recover(const char *dir)
             vsw__hostif_restore(&was);
             VSA_LOG(WARN, "NIC %s given back as it was before a vesperd "
                     "that did not stop cleanly bound it (%s, %s, IPv6 %s, "
-                    "%u IPv6 address%s set by hand, offloads on: %s; "
-                    "devices under it: %s)",
+                    "%u IPv6 address%s set by hand, arp_ignore %d, "
+                    "rp_filter %d, offloads on: %s; devices under it: %s)",
                     was.ifname, was.up ? "up" : "down",
                     was.promisc ? "promiscuous" : "not promiscuous",
                     was.disable_ipv6 == 0 ? "on" : "off or absent",
-                    was.n_v6, was.n_v6 == 1 ? "" : "es",
-                    offload_names(was.offloads, offl, sizeof(offl)),
+                    was.n_v6, was.n_v6 == 1 ? "" : "es", was.arp_ignore,
+                    was.rp_filter, offload_names(was.offloads, offl, sizeof(offl)),
                     lower_names(&was, lowers, sizeof(lowers)));
             n++;
         }

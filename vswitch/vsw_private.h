@@ -95,6 +95,9 @@ struct vsw_hostif_state {
     bool promisc;                  /* IFF_PROMISC (set by a user) */
     int disable_ipv6;              /* net.ipv6.conf.<if>.disable_ipv6, -1:
                                       none (no IPv6 on the host) */
+    int arp_ignore;                /* net.ipv4.conf.<if>.arp_ignore and */
+    int rp_filter;                 /* rp_filter, -1: not known (none, or a
+                                      record without them) */
     unsigned offloads;             /* VSW_HOSTIF_GRO...: those that were on
                                       (0 if they cannot be read) */
     /* IPv6 addresses set by hand (permanent, wider than link scope):
@@ -385,7 +388,8 @@ int vsw__hostif_offloads_get(const char *ifname);
  * listed that is a WARN and none is recorded: the binding goes on.
  * Restore puts it back on the interface of the recorded ifindex: clears
  * IFF_UP and IFF_PROMISC where they were clear (a NIC that was up or
- * promiscuous stays so), writes disable_ipv6 back where it differs and
+ * promiscuous stays so), writes disable_ipv6, arp_ignore and rp_filter
+ * back where they differ and
  * turns on again the recorded offloads that are off, on the NIC and on
  * its recorded lower devices (vsw__hostif_restore_lowers, also when the
  * NIC itself is gone).  It cannot fail (no injection points): a

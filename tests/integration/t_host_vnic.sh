@@ -37,6 +37,29 @@ for n in 1 2; do
     assert_eq "$got" 5 "host -> vm$n over $TAP: 5/5 pings"
 done
 
+# The host's IPv4 stack keeps off the veth end vesperd binds (arp_ignore,
+# rp_filter: vsw__hostif_isolate): it used to answer vm1's ARP for the
+# vNIC's address there too, with that veth's MAC, and take in what vm1
+# then sent to it, past the switch (and past the vNIC's MTU).
+TAP_MAC=$(cat "/sys/class/net/$TAP/address")
+H1=vt${VT_ID}-h1
+H1_MAC=$(cat "/sys/class/net/$H1/address")
+assert_eq "$(sysctl -n "net.ipv4.conf.$H1.arp_ignore" \
+             "net.ipv4.conf.$H1.rp_filter" | tr '\n' ' ')" "1 1 " \
+    "$H1 bound: arp_ignore and rp_filter raised"
+arp=$(vm 1 arping -c 2 -W 0.5 -i "vt${VT_ID}-v1" "$NET_A.254" 2>&1)
+log "arping $NET_A.254 from vm1: $arp"
+assert_contains "$arp" "from $TAP_MAC ($NET_A.254)" \
+    "vm1's ARP for $NET_A.254 answered by $TAP ($TAP_MAC)"
+assert_not_contains "$arp" "$H1_MAC" \
+    "vm1's ARP for $NET_A.254 not answered on $H1 ($H1_MAC)"
+must vm 1 ip neigh replace "$NET_A.254" lladdr "$H1_MAC" nud permanent \
+    dev "vt${VT_ID}-v1"
+got=$(vm_ping 1 "$NET_A.254" 2)
+must vm 1 ip neigh del "$NET_A.254" dev "vt${VT_ID}-v1"
+assert_eq "$got" 0 "pings to $NET_A.254 sent to $H1's MAC: not taken in"
+assert_ping 1 "$NET_A.254" 3
+
 # HTTP from a VM to the host
 mkdir -p "$TMP/www"
 content=$(head -c 3000 /dev/urandom | od -An -tx1 | tr -d ' \n')

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # Kernel NIC state: what vesperd changes on a kernel NIC it binds (sets it up
-# and promiscuous, switches its IPv6 off: net.ipv6.conf.IF.disable_ipv6, and
-# its receive offloads that merge frames: GRO, LRO, hardware GRO) is given
+# and promiscuous, switches its IPv6 off: net.ipv6.conf.IF.disable_ipv6,
+# keeps the host's IPv4 off it: net.ipv4.conf.IF.arp_ignore and rp_filter
+# 1, and its receive offloads that merge frames: GRO, LRO, hardware GRO) is given
 # back when it lets go of the NIC, and a failed bind changes nothing.
 # Each NIC is a veth in the root namespace (where vesperd runs), GRO on
 # (`ethtool -K IF gro on`: a physical NIC's default; LRO and hardware GRO
@@ -15,8 +16,8 @@
 #      is up, promiscuous, IPv6 off (the address gone), GRO off; after
 #      switch del exactly as before, the address back.  The same for a
 #      dpdk port with net_af_packet devargs (port add / port del).
-#  (b) a NIC already up and promiscuous, IPv6 off, GRO off, stays so after
-#      switch del; one up but not promiscuous, IPv6 on, GRO on, goes back
+#  (b) a NIC already up and promiscuous, IPv6 off, GRO off, arp_ignore and
+#      rp_filter 2 (stricter than vesperd's 1), stays so after switch del; one up but not promiscuous, IPv6 on, GRO on, goes back
 #      to just that.
 #  (c) failed binds leave the NIC as it was: a dpdk port whose af_packet
 #      device the PMD refuses (qpairs=0) after vesperd set the NIC up and
@@ -39,7 +40,8 @@
 
 PHYS=vt$VT_ID-phys
 
-# nic NAME: veth vt$VT_ID-NAME, down, IPv6 on, GRO on; its peer up in $PHYS.
+# nic NAME: veth vt$VT_ID-NAME, down, IPv6 on, GRO on, arp_ignore and
+# rp_filter 0; its peer up in $PHYS.
 nic() {
     local ifc=vt$VT_ID-$1
     must ip link add "$ifc" type veth peer name "${ifc}p" netns "$PHYS"
@@ -49,21 +51,26 @@ nic() {
         must sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=0"
     fi
     must ethtool -K "$ifc" gro on
+    must sysctl -qw "net.ipv4.conf.$ifc.arp_ignore=0" \
+        "net.ipv4.conf.$ifc.rp_filter=0"
 }
 
 # nic_state NAME: "up|down promisc|nopromisc promiscuity=N disable_ipv6=V
-# gro=on|off" (V "none" on a host without IPv6; gro: ethtool -k's
-# generic-receive-offload).
+# gro=on|off arp_ignore=A rp_filter=R" (V "none" on a host without IPv6;
+# gro: ethtool -k's generic-receive-offload).
 nic_state() {
-    local ifc=vt$VT_ID-$1 j v g
+    local ifc=vt$VT_ID-$1 j v g a
     j=$(ip -j -d link show dev "$ifc" 2>/dev/null) || { echo absent; return; }
     v=$(cat "/proc/sys/net/ipv6/conf/$ifc/disable_ipv6" 2>/dev/null || echo none)
+    a="arp_ignore=$(sysctl -n "net.ipv4.conf.$ifc.arp_ignore" 2>/dev/null)"
+    a+=" rp_filter=$(sysctl -n "net.ipv4.conf.$ifc.rp_filter" 2>/dev/null)"
     g=$(ethtool -k "$ifc" 2>/dev/null |
         sed -n 's/^generic-receive-offload: \([a-z]*\).*/\1/p')
-    jq -r --arg v "$v" --arg g "${g:-unknown}" '.[0] |
+    jq -r --arg v "$v" --arg g "${g:-unknown}" --arg a "$a" '.[0] |
         (if any(.flags[]; . == "UP") then "up" else "down" end) + " " +
         (if any(.flags[]; . == "PROMISC") then "promisc" else "nopromisc" end) +
-        " promiscuity=\(.promiscuity) disable_ipv6=\($v) gro=\($g)"' <<<"$j"
+        " promiscuity=\(.promiscuity) disable_ipv6=\($v) gro=\($g) \($a)"' \
+        <<<"$j"
 }
 
 # ipv6_off: what disable_ipv6 reads while vesperd holds a NIC.
@@ -76,12 +83,14 @@ v6_of() {
         jq -r '[.[0].addr_info[]? | "\(.local)/\(.prefixlen)"] | sort | join(" ")'
 }
 
-# assert_bound NAME WHAT: up, promiscuous, IPv6 off, GRO off.
+# assert_bound NAME WHAT [V4]: up, promiscuous, IPv6 off, GRO off, the
+# host's IPv4 kept off it: V4, by default "arp_ignore=1 rp_filter=1" (from
+# 0; stricter values the operator set stay).
 assert_bound() {
-    local s
+    local s v4=${3:-arp_ignore=1 rp_filter=1}
     s=$(nic_state "$1")
-    [[ "$s" =~ ^up\ promisc\ promiscuity=[1-9][0-9]*\ disable_ipv6=$ipv6_off\ gro=off$ ]] ||
-        fail "$2: vt$VT_ID-$1 is '$s', expected up, promiscuous, disable_ipv6=$ipv6_off, gro=off"
+    [[ "$s" =~ ^up\ promisc\ promiscuity=[1-9][0-9]*\ disable_ipv6=$ipv6_off\ gro=off\ $v4$ ]] ||
+        fail "$2: vt$VT_ID-$1 is '$s', expected up, promiscuous, disable_ipv6=$ipv6_off, gro=off, $v4"
     ok "$2: vt$VT_ID-$1 $s"
 }
 
@@ -102,7 +111,7 @@ start_vesperd
 
 # ---- (a) a NIC down, not promiscuous, IPv6 on ------------------------------
 before=$(nic_state a)
-[[ "$before" == "down nopromisc promiscuity=0 "*" gro=on" ]] ||
+[[ "$before" == "down nopromisc promiscuity=0 "*" gro=on arp_ignore=0 rp_filter=0" ]] ||
     fail "vt$VT_ID-a is not down, non-promiscuous, GRO on to begin with: $before"
 # an IPv6 address set by hand, which disable_ipv6 drops while bound
 v6_before=""
@@ -126,20 +135,23 @@ assert_bound a "dpdk port p1 (net_af_packet)"
 ctl_ok port del p1
 assert_eq "$(nic_state a)" "$before" "port del: vt$VT_ID-a as before"
 
-# ---- (b) a NIC already up and promiscuous (IPv6 off, GRO off); one up only -
+# ---- (b) a NIC already up and promiscuous (IPv6 off, GRO off, arp_ignore
+# and rp_filter 2); one up only
 must ip link set "vt$VT_ID-b" up promisc on
 [ "$ipv6_off" = none ] || must sysctl -qw "net.ipv6.conf.vt$VT_ID-b.disable_ipv6=1"
 must ethtool -K "vt$VT_ID-b" gro off
+must sysctl -qw "net.ipv4.conf.vt$VT_ID-b.arp_ignore=2" \
+    "net.ipv4.conf.vt$VT_ID-b.rp_filter=2"
 before_b=$(nic_state b)
-[[ "$before_b" == "up promisc promiscuity=1 "*" gro=off" ]] ||
+[[ "$before_b" == "up promisc promiscuity=1 "*" gro=off arp_ignore=2 rp_filter=2" ]] ||
     fail "vt$VT_ID-b is not up, promiscuous, GRO off to begin with: $before_b"
 must ip link set "vt$VT_ID-c" up
 before_c=$(nic_state c)
-[[ "$before_c" == "up nopromisc promiscuity=0 "*" gro=on" ]] ||
+[[ "$before_c" == "up nopromisc promiscuity=0 "*" gro=on arp_ignore=0 rp_filter=0" ]] ||
     fail "vt$VT_ID-c is not up, non-promiscuous, GRO on to begin with: $before_c"
 ctl_ok switch add extb --type external --uplink "vt$VT_ID-b"
 ctl_ok switch add extc --type external --uplink "vt$VT_ID-c"
-assert_bound b "uplink of extb"
+assert_bound b "uplink of extb" "arp_ignore=2 rp_filter=2"
 assert_bound c "uplink of extc"
 ctl_ok switch del extb
 ctl_ok switch del extc
@@ -149,7 +161,7 @@ assert_eq "$(nic_state c)" "$before_c" "switch del: vt$VT_ID-c up, not promiscuo
 # ---- (c) failed binds ------------------------------------------------------
 before_d=$(nic_state d)
 before_e=$(nic_state e)
-[[ "$before_d" == "down nopromisc promiscuity=0 "*" gro=on" ]] ||
+[[ "$before_d" == "down nopromisc promiscuity=0 "*" gro=on arp_ignore=0 rp_filter=0" ]] ||
     fail "vt$VT_ID-d is not down, non-promiscuous, GRO on to begin with: $before_d"
 # the af_packet PMD refuses qpairs=0 when the device is probed, after
 # vesperd set the NIC up and promiscuous

@@ -13,6 +13,15 @@
  *    Regression test for: the altname was kept as the port's ifname, so
  *    the isolation wrote nothing (journal disable_ipv6=-1) and the first
  *    poll logged "is now named";
+ *  * the host's IPv4 stack keeps off a bound NIC (net.ipv4.conf.<if>
+ *    arp_ignore 1: no ARP answers for the addresses of other interfaces;
+ *    rp_filter 1: nothing taken in through a NIC without addresses),
+ *    recorded in the crash journal and put back on close; an operator's
+ *    stricter values stay.  Regression test for: the host answered ARP
+ *    requests from the wire (or a VM) on the bound NIC for its host vNIC's
+ *    address with the NIC's MAC, and took the IPv4 that followed in
+ *    through the NIC, past the switch (t_host_vnic: frames over the host
+ *    vNIC's MTU answered);
  *  * one NIC, one port: a second port on a NIC another port holds, under
  *    any of its names (uplink by altname or by name, dpdk af_packet
  *    devargs), is refused with -EBUSY and a message naming the interface,
@@ -130,14 +139,14 @@ static void write_file(const char *path, const char *value)
     fclose(f);
 }
 
-/* net.ipv6.conf.<name>.disable_ipv6, -1 if there is none. */
-static int disable_ipv6(const char *name)
+/* net.<proto>.conf.<name>.<key>, -1 if there is none. */
+static int conf_int(const char *proto, const char *name, const char *key)
 {
     char path[128], buf[16] = "";
     FILE *f;
 
-    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-             name);
+    snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", proto, name,
+             key);
     f = fopen(path, "r");
     if (!f)
         return -1;
@@ -147,18 +156,32 @@ static int disable_ipv6(const char *name)
     return buf[0] ? atoi(buf) : -1;
 }
 
-/* "up promisc ipv6off=1" */
+static int disable_ipv6(const char *name)
+{
+    return conf_int("ipv6", name, "disable_ipv6");
+}
+
+/* The state of the NIC as made (nic_make) and as a port binds it: the
+ * host's IPv6 off, and its IPv4 stack answers no ARP for other interfaces'
+ * addresses on it and takes in nothing through it (vsw__hostif_isolate). */
+#define NIC_FREE  "down nopromisc ipv6off=0 arp_ignore=0 rp_filter=0"
+#define NIC_BOUND "up promisc ipv6off=1 arp_ignore=1 rp_filter=1"
+
+/* "up promisc ipv6off=1 arp_ignore=1 rp_filter=1" */
 static void nic_state(const char *name, char *buf, size_t size)
 {
     short f = ifflags_get(name);
 
-    snprintf(buf, size, "%s %s ipv6off=%d", f & IFF_UP ? "up" : "down",
-             f & IFF_PROMISC ? "promisc" : "nopromisc", disable_ipv6(name));
+    snprintf(buf, size, "%s %s ipv6off=%d arp_ignore=%d rp_filter=%d",
+             f & IFF_UP ? "up" : "down",
+             f & IFF_PROMISC ? "promisc" : "nopromisc", disable_ipv6(name),
+             conf_int("ipv4", name, "arp_ignore"),
+             conf_int("ipv4", name, "rp_filter"));
 }
 
 static void nic_expect(const char *name, const char *want, const char *when)
 {
-    char s[64];
+    char s[96];
 
     nic_state(name, s, sizeof(s));
     if (strcmp(s, want) != 0)
@@ -180,7 +203,11 @@ static void nic_make(void)
     snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
              NIC);
     write_file(path, "0\n");
-    nic_expect(NIC, "down nopromisc ipv6off=0", "made");
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/arp_ignore", NIC);
+    write_file(path, "0\n");
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", NIC);
+    write_file(path, "0\n");
+    nic_expect(NIC, NIC_FREE, "made");
 }
 
 /* ---- the switch's side --------------------------------------------------- */
@@ -256,6 +283,44 @@ static void log_hook(enum vsa_log_level level, const char *module,
 
 /* ---- tests --------------------------------------------------------------- */
 
+static void conf_set(const char *proto, const char *key, const char *value)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", proto, NIC,
+             key);
+    write_file(path, value);
+}
+
+/* The host's IPv4 stack keeps off a bound NIC: arp_ignore 0 (and the
+ * reserved 4-7, answered like 0) becomes 1, rp_filter 0 becomes 1, and
+ * values the operator made stricter stay; each goes back on close. */
+static void test_ipv4_isolation(void **state)
+{
+    static const struct {
+        const char *arp, *rpf, *bound;
+    } cases[] = {
+        { "0\n", "0\n", NIC_BOUND },
+        { "5\n", "0\n", NIC_BOUND },
+        { "2\n", "2\n", "up promisc ipv6off=1 arp_ignore=2 rp_filter=2" },
+        { "8\n", "1\n", "up promisc ipv6off=1 arp_ignore=8 rp_filter=1" },
+    };
+    (void)state;
+    for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char before[96];
+        struct vsw_port *u;
+
+        nic_make();
+        conf_set("ipv4", "arp_ignore", cases[i].arp);
+        conf_set("ipv4", "rp_filter", cases[i].rpf);
+        nic_state(NIC, before, sizeof(before));
+        u = open_uplink("u", NIC, 0, NULL, 0);
+        nic_expect(NIC, cases[i].bound, "bound");
+        vsw_port_close(g.sw, u);
+        nic_expect(NIC, before, "given back");
+    }
+}
+
 /* An uplink given the NIC's altname binds the NIC under its name. */
 static void test_altname_is_the_nic(void **state)
 {
@@ -266,13 +331,14 @@ static void test_altname_is_the_nic(void **state)
     nic_make();
     u = open_uplink("u", NIC_ALT, 0, NULL, 0);
     assert_string_equal(vsw_port_ifname(u), NIC);
-    nic_expect(NIC, "up promisc ipv6off=1", "bound by its altname");
+    nic_expect(NIC, NIC_BOUND, "bound by its altname");
 
     /* the record a crash leaves: the name, IPv6 on before */
     read_record(NIC, rec, sizeof(rec));
     snprintf(path, sizeof(path), "%s/nic-%u", g.dir, if_nametoindex(NIC));
     assert_says(rec, "\nifname=" NIC "\n");
     assert_says(rec, "\ndisable_ipv6=0\n");
+    assert_says(rec, "\narp_ignore=0\nrp_filter=0\n");
 
     /* the carrier polls see no rename */
     logs.renamed = 0;
@@ -287,7 +353,7 @@ static void test_altname_is_the_nic(void **state)
     assert_true(vsw_port_link_up(u));
 
     vsw_port_close(g.sw, u);
-    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+    nic_expect(NIC, NIC_FREE, "given back");
     assert_int_equal(access(path, F_OK), -1);
     netif_link_del(NIC);
 }
@@ -309,7 +375,7 @@ static void test_one_nic_one_port(void **state)
     assert_says(msg, "port u1: ");
     assert_says(msg, NIC_ALT " is an altname of kernel NIC " NIC);
     assert_says(msg, "port u0 binds already");
-    nic_expect(NIC, "up promisc ipv6off=1", "after a refused second port");
+    nic_expect(NIC, NIC_BOUND, "after a refused second port");
 
     memset(&spec, 0, sizeof(spec));
     snprintf(spec.name, sizeof(spec.name), "d1");
@@ -322,9 +388,9 @@ static void test_one_nic_one_port(void **state)
     print_message("refused: %s\n", msg);
     assert_says(msg, "kernel NIC " NIC " (ifindex ");
     assert_says(msg, "bound by port u0 already");
-    nic_expect(NIC, "up promisc ipv6off=1", "after refused dpdk ports");
+    nic_expect(NIC, NIC_BOUND, "after refused dpdk ports");
     vsw_port_close(g.sw, u0);
-    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+    nic_expect(NIC, NIC_FREE, "given back");
 
     /* held through the altname: the name is refused, saying so */
     u0 = open_uplink("u0", NIC_ALT, 0, NULL, 0);
@@ -341,9 +407,9 @@ static void test_one_nic_one_port(void **state)
     spec.n_replacing = 1;
     u1 = open_spec(&spec, 0, NULL, 0);
     vsw_port_close(g.sw, u0);
-    nic_expect(NIC, "up promisc ipv6off=1", "u0 closed, u1 holds it");
+    nic_expect(NIC, NIC_BOUND, "u0 closed, u1 holds it");
     vsw_port_close(g.sw, u1);
-    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+    nic_expect(NIC, NIC_FREE, "given back");
     netif_link_del(NIC);
 }
 
@@ -415,7 +481,7 @@ static void test_gro_off_while_bound(void **state)
 
     /* an uplink by name */
     u = open_uplink("u", NIC, 0, NULL, 0);
-    nic_expect(NIC, "up promisc ipv6off=1", "bound");
+    nic_expect(NIC, NIC_BOUND, "bound");
     if (netif_gro_get(NIC))
         fail_msg("%s bound by an uplink: GRO still on", NIC);
     read_record(NIC, rec, sizeof(rec));
@@ -428,7 +494,7 @@ static void test_gro_off_while_bound(void **state)
     if (netif_gro_get(NIC))
         fail_msg("%s: GRO turned on by hand while bound stays on", NIC);
     vsw_port_close(g.sw, u);
-    nic_expect(NIC, "down nopromisc ipv6off=0", "given back");
+    nic_expect(NIC, NIC_FREE, "given back");
     if (!netif_gro_get(NIC))
         fail_msg("%s given back by the uplink: GRO still off", NIC);
 
@@ -451,7 +517,7 @@ static void test_gro_off_while_bound(void **state)
     print_message("refused: %d %s\n", rc, em.msg);
     assert_true(rc < 0);
     assert_null(d);
-    nic_expect(NIC, "down nopromisc ipv6off=0", "after a failed open");
+    nic_expect(NIC, NIC_FREE, "after a failed open");
     if (!netif_gro_get(NIC))
         fail_msg("%s after a failed open: GRO still off", NIC);
 
@@ -1131,6 +1197,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_altname_is_the_nic),
+        cmocka_unit_test(test_ipv4_isolation),
         cmocka_unit_test(test_one_nic_one_port),
         cmocka_unit_test(test_gone_says_how_back),
         cmocka_unit_test(test_gro_off_while_bound),

@@ -25,6 +25,11 @@
  *    the record; such an old record that recover kept and a new binding
  *    takes over gives GRO back all the same (its offloads are the NIC's
  *    at that binding), after a close and after a second crash;
+ *  * net.ipv4.conf arp_ignore and rp_filter, which the binding raises
+ *    (vsw__hostif_isolate): recorded ("arp_ignore=0", "rp_filter=0"), put
+ *    back by a close and by recover; an older vesperd's record without
+ *    them leaves them alone, a kept one takes them from the new binding;
+ *    values out of the kernel's range, or a line twice, refuse the record;
  *  * the devices under a NIC (a macvlan's link here): save records them
  *    with their offloads, the record has a line each ("lower=IFINDEX NAME
  *    rx-gro=1 rx-lro=0 rx-gro-hw=0"), and their GRO, turned off by
@@ -563,6 +568,126 @@ static void test_kept_old_record_offloads(void **state)
     close(lock);
 }
 
+/* ---- net.ipv4.conf arp_ignore and rp_filter ------------------------------ */
+
+/* vtj0's net.ipv4.conf.vtj0.<key>, -1 if there is none */
+static int v4conf(const char *key)
+{
+    char path[128], buf[16] = "";
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/vtj0/%s", key);
+    f = fopen(path, "r");
+    if (!f)
+        return -1;
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = '\0';
+    fclose(f);
+    return buf[0] ? atoi(buf) : -1;
+}
+
+static void v4conf_set(int arp_ignore, int rp_filter)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "sysctl -qw net.ipv4.conf.vtj0.arp_ignore=%d "
+             "net.ipv4.conf.vtj0.rp_filter=%d", arp_ignore, rp_filter);
+    assert_int_equal(sh(cmd), 0);
+}
+
+static void v4conf_expect(int arp_ignore, int rp_filter, const char *when)
+{
+    int a = v4conf("arp_ignore"), r = v4conf("rp_filter");
+
+    if (a != arp_ignore || r != rp_filter)
+        fail_msg("vtj0 %s: arp_ignore %d rp_filter %d, expected %d %d", when,
+                 a, r, arp_ignore, rp_filter);
+}
+
+/* The binding raises arp_ignore and rp_filter (vsw__hostif_isolate): the
+ * record has their values before, and a close and recover put them back;
+ * a record without them (an older vesperd's) leaves them alone, a kept
+ * one takes them from the new binding's save, and lines that are not
+ * what add writes refuse the record. */
+static void record_has(int ifindex, const char *want);
+
+static void test_ipv4_conf_back(void **state)
+{
+    static const char *const bad[] = {
+        "arp_ignore=9\n", "rp_filter=3\n", "arp_ignore=-1\n",
+        "arp_ignore=1\narp_ignore=1\n", "rp_filter=x\n",
+    };
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char text[256], name[32], s[64];
+    int lock;
+    (void)state;
+
+    /* recorded, raised, back by a close and by recover */
+    v4conf_set(0, 0);
+    lock = record_vtj0(&st);
+    record_has(st.ifindex, "arp_ignore=0");
+    record_has(st.ifindex, "rp_filter=0");
+    vsw__hostif_isolate("vtj0");
+    v4conf_expect(1, 1, "bound");
+    vsw__hostif_restore(&st);
+    v4conf_expect(0, 0, "given back by a close");
+    vsw__hostif_isolate("vtj0");
+    lock = next_process_recovers(lock);
+    v4conf_expect(0, 0, "recovered");
+    assert_int_equal(entries(), 0);
+
+    /* an older vesperd's record: left as they are */
+    v4conf_set(1, 1);
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n", st.ifindex,
+             st.disable_ipv6);
+    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
+    put_file(name, text);
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    v4conf_expect(1, 1, "after an old record");
+    close(lock);
+
+    /* such a record kept, taken over by a new binding: the values are
+     * the NIC's then, and a second crash gives them back */
+    v4conf_set(0, 2);
+    lock = kept_record("");
+    assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
+    assert_int_equal(vsw__nic_journal_add(dir, &st, &em), 0);
+    assert_int_equal(st.arp_ignore, 0);
+    assert_int_equal(st.rp_filter, 2);
+    record_has(st.ifindex, "arp_ignore=0");
+    record_has(st.ifindex, "rp_filter=2");
+    vsw__hostif_isolate("vtj0");
+    v4conf_expect(1, 2, "bound again (a loose rp_filter stays)");
+    v4conf_set(1, 1);
+    lock = next_process_recovers(lock);
+    v4conf_expect(0, 2, "recovered after a kept old record");
+    assert_int_equal(entries(), 0);
+
+    /* bad lines */
+    v4conf_set(1, 1);
+    for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+                 "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
+                 st.ifindex, st.disable_ipv6, bad[i]);
+        snprintf(name, sizeof(name), "nic-%u", 40 + i);
+        put_file(name, text);
+    }
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "up promisc"); /* untouched */
+    v4conf_expect(1, 1, "after refused records");
+    assert_int_equal(entries(), 0);
+    assert_int_equal(sh("ip link set vtj0 down promisc off"), 0);
+    v4conf_set(0, 0);
+    close(lock);
+}
+
 /* ---- the devices under a NIC: vtjm, a macvlan on vtj0 -------------------- */
 
 /* vtjm (passthru: it takes every frame vtj0 receives) on vtj0, GRO on
@@ -861,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_offloads_back),
         cmocka_unit_test(test_offloads_old_and_bad_records),
         cmocka_unit_test(test_kept_old_record_offloads),
+        cmocka_unit_test(test_ipv4_conf_back),
         cmocka_unit_test(test_lowers_round_trip),
         cmocka_unit_test(test_lowers_kept_record),
         cmocka_unit_test(test_lowers_bad_records),

@@ -26,9 +26,10 @@
  *   - vsw_port_open of the dpdk class (net_ring) and of the internal class
  *     (a net_tap TAP with two addresses and an MTU, set with libnl);
  *   - vsw_port_open of the uplink class on a kernel NIC (a veth, af_packet):
- *     the NIC's up and promiscuous flags and its disable_ipv6 are in the
- *     dump, so every failure after vesperd changed them must have put them
- *     back; then a second port on the same NIC replacing the first
+ *     the NIC's up and promiscuous flags, disable_ipv6, arp_ignore and
+ *     rp_filter are in the dump, so every failure after vesperd changed
+ *     them must have put them back; then a second port on the same NIC
+ *     replacing the first
  *     (failures there must not restore a NIC the first port still holds),
  *     and the closes: the NIC as it was before, one already up and
  *     promiscuous left so, a NIC deleted while bound closed without a
@@ -648,19 +649,37 @@ static void set_disable_ipv6(const char *name, int v)
     assert_int_equal(oom_disable_ipv6(name), v);
 }
 
-/* The NIC's state: up, promiscuous, disable_ipv6. */
+/* ifname's net.ipv4.conf arp_ignore and rp_filter, both v. */
+static void set_v4(const char *name, int v)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/arp_ignore",
+             name);
+    write_sysctl(path, v ? "1\n" : "0\n");
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter",
+             name);
+    write_sysctl(path, v ? "1\n" : "0\n");
+}
+
+/* The NIC's state: up, promiscuous, disable_ipv6, and arp_ignore and
+ * rp_filter (both v4: 1 while bound). */
 static void nic_expect(const char *name, bool up, bool promisc, int ipv6off,
-                       const char *when)
+                       int v4, const char *when)
 {
     short f = ifflags_get(name);
+    int arp = oom_conf_int("ipv4", name, "arp_ignore");
+    int rpf = oom_conf_int("ipv4", name, "rp_filter");
 
     if (((f & IFF_UP) != 0) != up || ((f & IFF_PROMISC) != 0) != promisc ||
-        oom_disable_ipv6(name) != ipv6off)
-        fail_msg("%s %s: %s, %s, disable_ipv6 %d; expected %s, %s, %d",
-                 name, when, f & IFF_UP ? "up" : "down",
+        oom_disable_ipv6(name) != ipv6off || arp != v4 || rpf != v4)
+        fail_msg("%s %s: %s, %s, disable_ipv6 %d, arp_ignore %d, rp_filter "
+                 "%d; expected %s, %s, %d, %d, %d", name, when,
+                 f & IFF_UP ? "up" : "down",
                  f & IFF_PROMISC ? "promiscuous" : "not promiscuous",
-                 oom_disable_ipv6(name), up ? "up" : "down",
-                 promisc ? "promiscuous" : "not promiscuous", ipv6off);
+                 oom_disable_ipv6(name), arp, rpf, up ? "up" : "down",
+                 promisc ? "promiscuous" : "not promiscuous", ipv6off, v4,
+                 v4);
 }
 
 static struct vsw_port *open_uplink(const char *name, const char *ifname)
@@ -692,8 +711,9 @@ static void count_hostif_warnings(enum vsa_log_level level,
 
 /* A kernel NIC (veth vto-u0, its peer down: no carrier, the kernel sends
  * nothing on it) bound by an uplink port: every failed open leaves it as it
- * was (the dump has its flags and disable_ipv6); the open sets it up and
- * promiscuous and switches its IPv6 off; closing gives it back. */
+ * was (the dump has its flags, disable_ipv6, arp_ignore and rp_filter);
+ * the open sets it up and promiscuous, switches its IPv6 off and raises
+ * arp_ignore and rp_filter; closing gives it back. */
 static void test_port_open_kernel_nic(void **state)
 {
     struct vsw_port *u0 = NULL, *u1 = NULL, *u2;
@@ -706,10 +726,11 @@ static void test_port_open_kernel_nic(void **state)
     }
     netif_veth_add("vto-u0", "vto-u0p");
     set_disable_ipv6("vto-u0", 0);
-    nic_expect("vto-u0", false, false, 0, "before");
+    set_v4("vto-u0", 0);
+    nic_expect("vto-u0", false, false, 0, 0, "before");
     sweep_open("vsw_port_open: uplink (kernel NIC, af_packet)", "u0",
                VSW_PORT_UPLINK, NULL, "vto-u0", NULL, 0, 0, &u0);
-    nic_expect("vto-u0", true, true, 1, "bound");
+    nic_expect("vto-u0", true, true, 1, 1, "bound");
 
     /* A second port on the NIC replacing u0 (a port reopened before the
      * old one is closed): its failures must leave the NIC as u0 needs it,
@@ -724,16 +745,17 @@ static void test_port_open_kernel_nic(void **state)
     sweep_open_spec("vsw_port_open: dpdk (af_packet, NIC held by the port "
                     "it replaces)", &spec, &u1);
     vsw_port_close(g.sw, u0);
-    nic_expect("vto-u0", true, true, 1, "after closing u0 (u1 holds it)");
+    nic_expect("vto-u0", true, true, 1, 1, "after closing u0 (u1 holds it)");
     vsw_port_close(g.sw, u1);
-    nic_expect("vto-u0", false, false, 0, "after closing u0 and u1");
+    nic_expect("vto-u0", false, false, 0, 0, "after closing u0 and u1");
 
     /* Up, promiscuous and without IPv6 already: left so. */
     ifflags_change("vto-u0", IFF_UP | IFF_PROMISC, 0);
     set_disable_ipv6("vto-u0", 1);
     u2 = open_uplink("u2", "vto-u0");
     vsw_port_close(g.sw, u2);
-    nic_expect("vto-u0", true, true, 1, "up and promiscuous before, closed");
+    nic_expect("vto-u0", true, true, 1, 0,
+               "up and promiscuous before, closed");
 
     /* Deleted while bound: nothing to restore, nothing to complain of. */
     u2 = open_uplink("u2", "vto-u0");

@@ -248,15 +248,16 @@ static void oom_dump_memzone(const struct rte_memzone *mz, void *arg)
     oom_printf(arg, "  memzone %s %zu\n", mz->name, mz->len);
 }
 
-/* ifname's net.ipv6.conf.<ifname>.disable_ipv6, -1 if there is none. */
-static inline int oom_disable_ipv6(const char *ifname)
+/* ifname's net.<proto>.conf.<ifname>.<key>, -1 if there is none. */
+static inline int oom_conf_int(const char *proto, const char *ifname,
+                               const char *key)
 {
     char path[128];
     int v = -1;
     FILE *f;
 
-    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-             ifname);
+    snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/%s", proto,
+             ifname, key);
     f = fopen(path, "r");
     if (f) {
         if (fscanf(f, "%d", &v) != 1)
@@ -266,8 +267,14 @@ static inline int oom_disable_ipv6(const char *ifname)
     return v;
 }
 
+static inline int oom_disable_ipv6(const char *ifname)
+{
+    return oom_conf_int("ipv6", ifname, "disable_ipv6");
+}
+
 /* The network interfaces (of the test's namespace) with their flags (up,
- * promiscuous), MTU, IPv6 switch and IPv4/IPv6 addresses. */
+ * promiscuous), MTU, IPv6 switch, IPv4 arp_ignore and rp_filter and
+ * IPv4/IPv6 addresses. */
 static inline void oom_dump_netdevs(struct oom_buf *b)
 {
     struct if_nameindex *ifs = if_nameindex();
@@ -306,6 +313,9 @@ static inline void oom_dump_netdevs(struct oom_buf *b)
             oom_printf(b, "   addr %s\n", text);
         }
         oom_printf(b, "   disable_ipv6 %d\n", oom_disable_ipv6(i->if_name));
+        oom_printf(b, "   arp_ignore %d rp_filter %d\n",
+                   oom_conf_int("ipv4", i->if_name, "arp_ignore"),
+                   oom_conf_int("ipv4", i->if_name, "rp_filter"));
     }
     if (ifa)
         freeifaddrs(ifa);
