@@ -1167,14 +1167,17 @@ static uint32_t rndis_control(struct vspn_vsp *v, uint32_t total)
         indicate_invalid(v, msg.err_offset, total);
         return VSPN_NVSP_STATUS_INVALID_RNDIS_PKT;
     }
-    if (msg.type == VSPN_RNDIS_MSG_QUERY || msg.type == VSPN_RNDIS_MSG_SET) {
-        if (!vspn_rndis_oid_allowed(msg.u.oid.oid,
-                                    msg.type == VSPN_RNDIS_MSG_SET))
-            STAT_INC(v, oid_unsupported);
-    }
+    /* a QUERY/SET out of state is that (rndis_bad_state), whatever its
+     * OID: oid_unsupported counts only those the device answers NOT
+     * SUPPORTED */
     if (v->dev.state != VSPN_RNDIS_INITIALIZED &&
         msg.type != VSPN_RNDIS_MSG_INIT && msg.type != VSPN_RNDIS_MSG_HALT)
         STAT_INC(v, rndis_bad_state);
+    else if ((msg.type == VSPN_RNDIS_MSG_QUERY ||
+              msg.type == VSPN_RNDIS_MSG_SET) &&
+             !vspn_rndis_oid_allowed(msg.u.oid.oid,
+                                     msg.type == VSPN_RNDIS_MSG_SET))
+        STAT_INC(v, oid_unsupported);
     n = vspn_rndis_ctrl(&v->dev, &msg, out, sizeof(out));
     if (n < 0) {
         /* PACKET on the control channel, INDICATE_STATUS or a completion
@@ -1189,7 +1192,8 @@ static uint32_t rndis_control(struct vspn_vsp *v, uint32_t total)
          * requests and packets outstanding when HALT arrives.  What waits
          * here for a receive slot (completions of earlier requests, link
          * indications) is dropped; requests after HALT are answered
-         * (FAILURE), INITIALIZE too. */
+         * FAILURE until an INITIALIZE starts the device again (rndis.c,
+         * from a closed filter). */
         ctrl_discard(v);
     } else if (msg.type == VSPN_RNDIS_MSG_INIT && n >= 16 &&
                vspn__le32(out + 12) == VSPN_RNDIS_STATUS_SUCCESS) {
@@ -1299,10 +1303,12 @@ static int on_nvsp(struct vspn_vsp *v, const struct vspn_pkt *pkt)
     }
 }
 
-/* Guest completion of one of our transfer-page packets. */
+/* Guest completion of one of our transfer-page packets.  One that names
+ * nothing in flight counts bad_completion alone, whatever its status. */
 static int on_guest_comp(struct vspn_vsp *v, const struct vspn_pkt *pkt)
 {
     uint64_t t = pkt->trans_id;
+    bool nack = false;
 
     /* Linux sends {108, status}, DPDK the padded 40 bytes, iPXE nothing. */
     if (pkt->data_size >= 4) {
@@ -1314,13 +1320,14 @@ static int on_guest_comp(struct vspn_vsp *v, const struct vspn_pkt *pkt)
             STAT_INC(v, bad_completion);
             return 0;
         }
-        if (m.u.rndis_pkt_complete.status != VSPN_NVSP_STATUS_SUCCESS)
-            STAT_INC(v, guest_rx_nack);
+        nack = m.u.rndis_pkt_complete.status != VSPN_NVSP_STATUS_SUCCESS;
     }
     if (!v->rbuf || t >= v->nslots || v->slot_state[t] != SLOT_HEAD) {
         STAT_INC(v, bad_completion);
         return 0;
     }
+    if (nack)
+        STAT_INC(v, guest_rx_nack);
     chain_free(v, (uint32_t)t);
     STAT_INC(v, xfer_completed);
     compq_flush(v);

@@ -279,7 +279,7 @@ const char *vspn_vsp_action_name(enum vspn_vsp_action a);
     X(g2h_runt, "guest frames shorter than an Ethernet header")                \
     X(g2h_oversize, "guest frames over the negotiated MTU")                    \
     X(g2h_link_down, "guest frames dropped while the link is down")            \
-    X(g2h_not_ready, "guest frames before RNDIS INITIALIZE or after HALT")     \
+    X(g2h_not_ready, "guest data sends before RNDIS INITIALIZE or after HALT") \
     X(h2g_frames, "host-to-guest frames posted")                               \
     X(h2g_bytes, "host-to-guest frame bytes")                                  \
     X(h2g_batches, "transfer-page packets posted with frames")                 \

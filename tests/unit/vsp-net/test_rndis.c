@@ -980,6 +980,16 @@ static void test_rndis_states(void **state)
     last_reply(&r, copy);
     assert_int_equal(r.u.query_cmplt.status, VSPN_RNDIS_STATUS_FAILURE);
     assert_int_equal(HX_STAT(&H, rndis_bad_state), 1);
+    /* one of an OID outside the allow-list too: out of state, not an
+     * unsupported OID (it used to count both) */
+    n = vspn_rndis_encode_oid(b, sizeof(b), VSPN_RNDIS_MSG_QUERY, 10,
+                              0xFF0000FFu, NULL, 0);
+    assert_false(vspn_rndis_oid_allowed(0xFF0000FFu, false));
+    assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 1), 0);
+    last_reply(&r, copy);
+    assert_int_equal(r.u.query_cmplt.status, VSPN_RNDIS_STATUS_FAILURE);
+    assert_int_equal(HX_STAT(&H, rndis_bad_state), 2);
+    assert_int_equal(HX_STAT(&H, oid_unsupported), 0);
     /* data before INITIALIZE: dropped, counted */
     n = build(VSPN_RNDIS_MSG_PACKET, b, sizeof(b));
     assert_int_equal(hx_rndis_gpa(&H, b, (uint32_t)n, 0), 0);

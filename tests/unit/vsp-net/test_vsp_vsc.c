@@ -1045,7 +1045,7 @@ static void test_section_bounds(void **state)
         uint8_t f[64];
         struct vspn_frame fr = { f, 64, 0, false };
         struct hx_out *o;
-        uint64_t bc = HX_STAT(&H, bad_completion);
+        uint64_t bc = HX_STAT(&H, bad_completion), nack;
 
         assert_int_equal(hx_raw(&H, HV_PKT_COMP, 0, 0xFFFFFFFFFFull, ack, 8),
                          0);
@@ -1061,6 +1061,14 @@ static void test_section_bounds(void **state)
         assert_int_equal(hx_raw(&H, HV_PKT_COMP, 0, o->tid, ack, 8), 0);
         assert_int_equal(HX_STAT(&H, bad_completion), bc + 4);
         assert_int_equal(HX_STAT(&H, xfer_completed), 1);
+        /* a failure status naming nothing in flight is a bad completion
+         * only, not a frame the guest refused (it used to count both) */
+        nack = HX_STAT(&H, guest_rx_nack);
+        ack[4] = 2; /* VSPN_NVSP_STATUS_FAILURE */
+        assert_int_equal(hx_raw(&H, HV_PKT_COMP, 0, 5, ack, 8), 0);
+        assert_int_equal(hx_raw(&H, HV_PKT_COMP, 0, o->tid, ack, 8), 0);
+        assert_int_equal(HX_STAT(&H, bad_completion), bc + 6);
+        assert_int_equal(HX_STAT(&H, guest_rx_nack), nack);
     }
     assert_int_equal(H.nclose, 0);
     hx_fini(&H);
