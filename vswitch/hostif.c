@@ -57,6 +57,8 @@ VSA_LOG_MODULE(vswitch_hostif);
 
 /* Restore failures: a NIC coming and going could repeat them. */
 static struct vsa_ratelimit restore_rl = VSA_RATELIMIT_INIT(5, 60);
+/* what isolate cannot change (conf/all) */
+static struct vsa_ratelimit isolate_rl = VSA_RATELIMIT_INIT(5, 60);
 /* an undone host vNIC change: not lost among the NICs' restore lines */
 static struct vsa_ratelimit revert_rl = VSA_RATELIMIT_INIT(10, 60);
 /* Offloads that stay on at a binding: a port opened again and again
@@ -315,28 +317,38 @@ static int write_disable_ipv6(const char *ifname, int value)
  *    arrives on the NIC for any of its addresses, those of its host vNICs
  *    too, with the NIC's own MAC.  The asker then reaches those addresses
  *    through the NIC, past the switch (its VLANs, its MTU, quarantine):
- *    arp_ignore = 1 answers only for the NIC's own addresses;
+ *    arp_ignore = 1 answers only for the NIC's own addresses.  2 and 8
+ *    are stricter and stay; 3 (any interface's global address), 4-7 and
+ *    9 and above (answered as 0) are not;
  *  - IPv4 sent to the NIC's MAC for another interface's address: with
- *    rp_filter 0 the host takes it in; rp_filter = 1 drops what arrives
- *    on a NIC without addresses, and elsewhere what the host would not
- *    route back through the NIC.
- * IPv4 addresses the operator put on the NIC are left alone and still
- * answered; an arp_ignore the operator made stricter (2, 3, 8) and a
- * loose rp_filter (2, which also drops all on a NIC without addresses)
- * are kept.  Best effort.  vsw__hostif_save() records the values before
- * (and the IPv6 addresses set by hand), vsw__hostif_restore() puts them
- * back and adds those addresses again (the kernel autoconfigures the
- * rest). */
+ *    rp_filter 0, or 2 (loose: systemd's default), the host takes it in if
+ *    the NIC has addresses; rp_filter = 1 takes in only what the host
+ *    would route back through the NIC, which on a NIC without addresses
+ *    and routes is nothing.
+ * The kernel uses the larger of conf/all and conf/<ifname>: an
+ * all.arp_ignore that overrides 1 is a WARN (rate-limited), naming the
+ * sysctl; an all.rp_filter of 2 makes it loose, which still drops all on a
+ * NIC without addresses.  IPv4 addresses the operator put on the NIC are
+ * left alone and still answered.  Best effort.  vsw__hostif_save()
+ * records the values before (and the IPv6 addresses set by hand),
+ * vsw__hostif_restore() puts them back and adds those addresses again
+ * (the kernel autoconfigures the rest). */
 void vsw__hostif_isolate(const char *ifname)
 {
-    int v;
+    int v, all;
 
     (void)write_disable_ipv6(ifname, 1);
     v = read_conf_int("ipv4", ifname, "arp_ignore");
-    if (v == 0 || (v >= 4 && v <= 7)) /* 4-7: reserved, answered as 0 */
+    if (v != 1 && v != 2 && v != 8)
         (void)write_conf_int("ipv4", ifname, "arp_ignore", 1);
-    if (read_conf_int("ipv4", ifname, "rp_filter") == 0)
+    if (read_conf_int("ipv4", ifname, "rp_filter") != 1)
         (void)write_conf_int("ipv4", ifname, "rp_filter", 1);
+    all = read_conf_int("ipv4", "all", "arp_ignore");
+    if (all > 1 && all != 2 && all != 8)
+        VSA_LOG_RL(&isolate_rl, WARN, "net.ipv4.conf.all.arp_ignore is %d, "
+                   "which overrides %s's 1: the host answers ARP on %s for "
+                   "addresses of its other interfaces (set it to 0, 1, 2 or "
+                   "8)", all, ifname, ifname);
 }
 
 /* ---- receive offloads that merge frames (SIOCETHTOOL) ---------------------

@@ -39,7 +39,9 @@
  * net.ipv4.conf arp_ignore and rp_filter, which the binding raises too
  * (hostif.c: vsw__hostif_isolate), came later the same way
  * ("arp_ignore=N", "rp_filter=N"): a record without them leaves them as
- * they are, and a kept one takes them from the new binding's save.
+ * they are, and a kept one takes them from the new binding's save.  (An
+ * older vesperd that takes over a kept record of this one writes it again
+ * without them: those two then stay raised after its release.)
  *
  * Control thread only, like the rest of the port lifecycle.
  */
@@ -280,24 +282,25 @@ static bool lower_read(const char *text, struct vsw_hostif_state *s)
 }
 
 /* If line is "<key>N\n", counts it in *seen and reads N into *val: true.
- * Anything else after the key (no number, a sign, trailing text) reads
+ * N is what save read from the kernel, which takes any int: 0..INT_MAX
+ * (a negative one is recorded as unknown and never written).  Anything
+ * else after the key (no number, a sign, trailing text, too large) reads
  * as -2, which the record's check refuses. */
 static bool int_line(const char *line, const char *key, int *val,
                      int *seen)
 {
     size_t len = strlen(key);
-    unsigned v;
-    char end;
+    unsigned long v;
+    char *end = NULL;
 
     if (strncmp(line, key, len) != 0)
         return false;
     (*seen)++;
-    if (!isdigit((unsigned char)line[len]) ||
-        sscanf(line + len, "%u%c", &v, &end) != 2 || end != '\n' ||
-        v > 1000)
-        *val = -2;
-    else
-        *val = (int)v;
+    errno = 0;
+    v = isdigit((unsigned char)line[len]) ? strtoul(line + len, &end, 10)
+                                          : ULONG_MAX;
+    *val = v <= INT_MAX && errno == 0 && strcmp(end, "\n") == 0 ? (int)v
+                                                                : -2;
     return true;
 }
 
@@ -364,8 +367,8 @@ static bool entry_read(const char *path, struct vsw_hostif_state *s,
         (promisc != 0 && promisc != 1) || v6 < -1 || v6 > 2 || offl_bad)
         return false;
     /* absent: an older vesperd's record (-1, left alone); each at most
-     * once and in the kernel's range */
-    if (v4_lines != (arp >= 0) + (rpf >= 0) || arp > 8 || rpf > 2)
+     * once, a number */
+    if (v4_lines != (arp >= 0) + (rpf >= 0))
         return false;
     if (s->n_v6 && v6 != 0)
         return false; /* addresses are only recorded while IPv6 was on */

@@ -179,9 +179,9 @@ struct vsw_port_spec {
  * A kernel NIC bound through af_packet or af_xdp is changed: set up and
  * promiscuous, its IPv6 switched off (net.ipv6.conf.<if>.disable_ipv6,
  * which drops its IPv6 addresses), and the host's IPv4 kept off it
- * (net.ipv4.conf.<if>.arp_ignore and rp_filter raised to 1: no ARP answer
- * there for another interface's address, nothing taken in through a NIC
- * without addresses).  Its state before, with the IPv6
+ * (net.ipv4.conf.<if>.arp_ignore 1 unless 2 or 8, rp_filter 1: no ARP
+ * answer there for another interface's address, nothing taken in through
+ * a NIC without addresses and routes).  Its state before, with the IPv6
  * addresses set by hand, is recorded first; a failed open puts it back, and so
  * does vsw_port_close() (unless another open port is bound to the same
  * NIC), which never fails for it: a NIC gone meanwhile is nothing to

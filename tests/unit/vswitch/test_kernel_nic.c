@@ -17,7 +17,7 @@
  *    arp_ignore 1: no ARP answers for the addresses of other interfaces;
  *    rp_filter 1: nothing taken in through a NIC without addresses),
  *    recorded in the crash journal and put back on close; an operator's
- *    stricter values stay.  Regression test for: the host answered ARP
+ *    stricter arp_ignore (2, 8) stays.  Regression test for: the host answered ARP
  *    requests from the wire (or a VM) on the bound NIC for its host vNIC's
  *    address with the NIC's MAC, and took the IPv4 that followed in
  *    through the NIC, past the switch (t_host_vnic: frames over the host
@@ -292,19 +292,25 @@ static void conf_set(const char *proto, const char *key, const char *value)
     write_file(path, value);
 }
 
-/* The host's IPv4 stack keeps off a bound NIC: arp_ignore 0 (and the
- * reserved 4-7, answered like 0) becomes 1, rp_filter 0 becomes 1, and
- * values the operator made stricter stay; each goes back on close. */
+/* The host's IPv4 stack keeps off a bound NIC: arp_ignore becomes 1 but
+ * for the stricter 2 and 8 (3, which answers for any interface's global
+ * address, the reserved 4-7 and 9 and above, answered like 0, do not
+ * stay), rp_filter becomes 1 (2, loose, does not stay); each goes back on
+ * close. */
 static void test_ipv4_isolation(void **state)
 {
     static const struct {
         const char *arp, *rpf, *bound;
     } cases[] = {
         { "0\n", "0\n", NIC_BOUND },
-        { "5\n", "0\n", NIC_BOUND },
-        { "2\n", "2\n", "up promisc ipv6off=1 arp_ignore=2 rp_filter=2" },
+        { "5\n", "2\n", NIC_BOUND },  /* reserved; loose */
+        { "3\n", "0\n", NIC_BOUND },  /* any interface's global address */
+        { "9\n", "0\n", NIC_BOUND },  /* answered as 0 */
+        { "2\n", "2\n", "up promisc ipv6off=1 arp_ignore=2 rp_filter=1" },
         { "8\n", "1\n", "up promisc ipv6off=1 arp_ignore=8 rp_filter=1" },
     };
+    struct vsw_port *u0;
+
     (void)state;
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char before[96];
@@ -319,6 +325,18 @@ static void test_ipv4_isolation(void **state)
         vsw_port_close(g.sw, u);
         nic_expect(NIC, before, "given back");
     }
+
+    /* conf/all overrides the NIC's 1 (the kernel takes the larger): said */
+    write_file("/proc/sys/net/ipv4/conf/all/arp_ignore", "3\n");
+    nic_make();
+    logs.last_warn[0] = '\0';
+    vsa_log_set_hook(log_hook);
+    u0 = open_uplink("u", NIC, 0, NULL, 0);
+    vsa_log_set_hook(NULL);
+    write_file("/proc/sys/net/ipv4/conf/all/arp_ignore", "0\n");
+    assert_says(logs.last_warn, "net.ipv4.conf.all.arp_ignore is 3, which "
+                                "overrides " NIC "'s 1");
+    vsw_port_close(g.sw, u0);
 }
 
 /* An uplink given the NIC's altname binds the NIC under its name. */

@@ -29,7 +29,8 @@
  *    (vsw__hostif_isolate): recorded ("arp_ignore=0", "rp_filter=0"), put
  *    back by a close and by recover; an older vesperd's record without
  *    them leaves them alone, a kept one takes them from the new binding;
- *    values out of the kernel's range, or a line twice, refuse the record;
+ *    any value the kernel takes (9, 3) round-trips; a sign, trailing
+ *    text, a value over INT_MAX or a line twice refuse the record;
  *  * the devices under a NIC (a macvlan's link here): save records them
  *    with their offloads, the record has a line each ("lower=IFINDEX NAME
  *    rx-gro=1 rx-lro=0 rx-gro-hw=0"), and their GRO, turned off by
@@ -614,8 +615,8 @@ static void record_has(int ifindex, const char *want);
 static void test_ipv4_conf_back(void **state)
 {
     static const char *const bad[] = {
-        "arp_ignore=9\n", "rp_filter=3\n", "arp_ignore=-1\n",
-        "arp_ignore=1\narp_ignore=1\n", "rp_filter=x\n",
+        "arp_ignore=-1\n", "rp_filter=+1\n", "arp_ignore=2147483648\n",
+        "arp_ignore=1\narp_ignore=1\n", "rp_filter=x\n", "rp_filter=1 \n",
     };
     struct vsw_hostif_state st;
     struct vsa_errmsg em;
@@ -635,6 +636,19 @@ static void test_ipv4_conf_back(void **state)
     vsw__hostif_isolate("vtj0");
     lock = next_process_recovers(lock);
     v4conf_expect(0, 0, "recovered");
+    assert_int_equal(entries(), 0);
+
+    /* the kernel takes any int: one outside the documented values is
+     * recorded and comes back like any other */
+    v4conf_set(9, 3);
+    close(lock);
+    lock = record_vtj0(&st);
+    record_has(st.ifindex, "arp_ignore=9");
+    record_has(st.ifindex, "rp_filter=3");
+    vsw__hostif_isolate("vtj0");
+    v4conf_expect(1, 1, "bound from 9 and 3");
+    lock = next_process_recovers(lock);
+    v4conf_expect(9, 3, "recovered to 9 and 3");
     assert_int_equal(entries(), 0);
 
     /* an older vesperd's record: left as they are */
@@ -662,7 +676,7 @@ static void test_ipv4_conf_back(void **state)
     record_has(st.ifindex, "arp_ignore=0");
     record_has(st.ifindex, "rp_filter=2");
     vsw__hostif_isolate("vtj0");
-    v4conf_expect(1, 2, "bound again (a loose rp_filter stays)");
+    v4conf_expect(1, 1, "bound again");
     v4conf_set(1, 1);
     lock = next_process_recovers(lock);
     v4conf_expect(0, 2, "recovered after a kept old record");
