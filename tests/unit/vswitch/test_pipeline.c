@@ -396,7 +396,8 @@ static int commit(bool with_ports)
     return rc;
 }
 
-/* Waits until every open port has received what it was sent. */
+/* Waits until every open port has received what it was sent, and the
+ * lcores have switched it. */
 static void wait_all_rx(void)
 {
     uint64_t deadline;
@@ -421,8 +422,13 @@ static void wait_all_rx(void)
                              t->sent.n, WAIT_MS);
             }
         }
-        if (done)
+        if (done) {
+            /* rx is counted before the burst is switched (learned, sent
+             * on): once every lcore has passed a quiescent point after
+             * it, that is done too, and the FDB can be read */
+            vsw__rcu_synchronize(g.sw->qsbr);
             return;
+        }
         usleep(500);
     }
 }
