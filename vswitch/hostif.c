@@ -29,6 +29,7 @@
  * has its old addresses and MTU again, unless the kernel refuses those
  * too (logged).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -996,12 +997,13 @@ void vsw__hostif_restore_lowers(const struct vsw_hostif_state *st)
     }
 }
 
-/* Records ifindex's IPv6 addresses set by hand into out->v6: permanent
- * (no lifetime: neither autoconfigured nor temporary) and of a scope wider
- * than the link (the kernel makes the link-local one again itself).  0 or
- * -ENOMEM. */
-static int save_v6(struct nl_sock *sk, struct vsw_hostif_state *out,
-                   struct vsa_errmsg *em)
+/* Records, with v6, ifindex's IPv6 addresses set by hand into out->v6:
+ * permanent (no lifetime: neither autoconfigured nor temporary) and of a
+ * scope wider than the link (the kernel makes the link-local one again
+ * itself); and how many IPv4 addresses it has, the first as text
+ * (out->n_v4, v4_first).  0 or -ENOMEM. */
+static int save_addrs(struct nl_sock *sk, struct vsw_hostif_state *out,
+                      bool v6, struct vsa_errmsg *em)
 {
     struct nl_cache *cache = NULL;
     struct nl_object *obj;
@@ -1017,7 +1019,17 @@ static int save_v6(struct nl_sock *sk, struct vsw_hostif_state *out,
         struct rtnl_addr *a = (struct rtnl_addr *)obj;
         struct nl_addr *local = rtnl_addr_get_local(a);
 
-        if (rtnl_addr_get_ifindex(a) != out->ifindex ||
+        if (rtnl_addr_get_ifindex(a) == out->ifindex &&
+            rtnl_addr_get_family(a) == AF_INET && local &&
+            nl_addr_get_len(local) == 4 && out->n_v4++ == 0) {
+            char text[INET_ADDRSTRLEN];
+
+            inet_ntop(AF_INET, nl_addr_get_binary_addr(local), text,
+                      sizeof(text));
+            snprintf(out->v4_first, sizeof(out->v4_first), "%s/%u", text,
+                     rtnl_addr_get_prefixlen(a));
+        }
+        if (!v6 || rtnl_addr_get_ifindex(a) != out->ifindex ||
             rtnl_addr_get_family(a) != AF_INET6 || !local ||
             nl_addr_get_len(local) != 16 ||
             rtnl_addr_get_scope(a) >= RT_SCOPE_LINK ||
@@ -1040,7 +1052,7 @@ static int save_v6(struct nl_sock *sk, struct vsw_hostif_state *out,
     return 0;
 }
 
-/* Adds back the IPv6 addresses save_v6 recorded; one that is there
+/* Adds back the IPv6 addresses save_addrs recorded; one that is there
  * already is fine.  Logged, never fails (see vsw__hostif_restore). */
 static unsigned restore_v6(struct nl_sock *sk,
                            const struct vsw_hostif_state *st,
@@ -1106,8 +1118,7 @@ int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
         /* none if they cannot be read: offloads_off then says so */
         on = vsw__hostif_offloads_get(out->ifname);
         out->offloads = on > 0 ? (unsigned)on : 0;
-        if (out->disable_ipv6 == 0)
-            rc = save_v6(sk, out, em);
+        rc = save_addrs(sk, out, out->disable_ipv6 == 0, em);
         if (rc == 0)
             save_lowers(sk, link, out);
         else

@@ -102,6 +102,10 @@ struct vsw_hostif_state {
                                       (0 if they cannot be read) */
     /* IPv6 addresses set by hand (permanent, wider than link scope):
      * disable_ipv6 drops them, so they are added back with it. */
+    /* IPv4 addresses on it (left there: the host still uses them, past
+     * the switch), for the binding's WARN: how many, and the first. */
+    unsigned n_v4;
+    char v4_first[24];             /* "192.0.2.1/24" */
     unsigned n_v6;
     struct vsw_hostif_v6 {
         uint8_t addr[16];

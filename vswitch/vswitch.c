@@ -768,6 +768,15 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
             p->mtu_kernel = info.mtu;
         }
         vsw__hostif_isolate(p->ifname);
+        if (p->nic_prior.n_v4)
+            VSA_LOG(WARN, "port %s: kernel NIC %s keeps its %u IPv4 "
+                    "address%s (%s%s): the host still talks on it directly, "
+                    "past the switch; give the host a vNIC on the switch "
+                    "(management_os) and move %s there", p->name, p->ifname,
+                    p->nic_prior.n_v4, p->nic_prior.n_v4 == 1 ? "" : "es",
+                    p->nic_prior.v4_first,
+                    p->nic_prior.n_v4 > 1 ? ", ..." : "",
+                    p->nic_prior.n_v4 == 1 ? "it" : "them");
     }
     p->mtu = vsw__port_mtu(p);
     p->rx_lcore = pick_rx_lcore(sw);

@@ -17,7 +17,8 @@
  *    arp_ignore 1: no ARP answers for the addresses of other interfaces;
  *    rp_filter 1: nothing taken in through a NIC without addresses),
  *    recorded in the crash journal and put back on close; an operator's
- *    stricter arp_ignore (2, 8) stays.  Regression test for: the host answered ARP
+ *    stricter arp_ignore (2, 8) stays; IPv4 addresses left on the NIC
+ *    stay and the binding's WARN names them.  Regression test for: the host answered ARP
  *    requests from the wire (or a VM) on the bound NIC for its host vNIC's
  *    address with the NIC's MAC, and took the IPv4 that followed in
  *    through the NIC, past the switch (t_host_vnic: frames over the host
@@ -337,6 +338,22 @@ static void test_ipv4_isolation(void **state)
     assert_says(logs.last_warn, "net.ipv4.conf.all.arp_ignore is 3, which "
                                 "overrides " NIC "'s 1");
     vsw_port_close(g.sw, u0);
+
+    /* IPv4 addresses the operator left on the NIC stay, and are named */
+    nic_make();
+    if (sh("ip addr add 192.0.2.7/24 dev " NIC " && "
+           "ip addr add 198.51.100.7/24 dev " NIC) != 0)
+        fail_msg("ip addr add on %s failed", NIC);
+    logs.last_warn[0] = '\0';
+    vsa_log_set_hook(log_hook);
+    u0 = open_uplink("u", NIC, 0, NULL, 0);
+    vsa_log_set_hook(NULL);
+    assert_says(logs.last_warn, "kernel NIC " NIC " keeps its 2 IPv4 "
+                                "addresses (192.0.2.7/24, ...): the host "
+                                "still talks on it directly");
+    vsw_port_close(g.sw, u0);
+    assert_int_equal(sh("ip -4 addr show dev " NIC " | grep -q 192.0.2.7/24"),
+                     0);
 }
 
 /* An uplink given the NIC's altname binds the NIC under its name. */
