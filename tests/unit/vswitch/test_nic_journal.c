@@ -116,6 +116,25 @@ static void put_file(const char *name, const char *text)
     fclose(f);
 }
 
+/* A record of vtj0 as an older vesperd wrote it ("down, not
+ * promiscuous", st's ifindex and disable_ipv6), then the lines `extra`,
+ * in `file` (NULL: nic-IFINDEX, where recover finds vtj0's). */
+static void put_vtj0_record(const char *file,
+                            const struct vsw_hostif_state *st,
+                            const char *extra)
+{
+    char text[256], name[32];
+
+    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
+             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
+             st->ifindex, st->disable_ipv6, extra);
+    if (!file) {
+        snprintf(name, sizeof(name), "nic-%d", st->ifindex);
+        file = name;
+    }
+    put_file(file, text);
+}
+
 /* The process holding the journal `lock` "dies" (the lock goes with it);
  * the next one opens the journal and gives back the one NIC recorded.
  * Returns the new lock. */
@@ -436,7 +455,7 @@ static void test_offloads_old_and_bad_records(void **state)
     };
     struct vsw_hostif_state st;
     struct vsa_errmsg em;
-    char text[256], name[32], s[64];
+    char name[32], s[64];
     int lock;
     (void)state;
 
@@ -444,11 +463,7 @@ static void test_offloads_old_and_bad_records(void **state)
     assert_int_equal(sh("ethtool -K vtj0 gro off"), 0);
 
     /* old */
-    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
-             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n", st.ifindex,
-             st.disable_ipv6);
-    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
-    put_file(name, text);
+    put_vtj0_record(NULL, &st, "");
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
@@ -461,11 +476,8 @@ static void test_offloads_old_and_bad_records(void **state)
     /* bad offload lines */
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
-                 "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
-                 st.ifindex, st.disable_ipv6, bad[i]);
         snprintf(name, sizeof(name), "nic-%u", 30 + i);
-        put_file(name, text);
+        put_vtj0_record(name, &st, bad[i]);
     }
     assert_int_equal(vsw__nic_journal_recover(dir), 0);
     link_state(s, sizeof(s));
@@ -485,15 +497,10 @@ static int kept_record(const char *offl)
     static const struct vsa_alloc_hook hook = { .inject = fail_netlink };
     struct vsw_hostif_state st;
     struct vsa_errmsg em;
-    char text[256], name[32];
     int lock;
 
     assert_int_equal(vsw__hostif_save("vtj0", &st, &em), 0);
-    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
-             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s", st.ifindex,
-             st.disable_ipv6, offl);
-    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
-    put_file(name, text);
+    put_vtj0_record(NULL, &st, offl);
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
@@ -620,7 +627,7 @@ static void test_ipv4_conf_back(void **state)
     };
     struct vsw_hostif_state st;
     struct vsa_errmsg em;
-    char text[256], name[32], s[64];
+    char name[32], s[64];
     int lock;
     (void)state;
 
@@ -653,11 +660,7 @@ static void test_ipv4_conf_back(void **state)
 
     /* an older vesperd's record: left as they are */
     v4conf_set(1, 1);
-    snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
-             "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n", st.ifindex,
-             st.disable_ipv6);
-    snprintf(name, sizeof(name), "nic-%d", st.ifindex);
-    put_file(name, text);
+    put_vtj0_record(NULL, &st, "");
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     assert_int_equal(vsw__nic_journal_recover(dir), 1);
     link_state(s, sizeof(s));
@@ -685,11 +688,8 @@ static void test_ipv4_conf_back(void **state)
     /* bad lines */
     v4conf_set(1, 1);
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(text, sizeof(text), "vesper-nic-state 1\nifindex=%d\n"
-                 "ifname=vtj0\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
-                 st.ifindex, st.disable_ipv6, bad[i]);
         snprintf(name, sizeof(name), "nic-%u", 40 + i);
-        put_file(name, text);
+        put_vtj0_record(name, &st, bad[i]);
     }
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     assert_int_equal(vsw__nic_journal_recover(dir), 0);
