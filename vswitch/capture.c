@@ -8,9 +8,13 @@
  * stamps it with the wall-clock time and enqueues it on the capture's
  * single-consumer ring.  The control thread drains the ring on every tick
  * and writes the records with pcap_dump.  When the capture is off the cost
- * on the fast path is one relaxed pointer load per burst; when the ring or
- * the pool is exhausted the copy is skipped and counted (capture_full),
- * never waited for.
+ * on the fast path is one pointer load per burst (acquire, which pairs with
+ * the store that publishes the initialised capture; a plain load on x86);
+ * when the ring or the pool is exhausted the copy is skipped and counted
+ * (capture_full), never waited for.  A capture of COUNT frames hands out
+ * COUNT places (`taken`, reserved by compare-and-swap, so a frame refused
+ * past the count leaves it as it was); a copy that fails gives its place
+ * back to a later frame.
  *
  * Write errors: libpcap's writes go through stdio and report nothing, so
  * the stream's error flag is checked after every record and the flush on
@@ -51,6 +55,8 @@ VSA_LOG_MODULE(vswitch_capture);
 
 #define CAPTURE_RING_SIZE 4096
 
+void (*vsw__capture_taken_hook)(struct vsw_capture *cap);
+
 struct capture_stamp {
     uint64_t ts_ns;
     uint64_t wire_len;
@@ -66,9 +72,19 @@ void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
     uint64_t n;
 
     if (cap->limit) {
-        n = atomic_fetch_add_explicit(&cap->taken, 1, memory_order_relaxed);
-        if (n >= cap->limit)
-            return;
+        /* Reserve a place only while one is free: with an add-then-check,
+         * a frame refused past the limit left `taken` one too high, and a
+         * place a failed copy gave back then never came free again (two
+         * lcores: the capture stopped one frame short, forever). */
+        n = atomic_load_explicit(&cap->taken, memory_order_relaxed);
+        do {
+            if (n >= cap->limit)
+                return;
+        } while (!atomic_compare_exchange_weak_explicit(
+            &cap->taken, &n, n + 1, memory_order_relaxed,
+            memory_order_relaxed));
+        if (unlikely(vsw__capture_taken_hook != NULL))
+            vsw__capture_taken_hook(cap);
     } else {
         atomic_fetch_add_explicit(&cap->taken, 1, memory_order_relaxed);
     }

@@ -92,7 +92,7 @@ static void flush_port(struct vsw_lcore *lc, struct vsw_snapshot *s,
         rte_pktmbuf_free_bulk(tb->pkts, n);
         return;
     }
-    cap = atomic_load_explicit(&dp->port->capture, memory_order_relaxed);
+    cap = atomic_load_explicit(&dp->port->capture, memory_order_acquire);
     if (unlikely(cap != NULL) && (cap->dir & VSW_CAPTURE_TX))
         for (uint16_t i = 0; i < n; i++)
             vsw__capture_copy(lc->sw, lc, cap, tb->pkts[i], id);
@@ -298,7 +298,7 @@ static void process_burst(struct vsw_lcore *lc, struct vsw_snapshot *s,
     uint16_t keep = 0;
     uint64_t bytes = 0;
 
-    cap = atomic_load_explicit(&in->port->capture, memory_order_relaxed);
+    cap = atomic_load_explicit(&in->port->capture, memory_order_acquire);
     if (unlikely(cap != NULL) && (cap->dir & VSW_CAPTURE_RX))
         for (uint16_t i = 0; i < n; i++)
             vsw__capture_copy(lc->sw, lc, cap, pkts[i], in->id);

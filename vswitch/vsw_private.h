@@ -338,6 +338,9 @@ void vsw__capture_port_closing(struct vsw *sw, struct vsw_port *p);
 void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
                        struct vsw_capture *cap, struct rte_mbuf *m,
                        uint16_t port_id);
+/* Tests only: called by vsw__capture_copy once a capture with a count has
+ * given the frame a place, before the copy (NULL: not called). */
+extern void (*vsw__capture_taken_hook)(struct vsw_capture *cap);
 /* hostif.c (libnl) */
 struct vsw_hostif_info {
     char name[16];                 /* IFNAMSIZ */

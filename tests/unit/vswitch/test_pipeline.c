@@ -1952,6 +1952,84 @@ static void test_capture_count_after_losses(void **state)
     phase_end();
 }
 
+/* Two lcores and the last place of a counted capture: lcore A has taken
+ * it, lcore B's frame comes past the limit and is refused, then A's copy
+ * fails (the capture pool is empty) and A gives the place back.  The next
+ * frame must get it.  With add-then-check, B's refusal left `taken` one
+ * over, the give-back only brought it down to the limit, and the capture
+ * stayed one frame short forever (`vesperctl capture -c` never ended).
+ * The hook runs "B" and empties the pool while A holds the place. */
+static struct {
+    struct rte_mbuf *m;
+    uint16_t port_id;
+    struct rte_mbuf *held[16384];
+    unsigned n_held;
+    bool fired;
+} race;
+
+static void race_hook(struct vsw_capture *cap)
+{
+    struct rte_mbuf *c;
+
+    if (race.fired || atomic_load(&cap->taken) != cap->limit)
+        return;
+    race.fired = true;
+    /* lcore B: refused, the capture has its count in places */
+    vsw__capture_copy(g.sw, g.sw->lcores[0], cap, race.m, race.port_id);
+    /* lcore A's copy will find no mbuf */
+    while (race.n_held < 16384 &&
+           (c = rte_pktmbuf_alloc(g.sw->capture_pool)) != NULL)
+        race.held[race.n_held++] = c;
+}
+
+static void test_capture_count_race(void **state)
+{
+    struct tport *t;
+    struct vsw_capture *cap;
+    struct vsw_capture_info ci;
+    struct vsa_errmsg em;
+    struct flist got = { 0 };
+    struct frame f = fr_untagged(BCAST, MAC(0x78), 46, 2);
+    char file[PATH_MAX];
+    int id;
+
+    (void)state;
+    t = tp_open(0, "R1", m_access(1), 0, NULL);
+    assert_int_equal(commit(true), 0);
+    snprintf(file, sizeof(file), "%s/race.pcap", g.dir);
+    id = vsw_capture_start(g.sw, t->p, file, 3, VSW_CAPTURE_RX, 0, &em);
+    assert_true(id >= 0);
+    cap = atomic_load(&t->p->capture);
+    assert_non_null(cap);
+    memset(&race, 0, sizeof(race));
+    race.m = rte_pktmbuf_alloc(g.pool);
+    assert_non_null(race.m);
+    memcpy(rte_pktmbuf_append(race.m, (uint16_t)f.len), f.b, f.len);
+    race.port_id = t->id;
+
+    vsw__capture_taken_hook = race_hook;
+    capture_copies(cap, race.m, t->id, 3); /* the third: A, B, A fails */
+    vsw__capture_taken_hook = NULL;
+    assert_true(race.fired);
+    assert_true(race.n_held > 0);
+    rte_pktmbuf_free_bulk(race.held, race.n_held);
+    assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
+    assert_false(ci.done);
+    assert_int_equal(ci.captured, 2);
+
+    /* the place A gave back goes to the next frame */
+    capture_copies(cap, race.m, t->id, 1);
+    assert_int_equal(vsw_capture_status(g.sw, id, &ci), 0);
+    assert_int_equal(ci.captured, 3);
+    assert_true(ci.done);
+    assert_int_equal(vsw_capture_stop(g.sw, id, &ci), 0);
+    pcap_read(file, &got);
+    assert_int_equal(got.n, 3);
+    fl_free(&got);
+    rte_pktmbuf_free(race.m);
+    phase_end();
+}
+
 /* Why a capture ended, as vsw_capture_info.ended tells it (vesperctl
  * used to see only `done` and print the same summary whatever ended it):
  *   - COUNT frames in the file: count;
@@ -2863,6 +2941,7 @@ int main(void)
         T(test_counters),
         T(test_fanin),
         T(test_capture_count_after_losses),
+        T(test_capture_count_race),
         T(test_capture_ended),
         T(test_capture_pseudo_files),
         T(test_capture_not_opened),
