@@ -35,6 +35,19 @@ one JSON object per line over a Unix stream socket).
   rpc.py SOCK latency N                   N switch.list calls 0.1 s apart on
                                           one connection; prints the slowest
                                           answer in ms ("max_ms M")
+  rpc.py SOCK window N WINDOW IDLEN       pipelines N switch.list requests
+                                          with string ids of IDLEN bytes,
+                                          WINDOW of them unanswered at a
+                                          time, reading every answer; prints
+                                          "answered K of N OPEN" or
+                                          "... CLOSED" if vesperd hung up
+  rpc.py SOCK acceptflood SECONDS PROCS   takes every free connection but
+                                          one, then PROCS processes connect
+                                          and close as fast as they can for
+                                          SECONDS (each refused: all slots
+                                          taken) while the one left asks
+                                          switch.list every 0.05 s; prints
+                                          "held H connects C max_ms M"
   rpc.py SOCK owners PORT DIR N           capture ownership: N connections each
                                           run a 1-frame capture of PORT into
                                           DIR and stay open once it is done
@@ -156,6 +169,92 @@ def fill(path, out, release, stop):
     return 0
 
 
+def window(path, n, win, idlen):
+    s = connect(path)
+    s.settimeout(30)
+    req = [json.dumps({"jsonrpc": "2.0", "id": f"{i:08d}" + "i" * idlen,
+                       "method": "switch.list"}).encode() + b"\n"
+           for i in range(min(n, 2))]
+    sent = answered = 0
+    buf, state = b"", "OPEN"
+    try:
+        while answered < n:
+            while sent < n and sent - answered < win:
+                s.sendall(req[sent % len(req)])
+                sent += 1
+            line, buf = read_line(s, buf)
+            if line is None:
+                state = "CLOSED"
+                break
+            if b'"result"' not in line:
+                print(f"error answer: {line[:200]!r}")
+                break
+            answered += 1
+    except (BrokenPipeError, ConnectionResetError):
+        state = "CLOSED"
+    print(f"answered {answered} of {n} {state}")
+    return 0 if answered == n else 1
+
+
+def acceptflood(path, secs, procs):
+    probe = connect(path)
+    held = []
+    req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "switch.list",
+                      "params": {}}).encode() + b"\n"
+    while len(held) < 1000:
+        c = connect(path)
+        try:
+            c.sendall(req)
+            line, _ = read_line(c, b"")
+        except (BrokenPipeError, ConnectionResetError):
+            line = None
+        if line is None or b'"result"' not in line:
+            c.close()
+            break
+        held.append(c)
+    deadline = time.time() + secs
+    kids = []
+    for _ in range(procs):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            n = 0
+            while time.time() < deadline:
+                try:
+                    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    c.connect(path)
+                    c.close()
+                    n += 1
+                except OSError:
+                    pass
+            os.write(w, str(n).encode())
+            os._exit(0)
+        os.close(w)
+        kids.append((pid, r))
+    worst, buf, i = 0.0, b"", 0
+    while time.time() < deadline:
+        i += 1
+        t0 = time.time()
+        probe.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
+                                  "method": "switch.list"}).encode() + b"\n")
+        line, buf = read_line(probe, buf)
+        if line is None:
+            print("EOF")
+            return 3
+        worst = max(worst, time.time() - t0)
+        time.sleep(0.05)
+    connects = 0
+    for pid, r in kids:
+        os.waitpid(pid, 0)
+        connects += int(os.read(r, 64) or b"0")
+        os.close(r)
+    for c in held:
+        c.close()
+    print(f"held {len(held)} connects {connects} max_ms {worst * 1000:.0f}")
+    return 0
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -241,6 +340,13 @@ def main():
         if mode == "fill":
             s.close()
             return fill(path, sys.argv[3], sys.argv[4], sys.argv[5])
+        if mode == "window":
+            s.close()
+            return window(path, int(sys.argv[3]), int(sys.argv[4]),
+                          int(sys.argv[5]))
+        if mode == "acceptflood":
+            s.close()
+            return acceptflood(path, float(sys.argv[3]), int(sys.argv[4]))
         if mode == "owners":
             s.close()
             return owners(path, sys.argv[3], sys.argv[4], int(sys.argv[5]))

@@ -7,12 +7,21 @@
 # client connected all along keeps getting answers.  A damaged config file
 # and one with an unknown key make vesperd refuse to start, naming the file;
 # a host vNIC MTU over 1500 is refused (RPC, vesperctl, a stored file),
-# naming the field and the range.
+# naming the field and the range.  Hostile clients: one that floods
+# requests without reading is hung up on at 64 MiB unread, one that
+# pipelines and reads is not, a connect flood does not hold vesperd, and
+# the 65th connection is refused with a reason.
 . "$(dirname "$0")/lib.sh"
 
 RPC=$VT_DIR/rpc.py
 vm_add 1 "$NET_A.1/24"
+# under a umask that lets anyone in, the socket is still 0660: vesperd binds
+# it under its own umask (a chmod after the bind left a moment when anyone
+# could connect, and keep the connection)
+umask 000
 start_vesperd
+umask 022
+assert_eq "$(stat -c %a "$VT_SOCK")" 660 "the control socket is 0660 under umask 000"
 ctl_ok switch add sw --type private --fdb-max 1024
 vm_attach 1 sw
 DEV1=$(vm_devargs 1)
@@ -92,6 +101,27 @@ wait_pid "$FLOOD_PID" 90 || fail "the flooding client was not hung up on within 
 assert_eq "$(awk '{print $3}' "$TMP/flood.out")" CLOSED \
     "vesperd hung up on the client with 64 MiB of unread answers ($(cat "$TMP/flood.out"))"
 vesperd_alive || fail "vesperd died during the request flood"
+
+# A client that pipelines and reads every answer is never hung up on,
+# however much it asks for over time: 150 answers of 600 kB (90 MB) with 4
+# in flight.  Only unread answers count toward the 64 MiB; vesperd used to
+# count all it had queued since its buffer was last empty, which with
+# answers larger than the socket buffer it never was (hung up after 108).
+out=$("$PY" "$RPC" "$VT_SOCK" window 150 4 600000)
+assert_eq "$out" "answered 150 of 150 OPEN" \
+    "a pipelining client that reads its answers gets all 90 MB of them"
+
+# Clients that connect and close without end while every connection is in
+# use (each one refused) do not keep vesperd from its other clients: it
+# accepts a few per turn.  It used to accept until none was waiting, which
+# 16 such processes kept it doing for seconds (2.7-3.3 s without an answer).
+out=$("$PY" "$RPC" "$VT_SOCK" acceptflood 4 16) || fail "acceptflood: $out"
+log "during the connect flood: $out"
+read -r _ held _ connects _ worst <<<"$out"
+assert_eq "$held" 62 "the flood ran with every connection in use (hold client, probe, 62)"
+assert_gt "$connects" 1000 "the flooding processes connected over 1000 times"
+assert_le "$worst" 1000 "another client is answered within 1 s during the connect flood (ms)"
+vesperd_alive || fail "vesperd died during the connect flood"
 
 expect_rpc "unknown method" no.such.method '{}' -32601 'no\.such\.method'
 

@@ -5,13 +5,23 @@
  * does the framing and the 1 MiB limit).  Sockets are non-blocking; each
  * client has an output buffer drained on EPOLLOUT, so a client that does not
  * read its answers stalls only itself.  A client whose output exceeds 64 MiB
- * unread is disconnected.
+ * unread is disconnected; what was written is dropped from the front of the
+ * buffer before more is queued, and a drained buffer over OUT_KEEP is freed,
+ * so a client that reads its answers is never cut off however much it asked
+ * for over time, nor keeps memory for a backlog it once had.
  *
  * Turns: the control thread serves every VM and the timer too, so a client
  * gets one read (64 KiB) and at most LINES_PER_TURN requests per wakeup.
  * A client with requests left over ("backlog") is not read from (the
  * socket pushes back on it) and gets its next turn through kick_fd, an
- * eventfd in the same epoll set, after whatever else was ready.
+ * eventfd in the same epoll set, after whatever else was ready.  New
+ * connections are accepted ACCEPTS_PER_TURN per wakeup too: with every slot
+ * taken each one costs a reap and a refusal, and clients that connect and
+ * close without end must not keep the thread in the accept loop.
+ *
+ * The socket is bound under umask 0117, so it is never more open than 0660,
+ * not even between bind() and a chmod() (a client connected then would keep
+ * its connection).
  *
  * Connections are numbered (conn, from 1, never reused: an fd is) and the
  * number goes with each request to vd_rpc_handle; when a client hangs up
@@ -41,6 +51,9 @@ VSA_LOG_MODULE(vesperd_server);
 /* requests served per client per wakeup: a mutating one persists the
  * configuration (fsync), so a turn stays a few fsyncs long at most */
 #define LINES_PER_TURN 8
+#define ACCEPTS_PER_TURN 16
+/* an output buffer larger than this is freed once drained */
+#define OUT_KEEP (256u << 10)
 
 struct client {
     int fd;
@@ -106,6 +119,11 @@ static bool flush_out(struct client *c)
         c->out_off += (size_t)n;
     }
     c->out_off = c->out_len = 0;
+    if (c->out_cap > OUT_KEEP) {
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
     return true;
 }
 
@@ -119,9 +137,19 @@ static bool queue_json(struct client *c, json_t *resp)
     if (!s)
         return false;
     n = strlen(s);
-    if (c->out_len + n + 1 > MAX_OUTPUT) {
+    /* only what is unread counts */
+    if (c->out_len - c->out_off + n + 1 > MAX_OUTPUT) {
         free(s);
         return false;
+    }
+    /* Full: drop what was written from the front when it is at least as
+     * much as what stays (each byte is moved a bounded number of times),
+     * else grow. */
+    if (c->out_len + n + 1 > c->out_cap && c->out_off &&
+        c->out_off >= c->out_len - c->out_off) {
+        memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+        c->out_len -= c->out_off;
+        c->out_off = 0;
     }
     if (c->out_len + n + 1 > c->out_cap) {
         size_t cap = (c->out_len + n + 1) * 2;
@@ -146,6 +174,8 @@ int vd_server_open(struct vd *d, struct vsa_errmsg *em)
     struct epoll_event ev = { .events = EPOLLIN };
     char dir[sizeof(sa.sun_path)];
     char *slash;
+    mode_t old_mask;
+    int bound;
 
     for (int i = 0; i < MAX_CLIENTS; i++)
         clients[i].fd = -1;
@@ -163,8 +193,10 @@ int vd_server_open(struct vd *d, struct vsa_errmsg *em)
     if (listen_fd < 0)
         return vsa_errmsg_set(em, -errno, "socket: %s", strerror(errno));
     unlink(d->socket_path);
-    if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        chmod(d->socket_path, 0660) < 0 || listen(listen_fd, 16) < 0) {
+    old_mask = umask(0117); /* the socket file is created 0660 */
+    bound = bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_mask);
+    if (bound < 0 || listen(listen_fd, 16) < 0) {
         int err = errno;
         close(listen_fd);
         listen_fd = -1;
@@ -253,9 +285,11 @@ static void reap_hungup(struct vd *d)
     }
 }
 
+/* At most ACCEPTS_PER_TURN; the listening socket stays readable (level
+ * triggered) while more wait, so they come in the next turns. */
 static void accept_clients(struct vd *d)
 {
-    for (;;) {
+    for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
         int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct client *c;
 
