@@ -21,6 +21,7 @@ VSA_LOG_MODULE(vswitch_fdb);
 #define FDB_FLUSH_PASSES 4   /* the last one holds the lock throughout */
 
 void (*vsw__fdb_between_chunks)(struct vsw_fdb *fdb);
+uint64_t (*vsw__fdb_seed_hook)(void);
 
 static void fdb_lock(struct vsw_fdb *fdb) VSW__ACQUIRE(fdb->lock) VSW__NO_TSA;
 static bool fdb_trylock(struct vsw_fdb *fdb)
@@ -90,7 +91,9 @@ int vsw_fdb_create(const struct vsw_fdb_params *p, struct vsw_fdb **out)
         goto out_free_fdb;
     memset(fdb->buckets, 0, size);
 
-    uint64_t seed = p->seed != 0 ? p->seed : fdb_random_seed();
+    uint64_t seed = p->seed != 0                ? p->seed
+                    : vsw__fdb_seed_hook != NULL ? vsw__fdb_seed_hook()
+                                                 : fdb_random_seed();
     fdb->seed0 = fdb_mix(seed ^ 0x243f6a8885a308d3ull);
     fdb->seed1 = fdb_mix(seed ^ 0x13198a2e03707344ull);
     fdb->n_buckets = n_buckets;

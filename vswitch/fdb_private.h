@@ -223,5 +223,8 @@ static inline void vsw__fdb_count_inc(_Atomic uint64_t *c)
  * vsw_fdb_remove_matching() between two lock holds of a pass, where an
  * lcore's insert may displace an entry. */
 extern void (*vsw__fdb_between_chunks)(struct vsw_fdb *fdb);
+/* Test hook (NULL but in tests): the hash seed of a table created without
+ * one (vsw_fdb_params.seed 0), instead of getrandom(2). */
+extern uint64_t (*vsw__fdb_seed_hook)(void);
 
 #endif /* VSW_FDB_PRIVATE_H */

@@ -1016,13 +1016,22 @@ static bool is_kept_static(const struct vsw_fdb_entry *e, const void *arg)
     return !is_stale_static(e, arg);
 }
 
+/* Hash seeds a table made by the commit tries after its first, when its
+ * switch's static entries do not all find room (statics_fit). */
+#define STATICS_RESEEDS 32
+
 /* Whether every static entry of the new configuration will find room in
  * its switch's FDB at publication (vsw_fdb_statics_fit), so that a commit
- * is refused here rather than published without one.  0, -ENOSPC or
- * -ENOMEM with em set. */
+ * is refused here rather than published without one.  Whether a set fits
+ * depends on the table's random hash seed: a table this commit made
+ * (created[i], still empty) is made again with another seed, up to
+ * STATICS_RESEEDS times, before the set is refused.  Without that, a
+ * configuration that fitted the table it was accepted on could be refused
+ * at the next start, where every table is new (1 start in 7 with 4096
+ * statics in an fdb_max of 8192).  0, -ENOSPC or -ENOMEM with em set. */
 static int statics_fit(const struct vsw_cfg *cfg,
                        struct vsw_switch_state *next_sw,
-                       struct vsa_errmsg *em)
+                       struct vsw_fdb **created, struct vsa_errmsg *em)
 {
     struct vsw_fdb_static_key *want;
     uint32_t *idx;
@@ -1049,6 +1058,19 @@ static int statics_fit(const struct vsw_cfg *cfg,
         }
         rc = vsw_fdb_statics_fit(next_sw[i].fdb, want, n, is_kept_static, &a,
                                  &bad);
+        for (int t = 0; rc == -ENOSPC && created[i] && t < STATICS_RESEEDS;
+             t++) {
+            struct vsw_fdb_params fp = { .max_entries = next_sw[i].fdb_max,
+                                         .aging_s = next_sw[i].aging_s };
+            struct vsw_fdb *f;
+
+            rc = vsw_fdb_create(&fp, &f);
+            if (rc < 0)
+                break;
+            vsw_fdb_destroy(created[i]);
+            created[i] = next_sw[i].fdb = f;
+            rc = vsw_fdb_statics_fit(f, want, n, is_kept_static, &a, &bad);
+        }
         if (rc == -ENOMEM) {
             vsa_errmsg_set(em, rc, "out of memory");
         } else if (rc < 0) {
@@ -1208,7 +1230,7 @@ int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
             goto out_abort;
         }
     }
-    rc = statics_fit(cfg, c->next_sw, em);
+    rc = statics_fit(cfg, c->next_sw, c->created, em);
     if (rc < 0)
         goto out_abort;
 

@@ -66,6 +66,7 @@
 #include "common/vsa_tsan.h"
 #include "vlan/vlan.h"
 #include "vswitch/fdb.h"
+#include "vswitch/fdb_private.h"
 #include "vswitch/port_class.h"
 #include "vswitch/vsw_private.h"
 #include "vswitch/vswitch.h"
@@ -240,7 +241,7 @@ static void pcap_read(const char *path, struct flist *out)
 /* ---- the harness --------------------------------------------------------- */
 
 #define MAX_TP 12
-#define MAX_STATIC 4
+#define MAX_STATIC 16
 #define N_MBUFS 8191
 #define WAIT_MS 5000
 
@@ -934,6 +935,75 @@ static struct tport *tp_open_ring(unsigned slot, const char *label,
                                   struct vlan_port_mode mode,
                                   const struct flist *in);
 static void ring_put(unsigned slot, uint16_t pid, struct rte_mbuf *m);
+
+/* Whether a set of static entries fits depends on the table's hash seed,
+ * drawn anew for every table: a configuration accepted on one table must
+ * not be refused when a commit makes another (at every start, or with
+ * another fdb_max).  Sixteen statics in an fdb_max of 16 (8 buckets of 4):
+ * the test finds a seed they do not fit under and one they do, and the
+ * seed hook hands the new table the bad one first.  vswitch used to refuse
+ * the commit ("no room for static FDB entry"); it now tries other seeds. */
+static uint64_t seeds[2];
+static unsigned n_seed_draws;
+
+static uint64_t seed_hook(void)
+{
+    return seeds[n_seed_draws++ == 0 ? 0 : 1];
+}
+
+static bool keep_none(const struct vsw_fdb_entry *e, const void *arg)
+{
+    (void)e;
+    (void)arg;
+    return true;
+}
+
+static void test_statics_fit_any_seed(void **state)
+{
+    struct vsw_fdb_params fp = { .max_entries = 16, .aging_s = 300 };
+    struct vsw_fdb_static_key want[MAX_STATIC];
+    uint64_t bad_seed = 0, good_seed = 0;
+    uint32_t bad;
+    bool is_static;
+
+    (void)state;
+    for (unsigned i = 0; i < MAX_STATIC; i++)
+        want[i] = (struct vsw_fdb_static_key){ 1, MAC(0x300 + i) };
+    for (uint64_t seed = 1; seed < 100000 && !(bad_seed && good_seed);
+         seed++) {
+        struct vsw_fdb *f;
+
+        assert_int_equal(vsw_fdb_create(&(struct vsw_fdb_params){
+                             .max_entries = fp.max_entries,
+                             .aging_s = fp.aging_s, .seed = seed }, &f), 0);
+        if (vsw_fdb_statics_fit(f, want, MAX_STATIC, keep_none, NULL,
+                                &bad) == 0)
+            good_seed = good_seed ? good_seed : seed;
+        else
+            bad_seed = bad_seed ? bad_seed : seed;
+        vsw_fdb_destroy(f);
+    }
+    assert_true(bad_seed && good_seed);
+
+    tp_open(0, "S", m_access(1), 0, NULL);
+    for (unsigned i = 0; i < MAX_STATIC; i++)
+        add_static(1, want[i].mac, 0);
+    g.sw0_fdb_max = 16; /* a new table for sw0 */
+    seeds[0] = bad_seed;
+    seeds[1] = good_seed;
+    n_seed_draws = 0;
+    vsw__fdb_seed_hook = seed_hook;
+    assert_int_equal(commit(true), 0);
+    vsw__fdb_seed_hook = NULL;
+    assert_int_equal(n_seed_draws, 2); /* the bad draw, then the good */
+    for (unsigned i = 0; i < MAX_STATIC; i++) {
+        assert_int_equal(fdb_port_of(1, want[i].mac, &is_static),
+                         g.tp[0].id);
+        assert_true(is_static);
+    }
+    assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), MAX_STATIC);
+    phase_end();
+}
 
 /* Another fdb_max gives sw0 a new FDB: the learned entries come along
  * (same port), the counters go on, the static entry is there; shrunk to
@@ -2931,6 +3001,7 @@ int main(void)
         T(test_switch_isolation),
         T(test_vlan_leave_flushes),
         T(test_fdb_resize_keeps_entries),
+        T(test_statics_fit_any_seed),
         T(test_fdb_resize_static_not_lost),
         T(test_down_port_keeps_no_entries),
         T(test_flood_members_down),
