@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "tools/ctl/ctl_store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,12 +18,27 @@
 #include "tools/ctl/ctl_config.h"
 #include "tools/ctl/ctl_private.h"
 
+/* Dangling symbolic links followed to the file's name at most (the
+ * kernel's own limit, MAXSYMLINKS); a loop of existing links is realpath's
+ * ELOOP. */
+#define CTL_STORE_MAX_LINKS 40
+
 static int read_file(const char *path, char **out, size_t *size,
                      struct vsa_errmsg *em);
+static int render(const char *path, const json_t *doc, char **text,
+                  size_t *n, struct vsa_errmsg *em);
+static int write_file(const char *path, const char *file, const char *text,
+                      size_t n, struct vsa_errmsg *em);
+static int resolve_creating(const char *path, char *file, size_t size,
+                            struct vsa_errmsg *em);
+static int resolve_step(const char *path, char *name, char *file,
+                        size_t size, struct vsa_errmsg *em);
+static void remove_leftovers(const char *file);
 static int make_dirs(char *dir, struct vsa_errmsg *em);
 static int write_all(int fd, const char *p, size_t n);
 static int sync_dir(const char *dir);
 static void dir_of(const char *path, char *dir, size_t size);
+static const char *base_of(const char *path);
 
 int ctl_store_load(const char *path, json_t **doc, struct vsa_errmsg *em)
 {
@@ -62,13 +79,66 @@ int ctl_store_load(const char *path, json_t **doc, struct vsa_errmsg *em)
 int ctl_store_save(const char *path, const json_t *doc,
                    struct vsa_errmsg *em)
 {
-    struct ctl_config *cfg = NULL;
-    struct vsa_errmsg vem;
-    char dir[PATH_MAX], tmp[PATH_MAX];
-    const size_t flags = JSON_INDENT(2) | JSON_SORT_KEYS;
+    char file[PATH_MAX];
     size_t n;
     char *text;
-    int fd, rc, err;
+    int rc;
+
+    rc = render(path, doc, &text, &n, em);
+    if (rc < 0)
+        return rc;
+    rc = resolve_creating(path, file, sizeof(file), em);
+    if (rc == 0)
+        rc = write_file(path, file, text, n, em);
+    ctl_free(text);
+    return rc;
+}
+
+int ctl_store_save_resolved(const char *path, const char *file,
+                            const json_t *doc, struct vsa_errmsg *em)
+{
+    size_t n;
+    char *text;
+    int rc;
+
+    rc = render(path, doc, &text, &n, em);
+    if (rc < 0)
+        return rc;
+    rc = write_file(path, file, text, n, em);
+    ctl_free(text);
+    return rc;
+}
+
+int ctl_store_resolve(const char *path, char *file, size_t size,
+                      struct vsa_errmsg *em)
+{
+    char name[PATH_MAX];
+    int rc;
+
+    if ((size_t)snprintf(name, sizeof(name), "%s", path) >= sizeof(name))
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
+    for (unsigned links = 0;; links++) {
+        rc = resolve_step(path, name, file, size, em);
+        if (rc <= 0)
+            return rc;
+        if (links == CTL_STORE_MAX_LINKS)
+            return vsa_errmsg_set(em, -ELOOP, "%s: too many symbolic links",
+                                  path);
+    }
+}
+
+/*
+ * Static helpers
+ */
+
+/* Validates `doc` and dumps it as it is written: a new buffer in *text. */
+static int render(const char *path, const json_t *doc, char **text,
+                  size_t *n, struct vsa_errmsg *em)
+{
+    const size_t flags = JSON_INDENT(2) | JSON_SORT_KEYS;
+    struct ctl_config *cfg = NULL;
+    struct vsa_errmsg vem;
+    int rc;
 
     rc = ctl_config_parse(doc, &cfg, &vem);
     if (rc < 0) {
@@ -79,38 +149,58 @@ int ctl_store_save(const char *path, const json_t *doc,
     }
     ctl_config_free(cfg);
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >=
-        (int)sizeof(tmp))
-        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
-    dir_of(path, dir, sizeof(dir));
-
-    n = json_dumpb(doc, NULL, 0, flags);
-    if (n == 0)
+    *n = json_dumpb(doc, NULL, 0, flags);
+    if (*n == 0)
         return vsa_errmsg_set(em, -ENOMEM, "%s: not saved: out of memory",
                               path);
-    text = ctl_malloc(n);
-    if (!text)
+    *text = ctl_malloc(*n);
+    if (!*text)
         return vsa_errmsg_set(em, -ENOMEM, "%s: not saved: out of memory",
                               path);
-    if (json_dumpb(doc, text, n, flags) != n) {
-        ctl_free(text);
+    if (json_dumpb(doc, *text, *n, flags) != *n) {
+        ctl_free(*text);
         return vsa_errmsg_set(em, -ENOMEM, "%s: not saved: out of memory",
                               path);
     }
+    return 0;
+}
 
+/* Creates the temporary file `tmp` afresh.  One already there can only be
+ * left by a saver of our pid that died (savers in one process are
+ * serialised): it goes, and O_EXCL | O_NOFOLLOW then make sure that what
+ * is written is a new file of ours, never one behind a link.  Returns the
+ * descriptor or -errno. */
+static int create_tmp(const char *tmp)
+{
+    int fd;
+
+    unlink(tmp); /* a failure shows in the open's error */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+              CTL_STORE_FILE_MODE);
+    return fd < 0 ? -errno : fd;
+}
+
+/* Replaces `file` (resolved: the file itself) by `text` atomically;
+ * messages name `path`, the name the caller was given. */
+static int write_file(const char *path, const char *file, const char *text,
+                      size_t n, struct vsa_errmsg *em)
+{
+    char dir[PATH_MAX], tmp[PATH_MAX];
+    int fd, rc, err;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", file,
+                         (long)getpid()) >= sizeof(tmp))
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
+    dir_of(file, dir, sizeof(dir));
     rc = make_dirs(dir, em);
     if (rc < 0)
-        goto out_free_text;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-              CTL_STORE_FILE_MODE);
-    if (fd < 0) {
-        err = errno;
-        rc = vsa_errmsg_set(em, -err, "%s: cannot create %s: %s", path, tmp,
-                            strerror(err));
-        goto out_free_text;
-    }
+        return rc;
+    fd = create_tmp(tmp);
+    if (fd < 0)
+        return vsa_errmsg_set(em, fd, "%s: cannot create %s: %s", path, tmp,
+                              strerror(-fd));
     if (fchmod(fd, CTL_STORE_FILE_MODE) < 0 ||
-        (err = write_all(fd, text, n)) != 0 || fsync(fd) < 0) {
+        write_all(fd, text, n) != 0 || fsync(fd) < 0) {
         err = errno;
         close(fd);
         rc = vsa_errmsg_set(em, -err, "%s: cannot write %s: %s", path, tmp,
@@ -123,13 +213,12 @@ int ctl_store_save(const char *path, const json_t *doc,
                             strerror(err));
         goto out_unlink;
     }
-    if (rename(tmp, path) < 0) {
+    if (rename(tmp, file) < 0) {
         err = errno;
         rc = vsa_errmsg_set(em, -err, "%s: cannot rename %s over it: %s",
                             path, tmp, strerror(err));
         goto out_unlink;
     }
-    ctl_free(text);
     /* The rename is done: from here on the new file is the file. */
     err = sync_dir(dir);
     if (err) {
@@ -141,14 +230,126 @@ int ctl_store_save(const char *path, const json_t *doc,
 
 out_unlink:
     unlink(tmp);
-out_free_text:
-    ctl_free(text);
     return rc;
 }
 
-/*
- * Static helpers
- */
+/* ctl_store_resolve after creating the directory `path` names, so that
+ * a path whose directory is missing (the first start) resolves. */
+static int resolve_creating(const char *path, char *file, size_t size,
+                            struct vsa_errmsg *em)
+{
+    char dir[PATH_MAX];
+    int rc;
+
+    dir_of(path, dir, sizeof(dir));
+    rc = make_dirs(dir, em);
+    if (rc < 0)
+        return rc;
+    return ctl_store_resolve(path, file, size, em);
+}
+
+/* One step of ctl_store_resolve on `name` (first the caller's `path`):
+ * 0 with the file's name in `file`; 1 with `name` replaced by the target
+ * of the dangling symbolic link it was; or -errno. */
+static int resolve_step(const char *path, char *name, char *file,
+                        size_t size, struct vsa_errmsg *em)
+{
+    char real[PATH_MAX], dir[PATH_MAX], target[PATH_MAX];
+    const char *base = base_of(name);
+    struct stat st;
+    ssize_t len;
+    int err;
+
+    if (realpath(name, real)) {
+        if ((size_t)snprintf(file, size, "%s", real) >= size)
+            return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long",
+                                  path);
+        return 0;
+    }
+    err = errno;
+    if (err != ENOENT)
+        return vsa_errmsg_set(em, -err, "%s: cannot resolve: %s", path,
+                              strerror(err));
+    dir_of(name, dir, sizeof(dir));
+    if (lstat(name, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* dangling: the file it names, to be created (relative to the
+         * link's directory) */
+        len = readlink(name, target, sizeof(target));
+        if (len < 0) {
+            err = errno;
+            return vsa_errmsg_set(em, -err, "%s: cannot read the symbolic "
+                                  "link %s: %s", path, name, strerror(err));
+        }
+        if ((size_t)len >= sizeof(target) ||
+            (size_t)snprintf(real, sizeof(real), "%s%s%.*s",
+                             target[0] == '/' ? "" : dir,
+                             target[0] == '/' ? "" : "/", (int)len,
+                             target) >= sizeof(real))
+            return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long",
+                                  path);
+        memcpy(name, real, strlen(real) + 1);
+        return 1;
+    }
+    /* no such file (yet): that name in its directory, resolved */
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return vsa_errmsg_set(em, -EISDIR, "%s: not a file name", path);
+    if (!realpath(dir, real)) {
+        err = errno;
+        if (strcmp(name, path))
+            return vsa_errmsg_set(em, -err, "%s: a symbolic link to %s, "
+                                  "whose directory cannot be resolved: %s",
+                                  path, name, strerror(err));
+        return vsa_errmsg_set(em, -err, "%s: cannot resolve directory %s: "
+                              "%s", path, dir, strerror(err));
+    }
+    if ((size_t)snprintf(file, size, "%s/%s", strcmp(real, "/") ? real : "",
+                         base) >= size)
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
+    return 0;
+}
+
+/* Whether `name` is "<base>.tmp.<digits>": a save's temporary file. */
+static bool is_leftover(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+
+    if (strncmp(name, base, n) || strncmp(name + n, ".tmp.", 5))
+        return false;
+    name += n + 5;
+    if (!*name)
+        return false;
+    for (; *name; name++)
+        if (*name < '0' || *name > '9')
+            return false;
+    return true;
+}
+
+/* Removes the temporary files of saves of `file` whose process died
+ * between creating and renaming them (one per crash, otherwise never
+ * removed).  Called with the lock held: no live saver owns one.  Regular
+ * files and symbolic links only, never followed.  Best effort: one that
+ * stays costs only its space. */
+static void remove_leftovers(const char *file)
+{
+    const char *base = base_of(file);
+    char dir[PATH_MAX];
+    struct dirent *e;
+    struct stat st;
+    DIR *d;
+
+    dir_of(file, dir, sizeof(dir));
+    d = opendir(dir);
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (!is_leftover(e->d_name, base) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
 
 static int read_file(const char *path, char **out, size_t *size,
                      struct vsa_errmsg *em)
@@ -225,7 +426,37 @@ static void dir_of(const char *path, char *dir, size_t size)
     snprintf(dir, size, "%.*s", (int)(slash - path), path);
 }
 
-/* mkdir -p with mode 0750 for the components it creates. */
+/* The last component of `path` ("" if it ends with a slash). */
+static const char *base_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash ? slash + 1 : path;
+}
+
+/* Finishes a directory make_dirs created: its mode (the umask may have
+ * narrowed it), and its entry made durable in its parent, or a crash soon
+ * after could lose it and the file saved in it. */
+static int new_dir(const char *dir, struct vsa_errmsg *em)
+{
+    char parent[PATH_MAX];
+    int err;
+
+    if (chmod(dir, CTL_STORE_DIR_MODE) < 0) {
+        err = errno;
+        return vsa_errmsg_set(em, -err, "cannot chmod %s: %s", dir,
+                              strerror(err));
+    }
+    dir_of(dir, parent, sizeof(parent));
+    err = sync_dir(parent);
+    if (err)
+        return vsa_errmsg_set(em, -err, "created directory %s, but syncing "
+                              "%s failed: %s", dir, parent, strerror(err));
+    return 0;
+}
+
+/* mkdir -p with mode 0750 for the components it creates, each synced into
+ * its parent. */
 static int make_dirs(char *dir, struct vsa_errmsg *em)
 {
     struct stat st;
@@ -238,28 +469,21 @@ static int make_dirs(char *dir, struct vsa_errmsg *em)
     }
     for (size_t i = 1; i <= len; i++) {
         char saved = dir[i];
-        int err;
+        int rc = 0, err;
 
         if (dir[i] != '/' && dir[i] != '\0')
             continue;
         dir[i] = '\0';
         if (mkdir(dir, CTL_STORE_DIR_MODE) == 0) {
-            /* The umask may have narrowed the mode. */
-            if (chmod(dir, CTL_STORE_DIR_MODE) < 0) {
-                err = errno;
-                vsa_errmsg_set(em, -err, "cannot chmod %s: %s", dir,
-                               strerror(err));
-                dir[i] = saved;
-                return -err;
-            }
+            rc = new_dir(dir, em);
         } else if (errno != EEXIST) {
             err = errno;
-            vsa_errmsg_set(em, -err, "cannot create directory %s: %s", dir,
-                           strerror(err));
-            dir[i] = saved;
-            return -err;
+            rc = vsa_errmsg_set(em, -err, "cannot create directory %s: %s",
+                                dir, strerror(err));
         }
         dir[i] = saved;
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -295,24 +519,23 @@ static int sync_dir(const char *dir)
     return err;
 }
 
-int ctl_store_lock(const char *path, struct vsa_errmsg *em)
+int ctl_store_lock(const char *path, char *file, size_t size,
+                   struct vsa_errmsg *em)
 {
-    char dir[PATH_MAX], lock[PATH_MAX], real[PATH_MAX];
+    char lock[PATH_MAX];
     int fd, rc;
 
-    /* the file itself, whatever path names it (a symbolic link, ./) */
-    if (realpath(path, real))
-        path = real;
-    if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock))
-        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
-    dir_of(path, dir, sizeof(dir));
-    rc = make_dirs(dir, em);
+    rc = resolve_creating(path, file, size, em);
     if (rc < 0)
         return rc;
+    if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", file) >= sizeof(lock))
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
     fd = vsa_lockfile_take(lock, em);
     if (fd == -EBUSY)
         return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with "
                               "the configuration %s (it holds %s)", path,
                               lock);
+    if (fd >= 0)
+        remove_leftovers(file);
     return fd;
 }

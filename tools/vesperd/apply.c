@@ -424,7 +424,8 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
 
     /* 4. persist */
     if (persist) {
-        rc = ctl_store_save(d->config_path, newdoc, &em);
+        rc = ctl_store_save_resolved(d->config_path, d->config_file, newdoc,
+                                     &em);
         if (rc < 0) {
             host_addrs_revert(d, ncfg, haddrs, ncfg->n_ports, &em);
             rc = fail(e, CTL_RPC_SYSTEM, &em);

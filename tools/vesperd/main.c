@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <sched.h>
 #include <pthread.h>
 #include <signal.h>
@@ -149,6 +150,7 @@ static volatile sig_atomic_t stop_now;
 int main(int argc, char **argv)
 {
     static struct vd d;
+    static char config_file[PATH_MAX];
     const char *cores = "0,1", *prefix = NULL, *level = "info";
     unsigned long mbufs = 32767;
     bool no_huge = false, pci = false, check_only = false;
@@ -275,12 +277,17 @@ int main(int argc, char **argv)
         return 1;
     }
     if (vsw_nic_journal_check(vp.nic_journal_dir, &em) < 0 ||
-        ctl_store_lock(d.config_path, &em) < 0 ||
+        ctl_store_lock(d.config_path, config_file, sizeof(config_file),
+                       &em) < 0 ||
         vd_vm_dir_lock(d.vm_dir, &em) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
         json_decref(doc);
         return 1;
     }
+    d.config_file = config_file;
+    if (strcmp(d.config_path, config_file))
+        VSA_LOG(INFO, "configuration %s: the file %s", d.config_path,
+                config_file);
     if (rc == -ENOENT) {
         doc = ctl_default_config();
         VSA_LOG(INFO, "%s does not exist; starting from the default "

@@ -45,7 +45,9 @@ struct vd {
     char (*absent)[VD_ABSENT_MSG];
     uint32_t n_absent;
     struct vd_vm_host *vms;       /* VM partitions (vm.c) */
-    const char *config_path;
+    const char *config_path;      /* as given: named in messages */
+    const char *config_file;      /* config_path resolved when locked
+                                   * (ctl_store_lock): the file saved */
     const char *socket_path;
     const char *vm_dir;
     bool hugepages;

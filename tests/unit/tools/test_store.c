@@ -9,13 +9,22 @@
  * garbage, with duplicate keys or with a valid JSON but invalid
  * configuration is refused with a message naming the path; a missing file
  * is -ENOENT; a save that cannot write (read-only directory, invalid
- * document) fails cleanly and leaves the old file byte-identical.
+ * document) fails cleanly and leaves the old file byte-identical.  A path
+ * that is a symbolic link (dangling too) is saved through: the target is
+ * replaced, the link stays, and the lock is the target's whichever name
+ * takes it.  Taking the lock removes the temporary files dead savers left
+ * (never what a leftover link points to), and a leftover of the saver's
+ * own temporary name does not stop the save.  Every directory a save
+ * creates is fsync'ed into its parent (seen through fsync() below).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +33,38 @@
 #include "tools/ctl/ctl_store.h"
 
 static char tmpdir[64];
+
+/* The files fsync()ed since the test last cleared n_synced: this
+ * definition takes the place of the C library's for ctl_store too (linked
+ * in statically), records and then syncs. */
+static struct {
+    dev_t dev;
+    ino_t ino;
+} synced[256];
+static unsigned n_synced;
+
+int fsync(int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0 && n_synced < VSA_ARRAY_LEN(synced)) {
+        synced[n_synced].dev = st.st_dev;
+        synced[n_synced].ino = st.st_ino;
+        n_synced++;
+    }
+    return (int)syscall(SYS_fsync, fd);
+}
+
+static bool was_synced(const char *path)
+{
+    struct stat st;
+
+    assert_int_equal(stat(path, &st), 0);
+    for (unsigned i = 0; i < n_synced; i++)
+        if (synced[i].dev == st.st_dev && synced[i].ino == st.st_ino)
+            return true;
+    return false;
+}
 
 static int setup(void **state)
 {
@@ -427,6 +468,300 @@ static void test_save_bad_parent(void **state)
     json_decref(doc);
 }
 
+/* Two directories, <tmpdir>/etc and <tmpdir>/var, and in var the link
+ * cfg.json -> ../etc/config.json (relative: resolved from var); `target`
+ * holds `doc` unless doc is NULL. */
+static void make_link(char *target, char *link, size_t size, const json_t *doc)
+{
+    char dir[256];
+    struct vsa_errmsg em;
+
+    snprintf(dir, sizeof(dir), "%s/etc", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(target, size, "%s/config.json", dir);
+    snprintf(dir, sizeof(dir), "%s/var", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(link, size, "%s/cfg.json", dir);
+    if (doc)
+        assert_int_equal(ctl_store_save(target, doc, &em), 0);
+    assert_int_equal(symlink("../etc/config.json", link), 0);
+}
+
+static void assert_still_link(const char *link, const char *to)
+{
+    char buf[256];
+    struct stat st;
+    ssize_t n;
+
+    assert_int_equal(lstat(link, &st), 0);
+    if (!S_ISLNK(st.st_mode))
+        fail_msg("%s is no longer a symbolic link: the save replaced it",
+                 link);
+    n = readlink(link, buf, sizeof(buf) - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, to);
+}
+
+/* Saving through a symbolic link replaces its target (in the target's
+ * directory) and keeps the link; no temporary file is left in either. */
+static void test_save_through_symlink(void **state)
+{
+    char target[512], link[512], dir[256];
+    struct vsa_errmsg em;
+    json_t *good = ctl_default_config(), *other = jq(TT_RICH_DOC);
+    json_t *loaded = NULL;
+
+    (void)state;
+    make_link(target, link, sizeof(target), good);
+    assert_int_equal(ctl_store_save(link, other, &em), 0);
+    assert_still_link(link, "../etc/config.json");
+    assert_int_equal(ctl_store_load(target, &loaded, &em), 0);
+    if (!json_equal(other, loaded))
+        fail_msg("%s still holds the old document", target);
+    json_decref(loaded);
+    snprintf(dir, sizeof(dir), "%s/etc", tmpdir);
+    assert_int_equal(count_others(dir, "config.json"), 0);
+    snprintf(dir, sizeof(dir), "%s/var", tmpdir);
+    assert_int_equal(count_others(dir, "cfg.json"), 0);
+    json_decref(good);
+    json_decref(other);
+}
+
+/* vesperd's sequence through a link: the lock resolves it (into the
+ * target), the saves go there, and a second daemon given the link or the
+ * target is still refused afterwards. */
+static void test_lock_through_symlink(void **state)
+{
+    char target[512], link[512], file[PATH_MAX], real[PATH_MAX];
+    struct vsa_errmsg em;
+    json_t *good = ctl_default_config(), *other = jq(TT_RICH_DOC);
+    int fd, rc;
+
+    (void)state;
+    make_link(target, link, sizeof(target), good);
+    fd = ctl_store_lock(link, file, sizeof(file), &em);
+    assert_true(fd >= 0);
+    assert_non_null(realpath(target, real));
+    assert_string_equal(file, real);
+    assert_int_equal(ctl_store_save(link, other, &em), 0);
+    rc = ctl_store_lock(link, file, sizeof(file), &em);
+    if (rc != -EBUSY)
+        fail_msg("a second lock through %s after a save: %d, not -EBUSY",
+                 link, rc);
+    assert_substr(em.msg, link);
+    assert_substr(em.msg, "another vesperd");
+    assert_int_equal(ctl_store_lock(target, file, sizeof(file), &em),
+                     -EBUSY);
+    assert_still_link(link, "../etc/config.json");
+    close(fd);
+    json_decref(good);
+    json_decref(other);
+}
+
+/* ctl_store_resolve, and saves through what it resolves: a file not there
+ * yet, relative too; a dangling link (a chain of two) stands for its
+ * target, which a save creates; a dangling link into a missing directory,
+ * a missing directory and a name ending in '/' are errors naming the
+ * path. */
+static void test_resolve(void **state)
+{
+    char target[512], link[512], link2[512], path[512], cwd[PATH_MAX];
+    char file[PATH_MAX], real[PATH_MAX], want[PATH_MAX + 32];
+    struct vsa_errmsg em;
+    json_t *doc = ctl_default_config(), *loaded = NULL;
+
+    (void)state;
+    make_link(target, link, sizeof(target), NULL); /* dangling */
+    assert_non_null(realpath(tmpdir, real));
+
+    /* the link's target, not there yet: its directory resolved */
+    assert_int_equal(ctl_store_resolve(link, file, sizeof(file), &em), 0);
+    snprintf(want, sizeof(want), "%s/etc/config.json", real);
+    assert_string_equal(file, want);
+    /* a link to that link */
+    snprintf(link2, sizeof(link2), "%s/l2.json", tmpdir);
+    assert_int_equal(symlink(link, link2), 0);
+    assert_int_equal(ctl_store_resolve(link2, file, sizeof(file), &em), 0);
+    assert_string_equal(file, want);
+    /* the save creates the target and keeps both links */
+    assert_int_equal(ctl_store_save(link2, doc, &em), 0);
+    assert_still_link(link, "../etc/config.json");
+    assert_still_link(link2, link);
+    assert_int_equal(ctl_store_load(target, &loaded, &em), 0);
+    assert_true(json_equal(doc, loaded));
+    json_decref(loaded);
+    /* now it exists */
+    assert_int_equal(ctl_store_resolve(link, file, sizeof(file), &em), 0);
+    assert_string_equal(file, want);
+    /* ctl_store_save_resolved writes `file`, names the path */
+    assert_int_equal(ctl_store_save_resolved(link, file, doc, &em), 0);
+    assert_still_link(link, "../etc/config.json");
+    json_object_set_new(doc, "version", json_integer(99));
+    assert_int_equal(ctl_store_save_resolved(link, file, doc, &em), -EINVAL);
+    assert_substr(em.msg, link);
+    json_object_set_new(doc, "version", json_integer(1));
+
+    /* relative, not there yet */
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir(tmpdir), 0);
+    assert_int_equal(ctl_store_resolve("new.json", file, sizeof(file), &em),
+                     0);
+    assert_int_equal(chdir(cwd), 0);
+    snprintf(want, sizeof(want), "%s/new.json", real);
+    assert_string_equal(file, want);
+
+    /* errors */
+    snprintf(path, sizeof(path), "%s/nodir/config.json", tmpdir);
+    assert_int_equal(ctl_store_resolve(path, file, sizeof(file), &em),
+                     -ENOENT);
+    assert_substr(em.msg, path);
+    assert_substr(em.msg, "cannot resolve directory");
+    snprintf(path, sizeof(path), "%s/var/lost.json", tmpdir);
+    assert_int_equal(symlink("../gone/config.json", path), 0);
+    assert_int_equal(ctl_store_resolve(path, file, sizeof(file), &em),
+                     -ENOENT);
+    assert_substr(em.msg, path);
+    assert_substr(em.msg, "a symbolic link to");
+    assert_int_equal(ctl_store_save(path, doc, &em), -ENOENT);
+    assert_substr(em.msg, path);
+    snprintf(path, sizeof(path), "%s/nodir/", tmpdir);
+    assert_int_equal(ctl_store_resolve(path, file, sizeof(file), &em),
+                     -EISDIR);
+    assert_substr(em.msg, "not a file name");
+    json_decref(doc);
+}
+
+/* Taking the lock removes "<name>.tmp.<digits>" regular files and links
+ * (not what a link points to) in the file's directory; nothing else. */
+static void test_lock_removes_leftovers(void **state)
+{
+    static const char *const gone[] = {
+        "config.json.tmp.123", "config.json.tmp.456", "config.json.tmp.789",
+    };
+    static const char *const kept[] = {
+        "config.json.tmp.12x", "config.json.tmp.", "config.json.tmp.77",
+        "other.json.tmp.5", "config.json.tmp.1.x", "victim",
+    };
+    char path[512], p[512], file[PATH_MAX];
+    struct vsa_errmsg em;
+    json_t *doc = ctl_default_config(), *loaded = NULL;
+    char *text;
+    size_t size;
+    int fd;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/config.json", tmpdir);
+    assert_int_equal(ctl_store_save(path, doc, &em), 0);
+    snprintf(p, sizeof(p), "%s/victim", tmpdir);
+    write_bytes(p, "keep", 4);
+    snprintf(p, sizeof(p), "%s/config.json.tmp.123", tmpdir);
+    write_bytes(p, "{\"vers", 6);
+    snprintf(p, sizeof(p), "%s/config.json.tmp.456", tmpdir);
+    assert_int_equal(symlink("victim", p), 0);
+    snprintf(p, sizeof(p), "%s/config.json.tmp.789", tmpdir);
+    assert_int_equal(symlink("nowhere", p), 0);
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, kept[i]);
+        if (i == 2)
+            assert_int_equal(mkdir(p, 0755), 0);
+        else
+            write_bytes(p, "x", 1);
+    }
+
+    fd = ctl_store_lock(path, file, sizeof(file), &em);
+    assert_true(fd >= 0);
+    for (size_t i = 0; i < VSA_ARRAY_LEN(gone); i++) {
+        struct stat st;
+
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, gone[i]);
+        if (lstat(p, &st) == 0)
+            fail_msg("leftover %s is still there after the lock", p);
+    }
+    for (size_t i = 0; i < VSA_ARRAY_LEN(kept); i++) {
+        struct stat st;
+
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, kept[i]);
+        if (lstat(p, &st) != 0)
+            fail_msg("%s was removed", p);
+    }
+    snprintf(p, sizeof(p), "%s/victim", tmpdir);
+    text = read_all(p, &size);
+    assert_int_equal(size, 4);
+    assert_memory_equal(text, "keep", 4);
+    free(text);
+    assert_int_equal(ctl_store_load(path, &loaded, &em), 0);
+    assert_true(json_equal(doc, loaded));
+    json_decref(loaded);
+    close(fd);
+    json_decref(doc);
+}
+
+/* A leftover with the saver's own temporary name (a dead process of the
+ * same pid): a symbolic link (never written through) or a file. */
+static void test_save_over_leftover(void **state)
+{
+    char path[512], tmp[600], victim[512];
+    struct vsa_errmsg em;
+    json_t *doc = ctl_default_config(), *loaded = NULL;
+    char *text;
+    size_t size;
+    int rc;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/config.json", tmpdir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+    write_bytes(victim, "keep", 4);
+    assert_int_equal(symlink(victim, tmp), 0);
+    rc = ctl_store_save(path, doc, &em);
+    if (rc != 0)
+        fail_msg("save over a leftover link: rc %d: %s", rc, em.msg);
+    text = read_all(victim, &size);
+    assert_int_equal(size, 4);
+    assert_memory_equal(text, "keep", 4);
+    free(text);
+    write_bytes(tmp, "junk", 4);
+    assert_int_equal(ctl_store_save(path, doc, &em), 0);
+    assert_int_equal(ctl_store_load(path, &loaded, &em), 0);
+    assert_true(json_equal(doc, loaded));
+    json_decref(loaded);
+    assert_int_equal(count_others(tmpdir, "config.json"), 1); /* victim */
+    json_decref(doc);
+}
+
+/* Every directory a save (or the lock) creates is synced into its parent,
+ * and the last one after the rename. */
+static void test_new_dirs_synced(void **state)
+{
+    char path[512], p[512], file[PATH_MAX];
+    static const char *const dirs[] = { "", "/a", "/a/b", "/a/b/c" };
+    struct vsa_errmsg em;
+    json_t *doc = ctl_default_config();
+    int fd;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/a/b/c/config.json", tmpdir);
+    n_synced = 0;
+    assert_int_equal(ctl_store_save(path, doc, &em), 0);
+    for (size_t i = 0; i < VSA_ARRAY_LEN(dirs); i++) {
+        snprintf(p, sizeof(p), "%s%s", tmpdir, dirs[i]);
+        if (!was_synced(p))
+            fail_msg("%s was not synced after the save created %s", p,
+                     path);
+    }
+
+    snprintf(path, sizeof(path), "%s/x/y/config.json", tmpdir);
+    n_synced = 0;
+    fd = ctl_store_lock(path, file, sizeof(file), &em);
+    assert_true(fd >= 0);
+    assert_true(was_synced(tmpdir));
+    snprintf(p, sizeof(p), "%s/x", tmpdir);
+    assert_true(was_synced(p));
+    close(fd);
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +776,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_dir_sync_fails, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_save_bad_parent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_save_through_symlink, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lock_through_symlink, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_resolve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_removes_leftovers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_save_over_leftover, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_new_dirs_synced, setup,
                                         teardown),
     };
 

@@ -374,11 +374,11 @@ static void test_apply_revert_refused(void **state)
                             "nodad"), 0);
     /* the write fails: the "directory" of the file is a file */
     snprintf(bad_path, sizeof(bad_path), "%s/config.json", cfg_path);
-    d.config_path = bad_path;
+    d.config_path = d.config_file = bad_path;
     vsa_alloc_set_hook(&hook);
     assert_int_equal(vd_apply(&d, doc, true, &e), -1);
     oom_install();
-    d.config_path = cfg_path;
+    d.config_path = d.config_file = cfg_path;
     assert_true(revert_ipv6_off);
     print_message("refused: %s\n", e.msg);
     assert_non_null(strstr(e.msg, "not a directory"));
@@ -641,7 +641,7 @@ static int group_setup(void **state)
         return -1;
     snprintf(vm_dir, sizeof(vm_dir), "%s/vm", dir);
     snprintf(cfg_path, sizeof(cfg_path), "%s/config.json", dir);
-    d.config_path = cfg_path;
+    d.config_path = d.config_file = cfg_path;
     d.vm_dir = vm_dir;
     if (vsw_create(&p, &d.vsw, &em) != 0 ||
         vd_vm_host_create(vm_dir, &d.vms, &em) != 0) {
