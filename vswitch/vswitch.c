@@ -6,6 +6,7 @@
 #include "vswitch/vswitch.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -625,6 +626,7 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
     char devargs[640], vdev[RTE_ETH_NAME_MAX_LEN];
     uint64_t drained = 0;
     bool set_up = false;
+    unsigned taken;
     int id, rc;
 
     id = alloc_port_id(sw);
@@ -656,6 +658,19 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         if (!spec->ifname || !spec->ifname[0]) {
             rc = vsa_errmsg_set(em, -EINVAL, "port %s: ifname missing",
                                 spec->name);
+            goto out_free;
+        }
+        /* Looked for first: net_tap makes its TAPs multi-queue, so it
+         * joins a multi-queue TAP of that name instead of failing (another
+         * vesperd's host vNIC, QEMU's): the kernel would then split that
+         * TAP's traffic between both, and our close would set it down. */
+        taken = if_nametoindex(spec->ifname);
+        if (taken) {
+            rc = vsa_errmsg_set(em, -EEXIST, "port %s: interface %s already "
+                                "exists on this host (ifindex %u): a host "
+                                "vNIC is a new TAP that vesperd makes; "
+                                "choose another name or delete that "
+                                "interface", spec->name, spec->ifname, taken);
             goto out_free;
         }
         free_vdev_name(VSA_VDEV_TAP_PREFIX, vdev, sizeof(vdev));

@@ -136,6 +136,18 @@ expect_err "a host vNIC named like an existing veth" 1 \
     "interface vt$VT_ID-x already exists on this host" \
     switch add in2 --type internal --host-ifname "vt$VT_ID-x"
 ip link del "vt$VT_ID-x"
+# ... or a multi-queue TAP (QEMU's, another vesperd's host vNIC): net_tap
+# joined it instead of failing, so the kernel split its traffic between
+# the two, and closing our port set it down under its owner
+ip tuntap add mode tap multi_queue name "vt$VT_ID-t" || fail "tuntap"
+ip link set "vt$VT_ID-t" up
+expect_err "a host vNIC named like someone else's multi-queue TAP" 1 \
+    "interface vt$VT_ID-t already exists on this host" \
+    switch add in3 --type internal --host-ifname "vt$VT_ID-t"
+ip link show "vt$VT_ID-t" | grep -q "[<,]UP[,>]" || fail "the other TAP vt$VT_ID-t went down"
+assert_not_contains "$(ip -d link show "vt$VT_ID-t")" "numqueues 2" \
+    "vesperd did not join the other TAP"
+ip link del "vt$VT_ID-t"
 ctl_ok port add v1 --switch lab --class dpdk --devargs "net_vhost5,iface=$TMP/v.sock"
 expect_err "a second vhost-user port on one socket" 1 \
     "port \"v2\": devargs: vhost-user socket \"$TMP/v.sock\" is already used by port \"v1\" (in its devargs)" \
