@@ -298,3 +298,40 @@ out=$("$VESPERD" --check --config "$VT_CONFIG" 2>&1)
 assert_eq "$?:$out" "0:$VT_CONFIG: valid" "--check on the running vesperd's file"
 vesperd_alive || fail "the running vesperd died"
 ok "the running vesperd is unaffected"
+
+# --check reads the file only: the CPUs it may run on do not matter (it
+# used to check --cores first: 'CPU 1 is not available' on one CPU)
+out=$(taskset -c 0 "$VESPERD" --check --config "$VT_CONFIG" 2>&1)
+assert_eq "$?:$out" "0:$VT_CONFIG: valid" "--check on one CPU"
+
+# command-line mistakes that used to start a vesperd no one could use
+out=$("$VESPERD" --socket "" 2>&1)
+assert_eq "$?:$out" "2:vesperd: --socket: the path is empty" \
+    "an empty --socket is refused (it was an abstract socket no client reaches)"
+mkdir -p "$TMP/shared"
+out=$("$VESPERD" --config "$TMP/shared.json" --socket "$TMP/shared/x.sock" \
+      --vm-dir "$TMP/shared/" 2>&1)
+rc=$?
+assert_eq "$rc" 2 "--vm-dir in the control socket's directory is refused"
+assert_contains "$out" "is the directory of the control socket $TMP/shared/x.sock: a VM named after it would replace it" \
+    "the refusal says why (a VM named x made x.sock the VM's socket)"
+[ -e "$TMP/shared.json" ] && fail "the refused start wrote its configuration"
+
+# two vesperds on one DPDK runtime file prefix (--no-huge): the second is
+# told why (the EAL's own reason was 'Success')
+printf '{"version":1,"switches":[],"ports":[]}\n' >"$TMP/p1.json"
+cp "$TMP/p1.json" "$TMP/p2.json"
+"$VESPERD" --config "$TMP/p1.json" --socket "$TMP/p1.sock" --vm-dir "$TMP/p1vm" \
+    --cores 0,1 --no-huge --file-prefix "${VT_PREFIX}p" --log-level warn \
+    >"$TMP/p1.log" 2>&1 &
+P1=$!
+wait_for '[ -S "$TMP/p1.sock" ]' 30 || fail "the first no-huge vesperd did not start"
+out=$(timeout 30 "$VESPERD" --config "$TMP/p2.json" --socket "$TMP/p2.sock" \
+      --vm-dir "$TMP/p2vm" --cores 0,1 --no-huge --file-prefix "${VT_PREFIX}p" 2>&1)
+rc=$?
+kill "$P1"
+wait "$P1"
+rm -rf "/var/run/dpdk/${VT_PREFIX}p"
+assert_eq "$rc" 1 "a second vesperd on the same file prefix exits 1"
+assert_contains "$out" "another vesperd?) using the file prefix '${VT_PREFIX}p'? give this one --file-prefix NAME" \
+    "it is told to give another --file-prefix"

@@ -147,6 +147,28 @@ static int restart_without_hugepages(int argc, char **argv,
 
 static volatile sig_atomic_t stop_now;
 
+/* Whether the directory `dir` is the one `file` is in (both resolved when
+ * they exist, else as written, trailing slashes aside). */
+static bool same_dir(const char *dir, const char *file)
+{
+    char fdir[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+    const char *slash = strrchr(file, '/');
+    size_t n;
+
+    if (!slash)
+        snprintf(fdir, sizeof(fdir), ".");
+    else
+        snprintf(fdir, sizeof(fdir), "%.*s", slash == file ? 1 :
+                 (int)(slash - file), file);
+    if (realpath(dir, a) && realpath(fdir, b))
+        return strcmp(a, b) == 0;
+    snprintf(a, sizeof(a), "%s", dir);
+    n = strlen(a);
+    while (n > 1 && a[n - 1] == '/')
+        a[--n] = '\0';
+    return strcmp(a, fdir) == 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct vd d;
@@ -220,6 +242,23 @@ int main(int argc, char **argv)
         fprintf(stderr, "vesperd: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
+    /* "" would be a file in the working directory, or for the socket an
+     * abstract name no client can reach */
+    if (!d.config_path[0] || !d.socket_path[0] || !d.vm_dir[0]) {
+        fprintf(stderr, "vesperd: --%s: the path is empty\n",
+                !d.config_path[0] ? "config"
+                : !d.socket_path[0] ? "socket" : "vm-dir");
+        return 2;
+    }
+    /* A VM's socket is <vm-dir>/<name>.sock: in the control socket's
+     * directory, a VM named like it would replace it. */
+    if (same_dir(d.vm_dir, d.socket_path)) {
+        fprintf(stderr, "vesperd: --vm-dir %s is the directory of the "
+                "control socket %s: a VM named after it would replace it "
+                "(a VM's socket is VM-DIR/NAME.sock); give the VMs a "
+                "directory of their own\n", d.vm_dir, d.socket_path);
+        return 2;
+    }
     if (strcmp(level, "err") == 0) vsa_log_set_level(VSA_LOG_ERR);
     else if (strcmp(level, "warn") == 0) vsa_log_set_level(VSA_LOG_WARN);
     else if (strcmp(level, "info") == 0) vsa_log_set_level(VSA_LOG_INFO);
@@ -227,19 +266,6 @@ int main(int argc, char **argv)
     else {
         fprintf(stderr, "vesperd: --log-level: '%s' is not err, warn, info "
                 "or debug\n", level);
-        return 2;
-    }
-
-    /* --cores is checked here: the EAL would answer a CPU that is not
-     * there with its whole usage text. */
-    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
-        fprintf(stderr, "vesperd: cannot read the CPUs it may use: %s\n",
-                strerror(errno));
-        return 1;
-    }
-    if (vd_cores_parse(cores, &allowed, &cl, cores_err,
-                       sizeof(cores_err)) < 0) {
-        fprintf(stderr, "vesperd: %s\n", cores_err);
         return 2;
     }
 
@@ -262,6 +288,21 @@ int main(int argc, char **argv)
     if (rc < 0 && rc != -ENOENT) {
         fprintf(stderr, "vesperd: refusing to start: %s\n", em.msg);
         return 1;
+    }
+    /* --cores is checked here (not for --check, which only reads the
+     * file, whatever CPUs it runs on): the EAL would answer a CPU that is
+     * not there with its whole usage text. */
+    if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0) {
+        fprintf(stderr, "vesperd: cannot read the CPUs it may use: %s\n",
+                strerror(errno));
+        json_decref(doc);
+        return 1;
+    }
+    if (vd_cores_parse(cores, &allowed, &cl, cores_err,
+                       sizeof(cores_err)) < 0) {
+        fprintf(stderr, "vesperd: %s\n", cores_err);
+        json_decref(doc);
+        return 2;
     }
     /* One vesperd per control socket, configuration file and VM socket
      * directory: refused before DPDK starts or anything is touched.  The
@@ -352,8 +393,15 @@ int main(int argc, char **argv)
     if (rte_eal_init(eal_argc, eal_argv) < 0) {
         int err = rte_errno;
 
-        fprintf(stderr, "vesperd: DPDK EAL initialisation failed: %s\n",
-                rte_strerror(err));
+        if (err == 0 && !d.hugepages)
+            /* what a second process on the same runtime files gets */
+            fprintf(stderr, "vesperd: DPDK EAL initialisation failed, "
+                    "without a reason: is another DPDK process (another "
+                    "vesperd?) using the file prefix '%s'? give this one "
+                    "--file-prefix NAME\n", mem_prefix);
+        else
+            fprintf(stderr, "vesperd: DPDK EAL initialisation failed: %s\n",
+                    rte_strerror(err));
         /* not for arguments it refused: --no-huge would not change that */
         if (d.hugepages && err != EINVAL && err != EALREADY)
             return restart_without_hugepages(orig_argc, argv, &allowed,
