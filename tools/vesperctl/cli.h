@@ -111,6 +111,7 @@ struct ctl_cli_req {
     const char *socket_path;       /* --socket (into argv); NULL: default */
     bool json;                     /* --json */
     uint32_t timeout_ms;           /* --timeout, per request */
+    bool timeout_given;            /* --timeout was given (once only) */
     uint64_t capture_count;        /* capture -c; 0 = until stopped */
     uint32_t capture_duration_s;   /* capture --duration; 0 = none */
 };

@@ -154,7 +154,11 @@ static int parse_global(int argc, char **argv, int *i,
         req->json = true;
         return 1;
     }
+    /* given twice: refused like a command's options, as the last one
+     * would win silently (an alias's --socket overridden by another) */
     if (spells(arg, "--socket", &v)) {
+        if (req->socket_path)
+            return vsa_errmsg_set(em, -EINVAL, "--socket given twice");
         rc = take_value(argc, argv, i, cmd, "--socket", v, &v, em);
         if (rc < 0)
             return rc;
@@ -168,10 +172,13 @@ static int parse_global(int argc, char **argv, int *i,
         return 1;
     }
     if (spells(arg, "--timeout", &v)) {
+        if (req->timeout_given)
+            return vsa_errmsg_set(em, -EINVAL, "--timeout given twice");
         rc = take_value(argc, argv, i, cmd, "--timeout", v, &v, em);
         if (rc < 0)
             return rc;
         rc = parse_timeout(v, &req->timeout_ms, em);
+        req->timeout_given = true;
         return rc < 0 ? rc : 1;
     }
     return 0;

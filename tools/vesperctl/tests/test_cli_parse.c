@@ -372,6 +372,14 @@ static void test_engine_errors(void **state)
     expect_usage("--timeout -x switch list",
                  "--timeout: '-x' is not a number of seconds");
     expect_usage("--json=yes switch list", "--json takes no value");
+    /* global options given twice: refused as a command's are (the last
+     * one used to win silently) */
+    expect_usage("--socket /a --socket /b switch list",
+                 "--socket given twice");
+    expect_usage("--socket=/a switch list --socket /b",
+                 "--socket given twice");
+    expect_usage("--timeout=1 --timeout=2 switch list",
+                 "--timeout given twice");
     expect_usage("switch set s --fdb-max 20 --fdb-max 30",
                  "--fdb-max given twice");
     expect_usage("switch set s --aging", "--aging needs a value");
