@@ -572,6 +572,11 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
     if (atomic_load(&port->capture))
         return vsa_errmsg_set(em, -EBUSY, "port %s is already being "
                               "captured", port->name);
+    /* kept whole: status, list and error messages name it */
+    if (strlen(file) >= VSW_CAPTURE_FILE_MAX)
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "capture file: the path is "
+                              "longer than %d bytes (%.48s...)",
+                              VSW_CAPTURE_FILE_MAX - 1, file);
     for (int i = 0; i < VSW_MAX_CAPTURES; i++) {
         if (!sw->captures[i]) {
             slot = i;

@@ -256,7 +256,7 @@ struct vsw_capture {
     uint64_t written;              /* frames written by the control thread */
     void *pcap;                    /* pcap_t * (dead handle) */
     void *dumper;                  /* pcap_dumper_t * */
-    char file[512];
+    char file[VSW_CAPTURE_FILE_MAX];
     char port_name[VSW_NAME_MAX];  /* the port's, kept after it detached */
     uint64_t file_dev, file_ino;   /* the file, to refuse a second writer */
     /* Write errors (capture.c, write_failed): `synced` frames and

@@ -354,8 +354,9 @@ enum vsw_capture_dir { VSW_CAPTURE_RX = 1, VSW_CAPTURE_TX = 2,
 
 /* Starts recording the port's frames into a pcap file (libpcap).  count 0 =
  * until stopped.  Returns a capture id > 0, or -EBUSY (port already
- * captured), -EINVAL/-EEXIST/-errno (the file: not one a capture may
- * write, or the pcap header could not be written), -ENOMEM.  A refused
+ * captured), -ENAMETOOLONG (file of VSW_CAPTURE_FILE_MAX bytes or more),
+ * -EINVAL/-EEXIST/-errno (the file: not one a capture may write, or the
+ * pcap header could not be written), -ENOMEM.  A refused
  * start leaves no file it created (an existing file it truncated stays).
  *
  * A write that fails later (a full disk, an I/O error) ends the capture:
@@ -375,10 +376,12 @@ enum vsw_capture_ended {
     VSW_CAPTURE_ENDED_PORT_CLOSED, /* its port was closed (vsw_port_close) */
     VSW_CAPTURE_ENDED_ERROR,       /* writing or closing the file failed */
 };
+/* A capture's file name, with its NUL (longer ones are refused). */
+#define VSW_CAPTURE_FILE_MAX 512
 struct vsw_capture_info {
     uint16_t port_id;              /* 0xffff once the capture has ended */
     char port[VSW_NAME_MAX];       /* the port's name, also after the end */
-    char file[512];
+    char file[VSW_CAPTURE_FILE_MAX];
     uint64_t captured;             /* frames in the file */
     bool done;                     /* ended != VSW_CAPTURE_RUNNING */
     enum vsw_capture_ended ended;

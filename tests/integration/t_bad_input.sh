@@ -136,6 +136,9 @@ expect_rpc "fdb.show without switch" fdb.show '{}' -32602 'switch'
 expect_rpc "unknown parameter" switch.show '{"name":"sw","colour":"blue"}' -32602 'colour'
 expect_rpc "VLAN 4095" port.set '{"name":"vm1","vlan":{"mode":"access","vid":4095}}' \
     -32602 'vid|4095|vlan'
+long=$(printf 'a%.0s' {1..600})
+expect_rpc "a capture file path over 511 bytes" capture.start \
+    "{\"port\":\"vm1\",\"file\":\"/tmp/$long.pcap\"}" -32602 'file: the path is longer than 511 bytes'
 expect_rpc "trunk allowed 4095" port.set '{"name":"vm1","vlan":{"mode":"trunk","allowed":"1-4095"}}' \
     -32602 'allowed|4095|vlan'
 

@@ -226,6 +226,12 @@ assert_contains "$why" "$want" "port show --json: device_absent is the whole rea
 out=$(ctl port show hand) || fail "port show hand failed"
 assert_contains "$out" "$want" "port show: the device_absent line is whole"
 assert_contains "$(cat "$TMP/vesperd.log")" "$want" "the log gives the whole reason"
+# a capture of it is refused naming the absent device (it said the port
+# was "a VM NIC without a datapath yet")
+cout=$(ctl capture hand -c 1 -w "$TMP/hand.pcap" 2>&1)
+assert_eq "$?" 1 "capture of a port without a device exits 1"
+assert_contains "$cout" "port hand: device 'net_bogus0' could not be created: no DPDK driver or bus knows that name" \
+    "capture of a port without a device names the absent device"
 # every documented line, defaults for what the file leaves out
 assert_eq "$(cut -d: -f1 <<<"$out" | tr '\n' ' ')" \
     "name switch class devargs mac vlan vlan_summary learn_limit link device_absent fdb_entries " \

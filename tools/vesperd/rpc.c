@@ -802,12 +802,22 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
         return err_set(e, CTL_RPC_INVALID_PARAMS,
                        "file: '%s' is not an absolute path",
                        quoted(file, qb));
+    if (strlen(file) >= VSW_CAPTURE_FILE_MAX)
+        return err_set(e, CTL_RPC_INVALID_PARAMS, "file: the path is longer "
+                       "than %d bytes", VSW_CAPTURE_FILE_MAX - 1);
     if (!find_port(d, pname, &vp))
         return err_set(e, CTL_RPC_NOT_FOUND, "port \"%s\" does not exist",
                        quoted(pname, qb));
-    if (!vp)
+    if (!vp) {
+        int i = vd_port_index(d, pname);
+
+        /* a configured port whose device is not there (yet) */
+        if (i >= 0 && d->absent && d->absent[i][0])
+            return err_set(e, CTL_RPC_RULE, "%s; nothing to capture",
+                           d->absent[i]);
         return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
                        "datapath yet; nothing to capture", quoted(pname, qb));
+    }
     id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
                            &em);
     if (id < 0)

@@ -2066,6 +2066,13 @@ static void test_capture_count_race(void **state)
     (void)state;
     t = tp_open(0, "R1", m_access(1), 0, NULL);
     assert_int_equal(commit(true), 0);
+    /* a path the capture could not keep whole is refused */
+    memset(file, 'a', sizeof(file));
+    file[0] = '/';
+    file[VSW_CAPTURE_FILE_MAX] = '\0';
+    assert_int_equal(vsw_capture_start(g.sw, t->p, file, 3, VSW_CAPTURE_RX,
+                                       0, &em), -ENAMETOOLONG);
+    assert_non_null(strstr(em.msg, "the path is longer than 511 bytes"));
     snprintf(file, sizeof(file), "%s/race.pcap", g.dir);
     id = vsw_capture_start(g.sw, t->p, file, 3, VSW_CAPTURE_RX, 0, &em);
     assert_true(id >= 0);
