@@ -724,6 +724,10 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
         /* under it first: a macvlan's GRO follows its lower device's */
         vsw__hostif_lowers_off(&p->nic_prior);
         vsw__hostif_offloads_off(p->ifname);
+        /* before the NIC is set up: IPv6 switched off after that sends
+         * what addrconf began (DAD, an MLD report) moments later, into
+         * the port as frames from the wire */
+        vsw__hostif_isolate(p->ifname);
         /* an uplink by ifname: af_packet binds the kernel's name */
         if (spec->cls == VSW_PORT_UPLINK && set_up)
             snprintf(devargs, sizeof(devargs), "%s,iface=%s,qpairs=1", vdev,
@@ -782,7 +786,6 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
                                           atomic_load(&p->link_up));
             p->mtu_kernel = info.mtu;
         }
-        vsw__hostif_isolate(p->ifname);
         if (p->nic_prior.n_v4)
             VSA_LOG(WARN, "port %s: kernel NIC %s keeps its %u IPv4 "
                     "address%s (%s%s): the host still talks on it directly, "

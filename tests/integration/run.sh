@@ -9,7 +9,7 @@
 # any test failed or was skipped (unless VT_ALLOW_SKIP=1).
 #
 #   VT_ONLY="restart capture"   run only these tests
-#   VT_BUDGET=470               total seconds for the suite
+#   VT_BUDGET=600               total seconds for the suite (900 under ASan)
 #   VT_NO_HUGE=1                start vesperd with --no-huge
 #   VT_ALLOW_SKIP=1             skipped tests do not fail the suite
 set -u
@@ -46,12 +46,14 @@ TESTS=(
     nodrain_guest:120
     legacy:90
 )
-BUDGET=${VT_BUDGET:-470}
-# Under ASan everything runs slower (measured: the suite 359-405 s against
-# 262-305 s without): more room per test and for the suite.
+# The suite's time, measured: 321-377 s (369-405 s under ASan) on this
+# 2-core VM; the budget leaves room for a slower CI machine (each test has
+# its own timeout above, which is what catches a hang).
+BUDGET=${VT_BUDGET:-600}
+# Under ASan everything runs slower: more room per test and for the suite.
 SLOW=1
 case "$BUILD" in
-    *asan*) SLOW=1.5; BUDGET=${VT_BUDGET:-700} ;;
+    *asan*) SLOW=1.5; BUDGET=${VT_BUDGET:-900} ;;
 esac
 
 passed=0 failed=0 skipped=0

@@ -104,7 +104,8 @@ assert_eq "$out" "vesperctl: cannot write $TMP/link.pcap: it is a symbolic link"
 bg "$TMP/recap.out" timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 2 \
     -w "$TMP/cap-uplink.pcap"
 RECAP_PID=$BG_PID
-sleep 1
+wait_for "ctl capture list | grep -qF '$TMP/cap-uplink.pcap'" 10 ||
+    fail "the capture over an earlier one did not start"
 vm 1 ping -n -c 3 -i 0.2 "$NET_A.2" >/dev/null || true
 wait_pid "$RECAP_PID" 20 || fail "the capture over an earlier one did not finish"
 assert_eq "$(tshark -r "$TMP/cap-uplink.pcap" 2>/dev/null | wc -l)" 2 \

@@ -90,6 +90,7 @@ PING_PID=$BG_PID
 CPU=$(ctl_cpu "$CPU_SECS")
 log "control thread during the storm: $CPU % of a core (budget $CPU_BUDGET %)"
 wait_pid "$PING_PID" 10
+cat "$TMP/ping.log"
 got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$TMP/ping.log")
 # one ping lost to this busy machine is not the storm's doing (undamped
 # storms answered them all too): 90 %

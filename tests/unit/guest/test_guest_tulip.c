@@ -1488,7 +1488,19 @@ static void test_agent_legacy_nic(void **state)
 
     /* clean stop: §9.5 before the goodbye */
     vg_agent_disconnect(a, true);
-    usleep(50 * 1000);
+    /* the host thread (a 5 ms poll) sees the goodbye: up to 10 s for it
+     * (a fixed 50 ms was all it had, short under TSan beside another
+     * test) */
+    for (int i = 0; i < 2000; i++) {
+        unsigned downs;
+
+        pthread_mutex_lock(&h->mu);
+        downs = h->guest_downs;
+        pthread_mutex_unlock(&h->mu);
+        if (downs >= 2)
+            break;
+        usleep(5 * 1000);
+    }
     pthread_mutex_lock(&h->mu);
     assert_int_equal(h->guest_downs, 2);
     assert_int_equal(h->csr7_at_down, 0);
