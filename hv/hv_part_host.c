@@ -184,7 +184,6 @@ int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
 {
     struct hv_part_host *p;
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    struct stat st;
     int rc;
 
     if (!path || strlen(path) >= sizeof(sa.sun_path))
@@ -211,15 +210,9 @@ int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
         rc = -errno;
         goto out_vmbus;
     }
-    /* A stale socket from a previous run goes; anything else of that name
-     * is not ours to remove (bind then fails: EADDRINUSE). */
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path);
-    if (bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        rc = -errno;
-        goto out_close_fd;
-    }
-    if (chmod(path, 0660) < 0 || listen(p->lfd, 4) < 0) {
+    unlink(path); /* a stale socket from a previous run */
+    if (bind(p->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+        chmod(path, 0660) < 0 || listen(p->lfd, 4) < 0) {
         rc = -errno;
         goto out_close;
     }
@@ -227,9 +220,8 @@ int hv_part_host_create(const char *path, const struct hv_part_host_ops *ops,
     return 0;
 
 out_close:
-    unlink(path); /* ours: bound above */
-out_close_fd:
     close(p->lfd);
+    unlink(path);
 out_vmbus:
     hv_vmbus_host_destroy(p->vmbus);
 out_free:

@@ -1420,45 +1420,6 @@ static void log_frame(struct hv_part_host *h, int fd, uint32_t kind,
     assert_int_equal(hv_part_host_on_conn(h), 0);
 }
 
-/* The socket's path: a stale socket there (a previous run's) is replaced;
- * anything else is not vesperd's to remove: the create fails and leaves
- * it.  It used to unlink whatever was there ("vm.add f" deleted a regular
- * file f.sock). */
-static void test_socket_path_taken(void **state)
-{
-    struct host_side hs = { 0 };
-    struct hv_part_host *h;
-    struct stat st;
-    char p[128];
-    FILE *f;
-    (void)state;
-
-    snprintf(p, sizeof(p), "%s/taken.sock", dir);
-    f = fopen(p, "w");
-    assert_non_null(f);
-    fputs("hi\n", f);
-    fclose(f);
-    assert_int_equal(hv_part_host_create(p, &hops, &hs, &h), -EADDRINUSE);
-    assert_int_equal(stat(p, &st), 0);
-    assert_true(S_ISREG(st.st_mode));
-    assert_int_equal(st.st_size, 3);
-    unlink(p);
-    /* a socket left by a process that died: replaced */
-    {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-        assert_true(fd >= 0);
-        memcpy(sa.sun_path, p, strlen(p) + 1);
-        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        close(fd); /* the file stays */
-    }
-    assert_int_equal(hv_part_host_create(p, &hops, &hs, &h), 0);
-    assert_int_equal(stat(p, &st), 0);
-    assert_true(S_ISSOCK(st.st_mode));
-    hv_part_host_destroy(h);
-}
-
 /* VM A floods bad frames; VM B's first bad frame is still logged. */
 static void test_log_per_vm(void **state)
 {
@@ -1855,8 +1816,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_guest_handshake_send_fails,
                                         setup, teardown),
         /* last: they leave the log buckets in windows of a manual clock */
-        cmocka_unit_test_setup_teardown(test_socket_path_taken, setup,
-                                        teardown),
         cmocka_unit_test_setup_teardown(test_log_per_vm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_names_and_cap, setup,
                                         teardown),
