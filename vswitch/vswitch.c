@@ -449,6 +449,19 @@ static const struct vsw_port *nic_holder(const struct vsw *sw,
     return NULL;
 }
 
+/* The open host vNIC port whose TAP is `ifname`, or NULL. */
+static const struct vsw_port *tap_holder(const struct vsw *sw,
+                                         const char *ifname)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        const struct vsw_port *q = sw->ports[i];
+
+        if (q && q->cls == VSW_PORT_INTERNAL && !strcmp(q->ifname, ifname))
+            return q;
+    }
+    return NULL;
+}
+
 /* The offloads port q recorded as on before its binding for the device
  * of ifindex, if q holds that device: binds it, or binds a NIC above it
  * (a VLAN on it, a bond it is a slave of: vsw_hostif_state.lower). */
@@ -666,11 +679,24 @@ int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,
          * TAP's traffic between both, and our close would set it down. */
         taken = if_nametoindex(spec->ifname);
         if (taken) {
-            rc = vsa_errmsg_set(em, -EEXIST, "port %s: interface %s already "
-                                "exists on this host (ifindex %u): a host "
-                                "vNIC is a new TAP that vesperd makes; "
-                                "choose another name or delete that "
-                                "interface", spec->name, spec->ifname, taken);
+            const struct vsw_port *own = tap_holder(sw, spec->ifname);
+
+            if (own)
+                /* a port renamed in one change: its TAP cannot pass
+                 * from the old port to the new one */
+                rc = vsa_errmsg_set(em, -EEXIST, "port %s: interface %s "
+                                    "is the host vNIC of port %s; to move "
+                                    "it to another port, delete port %s "
+                                    "first, then add this one",
+                                    spec->name, spec->ifname, own->name,
+                                    own->name);
+            else
+                rc = vsa_errmsg_set(em, -EEXIST, "port %s: interface %s "
+                                    "already exists on this host (ifindex "
+                                    "%u): a host vNIC is a new TAP that "
+                                    "vesperd makes; choose another name or "
+                                    "delete that interface", spec->name,
+                                    spec->ifname, taken);
             goto out_free;
         }
         free_vdev_name(VSA_VDEV_TAP_PREFIX, vdev, sizeof(vdev));

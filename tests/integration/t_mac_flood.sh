@@ -42,12 +42,14 @@ rc=$?
 echo "$out"
 [ $rc -eq 0 ] || fail "macflood.py failed ($rc)"
 assert_contains "$out" "sent 100000 frames" "macflood.py sent the 100,000 frames"
-# until the count stops growing (what the ring holds is still coming in)
+# until the count has not grown for 1 s (what the ring holds is still
+# coming in; at most 10 s)
 rx1=$(stat_of vm3 .rx_packets)
-for ((i = 0; i < 30; i++)); do
-    sleep 0.3
+same=0
+for ((i = 0; i < 40 && same < 4; i++)); do
+    sleep 0.25
     r=$(stat_of vm3 .rx_packets)
-    [ "$r" = "$rx1" ] && break
+    if [ "$r" = "$rx1" ]; then same=$((same + 1)); else same=0; fi
     rx1=$r
 done
 log "vm3 rx_packets: $rx0 -> $rx1"

@@ -1015,6 +1015,37 @@ static bool ip_says(const char *args, const char *what)
 /* A host vNIC change undone (a later step of its transaction failed)
  * gives the TAP back as it was, admin state included (the change sets
  * the link up), and says when the kernel refuses part of that. */
+/* A host vNIC's TAP is new, never one that exists: net_tap makes its TAPs
+ * multi-queue and joined an existing multi-queue TAP of the name instead of
+ * failing (t_cli has someone else's).  One of our own (a port renamed in
+ * one change opens the new port before the old one closes) is named with
+ * its port and what to do. */
+static void test_host_vnic_tap_taken(void **state)
+{
+    struct vsw_port *leaving[1];
+    struct vsw_port_spec spec;
+    struct vsw_port *h;
+    char msg[512];
+
+    (void)state;
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "host-a");
+    spec.cls = VSW_PORT_INTERNAL;
+    spec.ifname = "vtk-tt";
+    h = open_spec(&spec, 0, NULL, 0);
+    leaving[0] = h;
+    snprintf(spec.name, sizeof(spec.name), "host-b");
+    spec.replacing = leaving;
+    spec.n_replacing = 1;
+    open_spec(&spec, -EEXIST, msg, sizeof(msg));
+    assert_string_equal(msg, "port host-b: interface vtk-tt is the host vNIC "
+                             "of port host-a; to move it to another port, "
+                             "delete port host-a first, then add this one");
+    /* host-a's TAP is as it was: one queue, still there */
+    assert_true(if_nametoindex("vtk-tt") > 0);
+    vsw_port_close(g.sw, h);
+}
+
 static void test_host_addrs_revert(void **state)
 {
     const char *addrs[] = { "10.77.0.1/24" };
@@ -1243,6 +1274,7 @@ int main(void)
         cmocka_unit_test(test_shared_lower),
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_mtu_of_nic),
+        cmocka_unit_test(test_host_vnic_tap_taken),
         cmocka_unit_test(test_host_addrs_revert),
         cmocka_unit_test(test_host_addrs_secondaries),
     };
