@@ -138,7 +138,9 @@ def owners(path, port, d, n):
     return 1
 
 
-def fill(path, out, release, stop):
+def hold_until_refused(path):
+    """Opens connections, each answering one switch.list, until vesperd
+    refuses one; returns them and the refusal line ("EOF" if none)."""
     held, refusal = [], "none"
     req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "switch.list",
                       "params": {}}).encode() + b"\n"
@@ -154,6 +156,28 @@ def fill(path, out, release, stop):
             c.close()
             break
         held.append(c)
+    return held, refusal
+
+
+def worst_answer(s, gap, n=None, deadline=None):
+    """switch.list on s every `gap` s, n times or until `deadline`; the
+    slowest answer in seconds, None if vesperd hung up."""
+    worst, buf, i = 0.0, b"", 0
+    while (n is None or i < n) and (deadline is None or time.time() < deadline):
+        i += 1
+        t0 = time.time()
+        s.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
+                              "method": "switch.list"}).encode() + b"\n")
+        line, buf = read_line(s, buf)
+        if line is None:
+            return None
+        worst = max(worst, time.time() - t0)
+        time.sleep(gap)
+    return worst
+
+
+def fill(path, out, release, stop):
+    held, refusal = hold_until_refused(path)
     with open(out, "w") as f:
         f.write(f"held {len(held)}\n{refusal}\n")
     while not os.path.exists(release) and not os.path.exists(stop):
@@ -198,20 +222,7 @@ def window(path, n, win, idlen):
 
 def acceptflood(path, secs, procs):
     probe = connect(path)
-    held = []
-    req = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "switch.list",
-                      "params": {}}).encode() + b"\n"
-    while len(held) < 1000:
-        c = connect(path)
-        try:
-            c.sendall(req)
-            line, _ = read_line(c, b"")
-        except (BrokenPipeError, ConnectionResetError):
-            line = None
-        if line is None or b'"result"' not in line:
-            c.close()
-            break
-        held.append(c)
+    held, _ = hold_until_refused(path)
     deadline = time.time() + secs
     kids = []
     for _ in range(procs):
@@ -232,18 +243,10 @@ def acceptflood(path, secs, procs):
             os._exit(0)
         os.close(w)
         kids.append((pid, r))
-    worst, buf, i = 0.0, b"", 0
-    while time.time() < deadline:
-        i += 1
-        t0 = time.time()
-        probe.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
-                                  "method": "switch.list"}).encode() + b"\n")
-        line, buf = read_line(probe, buf)
-        if line is None:
-            print("EOF")
-            return 3
-        worst = max(worst, time.time() - t0)
-        time.sleep(0.05)
+    worst = worst_answer(probe, 0.05, deadline=deadline)
+    if worst is None:
+        print("EOF")
+        return 3
     connects = 0
     for pid, r in kids:
         os.waitpid(pid, 0)
@@ -351,17 +354,10 @@ def main():
             s.close()
             return owners(path, sys.argv[3], sys.argv[4], int(sys.argv[5]))
         if mode == "latency":
-            worst, buf = 0.0, b""
-            for i in range(int(sys.argv[3])):
-                t0 = time.time()
-                s.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
-                                      "method": "switch.list"}).encode() + b"\n")
-                line, buf = read_line(s, buf)
-                if line is None:
-                    print("EOF")
-                    return 3
-                worst = max(worst, time.time() - t0)
-                time.sleep(0.1)
+            worst = worst_answer(s, 0.1, n=int(sys.argv[3]))
+            if worst is None:
+                print("EOF")
+                return 3
             print(f"max_ms {worst * 1000:.0f}")
             return 0
         if mode == "hold":
