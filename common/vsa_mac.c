@@ -18,6 +18,7 @@ static int hexval(char c)
 int vsa_mac_parse(const char *s, struct vsa_mac *out)
 {
     struct vsa_mac m;
+    char sep = 0; /* the first separator; the others must match it */
 
     if (!s)
         return -EINVAL;
@@ -30,6 +31,10 @@ int vsa_mac_parse(const char *s, struct vsa_mac *out)
         s += 2;
         if (i < 5) {
             if (*s != ':' && *s != '-')
+                return -EINVAL;
+            if (sep == 0)
+                sep = *s;
+            else if (*s != sep)
                 return -EINVAL;
             s++;
         }

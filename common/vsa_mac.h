@@ -15,7 +15,8 @@ struct vsa_mac {
 
 #define VSA_MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" + NUL */
 
-/* Parses "xx:xx:xx:xx:xx:xx" (or '-' separated).  Returns 0 or -EINVAL. */
+/* Parses "xx:xx:xx:xx:xx:xx" or "xx-xx-xx-xx-xx-xx" (one separator
+ * throughout, hex digits in either case).  Returns 0 or -EINVAL. */
 int vsa_mac_parse(const char *s, struct vsa_mac *out);
 
 /* Formats into buf (at least VSA_MAC_STRLEN bytes); returns buf. */
