@@ -151,6 +151,8 @@ static int parse_global(int argc, char **argv, int *i,
     if (spells(arg, "--json", &v)) {
         if (v)
             return vsa_errmsg_set(em, -EINVAL, "--json takes no value");
+        if (req->json) /* as a command's flags given twice are */
+            return vsa_errmsg_set(em, -EINVAL, "--json given twice");
         req->json = true;
         return 1;
     }

@@ -380,6 +380,7 @@ static void test_engine_errors(void **state)
                  "--socket given twice");
     expect_usage("--timeout=1 --timeout=2 switch list",
                  "--timeout given twice");
+    expect_usage("--json switch list --json", "--json given twice");
     expect_usage("switch set s --fdb-max 20 --fdb-max 30",
                  "--fdb-max given twice");
     expect_usage("switch set s --aging", "--aging needs a value");
