@@ -5,7 +5,9 @@
  * corpus and the kept crashers (tests/fuzz/regress/<target>/).
  *
  * Objective: a crasher found once stays fixed; a seed corpus keeps working.
- * Exit 0 when every input ran; a crash or sanitizer report fails the test.
+ * Exit 0 when every input ran; a crash or sanitizer report fails the test,
+ * and so do no argument and a directory that holds no input (files whose
+ * names start with '.' are not inputs).
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -47,6 +49,7 @@ static int run_path(const char *path, unsigned *count)
     struct stat st;
     DIR *d;
     struct dirent *e;
+    unsigned before = *count;
     int rc = 0;
 
     if (stat(path, &st) < 0) {
@@ -71,6 +74,12 @@ static int run_path(const char *path, unsigned *count)
             rc = -1;
     }
     closedir(d);
+    if (*count == before) {
+        /* a corpus emptied by mistake would otherwise replay nothing
+         * and pass */
+        fprintf(stderr, "%s: no input in this directory\n", path);
+        return -1;
+    }
     return rc;
 }
 
@@ -79,6 +88,10 @@ int main(int argc, char **argv)
     unsigned count = 0;
     int rc = 0;
 
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DIR|FILE...\n", argv[0]);
+        return 2;
+    }
     for (int i = 1; i < argc; i++)
         if (run_path(argv[i], &count) < 0)
             rc = 1;
