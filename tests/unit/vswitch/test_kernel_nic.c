@@ -1012,9 +1012,28 @@ static bool ip_says(const char *args, const char *what)
     return strstr(out, what) != NULL;
 }
 
-/* A host vNIC change undone (a later step of its transaction failed)
- * gives the TAP back as it was, admin state included (the change sets
- * the link up), and says when the kernel refuses part of that. */
+/* The queues (attached files) of TAP `name`: `numqueues` of `ip -d link`
+ * (the tun driver's link info; /sys/class/net would show the namespace
+ * that sysfs was mounted in, not this test's). */
+static int tap_queues(const char *name)
+{
+    char cmd[128], out[4096] = "";
+    const char *q;
+    size_t n;
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "ip -d link show dev %s 2>&1", name);
+    p = popen(cmd, "r");
+    assert_non_null(p);
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    pclose(p);
+    q = strstr(out, " numqueues ");
+    if (!q)
+        fail_msg("no numqueues in: %s", out);
+    return atoi(q + strlen(" numqueues "));
+}
+
 /* A host vNIC's TAP is new, never one that exists: net_tap makes its TAPs
  * multi-queue and joined an existing multi-queue TAP of the name instead of
  * failing (t_cli has someone else's).  One of our own (a port renamed in
@@ -1025,6 +1044,9 @@ static void test_host_vnic_tap_taken(void **state)
     struct vsw_port *leaving[1];
     struct vsw_port_spec spec;
     struct vsw_port *h;
+    unsigned idx;
+    short up;
+    int queues;
     char msg[512];
 
     (void)state;
@@ -1033,6 +1055,11 @@ static void test_host_vnic_tap_taken(void **state)
     spec.cls = VSW_PORT_INTERNAL;
     spec.ifname = "vtk-tt";
     h = open_spec(&spec, 0, NULL, 0);
+    idx = if_nametoindex("vtk-tt");
+    up = ifflags_get("vtk-tt") & IFF_UP;
+    queues = tap_queues("vtk-tt");
+    assert_int_equal(queues, 1);
+    assert_true(idx > 0);
     leaving[0] = h;
     snprintf(spec.name, sizeof(spec.name), "host-b");
     spec.replacing = leaving;
@@ -1041,11 +1068,18 @@ static void test_host_vnic_tap_taken(void **state)
     assert_string_equal(msg, "port host-b: interface vtk-tt is the host vNIC "
                              "of port host-a; to move it to another port, "
                              "delete port host-a first, then add this one");
-    /* host-a's TAP is as it was: one queue, still there */
-    assert_true(if_nametoindex("vtk-tt") > 0);
+    /* host-a's TAP is as it was: the same interface, as up or down as it
+     * was, with no queue added or left behind (net_tap joins a
+     * multi-queue TAP of that name, and its close sets the TAP down) */
+    assert_int_equal(if_nametoindex("vtk-tt"), idx);
+    assert_int_equal(ifflags_get("vtk-tt") & IFF_UP, up);
+    assert_int_equal(tap_queues("vtk-tt"), queues);
     vsw_port_close(g.sw, h);
 }
 
+/* A host vNIC change undone (a later step of its transaction failed)
+ * gives the TAP back as it was, admin state included (the change sets
+ * the link up), and says when the kernel refuses part of that. */
 static void test_host_addrs_revert(void **state)
 {
     const char *addrs[] = { "10.77.0.1/24" };
