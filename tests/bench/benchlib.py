@@ -8,7 +8,10 @@ Counter samples.  Every engine's counters end up in one "samples" file:
     ...
 
 one block per sample; a window is the difference between two blocks, with
-the wall-clock time between them as its length.
+the wall-clock time between them as its length.  A counter the answer did
+not have is written as "?WHERE" (WHERE names the key) instead of a number:
+the parsers never take a missing counter as 0, and `windows` stops with
+that name when a figure needs it.
 
 Sub-commands:
 
@@ -22,6 +25,7 @@ Sub-commands:
   vesper-counters T0 T1 FILE        `vesperctl --json stats` output -> one
                                     sample block at (T0+T1)/2
   vesper-fdb FILE                   `vesperctl --json switch show` -> fdb_entries
+                                    (exit 2 naming the key when it is missing)
   vesper-drops FILE                 `vesperctl --json stats` -> non-zero drop counters
   windows SAMPLES OUT IN START SECS REPS
                                     REPS consecutive windows of about SECS s,
@@ -29,6 +33,7 @@ Sub-commands:
                                     sample at or after START; OUT and IN are
                                     comma lists of ports whose TX resp. RX
                                     are summed.  Prints "rep mpps_out mpps_in dt".
+                                    Exit 2 when a counter it needs is missing.
   vesper-config SCEN TRAFFIC FILE   write vesperd's configuration document
   static-fdb SET TRAFFIC            "vlan mac" of the B-side hosts of SET
 
@@ -120,10 +125,11 @@ def cmd_testpmd_samples(args):
             w = line.split()
             if "NIC statistics for port" in line:
                 port = w[w.index("port") + 1]
-                cur["ports"][port] = [0, 0]
-            elif port is not None and w[:1] == ["RX-packets:"]:
+                cur["ports"][port] = [missing("port%s.RX-packets" % port),
+                                      missing("port%s.TX-packets" % port)]
+            elif port is not None and w[:1] == ["RX-packets:"] and w[1:2] and w[1].isdigit():
                 cur["ports"][port][0] = int(w[1])
-            elif port is not None and w[:1] == ["TX-packets:"]:
+            elif port is not None and w[:1] == ["TX-packets:"] and w[1:2] and w[1].isdigit():
                 cur["ports"][port][1] = int(w[1])
             elif "Telling cores to stop" in line:
                 cur = None
@@ -134,7 +140,31 @@ def cmd_testpmd_samples(args):
 def print_block(t, ports):
     print("@ %.6f" % t)
     for name, (rx, tx) in ports.items():
-        print("%s %d %d" % (name, rx, tx))
+        print("%s %s %s" % (name, rx, tx))
+
+
+# A counter an answer lacks is never taken as 0: a renamed key would
+# otherwise read as a port that forwarded nothing, i.e. 0.000 Mpps that
+# passes for a figure.  A sample carries it as the token "?WHERE" (WHERE
+# names the key) in its column, and `windows` stops with that name when a
+# figure needs it; a column no figure uses may be missing.
+MISSING = "?"
+
+
+def missing(what):
+    """The token for a missing counter: "?" + what, blanks made "_" (a
+    sample row is three blank-separated fields)."""
+    return MISSING + "_".join(str(what).split())
+
+
+def counter(obj, key, where):
+    """obj[key] as an int, or the missing-counter token naming where.key."""
+    v = obj.get(key) if isinstance(obj, dict) else None
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, str) and v.isdigit():
+            return int(v)
+        return missing((where + "." if where else "") + key)
+    return v
 
 
 def cmd_ovs_counters(args):
@@ -146,10 +176,12 @@ def cmd_ovs_counters(args):
             w = line.split()
             if len(w) >= 3 and w[0] == "port" and w[1].endswith(":"):
                 name = w[2]
-                ports[name] = [0, 0]
+                # "packets:?" (a counter the port does not have) or no line: missing
+                ports[name] = [missing("%s.RX.packets" % name), missing("%s.TX.packets" % name)]
             elif name and len(w) >= 2 and w[0] in ("RX", "TX") and w[1].startswith("packets:"):
                 v = w[1].split(":")[1]
-                ports[name][0 if w[0] == "RX" else 1] = int(v) if v.isdigit() else 0
+                if v.isdigit():
+                    ports[name][0 if w[0] == "RX" else 1] = int(v)
     print_block(t, ports)
 
 
@@ -159,8 +191,15 @@ def cmd_vesper_counters(args):
         doc = json.load(f)
     if "result" in doc and isinstance(doc["result"], dict):   # raw JSON-RPC answer
         doc = doc["result"]
-    ports = {p["name"]: [int(p.get("rx_packets", 0)), int(p.get("tx_packets", 0))]
-             for p in doc["ports"]}
+    if not isinstance(doc.get("ports"), list):
+        die("%s: no \"ports\" array in the stats answer" % args[2])
+    ports = {}
+    for p in doc["ports"]:
+        name = p.get("name") if isinstance(p, dict) else None
+        if not isinstance(name, str):
+            die("%s: a port without a \"name\" in the stats answer" % args[2])
+        ports[name] = [counter(p, "rx_packets", "ports[%s]" % name),
+                       counter(p, "tx_packets", "ports[%s]" % name)]
     print_block(t, ports)
 
 
@@ -211,11 +250,16 @@ def cmd_vesper_vm_counters(args):
     for path in args[2:]:
         doc = _vm_show(path)
         for port, _dp, vsp, _c in _vm_nics(doc):
-            # zero counters are left out of the answer
-            ports[port] = [int(vsp.get("g2h_frames", 0)), int(vsp.get("h2g_frames", 0))]
+            # vsp leaves zero counters out, so an absent key is either 0 or a
+            # renamed counter; after the warm-up both NICs have sent and
+            # received (the guest's broadcasts), so a figure that needs it
+            # stops on it (windows) rather than reading 0
+            where = port + ".datapath.vsp"
+            ports[port] = [counter(vsp, "g2h_frames", where), counter(vsp, "h2g_frames", where)]
         for port, dv, dp, dev in _vm_devices(doc):
-            ports[port] = [int(dev.get("tx_frames", 0)), int(dp.get("rx_delivered", 0))]
-            traps = int(dv.get("traps", 0))
+            ports[port] = [counter(dev, "tx_frames", port + ".datapath.device"),
+                           counter(dp, "rx_delivered", port + ".datapath")]
+            traps = counter(dv, "traps", port + ".devices[]")
             ports[port + "#traps"] = [traps, traps]
     if not ports:
         die("no NIC counters in %s" % " ".join(args[2:]))
@@ -281,7 +325,10 @@ def cmd_vesper_guest_result(args):
             doc = d
     if not doc:
         die("%s: no result line" % args[0])
-    out = "%.4f %.4f %.3f" % (doc["tx_pps"] / 1e6, doc["rx_pps"] / 1e6, doc.get("seconds", 0))
+    for k in ("tx_pps", "rx_pps", "seconds"):
+        if not isinstance(doc.get(k), (int, float)):
+            die("%s: result line without \"%s\"" % (args[0], k))
+    out = "%.4f %.4f %.3f" % (doc["tx_pps"] / 1e6, doc["rx_pps"] / 1e6, doc["seconds"])
     if "traps_per_rx" in doc:
         out += " %.4f" % doc["traps_per_rx"]
     print(out)
@@ -293,9 +340,10 @@ def cmd_vesper_guest_samples(args):
     for d in _guest_lines(args[0]):
         if "t" not in d or "rx_pps" in d:
             continue
-        traps = int(d.get("traps", 0))
-        print_block(float(d["t"]), {"A": [0, int(d.get("tx_frames", 0))],
-                                    "B": [int(d.get("rx_frames", 0)), 0],
+        traps = counter(d, "traps", "progress_line")
+        # A has no rx and B no tx column in the guest's count
+        print_block(float(d["t"]), {"A": [missing("A.rx(not-counted)"), counter(d, "tx_frames", "progress_line")],
+                                    "B": [counter(d, "rx_frames", "progress_line"), missing("B.tx(not-counted)")],
                                     "traps": [traps, traps]})
         n += 1
     if not n:
@@ -329,14 +377,19 @@ def cmd_median_windows(_args):
 
 
 def cmd_vesper_fdb(args):
+    """fdb_entries of a `switch show` answer; an error (exit 2, nothing on
+    stdout) when the answer is unreadable or lacks the key: never 0."""
     try:
         with open(args[0]) as f:
             doc = json.load(f)
-        if "result" in doc and isinstance(doc["result"], dict):
-            doc = doc["result"]
-        print(int(doc.get("fdb_entries", 0)))
-    except (OSError, ValueError, TypeError, AttributeError):
-        print(0)
+    except (OSError, ValueError) as e:
+        die("%s: %s" % (args[0], e))
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
+        doc = doc["result"]
+    v = counter(doc, "fdb_entries", "")
+    if not isinstance(v, int):
+        die("%s: no counter %s" % (args[0], v[1:]))
+    print(v)
 
 
 def read_samples(path):
@@ -349,7 +402,7 @@ def read_samples(path):
             if w[0] == "@":
                 out.append((float(w[1]), {}))
             elif out and len(w) == 3:
-                out[-1][1][w[0]] = (int(w[1]), int(w[2]))
+                out[-1][1][w[0]] = tuple(int(x) if x.lstrip("-").isdigit() else x for x in w[1:3])
     return out
 
 
@@ -379,6 +432,10 @@ def cmd_windows(args):
             for n in names:
                 if n not in c0 or n not in c1:
                     die("%s: no counters for port %s" % (path, n))
+                for c in (c0, c1):
+                    if not isinstance(c[n][col], int):
+                        die("%s: port %s: counter %s is missing from the answer (renamed?); "
+                            "no figure without it" % (path, n, c[n][col][1:]))
                 tot += c1[n][col] - c0[n][col]
             return tot / dt / 1e6
         print("%d %.4f %.4f %.3f" % (rep, rate(outs, 1), rate(ins, 0), dt))
