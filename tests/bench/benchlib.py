@@ -61,6 +61,11 @@ Guest paths (synth-pair, legacy-pair):
                                     port A (tx = frames sent on NIC A), port B
                                     (rx = frames received on NIC B), port traps
                                     (its trapped accesses, both columns)
+  tsc [HELPER]                      the TSC rate: "MHZ<tab>source", or
+                                    "n/a<tab>why": the kernel log, else
+                                    HELPER (tests/bench/tsc_hz) measures it;
+                                    never /proc/cpuinfo "cpu MHz" (a core
+                                    clock, not the TSC rate)
   proc-jiffies PID...               utime+stime (clock ticks) of those
                                     processes, summed (gone ones count 0)
   median-windows                    "rep out in dt" lines on stdin ->
@@ -350,6 +355,67 @@ def cmd_vesper_guest_samples(args):
         die("%s: no progress lines" % args[0])
 
 
+# ---------------------------------------------------------------- TSC rate
+def tsc_from_kernel_log(text):
+    """The TSC rate (MHz) the kernel settled on, from its boot log, and the
+    line it came from; (None, None) when the log does not say.  The kernel
+    prints "tsc: Detected N MHz processor" (cpu_khz), then "tsc: Detected N
+    MHz TSC" only when the TSC runs at another rate, and "tsc: Refined TSC
+    clocksource calibration: N MHz" when it recalibrated: the last of these
+    that applies is the TSC's rate."""
+    import re
+    found = {}
+    for line in text.splitlines():
+        for kind, pat in (("refined", r"tsc: Refined TSC clocksource calibration: ([0-9.]+) MHz"),
+                          ("tsc", r"tsc: Detected ([0-9.]+) MHz TSC"),
+                          ("processor", r"tsc: Detected ([0-9.]+) MHz processor")):
+            m = re.search(pat, line)
+            if m:
+                found[kind] = (float(m.group(1)), line.split("]", 1)[-1].strip())
+    for kind in ("refined", "tsc", "processor"):
+        if kind in found:
+            return found[kind]
+    return None, None
+
+
+def tsc_mhz(helper=None):
+    """(MHz, source) of the TSC, or (None, why not).  Only a real TSC rate:
+    the kernel's boot log (dmesg, else journalctl -k), where it states the
+    rate it calibrated or read from CPUID; else, when given, the helper
+    tests/bench/tsc_hz (built with the tree), which measures TSC ticks
+    against CLOCK_MONOTONIC_RAW.  /proc/cpuinfo "cpu MHz" is the core clock
+    (it changes with frequency scaling), not the TSC rate, so it is not
+    used."""
+    tried = []
+    for cmd in (["dmesg"], ["journalctl", "-k", "-b", "--no-pager", "-q"]):
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               timeout=10, check=False)
+        except (OSError, subprocess.SubprocessError):
+            tried.append(cmd[0] + " unavailable")
+            continue
+        mhz, line = tsc_from_kernel_log(r.stdout.decode("utf-8", "replace"))
+        if mhz:
+            return mhz, "kernel log (%s): %s" % (cmd[0], line)
+        tried.append(cmd[0] + (" has no tsc line" if r.returncode == 0 else " failed"))
+    if helper:
+        try:
+            r = subprocess.run([helper], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=10, check=False)
+            v = float(r.stdout.decode().strip()) if r.returncode == 0 else 0.0
+            if v > 0:
+                return v, "measured by %s (TSC ticks over 0.5 s of CLOCK_MONOTONIC_RAW)" % helper
+            tried.append("%s failed" % helper)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            tried.append("%s unavailable" % helper)
+    return None, "TSC rate unknown (%s)" % ", ".join(tried)
+
+
+def cmd_tsc(args):
+    mhz, src = tsc_mhz(args[0] if args else None)
+    print("%s\t%s" % ("%.3f" % mhz if mhz else "n/a", src))
+
+
 def cmd_proc_jiffies(args):
     tot = 0
     for pid in args:
@@ -525,6 +591,7 @@ CMDS = {
     "vesper-guest-result": cmd_vesper_guest_result,
     "vesper-guest-samples": cmd_vesper_guest_samples,
     "proc-jiffies": cmd_proc_jiffies,
+    "tsc": cmd_tsc,
     "median-windows": cmd_median_windows,
 }
 

@@ -32,16 +32,23 @@ Prints a table and the target check, and writes
                               are null (no such ceiling), and for legacy-pair
                               so are every ovs_* figure and vs_ovs
   OUTDIR/results-detail.json  per scenario and engine: every window, median,
-                              min, max, cycles/packet (TSC Hz / median rate)
+                              min, max, cycles/packet (TSC Hz / median rate;
+                              null when the TSC rate is unknown)
 Every SCENARIO given gets a row (in MODE) even when nothing was measured
 for it.  A missing figure is null, and so is a ratio that needs it.  The exit status
 is 0 even when a target is missed (a benchmark is not a test).
+
+The TSC rate comes from the environment (BENCH_TSC_MHZ, BENCH_TSC_SOURCE:
+run.sh sets them, see benchlib.py tsc), else from the kernel log; unknown,
+cycles/packet is n/a.
 """
 import csv
 import json
 import os
 import statistics
 import sys
+
+import benchlib
 
 ENGINES = ("vesper", "ovs", "testpmd")
 ORDER = ("l2-1k", "l2-64k", "vlan-access", "synth-pair", "legacy-pair")
@@ -64,14 +71,18 @@ OTHER_LOAD_WARN = 10.0   # % of all CPUs used by other processes (guest paths)
 
 
 def tsc_mhz():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("cpu MHz"):
-                    return float(line.split(":")[1])
-    except OSError:
-        pass
-    return 2600.0
+    """(MHz, source) of the TSC or (None, why): BENCH_TSC_MHZ and
+    BENCH_TSC_SOURCE (run.sh), else the kernel log (benchlib.tsc_mhz)."""
+    env = os.environ.get("BENCH_TSC_MHZ")
+    if env is not None:
+        try:
+            v = float(env)
+            if v > 0:
+                return v, os.environ.get("BENCH_TSC_SOURCE") or "BENCH_TSC_MHZ"
+        except ValueError:
+            pass
+        return None, os.environ.get("BENCH_TSC_SOURCE") or "TSC rate unknown"
+    return benchlib.tsc_mhz()
 
 
 def rnd(x, n=3):
@@ -87,7 +98,7 @@ def main():
     if os.path.exists(tsv):
         with open(tsv) as f:
             rows = [r for r in csv.DictReader(f, delimiter="\t")]
-    mhz = tsc_mhz()
+    mhz, mhz_source = tsc_mhz()
 
     scen_order = list(wanted)
     data = {k: {e: [] for e in ENGINES} for k in wanted}
@@ -146,7 +157,7 @@ def main():
             "vs_testpmd": rnd(ratio(med["vesper"], med["testpmd"])),
             "mode": mode,
         }
-        det = {"scenario": scen, "mode": mode, "tsc_mhz": mhz}
+        det = {"scenario": scen, "mode": mode, "tsc_mhz": mhz, "tsc_source": mhz_source}
         if scen in GUEST:
             res["kind"] = det["kind"] = "guest"
             for e in ("vesper", "ovs"):
@@ -168,7 +179,7 @@ def main():
             det[e] = None if not w else {
                 "windows_mpps": [round(x, 4) for x in w],
                 "median": rnd(med[e], 4), "min": rnd(min(w), 4), "max": rnd(max(w), 4),
-                "cycles_per_packet": rnd(mhz / med[e], 1) if med[e] else None,
+                "cycles_per_packet": rnd(mhz / med[e], 1) if med[e] and mhz else None,
                 "cpu_busy_pct": busy.get((scen, mode, e)),
             }
             if det[e] is not None and scen in GUEST:
@@ -210,6 +221,8 @@ def main():
 
     def cyc(e, det):
         x = det[e]
+        if x is not None and x["cycles_per_packet"] is None and not mhz:
+            return "n/a"    # TSC rate unknown
         return "—" if x is None or x["cycles_per_packet"] is None else "%.0f" % x["cycles_per_packet"]
 
     # One polling core keeps 100/ncpu % of the machine busy; clearly more
@@ -242,7 +255,11 @@ def main():
             res["scenario"], res["mode"], fig("vesper", det), fig("ovs", det), fig("testpmd", det),
             rat(res["vs_ovs"]), rat(res["vs_testpmd"]),
             cyc("vesper", det), cyc("ovs", det), cyc("testpmd", det), ld))
-    print("\nMpps: median (min–max) of the windows; cycles/pkt = TSC %.0f MHz ÷ median rate, one forwarding core." % mhz)
+    if mhz:
+        print("\nMpps: median (min–max) of the windows; cycles/pkt = TSC %.3f MHz ÷ median rate, one forwarding core"
+              " (TSC rate: %s)." % (mhz, mhz_source))
+    else:
+        print("\nMpps: median (min–max) of the windows; cycles/pkt n/a: %s." % mhz_source)
     print("cpu busy %%: the busiest engine's measurement, all %d CPUs; the polling core alone is %.0f %%." % (ncpu, 100.0 / ncpu))
     gres = [(res, det) for res, det in zip(results, detail) if res["scenario"] in GUEST]
     if gres:

@@ -127,7 +127,10 @@ main() {
     fi
 
     setup_hugepages
-    TSC_MHZ=$(awk -F': ' '/^cpu MHz/ {print $2; exit}' /proc/cpuinfo)
+    # The TSC rate for cycles/packet (report.py): the kernel log, else
+    # measured by tests/bench/tsc_hz; n/a when neither (never "cpu MHz")
+    IFS=$'\t' read -r BENCH_TSC_MHZ BENCH_TSC_SOURCE < <("$PY" "$BENCH_DIR/benchlib.py" tsc "$BUILD/tests/bench/tsc_hz")
+    export BENCH_TSC_MHZ BENCH_TSC_SOURCE
     printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\tother_busy_pct\ttraps_per_pkt\n' > "$WINDOWS"
     printf 'scenario\tmode\tengine\tspan\ttx_mpps\trx_mpps\tseconds\ttraps_per_rx\n' > "$GUEST_TSV"
 
@@ -145,7 +148,8 @@ EOF
     )
     fi
     say "# Vesper bench $(date -u +%FT%TZ)  mode=$BENCH_MODE  reps=$REPS x ${SECS}s ($STARTS start(s) per engine)  warm=${WARM}s  engines=[$ENGINES]"
-    say "# cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, tsc ${TSC_MHZ} MHz, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    say "# cpu: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores, loadavg $(cut -d' ' -f1-3 /proc/loadavg)"
+    say "# tsc: ${BENCH_TSC_MHZ:-n/a} MHz, ${BENCH_TSC_SOURCE:-unknown}"
     has_engine vesper && say "# vesper build: $buildinfo ($VESPERD)"
     has_engine vesper && [ "$want_guest" = 1 ] && say "# vesper guest: $VESPER_GUEST"
     has_engine testpmd && say "# $(dpkg-query -W -f='dpdk ${Version}' dpdk 2>/dev/null)"
