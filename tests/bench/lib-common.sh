@@ -119,8 +119,9 @@ load_note() {
                100 * ($4 - $1) / d, 100 * (1 - ($6 - $3) / d), n, 100 / n}'
 }
 
-# busy_pct "J0" "J1": how busy all CPUs were, in %
-busy_pct() { echo "$1 $2" | awk '{d = $5 - $2; printf "%.0f", d ? 100 * (1 - ($6 - $3) / d) : 0}'; }
+# busy_pct "J0" "J1": how busy all CPUs were, in %; nothing when unknown
+# (a sample missing, or no time between them): never a made-up 0
+busy_pct() { echo "$1 $2" | awk 'NF == 6 {d = $5 - $2; if (d > 0) printf "%.0f", 100 * (1 - ($6 - $3) / d)}'; }
 
 # proc_jiffies PID...: CPU time (clock ticks, the unit of /proc/stat) used so far by those processes
 proc_jiffies() { "$PY" "$BENCH_DIR/benchlib.py" proc-jiffies "$@"; }
@@ -128,13 +129,13 @@ proc_jiffies() { "$PY" "$BENCH_DIR/benchlib.py" proc-jiffies "$@"; }
 # (whose CPU time went from P0 to P1 ticks) kept busy between J0 and J1.
 # This is the contention measure for rows where our own processes poll on
 # every core (guest paths: cpu busy is 100 % by design).
-other_pct() {
-    echo "$1 $2 $3 $4" | awk '{d = $5 - $2; b = d - ($6 - $3); o = b - ($8 - $7); if (o < 0) o = 0
-        printf "%.0f", d ? 100 * o / d : 0}'
+other_pct() {   # (nothing when unknown)
+    echo "$1 $2 $3 $4" | awk 'NF == 8 {d = $5 - $2; b = d - ($6 - $3); o = b - ($8 - $7); if (o < 0) o = 0
+        if (d > 0) printf "%.0f", 100 * o / d}'
 }
 
 # add_windows ENGINE SCENARIO SAMPLES OUTS INS START BUSY [OTHER] [TRAPS]: turn samples into rows of windows.tsv
-# (OTHER: other_busy_pct, only measured for guest paths; TRAPS: comma list of
+# (BUSY: cpu_busy_pct, empty when unknown; OTHER: other_busy_pct, only measured for guest paths; TRAPS: comma list of
 # the sample rows counting trapped accesses (legacy-pair), whose delta over
 # each window divided by the window's OUT packets is its traps_per_pkt)
 add_windows() {

@@ -6,7 +6,7 @@
 WINDOWS.tsv has one row per measured window:
     scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct  [other_busy_pct  [traps_per_pkt]]
 (engine: vesper, ovs, testpmd; mode: hugepages or no-huge; cpu_busy_pct:
-how busy all CPUs were while that engine was measured; other_busy_pct: the
+how busy all CPUs were while that engine was measured (empty when unknown); other_busy_pct: the
 share of all CPUs used by processes other than the engine's own, measured
 for guest paths, where the engine's own processes poll on every CPU;
 traps_per_pkt: trapped register accesses per packet out, legacy-pair only).
@@ -85,8 +85,20 @@ def tsc_mhz():
     return benchlib.tsc_mhz()
 
 
+def opt_float(r, k):
+    """A number of the row, or None when the column is missing or empty."""
+    v = r.get(k)
+    return None if v in (None, "") else float(v)
+
+
 def rnd(x, n=3):
     return None if x is None else round(x, n)
+
+
+def busy_of(vals):
+    """The highest known cpu_busy_pct of the windows, None when none is known."""
+    known = [v for v in vals or [] if v is not None]
+    return max(known) if known else None
 
 
 def main():
@@ -104,8 +116,8 @@ def main():
     data = {k: {e: [] for e in ENGINES} for k in wanted}
     ins = {}     # (scenario, mode, engine) -> [(mpps_in, mpps_out, dt)]
     tpp = {}     # (scenario, mode, engine) -> [(traps_per_pkt, mpps_out, dt)]
-    busy = {}
-    other = {}
+    busy = {}    # (scenario, mode, engine) -> [cpu_busy_pct or None per window]
+    other = {}   # ... -> [other_busy_pct per window that has one]
     ncpu = os.cpu_count() or 2
     for r in rows:
         key = (r["scenario"], r["mode"])
@@ -116,9 +128,10 @@ def main():
             data[key][r["engine"]].append(float(r["mpps_out"]))
             ins.setdefault(key + (r["engine"],), []).append(
                 (float(r["mpps_in"]), float(r["mpps_out"]), float(r["dt_s"])))
-            busy[key + (r["engine"],)] = float(r.get("cpu_busy_pct") or 0)
-            if r.get("other_busy_pct") not in (None, ""):
-                other[key + (r["engine"],)] = float(r["other_busy_pct"])
+            # unknown stays unknown (None): a 0 would hide contention
+            busy.setdefault(key + (r["engine"],), []).append(opt_float(r, "cpu_busy_pct"))
+            if opt_float(r, "other_busy_pct") is not None:
+                other.setdefault(key + (r["engine"],), []).append(float(r["other_busy_pct"]))
             if r.get("traps_per_pkt") not in (None, ""):
                 tpp.setdefault(key + (r["engine"],), []).append(
                     (float(r["traps_per_pkt"]), float(r["mpps_out"]), float(r["dt_s"])))
@@ -180,13 +193,14 @@ def main():
                 "windows_mpps": [round(x, 4) for x in w],
                 "median": rnd(med[e], 4), "min": rnd(min(w), 4), "max": rnd(max(w), 4),
                 "cycles_per_packet": rnd(mhz / med[e], 1) if med[e] and mhz else None,
-                "cpu_busy_pct": busy.get((scen, mode, e)),
+                "cpu_busy_pct": busy_of(busy.get((scen, mode, e))),
+                "cpu_busy_known": None not in busy.get((scen, mode, e), [None]),
             }
             if det[e] is not None and scen in GUEST:
                 det[e]["offered_windows_mpps"] = [round(x[0], 4) for x in ins.get((scen, mode, e), [])]
                 det[e]["offered_median"] = res.get(e + "_offered_mpps")
                 det[e]["loss_pct"] = res.get(e + "_loss_pct")
-                det[e]["other_busy_pct"] = other.get((scen, mode, e))
+                det[e]["other_busy_pct"] = max(other[(scen, mode, e)]) if (scen, mode, e) in other else None
                 det[e]["guest_own"] = guest_own.get((scen, mode, e))
                 if (scen, mode, e) in tpp:
                     det[e]["traps_per_pkt_windows"] = [round(x[0], 4) for x in tpp[(scen, mode, e)]]
@@ -230,8 +244,12 @@ def main():
     quiet = 100.0 / ncpu + 12
 
     def load(det):
-        vals = [det[e]["cpu_busy_pct"] for e in ENGINES
-                if det[e] is not None and det[e]["cpu_busy_pct"] is not None]
+        measured = [e for e in ENGINES if det[e] is not None]
+        vals = [det[e]["cpu_busy_pct"] for e in measured if det[e]["cpu_busy_pct"] is not None]
+        # an engine whose load was not measured (in some window): "?", never 0
+        unknown = [e for e in measured if not det[e]["cpu_busy_known"]]
+        if unknown:
+            return "%s ? (%s unknown)" % ("%.0f" % max(vals) if vals else "", "/".join(unknown))
         if not vals:
             return "—"
         if det["scenario"] in GUEST:
@@ -244,13 +262,14 @@ def main():
             return "%.0f (others %.0f)%s" % (max(vals), max(oth), " !" if max(oth) > OTHER_LOAD_WARN else "")
         return "%.0f%s" % (max(vals), " !" if max(vals) > quiet else "")
 
-    noisy = False
+    noisy = unknown_load = False
     print()
     print("| scenario | mode | Vesper Mpps | OVS-DPDK Mpps | testpmd io Mpps | Vesper÷OVS | Vesper÷testpmd | cycles/pkt V / O / T | cpu busy % |")
     print("|---|---|---|---|---|---|---|---|---|")
     for res, det in zip(results, detail):
         ld = load(det)
         noisy = noisy or ld.endswith("!")
+        unknown_load = unknown_load or "?" in ld
         print("| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |" % (
             res["scenario"], res["mode"], fig("vesper", det), fig("ovs", det), fig("testpmd", det),
             rat(res["vs_ovs"]), rat(res["vs_testpmd"]),
@@ -267,6 +286,8 @@ def main():
               " of all CPUs taken by other processes (! above %.0f %%)." % OTHER_LOAD_WARN)
     if noisy:
         print("WARNING: rows marked ! ran while other processes used the CPUs; their figures and ratios are not reliable.")
+    if unknown_load:
+        print("WARNING: rows marked ? have no CPU load for some engine: whether other processes competed is unknown.")
     if gres:
         def g(x, fmt="%.3f"):
             return "—" if x is None else fmt % x
