@@ -27,6 +27,7 @@ Sub-commands:
   vesper-fdb FILE                   `vesperctl --json switch show` -> fdb_entries
                                     (exit 2 naming the key when it is missing)
   vesper-drops FILE                 `vesperctl --json stats` -> non-zero drop counters
+  vesper-port-link FILE             `vesperctl --json port show` -> its link (up/down)
   windows SAMPLES OUT IN START SECS REPS
                                     REPS consecutive windows of about SECS s,
                                     the first one beginning at the first
@@ -79,6 +80,11 @@ import sys
 import time
 
 SWITCH = "bench"
+# The switching scenarios' witness port (tests/bench/README.md, Flooding): a
+# net_null sink in the same VLANs as the traffic, to which the switch sends
+# only what it floods.  Its TX over the windows ÷ the figure's TX is the
+# share of frames flooded instead of forwarded by an FDB hit.
+WITNESS = "witness"
 
 
 def die(msg):
@@ -206,6 +212,21 @@ def cmd_vesper_counters(args):
         ports[name] = [counter(p, "rx_packets", "ports[%s]" % name),
                        counter(p, "tx_packets", "ports[%s]" % name)]
     print_block(t, ports)
+
+
+def cmd_vesper_port_link(args):
+    """"link" of a `vesperctl --json port show` answer ("up"/"down"); exit 2
+    naming the key when it is missing."""
+    try:
+        with open(args[0]) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        die("%s: %s" % (args[0], e))
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
+        doc = doc["result"]
+    if not isinstance(doc, dict) or not isinstance(doc.get("link"), str):
+        die("%s: no \"link\" in the port show answer" % args[0])
+    print(doc["link"])
 
 
 def cmd_vesper_drops(args):
@@ -538,6 +559,9 @@ def vesper_config(scen, traffic):
              "devargs": pcap(0, scen + ".A.pcap"), "vlan": access1},
             {"name": "p1", "switch": SWITCH, "class": "dpdk",
              "devargs": pcap(1, scen + ".B.pcap"), "vlan": access1},
+            # the witness: a flood reaches it, a lookup hit never does
+            {"name": WITNESS, "switch": SWITCH, "class": "dpdk",
+             "devargs": "net_null0,no-rx=1", "vlan": access1},
         ]
         static = []
     elif scen == "vlan-access":
@@ -549,6 +573,11 @@ def vesper_config(scen, traffic):
             ports.append({"name": name, "switch": SWITCH, "class": "dpdk",
                           "devargs": "net_null%d,no-rx=1" % i,
                           "vlan": {"mode": "access", "vid": 100 + i}})
+        # the witness, a member of every VLAN of the traffic: a flood in
+        # any of them reaches it, a lookup hit never does
+        ports.append({"name": WITNESS, "switch": SWITCH, "class": "dpdk",
+                      "devargs": "net_null16,no-rx=1",
+                      "vlan": {"mode": "trunk", "allowed": "100-115"}})
         static = [{"switch": SWITCH, "vlan": vlan, "mac": mac, "port": "a%d" % vlan}
                   for _h, side, vlan, mac in read_hosts(traffic, "vlan-1k") if side == "B"]
     elif scen in ("synth-pair", "legacy-pair"):
@@ -583,6 +612,7 @@ CMDS = {
     "vesper-counters": cmd_vesper_counters,
     "vesper-fdb": cmd_vesper_fdb,
     "vesper-drops": cmd_vesper_drops,
+    "vesper-port-link": cmd_vesper_port_link,
     "windows": cmd_windows,
     "vesper-config": cmd_vesper_config,
     "static-fdb": cmd_static_fdb,

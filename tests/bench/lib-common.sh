@@ -135,12 +135,19 @@ other_pct() {   # (nothing when unknown)
 }
 
 # add_windows ENGINE SCENARIO SAMPLES OUTS INS START BUSY [OTHER] [TRAPS]: turn samples into rows of windows.tsv
-# (BUSY: cpu_busy_pct, empty when unknown; OTHER: other_busy_pct, only measured for guest paths; TRAPS: comma list of
-# the sample rows counting trapped accesses (legacy-pair), whose delta over
-# each window divided by the window's OUT packets is its traps_per_pkt)
+# (BUSY: cpu_busy_pct, empty when unknown; OTHER: other_busy_pct, only
+# measured for guest paths; TRAPS: comma list of the sample rows counting
+# trapped accesses (legacy-pair), whose delta over each window divided by
+# the window's OUT packets is its traps_per_pkt).
+# Switching scenarios also pass, as variables set for the call:
+#   AW_WITNESS   the witness port (README "Flooding"): its TX rate over the
+#                same windows goes into witness_mpps; without its counters
+#                there is no figure (forwarding cannot be told from flooding)
+#   AW_FDB, AW_FDB_WANT  the FDB entries before the windows and how many the
+#                traffic teaches (Vesper; AW_FDB empty when unreadable)
 add_windows() {
     local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} traps=${9:-} rep wrep mout min dt
-    local rows trows="" tr tpp lo="out" li="in"
+    local rows trows="" wrows="" tr tpp wit lo="out" li="in" witness=${AW_WITNESS:-}
     is_guest_scenario "$scen" && { lo="rx B"; li="offered A"; }
     if ! rows=$("$PY" "$BENCH_DIR/benchlib.py" windows "$samples" "$outs" "$ins" "$start" "$SECS" "$REPS"); then
         warn "$engine/$scen: no figures (see $samples)"
@@ -151,16 +158,24 @@ add_windows() {
         warn "$engine/$scen: no trap counters (see $samples)"
         trows=""
     fi
+    # and the witness port's TX: what the switch flooded
+    if [ -n "$witness" ] && ! wrows=$("$PY" "$BENCH_DIR/benchlib.py" windows "$samples" "$witness" "$ins" "$start" "$SECS" "$REPS"); then
+        warn "$engine/$scen: no counters for the witness port $witness (see $samples): cannot tell forwarding from flooding, no figure"
+        return 1
+    fi
     while read -r rep mout min dt; do
-        tpp=""
+        tpp="" wit=""
         if [ -n "$trows" ]; then
             tr=$(awk -v r="$rep" '$1 == r {print $2}' <<< "$trows")
             tpp=$(awk -v t="$tr" -v m="$mout" 'BEGIN {if (t != "" && m > 0) printf "%.4f", t / m}')
         fi
+        [ -n "$wrows" ] && wit=$(awk -v r="$rep" '$1 == r {print $2}' <<< "$wrows")
         # numbered after the windows of earlier starts (run.sh, STARTS)
         wrep=$((rep + ${REP_BASE:-0}))
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$wrep" "$mout" "$min" "$dt" "$busy" "$other" "$tpp" >> "$WINDOWS"
-        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)%s\n' "$engine" "$scen" "$wrep" "$mout" "$lo" "$min" "$li" "$dt" "${tpp:+  $tpp trapped accesses/pkt}"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scen" "$BENCH_MODE" "$engine" "$wrep" "$mout" "$min" "$dt" \
+            "$busy" "$other" "$tpp" "$wit" "${AW_FDB:-}" "${AW_FDB_WANT:-}" >> "$WINDOWS"
+        printf '  %-8s %-12s window %d: %8.3f Mpps %s  %8.3f Mpps %s  (%.2f s)%s%s\n' "$engine" "$scen" "$wrep" "$mout" "$lo" "$min" "$li" "$dt" \
+            "${tpp:+  $tpp trapped accesses/pkt}" "${wit:+  flooded $(awk -v w="$wit" -v m="$mout" 'BEGIN {printf "%.2f %%", (m > 0) ? 100 * w / m : 0}') (witness $wit Mpps)}"
     done <<< "$rows"
 }
 

@@ -16,6 +16,9 @@
 #                    ports a100..a115 = net_null0..15 (no-rx, tag 100..115); the
 #                    512 B-side MACs are static FDB entries on their access port.
 #                    Figure = sum TX a100..a115.
+#   every scenario : a port "witness" (net_null, no-rx; in vlan-access a trunk
+#                    of 100-115) that only floods reach, as in Vesper's switch;
+#                    its TX is OVS's flooded share (info, README "Flooding").
 # Counters: `ovs-appctl dpctl/show -s` (live datapath counters; the database
 # statistics lag by up to 5 s), time-stamped around each call.
 
@@ -94,6 +97,9 @@ run_ovs() {
     {
         case "$scen" in
             l2-1k|l2-64k)
+                # the witness, as in Vesper's switch (README "Flooding"); first,
+                # so that it is in the bridge when the learning floods happen
+                ovs_port witness 3 "net_null0,no-rx=1" || setup_ok=0
                 ovs_port p0 1 "net_pcap0,rx_pcap=$TRAFFIC/$scen.A.pcap,infinite_rx=1" || setup_ok=0
                 ovs_port p1 2 "net_pcap1,rx_pcap=$TRAFFIC/$scen.B.pcap,infinite_rx=1" || setup_ok=0
                 outs=p0,p1; ins=p0,p1
@@ -107,6 +113,8 @@ run_ovs() {
                     expect_flows=65536
                 fi ;;
             vlan-access)
+                # the witness, in every VLAN of the traffic (README "Flooding")
+                ovs_port witness 2 "net_null16,no-rx=1" -- set port witness vlan_mode=trunk trunks=100-115 || setup_ok=0
                 ovs_port p0 1 "net_pcap0,rx_pcap=$TRAFFIC/vlan-1k.A.pcap,infinite_rx=1" \
                     -- set port p0 vlan_mode=trunk trunks=100-115 || setup_ok=0
                 local v outs=""
@@ -164,7 +172,7 @@ run_ovs() {
     rm -rf "$OVS_RUN"
     unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
     if [ "$ok" != 1 ]; then warn "ovs/$scen: ovs-vswitchd died during the windows (see $log)"; return 1; fi
-    add_windows ovs "$scen" "$samples" "$outs" "$ins" "$start" "$(busy_pct "$j0" "$j1")" || return 1
+    AW_WITNESS=witness add_windows ovs "$scen" "$samples" "$outs" "$ins" "$start" "$(busy_pct "$j0" "$j1")" || return 1
     say "  ovs: PMD cycles/pkt ${cyc:-?} and upcalls ${upc:-?} in the windows, $(load_note "$j0" "$j1")"
     [ "${upc:-0}" -gt 1000 ] 2>/dev/null && warn "ovs/$scen: ${upc} upcalls during the windows: flows were evicted and reinstalled, not a steady state"
     return 0

@@ -9,7 +9,9 @@
 # its configuration there.  Counters: `vesperctl --json stats` (tx_packets
 # per port), time-stamped around each call.  Warm-up: WARM seconds, then
 # until `vesperctl --json switch show bench` reports at least the expected
-# fdb_entries (at most 30 s more).
+# fdb_entries (at most 30 s more).  Every switching scenario has a port
+# "witness" (net_null, no-rx) in the traffic's VLANs: its TX is what the
+# switch flooded (README "Flooding").
 
 VESPER_MBUFS=${VESPER_MBUFS:-163840}
 
@@ -101,7 +103,14 @@ run_vesper() {
         sleep 0.5
     done
     say "  vesper: warm after $(awk -v a="$t0" -v b="$(now)" 'BEGIN {printf "%.0f", b - a}') s: fdb_entries=${n:-?} (want $expect)"
-    [ "${n:-0}" -ge "$expect" ] || warn "vesper/$scen: FDB did not reach $expect entries; measuring anyway"
+    # Not a failure by itself: what a short FDB costs is flooding, and the
+    # witness measures that directly (report.py fails the row above 1 %).
+    # The shortfall is in the table and results.json (vesper_fdb_entries).
+    if [ -z "$n" ]; then
+        warn "vesper/$scen: FDB size unknown ($(tr '\n' ' ' < "$RUNTMP/vesper.fdb.err" 2>/dev/null)); measuring anyway, the flood check decides"
+    elif [ "$n" -lt "$expect" ]; then
+        warn "vesper/$scen: FDB holds $n of $expect entries; measuring anyway, the flood check decides"
+    fi
     { echo "## before windows"; vctl switch show bench; } >> "$RUNTMP/vesper.state" 2>&1
     local samples="$LOGS/$scen.vesper.samples" j0 j1 ok=1
     : > "$samples"
@@ -110,13 +119,23 @@ run_vesper() {
     take_windows vesper_sample "$samples"
     j1=$(cpu_jiffies)
     kill -0 "$pid" 2>/dev/null || ok=0
-    { echo "## after windows"; vctl stats; vctl switch show bench; } >> "$RUNTMP/vesper.state" 2>&1
+    # a flood skips a member whose link is down: a witness that is down
+    # would see nothing and the flood check would pass whatever happened
+    local wlink=""
+    vctl port show witness > "$RUNTMP/vesper.witness" 2>>"$RUNTMP/vesper.ctl.err" &&
+        wlink=$("$PY" "$BENCH_DIR/benchlib.py" vesper-port-link "$RUNTMP/vesper.witness")
+    { echo "## after windows"; vctl stats; vctl switch show bench; cat "$RUNTMP/vesper.witness"; } >> "$RUNTMP/vesper.state" 2>&1
     stop_pid "$pid" 20 INT
     dpdk_prefix_clean "$prefix"
     { echo; echo "## vesperctl"; cat "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" 2>/dev/null; } >> "$log"
-    rm -f "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err"
+    rm -f "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" "$RUNTMP/vesper.fdb.err" "$RUNTMP/vesper.witness"
     rm -rf "$run"
     if [ "$ok" != 1 ]; then warn "vesper/$scen: vesperd died during the windows (see $log)"; return 1; fi
-    add_windows vesper "$scen" "$samples" "$outs" "$ins" "$start" "$(busy_pct "$j0" "$j1")" || return 1
+    if [ "$wlink" != up ]; then
+        warn "vesper/$scen: the witness port's link is '${wlink:-unknown}' after the windows, not up: floods skip it, so forwarding cannot be told from flooding; no figure (see $log)"
+        return 1
+    fi
+    AW_WITNESS=witness AW_FDB=$n AW_FDB_WANT=$expect \
+        add_windows vesper "$scen" "$samples" "$outs" "$ins" "$start" "$(busy_pct "$j0" "$j1")" || return 1
     say "  vesper: drops since start: $("$PY" "$BENCH_DIR/benchlib.py" vesper-drops "$RUNTMP/vesper.stats"); $(load_note "$j0" "$j1")"
 }

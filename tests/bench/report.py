@@ -4,12 +4,17 @@
     report.py WINDOWS.tsv OUTDIR [MODE SCENARIO...]
 
 WINDOWS.tsv has one row per measured window:
-    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct  [other_busy_pct  [traps_per_pkt]]
+    scenario  mode  engine  rep  mpps_out  mpps_in  dt_s  cpu_busy_pct  [other_busy_pct  [traps_per_pkt
+    [witness_mpps  fdb_entries  fdb_expected]]]
 (engine: vesper, ovs, testpmd; mode: hugepages or no-huge; cpu_busy_pct:
-how busy all CPUs were while that engine was measured (empty when unknown); other_busy_pct: the
-share of all CPUs used by processes other than the engine's own, measured
-for guest paths, where the engine's own processes poll on every CPU;
-traps_per_pkt: trapped register accesses per packet out, legacy-pair only).
+how busy all CPUs were while that engine was measured, empty when unknown;
+other_busy_pct: the share of all CPUs used by processes other than the
+engine's own, measured for guest paths, where the engine's own processes
+poll on every CPU; traps_per_pkt: trapped register accesses per packet out,
+legacy-pair only; witness_mpps: TX rate of the witness port, which only
+floods reach, in the same window (switching scenarios, Vesper and OVS);
+fdb_entries, fdb_expected: Vesper's FDB before the windows of that start
+and what the traffic teaches).
 For a guest path (synth-pair, legacy-pair) mpps_out is what the host
 delivered into guest NIC B and mpps_in what it took from guest NIC A
 (offered).  legacy-pair has no OVS or testpmd figure by design (OVS has no
@@ -20,6 +25,13 @@ OUTDIR/guest.tsv (optional) holds the guests' own counts:
 Prints a table and the target check, and writes
   OUTDIR/results.json         [{"scenario","vesper_mpps","ovs_mpps","testpmd_mpps",
                                  "vs_ovs","vs_testpmd","mode"}]  (medians);
+                              switching rows add "vesper_flooded_pct",
+                              "ovs_flooded_pct" (Σ witness TX ÷ Σ figure TX
+                              over the windows, %), "vesper_fdb_entries"
+                              (the smallest over the starts),
+                              "vesper_fdb_expected", "vesper_check" ("ok",
+                              "fail": flooded more than FLOOD_LIMIT_PCT, or
+                              null: not measured) and "vesper_check_note";
                               guest-path rows add "kind": "guest",
                               "vesper_offered_mpps", "ovs_offered_mpps",
                               "vesper_loss_pct", "ovs_loss_pct",
@@ -36,7 +48,9 @@ Prints a table and the target check, and writes
                               null when the TSC rate is unknown)
 Every SCENARIO given gets a row (in MODE) even when nothing was measured
 for it.  A missing figure is null, and so is a ratio that needs it.  The exit status
-is 0 even when a target is missed (a benchmark is not a test).
+is 0 even when a target is missed (a benchmark is not a test), and 3 when
+a Vesper figure failed its flood check (it measured flooding, not FDB
+forwarding).
 
 The TSC rate comes from the environment (BENCH_TSC_MHZ, BENCH_TSC_SOURCE:
 run.sh sets them, see benchlib.py tsc), else from the kernel log; unknown,
@@ -68,6 +82,12 @@ LABEL = {
     "legacy-pair": "emulated 21140A A -> B, one guest thread",
 }
 OTHER_LOAD_WARN = 10.0   # % of all CPUs used by other processes (guest paths)
+# A Vesper switching figure fails when more than this share of the frames it
+# sent in the windows were flooded (reached the witness port), not forwarded
+# by an FDB hit.  After the warm-up every destination is known: a correct
+# switch floods nothing (0.00 %), a broken lookup floods everything (100 %).
+FLOOD_LIMIT_PCT = 1.0
+EXIT_CHECK_FAILED = 3
 
 
 def tsc_mhz():
@@ -101,6 +121,46 @@ def busy_of(vals):
     return max(known) if known else None
 
 
+def flooded_pct(w):
+    """100 × Σ witness TX ÷ Σ figure TX over the windows [(witness, out, dt)]."""
+    out = sum(x[1] * x[2] for x in w)
+    return 100.0 * sum(x[0] * x[2] for x in w) / out if out > 0 else None
+
+
+def flood_check(res, scen, mode, d, wit, fdb):
+    """Adds to a switching scenario's row the flooded shares, Vesper's FDB
+    and the verdict on Vesper's figure (README "Flooding")."""
+    for e in ("vesper", "ovs"):
+        w = wit.get((scen, mode, e))
+        res[e + "_flooded_pct"] = rnd(flooded_pct(w), 2) if w else None
+    f = fdb.get((scen, mode, "vesper"), [])
+    ent = [x[0] for x in f]
+    res["vesper_fdb_entries"] = None if not f or None in ent else int(min(ent))
+    res["vesper_fdb_expected"] = int(max(x[1] for x in f)) if f else None
+    fl, n, want = res["vesper_flooded_pct"], res["vesper_fdb_entries"], res["vesper_fdb_expected"]
+    notes = []
+    if not d["vesper"]:
+        check = None
+    elif fl is None:
+        check = None
+        notes.append("no witness counters: forwarding not checked")
+    elif fl > FLOOD_LIMIT_PCT:
+        check = "fail"
+        notes.append("Vesper flooded %.2f %% of the frames it sent (limit %.0f %%): its FDB lookups missed, "
+                     "the figure measures flooding, not forwarding" % (fl, FLOOD_LIMIT_PCT))
+    else:
+        check = "ok"
+    if d["vesper"] and want is not None:
+        if n is None:
+            notes.append("FDB size before the windows unknown")
+        elif n < want:
+            notes.append("FDB held %d of %d entries before the windows" % (n, want))
+        if (n is None or n < want) and check == "ok":
+            check = "warn"
+    res["vesper_check"] = check
+    res["vesper_check_note"] = "; ".join(notes) or None
+
+
 def main():
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
@@ -118,6 +178,8 @@ def main():
     tpp = {}     # (scenario, mode, engine) -> [(traps_per_pkt, mpps_out, dt)]
     busy = {}    # (scenario, mode, engine) -> [cpu_busy_pct or None per window]
     other = {}   # ... -> [other_busy_pct per window that has one]
+    wit = {}     # ... -> [(witness_mpps, mpps_out, dt)]
+    fdb = {}     # ... -> [(fdb_entries or None, fdb_expected)]
     ncpu = os.cpu_count() or 2
     for r in rows:
         key = (r["scenario"], r["mode"])
@@ -132,6 +194,12 @@ def main():
             busy.setdefault(key + (r["engine"],), []).append(opt_float(r, "cpu_busy_pct"))
             if opt_float(r, "other_busy_pct") is not None:
                 other.setdefault(key + (r["engine"],), []).append(float(r["other_busy_pct"]))
+            if opt_float(r, "witness_mpps") is not None:
+                wit.setdefault(key + (r["engine"],), []).append(
+                    (float(r["witness_mpps"]), float(r["mpps_out"]), float(r["dt_s"])))
+            if opt_float(r, "fdb_expected") is not None:
+                fdb.setdefault(key + (r["engine"],), []).append(
+                    (opt_float(r, "fdb_entries"), float(r["fdb_expected"])))
             if r.get("traps_per_pkt") not in (None, ""):
                 tpp.setdefault(key + (r["engine"],), []).append(
                     (float(r["traps_per_pkt"]), float(r["mpps_out"]), float(r["dt_s"])))
@@ -186,6 +254,8 @@ def main():
             pk = sum(x[1] * x[2] for x in t)
             res["vesper_traps_per_pkt"] = rnd(sum(x[0] * x[1] * x[2] for x in t) / pk, 4) if pk > 0 else None
             res["vs_synth_pair"] = None
+        else:
+            flood_check(res, scen, mode, d, wit, fdb)
         results.append(res)
         for e in ENGINES:
             w = d[e]
@@ -196,6 +266,9 @@ def main():
                 "cpu_busy_pct": busy_of(busy.get((scen, mode, e))),
                 "cpu_busy_known": None not in busy.get((scen, mode, e), [None]),
             }
+            if det[e] is not None and (scen, mode, e) in wit:
+                det[e]["witness_mpps_windows"] = [round(x[0], 4) for x in wit[(scen, mode, e)]]
+                det[e]["flooded_pct"] = res.get(e + "_flooded_pct")
             if det[e] is not None and scen in GUEST:
                 det[e]["offered_windows_mpps"] = [round(x[0], 4) for x in ins.get((scen, mode, e), [])]
                 det[e]["offered_median"] = res.get(e + "_offered_mpps")
@@ -262,18 +335,36 @@ def main():
             return "%.0f (others %.0f)%s" % (max(vals), max(oth), " !" if max(oth) > OTHER_LOAD_WARN else "")
         return "%.0f%s" % (max(vals), " !" if max(vals) > quiet else "")
 
+    def flooded(res):
+        if res["scenario"] in GUEST:
+            return "n/a"
+
+        def one(e):
+            x = res.get(e + "_flooded_pct")
+            return "—" if x is None else "%.2f" % x
+        return "%s / %s%s" % (one("vesper"), one("ovs"), " FAIL" if res.get("vesper_check") == "fail" else "")
+
+    def fdbcol(res):
+        if res["scenario"] in GUEST or res.get("vesper_fdb_expected") is None:
+            return "n/a" if res["scenario"] in GUEST else "—"
+        n, want = res["vesper_fdb_entries"], res["vesper_fdb_expected"]
+        if n is None:
+            return "? / %d !" % want
+        return "%d / %d%s" % (n, want, " !" if n < want else "")
+
     noisy = unknown_load = False
     print()
-    print("| scenario | mode | Vesper Mpps | OVS-DPDK Mpps | testpmd io Mpps | Vesper÷OVS | Vesper÷testpmd | cycles/pkt V / O / T | cpu busy % |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| scenario | mode | Vesper Mpps | OVS-DPDK Mpps | testpmd io Mpps | Vesper÷OVS | Vesper÷testpmd"
+          " | cycles/pkt V / O / T | cpu busy % | flooded % V / O | Vesper FDB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for res, det in zip(results, detail):
         ld = load(det)
         noisy = noisy or ld.endswith("!")
         unknown_load = unknown_load or "?" in ld
-        print("| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s | %s | %s | %s |" % (
             res["scenario"], res["mode"], fig("vesper", det), fig("ovs", det), fig("testpmd", det),
             rat(res["vs_ovs"]), rat(res["vs_testpmd"]),
-            cyc("vesper", det), cyc("ovs", det), cyc("testpmd", det), ld))
+            cyc("vesper", det), cyc("ovs", det), cyc("testpmd", det), ld, flooded(res), fdbcol(res)))
     if mhz:
         print("\nMpps: median (min–max) of the windows; cycles/pkt = TSC %.3f MHz ÷ median rate, one forwarding core"
               " (TSC rate: %s)." % (mhz, mhz_source))
@@ -288,6 +379,12 @@ def main():
         print("WARNING: rows marked ! ran while other processes used the CPUs; their figures and ratios are not reliable.")
     if unknown_load:
         print("WARNING: rows marked ? have no CPU load for some engine: whether other processes competed is unknown.")
+    sw = [r for r in results if r["scenario"] not in GUEST]
+    if sw:
+        print("flooded %%: Σ TX of the witness port (a sink in the traffic's VLANs that only floods reach) ÷ Σ TX of the"
+              " figure's ports over the windows; a Vesper figure above %.0f %% FAILs (it measured flooding, not FDB"
+              " forwarding).  Vesper FDB: entries before the windows / what the traffic teaches (! short)."
+              % FLOOD_LIMIT_PCT)
     if gres:
         def g(x, fmt="%.3f"):
             return "—" if x is None else fmt % x
@@ -322,7 +419,26 @@ def main():
             print("legacy-pair: the same shape with emulated DEC 21140A NICs (every register access a trapped I/O round trip")
             print("to vesperd's control thread); ÷ synth-pair = legacy received ÷ synthetic received, Vesper, this run.")
 
-    print("\nTarget check (ratios in this run; a MISS does not fail the run):")
+    failed = []
+    if sw:
+        print("\nForwarding check (switching scenarios; Vesper fails above %.0f %% flooded):" % FLOOD_LIMIT_PCT)
+        for res in sw:
+            chk = res.get("vesper_check")
+            fl, ofl = res.get("vesper_flooded_pct"), res.get("ovs_flooded_pct")
+            fdbs = "—" if res.get("vesper_fdb_expected") is None else "%s/%d" % (
+                "?" if res["vesper_fdb_entries"] is None else res["vesper_fdb_entries"], res["vesper_fdb_expected"])
+            print("  %-4s  %-12s %-9s Vesper flooded %s, FDB %s; OVS flooded %s%s" % (
+                {"ok": "ok", "warn": "warn", "fail": "FAIL"}.get(chk, "n/a"), res["scenario"], res["mode"],
+                "—" if fl is None else "%.2f %%" % fl, fdbs, "—" if ofl is None else "%.2f %%" % ofl,
+                "  (%s)" % res["vesper_check_note"] if res.get("vesper_check_note") else ""))
+            if chk == "fail":
+                failed.append(res["scenario"] + "/" + res["mode"])
+            if ofl is not None and ofl > FLOOD_LIMIT_PCT:
+                print("        WARNING: OVS flooded %.2f %% in %s: its figure includes flood copies, and the ratio"
+                      " flatters Vesper" % (ofl, res["scenario"]))
+        print("  (a warn does not fail: a short FDB costs flooding, and the flooded share above is what decides)")
+
+    print("\nTarget check (ratios in this run; a MISS does not fail the run, a FAIL does):")
     for res in results:
         t = TARGETS.get(res["scenario"])
         if t is None:
@@ -340,11 +456,17 @@ def main():
             v = res[key]
             verdict = "n/a " if v is None else ("PASS" if v >= bar else "MISS")
             src = t[2] if key == "vs_testpmd" else "issue 2 §7"
+            if v is not None and res.get("vesper_check") == "fail":
+                verdict, src = "FAIL", "Vesper flooded %.2f %%: not FDB forwarding" % res["vesper_flooded_pct"]
             print("  %s  %-12s %-9s %-18s %6s  target ≥ %.2f  (%s)" % (
                 verdict, res["scenario"], res["mode"], what,
                 "—" if v is None else "%.2f" % v, bar, src))
     print("\nwrote %s" % os.path.join(outdir, "results.json"))
+    if failed:
+        print("FAIL: Vesper's figure measured flooding, not FDB forwarding, in: %s" % " ".join(failed))
+        return EXIT_CHECK_FAILED
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,8 +22,11 @@
 # vesperctl and vesper-guest; results go to BUILD_DIR/bench/: results.json (medians),
 # results-detail.json, windows.tsv, run.log, logs/.  Exit status: 0 when
 # every engine gave figures for every scenario, whether or not the targets
-# are met (a benchmark is not a test); 1 when a figure is missing; 2 on a
-# set-up error.
+# are met (a benchmark is not a test); 1 when a figure is missing or failed
+# its check; 2 on a
+# set-up error.  A Vesper switching figure that measured flooding rather
+# than FDB forwarding (more than 1 % of its frames reached the witness port,
+# README "Flooding") is a failed check: exit 1.
 set -u -o pipefail
 export LC_ALL=C
 
@@ -131,7 +134,7 @@ main() {
     # measured by tests/bench/tsc_hz; n/a when neither (never "cpu MHz")
     IFS=$'\t' read -r BENCH_TSC_MHZ BENCH_TSC_SOURCE < <("$PY" "$BENCH_DIR/benchlib.py" tsc "$BUILD/tests/bench/tsc_hz")
     export BENCH_TSC_MHZ BENCH_TSC_SOURCE
-    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\tother_busy_pct\ttraps_per_pkt\n' > "$WINDOWS"
+    printf 'scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\tother_busy_pct\ttraps_per_pkt\twitness_mpps\tfdb_entries\tfdb_expected\n' > "$WINDOWS"
     printf 'scenario\tmode\tengine\tspan\ttx_mpps\trx_mpps\tseconds\ttraps_per_rx\n' > "$GUEST_TSV"
 
     # Everything printed from here on also goes to run.log.  No pipeline around
@@ -194,7 +197,8 @@ EOF
     done
 
     say ""
-    "$PY" "$BENCH_DIR/report.py" "$WINDOWS" "$OUT" "$BENCH_MODE" "${SCENARIOS[@]}"
+    local report_rc=0
+    "$PY" "$BENCH_DIR/report.py" "$WINDOWS" "$OUT" "$BENCH_MODE" "${SCENARIOS[@]}" || report_rc=$?
 
     # Nothing of ours may stay in hugetlbfs.
     left=()
@@ -206,6 +210,14 @@ EOF
     rc=0
     if [ ${#failed[@]} -gt 0 ]; then
         say "missing figures: ${failed[*]} (logs in $LOGS)"
+        rc=1
+    fi
+    # 3: a Vesper figure failed the flood check (report.py printed which)
+    if [ "$report_rc" = 3 ]; then
+        say "failed checks: Vesper flooded instead of forwarding (see 'Forwarding check' above)"
+        rc=1
+    elif [ "$report_rc" != 0 ]; then
+        warn "report.py failed (status $report_rc)"
         rc=1
     fi
     exit "$rc"
