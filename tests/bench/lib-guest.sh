@@ -192,6 +192,8 @@ run_vesper_guest() {
     # the guest prints its JSON line when stopped
     stop_pid "$gpid" 15 INT
     { echo "## after windows"; vctl stats; vctl vm show vmA; vctl vm show vmB; } >> "$RUNTMP/vesper.state" 2>&1
+    # the last sample of the windows (the guest attached), as vesperd answered
+    { echo "## last sample of the windows: vm show vmA, vm show vmB"; cat "$RUNTMP/vmA.json" "$RUNTMP/vmB.json"; } >> "$RUNTMP/vesper.state" 2>&1
     local drops; drops=$("$PY" "$BENCH_DIR/benchlib.py" vesper-vm-drops "$RUNTMP/vmA.json" "$RUNTMP/vmB.json")
     stop_pid "$pid" 20 INT
     dpdk_prefix_clean "$prefix"

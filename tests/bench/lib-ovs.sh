@@ -162,7 +162,7 @@ run_ovs() {
     take_windows ovs_sample "$samples"
     j1=$(cpu_jiffies)
     kill -0 "$VSWITCHD_PID" 2>/dev/null || ok=0
-    { echo "## after windows"; ovs_appctl dpif-netdev/pmd-stats-show; ovs_appctl upcall/show
+    { echo "## after windows"; ovs_appctl dpctl/show -s; ovs_appctl dpif-netdev/pmd-stats-show; ovs_appctl upcall/show
       ovs_appctl fdb/stats-show br0 | head -3; ovs_appctl dpctl/dump-flows | head -5; } >> "$log" 2>&1
     local cyc; cyc=$(ovs_appctl dpif-netdev/pmd-stats-show | awk '/pmd thread/ {on = 1} /main thread/ {on = 0} on && /avg cycles per packet:/ {print $5; exit}')
     local upc; upc=$(pmd_field "miss with success upcall")
