@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # (d) Restart: after SIGTERM and a new start on the same file the
 # configuration (switch, ports, static FDB entry, VLAN change) is back and
-# traffic flows; after kill -9 under ping traffic the file is intact and
-# valid, and traffic flows again after a restart.
+# traffic flows; after kill -9 (5 times, while a loop of configuration
+# changes runs, under ping traffic) the file is valid and is the version
+# of the last completed change or of the one in flight, the next vesperd
+# removes the temp files of interrupted saves, and traffic flows again.
 . "$(dirname "$0")/lib.sh"
 
 STATIC_MAC=02:76:$VT_ID:00:00:99
@@ -72,34 +74,105 @@ assert_eq "$VESPERD_STATUS" 0 "vesperd exits 0 on SIGHUP (status 129 = killed by
 start_vesperd
 check_state "after SIGHUP + restart"
 
-# 2. kill -9 under traffic
+# 2. kill -9 while changes are being saved (under ping traffic), 5 rounds.
+# In each round a loop of `port set vm1 --learn-limit N` (N new every call,
+# so every version of the file differs) runs until vesperd is killed, a
+# random 0-300 ms after the loop's first completed call.  The loop notes
+# "call I N" before a call and, once it returned, checks that the file
+# holds learn_limit N, notes its sha256 and keeps a copy.  After the kill
+# the file must be valid JSON that vesperd --check accepts, and exactly
+# the version the last completed call left, or (a call was in flight)
+# that version with vm1's learn_limit the in-flight N.
+# A save writes config.json.tmp.<pid> and renames it over the file: a kill
+# during a save leaves that temp file, and the next vesperd removes it once
+# it holds the lock; a stale one planted each round (a saver that died)
+# must go too.
 FILE1=$(sha256sum <"$VT_CONFIG")
 [ "$FILE1" = "$FILE0" ] || log "NOTE: vesperd rewrote the config file while starting"
+CFGDIR=$(dirname "$VT_CONFIG")
+CFGBASE=$(basename "$VT_CONFIG")
+LL0=$(jq -r '.ports[] | select(.name == "vm1") | .learn_limit // 0' "$VT_CONFIG")
 bg "$TMP/ping-bg.log" vm 1 ping -n -i 0.01 -W 1 "$NET_A.2"
 PING_PID=$BG_PID
-sleep 1
-kill9_vesperd
+
+# mutate_loop ROUND: the calls; stops at the first that fails (vesperd gone)
+mutate_loop() {
+    local r=$1 i n
+    for ((i = 1; i < 500; i++)); do
+        n=$((r * 500 + i))
+        echo "call $i $n" >>"$TMP/mut$r.log"
+        "$VESPERCTL" --socket "$VT_SOCK" --timeout 5 port set vm1 \
+            --learn-limit "$n" >/dev/null 2>>"$TMP/mut$r.err" || break
+        cp "$VT_CONFIG" "$TMP/mut$r.last.json"
+        if ! jq -e --argjson n "$n" '.ports[] | select(.name == "vm1") |
+                .learn_limit == $n' "$TMP/mut$r.last.json" >/dev/null; then
+            echo "stale $i $n" >>"$TMP/mut$r.log"
+            break
+        fi
+        echo "done $i $(sha256sum <"$TMP/mut$r.last.json" | cut -c1-64)" >>"$TMP/mut$r.log"
+    done
+    echo "stopped $i" >>"$TMP/mut$r.log"
+}
+
+midsave=0 between=0 old=0 new=0
+for r in 1 2 3 4 5; do
+    : >"$TMP/mut$r.log"
+    mutate_loop "$r" &
+    MUT_PID=$!
+    VT_PIDS+=("$MUT_PID")
+    wait_for "grep -qE '^(done|stale) ' '$TMP/mut$r.log'" 10 ||
+        fail "round $r: no port set completed: $(cat "$TMP/mut$r.err")"
+    sleep "0.$(printf '%03d' $((RANDOM % 301)))"
+    kill9_vesperd
+    wait_pid "$MUT_PID" 10 || fail "round $r: the port set loop did not stop after kill -9"
+    stale=$(grep '^stale ' "$TMP/mut$r.log")
+    [ -z "$stale" ] || fail "round $r: call ${stale#stale } returned, but the file does not hold its learn_limit"
+    last_call=$(awk '$1 == "call" { i = $2; n = $3 } END { print i, n }' "$TMP/mut$r.log")
+    read -r ci cn <<<"$last_call"
+    last_done=$(awk '$1 == "done" { i = $2; h = $3 } END { print i, h }' "$TMP/mut$r.log")
+    read -r di dh <<<"$last_done"
+    tmps=$(find "$CFGDIR" -maxdepth 1 -name "$CFGBASE.tmp.*" -printf '%f ')
+    others=$(find "$CFGDIR" -maxdepth 1 -name "$CFGBASE?*" ! -name "$CFGBASE.lock" \
+        ! -name "$CFGBASE.tmp.*" -printf '%f ')
+    log "round $r: killed after $di completed calls, last call $ci (N=$cn); temp files: ${tmps:-none}"
+    [ -n "$tmps" ] && midsave=$((midsave + 1))
+    assert_eq "$others" "" "round $r: nothing but the lock and a save's temp file beside the config"
+    jq -e . "$VT_CONFIG" >/dev/null ||
+        { cat "$VT_CONFIG"; echo; fail "round $r: config file is not valid JSON after kill -9"; }
+    out=$("$VESPERD" --check --config "$VT_CONFIG" 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] || { echo "$out"; fail "round $r: vesperd --check refuses the file after kill -9 (exit $rc)"; }
+    ok "round $r: the file is valid JSON and vesperd --check accepts it"
+    h=$(sha256sum <"$VT_CONFIG" | cut -c1-64)
+    if [ "$h" = "$dh" ]; then
+        if [ "$ci" = "$di" ]; then
+            between=$((between + 1))
+            ok "round $r: the file is the version of the last completed call ($di)"
+        else
+            old=$((old + 1))
+            ok "round $r: the file is the version of the last completed call ($di), call $ci in flight"
+        fi
+    elif [ "$ci" != "$di" ] &&
+        [ "$(jq -S --argjson n "$cn" '(.ports[] | select(.name == "vm1") | .learn_limit) = $n' \
+            "$TMP/mut$r.last.json")" = "$(jq -S . "$VT_CONFIG")" ]; then
+        new=$((new + 1))
+        ok "round $r: the file is the version of the call in flight ($ci, learn_limit $cn)"
+    else
+        diff <(jq -S . "$TMP/mut$r.last.json") <(jq -S . "$VT_CONFIG")
+        fail "round $r: the file is neither the version of the last completed call ($di) nor that of the call in flight ($ci, learn_limit $cn)"
+    fi
+    # a stale temp file of a saver that died
+    echo '{"half": ' >"$VT_CONFIG.tmp.4194303"
+    start_vesperd
+    left=$(find "$CFGDIR" -maxdepth 1 -name "$CFGBASE.tmp.*" -printf '%f ')
+    assert_eq "$left" "" "round $r: the restarted vesperd removed the temp files (${tmps:-none} and the planted one)"
+done
+log "kill -9 landed: between calls $between, during a call (file before it) $old, (file after it) $new; with a save's temp file left $midsave of 5"
 kill -INT "$PING_PID" 2>/dev/null
 wait_pid "$PING_PID" 5
 tail -3 "$TMP/ping-bg.log"
-jq -e . "$VT_CONFIG" >/dev/null || { cat "$VT_CONFIG"; fail "config file is not valid JSON after kill -9"; }
-ok "config file is valid JSON after kill -9"
-out=$("$VESPERD" --check --config "$VT_CONFIG" 2>&1)
-rc=$?
-echo "$out"
-assert_eq "$rc" 0 "vesperd --check accepts the file after kill -9"
-assert_eq "$(sha256sum <"$VT_CONFIG")" "$FILE1" "config file is the last committed version"
-[ "$(jq -S . "$VT_CONFIG")" = "$(jq -S . <<<"$CFG0")" ] ||
-    fail "config file after kill -9 is not the configuration that was committed"
-ok "config file after kill -9 holds the committed configuration"
-# a save writes config.json.tmp.<pid> and renames it over the file: nothing
-# of the kind may be left beside it (config.json.lock, the one-vesperd lock,
-# stays: an empty file that only its holder's flock gives meaning to)
-leftovers=$(find "$(dirname "$VT_CONFIG")" -maxdepth 1 \
-    -name "$(basename "$VT_CONFIG")?*" ! -name "$(basename "$VT_CONFIG").lock" \
-    -printf '%f ')
-assert_eq "$leftovers" "" "no temp file beside the config after kill -9"
-start_vesperd
+# back to the committed configuration, then the state must be as before
+ctl_ok port set vm1 --learn-limit "$LL0"
 check_state "after kill -9 + restart"
 
 # 3. a NIC missing at start: vesperd starts without that port's device, says
