@@ -112,17 +112,30 @@ assert_not_contains() { # HAYSTACK NEEDLE MSG
     ok "$3"
 }
 
+# is_num X: X is a number (integer or decimal, optional sign and exponent:
+# what jq, awk and $((...)) print).  "null", "" or text is not: awk would
+# read each of them as 0.
+is_num() {
+    [[ $1 =~ ^[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]]
+}
+
+# vt_num_args A B MSG: fails the test unless A and B are both numbers.
+vt_num_args() {
+    is_num "$1" || fail "$3: '$1' is not a number"
+    is_num "$2" || fail "$3: the bound '$2' is not a number"
+}
+
 assert_gt() { # A B MSG  (numeric, A > B; decimals allowed)
-    if ! awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0 && a != "") }'; then
+    vt_num_args "$@"
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }' ||
         fail "$3: expected > $2, got '$1'"
-    fi
     ok "$3 ($1 > $2)"
 }
 
-assert_le() { # A B MSG
-    if ! awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && a + 0 <= b + 0) }'; then
+assert_le() { # A B MSG  (numeric, A <= B; decimals allowed)
+    vt_num_args "$@"
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }' ||
         fail "$3: expected <= $2, got '$1'"
-    fi
     ok "$3 ($1 <= $2)"
 }
 
