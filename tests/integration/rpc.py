@@ -34,7 +34,10 @@ one JSON object per line over a Unix stream socket).
                                           once STOP exists
   rpc.py SOCK latency N                   N switch.list calls 0.1 s apart on
                                           one connection; prints the slowest
-                                          answer in ms ("max_ms M")
+                                          answer in ms ("max_ms M"); every
+                                          answer must be a result with the
+                                          request's id, else it prints
+                                          "BAD ANSWER ..." and exits 3
   rpc.py SOCK window N WINDOW IDLEN       pipelines N switch.list requests
                                           with string ids of IDLEN bytes,
                                           WINDOW of them unanswered at a
@@ -47,7 +50,9 @@ one JSON object per line over a Unix stream socket).
                                           SECONDS (each refused: all slots
                                           taken) while the one left asks
                                           switch.list every 0.05 s; prints
-                                          "held H connects C max_ms M"
+                                          "held H connects C max_ms M" (or
+                                          "BAD ANSWER ..." and exit 3, as
+                                          latency)
   rpc.py SOCK owners PORT DIR N           capture ownership: N connections each
                                           run a 1-frame capture of PORT into
                                           DIR and stay open once it is done
@@ -159,19 +164,33 @@ def hold_until_refused(path):
     return held, refusal
 
 
+class BadAnswer(Exception):
+    """An answer that is not the result of the request it answers."""
+
+
 def worst_answer(s, gap, n=None, deadline=None):
     """switch.list on s every `gap` s, n times or until `deadline`; the
-    slowest answer in seconds, None if vesperd hung up."""
+    slowest answer in seconds, None if vesperd hung up.  Each answer must
+    be a result (no error) carrying the id of the request it timed, else
+    BadAnswer."""
     worst, buf, i = 0.0, b"", 0
     while (n is None or i < n) and (deadline is None or time.time() < deadline):
         i += 1
+        rid = 5000 + i
         t0 = time.time()
-        s.sendall(json.dumps({"jsonrpc": "2.0", "id": i,
+        s.sendall(json.dumps({"jsonrpc": "2.0", "id": rid,
                               "method": "switch.list"}).encode() + b"\n")
         line, buf = read_line(s, buf)
         if line is None:
             return None
         worst = max(worst, time.time() - t0)
+        try:
+            r = json.loads(line)
+        except ValueError:
+            raise BadAnswer(f"request {rid}: not JSON: {line[:200]!r}")
+        if not isinstance(r, dict) or r.get("id") != rid or \
+                "result" not in r or "error" in r:
+            raise BadAnswer(f"request {rid}: answered {line[:200]!r}")
         time.sleep(gap)
     return worst
 
@@ -243,10 +262,11 @@ def acceptflood(path, secs, procs):
             os._exit(0)
         os.close(w)
         kids.append((pid, r))
-    worst = worst_answer(probe, 0.05, deadline=deadline)
-    if worst is None:
-        print("EOF")
-        return 3
+    bad = None
+    try:
+        worst = worst_answer(probe, 0.05, deadline=deadline)
+    except BadAnswer as e:
+        worst, bad = None, e
     connects = 0
     for pid, r in kids:
         os.waitpid(pid, 0)
@@ -254,6 +274,12 @@ def acceptflood(path, secs, procs):
         os.close(r)
     for c in held:
         c.close()
+    if bad is not None:
+        print(f"BAD ANSWER {bad}")
+        return 3
+    if worst is None:
+        print("EOF")
+        return 3
     print(f"held {len(held)} connects {connects} max_ms {worst * 1000:.0f}")
     return 0
 
@@ -354,7 +380,11 @@ def main():
             s.close()
             return owners(path, sys.argv[3], sys.argv[4], int(sys.argv[5]))
         if mode == "latency":
-            worst = worst_answer(s, 0.1, n=int(sys.argv[3]))
+            try:
+                worst = worst_answer(s, 0.1, n=int(sys.argv[3]))
+            except BadAnswer as e:
+                print(f"BAD ANSWER {e}")
+                return 3
             if worst is None:
                 print("EOF")
                 return 3

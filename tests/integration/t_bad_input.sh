@@ -143,27 +143,32 @@ expect_rpc "trunk allowed 4095" port.set '{"name":"vm1","vlan":{"mode":"trunk","
     -32602 'allowed|4095|vlan'
 
 # --- unknown objects
-expect_rpc "unknown switch" switch.show '{"name":"nosuchsw"}' -32001 'nosuchsw'
-expect_rpc "unknown port" port.show '{"name":"nosuchport"}' -32001 'nosuchport'
-expect_rpc "port.del of an unknown port" port.del '{"name":"nosuchport"}' -32001 'nosuchport'
+expect_rpc "unknown switch" switch.show '{"name":"nosuchsw"}' -32001 'switch "nosuchsw" does not exist'
+expect_rpc "unknown port" port.show '{"name":"nosuchport"}' -32001 'port "nosuchport" does not exist'
+expect_rpc "port.del of an unknown port" port.del '{"name":"nosuchport"}' -32001 \
+    'port "nosuchport" does not exist'
 expect_rpc "port.add to an unknown switch" port.add \
     '{"name":"vm9","switch":"nosuchsw","class":"dpdk","devargs":"net_null_vt9,no-rx=1"}' \
-    -32001 'nosuchsw'
+    -32001 'switch "nosuchsw" does not exist'
 expect_rpc "fdb.del of an unknown entry" fdb.del \
-    '{"switch":"sw","vlan":1,"mac":"02:00:00:00:99:99"}' -32001 '02:00:00:00:99:99|entry|mac'
+    '{"switch":"sw","vlan":1,"mac":"02:00:00:00:99:99"}' -32001 \
+    "no FDB entry for 02:00:00:00:99:99 in VLAN 1 on switch 'sw'"
 
 # --- duplicates
-expect_rpc "duplicate switch name" switch.add '{"name":"sw","type":"private"}' -32002 'sw'
+expect_rpc "duplicate switch name" switch.add '{"name":"sw","type":"private"}' -32002 \
+    'switch "sw" exists already'
 expect_rpc "duplicate port name" port.add \
-    '{"name":"vm1","switch":"sw","class":"dpdk","devargs":"net_null_vt9,no-rx=1"}' -32002 'vm1'
+    '{"name":"vm1","switch":"sw","class":"dpdk","devargs":"net_null_vt9,no-rx=1"}' -32002 \
+    'port "vm1" exists already'
 expect_rpc "duplicate devargs" port.add \
     "{\"name\":\"vm9\",\"switch\":\"sw\",\"class\":\"dpdk\",\"devargs\":\"$DEV1\"}" \
-    -32002 'net_af_packet_vt1|devargs'
+    -32002 'port "vm9": devargs: device "net_af_packet_vt1" is already used by port "vm1"'
 
 # --- configuration rules
 expect_rpc "learn limit above fdb_max" port.set '{"name":"vm1","learn_limit":2000}' \
-    -32003 'learn_limit|fdb_max'
-expect_rpc "switch.del with ports attached" switch.del '{"name":"sw"}' -32003 'port|vm1'
+    -32003 'port "vm1": learn_limit: 2000 exceeds fdb_max 1024 of switch "sw"'
+expect_rpc "switch.del with ports attached" switch.del '{"name":"sw"}' -32003 \
+    'switch "sw" still has ports attached \(vm1\)'
 # no jumbo frames: the switch forwards an MTU of 1500 at most
 expect_rpc "a host vNIC MTU over 1500" switch.add \
     '{"name":"j1","type":"internal","mtu":9000}' -32602 'mtu.*9000 is outside 68\.\.1500'
@@ -172,11 +177,11 @@ expect_rpc "a host vNIC MTU over 1500" switch.add \
 out=$(ctl switch add sw --type private 2>&1)
 rc=$?
 assert_ne "$rc" 0 "vesperctl switch add (duplicate) exits non-zero"
-assert_match "$out" "sw" "vesperctl names the duplicate switch"
+assert_contains "$out" 'switch "sw" exists already' "vesperctl names the duplicate switch"
 out=$(ctl port show nosuchport 2>&1)
 rc=$?
 assert_ne "$rc" 0 "vesperctl port show (unknown) exits non-zero"
-assert_match "$out" "nosuchport" "vesperctl names the unknown port"
+assert_contains "$out" 'port "nosuchport" does not exist' "vesperctl names the unknown port"
 out=$(ctl switch add j2 --type internal --mtu 9000 2>&1)
 rc=$?
 assert_ne "$rc" 0 "vesperctl switch add --mtu 9000 exits non-zero"
