@@ -249,14 +249,16 @@ vt_cleanup() {
     # DPDK runtime files of our --file-prefix (no-huge mode)
     [ -n "${VT_PREFIX:-}" ] && rm -rf "/var/run/dpdk/$VT_PREFIX"
     # a sanitizer report fails the test whatever else passed: from vesperd,
-    # or from any other program of ours whose output went to a log here
+    # or from any other program of ours whose output went to a file here
     # (vesperctl, vesper-guest, hostile_guest: their exit status alone can
-    # read as an expected refusal)
+    # read as an expected refusal); under ASan every vesperctl's stderr is
+    # in vesperctl-stderr.log (the wrapper below)
     local f
-    for f in "${TMP:-/nonexistent}"/*.log; do
+    for f in "${TMP:-/nonexistent}"/*.log "${TMP:-/nonexistent}"/*.out \
+             "${TMP:-/nonexistent}"/*.err; do
         [ -f "$f" ] || continue
         if grep -qE 'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:' "$f"; then
-            echo "FAIL: sanitizer report in $(basename "$f"):"
+            echo "FAIL: sanitizer report in ${f#"$TMP"/}:"
             grep -m5 -E 'ERROR: [A-Za-z]+Sanitizer|runtime error:|SUMMARY:' "$f"
             rc=1
         fi
@@ -300,6 +302,20 @@ NET_C=10.79.$VT_IDN
 TMP=$(mktemp -d "/tmp/vesper-integ.$VT_NAME.XXXXXX")
 VT_PREFIX=vt$$
 log "$VT_NAME: build $BUILD, id $VT_ID, tmp $TMP"
+# Under ASan + UBSan, $VESPERCTL is a wrapper that runs vesperctl with its
+# stderr also appended to $TMP/vesperctl-stderr.log, which vt_cleanup scans
+# for sanitizer reports: however a test runs it and wherever its stderr goes
+# (a variable, /dev/null, a file), and whatever its exit status (an
+# expected refusal's exit 1 hides a report otherwise).  The wrapper execs
+# vesperctl, so a background one's pid is vesperctl's own.  (log_path in
+# ASAN_OPTIONS would not do: GCC's UBSan writes to stderr regardless.)
+if [ "$VT_ASAN" = 1 ]; then
+    mkdir -p "$TMP/bin"
+    printf '#!/bin/bash\nexec 2> >(tee -a %q >&2)\nexec %q "$@"\n' \
+        "$TMP/vesperctl-stderr.log" "$VESPERCTL" >"$TMP/bin/vesperctl"
+    chmod +x "$TMP/bin/vesperctl"
+    VESPERCTL=$TMP/bin/vesperctl
+fi
 
 # mac_of N: the fixed MAC of VM N.
 mac_of() { printf '02:76:%s:00:00:%02x' "$VT_ID" "$1"; }
@@ -344,6 +360,19 @@ VT_SOCK=$TMP/vesperd.sock
 
 ctl() {
     "$VESPERCTL" --socket "$VT_SOCK" "$@"
+}
+
+# ctl_q ARGS...: vesperctl for a helper that reads a value (stat_of,
+# fdb_count, ...): stdout as is, stderr and a non-zero exit appended to
+# $VT_CTL_ERR (scanned for sanitizer reports at exit, kept with the logs of
+# a failed test).  The caller judges the value: an empty one is no number.
+VT_CTL_ERR=$TMP/vesperctl-helpers.log
+ctl_q() {
+    local rc
+    "$VESPERCTL" --socket "$VT_SOCK" "$@" 2>>"$VT_CTL_ERR"
+    rc=$?
+    [ $rc -eq 0 ] || echo "[$(date +%T.%N)] vesperctl $*: exit $rc" >>"$VT_CTL_ERR"
+    return $rc
 }
 
 # ctl_json ARGS...: vesperctl --json; fails the test if the call fails.
@@ -554,7 +583,7 @@ fdb_json() {
 # fdb_has SWITCH MAC PORT: is MAC learned on PORT (any VLAN)?
 fdb_has() {
     local out
-    out=$(ctl --json fdb show "$1" 2>/dev/null) || return 1
+    out=$(ctl_q --json fdb show "$1") || return 1
     jq -e --arg m "$2" --arg p "$3" \
         '[.entries[] | select((.mac | ascii_downcase) == $m and .port == $p)] | length > 0' \
         <<<"$out" >/dev/null
@@ -562,7 +591,7 @@ fdb_has() {
 
 # fdb_count SWITCH PORT: entries pointing to PORT.
 fdb_count() {
-    ctl --json fdb show "$1" --port "$2" 2>/dev/null | jq '.entries | length'
+    ctl_q --json fdb show "$1" --port "$2" | jq '.entries | length'
 }
 
 # tap_hold NAME: a process holding TAP device NAME open (the device goes
@@ -580,14 +609,14 @@ time.sleep(3600)' "$1" &
 
 # port_link PORT: "up" or "down" from port list.
 port_link() {
-    ctl --json port list 2>/dev/null |
+    ctl_q --json port list |
         jq -r --arg p "$1" '.ports[] | select(.name == $p) | .link'
 }
 
 # stat_of PORT JQ-PATH: one counter of stats.get (e.g. .rx_packets,
 # .drops.vlan_untagged).
 stat_of() {
-    ctl --json stats "$1" 2>/dev/null |
+    ctl_q --json stats "$1" |
         jq -r --arg p "$1" ".ports[] | select(.name == \$p) | $2"
 }
 

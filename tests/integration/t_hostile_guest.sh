@@ -39,7 +39,7 @@ sum_of() {
 # bad_state: vm show bad + the port stats of bad.nic0, as one JSON array.
 bad_state() {
     printf '[%s,%s]\n' "$(ctl_json vm show bad)" \
-        "$(ctl --json stats bad.nic0 2>/dev/null || echo null)"
+        "$(ctl_q --json stats bad.nic0 || echo null)"
 }
 vd_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$VT_VESPERD_PID/status"; }
 vd_fds() { ls "/proc/$VT_VESPERD_PID/fd" | wc -l; }

@@ -86,7 +86,7 @@ must ip link set "vt$VT_ID-h1" mtu 9000
 must ip -n "vt$VT_ID-vm1" link set "vt$VT_ID-v1" mtu 9000
 
 drops_of() { # PORT -> "oversize tx_full link_down no_mbuf"
-    ctl --json stats "$1" 2>/dev/null | jq -r --arg p "$1" \
+    ctl_q --json stats "$1" | jq -r --arg p "$1" \
         '.ports[] | select(.name == $p) | .drops |
          "\(.oversize) \(.tx_full) \(.link_down) \(.no_mbuf)"'
 }

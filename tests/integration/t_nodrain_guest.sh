@@ -73,7 +73,7 @@ assert_ping 1 "$NET_A.2" 3
 # ---- helpers -----------------------------------------------------------------
 vd_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$VT_VESPERD_PID/status"; }
 # bad_dp: the datapath object of bad's channel (port side + VSP counters).
-bad_dp() { ctl --json vm show bad 2>/dev/null | jq -c '.channels[0].datapath'; }
+bad_dp() { ctl_q --json vm show bad | jq -c '.channels[0].datapath'; }
 # iperf_start PORT: iperf3 vm1 -> vm2 in the background (JSON in
 # $TMP/iperf-PORT.json, pid in $IPERF_PID).
 iperf_start() {

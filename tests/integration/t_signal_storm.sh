@@ -51,7 +51,7 @@ for t in /proc/$VT_VESPERD_PID/task/*; do
 done
 # chan_stat VM COUNTER: a counter of the VM's (only) channel.
 chan_stat() {
-    ctl --json vm show "$1" 2>/dev/null | jq -r ".channels[0].counters.$2 // 0"
+    ctl_q --json vm show "$1" | jq -r ".channels[0].counters.$2"
 }
 # iperf_run PORT SECS: iperf3 vm1 -> vm2; prints bits/s (fails the test on
 # an error or a second connection).
