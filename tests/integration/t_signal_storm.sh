@@ -53,8 +53,11 @@ done
 chan_stat() {
     ctl_q --json vm show "$1" | jq -r ".channels[0].counters.$2"
 }
-# iperf_run PORT SECS: iperf3 vm1 -> vm2; prints bits/s (fails the test on
-# an error or a second connection).
+# iperf_run PORT SECS: iperf3 vm1 -> vm2; sets IPERF_BPS to the bits/s
+# received (fails the test on an error, a second connection or no rate).
+# Called in the test's own shell, not in $(...): a fail in a subshell only
+# ended the subshell (a failed baseline read as 0.0 Mbit/s), and the
+# server's pid (bg) was lost to the cleanup.
 iperf_run() {
     local port=$1 secs=$2 out rc
     iperf_server 2 "$NET_A.2" "$port"
@@ -66,13 +69,15 @@ iperf_run() {
         fail "iperf3 reported an error: $(jq -r '.error' <<<"$out")"
     [ "$(jq '.start.connected | length' <<<"$out")" = 1 ] ||
         fail "iperf3 used more than one connection"
-    jq -r '.end.sum_received.bits_per_second // 0' <<<"$out"
+    IPERF_BPS=$(jq -r '.end.sum_received.bits_per_second' <<<"$out")
+    assert_gt "$IPERF_BPS" 0 "iperf3 vm1 -> vm2 on port $port received data (bits/s)"
 }
 mbit() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 
 # ---- baseline ----------------------------------------------------------------
 log "control thread idle: $(ctl_cpu 2) % of a core"
-BPS0=$(iperf_run 5201 5)
+iperf_run 5201 5
+BPS0=$IPERF_BPS
 log "iperf3 vm1 -> vm2 without the storm: $(mbit "$BPS0") Mbit/s"
 
 # ---- the storm ---------------------------------------------------------------
@@ -96,7 +101,8 @@ got=$(sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' "$TMP/ping.log")
 # storms answered them all too): 90 %
 assert_le "$((CPU_SECS * 5 * 9 / 10))" "${got:-0}" \
     "vm1 -> vm2: pings answered during the storm (of $((CPU_SECS * 5)))"
-BPS1=$(iperf_run 5202 5)
+iperf_run 5202 5
+BPS1=$IPERF_BPS
 log "iperf3 vm1 -> vm2 during the storm: $(mbit "$BPS1") Mbit/s (without: $(mbit "$BPS0"))"
 [ $((SECONDS - T_STORM)) -lt $((STORM_MS / 1000)) ] ||
     log "warning: the storm may have ended before iperf3 did"
