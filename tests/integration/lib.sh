@@ -309,6 +309,11 @@ log "$VT_NAME: build $BUILD, id $VT_ID, tmp $TMP"
 # expected refusal's exit 1 hides a report otherwise).  The wrapper execs
 # vesperctl, so a background one's pid is vesperctl's own.  (log_path in
 # ASAN_OPTIONS would not do: GCC's UBSan writes to stderr regardless.)
+# The tee runs beside vesperctl and can write a moment after vesperctl has
+# exited: a test that reads a file vesperctl's stderr was redirected to, as
+# soon as vesperctl is gone, runs $VESPERCTL_BIN instead (the file is
+# scanned all the same: *.err, *.out, *.log).
+VESPERCTL_BIN=$VESPERCTL
 if [ "$VT_ASAN" = 1 ]; then
     mkdir -p "$TMP/bin"
     printf '#!/bin/bash\nexec 2> >(tee -a %q >&2)\nexec %q "$@"\n' \

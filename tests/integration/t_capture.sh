@@ -210,11 +210,14 @@ assert_match "$(cat "$TMP/cap-t.out")" "^captured [0-9]+ frames? to $TMP/t.pcap$
     "and prints the summary"
 assert_eq "$(ctl capture list | grep -cF "$TMP/t.pcap")" 0 "no capture is left"
 
+# (Here and in 11 and 12 the stderr file is read as soon as vesperctl
+# ends: $VESPERCTL_BIN, not the ASan wrapper whose tee may still be
+# writing; lib.sh.)
 # 9. capture stop PORT: the operator ends a capture another vesperctl runs;
 # that vesperctl sees it end, says on stderr that it was stopped elsewhere
 # (it used to look like a normal end) and prints its summary (exit 0)
 bg "$TMP/cap-s.out" sh -c 'exec "$0" --socket "$1" capture vm1 -w "$2" 2>"$3"' \
-    "$VESPERCTL" "$VT_SOCK" "$TMP/s.pcap" "$TMP/cap-s.err"
+    "$VESPERCTL_BIN" "$VT_SOCK" "$TMP/s.pcap" "$TMP/cap-s.err"
 CAP_PID=$BG_PID
 wait_for 'ctl capture list | grep -qF "$TMP/s.pcap"' 10 || fail "capture to s.pcap did not start"
 sleep 0.5
@@ -267,7 +270,7 @@ assert_match "$out" "^gone [0-9]+$" "rpc.py saw it end"
 # and its vesperctl says why on stderr, "ended":"port_closed" in its --json
 # summary, exit 0 (it used to print an ordinary summary)
 bg "$TMP/cap-d.out" sh -c 'exec "$0" --socket "$1" --json capture vm2 -w "$2" 2>"$3"' \
-    "$VESPERCTL" "$VT_SOCK" "$TMP/d.pcap" "$TMP/cap-d.err"
+    "$VESPERCTL_BIN" "$VT_SOCK" "$TMP/d.pcap" "$TMP/cap-d.err"
 CAP_PID=$BG_PID
 wait_for '[ "$(stat -c %s "$TMP/d.pcap" 2>/dev/null || echo 0)" -gt 1000 ]' 20 ||
     fail "the capture to d.pcap did not grow"
@@ -294,7 +297,7 @@ vesperd_alive || fail "vesperd died"
 # it has from the last status (it printed only the first line), exit 3;
 # vesperd closed the file as a valid pcap with at least those frames
 bg "$TMP/cap-e.out" sh -c 'exec "$0" --socket "$1" capture vm1 -w "$2" 2>"$3"' \
-    "$VESPERCTL" "$VT_SOCK" "$TMP/e.pcap" "$TMP/cap-e.err"
+    "$VESPERCTL_BIN" "$VT_SOCK" "$TMP/e.pcap" "$TMP/cap-e.err"
 CAP_PID=$BG_PID
 wait_for '[ "$(stat -c %s "$TMP/e.pcap" 2>/dev/null || echo 0)" -gt 200 ]' 20 ||
     fail "the capture to e.pcap did not grow"
