@@ -214,16 +214,23 @@ def cmd_vesper_counters(args):
     print_block(t, ports)
 
 
+def load_answer(path):
+    """A vesperctl --json answer from path: its "result" if it is wrapped in
+    one; exit 2 naming the file when it cannot be read or parsed."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        die("%s: %s" % (path, e))
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
+        doc = doc["result"]
+    return doc
+
+
 def cmd_vesper_port_link(args):
     """"link" of a `vesperctl --json port show` answer ("up"/"down"); exit 2
     naming the key when it is missing."""
-    try:
-        with open(args[0]) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
-        die("%s: %s" % (args[0], e))
-    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
-        doc = doc["result"]
+    doc = load_answer(args[0])
     if not isinstance(doc, dict) or not isinstance(doc.get("link"), str):
         die("%s: no \"link\" in the port show answer" % args[0])
     print(doc["link"])
@@ -466,13 +473,7 @@ def cmd_median_windows(_args):
 def cmd_vesper_fdb(args):
     """fdb_entries of a `switch show` answer; an error (exit 2, nothing on
     stdout) when the answer is unreadable or lacks the key: never 0."""
-    try:
-        with open(args[0]) as f:
-            doc = json.load(f)
-    except (OSError, ValueError) as e:
-        die("%s: %s" % (args[0], e))
-    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
-        doc = doc["result"]
+    doc = load_answer(args[0])
     v = counter(doc, "fdb_entries", "")
     if not isinstance(v, int):
         die("%s: no counter %s" % (args[0], v[1:]))

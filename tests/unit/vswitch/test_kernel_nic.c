@@ -996,19 +996,27 @@ static void test_mtu_of_nic(void **state)
     netif_link_del("vtk-m");
 }
 
-/* True if `ip ARGS` prints `what`. */
-static bool ip_says(const char *args, const char *what)
+/* What `ip ARGS` prints (stdout and stderr, cut at out_size - 1). */
+static void ip_out(const char *args, char *out, size_t out_size)
 {
-    char cmd[256], out[4096] = "";
+    char cmd[256];
     size_t n;
     FILE *p;
 
     snprintf(cmd, sizeof(cmd), "ip %s 2>&1", args);
     p = popen(cmd, "r");
     assert_non_null(p);
-    n = fread(out, 1, sizeof(out) - 1, p);
+    n = fread(out, 1, out_size - 1, p);
     out[n] = '\0';
     pclose(p);
+}
+
+/* True if `ip ARGS` prints `what`. */
+static bool ip_says(const char *args, const char *what)
+{
+    char out[4096];
+
+    ip_out(args, out, sizeof(out));
     return strstr(out, what) != NULL;
 }
 
@@ -1017,17 +1025,11 @@ static bool ip_says(const char *args, const char *what)
  * that sysfs was mounted in, not this test's). */
 static int tap_queues(const char *name)
 {
-    char cmd[128], out[4096] = "";
+    char args[64], out[4096];
     const char *q;
-    size_t n;
-    FILE *p;
 
-    snprintf(cmd, sizeof(cmd), "ip -d link show dev %s 2>&1", name);
-    p = popen(cmd, "r");
-    assert_non_null(p);
-    n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    pclose(p);
+    snprintf(args, sizeof(args), "-d link show dev %s", name);
+    ip_out(args, out, sizeof(out));
     q = strstr(out, " numqueues ");
     if (!q)
         fail_msg("no numqueues in: %s", out);
