@@ -39,6 +39,7 @@ TESTS=(
     cli:45
     link_down:60
     nic_state:60
+    afp_fanout:45
     synthetic:120
     synthetic_external:90
     hostile_guest:150

@@ -323,6 +323,37 @@ static void test_devargs_holds_distinct(void **state)
     ctl_config_free(cfg);
 }
 
+/* One receive queue per port: asked for as 1, or left to the driver's
+ * default; a 0 is the PMD's to refuse (t_nic_state relies on it), and a
+ * pcap device may have one receive source beside its transmit ones. */
+static void test_devargs_one_rx_queue(void **state)
+{
+    struct ctl_config *cfg;
+
+    (void)state;
+    cfg = parse_ok(
+        "{'version':1,'switches':[{'name':'p','type':'private'}],"
+        "'ports':["
+        " {'name':'a','switch':'p','class':'dpdk',"
+        "  'devargs':'net_af_packet0,iface=veth0,qpairs=1,qpairs=1'},"
+        " {'name':'b','switch':'p','class':'dpdk',"
+        "  'devargs':'net_af_packet1,iface=veth1,qpairs=0'},"
+        " {'name':'c','switch':'p','class':'dpdk',"
+        "  'devargs':'net_af_xdp0,iface=veth2,queue_count=1'},"
+        " {'name':'d','switch':'p','class':'dpdk',"
+        "  'devargs':'net_vhost0,iface=/run/a.sock,queues=1'},"
+        " {'name':'e','switch':'p','class':'dpdk',"
+        "  'devargs':'net_pcap0,rx_pcap=/a.pcap,tx_pcap=/b.pcap,"
+        "infinite_rx=1'},"
+        " {'name':'f','switch':'p','class':'dpdk',"
+        "  'devargs':'net_pcap1,iface=veth3'},"
+        " {'name':'g','switch':'p','class':'dpdk',"
+        "  'devargs':'net_tap0,iface=tap9,qpairs=4'}],"
+        "'fdb_static':[]}");
+    assert_int_equal(cfg->n_ports, 7);
+    ctl_config_free(cfg);
+}
+
 static void test_vms_legacy(void **state)
 {
     const struct ctl_port *e0, *e1;
@@ -550,6 +581,42 @@ static const struct bad_case bad_cases[] = {
       "\"net_null4,no-rx=0,size=60\" would receive frames" },
     { PORT_DOC("'class':'dpdk','devargs':'net_null4,no-rx=10'"),
       "would receive frames" },
+    /* one receive queue per port: more would never be read */
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_packet2,iface=veth0,"
+               "qpairs=2'"),
+      "devargs: \"net_af_packet2,iface=veth0,qpairs=2\" asks for qpairs=2: "
+      "vesperd polls one receive queue per port, so the frames the kernel "
+      "hands to the other queues would never be read; leave qpairs out (one "
+      "queue is the default) or write qpairs=1" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_packet2,qpairs=1,"
+               "iface=veth0,qpairs=16'"),
+      "asks for qpairs=16: " },
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_packet2,iface=veth0,"
+               "qpairs=+3x'"),
+      "asks for qpairs=+3x: " },
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_xdp0,iface=veth0,"
+               "start_queue=0,queue_count=4'"),
+      "asks for queue_count=4: vesperd polls one receive queue per port, so "
+      "the frames the kernel hands" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_vhost3,iface=/run/v3.sock,"
+               "queues=2'"),
+      "asks for queues=2: vesperd polls one receive queue per port, so the "
+      "frames the guest hands to the other queues would never be read; "
+      "leave queues out" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_pcap1,rx_pcap=/a,"
+               "rx_pcap=/b'"),
+      "devargs: \"net_pcap1,rx_pcap=/a,rx_pcap=/b\" gives "
+      "net_pcap 2 receive sources (rx_pcap, rx_iface, rx_iface_in, iface), "
+      "one receive queue each: vesperd polls one receive queue per port, so "
+      "all but the first would never be read; give each port one" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_pcap1,iface=veth0,"
+               "rx_iface_in=veth1,tx_pcap=/c.pcap'"),
+      "gives net_pcap 2 receive sources" },
+    { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
+          "'class':'uplink','devargs':'net_af_packet3,iface=veth1,"
+          "qpairs=2'}", ""),
+      "ports[1] (\"ext.uplink\"): devargs: \"net_af_packet3,iface=veth1,"
+      "qpairs=2\" asks for qpairs=2" },
     { DOC(SW_DEF "," SW_EXT, P_HOST ",{'name':'ext.uplink','switch':'ext',"
           "'class':'uplink','ifname':'vesper0'}", ""),
       "ports[1] (\"ext.uplink\"): ifname: \"vesper0\" is already used by "
@@ -1119,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_nic_mac_vectors),
         cmocka_unit_test(test_minimal),
         cmocka_unit_test(test_devargs_holds_distinct),
+        cmocka_unit_test(test_devargs_one_rx_queue),
         cmocka_unit_test(test_boundaries_ok),
         cmocka_unit_test(test_bad_table),
         cmocka_unit_test(test_nul_in_string),
