@@ -33,11 +33,12 @@
  *    kernel for a group of its own (PACKET_FANOUT_FLAG_UNIQUEID: the kernel
  *    picks an id no group has), and the device's other queue sockets join
  *    that group, found in `groups` by the PMD's id and the device.  An
- *    entry stays only as long as its first socket is still in that group on
- *    that device (checked on use: the PMD closes its sockets when a port
- *    closes, and the fd may be reused), so a device opened again gets a new
- *    group.  A kernel without UNIQUEID (before 4.2), or a table with no room
- *    for another live device, falls back to the PMD's own id.
+ *    entry stays only as long as its first socket is still open and in that
+ *    group (checked on use, by the socket's inode: the PMD closes its
+ *    sockets when a port closes, and the descriptor may be reused), so a
+ *    device opened again gets a new group.  A kernel without UNIQUEID
+ *    (before 4.2), or a table with no room for another live device, falls
+ *    back to the PMD's own id.
  *
  * The PMD takes no argument for either, so vesperd is linked with
  * -Wl,--wrap=setsockopt (tools/vesperd/meson.build, when DPDK is linked
@@ -57,6 +58,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <linux/if_packet.h>
 
@@ -71,7 +73,8 @@ int __wrap_setsockopt(int fd, int level, int name, const void *val,
 
 struct fanout_group {
     bool used;
-    int fd;          /* the group's first socket */
+    int fd;          /* the group's first socket ... */
+    ino_t ino;       /* ... which is this socket while its fd is not reused */
     int ifindex;     /* the device its sockets are bound to */
     uint16_t asked;  /* the id the PMD asked for */
     uint16_t id;     /* the id the kernel gave */
@@ -105,13 +108,22 @@ static int fanout_id(int fd)
     return (int)(v & 0xffff);
 }
 
-/* Whether g still describes a live group: its first socket is open, bound
- * to the same device and still in group g->id.  fd, the socket asking now,
- * cannot be it (a reused descriptor). */
-static bool group_live(const struct fanout_group *g, int fd)
+/* The inode of socket fd (unique among open sockets), or 0. */
+static ino_t socket_ino(int fd)
 {
-    return g->used && g->fd != fd && fanout_id(g->fd) == g->id &&
-           bound_ifindex(g->fd) == g->ifindex;
+    struct stat st;
+
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return 0;
+    return st.st_ino;
+}
+
+/* Whether g still describes a live group: its first socket is still open
+ * under its descriptor (not closed, the descriptor not reused by another
+ * socket) and still in group g->id. */
+static bool group_live(const struct fanout_group *g)
+{
+    return g->used && socket_ino(g->fd) == g->ino && fanout_id(g->fd) == g->id;
 }
 
 /* Puts fd into the fanout group for `asked` on its device: the live group
@@ -130,7 +142,7 @@ static int join_own_group(int fd, uint16_t asked, uint32_t mode)
     pthread_mutex_lock(&groups_lock);
     for (int i = 0; i < FANOUT_GROUPS; i++) {
         g = &groups[i];
-        if (!group_live(g, fd)) {
+        if (!group_live(g)) {
             g->used = false;
             if (!slot)
                 slot = g;
@@ -162,6 +174,7 @@ static int join_own_group(int fd, uint16_t asked, uint32_t mode)
     id = fanout_id(fd);
     if (id >= 0)
         *slot = (struct fanout_group){ .used = true, .fd = fd,
+                                       .ino = socket_ino(fd),
                                        .ifindex = ifindex,
                                        .asked = asked, .id = (uint16_t)id };
     pthread_mutex_unlock(&groups_lock);

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_vd_afp_fanout.c — objective: vesperd's setsockopt wrapper
+ * (tools/vesperd/afp_fanout.c) puts the queue sockets of one device into
+ * one fanout group of vesperd's own, whatever groups other processes hold,
+ * and without the DEFRAG flag DPDK's af_packet PMD asks for.
+ *
+ * The test makes the PMD's calls itself, on real packet sockets bound to
+ * the loopback device of a network namespace of its own (root): socket,
+ * bind, then setsockopt(PACKET_FANOUT, (id) | (HASH | DEFRAG | ROLLOVER)
+ * << 16) per queue, as rte_eth_af_packet.c does, through the wrapper
+ * (linked with -Wl,--wrap=setsockopt).  "Another process" holding a group
+ * is a socket that joins one with __real_setsockopt, past the wrapper:
+ * fanout groups are per namespace, not per process.  The kernel tells a
+ * socket's group with getsockopt(PACKET_FANOUT): id | type << 16 |
+ * flags << 24.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+
+int __real_setsockopt(int fd, int level, int name, const void *val,
+                      socklen_t len);
+
+/* What DPDK 22.11's af_packet PMD asks for (rte_pmd_init_internals). */
+#define PMD_MODE \
+    ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG | \
+                PACKET_FANOUT_FLAG_ROLLOVER) << 16)
+
+/* A packet socket bound to lo, as the PMD makes one per queue. */
+static int queue_socket(void)
+{
+    struct sockaddr_ll sll;
+    int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+
+    assert_true(fd >= 0);
+    memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = (int)if_nametoindex("lo");
+    assert_true(sll.sll_ifindex > 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+    return fd;
+}
+
+/* The PMD's PACKET_FANOUT call, through the wrapper. */
+static int pmd_join(int fd, uint16_t id)
+{
+    int arg = (int)(id | PMD_MODE);
+    return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg));
+}
+
+/* Another process's group: joined past the wrapper. */
+static int other_join(int fd, uint16_t id, uint32_t mode)
+{
+    int arg = (int)(id | mode);
+    return __real_setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg,
+                             sizeof(arg));
+}
+
+/* getsockopt(PACKET_FANOUT): id | type << 16 | flags << 24, 0 if none. */
+static uint32_t group_of(int fd)
+{
+    uint32_t v = 0;
+    socklen_t len = sizeof(v);
+
+    assert_int_equal(getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &v, &len), 0);
+    return v;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_error("needs root (a network namespace of its own)\n");
+        return -1;
+    }
+    if (unshare(CLONE_NEWNET) != 0) {
+        print_error("unshare(CLONE_NEWNET): %s\n", strerror(errno));
+        return -1;
+    }
+    /* lo is down in a new namespace; packet sockets bind to it all the
+     * same, but keep it like a NIC vesperd binds: up */
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr;
+
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+        return -1;
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+        return -1;
+    close(s);
+    return 0;
+}
+
+/* Two queues of one device: one group, the PMD's kind without DEFRAG. */
+static void test_queues_share_one_group(void **state)
+{
+    int q0 = queue_socket(), q1 = queue_socket();
+    uint32_t g0, g1;
+
+    (void)state;
+    assert_int_equal(pmd_join(q0, 0x1234), 0);
+    assert_int_equal(pmd_join(q1, 0x1234), 0);
+    g0 = group_of(q0);
+    g1 = group_of(q1);
+    assert_int_equal(g0, g1);
+    assert_int_equal((g0 >> 16) & 0xff, PACKET_FANOUT_HASH);
+    assert_int_equal(g0 >> 24, PACKET_FANOUT_FLAG_ROLLOVER >> 8);
+    close(q0);
+    close(q1);
+}
+
+/* The PMD's id is another process's group, of another kind (the PMD's
+ * own call fails) or of the PMD's kind (the PMD's own call joins it):
+ * either way the device gets a group of its own, and the other process's
+ * group keeps its one member. */
+static void test_other_process_holds_the_id(void **state)
+{
+    static const uint32_t kinds[] = {
+        (uint32_t)PACKET_FANOUT_LB << 16,
+        (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_ROLLOVER) << 16,
+    };
+
+    (void)state;
+    for (unsigned k = 0; k < 2; k++) {
+        int other = queue_socket(), q0 = queue_socket(),
+            q1 = queue_socket(), probe = queue_socket();
+        uint16_t id = (uint16_t)(0x2000 + k);
+        uint32_t g;
+
+        assert_int_equal(other_join(other, id, kinds[k]), 0);
+        /* what the PMD met without the wrapper */
+        int arg = (int)(id | (PMD_MODE & ~((uint32_t)PACKET_FANOUT_FLAG_DEFRAG
+                                           << 16)));
+        int rc = __real_setsockopt(probe, SOL_PACKET, PACKET_FANOUT, &arg,
+                                   sizeof(arg));
+        if (k == 0)
+            assert_int_equal(rc, -1); /* EINVAL: another kind */
+        else
+            assert_int_equal(group_of(probe) & 0xffff, id); /* joined */
+        close(probe);
+
+        assert_int_equal(pmd_join(q0, id), 0);
+        assert_int_equal(pmd_join(q1, id), 0);
+        g = group_of(q0);
+        assert_int_not_equal(g & 0xffff, id);
+        assert_int_equal(group_of(q1), g);
+        assert_int_equal(group_of(other), id | kinds[k]);
+        close(q0);
+        close(q1);
+        close(other);
+    }
+}
+
+/* A device opened again after its sockets closed gets a new group: the
+ * old entry is not joined, even when its id now belongs to someone else
+ * (joining it would fail, or join their group). */
+static void test_reopen_gets_a_new_group(void **state)
+{
+    int q0 = queue_socket(), q1 = queue_socket(), other;
+    uint32_t old, g;
+
+    (void)state;
+    assert_int_equal(pmd_join(q0, 0x3000), 0);
+    assert_int_equal(pmd_join(q1, 0x3000), 0);
+    old = group_of(q0) & 0xffff;
+    close(q0);
+    close(q1);
+    other = queue_socket(); /* may take q0's or q1's descriptor */
+    assert_int_equal(other_join(other, (uint16_t)old,
+                                (uint32_t)PACKET_FANOUT_LB << 16), 0);
+    q0 = queue_socket();
+    q1 = queue_socket();
+    assert_int_equal(pmd_join(q0, 0x3000), 0);
+    assert_int_equal(pmd_join(q1, 0x3000), 0);
+    g = group_of(q0);
+    assert_int_not_equal(g & 0xffff, old);
+    assert_int_equal(group_of(q1), g);
+    close(q0);
+    close(q1);
+    close(other);
+}
+
+/* Calls that are not the PMD's fanout request go to the C library as they
+ * came: a caller asking for a unique id itself, other options, a
+ * PACKET_FANOUT of another size. */
+static void test_calls_not_the_pmds_pass_through(void **state)
+{
+    int s = queue_socket(), t = queue_socket();
+    int arg = (int)((uint32_t)(PACKET_FANOUT_HASH |
+                               PACKET_FANOUT_FLAG_UNIQUEID) << 16);
+    int one = 1;
+
+    (void)state;
+    assert_int_equal(setsockopt(s, SOL_PACKET, PACKET_FANOUT, &arg,
+                                sizeof(arg)), 0);
+    assert_int_equal((group_of(s) >> 16) & 0xff, PACKET_FANOUT_HASH);
+    /* other options go to the C library unchanged */
+    assert_int_equal(setsockopt(t, SOL_SOCKET, SO_REUSEADDR, &one,
+                                sizeof(one)), 0);
+    assert_int_equal(setsockopt(t, SOL_PACKET, PACKET_FANOUT, &arg, 2), -1);
+    close(s);
+    close(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_queues_share_one_group),
+        cmocka_unit_test(test_other_process_holds_the_id),
+        cmocka_unit_test(test_reopen_gets_a_new_group),
+        cmocka_unit_test(test_calls_not_the_pmds_pass_through),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
