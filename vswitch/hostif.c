@@ -352,6 +352,44 @@ void vsw__hostif_isolate(const char *ifname)
                    "8)", all, ifname, ifname);
 }
 
+/* ---- receive queues (SIOCETHTOOL, netlink) ------------------------------- */
+
+int vsw__hostif_rx_queues(const char *ifname)
+{
+    struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+    struct rtnl_link *link = NULL;
+    struct vsa_errmsg ignore;
+    struct nl_sock *sk;
+    struct ifreq ifr;
+    int fd, rc, n;
+
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+    ifr.ifr_data = (void *)&ch;
+    rc = ioctl(fd, SIOCETHTOOL, &ifr);
+    close(fd);
+    /* a queue is a receive-only channel or a combined one */
+    if (rc == 0 && ch.rx_count + ch.combined_count > 0)
+        return (int)(ch.rx_count + ch.combined_count);
+    /* no channels from the driver (a macvlan, a bridge): the queues the
+     * device was made with, IFLA_NUM_RX_QUEUES (not sysfs, which shows the
+     * devices of the namespace it was mounted in) */
+    sk = nl_open(&rc, &ignore);
+    if (!sk)
+        return rc;
+    rc = get_link(sk, ifname, &link, &ignore);
+    if (rc == 0) {
+        n = (int)rtnl_link_get_num_rx_queues(link);
+        rc = n > 0 ? n : -ENOENT;
+        rtnl_link_put(link);
+    }
+    nl_done(sk);
+    return rc;
+}
+
 /* ---- receive offloads that merge frames (SIOCETHTOOL) ---------------------
  *
  * AF_PACKET sockets, which the af_packet PMD reads, see a frame after GRO:

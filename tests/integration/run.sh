@@ -40,6 +40,7 @@ TESTS=(
     link_down:60
     nic_state:60
     afp_fanout:45
+    af_xdp:45
     synthetic:120
     synthetic_external:90
     hostile_guest:150

@@ -103,6 +103,7 @@
 #include "common/vsa_mac.h"
 #include "vlan/vlan.h"
 #include "vswitch/fdb.h"
+#include "vswitch/vsw_private.h" /* vsw__hostif_rx_queues */
 #include "vswitch/vswitch.h"
 #include "tests/unit/common/netif.h"
 
@@ -1082,6 +1083,34 @@ static void test_host_vnic_tap_taken(void **state)
 /* A host vNIC change undone (a later step of its transaction failed)
  * gives the TAP back as it was, admin state included (the change sets
  * the link up), and says when the kernel refuses part of that. */
+/* The receive queues of a NIC (net_af_xdp reads one, vswitch.c refuses a
+ * NIC with more): a veth's channels (ETHTOOL_GCHANNELS), as ethtool -L
+ * changes them, and the queues a macvlan was made with (no channels
+ * from its driver; netlink, as sysfs shows another namespace here). */
+static void test_rx_queues(void **state)
+{
+    (void)state;
+    netif_ip("link add vtk-q4 numrxqueues 4 numtxqueues 4 type veth peer "
+             "name vtk-q4p numrxqueues 4 numtxqueues 4");
+    assert_int_equal(vsw__hostif_rx_queues("vtk-q4"), 4);
+    netif_ip("link set vtk-q4 up"); /* channels can be read either way */
+    assert_int_equal(vsw__hostif_rx_queues("vtk-q4"), 4);
+    assert_int_equal(system("ethtool -L vtk-q4 rx 1 tx 1"), 0);
+    assert_int_equal(vsw__hostif_rx_queues("vtk-q4"), 1);
+    netif_link_del("vtk-q4");
+    netif_veth_add("vtk-q1", "vtk-q1p");
+    assert_int_equal(vsw__hostif_rx_queues("vtk-q1"), 1);
+    netif_link_del("vtk-q1");
+    /* a macvlan: no channels from its driver, made with 3 queues */
+    netif_veth_add("vtk-q1", "vtk-q1p");
+    netif_ip("link add link vtk-q1 name vtk-qm numrxqueues 3 type macvlan "
+             "mode bridge");
+    assert_int_equal(vsw__hostif_rx_queues("vtk-qm"), 3);
+    netif_link_del("vtk-qm");
+    netif_link_del("vtk-q1");
+    assert_int_equal(vsw__hostif_rx_queues("vtk-none"), -ENODEV);
+}
+
 static void test_host_addrs_revert(void **state)
 {
     const char *addrs[] = { "10.77.0.1/24" };
@@ -1311,6 +1340,7 @@ int main(void)
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_mtu_of_nic),
         cmocka_unit_test(test_host_vnic_tap_taken),
+        cmocka_unit_test(test_rx_queues),
         cmocka_unit_test(test_host_addrs_revert),
         cmocka_unit_test(test_host_addrs_secondaries),
     };
