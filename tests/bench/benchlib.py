@@ -28,6 +28,7 @@ Sub-commands:
                                     (exit 2 naming the key when it is missing)
   vesper-drops FILE                 `vesperctl --json stats` -> non-zero drop counters
   vesper-port-link FILE             `vesperctl --json port show` -> its link (up/down)
+  vesper-port-vlan FILE             `vesperctl --json port show` -> its vlan_summary
   windows SAMPLES OUT IN START SECS REPS
                                     REPS consecutive windows of about SECS s,
                                     the first one beginning at the first
@@ -40,7 +41,8 @@ Sub-commands:
 
 Guest paths (synth-pair, legacy-pair):
 
-  vesper-vm-counters T0 T1 FILE...  `vesperctl --json vm show VM` outputs ->
+  vesper-vm-counters T0 T1 [--witness STATS] FILE...
+                                    `vesperctl --json vm show VM` outputs ->
                                     one sample block at (T0+T1)/2, one row per
                                     NIC (port VM.NIC).  Synthetic NIC: rx =
                                     frames the VSP took from the guest
@@ -53,7 +55,11 @@ Guest paths (synth-pair, legacy-pair):
                                     descriptors (datapath.rx_delivered); plus
                                     a row VM.NIC#traps with the trapped
                                     accesses to the device (`traps`) in both
-                                    columns
+                                    columns.  --witness: also the row
+                                    "witness" (rx_packets, tx_packets) of a
+                                    `vesperctl --json stats witness` answer,
+                                    missing-counter tokens when it is
+                                    unreadable or lacks the port
   vesper-vm-drops FILE...           non-zero drop counters of those NICs
   vesper-guest-result FILE          `vesper-guest bench` result line ->
                                     "tx_mpps rx_mpps seconds" (+ " traps_per_rx"
@@ -80,10 +86,11 @@ import sys
 import time
 
 SWITCH = "bench"
-# The switching scenarios' witness port (tests/bench/README.md, Flooding): a
-# net_null sink in the same VLANs as the traffic, to which the switch sends
-# only what it floods.  Its TX over the windows ÷ the figure's TX is the
-# share of frames flooded instead of forwarded by an FDB hit.
+# The witness port of every scenario (tests/bench/README.md, Flooding): a
+# net_null sink in the same VLANs as the traffic (in the guest paths: as the
+# VM NICs), to which the switch sends only what it floods.  Its TX over the
+# windows ÷ the figure's TX is the share of frames flooded instead of
+# forwarded by an FDB hit.
 WITNESS = "witness"
 
 
@@ -196,22 +203,28 @@ def cmd_ovs_counters(args):
     print_block(t, ports)
 
 
-def cmd_vesper_counters(args):
-    t = (float(args[0]) + float(args[1])) / 2
-    with open(args[2]) as f:
-        doc = json.load(f)
-    if "result" in doc and isinstance(doc["result"], dict):   # raw JSON-RPC answer
+def stats_ports(doc, path):
+    """{port: [rx_packets, tx_packets]} of a `vesperctl --json stats [PORT]`
+    answer (a missing counter as its token); exit 2 when it has no ports."""
+    if isinstance(doc, dict) and "result" in doc and isinstance(doc["result"], dict):   # raw JSON-RPC answer
         doc = doc["result"]
-    if not isinstance(doc.get("ports"), list):
-        die("%s: no \"ports\" array in the stats answer" % args[2])
+    if not isinstance(doc, dict) or not isinstance(doc.get("ports"), list):
+        die("%s: no \"ports\" array in the stats answer" % path)
     ports = {}
     for p in doc["ports"]:
         name = p.get("name") if isinstance(p, dict) else None
         if not isinstance(name, str):
-            die("%s: a port without a \"name\" in the stats answer" % args[2])
+            die("%s: a port without a \"name\" in the stats answer" % path)
         ports[name] = [counter(p, "rx_packets", "ports[%s]" % name),
                        counter(p, "tx_packets", "ports[%s]" % name)]
-    print_block(t, ports)
+    return ports
+
+
+def cmd_vesper_counters(args):
+    t = (float(args[0]) + float(args[1])) / 2
+    with open(args[2]) as f:
+        doc = json.load(f)
+    print_block(t, stats_ports(doc, args[2]))
 
 
 def load_answer(path):
@@ -234,6 +247,15 @@ def cmd_vesper_port_link(args):
     if not isinstance(doc, dict) or not isinstance(doc.get("link"), str):
         die("%s: no \"link\" in the port show answer" % args[0])
     print(doc["link"])
+
+
+def cmd_vesper_port_vlan(args):
+    """"vlan_summary" of a `vesperctl --json port show` answer (e.g.
+    "access 1"); exit 2 naming the key when it is missing."""
+    doc = load_answer(args[0])
+    if not isinstance(doc, dict) or not isinstance(doc.get("vlan_summary"), str):
+        die("%s: no \"vlan_summary\" in the port show answer" % args[0])
+    print(doc["vlan_summary"])
 
 
 def cmd_vesper_drops(args):
@@ -277,10 +299,39 @@ def _vm_devices(doc):
         yield port, dv, dp, dp.get("device") or {}
 
 
+def witness_row(path):
+    """[rx, tx] of the witness port from a `vesperctl --json stats witness`
+    answer in path.  An answer that cannot be read or lacks the port gives
+    missing-counter tokens, not an error: the VM NICs' counters of the same
+    sample stay usable, and the witness's window (add_windows) stops naming
+    it, so there is no figure (forwarding cannot be told from flooding)."""
+    where = "ports[%s]" % WITNESS
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return [missing("stats-answer(unreadable)." + where)] * 2
+    if isinstance(doc, dict) and isinstance(doc.get("result"), dict):
+        doc = doc["result"]
+    ps = [p for p in (doc.get("ports") if isinstance(doc, dict) else None) or []
+          if isinstance(p, dict) and p.get("name") == WITNESS]
+    if not ps:
+        return [missing(where + "(absent)")] * 2
+    return [counter(ps[0], "rx_packets", where), counter(ps[0], "tx_packets", where)]
+
+
 def cmd_vesper_vm_counters(args):
     t = (float(args[0]) + float(args[1])) / 2
     ports = {}
-    for path in args[2:]:
+    args = args[2:]
+    if args[:1] == ["--witness"]:
+        # the guest paths' witness port (README "Flooding"), sampled with
+        # the NICs so that it is cut into the same windows
+        if len(args) < 2:
+            die("usage: vesper-vm-counters T0 T1 [--witness STATS] FILE...")
+        ports[WITNESS] = witness_row(args[1])
+        args = args[2:]
+    for path in args:
         doc = _vm_show(path)
         for port, _dp, vsp, _c in _vm_nics(doc):
             # vsp leaves zero counters out, so an absent key is either 0 or a
@@ -294,8 +345,8 @@ def cmd_vesper_vm_counters(args):
                            counter(dp, "rx_delivered", port + ".datapath")]
             traps = counter(dv, "traps", port + ".devices[]")
             ports[port + "#traps"] = [traps, traps]
-    if not ports:
-        die("no NIC counters in %s" % " ".join(args[2:]))
+    if not [p for p in ports if p != WITNESS]:
+        die("no NIC counters in %s" % " ".join(args))
     print_block(t, ports)
 
 
@@ -582,10 +633,15 @@ def vesper_config(scen, traffic):
         static = [{"switch": SWITCH, "vlan": vlan, "mac": mac, "port": "a%d" % vlan}
                   for _h, side, vlan, mac in read_hosts(traffic, "vlan-1k") if side == "B"]
     elif scen in ("synth-pair", "legacy-pair"):
-        # only the switch: run.sh adds the two VMs and their synthetic
-        # (legacy) NICs with vesperctl (vm add / vm nic add) once vesperd is up
+        # the switch and the witness: run.sh adds the two VMs and their
+        # synthetic (legacy) NICs with vesperctl (vm add / vm nic add) once
+        # vesperd is up.  With two NICs a flood from A reaches B exactly as
+        # a lookup hit does; the witness, in the NICs' VLAN (vm nic add
+        # without --access/--trunk gives access VLAN 1, checked after the
+        # windows), gets a copy of every flooded frame and nothing else.
         fdb_max = 8192
-        ports = []
+        ports = [{"name": WITNESS, "switch": SWITCH, "class": "dpdk",
+                  "devargs": "net_null0,no-rx=1", "vlan": {"mode": "access", "vid": 1}}]
         static = []
     else:
         die("no vesper configuration for scenario %r" % scen)
@@ -614,6 +670,7 @@ CMDS = {
     "vesper-fdb": cmd_vesper_fdb,
     "vesper-drops": cmd_vesper_drops,
     "vesper-port-link": cmd_vesper_port_link,
+    "vesper-port-vlan": cmd_vesper_port_vlan,
     "windows": cmd_windows,
     "vesper-config": cmd_vesper_config,
     "static-fdb": cmd_static_fdb,

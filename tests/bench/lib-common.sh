@@ -139,12 +139,14 @@ other_pct() {   # (nothing when unknown)
 # measured for guest paths; TRAPS: comma list of the sample rows counting
 # trapped accesses (legacy-pair), whose delta over each window divided by
 # the window's OUT packets is its traps_per_pkt).
-# Switching scenarios also pass, as variables set for the call:
+# The Vesper and OVS runs (switching scenarios and guest paths) also pass,
+# as variables set for the call:
 #   AW_WITNESS   the witness port (README "Flooding"): its TX rate over the
 #                same windows goes into witness_mpps; without its counters
 #                there is no figure (forwarding cannot be told from flooding)
 #   AW_FDB, AW_FDB_WANT  the FDB entries before the windows and how many the
-#                traffic teaches (Vesper; AW_FDB empty when unreadable)
+#                traffic teaches (Vesper; AW_FDB empty when unreadable; 2 in
+#                the guest paths: the two NICs' MACs)
 add_windows() {
     local engine=$1 scen=$2 samples=$3 outs=$4 ins=$5 start=$6 busy=$7 other=${8:-} traps=${9:-} rep wrep mout min dt
     local rows trows="" wrows="" tr tpp wit lo="out" li="in" witness=${AW_WITNESS:-}

@@ -39,7 +39,7 @@
 #            Counters: `vesperctl --json vm show vmA|vmB`: offered = vmA.nic0
 #            g2h_frames (frames the host took from guest A), received =
 #            vmB.nic0 h2g_frames (frames written into guest B's receive
-#            buffer).
+#            buffer).  The switch also has the port "witness" (below).
 #   ovs    : bridge br0 (netdev), vA / vB = dpdkvhostuserclient
 #            (vhost-server-path RUN/vA.sock, RUN/vB.sock), default NORMAL flow;
 #            guest = dpdk-testpmd with --vdev net_virtio_user0 (A, server=1,
@@ -52,7 +52,8 @@
 #            same port).  Counters: `ovs-appctl dpctl/show -s`: offered = vA
 #            RX packets, received = vB TX packets (enqueued into B's virtio
 #            ring).  testpmd's own port counters (A TX, B RX) are cut into
-#            the same windows as a guest-side cross-check.
+#            the same windows as a guest-side cross-check.  br0 also has
+#            the port "witness" (ofport 3, added before vA and vB).
 #   testpmd: not applicable (in the OVS run testpmd is the guest); no figure.
 #
 # legacy-pair, Vesper only: the same daemon and core layout; `vm nic add
@@ -71,6 +72,18 @@
 # Both Vesper runs also take the guest's own windows: vesper-guest prints a
 # line of cumulative counters every GUEST_INTERVAL_MS (--interval-ms), stamped
 # with the wall clock, cut into windows like the host's samples.
+#
+# Flooding (README "Flooding"): with two NICs on the switch, a flood of A's
+# frames reaches B exactly as an FDB hit does, so a broken lookup would
+# still give a figure.  Every run's switch therefore has a third port,
+# "witness" (net_null0,no-rx=1 in the NICs' VLAN: access 1, the default of
+# vm nic add), that only floods reach: Vesper's from the configuration
+# (benchlib.py vesper-config), OVS's added to br0 before vA and vB.  Its TX
+# is sampled with the NICs' counters (vesperctl --json stats witness;
+# dpctl/show -s) and flooded % = Σ witness TX ÷ Σ received on B over the
+# windows; report.py fails a Vesper figure above 1 % (OVS: a warning).
+# Vesper's witness must be up and in NIC A's VLAN after the windows, else
+# there is no figure.
 
 GUEST_CPU=0
 GUEST_INTERVAL_MS=250
@@ -104,10 +117,16 @@ run_testpmd_guest() {
 vesper_vm_sample() { # vesper_vm_sample OUTFILE
     local t0 t1
     t0=$(now)
-    vctl vm show vmA > "$RUNTMP/vmA.json" 2>>"$RUNTMP/vesper.ctl.err"
-    vctl vm show vmB > "$RUNTMP/vmB.json" 2>>"$RUNTMP/vesper.ctl.err"
+    {
+        vctl vm show vmA > "$RUNTMP/vmA.json"
+        vctl vm show vmB > "$RUNTMP/vmB.json"
+        # the witness right after B, whose received frames it is compared
+        # with (an unreadable answer is a missing counter, never 0: benchlib.py)
+        vctl stats witness > "$RUNTMP/witness.json"
+    } 2>>"$RUNTMP/vesper.ctl.err"
     t1=$(now)
-    "$PY" "$BENCH_DIR/benchlib.py" vesper-vm-counters "$t0" "$t1" "$RUNTMP/vmA.json" "$RUNTMP/vmB.json" >> "$1"
+    "$PY" "$BENCH_DIR/benchlib.py" vesper-vm-counters "$t0" "$t1" --witness "$RUNTMP/witness.json" \
+        "$RUNTMP/vmA.json" "$RUNTMP/vmB.json" >> "$1"
 }
 
 run_vesper_guest() {
@@ -191,19 +210,43 @@ run_vesper_guest() {
     kill -0 "$pid" 2>/dev/null && kill -0 "$gpid" 2>/dev/null || ok=0
     # the guest prints its JSON line when stopped
     stop_pid "$gpid" 15 INT
-    { echo "## after windows"; vctl stats; vctl vm show vmA; vctl vm show vmB; } >> "$RUNTMP/vesper.state" 2>&1
+    # A flood skips a member whose link is down or that is not in the
+    # frame's VLAN: a witness that is down, or in another VLAN than NIC A
+    # (whose frames would flood), would see nothing and the flood check
+    # would pass whatever happened.
+    local wlink="" wvlan="" avlan=""
+    vctl port show witness > "$RUNTMP/vesper.witness" 2>>"$RUNTMP/vesper.ctl.err" &&
+        wlink=$("$PY" "$BENCH_DIR/benchlib.py" vesper-port-link "$RUNTMP/vesper.witness") &&
+        wvlan=$("$PY" "$BENCH_DIR/benchlib.py" vesper-port-vlan "$RUNTMP/vesper.witness")
+    vctl port show vmA.nic0 > "$RUNTMP/vesper.nicA" 2>>"$RUNTMP/vesper.ctl.err" &&
+        avlan=$("$PY" "$BENCH_DIR/benchlib.py" vesper-port-vlan "$RUNTMP/vesper.nicA")
+    { echo "## after windows"; vctl stats; vctl vm show vmA; vctl vm show vmB
+      cat "$RUNTMP/vesper.witness" "$RUNTMP/vesper.nicA"; } >> "$RUNTMP/vesper.state" 2>&1
     # the last sample of the windows (the guest attached), as vesperd answered
-    { echo "## last sample of the windows: vm show vmA, vm show vmB"; cat "$RUNTMP/vmA.json" "$RUNTMP/vmB.json"; } >> "$RUNTMP/vesper.state" 2>&1
+    { echo "## last sample of the windows: vm show vmA, vm show vmB, stats witness"
+      cat "$RUNTMP/vmA.json" "$RUNTMP/vmB.json" "$RUNTMP/witness.json"; } >> "$RUNTMP/vesper.state" 2>&1
     local drops; drops=$("$PY" "$BENCH_DIR/benchlib.py" vesper-vm-drops "$RUNTMP/vmA.json" "$RUNTMP/vmB.json")
     stop_pid "$pid" 20 INT
     dpdk_prefix_clean "$prefix"
     { echo; echo "## vesperctl"; cat "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" 2>/dev/null; } >> "$log"
-    rm -f "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" "$RUNTMP/vmA.json" "$RUNTMP/vmB.json"
+    rm -f "$RUNTMP/vesper.state" "$RUNTMP/vesper.ctl.err" "$RUNTMP/vmA.json" "$RUNTMP/vmB.json" \
+        "$RUNTMP/witness.json" "$RUNTMP/vesper.witness" "$RUNTMP/vesper.nicA"
     rm -rf "$run"
     if [ "$ok" != 1 ]; then warn "vesper/$scen: vesperd or the guest died during the windows (see $log, $glog)"; return 1; fi
+    if [ "$wlink" != up ]; then
+        warn "vesper/$scen: the witness port's link is '${wlink:-unknown}' after the windows, not up: floods skip it, so forwarding cannot be told from flooding; no figure (see $log)"
+        return 1
+    fi
+    if [ -z "$wvlan" ] || [ "$wvlan" != "$avlan" ]; then
+        warn "vesper/$scen: the witness port is '${wvlan:-unknown}', NIC A '${avlan:-unknown}': floods from A would not reach it, so forwarding cannot be told from flooding; no figure (see $log)"
+        return 1
+    fi
     local traps=""
     [ "$type" = legacy ] && traps="vmA.nic0#traps,vmB.nic0#traps"
-    add_windows vesper "$scen" "$samples" vmB.nic0 vmA.nic0 "$start" "$(busy_pct "$j0" "$j1")" \
+    # flooded % = Σ witness TX ÷ Σ received on B (report.py); the FDB
+    # should hold the two MACs (the warm-up waited for them)
+    AW_WITNESS=witness AW_FDB=$n AW_FDB_WANT=2 \
+        add_windows vesper "$scen" "$samples" vmB.nic0 vmA.nic0 "$start" "$(busy_pct "$j0" "$j1")" \
         "$(other_pct "$j0" "$j1" "$p0" "$p1")" "$traps" || return 1
     # The guest's own count: its --interval-ms lines cut into the same
     # windows (sent on A, received on B, and for legacy NICs the trapped
@@ -253,6 +296,9 @@ run_ovs_guest() {
     fi
     local setup_ok=1
     {
+        # the witness, as in Vesper's switch (README "Flooding"); first, so
+        # that it is in the bridge when the learning floods happen
+        ovs_port witness 3 "net_null0,no-rx=1" || setup_ok=0
         ovs_vsctl add-port br0 vA -- set Interface vA type=dpdkvhostuserclient ofport_request=1 \
             "options:vhost-server-path=$OVS_RUN/vA.sock" || setup_ok=0
         ovs_vsctl add-port br0 vB -- set Interface vB type=dpdkvhostuserclient ofport_request=2 \
@@ -272,7 +318,7 @@ run_ovs_guest() {
                 --nb-cores=1 --forward-mode=mac --port-topology=chained --portlist=2,0,1
                 "--eth-peer=0,$MAC_B" "--eth-peer=1,$MAC_B" --eth-peer=2,02:00:00:00:00:0c
                 --tx-first --stats-period=1 --total-num-mbufs=32768)
-    say "  ovs: $OVSD (dpdk-lcore-mask=0x1 pmd-cpu-mask=0x2), br0: vA, vB dpdkvhostuserclient"
+    say "  ovs: $OVSD (dpdk-lcore-mask=0x1 pmd-cpu-mask=0x2), br0: vA, vB dpdkvhostuserclient, witness net_null0,no-rx=1"
     say "  ovs: guest on CPU $GUEST_CPU: ${gcmd[*]}"
     local pidfile="$RUNTMP/testpmd-guest.pid"
     rm -f "$pidfile"
@@ -317,7 +363,8 @@ run_ovs_guest() {
     j1=$(cpu_jiffies); p1=$(proc_jiffies "$VSWITCHD_PID" "$OVSDB_PID" "$tpid" "$wpid")
     kill -0 "$VSWITCHD_PID" 2>/dev/null && kill -0 "$tpid" 2>/dev/null || ok=0
     { echo "## after windows"; ovs_appctl dpif-netdev/pmd-stats-show; ovs_appctl fdb/show br0
-      ovs_appctl dpctl/dump-flows; ovs_vsctl get Interface vB statistics; } >> "$log" 2>&1
+      ovs_appctl dpctl/dump-flows; ovs_vsctl get Interface vB statistics
+      echo "## last sample of the windows: dpctl/show -s"; cat "$RUNTMP/ovs.dpctl"; } >> "$log" 2>&1
     local cyc; cyc=$(ovs_appctl dpif-netdev/pmd-stats-show | awk '/pmd thread/ {on = 1} /main thread/ {on = 0} on && /avg cycles per packet:/ {print $5; exit}')
     # testpmd prints a stats block every 1-2 s and the guest-side windows end
     # on the first block at least SECS after their start: leave it that long
@@ -332,7 +379,8 @@ run_ovs_guest() {
     rm -rf "$OVS_RUN"
     unset OVS_RUNDIR OVS_LOGDIR OVS_DBDIR OVS_SYSCONFDIR
     if [ "$ok" != 1 ]; then warn "ovs/$scen: ovs-vswitchd or the guest died during the windows (see $log, $tlog)"; return 1; fi
-    add_windows ovs "$scen" "$samples" vB vA "$start" "$(busy_pct "$j0" "$j1")" \
+    # flooded % = Σ witness TX ÷ Σ received on B (report.py; info for OVS)
+    AW_WITNESS=witness add_windows ovs "$scen" "$samples" vB vA "$start" "$(busy_pct "$j0" "$j1")" \
         "$(other_pct "$j0" "$j1" "$p0" "$p1")" || return 1
     # the guest's own view, cut into the same windows: TX port 0 (A), RX port 1 (B)
     local gs="$LOGS/$scen.testpmd-guest.samples" g

@@ -12,9 +12,9 @@ other_busy_pct: the share of all CPUs used by processes other than the
 engine's own, measured for guest paths, where the engine's own processes
 poll on every CPU; traps_per_pkt: trapped register accesses per packet out,
 legacy-pair only; witness_mpps: TX rate of the witness port, which only
-floods reach, in the same window (switching scenarios, Vesper and OVS);
+floods reach, in the same window (Vesper and OVS, every scenario);
 fdb_entries, fdb_expected: Vesper's FDB before the windows of that start
-and what the traffic teaches).
+and what the traffic teaches (guest paths: 2, the NICs' MACs)).
 For a guest path (synth-pair, legacy-pair) mpps_out is what the host
 delivered into guest NIC B and mpps_in what it took from guest NIC A
 (offered).  legacy-pair has no OVS or testpmd figure by design (OVS has no
@@ -25,13 +25,15 @@ OUTDIR/guest.tsv (optional) holds the guests' own counts:
 Prints a table and the target check, and writes
   OUTDIR/results.json         [{"scenario","vesper_mpps","ovs_mpps","testpmd_mpps",
                                  "vs_ovs","vs_testpmd","mode"}]  (medians);
-                              switching rows add "vesper_flooded_pct",
+                              every row adds "vesper_flooded_pct",
                               "ovs_flooded_pct" (Σ witness TX ÷ Σ figure TX
-                              over the windows, %), "vesper_fdb_entries"
-                              (the smallest over the starts),
-                              "vesper_fdb_expected", "vesper_check" ("ok",
-                              "fail": flooded more than FLOOD_LIMIT_PCT, or
-                              null: not measured) and "vesper_check_note";
+                              over the windows, %; for a guest path the
+                              figure is what guest NIC B received),
+                              "vesper_fdb_entries" (the smallest over the
+                              starts), "vesper_fdb_expected", "vesper_check"
+                              ("ok", "warn": FDB short or unknown, "fail":
+                              flooded more than FLOOD_LIMIT_PCT, or null:
+                              not measured) and "vesper_check_note";
                               guest-path rows add "kind": "guest",
                               "vesper_offered_mpps", "ovs_offered_mpps",
                               "vesper_loss_pct", "ovs_loss_pct",
@@ -82,10 +84,11 @@ LABEL = {
     "legacy-pair": "emulated 21140A A -> B, one guest thread",
 }
 OTHER_LOAD_WARN = 10.0   # % of all CPUs used by other processes (guest paths)
-# A Vesper switching figure fails when more than this share of the frames it
-# sent in the windows were flooded (reached the witness port), not forwarded
-# by an FDB hit.  After the warm-up every destination is known: a correct
-# switch floods nothing (0.00 %), a broken lookup floods everything (100 %).
+# A Vesper figure (switching scenario or guest path) fails when more than
+# this share of the frames it counts in the windows were flooded (reached
+# the witness port), not forwarded by an FDB hit.  After the warm-up every
+# destination is known: a correct switch floods nothing (0.00 %), a broken
+# lookup floods everything (100 %).
 FLOOD_LIMIT_PCT = 1.0
 EXIT_CHECK_FAILED = 3
 
@@ -128,8 +131,10 @@ def flooded_pct(w):
 
 
 def flood_check(res, scen, mode, d, wit, fdb):
-    """Adds to a switching scenario's row the flooded shares, Vesper's FDB
-    and the verdict on Vesper's figure (README "Flooding")."""
+    """Adds to a scenario's row the flooded shares, Vesper's FDB and the
+    verdict on Vesper's figure (README "Flooding").  Switching scenarios
+    and guest paths alike: in a guest path the figure is what the host put
+    into guest NIC B, and the FDB should hold the two NICs' MACs."""
     for e in ("vesper", "ovs"):
         w = wit.get((scen, mode, e))
         res[e + "_flooded_pct"] = rnd(flooded_pct(w), 2) if w else None
@@ -146,8 +151,9 @@ def flood_check(res, scen, mode, d, wit, fdb):
         notes.append("no witness counters: forwarding not checked")
     elif fl > FLOOD_LIMIT_PCT:
         check = "fail"
-        notes.append("Vesper flooded %.2f %% of the frames it sent (limit %.0f %%): its FDB lookups missed, "
-                     "the figure measures flooding, not forwarding" % (fl, FLOOD_LIMIT_PCT))
+        notes.append("Vesper flooded %.2f %% of the frames %s (limit %.0f %%): its FDB lookups missed, "
+                     "the figure measures flooding, not forwarding"
+                     % (fl, "it put into guest NIC B" if scen in GUEST else "it sent", FLOOD_LIMIT_PCT))
     else:
         check = "ok"
     if d["vesper"] and want is not None:
@@ -254,8 +260,7 @@ def main():
             pk = sum(x[1] * x[2] for x in t)
             res["vesper_traps_per_pkt"] = rnd(sum(x[0] * x[1] * x[2] for x in t) / pk, 4) if pk > 0 else None
             res["vs_synth_pair"] = None
-        else:
-            flood_check(res, scen, mode, d, wit, fdb)
+        flood_check(res, scen, mode, d, wit, fdb)
         results.append(res)
         for e in ENGINES:
             w = d[e]
@@ -336,17 +341,16 @@ def main():
         return "%.0f%s" % (max(vals), " !" if max(vals) > quiet else "")
 
     def flooded(res):
-        if res["scenario"] in GUEST:
-            return "n/a"
-
         def one(e):
             x = res.get(e + "_flooded_pct")
+            if x is None and e == "ovs" and res["scenario"] in NO_OVS:
+                return "n/a"
             return "—" if x is None else "%.2f" % x
         return "%s / %s%s" % (one("vesper"), one("ovs"), " FAIL" if res.get("vesper_check") == "fail" else "")
 
     def fdbcol(res):
-        if res["scenario"] in GUEST or res.get("vesper_fdb_expected") is None:
-            return "n/a" if res["scenario"] in GUEST else "—"
+        if res.get("vesper_fdb_expected") is None:
+            return "—"
         n, want = res["vesper_fdb_entries"], res["vesper_fdb_expected"]
         if n is None:
             return "? / %d !" % want
@@ -379,12 +383,11 @@ def main():
         print("WARNING: rows marked ! ran while other processes used the CPUs; their figures and ratios are not reliable.")
     if unknown_load:
         print("WARNING: rows marked ? have no CPU load for some engine: whether other processes competed is unknown.")
-    sw = [r for r in results if r["scenario"] not in GUEST]
-    if sw:
+    if results:
         print("flooded %%: Σ TX of the witness port (a sink in the traffic's VLANs that only floods reach) ÷ Σ TX of the"
-              " figure's ports over the windows; a Vesper figure above %.0f %% FAILs (it measured flooding, not FDB"
-              " forwarding).  Vesper FDB: entries before the windows / what the traffic teaches (! short)."
-              % FLOOD_LIMIT_PCT)
+              " figure's ports over the windows (guest paths: ÷ Σ received on guest NIC B); a Vesper figure above"
+              " %.0f %% FAILs (it measured flooding, not FDB forwarding).  Vesper FDB: entries before the windows /"
+              " what the traffic teaches (guest paths: the two NICs' MACs; ! short)." % FLOOD_LIMIT_PCT)
     if gres:
         def g(x, fmt="%.3f"):
             return "—" if x is None else fmt % x
@@ -420,16 +423,19 @@ def main():
             print("to vesperd's control thread); ÷ synth-pair = legacy received ÷ synthetic received, Vesper, this run.")
 
     failed = []
-    if sw:
-        print("\nForwarding check (switching scenarios; Vesper fails above %.0f %% flooded):" % FLOOD_LIMIT_PCT)
-        for res in sw:
+    if results:
+        print("\nForwarding check (every scenario; Vesper fails above %.0f %% flooded):" % FLOOD_LIMIT_PCT)
+        for res in results:
             chk = res.get("vesper_check")
             fl, ofl = res.get("vesper_flooded_pct"), res.get("ovs_flooded_pct")
             fdbs = "—" if res.get("vesper_fdb_expected") is None else "%s/%d" % (
                 "?" if res["vesper_fdb_entries"] is None else res["vesper_fdb_entries"], res["vesper_fdb_expected"])
+            oflt = "—" if ofl is None else "%.2f %%" % ofl
+            if ofl is None and res["scenario"] in NO_OVS:
+                oflt = "n/a"
             print("  %-4s  %-12s %-9s Vesper flooded %s, FDB %s; OVS flooded %s%s" % (
                 {"ok": "ok", "warn": "warn", "fail": "FAIL"}.get(chk, "n/a"), res["scenario"], res["mode"],
-                "—" if fl is None else "%.2f %%" % fl, fdbs, "—" if ofl is None else "%.2f %%" % ofl,
+                "—" if fl is None else "%.2f %%" % fl, fdbs, oflt,
                 "  (%s)" % res["vesper_check_note"] if res.get("vesper_check_note") else ""))
             if chk == "fail":
                 failed.append(res["scenario"] + "/" + res["mode"])
@@ -442,15 +448,19 @@ def main():
     for res in results:
         t = TARGETS.get(res["scenario"])
         if t is None:
+            # no target, but a flooded figure is no figure: FAIL, not info
+            verdict, why = "info", "no target (BENCH.md sets none for guest paths)"
+            if res.get("vesper_check") == "fail":
+                verdict, why = "FAIL", "Vesper flooded %.2f %%: not FDB forwarding" % res["vesper_flooded_pct"]
             if res["scenario"] in NO_OVS:
                 v, tr = res.get("vs_synth_pair"), res.get("vesper_traps_per_pkt")
-                print("  info  %-12s %-9s %-18s %6s  %s traps/pkt; no target (BENCH.md sets none for guest paths)" % (
-                    res["scenario"], res["mode"], "legacy÷synthetic", "—" if v is None else "%.3f" % v,
-                    "—" if tr is None else "%.4f" % tr))
+                print("  %s  %-12s %-9s %-18s %6s  %s traps/pkt; %s" % (
+                    verdict, res["scenario"], res["mode"], "legacy÷synthetic", "—" if v is None else "%.3f" % v,
+                    "—" if tr is None else "%.4f" % tr, why))
             elif res["scenario"] in GUEST:
                 v = res["vs_ovs"]
-                print("  info  %-12s %-9s %-18s %6s  no target (BENCH.md sets none for guest paths)" % (
-                    res["scenario"], res["mode"], "Vesper÷OVS-DPDK", "—" if v is None else "%.2f" % v))
+                print("  %s  %-12s %-9s %-18s %6s  %s" % (
+                    verdict, res["scenario"], res["mode"], "Vesper÷OVS-DPDK", "—" if v is None else "%.2f" % v, why))
             continue
         for key, bar, what in (("vs_ovs", t[0], "Vesper÷OVS-DPDK"), ("vs_testpmd", t[1], "Vesper÷testpmd io")):
             v = res[key]

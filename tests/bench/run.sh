@@ -23,10 +23,10 @@
 # results-detail.json, windows.tsv, run.log, logs/.  Exit status: 0 when
 # every engine gave figures for every scenario, whether or not the targets
 # are met (a benchmark is not a test); 1 when a figure is missing or failed
-# its check; 2 on a
-# set-up error.  A Vesper switching figure that measured flooding rather
-# than FDB forwarding (more than 1 % of its frames reached the witness port,
-# README "Flooding") is a failed check: exit 1.
+# its check; 2 on a set-up error.  A Vesper figure (a switching scenario's
+# or a guest path's) that measured flooding rather than FDB forwarding
+# (more than 1 % of its frames reached the witness port, README
+# "Flooding") is a failed check: exit 1.
 set -u -o pipefail
 export LC_ALL=C
 

@@ -3,8 +3,10 @@
 benchlib.py on output captured from real runs (testdata/: vesperctl --json
 stats / switch show / port show / vm show of vesperd, ovs-appctl
 dpctl/show -s of OVS-DPDK 3.1, a dpdk-testpmd --stats-period log,
-vesper-guest bench lines) and report.py's flood check, load and TSC
-handling on small windows.tsv files.
+vesper-guest bench lines, the guest paths' counter samples with the
+witness port, of an unmodified vesperd and of one whose FDB lookups all
+missed) and report.py's flood check, load and TSC handling on small
+windows.tsv files (some of them rows of those real runs).
 
     python3 tests/bench/test_benchlib.py      (meson test bench-harness)
 
@@ -186,6 +188,103 @@ class VmCounters(Tmp):
         self.assertEqual(rc, 0, err)
 
 
+class GuestWitness(Tmp):
+    """The guest paths' witness port (README "Flooding"): sampled with the
+    VM NICs (vesper-vm-counters --witness) and cut into the same windows."""
+
+    def sample(self, t, witness, scen="synth-pair"):
+        rc, out, err = run("vesper-vm-counters", t, t, "--witness", witness,
+                           data("vesper-vm-show.%s.vmA.json" % scen), data("vesper-vm-show.%s.vmB.json" % scen))
+        self.assertEqual(rc, 0, err)
+        return out
+
+    def test_real_answer(self):
+        (_, ports), = blocks(self.sample("5", data("vesper-stats-witness.synth-pair.json")))
+        w = load("vesper-stats-witness.synth-pair.json")["ports"][0]
+        # the two learning broadcasts of the warm-up, and nothing since
+        self.assertEqual(ports[benchlib.WITNESS], (w["rx_packets"], w["tx_packets"]))
+        self.assertEqual(ports[benchlib.WITNESS], (0, 2))
+        self.assertIn("vmB.nic0", ports)
+        for scen in ("synth-pair", "legacy-pair"):   # both NIC kinds keep their rows
+            (_, ports), = blocks(self.sample("5", data("vesper-stats-witness.synth-pair.json"), scen))
+            self.assertLessEqual({benchlib.WITNESS, "vmA.nic0", "vmB.nic0"}, set(ports))
+
+    def test_unreadable_or_absent_is_missing_not_zero(self):
+        w = load("vesper-stats-witness.synth-pair.json")
+        renamed = copy.deepcopy(w)
+        renamed["ports"][0]["tx_pkts"] = renamed["ports"][0].pop("tx_packets")
+        other = copy.deepcopy(w)
+        other["ports"][0]["name"] = "sink"
+        for bad, named in ((self.write("w1.txt", "vesperctl: port \"witness\" does not exist\n"), "unreadable"),
+                           (self.write("w2.txt", ""), "unreadable"),
+                           (self.write_json("w3.json", other), "ports[witness](absent)"),
+                           (self.write_json("w4.json", renamed), "ports[witness].tx_packets")):
+            s = self.write("s", self.sample("1", data("vesper-stats-witness.synth-pair.json")) + self.sample("4", bad))
+            rc, out, err = run("windows", s, benchlib.WITNESS, "vmA.nic0", "0", "3", "1")
+            self.assertEqual((rc, out), (2, ""), named)
+            self.assertIn(named, err)
+            # the NICs' counters of the same sample still give the figure
+            rc, out, err = run("windows", s, "vmB.nic0", "vmA.nic0", "0", "3", "1")
+            self.assertEqual(rc, 0, err)
+
+    def windows(self, name):
+        """(received on B, witness TX) in Mpps over the one window of a real run's samples."""
+        s = data(name)
+        t0 = str(benchlib.read_samples(s)[0][0])
+        res = []
+        for outs in ("vmB.nic0", benchlib.WITNESS):
+            rc, out, err = run("windows", s, outs, "vmA.nic0", t0, "3", "1")
+            self.assertEqual(rc, 0, err)
+            res.append(float(out.split()[1]))
+        return res
+
+    def test_real_runs(self):
+        # unmodified vesperd: the witness saw the warm-up's two broadcasts
+        # before the windows and nothing in them
+        rx, wit = self.windows("vesper-vm-samples.synth-pair.txt")
+        self.assertGreater(rx, 1.0)
+        self.assertEqual(wit, 0.0)
+        # every lookup missed (vswitch/dp.c forward_frames taking
+        # VSW_FDB_PORT_NONE): B still received every frame, and so did the
+        # witness; a little more than B, whose refusals (synthetic: no
+        # receive section; legacy: no descriptor) are not in its count
+        for name in ("vesper-vm-samples.synth-pair-flooded.txt", "vesper-vm-samples.legacy-pair-flooded.txt"):
+            rx, wit = self.windows(name)
+            self.assertGreater(rx, 0.5)
+            self.assertGreater(100 * wit / rx, 99.0, name)
+            self.assertLess(100 * wit / rx, 105.0, name)
+
+    def test_ovs_guest_dpctl(self):
+        rc, out, err = run("ovs-counters", "1", "3", data("ovs-dpctl-show.synth-pair.txt"))
+        self.assertEqual(rc, 0, err)
+        (_, ports), = blocks(out)
+        # testpmd's --tx-first burst on A (dst B, not yet learnt) was flooded
+        self.assertEqual(ports["witness"], (0, 32))
+        self.assertEqual(ports["vA"][0], 42659488)
+        self.assertEqual(ports["vB"][1], 42650848)
+
+    def test_witness_in_the_nics_vlan(self):
+        # the configuration's witness and a NIC as `vm nic add` made it
+        # (no --access/--trunk), as vesperd reported them after the windows
+        rc, wv, err = run("vesper-port-vlan", data("vesper-port-show-witness.json"))
+        self.assertEqual(rc, 0, err)
+        rc, nv, err = run("vesper-port-vlan", data("vesper-port-show-vmA.nic0.json"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((wv.strip(), nv.strip()), ("access 1", "access 1"))
+        nic = load("vesper-port-show-vmA.nic0.json")
+        for scen in ("synth-pair", "legacy-pair"):
+            doc = benchlib.vesper_config(scen, self.tmp.name)
+            w, = doc["ports"]
+            self.assertEqual(w["name"], benchlib.WITNESS)
+            self.assertEqual(w["devargs"], "net_null0,no-rx=1")
+            self.assertEqual(w["vlan"], nic["vlan"])
+            self.assertEqual(w["switch"], nic["switch"])
+        del nic["vlan_summary"]
+        rc, out, err = run("vesper-port-vlan", self.write_json("p.json", nic))
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("vlan_summary", err)
+
+
 class OvsCounters(Tmp):
     def test_real(self):
         rc, out, err = run("ovs-counters", "1", "3", data("ovs-dpctl-show.l2-1k.txt"))
@@ -341,11 +440,11 @@ HEADER = ("scenario\tmode\tengine\trep\tmpps_out\tmpps_in\tdt_s\tcpu_busy_pct\to
 
 
 class Report(Tmp):
-    def report(self, rows, scens=("l2-1k", "vlan-access"), tsc="2096.015"):
+    def report(self, rows, scens=("l2-1k", "vlan-access"), tsc="2096.015", mode="no-huge"):
         self.write("windows.tsv", HEADER + "".join("\t".join(r) + "\n" for r in rows))
         env = dict(os.environ, BENCH_TSC_MHZ=tsc, BENCH_TSC_SOURCE="test")
         r = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), self.path("windows.tsv"),
-                            self.tmp.name, "no-huge"] + list(scens), capture_output=True, text=True, env=env)
+                            self.tmp.name, mode] + list(scens), capture_output=True, text=True, env=env)
         with open(self.path("results.json")) as f:
             res = {x["scenario"]: x for x in json.load(f)}
         with open(self.path("results-detail.json")) as f:
@@ -423,6 +522,82 @@ class Report(Tmp):
         _, out, _, det = self.report(rows, ("l2-1k",))
         self.assertEqual(det["l2-1k"]["vesper"]["cpu_busy_pct"], 90.0)
         self.assertIn("| 90 ! |", out)
+
+    # Guest paths: rows of windows.tsv as run.sh wrote them in real runs
+    # (REPS=1 SECS=3, hugepages): the unmodified tree, and vswitch/dp.c's
+    # lookup replaced by VSW_FDB_PORT_NONE.
+    GUEST_OK = [
+        "synth-pair\thugepages\tovs\t1\t6.2352\t6.2364\t3.010\t100\t7\t\t0.0000\t\t",
+        "synth-pair\thugepages\tvesper\t1\t4.5842\t4.5905\t3.040\t100\t8\t\t0.0000\t2\t2",
+        "legacy-pair\thugepages\tvesper\t1\t0.6094\t0.6726\t3.045\t100\t7\t0.0372\t0.0000\t2\t2",
+    ]
+    GUEST_FLOODED = [
+        "synth-pair\thugepages\tvesper\t1\t3.9863\t3.9976\t3.019\t100\t7\t\t3.9908\t2\t2",
+        "legacy-pair\thugepages\tvesper\t1\t0.6075\t0.6292\t3.040\t100\t7\t0.0349\t0.6202\t2\t2",
+    ]
+
+    def guest(self, lines, scens=("synth-pair", "legacy-pair")):
+        return self.report([x.split("\t") for x in lines], scens, mode="hugepages")
+
+    def test_guest_forwarding_passes(self):
+        rc, out, res, det = self.guest(self.GUEST_OK)
+        self.assertEqual(rc, 0, out)
+        s, l = res["synth-pair"], res["legacy-pair"]
+        self.assertEqual((s["vesper_flooded_pct"], s["ovs_flooded_pct"], s["vesper_check"]), (0.0, 0.0, "ok"))
+        self.assertIsNone(s["vesper_check_note"])
+        self.assertEqual((s["vesper_fdb_entries"], s["vesper_fdb_expected"]), (2, 2))
+        # legacy-pair has no OVS run: n/a, not a figure
+        self.assertEqual((l["vesper_flooded_pct"], l["ovs_flooded_pct"], l["vesper_check"]), (0.0, None, "ok"))
+        # the guest keys are all still there
+        self.assertEqual((s["kind"], s["vesper_mpps"], s["ovs_mpps"], l["vesper_traps_per_pkt"]),
+                         ("guest", 4.584, 6.235, 0.0372))
+        self.assertEqual(det["synth-pair"]["vesper"]["witness_mpps_windows"], [0.0])
+        self.assertIn("| 0.00 / 0.00 | 2 / 2 |", out)
+        self.assertIn("| 0.00 / n/a | 2 / 2 |", out)
+        self.assertIn("ok    synth-pair", out)
+        self.assertIn("info  synth-pair", out)
+        self.assertIn("info  legacy-pair", out)
+        self.assertNotIn("  FAIL  ", out)
+        self.assertNotIn(" FAIL |", out)
+        self.assertNotIn("\nFAIL:", out)
+
+    def test_guest_flooding_fails(self):
+        rc, out, res, det = self.guest(self.GUEST_FLOODED)
+        self.assertEqual(rc, 3, out)
+        s, l = res["synth-pair"], res["legacy-pair"]
+        self.assertEqual((s["vesper_check"], s["vesper_flooded_pct"]), ("fail", 100.11))
+        self.assertEqual((l["vesper_check"], l["vesper_flooded_pct"]), ("fail", 102.09))
+        self.assertIn("guest NIC B", s["vesper_check_note"])
+        self.assertEqual(det["synth-pair"]["vesper"]["flooded_pct"], 100.11)
+        # the figures are still reported, marked
+        self.assertEqual(s["vesper_mpps"], 3.986)
+        self.assertIn("| 100.11 / — FAIL |", out)
+        self.assertIn("| 102.09 / n/a FAIL |", out)
+        self.assertIn("FAIL  synth-pair   hugepages Vesper÷OVS-DPDK", out)
+        self.assertIn("FAIL  legacy-pair  hugepages legacy÷synthetic", out)
+        self.assertNotIn("info  ", out)
+        self.assertIn("FAIL: Vesper's figure measured flooding, not FDB forwarding, in: "
+                      "synth-pair/hugepages legacy-pair/hugepages", out)
+
+    def test_guest_flood_fails_beside_switching_rows(self):
+        # one flooded guest row fails the run; the switching row keeps its keys and verdict
+        rows = [self.row("l2-1k", "vesper", 1, "35.0", wit="0.0", fdb="1024", want="1024")]
+        rows = [r[:1] + ["hugepages"] + r[2:] for r in rows]
+        rows += [x.split("\t") for x in self.GUEST_OK[:1] + self.GUEST_FLOODED[:1]]
+        rc, out, res, _ = self.report(rows, ("l2-1k", "synth-pair"), mode="hugepages")
+        self.assertEqual(rc, 3, out)
+        self.assertEqual(res["l2-1k"]["vesper_check"], "ok")
+        self.assertNotIn("kind", res["l2-1k"])
+        self.assertEqual(res["synth-pair"]["vesper_check"], "fail")
+        self.assertEqual(res["synth-pair"]["ovs_flooded_pct"], 0.0)
+
+    def test_guest_ovs_flooding_only_warns(self):
+        ovs = self.GUEST_OK[0].split("\t")
+        ovs[10] = "6.2352"   # OVS flooded every frame: its figure, not Vesper's, is in doubt
+        rc, out, res, _ = self.guest(["\t".join(ovs)] + self.GUEST_OK[1:2], ("synth-pair",))
+        self.assertEqual(rc, 0, out)
+        self.assertEqual((res["synth-pair"]["ovs_flooded_pct"], res["synth-pair"]["vesper_check"]), (100.0, "ok"))
+        self.assertIn("WARNING: OVS flooded 100.00 % in synth-pair", out)
 
     def test_unknown_tsc(self):
         rows = [self.row("l2-1k", "vesper", 1, "30.0", wit="0", fdb="1024", want="1024")]
