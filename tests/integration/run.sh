@@ -41,6 +41,7 @@ TESTS=(
     nic_state:60
     afp_fanout:45
     af_xdp:45
+    vhost:60
     synthetic:120
     synthetic_external:90
     hostile_guest:150
