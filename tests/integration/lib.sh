@@ -246,8 +246,13 @@ vt_cleanup() {
         ip link del "$l" 2>/dev/null
     done
     [ -n "$VT_ID" ] && vt_sweep "vt$VT_ID"
-    # DPDK runtime files of our --file-prefix (no-huge mode)
-    [ -n "${VT_PREFIX:-}" ] && rm -rf "/var/run/dpdk/$VT_PREFIX"
+    # DPDK runtime files of our --file-prefix (no-huge mode), and those of a
+    # DPDK guest a test ran (--file-prefix $VT_PREFIX-guest: its hugepage
+    # files too, if it was killed)
+    if [ -n "${VT_PREFIX:-}" ]; then
+        rm -rf "/var/run/dpdk/$VT_PREFIX" "/var/run/dpdk/$VT_PREFIX-guest"
+        rm -f "/dev/hugepages/$VT_PREFIX-guest"*
+    fi
     # a sanitizer report fails the test whatever else passed: from vesperd,
     # or from any other program of ours whose output went to a file here
     # (vesperctl, vesper-guest, hostile_guest: their exit status alone can

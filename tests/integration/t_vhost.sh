@@ -29,7 +29,7 @@ assert_eq "$(port_link vA) $(port_link vB)" "down down" "no guest yet: both port
 # own MAC, so that the switch learns B
 guest() {
     bg "$TMP/guest$1.log" dpdk-testpmd --lcores 0@0,1@0 --main-lcore 0 --no-pci \
-        --file-prefix "vtg$VT_ID" --single-file-segments \
+        --file-prefix "$VT_PREFIX-guest" --single-file-segments \
         --vdev "net_virtio_user0,path=$TMP/vA.sock,queues=1,mac=$MAC_A" \
         --vdev "net_virtio_user1,path=$TMP/vB.sock,queues=1,mac=$MAC_B" \
         --vdev "net_null0,size=64,copy=1" -- \
