@@ -354,7 +354,7 @@ void vsw__hostif_isolate(const char *ifname)
 
 /* ---- receive queues (SIOCETHTOOL, netlink) ------------------------------- */
 
-int vsw__hostif_rx_queues(const char *ifname)
+int vsw__hostif_rx_queues(const char *ifname, bool *from_channels)
 {
     struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
     struct rtnl_link *link = NULL;
@@ -363,6 +363,7 @@ int vsw__hostif_rx_queues(const char *ifname)
     struct ifreq ifr;
     int fd, rc, n;
 
+    *from_channels = false;
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
@@ -372,7 +373,8 @@ int vsw__hostif_rx_queues(const char *ifname)
     rc = ioctl(fd, SIOCETHTOOL, &ifr);
     close(fd);
     /* a queue is a receive-only channel or a combined one */
-    if (rc == 0 && ch.rx_count + ch.combined_count > 0)
+    *from_channels = rc == 0 && ch.rx_count + ch.combined_count > 0;
+    if (*from_channels)
         return (int)(ch.rx_count + ch.combined_count);
     /* no channels from the driver (a macvlan, a bridge): the queues the
      * device was made with, IFLA_NUM_RX_QUEUES (not sysfs, which shows the

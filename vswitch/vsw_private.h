@@ -360,11 +360,13 @@ int vsw__hostif_set_up_promisc(const char *ifname, bool promisc,
                                struct vsa_errmsg *em);
 void vsw__hostif_isolate(const char *ifname);
 /* The receive queues of ifname now: its receive-only plus combined
- * channels (ETHTOOL_GCHANNELS), else the queues it was made with
- * (IFLA_NUM_RX_QUEUES); or -errno (-ENODEV: no such interface).
+ * channels (ETHTOOL_GCHANNELS; *from_channels true: ethtool -L can change
+ * them), else the queues it was made with (IFLA_NUM_RX_QUEUES, the most
+ * it can use: a multi_queue TAP says 256 whatever is attached;
+ * *from_channels false); or -errno (-ENODEV: no such interface).
  * net_af_xdp reads only the queues it was given, and the kernel hands
  * whatever the NIC's RSS puts on the others to the host stack. */
-int vsw__hostif_rx_queues(const char *ifname);
+int vsw__hostif_rx_queues(const char *ifname, bool *from_channels);
 /* Turns off on ifname the merging receive offloads that are on and that
  * the NIC lets be changed (SIOCETHTOOL).  Best effort: one that stays on
  * is logged (WARN, rate-limited), a fixed or absent one is left alone. */

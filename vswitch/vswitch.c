@@ -398,20 +398,23 @@ static void free_vdev_name(const char *prefix, char *out, size_t size)
     }
 }
 
-/* The kernel interface behind devargs "…,iface=NAME,…", if any. */
+/* The kernel interface behind devargs "…,iface=NAME,…", if any: the first
+ * argument (after the device name, as DPDK's kvargs split them) that is
+ * iface=; vesperd's configuration allows one (ctl_config.c). */
 static void devargs_iface(const char *devargs, char *out, size_t size)
 {
-    const char *p = strstr(devargs, "iface=");
-
     out[0] = '\0';
-    if (!p || (p != devargs && p[-1] != ','))
+    for (const char *a = strchr(devargs, ','); a; a = strchr(a, ',')) {
+        a++;
+        if (strncmp(a, "iface=", 6) != 0)
+            continue;
+        size_t n = strcspn(a + 6, ",");
+        if (n >= size)
+            n = size - 1;
+        memcpy(out, a + 6, n);
+        out[n] = '\0';
         return;
-    p += 6;
-    size_t n = strcspn(p, ",");
-    if (n >= size)
-        n = size - 1;
-    memcpy(out, p, n);
-    out[n] = '\0';
+    }
 }
 
 /* net_af_xdp reads one queue of the NIC (start_queue; vesperd's
@@ -423,10 +426,20 @@ static void devargs_iface(const char *devargs, char *out, size_t size)
 static int af_xdp_queues_check(const struct vsw_port *p,
                                struct vsa_errmsg *em)
 {
-    int n = vsw__hostif_rx_queues(p->ifname);
+    bool from_channels;
+    int n = vsw__hostif_rx_queues(p->ifname, &from_channels);
 
     if (n <= 1)
         return 0;
+    if (!from_channels)
+        /* a macvlan, a multi_queue TAP: no channel count to change */
+        return vsa_errmsg_set(em, -EINVAL, "port %s: %s was made with up to "
+                              "%d receive queues (its driver has no channel "
+                              "count that ethtool -L could lower) and "
+                              "net_af_xdp reads one: the kernel would hand "
+                              "the frames on the others to the host, past "
+                              "the switch; bind it with net_af_packet, which "
+                              "reads them all", p->name, p->ifname, n);
     return vsa_errmsg_set(em, -EINVAL, "port %s: %s has %d receive queues "
                           "and net_af_xdp reads one: the kernel would hand "
                           "the flows the NIC puts on the other %d to the "

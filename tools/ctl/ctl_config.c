@@ -849,19 +849,19 @@ static const char *devargs_value(const char *s, const char *key, int n,
     return NULL;
 }
 
-/* A devargs number as the PMDs read it (atoi: a '+' or '-', then leading
- * digits), capped at 1000000. */
-static long devargs_atoi(const char *v, size_t vlen)
+/* Whether devargs value v (vlen bytes) is a plain decimal 0 or 1 ("0",
+ * "1", "001").  The PMDs read these numbers each their own way (atoi,
+ * strtol base 10, strtoul base 0 with a 16-bit cast: net_vhost takes
+ * queues=0x2 and queues=-65534 as 2), so anything else is refused rather
+ * than guessed: one reading of it could be more than one queue. */
+static bool devargs_at_most_one(const char *v, size_t vlen)
 {
-    long n = 0;
-    size_t i = 0;
-    bool neg = false;
-
-    if (i < vlen && (v[i] == '+' || v[i] == '-'))
-        neg = v[i++] == '-';
-    for (; i < vlen && v[i] >= '0' && v[i] <= '9' && n < 1000000; i++)
-        n = n * 10 + (v[i] - '0');
-    return neg ? -n : n;
+    if (vlen == 0)
+        return false;
+    for (size_t i = 0; i < vlen; i++)
+        if (v[i] != '0' && !(v[i] == '1' && i + 1 == vlen))
+            return false;
+    return true;
 }
 
 /* Drivers that make a device's receive queues from an argument of its
@@ -895,7 +895,7 @@ static int check_devargs_queues(struct pctx *c, const char *s)
             continue;
         for (int i = 0;
              (v = devargs_value(s, rx_queue_args[k].key, i, &vlen)); i++)
-            if (devargs_atoi(v, vlen) > 1) /* 0 or junk: the PMD refuses */
+            if (!devargs_at_most_one(v, vlen)) /* 0: the PMD refuses */
                 return perr(c, CTL__FAULT_VALUE,
                             "devargs: \"%s\" asks for %s=%.*s: vesperd "
                             "polls one receive queue per port, so the "
@@ -924,10 +924,34 @@ static int check_devargs_queues(struct pctx *c, const char *s)
     return 0;
 }
 
+/* One iface= for the drivers that bind or make one kernel interface or
+ * vhost-user socket by it.  Given twice, net_af_xdp (like net_tap and
+ * net_vhost) uses the last one, while vesperd checks, isolates and
+ * follows the first as the port's NIC: the other would be bound with none
+ * of that.  (net_pcap's are counted as receive sources above.) */
+static int check_devargs_iface_once(struct pctx *c, const char *s)
+{
+    static const char *const one_iface[] = {
+        "net_af_packet", "net_af_xdp", "net_tap", "net_tun", "net_vhost",
+    };
+    char sbuf[64];
+    size_t vlen;
+
+    for (size_t k = 0; k < VSA_ARRAY_LEN(one_iface); k++)
+        if (devname_is(s, one_iface[k]) &&
+            devargs_value(s, "iface", 1, &vlen))
+            return perr(c, CTL__FAULT_VALUE,
+                        "devargs: \"%s\" gives iface= more than once: a "
+                        "%s device has one; give it once",
+                        ctl__safe_str(s, sbuf, sizeof(sbuf)), one_iface[k]);
+    return 0;
+}
+
 static int check_devargs(struct pctx *c, const char *s)
 {
     size_t len = strlen(s), dlen = devname_len(s);
     char sbuf[64];
+    int rc;
 
     if (len == 0 || len >= CTL_DEVARGS_MAX)
         return perr(c, CTL__FAULT_VALUE,
@@ -982,6 +1006,8 @@ static int check_devargs(struct pctx *c, const char *s)
                     "no-rx=1 for a port that only discards, or copy=1 for "
                     "zero-filled test frames",
                     ctl__safe_str(s, sbuf, sizeof(sbuf)));
+    if ((rc = check_devargs_iface_once(c, s)) < 0)
+        return rc;
     return check_devargs_queues(c, s);
 }
 

@@ -35,10 +35,14 @@
  *    that group, found in `groups` by the PMD's id and the device.  An
  *    entry stays only as long as its first socket is still open and in that
  *    group (checked on use, by the socket's inode: the PMD closes its
- *    sockets when a port closes, and the descriptor may be reused), so a
- *    device opened again gets a new group.  A kernel without UNIQUEID
- *    (before 4.2), or a table with no room for another live device, falls
- *    back to the PMD's own id.
+ *    sockets when a started port stops, and the descriptor may be reused),
+ *    so a device opened again gets a new group.  (A device that fails
+ *    between probe and start keeps its sockets: the PMD closes them only
+ *    in dev_stop; its entry stays live, and a port opened again on that
+ *    NIC joins its group.  Only a failed configure or start leaves one.)
+ *    A kernel that refuses
+ *    UNIQUEID (EINVAL), or a table with no room for another live device,
+ *    falls back to the PMD's own id.
  *
  * The PMD takes no argument for either, so vesperd is linked with
  * -Wl,--wrap=setsockopt (tools/vesperd/meson.build, when DPDK is linked

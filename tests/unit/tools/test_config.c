@@ -348,9 +348,11 @@ static void test_devargs_one_rx_queue(void **state)
         " {'name':'f','switch':'p','class':'dpdk',"
         "  'devargs':'net_pcap1,iface=veth3'},"
         " {'name':'g','switch':'p','class':'dpdk',"
-        "  'devargs':'net_tap0,iface=tap9,qpairs=4'}],"
+        "  'devargs':'net_tap0,iface=tap9,qpairs=4'},"
+        " {'name':'h','switch':'p','class':'dpdk',"
+        "  'devargs':'net_af_packet2,iface=veth4,qpairs=001'}],"
         "'fdb_static':[]}");
-    assert_int_equal(cfg->n_ports, 7);
+    assert_int_equal(cfg->n_ports, 8);
     ctl_config_free(cfg);
 }
 
@@ -594,6 +596,28 @@ static const struct bad_case bad_cases[] = {
     { PORT_DOC("'class':'dpdk','devargs':'net_af_packet2,iface=veth0,"
                "qpairs=+3x'"),
       "asks for qpairs=+3x: " },
+    /* net_vhost reads queues= with strtoul base 0, cast to 16 bits: both
+     * of these are 2 queues to it */
+    { PORT_DOC("'class':'dpdk','devargs':'net_vhost3,iface=/run/v3.sock,"
+               "queues=0x2'"),
+      "asks for queues=0x2: vesperd polls one receive queue per port" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_vhost3,iface=/run/v3.sock,"
+               "queues=-65534'"),
+      "asks for queues=-65534: " },
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_packet2,iface=veth0,"
+               "qpairs=010'"),
+      "asks for qpairs=010: " },
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_packet2,iface=veth0,"
+               "qpairs='"),
+      "asks for qpairs=: " },
+    /* net_af_xdp binds the last iface=, vesperd checks the first */
+    { PORT_DOC("'class':'dpdk','devargs':'net_af_xdp0,iface=veth0,"
+               "iface=eth0'"),
+      "devargs: \"net_af_xdp0,iface=veth0,iface=eth0\" gives iface= more "
+      "than once: a net_af_xdp device has one; give it once" },
+    { PORT_DOC("'class':'dpdk','devargs':'net_vhost3,iface=/run/a.sock,"
+               "queues=1,iface=/run/b.sock'"),
+      "gives iface= more than once: a net_vhost device has one" },
     { PORT_DOC("'class':'dpdk','devargs':'net_af_xdp0,iface=veth0,"
                "start_queue=0,queue_count=4'"),
       "asks for queue_count=4: vesperd polls one receive queue per port, so "

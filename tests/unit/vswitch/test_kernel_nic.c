@@ -1087,28 +1087,78 @@ static void test_host_vnic_tap_taken(void **state)
  * NIC with more): a veth's channels (ETHTOOL_GCHANNELS), as ethtool -L
  * changes them, and the queues a macvlan was made with (no channels
  * from its driver; netlink, as sysfs shows another namespace here). */
+/* vsw__hostif_rx_queues, and whether ethtool -L could change the count */
+static int rx_queues(const char *ifname, bool *from_channels)
+{
+    *from_channels = true; /* the function must say */
+    return vsw__hostif_rx_queues(ifname, from_channels);
+}
+
 static void test_rx_queues(void **state)
 {
+    bool ch;
+
     (void)state;
     netif_ip("link add vtk-q4 numrxqueues 4 numtxqueues 4 type veth peer "
              "name vtk-q4p numrxqueues 4 numtxqueues 4");
-    assert_int_equal(vsw__hostif_rx_queues("vtk-q4"), 4);
+    assert_int_equal(rx_queues("vtk-q4", &ch), 4);
+    assert_true(ch);
     netif_ip("link set vtk-q4 up"); /* channels can be read either way */
-    assert_int_equal(vsw__hostif_rx_queues("vtk-q4"), 4);
+    assert_int_equal(rx_queues("vtk-q4", &ch), 4);
     assert_int_equal(system("ethtool -L vtk-q4 rx 1 tx 1"), 0);
-    assert_int_equal(vsw__hostif_rx_queues("vtk-q4"), 1);
+    assert_int_equal(rx_queues("vtk-q4", &ch), 1);
+    assert_true(ch);
     netif_link_del("vtk-q4");
     netif_veth_add("vtk-q1", "vtk-q1p");
-    assert_int_equal(vsw__hostif_rx_queues("vtk-q1"), 1);
+    assert_int_equal(rx_queues("vtk-q1", &ch), 1);
     netif_link_del("vtk-q1");
     /* a macvlan: no channels from its driver, made with 3 queues */
     netif_veth_add("vtk-q1", "vtk-q1p");
     netif_ip("link add link vtk-q1 name vtk-qm numrxqueues 3 type macvlan "
              "mode bridge");
-    assert_int_equal(vsw__hostif_rx_queues("vtk-qm"), 3);
+    assert_int_equal(rx_queues("vtk-qm", &ch), 3);
+    assert_false(ch);
     netif_link_del("vtk-qm");
     netif_link_del("vtk-q1");
-    assert_int_equal(vsw__hostif_rx_queues("vtk-none"), -ENODEV);
+    /* a multi_queue TAP: the most it can have, nothing ethtool sets */
+    netif_ip("tuntap add vtk-mq mode tap multi_queue");
+    assert_int_equal(rx_queues("vtk-mq", &ch), 256);
+    assert_false(ch);
+    netif_link_del("vtk-mq");
+    assert_int_equal(rx_queues("vtk-none", &ch), -ENODEV);
+    assert_false(ch);
+}
+
+/* The port's NIC is its devargs' iface= argument, not "iface=" met inside
+ * another argument's value (here an xdp_prog path): read so, a NIC of 4
+ * queues went unchecked; and a NIC whose count ethtool cannot lower is
+ * told to use net_af_packet. */
+static void test_af_xdp_refused_nic(void **state)
+{
+    struct vsw_port_spec spec;
+    char msg[512];
+
+    (void)state;
+    netif_ip("link add vtk-x4 numrxqueues 4 numtxqueues 4 type veth peer "
+             "name vtk-x4p numrxqueues 4 numtxqueues 4");
+    memset(&spec, 0, sizeof(spec));
+    snprintf(spec.name, sizeof(spec.name), "x");
+    spec.cls = VSW_PORT_DPDK;
+    spec.devargs = "net_af_xdp_vtkx,xdp_prog=/nonexistent/iface=x.o,"
+                   "iface=vtk-x4";
+    open_spec(&spec, -EINVAL, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    assert_says(msg, "port x: vtk-x4 has 4 receive queues");
+    assert_says(msg, "ethtool -L vtk-x4 combined 1");
+    netif_ip("link add link vtk-x4 name vtk-xm numrxqueues 3 type macvlan "
+             "mode bridge");
+    spec.devargs = "net_af_xdp_vtkx,iface=vtk-xm";
+    open_spec(&spec, -EINVAL, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    assert_says(msg, "port x: vtk-xm was made with up to 3 receive queues");
+    assert_says(msg, "bind it with net_af_packet");
+    netif_link_del("vtk-xm");
+    netif_link_del("vtk-x4");
 }
 
 static void test_host_addrs_revert(void **state)
@@ -1341,6 +1391,7 @@ int main(void)
         cmocka_unit_test(test_mtu_of_nic),
         cmocka_unit_test(test_host_vnic_tap_taken),
         cmocka_unit_test(test_rx_queues),
+        cmocka_unit_test(test_af_xdp_refused_nic),
         cmocka_unit_test(test_host_addrs_revert),
         cmocka_unit_test(test_host_addrs_secondaries),
     };
