@@ -575,6 +575,20 @@ assert_no_ping() {
     ok "vm$1 -> $2 unreachable, as expected"
 }
 
+# vm_udp_flows N DEST: VM N sends 400 UDP datagrams to DEST port 9, each
+# from its own source port 20000..20399 (a flow of its own for a NIC's RSS
+# or a fanout group's flow hash); fails the test if the sender fails.
+vm_udp_flows() {
+    vm "$1" "$PY" - "$2" <<'PYEOF' || fail "vm$1: the UDP sender failed"
+import socket, sys
+for port in range(20000, 20400):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("", port))
+    s.sendto(b"vesper", (sys.argv[1], 9))
+    s.close()
+PYEOF
+}
+
 # iperf_server N ADDR PORT: a one-off iperf3 server in VM N, bound to ADDR;
 # waits until it listens.
 iperf_server() {

@@ -35,14 +35,7 @@ udp_flows() {
     local n=$1 rx0 got
     must vm "$n" ip neigh replace "$NET_A.1" lladdr "$(mac_of 1)" dev "vt$VT_ID-v$n"
     rx0=$(stat_of "vm$n" .rx_packets)
-    vm "$n" "$PY" - "$NET_A.1" <<'PYEOF' || fail "the UDP sender failed"
-import socket, sys
-for port in range(20000, 20400):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("", port))
-    s.sendto(b"vesper", (sys.argv[1], 9))
-    s.close()
-PYEOF
+    vm_udp_flows "$n" "$NET_A.1"
     wait_for "[ \$((\$(stat_of vm$n .rx_packets) - $rx0)) -ge 400 ]" 5
     echo $(($(stat_of "vm$n" .rx_packets) - rx0))
 }

@@ -867,10 +867,12 @@ static bool devargs_at_most_one(const char *v, size_t vlen)
 /* Drivers that make a device's receive queues from an argument of its
  * devargs.  vesperd configures and polls one receive queue per port
  * (vsw__ethdev_open), so whatever the kernel or the guest handed to the
- * other queues would never be read: af_packet's and af_xdp's kernel
- * sockets spread the NIC's flows over theirs by hash (measured: a port
- * with qpairs=2 took 208 of 400 UDP flows, the rest lost without a
- * counter), a multiqueue vhost-user guest sends on all of its. */
+ * other queues would never be read: af_xdp's kernel sockets spread the
+ * NIC's flows over theirs, af_packet's did too in the PMD's fanout group
+ * (measured: a port with qpairs=2 took 208 of 400 UDP flows, the rest
+ * lost without a counter; vesperd no longer lets the PMD make that group,
+ * tools/vesperd/afp_fanout.c, so each of its sockets would now copy every
+ * frame), a multiqueue vhost-user guest sends on all of its. */
 static const struct {
     const char *driver, *key, *who;
 } rx_queue_args[] = {
