@@ -1689,6 +1689,14 @@ static void sum_counters(const struct vsw *sw, const struct vsw_port *p,
         q->ops->dev_drops(q, out->drops);
 }
 
+void vsw_get_pool_usage(const struct vsw *sw, struct vsw_pool_usage *out)
+{
+    out->size = sw->pool->size;
+    out->in_use = rte_mempool_in_use_count(sw->pool);
+    out->capture_size = sw->capture_pool->size;
+    out->capture_in_use = rte_mempool_in_use_count(sw->capture_pool);
+}
+
 void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,
                         struct vsw_port_stats *out)
 {

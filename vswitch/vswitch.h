@@ -338,6 +338,18 @@ struct vsw_port_stats {
     uint64_t drops[VSW_DROP_MAX];
 };
 
+/* The packet pools' use, for operators and leak checks: `size` mbufs in
+ * all, `in_use` of them outside the pool and its per-lcore caches (in a
+ * device's receive ring, a port's queue, an lcore's burst, a capture's
+ * writer).  Read from the pools' counters without a lock, so a value read
+ * under traffic is a moment's: compare values taken when traffic is idle.
+ * Any thread. */
+struct vsw_pool_usage {
+    uint32_t size, in_use;                 /* the packet pool */
+    uint32_t capture_size, capture_in_use; /* the captures' copies */
+};
+void vsw_get_pool_usage(const struct vsw *sw, struct vsw_pool_usage *out);
+
 /* Sums the per-lcore counters of a port since it was opened (or cleared). */
 void vsw_get_port_stats(const struct vsw *sw, const struct vsw_port *port,
                         struct vsw_port_stats *out);

@@ -618,6 +618,24 @@ fdb_count() {
     ctl_q --json fdb show "$1" --port "$2" | jq '.entries | length'
 }
 
+# mbufs_in_use: packet-pool mbufs outside the pool and its caches (info).
+mbufs_in_use() {
+    ctl_q --json info | jq -e '.mbufs.in_use'
+}
+
+# assert_mbufs_back BASELINE WHAT: once traffic is idle the packet pool
+# returns to BASELINE mbufs in use (within 5 s): nothing WHAT did kept one
+# (TESTS.md #30: in-flight mbufs are freed, the mempool back to baseline).
+assert_mbufs_back() {
+    local base=$1 what=$2 now
+    is_num "$base" || fail "mbufs in use at the baseline unreadable: '$base'"
+    if ! wait_for "[ \"\$(mbufs_in_use)\" = $base ]" 5; then
+        now=$(mbufs_in_use)
+        fail "$what: $now mbufs in use 5 s after traffic stopped, $base at the baseline"
+    fi
+    ok "$what: mbufs in use back to the baseline ($base)"
+}
+
 # tap_hold NAME: a process holding TAP device NAME open (the device goes
 # when the process does), its pid in TAP_PID.
 tap_hold() {

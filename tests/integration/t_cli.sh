@@ -82,8 +82,10 @@ assert_eq "$(ctl port show p0 | cut -d: -f1 | tr '\n' ' ')" \
     "name switch class devargs mac vlan vlan_summary learn_limit link link_mtu id fdb_entries " \
     "port show: its lines in docs/cli.md's order"
 assert_eq "$(ctl info | cut -d: -f1 | tr '\n' ' ')" \
-    "version pid config socket vm_dir lcores hugepages netlink_overflows " \
+    "version pid config socket vm_dir lcores hugepages netlink_overflows mbufs capture_mbufs " \
     "info: its lines in docs/cli.md's order"
+assert_match "$(ctl info | grep '^mbufs:')" '^mbufs: +in_use=[0-9]+ size=[1-9][0-9]*$' \
+    "info: the packet pool's use, in_use then size"
 assert_match "$(ctl switch show lab | grep '^fdb_stats:')" \
     '^fdb_stats: +learned=[0-9]+ moved=[0-9]+ refreshed=[0-9]+ aged=[0-9]+ learn_limit=' \
     "switch show: fdb_stats in rpc.md's order"

@@ -109,6 +109,8 @@ check_ring() {
 }
 
 # ---- the storm, during the iperf3 stream ---------------------------------------
+mbufs0=$(mbufs_in_use) # traffic idle
+log "mbufs in use before the storm: $mbufs0"
 iperf_server 2 "$NET_A.2" 5201
 bg "$TMP/iperf-client.json" vm 1 timeout $((IPERF_SECS + 30)) iperf3 \
     -c "$NET_A.2" -p 5201 -t "$IPERF_SECS" -J
@@ -213,4 +215,5 @@ FDS1=$(vd_fds)
 log "after the storm: VmRSS $RSS1 kB (baseline $RSS0), $FDS1 fds (baseline $FDS0)"
 assert_le "$RSS1" "$((RSS0 + RSS0 / 10))" "vesperd RSS within +10% of the baseline"
 assert_le "$FDS1" "$((FDS0 + 8))" "vesperd fds within +8 of the baseline"
+assert_mbufs_back "$mbufs0" "the storm and the iperf3 stream"
 ok "hostile guest contained"

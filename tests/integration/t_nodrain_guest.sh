@@ -104,6 +104,8 @@ iperf_result() {
 mbit() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 
 # ---- baseline: no attacker -------------------------------------------------------
+mbufs0=$(mbufs_in_use) # traffic idle
+log "mbufs in use before any traffic: $mbufs0"
 iperf_start 5201
 iperf_result 5201
 BPS0=$BPS
@@ -188,4 +190,7 @@ vesperd_alive || fail "vesperd died"
 grep -q 'result: nodrain' "$TMP/hostile-nodrain.log" &&
     fail "bad's guest stopped early: $(cat "$TMP/hostile-nodrain.log")"
 assert_ping 1 "$NET_A.2" 3
+# the VSP writes a frame into the guest's receive buffer or refuses it:
+# bad's stuck backlog holds no mbuf
+assert_mbufs_back "$mbufs0" "the flood toward the non-draining guest"
 ok "non-draining guest contained"

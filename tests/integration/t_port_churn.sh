@@ -15,6 +15,8 @@ vm_attach 2 sw
 assert_ping 1 "$NET_A.2" 3
 
 moved0=$(ctl_json switch show sw | jq '.fdb_stats.moved // 0')
+mbufs0=$(mbufs_in_use)
+log "mbufs in use before the churn: $mbufs0"
 iperf_server 2 "$NET_A.2" 5201
 bg "$TMP/iperf-client.json" vm 1 timeout 45 iperf3 -c "$NET_A.2" -p 5201 \
     -t 20 -i 1 -J
@@ -105,3 +107,6 @@ moved1=$(ctl_json switch show sw | jq '.fdb_stats.moved // 0')
     log "NOTE: fdb_stats.moved rose by $((moved1 - moved0)) during the churn (vm1/vm2 MACs seen on the churned ports?)"
 # the pair still talks
 assert_ping 1 "$NET_A.2" 5
+# the churned ports' frames, and whatever was in flight when they went,
+# went back to the pool
+assert_mbufs_back "$mbufs0" "10 rounds of port add/del under traffic"

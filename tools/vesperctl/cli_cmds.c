@@ -546,7 +546,7 @@ const struct ctl_cli_cmd ctl_cli__cmds[] = {
      "list captures: port, file, direction, frames written, state",
      POS_NONE, NULL, NULL},
     {NULL, "info", "daemon.info", CTL_CLI_ACT_RPC, CTL_CLI_VIEW_FIELDS,
-     "", "show vesperd's version, pid, paths, lcores, hugepages and netlink losses", POS_NONE, NULL,
+     "", "show vesperd's version, pid, paths, lcores, hugepages, netlink losses, mbufs", POS_NONE, NULL,
      NULL},
 };
 

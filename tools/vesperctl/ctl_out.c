@@ -102,8 +102,10 @@ static const char *const port_show_order[] = {
 };
 static const char *const info_order[] = {
     "version", "pid", "config", "socket", "vm_dir", "lcores", "hugepages",
-    "netlink_overflows", NULL,
+    "netlink_overflows", "mbufs", "capture_mbufs", NULL,
 };
+/* info's packet pools: how many are out, of how many. */
+static const char *const pool_order[] = {"in_use", "size", NULL};
 static const char *const vm_nic_add_order[] = {"name", "port", "mac", NULL};
 /* switch show's fdb_stats, as fdb.h's struct vsw_fdb_stats and rpc.md
  * list them: what learning did, then why it was refused. */
@@ -122,6 +124,8 @@ static const struct {
     {"daemon.info", info_order},
     {"vm.nic.add", vm_nic_add_order},
     {"fdb_stats", fdb_stats_order},
+    {"mbufs", pool_order},
+    {"capture_mbufs", pool_order},
 };
 
 static const char *const *field_order(const char *name)

@@ -672,14 +672,23 @@ static json_t *m_daemon_info(struct vd *d, json_t *params,
                              struct ctl_rpc_err *e)
 {
     static const char *const keys[] = { NULL };
+    struct vsw_pool_usage pu;
+
     if (known_only(params, keys, e))
         return NULL;
-    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:I}", "version",
+    vsw_get_pool_usage(d->vsw, &pu);
+    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:b,s:I,"
+                     "s:{s:I,s:I},s:{s:I,s:I}}", "version",
                      VD_VERSION, "pid", (int)getpid(), "config",
                      d->config_path, "socket", d->socket_path, "vm_dir",
                      d->vm_dir, "lcores", d->lcores, "hugepages",
                      d->hugepages, "netlink_overflows",
-                     (json_int_t)vd_nlmon_overflows());
+                     (json_int_t)vd_nlmon_overflows(),
+                     "mbufs", "in_use", (json_int_t)pu.in_use,
+                     "size", (json_int_t)pu.size,
+                     "capture_mbufs", "in_use",
+                     (json_int_t)pu.capture_in_use, "size",
+                     (json_int_t)pu.capture_size);
 }
 
 /* ---- capture ------------------------------------------------------------ */
