@@ -190,8 +190,11 @@ int hv_vmbus_host_connect(struct hv_vmbus_host *h, struct hv_mem *mem);
 void hv_vmbus_host_disconnect(struct hv_vmbus_host *h);
 
 /* ---- Host: offers ---- */
-/* Adds a channel offer; sent at once when the guest is READY.  Returns 0
- * (relid in *relid), -ENOSPC (HV_VMBUS_MAX_CHANNELS), -ENOMEM. */
+/* Adds a channel offer; sent at once when the guest is READY, unless a
+ * rescinded channel of the same instance and sub-channel index is still
+ * held by the guest: then when the guest releases that one
+ * (RELID_RELEASED), so that it never sees two offers of one device.
+ * Returns 0 (relid in *relid), -ENOSPC (HV_VMBUS_MAX_CHANNELS), -ENOMEM. */
 int hv_vmbus_host_add_offer(struct hv_vmbus_host *h,
                             const struct hv_vmbus_offer_cfg *cfg,
                             uint32_t *relid);

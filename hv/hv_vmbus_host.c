@@ -129,6 +129,33 @@ static void send_offer(struct hv_vmbus_host *h, struct hv_chan *c)
     send_msg(h, &m);
 }
 
+/* A rescinded channel that the guest has not released yet and that offers
+ * the same device (instance and sub-channel index) as c, or NULL.  A NIC
+ * removed and added again under its name has the same instance GUID
+ * (config.md); a guest that still holds the old offer would take the new
+ * one for a duplicate (Linux's vmbus_process_offer drops those), so the
+ * new one waits for the old one's RELID_RELEASED. */
+static struct hv_chan *rescinded_twin(const struct hv_vmbus_host *h,
+                                      const struct hv_chan *c)
+{
+    for (struct hv_chan *o = h->chans; o; o = o->next)
+        if (o != c && o->state == HV_CHAN_RESCINDED &&
+            o->offer.sub_channel_index == c->offer.sub_channel_index &&
+            memcmp(&o->offer.if_instance, &c->offer.if_instance,
+                   sizeof(o->offer.if_instance)) == 0)
+            return o;
+    return NULL;
+}
+
+/* Offers every channel not offered yet (IDLE) whose device no rescinded,
+ * unreleased channel still holds. */
+static void offer_idle(struct hv_vmbus_host *h)
+{
+    for (struct hv_chan *c = h->chans; c; c = c->next)
+        if (c->state == HV_CHAN_IDLE && !rescinded_twin(h, c))
+            send_offer(h, c);
+}
+
 /* Stops servicing a channel: upper layer first (it drops its GPADL
  * references), then our rings (they hold the ring GPADL). */
 static void chan_shutdown(struct hv_vmbus_host *h, struct hv_chan *c)
@@ -292,9 +319,7 @@ static int on_request_offers(struct hv_vmbus_host *h)
 {
     struct hv_chan_msg m = { .type = HV_MSG_ALLOFFERS_DELIVERED };
 
-    for (struct hv_chan *c = h->chans; c; c = c->next)
-        if (c->state == HV_CHAN_IDLE)
-            send_offer(h, c);
+    offer_idle(h);
     h->state = HV_VMBUS_READY;
     return send_msg(h, &m);
 }
@@ -489,6 +514,8 @@ static int on_relid_released(struct hv_vmbus_host *h, uint32_t relid)
     if (!c || c->state != HV_CHAN_RESCINDED)
         return refuse(h, c, HV_MSG_RELID_RELEASED, "channel not rescinded");
     chan_free(h, c);
+    if (h->state == HV_VMBUS_READY)
+        offer_idle(h); /* a NIC added again while the guest held this one */
     return 0;
 }
 
@@ -620,7 +647,7 @@ int hv_vmbus_host_add_offer_mem(struct hv_vmbus_host *h,
         ;
     *pp = c; /* offer order = creation order (primary before subs) */
     h->nchans++;
-    if (h->state == HV_VMBUS_READY)
+    if (h->state == HV_VMBUS_READY && !rescinded_twin(h, c))
         send_offer(h, c);
     if (relid)
         *relid = c->relid;

@@ -44,7 +44,7 @@ TESTS=(
     vhost:60
     synthetic:120
     synthetic_external:90
-    nic_hotplug:90
+    nic_hotplug:100
     hostile_guest:150
     signal_storm:90
     nodrain_guest:120

@@ -43,6 +43,7 @@
     X(connect_failures, "connection or handshake attempts that failed")       \
     X(host_lost, "times the host went away")                                  \
     X(rescinds, "NIC offers rescinded by the host")                           \
+    X(removals, "legacy NICs whose PCI device went away or was replaced")     \
     X(link_changes, "link status indications (legacy: PHY link changes)")
 
 struct vg_counters {

@@ -215,6 +215,16 @@ int vg_legacy_open(struct vg_legacy *l)
     return 0;
 }
 
+void vg_legacy_removed(struct vg_legacy *l, uint64_t now)
+{
+    VG_CNT_INC(l->cnt, removals);
+    VSA_LOG(WARN, "%s: PCI device %u went away or was replaced; probing "
+            "again every %u ms", l->name, l->index, VG_LEGACY_PROBE_RETRY_MS);
+    vg_legacy_close(l, false);
+    l->absent_logged = true; /* the line above said it */
+    l->next_probe_ms = now + VG_LEGACY_PROBE_RETRY_MS;
+}
+
 void vg_legacy_close(struct vg_legacy *l, bool graceful)
 {
     if (!l->drv)
@@ -316,7 +326,11 @@ int vg_legacy_tick(struct vg_legacy *l, uint64_t now, int *wait_ms)
         l->next_mcast_ms = now + VG_MCAST_POLL_MS;
     }
     if (rc == 0 && now >= l->next_link_ms) {
-        rc = vg_tulip_check_link(l->drv);
+        /* first whether the device is still the one probed: a removed
+         * one reads all-ones, which would pass for a link change */
+        rc = vg_tulip_check_present(l->drv);
+        if (rc == 0)
+            rc = vg_tulip_check_link(l->drv);
         l->next_link_ms = now + VG_TULIP_LINK_POLL_MS;
     }
     lower_wait(wait_ms, now, l->next_mcast_ms);

@@ -27,7 +27,10 @@
  *  * housekeeping (vg_legacy_tick): the TAP's multicast list and flags
  *    every VG_MCAST_POLL_MS (mcast.h explains why polling), the PHY link
  *    every VG_TULIP_LINK_POLL_MS (Linux's media timer) and at once on a
- *    link interrupt;
+ *    link interrupt, and with the link poll whether the device is still
+ *    there: vesperd attaches and detaches legacy NICs while the guest runs
+ *    (`vm nic add/del`), a removed device reads all-ones and one attached
+ *    in its place starts reset, so either is closed and probed again;
  *  * a fatal bus error (CSR5 FBE) resets the device: close and open again;
  *  * counters: the driver's (VG_TULIP_STATS_FOREACH), summed over every
  *    driver this NIC ran, printed with the trapped accesses per frame;
@@ -125,9 +128,17 @@ int vg_legacy_poll(struct vg_legacy *l);
 int vg_legacy_send(struct vg_legacy *l, const void *frame, size_t len);
 /* Transmit poll demand for what was queued.  0 or a transport error. */
 int vg_legacy_flush(struct vg_legacy *l);
-/* Filter and link polls when due; *wait_ms lowered to the next one.  0 or
- * a transport error. */
+/* Filter and link polls when due (the link poll first checks that the
+ * device is still there: vg_tulip_check_present); *wait_ms lowered to the
+ * next one.  0, -ENXIO (the device went away or was replaced: the caller
+ * takes the carrier off and calls vg_legacy_removed), or a transport
+ * error. */
 int vg_legacy_tick(struct vg_legacy *l, uint64_t now_ms, int *wait_ms);
+/* After -ENXIO from vg_legacy_tick: counts and logs it, closes the driver
+ * without I/O and probes again every VG_LEGACY_PROBE_RETRY_MS, so that a
+ * device attached again at INDEX is brought up (a PCI hot removal; the
+ * host announces none). */
+void vg_legacy_removed(struct vg_legacy *l, uint64_t now_ms);
 
 struct vsa_mac vg_legacy_mac(const struct vg_legacy *l);
 bool vg_legacy_link_up(const struct vg_legacy *l);

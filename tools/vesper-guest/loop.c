@@ -610,6 +610,7 @@ static bool legacy_housekeeping(struct vg_agent *a, int *wait)
 {
     uint64_t now = vsa_time_now_ms();
     bool probe = false;
+    int rc;
 
     for (unsigned i = 0; i < a->nports; i++) {
         struct vg_port *p = &a->ports[i];
@@ -621,7 +622,13 @@ static bool legacy_housekeeping(struct vg_agent *a, int *wait)
             (void)vg_legacy_tick(&p->leg, now, wait);
             continue;
         }
-        if (vg_legacy_tick(&p->leg, now, wait)) {
+        rc = vg_legacy_tick(&p->leg, now, wait);
+        if (rc == -ENXIO) { /* hot removal: probe until it is back */
+            port_close(p, false);
+            vg_legacy_removed(&p->leg, now);
+            continue;
+        }
+        if (rc) {
             host_lost(a, "legacy NIC register access failed");
             return false;
         }

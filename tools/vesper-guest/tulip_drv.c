@@ -1261,6 +1261,24 @@ int vg_tulip_check_link(struct vg_tulip *t)
     return 0;
 }
 
+int vg_tulip_check_present(struct vg_tulip *t)
+{
+    uint32_t id, cmd;
+
+    if (!t->probed)
+        return -EINVAL;
+    if (t->io_err)
+        return t->io_err;
+    id = cfg_rd(t, CFG_ID, 4);
+    cmd = cfg_rd(t, CFG_CMD, 2);
+    if (t->io_err)
+        return t->io_err;
+    if (id != ((VG_TULIP_DEVICE_ID << 16) | VG_TULIP_VENDOR_ID) ||
+        (cmd & (CMD_IO | CMD_MASTER)) != (CMD_IO | CMD_MASTER))
+        return -ENXIO;
+    return 0;
+}
+
 bool vg_tulip_link_up(const struct vg_tulip *t)
 {
     return t->open && t->link_known && t->link;

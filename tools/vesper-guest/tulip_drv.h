@@ -273,6 +273,14 @@ bool vg_tulip_setup_pending(const struct vg_tulip *t);
  * sink->link on a change.  0 or the ops' error. */
 int vg_tulip_check_link(struct vg_tulip *t);
 bool vg_tulip_link_up(const struct vg_tulip *t);
+/* Whether the device the driver probed is still there (a PCI hot removal
+ * or replacement, which no interrupt announces): its configuration space
+ * still gives the 21140's id, and its command register still has the I/O
+ * decoding and bus mastering probe turned on (a device attached in its
+ * place starts with both off).  Two configuration reads.  0, -ENXIO (gone
+ * or replaced: close without I/O, then probe again), -EINVAL (not
+ * probed), or the ops' error. */
+int vg_tulip_check_present(struct vg_tulip *t);
 struct vsa_mac vg_tulip_mac(const struct vg_tulip *t);
 const struct vg_tulip_info *vg_tulip_info(const struct vg_tulip *t);
 

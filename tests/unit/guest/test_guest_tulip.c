@@ -34,6 +34,10 @@
  *  * link: the PHY's link (MII BMSR) follows the model's;
  *  * close/reopen and a fresh probe of the same device; a fatal bus error
  *    (DMA refused) is reported as -EIO and a close/open recovers;
+ *  * hot removal: a detached device (all-ones) and one attached in its
+ *    place (same id, link up, decoding off) are both found gone
+ *    (vg_tulip_check_present, -ENXIO), the empty slot probes -ENOENT, and
+ *    the new device comes up and carries traffic;
  *  * a transport that fails mid-probe makes probe fail with its error;
  *  * the agent end to end: a host thread runs hv/'s partition socket with
  *    the model behind IO traps and the irq eventfd (what vesperd does), the
@@ -108,6 +112,8 @@ struct fx {
     unsigned csr9_reads;
     unsigned corrupt_read; /* flip SDO on this CSR9 read (1-based); 0 none */
     long io_budget;        /* < 0: unlimited; accesses before failing */
+    bool absent;           /* the device detached: reads all-ones, as
+                            * vesperd answers for a device index with none */
     bool dma_refuse;
     unsigned irq_raised;
     /* poll test: received frames are checked against make_frame(rx_seq)
@@ -178,7 +184,7 @@ static int d_cfg_read(void *ctx, uint32_t off, uint32_t size, uint32_t *val)
     int rc = io_check(f);
 
     if (!rc)
-        *val = vspn_tulip_cfg_read(f->dev, off, size);
+        *val = f->absent ? ~0u : vspn_tulip_cfg_read(f->dev, off, size);
     return rc;
 }
 
@@ -187,7 +193,7 @@ static int d_cfg_write(void *ctx, uint32_t off, uint32_t size, uint32_t val)
     struct fx *f = ctx;
     int rc = io_check(f);
 
-    if (!rc)
+    if (!rc && !f->absent)
         vspn_tulip_cfg_write(f->dev, off, size, val);
     return rc;
 }
@@ -199,7 +205,7 @@ static int d_csr_read(void *ctx, uint32_t off, uint32_t *val)
 
     if (rc)
         return rc;
-    *val = vspn_tulip_csr_read(f->dev, off, 4);
+    *val = f->absent ? ~0u : vspn_tulip_csr_read(f->dev, off, 4);
     if (off == 9 * 8 && ++f->csr9_reads == f->corrupt_read)
         *val ^= 0x8u; /* SDO */
     return 0;
@@ -210,7 +216,7 @@ static int d_csr_write(void *ctx, uint32_t off, uint32_t val)
     struct fx *f = ctx;
     int rc = io_check(f);
 
-    if (!rc)
+    if (!rc && !f->absent)
         vspn_tulip_csr_write(f->dev, off, 4, val);
     return rc;
 }
@@ -1055,6 +1061,51 @@ static void test_close_reopen(void **state)
     fx_free(f);
 }
 
+/* A PCI hot removal, and a device attached in the removed one's place
+ * (vesperd's `vm nic del` / `vm nic add` while the guest runs): neither
+ * raises an interrupt, so the driver asks (vg_tulip_check_present, with
+ * every link poll); a device it finds gone or replaced is closed without
+ * I/O and probed again. */
+static void test_device_removed_or_replaced(void **state)
+{
+    struct fx *f = fx_new();
+    struct vspn_tulip_config mc = { .mac = dev_mac, .link_up = true };
+    struct vg_tulip *fresh;
+
+    (void)state;
+    assert_int_equal(vg_tulip_check_present(f->drv), -EINVAL); /* unprobed */
+    up(f);
+    assert_int_equal(vg_tulip_check_present(f->drv), 0);
+    traffic_ok(f, 1);
+
+    /* removed: configuration space reads all-ones */
+    f->absent = true;
+    assert_int_equal(vg_tulip_check_present(f->drv), -ENXIO);
+    /* probing the empty slot finds nothing */
+    vg_tulip_close(f->drv, false);
+    assert_int_equal(drv_new(f, &fresh), 0);
+    vg_tulip_destroy(f->drv);
+    f->drv = fresh;
+    assert_int_equal(vg_tulip_probe(f->drv), -ENOENT);
+    f->absent = false;
+    up(f);
+    assert_int_equal(vg_tulip_check_present(f->drv), 0);
+
+    /* replaced: a new device (reset, decoding and bus mastering off)
+     * answers with the same id, and its PHY with the link up: the link
+     * poll alone would not notice */
+    vspn_tulip_destroy(f->dev);
+    assert_int_equal(vspn_tulip_create(&mc, &model_ops, f, &f->dev), 0);
+    assert_int_equal(vg_tulip_check_link(f->drv), 0);
+    assert_true(vg_tulip_link_up(f->drv));
+    assert_int_equal(vg_tulip_check_present(f->drv), -ENXIO);
+    vg_tulip_close(f->drv, false);
+    up(f);
+    assert_int_equal(vg_tulip_check_present(f->drv), 0);
+    traffic_ok(f, 2);
+    fx_free(f);
+}
+
 static void test_bus_error_reset(void **state)
 {
     struct fx *f = fx_new();
@@ -1893,6 +1944,7 @@ int main(void)
         cmocka_unit_test(test_poll_mode_10000_frames),
         cmocka_unit_test(test_link_follows_phy),
         cmocka_unit_test(test_close_reopen),
+        cmocka_unit_test(test_device_removed_or_replaced),
         cmocka_unit_test(test_bus_error_reset),
         cmocka_unit_test(test_mcast_parse),
         cmocka_unit_test(test_agent_legacy_nic),

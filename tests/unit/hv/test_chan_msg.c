@@ -10,8 +10,10 @@
  *  * the full handshake driven by hv_vmbus_guest against hv_vmbus_host
  *    in-process over a SOCK_SEQPACKET socketpair: version negotiation with
  *    fallback, offers (netvsc class GUID), multi-message GPADL, open, data
- *    both ways over the rings, close, teardown, rescind, unload; iPXE's
- *    IC(3.0) → UNLOAD → IC(0.13) sequence.
+ *    both ways over the rings, close, teardown, rescind (a device added
+ *    again with the same instance is offered only once the guest released
+ *    the rescinded offer), unload; iPXE's IC(3.0) → UNLOAD → IC(0.13)
+ *    sequence.
  *  * a (connection state × message type) table: only the cells of the
  *    dispatch table are accepted, all others are counted and refused.
  *  * a guest request whose send fails leaves the guest's state as it was
@@ -475,9 +477,34 @@ static void test_full_handshake(void **state)
     assert_int_equal(hv_vmbus_host_rescind(p->h, r2), 0);
     pump(p);
     assert_true(hv_vmbus_guest_offer_at(p->g, 1)->rescinded);
-    assert_int_equal(hv_vmbus_guest_relid_released(p->g, r2), 0);
-    pump(p);
-    assert_null(hv_vmbus_host_chan(p->h, r2));
+    /* the same device added again (vm nic del + add under one name: the
+     * same instance GUID) before the guest released the old offer: no
+     * second offer of it until the guest has */
+    {
+        uint64_t msgs = hv_vmbus_host_stats(p->h)->msgs_out;
+        uint32_t again = add_netvsc(p, 2);
+
+        pump(p);
+        assert_int_equal(hv_vmbus_guest_offer_count(p->g), 2);
+        assert_int_equal(hv_vmbus_host_stats(p->h)->msgs_out, msgs);
+        assert_int_equal(hv_chan_state(hv_vmbus_host_chan(p->h, again)),
+                         HV_CHAN_IDLE);
+        assert_int_equal(hv_vmbus_guest_relid_released(p->g, r2), 0);
+        pump(p);
+        assert_null(hv_vmbus_host_chan(p->h, r2));
+        assert_int_equal(hv_chan_state(hv_vmbus_host_chan(p->h, again)),
+                         HV_CHAN_OFFERED);
+        assert_int_equal(hv_vmbus_guest_offer_count(p->g), 2);
+        assert_int_equal(hv_vmbus_guest_offer_at(p->g, 1)->offer.child_relid,
+                         again);
+        assert_false(hv_vmbus_guest_offer_at(p->g, 1)->rescinded);
+        /* gone again, released: as before */
+        assert_int_equal(hv_vmbus_host_rescind(p->h, again), 0);
+        pump(p);
+        assert_int_equal(hv_vmbus_guest_relid_released(p->g, again), 0);
+        pump(p);
+        assert_null(hv_vmbus_host_chan(p->h, again));
+    }
     /* a live offer after ALLOFFERS_DELIVERED reaches the guest */
     add_netvsc(p, 3);
     pump(p);
