@@ -9,13 +9,15 @@ kernel gives it.
 A SOCK_RAW packet socket for every protocol (ETH_P_ALL), bound to IFACE,
 joins fanout group ID (0..65535) with MODE (hex, bits 16..31 of the
 PACKET_FANOUT argument: type and flags, e.g. 0x10000000 for
-PACKET_FANOUT_HASH with PACKET_FANOUT_FLAG_ROLLOVER).  Prints "ready"
+PACKET_FANOUT_HASH with PACKET_FANOUT_FLAG_ROLLOVER, 0x90000000 with
+PACKET_FANOUT_FLAG_DEFRAG as well).  Prints "ready"
 once it is in the group, then reads frames until SIGTERM or SIGINT and
 prints "received N".
 """
 import select
 import signal
 import socket
+import struct
 import sys
 
 SOL_PACKET = 263
@@ -41,7 +43,9 @@ def main():
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
                       socket.htons(ETH_P_ALL))
     s.bind((iface, ETH_P_ALL))
-    s.setsockopt(SOL_PACKET, PACKET_FANOUT, gid | mode)
+    # as the C int the kernel reads (a mode with bit 31 set, such as
+    # DEFRAG, does not fit Python's signed int argument)
+    s.setsockopt(SOL_PACKET, PACKET_FANOUT, struct.pack("=I", gid | mode))
     s.setblocking(False)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

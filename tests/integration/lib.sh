@@ -618,22 +618,31 @@ fdb_count() {
     ctl_q --json fdb show "$1" --port "$2" | jq '.entries | length'
 }
 
-# mbufs_in_use: packet-pool mbufs outside the pool and its caches (info).
+# mbufs_in_use: packet-pool mbufs outside the pool and its caches (info);
+# the least of three readings 0.1 s apart, so that a frame in flight at
+# one reading does not count.
 mbufs_in_use() {
-    ctl_q --json info | jq -e '.mbufs.in_use'
+    local i v min=
+    for i in 1 2 3; do
+        v=$(ctl_q --json info | jq -e '.mbufs.in_use') || return 1
+        [ -z "$min" ] || [ "$v" -lt "$min" ] && min=$v
+        [ "$i" = 3 ] || sleep 0.1
+    done
+    echo "$min"
 }
 
 # assert_mbufs_back BASELINE WHAT: once traffic is idle the packet pool
-# returns to BASELINE mbufs in use (within 5 s): nothing WHAT did kept one
-# (TESTS.md #30: in-flight mbufs are freed, the mempool back to baseline).
+# returns to BASELINE mbufs in use or fewer (within 5 s): nothing WHAT did
+# kept one (TESTS.md #30: in-flight mbufs are freed, the mempool back to
+# baseline).  A leak only raises the count.
 assert_mbufs_back() {
     local base=$1 what=$2 now
     is_num "$base" || fail "mbufs in use at the baseline unreadable: '$base'"
-    if ! wait_for "[ \"\$(mbufs_in_use)\" = $base ]" 5; then
+    if ! wait_for "[ \"\$(mbufs_in_use)\" -le $base ]" 5; then
         now=$(mbufs_in_use)
         fail "$what: $now mbufs in use 5 s after traffic stopped, $base at the baseline"
     fi
-    ok "$what: mbufs in use back to the baseline ($base)"
+    ok "$what: mbufs in use back to the baseline ($base) or below"
 }
 
 # tap_hold NAME: a process holding TAP device NAME open (the device goes
@@ -687,8 +696,10 @@ vlan_subif() {
 
 # start_synth_guests N... — for each VM n (namespace made by make_ns vm$n,
 # synthetic NIC of MAC mac_of n on the partition $VMDIR/vm$n.sock): a TAP
-# eth0 with $NET_A.n/24 in the namespace, driven by $GUEST (vesper-guest);
-# then waits until each TAP carries its NIC's MAC and sets it up.
+# eth0 with $NET_A.n/24 in the namespace, driven by $GUEST (vesper-guest,
+# its pid in GUEST_PID[n]); then waits until each TAP carries its NIC's MAC
+# and sets it up.
+GUEST_PID=()
 start_synth_guests() {
     local n
     for n in "$@"; do
@@ -696,6 +707,7 @@ start_synth_guests() {
         must ip -n "vt$VT_ID-vm$n" addr add "$NET_A.$n/24" dev eth0
         bg "$TMP/guest$n.log" "$GUEST" --partition "$VMDIR/vm$n.sock" \
             --nic synthetic --tap eth0 --netns "vt$VT_ID-vm$n"
+        GUEST_PID[n]=$BG_PID
     done
     for n in "$@"; do
         wait_for "vm $n ip link show eth0 | grep -q '$(mac_of "$n")'" 20 ||

@@ -37,12 +37,13 @@ hold "vt$VT_ID-h1" "$(pmd_id "$h2")" 0x0 # hash fanout, no flags
 vm_attach 2 sw
 assert_ping 2 "$NET_A.1" 3
 assert_not_contains "$(cat "$TMP/vesperd.log")" "could not set PACKET_FANOUT" \
-    "the PMD set its fanout group"
+    "the PMD's fanout request did not fail the bind"
 
 # ---- a group of the PMD's id and kind on the same NIC ----------------------
-# (hash fanout with rollover: the PMD's kind once DEFRAG is cleared)
+# (hash fanout with defrag and rollover: exactly what the PMD asks for, so
+# its own request would join this group)
 h3=vt$VT_ID-h3
-hold "$h3" "$(pmd_id "$h3")" 0x10000000
+hold "$h3" "$(pmd_id "$h3")" 0x90000000
 vm_attach 3 sw
 # 400 UDP flows (one datagram from each of 400 source ports): in a shared
 # group the kernel splits them by flow hash; vm1's MAC is written into vm3's

@@ -54,19 +54,10 @@ must ip -n "vt$VT_ID-vm$LEG" tuntap add dev eth0 mode tap
 must ip -n "vt$VT_ID-vm$LEG" addr add "$NET_A.$LEG/24" dev eth0
 bg "$TMP/guest$LEG.log" "$GUEST" --partition "$VMDIR/vm$LEG.sock" \
     --nic legacy --tap eth0 --netns "vt$VT_ID-vm$LEG"
+GUEST_PID[LEG]=$BG_PID
 wait_for "vm $LEG ip link show eth0 | grep -q '$(mac_of $LEG)'" 20 ||
     { cat "$TMP/guest$LEG.log"; fail "vm$LEG: TAP did not get its MAC"; }
 vm $LEG ip link set eth0 up
-# the guest agents' pids (start_synth_guests keeps them in VT_PIDS only)
-declare -A GPID
-for p in "${VT_PIDS[@]}"; do
-    for n in 1 2 $SYN $LEG; do
-        grep -q "vm$n.sock" "/proc/$p/cmdline" 2>/dev/null && GPID[$n]=$p
-    done
-done
-for n in 1 2 $SYN $LEG; do
-    [ -n "${GPID[$n]:-}" ] || fail "vm$n's guest agent not found"
-done
 up_all() {
     local n
     for n in 1 2 $SYN $LEG; do
@@ -78,7 +69,10 @@ assert_ping 1 "$NET_A.2" 3
 assert_ping $SYN "$NET_A.4" 3
 assert_ping $LEG "$NET_A.4" 3
 mbufs0=$(mbufs_in_use) # traffic idle
-gpadls0=$(ctl_json vm show vm$SYN | jq -e '.gpadls') || fail "vm show vm$SYN has no gpadls"
+show=$(ctl_json vm show vm$SYN)
+gpadls0=$(jq -e '.gpadls' <<<"$show") || fail "vm show vm$SYN has no gpadls"
+created0=$(jq -e '.counters.gpadl_created' <<<"$show") || fail "no gpadl_created"
+torn0=$(jq -e '.counters.gpadl_torndown' <<<"$show") || fail "no gpadl_torndown"
 log "baseline: $mbufs0 mbufs in use, vm$SYN holds $gpadls0 GPADLs"
 
 # ---- traffic: the unaffected pair, and the bursts around vm3 and vm5 --------
@@ -163,7 +157,7 @@ done
 # ---- nothing left behind -----------------------------------------------------
 vesperd_alive || fail "vesperd died"
 for n in 1 2 $SYN $LEG; do
-    kill -0 "${GPID[$n]}" 2>/dev/null || fail "vm$n's guest agent died"
+    kill -0 "${GUEST_PID[n]}" 2>/dev/null || fail "vm$n's guest agent died"
     show=$(ctl_json vm show "vm$n")
     assert_eq "$(jq '.connects' <<<"$show")" 1 "vm$n's guest stayed connected (one connection)"
     assert_eq "$(jq '.violations' <<<"$show")" 0 "vm$n: no protocol violation"
@@ -172,6 +166,13 @@ show=$(ctl_json vm show vm$SYN)
 log "vm$SYN: $(jq -c '{gpadls, gpadl_created: .counters.gpadl_created, gpadl_torndown: .counters.gpadl_torndown}' <<<"$show")"
 wait_for "[ \"\$(ctl_json vm show vm$SYN | jq '.gpadls')\" -le $gpadls0 ]" 5 ||
     fail "vm$SYN holds $(ctl_json vm show vm$SYN | jq '.gpadls') GPADLs, $gpadls0 before the rounds: the removed NICs' buffers were not torn down"
+show=$(ctl_json vm show vm$SYN)
+created=$(($(jq '.counters.gpadl_created' <<<"$show") - created0))
+torn=$(($(jq '.counters.gpadl_torndown' <<<"$show") - torn0))
+# each round's NIC made its GPADLs (ring, receive and send buffers) and
+# its removal tore down as many
+assert_gt "$created" $((ROUNDS - 1)) "the re-added NICs made GPADLs"
+assert_eq "$torn" "$created" "every GPADL made during the rounds was torn down"
 ok "vm$SYN's removed NICs left no GPADL behind"
 assert_ping $SYN "$NET_A.4" 3
 assert_ping $LEG "$NET_A.4" 3

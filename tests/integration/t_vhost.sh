@@ -21,15 +21,16 @@ fi
 MAC_A=02:76:$VT_ID:00:00:0a
 MAC_B=02:76:$VT_ID:00:00:0b
 start_vesperd
-# what vesperd left for the guest (another process may have taken pages)
+ctl_ok switch add sw --type private
+ctl_ok port add vA --switch sw --class dpdk --devargs "net_vhost_vt$VT_ID.a,iface=$TMP/vA.sock"
+ctl_ok port add vB --switch sw --class dpdk --devargs "net_vhost_vt$VT_ID.b,iface=$TMP/vB.sock"
+# what vesperd and its ports left for the guest (another process may have
+# taken pages)
 free=$(free_pages)
 if [ "$free" -lt 48 ]; then
     log "SKIP: $free 2 MB hugepages left for the guest once vesperd started (48 wanted)"
     exit 77
 fi
-ctl_ok switch add sw --type private
-ctl_ok port add vA --switch sw --class dpdk --devargs "net_vhost_vt$VT_ID.a,iface=$TMP/vA.sock"
-ctl_ok port add vB --switch sw --class dpdk --devargs "net_vhost_vt$VT_ID.b,iface=$TMP/vB.sock"
 assert_eq "$(port_link vA) $(port_link vB)" "down down" "no guest yet: both ports down"
 
 # guest ROUND: testpmd streams net_null -> A (to B's MAC) and B -> net_null

@@ -44,8 +44,9 @@
  * group of its own per device, PACKET_FANOUT_FLAG_UNIQUEID, and let the
  * device's other queue sockets join it; that kept the leftover-socket case
  * above.)  The request is recognised as the PMD's by its shape: SOL_PACKET
- * PACKET_FANOUT with an int, without UNIQUEID, on a socket bound to one
- * device.  Every other call goes to the C library unchanged.
+ * PACKET_FANOUT with an int of the PMD's kind (hash, defrag, rollover), on
+ * a socket bound to one device.  Every other call goes to the C library
+ * unchanged.
  *
  * The PMD takes no argument for any of this, so vesperd is linked with
  * -Wl,--wrap=setsockopt (tools/vesperd/meson.build, when DPDK is linked
@@ -81,8 +82,15 @@ static int bound_ifindex(int fd)
     return sll.sll_ifindex;
 }
 
+/* The type and flags DPDK 22.11's af_packet PMD asks for (bits 16..31 of
+ * its PACKET_FANOUT argument; rte_pmd_init_internals). */
+#define PMD_FANOUT_MODE                                                       \
+    ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG |              \
+                PACKET_FANOUT_FLAG_ROLLOVER))
+
 /* Whether setsockopt(fd, level, name, val, len) is the af_packet PMD
- * putting a queue socket into its fanout group. */
+ * putting a queue socket into its fanout group: its kind exactly, on a
+ * socket bound to one device. */
 static bool is_pmd_fanout_request(int fd, int level, int name,
                                   const void *val, socklen_t len)
 {
@@ -92,8 +100,8 @@ static bool is_pmd_fanout_request(int fd, int level, int name,
         len != sizeof(int))
         return false;
     memcpy(&arg, val, sizeof(arg));
-    if (arg & ((uint32_t)PACKET_FANOUT_FLAG_UNIQUEID << 16))
-        return false; /* a caller asking for a group of its own: not the PMD */
+    if (arg >> 16 != PMD_FANOUT_MODE)
+        return false; /* another kind: not the PMD's request */
     return bound_ifindex(fd) != 0;
 }
 

@@ -16,6 +16,7 @@
  * flags << 24.
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,10 +110,47 @@ static int setup(void **state)
     return 0;
 }
 
+/* Frames of `fd` waiting now (read and counted; waits up to 200 ms for
+ * the first). */
+static unsigned frames_waiting(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    uint8_t buf[256];
+    unsigned n = 0;
+
+    if (poll(&p, 1, 200) != 1)
+        return 0;
+    while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+        n++;
+    return n;
+}
+
+/* One frame on lo (EtherType 0x88b5, local experimental). */
+static void send_frame(void)
+{
+    struct sockaddr_ll sll;
+    uint8_t f[60];
+    int s = socket(AF_PACKET, SOCK_RAW, 0);
+
+    assert_true(s >= 0);
+    memset(f, 0, sizeof(f));
+    memset(f, 0xff, 6);
+    f[12] = 0x88;
+    f[13] = 0xb5;
+    memset(&sll, 0, sizeof(sll));
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = (int)if_nametoindex("lo");
+    sll.sll_halen = 6;
+    assert_int_equal(sendto(s, f, sizeof(f), 0, (struct sockaddr *)&sll,
+                            sizeof(sll)), (ssize_t)sizeof(f));
+    close(s);
+}
+
 /* The PMD's requests join no group: each queue socket of a device, and a
  * second device opened on a NIC whose first one left its sockets open,
  * keeps every frame of the NIC (a socket in no group is handed all of
- * them), and DEFRAG is asked of no one. */
+ * them: in one hash group, a frame went to one of the two), and DEFRAG is
+ * asked of no one. */
 static void test_pmd_sockets_join_no_group(void **state)
 {
     int q0 = queue_socket(), q1 = queue_socket();
@@ -123,6 +161,11 @@ static void test_pmd_sockets_join_no_group(void **state)
     assert_int_equal(pmd_join(q1, 0x1234), 0);
     assert_int_equal(group_of(q0), 0);
     assert_int_equal(group_of(q1), 0);
+    (void)frames_waiting(q0); /* whatever lo carried before */
+    (void)frames_waiting(q1);
+    send_frame();
+    assert_true(frames_waiting(q0) >= 1);
+    assert_true(frames_waiting(q1) >= 1);
     /* q0 and q1 stay open, as a device's that failed before its start */
     assert_int_equal(pmd_join(again0, 0x1234), 0);
     assert_int_equal(group_of(again0), 0);
@@ -139,7 +182,7 @@ static void test_other_process_holds_the_id(void **state)
 {
     static const uint32_t kinds[] = {
         (uint32_t)PACKET_FANOUT_LB << 16,
-        (uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_ROLLOVER) << 16,
+        PMD_MODE,
     };
 
     (void)state;
@@ -150,8 +193,7 @@ static void test_other_process_holds_the_id(void **state)
 
         assert_int_equal(other_join(other, id, kinds[k]), 0);
         /* what the PMD met without the wrapper */
-        int arg = (int)(id | (PMD_MODE & ~((uint32_t)PACKET_FANOUT_FLAG_DEFRAG
-                                           << 16)));
+        int arg = (int)(id | PMD_MODE);
         int rc = __real_setsockopt(probe, SOL_PACKET, PACKET_FANOUT, &arg,
                                    sizeof(arg));
         if (k == 0)
@@ -169,15 +211,17 @@ static void test_other_process_holds_the_id(void **state)
 }
 
 /* Calls that are not the PMD's fanout request go to the C library as they
- * came: a caller asking for a unique id itself, the PMD's request on a
- * packet socket bound to no device, other options, a PACKET_FANOUT of
- * another size. */
+ * came: a caller asking for a unique id itself, or for another kind of
+ * group, the PMD's request on a packet socket bound to no device, other
+ * options, a PACKET_FANOUT of another size. */
 static void test_calls_not_the_pmds_pass_through(void **state)
 {
-    int s = queue_socket(), t = queue_socket();
+    int s = queue_socket(), t = queue_socket(), r = queue_socket();
     int all = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     int arg = (int)((uint32_t)(PACKET_FANOUT_HASH |
                                PACKET_FANOUT_FLAG_UNIQUEID) << 16);
+    int roll = (int)(0x5000 | (uint32_t)(PACKET_FANOUT_HASH |
+                                         PACKET_FANOUT_FLAG_ROLLOVER) << 16);
     int pmd = (int)(0x4000 | PMD_MODE);
     int one = 1;
 
@@ -185,6 +229,9 @@ static void test_calls_not_the_pmds_pass_through(void **state)
     assert_int_equal(setsockopt(s, SOL_PACKET, PACKET_FANOUT, &arg,
                                 sizeof(arg)), 0);
     assert_int_equal((group_of(s) >> 16) & 0xff, PACKET_FANOUT_HASH);
+    assert_int_equal(setsockopt(r, SOL_PACKET, PACKET_FANOUT, &roll,
+                                sizeof(roll)), 0);
+    assert_int_equal(group_of(r), (uint32_t)roll);
     /* not bound to one device: the kernel makes the group as asked */
     assert_true(all >= 0);
     assert_int_equal(setsockopt(all, SOL_PACKET, PACKET_FANOUT, &pmd,
@@ -196,6 +243,7 @@ static void test_calls_not_the_pmds_pass_through(void **state)
     assert_int_equal(setsockopt(t, SOL_PACKET, PACKET_FANOUT, &arg, 2), -1);
     close(s);
     close(t);
+    close(r);
     close(all);
 }
 
