@@ -3,12 +3,14 @@
 #   make test   install, build, run every suite, then again under ASan+UBSan,
 #               then the unit suites under TSan
 #   make bench  the benchmark against dpdk-testpmd and OVS-DPDK (tests/bench)
+#   make soak   vesperd under traffic and churn for SOAK_SECS (default 600;
+#               tests/soak/soak.sh), RSS, fds, mbufs, tables and p99 sampled
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_OPTS ?=
 
-.PHONY: all deps build run test test-unit test-integration test-asan test-tsan bench fuzz clean
+.PHONY: all deps build run test test-unit test-integration test-asan test-tsan bench soak fuzz clean
 
 all: build
 
@@ -67,6 +69,11 @@ test-tsan: deps $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  meson test -C $(TSAN_BUILD) --print-errorlogs --num-processes 2
+
+soak: build
+	@scripts/hugepages.sh
+	@mkdir -p $(BUILD)/soak-logs
+	bash -c 'set -o pipefail; tests/soak/soak.sh $(BUILD) 2>&1 | tee $(BUILD)/soak-logs/soak.log'
 
 bench: build
 	@scripts/deps.sh --bench
