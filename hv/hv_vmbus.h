@@ -17,9 +17,11 @@
  *               accepted in every connected state and resets the bus first
  *               (as a real host does on a guest kexec); UNLOAD resets and
  *               answers UNLOAD_RESPONSE (iPXE's probe).
- *   channel     IDLE (configured, not offered) → OFFERED → OPEN → BROKEN
- *               (violation; the host stopped servicing it) / RESCINDED
- *               (host withdrew it; waits for RELID_RELEASED).
+ *   channel     IDLE (configured, not offered yet, or held back while a
+ *               rescinded channel of the same device waits for its
+ *               RELID_RELEASED) → OFFERED → OPEN → BROKEN (violation; the
+ *               host stopped servicing it) / RESCINDED (host withdrew it;
+ *               waits for RELID_RELEASED).
  *
  *   message          allowed in                        effect
  *   INITIATE_CONTACT connected                         reset, VERSION_RESPONSE
@@ -31,7 +33,8 @@
  *                                                       while referenced)
  *   OPENCHANNEL      READY; chan OFFERED               OPENCHANNEL_RESULT
  *   CLOSECHANNEL     READY; chan OPEN/BROKEN/RESCINDED close
- *   RELID_RELEASED   READY; chan RESCINDED             forget channel
+ *   RELID_RELEASED   READY; chan RESCINDED             forget channel, offer
+ *                                                       those held back for it
  * Everything else (wrong state, host→guest types, unknown channel, bad
  * GPADL) is refused with a counter and a rate-limited log line.  A refused
  * message that names an OPEN channel closes THAT channel (state BROKEN:

@@ -647,8 +647,16 @@ int hv_vmbus_host_add_offer_mem(struct hv_vmbus_host *h,
         ;
     *pp = c; /* offer order = creation order (primary before subs) */
     h->nchans++;
-    if (h->state == HV_VMBUS_READY && !rescinded_twin(h, c))
-        send_offer(h, c);
+    if (h->state == HV_VMBUS_READY) {
+        const struct hv_chan *twin = rescinded_twin(h, c);
+
+        if (!twin)
+            send_offer(h, c);
+        else
+            VSA_LOG(INFO, "vm %s: channel %u offered once the guest releases "
+                    "channel %u, the same device rescinded", h->name,
+                    c->relid, twin->relid);
+    }
     if (relid)
         *relid = c->relid;
     return 0;

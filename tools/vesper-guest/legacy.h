@@ -117,7 +117,8 @@ bool vg_legacy_ready(const struct vg_legacy *l);
 
 /* Our socket of the interrupt line (-1 when closed). */
 int vg_legacy_wait_fd(const struct vg_legacy *l);
-/* The interrupt.  0, or a transport error. */
+/* The interrupt.  0, -ENXIO (the device is gone: as for
+ * vg_legacy_tick), or a transport error. */
 int vg_legacy_service(struct vg_legacy *l);
 /* Poll mode (bench): vg_tulip_poll — reclaim, receive by OWN bits, the
  * interrupt path only when the irq fd is readable.  Frames received

@@ -716,9 +716,16 @@ int vg_agent_poll(struct vg_agent *a, int max_wait_ms)
         if (!port_legacy(p)) {
             if (!service_synthetic(a, p, woken, timed_out, wait))
                 break;
-        } else if (woken && vg_legacy_service(&p->leg)) {
-            host_lost(a, "legacy NIC register access failed");
-            break;
+        } else if (woken) {
+            int lrc = vg_legacy_service(&p->leg);
+
+            if (lrc == -ENXIO) { /* removed with an interrupt pending */
+                port_close(p, false);
+                vg_legacy_removed(&p->leg, vsa_time_now_ms());
+            } else if (lrc) {
+                host_lost(a, "legacy NIC register access failed");
+                break;
+            }
         }
         port_retry_held(p);
         if (tap_idx[i] >= 0 && (pf[tap_idx[i]].revents & POLLIN))

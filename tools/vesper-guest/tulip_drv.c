@@ -1096,6 +1096,8 @@ int vg_tulip_service(struct vg_tulip *t)
 
         if (t->io_err)
             return t->io_err;
+        if (csr5 == 0xFFFFFFFFu)
+            return -ENXIO; /* no device: every register reads all-ones */
         if (!(csr5 & (CSR5_NIS | CSR5_AIS))) {
             if (round == 0)
                 t->st.irqs_spurious++;
@@ -1263,7 +1265,7 @@ int vg_tulip_check_link(struct vg_tulip *t)
 
 int vg_tulip_check_present(struct vg_tulip *t)
 {
-    uint32_t id, cmd;
+    uint32_t id, cmd, rx_list;
 
     if (!t->probed)
         return -EINVAL;
@@ -1271,10 +1273,14 @@ int vg_tulip_check_present(struct vg_tulip *t)
         return t->io_err;
     id = cfg_rd(t, CFG_ID, 4);
     cmd = cfg_rd(t, CFG_CMD, 2);
+    /* open wrote our receive list's address; another device moved to
+     * this index (the NICs before it were removed) has its own driver's */
+    rx_list = t->open ? rd(t, 3) : 0;
     if (t->io_err)
         return t->io_err;
     if (id != ((VG_TULIP_DEVICE_ID << 16) | VG_TULIP_VENDOR_ID) ||
-        (cmd & (CMD_IO | CMD_MASTER)) != (CMD_IO | CMD_MASTER))
+        (cmd & (CMD_IO | CMD_MASTER)) != (CMD_IO | CMD_MASTER) ||
+        (t->open && rx_list != gpa_of(t, RX_DESC_OFF)))
         return -ENXIO;
     return 0;
 }

@@ -275,11 +275,14 @@ int vg_tulip_check_link(struct vg_tulip *t);
 bool vg_tulip_link_up(const struct vg_tulip *t);
 /* Whether the device the driver probed is still there (a PCI hot removal
  * or replacement, which no interrupt announces): its configuration space
- * still gives the 21140's id, and its command register still has the I/O
+ * still gives the 21140's id, its command register still has the I/O
  * decoding and bus mastering probe turned on (a device attached in its
- * place starts with both off).  Two configuration reads.  0, -ENXIO (gone
- * or replaced: close without I/O, then probe again), -EINVAL (not
- * probed), or the ops' error. */
+ * place starts with both off), and, once open, its CSR3 still holds our
+ * receive list (a device of another driver moved to this index holds
+ * that driver's).  Two configuration reads and a CSR read.  0, -ENXIO
+ * (gone or replaced: close without I/O, then probe again), -EINVAL (not
+ * probed), or the ops' error.  vg_tulip_service and vg_tulip_poll also
+ * return -ENXIO when CSR5 reads all-ones (no device). */
 int vg_tulip_check_present(struct vg_tulip *t);
 struct vsa_mac vg_tulip_mac(const struct vg_tulip *t);
 const struct vg_tulip_info *vg_tulip_info(const struct vg_tulip *t);

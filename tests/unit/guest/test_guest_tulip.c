@@ -1078,9 +1078,12 @@ static void test_device_removed_or_replaced(void **state)
     assert_int_equal(vg_tulip_check_present(f->drv), 0);
     traffic_ok(f, 1);
 
-    /* removed: configuration space reads all-ones */
+    /* removed: configuration space reads all-ones, and so does CSR5 when
+     * an interrupt was still pending (not a fatal bus error) */
     f->absent = true;
     assert_int_equal(vg_tulip_check_present(f->drv), -ENXIO);
+    assert_int_equal(vg_tulip_service(f->drv), -ENXIO);
+    assert_int_equal(dstat(f, VG_TULIP_STATS_ID_bus_errors), 0);
     /* probing the empty slot finds nothing */
     vg_tulip_close(f->drv, false);
     assert_int_equal(drv_new(f, &fresh), 0);
@@ -1103,6 +1106,19 @@ static void test_device_removed_or_replaced(void **state)
     up(f);
     assert_int_equal(vg_tulip_check_present(f->drv), 0);
     traffic_ok(f, 2);
+
+    /* moved: the device of another NIC of the guest, renumbered to this
+     * index (a NIC before it removed): decoding and bus mastering on, its
+     * receive list another driver's */
+    vspn_tulip_destroy(f->dev);
+    assert_int_equal(vspn_tulip_create(&mc, &model_ops, f, &f->dev), 0);
+    vspn_tulip_cfg_write(f->dev, 0x04, 2, 0x5);
+    vspn_tulip_csr_write(f->dev, 3 * 8, 4, (uint32_t)RAM_GPA + 0x10000u);
+    assert_int_equal(vg_tulip_check_present(f->drv), -ENXIO);
+    vg_tulip_close(f->drv, false);
+    up(f);
+    assert_int_equal(vg_tulip_check_present(f->drv), 0);
+    traffic_ok(f, 3);
     fx_free(f);
 }
 
