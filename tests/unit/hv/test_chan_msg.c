@@ -501,9 +501,23 @@ static void test_full_handshake(void **state)
         /* gone again, released: as before */
         assert_int_equal(hv_vmbus_host_rescind(p->h, again), 0);
         pump(p);
+        /* added and removed again while held back: forgotten at once, and
+         * the release of the rescinded one offers nothing */
+        {
+            uint32_t held = add_netvsc(p, 2);
+
+            pump(p);
+            assert_int_equal(hv_chan_state(hv_vmbus_host_chan(p->h, held)),
+                             HV_CHAN_IDLE);
+            assert_int_equal(hv_vmbus_host_rescind(p->h, held), 0);
+            assert_null(hv_vmbus_host_chan(p->h, held));
+            msgs = hv_vmbus_host_stats(p->h)->msgs_out;
+        }
         assert_int_equal(hv_vmbus_guest_relid_released(p->g, again), 0);
         pump(p);
         assert_null(hv_vmbus_host_chan(p->h, again));
+        assert_int_equal(hv_vmbus_host_stats(p->h)->msgs_out, msgs);
+        assert_int_equal(hv_vmbus_guest_offer_count(p->g), 1);
     }
     /* a live offer after ALLOFFERS_DELIVERED reaches the guest */
     add_netvsc(p, 3);
