@@ -29,8 +29,9 @@
  *    every VG_TULIP_LINK_POLL_MS (Linux's media timer) and at once on a
  *    link interrupt, and with the link poll whether the device is still
  *    there: vesperd attaches and detaches legacy NICs while the guest runs
- *    (`vm nic add/del`), a removed device reads all-ones and one attached
- *    in its place starts reset, so either is closed and probed again;
+ *    (`vm nic add/del`): a removed device reads all-ones, one attached in
+ *    its place starts reset, another NIC's moved to its index holds that
+ *    driver's receive list; each is closed and probed again;
  *  * a fatal bus error (CSR5 FBE) resets the device: close and open again;
  *  * counters: the driver's (VG_TULIP_STATS_FOREACH), summed over every
  *    driver this NIC ran, printed with the trapped accesses per frame;
