@@ -101,13 +101,15 @@ ln -s "$VT_CONFIG" "$TMP/link.pcap"
 out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 1 -w "$TMP/link.pcap" 2>&1)
 assert_eq "$out" "vesperctl: cannot write $TMP/link.pcap: it is a symbolic link" \
     "a symbolic link is refused"
-bg "$TMP/recap.out" timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 2 \
-    -w "$TMP/cap-uplink.pcap"
-RECAP_PID=$BG_PID
-wait_for "ctl capture list | grep -qF '$TMP/cap-uplink.pcap'" 10 ||
-    fail "the capture over an earlier one did not start"
-vm 1 ping -n -c 3 -i 0.2 "$NET_A.2" >/dev/null || true
-wait_pid "$RECAP_PID" 20 || fail "the capture over an earlier one did not finish"
+# (the ping runs before the capture starts: any 2 frames on vm1 will do,
+# and one of vm2's ARP probes may come first and end it at once)
+bg "$TMP/ping1b.log" vm 1 ping -n -i 0.2 "$NET_A.2"
+out=$(timeout 30 "$VESPERCTL" --socket "$VT_SOCK" capture vm1 -c 2 \
+      -w "$TMP/cap-uplink.pcap" 2>&1)
+rc=$?
+echo "$out"
+kill "$BG_PID"
+assert_eq "$rc" 0 "a capture over an earlier one runs (exit 0)"
 assert_eq "$(tshark -r "$TMP/cap-uplink.pcap" 2>/dev/null | wc -l)" 2 \
     "an earlier capture file is written over (2 frames now)"
 vesperd_alive || fail "vesperd died"
