@@ -37,7 +37,9 @@
  *
  * init, oid and signal print "attack done" / "storm done" and, with
  * --hold MS, stay connected that long so the caller can read the
- * channel's datapath counters (they go away with the connection).  Prints
+ * channel's datapath counters (they go away with the connection); with
+ * --release FILE too, only until FILE exists (the caller creates it once
+ * it has read them: a fixed hold can end before a slow reader is done).  Prints
  * one "result: ..." line; exits 0 when the attack could be carried out
  * (the host's reaction is checked by the script), 1 on setup failure.
  */
@@ -75,6 +77,7 @@
 
 static const char *g_path;
 static int g_hold_ms; /* stay connected after the attack (--hold) */
+static const char *g_release; /* ... or until this file exists (--release) */
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
 
 static uint64_t rnd(void)
@@ -96,6 +99,12 @@ static uint64_t now_ms(void)
 static void put32(void *p, uint32_t off, uint32_t v)
 {
     __atomic_store_n((uint32_t *)((uint8_t *)p + off), v, __ATOMIC_SEQ_CST);
+}
+
+/* Whether a --hold that ends at `end` (now_ms) is over. */
+static bool hold_over(uint64_t end)
+{
+    return now_ms() >= end || (g_release && access(g_release, F_OK) == 0);
 }
 
 /* Connects (retrying while the host still holds the previous connection),
@@ -535,7 +544,7 @@ static int mode_init(unsigned count)
     answers += drain_in(&c);
     pump(pg, 100);
     printf("attack done\n");
-    for (uint64_t e = now_ms() + (uint64_t)g_hold_ms; now_ms() < e;) {
+    for (uint64_t e = now_ms() + (uint64_t)g_hold_ms; !hold_over(e);) {
         answers += drain_in(&c);
         pump(pg, 20);
     }
@@ -597,7 +606,7 @@ static int nic_up(const char *mode)
 /* Stays connected for --hold ms, serving the NIC normally. */
 static void nic_hold(void)
 {
-    for (uint64_t e = now_ms() + (uint64_t)g_hold_ms; now_ms() < e;) {
+    for (uint64_t e = now_ms() + (uint64_t)g_hold_ms; !hold_over(e);) {
         bool more;
         (void)vg_nic_drain(&g_nic, 64, &more);
         (void)vg_part_pump(&g_part);
@@ -813,6 +822,7 @@ int main(int argc, char **argv)
         { "count", required_argument, NULL, 'c' },
         { "seed", required_argument, NULL, 's' },
         { "hold", required_argument, NULL, 'h' },
+        { "release", required_argument, NULL, 'r' },
         { "duration", required_argument, NULL, 'd' },
         { NULL, 0, NULL, 0 },
     };
@@ -821,18 +831,19 @@ int main(int argc, char **argv)
     long duration = -1;
     int o;
 
-    while ((o = getopt_long(argc, argv, "p:m:c:s:h:d:", lo, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "p:m:c:s:h:r:d:", lo, NULL)) != -1) {
         switch (o) {
         case 'p': g_path = optarg; break;
         case 'm': mode = optarg; break;
         case 'c': count = strtol(optarg, NULL, 0); break;
         case 'h': g_hold_ms = atoi(optarg); break;
+        case 'r': g_release = optarg; break;
         case 'd': duration = strtol(optarg, NULL, 0); break;
         case 's': g_rng = strtoull(optarg, NULL, 0) | 1; break;
         default:
             fprintf(stderr, "usage: %s --partition PATH --mode "
                     "ring|gpadl|init|oid|garbage|signal|nodrain [--count N] [--hold MS] "
-                    "[--duration MS]\n", argv[0]);
+                    "[--release FILE] [--duration MS]\n", argv[0]);
             return 2;
         }
     }

@@ -34,10 +34,6 @@ start_synth_guests 1 2
 assert_ping 1 "$NET_A.2" 3
 
 # ---- helpers -----------------------------------------------------------------
-# sum_of JSON KEY: the sum of every numeric "KEY" anywhere in JSON.
-sum_of() {
-    jq --arg k "$2" '[.. | objects | .[$k]? | numbers] | add // 0' <<<"$1"
-}
 # bad_state: vm show bad + the port stats of bad.nic0, as one JSON array.
 bad_state() {
     printf '[%s,%s]\n' "$(ctl_json vm show bad)" \
@@ -51,11 +47,13 @@ vd_fds() { ls "/proc/$VT_VESPERD_PID/fd" | wc -l; }
 run_mode() {
     local mode=$1 before after rc pid t0=$SECONDS
     before=$(bad_state)
-    # init and oid hold the connection for 1.5 s after the attack: the
-    # channel's datapath (VSP) counters are read then, as they go away with
-    # the connection
+    # init and oid hold the connection after the attack until the
+    # release file exists: the channel's datapath (VSP) counters are read
+    # then, as they go away with the connection (a fixed 1.5 s hold could
+    # end before a slow ASan vesperctl had read them)
     bg "$TMP/hostile-$mode.log" timeout 60 "$HOSTILE" \
-        --partition "$VMDIR/bad.sock" --mode "$mode" --hold 1500
+        --partition "$VMDIR/bad.sock" --mode "$mode" --hold 30000 \
+        --release "$TMP/release-$mode"
     pid=$BG_PID
     case $mode in
     init | oid)
@@ -64,6 +62,7 @@ run_mode() {
         after=$(bad_state)
         ;;
     esac
+    touch "$TMP/release-$mode"
     wait "$pid"
     rc=$?
     tail -3 "$TMP/hostile-$mode.log"
