@@ -125,6 +125,16 @@ vt_num_args() {
     is_num "$2" || fail "$3: the bound '$2' is not a number"
 }
 
+# need_nums MSG X...: fails the test unless every X is a number.  For
+# counters that go into $((...)), where "null" or "" would read as 0.
+need_nums() {
+    local msg=$1 x
+    shift
+    for x; do
+        is_num "$x" || fail "$msg: '$x' is not a number"
+    done
+}
+
 assert_gt() { # A B MSG  (numeric, A > B; decimals allowed)
     vt_num_args "$@"
     awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }' ||

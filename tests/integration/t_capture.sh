@@ -303,7 +303,7 @@ bg "$TMP/cap-e.out" sh -c 'exec "$0" --socket "$1" capture vm1 -w "$2" 2>"$3"' \
 CAP_PID=$BG_PID
 wait_for '[ "$(stat -c %s "$TMP/e.pcap" 2>/dev/null || echo 0)" -gt 200 ]' 20 ||
     fail "the capture to e.pcap did not grow"
-sleep 0.3 # a status that counts them
+sleep 1 # a status (vesperctl asks every 100 ms) that counts them
 stop_vesperd
 wait_pid "$CAP_PID" 10
 rc=$?

@@ -56,8 +56,10 @@ got=$(vm 1 ping -n -c 3 -i 0.2 -W 1 -M dont -s 3000 "$NET_A.2" 2>&1 |
       sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p')
 assert_eq "${got:-?}" 3 "ping -s 3000 -M dont (IPv4 fragments) vm1 -> vm2"
 iperf_server 2 "$NET_A.2" 5202
-# (stderr aside: iperf3 warns that 4000-byte blocks will be fragmented)
-out=$(vm 1 timeout 20 iperf3 -c "$NET_A.2" -p 5202 -u -b 20M -l 4000 -t 2 -J 2>"$TMP/iperf-udp.err")
+# (stderr aside: iperf3 warns that 4000-byte blocks will be fragmented;
+# 5 Mbit/s: the server's default 208 KiB socket buffer then holds 300 ms,
+# a stall a loaded 2-core machine can have; at 20 Mbit/s it held 80 ms)
+out=$(vm 1 timeout 20 iperf3 -c "$NET_A.2" -p 5202 -u -b 5M -l 4000 -t 2 -J 2>"$TMP/iperf-udp.err")
 wait_pid "$IPERF_SERVER_PID" 10
 lost=$(jq -r '.end.sum.lost_percent // "?"' <<<"$out")
 got=$(jq -r '.end.sum.packets // 0' <<<"$out")
