@@ -266,6 +266,26 @@ void hv_gpadl_table_clear(struct hv_gpadl_table *t)
     t->count = 0;
 }
 
+unsigned hv_gpadl_table_drop_chan(struct hv_gpadl_table *t, uint32_t relid)
+{
+    struct hv_gpadl **pp = &t->live;
+    unsigned n = 0;
+
+    while (*pp) {
+        struct hv_gpadl *g = *pp;
+        if (g->relid != relid) {
+            pp = &g->next;
+            continue;
+        }
+        *pp = g->next;
+        g->next = NULL;
+        t->count--;
+        hv_gpadl_put(g); /* table reference; users keep theirs */
+        n++;
+    }
+    return n;
+}
+
 unsigned hv_gpadl_count(const struct hv_gpadl_table *t)
 {
     return t->count;

@@ -125,6 +125,15 @@ unsigned hv_gpadl_table_reap(struct hv_gpadl_table *t);
  * still referenced are freed by their last put. */
 void hv_gpadl_table_clear(struct hv_gpadl_table *t);
 
+/* The guest released channel `relid` (RELID_RELEASED after a rescind):
+ * drops every live GPADL of it silently (no callbacks), as
+ * hv_gpadl_table_clear does for all, so that GPADLs the guest never tore
+ * down do not stay behind under a relid nobody can name any more; those
+ * still referenced are freed by their last put.  Deferred teardowns of the
+ * channel stay and are reaped as before (the guest asked for their
+ * TORNDOWN).  Returns how many were dropped. */
+unsigned hv_gpadl_table_drop_chan(struct hv_gpadl_table *t, uint32_t relid);
+
 /* Introspection: live GPADLs (incl. under construction and deferred). */
 unsigned hv_gpadl_count(const struct hv_gpadl_table *t);
 unsigned hv_gpadl_count_chan(const struct hv_gpadl_table *t, uint32_t relid);

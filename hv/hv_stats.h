@@ -60,6 +60,7 @@
     X(gpadl_created, "GPADLs created")                                        \
     X(gpadl_torndown, "GPADLs torn down")                                     \
     X(gpadl_deferred, "GPADL teardowns deferred while referenced")            \
+    X(gpadl_orphaned, "GPADLs a released channel left, dropped by the host")  \
     X(msgs_in, "channel messages received")                                   \
     X(msgs_out, "channel messages sent")                                      \
     X(msgs_lost, "channel messages the transport could not send")             \

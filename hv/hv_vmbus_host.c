@@ -510,9 +510,21 @@ static int on_close(struct hv_vmbus_host *h, uint32_t relid)
 static int on_relid_released(struct hv_vmbus_host *h, uint32_t relid)
 {
     struct hv_chan *c = find_chan(h, relid);
+    unsigned left;
 
     if (!c || c->state != HV_CHAN_RESCINDED)
         return refuse(h, c, HV_MSG_RELID_RELEASED, "channel not rescinded");
+    /* GPADLs the guest did not tear down would stay in the table with no
+     * channel to name them: each cycle of a hot-removed NIC would then
+     * hold host memory and a share of HV_GPADL_MAX_TOTAL until the VM
+     * disconnects (a guest that skips its teardowns). */
+    left = hv_gpadl_table_drop_chan(h->gpadls, relid);
+    if (left) {
+        HV_STAT_ADD(&h->stats, gpadl_orphaned, left);
+        VSA_LOG_RL2(&h->log_rl, &host_rl, WARN, "vm %s: channel %u released "
+                    "with %u GPADL%s not torn down: dropped", h->name, relid,
+                    left, left == 1 ? "" : "s");
+    }
     chan_free(h, c);
     if (h->state == HV_VMBUS_READY)
         offer_idle(h); /* a NIC added again while the guest held this one */

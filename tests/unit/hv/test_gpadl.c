@@ -7,7 +7,9 @@
  *  * GPADL: PFN outside memory, count 0, count > limit, more PFNs than
  *    announced, duplicate ids, per-channel limit, teardown while referenced
  *    is deferred (callback only after the last put + reap, no use after
- *    free under ASan), GPADL count returns to baseline.
+ *    free under ASan), GPADL count returns to baseline; a released
+ *    channel's GPADLs are dropped silently (other channels' and deferred
+ *    teardowns stay, a holder's reference stays usable).
  *  * Cross-page copies over pages scattered across two regions, the
  *    contiguous fast path, and a ring running over a scattered GPADL.
  */
@@ -335,6 +337,61 @@ static void test_ring_over_scattered_gpadl(void **state)
     assert_int_equal(hv_gpadl_count(f->t), 0);
 }
 
+/* A released channel's live GPADLs are dropped silently, other channels'
+ * stay, a deferred teardown of that channel stays for reap, and a holder's
+ * reference stays usable until its put (ASan would flag a UAF). */
+static void test_gpadl_drop_chan(void **state)
+{
+    struct fx *f = *state;
+    struct hv_gpadl *g, *ref;
+    uint64_t pfns[2] = { R1_GPA >> 12, (R1_GPA >> 12) + 1 };
+    uint8_t b[8] = "released";
+
+    /* channel 5: complete and referenced, complete, under construction,
+     * torn down but deferred; channel 6: one complete */
+    assert_int_equal(hv_gpadl_begin(f->t, f->mem, 5, 0x50, 2, &g), 0);
+    assert_int_equal(hv_gpadl_add_pfns(g, pfns, 2), 0);
+    ref = hv_gpadl_get(f->t, 5, 0x50);
+    assert_non_null(ref);
+    assert_int_equal(hv_gpadl_begin(f->t, f->mem, 5, 0x51, 1, &g), 0);
+    assert_int_equal(hv_gpadl_add_pfns(g, pfns, 1), 0);
+    assert_int_equal(hv_gpadl_begin(f->t, f->mem, 5, 0x52, 2, &g), 0);
+    assert_int_equal(hv_gpadl_add_pfns(g, pfns, 1), 0);
+    assert_int_equal(hv_gpadl_begin(f->t, f->mem, 5, 0x53, 1, &g), 0);
+    assert_int_equal(hv_gpadl_add_pfns(g, pfns, 1), 0);
+    {
+        struct hv_gpadl *held = hv_gpadl_get(f->t, 5, 0x53);
+        assert_int_equal(hv_gpadl_teardown(f->t, 5, 0x53), 1);
+        assert_int_equal(hv_gpadl_begin(f->t, f->mem, 6, 0x60, 1, &g), 0);
+        assert_int_equal(hv_gpadl_add_pfns(g, pfns, 1), 0);
+        assert_int_equal(hv_gpadl_count(f->t), 5);
+
+        assert_int_equal(hv_gpadl_table_drop_chan(f->t, 5), 3);
+        assert_int_equal(hv_gpadl_count(f->t), 2);
+        assert_int_equal(hv_gpadl_count_chan(f->t, 5), 1); /* the deferred */
+        assert_int_equal(f->freed, 0);                     /* silent */
+        assert_null(hv_gpadl_lookup(f->t, 0x50));
+        assert_null(hv_gpadl_lookup(f->t, 0x51));
+        assert_null(hv_gpadl_lookup(f->t, 0x52));
+        assert_non_null(hv_gpadl_get(f->t, 6, 0x60));
+        hv_gpadl_put(hv_gpadl_lookup(f->t, 0x60));
+        /* the ids are free again */
+        assert_int_equal(hv_gpadl_begin(f->t, f->mem, 7, 0x51, 1, &g), 0);
+        assert_int_equal(hv_gpadl_discard(f->t, g), 0);
+        /* the holder of 0x50 still uses it */
+        assert_int_equal(hv_gpadl_write(ref, 4092, b, 8), 0);
+        assert_memory_equal(f->r1 + 4092, b, 8);
+        hv_gpadl_put(ref);
+        /* nothing left of channel 5 but the deferred one, reaped as before */
+        assert_int_equal(hv_gpadl_table_drop_chan(f->t, 5), 0);
+        hv_gpadl_put(held);
+        assert_int_equal(hv_gpadl_table_reap(f->t), 1);
+        assert_int_equal(f->freed, 1);
+        assert_int_equal(f->last_freed, 0x53);
+        assert_int_equal(hv_gpadl_count(f->t), 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gpadl_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpadl_deferred_teardown, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_gpadl_drop_chan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpadl_cross_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ring_over_scattered_gpadl, setup,
                                         teardown),
