@@ -102,8 +102,9 @@ struct vsw_port;
     XX(OPEN_DRAINED, "open_drained",                                     \
        "received before the port carried traffic, discarded at open")    \
     XX(LEARN_REFUSED, "learn_refused",                                   \
-       "source not learned: port limit, table full or busy (the frame "  \
-       "was forwarded; switch show gives the reasons)")                  \
+       "source not learned: port limit, table full or busy, or a static " \
+       "entry elsewhere (the frame was forwarded; switch show gives the " \
+       "reasons)")                                                        \
     XX(CAPTURE_FULL, "capture_full", "capture copy not taken")           \
     XX(RX_MISSED, "rx_missed",                                           \
        "device: frames its receive queue had no room for (imissed)")    \
