@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_accept.h"
 #include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "hv/hv_part_wire.h"
@@ -269,11 +270,25 @@ int hv_part_host_conn_fd(const struct hv_part_host *p)
 int hv_part_host_on_listen(struct hv_part_host *p)
 {
     uint8_t hello[8];
-    int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    bool shed;
+    int fd = vsa_accept(p->lfd, SOCK_CLOEXEC | SOCK_NONBLOCK, &shed);
     int rc;
 
     if (fd < 0)
-        return errno == EAGAIN ? 0 : -errno;
+        return fd == -EAGAIN ? 0 : fd;
+    if (shed) {
+        /* Out of descriptors: said to the guest (as for memory), and the
+         * connection does not stay queued to wake the loop without end. */
+        uint8_t why[4];
+        hv__put32(why, HV_PART_REFUSED_NOMEM);
+        (void)hv__part_send(fd, HV_PART_REFUSED, why, sizeof(why), -1);
+        vsa_accept_shed_done(fd);
+        p->refused++;
+        HV_STAT_INC(&p->stats, nomem);
+        VSA_LOG_RL2(&p->log_rl, &part_rl, WARN, "vm %s: guest refused: "
+                    "vesperd is out of file descriptors", p->name);
+        return -EMFILE;
+    }
     if (p->cfd >= 0) {
         uint8_t why[4];
         hv__put32(why, HV_PART_REFUSED_BUSY);

@@ -18,8 +18,8 @@
  *   - a parsed request has a string method, an object or no params and a
  *     number, string, null or no id, and serialises; an error response is
  *     an object with jsonrpc "2.0", an id and an error with an integer
- *     code of -32700 or -32600 and a message, and serialises; a blank line
- *     gives neither.
+ *     code of -32700 or -32600 (-32602 for params by position, an
+ *     array) and a message, and serialises; a blank line gives neither.
  * Seeds (tests/fuzz/corpus/fuzz_jsonrpc/): requests of every method shape,
  * a notification, a batch, bad JSON, duplicate keys, a line split by
  * reads.
@@ -67,7 +67,8 @@ static void check_error(json_t *resp)
         !json_is_string(json_object_get(err, "message")))
         abort();
     if (json_integer_value(code) != CTL_RPC_PARSE_ERROR &&
-        json_integer_value(code) != CTL_RPC_INVALID_REQUEST)
+        json_integer_value(code) != CTL_RPC_INVALID_REQUEST &&
+        json_integer_value(code) != CTL_RPC_INVALID_PARAMS)
         abort();
     s = json_dumps(resp, JSON_COMPACT);
     if (!s)

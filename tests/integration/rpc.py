@@ -9,6 +9,10 @@ one JSON object per line over a Unix stream socket).
                                           + 4 KiB) without a newline first;
                                           prints the answer, then CLOSED if
                                           vesperd hung up, else OPEN
+  rpc.py SOCK unterminated LINE           sends LINE without a newline, then
+                                          shuts its sending side (end of
+                                          input); prints the answer, or EOF
+                                          if there was none
   rpc.py SOCK hold STOPFILE OUTFILE       a second client: one connection,
                                           a switch.list every 0.1 s until
                                           STOPFILE exists; writes
@@ -313,6 +317,12 @@ def main():
                 print("EOF")
                 return 3
             print(line.decode(errors="replace"))
+            return 0
+        if mode == "unterminated":
+            s.sendall(sys.argv[3].encode())
+            s.shutdown(socket.SHUT_WR)
+            line, _ = read_line(s, b"")
+            print("EOF" if line is None else line.decode(errors="replace"))
             return 0
         if mode == "oversize":
             size = int(sys.argv[3]) if len(sys.argv) > 3 else (1 << 20) + 4096

@@ -9,8 +9,10 @@
 # a host vNIC MTU over 1500 is refused (RPC, vesperctl, a stored file),
 # naming the field and the range.  Hostile clients: one that floods
 # requests without reading is hung up on at 64 MiB unread, one that
-# pipelines and reads is not, a connect flood does not hold vesperd, and
-# the 65th connection is refused with a reason.
+# pipelines and reads is not, a connect flood does not hold vesperd, the
+# 65th connection is refused with a reason, a last request without its
+# newline is answered -32600, and out of file descriptors a waiting client
+# is refused with a reason while the control thread does not spin.
 . "$(dirname "$0")/lib.sh"
 
 RPC=$VT_DIR/rpc.py
@@ -76,7 +78,14 @@ expect_raw "wrong jsonrpc version" '{"jsonrpc":"1.0","id":1,"method":"switch.lis
     -32600 'jsonrpc|2\.0'
 expect_raw "missing method" '{"jsonrpc":"2.0","id":1}' -32600 'method'
 expect_raw "params not an object" '{"jsonrpc":"2.0","id":1,"method":"switch.show","params":"sw"}' \
-    '-32600|-32602' 'params|object'
+    -32600 'params.*object'
+expect_raw "params by position (an array)" '{"jsonrpc":"2.0","id":1,"method":"switch.show","params":["sw"]}' \
+    -32602 'by position.*by name'
+
+resp=$("$PY" "$RPC" "$VT_SOCK" unterminated '{"jsonrpc":"2.0","id":1,"method":"switch.list"}')
+check_error "a request without its newline, then the end of input" "$resp" -32600 \
+    'not terminated by a newline.*47 bytes' null
+vesperd_alive || fail "vesperd died on an unterminated request"
 
 resp=$("$PY" "$RPC" "$VT_SOCK" oversize)
 echo "oversize: $(head -c 300 <<<"$resp")"
@@ -214,6 +223,46 @@ done
 ctl_ok switch list
 touch "$TMP/fill.stop"
 wait_pid "$FILL_PID" 15 || fail "the fill client did not end"
+
+# --- out of file descriptors: a waiting client is told so and closed
+# (vsa_accept.h), and the control thread does not spin on a listening
+# socket whose connection it cannot take.  The soft limit is lowered so
+# that 3 descriptor numbers below it are free (those above stay open).
+lim0=$(prlimit --pid "$VT_VESPERD_PID" --nofile --noheadings --output SOFT | tr -d ' ')
+lim=$(ls "/proc/$VT_VESPERD_PID/fd" | sort -n | awk -v k=3 '
+    { gap = $1 - prev - 1; if (free + gap >= k) { print prev + 1 + k - free; done = 1; exit }
+      free += gap; prev = $1 }
+    BEGIN { prev = -1 } END { if (!done) print prev + 1 + k - free }')
+log "vesperd's descriptors: soft limit $lim0, lowered to $lim"
+prlimit --pid "$VT_VESPERD_PID" --nofile="$lim": ||
+    fail "cannot lower vesperd's descriptor limit"
+rm -f "$TMP/fill.result" "$TMP/fill.release" "$TMP/fill.stop"
+bg "$TMP/fill2.out" "$PY" "$RPC" "$VT_SOCK" fill "$TMP/fill.result" \
+    "$TMP/fill.release" "$TMP/fill.stop"
+FILL_PID=$BG_PID
+for ((i = 0; i < 100; i++)); do
+    [ -s "$TMP/fill.result" ] && break
+    sleep 0.1
+done
+log "out of descriptors: $(head -c 300 "$TMP/fill.result" 2>/dev/null | tr '\n' ' ')"
+check_error "a client vesperd has no descriptor for" "$(sed -n 2p "$TMP/fill.result" 2>/dev/null)" \
+    -32004 'out of file descriptors'
+# one more that just waits: taken and closed at once, so the loop sleeps
+"$PY" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(3)' "$VT_SOCK" &
+waiter=$!
+sleep 0.5
+cpu0=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$VT_VESPERD_PID/task/$VT_VESPERD_PID/stat")
+sleep 2
+cpu1=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$VT_VESPERD_PID/task/$VT_VESPERD_PID/stat")
+wait "$waiter"
+log "control thread: $((cpu1 - cpu0)) ticks of CPU in 2 s while a client waited"
+assert_le $((cpu1 - cpu0)) 80 "the control thread does not spin while out of descriptors (ticks of 10 ms in 2 s)"
+grep -q "out of file descriptors" "$TMP/vesperd.log" || fail "vesperd's log does not say it is out of descriptors"
+prlimit --pid "$VT_VESPERD_PID" --nofile="$lim0": || fail "cannot restore vesperd's descriptor limit"
+touch "$TMP/fill.stop"
+wait_pid "$FILL_PID" 15 || fail "the fill client did not end"
+ctl_ok switch list
 
 # --- nothing changed, everyone still served
 vesperd_alive || fail "vesperd died during the bad input"

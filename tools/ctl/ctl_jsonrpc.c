@@ -134,6 +134,16 @@ int ctl_linebuf_next(struct ctl_linebuf *lb, const char **line, size_t *len)
     return lb->overflow ? -EMSGSIZE : 0;
 }
 
+size_t ctl_linebuf_partial(const struct ctl_linebuf *lb)
+{
+    const char *p = lb->buf + lb->size - lb->tail;
+
+    for (size_t i = 0; i < lb->tail; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return lb->tail;
+    return 0;
+}
+
 size_t ctl_linebuf_footprint(const struct ctl_linebuf *lb)
 {
     return lb->cap;
@@ -215,6 +225,15 @@ int ctl_rpc_parse(const char *line, size_t len, struct ctl_rpc_req *req,
                                   "invalid request: \"method\" must be a "
                                   "string, got %s",
                                   ctl__json_type_name(method));
+        goto out_invalid;
+    }
+    /* By position (an array) is a valid request that vesperd does not
+     * take: invalid params, not an invalid request (JSON-RPC 2.0 §4.2). */
+    if (json_is_array(params)) {
+        *err_resp = ctl_rpc_error(resp_id, CTL_RPC_INVALID_PARAMS,
+                                  "invalid params: given by position (an "
+                                  "array); vesperd takes them by name, in "
+                                  "an object");
         goto out_invalid;
     }
     if (params && !json_is_object(params)) {

@@ -103,6 +103,10 @@ int ctl_linebuf_append(struct ctl_linebuf *lb, const void *data, size_t size);
  * complete line is buffered; -EMSGSIZE once an overlong line is reached. */
 int ctl_linebuf_next(struct ctl_linebuf *lb, const char **line, size_t *len);
 
+/* Bytes of an unterminated last line held, 0 when it is empty or only
+ * blanks (at the end of the input: a request without its newline). */
+size_t ctl_linebuf_partial(const struct ctl_linebuf *lb);
+
 /* Bytes currently allocated (to check the memory bound). */
 size_t ctl_linebuf_footprint(const struct ctl_linebuf *lb);
 

@@ -39,6 +39,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "common/vsa_accept.h"
 #include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
 #include "tools/ctl/ctl_store.h"
@@ -390,6 +391,12 @@ int main(int argc, char **argv)
         eal_argv[eal_argc++] = argv[i];
     }
     eal_argv[eal_argc] = NULL;
+    /* A host with many VMs holds several descriptors per VM NIC: the soft
+     * limit (often 1024) goes up to the hard one.  The reserve descriptor
+     * keeps an exhausted table from making the control loop spin on a
+     * waiting connection (vsa_accept.h). */
+    (void)vsa_raise_nofile_limit();
+    (void)vsa_accept_reserve();
     if (rte_eal_init(eal_argc, eal_argv) < 0) {
         int err = rte_errno;
 

@@ -522,6 +522,12 @@ static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
     return 0;
 }
 
+/* Rows one fdb.show answer carries: at most about 116 bytes each (a port
+ * name of 31 characters, the largest age), so the answer stays under the
+ * 64 MiB a client may have unread (server.c).  A larger table is shown a
+ * VLAN or a port at a time. */
+#define FDB_SHOW_MAX_ROWS 500000u
+
 static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
 {
     static const char *const keys[] = { "switch", "vlan", "port", NULL };
@@ -539,6 +545,17 @@ static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
     w.now = vsw_now_s(d->vsw);
     if (w.port_id != FDB_NO_PORT)
         vsw_fdb_walk(fdb, fdb_walk_cb, &w);
+    if (!w.nomem && w.n > FDB_SHOW_MAX_ROWS) {
+        /* counted before the duplicates of a move during the walk go:
+         * close enough for a limit this far from a table's usual size */
+        err_set(e, CTL_RPC_SYSTEM, "switch \"%s\": %zu entries match, more "
+                "than the %u one answer carries; ask for one VLAN or one "
+                "port at a time (vlan, port; vesperctl fdb show %s --vlan V "
+                "or --port P)", d->cfg->switches[si].name, w.n,
+                FDB_SHOW_MAX_ROWS, d->cfg->switches[si].name);
+        vsa_free(w.rows);
+        return NULL;
+    }
     arr = w.nomem ? NULL : fdb_rows_json(d, &w);
     vsa_free(w.rows);
     return arr ? json_pack("{s:o}", "entries", arr) : NULL;

@@ -17,7 +17,10 @@
  * eventfd in the same epoll set, after whatever else was ready.  New
  * connections are accepted ACCEPTS_PER_TURN per wakeup too: with every slot
  * taken each one costs a reap and a refusal, and clients that connect and
- * close without end must not keep the thread in the accept loop.
+ * close without end must not keep the thread in the accept loop.  Out of
+ * file descriptors, a waiting client is taken into the reserve descriptor,
+ * told so and closed (vsa_accept.h), instead of staying queued on a
+ * listening socket that would then wake the loop without end.
  *
  * The socket is bound under umask 0117, so it is never more open than 0660,
  * not even between bind() and a chmod() (a client connected then would keep
@@ -41,6 +44,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/vsa_accept.h"
 #include "common/vsa_log.h"
 #include "tools/vesperd/vesperd.h"
 
@@ -131,12 +135,26 @@ static bool queue_json(struct client *c, json_t *resp)
 {
     /* sorted keys: the same answer before and after a restart */
     char *s = json_dumps(resp, JSON_COMPACT | JSON_SORT_KEYS);
-    size_t n;
+    size_t n = s ? strlen(s) : 0;
 
+    if (n + 1 > MAX_OUTPUT) {
+        /* One answer larger than a client may have unread would cut the
+         * client off unanswered, however fast it reads: it gets an error
+         * naming the size instead (the methods bound their answers, e.g.
+         * fdb.show's rows; this is the backstop). */
+        json_t *err = ctl_rpc_error(json_object_get(resp, "id"),
+                                    CTL_RPC_SYSTEM, "the answer is %zu "
+                                    "bytes, more than the %u MiB one answer "
+                                    "may have: ask for less", n,
+                                    MAX_OUTPUT >> 20);
+        free(s);
+        s = err ? json_dumps(err, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        n = s ? strlen(s) : 0;
+        json_decref(err);
+    }
     json_decref(resp);
     if (!s)
         return false;
-    n = strlen(s);
     /* only what is unread counts */
     if (c->out_len - c->out_off + n + 1 > MAX_OUTPUT) {
         free(s);
@@ -234,13 +252,8 @@ bool vd_server_owns(const struct vd *d, int fd)
  * then close.  The line is small enough for an empty socket buffer, and
  * the socket is non-blocking, so a client that is not reading cannot
  * stall us here. */
-static void refuse_client(int fd)
+static void send_refusal(int fd, json_t *e)
 {
-    static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
-    json_t *e = ctl_rpc_error(NULL, CTL_RPC_SYSTEM,
-                              "too many control clients: all %d connections "
-                              "to vesperd are in use; close one (an idle "
-                              "script or watcher) and retry", MAX_CLIENTS);
     char *s = e ? json_dumps(e, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
     json_decref(e);
@@ -250,9 +263,35 @@ static void refuse_client(int fd)
         (void)!send(fd, s, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
         free(s);
     }
+}
+
+static void refuse_client(int fd)
+{
+    static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
+
+    send_refusal(fd, ctl_rpc_error(NULL, CTL_RPC_SYSTEM,
+                                   "too many control clients: all %d "
+                                   "connections to vesperd are in use; close "
+                                   "one (an idle script or watcher) and retry",
+                                   MAX_CLIENTS));
     close(fd);
     VSA_LOG_RL(&rl, WARN, "too many control clients (%d); refused one",
                MAX_CLIENTS);
+}
+
+/* vesperd is out of file descriptors: fd is the reserve's (vsa_accept.h).
+ * The client is told so and closed, so that it is not left queued. */
+static void shed_client(int fd)
+{
+    static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
+
+    send_refusal(fd, ctl_rpc_error(NULL, CTL_RPC_SYSTEM,
+                                   "vesperd is out of file descriptors: "
+                                   "connection refused; see its log"));
+    vsa_accept_shed_done(fd);
+    VSA_LOG_RL(&rl, WARN, "out of file descriptors (RLIMIT_NOFILE or the "
+               "system's limit): refused a control client; close captures "
+               "or VMs, or raise the limit");
 }
 
 /* The first free slot, or NULL. */
@@ -290,11 +329,16 @@ static void reap_hungup(struct vd *d)
 static void accept_clients(struct vd *d)
 {
     for (int i = 0; i < ACCEPTS_PER_TURN; i++) {
-        int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        bool shed;
+        int fd = vsa_accept(listen_fd, SOCK_NONBLOCK | SOCK_CLOEXEC, &shed);
         struct client *c;
 
         if (fd < 0)
             return;
+        if (shed) {
+            shed_client(fd);
+            continue;
+        }
         c = free_slot();
         if (!c) {
             reap_hungup(d);
@@ -371,6 +415,15 @@ static void read_client(struct vd *d, struct client *c)
     int arc;
 
     if (n == 0) {
+        /* End of input: a last request without its newline is told so,
+         * not dropped without a word. */
+        size_t part = ctl_linebuf_partial(&c->in);
+
+        if (part && !queue_json(c, ctl_rpc_error(NULL,
+                CTL_RPC_INVALID_REQUEST, "request not terminated by a "
+                "newline: the last %zu bytes before the end of the input "
+                "were not read as a request", part)))
+            c->kill = true;
         c->closing = true;
         return;
     }

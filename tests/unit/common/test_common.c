@@ -27,7 +27,11 @@
  *     no hook is installed);
  *   - vsa_shm_read / vsa_shm_write copy exactly the n bytes asked for, for
  *     every alignment of either side and every length 0..40 (unaligned
- *     head, 8-byte words, tail), and touch nothing around them.
+ *     head, 8-byte words, tail), and touch nothing around them;
+ *   - vsa_accept at EMFILE takes the waiting connection into the reserve
+ *     descriptor (shed), so nothing stays queued and a level-triggered
+ *     loop would not spin; the reserve is taken again and the next shed
+ *     works too; plain accept4 would leave the connection queued.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,10 +43,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "common/vsa_accept.h"
 #include "common/vsa_errmsg.h"
 #include "common/vsa_log.h"
 #include "common/vsa_mac.h"
@@ -907,6 +915,93 @@ static void test_shm_copies(void **state)
             }
 }
 
+/* A listening socket in the abstract namespace, and a client connected to
+ * it (queued, not accepted). */
+static int listen_abstract(const char *name, int *client)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                                strlen(name));
+    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    assert_true(l >= 0);
+    memcpy(sa.sun_path + 1, name, strlen(name));
+    assert_int_equal(bind(l, (struct sockaddr *)&sa, len), 0);
+    assert_int_equal(listen(l, 8), 0);
+    *client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(*client >= 0);
+    assert_int_equal(connect(*client, (struct sockaddr *)&sa, len), 0);
+    return l;
+}
+
+static void test_accept_emfile(void **state)
+{
+    char name[64];
+    int l, cl, cl2, fd, filler[64], nfill = 0;
+    struct rlimit old, low;
+    bool shed;
+    char b;
+    (void)state;
+
+    snprintf(name, sizeof(name), "vsa-accept-test-%d", (int)getpid());
+    l = listen_abstract(name, &cl);
+    assert_int_equal(vsa_accept_reserve(), 0);
+    /* a limit just above what is open now, then filled up */
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    fd = dup(l);
+    low = old;
+    low.rlim_cur = (rlim_t)fd + 8;
+    close(fd);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+    while (nfill < 64 && (fd = dup(l)) >= 0)
+        filler[nfill++] = fd;
+    assert_int_equal(errno, EMFILE);
+    assert_true(nfill < 64);
+    /* accept4 alone fails and leaves the connection queued */
+    assert_true(accept4(l, NULL, NULL, SOCK_NONBLOCK) < 0 && errno == EMFILE);
+    fd = vsa_accept(l, SOCK_NONBLOCK | SOCK_CLOEXEC, &shed);
+    assert_true(fd >= 0);
+    assert_true(shed);
+    vsa_accept_shed_done(fd);
+    assert_int_equal(recv(cl, &b, 1, 0), 0); /* the peer sees the close */
+    /* nothing left waiting: a level-triggered loop would sleep now (at
+     * EMFILE accept4 fails so whether or not a connection waits) */
+    assert_int_equal(vsa_accept(l, SOCK_NONBLOCK, &shed), -EAGAIN);
+    assert_false(shed);
+    /* the reserve was taken again: a second one is shed the same way */
+    close(cl); /* room for the next client's socket, and no more */
+    cl2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(cl2 >= 0);
+    {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        memcpy(sa.sun_path + 1, name, strlen(name));
+        assert_int_equal(connect(cl2, (struct sockaddr *)&sa,
+                                 (socklen_t)(offsetof(struct sockaddr_un,
+                                                      sun_path) +
+                                             1 + strlen(name))), 0);
+    }
+    fd = vsa_accept(l, SOCK_NONBLOCK, &shed);
+    assert_true(fd >= 0 && shed);
+    vsa_accept_shed_done(fd);
+    assert_int_equal(recv(cl2, &b, 1, 0), 0);
+    while (nfill)
+        close(filler[--nfill]);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    /* with descriptors to spare it is accept4 */
+    cl = cl2;
+    close(cl);
+    close(l);
+    l = listen_abstract(name, &cl);
+    fd = vsa_accept(l, SOCK_NONBLOCK, &shed);
+    assert_true(fd >= 0);
+    assert_false(shed);
+    close(fd);
+    close(cl);
+    close(l);
+    assert_true(vsa_raise_nofile_limit() >= (long)old.rlim_cur ||
+                old.rlim_cur == RLIM_INFINITY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -922,6 +1017,7 @@ int main(void)
         cmocka_unit_test(test_errmsg_append),
         cmocka_unit_test(test_time_sources),
         cmocka_unit_test(test_shm_copies),
+        cmocka_unit_test(test_accept_emfile),
         cmocka_unit_test_setup_teardown(test_log_hook_and_levels, log_setup,
                                         log_teardown),
         cmocka_unit_test_setup_teardown(test_log_stderr_format, log_setup,

@@ -44,17 +44,26 @@ static void test_linebuf_split(void **state)
 
     (void)state;
     ctl_linebuf_init(&lb);
+    assert_int_equal(ctl_linebuf_partial(&lb), 0);
     assert_int_equal(ctl_linebuf_append(&lb, "{\"a\":", 5), 0);
     assert_int_equal(drain(&lb, out, sizeof(out)), 0);
     assert_string_equal(out, "");
+    assert_int_equal(ctl_linebuf_partial(&lb), 5);
     assert_int_equal(ctl_linebuf_append(&lb, "1}", 2), 0);
     assert_int_equal(ctl_linebuf_append(&lb, "\nsecond", 7), 0);
     assert_int_equal(drain(&lb, out, sizeof(out)), 0);
     assert_string_equal(out, "{\"a\":1}|");
+    assert_int_equal(ctl_linebuf_partial(&lb), 6); /* "second" */
     assert_int_equal(ctl_linebuf_append(&lb, "\n", 1), 0);
     assert_int_equal(drain(&lb, out, sizeof(out)), 0);
     assert_string_equal(out, "{\"a\":1}|second|");
+    assert_int_equal(ctl_linebuf_partial(&lb), 0);
     assert_int_equal(ctl_linebuf_append(&lb, "", 0), 0);
+    /* blanks after the last newline are no request */
+    assert_int_equal(ctl_linebuf_append(&lb, " \t\r", 3), 0);
+    assert_int_equal(ctl_linebuf_partial(&lb), 0);
+    assert_int_equal(ctl_linebuf_append(&lb, "x", 1), 0);
+    assert_int_equal(ctl_linebuf_partial(&lb), 4);
     ctl_linebuf_free(&lb);
 }
 
@@ -263,9 +272,13 @@ static void test_parse_errors(void **state)
                  "\"method\" must be a string, got integer", "7");
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\\u0000b\",\"id\":7}",
                  CTL_RPC_PARSE_ERROR, "\\u0000 is not allowed", "null");
+    /* by position: a valid request, parameters vesperd does not take */
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":[1],"
-                 "\"id\":7}", CTL_RPC_INVALID_REQUEST,
-                 "\"params\" must be an object, got array", "7");
+                 "\"id\":7}", CTL_RPC_INVALID_PARAMS,
+                 "given by position (an array); vesperd takes them by name",
+                 "7");
+    expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":[],"
+                 "\"id\":8}", CTL_RPC_INVALID_PARAMS, "by position", "8");
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":\"p\","
                  "\"id\":7}", CTL_RPC_INVALID_REQUEST,
                  "\"params\" must be an object, got string", "7");
