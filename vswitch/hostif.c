@@ -49,6 +49,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 
 #include "common/vsa_alloc.h"
 #include "common/vsa_log.h"
@@ -1395,6 +1396,8 @@ void vsw__hostif_addrs_free(struct vsw_host_addrs *t)
         return;
     if (t->cache)
         nl_cache_free(t->cache);
+    if (t->routes)
+        nl_cache_free(t->routes);
     for (uint32_t i = 0; t->objs && i < t->n; i++)
         if (t->objs[i])
             rtnl_addr_put(t->objs[i]);
@@ -1445,6 +1448,16 @@ int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
         t->cache = NULL;
         rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot list the "
                             "addresses of '%s': %s", ifname, nl_geterror(rc));
+        goto out_free;
+    }
+    /* for a revert: removing addresses can take routes along */
+    rc = NL_INJECT("rtnl_route_alloc_cache",
+                   rtnl_route_alloc_cache(t->sk, AF_UNSPEC, 0, &t->routes));
+    if (rc < 0) {
+        t->routes = NULL;
+        rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot list the "
+                            "routes through '%s': %s", ifname,
+                            nl_geterror(rc));
         goto out_free;
     }
     rtnl_link_set_flags(t->change, IFF_UP);
@@ -1526,6 +1539,54 @@ out_revert:
     return rc;
 }
 
+/* Whether r is a route through ifindex that the revert puts back: one the
+ * kernel made for an address (proto kernel, the local table) comes back
+ * with the address. */
+static bool route_to_restore(struct rtnl_route *r, int ifindex)
+{
+    int n = rtnl_route_get_nnexthops(r);
+
+    if (rtnl_route_get_protocol(r) == RTPROT_KERNEL ||
+        rtnl_route_get_table(r) == RT_TABLE_LOCAL)
+        return false;
+    for (int i = 0; i < n; i++) {
+        struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, i);
+
+        if (nh && rtnl_route_nh_get_ifindex(nh) == ifindex)
+            return true;
+    }
+    return false;
+}
+
+/* Adds back the routes through the interface that are gone (after the
+ * addresses: a gateway needs its subnet's route).  The failures, each
+ * logged. */
+static int restore_routes(struct vsw_host_addrs *t)
+{
+    struct nl_object *obj;
+    int failed = 0;
+
+    for (obj = t->routes ? nl_cache_get_first(t->routes) : NULL; obj;
+         obj = nl_cache_get_next(obj)) {
+        struct rtnl_route *r = (struct rtnl_route *)obj;
+        char dst[INET6_ADDRSTRLEN + 8];
+        struct nl_addr *d;
+        int rc;
+
+        if (!route_to_restore(r, t->ifindex))
+            continue;
+        rc = rtnl_route_add(t->sk, r, NLM_F_EXCL);
+        if (rc >= 0 || rc == -NLE_EXIST)
+            continue;
+        failed++;
+        d = rtnl_route_get_dst(r);
+        VSA_LOG_RL(&revert_rl, WARN, "cannot add the route to %s through "
+                   "'%s' back: %s", d ? nl_addr2str(d, dst, sizeof(dst))
+                                      : "?", t->ifname, nl_geterror(rc));
+    }
+    return failed;
+}
+
 int vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
 {
     char buf[INET6_ADDRSTRLEN + 8];
@@ -1559,6 +1620,8 @@ int vsw__hostif_addrs_revert(struct vsw_host_addrs *t)
                        nl_geterror(rc));
         }
     }
+    if (t->flushed)
+        failed += restore_routes(t);
     /* the MTU, and the link down again if it was (the change sets it up) */
     if (t->mtu_changed || (t->link_changed && t->was_down)) {
         struct rtnl_link *change = rtnl_link_alloc();

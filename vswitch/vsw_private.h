@@ -444,6 +444,7 @@ struct vsw_host_addrs {
     struct rtnl_link *link, *change;
     struct rtnl_addr **objs;       /* [n] */
     struct nl_cache *cache;        /* the addresses before */
+    struct nl_cache *routes;       /* the routes before (all tables) */
     uint32_t n, mtu;
     int ifindex;
     char ifname[16];               /* IF_NAMESIZE */
@@ -462,8 +463,10 @@ int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
 int vsw__hostif_addrs_apply(struct vsw_host_addrs *t, bool inject,
                             uint32_t *mtu_set, struct vsa_errmsg *em);
 /* Undoes a successful vsw__hostif_addrs_apply: the addresses it added go,
- * the ones it removed come back, the MTU is set back, and the link down
- * again if it was (the apply sets it up).  Best effort: returns how many
+ * the ones it removed come back, then the routes through the interface
+ * that went with them (the kernel drops them with the last IPv4 address,
+ * or with their source address, and does not bring them back), the MTU is
+ * set back, and the link down again if it was (the apply sets it up).  Best effort: returns how many
  * requests the kernel refused, each logged (0: all undone); no injection
  * point. */
 int vsw__hostif_addrs_revert(struct vsw_host_addrs *t);

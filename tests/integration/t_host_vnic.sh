@@ -118,7 +118,10 @@ assert_eq "$(( $(tap_oversize) - o0 ))" 3 "$TAP counted the 3 as oversize"
 
 # a change the kernel refuses changes nothing: IPv6 is off on the TAP
 # (disable_ipv6 above), so its IPv6 address fails, and the IPv4 address
-# and the MTU given with it are not applied either
+# and the MTU given with it are not applied either; a route through the TAP
+# stays too (removing .253, its last IPv4 address, took the route along,
+# and the undo only put the address back)
+must ip route add "$RT" via "$NET_A.1" dev "$TAP"
 out=$(ctl port set "$TAP" --address "$NET_A.252/24" --address fd00:77::1/64 --mtu 1300 2>&1); rc=$?
 log "port set with an address the kernel refuses: exit $rc: $out"
 assert_eq "$rc" 1 "port set refused by the kernel: exit status"
@@ -126,6 +129,9 @@ addrs=$(ip -o -4 addr show dev "$TAP")
 assert_contains "$addrs" "$NET_A.253/24" "refused port set: $NET_A.253 still on $TAP"
 assert_not_contains "$addrs" "$NET_A.252/" "refused port set: $NET_A.252 not on $TAP"
 assert_eq "$(cat "/sys/class/net/$TAP/mtu")" 1400 "refused port set: $TAP's MTU still 1400"
+assert_contains "$(ip route show "$RT")" "via $NET_A.1" \
+    "refused port set: the route through $TAP is still there"
+must ip route del "$RT"
 assert_eq "$(ctl_json port show "$TAP" | jq -c '[.addresses, .mtu, .link_mtu]')" \
     "[[\"$NET_A.253/24\"],1400,1400]" "refused port set: port show unchanged"
 
