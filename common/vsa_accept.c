@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 static int reserve_fd = -1;
+static bool reserve_wanted; /* vsa_accept_reserve() was called */
 
 int vsa_accept_reserve(void)
 {
+    reserve_wanted = true;
     if (reserve_fd >= 0)
         return 0;
     reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -20,9 +22,14 @@ int vsa_accept_reserve(void)
 
 int vsa_accept(int lfd, int flags, bool *shed)
 {
-    int fd = accept4(lfd, NULL, NULL, flags);
+    int fd;
 
     *shed = false;
+    /* A reserve lost to another process at ENFILE (or never taken) is
+     * taken again as soon as a descriptor is free. */
+    if (reserve_fd < 0 && reserve_wanted)
+        (void)vsa_accept_reserve();
+    fd = accept4(lfd, NULL, NULL, flags);
     if (fd >= 0)
         return fd;
     if ((errno != EMFILE && errno != ENFILE) || reserve_fd < 0)

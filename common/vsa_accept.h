@@ -21,7 +21,9 @@
 
 #include <stdbool.h>
 
-/* Opens the reserve descriptor (idempotent).  0 or -errno. */
+/* Opens the reserve descriptor (idempotent).  0 or -errno; after a
+ * failure, or when another process took the slot it freed at ENFILE, each
+ * vsa_accept() tries again first. */
 int vsa_accept_reserve(void);
 
 /* accept4(lfd, NULL, NULL, flags): the new descriptor, or -errno (-EAGAIN:

@@ -43,7 +43,8 @@
     X(bad_msg, "malformed channel message")                                   \
     X(bad_state, "channel message not allowed in the current state")          \
     X(bad_frame, "malformed partition-socket frame")                          \
-    X(nomem, "guest requests refused for lack of host memory (no violation)") \
+    X(nomem, "guest requests refused for lack of host memory or file "    \
+             "descriptors (no violation)")                                  \
     X(chan_violation_closed, "channels closed because of a violation")        \
     X(pkts_read, "packets read from rings")                                   \
     X(pkts_written, "packets written to rings")                               \

@@ -1411,6 +1411,18 @@ void vsw__hostif_addrs_free(struct vsw_host_addrs *t)
     vsa_free(t);
 }
 
+/* Whether the prepared change removes an address the interface has. */
+static bool removes_addrs(const struct vsw_host_addrs *t)
+{
+    struct nl_object *obj;
+
+    for (obj = nl_cache_get_first(t->cache); obj; obj = nl_cache_get_next(obj))
+        if (addr_is_managed((struct rtnl_addr *)obj, t->ifindex) &&
+            !addr_stays(t, (struct rtnl_addr *)obj))
+            return true;
+    return false;
+}
+
 int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
                               uint32_t n, uint32_t mtu,
                               struct vsw_host_addrs **out,
@@ -1450,9 +1462,13 @@ int vsw__hostif_addrs_prepare(const char *ifname, const char *const *addrs,
                             "addresses of '%s': %s", ifname, nl_geterror(rc));
         goto out_free;
     }
-    /* for a revert: removing addresses can take routes along */
-    rc = NL_INJECT("rtnl_route_alloc_cache",
-                   rtnl_route_alloc_cache(t->sk, AF_UNSPEC, 0, &t->routes));
+    /* for a revert: removing addresses can take routes along (not needed,
+     * and not dumped, when the change removes none: an MTU change) */
+    rc = removes_addrs(t)
+             ? NL_INJECT("rtnl_route_alloc_cache",
+                         rtnl_route_alloc_cache(t->sk, AF_UNSPEC, 0,
+                                                &t->routes))
+             : 0;
     if (rc < 0) {
         t->routes = NULL;
         rc = vsa_errmsg_set(em, nl_errno(rc, -EIO), "cannot list the "
@@ -1558,15 +1574,16 @@ static bool route_to_restore(struct rtnl_route *r, int ifindex)
     return false;
 }
 
-/* Adds back the routes through the interface that are gone (after the
- * addresses: a gateway needs its subnet's route).  The failures, each
- * logged. */
-static int restore_routes(struct vsw_host_addrs *t)
+/* One pass of restore_routes: how many were added, and the failures
+ * (logged only if `log`). */
+static int restore_routes_pass(struct vsw_host_addrs *t, bool log,
+                               int *failed)
 {
     struct nl_object *obj;
-    int failed = 0;
+    int added = 0;
 
-    for (obj = t->routes ? nl_cache_get_first(t->routes) : NULL; obj;
+    *failed = 0;
+    for (obj = nl_cache_get_first(t->routes); obj;
          obj = nl_cache_get_next(obj)) {
         struct rtnl_route *r = (struct rtnl_route *)obj;
         char dst[INET6_ADDRSTRLEN + 8];
@@ -1576,14 +1593,39 @@ static int restore_routes(struct vsw_host_addrs *t)
         if (!route_to_restore(r, t->ifindex))
             continue;
         rc = rtnl_route_add(t->sk, r, NLM_F_EXCL);
-        if (rc >= 0 || rc == -NLE_EXIST)
+        if (rc == -NLE_EXIST)
             continue;
-        failed++;
+        if (rc >= 0) {
+            added++;
+            continue;
+        }
+        (*failed)++;
         d = rtnl_route_get_dst(r);
-        VSA_LOG_RL(&revert_rl, WARN, "cannot add the route to %s through "
-                   "'%s' back: %s", d ? nl_addr2str(d, dst, sizeof(dst))
-                                      : "?", t->ifname, nl_geterror(rc));
+        if (log)
+            VSA_LOG_RL(&revert_rl, WARN, "cannot add the route to %s "
+                       "through '%s' back: %s",
+                       d ? nl_addr2str(d, dst, sizeof(dst)) : "?",
+                       t->ifname, nl_geterror(rc));
     }
+    return added;
+}
+
+/* Adds back the routes through the interface that are gone, after the
+ * addresses (a gateway needs its subnet's route).  The dump's order is not
+ * the order they depend on each other (a route whose gateway another
+ * operator route reaches), so passes repeat while one adds something.
+ * The failures of the last pass, each logged. */
+static int restore_routes(struct vsw_host_addrs *t)
+{
+    int failed = 0;
+
+    if (!t->routes)
+        return 0;
+    for (int pass = 0; pass < 8; pass++)
+        if (restore_routes_pass(t, false, &failed) == 0 || failed == 0)
+            break;
+    if (failed)
+        (void)restore_routes_pass(t, true, &failed);
     return failed;
 }
 

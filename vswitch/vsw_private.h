@@ -444,7 +444,8 @@ struct vsw_host_addrs {
     struct rtnl_link *link, *change;
     struct rtnl_addr **objs;       /* [n] */
     struct nl_cache *cache;        /* the addresses before */
-    struct nl_cache *routes;       /* the routes before (all tables) */
+    struct nl_cache *routes;       /* the routes before (all tables;
+                                      NULL if no address is removed) */
     uint32_t n, mtu;
     int ifindex;
     char ifname[16];               /* IF_NAMESIZE */

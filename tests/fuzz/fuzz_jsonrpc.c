@@ -15,11 +15,12 @@
  *   - the lines taken out, each with its '\n', are the stream's bytes in
  *     order, up to where an overlong line stops it; a line has no '\n'
  *     and its length is what strlen says unless it holds a NUL;
- *   - a parsed request has a string method, an object or no params and a
+ *   - a parsed request has a string method, an object, an array or no
+ *     params and a
  *     number, string, null or no id, and serialises; an error response is
  *     an object with jsonrpc "2.0", an id and an error with an integer
- *     code of -32700 or -32600 (-32602 for params by position, an
- *     array) and a message, and serialises; a blank line gives neither.
+ *     code of -32700 or -32600 and a message, and serialises; a blank line
+ *     gives neither.
  * Seeds (tests/fuzz/corpus/fuzz_jsonrpc/): requests of every method shape,
  * a notification, a batch, bad JSON, duplicate keys, a line split by
  * reads.
@@ -42,7 +43,8 @@ static void check_request(const struct ctl_rpc_req *req)
 
     if (!req->method || !json_is_object(req->msg))
         abort();
-    if (req->params && !json_is_object(req->params))
+    if (req->params && !json_is_object(req->params) &&
+        !json_is_array(req->params))
         abort();
     if (req->id && !json_is_integer(req->id) && !json_is_real(req->id) &&
         !json_is_string(req->id) && !json_is_null(req->id))
@@ -67,8 +69,7 @@ static void check_error(json_t *resp)
         !json_is_string(json_object_get(err, "message")))
         abort();
     if (json_integer_value(code) != CTL_RPC_PARSE_ERROR &&
-        json_integer_value(code) != CTL_RPC_INVALID_REQUEST &&
-        json_integer_value(code) != CTL_RPC_INVALID_PARAMS)
+        json_integer_value(code) != CTL_RPC_INVALID_REQUEST)
         abort();
     s = json_dumps(resp, JSON_COMPACT);
     if (!s)

@@ -81,6 +81,11 @@ expect_raw "params not an object" '{"jsonrpc":"2.0","id":1,"method":"switch.show
     -32600 'params.*object'
 expect_raw "params by position (an array)" '{"jsonrpc":"2.0","id":1,"method":"switch.show","params":["sw"]}' \
     -32602 'by position.*by name'
+# a notification with them gets no answer: the next line's answer is first
+resp=$("$PY" "$RPC" "$VT_SOCK" raw '{"jsonrpc":"2.0","method":"switch.list","params":[]}
+{"jsonrpc":"2.0","id":2,"method":"switch.list"}')
+assert_eq "$(jq -c '[.id, has("result")]' <<<"$resp")" "[2,true]" \
+    "a notification with params by position is not answered (the next request's answer comes first)"
 
 resp=$("$PY" "$RPC" "$VT_SOCK" unterminated '{"jsonrpc":"2.0","id":1,"method":"switch.list"}')
 check_error "a request without its newline, then the end of input" "$resp" -32600 \

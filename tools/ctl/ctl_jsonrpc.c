@@ -136,8 +136,11 @@ int ctl_linebuf_next(struct ctl_linebuf *lb, const char **line, size_t *len)
 
 size_t ctl_linebuf_partial(const struct ctl_linebuf *lb)
 {
-    const char *p = lb->buf + lb->size - lb->tail;
+    const char *p;
 
+    if (!lb->tail)
+        return 0; /* also: no buffer at all */
+    p = lb->buf + lb->size - lb->tail;
     for (size_t i = 0; i < lb->tail; i++)
         if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
             return lb->tail;
@@ -227,16 +230,10 @@ int ctl_rpc_parse(const char *line, size_t len, struct ctl_rpc_req *req,
                                   ctl__json_type_name(method));
         goto out_invalid;
     }
-    /* By position (an array) is a valid request that vesperd does not
-     * take: invalid params, not an invalid request (JSON-RPC 2.0 §4.2). */
-    if (json_is_array(params)) {
-        *err_resp = ctl_rpc_error(resp_id, CTL_RPC_INVALID_PARAMS,
-                                  "invalid params: given by position (an "
-                                  "array); vesperd takes them by name, in "
-                                  "an object");
-        goto out_invalid;
-    }
-    if (params && !json_is_object(params)) {
+    /* By position (an array) is a valid request (JSON-RPC 2.0 §4.2):
+     * vesperd refuses its parameters with -32602 (and, a notification,
+     * without an answer). */
+    if (params && !json_is_object(params) && !json_is_array(params)) {
         *err_resp = ctl_rpc_error(resp_id, CTL_RPC_INVALID_REQUEST,
                                   "invalid request: \"params\" must be an "
                                   "object, got %s",

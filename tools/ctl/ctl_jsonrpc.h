@@ -23,8 +23,10 @@
  *   -32700  the line is not JSON (message: jansson's reason, line, column);
  *   -32600  not a request object: batches (arrays) and scalars, a missing or
  *           wrong `jsonrpc`, a `method` that is not a string, `params` that
- *           is not an object, an `id` that is not a number, string or null,
- *           unknown members.
+ *           is neither an object nor an array, an `id` that is not a
+ *           number, string or null, unknown members.
+ * `params` by position (an array) is a valid request: it is parsed, and
+ * the method layer refuses it with -32602 (no answer to a notification).
  * A request without `id` is a notification: the caller runs it and sends no
  * response (error responses to malformed requests are always sent, with the
  * id when it could be read, else null, as JSON-RPC 2.0 §5 says).  Duplicate
@@ -117,7 +119,8 @@ size_t ctl_linebuf_footprint(const struct ctl_linebuf *lb);
 struct ctl_rpc_req {
     json_t *msg;          /* the whole request (owned) */
     const char *method;   /* borrowed from msg */
-    json_t *params;       /* borrowed; NULL when absent */
+    json_t *params;       /* borrowed; an object or an array; NULL when
+                             absent */
     json_t *id;           /* borrowed; NULL for a notification */
 };
 

@@ -1110,7 +1110,13 @@ json_t *vd_rpc_handle(struct vd *d, const struct ctl_rpc_req *req,
     if (!params)
         params = empty = json_object();
     d->rpc_conn = conn;
-    if (ctl_method_is_mutating(req->method)) {
+    if (json_is_array(params)) {
+        /* by position: a valid request, parameters vesperd does not take */
+        found = true;
+        err_set(&e, CTL_RPC_INVALID_PARAMS, "invalid params: given by "
+                "position (an array); vesperd takes them by name, in an "
+                "object");
+    } else if (ctl_method_is_mutating(req->method)) {
         found = true;
         result = mutate(d, req->method, params, &e);
     } else {

@@ -46,6 +46,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -915,91 +916,112 @@ static void test_shm_copies(void **state)
             }
 }
 
-/* A listening socket in the abstract namespace, and a client connected to
- * it (queued, not accepted). */
-static int listen_abstract(const char *name, int *client)
+/* A check in the forked child of test_accept_emfile: the line that
+ * failed is its exit status. */
+#define CHILD_CHECK(c)                                                      \
+    do {                                                                    \
+        if (!(c)) {                                                         \
+            fprintf(stderr, "test_accept_emfile: line %d: %s\n", __LINE__,  \
+                    #c);                                                    \
+            return 1;                                                       \
+        }                                                                   \
+    } while (0)
+
+/* A client connected to the abstract socket `name`.  0 or -1. */
+static int connect_abstract(const char *name, int *client)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
                                 strlen(name));
-    int l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-    assert_true(l >= 0);
     memcpy(sa.sun_path + 1, name, strlen(name));
-    assert_int_equal(bind(l, (struct sockaddr *)&sa, len), 0);
-    assert_int_equal(listen(l, 8), 0);
     *client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(*client >= 0);
-    assert_int_equal(connect(*client, (struct sockaddr *)&sa, len), 0);
-    return l;
+    if (*client < 0 || connect(*client, (struct sockaddr *)&sa, len) < 0)
+        return -1;
+    return 0;
+}
+
+/* A listening socket in the abstract namespace (*l), and a client
+ * connected to it, queued, not accepted (*client).  0 or -1. */
+static int listen_abstract(const char *name, int *l, int *client)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+                                strlen(name));
+
+    memcpy(sa.sun_path + 1, name, strlen(name));
+    *l = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*l < 0 || bind(*l, (struct sockaddr *)&sa, len) < 0 ||
+        listen(*l, 8) < 0)
+        return -1;
+    return connect_abstract(name, client);
+}
+
+/* The body, in a child process: it lowers RLIMIT_NOFILE and fills the
+ * descriptor table, which a failed check must not leave to the tests
+ * after it. */
+static int accept_emfile_child(void)
+{
+    char name[64];
+    int l, cl, cl2, fd, filler[64], nfill = 0;
+    struct rlimit lim;
+    bool shed;
+    char b;
+
+    snprintf(name, sizeof(name), "vsa-accept-test-%d", (int)getpid());
+    CHILD_CHECK(listen_abstract(name, &l, &cl) == 0);
+    CHILD_CHECK(vsa_accept_reserve() == 0);
+    /* a limit just above what is open now, then filled up */
+    CHILD_CHECK(getrlimit(RLIMIT_NOFILE, &lim) == 0);
+    fd = dup(l);
+    CHILD_CHECK(fd >= 0);
+    lim.rlim_cur = (rlim_t)fd + 8;
+    close(fd);
+    CHILD_CHECK(setrlimit(RLIMIT_NOFILE, &lim) == 0);
+    while (nfill < 64 && (fd = dup(l)) >= 0)
+        filler[nfill++] = fd;
+    CHILD_CHECK(errno == EMFILE && nfill < 64);
+    /* accept4 alone fails and leaves the connection queued */
+    CHILD_CHECK(accept4(l, NULL, NULL, SOCK_NONBLOCK) < 0 && errno == EMFILE);
+    fd = vsa_accept(l, SOCK_NONBLOCK | SOCK_CLOEXEC, &shed);
+    CHILD_CHECK(fd >= 0 && shed);
+    vsa_accept_shed_done(fd);
+    CHILD_CHECK(recv(cl, &b, 1, 0) == 0); /* the peer sees the close */
+    /* nothing left waiting: a level-triggered loop would sleep now (at
+     * EMFILE accept4 fails so whether or not a connection waits) */
+    CHILD_CHECK(vsa_accept(l, SOCK_NONBLOCK, &shed) == -EAGAIN && !shed);
+    /* the reserve was taken again: a second one is shed the same way */
+    close(cl); /* room for the next client's socket, and no more */
+    CHILD_CHECK(connect_abstract(name, &cl2) == 0);
+    fd = vsa_accept(l, SOCK_NONBLOCK, &shed);
+    CHILD_CHECK(fd >= 0 && shed);
+    vsa_accept_shed_done(fd);
+    CHILD_CHECK(recv(cl2, &b, 1, 0) == 0);
+    /* with descriptors to spare it is accept4 */
+    while (nfill)
+        close(filler[--nfill]);
+    CHILD_CHECK(connect_abstract(name, &cl) == 0);
+    fd = vsa_accept(l, SOCK_NONBLOCK, &shed);
+    CHILD_CHECK(fd >= 0 && !shed);
+    /* and the soft limit goes up to the hard one */
+    CHILD_CHECK(vsa_raise_nofile_limit() >= (long)lim.rlim_cur);
+    return 0;
 }
 
 static void test_accept_emfile(void **state)
 {
-    char name[64];
-    int l, cl, cl2, fd, filler[64], nfill = 0;
-    struct rlimit old, low;
-    bool shed;
-    char b;
+    pid_t pid;
+    int status;
     (void)state;
 
-    snprintf(name, sizeof(name), "vsa-accept-test-%d", (int)getpid());
-    l = listen_abstract(name, &cl);
-    assert_int_equal(vsa_accept_reserve(), 0);
-    /* a limit just above what is open now, then filled up */
-    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
-    fd = dup(l);
-    low = old;
-    low.rlim_cur = (rlim_t)fd + 8;
-    close(fd);
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
-    while (nfill < 64 && (fd = dup(l)) >= 0)
-        filler[nfill++] = fd;
-    assert_int_equal(errno, EMFILE);
-    assert_true(nfill < 64);
-    /* accept4 alone fails and leaves the connection queued */
-    assert_true(accept4(l, NULL, NULL, SOCK_NONBLOCK) < 0 && errno == EMFILE);
-    fd = vsa_accept(l, SOCK_NONBLOCK | SOCK_CLOEXEC, &shed);
-    assert_true(fd >= 0);
-    assert_true(shed);
-    vsa_accept_shed_done(fd);
-    assert_int_equal(recv(cl, &b, 1, 0), 0); /* the peer sees the close */
-    /* nothing left waiting: a level-triggered loop would sleep now (at
-     * EMFILE accept4 fails so whether or not a connection waits) */
-    assert_int_equal(vsa_accept(l, SOCK_NONBLOCK, &shed), -EAGAIN);
-    assert_false(shed);
-    /* the reserve was taken again: a second one is shed the same way */
-    close(cl); /* room for the next client's socket, and no more */
-    cl2 = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true(cl2 >= 0);
-    {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        memcpy(sa.sun_path + 1, name, strlen(name));
-        assert_int_equal(connect(cl2, (struct sockaddr *)&sa,
-                                 (socklen_t)(offsetof(struct sockaddr_un,
-                                                      sun_path) +
-                                             1 + strlen(name))), 0);
-    }
-    fd = vsa_accept(l, SOCK_NONBLOCK, &shed);
-    assert_true(fd >= 0 && shed);
-    vsa_accept_shed_done(fd);
-    assert_int_equal(recv(cl2, &b, 1, 0), 0);
-    while (nfill)
-        close(filler[--nfill]);
-    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
-    /* with descriptors to spare it is accept4 */
-    cl = cl2;
-    close(cl);
-    close(l);
-    l = listen_abstract(name, &cl);
-    fd = vsa_accept(l, SOCK_NONBLOCK, &shed);
-    assert_true(fd >= 0);
-    assert_false(shed);
-    close(fd);
-    close(cl);
-    close(l);
-    assert_true(vsa_raise_nofile_limit() >= (long)old.rlim_cur ||
-                old.rlim_cur == RLIM_INFINITY);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(accept_emfile_child());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 int main(void)

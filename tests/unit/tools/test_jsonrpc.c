@@ -272,13 +272,22 @@ static void test_parse_errors(void **state)
                  "\"method\" must be a string, got integer", "7");
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\\u0000b\",\"id\":7}",
                  CTL_RPC_PARSE_ERROR, "\\u0000 is not allowed", "null");
-    /* by position: a valid request, parameters vesperd does not take */
-    expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":[1],"
-                 "\"id\":7}", CTL_RPC_INVALID_PARAMS,
-                 "given by position (an array); vesperd takes them by name",
-                 "7");
+    /* by position (an array) is a valid request (vesperd's method layer
+     * refuses the parameters, -32602); an invalid one with an array is
+     * still -32600 */
+    {
+        static const char line[] =
+            "{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":[1],\"id\":7}";
+        struct ctl_rpc_req req;
+        json_t *err = NULL;
+
+        assert_int_equal(ctl_rpc_parse(line, sizeof(line) - 1, &req, &err), 0);
+        assert_true(json_is_array(req.params));
+        ctl_rpc_req_release(&req);
+    }
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":[],"
-                 "\"id\":8}", CTL_RPC_INVALID_PARAMS, "by position", "8");
+                 "\"id\":{\"x\":1}}", CTL_RPC_INVALID_REQUEST,
+                 "\"id\" must be", "null");
     expect_error("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"params\":\"p\","
                  "\"id\":7}", CTL_RPC_INVALID_REQUEST,
                  "\"params\" must be an object, got string", "7");
