@@ -202,14 +202,22 @@ assert_ne "$rc" 0 "vesperctl switch add --mtu 9000 exits non-zero"
 assert_contains "$out" "--mtu: 9000 is out of range (68..1500)" \
     "vesperctl names the option and its range"
 
+# start_fill OUT: rpc.py fill in the background (FILL_PID), then up to 10 s
+# for its result in $TMP/fill.result (connections held, the refusal line)
+start_fill() {
+    rm -f "$TMP/fill.result" "$TMP/fill.release" "$TMP/fill.stop"
+    bg "$1" "$PY" "$RPC" "$VT_SOCK" fill "$TMP/fill.result" \
+        "$TMP/fill.release" "$TMP/fill.stop"
+    FILL_PID=$BG_PID
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$TMP/fill.result" ] && break
+        sleep 0.1
+    done
+}
+
 # --- all 64 control connections in use: a clear refusal, then room again
-bg "$TMP/fill.out" "$PY" "$RPC" "$VT_SOCK" fill "$TMP/fill.result" \
-    "$TMP/fill.release" "$TMP/fill.stop"
-FILL_PID=$BG_PID
-for ((i = 0; i < 100; i++)); do
-    [ -s "$TMP/fill.result" ] && break
-    sleep 0.1
-done
+start_fill "$TMP/fill.out"
 held=$(awk 'NR == 1 { print $2 }' "$TMP/fill.result" 2>/dev/null)
 refusal=$(sed -n 2p "$TMP/fill.result" 2>/dev/null)
 # the hold client above has one connection; fill took the other 63
@@ -241,14 +249,7 @@ lim=$(ls "/proc/$VT_VESPERD_PID/fd" | sort -n | awk -v k=3 '
 log "vesperd's descriptors: soft limit $lim0, lowered to $lim"
 prlimit --pid "$VT_VESPERD_PID" --nofile="$lim": ||
     fail "cannot lower vesperd's descriptor limit"
-rm -f "$TMP/fill.result" "$TMP/fill.release" "$TMP/fill.stop"
-bg "$TMP/fill2.out" "$PY" "$RPC" "$VT_SOCK" fill "$TMP/fill.result" \
-    "$TMP/fill.release" "$TMP/fill.stop"
-FILL_PID=$BG_PID
-for ((i = 0; i < 100; i++)); do
-    [ -s "$TMP/fill.result" ] && break
-    sleep 0.1
-done
+start_fill "$TMP/fill2.out"
 log "out of descriptors: $(head -c 300 "$TMP/fill.result" 2>/dev/null | tr '\n' ' ')"
 check_error "a client vesperd has no descriptor for" "$(sed -n 2p "$TMP/fill.result" 2>/dev/null)" \
     -32004 'out of file descriptors'
