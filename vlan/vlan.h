@@ -69,10 +69,12 @@ struct vlan_port_mode {
 
 /* Compiled form read by the data path. */
 struct vlan_port {
-    uint64_t member[VLAN_BITMAP_WORDS]; /* VIDs this port carries */
+    /* the scalars first: with the bitmap's first words (VIDs 0..319) they
+     * share the cache line the data path reads for an egress decision */
     uint16_t pvid;          /* VLAN for untagged/priority frames, 0 = drop */
     uint16_t untagged_vid;  /* VLAN sent untagged on egress, 0 = none */
     bool accept_tagged;     /* admit frames tagged with a member VID */
+    uint64_t member[VLAN_BITMAP_WORDS]; /* VIDs this port carries */
 };
 
 /* Why ingress refused a frame (values index per-port drop counters). */

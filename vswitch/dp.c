@@ -38,7 +38,7 @@
 #include "vswitch/vsw_private.h"
 
 /* Rx polls per port before the tx buffers are flushed (see the loop). */
-#define VSW_RX_ROUNDS 8
+#define VSW_RX_ROUNDS 16
 
 struct vsw_pkt_meta {
     uint64_t dkey, skey;
