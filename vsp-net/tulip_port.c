@@ -90,6 +90,7 @@ struct tulip_port {
     struct rte_ring *to_switch;     /* guest frames → rx_burst */
     struct rte_ring *to_guest;      /* tx_burst → guest */
     int efd;                        /* work queued (lcore) or left over */
+    _Atomic bool efd_pending;       /* vm_port_queue_to_guest's flag */
     _Atomic bool link;
     /* false: the NIC is disconnected (tulip_port_set_connected); rx_burst
      * then frees what is still queued from the guest, counted. */
@@ -154,8 +155,8 @@ static uint16_t tp_tx(void *priv, uint16_t lcore_idx, struct rte_mbuf **pkts,
     struct tulip_port *tp = priv;
 
     (void)lcore_idx;
-    return vm_port_queue_to_guest(tp->to_guest, tp->efd, pkts, n,
-                                  &tp->to_guest_full);
+    return vm_port_queue_to_guest(tp->to_guest, tp->efd, &tp->efd_pending,
+                                  pkts, n, &tp->to_guest_full);
 }
 
 static bool tp_link(void *priv)
@@ -622,6 +623,7 @@ void tulip_port_service(struct tulip_port *tp)
     uint64_t junk, reads0;
 
     (void)!read(tp->efd, &junk, sizeof(junk));
+    vm_port_queue_woken(&tp->efd_pending); /* before the drain below */
     /* The TAP period passed (once or more: one poll does). */
     if (read(tp->tfd, &junk, sizeof(junk)) == (ssize_t)sizeof(junk) &&
         junk > 0 && tp->dev && tp->mem)

@@ -5,7 +5,7 @@
  * direction between the lcores and vesperd's control thread (toward the
  * guest multi-producer: vm_port_queue_create_to_guest), and an eventfd of
  * its own that wakes the control thread when frames for the guest arrive
- * in an empty queue.
+ * and no wake-up is pending (vm_port_queue_to_guest).
  * Header-only (the tx side runs on the lcore, inlined into tx_burst).
  * The synthetic NIC port (netvsp_port.c) no longer uses it: its channel is
  * served on the lcore, with no host queue (netvsp_port.h).
@@ -14,6 +14,7 @@
 #define VM_PORT_QUEUE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -34,28 +35,50 @@ static inline struct rte_ring *vm_port_queue_create_to_guest(const char *name,
 }
 
 /* tx_burst of a VM NIC port (lcore): queues up to n frames for the guest,
- * wakes the control thread through `efd` if the queue was empty, counts
- * the frames that did not fit in *full.  Returns the number queued; the
- * pipeline counts the rest tx_full and frees them. */
+ * wakes the control thread through `efd` unless a wake-up is pending
+ * already (*wake), counts the frames that did not fit in *full.  Returns
+ * the number queued; the pipeline counts the rest tx_full and frees them.
+ *
+ * The wake-up: the enqueue, a full fence, then the flag; the consumer
+ * (vm_port_queue_woken) clears the flag, a full fence, then drains.  So
+ * either the consumer's drain sees the frames or the producer sees the
+ * flag clear (or set again by a producer that then wrote the eventfd)
+ * and writes it.  Deciding by "was the queue empty before my enqueue", as
+ * this did, lost a wake-up: the consumer could drain what made the queue
+ * non-empty and go to sleep between that check and the enqueue, and the
+ * frames then waited for the next timer tick. */
 static inline uint16_t vm_port_queue_to_guest(struct rte_ring *r, int efd,
+                                              _Atomic bool *wake,
                                               struct rte_mbuf **pkts,
                                               uint16_t n,
                                               _Atomic uint64_t *full)
 {
-    int was_empty = rte_ring_empty(r);
     unsigned done;
 
     VSA_TSAN_RELEASE(r);
     done = rte_ring_mp_enqueue_burst(r, (void **)pkts, n, NULL);
-
-    if (done && was_empty) {
-        uint64_t one = 1;
-        /* The port's own eventfd: a full counter only means "pending". */
-        (void)!write(efd, &one, sizeof(one));
+    if (done) {
+        atomic_thread_fence(memory_order_seq_cst);
+        if (!atomic_load_explicit(wake, memory_order_relaxed) &&
+            !atomic_exchange_explicit(wake, true, memory_order_relaxed)) {
+            uint64_t one = 1;
+            /* The port's own eventfd: a count only means "pending". */
+            (void)!write(efd, &one, sizeof(one));
+        }
     }
     if (done < n)
         atomic_fetch_add_explicit(full, n - done, memory_order_relaxed);
     return (uint16_t)done;
+}
+
+/* The consumer, after it read the eventfd and before it drains the queue:
+ * from here on a producer's enqueue writes the eventfd again.  (After the
+ * read: a producer that sets the flag after the clear writes the eventfd
+ * after it too, so that write is not consumed by this turn.) */
+static inline void vm_port_queue_woken(_Atomic bool *wake)
+{
+    atomic_store_explicit(wake, false, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
 }
 
 /* Frees a queue and every mbuf still in it.  NULL is a no-op. */

@@ -40,7 +40,14 @@
  *  * the queue toward the guest takes two transmitting lcores at once
  *    (vm_port_queue_create_to_guest is multi-producer): 2 x 250,000
  *    entries from threads on both CPUs all come out once, in order per
- *    producer (the single-producer ring it was loses entries).
+ *    producer (the single-producer ring it was loses entries);
+ *  * no wake-up toward the guest is lost: a producer sending one entry at
+ *    a time against a consumer that sleeps on the eventfd and drains as
+ *    tulip_port_service does, 300,000 entries, never a 500 ms wait with
+ *    entries queued (bug: the producer woke the consumer only if the queue
+ *    was empty before its enqueue, and the consumer could empty it in
+ *    between and sleep; the frames then waited for vesperd's 100 ms tick.
+ *    The old check fails here within the first turns).
  * How: the EAL runs in this process (no hugepages, lcore 1 is the one
  * datapath lcore); guest memory is a plain buffer registered in an hv_mem;
  * the test plays the guest driver through tulip_port_io, as vesperd's
@@ -51,6 +58,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -1126,6 +1134,7 @@ static int group_teardown(void **state)
 struct qprod {
     struct rte_ring *r;
     int efd;
+    _Atomic bool *wake;
     uintptr_t tag;  /* producer index in the top bits of each entry */
     _Atomic uint64_t full;
 };
@@ -1146,7 +1155,8 @@ static void *qprod_run(void *arg)
             b[k] = (struct rte_mbuf *)((q->tag << 32) | (seq + k + 1));
             k++;
         }
-        done = vm_port_queue_to_guest(q->r, q->efd, b, (uint16_t)k, &q->full);
+        done = vm_port_queue_to_guest(q->r, q->efd, q->wake, b, (uint16_t)k,
+                                      &q->full);
         seq += done;
     }
     return NULL;
@@ -1164,6 +1174,7 @@ static void test_to_guest_two_producers(void **state)
     uintptr_t next[2] = { 1, 1 };
     uint64_t got = 0;
     struct rte_ring *r;
+    _Atomic bool wake = false;
     int efd;
     (void)state;
 
@@ -1174,7 +1185,8 @@ static void test_to_guest_two_producers(void **state)
     efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     assert_true(efd >= 0);
     for (unsigned i = 0; i < 2; i++) {
-        q[i] = (struct qprod){ .r = r, .efd = efd, .tag = i + 1 };
+        q[i] = (struct qprod){ .r = r, .efd = efd, .wake = &wake,
+                               .tag = i + 1 };
         atomic_init(&q[i].full, 0);
         /* one per CPU (the EAL pinned this thread, and so its children,
          * to CPU 0): the enqueues really run at the same time */
@@ -1213,6 +1225,101 @@ static void test_to_guest_two_producers(void **state)
     close(efd);
 }
 
+/* ---- no wake-up lost toward the guest ---------------------------------- */
+
+#define WAKE_N 300000u      /* entries the producer sends */
+#define WAKE_STALL_MS 500   /* a wait this long with entries queued: lost */
+
+struct wake_prod {
+    struct rte_ring *r;
+    int efd;
+    _Atomic bool *wake;
+    unsigned n;
+    unsigned seed;
+    _Atomic uint64_t full;
+    _Atomic bool stop;  /* the test failed: end now */
+};
+
+/* A datapath lcore sending one entry at a time, with short irregular
+ * pauses, so that its enqueues fall in every phase of the consumer's turn
+ * (the old "was the queue empty" check lost the wake-up when the consumer
+ * emptied the queue between that check and the enqueue).  One producer:
+ * the race is between a producer and the consumer, and two on one CPU
+ * (the other runs the test's datapath lcore) stall each other in the
+ * multi-producer ring whenever one is preempted mid-enqueue. */
+static void *wake_prod_run(void *arg)
+{
+    struct wake_prod *q = arg;
+
+    for (unsigned i = 0; i < q->n && !atomic_load(&q->stop);) {
+        struct rte_mbuf *b = (struct rte_mbuf *)(uintptr_t)(i + 1);
+        unsigned spin = (unsigned)rand_r(&q->seed) % 64;
+
+        for (volatile unsigned k = 0; k < spin; k++)
+            ;
+        i += vm_port_queue_to_guest(q->r, q->efd, q->wake, &b, 1, &q->full);
+    }
+    return NULL;
+}
+
+/* The consumer as tulip_port_service is: sleeps on the eventfd, reads it,
+ * vm_port_queue_woken, drains the queue.  Every entry must come out
+ * without a wait of WAKE_STALL_MS while the queue holds some (vesperd's
+ * 100 ms tick would have hidden a lost wake-up as a latency spike). */
+static void test_to_guest_no_lost_wakeup(void **state)
+{
+    struct wake_prod q;
+    pthread_attr_t at;
+    cpu_set_t cs;
+    pthread_t t;
+    _Atomic bool wake = false;
+    uint64_t got = 0, turns = 0;
+    struct rte_ring *r;
+    int efd;
+    (void)state;
+
+    r = vm_port_queue_create_to_guest("test_qwake", 1024);
+    assert_non_null(r);
+    efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    assert_true(efd >= 0);
+    q = (struct wake_prod){ .r = r, .efd = efd, .wake = &wake,
+                            .n = WAKE_N, .seed = 7 };
+    atomic_init(&q.full, 0);
+    atomic_init(&q.stop, false);
+    /* the producer on CPU 1, the consumer (this thread) on CPU 0 */
+    CPU_ZERO(&cs);
+    CPU_SET(1, &cs);
+    assert_int_equal(pthread_attr_init(&at), 0);
+    assert_int_equal(pthread_attr_setaffinity_np(&at, sizeof(cs), &cs), 0);
+    assert_int_equal(pthread_create(&t, &at, wake_prod_run, &q), 0);
+    pthread_attr_destroy(&at);
+    while (got < WAKE_N) {
+        struct pollfd pf = { .fd = efd, .events = POLLIN };
+        uint64_t junk;
+        void *e[32];
+        unsigned n;
+
+        if (poll(&pf, 1, WAKE_STALL_MS) == 0 && !rte_ring_empty(r)) {
+            atomic_store(&q.stop, true);
+            pthread_join(t, NULL);
+            fail_msg("a wake-up was lost: %u entries queued, no wake-up "
+                     "for %d ms (%" PRIu64 " of %u out, %" PRIu64 " turns)",
+                     rte_ring_count(r), WAKE_STALL_MS, got, WAKE_N, turns);
+        }
+        (void)!read(efd, &junk, sizeof(junk));
+        vm_port_queue_woken(&wake);
+        while ((n = rte_ring_sc_dequeue_burst(r, e, 32, NULL)) > 0)
+            got += n;
+        turns++;
+    }
+    pthread_join(t, NULL);
+    print_message("%" PRIu64 " entries in %" PRIu64 " consumer turns\n", got,
+                  turns);
+    assert_true(got == WAKE_N);
+    rte_ring_free(r);
+    close(efd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1226,6 +1333,7 @@ int main(void)
         cmocka_unit_test(test_rx_descriptor_budget),
         cmocka_unit_test(test_attach_log_per_port),
         cmocka_unit_test(test_to_guest_two_producers),
+        cmocka_unit_test(test_to_guest_no_lost_wakeup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
