@@ -1189,7 +1189,7 @@ static bool conf_restore(const char *proto, const char *name,
     return true;
 }
 
-void vsw__hostif_restore(const struct vsw_hostif_state *st)
+int vsw__hostif_restore(const struct vsw_hostif_state *st)
 {
     struct rtnl_link *link = NULL, *change = NULL;
     struct vsa_errmsg em;
@@ -1200,17 +1200,17 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     bool restored_ipv6, restored_v4;
     unsigned v6_added = 0, offloads_back;
     size_t len = 0;
-    int rc;
+    int rc, reached = 0;
 
     if (!st->ifindex)
-        return;
+        return 0;
     /* first: an upper device such as a macvlan takes GRO from them */
     vsw__hostif_restore_lowers(st);
     sk = nl_open_opt(false, &rc, &em);
     if (!sk) {
         VSA_LOG_RL(&restore_rl, WARN, "cannot restore '%s': %s", st->ifname,
                    em.msg);
-        return;
+        return -EIO;
     }
     /* By index: the same NIC even if renamed, never another one that took
      * its name. */
@@ -1222,6 +1222,7 @@ void vsw__hostif_restore(const struct vsw_hostif_state *st)
     if (rc < 0) {
         VSA_LOG_RL(&restore_rl, WARN, "cannot restore '%s': %s", st->ifname,
                    nl_geterror(rc));
+        reached = -EIO;
         goto out;
     }
     snprintf(name, sizeof(name), "%s",
@@ -1285,6 +1286,7 @@ out:
     if (link)
         rtnl_link_put(link);
     nl_done(sk);
+    return reached;
 }
 
 /* The addresses a host vNIC's configured list replaces: IPv4 and global

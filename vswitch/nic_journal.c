@@ -483,7 +483,12 @@ unsigned vsw__nic_journal_recover(const char *dir)
             char offl[64], lowers[320];
 
             lowers_still_there(&was);
-            vsw__hostif_restore(&was);
+            if (vsw__hostif_restore(&was) < 0) {
+                VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that "
+                        "did not stop cleanly: not given back; %s kept "
+                        "for the next start", was.ifname, was.ifindex, path);
+                continue;
+            }
             VSA_LOG(WARN, "NIC %s given back as it was before a vesperd "
                     "that did not stop cleanly bound it (%s, %s, IPv6 %s, "
                     "%u IPv6 address%s set by hand, arp_ignore %d, "

@@ -89,8 +89,9 @@ struct vsw_port_ops;
  * (hostif.c: vsw__hostif_save, vsw__hostif_restore). */
 struct vsw_hostif_state {
     int ifindex;                   /* 0: nothing saved */
-    char ifname[32];               /* its name then, the kernel's (not an
-                                      altname it was looked up by) */
+    char ifname[32];               /* its name, the kernel's (not an
+                                      altname it was looked up by); a
+                                      port's follows a rename */
     bool up;                       /* IFF_UP */
     bool promisc;                  /* IFF_PROMISC (set by a user) */
     int disable_ipv6;              /* net.ipv6.conf.<if>.disable_ipv6, -1:
@@ -407,12 +408,14 @@ int vsw__hostif_offloads_get(const char *ifname);
  * back where they differ and
  * turns on again the recorded offloads that are off, on the NIC and on
  * its recorded lower devices (vsw__hostif_restore_lowers, also when the
- * NIC itself is gone).  It cannot fail (no injection points): a
- * vanished interface is nothing to restore, a refusal is logged
- * (rate-limited). */
+ * NIC itself is gone).  No injection points: a vanished interface is
+ * nothing to restore (0), a refused change is logged (rate-limited) and
+ * the rest done (0); -EIO (logged) when netlink could not be reached or
+ * the NIC not looked up, so nothing was given back: the caller keeps
+ * the crash journal's record then, for another try. */
 int vsw__hostif_save(const char *ifname, struct vsw_hostif_state *out,
                      struct vsa_errmsg *em);
-void vsw__hostif_restore(const struct vsw_hostif_state *st);
+int vsw__hostif_restore(const struct vsw_hostif_state *st);
 /* The crash journal of saved NIC states (nic_journal.c): open creates the
  * directory (0700) if needed and locks it, returning the lock's fd (keep
  * it open; -EBUSY: another process holds it); add records `s` before a

@@ -654,7 +654,8 @@ static int nic_save(struct vsw *sw, struct vsw_port *p,
  * open port still holds it (that one does so when it goes), and the
  * devices under it, but for those another port holds too (offloads
  * stay off for it).  Never fails: a NIC gone meanwhile is nothing to
- * restore, the rest is logged. */
+ * restore (but for the devices under it), the rest is logged; a NIC that
+ * netlink could not reach keeps its crash journal record. */
 static void nic_restore(struct vsw *sw, struct vsw_port *p)
 {
     struct vsw_hostif_state give;
@@ -663,7 +664,18 @@ static void nic_restore(struct vsw *sw, struct vsw_port *p)
         return;
     give = p->nic_prior;
     offloads_unshare(sw, p, &give);
-    vsw__hostif_restore(&give);
+    if (p->kernel_gone) {
+        /* deleted: its index may be another NIC's by now */
+        vsw__hostif_restore_lowers(&give);
+    } else if (vsw__hostif_restore(&give) < 0) {
+        /* not reached (logged): the record stays, for recover at the next
+         * start or a binding of the NIC before that (take_kept) */
+        if (sw->nic_journal[0])
+            VSA_LOG(WARN, "port %s: kernel NIC %s not given back; its "
+                    "state before stays recorded in %s for the next start",
+                    p->name, p->nic_prior.ifname, sw->nic_journal);
+        return;
+    }
     if (sw->nic_journal[0])
         vsw__nic_journal_del(sw->nic_journal, p->nic_prior.ifindex);
 }
@@ -1547,6 +1559,27 @@ static void set_link(struct vsw *sw, struct vsw_port *p, bool up)
  * only with its switch), or the configuration replayed when vesperd
  * starts, which looks the NIC up by the name the port was given (an
  * absent one is tried again every few seconds). */
+/* p's NIC is now named p->ifname: so is it in the crash journal's record,
+ * which the next start finds by name and index (one that no longer
+ * matches is taken for a NIC gone, and nothing is given back). */
+static void nic_renamed(struct vsw *sw, struct vsw_port *p)
+{
+    struct vsw_hostif_state rec;
+    struct vsa_errmsg em;
+
+    if (!p->nic_prior.ifindex ||
+        strcmp(p->nic_prior.ifname, p->ifname) == 0)
+        return;
+    snprintf(p->nic_prior.ifname, sizeof(p->nic_prior.ifname), "%s",
+             p->ifname);
+    if (!sw->nic_journal[0])
+        return;
+    rec = p->nic_prior; /* journal_add may read a kept record into it */
+    if (vsw__nic_journal_add(sw->nic_journal, &rec, &em) < 0)
+        VSA_LOG(WARN, "port %s: %s; after a crash the next vesperd will "
+                "not give %s back", p->name, em.msg, p->ifname);
+}
+
 static void kernel_nic_seen(struct vsw *sw, struct vsw_port *p,
                             const char *name, uint32_t mtu, bool up,
                             bool gone)
@@ -1567,6 +1600,7 @@ static void kernel_nic_seen(struct vsw *sw, struct vsw_port *p,
         VSA_LOG(INFO, "port %s: kernel NIC %s (ifindex %d) is now named %s",
                 p->name, p->ifname, p->nic_prior.ifindex, name);
         snprintf(p->ifname, sizeof(p->ifname), "%s", name);
+        nic_renamed(sw, p);
     }
     p->kernel_carrier = up && !p->kernel_gone;
     set_link(sw, p, p->kernel_carrier && p->ops->link_get(p));

@@ -498,11 +498,75 @@ static void test_gone_says_how_back(void **state)
     vsw_port_close(g.sw, d);
 }
 
+static void tick_poll(void);
+
+/* A NIC renamed while a port binds it: the crash journal's record follows
+ * the new name.  The next start gives a NIC back only if the recorded
+ * index still carries the recorded name; the record kept the old name, so
+ * a crash after a rename left the NIC promiscuous, up, IPv6 off, GRO off
+ * for good.  Closing the port then gives it back and drops the record. */
+static void test_renamed_nic_record(void **state)
+{
+    struct vsw_port *u;
+    char rec[1024], path[PATH_MAX];
+
+    (void)state;
+    veth_add("vtk-n", "vtk-np");
+    u = open_uplink("ext.uplink", "vtk-n", 0, NULL, 0);
+    read_record("vtk-n", rec, sizeof(rec));
+    if (!strstr(rec, "\nifname=vtk-n\n"))
+        fail_msg("record before the rename: %s", rec);
+    /* a NIC is renamed down */
+    netif_ip("link set vtk-n down");
+    netif_ip("link set vtk-n name vtk-n2");
+    netif_ip("link set vtk-n2 up");
+    tick_poll();
+    assert_string_equal(vsw_port_ifname(u), "vtk-n2");
+    read_record("vtk-n2", rec, sizeof(rec));
+    if (!strstr(rec, "\nifname=vtk-n2\n"))
+        fail_msg("record after the rename: %s", rec);
+    assert_true(ifflags_get("vtk-n2") & IFF_PROMISC);
+
+    vsw_port_close(g.sw, u);
+    snprintf(path, sizeof(path), "%s/nic-%u", g.dir,
+             if_nametoindex("vtk-n2"));
+    assert_int_equal(access(path, F_OK), -1);
+    assert_false(ifflags_get("vtk-n2") & (IFF_PROMISC | IFF_UP));
+    netif_link_del("vtk-n2");
+}
+
+/* A NIC deleted while a port binds it, and its index taken by a new one
+ * before the port goes: closing the port leaves the new NIC alone (the
+ * restore went by index and set it down and not promiscuous, and wrote
+ * the old NIC's IPv6 and IPv4 settings on it). */
+static void test_gone_nic_index_left_alone(void **state)
+{
+    struct vsw_port *u;
+    char path[PATH_MAX];
+    unsigned idx;
+
+    (void)state;
+    veth_add("vtk-g", "vtk-gp");
+    idx = if_nametoindex("vtk-g");
+    u = open_uplink("ext.uplink", "vtk-g", 0, NULL, 0);
+    netif_link_del("vtk-g");
+    tick_poll(); /* the port learns the NIC is gone */
+    assert_false(vsw_port_link_up(u));
+    netif_ip("link add vtk-z index %u type veth peer name vtk-zp", idx);
+    assert_int_equal(if_nametoindex("vtk-z"), idx);
+    netif_ip("link set vtk-z up promisc on");
+
+    vsw_port_close(g.sw, u);
+    assert_int_equal(ifflags_get("vtk-z") & (IFF_UP | IFF_PROMISC),
+                     IFF_UP | IFF_PROMISC);
+    snprintf(path, sizeof(path), "%s/nic-%u", g.dir, idx);
+    assert_int_equal(access(path, F_OK), -1);
+    netif_link_del("vtk-z");
+}
+
 /* GRO goes off with the binding and comes back with the release (close,
  * or a failed open), recorded in the crash journal meanwhile; only what
  * the binding changed goes back. */
-static void tick_poll(void);
-
 static void test_gro_off_while_bound(void **state)
 {
     struct vsa_errmsg em = { "" };
@@ -1381,6 +1445,8 @@ int main(void)
         cmocka_unit_test(test_ipv4_isolation),
         cmocka_unit_test(test_one_nic_one_port),
         cmocka_unit_test(test_gone_says_how_back),
+        cmocka_unit_test(test_renamed_nic_record),
+        cmocka_unit_test(test_gone_nic_index_left_alone),
         cmocka_unit_test(test_gro_off_while_bound),
         cmocka_unit_test(test_gro_off_under_macvlan),
         cmocka_unit_test(test_gro_off_under_bridge),
