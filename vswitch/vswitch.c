@@ -1102,7 +1102,8 @@ static bool is_stale_static(const struct vsw_fdb_entry *e, const void *arg)
     for (uint32_t i = 0; i < a->cfg->n_statics; i++) {
         const struct vsw_cfg_static *st = &a->cfg->statics[i];
         if (st->switch_idx == a->switch_idx && st->vid == e->vid &&
-            vsa_mac_to_u64(&st->mac) == e->mac && st->port->id == e->port)
+            vsa_mac_to_u64(&st->mac) == e->mac && st->port &&
+            st->port->id == e->port)
             return false;
     }
     return true;
@@ -1272,8 +1273,8 @@ int vsw_commit_prepare(struct vsw *sw, const struct vsw_cfg *cfg,
     }
     for (uint32_t i = 0; i < cfg->n_statics; i++) {
         const struct vsw_cfg_static *st = &cfg->statics[i];
-        if (st->switch_idx >= cfg->n_switches || !st->port ||
-            sw->ports[st->port->id] != st->port)
+        if (st->switch_idx >= cfg->n_switches ||
+            (st->port && sw->ports[st->port->id] != st->port))
             return vsa_errmsg_set(em, -EINVAL,
                                   "static FDB entry %u is invalid", i);
     }
@@ -1414,6 +1415,8 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
         struct vsw_fdb *fdb = next_sw[st->switch_idx].fdb;
         uint64_t key = vsw_fdb_key(st->vid, vsa_mac_to_u64(&st->mac));
 
+        if (!st->port)
+            continue; /* counted by statics_fit, not added */
         c->held[i] = vsw_fdb_lookup(fdb, key, vsw_fdb_hash(fdb, key)) !=
                      VSW_FDB_PORT_NONE;
     }
@@ -1423,7 +1426,7 @@ void vsw_commit_publish(struct vsw *sw, struct vsw_commit *c)
             struct vsw_fdb *fdb = next_sw[st->switch_idx].fdb;
             int rc;
 
-            if (c->held[i] != (pass == 1))
+            if (!st->port || c->held[i] != (pass == 1))
                 continue;
             rc = vsw_fdb_add_static(fdb, st->vid, vsa_mac_to_u64(&st->mac),
                                     st->port->id);

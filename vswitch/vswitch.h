@@ -265,6 +265,10 @@ struct vsw_cfg_port {
     uint32_t mtu;
 };
 
+/* A static FDB entry.  `port` NULL: the entry's port has no device yet
+ * (vesperd keeps such a port configured and opens it later); the entry is
+ * not added, but the room check (vsw_commit_prepare) counts it, so that
+ * the commit that opens the port cannot be refused for want of room. */
 struct vsw_cfg_static {
     uint32_t switch_idx;
     uint16_t vid;

@@ -200,3 +200,34 @@ wait_for "[ \"\$(port_link ext.uplink)\" = up ]" 12 ||
 assert_eq "$(ctl --json port show ext.uplink | jq -r '.device_absent // "none"')" none \
     "port show ext.uplink: device found"
 ok "ext.uplink bound to $u0 once it came back"
+
+# 4. the file on a full disk: vesperd starts on it (a file that is there is
+# only read at start; vesperd used to write it again at every start, so a
+# full disk refused a valid configuration: no switching at all), traffic
+# flows, a change is refused naming the fault with nothing applied, and the
+# file is as it was
+stop_vesperd
+SMALL=$TMP/small
+mkdir "$SMALL"
+must mount -t tmpfs -o size=64k,mode=0700 tmpfs "$SMALL"
+VT_MOUNTS+=("$SMALL")
+cp "$VT_CONFIG" "$SMALL/config.json" || fail "cannot copy the config file"
+dd if=/dev/zero of="$SMALL/filler" bs=4k 2>/dev/null
+sha_full=$(sha256sum <"$SMALL/config.json")
+ino_full=$(stat -c %i "$SMALL/config.json")
+VT_CONFIG_DISK=$VT_CONFIG
+VT_CONFIG=$SMALL/config.json
+start_vesperd
+ok "vesperd started on a configuration file on a full disk"
+assert_ping 1 "$NET_A.2" 3
+switches=$(ctl_json switch list | jq -c '[.switches[].name]')
+out=$(ctl switch add s3 --type private 2>&1)
+rc=$?
+assert_eq "$rc" 1 "a change that cannot be saved is refused (exit 1)"
+assert_contains "$out" "No space left on device" "the refusal names the fault"
+assert_eq "$(ctl_json switch list | jq -c '[.switches[].name]')" "$switches" \
+    "the refused change applied nothing"
+assert_eq "$(sha256sum <"$SMALL/config.json")" "$sha_full" "the file is as it was"
+assert_eq "$(stat -c %i "$SMALL/config.json")" "$ino_full" "the file was not replaced"
+stop_vesperd
+VT_CONFIG=$VT_CONFIG_DISK

@@ -1160,7 +1160,9 @@ static int check_port_on_switch(struct pctx *c, const struct ctl_port *port,
         !sw->management_os)
         return perr(c, CTL__FAULT_RULE,
                     "class internal on external switch \"%s\" needs "
-                    "management_os: true", sw->name);
+                    "management_os: true (its one internal port, the host "
+                    "vNIC, comes with the switch: switch add "
+                    "--management-os)", sw->name);
     return 0;
 }
 

@@ -188,9 +188,12 @@ static int fwd_prepare(struct vd *d, const struct ctl_config *cfg,
         f->cps[np].mtu = cfg->ports[i].mtu;
         np++;
     }
+    /* The static entries of a port without a device go without their
+     * port: not added, but counted by the room check, so that a static
+     * entry is refused when it is configured, not each time the retry
+     * opens its port (which then opened and closed the port again every
+     * VD_RETRY_S). */
     for (uint32_t i = 0; i < cfg->n_fdb_static; i++) {
-        if (!ports[cfg->fdb_static[i].port_idx])
-            continue;
         f->sts[ns].switch_idx = cfg->fdb_static[i].switch_idx;
         f->sts[ns].vid = cfg->fdb_static[i].vid;
         f->sts[ns].mac = cfg->fdb_static[i].mac;
@@ -406,7 +409,8 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
     /* 3. prepare the forwarding configuration and the address changes */
     rc = fwd_prepare(d, ncfg, nports, &fwd, &em);
     if (rc < 0) {
-        rc = fail(e, CTL_RPC_SYSTEM, &em);
+        /* -ENOSPC: no room for a static entry, a rule of the table */
+        rc = fail(e, rc == -ENOSPC ? CTL_RPC_RULE : CTL_RPC_SYSTEM, &em);
         goto out_abort_vms;
     }
     rc = host_addrs_prepare(d, ncfg, nports, opened, haddrs, &em);
@@ -426,7 +430,13 @@ static int apply(struct vd *d, json_t *newdoc, bool persist,
     if (persist) {
         rc = ctl_store_save_resolved(d->config_path, d->config_file, newdoc,
                                      &em);
-        if (rc < 0) {
+        if (rc < 0 && mode == APPLY_START) {
+            /* the default configuration, which the next start takes
+             * again as well: no reason to run nothing (a full disk) */
+            VSA_LOG(WARN, "%s; running on the default configuration, "
+                    "unsaved", em.msg);
+            rc = 0;
+        } else if (rc < 0) {
             host_addrs_revert(d, ncfg, haddrs, ncfg->n_ports, &em);
             rc = fail(e, CTL_RPC_SYSTEM, &em);
             goto out_abort_fwd;
@@ -496,9 +506,10 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e)
     return apply(d, newdoc, persist, APPLY_STRICT, e);
 }
 
-int vd_apply_start(struct vd *d, json_t *doc, struct ctl_rpc_err *e)
+int vd_apply_start(struct vd *d, json_t *doc, bool is_default,
+                   struct ctl_rpc_err *e)
 {
-    return apply(d, doc, true, APPLY_START, e);
+    return apply(d, doc, is_default, APPLY_START, e);
 }
 
 void vd_apply_retry(struct vd *d)

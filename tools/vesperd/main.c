@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     static char config_file[PATH_MAX];
     const char *cores = "0,1", *prefix = NULL, *level = "info";
     unsigned long mbufs = 32767;
-    bool no_huge = false, pci = false, check_only = false;
+    bool no_huge = false, pci = false, check_only = false, is_default;
     char *eal_argv[64];
     int eal_argc = 0, extra_start = argc;
     char main_lcore[16], mem_prefix[64], cores_err[256];
@@ -330,7 +330,8 @@ int main(int argc, char **argv)
     if (strcmp(d.config_path, config_file))
         VSA_LOG(INFO, "configuration %s: the file %s", d.config_path,
                 config_file);
-    if (rc == -ENOENT) {
+    is_default = rc == -ENOENT;
+    if (is_default) {
         doc = ctl_default_config();
         VSA_LOG(INFO, "%s does not exist; starting from the default "
                 "configuration", d.config_path);
@@ -438,7 +439,7 @@ int main(int argc, char **argv)
     vd_synth_init(&d);
     vd_legacy_init(&d);
     struct ctl_rpc_err e = { 0, "" };
-    if (vd_apply_start(&d, doc, &e) < 0) {
+    if (vd_apply_start(&d, doc, is_default, &e) < 0) {
         fprintf(stderr, "vesperd: refusing to start: %s: %s\n",
                 d.config_path, e.msg);
         json_decref(doc);

@@ -522,11 +522,17 @@ static int fdb_port_filter(struct vd *d, json_t *params, int si, int *port_id,
     return 0;
 }
 
-/* Rows one fdb.show answer carries: at most about 116 bytes each (a port
- * name of 31 characters, the largest age), so the answer stays under the
- * 64 MiB a client may have unread (server.c).  A larger table is shown a
- * VLAN or a port at a time. */
-#define FDB_SHOW_MAX_ROWS 500000u
+/* Rows one fdb.show answer carries, so that it stays under the output a
+ * client may have unread.  A row is at most 84 bytes and the port's name
+ * (a VM NIC's "VM.NIC": up to 63), with the largest VLAN and age:
+ * {"age_s":4294967295,"mac":"02:00:00:00:00:01","port":"","static":false,
+ * "vlan":4094}, plus its comma.  A larger table is shown a VLAN or a port
+ * at a time. */
+#define FDB_SHOW_ROW_MAX (84u + CTL_PORT_NAME_MAX - 1)
+#define FDB_SHOW_MAX_ROWS 450000u
+_Static_assert((uint64_t)FDB_SHOW_MAX_ROWS * FDB_SHOW_ROW_MAX + 4096 <=
+                   VD_MAX_OUTPUT,
+               "an fdb.show answer can pass VD_MAX_OUTPUT");
 
 static json_t *m_fdb_show(struct vd *d, json_t *params, struct ctl_rpc_err *e)
 {
@@ -841,8 +847,10 @@ static json_t *m_capture_start(struct vd *d, json_t *params,
         if (i >= 0 && d->absent && d->absent[i][0])
             return err_set(e, CTL_RPC_RULE, "%s; nothing to capture",
                            d->absent[i]);
-        return err_set(e, CTL_RPC_RULE, "port '%s' is a VM NIC without a "
-                       "datapath yet; nothing to capture", quoted(pname, qb));
+        /* not reached: a VM NIC's port opens with its configuration,
+         * guest or no guest */
+        return err_set(e, CTL_RPC_RULE, "port '%s' has no device; nothing "
+                       "to capture", quoted(pname, qb));
     }
     id = vsw_capture_start(d->vsw, vp, file, count, cd, (uint32_t)snaplen,
                            &em);

@@ -51,7 +51,6 @@
 VSA_LOG_MODULE(vesperd_server);
 
 #define MAX_CLIENTS 64
-#define MAX_OUTPUT (64u << 20)
 /* requests served per client per wakeup: a mutating one persists the
  * configuration (fsync), so a turn stays a few fsyncs long at most */
 #define LINES_PER_TURN 8
@@ -66,7 +65,7 @@ struct client {
     char *out;
     size_t out_len, out_off, out_cap;
     bool closing;     /* close once the output is written */
-    bool kill;        /* close now (output over MAX_OUTPUT) */
+    bool kill;        /* close now (output over VD_MAX_OUTPUT) */
     bool backlog;     /* requests may be left in `in`: serve before reading */
     bool overflow;    /* the line being read passed 1 MiB: answer, hang up */
 };
@@ -137,7 +136,7 @@ static bool queue_json(struct client *c, json_t *resp)
     char *s = json_dumps(resp, JSON_COMPACT | JSON_SORT_KEYS);
     size_t n = s ? strlen(s) : 0;
 
-    if (n + 1 > MAX_OUTPUT) {
+    if (n + 1 > VD_MAX_OUTPUT) {
         /* One answer larger than a client may have unread would cut the
          * client off unanswered, however fast it reads: it gets an error
          * naming the size instead (the methods bound their answers, e.g.
@@ -146,7 +145,7 @@ static bool queue_json(struct client *c, json_t *resp)
                                     CTL_RPC_SYSTEM, "the answer is %zu "
                                     "bytes, more than the %u MiB one answer "
                                     "may have: ask for less", n,
-                                    MAX_OUTPUT >> 20);
+                                    VD_MAX_OUTPUT >> 20);
         free(s);
         s = err ? json_dumps(err, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         n = s ? strlen(s) : 0;
@@ -156,7 +155,7 @@ static bool queue_json(struct client *c, json_t *resp)
     if (!s)
         return false;
     /* only what is unread counts */
-    if (c->out_len - c->out_off + n + 1 > MAX_OUTPUT) {
+    if (c->out_len - c->out_off + n + 1 > VD_MAX_OUTPUT) {
         free(s);
         return false;
     }

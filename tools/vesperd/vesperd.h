@@ -33,6 +33,9 @@
 #define VD_VERSION "0.1.0"
 #define VD_ABSENT_MSG VSA_ERRMSG_SIZE /* the whole of the open error (em.msg) */
 #define VD_RETRY_S 5       /* absent port devices are tried this often */
+/* The most output a control client may have unread: an answer larger than
+ * this is replaced by an error (server.c) */
+#define VD_MAX_OUTPUT (64u << 20)
 
 struct vd {
     struct vsw *vsw;
@@ -69,8 +72,13 @@ struct vd {
 int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e);
 /* The same for the configuration replayed at start: a port whose device
  * cannot be opened (other than for want of memory) is left without one,
- * logged and listed in d->absent, and the rest runs. */
-int vd_apply_start(struct vd *d, json_t *doc, struct ctl_rpc_err *e);
+ * logged and listed in d->absent, and the rest runs.  Only the default
+ * configuration (no file yet) is saved, and a failure to save it is
+ * logged, not a refusal: a file that is there is not written again, so a
+ * full or read-only disk does not keep a valid configuration from
+ * running. */
+int vd_apply_start(struct vd *d, json_t *doc, bool is_default,
+                   struct ctl_rpc_err *e);
 /* Tries again to open the devices of absent ports (vd_apply_start's rule);
  * called every VD_RETRY_S seconds, a no-op when none is absent. */
 void vd_apply_retry(struct vd *d);

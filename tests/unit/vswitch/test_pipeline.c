@@ -264,8 +264,10 @@ struct tport {
 struct tstatic {
     uint16_t vid;
     uint64_t mac;
-    unsigned slot;
+    unsigned slot;    /* SLOT_ABSENT: a port with no device (port NULL) */
 };
+
+#define SLOT_ABSENT MAX_TP
 
 static struct {
     struct vsw *sw;
@@ -388,7 +390,8 @@ static int commit(bool with_ports)
         cs[cfg.n_statics++] = (struct vsw_cfg_static){
             .switch_idx = 0, .vid = g.statics[i].vid,
             .mac = vsa_mac_from_u64(g.statics[i].mac),
-            .port = g.tp[g.statics[i].slot].p,
+            .port = g.statics[i].slot == SLOT_ABSENT
+                        ? NULL : g.tp[g.statics[i].slot].p,
         };
     }
     rc = vsw_commit(g.sw, &cfg, &em);
@@ -958,32 +961,41 @@ static bool keep_none(const struct vsw_fdb_entry *e, const void *arg)
     return true;
 }
 
-static void test_statics_fit_any_seed(void **state)
+/* MAX_STATIC keys in want[] and a seed of a table of 16 entries that has
+ * no room for them all, and one that has. */
+static void find_seeds(struct vsw_fdb_static_key want[MAX_STATIC],
+                       uint64_t *bad_seed, uint64_t *good_seed)
 {
-    struct vsw_fdb_params fp = { .max_entries = 16, .aging_s = 300 };
-    struct vsw_fdb_static_key want[MAX_STATIC];
-    uint64_t bad_seed = 0, good_seed = 0;
     uint32_t bad;
-    bool is_static;
 
-    (void)state;
+    *bad_seed = *good_seed = 0;
     for (unsigned i = 0; i < MAX_STATIC; i++)
         want[i] = (struct vsw_fdb_static_key){ 1, MAC(0x300 + i) };
-    for (uint64_t seed = 1; seed < 100000 && !(bad_seed && good_seed);
+    for (uint64_t seed = 1; seed < 100000 && !(*bad_seed && *good_seed);
          seed++) {
         struct vsw_fdb *f;
 
         assert_int_equal(vsw_fdb_create(&(struct vsw_fdb_params){
-                             .max_entries = fp.max_entries,
-                             .aging_s = fp.aging_s, .seed = seed }, &f), 0);
+                             .max_entries = 16, .aging_s = 300,
+                             .seed = seed }, &f), 0);
         if (vsw_fdb_statics_fit(f, want, MAX_STATIC, keep_none, NULL,
                                 &bad) == 0)
-            good_seed = good_seed ? good_seed : seed;
+            *good_seed = *good_seed ? *good_seed : seed;
         else
-            bad_seed = bad_seed ? bad_seed : seed;
+            *bad_seed = *bad_seed ? *bad_seed : seed;
         vsw_fdb_destroy(f);
     }
-    assert_true(bad_seed && good_seed);
+    assert_true(*bad_seed && *good_seed);
+}
+
+static void test_statics_fit_any_seed(void **state)
+{
+    struct vsw_fdb_static_key want[MAX_STATIC];
+    uint64_t bad_seed, good_seed;
+    bool is_static;
+
+    (void)state;
+    find_seeds(want, &bad_seed, &good_seed);
 
     tp_open(0, "S", m_access(1), 0, NULL);
     for (unsigned i = 0; i < MAX_STATIC; i++)
@@ -1002,6 +1014,67 @@ static void test_statics_fit_any_seed(void **state)
         assert_true(is_static);
     }
     assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), MAX_STATIC);
+    phase_end();
+}
+
+/* Static entries of a port with no device yet (vesperd keeps such a port
+ * configured and opens it when it can) are passed with no port: they are
+ * not added, but the room check counts them.  vesperd used to leave them
+ * out of the commit, so a set with no room was accepted, and the commit
+ * that opened the port later was refused every time vesperd tried it. */
+static void test_statics_absent_port_counted(void **state)
+{
+    struct vsw_fdb_static_key want[MAX_STATIC];
+    uint64_t bad_seed, good_seed;
+    bool is_static;
+
+    (void)state;
+    find_seeds(want, &bad_seed, &good_seed);
+    tp_open(0, "S", m_access(1), 0, NULL);
+
+    /* a table of 16 with the seed that has no room for the 16: kept by the
+     * next commits, which therefore cannot try another seed (32 first: a
+     * test before may have left sw0 a table of 16) */
+    g.sw0_fdb_max = 32;
+    assert_int_equal(commit(true), 0);
+    g.sw0_fdb_max = 16;
+    seeds[0] = seeds[1] = bad_seed;
+    n_seed_draws = 0;
+    vsw__fdb_seed_hook = seed_hook;
+    assert_int_equal(commit(true), 0);
+    vsw__fdb_seed_hook = NULL;
+    for (unsigned i = 0; i < MAX_STATIC; i++)
+        add_static(1, want[i].mac, SLOT_ABSENT);
+    assert_int_equal(commit(true), -ENOSPC);
+    assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), 0);
+
+    /* with room: accepted and not added; on the port, added */
+    g.sw0_fdb_max = 32; /* a new table... */
+    g.n_statics = 0;
+    assert_int_equal(commit(true), 0);
+    g.sw0_fdb_max = 16; /* ...and one of 16 with the seed that has room */
+    seeds[0] = seeds[1] = good_seed;
+    n_seed_draws = 0;
+    vsw__fdb_seed_hook = seed_hook;
+    for (unsigned i = 0; i < MAX_STATIC; i++)
+        add_static(1, want[i].mac, SLOT_ABSENT);
+    assert_int_equal(commit(true), 0);
+    vsw__fdb_seed_hook = NULL;
+    assert_int_equal(n_seed_draws, 1);
+    assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), 0);
+    for (unsigned i = 0; i < MAX_STATIC; i++)
+        g.statics[i].slot = 0;
+    assert_int_equal(commit(true), 0);
+    for (unsigned i = 0; i < MAX_STATIC; i++) {
+        assert_int_equal(fdb_port_of(1, want[i].mac, &is_static),
+                         g.tp[0].id);
+        assert_true(is_static);
+    }
+    /* back to no device: the entries leave the table */
+    for (unsigned i = 0; i < MAX_STATIC; i++)
+        g.statics[i].slot = SLOT_ABSENT;
+    assert_int_equal(commit(true), 0);
+    assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), 0);
     phase_end();
 }
 
@@ -3009,6 +3082,7 @@ int main(void)
         T(test_vlan_leave_flushes),
         T(test_fdb_resize_keeps_entries),
         T(test_statics_fit_any_seed),
+        T(test_statics_absent_port_counted),
         T(test_fdb_resize_static_not_lost),
         T(test_down_port_keeps_no_entries),
         T(test_flood_members_down),
