@@ -418,7 +418,7 @@ static const char *lower_names(const struct vsw_hostif_state *s, char *buf,
 /* Drops from s the lower devices whose index no longer carries the
  * recorded name (gone, or the index reused): like the NIC itself, such a
  * device is not touched. */
-static void lowers_still_there(struct vsw_hostif_state *s)
+void vsw__nic_journal_lowers_still_there(struct vsw_hostif_state *s)
 {
     unsigned n = 0;
 
@@ -472,7 +472,7 @@ unsigned vsw__nic_journal_recover(const char *dir)
                     "next start", was.ifname, was.ifindex, em.msg, path);
             continue;
         } else if (rc < 0 || now.ifindex != was.ifindex) {
-            lowers_still_there(&was);
+            vsw__nic_journal_lowers_still_there(&was);
             vsw__hostif_restore_lowers(&was);
             VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
                     "stop cleanly is gone or renamed: nothing of it given "
@@ -482,7 +482,7 @@ unsigned vsw__nic_journal_recover(const char *dir)
         } else {
             char offl[64], lowers[320];
 
-            lowers_still_there(&was);
+            vsw__nic_journal_lowers_still_there(&was);
             if (vsw__hostif_restore(&was) < 0) {
                 VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that "
                         "did not stop cleanly: not given back; %s kept "

@@ -424,12 +424,17 @@ int vsw__hostif_restore(const struct vsw_hostif_state *st);
  * written again so); del forgets it once the NIC is given back; recover gives back
  * every NIC a previous process left recorded and removes its record, or
  * the record alone if the NIC is gone (returns how many it restored); a
- * record whose NIC cannot be looked up just now stays for the next start. */
+ * record whose NIC cannot be looked up, or not reached to give it back,
+ * just now stays for the next start. */
 int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em);
 int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
                          struct vsa_errmsg *em);
 void vsw__nic_journal_del(const char *dir, int ifindex);
 unsigned vsw__nic_journal_recover(const char *dir);
+/* Drops from s the lower devices whose index no longer carries the
+ * recorded name (gone, or the index reused by another device), logging
+ * each: what recover and the release of a deleted NIC give back. */
+void vsw__nic_journal_lowers_still_there(struct vsw_hostif_state *s);
 int vsw__hostif_set_addrs(const char *ifname, const char *const *addrs,
                           uint32_t n, uint32_t mtu, struct vsa_errmsg *em);
 /* The same in two steps: prepare allocates everything (and changes

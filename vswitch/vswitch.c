@@ -665,7 +665,10 @@ static void nic_restore(struct vsw *sw, struct vsw_port *p)
     give = p->nic_prior;
     offloads_unshare(sw, p, &give);
     if (p->kernel_gone) {
-        /* deleted: its index may be another NIC's by now */
+        /* deleted: its index may be another NIC's by now, and so may
+         * a lower device's (deleting a link deletes its macvlans and
+         * VLANs too) */
+        vsw__nic_journal_lowers_still_there(&give);
         vsw__hostif_restore_lowers(&give);
     } else if (vsw__hostif_restore(&give) < 0) {
         /* not reached (logged): the record stays, for recover at the next

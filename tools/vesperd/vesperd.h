@@ -75,7 +75,7 @@ int vd_apply(struct vd *d, json_t *newdoc, bool persist, struct ctl_rpc_err *e);
  * logged and listed in d->absent, and the rest runs.  Only the default
  * configuration (no file yet) is saved, and a failure to save it is
  * logged, not a refusal: a file that is there is not written again, so a
- * full or read-only disk does not keep a valid configuration from
+ * full disk does not keep a valid configuration from
  * running. */
 int vd_apply_start(struct vd *d, json_t *doc, bool is_default,
                    struct ctl_rpc_err *e);

@@ -734,6 +734,30 @@ static void test_gro_off_under_macvlan(void **state)
     netif_link_del(LOW); /* the macvlan goes with it */
 }
 
+/* The bound macvlan goes with its link, and another device takes the
+ * link's index before the port is released: that device's GRO is left
+ * as it is (the release turned GRO back on by index alone). */
+static void test_gone_nic_lower_index_left_alone(void **state)
+{
+    struct vsw_port *u;
+    unsigned idx;
+
+    (void)state;
+    low_make(LOW, true);
+    netif_ip("link add link " LOW " name vtk-mv type macvlan mode passthru");
+    u = open_uplink("u", "vtk-mv", 0, NULL, 0);
+    gro_expect(LOW, false, "under an uplink's macvlan");
+    idx = if_nametoindex(LOW);
+    netif_link_del(LOW); /* the macvlan goes with it */
+    tick_poll();
+    assert_false(vsw_port_link_up(u));
+    netif_ip("link add vtk-w index %u type veth peer name vtk-wp", idx);
+    netif_gro_set("vtk-w", false);
+    vsw_port_close(g.sw, u);
+    gro_expect("vtk-w", false, "on the index of the released NIC's link");
+    netif_link_del("vtk-w");
+}
+
 /* A macvlan on a bridge of two veths: the walk goes two levels down (the
  * bridge, then its ports); only the port whose GRO was on gets it back. */
 static void test_gro_off_under_bridge(void **state)
@@ -1449,6 +1473,7 @@ int main(void)
         cmocka_unit_test(test_gone_nic_index_left_alone),
         cmocka_unit_test(test_gro_off_while_bound),
         cmocka_unit_test(test_gro_off_under_macvlan),
+        cmocka_unit_test(test_gone_nic_lower_index_left_alone),
         cmocka_unit_test(test_gro_off_under_bridge),
         cmocka_unit_test(test_gro_off_under_vlan),
         cmocka_unit_test(test_gro_off_under_bond),
