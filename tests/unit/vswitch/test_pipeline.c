@@ -988,11 +988,23 @@ static void find_seeds(struct vsw_fdb_static_key want[MAX_STATIC],
     assert_true(*bad_seed && *good_seed);
 }
 
+/* Every key of want[] is a static entry of sw0 on the port in `slot`. */
+static void expect_static_on(const struct vsw_fdb_static_key *want,
+                             unsigned slot)
+{
+    bool is_static;
+
+    for (unsigned i = 0; i < MAX_STATIC; i++) {
+        assert_int_equal(fdb_port_of(want[i].vid, want[i].mac, &is_static),
+                         g.tp[slot].id);
+        assert_true(is_static);
+    }
+}
+
 static void test_statics_fit_any_seed(void **state)
 {
     struct vsw_fdb_static_key want[MAX_STATIC];
     uint64_t bad_seed, good_seed;
-    bool is_static;
 
     (void)state;
     find_seeds(want, &bad_seed, &good_seed);
@@ -1008,11 +1020,7 @@ static void test_statics_fit_any_seed(void **state)
     assert_int_equal(commit(true), 0);
     vsw__fdb_seed_hook = NULL;
     assert_int_equal(n_seed_draws, 2); /* the bad draw, then the good */
-    for (unsigned i = 0; i < MAX_STATIC; i++) {
-        assert_int_equal(fdb_port_of(1, want[i].mac, &is_static),
-                         g.tp[0].id);
-        assert_true(is_static);
-    }
+    expect_static_on(want, 0);
     assert_int_equal(vsw_fdb_count(vsw_switch_fdb(g.sw, "sw0")), MAX_STATIC);
     phase_end();
 }
@@ -1026,7 +1034,6 @@ static void test_statics_absent_port_counted(void **state)
 {
     struct vsw_fdb_static_key want[MAX_STATIC];
     uint64_t bad_seed, good_seed;
-    bool is_static;
 
     (void)state;
     find_seeds(want, &bad_seed, &good_seed);
@@ -1065,11 +1072,7 @@ static void test_statics_absent_port_counted(void **state)
     for (unsigned i = 0; i < MAX_STATIC; i++)
         g.statics[i].slot = 0;
     assert_int_equal(commit(true), 0);
-    for (unsigned i = 0; i < MAX_STATIC; i++) {
-        assert_int_equal(fdb_port_of(1, want[i].mac, &is_static),
-                         g.tp[0].id);
-        assert_true(is_static);
-    }
+    expect_static_on(want, 0);
     /* back to no device: the entries leave the table */
     for (unsigned i = 0; i < MAX_STATIC; i++)
         g.statics[i].slot = SLOT_ABSENT;
