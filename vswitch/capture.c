@@ -27,6 +27,13 @@
  * written back at close) ends the capture the same way, as "closing FILE:
  * reason" (close_file): nothing is cut or counted lost then, as what the
  * server lacks is not known.
+ *
+ * Whole records only: the stream's buffer is the capture's own, larger
+ * than any record, and a record that would not fit in what is left of it
+ * flushes it first.  So every write(2) ends on a record boundary, and a
+ * file whose writer crashed (or a reader following it as it grows) holds
+ * whole records only; stdio, left to itself, writes out a full buffer
+ * wherever a record is cut.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,8 +61,16 @@
 VSA_LOG_MODULE(vswitch_capture);
 
 #define CAPTURE_RING_SIZE 4096
+/* A record's header in the file: struct pcap_sf_pkthdr, four 32-bit
+ * words (pcap/pcap.h's struct pcap_pkthdr is the in-memory one). */
+#define CAPTURE_RECORD_HDR 16u
+
+_Static_assert(VSW_CAPTURE_IOBUF >=
+                   CAPTURE_RECORD_HDR + RTE_MBUF_DEFAULT_DATAROOM,
+               "a capture record must fit in the file's buffer");
 
 void (*vsw__capture_taken_hook)(struct vsw_capture *cap);
+void (*vsw__capture_written_hook)(struct vsw_capture *cap);
 
 struct capture_stamp {
     uint64_t ts_ns;
@@ -169,6 +184,7 @@ static void write_record(struct vsw *sw, struct vsw_capture *cap,
     struct pcap_pkthdr h;
     uint8_t buf[RTE_MBUF_DEFAULT_BUF_SIZE];
     const uint8_t *data;
+    FILE *fp;
 
     if (count_reached(cap))
         return;
@@ -181,14 +197,23 @@ static void write_record(struct vsw *sw, struct vsw_capture *cap,
     data = rte_pktmbuf_read(c, 0, h.caplen, buf);
     if (!data)
         return;
-    errno = 0;
-    pcap_dump((u_char *)cap->dumper, &h, data);
-    if (ferror(pcap_dump_file((pcap_dumper_t *)cap->dumper))) {
-        write_failed(cap, errno);
+    fp = pcap_dump_file((pcap_dumper_t *)cap->dumper);
+    /* no record cut between two write(2)s (see the top of the file) */
+    if (__fpending(fp) + CAPTURE_RECORD_HDR + h.caplen > sizeof(cap->iobuf))
+        flush_file(cap);
+    if (!cap->err) {
+        errno = 0;
+        pcap_dump((u_char *)cap->dumper, &h, data);
+        if (ferror(fp))
+            write_failed(cap, errno);
+    }
+    if (cap->err) {
         cap->lost++; /* this frame */
         return;
     }
     cap->written++;
+    if (unlikely(vsw__capture_written_hook != NULL))
+        vsw__capture_written_hook(cap);
 }
 
 static void drain_one(struct vsw *sw, struct vsw_capture *cap)
@@ -612,6 +637,8 @@ int vsw_capture_start(struct vsw *sw, struct vsw_port *port,
         goto out_free;
     cap->file_dev = (uint64_t)fst.st_dev;
     cap->file_ino = (uint64_t)fst.st_ino;
+    /* before any write: the buffer write_record counts on */
+    (void)setvbuf(fp, cap->iobuf, _IOFBF, sizeof(cap->iobuf));
     cap->dumper = pcap_dump_fopen((pcap_t *)cap->pcap, fp);
     if (!cap->dumper) {
         rc = vsa_errmsg_set(em, -EIO, "cannot write %s: %s", file,

@@ -245,6 +245,11 @@ struct vsw_lcore {
     uint16_t rx_full[VSW_MAX_PORTS];         /* dp.c: ports to poll again */
 } VSA_CACHE_ALIGNED;
 
+/* The capture file's stdio buffer: larger than any record (a 16-byte
+ * record header and at most RTE_MBUF_DEFAULT_DATAROOM bytes), so that every
+ * write(2) holds whole records (capture.c, write_record). */
+#define VSW_CAPTURE_IOBUF (64 * 1024)
+
 /* A capture in progress. */
 struct vsw_capture {
     int id;
@@ -272,6 +277,7 @@ struct vsw_capture {
     bool err_closing;              /* `err` came from closing the file */
     bool done;
     uint8_t ended;                 /* enum vsw_capture_ended, once done */
+    char iobuf[VSW_CAPTURE_IOBUF]; /* the file's stdio buffer (setvbuf) */
 };
 
 struct vsw_switch_state {
@@ -342,6 +348,9 @@ void vsw__capture_copy(struct vsw *sw, struct vsw_lcore *lc,
 /* Tests only: called by vsw__capture_copy once a capture with a count has
  * given the frame a place, before the copy (NULL: not called). */
 extern void (*vsw__capture_taken_hook)(struct vsw_capture *cap);
+/* Tests only: called by the control thread after each record it wrote into
+ * the capture's file (NULL: not called). */
+extern void (*vsw__capture_written_hook)(struct vsw_capture *cap);
 /* hostif.c (libnl) */
 struct vsw_hostif_info {
     char name[16];                 /* IFNAMSIZ */

@@ -2098,6 +2098,90 @@ static void test_capture_count_after_losses(void **state)
     phase_end();
 }
 
+/* The capture file ends on a record boundary after every write(2), so a
+ * file whose writer crashed holds whole records only (tcpdump read such a
+ * file as "truncated dump file").  stdio used to write its full buffer out
+ * wherever that cut a record.  After each record written, the hook walks
+ * the records the file on disk holds (from the last boundary it checked)
+ * and the walk must end exactly at the file's size.  2,000 frames of three
+ * lengths, 1.3 MB: many buffers' worth within one drain. */
+static struct {
+    int fd;
+    off_t checked;          /* a record boundary, checked */
+    unsigned checks, grew;
+} whole;
+
+static void whole_records_hook(struct vsw_capture *cap)
+{
+    struct stat st;
+    uint32_t rh[4];
+    off_t off = whole.checked;
+
+    (void)cap;
+    assert_int_equal(fstat(whole.fd, &st), 0);
+    whole.checks++;
+    if (st.st_size == whole.checked)
+        return;
+    while (off + (off_t)sizeof(rh) <= st.st_size) {
+        assert_int_equal(pread(whole.fd, rh, sizeof(rh), off),
+                         (ssize_t)sizeof(rh));
+        off += (off_t)sizeof(rh) + rh[2]; /* caplen */
+    }
+    if (off != st.st_size)
+        fail_msg("the file's %jd bytes end inside a record (it ends at "
+                 "%jd)", (intmax_t)st.st_size, (intmax_t)off);
+    whole.checked = off;
+    whole.grew++;
+}
+
+static void test_capture_whole_records(void **state)
+{
+    static const unsigned plens[] = { 46, 319, 1500 };
+    struct tport *t;
+    struct vsw_capture *cap;
+    struct vsw_capture_info ci;
+    struct vsa_errmsg em;
+    struct flist got = { 0 };
+    struct rte_mbuf *m[3];
+    char file[PATH_MAX];
+    int id;
+
+    (void)state;
+    t = tp_open(0, "W1", m_access(1), 0, NULL);
+    assert_int_equal(commit(true), 0);
+    snprintf(file, sizeof(file), "%s/whole.pcap", g.dir);
+    id = vsw_capture_start(g.sw, t->p, file, 0, VSW_CAPTURE_RX, 0, &em);
+    assert_true(id >= 0);
+    cap = atomic_load(&t->p->capture);
+    assert_non_null(cap);
+    for (unsigned i = 0; i < 3; i++) {
+        struct frame f = fr_untagged(BCAST, MAC(0x78), plens[i], (uint8_t)i);
+
+        m[i] = rte_pktmbuf_alloc(g.pool);
+        assert_non_null(m[i]);
+        memcpy(rte_pktmbuf_append(m[i], (uint16_t)f.len), f.b, f.len);
+    }
+    whole.fd = open(file, O_RDONLY);
+    assert_true(whole.fd >= 0);
+    whole.checked = 24; /* the file header, written at the start */
+    vsw__capture_written_hook = whole_records_hook;
+    for (unsigned i = 0; i < 2000; i++)
+        vsw__capture_copy(g.sw, g.sw->lcores[0], cap, m[i % 3], t->id);
+    vsw_tick(g.sw);
+    vsw__capture_written_hook = NULL;
+    close(whole.fd);
+    assert_int_equal(whole.checks, 2000);
+    assert_true(whole.grew >= 15); /* written out within the drain */
+    assert_int_equal(vsw_capture_stop(g.sw, id, &ci), 0);
+    assert_int_equal(ci.captured, 2000);
+    pcap_read(file, &got);
+    assert_int_equal(got.n, 2000);
+    fl_free(&got);
+    for (unsigned i = 0; i < 3; i++)
+        rte_pktmbuf_free(m[i]);
+    phase_end();
+}
+
 /* Two lcores and the last place of a counted capture: lcore A has taken
  * it, lcore B's frame comes past the limit and is refused, then A's copy
  * fails (the capture pool is empty) and A gives the place back.  The next
@@ -3097,6 +3181,7 @@ int main(void)
         T(test_fanin),
         T(test_capture_count_after_losses),
         T(test_capture_count_race),
+        T(test_capture_whole_records),
         T(test_capture_ended),
         T(test_capture_pseudo_files),
         T(test_capture_not_opened),
