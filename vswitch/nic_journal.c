@@ -437,7 +437,7 @@ void vsw__nic_journal_lowers_still_there(struct vsw_hostif_state *s)
     s->n_lower = n;
 }
 
-unsigned vsw__nic_journal_recover(const char *dir)
+unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -451,6 +451,7 @@ unsigned vsw__nic_journal_recover(const char *dir)
         struct vsw_hostif_info now;
         unsigned offl_seen;
         struct vsa_errmsg em;
+        long holder;
         int rc;
 
         if (strncmp(e->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) != 0)
@@ -479,6 +480,20 @@ unsigned vsw__nic_journal_recover(const char *dir)
                     "back%s", was.ifname, was.ifindex,
                     was.n_lower ? " (the offloads of the devices under it "
                                   "are)" : "");
+        } else if (claim_dir &&
+                   (holder = vsw__nic_claim_holder(claim_dir,
+                                                   was.ifindex)) != 0) {
+            /* Bound by another vesperd since the crash: giving it back
+             * now would pull it from under that one.  Kept: once that
+             * one has given it back (to the state this record says it
+             * found, the crashed one's), the next start gives it back
+             * from here, or a binding of this process takes the record
+             * over (add). */
+            VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
+                    "stop cleanly is bound by another vesperd now (pid "
+                    "%ld): not given back; %s kept for the next start",
+                    was.ifname, was.ifindex, holder, path);
+            continue;
         } else {
             char offl[64], lowers[320];
 

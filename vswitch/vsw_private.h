@@ -311,6 +311,11 @@ struct vsw {
                                       tries again */
     char nic_journal[256];         /* vsw_params.nic_journal_dir, or "" */
     int nic_journal_lock;          /* its lock file, or -1 */
+    char nic_claims[256];          /* vsw_params.nic_claim_dir, or "" */
+    struct {
+        int ifindex;               /* 0: free */
+        int fd;
+    } nic_claim[VSW_MAX_PORTS];    /* the kernel NICs claimed (nic_claim.c) */
     uint64_t ticks;                /* vsw_tick() calls */
     uint64_t tsc_hz;
     uint64_t tsc0;
@@ -439,7 +444,17 @@ int vsw__nic_journal_open(const char *dir, struct vsa_errmsg *em);
 int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
                          struct vsa_errmsg *em);
 void vsw__nic_journal_del(const char *dir, int ifindex);
-unsigned vsw__nic_journal_recover(const char *dir);
+unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir);
+/* Host-wide claims of kernel NICs (nic_claim.c), in `dir` (created 0700
+ * if missing).  take: the claim's fd (keep it open while the NIC is
+ * bound), or -EBUSY with em naming the holding vesperd's pid, or another
+ * -errno with em saying which step failed.  release: removes the claim
+ * file and closes fd (-1: nothing).  holder: the pid of the process that
+ * claims ifindex now (-1 if it could not be read), or 0 if none does. */
+int vsw__nic_claim_take(const char *dir, int ifindex, const char *ifname,
+                        struct vsa_errmsg *em);
+void vsw__nic_claim_release(const char *dir, int ifindex, int fd);
+long vsw__nic_claim_holder(const char *dir, int ifindex);
 /* Drops from s the lower devices whose index no longer carries the
  * recorded name (gone, or the index reused by another device), logging
  * each: what recover and the release of a deleted NIC give back. */

@@ -188,7 +188,13 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
         if (journal_lock < 0)
             return journal_lock;
         /* before any port binds anything: NICs a crashed process held */
-        vsw__nic_journal_recover(p->nic_journal_dir);
+        vsw__nic_journal_recover(p->nic_journal_dir, p->nic_claim_dir);
+    }
+    if (p->nic_claim_dir && strlen(p->nic_claim_dir) >= sizeof(sw->nic_claims)) {
+        if (journal_lock >= 0)
+            close(journal_lock);
+        return vsa_errmsg_set(em, -ENAMETOOLONG, "NIC claim directory %s: "
+                              "name too long", p->nic_claim_dir);
     }
     sw = vsw__zmalloc("vsw", sizeof(*sw), RTE_CACHE_LINE_SIZE);
     if (!sw) {
@@ -201,6 +207,9 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
     if (p->nic_journal_dir)
         snprintf(sw->nic_journal, sizeof(sw->nic_journal), "%s",
                  p->nic_journal_dir);
+    if (p->nic_claim_dir)
+        snprintf(sw->nic_claims, sizeof(sw->nic_claims), "%s",
+                 p->nic_claim_dir);
     sw->tsc_hz = rte_get_tsc_hz();
     sw->tsc0 = rte_rdtsc() - sw->tsc_hz; /* now_s starts at 1 */
     sw->next_capture_id = 1;
@@ -310,6 +319,8 @@ out_free:
     return rc;
 }
 
+static void nic_unclaim(struct vsw *sw, int ifindex);
+
 void vsw_destroy(struct vsw *sw)
 {
     struct vsw_snapshot *empty, *last;
@@ -350,7 +361,11 @@ void vsw_destroy(struct vsw *sw)
     vsw__free(sw->qsbr);
     vsw__mempool_free(sw->pool);
     vsw__mempool_free(sw->capture_pool);
-    /* every port closed: every NIC given back, its entry gone */
+    /* every port closed: every NIC given back, its entry and its claim
+     * gone (a claim left would be a bug: dropped with the process) */
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+        if (sw->nic_claim[i].ifindex)
+            nic_unclaim(sw, sw->nic_claim[i].ifindex);
     if (sw->nic_journal_lock >= 0)
         close(sw->nic_journal_lock);
     vsw__free(sw);
@@ -593,6 +608,47 @@ static const struct vsw_port *nic_taken(const struct vsw *sw,
     return NULL;
 }
 
+/* Claims p's kernel NIC host-wide (nic_claim.c) for this process, unless
+ * it holds the claim already (another port of it binds the NIC). */
+static int nic_claim(struct vsw *sw, const struct vsw_port *p,
+                     struct vsa_errmsg *em)
+{
+    int ifindex = p->nic_prior.ifindex, slot = -1, fd;
+    struct vsa_errmsg why;
+
+    if (!sw->nic_claims[0])
+        return 0;
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        if (sw->nic_claim[i].ifindex == ifindex)
+            return 0;
+        if (!sw->nic_claim[i].ifindex && slot < 0)
+            slot = (int)i;
+    }
+    if (slot < 0) /* one claim per open port at most */
+        return vsa_errmsg_set(em, -ENOSPC, "port %s: every NIC claim is in "
+                              "use", p->name);
+    fd = vsw__nic_claim_take(sw->nic_claims, ifindex, p->ifname, &why);
+    if (fd < 0)
+        return vsa_errmsg_set(em, fd, "port %s: %s", p->name, why.msg);
+    sw->nic_claim[slot].ifindex = ifindex;
+    sw->nic_claim[slot].fd = fd;
+    return 0;
+}
+
+/* Gives up this process's claim of kernel NIC `ifindex`, if it has one. */
+static void nic_unclaim(struct vsw *sw, int ifindex)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        if (sw->nic_claim[i].ifindex == ifindex) {
+            vsw__nic_claim_release(sw->nic_claims, ifindex,
+                                   sw->nic_claim[i].fd);
+            sw->nic_claim[i].ifindex = 0;
+            sw->nic_claim[i].fd = -1;
+            return;
+        }
+    }
+}
+
 /* Records the state of p's kernel NIC (p->ifname, a name or an altname)
  * before anything changes it, and makes p->ifname the kernel's name of
  * it.  One NIC, one port: a NIC another port holds is refused, whatever
@@ -640,12 +696,20 @@ static int nic_save(struct vsw *sw, struct vsw_port *p,
         p->nic_prior = q->nic_prior;
         return 0;
     }
+    /* the first holder in this process: no other process may hold it */
+    rc = nic_claim(sw, p, em);
+    if (rc < 0) {
+        memset(&p->nic_prior, 0, sizeof(p->nic_prior));
+        return rc;
+    }
     offloads_share(sw, p);
-    /* the first holder: on disk too, for a crash (nic_journal.c) */
+    /* on disk too, for a crash (nic_journal.c) */
     if (sw->nic_journal[0]) {
         rc = vsw__nic_journal_add(sw->nic_journal, &p->nic_prior, em);
-        if (rc < 0)
+        if (rc < 0) {
+            nic_unclaim(sw, p->nic_prior.ifindex);
             memset(&p->nic_prior, 0, sizeof(p->nic_prior));
+        }
     }
     return rc;
 }
@@ -677,10 +741,13 @@ static void nic_restore(struct vsw *sw, struct vsw_port *p)
             VSA_LOG(WARN, "port %s: kernel NIC %s not given back; its "
                     "state before stays recorded in %s for the next start",
                     p->name, p->nic_prior.ifname, sw->nic_journal);
+        nic_unclaim(sw, p->nic_prior.ifindex);
         return;
     }
     if (sw->nic_journal[0])
         vsw__nic_journal_del(sw->nic_journal, p->nic_prior.ifindex);
+    /* given back: another process may bind it now */
+    nic_unclaim(sw, p->nic_prior.ifindex);
 }
 
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,

@@ -131,6 +131,11 @@ struct vsw_params {
      * crash (vswitch/nic_journal.c; vsw_create recovers what it finds
      * there).  NULL: not recorded.  Put it on a tmpfs (/run). */
     const char *nic_journal_dir;
+    /* Host-wide: where each process that binds a kernel NIC claims it
+     * (vswitch/nic_claim.c), so that two processes never bind one NIC;
+     * the same for every vesperd on the host (vesperd:
+     * /run/vesper/nic-claims).  NULL: no host-wide claims. */
+    const char *nic_claim_dir;
 };
 
 /* After rte_eal_init().  Creates the pool and RCU state and launches the

@@ -37,6 +37,9 @@
 #      set by hand and its GRO too.  The record is gone
 #      once the NIC is given back, and a second vesperd on the same socket
 #      is refused (it would take the first one's records for leftovers).
+#  (f) two vesperds (two sockets): a NIC one of them holds is refused to the
+#      other, naming the holder's pid (/run/vesper/nic-claims), and the
+#      other's stop leaves it bound; its claim is gone with its release.
 . "$(dirname "$0")/lib.sh"
 
 PHYS=vt$VT_ID-phys
@@ -272,3 +275,52 @@ assert_contains "$out" "with the VM socket directory $TMP/vm" "it names the dire
 vesperd_alive || fail "the first vesperd died"
 ctl_ok info
 ok "kernel NICs given back after SIGKILL"
+
+# ---- (f) two vesperds (two sockets): one NIC, one vesperd -------------------
+# A second vesperd with its own socket, configuration and VM directory runs
+# beside the first.  It cannot bind the NIC the first one holds: its
+# switch add is refused naming the first one's pid, and its stop gives
+# nothing back under the first one (both used to bind the NIC, and the
+# second one's release undid the first one's settings under it).
+ctl_ok switch add ext --type external --uplink "vt$VT_ID-a"
+assert_bound a "uplink of ext, held by the first vesperd"
+write_empty_config_to() { printf '{\n  "version": 1,\n  "switches": [],\n  "ports": [],\n  "fdb_static": []\n}\n' >"$1"; }
+write_empty_config_to "$TMP/fourth.json"
+asan_env=()
+[ "$VT_ASAN" = 1 ] &&
+    asan_env=("ASAN_OPTIONS=${VT_VESPERD_ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}")
+env "${asan_env[@]}" "$VESPERD" --config "$TMP/fourth.json" --socket "$TMP/fourth.sock" \
+    --vm-dir "$TMP/fourth-vm" --cores 0,1 --file-prefix "${VT_PREFIX}y" \
+    $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) >>"$TMP/vesperd-fourth.log" 2>&1 &
+pid4=$!
+VT_PIDS+=("$pid4")
+ctl4() { "$VESPERCTL" --socket "$TMP/fourth.sock" "$@"; }
+wait_for "ctl4 --timeout 2 info" 30 || {
+    tail -20 "$TMP/vesperd-fourth.log"
+    fail "the second vesperd did not answer within 30 s"
+}
+out=$(ctl4 switch add ext4 --type external --uplink "vt$VT_ID-a" 2>&1)
+rc=$?
+log "second vesperd: switch add ext4 --uplink vt$VT_ID-a -> exit $rc: $out"
+assert_eq "$rc" 1 "the second vesperd's binding of the first one's NIC is refused"
+assert_contains "$out" "kernel NIC vt$VT_ID-a (ifindex $(cat /sys/class/net/vt$VT_ID-a/ifindex)) is bound by another vesperd (pid $VT_VESPERD_PID)" \
+    "it names the NIC and the vesperd holding it"
+assert_not_contains "$(ctl4 switch list)" ext4 "no switch 'ext4' in the second vesperd"
+assert_bound a "after the second vesperd's refused binding"
+# a NIC nobody holds: the second one binds it, the first one cannot
+ctl4 switch add ext4 --type external --uplink "vt$VT_ID-b" >/dev/null ||
+    fail "the second vesperd cannot bind the free vt$VT_ID-b"
+refused "a NIC the second vesperd holds" switch add extb --type external --uplink "vt$VT_ID-b"
+assert_contains "$REFUSED" "is bound by another vesperd (pid $pid4)" "the first one is told who holds it"
+kill -TERM "$pid4"
+wait "$pid4"
+rc=$?
+assert_eq "$rc" 0 "the second vesperd stops cleanly"
+rm -rf "/var/run/dpdk/${VT_PREFIX}y" # its EAL's runtime files (no-huge mode)
+assert_bound a "the second vesperd stopped: the first one's NIC is still bound"
+assert_eq "$(nic_state b)" "$before_b" "the second vesperd stopped: vt$VT_ID-b as before"
+ctl_ok switch del ext
+assert_eq "$(nic_state a)" "$before" "switch del in the first vesperd: vt$VT_ID-a as before"
+ls /run/vesper/nic-claims/ 2>/dev/null | grep -q -- "-$(cat /sys/class/net/vt$VT_ID-a/ifindex)\$" &&
+    fail "the claim of vt$VT_ID-a is left after its release"
+ok "one vesperd per kernel NIC"

@@ -419,6 +419,10 @@ int main(int argc, char **argv)
 
     vp.n_mbufs = (uint32_t)mbufs;
     vp.n_dp_lcores = cl.n - 1;
+    /* its parent made here (the claims directory itself by the first
+     * claim): a binding that cannot claim its NIC is refused, saying why */
+    (void)mkdir(VD_NIC_CLAIM_PARENT, 0755);
+    vp.nic_claim_dir = VD_NIC_CLAIM_DIR;
     rc = vsw_create(&vp, &d.vsw, &em);
     if (rc < 0) {
         fprintf(stderr, "vesperd: %s\n", em.msg);

@@ -30,6 +30,10 @@
 
 #define VD_DEFAULT_CONFIG "/var/lib/vesper/config.json"
 #define VD_DEFAULT_SOCKET "/run/vesper/vesperd.sock"
+/* Host-wide, whatever the socket: every vesperd claims the kernel NICs it
+ * binds here (vsw_params.nic_claim_dir), so two never bind one NIC. */
+#define VD_NIC_CLAIM_PARENT "/run/vesper"
+#define VD_NIC_CLAIM_DIR VD_NIC_CLAIM_PARENT "/nic-claims"
 #define VD_VERSION "0.1.0"
 #define VD_ABSENT_MSG VSA_ERRMSG_SIZE /* the whole of the open error (em.msg) */
 #define VD_RETRY_S 5       /* absent port devices are tried this often */

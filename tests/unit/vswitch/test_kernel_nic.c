@@ -30,6 +30,10 @@
  *    replaces the holder (spec.replacing, one transaction) may.
  *    Regression test for: nic_save() shared a NIC already held without a
  *    word, so two switches could bind one NIC by name and altname;
+ *  * one vesperd per NIC on the host: a NIC another process claims
+ *    (nic_claim.c) is refused with its pid and left as it is; the claim
+ *    is held while bound and given up with the release.  Regression test
+ *    for: two vesperds both bound one NIC;
  *  * a port whose NIC is deleted logs how it can come back, true of its
  *    kind: an uplink with its switch (it cannot be deleted alone), another
  *    port deleted and added again; either, or vesperd restarting.
@@ -113,6 +117,7 @@
 static struct {
     struct vsw *sw;
     char dir[64];                /* the NIC journal */
+    char claims[80];             /* the host-wide NIC claims */
 } g;
 
 /* ---- the host ------------------------------------------------------------ */
@@ -446,6 +451,54 @@ static void test_one_nic_one_port(void **state)
     nic_expect(NIC, NIC_BOUND, "u0 closed, u1 holds it");
     vsw_port_close(g.sw, u1);
     nic_expect(NIC, NIC_FREE, "given back");
+    netif_link_del(NIC);
+}
+
+/* One vesperd per NIC on the host: a NIC that another process claims
+ * (nic_claim.c; here a claim this test takes itself, as another vesperd
+ * would) is refused under any of its names, with that process's pid, and
+ * nothing of it changes; no crash journal record is written.  Once the
+ * claim is gone the port binds it and claims it itself, for as long as it
+ * holds it; the close gives the claim up and removes its file.
+ * Regression test for: two vesperds (two control sockets) both bound a
+ * NIC, and the first one's release gave it back under the second. */
+static void test_nic_claimed_elsewhere(void **state)
+{
+    struct vsa_errmsg em = { "" };
+    struct vsw_port *u;
+    char msg[512], want[96], path[PATH_MAX];
+    int idx, other;
+
+    (void)state;
+    nic_make();
+    idx = (int)if_nametoindex(NIC);
+    other = vsw__nic_claim_take(g.claims, idx, NIC, &em);
+    if (other < 0)
+        fail_msg("claim of %s: %s", NIC, em.msg);
+
+    snprintf(want, sizeof(want), "is bound by another vesperd (pid %d)",
+             (int)getpid());
+    open_uplink("u", NIC, -EBUSY, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    assert_says(msg, "port u: kernel NIC " NIC " (ifindex ");
+    assert_says(msg, want);
+    open_uplink("u", NIC_ALT, -EBUSY, msg, sizeof(msg));
+    assert_says(msg, want);
+    nic_expect(NIC, NIC_FREE, "after refused bindings");
+    snprintf(path, sizeof(path), "%s/nic-%d", g.dir, idx);
+    assert_int_equal(access(path, F_OK), -1);
+
+    vsw__nic_claim_release(g.claims, idx, other);
+    u = open_uplink("u", NIC_ALT, 0, NULL, 0);
+    nic_expect(NIC, NIC_BOUND, "bound once the claim was given up");
+    assert_int_equal(vsw__nic_claim_holder(g.claims, idx), getpid());
+    assert_int_equal(vsw__nic_claim_take(g.claims, idx, NIC, &em), -EBUSY);
+    vsw_port_close(g.sw, u);
+    nic_expect(NIC, NIC_FREE, "given back");
+    assert_int_equal(vsw__nic_claim_holder(g.claims, idx), 0);
+    other = vsw__nic_claim_take(g.claims, idx, NIC, &em);
+    assert_true(other >= 0);
+    vsw__nic_claim_release(g.claims, idx, other);
     netif_link_del(NIC);
 }
 
@@ -1439,6 +1492,8 @@ static int setup(void **state)
     if (!mkdtemp(g.dir))
         return -1;
     p.nic_journal_dir = g.dir;
+    snprintf(g.claims, sizeof(g.claims), "%s/claims", g.dir);
+    p.nic_claim_dir = g.claims;
     if (vsw_create(&p, &g.sw, &em) != 0) {
         fprintf(stderr, "vsw_create: %s\n", em.msg);
         return -1;
@@ -1468,6 +1523,7 @@ int main(void)
         cmocka_unit_test(test_altname_is_the_nic),
         cmocka_unit_test(test_ipv4_isolation),
         cmocka_unit_test(test_one_nic_one_port),
+        cmocka_unit_test(test_nic_claimed_elsewhere),
         cmocka_unit_test(test_gone_says_how_back),
         cmocka_unit_test(test_renamed_nic_record),
         cmocka_unit_test(test_gone_nic_index_left_alone),

@@ -13,6 +13,8 @@
  *    ifindex that now carries another name (the index reused or the NIC
  *    renamed), and records whose IPv6 address lines are not what add
  *    writes;
+ *  * a recorded NIC that another vesperd claims now (nic_claim.c) is left
+ *    alone and its record kept, until the claim is gone;
  *  * IPv6 addresses set by hand (permanent, global) are recorded, dropped
  *    by the binding (disable_ipv6) and added back by a port's close and by
  *    recover; link-local and addresses with a lifetime are not recorded;
@@ -145,7 +147,7 @@ static int next_process_recovers(int lock)
     close(lock);
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 1);
     return lock;
 }
 
@@ -203,6 +205,51 @@ static void test_give_back(void **state)
     close(lock);
 }
 
+/* A NIC that a crashed vesperd recorded and that another vesperd has
+ * bound since (its claim, nic_claim.c) is not given back: that would pull
+ * it from under the other one.  The record stays, and once the claim is
+ * gone the next start gives the NIC back. */
+static void test_claimed_nic_kept(void **state)
+{
+    struct vsw_hostif_state st;
+    struct vsa_errmsg em;
+    char s[64], claims[PATH_MAX + 16];
+    int lock, claim;
+    (void)state;
+
+    snprintf(claims, sizeof(claims), "%s.claims", dir);
+    lock = record_vtj0(&st);
+    assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
+    close(lock); /* the process "dies" */
+    /* another vesperd binds vtj0 meanwhile */
+    assert_int_equal(vsw__nic_claim_holder(claims, st.ifindex), 0);
+    claim = vsw__nic_claim_take(claims, st.ifindex, "vtj0", &em);
+    assert_true(claim >= 0);
+    assert_int_equal(vsw__nic_claim_holder(claims, st.ifindex), getpid());
+    assert_int_equal(vsw__nic_claim_take(claims, st.ifindex, "vtj0", &em),
+                     -EBUSY);
+    assert_non_null(strstr(em.msg, "bound by another vesperd (pid "));
+
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, claims), 0);
+    assert_int_equal(entries(), 1);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "up promisc");
+    close(lock);
+
+    /* the other one gave it back: the next start does its part */
+    vsw__nic_claim_release(claims, st.ifindex, claim);
+    assert_int_equal(vsw__nic_claim_holder(claims, st.ifindex), 0);
+    lock = vsw__nic_journal_open(dir, &em);
+    assert_true(lock >= 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, claims), 1);
+    assert_int_equal(entries(), 0);
+    link_state(s, sizeof(s));
+    assert_string_equal(s, "down nopromisc");
+    close(lock);
+}
+
 static bool fail_netlink(void *arg, const char *what)
 {
     (void)arg;
@@ -228,7 +275,7 @@ static void test_lookup_failure_keeps_record(void **state)
     close(lock);
 
     vsa_alloc_set_hook(&hook);
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     vsa_alloc_set_hook(NULL);
     assert_int_equal(entries(), 1);
     link_state(s, sizeof(s));
@@ -298,7 +345,7 @@ static void test_leftovers_left_alone(void **state)
         put_file(name, text);
     }
 
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     link_state(s, sizeof(s));
     assert_string_equal(s, "up promisc"); /* untouched */
     assert_int_equal(sh("ip -j link show dev lo | "
@@ -467,7 +514,7 @@ static void test_offloads_old_and_bad_records(void **state)
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 1);
     link_state(s, sizeof(s));
     assert_string_equal(s, "down nopromisc");
     gro_expect("off", "given back from an old record");
@@ -479,7 +526,7 @@ static void test_offloads_old_and_bad_records(void **state)
         snprintf(name, sizeof(name), "nic-%u", 30 + i);
         put_vtj0_record(name, &st, bad[i]);
     }
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     link_state(s, sizeof(s));
     assert_string_equal(s, "up promisc"); /* untouched */
     gro_expect("off", "after refused records");
@@ -505,7 +552,7 @@ static int kept_record(const char *offl)
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
     vsa_alloc_set_hook(&hook);
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     vsa_alloc_set_hook(NULL);
     assert_int_equal(entries(), 1);
     return lock;
@@ -662,7 +709,7 @@ static void test_ipv4_conf_back(void **state)
     v4conf_set(1, 1);
     put_vtj0_record(NULL, &st, "");
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 1);
     link_state(s, sizeof(s));
     assert_string_equal(s, "down nopromisc");
     v4conf_expect(1, 1, "after an old record");
@@ -692,7 +739,7 @@ static void test_ipv4_conf_back(void **state)
         put_vtj0_record(name, &st, bad[i]);
     }
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     link_state(s, sizeof(s));
     assert_string_equal(s, "up promisc"); /* untouched */
     v4conf_expect(1, 1, "after refused records");
@@ -783,7 +830,7 @@ static void test_lowers_round_trip(void **state)
     assert_int_equal(sh("ip link del vtjm"), 0);
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
-    assert_int_equal(vsw__nic_journal_recover(dir), 0); /* the NIC: gone */
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0); /* the NIC: gone */
     gro_expect("on", "recovered, the macvlan gone");
     assert_int_equal(entries(), 0);
     close(lock);
@@ -807,7 +854,7 @@ static int kept_vtjm_record(const char *lowers)
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
     vsa_alloc_set_hook(&hook);
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     vsa_alloc_set_hook(NULL);
     assert_int_equal(entries(), 1);
     return lock;
@@ -897,7 +944,7 @@ static void test_lowers_bad_records(void **state)
              st.disable_ipv6, low);
     snprintf(name, sizeof(name), "nic-%d", st.ifindex);
     put_file(name, text);
-    assert_int_equal(vsw__nic_journal_recover(dir), 1);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 1);
     gro_expect("off", "its index recorded under another name");
 
     /* bad lower lines, and one too many */
@@ -920,7 +967,7 @@ static void test_lowers_bad_records(void **state)
              "ifname=vtjm\nup=0\npromisc=0\ndisable_ipv6=%d\n%s",
              st.ifindex, st.disable_ipv6, lines);
     put_file("nic-60", text);
-    assert_int_equal(vsw__nic_journal_recover(dir), 0);
+    assert_int_equal(vsw__nic_journal_recover(dir, NULL), 0);
     assert_int_equal(sh("ip -j link show dev vtjm | jq -e 'any(.[0].flags[]; "
                         ". == \"PROMISC\")' >/dev/null"), 0); /* untouched */
     gro_expect("off", "after refused records");
@@ -994,6 +1041,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lock),
         cmocka_unit_test(test_give_back),
+        cmocka_unit_test(test_claimed_nic_kept),
         cmocka_unit_test(test_lookup_failure_keeps_record),
         cmocka_unit_test(test_leftovers_left_alone),
         cmocka_unit_test(test_v6_addresses_back),
