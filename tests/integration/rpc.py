@@ -27,7 +27,8 @@ one JSON object per line over a Unix stream socket).
                                           many bytes, which the answer
                                           echoes: fewer, larger answers fill
                                           vesperd's queue sooner); prints
-                                          "sent N CLOSED" if vesperd hung up
+                                          "sent N CLOSED SECS" if vesperd hung
+                                          up SECS s after the start
                                           on it, else "sent N OPEN"
   rpc.py SOCK fill OUTFILE RELEASE STOP   opens connections, each answering
                                           one switch.list, until vesperd
@@ -363,7 +364,8 @@ def main():
                                "id": "i" * idlen if idlen else 1,
                                "method": sys.argv[3]}).encode() + b"\n"
             chunk = line * max(1, 65536 // len(line))
-            deadline = time.time() + float(sys.argv[4])
+            start = time.time()
+            deadline = start + float(sys.argv[4])
             sent, state = 0, "OPEN"
             s.setblocking(False)
             while time.time() < deadline:
@@ -374,7 +376,7 @@ def main():
                 except (BrokenPipeError, ConnectionResetError):
                     state = "CLOSED"
                     break
-            print(f"sent {sent} {state}")
+            print(f"sent {sent} {state} {time.time() - start:.3f}")
             return 0
         if mode == "fill":
             s.close()

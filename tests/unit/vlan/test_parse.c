@@ -275,11 +275,13 @@ static void test_tail_does_not_matter(void **state)
 }
 
 /*
- * Split-point sweep: segments [0,k) and [k,len) in separate exact-size
- * allocations.  Only the first segment is handed to the parser (headers
- * must be linear there); the documented rule is a runt drop (-1) when the
- * first segment is shorter than the header, the unsplit result otherwise.
- * k = 1 is the all-1-byte segmentation: always a runt.
+ * Split-point sweep: a frame whose first segment is [0,k), in an
+ * exact-size allocation (ASan sees a read past it).  Only the first
+ * segment is handed to the parser (dp.c parses m->data_len: headers must
+ * be linear there), so the rest of the frame is not needed here; the
+ * documented rule is a runt drop (-1) when the first segment is shorter
+ * than the header, the unsplit result otherwise.  k = 1 is the
+ * all-1-byte segmentation: always a runt.
  */
 static void test_split_points(void **state)
 {
@@ -289,14 +291,11 @@ static void test_split_points(void **state)
 
         for (uint32_t k = 1; k < g->len; k++) {
             uint8_t *seg0 = malloc(k);
-            uint8_t *seg1 = malloc(g->len - k);
             struct vsw_l2 got = { 0 };
             int rc;
 
             assert_non_null(seg0);
-            assert_non_null(seg1);
             memcpy(seg0, g->bytes, k);
-            memcpy(seg1, g->bytes + k, g->len - k);
             rc = vsw_parse_l2(seg0, k, &got);
             if (k < g->hdr_len) {
                 if (rc != -1)
@@ -310,7 +309,6 @@ static void test_split_points(void **state)
                 assert_true(got.l3_offset <= k);
             }
             free(seg0);
-            free(seg1);
         }
     }
 }

@@ -426,9 +426,9 @@ static void wait_rx(struct vsw_port *p, uint64_t n)
     }
     vsw_get_port_stats(g.sw, p, &st);
     assert_int_equal(st.rx_packets, n);
-    /* the lcore flushes its tx buffers before it reports quiescence: one
-     * more commit of the same configuration would do, a short sleep too */
-    usleep(20000);
+    /* the lcore flushes its tx buffers before it reports quiescence, so
+     * a grace period begun now ends with those frames sent */
+    vsw__rcu_synchronize(g.sw->qsbr);
 }
 
 /* Unpublishes r0 (cfg_port[0]), puts frames into its ring, publishes it
