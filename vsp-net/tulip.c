@@ -424,6 +424,12 @@ void vspn_tulip_csr_write(struct vspn_tulip *t, uint32_t off, uint32_t size,
         t->tx_cur = t->csr[4];
         t->tx_pending = false;
         vspn__tulip_tx_abort(t);
+        /* Written while running (the guide says: only while stopped), the
+         * work left is dropped with the old list: the process waits at
+         * the new head, as suspended, for a poll demand or a TAP period
+         * (left running, nothing would ever go on). */
+        if (vspn__tulip_ts(t) != VSPN_TULIP_TS_STOPPED)
+            vspn__tulip_set_ts(t, VSPN_TULIP_TS_SUSPENDED);
         break;
     case 5:
         t->csr[5] &= ~(val & VSPN_TULIP_CSR5_W1C);

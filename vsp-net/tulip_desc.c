@@ -152,8 +152,6 @@ static int tx_finish(struct vspn_tulip *t, uint32_t ctl, uint32_t *status)
             memset(t->tx_buf + len, 0, VSPN_TULIP_ETH_MIN - len);
             len = VSPN_TULIP_ETH_MIN;
         }
-        t->stats.tx_frames++;
-        t->stats.tx_bytes += len;
         if (om != 0) {
             /* Loopback: into our own receive path, never out.  The
              * receive path does not transmit, so this cannot recurse. */
@@ -161,6 +159,12 @@ static int tx_finish(struct vspn_tulip *t, uint32_t ctl, uint32_t *status)
             rc = rc == -EFAULT ? -EFAULT : 0;
         } else {
             t->ops.tx_frame(t->ctx, t->tx_buf, len);
+        }
+        /* not a frame sent if its loopback met a bus error: that one
+         * aborted the frame, counted tx_dropped */
+        if (rc == 0) {
+            t->stats.tx_frames++;
+            t->stats.tx_bytes += len;
         }
     }
     t->tx_in_frame = false;

@@ -74,6 +74,9 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(rx_no_guest, "frames dropped: no guest attached")                      \
     X(rx_disconnected, "frames dropped: NIC disconnected")                   \
     X(poll_yields, "service calls that left transmit work for later")        \
+    X(poll_parked, "transmit work left until the guest's next access: "       \
+                   "TULIP_PORT_TX_STREAK_MAX service calls in a row did "    \
+                   "not finish it (descriptors loopback re-arms)")           \
     X(rx_yields, "service calls that left frames for later")                 \
     X(tap_timer_errors, "TAP timer could not be (dis)armed")                 \
     X(gp_timer_errors, "CSR11 timer could not be (dis)armed")                \
@@ -108,6 +111,11 @@ struct tulip_port {
     uint64_t gpt_armed_ns;          /* gfd's period, 0 = disarmed */
     uint32_t gpt_armed_starts;      /* ... for this start of the timer */
     bool gpt_armed_cont;            /* ... and it repeats */
+    /* Service calls in a row that left transmit work, with no guest
+     * access between them; at TULIP_PORT_TX_STREAK_MAX the port stops
+     * waking itself for it (parked) until the guest's next access. */
+    unsigned tx_streak;
+    bool tx_parked;
     struct rte_mempool *pool;
     char name[VSW_NAME_MAX];
     struct vsa_mac mac;
@@ -388,8 +396,18 @@ static void after(struct tulip_port *tp)
 {
     atomic_store(&tp->link, tp->mem && tp->dev && rx_running(tp->dev) &&
                                 atomic_load(&tp->connected));
-    if (tp->dev && vspn_tulip_pending(tp->dev))
-        self_wake(tp);
+    if (tp->dev && vspn_tulip_pending(tp->dev)) {
+        if (tp->tx_streak < TULIP_PORT_TX_STREAK_MAX) {
+            self_wake(tp);
+        } else if (!tp->tx_parked) {
+            /* Work that does not end by itself: in loopback the frames
+             * can give the device back its own descriptors.  A 21140
+             * would loop too, but here it is the control thread's time
+             * with no guest exit to pay for it. */
+            tp->tx_parked = true;
+            tp->st.poll_parked++;
+        }
+    }
     tap_sync(tp);
     gpt_sync(tp);
 }
@@ -541,6 +559,8 @@ void tulip_port_io(struct tulip_port *tp, struct hv_part_io *io)
     uint32_t size = io->size;
 
     tp->st.io_traps++;
+    tp->tx_streak = 0; /* the guest is here: leftover work goes on */
+    tp->tx_parked = false;
     if (!tp->dev) {
         tp->st.io_no_device++;
         return;
@@ -644,11 +664,14 @@ void tulip_port_service(struct tulip_port *tp)
     while (tp->dev && vspn_tulip_pending(tp->dev)) {
         if (polls == 0) {
             tp->st.poll_yields++;
-            break; /* after() wakes us again */
+            tp->tx_streak++;
+            break; /* after() wakes us again, up to a streak */
         }
         polls--;
         (void)vspn_tulip_poll(tp->dev);
     }
+    if (!tp->dev || !vspn_tulip_pending(tp->dev))
+        tp->tx_streak = 0;
     /* Frames for the guest: never take more than the budgets left, in
      * frames and in descriptor fetches (a guest whose receive list holds
      * 64 tiny buffers per frame makes each frame cost 64). */

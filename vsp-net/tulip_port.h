@@ -65,7 +65,12 @@
  *     fetches (+ VSPN_TULIP_MAX_CHAIN for the last one: a guest can make
  *     one frame fill 64 receive descriptors); the budgets are checked
  *     before work is taken, and leftover work re-arms the eventfd so that
- *     other ports and clients get their turn.
+ *     other ports and clients get their turn.  Transmit work that
+ *     TULIP_PORT_TX_STREAK_MAX calls in a row, with no guest access
+ *     between them, did not finish (in loopback the frames can give the
+ *     device back its own descriptors, without end) is parked: the port
+ *     stops waking itself for it (counted, poll_parked), and it goes on
+ *     at the guest's next access, a TAP period or a frame for the guest.
  * Both rings are bounded: a guest that stops receiving costs only its own
  * port, as counted drops.
  *
@@ -107,6 +112,10 @@
 #define TULIP_PORT_RX_BUDGET 256  /* frames to the guest per service call */
 #define TULIP_PORT_RX_DESC_BUDGET 256u /* ... and their descriptor fetches */
 #define TULIP_PORT_POLL_BUDGET 4  /* vspn_tulip_poll calls per service call */
+/* Service calls in a row, with no guest access, that may leave transmit
+ * work and wake the port again (16 x 4 polls x 256 descriptors: 16,384
+ * fetches, 64 times a 256-descriptor ring) */
+#define TULIP_PORT_TX_STREAK_MAX 16u
 #define TULIP_PORT_TAP_MIN_NS 200000u /* shortest TAP timer period */
 #define TULIP_PORT_GPT_MIN_NS 200000u /* shortest CSR11 timer period */
 /* Log budgets of attach / detach lines (see Logging). */

@@ -614,6 +614,37 @@ static void test_tx_automatic_polling(void **state)
     tb_free(b);
 }
 
+/* CSR4 written while the transmit process runs (its budget ran out, work
+ * left): the process waits at the new list as suspended, so a TAP period
+ * takes it up.  Bug: it stayed "running" with nothing pending, no TAP
+ * period (TAP polls only a suspended process), until the next CSR1. */
+#define BIGRING (GBASE + 0x30000u)
+
+static void test_tx_list_moved_while_running(void **state)
+{
+    struct tb *b = tb_new();
+    const unsigned n = VSPN_TULIP_TX_BUDGET + 44;
+
+    (void)state;
+    put_frame(b, TXBUF, 60, 1);
+    for (unsigned i = 0; i < n; i++)
+        desc(b, BIGRING + 16 * i, OWN,
+             T_FS | T_LS | (i == n - 1 ? T_TER : 0) | 60u, TXBUF, 0);
+    wr(b, 0, 1u << 17); /* TAP 1 */
+    start(b, RXRING, BIGRING, M_ST); /* fetches at once: the budget ends */
+    assert_true(vspn_tulip_pending(b->t));
+    assert_int_not_equal(S_TS(rd(b, 5)), 6);
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 0);
+    wr(b, 4, BIGRING + 16 * 8); /* moved, ST still set */
+    assert_false(vspn_tulip_pending(b->t));
+    assert_int_equal(S_TS(rd(b, 5)), 6);
+    assert_int_equal(vspn_tulip_tap_period_ns(b->t), 200000);
+    /* the TAP period finds the new head the guest's (sent): suspended */
+    vspn_tulip_tap(b->t);
+    assert_int_equal(S_TS(rd(b, 5)), 6);
+    tb_free(b);
+}
+
 /* Bus mastering off (PCI command bit 2; Linux clears it before kexec):
  * the device must not read or write guest memory (bug: the model and the
  * glue only checked that memory was attached). */
@@ -1048,7 +1079,7 @@ static void test_a9_outside_memory(void **state)
     struct tb *b = tb_new();
     const struct vspn_tulip_stats *st = vspn_tulip_stats(b->t);
     uint8_t f[64];
-    uint64_t refused;
+    uint64_t refused, frames, dropped;
 
     (void)state;
     mkframe(f, sizeof(f), tb_mac, 1);
@@ -1104,10 +1135,21 @@ static void test_a9_outside_memory(void **state)
     start(b, RXRING, TXRING, M_SR | M_PR);
     assert_int_equal(vspn_tulip_receive(b->t, f, sizeof(f)), -EFAULT);
     assert_bus_error(b, 8);
+    /* a frame looped back into a receive list outside: dropped, once
+     * (it was counted sent and dropped both) */
+    wr(b, 5, 0x1ffff);
+    frames = st->tx_frames;
+    dropped = st->tx_dropped;
+    put_frame(b, TXBUF, 64, 3);
+    desc(b, TXRING, OWN, T_FS | T_LS | T_TER | 64u, TXBUF, 0);
+    start(b, 0xfebf0000u, TXRING, M_SR | M_ST | M_PR | M_OM_INT);
+    assert_bus_error(b, 9);
+    assert_int_equal(st->tx_frames, frames);
+    assert_int_equal(st->tx_dropped, dropped + 1);
 
     /* Recovery through software reset, then normal operation. */
     refused = b->refused;
-    assert_int_equal(refused, 8);
+    assert_int_equal(refused, 9);
     wr(b, 0, 1);
     assert_false(rd(b, 5) & S_FBE);
     tb_up(b, 2);
@@ -1328,6 +1370,7 @@ int main(void)
         cmocka_unit_test(test_linux_too_much_work),
         cmocka_unit_test(test_tx_budget_and_poll),
         cmocka_unit_test(test_tx_automatic_polling),
+        cmocka_unit_test(test_tx_list_moved_while_running),
         cmocka_unit_test(test_bus_master_off),
         cmocka_unit_test(test_a9_tx_frame_max),
         cmocka_unit_test(test_a9_rx_chain_max),

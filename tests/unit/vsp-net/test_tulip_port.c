@@ -948,6 +948,91 @@ static void test_rx_descriptor_budget(void **state)
     assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
 }
 
+/* Loopback descriptors that re-arm each other: two cells of 64 bytes,
+ * each a transmit descriptor, a receive descriptor and padding.  Cell i's
+ * transmit descriptor sends, in internal loopback, a 60-byte image of the
+ * other cell as it was set up; it arrives (with its FCS: 64 bytes) in cell
+ * i's receive buffer, which is the other cell, so both of that cell's
+ * descriptors are the device's again before cell i's are closed.  One
+ * poll demand, and the device has work for ever with no guest exit: the
+ * port goes on for TULIP_PORT_TX_STREAK_MAX service calls in a row, then
+ * parks the work (poll_parked) and stops waking itself; the guest's next
+ * access takes it up again, for as long.  Bug: the port woke itself
+ * without end, and the control thread spent its time on this guest's
+ * loop. */
+#define CELLS (GBASE + 0xf0000u)
+#define IMGS (GBASE + 0xf1000u)
+#define OM_INTERNAL (1u << 10)
+
+static void cell(struct guest *gs, unsigned i)
+{
+    uint32_t c = CELLS + 64u * i, other = CELLS + 64u * (1u - i);
+
+    put32(gs, c + 4, T_FS | T_LS | (1u << 24) | 60u); /* TCH */
+    put32(gs, c + 8, IMGS + 64u * (1u - i)); /* the other cell's image */
+    put32(gs, c + 12, other);                /* next: the other one */
+    put32(gs, c + 16, OWN);
+    put32(gs, c + 20, (1u << 24) | 64u);     /* RCH, 64 bytes */
+    put32(gs, c + 24, other);                /* the buffer: the other cell */
+    put32(gs, c + 28, other + 16);
+    put32(gs, c, OWN);
+}
+
+static void test_loopback_rearm_parks(void **state)
+{
+    struct guest a, b;
+    uint64_t frames, reads;
+    unsigned calls;
+    (void)state;
+
+    pair_up(&a, &b, 13, 4, 4);
+    commit(&a, &b);
+    vsw_tick(g.sw);
+    service_for(&a, 2);
+    for (unsigned i = 0; i < 2; i++)
+        cell(&a, i);
+    memcpy(gp(&a, IMGS), gp(&a, CELLS), 128);
+    wr(&a, 6, M_MBO | M_PR);
+    wr(&a, 7, 0);
+    wr(&a, 3, CELLS + 16);
+    wr(&a, 4, CELLS);
+    wr(&a, 6, M_MBO | M_PR | M_SR | M_ST | OM_INTERNAL);
+    wr(&a, 1, 0);
+
+    calls = service_for(&a, 300);
+    frames = pstat(&a, "tx_frames");
+    print_message("%u service calls, %" PRIu64 " frames looped, then "
+                  "parked %" PRIu64 " time(s)\n", calls, frames,
+                  pstat(&a, "poll_parked"));
+    assert_true(frames > 1000); /* the loop is real */
+    assert_true(calls <= TULIP_PORT_TX_STREAK_MAX + 2);
+    assert_int_equal(pstat(&a, "poll_parked"), 1);
+    reads = pstat(&a, "desc_reads");
+    assert_int_equal(service_for(&a, 50), 0);
+    assert_int_equal(pstat(&a, "desc_reads"), reads);
+    assert_true(get32(&a, CELLS) & OWN || get32(&a, CELLS + 64) & OWN);
+
+    /* the guest's next access: going on, as long again */
+    rd(&a, 5);
+    calls = service_for(&a, 300);
+    assert_true(calls >= TULIP_PORT_TX_STREAK_MAX - 1);
+    assert_true(calls <= TULIP_PORT_TX_STREAK_MAX + 2);
+    assert_true(pstat(&a, "tx_frames") > 2 * frames - frames / 4);
+    assert_int_equal(pstat(&a, "poll_parked"), 2);
+
+    /* a reset ends it; nothing is left to park */
+    wr(&a, 0, 1);
+    wr(&a, 0, 0);
+    service_for(&a, 20);
+    assert_int_equal(service_for(&a, 20), 0);
+    assert_int_equal(pstat(&a, "poll_parked"), 2);
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
 static uint64_t link_down_drops(struct guest *gs)
 {
     struct vsw_port_stats st;
@@ -1331,6 +1416,7 @@ int main(void)
         cmocka_unit_test(test_gp_timer),
         cmocka_unit_test(test_bus_master),
         cmocka_unit_test(test_rx_descriptor_budget),
+        cmocka_unit_test(test_loopback_rearm_parks),
         cmocka_unit_test(test_attach_log_per_port),
         cmocka_unit_test(test_to_guest_two_producers),
         cmocka_unit_test(test_to_guest_no_lost_wakeup),
