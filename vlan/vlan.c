@@ -66,11 +66,27 @@ void vlan_port_compile(const struct vlan_port_mode *m, struct vlan_port *out)
     out->accept_tagged = true;
 }
 
+/* `s` as a message quotes it: whole up to `max` bytes, else cut there
+ * with "...", so that what the message says after the quote is never
+ * lost to the message's size (a set can be kilobytes long). */
+static const char *quote_cut(const char *s, size_t max, char *buf,
+                             size_t size)
+{
+    if (strlen(s) <= max)
+        return s;
+    snprintf(buf, size, "%.*s...", (int)max, s);
+    return buf;
+}
+
+#define SET_QUOTE_MAX 64 /* bytes of the set a message quotes */
+#define AT_QUOTE_MAX 16  /* ... and of the place where it went wrong */
+
 int vlan_set_parse(const char *s, uint64_t bitmap[VLAN_BITMAP_WORDS],
                    struct vsa_errmsg *em)
 {
     uint64_t bm[VLAN_BITMAP_WORDS] = { 0 };
     const char *p = s;
+    char qs[SET_QUOTE_MAX + 4], qp[AT_QUOTE_MAX + 4];
 
     if (!s || !*s)
         return vsa_errmsg_set(em, -EINVAL, "empty VLAN set");
@@ -79,16 +95,20 @@ int vlan_set_parse(const char *s, uint64_t bitmap[VLAN_BITMAP_WORDS],
         unsigned long lo, hi;
 
         if (*p < '0' || *p > '9')
-            return vsa_errmsg_set(em, -EINVAL,
-                                  "bad VLAN set '%s' at '%s'", s, p);
+            return vsa_errmsg_set(
+                em, -EINVAL, "bad VLAN set '%s' at '%s'",
+                quote_cut(s, SET_QUOTE_MAX, qs, sizeof(qs)),
+                quote_cut(p, AT_QUOTE_MAX, qp, sizeof(qp)));
         lo = strtoul(p, &end, 10);
         hi = lo;
         p = end;
         if (*p == '-') {
             p++;
             if (*p < '0' || *p > '9')
-                return vsa_errmsg_set(em, -EINVAL,
-                                      "bad VLAN range in '%s'", s);
+                return vsa_errmsg_set(
+                    em, -EINVAL, "bad VLAN range at '%s' in '%s'",
+                    quote_cut(p - 1, AT_QUOTE_MAX, qp, sizeof(qp)),
+                    quote_cut(s, SET_QUOTE_MAX, qs, sizeof(qs)));
             hi = strtoul(p, &end, 10);
             p = end;
         }
@@ -96,17 +116,22 @@ int vlan_set_parse(const char *s, uint64_t bitmap[VLAN_BITMAP_WORDS],
             !vid_valid((unsigned)(hi > 65535 ? 65535 : hi)) || hi < lo)
             return vsa_errmsg_set(em, -EINVAL,
                                   "VLAN set '%s': %lu-%lu is not a range "
-                                  "inside 1..4094", s, lo, hi);
+                                  "inside 1..4094",
+                                  quote_cut(s, SET_QUOTE_MAX, qs, sizeof(qs)),
+                                  lo, hi);
         for (unsigned long v = lo; v <= hi; v++)
             vlan_bitmap_set(bm, (uint16_t)v);
         if (*p == ',') {
             p++;
             if (!*p)
-                return vsa_errmsg_set(em, -EINVAL,
-                                      "VLAN set '%s' ends with ','", s);
+                return vsa_errmsg_set(
+                    em, -EINVAL, "VLAN set '%s' ends with ','",
+                    quote_cut(s, SET_QUOTE_MAX, qs, sizeof(qs)));
         } else if (*p) {
-            return vsa_errmsg_set(em, -EINVAL,
-                                  "bad VLAN set '%s' at '%s'", s, p);
+            return vsa_errmsg_set(
+                em, -EINVAL, "bad VLAN set '%s' at '%s'",
+                quote_cut(s, SET_QUOTE_MAX, qs, sizeof(qs)),
+                quote_cut(p, AT_QUOTE_MAX, qp, sizeof(qp)));
         }
     }
     memcpy(bitmap, bm, sizeof(bm));

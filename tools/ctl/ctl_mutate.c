@@ -563,7 +563,7 @@ static int m_switch_del(struct mctx *m)
     const char *removed[CTL_MAX_PORTS];
     size_t n_removed = 0, n_fdb = 0;
     char busy[256] = "";
-    size_t busy_len = 0, n_dpdk = 0, n_nics = 0;
+    size_t busy_len = 0, n_dpdk = 0, n_nics = 0, n_listed = 0;
     int s, rc;
 
     if ((rc = want_switch(m, "name", &s)) < 0)
@@ -578,11 +578,17 @@ static int m_switch_del(struct mctx *m)
             n_nics++;
         else
             n_dpdk++;
-        if (busy_len < sizeof(busy))
+        /* whole names only, with room left for " and N more" */
+        if (busy_len + 2 + strlen(port->name) < sizeof(busy) - 24) {
             busy_len += (size_t)snprintf(busy + busy_len,
                                          sizeof(busy) - busy_len, "%s%s",
                                          busy_len ? ", " : "", port->name);
+            n_listed++;
+        }
     }
+    if (n_listed < n_dpdk + n_nics)
+        snprintf(busy + busy_len, sizeof(busy) - busy_len, " and %zu more",
+                 n_dpdk + n_nics - n_listed);
     /* How to delete each kind, worded for both clients (the vesperctl
      * command, then the method): port.del refuses a VM NIC. */
     if (busy[0])
@@ -1093,10 +1099,15 @@ static int m_vm_nic_add(struct mctx *m)
                                "name (1..31 characters of A-Z a-z 0-9 _ . -)",
                                ctl__safe_str(name, sbuf, sizeof(sbuf)));
     if (rc == 0) {
-        /* The first free nicN; a full VM is refused by the parser. */
-        for (uint32_t k = 0; k <= CTL_MAX_VM_NICS; k++) {
+        /* The first nicN free among the VM's NICs and whose port name
+         * VM.nicN no port has (a port can be named so by hand): a name
+         * the operator did not give must not be refused.  A full VM is
+         * refused by the parser; the ports are finite. */
+        for (uint32_t k = 0; k < UINT32_MAX; k++) {
             snprintf(auto_name, sizeof(auto_name), "nic%u", k);
-            if (ctl_vm_nic_find(cfg, (uint32_t)v, auto_name) < 0)
+            snprintf(port, sizeof(port), "%s.%s", vmname, auto_name);
+            if (ctl_vm_nic_find(cfg, (uint32_t)v, auto_name) < 0 &&
+                ctl_port_find(cfg, port) < 0)
                 break;
         }
         name = auto_name;

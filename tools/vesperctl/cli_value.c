@@ -193,7 +193,9 @@ int ctl_cli_check_cidr(const char *s, struct vsa_errmsg *em)
         family = AF_INET6;
     else
         goto bad;
-    if (ctl_cli_parse_uint(slash + 1, 0, family == AF_INET ? 32 : 128, &plen,
+    /* at most 3 digits, as vesperd's check (ctl_config.c cidr_parse) */
+    if (strlen(slash + 1) > 3 ||
+        ctl_cli_parse_uint(slash + 1, 0, family == AF_INET ? 32 : 128, &plen,
                            NULL) < 0)
         return vsa_errmsg_set(em, -EINVAL,
                               "'%.*s': prefix length must be 0..%d",

@@ -290,6 +290,13 @@ int vesperctl_main(int argc, char **argv, FILE *out, FILE *err)
         path = getenv(CTL_CLI_SOCKET_ENV);
         if (!path || !*path)
             path = CTL_CLI_DEFAULT_SOCKET;
+        /* as --socket: a usage error, not "is vesperd running?" */
+        if (strlen(path) > 107) {
+            fprintf(err, "%s: $%s: path is longer than 107 bytes\n", PROG,
+                    CTL_CLI_SOCKET_ENV);
+            ctl_cli_req_release(&req);
+            return CTL_EXIT_USAGE;
+        }
     }
     rc = ctl_conn_open(path, req.timeout_ms, &conn);
     if (rc < 0) {

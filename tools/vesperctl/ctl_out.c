@@ -558,7 +558,7 @@ static int view_vm_show(FILE *out, const json_t *result)
     if (json_array_size(chans) == 0)
         return json_array_size(devs) ? view_vm_devices(out, devs) : 0;
     fputc('\n', out);
-    ctl_table_init(&t, 9, headers, "lllrlllll");
+    ctl_table_init(&t, 9, headers, "lllrllllr");
     json_array_foreach(chans, i, e) {
         rc = add_row_keys(&t, e, keys);
         if (rc < 0)

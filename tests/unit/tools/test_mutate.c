@@ -340,6 +340,30 @@ static void test_switch_del(void **state)
                 "switch \"priv\" still has ports attached (p1, p2); delete "
                 "them first: a port with 'vesperctl port del PORT' (RPC "
                 "port.del)");
+    /* Many long names: whole names, and how many more (bug: the list
+     * was cut inside a name, with nothing saying so). */
+    {
+        json_t *d1 = json_incref(doc), *d2;
+        char params[160];
+
+        for (int i = 0; i < 10; i++) {
+            snprintf(params, sizeof(params), "{'name':'port-with-a-long-"
+                     "name-000000%02d','switch':'priv','class':'dpdk',"
+                     "'devargs':'net_null%d,no-rx=1'}", i, 20 + i);
+            d2 = mutate_ok(d1, "port.add", params, NULL);
+            json_decref(d1);
+            d1 = d2;
+        }
+        mutate_fail(d1, "switch.del", "{'name':'priv'}", CTL_RPC_RULE,
+                    "(p1, p2, port-with-a-long-name-00000000, "
+                    "port-with-a-long-name-00000001, "
+                    "port-with-a-long-name-00000002, "
+                    "port-with-a-long-name-00000003, "
+                    "port-with-a-long-name-00000004, "
+                    "port-with-a-long-name-00000005, "
+                    "port-with-a-long-name-00000006 and 3 more); delete");
+        json_decref(d1);
+    }
     mutate_fail(doc, "switch.del", "{'name':'nope'}", CTL_RPC_NOT_FOUND,
                 "switch \"nope\" does not exist");
     mutate_fail(doc, "switch.del", NULL, CTL_RPC_INVALID_PARAMS,
@@ -799,6 +823,19 @@ static void test_vm_nic_add(void **state)
                    "{'vm':'vm2','switch':'ext','type':'synthetic'}", &res);
     assert_string_equal(json_string_value(json_object_get(res, "name")),
                         "nic1");
+    json_decref(res);
+    json_decref(d2);
+    json_decref(d);
+    /* a port named vm2.nic0 by hand: the name chosen skips it (bug: the
+     * add was refused, 'port "vm2.nic0" exists already', for a name the
+     * operator never gave) */
+    d = mutate_ok(doc, "port.add", "{'name':'vm2.nic0','switch':'priv',"
+                  "'class':'dpdk','devargs':'net_null7,no-rx=1'}", NULL);
+    d2 = mutate_ok(d, "vm.nic.add",
+                   "{'vm':'vm2','switch':'priv','type':'synthetic'}", &res);
+    assert_string_equal(json_string_value(json_object_get(res, "name")),
+                        "nic1");
+    assert_non_null(find_nic(d2, "vm2", "nic1"));
     json_decref(res);
     json_decref(d2);
     json_decref(d);

@@ -482,6 +482,18 @@ static void test_unreachable(void **state)
     r = run_with(path, "info");
     assert_int_equal(r.rc, 3);
     run_free(&r);
+    /* too long for a socket address: a usage error, as --socket's (bug:
+     * "cannot connect ...: File name too long (is vesperd running?)",
+     * exit 3) */
+    memset(want, 'x', 120);
+    want[0] = '/';
+    want[120] = '\0';
+    setenv("VESPER_SOCKET", want, 1);
+    r = run_with(NULL, "info");
+    assert_int_equal(r.rc, 2);
+    assert_string_equal(r.err, "vesperctl: $VESPER_SOCKET: path is longer "
+                               "than 107 bytes\n");
+    run_free(&r);
     unsetenv("VESPER_SOCKET");
 
     /* A path that is not a socket. */
@@ -821,9 +833,9 @@ static void test_vm_tables(void **state)
                   "NIC   PORT      MAC                RELID  STATE        "
                   "CONNECTED  OFFERED  OPENED  UNHANDLED\n"
                   "eth0  vm1.eth0  02:00:00:00:aa:01      1  open         "
-                  "yes        yes      yes     3\n"
+                  "yes        yes      yes             3\n"
                   "eth1  vm1.eth1  42:d0:38:c4:cd:ab      0  not offered  "
-                  "no         no       no      0\n"
+                  "no         no       no              0\n"
                   "\n"
                   "eth0 counters: pkts_read=3 bytes_read=120\n");
     /* a VM without NICs: no table */
@@ -864,7 +876,7 @@ static void test_vm_tables(void **state)
                   "NIC   PORT      MAC                RELID  STATE  "
                   "CONNECTED  OFFERED  OPENED  UNHANDLED\n"
                   "eth0  vm2.eth0  02:00:00:00:aa:05      1  open   "
-                  "yes        yes      yes     0\n"
+                  "yes        yes      yes             0\n"
                   "\n"
                   "eth0 port: byte_yields=2 gpadl_requests=2 mtu=1500 "
                   "ndis_version=6.30 nvsp_version=6.1 recv_slot_size=1514 "
