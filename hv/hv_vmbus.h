@@ -38,8 +38,10 @@
  * Everything else (wrong state, host→guest types, unknown channel, bad
  * GPADL) is refused with a counter and a rate-limited log line.  A refused
  * message that names an OPEN channel closes THAT channel (state BROKEN:
- * the guest must CLOSECHANNEL before it may open again); the connection
- * and every other channel keep working.  A GPADL that fails validation is
+ * the guest must CLOSECHANNEL before it may open again), but for the
+ * teardown of a GPADL the channel does not have (counted bad_gpadl and
+ * logged: nothing of the channel is touched, so it stays open); the
+ * connection and every other channel keep working.  A GPADL that fails validation is
  * answered with GPADL_CREATED status 1, an OPEN that fails with
  * OPENCHANNEL_RESULT status 1, like a real host.
  *
