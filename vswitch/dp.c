@@ -387,7 +387,7 @@ int vsw__lcore_main(void *arg)
          * call costs less per frame.  Ports that returned less wait for
          * the next loop, so idle ports cost one poll per loop (a trunk
          * fanning out to 16 access ports: 16 empty polls per loop instead
-         * of up to 128). */
+         * of up to 16 x VSW_RX_ROUNDS). */
         const uint16_t *poll = s->rx[lc->idx];
         uint16_t npoll = s->n_rx[lc->idx];
 

@@ -217,7 +217,7 @@ int vsw_create(const struct vsw_params *p, struct vsw **out,
      * an lcore holds up to a tx buffer (two bursts) per output port between
      * rx and the flush, and with a smaller cache the PMDs' allocations go
      * to the pool's shared ring (l2-64k: +5 % with 512 instead of 256,
-     * together with VSW_RX_ROUNDS 8). */
+     * measured with VSW_RX_ROUNDS 8, before it became 16). */
     unsigned cache = RTE_MIN((unsigned)RTE_MEMPOOL_CACHE_MAX_SIZE,
                              p->n_mbufs / 32);
     sw->pool = vsw__pktmbuf_pool_create("vsw_pool", p->n_mbufs, cache, 0,

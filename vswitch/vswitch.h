@@ -20,8 +20,10 @@
  *    mode and learn limit, static FDB entries), builds a new immutable
  *    snapshot, swaps the pointer the lcores read, waits for an RCU grace
  *    period (rte_rcu_qsbr: every lcore reports quiescence once per loop) and
- *    frees the old snapshot.  Lcores never stop and never take a lock, so
- *    ports and switches come and go under traffic; ports not touched by a
+ *    frees the old snapshot.  Lcores never stop and take no lock to read
+ *    the configuration (the few short locks they do take: a shared tx
+ *    queue's, the FDB writer lock only try-locked, a synthetic NIC port's;
+ *    docs/datapath.md), so ports and switches come and go under traffic; ports not touched by a
  *    change lose no packets.  FDBs belong to switches and survive commits;
  *    a switch that disappears has its FDB freed after the grace period.
  *
