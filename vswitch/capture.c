@@ -30,10 +30,12 @@
  *
  * Whole records only: the stream's buffer is the capture's own, larger
  * than any record, and a record that would not fit in what is left of it
- * flushes it first.  So every write(2) ends on a record boundary, and a
- * file whose writer crashed (or a reader following it as it grows) holds
- * whole records only; stdio, left to itself, writes out a full buffer
- * wherever a record is cut.
+ * flushes it first.  So every write(2) asks for whole records, and a file
+ * whose writer crashed between writes (or a reader following it as it
+ * grows) holds whole records only; stdio, left to itself, writes out a
+ * full buffer wherever a record is cut.  A write the kernel completes in
+ * part (a full disk: cut back as above; a SIGKILL in the middle of a
+ * large write) can still end the file inside a record.
  */
 #include <errno.h>
 #include <fcntl.h>
