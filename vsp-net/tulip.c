@@ -484,6 +484,11 @@ bool vspn_tulip_pending(const struct vspn_tulip *t)
     return t->tx_pending && vspn__tulip_bus_master(t);
 }
 
+bool vspn_tulip_loopback(const struct vspn_tulip *t)
+{
+    return ((t->csr[6] >> VSPN_TULIP_CSR6_OM_SHIFT) & 3u) != 0;
+}
+
 /* ---- transmit automatic polling (CSR0 TAP) -------------------------------- */
 
 static unsigned tap_code(const struct vspn_tulip *t)

@@ -157,6 +157,9 @@ bool vspn_tulip_poll(struct vspn_tulip *t);
  * left after an exhausted budget, or a stalled fetch) and bus mastering
  * is on. */
 bool vspn_tulip_pending(const struct vspn_tulip *t);
+/* True while CSR6 OM selects a loopback mode (internal or external):
+ * transmitted frames come back into the device's own receive list. */
+bool vspn_tulip_loopback(const struct vspn_tulip *t);
 
 /* Transmit automatic polling (§3.1, CSR0 TAP): while TAP is set and the
  * transmit process is suspended, the 21140 polls its transmit list by

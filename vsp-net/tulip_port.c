@@ -74,9 +74,9 @@ _Static_assert(sizeof(struct vspn_tulip_stats) ==
     X(rx_no_guest, "frames dropped: no guest attached")                      \
     X(rx_disconnected, "frames dropped: NIC disconnected")                   \
     X(poll_yields, "service calls that left transmit work for later")        \
-    X(poll_parked, "transmit work left until the guest's next access: "       \
-                   "TULIP_PORT_TX_STREAK_MAX service calls in a row did "    \
-                   "not finish it (descriptors loopback re-arms)")           \
+    X(poll_parked, "loopback transmit work left until the guest's next "      \
+                   "access: TULIP_PORT_TX_STREAK_MAX service calls in a "     \
+                   "row did not finish it (descriptors loopback re-arms)")   \
     X(rx_yields, "service calls that left frames for later")                 \
     X(tap_timer_errors, "TAP timer could not be (dis)armed")                 \
     X(gp_timer_errors, "CSR11 timer could not be (dis)armed")                \
@@ -664,14 +664,23 @@ void tulip_port_service(struct tulip_port *tp)
     while (tp->dev && vspn_tulip_pending(tp->dev)) {
         if (polls == 0) {
             tp->st.poll_yields++;
-            tp->tx_streak++;
+            /* Only loopback can make work without end and without the
+             * guest: off it, a guest that keeps its ring full without
+             * touching the device (a polled driver) sends real frames,
+             * and the switch takes them as from any other port. */
+            if (vspn_tulip_loopback(tp->dev))
+                tp->tx_streak++;
+            else
+                tp->tx_streak = 0;
             break; /* after() wakes us again, up to a streak */
         }
         polls--;
         (void)vspn_tulip_poll(tp->dev);
     }
-    if (!tp->dev || !vspn_tulip_pending(tp->dev))
+    if (!tp->dev || !vspn_tulip_pending(tp->dev)) {
         tp->tx_streak = 0;
+        tp->tx_parked = false;
+    }
     /* Frames for the guest: never take more than the budgets left, in
      * frames and in descriptor fetches (a guest whose receive list holds
      * 64 tiny buffers per frame makes each frame cost 64). */

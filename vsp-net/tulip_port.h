@@ -65,10 +65,10 @@
  *     fetches (+ VSPN_TULIP_MAX_CHAIN for the last one: a guest can make
  *     one frame fill 64 receive descriptors); the budgets are checked
  *     before work is taken, and leftover work re-arms the eventfd so that
- *     other ports and clients get their turn.  Transmit work that
- *     TULIP_PORT_TX_STREAK_MAX calls in a row, with no guest access
- *     between them, did not finish (in loopback the frames can give the
- *     device back its own descriptors, without end) is parked: the port
+ *     other ports and clients get their turn.  Transmit work in loopback
+ *     that TULIP_PORT_TX_STREAK_MAX calls in a row, with no guest access
+ *     between them, did not finish (the frames can give the device back
+ *     its own descriptors, without end) is parked: the port
  *     stops waking itself for it (counted, poll_parked), and it goes on
  *     at the guest's next access, a TAP period or a frame for the guest.
  * Both rings are bounded: a guest that stops receiving costs only its own

@@ -1033,6 +1033,48 @@ static void test_loopback_rearm_parks(void **state)
     assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
 }
 
+/* Off loopback nothing is parked: 20,000 owned descriptors and one poll
+ * demand take about 20 service calls, more than TULIP_PORT_TX_STREAK_MAX,
+ * and every frame leaves (a guest that keeps its ring full without
+ * touching the device, a polled driver, is served as long as it sends). */
+#define BIGRING (GBASE + 0xa0000u)
+#define BIGN 20000u
+
+static void test_no_park_without_loopback(void **state)
+{
+    struct guest a, b;
+    unsigned calls = 0;
+    (void)state;
+
+    pair_up(&a, &b, 15, 4, 4);
+    commit(&a, &b);
+    vsw_tick(g.sw);
+    service_for(&a, 2);
+    guest_queue(&a, 0, 4, &b.mac, 1); /* the frame, in TXBUF */
+    for (unsigned i = 0; i < BIGN; i++)
+        desc(&a, BIGRING + 16 * i, OWN,
+             T_FS | T_LS | (i == BIGN - 1 ? T_TER : 0) | FLEN, TXBUF);
+    wr(&a, 6, M_MBO | M_PR | M_SR);
+    wr(&a, 4, BIGRING);
+    wr(&a, 6, M_MBO | M_PR | M_SR | M_ST);
+    wr(&a, 1, 0);
+    while (fd_readable(tulip_port_fd(a.tp))) {
+        tulip_port_service(a.tp);
+        assert_true(++calls < 100);
+    }
+    print_message("%u service calls, %" PRIu64 " frames\n", calls,
+                  pstat(&a, "tx_frames"));
+    assert_true(calls > TULIP_PORT_TX_STREAK_MAX);
+    assert_int_equal(pstat(&a, "tx_frames"), BIGN);
+    assert_int_equal(pstat(&a, "poll_parked"), 0);
+    assert_false(get32(&a, BIGRING + 16 * (BIGN - 1)) & OWN);
+
+    commit(NULL, NULL);
+    guest_close(&a);
+    guest_close(&b);
+    assert_int_equal(rte_mempool_avail_count(g.pool), g.pool_baseline);
+}
+
 static uint64_t link_down_drops(struct guest *gs)
 {
     struct vsw_port_stats st;
@@ -1417,6 +1459,7 @@ int main(void)
         cmocka_unit_test(test_bus_master),
         cmocka_unit_test(test_rx_descriptor_budget),
         cmocka_unit_test(test_loopback_rearm_parks),
+        cmocka_unit_test(test_no_park_without_loopback),
         cmocka_unit_test(test_attach_log_per_port),
         cmocka_unit_test(test_to_guest_two_producers),
         cmocka_unit_test(test_to_guest_no_lost_wakeup),
