@@ -450,8 +450,8 @@ unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir)
         struct vsw_hostif_state was;
         struct vsw_hostif_info now;
         unsigned offl_seen;
+        struct vsw_nic_claims claims;
         struct vsa_errmsg em;
-        long holder;
         int rc;
 
         if (strncmp(e->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) != 0)
@@ -474,31 +474,44 @@ unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir)
             continue;
         } else if (rc < 0 || now.ifindex != was.ifindex) {
             vsw__nic_journal_lowers_still_there(&was);
+            if (claim_dir && vsw__nic_claim_state(claim_dir, &was, false,
+                                                  &claims, &em) < 0) {
+                VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did "
+                        "not stop cleanly is gone or renamed, and %s: not "
+                        "given back; %s kept for the next start", was.ifname,
+                        was.ifindex, em.msg, path);
+                continue;
+            }
             vsw__hostif_restore_lowers(&was);
+            if (claim_dir)
+                vsw__nic_claim_release_all(claim_dir, &claims);
             VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
                     "stop cleanly is gone or renamed: nothing of it given "
                     "back%s", was.ifname, was.ifindex,
                     was.n_lower ? " (the offloads of the devices under it "
                                   "are)" : "");
-        } else if (claim_dir &&
-                   (holder = vsw__nic_claim_holder(claim_dir,
-                                                   was.ifindex)) != 0) {
-            /* Bound by another vesperd since the crash: giving it back
-             * now would pull it from under that one.  Kept: once that
-             * one has given it back (to the state this record says it
-             * found, the crashed one's), the next start gives it back
-             * from here, or a binding of this process takes the record
-             * over (add). */
-            VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
-                    "stop cleanly is bound by another vesperd now (pid "
-                    "%ld): not given back; %s kept for the next start",
-                    was.ifname, was.ifindex, holder, path);
-            continue;
         } else {
             char offl[64], lowers[320];
 
             vsw__nic_journal_lowers_still_there(&was);
-            if (vsw__hostif_restore(&was) < 0) {
+            /* Claimed while it is given back.  Bound by another vesperd
+             * since the crash (it or a device under it): giving it back
+             * now would pull it from under that one.  Kept: once that one
+             * has given it back (to the state this record says it found,
+             * the crashed one's), the next start gives it back from here,
+             * or a binding of this process takes the record over (add). */
+            if (claim_dir && vsw__nic_claim_state(claim_dir, &was, true,
+                                                  &claims, &em) < 0) {
+                VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did "
+                        "not stop cleanly is not given back: %s; %s kept "
+                        "for the next start", was.ifname, was.ifindex,
+                        em.msg, path);
+                continue;
+            }
+            rc = vsw__hostif_restore(&was);
+            if (claim_dir)
+                vsw__nic_claim_release_all(claim_dir, &claims);
+            if (rc < 0) {
                 VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that "
                         "did not stop cleanly: not given back; %s kept "
                         "for the next start", was.ifname, was.ifindex, path);

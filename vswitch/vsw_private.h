@@ -250,6 +250,10 @@ struct vsw_lcore {
  * write(2) holds whole records (capture.c, write_record). */
 #define VSW_CAPTURE_IOBUF (64 * 1024)
 
+/* Claims a process holds at most: a kernel NIC per port and the devices
+ * under them (shared ones claimed once). */
+#define VSW_NIC_CLAIMS_MAX (2 * VSW_MAX_PORTS + VSW_HOSTIF_LOWER_MAX)
+
 /* A capture in progress. */
 struct vsw_capture {
     int id;
@@ -315,7 +319,8 @@ struct vsw {
     struct {
         int ifindex;               /* 0: free */
         int fd;
-    } nic_claim[VSW_MAX_PORTS];    /* the kernel NICs claimed (nic_claim.c) */
+    } nic_claim[VSW_NIC_CLAIMS_MAX]; /* the kernel NICs and the devices
+                                        under them claimed (nic_claim.c) */
     uint64_t ticks;                /* vsw_tick() calls */
     uint64_t tsc_hz;
     uint64_t tsc0;
@@ -445,16 +450,26 @@ int vsw__nic_journal_add(const char *dir, struct vsw_hostif_state *s,
                          struct vsa_errmsg *em);
 void vsw__nic_journal_del(const char *dir, int ifindex);
 unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir);
-/* Host-wide claims of kernel NICs (nic_claim.c), in `dir` (created 0700
- * if missing).  take: the claim's fd (keep it open while the NIC is
+/* Host-wide claims of kernel NICs and the devices under them
+ * (nic_claim.c), in `dir` (created 0700 if missing; this user's, closed
+ * to others).  take: the claim's fd (keep it open while the device is
  * bound), or -EBUSY with em naming the holding vesperd's pid, or another
  * -errno with em saying which step failed.  release: removes the claim
- * file and closes fd (-1: nothing).  holder: the pid of the process that
- * claims ifindex now (-1 if it could not be read), or 0 if none does. */
+ * file and closes fd (-1: nothing).  state: claims the NIC of `s` (unless
+ * !with_nic) and every device under it, all or none (em as take's, or
+ * "the device under kernel NIC X: ..."); release_all gives them up. */
+struct vsw_nic_claims {
+    unsigned n;
+    int ifindex[1 + VSW_HOSTIF_LOWER_MAX];
+    int fd[1 + VSW_HOSTIF_LOWER_MAX];
+};
 int vsw__nic_claim_take(const char *dir, int ifindex, const char *ifname,
                         struct vsa_errmsg *em);
 void vsw__nic_claim_release(const char *dir, int ifindex, int fd);
-long vsw__nic_claim_holder(const char *dir, int ifindex);
+int vsw__nic_claim_state(const char *dir, const struct vsw_hostif_state *s,
+                         bool with_nic, struct vsw_nic_claims *c,
+                         struct vsa_errmsg *em);
+void vsw__nic_claim_release_all(const char *dir, struct vsw_nic_claims *c);
 /* Drops from s the lower devices whose index no longer carries the
  * recorded name (gone, or the index reused by another device), logging
  * each: what recover and the release of a deleted NIC give back. */

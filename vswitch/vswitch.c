@@ -363,7 +363,7 @@ void vsw_destroy(struct vsw *sw)
     vsw__mempool_free(sw->capture_pool);
     /* every port closed: every NIC given back, its entry and its claim
      * gone (a claim left would be a bug: dropped with the process) */
-    for (unsigned i = 0; i < VSW_MAX_PORTS; i++)
+    for (unsigned i = 0; i < VSW_NIC_CLAIMS_MAX; i++)
         if (sw->nic_claim[i].ifindex)
             nic_unclaim(sw, sw->nic_claim[i].ifindex);
     if (sw->nic_journal_lock >= 0)
@@ -608,45 +608,109 @@ static const struct vsw_port *nic_taken(const struct vsw *sw,
     return NULL;
 }
 
-/* Claims p's kernel NIC host-wide (nic_claim.c) for this process, unless
- * it holds the claim already (another port of it binds the NIC). */
+/* The devices whose claims a port's binding holds: its kernel NIC, then
+ * the devices under it. */
+static unsigned claim_count(const struct vsw_hostif_state *s)
+{
+    return 1 + (s->n_lower < VSW_HOSTIF_LOWER_MAX ? s->n_lower
+                                                  : VSW_HOSTIF_LOWER_MAX);
+}
+
+static int claim_ifindex(const struct vsw_hostif_state *s, unsigned i)
+{
+    return i == 0 ? s->ifindex : s->lower[i - 1].ifindex;
+}
+
+/* The slot of this process's claim of `ifindex`, or -1. */
+static int claim_slot(const struct vsw *sw, int ifindex)
+{
+    for (unsigned i = 0; i < VSW_NIC_CLAIMS_MAX; i++)
+        if (sw->nic_claim[i].ifindex == ifindex)
+            return (int)i;
+    return -1;
+}
+
+/* Gives up this process's claim of device `ifindex`, if it has one. */
+static void nic_unclaim(struct vsw *sw, int ifindex)
+{
+    int i = claim_slot(sw, ifindex);
+
+    if (i < 0)
+        return;
+    vsw__nic_claim_release(sw->nic_claims, ifindex, sw->nic_claim[i].fd);
+    sw->nic_claim[i].ifindex = 0;
+    sw->nic_claim[i].fd = -1;
+}
+
+/* An open port other than p binds `ifindex` as its kernel NIC or has it
+ * under its NIC. */
+static bool claim_in_use(const struct vsw *sw, const struct vsw_port *p,
+                         int ifindex)
+{
+    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
+        const struct vsw_port *q = sw->ports[i];
+
+        if (!q || q == p || !q->nic_prior.ifindex)
+            continue;
+        for (unsigned k = 0; k < claim_count(&q->nic_prior); k++)
+            if (claim_ifindex(&q->nic_prior, k) == ifindex)
+                return true;
+    }
+    return false;
+}
+
+/* Gives up the claims of p's kernel NIC and the devices under it that no
+ * other open port needs. */
+static void nic_unclaim_port(struct vsw *sw, const struct vsw_port *p)
+{
+    for (unsigned k = 0; k < claim_count(&p->nic_prior); k++) {
+        int ifindex = claim_ifindex(&p->nic_prior, k);
+
+        if (!claim_in_use(sw, p, ifindex))
+            nic_unclaim(sw, ifindex);
+    }
+}
+
+/* Claims p's kernel NIC and the devices under it host-wide (nic_claim.c)
+ * for this process, but for those it holds already (another port of it
+ * binds them, or has them under its NIC); all or none. */
 static int nic_claim(struct vsw *sw, const struct vsw_port *p,
                      struct vsa_errmsg *em)
 {
-    int ifindex = p->nic_prior.ifindex, slot = -1, fd;
+    const struct vsw_hostif_state *s = &p->nic_prior;
+    int taken[1 + VSW_HOSTIF_LOWER_MAX];
+    unsigned n_taken = 0;
     struct vsa_errmsg why;
 
     if (!sw->nic_claims[0])
         return 0;
-    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
-        if (sw->nic_claim[i].ifindex == ifindex)
-            return 0;
-        if (!sw->nic_claim[i].ifindex && slot < 0)
-            slot = (int)i;
-    }
-    if (slot < 0) /* one claim per open port at most */
-        return vsa_errmsg_set(em, -ENOSPC, "port %s: every NIC claim is in "
-                              "use", p->name);
-    fd = vsw__nic_claim_take(sw->nic_claims, ifindex, p->ifname, &why);
-    if (fd < 0)
-        return vsa_errmsg_set(em, fd, "port %s: %s", p->name, why.msg);
-    sw->nic_claim[slot].ifindex = ifindex;
-    sw->nic_claim[slot].fd = fd;
-    return 0;
-}
+    for (unsigned k = 0; k < claim_count(s); k++) {
+        int ifindex = claim_ifindex(s, k), slot, fd;
 
-/* Gives up this process's claim of kernel NIC `ifindex`, if it has one. */
-static void nic_unclaim(struct vsw *sw, int ifindex)
-{
-    for (unsigned i = 0; i < VSW_MAX_PORTS; i++) {
-        if (sw->nic_claim[i].ifindex == ifindex) {
-            vsw__nic_claim_release(sw->nic_claims, ifindex,
-                                   sw->nic_claim[i].fd);
-            sw->nic_claim[i].ifindex = 0;
-            sw->nic_claim[i].fd = -1;
-            return;
+        if (claim_slot(sw, ifindex) >= 0)
+            continue;
+        slot = claim_slot(sw, 0);
+        fd = slot < 0 ? vsa_errmsg_set(&why, -ENOSPC, "every one of the %d "
+                                       "NIC claims is in use",
+                                       VSW_NIC_CLAIMS_MAX)
+                      : vsw__nic_claim_take(sw->nic_claims, ifindex,
+                                            k == 0 ? s->ifname
+                                                   : s->lower[k - 1].ifname,
+                                            &why);
+        if (fd < 0) {
+            for (unsigned j = 0; j < n_taken; j++)
+                nic_unclaim(sw, taken[j]);
+            if (k == 0)
+                return vsa_errmsg_set(em, fd, "port %s: %s", p->name,
+                                      why.msg);
+            return vsa_errmsg_set(em, fd, "port %s: the device under kernel "
+                                  "NIC %s: %s", p->name, s->ifname, why.msg);
         }
+        sw->nic_claim[slot].ifindex = ifindex;
+        sw->nic_claim[slot].fd = fd;
+        taken[n_taken++] = ifindex;
     }
+    return 0;
 }
 
 /* Records the state of p's kernel NIC (p->ifname, a name or an altname)
@@ -707,7 +771,7 @@ static int nic_save(struct vsw *sw, struct vsw_port *p,
     if (sw->nic_journal[0]) {
         rc = vsw__nic_journal_add(sw->nic_journal, &p->nic_prior, em);
         if (rc < 0) {
-            nic_unclaim(sw, p->nic_prior.ifindex);
+            nic_unclaim_port(sw, p);
             memset(&p->nic_prior, 0, sizeof(p->nic_prior));
         }
     }
@@ -741,13 +805,13 @@ static void nic_restore(struct vsw *sw, struct vsw_port *p)
             VSA_LOG(WARN, "port %s: kernel NIC %s not given back; its "
                     "state before stays recorded in %s for the next start",
                     p->name, p->nic_prior.ifname, sw->nic_journal);
-        nic_unclaim(sw, p->nic_prior.ifindex);
+        nic_unclaim_port(sw, p);
         return;
     }
     if (sw->nic_journal[0])
         vsw__nic_journal_del(sw->nic_journal, p->nic_prior.ifindex);
     /* given back: another process may bind it now */
-    nic_unclaim(sw, p->nic_prior.ifindex);
+    nic_unclaim_port(sw, p);
 }
 
 int vsw_port_open(struct vsw *sw, const struct vsw_port_spec *spec,

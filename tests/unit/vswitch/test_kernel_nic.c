@@ -454,6 +454,24 @@ static void test_one_nic_one_port(void **state)
     netif_link_del(NIC);
 }
 
+/* The pid of the process claiming `ifindex` in `dir` (the pid the
+ * refusal names), or 0 if it is free (taken and given up again). */
+static long claim_holder(const char *cdir, int ifindex)
+{
+    struct vsa_errmsg em;
+    const char *pid;
+    int fd = vsw__nic_claim_take(cdir, ifindex, "x", &em);
+
+    if (fd >= 0) {
+        vsw__nic_claim_release(cdir, ifindex, fd);
+        return 0;
+    }
+    assert_int_equal(fd, -EBUSY);
+    pid = strstr(em.msg, "(pid ");
+    assert_non_null(pid);
+    return strtol(pid + 5, NULL, 10);
+}
+
 /* One vesperd per NIC on the host: a NIC that another process claims
  * (nic_claim.c; here a claim this test takes itself, as another vesperd
  * would) is refused under any of its names, with that process's pid, and
@@ -491,11 +509,11 @@ static void test_nic_claimed_elsewhere(void **state)
     vsw__nic_claim_release(g.claims, idx, other);
     u = open_uplink("u", NIC_ALT, 0, NULL, 0);
     nic_expect(NIC, NIC_BOUND, "bound once the claim was given up");
-    assert_int_equal(vsw__nic_claim_holder(g.claims, idx), getpid());
+    assert_int_equal(claim_holder(g.claims, idx), getpid());
     assert_int_equal(vsw__nic_claim_take(g.claims, idx, NIC, &em), -EBUSY);
     vsw_port_close(g.sw, u);
     nic_expect(NIC, NIC_FREE, "given back");
-    assert_int_equal(vsw__nic_claim_holder(g.claims, idx), 0);
+    assert_int_equal(claim_holder(g.claims, idx), 0);
     other = vsw__nic_claim_take(g.claims, idx, NIC, &em);
     assert_true(other >= 0);
     vsw__nic_claim_release(g.claims, idx, other);
@@ -910,7 +928,8 @@ static void test_shared_lower(void **state)
     netif_ip("link add link " LOW " name vtk-m1 type macvlan mode bridge");
     netif_ip("link add link " LOW " name vtk-m2 type macvlan mode bridge");
 
-    /* two macvlans on it */
+    /* two macvlans on it; the device under them claimed (host-wide)
+     * until the last one lets go */
     u1 = open_uplink("u1", "vtk-m1", 0, NULL, 0);
     u2 = open_uplink("u2", "vtk-m2", 0, NULL, 0);
     gro_expect(LOW, false, "under two uplinks");
@@ -918,8 +937,13 @@ static void test_shared_lower(void **state)
     record_has_lower("vtk-m2", LOW, true); /* found off: took u1's record */
     vsw_port_close(g.sw, u1);
     gro_expect(LOW, false, "u1 let go of, u2 still bound");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex(LOW)),
+                     getpid());
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex("vtk-m1")),
+                     0);
     vsw_port_close(g.sw, u2);
     gro_expect(LOW, true, "both let go of");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex(LOW)), 0);
 
     /* a macvlan, then the device under it bound by name: either order of
      * release */
@@ -929,16 +953,61 @@ static void test_shared_lower(void **state)
     assert_says(rec, "\nrx-gro=1\n");
     vsw_port_close(g.sw, u2);
     gro_expect(LOW, false, "the macvlan let go of, its device bound");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex(LOW)),
+                     getpid());
     vsw_port_close(g.sw, d);
     gro_expect(LOW, true, "both let go of");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex(LOW)), 0);
 
     d = open_uplink("d", LOW, 0, NULL, 0);
     u2 = open_uplink("u2", "vtk-m2", 0, NULL, 0);
     record_has_lower("vtk-m2", LOW, true);
     vsw_port_close(g.sw, d);
     gro_expect(LOW, false, "the device let go of, a macvlan on it bound");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex(LOW)),
+                     getpid());
     vsw_port_close(g.sw, u2);
     gro_expect(LOW, true, "both let go of");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex(LOW)), 0);
+    netif_link_del(LOW);
+}
+
+/* The device under a NIC is claimed with it: another process's claim of
+ * it refuses the binding (naming it and the holder's pid; nothing
+ * changes, the NIC's own claim is given up again), and a binding's claim
+ * of it keeps another process off it.  Regression test for: two vesperds
+ * binding a VLAN and its link (or two macvlans of one link) both turned
+ * the link's GRO off, and the first release turned it on under the other
+ * (found by review). */
+static void test_lower_claimed_elsewhere(void **state)
+{
+    struct vsa_errmsg em = { "" };
+    struct vsw_port *u;
+    char msg[512], want[160];
+    int low, other;
+
+    (void)state;
+    low_make(LOW, true);
+    netif_ip("link add link " LOW " name vtk-mv type macvlan mode bridge");
+    low = (int)if_nametoindex(LOW);
+    other = vsw__nic_claim_take(g.claims, low, LOW, &em);
+    assert_true(other >= 0);
+    open_uplink("u", "vtk-mv", -EBUSY, msg, sizeof(msg));
+    print_message("refused: %s\n", msg);
+    snprintf(want, sizeof(want), "port u: the device under kernel NIC "
+             "vtk-mv: kernel NIC " LOW " (ifindex %d) is bound by another "
+             "vesperd (pid %d)", low, (int)getpid());
+    assert_says(msg, want);
+    gro_expect(LOW, true, "after the refused binding");
+    assert_int_equal(claim_holder(g.claims, (int)if_nametoindex("vtk-mv")),
+                     0);
+    vsw__nic_claim_release(g.claims, low, other);
+
+    u = open_uplink("u", "vtk-mv", 0, NULL, 0);
+    assert_int_equal(claim_holder(g.claims, low), getpid());
+    vsw_port_close(g.sw, u);
+    assert_int_equal(claim_holder(g.claims, low), 0);
+    gro_expect(LOW, true, "given back");
     netif_link_del(LOW);
 }
 
@@ -1534,6 +1603,7 @@ int main(void)
         cmocka_unit_test(test_gro_off_under_vlan),
         cmocka_unit_test(test_gro_off_under_bond),
         cmocka_unit_test(test_shared_lower),
+        cmocka_unit_test(test_lower_claimed_elsewhere),
         cmocka_unit_test(test_resync),
         cmocka_unit_test(test_mtu_of_nic),
         cmocka_unit_test(test_host_vnic_tap_taken),

@@ -205,6 +205,24 @@ static void test_give_back(void **state)
     close(lock);
 }
 
+/* The pid of the process claiming `ifindex` in `dir` (the pid the
+ * refusal names), or 0 if it is free (taken and given up again). */
+static long claim_holder(const char *cdir, int ifindex)
+{
+    struct vsa_errmsg em;
+    const char *pid;
+    int fd = vsw__nic_claim_take(cdir, ifindex, "x", &em);
+
+    if (fd >= 0) {
+        vsw__nic_claim_release(cdir, ifindex, fd);
+        return 0;
+    }
+    assert_int_equal(fd, -EBUSY);
+    pid = strstr(em.msg, "(pid ");
+    assert_non_null(pid);
+    return strtol(pid + 5, NULL, 10);
+}
+
 /* A NIC that a crashed vesperd recorded and that another vesperd has
  * bound since (its claim, nic_claim.c) is not given back: that would pull
  * it from under the other one.  The record stays, and once the claim is
@@ -222,10 +240,10 @@ static void test_claimed_nic_kept(void **state)
     assert_int_equal(sh("ip link set vtj0 up promisc on"), 0);
     close(lock); /* the process "dies" */
     /* another vesperd binds vtj0 meanwhile */
-    assert_int_equal(vsw__nic_claim_holder(claims, st.ifindex), 0);
+    assert_int_equal(claim_holder(claims, st.ifindex), 0);
     claim = vsw__nic_claim_take(claims, st.ifindex, "vtj0", &em);
     assert_true(claim >= 0);
-    assert_int_equal(vsw__nic_claim_holder(claims, st.ifindex), getpid());
+    assert_int_equal(claim_holder(claims, st.ifindex), getpid());
     assert_int_equal(vsw__nic_claim_take(claims, st.ifindex, "vtj0", &em),
                      -EBUSY);
     assert_non_null(strstr(em.msg, "bound by another vesperd (pid "));
@@ -240,7 +258,7 @@ static void test_claimed_nic_kept(void **state)
 
     /* the other one gave it back: the next start does its part */
     vsw__nic_claim_release(claims, st.ifindex, claim);
-    assert_int_equal(vsw__nic_claim_holder(claims, st.ifindex), 0);
+    assert_int_equal(claim_holder(claims, st.ifindex), 0);
     lock = vsw__nic_journal_open(dir, &em);
     assert_true(lock >= 0);
     assert_int_equal(vsw__nic_journal_recover(dir, claims), 1);
@@ -248,6 +266,50 @@ static void test_claimed_nic_kept(void **state)
     link_state(s, sizeof(s));
     assert_string_equal(s, "down nopromisc");
     close(lock);
+}
+
+/* The claims directory is shared by every vesperd and written as root: a
+ * directory others may write is refused, and so is a claim file that is
+ * not a regular file of this user with one link (a hard link planted to
+ * another file), which is left as it was, never truncated. */
+static void test_claim_dir_checked(void **state)
+{
+    char open_dir[PATH_MAX + 16], claims[PATH_MAX + 16], victim[PATH_MAX + 16];
+    char path[PATH_MAX + 64], buf[16] = "";
+    struct vsa_errmsg em;
+    struct stat ns;
+    FILE *f;
+    (void)state;
+
+    snprintf(open_dir, sizeof(open_dir), "%s.open", dir);
+    assert_int_equal(mkdir(open_dir, 0700), 0);
+    assert_int_equal(chmod(open_dir, 0777), 0);
+    assert_int_equal(vsw__nic_claim_take(open_dir, 7, "vtj0", &em), -EPERM);
+    assert_non_null(strstr(em.msg, "is not a directory of this user that "
+                                   "only it may write (mode 0777"));
+    assert_int_equal(rmdir(open_dir), 0);
+
+    snprintf(claims, sizeof(claims), "%s.claims2", dir);
+    snprintf(victim, sizeof(victim), "%s.victim", dir);
+    assert_int_equal(mkdir(claims, 0700), 0);
+    f = fopen(victim, "w");
+    assert_non_null(f);
+    fputs("keep me\n", f);
+    fclose(f);
+    assert_int_equal(stat("/proc/thread-self/ns/net", &ns), 0);
+    snprintf(path, sizeof(path), "%s/%llu-7", claims,
+             (unsigned long long)ns.st_ino);
+    assert_int_equal(link(victim, path), 0);
+    assert_int_equal(vsw__nic_claim_take(claims, 7, "vtj0", &em), -EPERM);
+    assert_non_null(strstr(em.msg, "is not a claim file"));
+    f = fopen(victim, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(buf, sizeof(buf), f));
+    fclose(f);
+    assert_string_equal(buf, "keep me\n");
+    unlink(path);
+    unlink(victim);
+    rmdir(claims);
 }
 
 static bool fail_netlink(void *arg, const char *what)
@@ -1042,6 +1104,7 @@ int main(void)
         cmocka_unit_test(test_lock),
         cmocka_unit_test(test_give_back),
         cmocka_unit_test(test_claimed_nic_kept),
+        cmocka_unit_test(test_claim_dir_checked),
         cmocka_unit_test(test_lookup_failure_keeps_record),
         cmocka_unit_test(test_leftovers_left_alone),
         cmocka_unit_test(test_v6_addresses_back),
