@@ -27,8 +27,9 @@ one JSON object per line over a Unix stream socket).
                                           many bytes, which the answer
                                           echoes: fewer, larger answers fill
                                           vesperd's queue sooner); prints
-                                          "sent N CLOSED SECS" if vesperd hung
-                                          up SECS s after the start
+                                          "sent N CLOSED SECS EPOCH" if
+                                          vesperd hung up SECS s after the
+                                          start, at time EPOCH
                                           on it, else "sent N OPEN"
   rpc.py SOCK fill OUTFILE RELEASE STOP   opens connections, each answering
                                           one switch.list, until vesperd
@@ -376,7 +377,8 @@ def main():
                 except (BrokenPipeError, ConnectionResetError):
                     state = "CLOSED"
                     break
-            print(f"sent {sent} {state} {time.time() - start:.3f}")
+            now = time.time()
+            print(f"sent {sent} {state} {now - start:.3f} {now:.3f}")
             return 0
         if mode == "fill":
             s.close()

@@ -321,6 +321,6 @@ assert_bound a "the second vesperd stopped: the first one's NIC is still bound"
 assert_eq "$(nic_state b)" "$before_b" "the second vesperd stopped: vt$VT_ID-b as before"
 ctl_ok switch del ext
 assert_eq "$(nic_state a)" "$before" "switch del in the first vesperd: vt$VT_ID-a as before"
-ls /run/vesper/nic-claims/ 2>/dev/null | grep -q -- "-$(cat /sys/class/net/vt$VT_ID-a/ifindex)\$" &&
+[ -e "/run/vesper/nic-claims/$(stat -Lc %i /proc/self/ns/net)-$(cat /sys/class/net/vt$VT_ID-a/ifindex)" ] &&
     fail "the claim of vt$VT_ID-a is left after its release"
 ok "one vesperd per kernel NIC"
