@@ -107,6 +107,8 @@ main() {
     if has_engine vesper && [ "$want_guest" = 1 ] && ! vesper_guest_check; then exit 2; fi
 
     mkdir -p "$OUT" "$LOGS" "$TRAFFIC" || exit 2
+    # a run that fails before its report leaves no earlier run's figures
+    rm -f "$OUT/results.json" "$OUT/results-detail.json"
     RUNTMP=$(mktemp -d /tmp/vbench.XXXXXX) || exit 2
     BENCH_TMPDIRS+=("$RUNTMP")
     trap 'bench_cleanup' EXIT
@@ -198,7 +200,8 @@ EOF
 
     say ""
     local report_rc=0
-    "$PY" "$BENCH_DIR/report.py" "$WINDOWS" "$OUT" "$BENCH_MODE" "${SCENARIOS[@]}" || report_rc=$?
+    BENCH_WINDOWS_EXPECTED=$TOTAL_REPS \
+        "$PY" "$BENCH_DIR/report.py" "$WINDOWS" "$OUT" "$BENCH_MODE" "${SCENARIOS[@]}" || report_rc=$?
 
     # Nothing of ours may stay in hugetlbfs.
     left=()
