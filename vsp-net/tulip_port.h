@@ -94,8 +94,9 @@
  * one every time), and for all ports together,
  * TULIP_PORT_LOG_ATTACH_ALL_BURST per period (vsa_log.h, VSA_LOG_RL2).
  *
- * Thread-safety: everything but rx_burst/tx_burst (through vswitch, on one
- * lcore) runs on the control thread.
+ * Thread-safety: everything but rx_burst (through vswitch, on the one
+ * lcore that polls the port) and tx_burst (on any forwarding lcore, into
+ * the multi-producer queue toward the guest) runs on the control thread.
  */
 #ifndef TULIP_PORT_H
 #define TULIP_PORT_H

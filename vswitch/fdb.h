@@ -40,7 +40,9 @@
  *
  * Limits and fairness
  * -------------------
- * `max_entries` bounds the whole table (static + learned entries).  Each port
+ * `max_entries` bounds the whole table (static + learned entries): learned
+ * ones are refused at it, and static ones are not checked here, the
+ * configuration bounds them by it (vswitch.c: statics_fit).  Each port
  * may also carry a learn limit (vsw_fdb_set_port_limit, 0 = unlimited) on
  * the number of *learned* entries pointing at it.  A new learned entry is
  * refused when its port already holds `limit` learned entries (counted
@@ -64,8 +66,9 @@
  * -----
  * Every entry stores the second it was last seen.  Time is injected: the
  * lcore passes `now_s` to vsw_fdb_learn() and the control thread passes it
- * to vsw_fdb_age_sweep(); both normally derive it from vsa_time_now_ms() /
- * 1000 (common/vsa_time.h), and tests pass any value.  Ages are compared
+ * to vsw_fdb_age_sweep(); vswitch derives it for both from the TSC
+ * (vsw__now_s: whole seconds since the switch started), and tests pass
+ * any value.  Ages are compared
  * with 32-bit wrapping arithmetic, and a last_seen slightly ahead of now_s
  * (an lcore read the clock a little later) counts as age 0.  A refresh
  * stores only when the second changed, so a busy station costs one store

@@ -49,7 +49,8 @@
  *
  * Thread-safety: every function here is for the control thread only (one
  * thread), except vsw_get_port_stats()/vsw_fdb_* readers, which are safe
- * from the control thread while lcores run.
+ * from the control thread while lcores run, and vsw_get_pool_usage(), from
+ * any thread.
  */
 #ifndef VSW_VSWITCH_H
 #define VSW_VSWITCH_H
