@@ -231,3 +231,38 @@ assert_eq "$(sha256sum <"$SMALL/config.json")" "$sha_full" "the file is as it wa
 assert_eq "$(stat -c %i "$SMALL/config.json")" "$ino_full" "the file was not replaced"
 stop_vesperd
 VT_CONFIG=$VT_CONFIG_DISK
+
+# 5. the file on a read-only file system (a configuration baked into an
+# image): vesperd starts on it (its lock is then the file itself, as no
+# lock file can be made beside it; it used to refuse to start), traffic
+# flows, a change is refused naming the fault, and a second vesperd on the
+# same file is still refused
+RO=$TMP/ro
+mkdir "$RO"
+cp "$VT_CONFIG" "$RO/config.json" || fail "cannot copy the config file"
+sha_ro=$(sha256sum <"$RO/config.json")
+must mount --bind "$RO" "$RO"
+VT_MOUNTS+=("$RO")
+must mount -o remount,bind,ro "$RO"
+touch "$RO/x" 2>/dev/null && fail "$RO is not read-only"
+VT_CONFIG=$RO/config.json
+start_vesperd
+ok "vesperd started on a configuration file on a read-only file system"
+assert_ping 1 "$NET_A.2" 3
+out=$(ctl switch add s3 --type private 2>&1)
+rc=$?
+assert_eq "$rc" 1 "a change that cannot be saved is refused (exit 1)"
+assert_contains "$out" "Read-only file system" "the refusal names the fault"
+assert_eq "$(sha256sum <"$RO/config.json")" "$sha_ro" "the file is as it was"
+out=$(timeout 60 "$VESPERD" --config "$RO/config.json" --socket "$TMP/ro2.sock" \
+    --vm-dir "$TMP/ro2-vm" --cores 0,1 --file-prefix "${VT_PREFIX}r" \
+    $([ "${VT_NO_HUGE:-0}" = 1 ] && echo --no-huge) 2>&1)
+rc=$?
+rm -rf "/var/run/dpdk/${VT_PREFIX}r"
+log "second vesperd on $RO/config.json -> exit $rc: $(tail -1 <<<"$out")"
+assert_eq "$rc" 1 "a second vesperd on the read-only file exits 1"
+assert_contains "$out" "another vesperd is running with the configuration $RO/config.json (it holds $RO/config.json, on a read-only file system)" \
+    "it says so"
+vesperd_alive || fail "the first vesperd died"
+stop_vesperd
+VT_CONFIG=$VT_CONFIG_DISK

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -531,6 +532,31 @@ int ctl_store_lock(const char *path, char *file, size_t size,
     if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", file) >= sizeof(lock))
         return vsa_errmsg_set(em, -ENAMETOOLONG, "%s: path too long", path);
     fd = vsa_lockfile_take(lock, em);
+    if (fd == -EROFS) {
+        /* A read-only file system: nothing to save to, nothing left
+         * over to remove, and no lock file to make.  The file itself,
+         * read-only, takes the lock (flock needs no write access); every
+         * vesperd on this file comes here alike. */
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            return vsa_errmsg_set(em, -EROFS, "cannot lock the "
+                                  "configuration %s: %s is on a read-only "
+                                  "file system and %s cannot be opened: %s",
+                                  path, lock, file, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            int err = errno;
+
+            close(fd);
+            if (err == EWOULDBLOCK)
+                return vsa_errmsg_set(em, -EBUSY, "another vesperd is "
+                                      "running with the configuration %s "
+                                      "(it holds %s, on a read-only file "
+                                      "system)", path, file);
+            return vsa_errmsg_set(em, -err, "cannot lock %s: %s", file,
+                                  strerror(err));
+        }
+        return fd;
+    }
     if (fd == -EBUSY)
         return vsa_errmsg_set(em, -EBUSY, "another vesperd is running with "
                               "the configuration %s (it holds %s)", path,

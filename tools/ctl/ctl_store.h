@@ -104,9 +104,12 @@ int ctl_store_resolve(const char *path, char *file, size_t size,
  * process ends, however it ends, and then removes the temporary files
  * "<file>.tmp.<digits>" that dead savers left (regular files and symbolic
  * links, never followed; best effort).  One daemon per configuration file:
- * two would each overwrite what the other saved.  Returns the lock's file
- * descriptor (keep it open), -EBUSY if another process holds it (em names
- * the path and the lock file), or another -errno. */
+ * two would each overwrite what the other saved.  On a read-only file
+ * system (the lock file cannot be made: EROFS) the lock is taken on the
+ * configuration file itself, opened read-only: such a vesperd runs its
+ * configuration, and every change fails to save (EROFS, named).  Returns
+ * the lock's file descriptor (keep it open), -EBUSY if another process
+ * holds it (em names the path and the lock file), or another -errno. */
 int ctl_store_lock(const char *path, char *file, size_t size,
                    struct vsa_errmsg *em);
 
