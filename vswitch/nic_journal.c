@@ -437,6 +437,35 @@ void vsw__nic_journal_lowers_still_there(struct vsw_hostif_state *s)
     s->n_lower = n;
 }
 
+/* Claims what recover is about to give back of `was` (its NIC unless
+ * !with_nic, the devices under it) in claim_dir (NULL: no claims).  False
+ * if another vesperd holds one of them: the record at `path` stays.  A
+ * claim that fails otherwise (the directory unusable) is logged, and the
+ * NIC given back unclaimed: a record kept for that would never go. */
+static bool recover_claim(const char *claim_dir,
+                          const struct vsw_hostif_state *was, bool with_nic,
+                          struct vsw_nic_claims *claims, const char *path)
+{
+    struct vsa_errmsg em;
+    int rc;
+
+    claims->n = 0;
+    if (!claim_dir)
+        return true;
+    rc = vsw__nic_claim_state(claim_dir, was, with_nic, claims, &em);
+    if (rc == -EBUSY) {
+        VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
+                "stop cleanly is not given back now (%s); %s kept for the "
+                "next start", was->ifname, was->ifindex, em.msg, path);
+        return false;
+    }
+    if (rc < 0)
+        VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did not "
+                "stop cleanly is given back unclaimed: %s", was->ifname,
+                was->ifindex, em.msg);
+    return true;
+}
+
 unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir)
 {
     DIR *d = opendir(dir);
@@ -474,14 +503,8 @@ unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir)
             continue;
         } else if (rc < 0 || now.ifindex != was.ifindex) {
             vsw__nic_journal_lowers_still_there(&was);
-            if (claim_dir && vsw__nic_claim_state(claim_dir, &was, false,
-                                                  &claims, &em) < 0) {
-                VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did "
-                        "not stop cleanly is gone or renamed, and %s: not "
-                        "given back; %s kept for the next start", was.ifname,
-                        was.ifindex, em.msg, path);
+            if (!recover_claim(claim_dir, &was, false, &claims, path))
                 continue;
-            }
             vsw__hostif_restore_lowers(&was);
             if (claim_dir)
                 vsw__nic_claim_release_all(claim_dir, &claims);
@@ -500,14 +523,8 @@ unsigned vsw__nic_journal_recover(const char *dir, const char *claim_dir)
              * has given it back (to the state this record says it found,
              * the crashed one's), the next start gives it back from here,
              * or a binding of this process takes the record over (add). */
-            if (claim_dir && vsw__nic_claim_state(claim_dir, &was, true,
-                                                  &claims, &em) < 0) {
-                VSA_LOG(WARN, "NIC %s (index %d) held by a vesperd that did "
-                        "not stop cleanly is not given back: %s; %s kept "
-                        "for the next start", was.ifname, was.ifindex,
-                        em.msg, path);
+            if (!recover_claim(claim_dir, &was, true, &claims, path))
                 continue;
-            }
             rc = vsw__hostif_restore(&was);
             if (claim_dir)
                 vsw__nic_claim_release_all(claim_dir, &claims);
