@@ -9,6 +9,9 @@
 #    and starts again, the same process (same pid) with --no-huge, and
 #    answers: `info` says "hugepages: no", its datapath lcore on CPU 1.  (It
 #    used to exit 1: `make run` stopped there.)
+#    Nothing of the first image survives the exec: it holds as many epoll
+#    sets and timerfds as a vesperd started with --no-huge (DPDK's own,
+#    opened without close-on-exec, came along), no hugepage segment.
 #  * Its locks came with it: a second vesperd on the same configuration is
 #    refused.  SIGTERM stops it cleanly.
 #  * With the pages given back, the same command runs on hugepages, and
@@ -52,6 +55,21 @@ assert_contains "$(cat "$TMP/vesperd.log")" \
 info=$(ctl info)
 assert_match "$info" "hugepages: +no" "it runs without hugepages"
 assert_eq "$(awk '/^pid:/ {print $2}' <<<"$info")" "$pid" "the same process"
+# nothing of the first image's hugepages is held open across the exec
+# (DPDK's segment memfds are not close-on-exec: they pinned the pages for
+# the second image's whole life)
+# its descriptors by kind (compared below with a vesperd started with
+# --no-huge at once)
+fds_of() {
+    ls -l /proc/"$1"/fd 2>/dev/null | awk '{print $11}' | sed 's/[0-9]*\]$/]/' |
+        sort | uniq -c | tr -s ' \n' ' '
+}
+# epoll sets and timerfds: the EAL's interrupt thread has one of each
+polls_of() { ls -l /proc/"$1"/fd 2>/dev/null | grep -c 'anon_inode:\[eventpoll\]\|anon_inode:\[timerfd\]'; }
+npoll_restarted=$(polls_of "$pid")
+log "its descriptors: $(fds_of "$pid")"
+assert_not_contains "$(ls -l /proc/"$pid"/fd 2>/dev/null)" "memfd:seg_" \
+    "no hugepage segment memfd survived the restart"
 # the EAL had pinned the first image to CPU 0; the datapath lcore of the
 # second runs on CPU 1
 assert_contains "$(cat /proc/"$pid"/task/*/status | grep '^Cpus_allowed_list')" \
@@ -68,6 +86,17 @@ assert_contains "$out" "refusing to start" "and is refused: the lock came along"
 
 stop_vesperd
 assert_eq "$VESPERD_STATUS" 0 "SIGTERM stops it cleanly"
+# The first image's descriptors did not come along: the restarted vesperd
+# has as many epoll sets and timerfds as one started with --no-huge at
+# once (DPDK opens its interrupt thread's without close-on-exec: the
+# first image's epoll set, timerfd and pipes came along)
+mv "$VT_CONFIG" "$TMP/config.kept"
+start_vesperd --mbufs 250000 --no-huge
+npoll_fresh=$(polls_of "$VT_VESPERD_PID")
+log "a fresh --no-huge vesperd's descriptors: $(fds_of "$VT_VESPERD_PID")"
+stop_vesperd
+mv "$TMP/config.kept" "$VT_CONFIG"
+assert_eq "$npoll_restarted" "$npoll_fresh" "the restarted vesperd holds as many epoll sets and timerfds as a fresh --no-huge one"
 kill "$HOLD_PID"
 wait "$HOLD_PID" 2>/dev/null
 log "pages given back: $(cat "$HP") free"

@@ -19,7 +19,9 @@
  * /run/vesper/vm); the VM module (vm.c) has an epoll set of its own, which
  * the control loop polls as one fd.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <sched.h>
@@ -119,10 +121,32 @@ static const char *nic_state_dir(const char *socket_path)
  * them or the packet pool did not fit (`why`): the process replaces itself
  * with the same command line plus --no-huge, so the pid, the terminal and
  * every option stay, and the retry happens once (--no-huge is never
- * retried).  What vesperd holds open is close-on-exec, the locks among it.
+ * retried).  What vesperd holds open is close-on-exec, the locks among it;
+ * DPDK's descriptors are not all so (the hugepage segments' memfds, which
+ * rte_eal_cleanup leaves open in --in-memory mode, would pin their pages
+ * for the new image's whole life), so every descriptor past stderr is
+ * made close-on-exec here.
  * The EAL pinned this thread to the control lcore's CPU: `cpus`, the set
  * vesperd started with, is given back first, or the new image would see
  * one CPU.  Returns only if the exec fails. */
+/* close_range's CLOSE_RANGE_CLOEXEC is Linux 5.11: before it, every
+ * descriptor /proc lists past stderr, one by one (best effort). */
+static void cloexec_by_proc(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *e;
+
+    if (!dir)
+        return;
+    while ((e = readdir(dir)) != NULL) {
+        int fd = atoi(e->d_name);
+
+        if (fd > 2 && fd != dirfd(dir))
+            (void)fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
+    closedir(dir);
+}
+
 static int restart_without_hugepages(int argc, char **argv,
                                      const cpu_set_t *cpus, const char *why)
 {
@@ -141,12 +165,22 @@ static int restart_without_hugepages(int argc, char **argv,
                 "set: %s\n", strerror(errno));
         return 1;
     }
+    if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        cloexec_by_proc();
     execv("/proc/self/exe", nargv);
     fprintf(stderr, "vesperd: cannot start again: %s\n", strerror(errno));
     return 1;
 }
 
 static volatile sig_atomic_t stop_now;
+
+/* Adds fd to the epoll set for input: 0 or -1 (errno set). */
+static int watch(int epfd, int fd)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
 
 /* Whether the directory `dir` is the one `file` is in (both resolved when
  * they exist, else as written, trailing slashes aside). */
@@ -185,7 +219,7 @@ int main(int argc, char **argv)
     struct vsa_errmsg em = { "" };
     struct vsw_params vp = { 0 };
     json_t *doc = NULL;
-    int rc, tfd = -1, sfd = -1;
+    int rc, tfd = -1, sfd = -1, exit_code = 0;
     sigset_t mask;
 
     int orig_argc = argc;
@@ -455,31 +489,42 @@ int main(int argc, char **argv)
     json_decref(doc);
 
     d.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (vd_server_open(&d, &em) < 0) {
-        fprintf(stderr, "vesperd: %s\n", em.msg);
+    if (d.epfd < 0) {
+        fprintf(stderr, "vesperd: cannot create the event loop: "
+                "epoll_create1: %s\n", strerror(errno));
         vd_vm_host_destroy(d.vms);
         vsw_destroy(d.vsw);
         rte_eal_cleanup();
         return 1;
     }
-    if (vd_nlmon_open(&d) == 0) {
-        struct epoll_event ev = { .events = EPOLLIN, .data.fd = vd_nlmon_fd() };
-        epoll_ctl(d.epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+    if (vd_server_open(&d, &em) < 0) {
+        fprintf(stderr, "vesperd: %s\n", em.msg);
+        vd_vm_host_destroy(d.vms);
+        vsw_destroy(d.vsw);
+        close(d.epfd);
+        rte_eal_cleanup();
+        return 1;
+    }
+    if (vd_nlmon_open(&d) == 0 && watch(d.epfd, vd_nlmon_fd()) == 0) {
+        /* link events arrive */
     } else {
         VSA_LOG(WARN, "netlink link monitor unavailable; polling only");
     }
+    signal(SIGPIPE, SIG_IGN);
+    /* The loop's own descriptors: without any of them vesperd would spin
+     * (no epoll), never tick, or not stop on SIGTERM (signals blocked). */
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     struct itimerspec its = { .it_interval = { 0, 100000000 },
                               .it_value = { 0, 100000000 } };
-    timerfd_settime(tfd, 0, &its, NULL);
-    struct epoll_event tev = { .events = EPOLLIN, .data.fd = tfd };
-    epoll_ctl(d.epfd, EPOLL_CTL_ADD, tfd, &tev);
-    signal(SIGPIPE, SIG_IGN);
-    sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    struct epoll_event sev = { .events = EPOLLIN, .data.fd = sfd };
-    epoll_ctl(d.epfd, EPOLL_CTL_ADD, sfd, &sev);
-    struct epoll_event vev = { .events = EPOLLIN, .data.fd = vd_vm_fd(d.vms) };
-    epoll_ctl(d.epfd, EPOLL_CTL_ADD, vev.data.fd, &vev);
+    if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) != 0 ||
+        watch(d.epfd, tfd) < 0 || sfd < 0 || watch(d.epfd, sfd) < 0 ||
+        watch(d.epfd, vd_vm_fd(d.vms)) < 0) {
+        fprintf(stderr, "vesperd: cannot set up the event loop (timer, "
+                "signals, VM events): %s\n", strerror(errno));
+        exit_code = 1;
+        stop_now = 1;
+    }
 
     VSA_LOG(INFO, "vesperd %s ready: %u switch(es), %u port(s), %u VM(s); "
             "control socket %s; config %s; VM sockets in %s; %s", VD_VERSION,
@@ -491,6 +536,13 @@ int main(int argc, char **argv)
     while (!stop_now) {
         struct epoll_event evs[32];
         int n = epoll_wait(d.epfd, evs, 32, 1000);
+
+        if (n < 0 && errno != EINTR) {
+            /* nothing can be served any more: stop, giving NICs back */
+            VSA_LOG(ERR, "epoll_wait: %s; stopping", strerror(errno));
+            exit_code = 1;
+            break;
+        }
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd == tfd) {
@@ -531,9 +583,11 @@ int main(int argc, char **argv)
     vsa_free(d.ports);
     vsa_free(d.absent);
     json_decref(d.doc);
-    close(tfd);
-    close(sfd);
+    if (tfd >= 0)
+        close(tfd);
+    if (sfd >= 0)
+        close(sfd);
     close(d.epfd);
     rte_eal_cleanup();
-    return 0;
+    return exit_code;
 }

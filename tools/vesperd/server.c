@@ -161,16 +161,25 @@ static bool queue_json(struct client *c, json_t *resp)
     }
     /* Full: drop what was written from the front when it is at least as
      * much as what stays (each byte is moved a bounded number of times),
-     * else grow. */
+     * or when the buffer would grow past twice VD_MAX_OUTPUT; else grow,
+     * to at most that.  So a client's buffer stays within twice the
+     * unread limit (it could reach four times: written bytes just short
+     * of the unread ones, kept, and the capacity doubled over both). */
     if (c->out_len + n + 1 > c->out_cap && c->out_off &&
-        c->out_off >= c->out_len - c->out_off) {
+        (c->out_off >= c->out_len - c->out_off ||
+         c->out_len + n + 1 > 2 * (size_t)VD_MAX_OUTPUT)) {
         memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
         c->out_len -= c->out_off;
         c->out_off = 0;
     }
     if (c->out_len + n + 1 > c->out_cap) {
-        size_t cap = (c->out_len + n + 1) * 2;
-        char *nb = realloc(c->out, cap);
+        size_t need = c->out_len + n + 1, cap = need * 2;
+        char *nb;
+
+        if (cap > 2 * (size_t)VD_MAX_OUTPUT)
+            cap = need > 2 * (size_t)VD_MAX_OUTPUT ? need
+                                                    : 2 * (size_t)VD_MAX_OUTPUT;
+        nb = realloc(c->out, cap);
         if (!nb) {
             free(s);
             return false;
@@ -221,17 +230,25 @@ int vd_server_open(struct vd *d, struct vsa_errmsg *em)
                               d->socket_path, strerror(err));
     }
     ev.data.fd = listen_fd;
-    epoll_ctl(d->epfd, EPOLL_CTL_ADD, listen_fd, &ev);
-    kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (kick_fd < 0) {
+    if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0) {
         int err = errno;
+        close(listen_fd);
+        listen_fd = -1;
+        return vsa_errmsg_set(em, -err, "control socket: epoll_ctl: %s",
+                              strerror(err));
+    }
+    kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ev.data.fd = kick_fd;
+    if (kick_fd < 0 || epoll_ctl(d->epfd, EPOLL_CTL_ADD, kick_fd, &ev) < 0) {
+        int err = errno;
+        if (kick_fd >= 0)
+            close(kick_fd);
+        kick_fd = -1;
         close(listen_fd);
         listen_fd = -1;
         return vsa_errmsg_set(em, -err, "control socket: eventfd: %s",
                               strerror(err));
     }
-    ev.data.fd = kick_fd;
-    epoll_ctl(d->epfd, EPOLL_CTL_ADD, kick_fd, &ev);
     return 0;
 }
 
@@ -276,6 +293,20 @@ static void refuse_client(int fd)
     close(fd);
     VSA_LOG_RL(&rl, WARN, "too many control clients (%d); refused one",
                MAX_CLIENTS);
+}
+
+/* The client's fd could not be watched (epoll_ctl: out of memory, or the
+ * user's max_user_watches reached): told so and closed. */
+static void refuse_unwatched(int fd, int err)
+{
+    static struct vsa_ratelimit rl = VSA_RATELIMIT_INIT(5, 60);
+
+    send_refusal(fd, ctl_rpc_error(NULL, CTL_RPC_SYSTEM,
+                                   "vesperd cannot watch the connection: "
+                                   "%s; see its log", strerror(err)));
+    close(fd);
+    VSA_LOG_RL(&rl, WARN, "a control client refused: epoll_ctl: %s "
+               "(fs.epoll.max_user_watches?)", strerror(err));
 }
 
 /* vesperd is out of file descriptors: fd is the reserve's (vsa_accept.h).
@@ -347,12 +378,16 @@ static void accept_clients(struct vd *d)
             refuse_client(fd);
             continue;
         }
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+        if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            /* never served: told why and closed, not left in a slot */
+            refuse_unwatched(fd, errno);
+            continue;
+        }
         memset(c, 0, sizeof(*c));
         c->fd = fd;
         c->conn = next_conn++;
         ctl_linebuf_init(&c->in);
-        struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-        epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
     }
 }
 
