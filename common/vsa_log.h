@@ -117,10 +117,12 @@ bool vsa_ratelimit_allow(struct vsa_ratelimit *rl);
 bool vsa_ratelimit_allow_pair(struct vsa_ratelimit *own,
                               struct vsa_ratelimit *all, const char *module);
 
+/* The "N similar messages suppressed" report goes under the caller's
+ * module, so that it says whose messages were lost. */
 #define VSA_LOG_RL(rl, level, ...)                                          \
     do {                                                                    \
         if (VSA_LOG_##level <= vsa_log_get_level() &&                       \
-            vsa_ratelimit_allow(rl))                                        \
+            vsa_ratelimit_allow_pair(rl, NULL, vsa_log_module__))           \
             vsa_log_emit(VSA_LOG_##level, vsa_log_module__, __VA_ARGS__);   \
     } while (0)
 

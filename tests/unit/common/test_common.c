@@ -660,6 +660,9 @@ static void test_log_rl_macro(void **state)
     assert_int_equal(n_cap, 4);
     assert_string_equal(cap[2].msg, "18 similar messages suppressed");
     assert_string_equal(cap[3].msg, "after an hour");
+    /* the report is the caller's module's, so it says whose messages
+     * were lost (it was "ratelimit": 42 call sites, none told apart) */
+    assert_string_equal(cap[2].module, "test_common");
 }
 
 /*
